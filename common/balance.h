@@ -1,0 +1,95 @@
+/*
+ * Route load balancing: which link a new flow takes.
+ *
+ * A struct balance is built from a validated config for one side: SIDE_UP
+ * (socketd: weights from up_mbps) or SIDE_DOWN (popd: down_mbps).  It owns
+ * all balancing state: per-route smooth-WRR counters, per-profile
+ * round-robin position and PRNG, sticky groups, per-link active-flow and
+ * throughput figures.  Profiles are isolated: they share no state.
+ * Nothing here reads a clock: every call takes now_ms, so tests and
+ * wanpairctl replay drive time themselves.
+ *
+ * Route selection for a new flow (DESIGN.md section 5): among the routes
+ * whose network contains the destination and whose link is up, take the
+ * most specific prefix, then the lowest metric; the first such route's
+ * profile (or static route) decides, and the profile balances among the
+ * routes of that prefix, metric and profile.
+ *
+ * Ownership: the balance does not own flows; it records in each flow its
+ * link, profile and sticky group, and must be told when a flow leaves the
+ * table (balance_release) so active-flow counts stay true.
+ */
+#ifndef WANPAIR_BALANCE_H
+#define WANPAIR_BALANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "flow.h"
+#include "pkt.h"
+
+enum balance_side {
+	SIDE_UP = 0,		/* socketd: LAN -> PoP, weights from up_mbps */
+	SIDE_DOWN		/* popd: PoP -> site, weights from down_mbps */
+};
+
+struct balance;
+
+/* NULL on allocation failure.  The config may be freed afterwards. */
+struct balance	*balance_new(const struct config *, enum balance_side);
+void		 balance_free(struct balance *);
+
+/* Deterministic seed for the `random` algorithm (tests, replay). */
+void		 balance_seed(struct balance *, uint64_t);
+
+/*
+ * Chooses the link for a new flow `f` (just inserted, key set), from the
+ * packet that opened it (`pkt` gives the direction: source-ip hashes
+ * pkt->src).  Sets f->link, f->profile and f->group.  Returns 0, or -1 if
+ * no route with an up link matches (f->link stays FLOW_LINK_NONE).
+ */
+int		 balance_assign(struct balance *, const struct pkt_info *pkt,
+		    struct flow *f, uint64_t now_ms);
+
+/* A flow leaves the table: drops its active count and group reference. */
+void		 balance_release(struct balance *, const struct flow *,
+		    uint64_t now_ms);
+
+/* Bytes carried on a link, for the `throughput` algorithm. */
+void		 balance_account(struct balance *, unsigned link,
+		    uint32_t bytes, uint64_t now_ms);
+
+/* Called once per flow moved by balance_link_down()/_up(). */
+typedef void	(*balance_move_cb)(void *arg, const struct flow *,
+		    unsigned from, unsigned to);
+
+/*
+ * Takes a link down: new flows avoid it, sticky groups on it are re-pointed
+ * and every flow on it is moved to a live link by its profile's algorithm
+ * and weights (a sticky flow follows its group).  A flow with no live
+ * alternative stays on the dead link (its packets are dropped by the
+ * caller) and resumes when the link returns.  cb (may be NULL) sees each
+ * move after f->link is updated.  Returns the number of flows moved.
+ */
+size_t		 balance_link_down(struct balance *, struct flow_table *,
+		    unsigned link, uint64_t now_ms, balance_move_cb, void *);
+/*
+ * Brings a link back.  With failback "rebalance" flows are moved back so
+ * that each profile's flows are again in the weight ratio (returns how many
+ * moved); with "new-flows" only new flows use it (returns 0).
+ */
+size_t		 balance_link_up(struct balance *, struct flow_table *,
+		    unsigned link, uint64_t now_ms, balance_move_cb, void *);
+
+unsigned	 balance_nlinks(const struct balance *);
+const char	*balance_link_name(const struct balance *, unsigned link);
+int		 balance_link_is_up(const struct balance *, unsigned link);
+/* The link's weight on this side (link weight, else its mbps). */
+uint32_t	 balance_link_weight(const struct balance *, unsigned link);
+/* Flows currently assigned to the link. */
+uint64_t	 balance_link_active(const struct balance *, unsigned link);
+/* Index of a link by name, or -1. */
+int		 balance_link_index(const struct balance *, const char *);
+
+#endif

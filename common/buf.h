@@ -1,0 +1,146 @@
+/*
+ * Bounded reader over bytes a peer controls.
+ *
+ * Every getter checks the remaining length first and, on failure, returns
+ * -1 without consuming anything, so a parser can never read past the end
+ * and a caller can try another interpretation.  Integers are big-endian
+ * (network order).  Never cast a struct over packet bytes: read fields.
+ * The reader does not own the bytes it points to.
+ */
+#ifndef WANPAIR_BUF_H
+#define WANPAIR_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct rbuf {
+	const uint8_t	*p;
+	size_t		 len;	/* bytes in the buffer */
+	size_t		 off;	/* bytes consumed */
+};
+
+static inline void
+rbuf_init(struct rbuf *b, const void *p, size_t len)
+{
+	b->p = p;
+	b->len = len;
+	b->off = 0;
+}
+
+static inline size_t
+rbuf_left(const struct rbuf *b)
+{
+	return b->len - b->off;
+}
+
+static inline const uint8_t *
+rbuf_ptr(const struct rbuf *b)
+{
+	return b->p + b->off;
+}
+
+static inline int
+rbuf_skip(struct rbuf *b, size_t n)
+{
+	if (rbuf_left(b) < n)
+		return -1;
+	b->off += n;
+	return 0;
+}
+
+/* Moves to an absolute offset from the start; fails past the end. */
+static inline int
+rbuf_seek(struct rbuf *b, size_t off)
+{
+	if (off > b->len)
+		return -1;
+	b->off = off;
+	return 0;
+}
+
+static inline int
+rbuf_get_bytes(struct rbuf *b, void *out, size_t n)
+{
+	if (rbuf_left(b) < n)
+		return -1;
+	memcpy(out, b->p + b->off, n);
+	b->off += n;
+	return 0;
+}
+
+static inline int
+rbuf_peek_u8(const struct rbuf *b, size_t at, uint8_t *v)
+{
+	if (rbuf_left(b) < at + 1)
+		return -1;
+	*v = b->p[b->off + at];
+	return 0;
+}
+
+static inline int
+rbuf_peek_u16(const struct rbuf *b, size_t at, uint16_t *v)
+{
+	const uint8_t *q;
+
+	if (rbuf_left(b) < at + 2)
+		return -1;
+	q = b->p + b->off + at;
+	*v = (uint16_t)(q[0] << 8 | q[1]);
+	return 0;
+}
+
+static inline int
+rbuf_peek_u32(const struct rbuf *b, size_t at, uint32_t *v)
+{
+	const uint8_t *q;
+
+	if (rbuf_left(b) < at + 4)
+		return -1;
+	q = b->p + b->off + at;
+	*v = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+	    (uint32_t)q[2] << 8 | q[3];
+	return 0;
+}
+
+static inline int
+rbuf_get_u8(struct rbuf *b, uint8_t *v)
+{
+	if (rbuf_peek_u8(b, 0, v) == -1)
+		return -1;
+	b->off += 1;
+	return 0;
+}
+
+static inline int
+rbuf_get_u16(struct rbuf *b, uint16_t *v)
+{
+	if (rbuf_peek_u16(b, 0, v) == -1)
+		return -1;
+	b->off += 2;
+	return 0;
+}
+
+static inline int
+rbuf_get_u32(struct rbuf *b, uint32_t *v)
+{
+	if (rbuf_peek_u32(b, 0, v) == -1)
+		return -1;
+	b->off += 4;
+	return 0;
+}
+
+static inline int
+rbuf_get_u64(struct rbuf *b, uint64_t *v)
+{
+	uint32_t hi, lo;
+
+	if (rbuf_left(b) < 8)
+		return -1;
+	(void)rbuf_get_u32(b, &hi);
+	(void)rbuf_get_u32(b, &lo);
+	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+#endif
