@@ -1,0 +1,71 @@
+/*
+ * Data-plane header (DESIGN.md section 4): the 16 bytes in front of every
+ * tunnelled datagram, all integers big-endian.
+ *
+ *	byte 0		version (high 4 bits) | type (low 4 bits)
+ *	byte 1		link id
+ *	bytes 2-3	flags
+ *	bytes 4-7	session id, assigned by popd at login
+ *	bytes 8-15	counter, per (key, direction, link)
+ *	then		AEAD ciphertext and a WIRE_TAG_LEN tag
+ *
+ * The header is the AEAD's additional data, so none of it is secret but
+ * all of it is authenticated.  Encoding and decoding are pure functions:
+ * no allocation, no I/O, no global state.
+ */
+#ifndef WANPAIR_WIRE_H
+#define WANPAIR_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+/* Numbering starts at 1 so that a zeroed header is never a valid one. */
+enum wire_type {
+	WIRE_DATA = 1,		/* an encrypted inner IP packet */
+	WIRE_PROBE = 2,		/* RTT/loss probe, answered on the same link */
+	WIRE_PROBE_REPLY = 3	/* the answer to a WIRE_PROBE */
+};
+
+enum wire_err {
+	WIRE_OK = 0,
+	WIRE_ERR_TRUNCATED = -1,	/* shorter than header + tag */
+	WIRE_ERR_VERSION = -2,		/* version is not PROTOCOL_VERSION */
+	WIRE_ERR_TYPE = -3		/* type is not an enum wire_type */
+};
+
+struct wire_hdr {
+	uint8_t		version;	/* 4 bits on the wire */
+	uint8_t		type;		/* enum wire_type, 4 bits on the wire */
+	uint8_t		link_id;
+	uint16_t	flags;		/* none defined yet: send 0 */
+	uint32_t	session;
+	uint64_t	counter;
+};
+
+/*
+ * Writes the WIRE_HDR_LEN header bytes to out.  Returns WIRE_HDR_LEN, or
+ * -1 (nothing written) if outlen is too small or version or type does not
+ * fit in its 4 bits.  Any version and type that fit are written, so tests
+ * can build the headers a decoder must refuse.
+ */
+int	 wire_hdr_encode(const struct wire_hdr *, uint8_t *out, size_t outlen);
+
+/*
+ * Decodes the header at the start of a whole datagram of `len` bytes.
+ * Returns WIRE_OK and fills *hdr, or a negative enum wire_err and leaves
+ * *hdr untouched.  The ciphertext starts at WIRE_HDR_LEN and its tag is
+ * the last WIRE_TAG_LEN bytes.  Flags are passed up as received: they are
+ * authenticated, so the data path decides what to do with unknown ones.
+ */
+int	 wire_hdr_decode(const uint8_t *, size_t len, struct wire_hdr *);
+
+/* The WIRE_NONCE_LEN-byte AEAD nonce for a packet of link_id. */
+void	 wire_nonce(uint8_t link_id, uint64_t counter,
+	    uint8_t nonce[WIRE_NONCE_LEN]);
+
+/* Short name of a wire_hdr_decode() result, as used in counters. */
+const char *wire_err_str(int);
+
+#endif
