@@ -1,0 +1,483 @@
+#include "autoconf.h"
+
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "hash.h"
+
+/*
+ * Layout.  Entries are a preallocated array of exactly `max` struct flow.
+ * The index is a power-of-two array of slots; a slot holds the entry
+ * number plus one (0 = empty) and the low 32 bits of the key's hash.  The
+ * hash bits let a probe skip non-matching slots without touching the
+ * entry (a cache miss), and give the home slot back without rehashing the
+ * key during backward-shift deletion.  At 1,000,000 flows that is
+ * 88 bytes of entry plus 2^21 * 8 / 10^6 = 16.8 bytes of index per flow.
+ *
+ * Every entry is on exactly one list threaded through prev/next: the idle
+ * list of its class (in use) or the free list (free, next only).
+ */
+
+#define NIL		UINT32_MAX
+
+/*
+ * The index is at most 3/4 full, so a probe always meets an empty slot
+ * and linear probing stays short (about 2.5 slots for a miss at 3/4).
+ */
+#define LOAD_NUM	3
+#define LOAD_DEN	4
+
+/* Slot masks and home slots are computed from 32 hash bits. */
+#define MAX_SLOTS	((uint64_t)1 << 32)
+
+struct slot {
+	uint32_t	hash;	/* low 32 bits of the key's hash */
+	uint32_t	ent;	/* entry number + 1; 0 = empty */
+};
+
+struct idle_list {
+	uint32_t	head;	/* idle longest */
+	uint32_t	tail;	/* used last */
+};
+
+struct flow_table {
+	struct flow	*ent;
+	struct slot	*slot;
+	uint32_t	 mask;		/* slots - 1 */
+	uint32_t	 max;
+	uint32_t	 count;
+	uint32_t	 free;		/* head of the free list */
+	uint64_t	 seed;
+	uint64_t	 evictions;
+	/*
+	 * Latest time seen.  The idle lists are sorted only if times never
+	 * go back; a replayed capture can have timestamps that do, so a
+	 * flow is never stamped earlier than this.
+	 */
+	uint64_t	 clock;
+	uint64_t	 timeout_ms[FLOW_NCLASS];
+	struct idle_list list[FLOW_NCLASS];
+	flow_release_cb	 release_cb;
+	void		*release_arg;
+};
+
+/*
+ * The arrays are read at random, one or two cache lines per packet; at a
+ * million flows they span about 100 MB, so with 4 KB pages nearly every
+ * access also misses the TLB.  Transparent huge pages (Linux,
+ * madvise mode) roughly halve that cost.  The hint may be refused.
+ */
+#define HUGE_PAGE	(2 * 1024 * 1024)
+
+static void *
+big_array(size_t n, size_t size)
+{
+	void *p;
+
+	if (size != 0 && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	n *= size;
+	if (n < HUGE_PAGE)
+		return malloc(n);
+	n = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	if ((errno = posix_memalign(&p, HUGE_PAGE, n)) != 0)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+static uint32_t
+flow_class_of(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return FLOW_TCP;
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+		return FLOW_UDP;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return FLOW_ICMP;
+	default:
+		return FLOW_OTHER;
+	}
+}
+
+int
+flow_key_from_pkt(const struct pkt_info *pi, struct flow_key *k)
+{
+	int c;
+
+	memset(k, 0, sizeof(*k));
+	c = memcmp(pi->src, pi->dst, sizeof(pi->src));
+	if (c == 0)
+		c = pi->sport < pi->dport ? -1 : pi->sport > pi->dport;
+	if (c <= 0) {
+		memcpy(k->a, pi->src, sizeof(k->a));
+		memcpy(k->b, pi->dst, sizeof(k->b));
+		k->pa = pi->sport;
+		k->pb = pi->dport;
+	} else {
+		memcpy(k->a, pi->dst, sizeof(k->a));
+		memcpy(k->b, pi->src, sizeof(k->b));
+		k->pa = pi->dport;
+		k->pb = pi->sport;
+	}
+	k->proto = pi->proto;
+	k->family = pi->family;
+	return c <= 0;
+}
+
+static void
+timeouts_set(struct flow_table *t, const struct flow_timeouts *to)
+{
+	int i;
+
+	for (i = 0; i < FLOW_NCLASS; i++)
+		t->timeout_ms[i] = (uint64_t)to->s[i] * 1000;
+}
+
+struct flow_table *
+flow_table_new(uint32_t max, const struct flow_timeouts *to)
+{
+	struct flow_table *t;
+	uint64_t nslots;
+	uint32_t i;
+
+	if (max == 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	for (nslots = 2; nslots * LOAD_NUM < (uint64_t)max * LOAD_DEN;)
+		nslots <<= 1;
+	if (nslots > MAX_SLOTS) {
+		errno = ENOMEM;
+		return NULL;
+	}
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	/*
+	 * malloc and write every byte now rather than calloc: the pages are
+	 * faulted in here, once, instead of on the packet path.
+	 */
+	t->ent = big_array(max, sizeof(struct flow));
+	t->slot = big_array((size_t)nslots, sizeof(struct slot));
+	if (t->ent == NULL || t->slot == NULL) {
+		free(t->ent);
+		free(t->slot);
+		free(t);
+		return NULL;
+	}
+	memset(t->slot, 0, (size_t)nslots * sizeof(struct slot));
+	memset(t->ent, 0, (size_t)max * sizeof(struct flow));
+	for (i = 0; i < max; i++) {
+		t->ent[i].prev = NIL;
+		t->ent[i].next = i + 1 < max ? i + 1 : NIL;
+	}
+	t->free = 0;
+	t->mask = (uint32_t)(nslots - 1);
+	t->max = max;
+	t->seed = wp_random_seed();
+	for (i = 0; i < FLOW_NCLASS; i++)
+		t->list[i].head = t->list[i].tail = NIL;
+	timeouts_set(t, to);
+	return t;
+}
+
+void
+flow_table_set_release_cb(struct flow_table *t, flow_release_cb cb, void *arg)
+{
+	t->release_cb = cb;
+	t->release_arg = arg;
+}
+
+void
+flow_table_set_timeouts(struct flow_table *t, const struct flow_timeouts *to)
+{
+	timeouts_set(t, to);
+}
+
+uint64_t
+flow_table_hash(const struct flow_table *t, const struct flow_key *k)
+{
+	return wp_hash64(k, sizeof(*k), t->seed);
+}
+
+static inline uint32_t
+ent_no(const struct flow_table *t, const struct flow *f)
+{
+	return (uint32_t)(f - t->ent);
+}
+
+static void
+list_unlink(struct flow_table *t, struct flow *f)
+{
+	struct idle_list *l = &t->list[f->cls];
+
+	if (f->prev == NIL)
+		l->head = f->next;
+	else
+		t->ent[f->prev].next = f->next;
+	if (f->next == NIL)
+		l->tail = f->prev;
+	else
+		t->ent[f->next].prev = f->prev;
+}
+
+static void
+list_append(struct flow_table *t, struct flow *f)
+{
+	struct idle_list *l = &t->list[f->cls];
+	uint32_t n = ent_no(t, f);
+
+	f->next = NIL;
+	f->prev = l->tail;
+	if (l->tail == NIL)
+		l->head = n;
+	else
+		t->ent[l->tail].next = n;
+	l->tail = n;
+}
+
+struct flow *
+flow_table_lookup(struct flow_table *t, const struct flow_key *k,
+    uint64_t hash)
+{
+	uint32_t h = (uint32_t)hash, i = h & t->mask;
+	const struct slot *s;
+	struct flow *f;
+
+	for (;; i = (i + 1) & t->mask) {
+		s = &t->slot[i];
+		if (s->ent == 0)
+			return NULL;
+		if (s->hash != h)
+			continue;
+		f = &t->ent[s->ent - 1];
+		if (memcmp(&f->key, k, sizeof(*k)) == 0)
+			return f;
+	}
+}
+
+/*
+ * Takes the flow out of the index.  Backward-shift deletion (Knuth, TAOCP
+ * vol. 3, 6.4, Algorithm R): every later slot of the cluster whose home
+ * lies cyclically at or before the hole moves into it, so lookups never
+ * meet a false empty slot and no tombstones accumulate.
+ */
+static void
+index_delete(struct flow_table *t, struct flow *f)
+{
+	uint32_t mask = t->mask, want = ent_no(t, f) + 1;
+	uint32_t i, j, home;
+
+	i = (uint32_t)flow_table_hash(t, &f->key) & mask;
+	while (t->slot[i].ent != want)
+		i = (i + 1) & mask;
+	for (j = (i + 1) & mask; t->slot[j].ent != 0; j = (j + 1) & mask) {
+		home = t->slot[j].hash & mask;
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			t->slot[i] = t->slot[j];
+			i = j;
+		}
+	}
+	t->slot[i].ent = 0;
+	t->slot[i].hash = 0;
+}
+
+/* Unhooks a flow, tells the owner, then puts the entry on the free list. */
+static void
+release(struct flow_table *t, struct flow *f, enum flow_release why)
+{
+	index_delete(t, f);
+	list_unlink(t, f);
+	t->count--;
+	if (t->release_cb != NULL)
+		t->release_cb(t->release_arg, f, why);
+	f->prev = NIL;
+	f->next = t->free;
+	t->free = ent_no(t, f);
+}
+
+/* The flow idle longest heads one of the class lists. */
+static struct flow *
+idle_longest(struct flow_table *t)
+{
+	struct flow *f, *best = NULL;
+	int c;
+
+	for (c = 0; c < FLOW_NCLASS; c++) {
+		if (t->list[c].head == NIL)
+			continue;
+		f = &t->ent[t->list[c].head];
+		if (best == NULL || f->last_ms < best->last_ms)
+			best = f;
+	}
+	return best;
+}
+
+struct flow *
+flow_table_insert(struct flow_table *t, const struct flow_key *k,
+    uint64_t hash, uint64_t now_ms)
+{
+	uint32_t h = (uint32_t)hash, i, n;
+	struct flow *f;
+
+	if (t->count == t->max) {
+		release(t, idle_longest(t), FLOW_RELEASE_EVICTED);
+		t->evictions++;
+	}
+	if (now_ms < t->clock)
+		now_ms = t->clock;
+	t->clock = now_ms;
+
+	n = t->free;
+	f = &t->ent[n];
+	t->free = f->next;
+
+	f->key = *k;
+	f->packets = f->bytes = 0;
+	f->first_ms = f->last_ms = now_ms;
+	f->group = 0;
+	f->link = FLOW_LINK_NONE;
+	f->profile = FLOW_PROFILE_NONE;
+	f->cls = (uint8_t)flow_class_of(k->proto);
+	f->flags = 0;
+	list_append(t, f);
+
+	for (i = h & t->mask; t->slot[i].ent != 0; i = (i + 1) & t->mask)
+		;
+	t->slot[i].hash = h;
+	t->slot[i].ent = n + 1;
+	t->count++;
+	return f;
+}
+
+void
+flow_table_touch(struct flow_table *t, struct flow *f, uint64_t now_ms,
+    uint32_t bytes, uint8_t tcp_flags)
+{
+	uint8_t cls = f->cls;
+
+	f->packets++;
+	f->bytes += bytes;
+	if (now_ms < t->clock)
+		now_ms = t->clock;
+	t->clock = now_ms;
+	f->last_ms = now_ms;
+
+	/*
+	 * After a FIN or RST the connection is going away: hold it only for
+	 * the short closing timeout.  A bare SYN on a closing flow is a new
+	 * connection reusing the 4-tuple (RFC 9293, 3.6.1: a SYN may reopen
+	 * a connection in TIME-WAIT), so it gets the open timeout back.
+	 */
+	if (cls == FLOW_TCP && (tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST)))
+		cls = FLOW_TCP_CLOSING;
+	else if (cls == FLOW_TCP_CLOSING && (tcp_flags &
+	    (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_FIN | PKT_TCP_RST)) ==
+	    PKT_TCP_SYN)
+		cls = FLOW_TCP;
+
+	if (cls == f->cls && t->list[cls].tail == ent_no(t, f))
+		return;
+	list_unlink(t, f);
+	f->cls = cls;
+	list_append(t, f);
+}
+
+size_t
+flow_table_expire(struct flow_table *t, uint64_t now_ms, size_t budget)
+{
+	struct flow *f;
+	size_t n = 0;
+	int c;
+
+	for (c = 0; c < FLOW_NCLASS; c++) {
+		while (t->list[c].head != NIL) {
+			if (budget != 0 && n == budget)
+				return n;
+			f = &t->ent[t->list[c].head];
+			if (f->last_ms + t->timeout_ms[c] > now_ms)
+				break;
+			release(t, f, FLOW_RELEASE_EXPIRED);
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+flow_table_remove(struct flow_table *t, struct flow *f)
+{
+	release(t, f, FLOW_RELEASE_REMOVED);
+}
+
+int
+flow_table_foreach(struct flow_table *t, int (*cb)(void *, struct flow *),
+    void *arg)
+{
+	uint64_t i;
+	int rv;
+
+	for (i = 0; i <= t->mask; i++) {
+		if (t->slot[i].ent == 0)
+			continue;
+		if ((rv = cb(arg, &t->ent[t->slot[i].ent - 1])) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+void
+flow_table_free(struct flow_table *t)
+{
+	int c;
+
+	if (t == NULL)
+		return;
+	for (c = 0; c < FLOW_NCLASS; c++)
+		while (t->list[c].head != NIL)
+			release(t, &t->ent[t->list[c].head],
+			    FLOW_RELEASE_REMOVED);
+	free(t->ent);
+	free(t->slot);
+	free(t);
+}
+
+uint32_t
+flow_table_count(const struct flow_table *t)
+{
+	return t->count;
+}
+
+uint32_t
+flow_table_max(const struct flow_table *t)
+{
+	return t->max;
+}
+
+uint64_t
+flow_table_evictions(const struct flow_table *t)
+{
+	return t->evictions;
+}
+
+size_t
+flow_table_memory(const struct flow_table *t)
+{
+	return sizeof(*t) + (size_t)t->max * sizeof(struct flow) +
+	    ((size_t)t->mask + 1) * sizeof(struct slot);
+}
