@@ -1,0 +1,69 @@
+/*
+ * The per-packet pipeline shared by the daemons, wanpairctl replay and the
+ * benchmark: classify (pkt_parse), follow fragments (frag_cache), find or
+ * create the flow (flow_table) and, for a new flow, choose its link
+ * (balance).  One engine per direction of balancing.  Time is always
+ * passed in, so replay runs on the capture's clock.
+ *
+ * Ownership: the engine owns its flow table, balance and fragment cache;
+ * flows it returns stay valid until the next call into the engine.
+ */
+#ifndef WANPAIR_ENGINE_H
+#define WANPAIR_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "balance.h"
+#include "config.h"
+#include "flow.h"
+#include "pkt.h"
+
+struct engine;
+
+struct engine_stats {
+	uint64_t	packets;		/* accepted: a flow was found */
+	uint64_t	bytes;
+	uint64_t	new_flows;
+	uint64_t	skipped[PKT_NREASONS];	/* by -reason; [0] unused */
+};
+
+/* NULL on allocation failure. */
+struct engine	*engine_new(const struct config *, enum balance_side);
+void		 engine_free(struct engine *);
+
+/*
+ * Called for every flow that leaves the table (expired, evicted, removed,
+ * or still there when the engine is freed), after the balance has
+ * released it.  May be NULL.
+ */
+void		 engine_set_release_cb(struct engine *, flow_release_cb,
+		    void *arg);
+
+struct engine_result {
+	struct flow	*flow;		/* f->link is where the packet goes */
+	uint32_t	 len;		/* IP total length of the packet */
+	int		 is_new;	/* this packet created the flow */
+};
+
+/*
+ * One IP packet (bytes start at the IP header).  Returns 0 with *res set,
+ * or a negative enum pkt_reason, counted in the stats.  A flow whose link
+ * is down is still returned: dropping its packet is the caller's decision.
+ */
+int		 engine_packet(struct engine *, const uint8_t *, size_t len,
+		    int pkt_flags, uint64_t now_ms, struct engine_result *res);
+
+/* Runs idle expiry up to now_ms (engine_packet does it once a second). */
+void		 engine_expire(struct engine *, uint64_t now_ms);
+
+size_t		 engine_link_down(struct engine *, unsigned link,
+		    uint64_t now_ms, balance_move_cb, void *arg);
+size_t		 engine_link_up(struct engine *, unsigned link,
+		    uint64_t now_ms, balance_move_cb, void *arg);
+
+const struct engine_stats *engine_stats(const struct engine *);
+struct flow_table *engine_flows(struct engine *);
+struct balance	*engine_balance(struct engine *);
+
+#endif
