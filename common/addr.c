@@ -85,13 +85,18 @@ prefix_parse(const char *s, struct wp_prefix *out, const char **why)
 		*why = "not a prefix (ADDRESS/LENGTH): bad address";
 		return -1;
 	}
-	if (*slash < '0' || *slash > '9') {
+	/*
+	 * Only plain decimal: strtoul() alone would take "+8", " 8" and
+	 * "08".  Saying "must be 0..32" to someone who wrote "8x" would send
+	 * them looking at the wrong thing, so shape and range differ.
+	 */
+	len = strtoul(slash, &end, 10);
+	if (*slash < '0' || *slash > '9' || *end != '\0' ||
+	    (slash[0] == '0' && slash[1] != '\0')) {
 		*why = "not a prefix (ADDRESS/LENGTH): bad length";
 		return -1;
 	}
-	len = strtoul(slash, &end, 10);
-	if (*end != '\0' || len > addr_bits(out->addr.family) ||
-	    (slash[0] == '0' && slash[1] != '\0')) {
+	if (len > addr_bits(out->addr.family)) {
 		*why = out->addr.family == AF_INET ?
 		    "not a prefix: length must be 0..32" :
 		    "not a prefix: length must be 0..128";
