@@ -1,0 +1,343 @@
+/*
+ * bench/flow-engine: how fast the flow engine is, against a baseline that
+ * does the least any flow engine must do (hash the 40-byte key).
+ *
+ * Measured in one run, on one core:
+ *   - the baseline: wp_hash64 of each key
+ *   - new flows: flow table insert + link assignment, per algorithm
+ *   - lookups of existing flows
+ *   - the whole per-packet path (parse, lookup, touch) on existing flows
+ *     and on new ones
+ *   - memory per flow with the table sized for --flows (default 1,000,000)
+ * Prints a table and, with --json FILE, writes the figures.  Absolute
+ * times on a shared machine are noise; the ratio to the baseline is the
+ * figure to compare across machines.  Each figure is the best of --rounds.
+ */
+#include "autoconf.h"
+
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "balance.h"
+#include "config.h"
+#include "engine.h"
+#include "flow.h"
+#include "hash.h"
+#include "pkt.h"
+
+#define PKTLEN 40	/* IPv4 + TCP headers */
+
+static uint32_t	 nflows = 1000000;
+static int	 rounds = 3;
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The i-th flow's first packet: a LAN host to an Internet host, TCP SYN. */
+static void
+make_packet(uint32_t i, uint8_t *p)
+{
+	memset(p, 0, PKTLEN);
+	p[0] = 0x45;
+	p[3] = PKTLEN;
+	p[8] = 64;
+	p[9] = 6;
+	p[12] = 10;
+	p[13] = (uint8_t)(i >> 16);
+	p[14] = (uint8_t)(i >> 8);
+	p[15] = (uint8_t)i;
+	p[16] = 203;
+	p[17] = 0;
+	p[18] = 113;
+	p[19] = (uint8_t)(1 + i % 200);
+	p[20] = (uint8_t)((10000 + i % 50000) >> 8);
+	p[21] = (uint8_t)(10000 + i % 50000);
+	p[22] = 443 >> 8;
+	p[23] = 443 & 0xff;
+	p[32] = 5 << 4;
+	p[33] = PKT_TCP_SYN;
+}
+
+static struct config *
+make_config(const char *algorithm)
+{
+	struct config_errors errs = {0};
+	struct config *conf;
+	char text[1024];
+	size_t i;
+
+	snprintf(text, sizeof(text),
+	    "{\"links\": ["
+	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
+	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 20}],"
+	    "\"default_profile\": \"p\","
+	    "\"profiles\": [{\"name\": \"p\", \"algorithm\": \"%s\"}],"
+	    "\"flows\": {\"max\": %u}}", algorithm, nflows);
+	conf = config_parse(text, strlen(text), "bench.json", CONFIG_REPLAY,
+	    &errs);
+	if (conf == NULL) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.lines[i]);
+		exit(1);
+	}
+	return conf;
+}
+
+struct result {
+	const char	*name;
+	double		 ns;		/* per operation, best round */
+};
+
+static struct result	 results[32];
+static int		 nresults;
+
+static void
+record(const char *name, double seconds, uint32_t ops)
+{
+	double ns = seconds * 1e9 / ops;
+	int i;
+
+	for (i = 0; i < nresults; i++)
+		if (strcmp(results[i].name, name) == 0) {
+			if (ns < results[i].ns)
+				results[i].ns = ns;
+			return;
+		}
+	results[nresults].name = name;
+	results[nresults].ns = ns;
+	nresults++;
+}
+
+static volatile uint64_t sink;
+
+static void
+bench_baseline(struct pkt_info *pis, struct flow_key *keys)
+{
+	uint64_t acc = 0;
+	double t;
+	uint32_t i;
+
+	for (i = 0; i < nflows; i++)
+		(void)flow_key_from_pkt(&pis[i], &keys[i]);
+	t = now_s();
+	for (i = 0; i < nflows; i++)
+		acc += wp_hash64(&keys[i], sizeof(keys[i]), 1);
+	record("baseline: hash of the key", now_s() - t, nflows);
+	sink = acc;
+}
+
+/* Table insert + assignment for every flow, with one algorithm. */
+static void
+bench_new_flows(const char *algorithm, const char *label,
+    const struct pkt_info *pis, const struct flow_key *keys,
+    size_t *memory)
+{
+	struct config *conf = make_config(algorithm);
+	struct flow_table *ft = flow_table_new(nflows, &conf->flow_timeouts);
+	struct balance *b = balance_new(conf, SIDE_UP);
+	double t;
+	uint32_t i;
+
+	if (ft == NULL || b == NULL) {
+		fprintf(stderr, "flow-engine: out of memory\n");
+		exit(1);
+	}
+	t = now_s();
+	for (i = 0; i < nflows; i++) {
+		struct flow *f = flow_table_insert(ft, &keys[i],
+		    flow_table_hash(ft, &keys[i]), 1000);
+
+		(void)balance_assign(b, &pis[i], f, 1000);
+	}
+	record(label, now_s() - t, nflows);
+	if (memory != NULL)
+		*memory = flow_table_memory(ft);
+
+	if (strcmp(algorithm, "ratio") == 0) {
+		/* lookups of the flows just made, in another order */
+		uint64_t found = 0;
+
+		t = now_s();
+		for (i = 0; i < nflows; i++) {
+			uint32_t k = (uint32_t)(((uint64_t)i * 2654435761u) %
+			    nflows);
+
+			found += flow_table_lookup(ft, &keys[k],
+			    flow_table_hash(ft, &keys[k])) != NULL;
+		}
+		record("lookup of an existing flow", now_s() - t, nflows);
+		if (found != nflows) {
+			fprintf(stderr, "flow-engine: lost flows (%llu of "
+			    "%u found)\n", (unsigned long long)found, nflows);
+			exit(1);
+		}
+	}
+	balance_free(b);
+	flow_table_free(ft);
+	config_free(conf);
+}
+
+/* The daemons' per-packet path: parse, frag, lookup or create, touch. */
+static void
+bench_engine(uint8_t *pkts)
+{
+	struct config *conf = make_config("ratio");
+	struct engine *e = engine_new(conf, SIDE_UP);
+	struct engine_result res;
+	double t;
+	uint32_t i;
+
+	if (e == NULL) {
+		fprintf(stderr, "flow-engine: out of memory\n");
+		exit(1);
+	}
+	t = now_s();
+	for (i = 0; i < nflows; i++)
+		(void)engine_packet(e, pkts + (size_t)i * PKTLEN, PKTLEN, 0,
+		    1000, &res);
+	record("packet path, new flow", now_s() - t, nflows);
+	t = now_s();
+	for (i = 0; i < nflows; i++)
+		(void)engine_packet(e, pkts + (size_t)i * PKTLEN, PKTLEN, 0,
+		    1000, &res);
+	record("packet path, existing flow", now_s() - t, nflows);
+	engine_free(e);
+	config_free(conf);
+}
+
+static const struct {
+	const char	*algorithm;
+	const char	*label;
+} algorithms[] = {
+	{"ratio", "new flow: insert + ratio"},
+	{"flow", "new flow: insert + flow"},
+	{"source-ip", "new flow: insert + source-ip"},
+	{"destination-ip", "new flow: insert + destination-ip"},
+	{"round-robin", "new flow: insert + round-robin"},
+	{"random", "new flow: insert + random"},
+	{"throughput", "new flow: insert + throughput"},
+	{"usage", "new flow: insert + usage"},
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: flow-engine [--flows N] [--rounds N] "
+	    "[--json FILE]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"flows", required_argument, NULL, 'n'},
+		{"rounds", required_argument, NULL, 'r'},
+		{"json", required_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *json = NULL;
+	struct pkt_info *pis;
+	struct flow_key *keys;
+	uint8_t *pkts;
+	size_t memory = 0, a;
+	double base;
+	uint32_t i;
+	int ch, r;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			nflows = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'j':
+			json = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (nflows < 1000 || nflows > 16000000 || rounds < 1)
+		usage();
+
+	pkts = malloc((size_t)nflows * PKTLEN);
+	pis = calloc(nflows, sizeof(*pis));
+	keys = calloc(nflows, sizeof(*keys));
+	if (pkts == NULL || pis == NULL || keys == NULL) {
+		fprintf(stderr, "flow-engine: out of memory\n");
+		return 1;
+	}
+	for (i = 0; i < nflows; i++) {
+		make_packet(i, pkts + (size_t)i * PKTLEN);
+		if (pkt_parse(pkts + (size_t)i * PKTLEN, PKTLEN, 0,
+		    &pis[i]) != PKT_OK) {
+			fprintf(stderr, "flow-engine: test packet rejected\n");
+			return 1;
+		}
+	}
+
+	for (r = 0; r < rounds; r++) {
+		bench_baseline(pis, keys);
+		for (a = 0; a < sizeof(algorithms) / sizeof(algorithms[0]); a++)
+			bench_new_flows(algorithms[a].algorithm,
+			    algorithms[a].label, pis, keys,
+			    a == 0 ? &memory : NULL);
+		bench_engine(pkts);
+	}
+
+	base = results[0].ns;
+	printf("flow engine, %u flows, best of %d rounds, one core\n\n",
+	    nflows, rounds);
+	printf("%-36s %10s %12s %14s\n", "operation", "ns/op", "M ops/s",
+	    "x baseline");
+	for (r = 0; r < nresults; r++)
+		printf("%-36s %10.1f %12.2f %14.2f\n", results[r].name,
+		    results[r].ns, 1e3 / results[r].ns, results[r].ns / base);
+	printf("\nmemory: %zu bytes for %u flows = %.1f bytes per flow\n",
+	    memory, nflows, (double)memory / nflows);
+
+	if (json != NULL) {
+		json_t *root = json_object(), *ops = json_array();
+		FILE *fp;
+
+		for (r = 0; r < nresults; r++)
+			json_array_append_new(ops, json_pack(
+			    "{s:s, s:f, s:f, s:f}", "name", results[r].name,
+			    "ns_per_op", results[r].ns,
+			    "mops_per_s", 1e3 / results[r].ns,
+			    "ratio_to_baseline", results[r].ns / base));
+		json_object_set_new(root, "flows", json_integer(nflows));
+		json_object_set_new(root, "rounds", json_integer(rounds));
+		json_object_set_new(root, "baseline",
+		    json_string(results[0].name));
+		json_object_set_new(root, "operations", ops);
+		json_object_set_new(root, "table_bytes",
+		    json_integer((json_int_t)memory));
+		json_object_set_new(root, "bytes_per_flow",
+		    json_real((double)memory / nflows));
+		if ((fp = fopen(json, "w")) == NULL ||
+		    json_dumpf(root, fp, JSON_INDENT(2)) != 0 ||
+		    fclose(fp) != 0) {
+			perror(json);
+			return 1;
+		}
+		json_decref(root);
+	}
+	free(pkts);
+	free(pis);
+	free(keys);
+	return 0;
+}
