@@ -46,8 +46,9 @@ void		 balance_seed(struct balance *, uint64_t);
 /*
  * Chooses the link for a new flow `f` (just inserted, key set), from the
  * packet that opened it (`pkt` gives the direction: source-ip hashes
- * pkt->src).  Sets f->link, f->profile and f->group.  Returns 0, or -1 if
- * no route with an up link matches (f->link stays FLOW_LINK_NONE).
+ * pkt->src).  Sets f->link, f->profile and f->group, and FLOW_F_A_INITIATOR
+ * from pkt (failover finds the destination again through it).  Returns 0,
+ * or -1 if no route with an up link matches (f->link stays FLOW_LINK_NONE).
  */
 int		 balance_assign(struct balance *, const struct pkt_info *pkt,
 		    struct flow *f, uint64_t now_ms);
