@@ -1,0 +1,81 @@
+/*
+ * Where the keys and values of a JSON text sit, for error messages.
+ *
+ * jansson parses the configuration but keeps no source positions, and an
+ * error that names links[1].up_mbps without a line makes the user go and
+ * count.  So once jansson has accepted a text, jsonpos_build() scans the
+ * same bytes once more and records, for every value, the line and column
+ * of its key and of the value itself, and its place in the tree.  It is
+ * not a second parser: it trusts jansson for the grammar, decodes nothing
+ * but object keys (to find them by the names jansson gives), and fails
+ * rather than guesses if the text surprises it.
+ *
+ * Nodes are numbered in document order; the root is node 0.  Lines and
+ * columns are 1-based and count Unicode characters, as jansson's own
+ * syntax errors do.  Lookups are O(log n) in the size of one object and
+ * O(1) in an array, so a configuration with many thousands of routes
+ * costs no more to report on than a small one.
+ *
+ * Nesting deeper than JSONPOS_MAX_DEPTH is refused: no configuration
+ * needs more than four levels, and the scanner's stack is fixed.
+ *
+ * Functions taking a node accept JSONPOS_NONE and then return JSONPOS_NONE
+ * (lookups) or position 0:0 and path "?" so that a caller never needs a
+ * special case for a value it could not place.
+ */
+#ifndef WANPAIR_JSONPOS_H
+#define WANPAIR_JSONPOS_H
+
+#include <stddef.h>
+
+#define JSONPOS_MAX_DEPTH	64
+#define JSONPOS_NONE		(-1)
+
+struct jsonpos;
+
+struct jsonpos_error {
+	unsigned	 line;
+	unsigned	 column;
+	const char	*msg;		/* static */
+};
+
+/*
+ * Indexes a text jansson has accepted.  Returns 0 and the index in *out
+ * (free it with jsonpos_free()), or -1 with *err saying where and why.
+ */
+int	 jsonpos_build(const char *text, size_t len, struct jsonpos **out,
+	    struct jsonpos_error *err);
+void	 jsonpos_free(struct jsonpos *);
+
+/* The member `key` of an object node, or JSONPOS_NONE. */
+int	 jsonpos_member(const struct jsonpos *, int obj, const char *key);
+/* Element i of an array node, or JSONPOS_NONE. */
+int	 jsonpos_element(const struct jsonpos *, int arr, size_t i);
+
+/* Where the node's value starts (an object's or array's opening bracket). */
+void	 jsonpos_value_at(const struct jsonpos *, int node, unsigned *line,
+	    unsigned *column);
+/* Where the node's key starts; for an array element or the root, the
+ * value. */
+void	 jsonpos_key_at(const struct jsonpos *, int node, unsigned *line,
+	    unsigned *column);
+
+/*
+ * Writes the node's path, like links[1].up_mbps, "(root)" for the root.
+ * Keys that are not plain words are written ["like this"], escaped, and
+ * long ones are cut, so a path is always one short printable line.
+ * Returns buf; truncates to fit `size`.
+ */
+char	*jsonpos_path(const struct jsonpos *, int node, char *buf,
+	    size_t size);
+
+/*
+ * Escapes s[0..len) for a one-line message: JSON escapes for '"', '\\' and
+ * control characters, \xNN for bytes that are not UTF-8.  At most `max`
+ * bytes of s are used, whole characters only; "..." marks a cut.  Returns
+ * buf; truncates to fit `size`.
+ */
+char	*jsonpos_escape(char *buf, size_t size, const char *s, size_t len,
+	    size_t max);
+
+#endif
