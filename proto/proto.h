@@ -20,7 +20,7 @@
 /* Smallest datagram that can authenticate: a header and a bare tag. */
 #define WIRE_MIN_DGRAM		WIRE_OVERHEAD
 
-/* Largest UDP payload over IPv4: 65535 - 20 (IP) - 8 (UDP). */
+/* Largest UDP payload over IPv4 (65535 - 20 - 8), below IPv6's 65527. */
 #define WIRE_MAX_DGRAM		65507
 /* Largest inner packet that fits in WIRE_MAX_DGRAM. */
 #define WIRE_MAX_INNER		(WIRE_MAX_DGRAM - WIRE_OVERHEAD)
