@@ -122,7 +122,8 @@ START_TEST(test_round_trip)
 		h.version = PROTOCOL_VERSION;
 		h.type = types[i % 3];
 		h.counter = counters[i / 3 % NC];
-		h.link_id = (uint8_t)(i / (3 * NC) * 85);	/* 0, 85, 170, 255 */
+		/* Links 0, 85, 170 and 255. */
+		h.link_id = (uint8_t)(i / (3 * NC) * 85);
 		h.flags = (uint16_t)(0xffff - h.link_id);
 		h.session = 0xdeadbeef ^ (uint32_t)i;
 		ck_assert_int_eq(wire_hdr_encode(&h, pkt, sizeof(pkt)),
@@ -284,7 +285,7 @@ START_TEST(test_garbage)
 			buf[i] = (uint8_t)rng_next(&seed);
 		/* Make every outcome common, not only a bad version. */
 		if (len > 0 && (r >> 32) % 2 == 0)
-			buf[0] = (uint8_t)(PROTOCOL_VERSION << 4 | (buf[0] & 3));
+			buf[0] = PROTOCOL_VERSION << 4 | (buf[0] & 3);
 		if (len < WIRE_MIN_DGRAM)
 			want = WIRE_ERR_TRUNCATED;
 		else if (buf[0] >> 4 != PROTOCOL_VERSION)
