@@ -856,15 +856,15 @@ parse_link(struct cparse *cp, json_t *o, int node, struct config_link *l)
 	    addr_parse(s, &l->source) == -1)
 		report(cp, snode, "must be an IP address, got %s",
 		    quote(&q, s));
-	/* replay never opens a socket, so it needs neither. */
-	if (cp->kind == CONFIG_SOCKETD && r_dev == 0 && r_src == 0)
-		report(cp, node, "needs \"device\" or \"source\"");
 	if (get_uint(cp, o, node, "up_mbps", 1, MBPS_MAX, &l->up_mbps) == 0)
 		missing(cp, node, "up_mbps");
 	if (get_uint(cp, o, node, "down_mbps", 1, MBPS_MAX, &l->down_mbps) ==
 	    0)
 		missing(cp, node, "down_mbps");
 	(void)get_uint(cp, o, node, "weight", 1, WEIGHT_MAX, &l->weight);
+	/* replay never opens a socket, so it needs neither. */
+	if (cp->kind == CONFIG_SOCKETD && r_dev == 0 && r_src == 0)
+		report(cp, node, "needs \"device\" or \"source\"");
 }
 
 static void

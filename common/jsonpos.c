@@ -9,6 +9,9 @@
 
 #include "jsonpos.h"
 
+#define STR_(x)	#x
+#define STR(x)	STR_(x)
+
 struct jpnode {
 	int		 parent;
 	unsigned	 index;		/* place among the parent's children */
@@ -354,7 +357,8 @@ jsonpos_build(const char *text, size_t len, struct jsonpos **out,
 		c = peek(&s);
 		if (c == '{' || c == '[') {
 			if (depth == JSONPOS_MAX_DEPTH) {
-				err->msg = "nested too deeply";
+				err->msg = "nested more than "
+				    STR(JSONPOS_MAX_DEPTH) " levels deep";
 				goto bad;
 			}
 			j->nodes[id].type = (char)c;
