@@ -12,6 +12,16 @@
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
+/*
+ * For loops of millions of checks: ck_assert() reports every pass to the
+ * parent process (a write per call), which turns 200k cases into seconds
+ * of system time.  This reports failures only.
+ */
+#define CHECK(cond, ...) do {						\
+	if (!(cond))							\
+		ck_abort_msg(__VA_ARGS__);				\
+} while (0)
+
 static const uint8_t src4[4] = { 192, 0, 2, 1 };	/* RFC 5737 */
 static const uint8_t dst4[4] = { 198, 51, 100, 7 };
 static const uint8_t src6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
@@ -693,6 +703,7 @@ has_ports(uint8_t proto)
 START_TEST(test_garbage)
 {
 	static const uint8_t first[] = { 0x45, 0x46, 0x4f, 0x60, 0x6f };
+	static const uint8_t zero[12];
 	uint8_t p[256];
 	struct pkt_info pi;
 	uint64_t s = 0x9e3779b97f4a7c15ULL;
@@ -715,31 +726,29 @@ START_TEST(test_garbage)
 		flags = (i & 4) ? PKT_F_SNAPLEN : 0;
 		memset(&pi, 0xa5, sizeof(pi));
 		rc = pkt_parse(p, len, flags, &pi);
-		ck_assert_msg(valid_reason(rc), "rc %d", rc);
-		ck_assert_int_ne(rc, PKT_ERR_FRAG_NO_HEAD);
-		ck_assert_int_ne(rc, PKT_ERR_NOT_IP);
-		ck_assert_int_ne(rc, PKT_ERR_NO_ROUTE);
+		/* pkt_parse never claims what only the engine knows. */
+		CHECK(valid_reason(rc) && rc != PKT_ERR_FRAG_NO_HEAD &&
+		    rc != PKT_ERR_NOT_IP && rc != PKT_ERR_NO_ROUTE,
+		    "case %d: rc %d", i, rc);
 		if (rc != PKT_OK)
 			continue;
 		ok++;
-		ck_assert(pi.family == AF_INET || pi.family == AF_INET6);
-		ck_assert_int_le(pi.frag, PKT_FRAG_LATER);
-		ck_assert_int_le(pi.l4_off, len);
-		ck_assert_int_le(pi.l4_off, pi.len);
-		if (!flags)
-			ck_assert_int_le(pi.len, len);
-		if (pi.family == AF_INET) {
-			ck_assert_mem_eq(pi.src + 4, (uint8_t[12]){ 0 }, 12);
-			ck_assert_mem_eq(pi.dst + 4, (uint8_t[12]){ 0 }, 12);
-		}
-		if (pi.frag == PKT_FRAG_LATER || !has_ports(pi.proto)) {
-			ck_assert_int_eq(pi.sport, 0);
-			ck_assert_int_eq(pi.dport, 0);
-		}
-		if (pi.proto != IPPROTO_TCP)
-			ck_assert_int_eq(pi.tcp_flags, 0);
-		if (pi.frag == PKT_FRAG_NONE)
-			ck_assert_int_eq(pi.frag_id, 0);
+		CHECK(pi.family == AF_INET || pi.family == AF_INET6,
+		    "case %d: family %d", i, pi.family);
+		CHECK(pi.frag <= PKT_FRAG_LATER, "case %d: frag", i);
+		CHECK(pi.l4_off <= len && pi.l4_off <= pi.len,
+		    "case %d: l4_off %u", i, pi.l4_off);
+		CHECK(flags || pi.len <= len, "case %d: len %u", i, pi.len);
+		CHECK(pi.family == AF_INET6 ||
+		    (memcmp(pi.src + 4, zero, 12) == 0 &&
+		    memcmp(pi.dst + 4, zero, 12) == 0),
+		    "case %d: IPv4 address spills", i);
+		CHECK((pi.frag != PKT_FRAG_LATER && has_ports(pi.proto)) ||
+		    (pi.sport == 0 && pi.dport == 0), "case %d: ports", i);
+		CHECK(pi.proto == IPPROTO_TCP || pi.tcp_flags == 0,
+		    "case %d: tcp_flags", i);
+		CHECK(pi.frag != PKT_FRAG_NONE || pi.frag_id == 0,
+		    "case %d: frag_id", i);
 	}
 	/* The garbage must have exercised the success path too. */
 	ck_assert_int_gt(ok, 1000);

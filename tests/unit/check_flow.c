@@ -1,0 +1,923 @@
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <check.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flow.h"
+#include "frag.h"
+#include "pkt.h"
+
+#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+
+/*
+ * For loops of millions of checks: ck_assert() reports every pass to the
+ * parent process (a write per call), which turns 200k cases into seconds
+ * of system time.  This reports failures only.
+ */
+#define CHECK(cond, ...) do {						\
+	if (!(cond))							\
+		ck_abort_msg(__VA_ARGS__);				\
+} while (0)
+
+/* Seconds per class: TCP, TCP closing, UDP, ICMP, other. */
+static const struct flow_timeouts tmo = { { 100, 10, 30, 5, 20 } };
+
+static struct pkt_info
+pkt4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t sport,
+    uint16_t dport)
+{
+	struct pkt_info pi;
+
+	memset(&pi, 0, sizeof(pi));
+	pi.family = AF_INET;
+	pi.proto = proto;
+	pi.src[0] = (uint8_t)(src >> 24);
+	pi.src[1] = (uint8_t)(src >> 16);
+	pi.src[2] = (uint8_t)(src >> 8);
+	pi.src[3] = (uint8_t)src;
+	pi.dst[0] = (uint8_t)(dst >> 24);
+	pi.dst[1] = (uint8_t)(dst >> 16);
+	pi.dst[2] = (uint8_t)(dst >> 8);
+	pi.dst[3] = (uint8_t)dst;
+	pi.sport = sport;
+	pi.dport = dport;
+	return pi;
+}
+
+static struct pkt_info
+reverse(const struct pkt_info *pi)
+{
+	struct pkt_info r = *pi;
+
+	memcpy(r.src, pi->dst, sizeof(r.src));
+	memcpy(r.dst, pi->src, sizeof(r.dst));
+	r.sport = pi->dport;
+	r.dport = pi->sport;
+	return r;
+}
+
+static struct flow_key
+key_of(const struct pkt_info *pi)
+{
+	struct flow_key k;
+
+	flow_key_from_pkt(pi, &k);
+	return k;
+}
+
+/* Key number `i` of a test population: distinct for distinct i. */
+static struct flow_key
+key_n(uint32_t i, uint8_t proto)
+{
+	struct pkt_info pi;
+
+	pi = pkt4(0x0a000000 | (i >> 8), 0xc6336400 | (i & 0xff), proto,
+	    (uint16_t)(1024 + i), 443);
+	return key_of(&pi);
+}
+
+static struct flow *
+add(struct flow_table *t, const struct flow_key *k, uint64_t now_ms)
+{
+	uint64_t h = flow_table_hash(t, k);
+
+	ck_assert_ptr_null(flow_table_lookup(t, k, h));
+	return flow_table_insert(t, k, h, now_ms);
+}
+
+static struct flow *
+find(struct flow_table *t, const struct flow_key *k)
+{
+	return flow_table_lookup(t, k, flow_table_hash(t, k));
+}
+
+/* What the release callback saw. */
+struct released {
+	size_t		n;
+	struct flow_key	key[64];
+	int		why[64];
+};
+
+static void
+record_release(void *arg, struct flow *f, enum flow_release why)
+{
+	struct released *r = arg;
+
+	if (r->n < NITEMS(r->key)) {
+		r->key[r->n] = f->key;
+		r->why[r->n] = why;
+	}
+	r->n++;
+}
+
+START_TEST(test_key_both_directions)
+{
+	struct pkt_info up, down;
+	struct flow_key k1, k2;
+	static const uint8_t zero[2];
+
+	up = pkt4(0xc0000201, 0xc6336407, IPPROTO_TCP, 40000, 443);
+	down = reverse(&up);
+	ck_assert_int_eq(flow_key_from_pkt(&up, &k1), 1);
+	ck_assert_int_eq(flow_key_from_pkt(&down, &k2), 0);
+	ck_assert_mem_eq(&k1, &k2, sizeof(k1));
+	ck_assert_mem_eq(k1.pad, zero, sizeof(zero));
+	ck_assert_int_eq(k1.a[0], 192);
+	ck_assert_int_eq(k1.pa, 40000);
+	ck_assert_int_eq(k1.pb, 443);
+	ck_assert_int_eq(k1.proto, IPPROTO_TCP);
+	ck_assert_int_eq(k1.family, AF_INET);
+
+	/* Same address both ways (loopback): the port decides. */
+	up = pkt4(0x7f000001, 0x7f000001, IPPROTO_UDP, 5353, 53);
+	down = reverse(&up);
+	ck_assert_int_eq(flow_key_from_pkt(&up, &k1), 0);
+	ck_assert_int_eq(flow_key_from_pkt(&down, &k2), 1);
+	ck_assert_mem_eq(&k1, &k2, sizeof(k1));
+	ck_assert_int_eq(k1.pa, 53);
+
+	/* A ping and its reply: one flow (the echo id is both ports). */
+	up = pkt4(0x0a000001, 0x08080808, IPPROTO_ICMP, 77, 77);
+	down = reverse(&up);
+	k1 = key_of(&up);
+	k2 = key_of(&down);
+	ck_assert_mem_eq(&k1, &k2, sizeof(k1));
+
+	/* IPv6: the address comparison runs over all 16 bytes. */
+	memset(&up, 0, sizeof(up));
+	up.family = AF_INET6;
+	up.proto = IPPROTO_UDP;
+	up.src[0] = 0x20;
+	up.src[15] = 9;
+	up.dst[0] = 0x20;
+	up.dst[15] = 3;
+	up.sport = 1;
+	up.dport = 2;
+	down = reverse(&up);
+	ck_assert_int_eq(flow_key_from_pkt(&up, &k1), 0);
+	ck_assert_int_eq(flow_key_from_pkt(&down, &k2), 1);
+	ck_assert_mem_eq(&k1, &k2, sizeof(k1));
+	ck_assert_int_eq(k1.a[15], 3);
+	ck_assert_int_eq(k1.pa, 2);
+
+	/* Different protocols or families are different flows. */
+	up = pkt4(0xc0000201, 0xc6336407, IPPROTO_TCP, 40000, 443);
+	down = up;
+	down.proto = IPPROTO_UDP;
+	k1 = key_of(&up);
+	k2 = key_of(&down);
+	ck_assert_int_ne(memcmp(&k1, &k2, sizeof(k1)), 0);
+}
+END_TEST
+
+/* The caller marks the initiator from the first packet, so a display can
+ * say who opened the conversation whichever side sorts lower. */
+START_TEST(test_initiator)
+{
+	struct flow_table *t;
+	struct pkt_info first, reply;
+	struct flow_key k;
+	struct flow *f;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		t = flow_table_new(8, &tmo);
+		ck_assert_ptr_nonnull(t);
+		first = pkt4(i ? 0xc6336407 : 0xc0000201,
+		    i ? 0xc0000201 : 0xc6336407, IPPROTO_TCP, 40000, 443);
+		reply = reverse(&first);
+		if (flow_key_from_pkt(&first, &k)) {
+			f = add(t, &k, 0);
+			f->flags |= FLOW_F_A_INITIATOR;
+		} else
+			f = add(t, &k, 0);
+		flow_key_from_pkt(&reply, &k);
+		ck_assert_ptr_eq(find(t, &k), f);
+		/* The initiator is the sender of `first`. */
+		if (f->flags & FLOW_F_A_INITIATOR)
+			ck_assert_mem_eq(f->key.a, first.src, 16);
+		else
+			ck_assert_mem_eq(f->key.b, first.src, 16);
+		ck_assert_int_eq(!!(f->flags & FLOW_F_A_INITIATOR), i == 0);
+		flow_table_free(t);
+	}
+}
+END_TEST
+
+START_TEST(test_insert_fields)
+{
+	static const struct {
+		uint8_t	proto;
+		int	cls;
+	} want[] = {
+		{ IPPROTO_TCP, FLOW_TCP },
+		{ IPPROTO_UDP, FLOW_UDP },
+		{ 136 /* UDP-Lite */, FLOW_UDP },
+		{ IPPROTO_ICMP, FLOW_ICMP },
+		{ IPPROTO_ICMPV6, FLOW_ICMP },
+		{ 47 /* GRE */, FLOW_OTHER },
+		{ IPPROTO_SCTP, FLOW_OTHER },
+	};
+	struct flow_table *t;
+	struct flow_key k;
+	struct flow *f;
+	size_t i;
+
+	t = flow_table_new(16, &tmo);
+	for (i = 0; i < NITEMS(want); i++) {
+		k = key_n((uint32_t)i, want[i].proto);
+		f = add(t, &k, 1000 + i);
+		ck_assert_int_eq(f->cls, want[i].cls);
+		ck_assert_mem_eq(&f->key, &k, sizeof(k));
+		ck_assert_uint_eq(f->packets, 0);
+		ck_assert_uint_eq(f->bytes, 0);
+		ck_assert_uint_eq(f->first_ms, 1000 + i);
+		ck_assert_uint_eq(f->last_ms, 1000 + i);
+		ck_assert_int_eq(f->link, FLOW_LINK_NONE);
+		ck_assert_int_eq(f->profile, FLOW_PROFILE_NONE);
+		ck_assert_int_eq(f->group, 0);
+		ck_assert_int_eq(f->flags, 0);
+	}
+	ck_assert_uint_eq(flow_table_count(t), NITEMS(want));
+	ck_assert_uint_eq(flow_table_max(t), 16);
+
+	f = find(t, &k);
+	flow_table_touch(t, f, 2000, 1500, 0);
+	flow_table_touch(t, f, 2500, 40, 0);
+	ck_assert_uint_eq(f->packets, 2);
+	ck_assert_uint_eq(f->bytes, 1540);
+	ck_assert_uint_eq(f->last_ms, 2500);
+	ck_assert_uint_eq(f->first_ms, 1000 + NITEMS(want) - 1);
+	flow_table_free(t);
+}
+END_TEST
+
+/*
+ * Random inserts, lookups, touches and removals against a brute-force
+ * model, in a small table whose keys are crowded into a few home slots
+ * so that clusters form and every removal shifts entries back.  Time
+ * advances by one each step, so "idle longest" is one flow and the model
+ * can name the victim of each eviction.
+ */
+#define POOL	300
+
+struct model {
+	int		present[POOL];
+	struct flow	*f[POOL];
+	uint64_t	last[POOL];
+	struct flow_key	key[POOL];
+	uint64_t	hash[POOL];
+	int		evicted;	/* pool index the callback saw */
+	int		nrelease;
+	int		why;
+};
+
+static void
+model_release(void *arg, struct flow *f, enum flow_release why)
+{
+	struct model *m = arg;
+	int i;
+
+	m->nrelease++;
+	m->why = why;
+	for (i = 0; i < POOL; i++)
+		if (m->present[i] && m->f[i] == f) {
+			CHECK(memcmp(&f->key, &m->key[i], sizeof(f->key)) == 0,
+			    "released flow %d has another key", i);
+			m->evicted = i;
+			return;
+		}
+	ck_abort_msg("released a flow the model does not have");
+}
+
+static void
+random_ops(uint32_t max, uint64_t hashmask, uint64_t seed)
+{
+	struct flow_table *t;
+	struct model *m;
+	struct flow *f;
+	uint64_t s = seed, r, now, oldest;
+	uint32_t count = 0;
+	int i, j, victim, step;
+
+	m = calloc(1, sizeof(*m));
+	t = flow_table_new(max, &tmo);
+	ck_assert_ptr_nonnull(t);
+	flow_table_set_release_cb(t, model_release, m);
+	for (i = 0; i < POOL; i++) {
+		m->key[i] = key_n((uint32_t)i, i % 3 ? IPPROTO_UDP :
+		    IPPROTO_TCP);
+		m->hash[i] = flow_table_hash(t, &m->key[i]) & hashmask;
+	}
+
+	for (step = 0; step < 30000; step++) {
+		now = (uint64_t)step + 1;
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		r = s >> 33;
+		i = (int)(r % POOL);
+		f = flow_table_lookup(t, &m->key[i], m->hash[i]);
+		CHECK(f == (m->present[i] ? m->f[i] : NULL),
+		    "step %d: lookup of key %d", step, i);
+		switch ((r >> 16) % 4) {
+		case 0:
+		case 1:
+			if (f != NULL) {
+				flow_table_touch(t, f, now, 100, 0);
+				m->last[i] = now;
+				break;
+			}
+			victim = -1;
+			if (count == max) {
+				oldest = UINT64_MAX;
+				for (j = 0; j < POOL; j++)
+					if (m->present[j] &&
+					    m->last[j] < oldest) {
+						oldest = m->last[j];
+						victim = j;
+					}
+			}
+			m->nrelease = 0;
+			m->f[i] = flow_table_insert(t, &m->key[i],
+			    m->hash[i], now);
+			if (victim >= 0) {
+				CHECK(m->nrelease == 1 &&
+				    m->why == FLOW_RELEASE_EVICTED &&
+				    m->evicted == victim,
+				    "step %d: evicted %d, not %d", step,
+				    m->evicted, victim);
+				m->present[victim] = 0;
+			} else {
+				CHECK(m->nrelease == 0, "step %d: evicted",
+				    step);
+				count++;
+			}
+			m->present[i] = 1;
+			m->last[i] = now;
+			break;
+		case 2:
+			if (f == NULL)
+				break;
+			m->nrelease = 0;
+			flow_table_remove(t, f);
+			CHECK(m->nrelease == 1 && m->why == FLOW_RELEASE_REMOVED,
+			    "step %d: remove", step);
+			m->present[i] = 0;
+			count--;
+			break;
+		default:
+			/* Now and then, every key answers as the model says. */
+			if ((r >> 24) % 8 != 0)
+				break;
+			for (j = 0; j < POOL; j++)
+				CHECK(flow_table_lookup(t, &m->key[j],
+				    m->hash[j]) == (m->present[j] ? m->f[j] :
+				    NULL), "step %d: key %d", step, j);
+			break;
+		}
+		CHECK(flow_table_count(t) == count, "step %d: count %u, not %u",
+		    step, flow_table_count(t), count);
+	}
+	flow_table_set_release_cb(t, NULL, NULL);
+	flow_table_free(t);
+	free(m);
+}
+
+START_TEST(test_random_vs_model)
+{
+	/* Real hashes; then 16 home slots for up to 200 flows; then one. */
+	random_ops(200, UINT64_MAX, 1);
+	random_ops(200, 0xf, 2);
+	random_ops(64, 0, 3);
+	/* Home slots at the top of the index: clusters wrap around. */
+	random_ops(100, 0xffffffff, 4);
+	random_ops(1, UINT64_MAX, 5);
+}
+END_TEST
+
+START_TEST(test_wraparound_delete)
+{
+	struct flow_table *t;
+	struct flow_key k[6];
+	struct flow *f[6];
+	int i, j;
+
+	/* max 6 -> 8 slots; every key's home is the last slot, so the
+	 * cluster wraps to slots 0..4 and deletion must shift across. */
+	t = flow_table_new(6, &tmo);
+	for (i = 0; i < 6; i++) {
+		k[i] = key_n((uint32_t)i, IPPROTO_UDP);
+		f[i] = flow_table_insert(t, &k[i], 7, (uint64_t)i);
+	}
+	for (i = 0; i < 6; i++) {
+		flow_table_remove(t, f[i]);
+		for (j = 0; j < 6; j++)
+			ck_assert_ptr_eq(flow_table_lookup(t, &k[j], 7),
+			    j > i ? f[j] : NULL);
+	}
+	ck_assert_uint_eq(flow_table_count(t), 0);
+	flow_table_free(t);
+}
+END_TEST
+
+START_TEST(test_expiry_per_class)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP,
+	    IPPROTO_ICMP, 47 };
+	struct released rel = { 0 };
+	struct flow_table *t;
+	struct flow_key k[4];
+	size_t i;
+
+	t = flow_table_new(16, &tmo);
+	flow_table_set_release_cb(t, record_release, &rel);
+	for (i = 0; i < NITEMS(protos); i++) {
+		k[i] = key_n((uint32_t)i, protos[i]);
+		add(t, &k[i], 0);
+	}
+
+	/* ICMP after 5 s, UDP after 30 s, other after 20 s, TCP 100 s. */
+	ck_assert_uint_eq(flow_table_expire(t, 4999, 0), 0);
+	ck_assert_uint_eq(flow_table_expire(t, 5000, 0), 1);
+	ck_assert_mem_eq(&rel.key[0], &k[2], sizeof(k[2]));
+	ck_assert_int_eq(rel.why[0], FLOW_RELEASE_EXPIRED);
+	ck_assert_ptr_null(find(t, &k[2]));
+
+	/* Traffic keeps a flow alive: UDP touched at 25 s lives to 55 s. */
+	flow_table_touch(t, find(t, &k[1]), 25000, 100, 0);
+	ck_assert_uint_eq(flow_table_expire(t, 30000, 0), 1);
+	ck_assert_mem_eq(&rel.key[1], &k[3], sizeof(k[3]));
+	ck_assert_uint_eq(flow_table_expire(t, 54999, 0), 0);
+	ck_assert_uint_eq(flow_table_expire(t, 55000, 0), 1);
+	ck_assert_mem_eq(&rel.key[2], &k[1], sizeof(k[1]));
+	ck_assert_uint_eq(flow_table_expire(t, 99999, 0), 0);
+	ck_assert_uint_eq(flow_table_expire(t, 100000, 0), 1);
+	ck_assert_uint_eq(flow_table_count(t), 0);
+	ck_assert_uint_eq(rel.n, 4);
+	ck_assert_uint_eq(flow_table_evictions(t), 0);
+	flow_table_free(t);
+}
+END_TEST
+
+START_TEST(test_expiry_order_and_budget)
+{
+	struct released rel = { 0 };
+	struct flow_table *t;
+	struct flow_key k[10];
+	uint32_t i;
+
+	t = flow_table_new(16, &tmo);
+	flow_table_set_release_cb(t, record_release, &rel);
+	for (i = 0; i < 10; i++) {
+		k[i] = key_n(i, IPPROTO_UDP);
+		add(t, &k[i], i * 1000);
+	}
+	/* Touch k[0] last: it moves behind all others. */
+	flow_table_touch(t, find(t, &k[0]), 9500, 1, 0);
+
+	ck_assert_uint_eq(flow_table_expire(t, 1000000, 3), 3);
+	ck_assert_uint_eq(flow_table_count(t), 7);
+	ck_assert_uint_eq(flow_table_expire(t, 1000000, 0), 7);
+	for (i = 0; i < 9; i++)
+		ck_assert_mem_eq(&rel.key[i], &k[i + 1], sizeof(k[0]));
+	ck_assert_mem_eq(&rel.key[9], &k[0], sizeof(k[0]));
+	flow_table_free(t);
+}
+END_TEST
+
+START_TEST(test_tcp_closing)
+{
+	struct flow_table *t;
+	struct flow_key k[4];
+	struct flow *f;
+	uint32_t i;
+
+	t = flow_table_new(16, &tmo);
+	for (i = 0; i < 4; i++) {
+		k[i] = key_n(i, IPPROTO_TCP);
+		add(t, &k[i], 0);
+		flow_table_touch(t, find(t, &k[i]), 1000, 60, PKT_TCP_ACK);
+	}
+	f = find(t, &k[0]);
+	flow_table_touch(t, f, 2000, 60, PKT_TCP_FIN | PKT_TCP_ACK);
+	ck_assert_int_eq(f->cls, FLOW_TCP_CLOSING);
+	f = find(t, &k[1]);
+	flow_table_touch(t, f, 2000, 40, PKT_TCP_RST);
+	ck_assert_int_eq(f->cls, FLOW_TCP_CLOSING);
+	/* The last ACK of the close keeps it closing. */
+	flow_table_touch(t, f, 2100, 40, PKT_TCP_ACK);
+	ck_assert_int_eq(f->cls, FLOW_TCP_CLOSING);
+
+	/* Closing flows go after 10 s, open ones stay for 100. */
+	ck_assert_uint_eq(flow_table_expire(t, 11999, 0), 0);
+	ck_assert_uint_eq(flow_table_expire(t, 12100, 0), 2);
+	ck_assert_ptr_null(find(t, &k[0]));
+	ck_assert_ptr_null(find(t, &k[1]));
+	ck_assert_ptr_nonnull(find(t, &k[2]));
+
+	/* A new SYN on a closing 4-tuple is a new connection. */
+	f = find(t, &k[2]);
+	flow_table_touch(t, f, 13000, 40, PKT_TCP_FIN);
+	flow_table_touch(t, f, 14000, 40, PKT_TCP_SYN);
+	ck_assert_int_eq(f->cls, FLOW_TCP);
+	ck_assert_uint_eq(flow_table_expire(t, 30000, 0), 0);
+	flow_table_free(t);
+}
+END_TEST
+
+START_TEST(test_full_evicts_idle_longest)
+{
+	struct released rel = { 0 };
+	struct flow_table *t;
+	struct flow_key k[6];
+	struct flow *f;
+	uint32_t i;
+
+	t = flow_table_new(4, &tmo);
+	flow_table_set_release_cb(t, record_release, &rel);
+	/* Mixed classes: eviction looks across all idle lists. */
+	k[0] = key_n(0, IPPROTO_TCP);
+	k[1] = key_n(1, IPPROTO_UDP);
+	k[2] = key_n(2, IPPROTO_ICMP);
+	k[3] = key_n(3, IPPROTO_TCP);
+	k[4] = key_n(4, IPPROTO_UDP);
+	k[5] = key_n(5, 47);
+	for (i = 0; i < 4; i++)
+		add(t, &k[i], 100 * i);
+
+	/* k[0] is the oldest but still in use: k[1] goes instead. */
+	flow_table_touch(t, find(t, &k[0]), 1000, 1, 0);
+	f = add(t, &k[4], 1100);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(flow_table_evictions(t), 1);
+	ck_assert_uint_eq(rel.n, 1);
+	ck_assert_int_eq(rel.why[0], FLOW_RELEASE_EVICTED);
+	ck_assert_mem_eq(&rel.key[0], &k[1], sizeof(k[1]));
+	ck_assert_ptr_nonnull(find(t, &k[0]));
+	ck_assert_ptr_null(find(t, &k[1]));
+	ck_assert_uint_eq(flow_table_count(t), 4);
+
+	/* Next victim: k[2] (ICMP, last used at 200). */
+	add(t, &k[5], 1200);
+	ck_assert_mem_eq(&rel.key[1], &k[2], sizeof(k[2]));
+	ck_assert_uint_eq(flow_table_evictions(t), 2);
+	ck_assert_ptr_nonnull(find(t, &k[3]));
+	ck_assert_ptr_nonnull(find(t, &k[4]));
+	ck_assert_ptr_nonnull(find(t, &k[5]));
+	flow_table_free(t);
+}
+END_TEST
+
+START_TEST(test_release_reasons)
+{
+	struct released rel = { 0 };
+	struct flow_table *t;
+	struct flow_key k[5];
+	uint32_t i;
+
+	t = flow_table_new(3, &tmo);
+	flow_table_set_release_cb(t, record_release, &rel);
+	for (i = 0; i < 4; i++) {
+		k[i] = key_n(i, IPPROTO_UDP);
+		add(t, &k[i], i);
+	}
+	flow_table_remove(t, find(t, &k[2]));
+	ck_assert_uint_eq(flow_table_expire(t, 30002, 0), 1);
+	k[4] = key_n(4, IPPROTO_UDP);
+	add(t, &k[4], 40000);
+	flow_table_free(t);
+
+	ck_assert_uint_eq(rel.n, 5);
+	ck_assert_int_eq(rel.why[0], FLOW_RELEASE_EVICTED);
+	ck_assert_mem_eq(&rel.key[0], &k[0], sizeof(k[0]));
+	ck_assert_int_eq(rel.why[1], FLOW_RELEASE_REMOVED);
+	ck_assert_mem_eq(&rel.key[1], &k[2], sizeof(k[0]));
+	ck_assert_int_eq(rel.why[2], FLOW_RELEASE_EXPIRED);
+	ck_assert_mem_eq(&rel.key[2], &k[1], sizeof(k[0]));
+	/* Freeing the table releases what is left. */
+	ck_assert_int_eq(rel.why[3], FLOW_RELEASE_REMOVED);
+	ck_assert_int_eq(rel.why[4], FLOW_RELEASE_REMOVED);
+}
+END_TEST
+
+START_TEST(test_set_timeouts)
+{
+	struct flow_timeouts shorter = tmo;
+	struct flow_table *t;
+	struct flow_key k = key_n(1, IPPROTO_UDP);
+
+	t = flow_table_new(4, &tmo);
+	add(t, &k, 0);
+	ck_assert_uint_eq(flow_table_expire(t, 10000, 0), 0);
+	shorter.s[FLOW_UDP] = 10;
+	flow_table_set_timeouts(t, &shorter);
+	ck_assert_uint_eq(flow_table_expire(t, 10000, 0), 1);
+	flow_table_free(t);
+}
+END_TEST
+
+static int
+count_cb(void *arg, struct flow *f)
+{
+	int *n = arg;
+
+	(*n)++;
+	return f->key.pa == 1024 + 7 ? 42 : 0;
+}
+
+START_TEST(test_foreach)
+{
+	struct flow_table *t;
+	struct flow_key k;
+	uint32_t i;
+	int n = 0;
+
+	t = flow_table_new(50, &tmo);
+	for (i = 0; i < 20; i++) {
+		if (i == 7)
+			continue;
+		k = key_n(i, IPPROTO_TCP);
+		add(t, &k, i);
+	}
+	ck_assert_int_eq(flow_table_foreach(t, count_cb, &n), 0);
+	ck_assert_int_eq(n, 19);
+	k = key_n(7, IPPROTO_TCP);
+	add(t, &k, 50);
+	n = 0;
+	ck_assert_int_eq(flow_table_foreach(t, count_cb, &n), 42);
+	ck_assert_int_le(n, 20);
+	flow_table_free(t);
+}
+END_TEST
+
+/* Flows a replayed capture stamps out of order must not unsort the idle
+ * lists: expiry still finds every flow that is due. */
+START_TEST(test_clock_steps_back)
+{
+	struct flow_table *t;
+	struct flow_key k[3];
+	uint32_t i;
+
+	t = flow_table_new(8, &tmo);
+	for (i = 0; i < 3; i++)
+		k[i] = key_n(i, IPPROTO_UDP);
+	add(t, &k[0], 5000);
+	add(t, &k[1], 1000);
+	add(t, &k[2], 6000);
+	ck_assert_uint_eq(flow_table_expire(t, 35000, 0), 2);
+	ck_assert_ptr_nonnull(find(t, &k[2]));
+	flow_table_free(t);
+}
+END_TEST
+
+START_TEST(test_memory_at_a_million)
+{
+	struct flow_table *t;
+	struct flow_key k;
+	uint32_t i;
+	double per_flow;
+
+	t = flow_table_new(1000000, &tmo);
+	ck_assert_ptr_nonnull(t);
+	per_flow = (double)flow_table_memory(t) / 1e6;
+	ck_assert_msg(per_flow <= 128, "%.1f bytes per flow", per_flow);
+	ck_assert_double_ge(per_flow, sizeof(struct flow));
+
+	/* Filling it allocates nothing and keeps every flow findable. */
+	for (i = 0; i < 1000000; i++) {
+		k = key_n(i, IPPROTO_TCP);
+		flow_table_insert(t, &k, flow_table_hash(t, &k), i);
+	}
+	ck_assert_uint_eq(flow_table_count(t), 1000000);
+	ck_assert_uint_eq(flow_table_evictions(t), 0);
+	for (i = 0; i < 1000000; i += 7) {
+		k = key_n(i, IPPROTO_TCP);
+		CHECK(find(t, &k) != NULL, "flow %u lost", i);
+	}
+	k = key_n(1000000, IPPROTO_TCP);
+	flow_table_insert(t, &k, flow_table_hash(t, &k), 1000000);
+	ck_assert_uint_eq(flow_table_evictions(t), 1);
+	k = key_n(0, IPPROTO_TCP);
+	ck_assert_ptr_null(find(t, &k));
+	flow_table_free(t);
+}
+END_TEST
+
+/* ---- fragment cache ---------------------------------------------- */
+
+static struct pkt_info
+frag4(uint8_t frag, uint16_t id, uint16_t sport, uint16_t dport)
+{
+	struct pkt_info pi;
+
+	pi = pkt4(0xc0000201, 0xc6336407, IPPROTO_UDP, sport, dport);
+	pi.frag = frag;
+	pi.frag_id = id;
+	return pi;
+}
+
+START_TEST(test_frag_follow)
+{
+	struct frag_cache *fc;
+	struct pkt_info first, later, whole;
+
+	fc = frag_cache_new(64, 30000);
+	ck_assert_ptr_nonnull(fc);
+	first = frag4(PKT_FRAG_FIRST, 7, 4000, 53);
+	ck_assert_int_eq(frag_cache_resolve(fc, &first, 100), PKT_OK);
+	ck_assert_int_eq(first.sport, 4000);
+
+	later = frag4(PKT_FRAG_LATER, 7, 0, 0);
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 200), PKT_OK);
+	ck_assert_int_eq(later.sport, 4000);
+	ck_assert_int_eq(later.dport, 53);
+	ck_assert_int_eq(later.frag, PKT_FRAG_LATER);
+	/* ... and so lands in the first fragment's flow. */
+	{
+		struct flow_key a = key_of(&first), b = key_of(&later);
+
+		ck_assert_mem_eq(&a, &b, sizeof(a));
+	}
+	/* Every later fragment, not just the first of them. */
+	later = frag4(PKT_FRAG_LATER, 7, 0, 0);
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 300), PKT_OK);
+	ck_assert_int_eq(later.sport, 4000);
+
+	/* Another datagram id, source or protocol is not this one. */
+	later = frag4(PKT_FRAG_LATER, 8, 0, 0);
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 300),
+	    PKT_ERR_FRAG_NO_HEAD);
+	later = frag4(PKT_FRAG_LATER, 7, 0, 0);
+	later.src[3] = 99;
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 300),
+	    PKT_ERR_FRAG_NO_HEAD);
+	later = frag4(PKT_FRAG_LATER, 7, 0, 0);
+	later.proto = IPPROTO_TCP;
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 300),
+	    PKT_ERR_FRAG_NO_HEAD);
+
+	/* Whole packets pass untouched. */
+	whole = frag4(PKT_FRAG_NONE, 7, 1, 2);
+	ck_assert_int_eq(frag_cache_resolve(fc, &whole, 300), PKT_OK);
+	ck_assert_int_eq(whole.sport, 1);
+	frag_cache_free(fc);
+}
+END_TEST
+
+START_TEST(test_frag_reordered)
+{
+	struct frag_cache *fc;
+	struct pkt_info first, later;
+
+	fc = frag_cache_new(64, 30000);
+	later = frag4(PKT_FRAG_LATER, 9, 0, 0);
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 0),
+	    PKT_ERR_FRAG_NO_HEAD);
+	ck_assert_int_eq(later.sport, 0);
+	first = frag4(PKT_FRAG_FIRST, 9, 1111, 2222);
+	ck_assert_int_eq(frag_cache_resolve(fc, &first, 1), PKT_OK);
+	later = frag4(PKT_FRAG_LATER, 9, 0, 0);
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 2), PKT_OK);
+	ck_assert_int_eq(later.dport, 2222);
+	frag_cache_free(fc);
+}
+END_TEST
+
+START_TEST(test_frag_expiry)
+{
+	struct frag_cache *fc;
+	struct pkt_info first, later;
+
+	fc = frag_cache_new(64, 30000);
+	first = frag4(PKT_FRAG_FIRST, 3, 5, 6);
+	frag_cache_resolve(fc, &first, 1000);
+	later = frag4(PKT_FRAG_LATER, 3, 0, 0);
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 30999), PKT_OK);
+	later = frag4(PKT_FRAG_LATER, 3, 0, 0);
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 31000),
+	    PKT_ERR_FRAG_NO_HEAD);
+	frag_cache_free(fc);
+}
+END_TEST
+
+/* A one-entry cache: a second datagram takes the slot. */
+START_TEST(test_frag_overwrite)
+{
+	struct frag_cache *fc;
+	struct pkt_info a, b, later;
+
+	fc = frag_cache_new(0, 30000);
+	ck_assert_ptr_nonnull(fc);
+	a = frag4(PKT_FRAG_FIRST, 1, 10, 11);
+	b = frag4(PKT_FRAG_FIRST, 2, 20, 21);
+	frag_cache_resolve(fc, &a, 0);
+	frag_cache_resolve(fc, &b, 0);
+	later = frag4(PKT_FRAG_LATER, 1, 0, 0);
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 1),
+	    PKT_ERR_FRAG_NO_HEAD);
+	later = frag4(PKT_FRAG_LATER, 2, 0, 0);
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 1), PKT_OK);
+	ck_assert_int_eq(later.sport, 20);
+	frag_cache_free(fc);
+}
+END_TEST
+
+/* IPv6 later fragments name the first header after the fragment header,
+ * which may be an extension header: they still follow the datagram and
+ * get its upper-layer protocol. */
+START_TEST(test_frag_ipv6)
+{
+	struct frag_cache *fc;
+	struct pkt_info first, later;
+
+	fc = frag_cache_new(64, 30000);
+	memset(&first, 0, sizeof(first));
+	first.family = AF_INET6;
+	first.proto = IPPROTO_UDP;
+	first.src[0] = 0x20;
+	first.src[15] = 1;
+	first.dst[0] = 0x20;
+	first.dst[15] = 2;
+	first.sport = 500;
+	first.dport = 4500;
+	first.frag = PKT_FRAG_FIRST;
+	first.frag_id = 0xdeadbeef;
+	ck_assert_int_eq(frag_cache_resolve(fc, &first, 0), PKT_OK);
+
+	later = first;
+	later.proto = IPPROTO_DSTOPTS;
+	later.sport = later.dport = 0;
+	later.frag = PKT_FRAG_LATER;
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 1), PKT_OK);
+	ck_assert_int_eq(later.proto, IPPROTO_UDP);
+	ck_assert_int_eq(later.sport, 500);
+	ck_assert_int_eq(later.dport, 4500);
+
+	/* An IPv4 datagram with the same bytes is another datagram. */
+	later.family = AF_INET;
+	later.proto = IPPROTO_UDP;
+	later.sport = later.dport = 0;
+	ck_assert_int_eq(frag_cache_resolve(fc, &later, 1),
+	    PKT_ERR_FRAG_NO_HEAD);
+	frag_cache_free(fc);
+}
+END_TEST
+
+static Suite *
+flow_suite(void)
+{
+	Suite *s;
+	TCase *tc;
+
+	s = suite_create("flow");
+
+	tc = tcase_create("key");
+	tcase_add_test(tc, test_key_both_directions);
+	tcase_add_test(tc, test_initiator);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("table");
+	tcase_add_test(tc, test_insert_fields);
+	tcase_add_test(tc, test_random_vs_model);
+	tcase_add_test(tc, test_wraparound_delete);
+	tcase_add_test(tc, test_foreach);
+	tcase_add_test(tc, test_memory_at_a_million);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("expiry");
+	tcase_add_test(tc, test_expiry_per_class);
+	tcase_add_test(tc, test_expiry_order_and_budget);
+	tcase_add_test(tc, test_tcp_closing);
+	tcase_add_test(tc, test_full_evicts_idle_longest);
+	tcase_add_test(tc, test_release_reasons);
+	tcase_add_test(tc, test_set_timeouts);
+	tcase_add_test(tc, test_clock_steps_back);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("frag");
+	tcase_add_test(tc, test_frag_follow);
+	tcase_add_test(tc, test_frag_reordered);
+	tcase_add_test(tc, test_frag_expiry);
+	tcase_add_test(tc, test_frag_overwrite);
+	tcase_add_test(tc, test_frag_ipv6);
+	suite_add_tcase(s, tc);
+
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	sr = srunner_create(flow_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
