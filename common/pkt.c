@@ -125,10 +125,10 @@ parse_ipv4(struct rbuf *b, int flags, struct pkt_info *pi)
 	struct rbuf l4;
 	uint16_t tl, id, fo;
 	uint8_t vihl, proto;
-	size_t hlen, end;
+	size_t caplen = rbuf_left(b), hlen, end;
 	uint32_t off;
 
-	if (rbuf_left(b) < 20)
+	if (caplen < 20)
 		return PKT_ERR_TRUNCATED;
 	if (rbuf_get_u8(b, &vihl) == -1 || rbuf_skip(b, 1) == -1 ||
 	    rbuf_get_u16(b, &tl) == -1 || rbuf_get_u16(b, &id) == -1 ||
@@ -141,7 +141,7 @@ parse_ipv4(struct rbuf *b, int flags, struct pkt_info *pi)
 	pi->proto = proto;
 
 	hlen = (size_t)(vihl & 0x0f) * 4;
-	if (hlen < 20 || hlen > b->len)
+	if (hlen < 20 || hlen > caplen)
 		return PKT_ERR_HDRLEN;
 	if (tl < hlen)
 		return PKT_ERR_LENGTH;
@@ -150,9 +150,9 @@ parse_ipv4(struct rbuf *b, int flags, struct pkt_info *pi)
 	 * 60); fewer bytes than it are a broken packet, unless this is a
 	 * capture cut at its snap length.
 	 */
-	if (tl > b->len && !(flags & PKT_F_SNAPLEN))
+	if (tl > caplen && !(flags & PKT_F_SNAPLEN))
 		return PKT_ERR_LENGTH;
-	end = tl < b->len ? tl : b->len;
+	end = tl < caplen ? tl : caplen;
 	pi->len = tl;
 	pi->l4_off = (uint16_t)hlen;
 
@@ -182,10 +182,10 @@ parse_ipv6(struct rbuf *b, int flags, struct pkt_info *pi)
 	uint32_t fid;
 	uint16_t plen, offlg;
 	uint8_t nh, hlen;
-	size_t tl, end, pos, len, n, off;
+	size_t caplen = rbuf_left(b), tl, end, pos, len, n, off;
 	int seen_frag = 0;
 
-	if (rbuf_left(b) < 40)
+	if (caplen < 40)
 		return PKT_ERR_TRUNCATED;
 	if (rbuf_skip(b, 4) == -1 || rbuf_get_u16(b, &plen) == -1 ||
 	    rbuf_get_u8(b, &nh) == -1 || rbuf_skip(b, 1) == -1 ||
@@ -201,9 +201,9 @@ parse_ipv6(struct rbuf *b, int flags, struct pkt_info *pi)
 	if (plen == 0)
 		return PKT_ERR_LENGTH;
 	tl = 40 + (size_t)plen;
-	if (tl > b->len && !(flags & PKT_F_SNAPLEN))
+	if (tl > caplen && !(flags & PKT_F_SNAPLEN))
 		return PKT_ERR_LENGTH;
-	end = tl < b->len ? tl : b->len;
+	end = tl < caplen ? tl : caplen;
 	pi->len = (uint32_t)tl;
 
 	/* `r` covers the payload we may read; pos = 40 + r.off. */

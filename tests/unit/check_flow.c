@@ -489,6 +489,32 @@ START_TEST(test_expiry_order_and_budget)
 }
 END_TEST
 
+/* A budget takes the most overdue flow first, whatever its class. */
+START_TEST(test_expiry_budget_across_classes)
+{
+	struct released rel = { 0 };
+	struct flow_table *t;
+	struct flow_key tcp, udp, icmp;
+
+	t = flow_table_new(16, &tmo);
+	flow_table_set_release_cb(t, record_release, &rel);
+	tcp = key_n(1, IPPROTO_TCP);
+	udp = key_n(2, IPPROTO_UDP);
+	icmp = key_n(3, IPPROTO_ICMP);
+	add(t, &tcp, 0);
+	add(t, &udp, 0);
+	add(t, &icmp, 0);
+	ck_assert_uint_eq(flow_table_expire(t, 200000, 1), 1);
+	ck_assert_mem_eq(&rel.key[0], &icmp, sizeof(icmp));
+	ck_assert_uint_eq(flow_table_expire(t, 200000, 1), 1);
+	ck_assert_mem_eq(&rel.key[1], &udp, sizeof(udp));
+	ck_assert_uint_eq(flow_table_expire(t, 200000, 1), 1);
+	ck_assert_mem_eq(&rel.key[2], &tcp, sizeof(tcp));
+	ck_assert_uint_eq(flow_table_expire(t, 200000, 1), 0);
+	flow_table_free(t);
+}
+END_TEST
+
 START_TEST(test_tcp_closing)
 {
 	struct flow_table *t;
@@ -891,6 +917,7 @@ flow_suite(void)
 	tc = tcase_create("expiry");
 	tcase_add_test(tc, test_expiry_per_class);
 	tcase_add_test(tc, test_expiry_order_and_budget);
+	tcase_add_test(tc, test_expiry_budget_across_classes);
 	tcase_add_test(tc, test_tcp_closing);
 	tcase_add_test(tc, test_full_evicts_idle_longest);
 	tcase_add_test(tc, test_release_reasons);
