@@ -276,6 +276,12 @@ flow_table_lookup(struct flow_table *t, const struct flow_key *k,
 	}
 }
 
+void
+flow_table_prefetch(const struct flow_table *t, uint64_t hash)
+{
+	__builtin_prefetch(&t->slot[(uint32_t)hash & t->mask]);
+}
+
 /*
  * Takes the flow out of the index.  Backward-shift deletion (Knuth, TAOCP
  * vol. 3, 6.4, Algorithm R): every later slot of the cluster whose home

@@ -101,6 +101,13 @@ uint64_t flow_table_hash(const struct flow_table *, const struct flow_key *);
 struct flow *flow_table_lookup(struct flow_table *, const struct flow_key *,
 	    uint64_t hash);
 /*
+ * Optional hint: starts loading the index slot a lookup of `hash` reads
+ * first.  At a million flows the table is far larger than the caches, so
+ * a lookup is a chain of cache misses; hashing and prefetching a whole
+ * batch (recvmmsg) before looking any of it up lets the misses overlap.
+ */
+void	 flow_table_prefetch(const struct flow_table *, uint64_t hash);
+/*
  * Inserts a key that is absent (caller looked it up first).  When the table
  * is full, the flow idle longest is evicted first (release callback, then
  * counted in evictions).  The new flow has zero counters, link

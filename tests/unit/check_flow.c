@@ -704,6 +704,7 @@ START_TEST(test_memory_at_a_million)
 {
 	struct flow_table *t;
 	struct flow_key k;
+	uint64_t h;
 	uint32_t i;
 	double per_flow;
 
@@ -722,7 +723,9 @@ START_TEST(test_memory_at_a_million)
 	ck_assert_uint_eq(flow_table_evictions(t), 0);
 	for (i = 0; i < 1000000; i += 7) {
 		k = key_n(i, IPPROTO_TCP);
-		CHECK(find(t, &k) != NULL, "flow %u lost", i);
+		h = flow_table_hash(t, &k);
+		flow_table_prefetch(t, h);
+		CHECK(flow_table_lookup(t, &k, h) != NULL, "flow %u lost", i);
 	}
 	k = key_n(1000000, IPPROTO_TCP);
 	flow_table_insert(t, &k, flow_table_hash(t, &k), 1000000);
