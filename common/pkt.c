@@ -21,14 +21,9 @@
 #define IPV6_FRAG_OFFMASK	0xfff8	/* offset, already times 8 */
 #define IP_MAXPACKET		65535
 
-/* Protocol numbers some libcs lack (IANA "Assigned Internet Protocol
- * Numbers"). */
-#define PROTO_DCCP		33
-#define PROTO_MOBILITY		135	/* RFC 6275 */
-#define PROTO_UDPLITE		136
+/* Not in <netinet/in.h> (IANA protocol numbers). */
 #define PROTO_HIP		139	/* RFC 7401 */
 #define PROTO_SHIM6		140	/* RFC 5533 */
-#define PROTO_NONE		59	/* IPv6 No Next Header */
 
 static const char *const reason_str[PKT_NREASONS] = {
 	"ok",
@@ -84,10 +79,11 @@ parse_l4(struct rbuf *b, size_t declared, struct pkt_info *pi)
 		    rbuf_peek_u16(b, 2, &dport) == -1)
 			return PKT_ERR_L4_TRUNCATED;
 		break;
-	case PROTO_UDPLITE:
+	case IPPROTO_UDPLITE:
 	case IPPROTO_SCTP:
-	case PROTO_DCCP:
-		/* All three start with source and destination port. */
+	case IPPROTO_DCCP:
+		/* Each starts with source and destination port (RFC 3828,
+		 * 3.1; RFC 9260, 3.1; RFC 4340, 5.1). */
 		if (rbuf_peek_u16(b, 0, &sport) == -1 ||
 		    rbuf_peek_u16(b, 2, &dport) == -1)
 			return PKT_ERR_L4_TRUNCATED;
@@ -212,17 +208,18 @@ parse_ipv6(struct rbuf *b, int flags, struct pkt_info *pi)
 		pos = 40 + r.off;
 		switch (nh) {
 		case IPPROTO_HOPOPTS:
-			/* RFC 8200, 4.3: only right after the IPv6 header. */
+			/* RFC 8200, 4.1: only right after the IPv6 header. */
 			if (n != 0)
 				return PKT_ERR_EXTHDR;
 			/* FALLTHROUGH */
 		case IPPROTO_ROUTING:
 		case IPPROTO_DSTOPTS:
-		case PROTO_MOBILITY:
+		case IPPROTO_MH:
 		case PROTO_HIP:
 		case PROTO_SHIM6:
-			/* RFC 8200, 4.3-4.6: length in 8-octet units, not
-			 * counting the first 8. */
+			/* Length in 8-octet units, not counting the first 8
+			 * (RFC 8200, 4.3, 4.4, 4.6; the later headers follow
+			 * the same format, RFC 6564). */
 			if (rbuf_peek_u8(&r, 1, &hlen) == -1)
 				return PKT_ERR_EXTHDR;
 			len = ((size_t)hlen + 1) * 8;
@@ -280,7 +277,7 @@ upper:
 	if (pos > UINT16_MAX)
 		return PKT_ERR_EXTHDR;
 	pi->l4_off = (uint16_t)pos;
-	if (nh == PROTO_NONE)
+	if (nh == IPPROTO_NONE)
 		return PKT_OK;
 	return parse_l4(&r, tl - pos, pi);
 }
