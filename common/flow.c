@@ -76,8 +76,9 @@ struct flow_table {
 /*
  * The arrays are read at random, one or two cache lines per packet; at a
  * million flows they span about 100 MB, so with 4 KB pages nearly every
- * access also misses the TLB.  Transparent huge pages (Linux,
- * madvise mode) roughly halve that cost.  The hint may be refused.
+ * access also misses the TLB.  Aligned and marked for transparent huge
+ * pages (Linux; THP "madvise" mode is common), the TLB covers them.  The
+ * kernel may refuse the hint: that costs speed, nothing else.
  */
 #define HUGE_PAGE	(2 * 1024 * 1024)
 
@@ -174,8 +175,8 @@ flow_table_new(uint32_t max, const struct flow_timeouts *to)
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	/*
-	 * malloc and write every byte now rather than calloc: the pages are
-	 * faulted in here, once, instead of on the packet path.
+	 * Every byte is written now, not left to calloc's lazy zero pages:
+	 * the pages fault in here, once, instead of on the packet path.
 	 */
 	t->ent = big_array(max, sizeof(struct flow));
 	t->slot = big_array((size_t)nslots, sizeof(struct slot));
@@ -310,7 +311,12 @@ index_delete(struct flow_table *t, struct flow *f)
 	t->slot[i].hash = 0;
 }
 
-/* Unhooks a flow, tells the owner, then puts the entry on the free list. */
+/*
+ * Unhooks a flow, tells the owner, then puts the entry on the free list.
+ * The callback sees the flow intact but already out of the index and the
+ * idle lists (a lookup from inside it misses); the entry is reused only
+ * after it returns.
+ */
 static void
 release(struct flow_table *t, struct flow *f, enum flow_release why)
 {
