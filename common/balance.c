@@ -20,8 +20,8 @@
  * first live route that contains the destination decides the set.
  */
 
-#define SET_NONE	0xffff
-#define ORDER_NONE	0xffff
+/* Route and set indices are uint16_t. */
+#define ROUTES_MAX	0xffff
 
 /* Seed of the link-name hash that seeds `flow` hashing.  Changing it moves
  * every hashed flow on upgrade and breaks agreement with older peers. */
@@ -33,8 +33,8 @@
 /* Half-life of the byte counts behind `throughput`: long enough to smooth
  * TCP's bursts, short enough to follow a shift of load within seconds. */
 #define TPUT_HALFLIFE_MS	1000.0
-/* Rebase the forward-decay epoch before 2^(age/halflife) loses precision
- * against the bytes added to it (2^40 leaves 12 bits of a double). */
+/* Rebase the forward-decay epoch long before 2^(age/halflife) overflows a
+ * double (at 17 minutes); rebasing every 40 s costs one pass over links. */
 #define TPUT_REBASE_MS		(40 * 1000)
 
 /* How far from the LRU end eviction looks for a dead group before it
@@ -244,7 +244,7 @@ load128(const uint8_t *a, uint64_t *v)
 /* ------------------------------------------------------------ routes */
 
 static int
-route_cmp_ctx(const struct bal_route *routes, uint16_t x, uint16_t y)
+route_cmp(const struct bal_route *routes, uint16_t x, uint16_t y)
 {
 	const struct bal_route *a = &routes[x], *b = &routes[y];
 
@@ -264,7 +264,7 @@ order_sort(const struct bal_route *routes, uint16_t *o, size_t n)
 
 	for (i = 1; i < n; i++) {
 		v = o[i];
-		for (j = i; j > 0 && route_cmp_ctx(routes, v, o[j - 1]) < 0; j--)
+		for (j = i; j > 0 && route_cmp(routes, v, o[j - 1]) < 0; j--)
 			o[j] = o[j - 1];
 		o[j] = v;
 	}
@@ -581,34 +581,20 @@ group_alive(const struct bal_profile *p, const struct bal_group *g,
 	return 0;
 }
 
-/* The group's address; 0 if the profile has no stickiness. */
-static int
+/* The address a sticky profile groups flows by. */
+static void
 group_addr(const struct bal_profile *p, const struct bal_ctx *x,
     uint8_t *a)
 {
-	unsigned len;
-
-	switch (p->sticky) {
-	case STICKY_NONE:
-		return 0;
-	case STICKY_SOURCE_IP:
-	case STICKY_SOURCE_NETWORK:
+	if (p->sticky == STICKY_SOURCE_IP ||
+	    p->sticky == STICKY_SOURCE_NETWORK)
 		memcpy(a, x->src, 16);
-		len = p->prefix4 * (x->family == AF_INET) +
-		    p->prefix6 * (x->family != AF_INET);
-		if (p->sticky == STICKY_SOURCE_NETWORK)
-			addr_mask(x->family, a, len);
-		return 1;
-	case STICKY_DESTINATION_IP:
-	case STICKY_DESTINATION_NETWORK:
+	else
 		memcpy(a, x->dst, 16);
-		len = p->prefix4 * (x->family == AF_INET) +
-		    p->prefix6 * (x->family != AF_INET);
-		if (p->sticky == STICKY_DESTINATION_NETWORK)
-			addr_mask(x->family, a, len);
-		return 1;
-	}
-	return 0;
+	if (p->sticky == STICKY_SOURCE_NETWORK ||
+	    p->sticky == STICKY_DESTINATION_NETWORK)
+		addr_mask(x->family, a,
+		    x->family == AF_INET ? p->prefix4 : p->prefix6);
 }
 
 static inline uint32_t
@@ -928,8 +914,8 @@ balance_new(const struct config *conf, enum balance_side side)
 	nr = conf->nroutes;
 	if (nr == 0 && conf->default_profile >= 0)
 		nr = 2 * b->nlinks;
-	if (nr > ORDER_NONE)
-		nr = ORDER_NONE;
+	if (nr > ROUTES_MAX)
+		nr = ROUTES_MAX;
 	if (nr > 0 && ((b->routes = calloc(nr, sizeof(*b->routes))) == NULL ||
 	    (b->sets = calloc(nr, sizeof(*b->sets))) == NULL ||
 	    (b->order[0] = calloc(nr, sizeof(uint16_t))) == NULL ||

@@ -432,6 +432,37 @@ START_TEST(test_usage_follows_release)
 }
 END_TEST
 
+START_TEST(test_side_weights)
+{
+	struct config *c;
+	struct balance *up, *down;
+	struct pkt_info pi;
+	uint32_t i;
+	int nu[2] = { 0, 0 }, nd[2] = { 0, 0 };
+
+	/* Upstream WAN1 is the big pipe, downstream WAN2 is. */
+	c = conf_parse("{\"links\": ["
+	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 20},"
+	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 100}]}");
+	up = bal_new(c);
+	ck_assert_ptr_nonnull(down = balance_new(c, SIDE_DOWN));
+	ck_assert_uint_eq(balance_link_weight(up, 0), 100);
+	ck_assert_uint_eq(balance_link_weight(down, 0), 20);
+	for (i = 0; i < 600; i++) {
+		pi = pkt_nth(i);
+		nu[assign_link(up, &pi, 0)]++;
+		nd[assign_link(down, &pi, 0)]++;
+	}
+	ck_assert_int_eq(nu[0], 500);
+	ck_assert_int_eq(nu[1], 100);
+	ck_assert_int_eq(nd[0], 100);
+	ck_assert_int_eq(nd[1], 500);
+	balance_free(up);
+	balance_free(down);
+	config_free(c);
+}
+END_TEST
+
 /* ---------------------------------------------------- flow (hashing) */
 
 START_TEST(test_flow_restart_and_reorder)
@@ -1249,6 +1280,52 @@ START_TEST(test_up_new_flows)
 }
 END_TEST
 
+START_TEST(test_down_static_flows)
+{
+	struct config *c;
+	struct balance *b;
+	struct tbl tb;
+	struct flow *f;
+	struct pkt_info pi;
+
+	c = conf_parse("{\"links\": ["
+	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
+	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 20},"
+	    "{\"name\": \"WAN3\", \"up_mbps\": 50, \"down_mbps\": 50}],"
+	    "\"profiles\": [{\"name\": \"bulk\"}],"
+	    "\"routes\": ["
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": \"bulk\"},"
+	    "{\"network\": \"192.0.2.0/24\", \"link\": \"WAN3\"},"
+	    "{\"network\": \"198.51.100.0/24\", \"link\": \"WAN2\"}]}");
+	b = bal_new(c);
+	tbl_init(&tb, b, 16);
+	pi = pkt4(ip4("10.0.0.1"), ip4("192.0.2.9"), 1000, 80);
+	f = tbl_add(&tb, &pi, 0);
+	ck_assert_int_eq(f->link, 2);
+	pi = pkt4(ip4("10.0.0.1"), ip4("198.51.100.9"), 1000, 80);
+	tbl_add(&tb, &pi, 0);
+	/* The static route's link fails: the next matching route, the
+	 * default, carries the flow (and balances it in its profile). */
+	ck_assert_uint_eq(balance_link_down(b, tb.t, 2, 1, NULL, NULL), 1);
+	pi = pkt4(ip4("10.0.0.1"), ip4("192.0.2.9"), 1000, 80);
+	f = tbl_find(&tb, &pi);
+	ck_assert_int_eq(f->link, 0);
+	ck_assert_int_eq(f->profile, 0);
+	ck_assert(f->flags & FLOW_F_MOVED);
+	/* WAN1 fails too: the flow through WAN2's static route stays put,
+	 * the moved one has nowhere to go. */
+	ck_assert_uint_eq(balance_link_down(b, tb.t, 0, 2, NULL, NULL), 0);
+	ck_assert_uint_eq(balance_link_active(b, 0), 1);
+	ck_assert_uint_eq(balance_link_active(b, 1), 1);
+	ck_assert_uint_eq(balance_link_active(b, 2), 0);
+	tbl_free(&tb);
+	ck_assert_uint_eq(balance_link_active(b, 0), 0);
+	ck_assert_uint_eq(balance_link_active(b, 1), 0);
+	balance_free(b);
+	config_free(c);
+}
+END_TEST
+
 static Suite *
 balance_suite(void)
 {
@@ -1262,6 +1339,7 @@ balance_suite(void)
 	tcase_add_test(tc, test_round_robin_runs);
 	tcase_add_test(tc, test_random_seeded);
 	tcase_add_test(tc, test_usage_follows_release);
+	tcase_add_test(tc, test_side_weights);
 	tcase_add_test(tc, test_flow_restart_and_reorder);
 	tcase_add_test(tc, test_flow_both_directions);
 	tcase_add_test(tc, test_flow_link_down_minimal);
@@ -1288,6 +1366,7 @@ balance_suite(void)
 	tcase_add_test(tc, test_down_ratio_splits_by_weight);
 	tcase_add_test(tc, test_down_sticky_groups_move_together);
 	tcase_add_test(tc, test_down_all_links);
+	tcase_add_test(tc, test_down_static_flows);
 	tcase_add_test(tc, test_up_rebalance_ratio);
 	tcase_add_test(tc, test_up_rebalance_flow);
 	tcase_add_test(tc, test_up_rebalance_sticky_groups_go_home);
