@@ -88,34 +88,41 @@ engine_skip(struct engine *e, int reason)
 	return reason;
 }
 
-int
-engine_packet(struct engine *e, const uint8_t *p, size_t len, int pkt_flags,
-    uint64_t now_ms, struct engine_result *res)
+/* A packet between classification and the flow table. */
+struct pending {
+	struct pkt_info	pi;
+	struct flow_key	key;
+	uint64_t	hash;
+	int		src_is_a;
+};
+
+static int
+engine_classify(struct engine *e, const uint8_t *p, size_t len,
+    int pkt_flags, uint64_t now_ms, struct pending *pd)
 {
-	struct pkt_info pi;
-	struct flow_key key;
+	int rc;
+
+	if ((rc = pkt_parse(p, len, pkt_flags, &pd->pi)) != PKT_OK)
+		return engine_skip(e, rc);
+	if ((rc = frag_cache_resolve(e->frags, &pd->pi, now_ms)) != PKT_OK)
+		return engine_skip(e, rc);
+	pd->src_is_a = flow_key_from_pkt(&pd->pi, &pd->key);
+	pd->hash = flow_table_hash(e->flows, &pd->key);
+	return 0;
+}
+
+static int
+engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
+    struct engine_result *res)
+{
 	struct flow *f;
-	uint64_t hash;
-	int rc, src_is_a;
 
-	res->flow = NULL;
-	res->is_new = 0;
-	e->now_ms = now_ms;
-	if (now_ms >= e->next_expire_ms)
-		engine_expire(e, now_ms);
-
-	if ((rc = pkt_parse(p, len, pkt_flags, &pi)) != PKT_OK)
-		return engine_skip(e, rc);
-	if ((rc = frag_cache_resolve(e->frags, &pi, now_ms)) != PKT_OK)
-		return engine_skip(e, rc);
-
-	src_is_a = flow_key_from_pkt(&pi, &key);
-	hash = flow_table_hash(e->flows, &key);
-	if ((f = flow_table_lookup(e->flows, &key, hash)) == NULL) {
-		f = flow_table_insert(e->flows, &key, hash, now_ms);
-		if (src_is_a)
+	f = flow_table_lookup(e->flows, &pd->key, pd->hash);
+	if (f == NULL) {
+		f = flow_table_insert(e->flows, &pd->key, pd->hash, now_ms);
+		if (pd->src_is_a)
 			f->flags |= FLOW_F_A_INITIATOR;
-		if (balance_assign(e->balance, &pi, f, now_ms) == -1) {
+		if (balance_assign(e->balance, &pd->pi, f, now_ms) == -1) {
 			/* Nothing to release in the balance: unassigned. */
 			flow_table_remove(e->flows, f);
 			return engine_skip(e, PKT_ERR_NO_ROUTE);
@@ -123,13 +130,60 @@ engine_packet(struct engine *e, const uint8_t *p, size_t len, int pkt_flags,
 		e->stats.new_flows++;
 		res->is_new = 1;
 	}
-	flow_table_touch(e->flows, f, now_ms, pi.len, pi.tcp_flags);
-	balance_account(e->balance, f->link, pi.len, now_ms);
+	flow_table_touch(e->flows, f, now_ms, pd->pi.len, pd->pi.tcp_flags);
+	balance_account(e->balance, f->link, pd->pi.len, now_ms);
 	e->stats.packets++;
-	e->stats.bytes += pi.len;
+	e->stats.bytes += pd->pi.len;
 	res->flow = f;
-	res->len = pi.len;
+	res->len = pd->pi.len;
 	return 0;
+}
+
+static void
+engine_clock(struct engine *e, uint64_t now_ms)
+{
+	e->now_ms = now_ms;
+	if (now_ms >= e->next_expire_ms)
+		engine_expire(e, now_ms);
+}
+
+int
+engine_packet(struct engine *e, const uint8_t *p, size_t len, int pkt_flags,
+    uint64_t now_ms, struct engine_result *res)
+{
+	struct pending pd;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	engine_clock(e, now_ms);
+	if ((rc = engine_classify(e, p, len, pkt_flags, now_ms, &pd)) != 0)
+		return rc;
+	return engine_apply(e, &pd, now_ms, res);
+}
+
+void
+engine_packets(struct engine *e, const uint8_t *const *pkts,
+    const size_t *lens, unsigned n, int pkt_flags, uint64_t now_ms,
+    int *rcs, struct engine_result *res)
+{
+	struct pending pd[ENGINE_BATCH_MAX];
+	unsigned i, base, m;
+
+	engine_clock(e, now_ms);
+	for (base = 0; base < n; base += m) {
+		m = n - base < ENGINE_BATCH_MAX ? n - base : ENGINE_BATCH_MAX;
+		for (i = 0; i < m; i++) {
+			memset(&res[base + i], 0, sizeof(res[0]));
+			rcs[base + i] = engine_classify(e, pkts[base + i],
+			    lens[base + i], pkt_flags, now_ms, &pd[i]);
+			if (rcs[base + i] == 0)
+				flow_table_prefetch(e->flows, pd[i].hash);
+		}
+		for (i = 0; i < m; i++)
+			if (rcs[base + i] == 0)
+				rcs[base + i] = engine_apply(e, &pd[i], now_ms,
+				    &res[base + i]);
+	}
 }
 
 size_t
