@@ -135,10 +135,9 @@ rbuf_get_u64(struct rbuf *b, uint64_t *v)
 {
 	uint32_t hi, lo;
 
-	if (rbuf_left(b) < 8)
+	if (rbuf_peek_u32(b, 0, &hi) == -1 || rbuf_peek_u32(b, 4, &lo) == -1)
 		return -1;
-	(void)rbuf_get_u32(b, &hi);
-	(void)rbuf_get_u32(b, &lo);
+	b->off += 8;
 	*v = (uint64_t)hi << 32 | lo;
 	return 0;
 }
