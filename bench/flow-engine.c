@@ -31,11 +31,11 @@
 #include "hash.h"
 #include "pkt.h"
 
-#define PKTLEN 40	/* IPv4 + TCP headers */
-#define BATCH 32	/* a typical recvmmsg batch under load */
+#define PKTLEN 40 /* IPv4 + TCP headers */
+#define BATCH  32 /* a typical recvmmsg batch under load */
 
-static uint32_t	 nflows = 1000000;
-static int	 rounds = 3;
+static uint32_t nflows = 1000000;
+static int      rounds = 3;
 
 static double
 now_s(void)
@@ -75,9 +75,9 @@ static struct config *
 make_config(const char *algorithm)
 {
 	struct config_errors errs = {0};
-	struct config *conf;
-	char text[1024];
-	size_t i;
+	struct config       *conf;
+	char                 text[1024];
+	size_t               i;
 
 	snprintf(text, sizeof(text),
 	    "{\"links\": ["
@@ -85,9 +85,10 @@ make_config(const char *algorithm)
 	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 20}],"
 	    "\"default_profile\": \"p\","
 	    "\"profiles\": [{\"name\": \"p\", \"algorithm\": \"%s\"}],"
-	    "\"flows\": {\"max\": %u}}", algorithm, nflows);
-	conf = config_parse(text, strlen(text), "bench.json", CONFIG_REPLAY,
-	    &errs);
+	    "\"flows\": {\"max\": %u}}",
+	    algorithm, nflows);
+	conf = config_parse(
+	    text, strlen(text), "bench.json", CONFIG_REPLAY, &errs);
 	if (conf == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.lines[i]);
@@ -97,18 +98,18 @@ make_config(const char *algorithm)
 }
 
 struct result {
-	const char	*name;
-	double		 ns;		/* per operation, best round */
+	const char *name;
+	double      ns; /* per operation, best round */
 };
 
-static struct result	 results[32];
-static int		 nresults;
+static struct result results[32];
+static int           nresults;
 
 static void
 record(const char *name, double seconds, uint32_t ops)
 {
 	double ns = seconds * 1e9 / ops;
-	int i;
+	int    i;
 
 	for (i = 0; i < nresults; i++)
 		if (strcmp(results[i].name, name) == 0) {
@@ -127,7 +128,7 @@ static void
 bench_baseline(struct pkt_info *pis, struct flow_key *keys)
 {
 	uint64_t acc = 0;
-	double t;
+	double   t;
 	uint32_t i;
 
 	for (i = 0; i < nflows; i++)
@@ -142,14 +143,13 @@ bench_baseline(struct pkt_info *pis, struct flow_key *keys)
 /* Table insert + assignment for every flow, with one algorithm. */
 static void
 bench_new_flows(const char *algorithm, const char *label,
-    const struct pkt_info *pis, const struct flow_key *keys,
-    size_t *memory)
+    const struct pkt_info *pis, const struct flow_key *keys, size_t *memory)
 {
-	struct config *conf = make_config(algorithm);
+	struct config     *conf = make_config(algorithm);
 	struct flow_table *ft = flow_table_new(nflows, &conf->flow_timeouts);
-	struct balance *b = balance_new(conf, SIDE_UP);
-	double t;
-	uint32_t i;
+	struct balance    *b = balance_new(conf, SIDE_UP);
+	double             t;
+	uint32_t           i;
 
 	if (ft == NULL || b == NULL) {
 		fprintf(stderr, "flow-engine: out of memory\n");
@@ -166,8 +166,8 @@ bench_new_flows(const char *algorithm, const char *label,
 			flow_table_prefetch(ft, h[j]);
 		}
 		for (j = 0; j < m; j++) {
-			struct flow *f = flow_table_insert(ft, &keys[i + j],
-			    h[j], 1000);
+			struct flow *f =
+			    flow_table_insert(ft, &keys[i + j], h[j], 1000);
 
 			(void)balance_assign(b, &pis[i + j], f, 1000);
 		}
@@ -182,16 +182,18 @@ bench_new_flows(const char *algorithm, const char *label,
 
 		t = now_s();
 		for (i = 0; i < nflows; i++) {
-			uint32_t k = (uint32_t)(((uint64_t)i * 2654435761u) %
-			    nflows);
+			uint32_t k =
+			    (uint32_t)(((uint64_t)i * 2654435761u) % nflows);
 
 			found += flow_table_lookup(ft, &keys[k],
-			    flow_table_hash(ft, &keys[k])) != NULL;
+				     flow_table_hash(ft, &keys[k])) != NULL;
 		}
 		record("lookup of an existing flow", now_s() - t, nflows);
 		if (found != nflows) {
-			fprintf(stderr, "flow-engine: lost flows (%llu of "
-			    "%u found)\n", (unsigned long long)found, nflows);
+			fprintf(stderr,
+			    "flow-engine: lost flows (%llu of "
+			    "%u found)\n",
+			    (unsigned long long)found, nflows);
 			exit(1);
 		}
 	}
@@ -208,14 +210,14 @@ static void
 bench_engine(const char *algorithm, const char *single_new,
     const char *batch_new, const char *batch_old, uint8_t *pkts)
 {
-	struct config *conf = make_config(algorithm);
-	struct engine *e = engine_new(conf, SIDE_UP);
+	struct config       *conf = make_config(algorithm);
+	struct engine       *e = engine_new(conf, SIDE_UP);
 	struct engine_result res[BATCH];
-	const uint8_t *bp[BATCH];
-	size_t lens[BATCH];
-	int rcs[BATCH], pass;
-	double t;
-	uint32_t i, j;
+	const uint8_t       *bp[BATCH];
+	size_t               lens[BATCH];
+	int                  rcs[BATCH], pass;
+	double               t;
+	uint32_t             i, j;
 
 	for (j = 0; j < BATCH; j++)
 		lens[j] = PKTLEN;
@@ -252,8 +254,10 @@ bench_engine(const char *algorithm, const char *single_new,
 		record(pass == 0 ? batch_new : batch_old, now_s() - t,
 		    nflows / BATCH * BATCH);
 		if (made != (pass == 0 ? nflows / BATCH * BATCH : 0)) {
-			fprintf(stderr, "flow-engine: batch pass %d made %llu "
-			    "flows\n", pass, (unsigned long long)made);
+			fprintf(stderr,
+			    "flow-engine: batch pass %d made %llu "
+			    "flows\n",
+			    pass, (unsigned long long)made);
 			exit(1);
 		}
 	}
@@ -262,23 +266,24 @@ bench_engine(const char *algorithm, const char *single_new,
 }
 
 static const struct {
-	const char	*algorithm;
-	const char	*label;
+	const char *algorithm;
+	const char *label;
 } algorithms[] = {
-	{"ratio", "batch of 32, insert + ratio"},
-	{"flow", "batch of 32, insert + flow"},
-	{"source-ip", "batch of 32, insert + source-ip"},
-	{"destination-ip", "batch of 32, insert + destination-ip"},
-	{"round-robin", "batch of 32, insert + round-robin"},
-	{"random", "batch of 32, insert + random"},
-	{"throughput", "batch of 32, insert + throughput"},
-	{"usage", "batch of 32, insert + usage"},
+    {"ratio", "batch of 32, insert + ratio"},
+    {"flow", "batch of 32, insert + flow"},
+    {"source-ip", "batch of 32, insert + source-ip"},
+    {"destination-ip", "batch of 32, insert + destination-ip"},
+    {"round-robin", "batch of 32, insert + round-robin"},
+    {"random", "batch of 32, insert + random"},
+    {"throughput", "batch of 32, insert + throughput"},
+    {"usage", "batch of 32, insert + usage"},
 };
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: flow-engine [--flows N] [--rounds N] "
+	fprintf(stderr,
+	    "usage: flow-engine [--flows N] [--rounds N] "
 	    "[--json FILE]\n");
 	exit(2);
 }
@@ -287,19 +292,17 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{"flows", required_argument, NULL, 'n'},
-		{"rounds", required_argument, NULL, 'r'},
-		{"json", required_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *json = NULL;
+	    {"flows", required_argument, NULL, 'n'},
+	    {"rounds", required_argument, NULL, 'r'},
+	    {"json", required_argument, NULL, 'j'}, {NULL, 0, NULL, 0}};
+	const char      *json = NULL;
 	struct pkt_info *pis;
 	struct flow_key *keys;
-	uint8_t *pkts;
-	size_t memory = 0, a;
-	double base;
-	uint32_t i;
-	int ch, r;
+	uint8_t         *pkts;
+	size_t           memory = 0, a;
+	double           base;
+	uint32_t         i;
+	int              ch, r;
 
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -328,8 +331,8 @@ main(int argc, char *argv[])
 	}
 	for (i = 0; i < nflows; i++) {
 		make_packet(i, pkts + (size_t)i * PKTLEN);
-		if (pkt_parse(pkts + (size_t)i * PKTLEN, PKTLEN, 0,
-		    &pis[i]) != PKT_OK) {
+		if (pkt_parse(pkts + (size_t)i * PKTLEN, PKTLEN, 0, &pis[i]) !=
+		    PKT_OK) {
 			fprintf(stderr, "flow-engine: test packet rejected\n");
 			return 1;
 		}
@@ -349,8 +352,8 @@ main(int argc, char *argv[])
 	}
 
 	base = results[0].ns;
-	printf("flow engine, %u flows, best of %d rounds, one core\n\n",
-	    nflows, rounds);
+	printf("flow engine, %u flows, best of %d rounds, one core\n\n", nflows,
+	    rounds);
 	printf("%-36s %10s %12s %14s\n", "operation", "ns/op", "M ops/s",
 	    "x baseline");
 	for (r = 0; r < nresults; r++)
@@ -361,23 +364,23 @@ main(int argc, char *argv[])
 
 	if (json != NULL) {
 		json_t *root = json_object(), *ops = json_array();
-		FILE *fp;
+		FILE   *fp;
 
 		for (r = 0; r < nresults; r++)
-			json_array_append_new(ops, json_pack(
-			    "{s:s, s:f, s:f, s:f}", "name", results[r].name,
-			    "ns_per_op", results[r].ns,
-			    "mops_per_s", 1e3 / results[r].ns,
-			    "ratio_to_baseline", results[r].ns / base));
+			json_array_append_new(ops,
+			    json_pack("{s:s, s:f, s:f, s:f}", "name",
+				results[r].name, "ns_per_op", results[r].ns,
+				"mops_per_s", 1e3 / results[r].ns,
+				"ratio_to_baseline", results[r].ns / base));
 		json_object_set_new(root, "flows", json_integer(nflows));
 		json_object_set_new(root, "rounds", json_integer(rounds));
-		json_object_set_new(root, "baseline",
-		    json_string(results[0].name));
+		json_object_set_new(
+		    root, "baseline", json_string(results[0].name));
 		json_object_set_new(root, "operations", ops);
-		json_object_set_new(root, "table_bytes",
-		    json_integer((json_int_t)memory));
-		json_object_set_new(root, "bytes_per_flow",
-		    json_real((double)memory / nflows));
+		json_object_set_new(
+		    root, "table_bytes", json_integer((json_int_t)memory));
+		json_object_set_new(
+		    root, "bytes_per_flow", json_real((double)memory / nflows));
 		if ((fp = fopen(json, "w")) == NULL ||
 		    json_dumpf(root, fp, JSON_INDENT(2)) != 0 ||
 		    fclose(fp) != 0) {

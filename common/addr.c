@@ -63,10 +63,10 @@ addr_mask(int family, uint8_t *a, unsigned len)
 int
 prefix_parse(const char *s, struct wp_prefix *out, const char **why)
 {
-	char buf[PREFIX_STRLEN], *slash, *end;
+	char           buf[PREFIX_STRLEN], *slash, *end;
 	struct wp_addr masked;
-	unsigned long len;
-	const char *dummy;
+	unsigned long  len;
+	const char    *dummy;
 
 	if (why == NULL)
 		why = &dummy;
@@ -97,9 +97,9 @@ prefix_parse(const char *s, struct wp_prefix *out, const char **why)
 		return -1;
 	}
 	if (len > addr_bits(out->addr.family)) {
-		*why = out->addr.family == AF_INET ?
-		    "not a prefix: length must be 0..32" :
-		    "not a prefix: length must be 0..128";
+		*why = out->addr.family == AF_INET
+		    ? "not a prefix: length must be 0..32"
+		    : "not a prefix: length must be 0..128";
 		return -1;
 	}
 	out->len = (uint8_t)len;
@@ -117,8 +117,7 @@ prefix_ntop(const struct wp_prefix *p, char *buf, size_t len)
 {
 	char a[ADDR_STRLEN];
 
-	snprintf(buf, len, "%s/%u", addr_ntop(&p->addr, a, sizeof(a)),
-	    p->len);
+	snprintf(buf, len, "%s/%u", addr_ntop(&p->addr, a, sizeof(a)), p->len);
 	return buf;
 }
 

@@ -21,141 +21,141 @@
  */
 
 /* Route and set indices are uint16_t. */
-#define ROUTES_MAX	0xffff
+#define ROUTES_MAX 0xffff
 
 /* Seed of the link-name hash that seeds `flow` hashing.  Changing it moves
  * every hashed flow on upgrade and breaks agreement with older peers. */
-#define LINK_SEED	0x77616e7061697221ULL	/* "wanpair!" */
+#define LINK_SEED 0x77616e7061697221ULL /* "wanpair!" */
 
 /* Default PRNG state for `random`, so replays are reproducible. */
-#define RANDOM_SEED	0x2545f4914f6cdd1dULL
+#define RANDOM_SEED 0x2545f4914f6cdd1dULL
 
 /* Half-life of the byte counts behind `throughput`: long enough to smooth
  * TCP's bursts, short enough to follow a shift of load within seconds. */
-#define TPUT_HALFLIFE_MS	1000.0
+#define TPUT_HALFLIFE_MS 1000.0
 /* Rebase the forward-decay epoch long before 2^(age/halflife) overflows a
  * double (at 17 minutes); rebasing every 40 s costs one pass over links. */
-#define TPUT_REBASE_MS		(40 * 1000)
+#define TPUT_REBASE_MS (40 * 1000)
 
 /* How far from the LRU end eviction looks for a dead group before it
  * evicts the least recently used live one: bounded, so a full table costs
  * O(1) per new group. */
-#define EVICT_SCAN	8
+#define EVICT_SCAN 8
 
 /* A handle is slot + 1 in the low bits and the slot's generation above:
  * clamping max_groups keeps at least 8 generation bits, so a flow's stale
  * handle is recognised unless its slot was reused a multiple of 256 times
  * while the flow lived (then one release is miscounted, never unsafe). */
-#define GROUPS_MAX	((1U << 24) - 1)
+#define GROUPS_MAX ((1U << 24) - 1)
 
 /* -log2(u) in fixed point with Q fractional bits: 64 << Q fits 32 bits. */
-#define LOG_Q		25
-#define LOG_TAB		256
+#define LOG_Q   25
+#define LOG_TAB 256
 
 struct bal_link {
-	char		name[CONFIG_NAME_MAX];
-	uint64_t	seed;		/* hash of the name: order-independent */
-	uint64_t	active;
-	double		tput;		/* forward-decayed bytes */
-	uint32_t	weight;
-	int		up;
+	char     name[CONFIG_NAME_MAX];
+	uint64_t seed; /* hash of the name: order-independent */
+	uint64_t active;
+	double   tput; /* forward-decayed bytes */
+	uint32_t weight;
+	int      up;
 };
 
 struct bal_route {
-	uint64_t	net[2];
-	uint64_t	mask[2];
-	int64_t		cur;		/* smooth WRR current value */
-	uint32_t	weight;
-	uint32_t	metric;
-	uint16_t	set;
-	uint8_t		link;
-	uint8_t		len;
-	uint8_t		family;
+	uint64_t net[2];
+	uint64_t mask[2];
+	int64_t  cur; /* smooth WRR current value */
+	uint32_t weight;
+	uint32_t metric;
+	uint16_t set;
+	uint8_t  link;
+	uint8_t  len;
+	uint8_t  family;
 };
 
 struct bal_set {
-	uint16_t	route[CONFIG_MAX_LINKS];	/* config order */
-	uint8_t		n;
-	uint8_t		profile;	/* FLOW_PROFILE_NONE: static route */
-	uint8_t		rr_pos;		/* round robin: position in route[] */
-	uint32_t	rr_left;	/* flows left in the current run */
+	uint16_t route[CONFIG_MAX_LINKS]; /* config order */
+	uint8_t  n;
+	uint8_t  profile; /* FLOW_PROFILE_NONE: static route */
+	uint8_t  rr_pos;  /* round robin: position in route[] */
+	uint32_t rr_left; /* flows left in the current run */
 };
 
 struct bal_group {
-	uint8_t		addr[16];
-	uint8_t		family;
-	uint8_t		link;
-	uint8_t		home;		/* link before failover, or NONE */
-	uint16_t	set;		/* route set its link was chosen in */
-	uint32_t	hash;
-	uint32_t	gen;
-	uint32_t	active;
-	uint32_t	prev, next;	/* LRU list, oldest first */
-	uint64_t	created_ms;
-	uint64_t	last_new_ms;
-	uint64_t	idle_ms;	/* when active last dropped to 0 */
+	uint8_t  addr[16];
+	uint8_t  family;
+	uint8_t  link;
+	uint8_t  home; /* link before failover, or NONE */
+	uint16_t set;  /* route set its link was chosen in */
+	uint32_t hash;
+	uint32_t gen;
+	uint32_t active;
+	uint32_t prev, next; /* LRU list, oldest first */
+	uint64_t created_ms;
+	uint64_t last_new_ms;
+	uint64_t idle_ms; /* when active last dropped to 0 */
 };
 
-#define GROUP_NIL	UINT32_MAX
+#define GROUP_NIL UINT32_MAX
 
 struct bal_profile {
-	enum balance_alg alg;
-	enum sticky_mode sticky;
+	enum balance_alg    alg;
+	enum sticky_mode    sticky;
 	enum keepalive_mode keepalive;
-	uint8_t		prefix4;
-	uint8_t		prefix6;
-	uint64_t	timeout_ms;
-	uint64_t	rng;
-	uint64_t	active[CONFIG_MAX_LINKS];
+	uint8_t             prefix4;
+	uint8_t             prefix6;
+	uint64_t            timeout_ms;
+	uint64_t            rng;
+	uint64_t            active[CONFIG_MAX_LINKS];
 
 	struct bal_group *groups;
-	uint32_t	max_groups;
-	uint32_t	ngroups;	/* slots used so far, never shrinks */
-	uint32_t	*index;		/* slot + 1, 0 empty */
-	uint32_t	index_mask;
-	uint32_t	lru_head, lru_tail;
-	unsigned	slot_bits;
-	uint64_t	group_seed;
+	uint32_t          max_groups;
+	uint32_t          ngroups; /* slots used so far, never shrinks */
+	uint32_t         *index;   /* slot + 1, 0 empty */
+	uint32_t          index_mask;
+	uint32_t          lru_head, lru_tail;
+	unsigned          slot_bits;
+	uint64_t          group_seed;
 };
 
 struct balance {
-	enum balance_side side;
+	enum balance_side  side;
 	enum failback_mode failback;
-	unsigned	nlinks;
-	struct bal_link	links[CONFIG_MAX_LINKS];
+	unsigned           nlinks;
+	struct bal_link    links[CONFIG_MAX_LINKS];
 
 	struct bal_route *routes;
-	size_t		nroutes;
-	uint16_t	*order[2];	/* selection order per family */
-	size_t		norder[2];
+	size_t            nroutes;
+	uint16_t         *order[2]; /* selection order per family */
+	size_t            norder[2];
 
-	struct bal_set	*sets;
-	size_t		nsets;
+	struct bal_set *sets;
+	size_t          nsets;
 
 	struct bal_profile *profiles;
-	size_t		nprofiles;
+	size_t              nprofiles;
 
-	uint64_t	tput_base_ms;
-	uint64_t	tput_ms;
-	double		tput_scale;
+	uint64_t tput_base_ms;
+	uint64_t tput_ms;
+	double   tput_scale;
 
-	uint32_t	log2tab[LOG_TAB + 1];
+	uint32_t log2tab[LOG_TAB + 1];
 };
 
 /* A live candidate route of a set, as the algorithms see it. */
 struct cand {
-	uint32_t	w;
-	uint16_t	route;
-	uint8_t		link;
-	uint8_t		pos;		/* position in the set */
+	uint32_t w;
+	uint16_t route;
+	uint8_t  link;
+	uint8_t  pos; /* position in the set */
 };
 
 /* What the hashing algorithms and stickiness look at. */
 struct bal_ctx {
-	const struct flow_key *key;	/* NULL: `flow` hashes `src` instead */
-	const uint8_t	*src;
-	const uint8_t	*dst;
-	uint8_t		family;
+	const struct flow_key *key; /* NULL: `flow` hashes `src` instead */
+	const uint8_t         *src;
+	const uint8_t         *dst;
+	uint8_t                family;
 };
 
 static int
@@ -180,7 +180,7 @@ log2tab_init(uint32_t *t)
 	uint64_t x, r;
 
 	for (i = 0; i < LOG_TAB; i++) {
-		x = (1ULL << 62) + ((uint64_t)i << 54);	/* Q62 in [1, 2) */
+		x = (1ULL << 62) + ((uint64_t)i << 54); /* Q62 in [1, 2) */
 		r = 0;
 		for (k = 1; k <= LOG_Q + 1; k++) {
 			x = (uint64_t)(((unsigned __int128)x * x) >> 62);
@@ -259,7 +259,7 @@ route_cmp(const struct bal_route *routes, uint16_t x, uint16_t y)
 static void
 order_sort(const struct bal_route *routes, uint16_t *o, size_t n)
 {
-	size_t i, j;
+	size_t   i, j;
 	uint16_t v;
 
 	for (i = 1; i < n; i++) {
@@ -271,20 +271,20 @@ order_sort(const struct bal_route *routes, uint16_t *o, size_t n)
 }
 
 static int
-route_add(struct balance *b, const struct config *conf,
-    const struct config_route *cr)
+route_add(
+    struct balance *b, const struct config *conf, const struct config_route *cr)
 {
 	struct bal_route *r;
-	struct bal_set *s;
-	uint8_t m[16];
-	size_t i;
-	int fam;
+	struct bal_set   *s;
+	uint8_t           m[16];
+	size_t            i;
+	int               fam;
 
-	if ((fam = fam_index(cr->network.addr.family)) == -1 ||
-	    cr->link < 0 || (size_t)cr->link >= b->nlinks ||
+	if ((fam = fam_index(cr->network.addr.family)) == -1 || cr->link < 0 ||
+	    (size_t)cr->link >= b->nlinks ||
 	    (cr->profile != CONFIG_ROUTE_STATIC &&
-	    (cr->profile < 0 || (size_t)cr->profile >= b->nprofiles)))
-		return 0;	/* a validated config has none of these */
+		(cr->profile < 0 || (size_t)cr->profile >= b->nprofiles)))
+		return 0; /* a validated config has none of these */
 
 	r = &b->routes[b->nroutes];
 	memset(r, 0, sizeof(*r));
@@ -329,9 +329,10 @@ route_add(struct balance *b, const struct config *conf,
 	} else {
 		s = &b->sets[b->nsets++];
 		memset(s, 0, sizeof(*s));
-		s->profile = cr->profile == CONFIG_ROUTE_STATIC ?
-		    FLOW_PROFILE_NONE : (uint8_t)cr->profile;
-		s->rr_pos = UINT8_MAX;	/* the first run starts at route 0 */
+		s->profile = cr->profile == CONFIG_ROUTE_STATIC
+		    ? FLOW_PROFILE_NONE
+		    : (uint8_t)cr->profile;
+		s->rr_pos = UINT8_MAX; /* the first run starts at route 0 */
 	}
 	r->set = (uint16_t)(s - b->sets);
 	s->route[s->n++] = (uint16_t)b->nroutes;
@@ -353,10 +354,10 @@ static int
 select_set(const struct balance *b, int family, const uint8_t *dst)
 {
 	const struct bal_route *r;
-	const uint16_t *o;
-	uint64_t d[2];
-	size_t i, n;
-	int fam;
+	const uint16_t         *o;
+	uint64_t                d[2];
+	size_t                  i, n;
+	int                     fam;
 
 	if ((fam = fam_index(family)) == -1)
 		return -1;
@@ -375,7 +376,7 @@ static unsigned
 gather(const struct balance *b, const struct bal_set *s, struct cand *c)
 {
 	const struct bal_route *r;
-	unsigned i, n = 0;
+	unsigned                i, n = 0;
 
 	for (i = 0; i < s->n; i++) {
 		r = &b->routes[s->route[i]];
@@ -416,15 +417,16 @@ pick_hash(const struct balance *b, const struct cand *c, unsigned n,
 	unsigned best = 0, i;
 	uint64_t xb, xi;
 
-	xb = neglog2(b->log2tab,
-	    wp_hash64(data, len, b->links[c[0].link].seed));
+	xb =
+	    neglog2(b->log2tab, wp_hash64(data, len, b->links[c[0].link].seed));
 	for (i = 1; i < n; i++) {
-		xi = neglog2(b->log2tab,
-		    wp_hash64(data, len, b->links[c[i].link].seed));
+		xi = neglog2(
+		    b->log2tab, wp_hash64(data, len, b->links[c[i].link].seed));
 		/* xi/wi < xb/wb without dividing; both products < 2^63. */
 		if (xi * c[best].w < xb * c[i].w ||
 		    (xi * c[best].w == xb * c[i].w &&
-		    b->links[c[i].link].seed > b->links[c[best].link].seed)) {
+			b->links[c[i].link].seed >
+			    b->links[c[best].link].seed)) {
 			best = i;
 			xb = xi;
 		}
@@ -437,8 +439,8 @@ static unsigned
 pick_ratio(struct balance *b, const struct cand *c, unsigned n)
 {
 	struct bal_route *r;
-	unsigned best = 0, i;
-	int64_t total = 0, bestcur = INT64_MIN;
+	unsigned          best = 0, i;
+	int64_t           total = 0, bestcur = INT64_MIN;
 
 	for (i = 0; i < n; i++) {
 		r = &b->routes[c[i].route];
@@ -501,7 +503,7 @@ static unsigned
 pick_least_tput(const struct balance *b, const struct cand *c, unsigned n)
 {
 	unsigned best = 0, i;
-	double lb, li;
+	double   lb, li;
 
 	for (i = 1; i < n; i++) {
 		li = b->links[c[i].link].tput * c[best].w;
@@ -515,7 +517,7 @@ pick_least_tput(const struct balance *b, const struct cand *c, unsigned n)
 static unsigned
 pick_least_u(const uint64_t *load, const struct cand *c, unsigned n)
 {
-	unsigned best = 0, i;
+	unsigned          best = 0, i;
 	unsigned __int128 lb, li;
 
 	for (i = 1; i < n; i++) {
@@ -565,8 +567,8 @@ alg_is_hash(enum balance_alg a)
 /* ------------------------------------------------------ sticky groups */
 
 static int
-group_alive(const struct bal_profile *p, const struct bal_group *g,
-    uint64_t now)
+group_alive(
+    const struct bal_profile *p, const struct bal_group *g, uint64_t now)
 {
 	switch (p->keepalive) {
 	case KEEPALIVE_DEADLINE:
@@ -583,11 +585,9 @@ group_alive(const struct bal_profile *p, const struct bal_group *g,
 
 /* The address a sticky profile groups flows by. */
 static void
-group_addr(const struct bal_profile *p, const struct bal_ctx *x,
-    uint8_t *a)
+group_addr(const struct bal_profile *p, const struct bal_ctx *x, uint8_t *a)
 {
-	if (p->sticky == STICKY_SOURCE_IP ||
-	    p->sticky == STICKY_SOURCE_NETWORK)
+	if (p->sticky == STICKY_SOURCE_IP || p->sticky == STICKY_SOURCE_NETWORK)
 		memcpy(a, x->src, 16);
 	else
 		memcpy(a, x->dst, 16);
@@ -606,8 +606,8 @@ group_handle(const struct bal_profile *p, uint32_t slot)
 static struct bal_group *
 group_by_handle(const struct bal_profile *p, uint32_t h)
 {
-	uint32_t smask = (1U << p->slot_bits) - 1;
-	uint32_t slot = (h & smask) - 1;
+	uint32_t          smask = (1U << p->slot_bits) - 1;
+	uint32_t          slot = (h & smask) - 1;
 	struct bal_group *g;
 
 	if (h == 0 || slot >= p->ngroups)
@@ -658,14 +658,14 @@ group_hash(const struct bal_profile *p, const uint8_t *a, uint8_t family)
 }
 
 static uint32_t
-group_find(const struct bal_profile *p, const uint8_t *a, uint8_t family,
-    uint32_t h)
+group_find(
+    const struct bal_profile *p, const uint8_t *a, uint8_t family, uint32_t h)
 {
 	const struct bal_group *g;
-	uint32_t i, s;
+	uint32_t                i, s;
 
 	for (i = h & p->index_mask; (s = p->index[i]) != 0;
-	    i = (i + 1) & p->index_mask) {
+	     i = (i + 1) & p->index_mask) {
 		g = &p->groups[s - 1];
 		if (g->hash == h && g->family == family &&
 		    memcmp(g->addr, a, 16) == 0)
@@ -681,7 +681,7 @@ group_unindex(struct bal_profile *p, uint32_t slot)
 	uint32_t i, j, k, mask = p->index_mask;
 
 	for (i = p->groups[slot].hash & mask; p->index[i] != slot + 1;
-	    i = (i + 1) & mask)
+	     i = (i + 1) & mask)
 		;
 	p->index[i] = 0;
 	for (j = i;;) {
@@ -703,7 +703,7 @@ group_index(struct bal_profile *p, uint32_t slot)
 	uint32_t i;
 
 	for (i = p->groups[slot].hash & p->index_mask; p->index[i] != 0;
-	    i = (i + 1) & p->index_mask)
+	     i = (i + 1) & p->index_mask)
 		;
 	p->index[i] = slot + 1;
 }
@@ -722,7 +722,7 @@ group_slot(struct bal_profile *p, uint64_t now)
 		return s;
 	}
 	for (s = p->lru_head, i = 0; s != GROUP_NIL && i < EVICT_SCAN;
-	    s = p->groups[s].next, i++)
+	     s = p->groups[s].next, i++)
 		if (!group_alive(p, &p->groups[s], now))
 			break;
 	if (s == GROUP_NIL || i == EVICT_SCAN)
@@ -765,14 +765,14 @@ group_unref(struct bal_profile *p, uint32_t handle, uint64_t now)
  */
 static unsigned
 sticky_pick(struct balance *b, struct bal_profile *p, uint16_t si,
-    const struct cand *c, unsigned n, const struct bal_ctx *x,
-    uint64_t now, uint32_t *handle)
+    const struct cand *c, unsigned n, const struct bal_ctx *x, uint64_t now,
+    uint32_t *handle)
 {
 	struct bal_group *g;
-	uint8_t a[16];
-	uint32_t h, slot;
-	unsigned k;
-	int i;
+	uint8_t           a[16];
+	uint32_t          h, slot;
+	unsigned          k;
+	int               i;
 
 	group_addr(p, x, a);
 	h = group_hash(p, a, x->family);
@@ -843,34 +843,34 @@ unplace(struct balance *b, const struct flow *f, uint64_t now)
 struct balance *
 balance_new(const struct config *conf, enum balance_side side)
 {
-	struct balance *b;
-	struct bal_profile *p;
+	struct balance              *b;
+	struct bal_profile          *p;
 	const struct config_profile *cp;
-	struct config_route cr;
-	size_t i, nr, sz;
-	unsigned j;
-	uint64_t gseed;
+	struct config_route          cr;
+	size_t                       i, nr, sz;
+	unsigned                     j;
+	uint64_t                     gseed;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
 	b->side = side;
 	b->failback = conf->failback;
-	b->nlinks = conf->nlinks < CONFIG_MAX_LINKS ?
-	    (unsigned)conf->nlinks : CONFIG_MAX_LINKS;
+	b->nlinks = conf->nlinks < CONFIG_MAX_LINKS ? (unsigned)conf->nlinks
+						    : CONFIG_MAX_LINKS;
 	for (j = 0; j < b->nlinks; j++) {
 		snprintf(b->links[j].name, sizeof(b->links[j].name), "%s",
 		    conf->links[j].name);
-		b->links[j].seed = wp_hash64(b->links[j].name,
-		    strlen(b->links[j].name), LINK_SEED);
-		b->links[j].weight = config_link_weight(conf, j,
-		    side == SIDE_DOWN);
+		b->links[j].seed = wp_hash64(
+		    b->links[j].name, strlen(b->links[j].name), LINK_SEED);
+		b->links[j].weight =
+		    config_link_weight(conf, j, side == SIDE_DOWN);
 		b->links[j].up = 1;
 	}
 	log2tab_init(b->log2tab);
 	b->tput_scale = 1.0;
 
-	b->nprofiles = conf->nprofiles < FLOW_PROFILE_NONE ?
-	    conf->nprofiles : FLOW_PROFILE_NONE;
+	b->nprofiles = conf->nprofiles < FLOW_PROFILE_NONE ? conf->nprofiles
+							   : FLOW_PROFILE_NONE;
 	if (b->nprofiles > 0 &&
 	    (b->profiles = calloc(b->nprofiles, sizeof(*p))) == NULL)
 		goto fail;
@@ -897,14 +897,15 @@ balance_new(const struct config *conf, enum balance_side side)
 		}
 		if (p->sticky == STICKY_NONE)
 			continue;
-		p->max_groups = cp->max_groups == 0 ? 1 :
-		    cp->max_groups > GROUPS_MAX ? GROUPS_MAX : cp->max_groups;
+		p->max_groups = cp->max_groups == 0 ? 1
+		    : cp->max_groups > GROUPS_MAX   ? GROUPS_MAX
+						    : cp->max_groups;
 		p->slot_bits = 32 - (unsigned)__builtin_clz(p->max_groups);
 		for (sz = 2; sz < 2 * (size_t)p->max_groups; sz <<= 1)
 			;
 		p->index_mask = (uint32_t)sz - 1;
-		if ((p->groups = calloc(p->max_groups,
-		    sizeof(*p->groups))) == NULL ||
+		if ((p->groups = calloc(p->max_groups, sizeof(*p->groups))) ==
+			NULL ||
 		    (p->index = calloc(sz, sizeof(*p->index))) == NULL)
 			goto fail;
 	}
@@ -916,10 +917,11 @@ balance_new(const struct config *conf, enum balance_side side)
 		nr = 2 * b->nlinks;
 	if (nr > ROUTES_MAX)
 		nr = ROUTES_MAX;
-	if (nr > 0 && ((b->routes = calloc(nr, sizeof(*b->routes))) == NULL ||
-	    (b->sets = calloc(nr, sizeof(*b->sets))) == NULL ||
-	    (b->order[0] = calloc(nr, sizeof(uint16_t))) == NULL ||
-	    (b->order[1] = calloc(nr, sizeof(uint16_t))) == NULL))
+	if (nr > 0 &&
+	    ((b->routes = calloc(nr, sizeof(*b->routes))) == NULL ||
+		(b->sets = calloc(nr, sizeof(*b->sets))) == NULL ||
+		(b->order[0] = calloc(nr, sizeof(uint16_t))) == NULL ||
+		(b->order[1] = calloc(nr, sizeof(uint16_t))) == NULL))
 		goto fail;
 	if (conf->nroutes > 0) {
 		for (i = 0; i < nr; i++)
@@ -927,8 +929,8 @@ balance_new(const struct config *conf, enum balance_side side)
 	} else if (conf->default_profile >= 0) {
 		for (i = 0; i < nr; i++) {
 			memset(&cr, 0, sizeof(cr));
-			cr.network.addr.family = i < b->nlinks ?
-			    AF_INET : AF_INET6;
+			cr.network.addr.family =
+			    i < b->nlinks ? AF_INET : AF_INET6;
 			cr.link = (int)(i % b->nlinks);
 			cr.profile = conf->default_profile;
 			route_add(b, conf, &cr);
@@ -972,15 +974,15 @@ balance_seed(struct balance *b, uint64_t seed)
 }
 
 int
-balance_assign(struct balance *b, const struct pkt_info *pkt,
-    struct flow *f, uint64_t now_ms)
+balance_assign(struct balance *b, const struct pkt_info *pkt, struct flow *f,
+    uint64_t now_ms)
 {
-	struct cand c[CONFIG_MAX_LINKS];
+	struct cand         c[CONFIG_MAX_LINKS];
 	struct bal_profile *p;
-	struct bal_set *s;
-	struct bal_ctx x;
-	unsigned n, k;
-	int si;
+	struct bal_set     *s;
+	struct bal_ctx      x;
+	unsigned            n, k;
+	int                 si;
 
 	/* Failover recomputes the destination from the key and this flag;
 	 * set it here so that holds whatever the caller did. */
@@ -1006,8 +1008,8 @@ balance_assign(struct balance *b, const struct pkt_info *pkt,
 	x.dst = pkt->dst;
 	x.family = pkt->family;
 	if (p->sticky != STICKY_NONE)
-		k = sticky_pick(b, p, (uint16_t)si, c, n, &x, now_ms,
-		    &f->group);
+		k = sticky_pick(
+		    b, p, (uint16_t)si, c, n, &x, now_ms, &f->group);
 	else
 		k = pick(b, p, s, c, n, &x);
 	place(b, f, s->profile, c[k].link);
@@ -1021,10 +1023,10 @@ balance_release(struct balance *b, const struct flow *f, uint64_t now_ms)
 }
 
 void
-balance_account(struct balance *b, unsigned link, uint32_t bytes,
-    uint64_t now_ms)
+balance_account(
+    struct balance *b, unsigned link, uint32_t bytes, uint64_t now_ms)
 {
-	double age;
+	double   age;
 	unsigned i;
 
 	if (link >= b->nlinks)
@@ -1053,17 +1055,17 @@ balance_account(struct balance *b, unsigned link, uint32_t bytes,
 /* ------------------------------------------------ failover, failback */
 
 struct walk {
-	struct balance	*b;
-	unsigned	 link;
-	uint64_t	 now;
-	balance_move_cb	 cb;
-	void		*arg;
-	size_t		 moved;
+	struct balance *b;
+	unsigned        link;
+	uint64_t        now;
+	balance_move_cb cb;
+	void           *arg;
+	size_t          moved;
 	/* rebalance */
-	uint32_t	*count;		/* [set][link]: flows in their set */
-	uint32_t	*target;	/* [set][link] */
-	uint32_t	*outside;	/* [set]: flows on a non-candidate */
-	int		 pass;
+	uint32_t *count;   /* [set][link]: flows in their set */
+	uint32_t *target;  /* [set][link] */
+	uint32_t *outside; /* [set]: flows on a non-candidate */
+	int       pass;
 };
 
 static void
@@ -1084,7 +1086,7 @@ static void
 move(struct walk *w, struct flow *f, uint8_t profile, uint8_t link)
 {
 	struct balance *b = w->b;
-	unsigned from = f->link;
+	unsigned        from = f->link;
 
 	if (link == from && profile == f->profile)
 		return;
@@ -1112,7 +1114,7 @@ static struct bal_group *
 flow_group(struct balance *b, const struct flow *f, uint64_t now)
 {
 	struct bal_profile *p;
-	struct bal_group *g;
+	struct bal_group   *g;
 
 	if (f->group == 0 || f->profile >= b->nprofiles)
 		return NULL;
@@ -1131,13 +1133,13 @@ flow_group(struct balance *b, const struct flow *f, uint64_t now)
 static int
 replace(struct walk *w, struct flow *f, uint8_t *profile, uint8_t *link)
 {
-	struct cand c[CONFIG_MAX_LINKS];
-	struct balance *b = w->b;
+	struct cand       c[CONFIG_MAX_LINKS];
+	struct balance   *b = w->b;
 	struct bal_group *g;
-	struct bal_set *s;
-	struct bal_ctx x;
-	unsigned n;
-	int si, i;
+	struct bal_set   *s;
+	struct bal_ctx    x;
+	unsigned          n;
+	int               si, i;
 
 	ctx_from_flow(&x, f);
 	if ((si = select_set(b, x.family, x.dst)) == -1)
@@ -1149,7 +1151,8 @@ replace(struct walk *w, struct flow *f, uint8_t *profile, uint8_t *link)
 		return 0;
 	}
 	n = gather(b, s, c);
-	if (s->profile == f->profile && (g = flow_group(b, f, w->now)) != NULL &&
+	if (s->profile == f->profile &&
+	    (g = flow_group(b, f, w->now)) != NULL &&
 	    (i = cand_find(c, n, g->link)) != -1) {
 		*link = c[i].link;
 		return 0;
@@ -1162,7 +1165,7 @@ static int
 down_flow(void *arg, struct flow *f)
 {
 	struct walk *w = arg;
-	uint8_t profile, link;
+	uint8_t      profile, link;
 
 	if (f->link != w->link)
 		return 0;
@@ -1176,13 +1179,13 @@ down_flow(void *arg, struct flow *f)
 static void
 down_groups(struct balance *b, unsigned dead, uint64_t now)
 {
-	struct cand c[CONFIG_MAX_LINKS];
+	struct cand         c[CONFIG_MAX_LINKS];
 	struct bal_profile *p;
-	struct bal_group *g;
-	struct bal_ctx x;
-	size_t i;
-	uint32_t s;
-	unsigned n;
+	struct bal_group   *g;
+	struct bal_ctx      x;
+	size_t              i;
+	uint32_t            s;
+	unsigned            n;
 
 	for (i = 0; i < b->nprofiles; i++) {
 		p = &b->profiles[i];
@@ -1199,8 +1202,8 @@ down_groups(struct balance *b, unsigned dead, uint64_t now)
 			x.family = g->family;
 			if (g->home == FLOW_LINK_NONE)
 				g->home = g->link;
-			g->link = c[pick(b, p, &b->sets[g->set], c, n,
-			    &x)].link;
+			g->link =
+			    c[pick(b, p, &b->sets[g->set], c, n, &x)].link;
 		}
 	}
 }
@@ -1247,15 +1250,15 @@ balance_link_down(struct balance *b, struct flow_table *t, unsigned link,
 static int
 up_flow(void *arg, struct flow *f)
 {
-	struct walk *w = arg;
+	struct walk    *w = arg;
 	struct balance *b = w->b;
-	struct cand c[CONFIG_MAX_LINKS];
+	struct cand     c[CONFIG_MAX_LINKS];
 	struct bal_set *s;
-	struct bal_ctx x;
-	uint32_t *cnt, *tgt;
-	uint8_t profile, link;
-	unsigned n, i, best;
-	int si;
+	struct bal_ctx  x;
+	uint32_t       *cnt, *tgt;
+	uint8_t         profile, link;
+	unsigned        n, i, best;
+	int             si;
 
 	if (f->link >= b->nlinks)
 		return 0;
@@ -1303,11 +1306,11 @@ static void
 up_targets(struct walk *w)
 {
 	struct balance *b = w->b;
-	struct cand c[CONFIG_MAX_LINKS];
-	uint64_t total, wsum, given, rem[CONFIG_MAX_LINKS];
-	uint32_t *cnt, *tgt;
-	unsigned n, i, k;
-	size_t si;
+	struct cand     c[CONFIG_MAX_LINKS];
+	uint64_t        total, wsum, given, rem[CONFIG_MAX_LINKS];
+	uint32_t       *cnt, *tgt;
+	unsigned        n, i, k;
+	size_t          si;
 
 	for (si = 0; si < b->nsets; si++) {
 		cnt = &w->count[si * CONFIG_MAX_LINKS];
@@ -1343,10 +1346,10 @@ balance_link_up(struct balance *b, struct flow_table *t, unsigned link,
     uint64_t now_ms, balance_move_cb cb, void *arg)
 {
 	struct bal_profile *p;
-	struct bal_group *g;
-	struct walk w;
-	size_t i;
-	uint32_t s;
+	struct bal_group   *g;
+	struct walk         w;
+	size_t              i;
+	uint32_t            s;
 
 	if (link >= b->nlinks || b->links[link].up)
 		return 0;
@@ -1376,11 +1379,11 @@ balance_link_up(struct balance *b, struct flow_table *t, unsigned link,
 	/* Without memory the ratio pass is skipped; hashes and groups still
 	 * move back. */
 	if (b->nsets > 0 &&
-	    ((w.count = calloc(b->nsets * CONFIG_MAX_LINKS,
-	    sizeof(uint32_t))) == NULL ||
-	    (w.target = calloc(b->nsets * CONFIG_MAX_LINKS,
-	    sizeof(uint32_t))) == NULL ||
-	    (w.outside = calloc(b->nsets, sizeof(uint32_t))) == NULL)) {
+	    ((w.count = calloc(
+		  b->nsets * CONFIG_MAX_LINKS, sizeof(uint32_t))) == NULL ||
+		(w.target = calloc(
+		     b->nsets * CONFIG_MAX_LINKS, sizeof(uint32_t))) == NULL ||
+		(w.outside = calloc(b->nsets, sizeof(uint32_t))) == NULL)) {
 		free(w.count);
 		free(w.target);
 		w.count = w.target = NULL;

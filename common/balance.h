@@ -30,18 +30,18 @@
 #include "pkt.h"
 
 enum balance_side {
-	SIDE_UP = 0,		/* socketd: LAN -> PoP, weights from up_mbps */
-	SIDE_DOWN		/* popd: PoP -> site, weights from down_mbps */
+	SIDE_UP = 0, /* socketd: LAN -> PoP, weights from up_mbps */
+	SIDE_DOWN    /* popd: PoP -> site, weights from down_mbps */
 };
 
 struct balance;
 
 /* NULL on allocation failure.  The config may be freed afterwards. */
-struct balance	*balance_new(const struct config *, enum balance_side);
-void		 balance_free(struct balance *);
+struct balance *balance_new(const struct config *, enum balance_side);
+void            balance_free(struct balance *);
 
 /* Deterministic seed for the `random` algorithm (tests, replay). */
-void		 balance_seed(struct balance *, uint64_t);
+void balance_seed(struct balance *, uint64_t);
 
 /*
  * Chooses the link for a new flow `f` (just inserted, key set), from the
@@ -50,20 +50,19 @@ void		 balance_seed(struct balance *, uint64_t);
  * from pkt (failover finds the destination again through it).  Returns 0,
  * or -1 if no route with an up link matches (f->link stays FLOW_LINK_NONE).
  */
-int		 balance_assign(struct balance *, const struct pkt_info *pkt,
-		    struct flow *f, uint64_t now_ms);
+int balance_assign(struct balance *, const struct pkt_info *pkt, struct flow *f,
+    uint64_t now_ms);
 
 /* A flow leaves the table: drops its active count and group reference. */
-void		 balance_release(struct balance *, const struct flow *,
-		    uint64_t now_ms);
+void balance_release(struct balance *, const struct flow *, uint64_t now_ms);
 
 /* Bytes carried on a link, for the `throughput` algorithm. */
-void		 balance_account(struct balance *, unsigned link,
-		    uint32_t bytes, uint64_t now_ms);
+void balance_account(
+    struct balance *, unsigned link, uint32_t bytes, uint64_t now_ms);
 
 /* Called once per flow moved by balance_link_down()/_up(). */
-typedef void	(*balance_move_cb)(void *arg, const struct flow *,
-		    unsigned from, unsigned to);
+typedef void (*balance_move_cb)(
+    void *arg, const struct flow *, unsigned from, unsigned to);
 
 /*
  * Takes a link down: new flows avoid it, sticky groups on it are re-pointed
@@ -73,24 +72,24 @@ typedef void	(*balance_move_cb)(void *arg, const struct flow *,
  * caller) and resumes when the link returns.  cb (may be NULL) sees each
  * move after f->link is updated.  Returns the number of flows moved.
  */
-size_t		 balance_link_down(struct balance *, struct flow_table *,
-		    unsigned link, uint64_t now_ms, balance_move_cb, void *);
+size_t balance_link_down(struct balance *, struct flow_table *, unsigned link,
+    uint64_t now_ms, balance_move_cb, void *);
 /*
  * Brings a link back.  With failback "rebalance" flows are moved back so
  * that each profile's flows are again in the weight ratio (returns how many
  * moved); with "new-flows" only new flows use it (returns 0).
  */
-size_t		 balance_link_up(struct balance *, struct flow_table *,
-		    unsigned link, uint64_t now_ms, balance_move_cb, void *);
+size_t balance_link_up(struct balance *, struct flow_table *, unsigned link,
+    uint64_t now_ms, balance_move_cb, void *);
 
-unsigned	 balance_nlinks(const struct balance *);
-const char	*balance_link_name(const struct balance *, unsigned link);
-int		 balance_link_is_up(const struct balance *, unsigned link);
+unsigned    balance_nlinks(const struct balance *);
+const char *balance_link_name(const struct balance *, unsigned link);
+int         balance_link_is_up(const struct balance *, unsigned link);
 /* The link's weight on this side (link weight, else its mbps). */
-uint32_t	 balance_link_weight(const struct balance *, unsigned link);
+uint32_t balance_link_weight(const struct balance *, unsigned link);
 /* Flows currently assigned to the link. */
-uint64_t	 balance_link_active(const struct balance *, unsigned link);
+uint64_t balance_link_active(const struct balance *, unsigned link);
 /* Index of a link by name, or -1. */
-int		 balance_link_index(const struct balance *, const char *);
+int balance_link_index(const struct balance *, const char *);
 
 #endif

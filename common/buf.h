@@ -15,9 +15,9 @@
 #include <string.h>
 
 struct rbuf {
-	const uint8_t	*p;
-	size_t		 len;	/* bytes in the buffer */
-	size_t		 off;	/* bytes consumed */
+	const uint8_t *p;
+	size_t         len; /* bytes in the buffer */
+	size_t         off; /* bytes consumed */
 };
 
 static inline void
@@ -98,8 +98,8 @@ rbuf_peek_u32(const struct rbuf *b, size_t at, uint32_t *v)
 	if (rbuf_left(b) < at + 4)
 		return -1;
 	q = b->p + b->off + at;
-	*v = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
-	    (uint32_t)q[2] << 8 | q[3];
+	*v = (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 | (uint32_t)q[2] << 8 |
+	    q[3];
 	return 0;
 }
 

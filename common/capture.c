@@ -6,23 +6,23 @@
 #include "capture.h"
 #include "pkt.h"
 
-#define ETHERTYPE_IPV4		0x0800
-#define ETHERTYPE_IPV6		0x86dd
-#define ETHERTYPE_VLAN		0x8100	/* IEEE 802.1Q */
-#define ETHERTYPE_QINQ		0x88a8	/* IEEE 802.1ad */
-#define ETHERTYPE_QINQ_OLD	0x9100	/* pre-standard QinQ, still seen */
+#define ETHERTYPE_IPV4     0x0800
+#define ETHERTYPE_IPV6     0x86dd
+#define ETHERTYPE_VLAN     0x8100 /* IEEE 802.1Q */
+#define ETHERTYPE_QINQ     0x88a8 /* IEEE 802.1ad */
+#define ETHERTYPE_QINQ_OLD 0x9100 /* pre-standard QinQ, still seen */
 /* More stacked tags than this is not a real network. */
-#define MAX_VLAN_TAGS		4
+#define MAX_VLAN_TAGS 4
 
 /* libpcap's LINKTYPE_IPV4/IPV6 are mapped to these DLT values. */
 #ifndef DLT_IPV4
-#define DLT_IPV4	228
+#define DLT_IPV4 228
 #endif
 #ifndef DLT_IPV6
-#define DLT_IPV6	229
+#define DLT_IPV6 229
 #endif
 #ifndef DLT_LINUX_SLL2
-#define DLT_LINUX_SLL2	276
+#define DLT_LINUX_SLL2 276
 #endif
 
 int
@@ -52,7 +52,7 @@ static int
 ethernet(struct rbuf *b, size_t *off)
 {
 	uint16_t type;
-	int tags = 0;
+	int      tags = 0;
 
 	/* destination and source MAC */
 	if (rbuf_skip(b, 12) == -1 || rbuf_get_u16(b, &type) == -1)
@@ -83,11 +83,11 @@ loopback(struct rbuf *b, int dlt, size_t *off)
 	if (dlt == DLT_NULL && (af & 0xffff) == 0)
 		af = __builtin_bswap32(af);
 	switch (af) {
-	case 2:			/* AF_INET everywhere */
-	case 10:		/* Linux AF_INET6 */
-	case 24:		/* OpenBSD, NetBSD AF_INET6 */
-	case 28:		/* FreeBSD AF_INET6 */
-	case 30:		/* macOS AF_INET6 */
+	case 2:  /* AF_INET everywhere */
+	case 10: /* Linux AF_INET6 */
+	case 24: /* OpenBSD, NetBSD AF_INET6 */
+	case 28: /* FreeBSD AF_INET6 */
+	case 30: /* macOS AF_INET6 */
 		*off = b->off;
 		return 0;
 	}
@@ -98,7 +98,7 @@ int
 capture_ip_offset(int dlt, const uint8_t *p, size_t caplen, size_t *off)
 {
 	struct rbuf b;
-	uint16_t type;
+	uint16_t    type;
 
 	rbuf_init(&b, p, caplen);
 	switch (dlt) {

@@ -13,8 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int	 capture_linktype_supported(int dlt);
-int	 capture_ip_offset(int dlt, const uint8_t *, size_t caplen,
-	    size_t *off);
+int capture_linktype_supported(int dlt);
+int capture_ip_offset(int dlt, const uint8_t *, size_t caplen, size_t *off);
 
 #endif

@@ -18,162 +18,165 @@
 #include "config.h"
 #include "jsonpos.h"
 
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * Ranges and defaults; wanpair.json(5) documents each one and must change
  * with it.
  */
-#define MBPS_MAX		1000000		/* 1 Tbit/s */
-#define WEIGHT_MAX		1000000
-#define METRIC_DEFAULT		100
-#define METRIC_MAX		65535
-#define STICKY_TIMEOUT_DEFAULT	10
-#define STICKY_TIMEOUT_MAX	86400
-#define MAX_GROUPS_DEFAULT	2048
-#define MAX_GROUPS_MAX		1048576
-#define FLOWS_MAX_DEFAULT	1000000
-#define FLOWS_MAX_MAX		67108864
-#define FLOW_TIMEOUT_MAX	604800		/* a week */
-#define PROBE_INTERVAL_DEFAULT	100
-#define PROBE_INTERVAL_MIN	10
-#define PROBE_INTERVAL_MAX	10000
-#define PROBE_DOWN_DEFAULT	3
-#define PROBE_UP_DEFAULT	5
-#define PROBE_COUNT_MAX		100
+#define MBPS_MAX               1000000 /* 1 Tbit/s */
+#define WEIGHT_MAX             1000000
+#define METRIC_DEFAULT         100
+#define METRIC_MAX             65535
+#define STICKY_TIMEOUT_DEFAULT 10
+#define STICKY_TIMEOUT_MAX     86400
+#define MAX_GROUPS_DEFAULT     2048
+#define MAX_GROUPS_MAX         1048576
+#define FLOWS_MAX_DEFAULT      1000000
+#define FLOWS_MAX_MAX          67108864
+#define FLOW_TIMEOUT_MAX       604800 /* a week */
+#define PROBE_INTERVAL_DEFAULT 100
+#define PROBE_INTERVAL_MIN     10
+#define PROBE_INTERVAL_MAX     10000
+#define PROBE_DOWN_DEFAULT     3
+#define PROBE_UP_DEFAULT       5
+#define PROBE_COUNT_MAX        100
 
-#define QUOTE_MAX	64	/* bytes of a bad value repeated in a message */
+#define QUOTE_MAX 64 /* bytes of a bad value repeated in a message */
 
 static const char *const algorithm_names[] = {
-	[BAL_RATIO] = "ratio",
-	[BAL_FLOW] = "flow",
-	[BAL_SOURCE_IP] = "source-ip",
-	[BAL_DESTINATION_IP] = "destination-ip",
-	[BAL_ROUND_ROBIN] = "round-robin",
-	[BAL_RANDOM] = "random",
-	[BAL_THROUGHPUT] = "throughput",
-	[BAL_USAGE] = "usage",
+    [BAL_RATIO] = "ratio",
+    [BAL_FLOW] = "flow",
+    [BAL_SOURCE_IP] = "source-ip",
+    [BAL_DESTINATION_IP] = "destination-ip",
+    [BAL_ROUND_ROBIN] = "round-robin",
+    [BAL_RANDOM] = "random",
+    [BAL_THROUGHPUT] = "throughput",
+    [BAL_USAGE] = "usage",
 };
 
 static const char *const stickiness_names[] = {
-	[STICKY_NONE] = "none",
-	[STICKY_SOURCE_IP] = "source-ip",
-	[STICKY_SOURCE_NETWORK] = "source-network",
-	[STICKY_DESTINATION_IP] = "destination-ip",
-	[STICKY_DESTINATION_NETWORK] = "destination-network",
+    [STICKY_NONE] = "none",
+    [STICKY_SOURCE_IP] = "source-ip",
+    [STICKY_SOURCE_NETWORK] = "source-network",
+    [STICKY_DESTINATION_IP] = "destination-ip",
+    [STICKY_DESTINATION_NETWORK] = "destination-network",
 };
 
 static const char *const keepalive_names[] = {
-	[KEEPALIVE_DEADLINE] = "deadline",
-	[KEEPALIVE_FOREVER] = "forever",
-	[KEEPALIVE_TIMEOUT] = "timeout",
-	[KEEPALIVE_USAGE] = "usage",
+    [KEEPALIVE_DEADLINE] = "deadline",
+    [KEEPALIVE_FOREVER] = "forever",
+    [KEEPALIVE_TIMEOUT] = "timeout",
+    [KEEPALIVE_USAGE] = "usage",
 };
 
 static const char *const failback_names[] = {
-	[FAILBACK_NEW_FLOWS] = "new-flows",
-	[FAILBACK_REBALANCE] = "rebalance",
+    [FAILBACK_NEW_FLOWS] = "new-flows",
+    [FAILBACK_REBALANCE] = "rebalance",
 };
 
 /* The keys each object may have: anything else is an error. */
-static const char *const socketd_keys[] = { "site", "links",
-	"default_profile", "profiles", "routes", "flows", "probe", "failback",
-	NULL };
-static const char *const popd_keys[] = { "sites", "default_profile",
-	"profiles", "flows", "probe", "failback", NULL };
-static const char *const link_keys[] = { "name", "device", "source",
-	"up_mbps", "down_mbps", "weight", NULL };
-static const char *const profile_keys[] = { "name", "algorithm",
-	"stickiness", "source_prefix", "source_prefix6", "destination_prefix",
-	"destination_prefix6", "keepalive", "timeout_s", "max_groups", NULL };
-static const char *const route_keys[] = { "network", "link", "metric",
-	"weight", "profile", NULL };
-static const char *const flows_keys[] = { "max", "tcp_timeout_s",
-	"tcp_closing_timeout_s", "udp_timeout_s", "icmp_timeout_s",
-	"other_timeout_s", NULL };
-static const char *const probe_keys[] = { "interval_ms", "down_after",
-	"up_after", NULL };
-static const char *const site_keys[] = { "name", "identity", "lan", NULL };
+static const char *const socketd_keys[] = {"site", "links", "default_profile",
+    "profiles", "routes", "flows", "probe", "failback", NULL};
+static const char *const popd_keys[] = {
+    "sites", "default_profile", "profiles", "flows", "probe", "failback", NULL};
+static const char *const link_keys[] = {
+    "name", "device", "source", "up_mbps", "down_mbps", "weight", NULL};
+static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
+    "source_prefix", "source_prefix6", "destination_prefix",
+    "destination_prefix6", "keepalive", "timeout_s", "max_groups", NULL};
+static const char *const route_keys[] = {
+    "network", "link", "metric", "weight", "profile", NULL};
+static const char *const flows_keys[] = {"max", "tcp_timeout_s",
+    "tcp_closing_timeout_s", "udp_timeout_s", "icmp_timeout_s",
+    "other_timeout_s", NULL};
+static const char *const probe_keys[] = {
+    "interval_ms", "down_after", "up_after", NULL};
+static const char *const site_keys[] = {"name", "identity", "lan", NULL};
 
 static const struct {
-	const char	*key;
-	enum flow_class	 cls;
-	uint32_t	 def;
+	const char     *key;
+	enum flow_class cls;
+	uint32_t        def;
 } flow_timeout_keys[] = {
-	{ "tcp_timeout_s", FLOW_TCP, 3600 },
-	{ "tcp_closing_timeout_s", FLOW_TCP_CLOSING, 10 },
-	{ "udp_timeout_s", FLOW_UDP, 60 },
-	{ "icmp_timeout_s", FLOW_ICMP, 30 },
-	{ "other_timeout_s", FLOW_OTHER, 60 },
+    {"tcp_timeout_s", FLOW_TCP, 3600},
+    {"tcp_closing_timeout_s", FLOW_TCP_CLOSING, 10},
+    {"udp_timeout_s", FLOW_UDP, 60},
+    {"icmp_timeout_s", FLOW_ICMP, 30},
+    {"other_timeout_s", FLOW_OTHER, 60},
 };
 
 struct cerror {
-	unsigned	 line, col;
-	size_t		 seq;		/* keeps equal positions in found order */
-	char		*text;
+	unsigned line, col;
+	size_t   seq; /* keeps equal positions in found order */
+	char    *text;
 };
 
 /* A name and the index of the array entry that has it. */
 struct nameref {
-	const char	*name;
-	size_t		 i;
+	const char *name;
+	size_t      i;
 };
 
 struct cparse {
-	const char		*name;
-	enum config_kind	 kind;
-	struct jsonpos		*pos;
-	struct cerror		*errs;
-	size_t			 nerrs, errcap;
-	int			 nomem;
+	const char      *name;
+	enum config_kind kind;
+	struct jsonpos  *pos;
+	struct cerror   *errs;
+	size_t           nerrs, errcap;
+	int              nomem;
 	/*
 	 * Every link as configured, even past CONFIG_MAX_LINKS, so that a
 	 * route naming the 33rd link draws no second error.
 	 */
-	struct config_link	*links;
-	size_t			 nlinks;
-	struct nameref		*linkidx, *profidx;	/* sorted by name */
-	size_t			 nlinkidx, nprofidx;
+	struct config_link *links;
+	size_t              nlinks;
+	struct nameref     *linkidx, *profidx; /* sorted by name */
+	size_t              nlinkidx, nprofidx;
 };
 
 struct quoted {
-	char	s[QUOTE_MAX * 6 + 8];	/* every byte may become \u00XX */
+	char s[QUOTE_MAX * 6 + 8]; /* every byte may become \u00XX */
 };
 
 enum name_rule {
-	NAME_WORD,	/* link and profile names: [A-Za-z0-9_.-] */
-	NAME_TEXT,	/* site names, identities: no control characters */
-	NAME_IFNAME	/* a Linux interface name */
+	NAME_WORD,  /* link and profile names: [A-Za-z0-9_.-] */
+	NAME_TEXT,  /* site names, identities: no control characters */
+	NAME_IFNAME /* a Linux interface name */
 };
 
-static void	vreport(struct cparse *, unsigned, unsigned, const char *,
-		    const char *, va_list) __attribute__((format(printf, 5, 0)));
-static void	report_at(struct cparse *, unsigned, unsigned, const char *,
-		    const char *, ...) __attribute__((format(printf, 5, 6)));
-static void	report(struct cparse *, int, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
-static void	report_key(struct cparse *, int, const char *, ...)
-		    __attribute__((format(printf, 3, 4)));
+static void vreport(struct cparse *, unsigned, unsigned, const char *,
+    const char *, va_list) __attribute__((format(printf, 5, 0)));
+static void report_at(struct cparse *, unsigned, unsigned, const char *,
+    const char *, ...) __attribute__((format(printf, 5, 6)));
+static void report(struct cparse *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+static void report_key(struct cparse *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
 
 const char *
 config_algorithm_name(enum balance_alg a)
 {
 	return (size_t)a < sizeof(algorithm_names) / sizeof(algorithm_names[0])
-	    ? algorithm_names[a] : "?";
+	    ? algorithm_names[a]
+	    : "?";
 }
 
 const char *
 config_stickiness_name(enum sticky_mode s)
 {
-	return (size_t)s < sizeof(stickiness_names) /
-	    sizeof(stickiness_names[0]) ? stickiness_names[s] : "?";
+	return (size_t)s <
+		sizeof(stickiness_names) / sizeof(stickiness_names[0])
+	    ? stickiness_names[s]
+	    : "?";
 }
 
 const char *
 config_keepalive_name(enum keepalive_mode k)
 {
-	return (size_t)k < sizeof(keepalive_names) /
-	    sizeof(keepalive_names[0]) ? keepalive_names[k] : "?";
+	return (size_t)k < sizeof(keepalive_names) / sizeof(keepalive_names[0])
+	    ? keepalive_names[k]
+	    : "?";
 }
 
 uint32_t
@@ -187,8 +190,8 @@ config_link_weight(const struct config *conf, size_t link, int downstream)
 }
 
 uint32_t
-config_route_weight(const struct config *conf, const struct config_route *r,
-    int downstream)
+config_route_weight(
+    const struct config *conf, const struct config_route *r, int downstream)
 {
 	if (r->weight != 0)
 		return r->weight;
@@ -202,9 +205,9 @@ vreport(struct cparse *cp, unsigned line, unsigned col, const char *path,
     const char *fmt, va_list ap)
 {
 	struct cerror *errs;
-	char msg[1024];
-	size_t cap;
-	int len;
+	char           msg[1024];
+	size_t         cap;
+	int            len;
 
 	if (cp->nomem)
 		return;
@@ -220,8 +223,8 @@ vreport(struct cparse *cp, unsigned line, unsigned col, const char *path,
 	}
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	errs = &cp->errs[cp->nerrs];
-	len = snprintf(NULL, 0, "%s:%u:%u: %s: %s", cp->name, line, col, path,
-	    msg);
+	len = snprintf(
+	    NULL, 0, "%s:%u:%u: %s: %s", cp->name, line, col, path, msg);
 	if (len < 0 || (errs->text = malloc((size_t)len + 1)) == NULL) {
 		cp->nomem = 1;
 		return;
@@ -248,9 +251,9 @@ report_at(struct cparse *cp, unsigned line, unsigned col, const char *path,
 static void
 report(struct cparse *cp, int node, const char *fmt, ...)
 {
-	char path[512];
+	char     path[512];
 	unsigned line, col;
-	va_list ap;
+	va_list  ap;
 
 	jsonpos_value_at(cp->pos, node, &line, &col);
 	jsonpos_path(cp->pos, node, path, sizeof(path));
@@ -263,9 +266,9 @@ report(struct cparse *cp, int node, const char *fmt, ...)
 static void
 report_key(struct cparse *cp, int node, const char *fmt, ...)
 {
-	char path[512];
+	char     path[512];
 	unsigned line, col;
-	va_list ap;
+	va_list  ap;
 
 	jsonpos_key_at(cp->pos, node, &line, &col);
 	jsonpos_path(cp->pos, node, path, sizeof(path));
@@ -304,8 +307,9 @@ flush_errors(struct cparse *cp, struct config_errors *out)
 	if (cp->nerrs > 1)
 		qsort(cp->errs, cp->nerrs, sizeof(*cp->errs), cerror_cmp);
 	lines = NULL;
-	if (out != NULL && cp->nerrs > 0 && (lines = reallocarray(out->lines,
-	    out->n + cp->nerrs, sizeof(*lines))) != NULL) {
+	if (out != NULL && cp->nerrs > 0 &&
+	    (lines = reallocarray(
+		 out->lines, out->n + cp->nerrs, sizeof(*lines))) != NULL) {
 		out->lines = lines;
 		for (i = 0; i < cp->nerrs; i++)
 			out->lines[out->n++] = cp->errs[i].text;
@@ -354,12 +358,12 @@ static void
 printable(char *dst, size_t size, const char *src)
 {
 	const unsigned char *s = (const unsigned char *)src;
-	size_t off = 0;
+	size_t               off = 0;
 
 	for (; *s != '\0' && off + 5 < size; s++) {
 		if (*s < ' ' || *s >= 0x7f)
-			off += (size_t)snprintf(dst + off, size - off, "\\x%02x",
-			    *s);
+			off += (size_t)snprintf(
+			    dst + off, size - off, "\\x%02x", *s);
 		else
 			dst[off++] = (char)*s;
 	}
@@ -421,7 +425,7 @@ static const char *
 suggest(const char *key, const char *const *known)
 {
 	const char *best = NULL;
-	size_t d, bestd = 3, i;
+	size_t      d, bestd = 3, i;
 
 	for (i = 0; known[i] != NULL; i++) {
 		d = edit_distance(key, known[i]);
@@ -435,15 +439,15 @@ suggest(const char *key, const char *const *known)
 }
 
 static void
-check_keys(struct cparse *cp, json_t *obj, int objnode,
-    const char *const *known)
+check_keys(
+    struct cparse *cp, json_t *obj, int objnode, const char *const *known)
 {
 	const char *key, *hint;
-	void *it;
-	size_t i;
+	void       *it;
+	size_t      i;
 
 	for (it = json_object_iter(obj); it != NULL;
-	    it = json_object_iter_next(obj, it)) {
+	     it = json_object_iter_next(obj, it)) {
 		key = json_object_iter_key(it);
 		for (i = 0; known[i] != NULL; i++)
 			if (strcmp(key, known[i]) == 0)
@@ -467,14 +471,13 @@ missing(struct cparse *cp, int objnode, const char *key)
 
 /* The member `key` of obj, or NULL; *node is its position. */
 static json_t *
-member(struct cparse *cp, json_t *obj, int objnode, const char *key,
-    int *node)
+member(struct cparse *cp, json_t *obj, int objnode, const char *key, int *node)
 {
 	json_t *v;
 
 	v = json_object_get(obj, key);
-	*node = v != NULL ? jsonpos_member(cp->pos, objnode, key) :
-	    JSONPOS_NONE;
+	*node =
+	    v != NULL ? jsonpos_member(cp->pos, objnode, key) : JSONPOS_NONE;
 	return v;
 }
 
@@ -488,8 +491,8 @@ get_uint(struct cparse *cp, json_t *obj, int objnode, const char *key,
     uint32_t min, uint32_t max, uint32_t *out)
 {
 	json_int_t i;
-	json_t *v;
-	int node;
+	json_t    *v;
+	int        node;
 
 	if ((v = member(cp, obj, objnode, key, &node)) == NULL)
 		return 0;
@@ -533,8 +536,9 @@ get_container(struct cparse *cp, json_t *obj, int objnode, const char *key,
 	if ((v = member(cp, obj, objnode, key, node)) == NULL)
 		return 0;
 	if (json_typeof(v) != type) {
-		report(cp, *node, "must be %s, got %s", type == JSON_OBJECT ?
-		    "an object" : "an array", type_name(v));
+		report(cp, *node, "must be %s, got %s",
+		    type == JSON_OBJECT ? "an object" : "an array",
+		    type_name(v));
 		return -1;
 	}
 	*out = v;
@@ -546,10 +550,10 @@ get_enum(struct cparse *cp, json_t *obj, int objnode, const char *key,
     const char *const *names, size_t nnames, int *out)
 {
 	struct quoted q;
-	const char *s;
-	char list[256];
-	size_t i, off = 0;
-	int r, node;
+	const char   *s;
+	char          list[256];
+	size_t        i, off = 0;
+	int           r, node;
 
 	if ((r = get_string(cp, obj, objnode, key, &s, &node)) != 1)
 		return r;
@@ -575,9 +579,9 @@ name_ok(const char *s, enum name_rule rule)
 	case NAME_WORD:
 		for (; *p != '\0'; p++)
 			if (!((*p >= 'a' && *p <= 'z') ||
-			    (*p >= 'A' && *p <= 'Z') ||
-			    (*p >= '0' && *p <= '9') ||
-			    *p == '_' || *p == '.' || *p == '-'))
+				(*p >= 'A' && *p <= 'Z') ||
+				(*p >= '0' && *p <= '9') || *p == '_' ||
+				*p == '.' || *p == '-'))
 				return 0;
 		return 1;
 	case NAME_IFNAME:
@@ -604,9 +608,9 @@ get_name(struct cparse *cp, json_t *obj, int objnode, const char *key,
     char *dst, size_t size, enum name_rule rule)
 {
 	struct quoted q;
-	const char *s;
-	size_t len;
-	int r, node;
+	const char   *s;
+	size_t        len;
+	int           r, node;
 
 	if ((r = get_string(cp, obj, objnode, key, &s, &node)) != 1)
 		return r;
@@ -619,17 +623,22 @@ get_name(struct cparse *cp, json_t *obj, int objnode, const char *key,
 	if (!name_ok(s, rule)) {
 		switch (rule) {
 		case NAME_WORD:
-			report(cp, node, "must contain only letters, digits, "
-			    "\"_\", \".\" and \"-\"; got %s", quote(&q, s));
+			report(cp, node,
+			    "must contain only letters, digits, "
+			    "\"_\", \".\" and \"-\"; got %s",
+			    quote(&q, s));
 			break;
 		case NAME_IFNAME:
-			report(cp, node, "must be an interface name (no \"/\", "
+			report(cp, node,
+			    "must be an interface name (no \"/\", "
 			    "\":\" or spaces, not \".\" or \"..\"); got %s",
 			    quote(&q, s));
 			break;
 		case NAME_TEXT:
-			report(cp, node, "must not contain control characters; "
-			    "got %s", quote(&q, s));
+			report(cp, node,
+			    "must not contain control characters; "
+			    "got %s",
+			    quote(&q, s));
 			break;
 		}
 		return -1;
@@ -644,7 +653,7 @@ static int
 nameref_cmp(const void *a, const void *b)
 {
 	const struct nameref *x = a, *y = b;
-	int c;
+	int                   c;
 
 	if ((c = strcmp(x->name, y->name)) != 0)
 		return c;
@@ -663,12 +672,12 @@ nameref_find_cmp(const void *key, const void *elem)
  * Sorting keeps this O(n log n) for configs with thousands of entries.
  */
 static void
-check_duplicates(struct cparse *cp, struct nameref *refs, size_t n,
-    int arrnode, const char *arr, const char *key, const char *what)
+check_duplicates(struct cparse *cp, struct nameref *refs, size_t n, int arrnode,
+    const char *arr, const char *key, const char *what)
 {
 	struct quoted q;
-	size_t i, first = 0;
-	int node;
+	size_t        i, first = 0;
+	int           node;
 
 	if (n > 1)
 		qsort(refs, n, sizeof(*refs), nameref_cmp);
@@ -677,8 +686,8 @@ check_duplicates(struct cparse *cp, struct nameref *refs, size_t n,
 			first = i;
 			continue;
 		}
-		node = jsonpos_member(cp->pos, jsonpos_element(cp->pos, arrnode,
-		    refs[i].i), key);
+		node = jsonpos_member(
+		    cp->pos, jsonpos_element(cp->pos, arrnode, refs[i].i), key);
 		report(cp, node, "duplicate %s %s (also %s[%zu])", what,
 		    quote(&q, refs[i].name), arr, refs[first].i);
 	}
@@ -719,14 +728,15 @@ profile_prefix(struct cparse *cp, json_t *o, int node, const char *key,
     uint32_t max, uint8_t *out, int applies, const char *mode)
 {
 	uint32_t v;
-	int vnode;
+	int      vnode;
 
 	if (get_uint(cp, o, node, key, 1, max, &v) != 1)
 		return;
 	*out = (uint8_t)v;
 	if (!applies) {
 		(void)member(cp, o, node, key, &vnode);
-		report(cp, vnode, "has no effect unless stickiness is %s", mode);
+		report(
+		    cp, vnode, "has no effect unless stickiness is %s", mode);
 	}
 }
 
@@ -734,20 +744,20 @@ static void
 parse_profile(struct cparse *cp, json_t *o, int node, struct config_profile *p)
 {
 	uint32_t min_timeout;
-	int r_sticky, r_keep, r, v, vnode, known, none;
+	int      r_sticky, r_keep, r, v, vnode, known, none;
 
 	check_keys(cp, o, node, profile_keys);
-	if (get_name(cp, o, node, "name", p->name, sizeof(p->name),
-	    NAME_WORD) == 0)
+	if (get_name(
+		cp, o, node, "name", p->name, sizeof(p->name), NAME_WORD) == 0)
 		missing(cp, node, "name");
 	if (get_enum(cp, o, node, "algorithm", algorithm_names,
-	    NELEM(algorithm_names), &v) == 1)
+		NELEM(algorithm_names), &v) == 1)
 		p->algorithm = (enum balance_alg)v;
 	if ((r_sticky = get_enum(cp, o, node, "stickiness", stickiness_names,
-	    NELEM(stickiness_names), &v)) == 1)
+		 NELEM(stickiness_names), &v)) == 1)
 		p->stickiness = (enum sticky_mode)v;
 	if ((r_keep = get_enum(cp, o, node, "keepalive", keepalive_names,
-	    NELEM(keepalive_names), &v)) == 1)
+		 NELEM(keepalive_names), &v)) == 1)
 		p->keepalive = (enum keepalive_mode)v;
 
 	/* With a bad stickiness we cannot tell what applies: say nothing. */
@@ -759,11 +769,13 @@ parse_profile(struct cparse *cp, json_t *o, int node, struct config_profile *p)
 	profile_prefix(cp, o, node, "source_prefix6", 128, &p->source_prefix6,
 	    !known || p->stickiness == STICKY_SOURCE_NETWORK, "source-network");
 	profile_prefix(cp, o, node, "destination_prefix", 32,
-	    &p->destination_prefix, !known ||
-	    p->stickiness == STICKY_DESTINATION_NETWORK, "destination-network");
+	    &p->destination_prefix,
+	    !known || p->stickiness == STICKY_DESTINATION_NETWORK,
+	    "destination-network");
 	profile_prefix(cp, o, node, "destination_prefix6", 128,
-	    &p->destination_prefix6, !known ||
-	    p->stickiness == STICKY_DESTINATION_NETWORK, "destination-network");
+	    &p->destination_prefix6,
+	    !known || p->stickiness == STICKY_DESTINATION_NETWORK,
+	    "destination-network");
 
 	if (r_keep == 1 && none) {
 		(void)member(cp, o, node, "keepalive", &vnode);
@@ -771,20 +783,23 @@ parse_profile(struct cparse *cp, json_t *o, int node, struct config_profile *p)
 	}
 
 	/* Under usage, 0 means "drop the group with its last flow". */
-	if (p->keepalive == KEEPALIVE_USAGE || p->keepalive == KEEPALIVE_FOREVER)
+	if (p->keepalive == KEEPALIVE_USAGE ||
+	    p->keepalive == KEEPALIVE_FOREVER)
 		p->timeout_s = 0;
 	min_timeout = r_keep == -1 || p->keepalive == KEEPALIVE_USAGE ? 0 : 1;
 	if ((r = get_uint(cp, o, node, "timeout_s", min_timeout,
-	    STICKY_TIMEOUT_MAX, &p->timeout_s)) == 1) {
+		 STICKY_TIMEOUT_MAX, &p->timeout_s)) == 1) {
 		(void)member(cp, o, node, "timeout_s", &vnode);
 		if (none)
 			report(cp, vnode, "has no effect without stickiness");
 		else if (r_keep == 1 && p->keepalive == KEEPALIVE_FOREVER)
-			report(cp, vnode, "has no effect with keepalive "
+			report(cp, vnode,
+			    "has no effect with keepalive "
 			    "forever");
 	}
 	if (get_uint(cp, o, node, "max_groups", 1, MAX_GROUPS_MAX,
-	    &p->max_groups) == 1 && none) {
+		&p->max_groups) == 1 &&
+	    none) {
 		(void)member(cp, o, node, "max_groups", &vnode);
 		report(cp, vnode, "has no effect without stickiness");
 	}
@@ -794,11 +809,12 @@ static void
 parse_profiles(struct cparse *cp, struct config *conf, json_t *root)
 {
 	json_t *arr, *o;
-	size_t i, n;
-	int arrnode, node;
+	size_t  i, n;
+	int     arrnode, node;
 
-	if (get_container(cp, root, 0, "profiles", JSON_ARRAY, &arr,
-	    &arrnode) != 1 || (n = json_array_size(arr)) == 0)
+	if (get_container(
+		cp, root, 0, "profiles", JSON_ARRAY, &arr, &arrnode) != 1 ||
+	    (n = json_array_size(arr)) == 0)
 		return;
 	if ((conf->profiles = calloc(n, sizeof(*conf->profiles))) == NULL ||
 	    (cp->profidx = calloc(n, sizeof(*cp->profidx))) == NULL) {
@@ -828,8 +844,8 @@ static void
 parse_default_profile(struct cparse *cp, struct config *conf, json_t *root)
 {
 	struct quoted q;
-	const char *s;
-	int node, i;
+	const char   *s;
+	int           node, i;
 
 	if (get_string(cp, root, 0, "default_profile", &s, &node) != 1)
 		return;
@@ -843,23 +859,22 @@ static void
 parse_link(struct cparse *cp, json_t *o, int node, struct config_link *l)
 {
 	struct quoted q;
-	const char *s;
-	int r_dev, r_src, snode;
+	const char   *s;
+	int           r_dev, r_src, snode;
 
 	check_keys(cp, o, node, link_keys);
-	if (get_name(cp, o, node, "name", l->name, sizeof(l->name),
-	    NAME_WORD) == 0)
+	if (get_name(
+		cp, o, node, "name", l->name, sizeof(l->name), NAME_WORD) == 0)
 		missing(cp, node, "name");
-	r_dev = get_name(cp, o, node, "device", l->device, sizeof(l->device),
-	    NAME_IFNAME);
+	r_dev = get_name(
+	    cp, o, node, "device", l->device, sizeof(l->device), NAME_IFNAME);
 	if ((r_src = get_string(cp, o, node, "source", &s, &snode)) == 1 &&
 	    addr_parse(s, &l->source) == -1)
-		report(cp, snode, "must be an IP address, got %s",
-		    quote(&q, s));
+		report(
+		    cp, snode, "must be an IP address, got %s", quote(&q, s));
 	if (get_uint(cp, o, node, "up_mbps", 1, MBPS_MAX, &l->up_mbps) == 0)
 		missing(cp, node, "up_mbps");
-	if (get_uint(cp, o, node, "down_mbps", 1, MBPS_MAX, &l->down_mbps) ==
-	    0)
+	if (get_uint(cp, o, node, "down_mbps", 1, MBPS_MAX, &l->down_mbps) == 0)
 		missing(cp, node, "down_mbps");
 	(void)get_uint(cp, o, node, "weight", 1, WEIGHT_MAX, &l->weight);
 	/* replay never opens a socket, so it needs neither. */
@@ -871,11 +886,11 @@ static void
 parse_links(struct cparse *cp, struct config *conf, json_t *root)
 {
 	json_t *arr, *o;
-	size_t i, n;
-	int r, arrnode, node;
+	size_t  i, n;
+	int     r, arrnode, node;
 
-	if ((r = get_container(cp, root, 0, "links", JSON_ARRAY, &arr,
-	    &arrnode)) == 0)
+	if ((r = get_container(
+		 cp, root, 0, "links", JSON_ARRAY, &arr, &arrnode)) == 0)
 		missing(cp, 0, "links");
 	if (r != 1)
 		return;
@@ -915,8 +930,8 @@ static void
 parse_route(struct cparse *cp, json_t *o, int node, struct config_route *rt)
 {
 	struct quoted q;
-	const char *s, *why;
-	int r, i, vnode;
+	const char   *s, *why;
+	int           r, i, vnode;
 
 	check_keys(cp, o, node, route_keys);
 	if ((r = get_string(cp, o, node, "network", &s, &vnode)) == 0)
@@ -945,12 +960,13 @@ static void
 parse_routes(struct cparse *cp, struct config *conf, json_t *root)
 {
 	struct config_route *rt;
-	json_t *arr, *o;
-	size_t i, n;
-	int arrnode, node;
+	json_t              *arr, *o;
+	size_t               i, n;
+	int                  arrnode, node;
 
-	if (get_container(cp, root, 0, "routes", JSON_ARRAY, &arr,
-	    &arrnode) != 1 || (n = json_array_size(arr)) == 0)
+	if (get_container(cp, root, 0, "routes", JSON_ARRAY, &arr, &arrnode) !=
+		1 ||
+	    (n = json_array_size(arr)) == 0)
 		return;
 	if ((conf->routes = calloc(n, sizeof(*conf->routes))) == NULL) {
 		cp->nomem = 1;
@@ -961,8 +977,8 @@ parse_routes(struct cparse *cp, struct config *conf, json_t *root)
 		rt = &conf->routes[i];
 		rt->link = -1;
 		rt->metric = METRIC_DEFAULT;
-		rt->profile = conf->default_profile >= 0 ?
-		    conf->default_profile : CONFIG_ROUTE_STATIC;
+		rt->profile = conf->default_profile >= 0 ? conf->default_profile
+							 : CONFIG_ROUTE_STATIC;
 		o = json_array_get(arr, i);
 		node = jsonpos_element(cp->pos, arrnode, i);
 		if (!json_is_object(o))
@@ -975,20 +991,19 @@ parse_routes(struct cparse *cp, struct config *conf, json_t *root)
 
 /* Where a site's LAN prefix sits: sites[site].lan[lan]. */
 struct lanref {
-	const struct wp_prefix	*p;
-	size_t			 site, lan;
+	const struct wp_prefix *p;
+	size_t                  site, lan;
 };
 
 static int
 lanref_cmp(const void *a, const void *b)
 {
 	const struct lanref *x = a, *y = b;
-	int c;
+	int                  c;
 
 	if (x->p->addr.family != y->p->addr.family)
 		return x->p->addr.family < y->p->addr.family ? -1 : 1;
-	if ((c = memcmp(x->p->addr.a, y->p->addr.a, sizeof(x->p->addr.a))) !=
-	    0)
+	if ((c = memcmp(x->p->addr.a, y->p->addr.a, sizeof(x->p->addr.a))) != 0)
 		return c;
 	if (x->p->len != y->p->len)
 		return x->p->len < y->p->len ? -1 : 1;
@@ -1002,8 +1017,8 @@ report_overlap(struct cparse *cp, int arrnode, const struct lanref *a,
     const struct lanref *b)
 {
 	const struct lanref *later, *earlier;
-	char pa[PREFIX_STRLEN], pb[PREFIX_STRLEN];
-	int node;
+	char                 pa[PREFIX_STRLEN], pb[PREFIX_STRLEN];
+	int                  node;
 
 	/* The error goes on whichever comes later in the file. */
 	if (a->site > b->site || (a->site == b->site && a->lan > b->lan)) {
@@ -1013,8 +1028,9 @@ report_overlap(struct cparse *cp, int arrnode, const struct lanref *a,
 		later = b;
 		earlier = a;
 	}
-	node = jsonpos_element(cp->pos, jsonpos_member(cp->pos,
-	    jsonpos_element(cp->pos, arrnode, later->site), "lan"),
+	node = jsonpos_element(cp->pos,
+	    jsonpos_member(
+		cp->pos, jsonpos_element(cp->pos, arrnode, later->site), "lan"),
 	    later->lan);
 	report(cp, node, "\"%s\" overlaps \"%s\" (sites[%zu].lan[%zu])",
 	    prefix_ntop(later->p, pa, sizeof(pa)),
@@ -1036,9 +1052,9 @@ check_lan_overlaps(struct cparse *cp, struct config *conf, int arrnode)
 	struct {
 		const struct lanref *first, *other;
 	} stack[129];
-	struct lanref *refs;
+	struct lanref       *refs;
 	const struct lanref *x, *partner;
-	size_t n = 0, depth = 0, i, j, k;
+	size_t               n = 0, depth = 0, i, j, k;
 
 	for (i = 0; i < conf->nsites; i++)
 		n += conf->sites[i].nlan;
@@ -1059,8 +1075,9 @@ check_lan_overlaps(struct cparse *cp, struct config *conf, int arrnode)
 	qsort(refs, n, sizeof(*refs), lanref_cmp);
 	for (i = 0; i < n; i++) {
 		x = &refs[i];
-		while (depth > 0 && !prefix_contains(stack[depth - 1].first->p,
-		    x->p->addr.family, x->p->addr.a))
+		while (depth > 0 &&
+		    !prefix_contains(stack[depth - 1].first->p,
+			x->p->addr.family, x->p->addr.a))
 			depth--;
 		/* The most specific enclosing prefix of another site. */
 		partner = NULL;
@@ -1088,20 +1105,20 @@ static void
 parse_site(struct cparse *cp, json_t *o, int node, struct config_site *site)
 {
 	struct quoted q;
-	const char *why;
-	json_t *lan, *v;
-	size_t i, n;
-	int r, lnode, vnode;
+	const char   *why;
+	json_t       *lan, *v;
+	size_t        i, n;
+	int           r, lnode, vnode;
 
 	check_keys(cp, o, node, site_keys);
 	if (get_name(cp, o, node, "name", site->name, sizeof(site->name),
-	    NAME_TEXT) == 0)
+		NAME_TEXT) == 0)
 		missing(cp, node, "name");
 	if (get_name(cp, o, node, "identity", site->identity,
-	    sizeof(site->identity), NAME_TEXT) == 0)
+		sizeof(site->identity), NAME_TEXT) == 0)
 		missing(cp, node, "identity");
-	if ((r = get_container(cp, o, node, "lan", JSON_ARRAY, &lan,
-	    &lnode)) == 0)
+	if ((r = get_container(cp, o, node, "lan", JSON_ARRAY, &lan, &lnode)) ==
+	    0)
 		missing(cp, node, "lan");
 	if (r != 1)
 		return;
@@ -1120,8 +1137,8 @@ parse_site(struct cparse *cp, json_t *o, int node, struct config_site *site)
 		if (!json_is_string(v))
 			report(cp, vnode, "must be a string, got %s",
 			    type_name(v));
-		else if (prefix_parse(json_string_value(v), &site->lan[i],
-		    &why) == -1)
+		else if (prefix_parse(
+			     json_string_value(v), &site->lan[i], &why) == -1)
 			report(cp, vnode, "%s: %s", why,
 			    quote(&q, json_string_value(v)));
 	}
@@ -1131,12 +1148,12 @@ static void
 parse_sites(struct cparse *cp, struct config *conf, json_t *root)
 {
 	struct nameref *names, *ids;
-	size_t i, n, nnames = 0, nids = 0;
-	json_t *arr, *o;
-	int r, arrnode, node;
+	size_t          i, n, nnames = 0, nids = 0;
+	json_t         *arr, *o;
+	int             r, arrnode, node;
 
-	if ((r = get_container(cp, root, 0, "sites", JSON_ARRAY, &arr,
-	    &arrnode)) == 0)
+	if ((r = get_container(
+		 cp, root, 0, "sites", JSON_ARRAY, &arr, &arrnode)) == 0)
 		missing(cp, 0, "sites");
 	if (r != 1)
 		return;
@@ -1175,10 +1192,10 @@ parse_sites(struct cparse *cp, struct config *conf, json_t *root)
 			ids[nids++].i = i;
 		}
 	}
-	check_duplicates(cp, names, nnames, arrnode, "sites", "name",
-	    "site name");
-	check_duplicates(cp, ids, nids, arrnode, "sites", "identity",
-	    "identity");
+	check_duplicates(
+	    cp, names, nnames, arrnode, "sites", "name", "site name");
+	check_duplicates(
+	    cp, ids, nids, arrnode, "sites", "identity", "identity");
 	check_lan_overlaps(cp, conf, arrnode);
 out:
 	free(names);
@@ -1189,8 +1206,8 @@ static void
 parse_flows(struct cparse *cp, struct config *conf, json_t *root)
 {
 	json_t *o;
-	size_t i;
-	int node;
+	size_t  i;
+	int     node;
 
 	if (get_container(cp, root, 0, "flows", JSON_OBJECT, &o, &node) != 1)
 		return;
@@ -1206,7 +1223,7 @@ static void
 parse_probe(struct cparse *cp, struct config *conf, json_t *root)
 {
 	json_t *o;
-	int node;
+	int     node;
 
 	if (get_container(cp, root, 0, "probe", JSON_OBJECT, &o, &node) != 1)
 		return;
@@ -1215,8 +1232,8 @@ parse_probe(struct cparse *cp, struct config *conf, json_t *root)
 	    PROBE_INTERVAL_MAX, &conf->probe_interval_ms);
 	(void)get_uint(cp, o, node, "down_after", 1, PROBE_COUNT_MAX,
 	    &conf->probe_down_after);
-	(void)get_uint(cp, o, node, "up_after", 1, PROBE_COUNT_MAX,
-	    &conf->probe_up_after);
+	(void)get_uint(
+	    cp, o, node, "up_after", 1, PROBE_COUNT_MAX, &conf->probe_up_after);
 }
 
 static void
@@ -1224,10 +1241,11 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 {
 	int v;
 
-	check_keys(cp, root, 0, cp->kind == CONFIG_POPD ? popd_keys :
-	    socketd_keys);
-	if (cp->kind != CONFIG_POPD && get_name(cp, root, 0, "site",
-	    conf->site, sizeof(conf->site), NAME_TEXT) == 0 &&
+	check_keys(
+	    cp, root, 0, cp->kind == CONFIG_POPD ? popd_keys : socketd_keys);
+	if (cp->kind != CONFIG_POPD &&
+	    get_name(cp, root, 0, "site", conf->site, sizeof(conf->site),
+		NAME_TEXT) == 0 &&
 	    cp->kind == CONFIG_SOCKETD)
 		missing(cp, 0, "site");
 	/* Profiles first: links and routes refer to them by name. */
@@ -1242,7 +1260,7 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	parse_flows(cp, conf, root);
 	parse_probe(cp, conf, root);
 	if (get_enum(cp, root, 0, "failback", failback_names,
-	    NELEM(failback_names), &v) == 1)
+		NELEM(failback_names), &v) == 1)
 		conf->failback = (enum failback_mode)v;
 }
 
@@ -1257,16 +1275,16 @@ static void
 add_implicit(struct cparse *cp, struct config *conf)
 {
 	struct config_profile *profiles;
-	struct config_route *rt;
-	size_t i;
-	int prof;
+	struct config_route   *rt;
+	size_t                 i;
+	int                    prof;
 
 	if (cp->kind != CONFIG_POPD && conf->nroutes > 0)
 		return;
 	if ((prof = conf->default_profile) == -1 &&
 	    (prof = find_name(cp->profidx, cp->nprofidx, "default")) == -1) {
 		if ((profiles = reallocarray(conf->profiles,
-		    conf->nprofiles + 1, sizeof(*profiles))) == NULL) {
+			 conf->nprofiles + 1, sizeof(*profiles))) == NULL) {
 			cp->nomem = 1;
 			return;
 		}
@@ -1303,7 +1321,7 @@ static struct config *
 config_new(enum config_kind kind, const char *name)
 {
 	struct config *conf;
-	size_t i;
+	size_t         i;
 
 	if ((conf = calloc(1, sizeof(*conf))) == NULL)
 		return NULL;
@@ -1329,11 +1347,11 @@ config_parse(const char *text, size_t len, const char *name,
     enum config_kind kind, struct config_errors *errs)
 {
 	struct jsonpos_error perr;
-	struct config *conf = NULL;
-	struct cparse cp;
-	json_error_t jerr;
-	json_t *root = NULL;
-	char msg[sizeof(jerr.text) * 4];
+	struct config       *conf = NULL;
+	struct cparse        cp;
+	json_error_t         jerr;
+	json_t              *root = NULL;
+	char                 msg[sizeof(jerr.text) * 4];
 
 	memset(&cp, 0, sizeof(cp));
 	cp.name = name != NULL ? name : "-";
@@ -1348,8 +1366,8 @@ config_parse(const char *text, size_t len, const char *name,
 	 * error; duplicate keys are refused because the last one would
 	 * silently win.
 	 */
-	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES |
-	    JSON_DECODE_ANY, &jerr)) == NULL) {
+	if ((root = json_loadb(text, len,
+		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
 		printable(msg, sizeof(msg), jerr.text);
 		report_at(&cp, jerr.line > 0 ? (unsigned)jerr.line : 0,
 		    jerr.column > 0 ? (unsigned)jerr.column : 0, "(syntax)",
@@ -1357,8 +1375,8 @@ config_parse(const char *text, size_t len, const char *name,
 		goto out;
 	}
 	if (jsonpos_build(text, len, &cp.pos, &perr) == -1) {
-		report_at(&cp, perr.line, perr.column, "(syntax)", "%s",
-		    perr.msg);
+		report_at(
+		    &cp, perr.line, perr.column, "(syntax)", "%s", perr.msg);
 		goto out;
 	}
 	if ((conf = config_new(kind, cp.name)) == NULL) {
@@ -1386,28 +1404,27 @@ out:
 }
 
 struct config *
-config_load(const char *path, enum config_kind kind,
-    struct config_errors *errs)
+config_load(const char *path, enum config_kind kind, struct config_errors *errs)
 {
 	struct config *conf = NULL;
-	struct cparse cp;
-	struct stat st;
-	char *text = NULL;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	struct cparse  cp;
+	struct stat    st;
+	char          *text = NULL;
+	size_t         len = 0;
+	ssize_t        n;
+	int            fd;
 
 	memset(&cp, 0, sizeof(cp));
 	cp.name = path;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
 	    fstat(fd, &st) == -1) {
-		report_at(&cp, 0, 0, "(file)", "cannot open: %s",
-		    strerror(errno));
+		report_at(
+		    &cp, 0, 0, "(file)", "cannot open: %s", strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		report_at(&cp, 0, 0, "(file)", "cannot read: %s",
-		    strerror(EISDIR));
+		report_at(
+		    &cp, 0, 0, "(file)", "cannot read: %s", strerror(EISDIR));
 		goto out;
 	}
 	/* One byte more than allowed tells "too large" from "just fits". */

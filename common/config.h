@@ -19,28 +19,28 @@
 #include "addr.h"
 #include "flow.h"
 
-#define CONFIG_MAX_LINKS	32
-#define CONFIG_NAME_MAX		32	/* link and profile names, with NUL */
-#define CONFIG_SITE_MAX		64
-#define CONFIG_IFNAME_MAX	16	/* IFNAMSIZ */
-#define CONFIG_MAX_BYTES	(1024 * 1024)	/* refuse larger files */
+#define CONFIG_MAX_LINKS  32
+#define CONFIG_NAME_MAX   32 /* link and profile names, with NUL */
+#define CONFIG_SITE_MAX   64
+#define CONFIG_IFNAME_MAX 16            /* IFNAMSIZ */
+#define CONFIG_MAX_BYTES  (1024 * 1024) /* refuse larger files */
 
 enum config_kind {
-	CONFIG_SOCKETD,		/* socketd.json: everything the daemon needs */
-	CONFIG_POPD,		/* popd.json: sites instead of links */
-	CONFIG_REPLAY		/* socketd.json read by wanpairctl replay:
+	CONFIG_SOCKETD, /* socketd.json: everything the daemon needs */
+	CONFIG_POPD,    /* popd.json: sites instead of links */
+	CONFIG_REPLAY   /* socketd.json read by wanpairctl replay:
 				   daemon-only keys may be absent */
 };
 
 enum balance_alg {
-	BAL_RATIO = 0,		/* smooth weighted round robin over new flows */
-	BAL_FLOW,		/* weighted rendezvous hash of the 5-tuple */
-	BAL_SOURCE_IP,		/* weighted rendezvous hash of the source */
-	BAL_DESTINATION_IP,	/* weighted rendezvous hash of the destination */
-	BAL_ROUND_ROBIN,	/* weighted round robin in runs */
-	BAL_RANDOM,		/* weighted random */
-	BAL_THROUGHPUT,		/* least measured throughput / weight */
-	BAL_USAGE		/* fewest active flows / weight */
+	BAL_RATIO = 0,      /* smooth weighted round robin over new flows */
+	BAL_FLOW,           /* weighted rendezvous hash of the 5-tuple */
+	BAL_SOURCE_IP,      /* weighted rendezvous hash of the source */
+	BAL_DESTINATION_IP, /* weighted rendezvous hash of the destination */
+	BAL_ROUND_ROBIN,    /* weighted round robin in runs */
+	BAL_RANDOM,         /* weighted random */
+	BAL_THROUGHPUT,     /* least measured throughput / weight */
+	BAL_USAGE           /* fewest active flows / weight */
 };
 
 enum sticky_mode {
@@ -52,109 +52,108 @@ enum sticky_mode {
 };
 
 enum keepalive_mode {
-	KEEPALIVE_DEADLINE = 0,	/* group lives timeout_s after creation */
-	KEEPALIVE_FOREVER,	/* until evicted by max_groups */
-	KEEPALIVE_TIMEOUT,	/* timeout_s after the group's last new flow */
-	KEEPALIVE_USAGE		/* while it has active flows, then timeout_s */
+	KEEPALIVE_DEADLINE = 0, /* group lives timeout_s after creation */
+	KEEPALIVE_FOREVER,      /* until evicted by max_groups */
+	KEEPALIVE_TIMEOUT,      /* timeout_s after the group's last new flow */
+	KEEPALIVE_USAGE         /* while it has active flows, then timeout_s */
 };
 
 enum failback_mode {
-	FAILBACK_NEW_FLOWS = 0,	/* existing flows stay where they are */
-	FAILBACK_REBALANCE	/* flows return to the weight ratio */
+	FAILBACK_NEW_FLOWS = 0, /* existing flows stay where they are */
+	FAILBACK_REBALANCE      /* flows return to the weight ratio */
 };
 
 struct config_link {
-	char		name[CONFIG_NAME_MAX];
-	char		device[CONFIG_IFNAME_MAX];	/* "" if unset */
-	struct wp_addr	source;				/* family 0 if unset */
-	uint32_t	up_mbps;
-	uint32_t	down_mbps;
-	uint32_t	weight;		/* 0: unset (use up/down_mbps) */
+	char           name[CONFIG_NAME_MAX];
+	char           device[CONFIG_IFNAME_MAX]; /* "" if unset */
+	struct wp_addr source;                    /* family 0 if unset */
+	uint32_t       up_mbps;
+	uint32_t       down_mbps;
+	uint32_t       weight; /* 0: unset (use up/down_mbps) */
 };
 
 struct config_profile {
-	char		name[CONFIG_NAME_MAX];
-	enum balance_alg algorithm;
-	enum sticky_mode stickiness;
-	uint8_t		source_prefix;		/* IPv4, source-network */
-	uint8_t		source_prefix6;		/* IPv6, source-network */
-	uint8_t		destination_prefix;
-	uint8_t		destination_prefix6;
+	char                name[CONFIG_NAME_MAX];
+	enum balance_alg    algorithm;
+	enum sticky_mode    stickiness;
+	uint8_t             source_prefix;  /* IPv4, source-network */
+	uint8_t             source_prefix6; /* IPv6, source-network */
+	uint8_t             destination_prefix;
+	uint8_t             destination_prefix6;
 	enum keepalive_mode keepalive;
-	uint32_t	timeout_s;
-	uint32_t	max_groups;
-	int		implicit;	/* added by the loader, not configured */
+	uint32_t            timeout_s;
+	uint32_t            max_groups;
+	int                 implicit; /* added by the loader, not configured */
 };
 
-#define CONFIG_ROUTE_STATIC	(-1)	/* profile: takes no part in balancing */
+#define CONFIG_ROUTE_STATIC (-1) /* profile: takes no part in balancing */
 
 struct config_route {
 	struct wp_prefix network;
-	int		link;		/* index into links[] */
-	uint32_t	metric;
-	uint32_t	weight;		/* 0: unset (link weight, then mbps) */
-	int		profile;	/* index into profiles[], or STATIC */
-	int		implicit;	/* added by the loader (no routes given) */
+	int              link; /* index into links[] */
+	uint32_t         metric;
+	uint32_t         weight;   /* 0: unset (link weight, then mbps) */
+	int              profile;  /* index into profiles[], or STATIC */
+	int              implicit; /* added by the loader (no routes given) */
 };
 
 struct config_site {
-	char		name[CONFIG_SITE_MAX];
-	char		identity[256];	/* certificate CN or SAN */
+	char              name[CONFIG_SITE_MAX];
+	char              identity[256]; /* certificate CN or SAN */
 	struct wp_prefix *lan;
-	size_t		nlan;
+	size_t            nlan;
 };
 
 struct config {
-	char		*file;		/* as given to config_load() */
+	char            *file; /* as given to config_load() */
 	enum config_kind kind;
-	char		site[CONFIG_SITE_MAX];
+	char             site[CONFIG_SITE_MAX];
 
 	struct config_link links[CONFIG_MAX_LINKS];
-	size_t		nlinks;
+	size_t             nlinks;
 
 	struct config_profile *profiles;
-	size_t		nprofiles;
-	int		default_profile;	/* index, or -1 if none */
+	size_t                 nprofiles;
+	int                    default_profile; /* index, or -1 if none */
 
 	struct config_route *routes;
-	size_t		nroutes;
+	size_t               nroutes;
 
-	uint32_t	flows_max;
+	uint32_t             flows_max;
 	struct flow_timeouts flow_timeouts;
 
-	uint32_t	probe_interval_ms;
-	uint32_t	probe_down_after;
-	uint32_t	probe_up_after;
+	uint32_t probe_interval_ms;
+	uint32_t probe_down_after;
+	uint32_t probe_up_after;
 
 	enum failback_mode failback;
 
-	struct config_site *sites;	/* popd */
-	size_t		nsites;
+	struct config_site *sites; /* popd */
+	size_t              nsites;
 };
 
 struct config_errors {
-	char		**lines;	/* "FILE:LINE:COLUMN: PATH: message" */
-	size_t		n;
+	char **lines; /* "FILE:LINE:COLUMN: PATH: message" */
+	size_t n;
 };
 
 /* Reads and parses a file; on a read error, one error line says why. */
-struct config	*config_load(const char *path, enum config_kind,
-		    struct config_errors *);
+struct config *config_load(
+    const char *path, enum config_kind, struct config_errors *);
 /* `name` is what error lines start with (usually the path). */
-struct config	*config_parse(const char *text, size_t len, const char *name,
-		    enum config_kind, struct config_errors *);
-void		 config_free(struct config *);
-void		 config_errors_clear(struct config_errors *);
+struct config *config_parse(const char *text, size_t len, const char *name,
+    enum config_kind, struct config_errors *);
+void           config_free(struct config *);
+void           config_errors_clear(struct config_errors *);
 
 /* Names used in the JSON and in output ("ratio", "source-network", ...). */
-const char	*config_algorithm_name(enum balance_alg);
-const char	*config_stickiness_name(enum sticky_mode);
-const char	*config_keepalive_name(enum keepalive_mode);
+const char *config_algorithm_name(enum balance_alg);
+const char *config_stickiness_name(enum sticky_mode);
+const char *config_keepalive_name(enum keepalive_mode);
 /* The weight a route has on one side (route, else link, else mbps). */
-uint32_t	 config_route_weight(const struct config *,
-		    const struct config_route *, int downstream);
+uint32_t config_route_weight(
+    const struct config *, const struct config_route *, int downstream);
 /* The weight a link has on one side (link weight, else mbps). */
-uint32_t	 config_link_weight(const struct config *, size_t link,
-		    int downstream);
+uint32_t config_link_weight(const struct config *, size_t link, int downstream);
 
 #endif

@@ -8,20 +8,20 @@
 
 /* A first fragment is remembered this long; RFC 8200 section 4.5 and
  * Linux (net.ipv4.ipfrag_time) both give up on reassembly after 60 s. */
-#define FRAG_TIMEOUT_MS		60000
-#define FRAG_ENTRIES		4096
+#define FRAG_TIMEOUT_MS 60000
+#define FRAG_ENTRIES    4096
 /* Idle expiry runs at most this often; timeouts are whole seconds. */
-#define EXPIRE_INTERVAL_MS	1000
+#define EXPIRE_INTERVAL_MS 1000
 
 struct engine {
-	struct flow_table	*flows;
-	struct balance		*balance;
-	struct frag_cache	*frags;
-	struct engine_stats	 stats;
-	uint64_t		 next_expire_ms;
-	uint64_t		 now_ms;	/* for releases inside the table */
-	flow_release_cb		 release_cb;
-	void			*release_arg;
+	struct flow_table  *flows;
+	struct balance     *balance;
+	struct frag_cache  *frags;
+	struct engine_stats stats;
+	uint64_t            next_expire_ms;
+	uint64_t            now_ms; /* for releases inside the table */
+	flow_release_cb     release_cb;
+	void               *release_arg;
 };
 
 static void
@@ -90,15 +90,15 @@ engine_skip(struct engine *e, int reason)
 
 /* A packet between classification and the flow table. */
 struct pending {
-	struct pkt_info	pi;
-	struct flow_key	key;
-	uint64_t	hash;
-	int		src_is_a;
+	struct pkt_info pi;
+	struct flow_key key;
+	uint64_t        hash;
+	int             src_is_a;
 };
 
 static int
-engine_classify(struct engine *e, const uint8_t *p, size_t len,
-    int pkt_flags, uint64_t now_ms, struct pending *pd)
+engine_classify(struct engine *e, const uint8_t *p, size_t len, int pkt_flags,
+    uint64_t now_ms, struct pending *pd)
 {
 	int rc;
 
@@ -152,7 +152,7 @@ engine_packet(struct engine *e, const uint8_t *p, size_t len, int pkt_flags,
     uint64_t now_ms, struct engine_result *res)
 {
 	struct pending pd;
-	int rc;
+	int            rc;
 
 	memset(res, 0, sizeof(*res));
 	engine_clock(e, now_ms);
@@ -162,12 +162,12 @@ engine_packet(struct engine *e, const uint8_t *p, size_t len, int pkt_flags,
 }
 
 void
-engine_packets(struct engine *e, const uint8_t *const *pkts,
-    const size_t *lens, unsigned n, int pkt_flags, uint64_t now_ms,
-    int *rcs, struct engine_result *res)
+engine_packets(struct engine *e, const uint8_t *const *pkts, const size_t *lens,
+    unsigned n, int pkt_flags, uint64_t now_ms, int *rcs,
+    struct engine_result *res)
 {
 	struct pending pd[ENGINE_BATCH_MAX];
-	unsigned i, base, m;
+	unsigned       i, base, m;
 
 	engine_clock(e, now_ms);
 	for (base = 0; base < n; base += m) {
@@ -181,8 +181,8 @@ engine_packets(struct engine *e, const uint8_t *const *pkts,
 		}
 		for (i = 0; i < m; i++)
 			if (rcs[base + i] == 0)
-				rcs[base + i] = engine_apply(e, &pd[i], now_ms,
-				    &res[base + i]);
+				rcs[base + i] = engine_apply(
+				    e, &pd[i], now_ms, &res[base + i]);
 	}
 }
 

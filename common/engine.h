@@ -22,28 +22,27 @@
 struct engine;
 
 struct engine_stats {
-	uint64_t	packets;		/* accepted: a flow was found */
-	uint64_t	bytes;
-	uint64_t	new_flows;
-	uint64_t	skipped[PKT_NREASONS];	/* by -reason; [0] unused */
+	uint64_t packets; /* accepted: a flow was found */
+	uint64_t bytes;
+	uint64_t new_flows;
+	uint64_t skipped[PKT_NREASONS]; /* by -reason; [0] unused */
 };
 
 /* NULL on allocation failure. */
-struct engine	*engine_new(const struct config *, enum balance_side);
-void		 engine_free(struct engine *);
+struct engine *engine_new(const struct config *, enum balance_side);
+void           engine_free(struct engine *);
 
 /*
  * Called for every flow that leaves the table (expired, evicted, removed,
  * or still there when the engine is freed), after the balance has
  * released it.  May be NULL.
  */
-void		 engine_set_release_cb(struct engine *, flow_release_cb,
-		    void *arg);
+void engine_set_release_cb(struct engine *, flow_release_cb, void *arg);
 
 struct engine_result {
-	struct flow	*flow;		/* f->link is where the packet goes */
-	uint32_t	 len;		/* IP total length of the packet */
-	int		 is_new;	/* this packet created the flow */
+	struct flow *flow;   /* f->link is where the packet goes */
+	uint32_t     len;    /* IP total length of the packet */
+	int          is_new; /* this packet created the flow */
 };
 
 /*
@@ -51,8 +50,8 @@ struct engine_result {
  * or a negative enum pkt_reason, counted in the stats.  A flow whose link
  * is down is still returned: dropping its packet is the caller's decision.
  */
-int		 engine_packet(struct engine *, const uint8_t *, size_t len,
-		    int pkt_flags, uint64_t now_ms, struct engine_result *res);
+int engine_packet(struct engine *, const uint8_t *, size_t len, int pkt_flags,
+    uint64_t now_ms, struct engine_result *res);
 
 /*
  * A batch of packets, as recvmmsg hands them over: every packet of a
@@ -61,21 +60,21 @@ int		 engine_packet(struct engine *, const uint8_t *, size_t len,
  * cache misses of the chunk overlap instead of queuing.  Same results as
  * calling engine_packet() on each in order: rcs[i] and res[i] per packet.
  */
-#define ENGINE_BATCH_MAX	64
-void		 engine_packets(struct engine *, const uint8_t *const *pkts,
-		    const size_t *lens, unsigned n, int pkt_flags,
-		    uint64_t now_ms, int *rcs, struct engine_result *res);
+#define ENGINE_BATCH_MAX 64
+void engine_packets(struct engine *, const uint8_t *const *pkts,
+    const size_t *lens, unsigned n, int pkt_flags, uint64_t now_ms, int *rcs,
+    struct engine_result *res);
 
 /* Runs idle expiry up to now_ms (engine_packet does it once a second). */
-void		 engine_expire(struct engine *, uint64_t now_ms);
+void engine_expire(struct engine *, uint64_t now_ms);
 
-size_t		 engine_link_down(struct engine *, unsigned link,
-		    uint64_t now_ms, balance_move_cb, void *arg);
-size_t		 engine_link_up(struct engine *, unsigned link,
-		    uint64_t now_ms, balance_move_cb, void *arg);
+size_t engine_link_down(struct engine *, unsigned link, uint64_t now_ms,
+    balance_move_cb, void *arg);
+size_t engine_link_up(struct engine *, unsigned link, uint64_t now_ms,
+    balance_move_cb, void *arg);
 
 const struct engine_stats *engine_stats(const struct engine *);
-struct flow_table *engine_flows(struct engine *);
-struct balance	*engine_balance(struct engine *);
+struct flow_table         *engine_flows(struct engine *);
+struct balance            *engine_balance(struct engine *);
 
 #endif

@@ -25,7 +25,7 @@
  * list of its class (in use) or the free list (free, next only).
  */
 
-#define NIL		UINT32_MAX
+#define NIL UINT32_MAX
 
 /*
  * The index is at most 3/4 full, so a probe always meets an empty slot.
@@ -33,44 +33,44 @@
  * `max`; at 3/4 linear probing averages 2.5 slots for a hit and 8.5 for a
  * miss (Knuth, TAOCP vol. 3, 6.4), 8 slots to a cache line.
  */
-#define LOAD_NUM	3
-#define LOAD_DEN	4
+#define LOAD_NUM 3
+#define LOAD_DEN 4
 
 /* The flags that tell an opening SYN from a SYN-ACK or a teardown. */
-#define TCP_SYN_MASK	(PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_FIN | PKT_TCP_RST)
+#define TCP_SYN_MASK (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_FIN | PKT_TCP_RST)
 
 /* Slot masks and home slots are computed from 32 hash bits. */
-#define MAX_SLOTS	((uint64_t)1 << 32)
+#define MAX_SLOTS ((uint64_t)1 << 32)
 
 struct slot {
-	uint32_t	hash;	/* low 32 bits of the key's hash */
-	uint32_t	ent;	/* entry number + 1; 0 = empty */
+	uint32_t hash; /* low 32 bits of the key's hash */
+	uint32_t ent;  /* entry number + 1; 0 = empty */
 };
 
 struct idle_list {
-	uint32_t	head;	/* idle longest */
-	uint32_t	tail;	/* used last */
+	uint32_t head; /* idle longest */
+	uint32_t tail; /* used last */
 };
 
 struct flow_table {
-	struct flow	*ent;
-	struct slot	*slot;
-	uint32_t	 mask;		/* slots - 1 */
-	uint32_t	 max;
-	uint32_t	 count;
-	uint32_t	 free;		/* head of the free list */
-	uint64_t	 seed;
-	uint64_t	 evictions;
+	struct flow *ent;
+	struct slot *slot;
+	uint32_t     mask; /* slots - 1 */
+	uint32_t     max;
+	uint32_t     count;
+	uint32_t     free; /* head of the free list */
+	uint64_t     seed;
+	uint64_t     evictions;
 	/*
 	 * Latest time seen.  The idle lists are sorted only if times never
 	 * go back; a replayed capture can have timestamps that do, so a
 	 * flow is never stamped earlier than this.
 	 */
-	uint64_t	 clock;
-	uint64_t	 timeout_ms[FLOW_NCLASS];
+	uint64_t         clock;
+	uint64_t         timeout_ms[FLOW_NCLASS];
 	struct idle_list list[FLOW_NCLASS];
-	flow_release_cb	 release_cb;
-	void		*release_arg;
+	flow_release_cb  release_cb;
+	void            *release_arg;
 };
 
 /*
@@ -80,7 +80,7 @@ struct flow_table {
  * pages (Linux; THP "madvise" mode is common), the TLB covers them.  The
  * kernel may refuse the hint: that costs speed, nothing else.
  */
-#define HUGE_PAGE	(2 * 1024 * 1024)
+#define HUGE_PAGE (2 * 1024 * 1024)
 
 static void *
 big_array(size_t n, size_t size)
@@ -158,8 +158,8 @@ struct flow_table *
 flow_table_new(uint32_t max, const struct flow_timeouts *to)
 {
 	struct flow_table *t;
-	uint64_t nslots;
-	uint32_t i;
+	uint64_t           nslots;
+	uint32_t           i;
 
 	if (max == 0) {
 		errno = EINVAL;
@@ -246,7 +246,7 @@ static void
 list_append(struct flow_table *t, struct flow *f)
 {
 	struct idle_list *l = &t->list[f->cls];
-	uint32_t n = ent_no(t, f);
+	uint32_t          n = ent_no(t, f);
 
 	f->next = NIL;
 	f->prev = l->tail;
@@ -258,12 +258,11 @@ list_append(struct flow_table *t, struct flow *f)
 }
 
 struct flow *
-flow_table_lookup(struct flow_table *t, const struct flow_key *k,
-    uint64_t hash)
+flow_table_lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash)
 {
-	uint32_t h = (uint32_t)hash, i = h & t->mask;
+	uint32_t           h = (uint32_t)hash, i = h & t->mask;
 	const struct slot *s;
-	struct flow *f;
+	struct flow       *f;
 
 	for (;; i = (i + 1) & t->mask) {
 		s = &t->slot[i];
@@ -335,7 +334,7 @@ static struct flow *
 idle_longest(struct flow_table *t)
 {
 	struct flow *f, *best = NULL;
-	int c;
+	int          c;
 
 	for (c = 0; c < FLOW_NCLASS; c++) {
 		if (t->list[c].head == NIL)
@@ -348,10 +347,10 @@ idle_longest(struct flow_table *t)
 }
 
 struct flow *
-flow_table_insert(struct flow_table *t, const struct flow_key *k,
-    uint64_t hash, uint64_t now_ms)
+flow_table_insert(struct flow_table *t, const struct flow_key *k, uint64_t hash,
+    uint64_t now_ms)
 {
-	uint32_t h = (uint32_t)hash, i, n;
+	uint32_t     h = (uint32_t)hash, i, n;
 	struct flow *f;
 
 	if (t->count == t->max) {
@@ -405,8 +404,8 @@ flow_table_touch(struct flow_table *t, struct flow *f, uint64_t now_ms,
 	 */
 	if (cls == FLOW_TCP && (tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST)))
 		cls = FLOW_TCP_CLOSING;
-	else if (cls == FLOW_TCP_CLOSING && (tcp_flags & TCP_SYN_MASK) ==
-	    PKT_TCP_SYN)
+	else if (cls == FLOW_TCP_CLOSING &&
+	    (tcp_flags & TCP_SYN_MASK) == PKT_TCP_SYN)
 		cls = FLOW_TCP;
 
 	if (cls == f->cls && t->list[cls].tail == ent_no(t, f))
@@ -425,9 +424,9 @@ size_t
 flow_table_expire(struct flow_table *t, uint64_t now_ms, size_t budget)
 {
 	struct flow *f, *due;
-	uint64_t at, due_at;
-	size_t n = 0;
-	int c;
+	uint64_t     at, due_at;
+	size_t       n = 0;
+	int          c;
 
 	while (budget == 0 || n < budget) {
 		due = NULL;
@@ -457,11 +456,11 @@ flow_table_remove(struct flow_table *t, struct flow *f)
 }
 
 int
-flow_table_foreach(struct flow_table *t, int (*cb)(void *, struct flow *),
-    void *arg)
+flow_table_foreach(
+    struct flow_table *t, int (*cb)(void *, struct flow *), void *arg)
 {
 	uint64_t i;
-	int rv;
+	int      rv;
 
 	for (i = 0; i <= t->mask; i++) {
 		if (t->slot[i].ent == 0)
@@ -481,8 +480,8 @@ flow_table_free(struct flow_table *t)
 		return;
 	for (c = 0; c < FLOW_NCLASS; c++)
 		while (t->list[c].head != NIL)
-			release(t, &t->ent[t->list[c].head],
-			    FLOW_RELEASE_REMOVED);
+			release(
+			    t, &t->ent[t->list[c].head], FLOW_RELEASE_REMOVED);
 	free(t->ent);
 	free(t->slot);
 	free(t);

@@ -26,87 +26,84 @@
 #include "pkt.h"
 
 struct flow_key {
-	uint8_t		a[16];
-	uint8_t		b[16];
-	uint16_t	pa;		/* port of a (host order) */
-	uint16_t	pb;
-	uint8_t		proto;
-	uint8_t		family;
-	uint8_t		pad[2];		/* always zero: keys are hashed whole */
+	uint8_t  a[16];
+	uint8_t  b[16];
+	uint16_t pa; /* port of a (host order) */
+	uint16_t pb;
+	uint8_t  proto;
+	uint8_t  family;
+	uint8_t  pad[2]; /* always zero: keys are hashed whole */
 };
 
 /* Fills *key from a parsed packet; returns 1 if the packet's source is
  * `a` (so the sender is the initiator when this is the first packet). */
-int		 flow_key_from_pkt(const struct pkt_info *, struct flow_key *);
+int flow_key_from_pkt(const struct pkt_info *, struct flow_key *);
 
 enum flow_class {
-	FLOW_TCP = 0,		/* TCP, open */
-	FLOW_TCP_CLOSING,	/* TCP after FIN or RST */
+	FLOW_TCP = 0,     /* TCP, open */
+	FLOW_TCP_CLOSING, /* TCP after FIN or RST */
 	FLOW_UDP,
-	FLOW_ICMP,		/* ICMP and ICMPv6 */
+	FLOW_ICMP, /* ICMP and ICMPv6 */
 	FLOW_OTHER,
 	FLOW_NCLASS
 };
 
 struct flow_timeouts {
-	uint32_t	s[FLOW_NCLASS];	/* idle seconds before expiry */
+	uint32_t s[FLOW_NCLASS]; /* idle seconds before expiry */
 };
 
-#define FLOW_LINK_NONE		0xff
-#define FLOW_PROFILE_NONE	0xff
+#define FLOW_LINK_NONE    0xff
+#define FLOW_PROFILE_NONE 0xff
 
-#define FLOW_F_A_INITIATOR	0x01	/* key.a sent the first packet */
-#define FLOW_F_MOVED		0x02	/* failover moved it at least once */
+#define FLOW_F_A_INITIATOR 0x01 /* key.a sent the first packet */
+#define FLOW_F_MOVED       0x02 /* failover moved it at least once */
 
 struct flow {
-	struct flow_key	key;
-	uint64_t	packets;
-	uint64_t	bytes;
-	uint64_t	first_ms;
-	uint64_t	last_ms;
-	uint32_t	prev, next;	/* idle list (table-internal) */
-	uint32_t	group;		/* sticky group handle (balance's), 0 none */
-	uint8_t		link;		/* link index, FLOW_LINK_NONE unassigned */
-	uint8_t		profile;	/* profile index, FLOW_PROFILE_NONE static */
-	uint8_t		cls;		/* enum flow_class */
-	uint8_t		flags;
+	struct flow_key key;
+	uint64_t        packets;
+	uint64_t        bytes;
+	uint64_t        first_ms;
+	uint64_t        last_ms;
+	uint32_t        prev, next; /* idle list (table-internal) */
+	uint32_t        group;   /* sticky group handle (balance's), 0 none */
+	uint8_t         link;    /* link index, FLOW_LINK_NONE unassigned */
+	uint8_t         profile; /* profile index, FLOW_PROFILE_NONE static */
+	uint8_t         cls;     /* enum flow_class */
+	uint8_t         flags;
 };
 
 enum flow_release {
-	FLOW_RELEASE_EXPIRED,	/* idle past its class timeout */
-	FLOW_RELEASE_EVICTED,	/* table full, idle longest */
-	FLOW_RELEASE_REMOVED,	/* flow_table_remove() or table freed */
+	FLOW_RELEASE_EXPIRED, /* idle past its class timeout */
+	FLOW_RELEASE_EVICTED, /* table full, idle longest */
+	FLOW_RELEASE_REMOVED, /* flow_table_remove() or table freed */
 };
 
-typedef void (*flow_release_cb)(void *arg, struct flow *,
-    enum flow_release);
+typedef void (*flow_release_cb)(void *arg, struct flow *, enum flow_release);
 
 struct flow_table;
 
 /* max >= 1.  NULL on allocation failure. */
 struct flow_table *flow_table_new(uint32_t max, const struct flow_timeouts *);
 /* Releases every remaining flow (FLOW_RELEASE_REMOVED) then frees. */
-void	 flow_table_free(struct flow_table *);
+void flow_table_free(struct flow_table *);
 /* Called for every flow leaving the table; may be NULL. */
-void	 flow_table_set_release_cb(struct flow_table *, flow_release_cb,
-	    void *arg);
+void flow_table_set_release_cb(struct flow_table *, flow_release_cb, void *arg);
 /* Applies new timeouts (reload); existing flows keep their place. */
-void	 flow_table_set_timeouts(struct flow_table *,
-	    const struct flow_timeouts *);
+void flow_table_set_timeouts(struct flow_table *, const struct flow_timeouts *);
 
 /* The table's hash of a key (randomly seeded per table). */
 uint64_t flow_table_hash(const struct flow_table *, const struct flow_key *);
 
 /* NULL if absent. */
-struct flow *flow_table_lookup(struct flow_table *, const struct flow_key *,
-	    uint64_t hash);
+struct flow *flow_table_lookup(
+    struct flow_table *, const struct flow_key *, uint64_t hash);
 /*
  * Optional hint: starts loading the index slot a lookup of `hash` reads
  * first.  At a million flows the table is far larger than the caches, so
  * a lookup is a chain of cache misses; hashing and prefetching a whole
  * batch (recvmmsg) before looking any of it up lets the misses overlap.
  */
-void	 flow_table_prefetch(const struct flow_table *, uint64_t hash);
+void flow_table_prefetch(const struct flow_table *, uint64_t hash);
 /*
  * Inserts a key that is absent (caller looked it up first).  When the table
  * is full, the flow idle longest is evicted first (release callback, then
@@ -115,26 +112,25 @@ void	 flow_table_prefetch(const struct flow_table *, uint64_t hash);
  * Never fails.
  */
 struct flow *flow_table_insert(struct flow_table *, const struct flow_key *,
-	    uint64_t hash, uint64_t now_ms);
+    uint64_t hash, uint64_t now_ms);
 /* One packet of `bytes` on the flow: counters, last use, TCP closing. */
-void	 flow_table_touch(struct flow_table *, struct flow *, uint64_t now_ms,
-	    uint32_t bytes, uint8_t tcp_flags);
+void flow_table_touch(struct flow_table *, struct flow *, uint64_t now_ms,
+    uint32_t bytes, uint8_t tcp_flags);
 /* Releases flows idle past their timeout, at most `budget` of them
  * (0 = no limit); returns how many were released. */
-size_t	 flow_table_expire(struct flow_table *, uint64_t now_ms,
-	    size_t budget);
-void	 flow_table_remove(struct flow_table *, struct flow *);
+size_t flow_table_expire(struct flow_table *, uint64_t now_ms, size_t budget);
+void   flow_table_remove(struct flow_table *, struct flow *);
 
 /* Calls cb for every flow in no particular order; cb must not insert or
  * remove.  A non-zero return from cb stops the walk and is returned. */
-int	 flow_table_foreach(struct flow_table *,
-	    int (*cb)(void *arg, struct flow *), void *arg);
+int flow_table_foreach(
+    struct flow_table *, int (*cb)(void *arg, struct flow *), void *arg);
 
 uint32_t flow_table_count(const struct flow_table *);
 uint32_t flow_table_max(const struct flow_table *);
 uint64_t flow_table_evictions(const struct flow_table *);
 /* Bytes allocated by the table (entries + index), for the bytes-per-flow
  * figure. */
-size_t	 flow_table_memory(const struct flow_table *);
+size_t flow_table_memory(const struct flow_table *);
 
 #endif

@@ -20,35 +20,35 @@
  * back with the ports.
  */
 struct frag_key {
-	uint8_t		src[16];
-	uint8_t		dst[16];
-	uint32_t	id;
-	uint8_t		family;
-	uint8_t		proto;
-	uint8_t		pad[2];		/* zero: keys are hashed whole */
+	uint8_t  src[16];
+	uint8_t  dst[16];
+	uint32_t id;
+	uint8_t  family;
+	uint8_t  proto;
+	uint8_t  pad[2]; /* zero: keys are hashed whole */
 };
 
 struct frag_ent {
-	struct frag_key	key;
-	uint64_t	expiry;		/* valid while now < expiry */
-	uint16_t	sport;
-	uint16_t	dport;
-	uint8_t		proto;		/* the datagram's upper layer */
-	uint8_t		used;
+	struct frag_key key;
+	uint64_t        expiry; /* valid while now < expiry */
+	uint16_t        sport;
+	uint16_t        dport;
+	uint8_t         proto; /* the datagram's upper layer */
+	uint8_t         used;
 };
 
 struct frag_cache {
-	struct frag_ent	*ent;
-	size_t		 mask;
-	uint64_t	 seed;		/* peers choose ids and addresses */
-	uint32_t	 timeout_ms;
+	struct frag_ent *ent;
+	size_t           mask;
+	uint64_t         seed; /* peers choose ids and addresses */
+	uint32_t         timeout_ms;
 };
 
 struct frag_cache *
 frag_cache_new(size_t entries, uint32_t timeout_ms)
 {
 	struct frag_cache *fc;
-	size_t n = 1;
+	size_t             n = 1;
 
 	while (n < entries) {
 		if (n > SIZE_MAX / 2) {
@@ -79,8 +79,7 @@ frag_cache_free(struct frag_cache *fc)
 }
 
 static struct frag_ent *
-frag_slot(struct frag_cache *fc, const struct pkt_info *pi,
-    struct frag_key *k)
+frag_slot(struct frag_cache *fc, const struct pkt_info *pi, struct frag_key *k)
 {
 	memset(k, 0, sizeof(*k));
 	memcpy(k->src, pi->src, sizeof(k->src));
@@ -92,11 +91,10 @@ frag_slot(struct frag_cache *fc, const struct pkt_info *pi,
 }
 
 int
-frag_cache_resolve(struct frag_cache *fc, struct pkt_info *pi,
-    uint64_t now_ms)
+frag_cache_resolve(struct frag_cache *fc, struct pkt_info *pi, uint64_t now_ms)
 {
 	struct frag_ent *e;
-	struct frag_key k;
+	struct frag_key  k;
 
 	switch (pi->frag) {
 	case PKT_FRAG_FIRST:

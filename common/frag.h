@@ -16,7 +16,7 @@ struct frag_cache;
 
 /* `entries` is rounded up to a power of two; NULL on allocation failure. */
 struct frag_cache *frag_cache_new(size_t entries, uint32_t timeout_ms);
-void	 frag_cache_free(struct frag_cache *);
+void               frag_cache_free(struct frag_cache *);
 
 /*
  * Feed every parsed packet.  PKT_FRAG_FIRST is remembered;
@@ -24,7 +24,6 @@ void	 frag_cache_free(struct frag_cache *);
  * or PKT_ERR_FRAG_NO_HEAD if its first fragment was not seen (or expired).
  * Other packets are left alone (PKT_OK).
  */
-int	 frag_cache_resolve(struct frag_cache *, struct pkt_info *,
-	    uint64_t now_ms);
+int frag_cache_resolve(struct frag_cache *, struct pkt_info *, uint64_t now_ms);
 
 #endif

@@ -11,9 +11,9 @@
 
 /* The odd constants are the golden ratio and two primes of the murmur3 /
  * splitmix64 finalisers; any odd constants with good bit dispersion work. */
-#define K0	0x9e3779b97f4a7c15ULL
-#define K1	0xbf58476d1ce4e5b9ULL
-#define K2	0x94d049bb133111ebULL
+#define K0 0x9e3779b97f4a7c15ULL
+#define K1 0xbf58476d1ce4e5b9ULL
+#define K2 0x94d049bb133111ebULL
 
 uint64_t
 wp_mix64(uint64_t x)
@@ -52,8 +52,8 @@ uint64_t
 wp_hash64(const void *key, size_t len, uint64_t seed)
 {
 	const uint8_t *p = key;
-	uint64_t h = seed ^ K0 ^ ((uint64_t)len * K1);
-	uint8_t tail[8];
+	uint64_t       h = seed ^ K0 ^ ((uint64_t)len * K1);
+	uint8_t        tail[8];
 
 	while (len >= 16) {
 		h = mulfold(load64(p) ^ K1 ^ h, load64(p + 8) ^ K2);
@@ -76,7 +76,7 @@ wp_hash64(const void *key, size_t len, uint64_t seed)
 uint64_t
 wp_random_seed(void)
 {
-	uint64_t seed;
+	uint64_t       seed;
 	struct timeval tv;
 
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == sizeof(seed))

@@ -9,41 +9,41 @@
 
 #include "jsonpos.h"
 
-#define STR_(x)	#x
-#define STR(x)	STR_(x)
+#define STR_(x) #x
+#define STR(x)  STR_(x)
 
 struct jpnode {
-	int		 parent;
-	unsigned	 index;		/* place among the parent's children */
-	unsigned	 first;		/* children: kids[first .. first+nkids) */
-	unsigned	 nkids;
-	const char	*key;		/* decoded; NULL for array elements */
-	size_t		 keylen;
-	unsigned	 kline, kcol;
-	unsigned	 vline, vcol;
-	char		 type;		/* '{', '[', or 0 for a scalar */
+	int         parent;
+	unsigned    index; /* place among the parent's children */
+	unsigned    first; /* children: kids[first .. first+nkids) */
+	unsigned    nkids;
+	const char *key; /* decoded; NULL for array elements */
+	size_t      keylen;
+	unsigned    kline, kcol;
+	unsigned    vline, vcol;
+	char        type; /* '{', '[', or 0 for a scalar */
 };
 
 struct jsonpos {
-	struct jpnode	 *nodes;
-	size_t		  n, cap;
+	struct jpnode *nodes;
+	size_t         n, cap;
 	/*
 	 * Children of every container, contiguous per parent: in document
 	 * order for arrays (element i is kids[first + i]), sorted by key for
 	 * objects (bsearch).
 	 */
-	struct jpnode	**kids;
-	char		 *keys;		/* decoded keys, back to back */
-	size_t		  keyslen;
+	struct jpnode **kids;
+	char           *keys; /* decoded keys, back to back */
+	size_t          keyslen;
 };
 
 struct scan {
-	const unsigned char	*p, *end;
-	unsigned		 line, col;	/* of *p */
+	const unsigned char *p, *end;
+	unsigned             line, col; /* of *p */
 };
 
-static void	append(char *, size_t, size_t *, const char *, ...)
-		    __attribute__((format(printf, 4, 5)));
+static void append(char *, size_t, size_t *, const char *, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 adv(struct scan *s)
@@ -67,8 +67,8 @@ peek(const struct scan *s)
 static void
 skip_ws(struct scan *s)
 {
-	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' ||
-	    *s->p == '\n' || *s->p == '\r'))
+	while (s->p < s->end &&
+	    (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
 		adv(s);
 }
 
@@ -97,9 +97,10 @@ skip_scalar(struct scan *s)
 {
 	const unsigned char *start = s->p;
 
-	while (s->p < s->end && ((*s->p >= '0' && *s->p <= '9') ||
-	    (*s->p >= 'a' && *s->p <= 'z') || (*s->p >= 'A' && *s->p <= 'Z') ||
-	    *s->p == '-' || *s->p == '+' || *s->p == '.'))
+	while (s->p < s->end &&
+	    ((*s->p >= '0' && *s->p <= '9') || (*s->p >= 'a' && *s->p <= 'z') ||
+		(*s->p >= 'A' && *s->p <= 'Z') || *s->p == '-' ||
+		*s->p == '+' || *s->p == '.'))
 		adv(s);
 	return s->p > start ? 0 : -1;
 }
@@ -165,8 +166,8 @@ static int
 decode_key(struct scan *s, char *dst, size_t *len)
 {
 	unsigned u, lo;
-	size_t n = 0;
-	int c;
+	size_t   n = 0;
+	int      c;
 
 	adv(s);
 	for (;;) {
@@ -213,11 +214,13 @@ decode_key(struct scan *s, char *dst, size_t *len)
 				return -1;
 			if (u >= 0xd800 && u <= 0xdbff) {
 				if (s->end - s->p < 6 || s->p[0] != '\\' ||
-				    s->p[1] != 'u' || hex4(s->p + 2, &lo) == -1 ||
-				    lo < 0xdc00 || lo > 0xdfff)
+				    s->p[1] != 'u' ||
+				    hex4(s->p + 2, &lo) == -1 || lo < 0xdc00 ||
+				    lo > 0xdfff)
 					return -1;
 				adv_n(s, 6);
-				u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+				u = 0x10000 + ((u - 0xd800) << 10) +
+				    (lo - 0xdc00);
 			}
 			n += utf8_put(dst + n, u);
 			break;
@@ -256,7 +259,7 @@ add_node(struct jsonpos *j, int parent, const char *key, size_t keylen,
     unsigned kline, unsigned kcol, const struct scan *s)
 {
 	struct jpnode *nodes, *n;
-	size_t cap;
+	size_t         cap;
 
 	if (j->n == j->cap) {
 		cap = j->cap ? j->cap * 2 : 64;
@@ -286,7 +289,7 @@ kid_cmp(const void *a, const void *b)
 	const struct jpnode *x = *(const struct jpnode *const *)a;
 	const struct jpnode *y = *(const struct jpnode *const *)b;
 	size_t len = x->keylen < y->keylen ? x->keylen : y->keylen;
-	int c;
+	int    c;
 
 	if ((c = memcmp(x->key, y->key, len)) != 0)
 		return c;
@@ -297,7 +300,7 @@ static int
 link_kids(struct jsonpos *j)
 {
 	struct jpnode *n, *p;
-	size_t i, sum = 0;
+	size_t         i, sum = 0;
 
 	if ((j->kids = calloc(j->n, sizeof(*j->kids))) == NULL)
 		return -1;
@@ -326,12 +329,12 @@ jsonpos_build(const char *text, size_t len, struct jsonpos **out,
     struct jsonpos_error *err)
 {
 	struct jsonpos *j;
-	struct scan s;
-	int stack[JSONPOS_MAX_DEPTH];
-	int depth = 0, id, top, c;
-	const char *key = NULL;
-	size_t keylen = 0;
-	unsigned kline = 0, kcol = 0;
+	struct scan     s;
+	int             stack[JSONPOS_MAX_DEPTH];
+	int             depth = 0, id, top, c;
+	const char     *key = NULL;
+	size_t          keylen = 0;
+	unsigned        kline = 0, kcol = 0;
 
 	*out = NULL;
 	s.p = (const unsigned char *)text;
@@ -351,14 +354,15 @@ jsonpos_build(const char *text, size_t len, struct jsonpos **out,
 	skip_ws(&s);
 	for (;;) {
 		/* A value starts at s; `key` is its key inside an object. */
-		if ((id = add_node(j, depth > 0 ? stack[depth - 1] :
-		    JSONPOS_NONE, key, keylen, kline, kcol, &s)) == -1)
+		if ((id = add_node(j,
+			 depth > 0 ? stack[depth - 1] : JSONPOS_NONE, key,
+			 keylen, kline, kcol, &s)) == -1)
 			goto fail;
 		c = peek(&s);
 		if (c == '{' || c == '[') {
 			if (depth == JSONPOS_MAX_DEPTH) {
-				err->msg = "nested more than "
-				    STR(JSONPOS_MAX_DEPTH) " levels deep";
+				err->msg = "nested more than " STR(
+				    JSONPOS_MAX_DEPTH) " levels deep";
 				goto bad;
 			}
 			j->nodes[id].type = (char)c;
@@ -367,8 +371,9 @@ jsonpos_build(const char *text, size_t len, struct jsonpos **out,
 			skip_ws(&s);
 			if (peek(&s) != (c == '{' ? '}' : ']')) {
 				key = NULL;
-				if (c == '{' && read_key(j, &s, &key, &keylen,
-				    &kline, &kcol) == -1)
+				if (c == '{' &&
+				    read_key(j, &s, &key, &keylen, &kline,
+					&kcol) == -1)
 					goto bad;
 				continue;
 			}
@@ -394,8 +399,9 @@ jsonpos_build(const char *text, size_t len, struct jsonpos **out,
 				adv(&s);
 				skip_ws(&s);
 				key = NULL;
-				if (j->nodes[top].type == '{' && read_key(j, &s,
-				    &key, &keylen, &kline, &kcol) == -1)
+				if (j->nodes[top].type == '{' &&
+				    read_key(j, &s, &key, &keylen, &kline,
+					&kcol) == -1)
 					goto bad;
 				break;
 			}
@@ -442,7 +448,7 @@ valid(const struct jsonpos *j, int node)
 int
 jsonpos_member(const struct jsonpos *j, int obj, const char *key)
 {
-	struct jpnode want, *wantp = &want, **found;
+	struct jpnode        want, *wantp = &want, **found;
 	const struct jpnode *o;
 
 	if (!valid(j, obj) || j->nodes[obj].type != '{')
@@ -450,8 +456,8 @@ jsonpos_member(const struct jsonpos *j, int obj, const char *key)
 	o = &j->nodes[obj];
 	want.key = key;
 	want.keylen = strlen(key);
-	found = bsearch(&wantp, j->kids + o->first, o->nkids, sizeof(*j->kids),
-	    kid_cmp);
+	found = bsearch(
+	    &wantp, j->kids + o->first, o->nkids, sizeof(*j->kids), kid_cmp);
 	return found != NULL ? (int)(*found - j->nodes) : JSONPOS_NONE;
 }
 
@@ -469,16 +475,16 @@ jsonpos_element(const struct jsonpos *j, int arr, size_t i)
 }
 
 void
-jsonpos_value_at(const struct jsonpos *j, int node, unsigned *line,
-    unsigned *column)
+jsonpos_value_at(
+    const struct jsonpos *j, int node, unsigned *line, unsigned *column)
 {
 	*line = valid(j, node) ? j->nodes[node].vline : 0;
 	*column = valid(j, node) ? j->nodes[node].vcol : 0;
 }
 
 void
-jsonpos_key_at(const struct jsonpos *j, int node, unsigned *line,
-    unsigned *column)
+jsonpos_key_at(
+    const struct jsonpos *j, int node, unsigned *line, unsigned *column)
 {
 	*line = valid(j, node) ? j->nodes[node].kline : 0;
 	*column = valid(j, node) ? j->nodes[node].kcol : 0;
@@ -488,7 +494,7 @@ static void
 append(char *buf, size_t size, size_t *off, const char *fmt, ...)
 {
 	va_list ap;
-	int r;
+	int     r;
 
 	if (*off >= size)
 		return;
@@ -508,8 +514,9 @@ plain_word(const char *s, size_t len)
 		return 0;
 	for (i = 0; i < len; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
+			(s[i] >= 'A' && s[i] <= 'Z') ||
+			(s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+			s[i] == '-'))
 			return 0;
 	return 1;
 }
@@ -517,11 +524,11 @@ plain_word(const char *s, size_t len)
 char *
 jsonpos_path(const struct jsonpos *j, int node, char *buf, size_t size)
 {
-	int chain[JSONPOS_MAX_DEPTH + 1];
+	int                  chain[JSONPOS_MAX_DEPTH + 1];
 	const struct jpnode *n;
-	char esc[128];
-	size_t depth = 0, off = 0, k;
-	int i;
+	char                 esc[128];
+	size_t               depth = 0, off = 0, k;
+	int                  i;
 
 	if (size == 0)
 		return buf;
@@ -535,7 +542,7 @@ jsonpos_path(const struct jsonpos *j, int node, char *buf, size_t size)
 		return buf;
 	}
 	for (i = node; i > 0 && depth < sizeof(chain) / sizeof(chain[0]);
-	    i = j->nodes[i].parent)
+	     i = j->nodes[i].parent)
 		chain[depth++] = i;
 	for (k = depth; k-- > 0;) {
 		n = &j->nodes[chain[k]];
@@ -546,8 +553,8 @@ jsonpos_path(const struct jsonpos *j, int node, char *buf, size_t size)
 			    k == depth - 1 ? "" : ".", (int)n->keylen, n->key);
 		else
 			append(buf, size, &off, "[\"%s\"]",
-			    jsonpos_escape(esc, sizeof(esc), n->key, n->keylen,
-			    32));
+			    jsonpos_escape(
+				esc, sizeof(esc), n->key, n->keylen, 32));
 	}
 	return buf;
 }
@@ -581,12 +588,11 @@ utf8_len(const unsigned char *s, size_t len)
 }
 
 char *
-jsonpos_escape(char *buf, size_t size, const char *str, size_t len,
-    size_t max)
+jsonpos_escape(char *buf, size_t size, const char *str, size_t len, size_t max)
 {
 	const unsigned char *s = (const unsigned char *)str;
-	char piece[8];
-	size_t i = 0, off = 0, n, plen;
+	char                 piece[8];
+	size_t               i = 0, off = 0, n, plen;
 
 	if (size == 0)
 		return buf;

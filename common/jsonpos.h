@@ -28,37 +28,37 @@
 
 #include <stddef.h>
 
-#define JSONPOS_MAX_DEPTH	64
-#define JSONPOS_NONE		(-1)
+#define JSONPOS_MAX_DEPTH 64
+#define JSONPOS_NONE      (-1)
 
 struct jsonpos;
 
 struct jsonpos_error {
-	unsigned	 line;
-	unsigned	 column;
-	const char	*msg;		/* static */
+	unsigned    line;
+	unsigned    column;
+	const char *msg; /* static */
 };
 
 /*
  * Indexes a text jansson has accepted.  Returns 0 and the index in *out
  * (free it with jsonpos_free()), or -1 with *err saying where and why.
  */
-int	 jsonpos_build(const char *text, size_t len, struct jsonpos **out,
-	    struct jsonpos_error *err);
-void	 jsonpos_free(struct jsonpos *);
+int  jsonpos_build(const char *text, size_t len, struct jsonpos **out,
+     struct jsonpos_error *err);
+void jsonpos_free(struct jsonpos *);
 
 /* The member `key` of an object node, or JSONPOS_NONE. */
-int	 jsonpos_member(const struct jsonpos *, int obj, const char *key);
+int jsonpos_member(const struct jsonpos *, int obj, const char *key);
 /* Element i of an array node, or JSONPOS_NONE. */
-int	 jsonpos_element(const struct jsonpos *, int arr, size_t i);
+int jsonpos_element(const struct jsonpos *, int arr, size_t i);
 
 /* Where the node's value starts (an object's or array's opening bracket). */
-void	 jsonpos_value_at(const struct jsonpos *, int node, unsigned *line,
-	    unsigned *column);
+void jsonpos_value_at(
+    const struct jsonpos *, int node, unsigned *line, unsigned *column);
 /* Where the node's key starts; for an array element or the root, the
  * value. */
-void	 jsonpos_key_at(const struct jsonpos *, int node, unsigned *line,
-	    unsigned *column);
+void jsonpos_key_at(
+    const struct jsonpos *, int node, unsigned *line, unsigned *column);
 
 /*
  * Writes the node's path, like links[1].up_mbps, "(root)" for the root.
@@ -66,8 +66,7 @@ void	 jsonpos_key_at(const struct jsonpos *, int node, unsigned *line,
  * long ones are cut, so a path is always one short printable line.
  * Returns buf; truncates to fit `size`.
  */
-char	*jsonpos_path(const struct jsonpos *, int node, char *buf,
-	    size_t size);
+char *jsonpos_path(const struct jsonpos *, int node, char *buf, size_t size);
 
 /*
  * Escapes s[0..len) for a one-line message: JSON escapes for '"', '\\' and
@@ -75,7 +74,7 @@ char	*jsonpos_path(const struct jsonpos *, int node, char *buf,
  * bytes of s are used, whole characters only; "..." marks a cut.  Returns
  * buf; truncates to fit `size`.
  */
-char	*jsonpos_escape(char *buf, size_t size, const char *s, size_t len,
-	    size_t max);
+char *jsonpos_escape(
+    char *buf, size_t size, const char *s, size_t len, size_t max);
 
 #endif

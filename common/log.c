@@ -9,8 +9,8 @@
 
 #include "log.h"
 
-static int	 log_debug_mode = 1;
-static int	 log_verbose;
+static int         log_debug_mode = 1;
+static int         log_verbose;
 static const char *log_procname = "wanpair";
 
 void
@@ -60,7 +60,7 @@ static void
 vlog_errno(int pri, const char *fmt, va_list ap)
 {
 	char msg[1024];
-	int saved_errno = errno;
+	int  saved_errno = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_debug_mode)

@@ -12,18 +12,16 @@
 #include <stdarg.h>
 #include <stdint.h>
 
-void	log_init(const char *progname, int debug, int verbose);
-void	log_setverbose(int verbose);
-int	log_getverbose(void);
+void log_init(const char *progname, int debug, int verbose);
+void log_setverbose(int verbose);
+int  log_getverbose(void);
 
-void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
-void	fatal(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
-void	fatalx(const char *, ...)
-	    __attribute__((format(printf, 1, 2), noreturn));
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /*
  * Rate limit for messages a remote peer can trigger: at most `burst`
@@ -32,13 +30,13 @@ void	fatalx(const char *, ...)
  * tests can drive it.
  */
 struct log_ratelimit {
-	uint64_t	window_start;
-	uint32_t	interval_ms;
-	uint32_t	burst;
-	uint32_t	used;
-	uint64_t	suppressed;
+	uint64_t window_start;
+	uint32_t interval_ms;
+	uint32_t burst;
+	uint32_t used;
+	uint64_t suppressed;
 };
 
-int	log_ratelimit_ok(struct log_ratelimit *, uint64_t now_ms);
+int log_ratelimit_ok(struct log_ratelimit *, uint64_t now_ms);
 
 #endif

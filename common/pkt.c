@@ -13,30 +13,30 @@
  * RFC 7112 wants the whole chain in the first fragment; a longer chain is
  * an attack on parsers like this one, not traffic.
  */
-#define IPV6_MAX_EXTHDRS	16
+#define IPV6_MAX_EXTHDRS 16
 
-#define IPV4_MF			0x2000	/* RFC 791, 3.1: More Fragments */
-#define IPV4_OFFMASK		0x1fff	/* offset in 8-octet units */
-#define IPV6_FRAG_M		0x0001	/* RFC 8200, 4.5: M flag */
-#define IPV6_FRAG_OFFMASK	0xfff8	/* offset, already times 8 */
-#define IP_MAXPACKET		65535
+#define IPV4_MF           0x2000 /* RFC 791, 3.1: More Fragments */
+#define IPV4_OFFMASK      0x1fff /* offset in 8-octet units */
+#define IPV6_FRAG_M       0x0001 /* RFC 8200, 4.5: M flag */
+#define IPV6_FRAG_OFFMASK 0xfff8 /* offset, already times 8 */
+#define IP_MAXPACKET      65535
 
 /* Not in <netinet/in.h> (IANA protocol numbers). */
-#define PROTO_HIP		139	/* RFC 7401 */
-#define PROTO_SHIM6		140	/* RFC 5533 */
+#define PROTO_HIP   139 /* RFC 7401 */
+#define PROTO_SHIM6 140 /* RFC 5533 */
 
 static const char *const reason_str[PKT_NREASONS] = {
-	"ok",
-	"truncated",
-	"bad-version",
-	"bad-header-length",
-	"bad-length",
-	"truncated-l4",
-	"bad-extension-header",
-	"bad-fragment",
-	"fragment-without-first",
-	"not-ip",
-	"no-route",
+    "ok",
+    "truncated",
+    "bad-version",
+    "bad-header-length",
+    "bad-length",
+    "truncated-l4",
+    "bad-extension-header",
+    "bad-fragment",
+    "fragment-without-first",
+    "not-ip",
+    "no-route",
 };
 
 const char *
@@ -57,13 +57,12 @@ static int
 parse_l4(struct rbuf *b, size_t declared, struct pkt_info *pi)
 {
 	uint16_t sport, dport, id;
-	uint8_t type, doff, flags;
+	uint8_t  type, doff, flags;
 
 	switch (pi->proto) {
 	case IPPROTO_TCP:
 		/* RFC 9293, 3.1: data offset counts 32-bit words, min 5. */
-		if (rbuf_left(b) < 20 ||
-		    rbuf_peek_u16(b, 0, &sport) == -1 ||
+		if (rbuf_left(b) < 20 || rbuf_peek_u16(b, 0, &sport) == -1 ||
 		    rbuf_peek_u16(b, 2, &dport) == -1 ||
 		    rbuf_peek_u8(b, 12, &doff) == -1 ||
 		    rbuf_peek_u8(b, 13, &flags) == -1)
@@ -74,8 +73,7 @@ parse_l4(struct rbuf *b, size_t declared, struct pkt_info *pi)
 		pi->tcp_flags = flags;
 		break;
 	case IPPROTO_UDP:
-		if (rbuf_left(b) < 8 ||
-		    rbuf_peek_u16(b, 0, &sport) == -1 ||
+		if (rbuf_left(b) < 8 || rbuf_peek_u16(b, 0, &sport) == -1 ||
 		    rbuf_peek_u16(b, 2, &dport) == -1)
 			return PKT_ERR_L4_TRUNCATED;
 		break;
@@ -101,7 +99,7 @@ parse_l4(struct rbuf *b, size_t declared, struct pkt_info *pi)
 			return PKT_ERR_L4_TRUNCATED;
 		if ((pi->proto == IPPROTO_ICMP && (type == 8 || type == 0)) ||
 		    (pi->proto == IPPROTO_ICMPV6 &&
-		    (type == 128 || type == 129)))
+			(type == 128 || type == 129)))
 			sport = dport = id;
 		else
 			sport = dport = 0;
@@ -119,10 +117,10 @@ static int
 parse_ipv4(struct rbuf *b, int flags, struct pkt_info *pi)
 {
 	struct rbuf l4;
-	uint16_t tl, id, fo;
-	uint8_t vihl, proto;
-	size_t caplen = rbuf_left(b), hlen, end;
-	uint32_t off;
+	uint16_t    tl, id, fo;
+	uint8_t     vihl, proto;
+	size_t      caplen = rbuf_left(b), hlen, end;
+	uint32_t    off;
 
 	if (caplen < 20)
 		return PKT_ERR_TRUNCATED;
@@ -175,11 +173,11 @@ static int
 parse_ipv6(struct rbuf *b, int flags, struct pkt_info *pi)
 {
 	struct rbuf r;
-	uint32_t fid;
-	uint16_t plen, offlg;
-	uint8_t nh, hlen;
-	size_t caplen = rbuf_left(b), tl, end, pos, len, n, off;
-	int seen_frag = 0;
+	uint32_t    fid;
+	uint16_t    plen, offlg;
+	uint8_t     nh, hlen;
+	size_t      caplen = rbuf_left(b), tl, end, pos, len, n, off;
+	int         seen_frag = 0;
 
 	if (caplen < 40)
 		return PKT_ERR_TRUNCATED;
@@ -286,7 +284,7 @@ int
 pkt_parse(const uint8_t *p, size_t len, int flags, struct pkt_info *out)
 {
 	struct rbuf b;
-	uint8_t v;
+	uint8_t     v;
 
 	memset(out, 0, sizeof(*out));
 	rbuf_init(&b, p, len);

@@ -14,9 +14,9 @@
 static void
 replay_record(void *arg, struct flow *f, enum flow_release why)
 {
-	struct replay *r = arg;
+	struct replay      *r = arg;
 	struct replay_flow *rf;
-	size_t ncap;
+	size_t              ncap;
 
 	(void)why;
 	if (!r->want_flows || f->link == FLOW_LINK_NONE)
@@ -50,9 +50,9 @@ replay_moved(void *arg, const struct flow *f, unsigned from, unsigned to)
 }
 
 int
-replay_init(struct replay *r, const struct config *conf,
-    enum balance_side side, struct replay_fail *fails, size_t nfails,
-    int want_flows, char *err, size_t errlen)
+replay_init(struct replay *r, const struct config *conf, enum balance_side side,
+    struct replay_fail *fails, size_t nfails, int want_flows, char *err,
+    size_t errlen)
 {
 	size_t i, l;
 
@@ -68,15 +68,17 @@ replay_init(struct replay *r, const struct config *conf,
 			if (strcmp(conf->links[l].name, fails[i].link) == 0)
 				fails[i].index = (int)l;
 		if (fails[i].index == -1) {
-			snprintf(err, errlen, "--fail %s@%g: no link named "
-			    "\"%s\" in %s", fails[i].link, fails[i].at_s,
-			    fails[i].link, conf->file ? conf->file : "config");
+			snprintf(err, errlen,
+			    "--fail %s@%g: no link named "
+			    "\"%s\" in %s",
+			    fails[i].link, fails[i].at_s, fails[i].link,
+			    conf->file ? conf->file : "config");
 			return -1;
 		}
 	}
 	if ((r->engine = engine_new(conf, side)) == NULL) {
-		snprintf(err, errlen, "out of memory for %u flows",
-		    conf->flows_max);
+		snprintf(
+		    err, errlen, "out of memory for %u flows", conf->flows_max);
 		return -1;
 	}
 	engine_set_release_cb(r->engine, replay_record, r);
@@ -95,21 +97,21 @@ replay_failovers(struct replay *r)
 
 		if (rf->applied || r->now_ms < at)
 			continue;
-		rf->moved = engine_link_down(r->engine, (unsigned)rf->index,
-		    r->now_ms, replay_moved, r);
+		rf->moved = engine_link_down(
+		    r->engine, (unsigned)rf->index, r->now_ms, replay_moved, r);
 		rf->applied = 1;
 	}
 }
 
 static void
-replay_frame(struct replay *r, int dlt, const struct pcap_pkthdr *h,
-    const uint8_t *data)
+replay_frame(
+    struct replay *r, int dlt, const struct pcap_pkthdr *h, const uint8_t *data)
 {
-	uint64_t t = (uint64_t)h->ts.tv_sec * 1000 +
-	    (uint64_t)h->ts.tv_usec / 1000;
+	uint64_t t =
+	    (uint64_t)h->ts.tv_sec * 1000 + (uint64_t)h->ts.tv_usec / 1000;
 	struct engine_result res;
-	size_t off;
-	int rc, flags;
+	size_t               off;
+	int                  rc, flags;
 
 	r->frames++;
 	if (!r->started) {
@@ -127,10 +129,10 @@ replay_frame(struct replay *r, int dlt, const struct pcap_pkthdr *h,
 		return;
 	}
 	flags = h->caplen < h->len ? PKT_F_SNAPLEN : 0;
-	rc = engine_packet(r->engine, data + off, h->caplen - off, flags,
-	    r->now_ms, &res);
+	rc = engine_packet(
+	    r->engine, data + off, h->caplen - off, flags, r->now_ms, &res);
 	if (rc != 0)
-		return;		/* counted in the engine's stats */
+		return; /* counted in the engine's stats */
 	if (res.is_new)
 		r->links[res.flow->link].flows++;
 	if (!balance_link_is_up(engine_balance(r->engine), res.flow->link)) {
@@ -147,15 +149,18 @@ int
 replay_pcap(struct replay *r, pcap_t *p, char *err, size_t errlen)
 {
 	struct pcap_pkthdr *h;
-	const u_char *data;
-	int dlt = pcap_datalink(p), rc;
+	const u_char       *data;
+	int                 dlt = pcap_datalink(p), rc;
 
 	if (!capture_linktype_supported(dlt)) {
-		snprintf(err, errlen, "unsupported link type %s (%d): "
+		snprintf(err, errlen,
+		    "unsupported link type %s (%d): "
 		    "wanpairctl reads Ethernet, Linux cooked (SLL, SLL2), "
 		    "raw IP and BSD loopback captures",
-		    pcap_datalink_val_to_name(dlt) ?
-		    pcap_datalink_val_to_name(dlt) : "?", dlt);
+		    pcap_datalink_val_to_name(dlt)
+			? pcap_datalink_val_to_name(dlt)
+			: "?",
+		    dlt);
 		return -1;
 	}
 	while ((rc = pcap_next_ex(p, &h, &data)) == 1)
@@ -171,7 +176,7 @@ void
 replay_finish(struct replay *r)
 {
 	const struct engine_stats *st;
-	int i;
+	int                        i;
 
 	if (r->engine == NULL)
 		return;
@@ -199,7 +204,7 @@ share(uint64_t part, uint64_t whole)
 }
 
 struct totals {
-	uint64_t	weight, flows, packets, bytes;
+	uint64_t weight, flows, packets, bytes;
 };
 
 static void
@@ -209,8 +214,8 @@ replay_totals(const struct replay *r, struct totals *t)
 
 	memset(t, 0, sizeof(*t));
 	for (i = 0; i < r->conf->nlinks; i++) {
-		t->weight += config_link_weight(r->conf, i,
-		    r->side == SIDE_DOWN);
+		t->weight +=
+		    config_link_weight(r->conf, i, r->side == SIDE_DOWN);
 		t->flows += r->links[i].flows;
 		t->packets += r->links[i].packets;
 		t->bytes += r->links[i].bytes;
@@ -227,8 +232,8 @@ void
 replay_print_table(const struct replay *r, FILE *fp, const char *name)
 {
 	struct totals t;
-	size_t i;
-	int w = 4, any = 0;
+	size_t        i;
+	int           w = 4, any = 0;
 
 	replay_totals(r, &t);
 	for (i = 0; i < r->conf->nlinks; i++)
@@ -236,23 +241,25 @@ replay_print_table(const struct replay *r, FILE *fp, const char *name)
 			w = (int)strlen(r->conf->links[i].name);
 	fprintf(fp, "%s: %llu frames, %llu flows, %s side (%s weights)\n\n",
 	    name, (unsigned long long)r->frames, (unsigned long long)t.flows,
-	    side_name(r->side), r->side == SIDE_DOWN ? "down_mbps" :
-	    "up_mbps");
+	    side_name(r->side), r->side == SIDE_DOWN ? "down_mbps" : "up_mbps");
 	fprintf(fp, "%-*s %8s %7s %9s %7s %11s %7s %14s %7s %9s %9s\n", w,
 	    "link", "weight", "share", "flows", "share", "packets", "share",
 	    "bytes", "share", "moved in", "moved out");
 	for (i = 0; i < r->conf->nlinks; i++) {
 		const struct replay_link *l = &r->links[i];
-		uint32_t wt = config_link_weight(r->conf, i,
-		    r->side == SIDE_DOWN);
+		uint32_t                  wt =
+		    config_link_weight(r->conf, i, r->side == SIDE_DOWN);
 
-		fprintf(fp, "%-*s %8u %6.2f%% %9llu %6.2f%% %11llu %6.2f%% "
-		    "%14llu %6.2f%% %9llu %9llu\n", w, r->conf->links[i].name,
-		    wt, 100 * share(wt, t.weight),
-		    (unsigned long long)l->flows, 100 * share(l->flows, t.flows),
+		fprintf(fp,
+		    "%-*s %8u %6.2f%% %9llu %6.2f%% %11llu %6.2f%% "
+		    "%14llu %6.2f%% %9llu %9llu\n",
+		    w, r->conf->links[i].name, wt, 100 * share(wt, t.weight),
+		    (unsigned long long)l->flows,
+		    100 * share(l->flows, t.flows),
 		    (unsigned long long)l->packets,
 		    100 * share(l->packets, t.packets),
-		    (unsigned long long)l->bytes, 100 * share(l->bytes, t.bytes),
+		    (unsigned long long)l->bytes,
+		    100 * share(l->bytes, t.bytes),
 		    (unsigned long long)l->moved_in,
 		    (unsigned long long)l->moved_out);
 	}
@@ -260,12 +267,15 @@ replay_print_table(const struct replay *r, FILE *fp, const char *name)
 		const struct replay_fail *f = &r->fails[i];
 
 		if (f->applied)
-			fprintf(fp, "\nfailover: %s down at %.3f s, %llu flows "
-			    "moved", f->link, f->at_s,
-			    (unsigned long long)f->moved);
+			fprintf(fp,
+			    "\nfailover: %s down at %.3f s, %llu flows "
+			    "moved",
+			    f->link, f->at_s, (unsigned long long)f->moved);
 		else
-			fprintf(fp, "\nfailover: %s at %.3f s not reached: "
-			    "the capture ends earlier", f->link, f->at_s);
+			fprintf(fp,
+			    "\nfailover: %s at %.3f s not reached: "
+			    "the capture ends earlier",
+			    f->link, f->at_s);
 	}
 	if (r->nfails > 0)
 		fputc('\n', fp);
@@ -275,8 +285,8 @@ replay_print_table(const struct replay *r, FILE *fp, const char *name)
 	for (i = 1; i < PKT_NREASONS; i++) {
 		if (r->skipped[i] == 0)
 			continue;
-		fprintf(fp, "%s %s %llu", any ? "," : "\nskipped:",
-		    pkt_reason_str(-(int)i),
+		fprintf(fp, "%s %s %llu",
+		    any ? "," : "\nskipped:", pkt_reason_str(-(int)i),
 		    (unsigned long long)r->skipped[i]);
 		any = 1;
 	}
@@ -297,25 +307,25 @@ static json_t *
 json_flow_list(const struct replay *r)
 {
 	json_t *list = json_array();
-	char src[ADDR_STRLEN], dst[ADDR_STRLEN];
-	size_t i;
+	char    src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	size_t  i;
 
 	for (i = 0; list != NULL && i < r->nflow_list; i++) {
 		const struct replay_flow *rf = &r->flow_list[i];
-		const struct flow_key *k = &rf->key;
-		const uint8_t *s = rf->a_initiator ? k->a : k->b;
-		const uint8_t *d = rf->a_initiator ? k->b : k->a;
+		const struct flow_key    *k = &rf->key;
+		const uint8_t            *s = rf->a_initiator ? k->a : k->b;
+		const uint8_t            *d = rf->a_initiator ? k->b : k->a;
 
 		addr_ntop_raw(k->family, s, src, sizeof(src));
 		addr_ntop_raw(k->family, d, dst, sizeof(dst));
-		json_array_append_new(list, json_pack(
-		    "{s:s, s:s, s:i, s:i, s:i, s:s, s:I, s:I}",
-		    "src", src, "dst", dst,
-		    "sport", rf->a_initiator ? k->pa : k->pb,
-		    "dport", rf->a_initiator ? k->pb : k->pa,
-		    "proto", k->proto, "link", r->conf->links[rf->link].name,
-		    "packets", (json_int_t)rf->packets,
-		    "bytes", (json_int_t)rf->bytes));
+		json_array_append_new(list,
+		    json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:I, s:I}", "src",
+			src, "dst", dst, "sport",
+			rf->a_initiator ? k->pa : k->pb, "dport",
+			rf->a_initiator ? k->pb : k->pa, "proto", k->proto,
+			"link", r->conf->links[rf->link].name, "packets",
+			(json_int_t)rf->packets, "bytes",
+			(json_int_t)rf->bytes));
 	}
 	return list;
 }
@@ -323,10 +333,10 @@ json_flow_list(const struct replay *r)
 int
 replay_print_json(const struct replay *r, FILE *fp)
 {
-	json_t *root, *links, *skipped, *fails;
+	json_t       *root, *links, *skipped, *fails;
 	struct totals t;
-	size_t i;
-	int rc = -1;
+	size_t        i;
+	int           rc = -1;
 
 	replay_totals(r, &t);
 	root = json_object();
@@ -337,46 +347,49 @@ replay_print_json(const struct replay *r, FILE *fp)
 		goto out;
 	for (i = 0; i < r->conf->nlinks; i++) {
 		const struct replay_link *l = &r->links[i];
-		uint32_t wt = config_link_weight(r->conf, i,
-		    r->side == SIDE_DOWN);
+		uint32_t                  wt =
+		    config_link_weight(r->conf, i, r->side == SIDE_DOWN);
 
-		json_array_append_new(links, json_pack(
-		    "{s:s, s:I, s:o, s:I, s:o, s:I, s:o, s:I, s:o, s:I, s:I}",
-		    "name", r->conf->links[i].name, "weight", (json_int_t)wt,
-		    "weight_share", json_share(wt, t.weight),
-		    "flows", (json_int_t)l->flows,
-		    "flow_share", json_share(l->flows, t.flows),
-		    "packets", (json_int_t)l->packets,
-		    "packet_share", json_share(l->packets, t.packets),
-		    "bytes", (json_int_t)l->bytes,
-		    "byte_share", json_share(l->bytes, t.bytes),
-		    "moved_in", (json_int_t)l->moved_in,
-		    "moved_out", (json_int_t)l->moved_out));
+		json_array_append_new(links,
+		    json_pack("{s:s, s:I, s:o, s:I, s:o, s:I, s:o, s:I, s:o, "
+			      "s:I, s:I}",
+			"name", r->conf->links[i].name, "weight",
+			(json_int_t)wt, "weight_share",
+			json_share(wt, t.weight), "flows", (json_int_t)l->flows,
+			"flow_share", json_share(l->flows, t.flows), "packets",
+			(json_int_t)l->packets, "packet_share",
+			json_share(l->packets, t.packets), "bytes",
+			(json_int_t)l->bytes, "byte_share",
+			json_share(l->bytes, t.bytes), "moved_in",
+			(json_int_t)l->moved_in, "moved_out",
+			(json_int_t)l->moved_out));
 	}
 	for (i = 1; i < PKT_NREASONS; i++)
 		if (r->skipped[i] > 0)
 			json_object_set_new(skipped, pkt_reason_str(-(int)i),
 			    json_integer((json_int_t)r->skipped[i]));
 	for (i = 0; i < r->nfails; i++)
-		json_array_append_new(fails, json_pack("{s:s, s:f, s:b, s:I}",
-		    "link", r->fails[i].link, "at", r->fails[i].at_s,
-		    "applied", r->fails[i].applied,
-		    "moved", (json_int_t)r->fails[i].moved));
+		json_array_append_new(fails,
+		    json_pack("{s:s, s:f, s:b, s:I}", "link", r->fails[i].link,
+			"at", r->fails[i].at_s, "applied", r->fails[i].applied,
+			"moved", (json_int_t)r->fails[i].moved));
 
 	json_object_set_new(root, "side", json_string(side_name(r->side)));
 	json_object_set(root, "links", links);
-	json_object_set_new(root, "frames", json_integer((json_int_t)r->frames));
+	json_object_set_new(
+	    root, "frames", json_integer((json_int_t)r->frames));
 	json_object_set_new(root, "flows", json_integer((json_int_t)t.flows));
-	json_object_set_new(root, "packets",
-	    json_integer((json_int_t)r->packets));
+	json_object_set_new(
+	    root, "packets", json_integer((json_int_t)r->packets));
 	json_object_set_new(root, "bytes", json_integer((json_int_t)r->bytes));
-	json_object_set_new(root, "dropped",
-	    json_integer((json_int_t)r->dropped));
+	json_object_set_new(
+	    root, "dropped", json_integer((json_int_t)r->dropped));
 	json_object_set(root, "skipped", skipped);
 	json_object_set(root, "failovers", fails);
 	if (r->want_flows)
 		json_object_set_new(root, "flow_list", json_flow_list(r));
-	if (json_dumpf(root, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(6)) == 0 &&
+	if (json_dumpf(root, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(6)) ==
+		0 &&
 	    fputc('\n', fp) != EOF)
 		rc = 0;
 out:

@@ -16,7 +16,7 @@
 #include "log.h"
 #include "replay.h"
 
-#define MAX_FAILS	CONFIG_MAX_LINKS
+#define MAX_FAILS CONFIG_MAX_LINKS
 
 static void
 usage(FILE *fp)
@@ -33,7 +33,8 @@ usage(FILE *fp)
 static void
 replay_usage(FILE *fp)
 {
-	fprintf(fp, "usage: wanpairctl replay -f config [--side up|down] "
+	fprintf(fp,
+	    "usage: wanpairctl replay -f config [--side up|down] "
 	    "[--json] [--flows]\n"
 	    "           [--fail LINK@SECONDS]... capture\n");
 }
@@ -43,28 +44,34 @@ static int
 parse_fail(const char *arg, struct replay_fail *f)
 {
 	const char *at = strrchr(arg, '@');
-	char *end;
-	size_t n;
+	char       *end;
+	size_t      n;
 
 	if (at == NULL || at == arg) {
-		fprintf(stderr, "wanpairctl: --fail \"%s\": expected "
-		    "LINK@SECONDS\n", arg);
+		fprintf(stderr,
+		    "wanpairctl: --fail \"%s\": expected "
+		    "LINK@SECONDS\n",
+		    arg);
 		return -1;
 	}
 	n = (size_t)(at - arg);
 	if (n >= sizeof(f->link)) {
-		fprintf(stderr, "wanpairctl: --fail \"%s\": link name longer "
-		    "than %zu characters\n", arg, sizeof(f->link) - 1);
+		fprintf(stderr,
+		    "wanpairctl: --fail \"%s\": link name longer "
+		    "than %zu characters\n",
+		    arg, sizeof(f->link) - 1);
 		return -1;
 	}
 	memset(f, 0, sizeof(*f));
 	memcpy(f->link, arg, n);
 	errno = 0;
 	f->at_s = strtod(at + 1, &end);
-	if (at[1] == '\0' || *end != '\0' || errno != 0 ||
-	    !isfinite(f->at_s) || f->at_s < 0) {
-		fprintf(stderr, "wanpairctl: --fail \"%s\": SECONDS must be a "
-		    "number >= 0, got \"%s\"\n", arg, at + 1);
+	if (at[1] == '\0' || *end != '\0' || errno != 0 || !isfinite(f->at_s) ||
+	    f->at_s < 0) {
+		fprintf(stderr,
+		    "wanpairctl: --fail \"%s\": SECONDS must be a "
+		    "number >= 0, got \"%s\"\n",
+		    arg, at + 1);
 		return -1;
 	}
 	return 0;
@@ -74,24 +81,21 @@ static int
 cmd_replay(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'f'},
-		{"side", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"flows", no_argument, NULL, 'F'},
-		{"fail", required_argument, NULL, 'x'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	struct replay_fail fails[MAX_FAILS];
+	    {"config", required_argument, NULL, 'f'},
+	    {"side", required_argument, NULL, 's'},
+	    {"json", no_argument, NULL, 'j'}, {"flows", no_argument, NULL, 'F'},
+	    {"fail", required_argument, NULL, 'x'},
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	struct replay_fail   fails[MAX_FAILS];
 	struct config_errors errs = {0};
-	struct config *conf = NULL;
-	struct replay r;
-	enum balance_side side = SIDE_UP;
-	const char *file = NULL, *capture;
-	char errbuf[PCAP_ERRBUF_SIZE + 256];
-	pcap_t *p = NULL;
-	size_t nfails = 0, i;
-	int ch, json = 0, flows = 0, rc = 1;
+	struct config       *conf = NULL;
+	struct replay        r;
+	enum balance_side    side = SIDE_UP;
+	const char          *file = NULL, *capture;
+	char                 errbuf[PCAP_ERRBUF_SIZE + 256];
+	pcap_t              *p = NULL;
+	size_t               nfails = 0, i;
+	int                  ch, json = 0, flows = 0, rc = 1;
 
 	memset(&r, 0, sizeof(r));
 	optind = 1;
@@ -106,8 +110,10 @@ cmd_replay(int argc, char *argv[])
 			else if (strcmp(optarg, "down") == 0)
 				side = SIDE_DOWN;
 			else {
-				fprintf(stderr, "wanpairctl: --side must be up "
-				    "or down, got \"%s\"\n", optarg);
+				fprintf(stderr,
+				    "wanpairctl: --side must be up "
+				    "or down, got \"%s\"\n",
+				    optarg);
 				return 2;
 			}
 			break;
@@ -119,8 +125,10 @@ cmd_replay(int argc, char *argv[])
 			break;
 		case 'x':
 			if (nfails == MAX_FAILS) {
-				fprintf(stderr, "wanpairctl: at most %d "
-				    "--fail options\n", MAX_FAILS);
+				fprintf(stderr,
+				    "wanpairctl: at most %d "
+				    "--fail options\n",
+				    MAX_FAILS);
 				return 2;
 			}
 			if (parse_fail(optarg, &fails[nfails]) == -1)
@@ -139,7 +147,8 @@ cmd_replay(int argc, char *argv[])
 		if (file == NULL)
 			fprintf(stderr, "wanpairctl: replay needs -f config\n");
 		else
-			fprintf(stderr, "wanpairctl: replay needs exactly one "
+			fprintf(stderr,
+			    "wanpairctl: replay needs exactly one "
 			    "capture file\n");
 		replay_usage(stderr);
 		return 2;
@@ -151,22 +160,25 @@ cmd_replay(int argc, char *argv[])
 			fprintf(stderr, "%s\n", errs.lines[i]);
 		goto out;
 	}
-	p = pcap_open_offline_with_tstamp_precision(capture,
-	    PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+	p = pcap_open_offline_with_tstamp_precision(
+	    capture, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
 	if (p == NULL) {
-		fprintf(stderr, "wanpairctl: %s: not a readable pcap or pcapng "
-		    "capture: %s\n", capture, errbuf);
+		fprintf(stderr,
+		    "wanpairctl: %s: not a readable pcap or pcapng "
+		    "capture: %s\n",
+		    capture, errbuf);
 		goto out;
 	}
 	if (replay_init(&r, conf, side, fails, nfails, flows, errbuf,
-	    sizeof(errbuf)) == -1 ||
+		sizeof(errbuf)) == -1 ||
 	    replay_pcap(&r, p, errbuf, sizeof(errbuf)) == -1) {
 		fprintf(stderr, "wanpairctl: %s: %s\n", capture, errbuf);
 		goto out;
 	}
 	replay_finish(&r);
 	if (r.oom) {
-		fprintf(stderr, "wanpairctl: out of memory for the flow list\n");
+		fprintf(
+		    stderr, "wanpairctl: out of memory for the flow list\n");
 		goto out;
 	}
 	if (json) {
@@ -178,7 +190,8 @@ cmd_replay(int argc, char *argv[])
 		replay_print_table(&r, stdout, capture);
 	for (i = 0; i < nfails; i++)
 		if (!fails[i].applied)
-			fprintf(stderr, "wanpairctl: --fail %s@%g: the capture "
+			fprintf(stderr,
+			    "wanpairctl: --fail %s@%g: the capture "
 			    "ends before that time; not applied\n",
 			    fails[i].link, fails[i].at_s);
 	rc = fflush(stdout) == 0 ? 0 : 1;

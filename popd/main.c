@@ -15,8 +15,8 @@
 #include "config.h"
 #include "log.h"
 
-#define PROGNAME	"wanpair-popd"
-#define DEFAULT_CONF	WP_CONFDIR "/popd.json"
+#define PROGNAME     "wanpair-popd"
+#define DEFAULT_CONF WP_CONFDIR "/popd.json"
 
 static void
 usage(FILE *fp)
@@ -28,10 +28,10 @@ int
 main(int argc, char *argv[])
 {
 	struct config_errors errs = {0};
-	struct config *conf;
-	const char *file = DEFAULT_CONF;
-	int ch, debug = 0, checkonly = 0, verbose = 0;
-	size_t i;
+	struct config       *conf;
+	const char          *file = DEFAULT_CONF;
+	int                  ch, debug = 0, checkonly = 0, verbose = 0;
+	size_t               i;
 
 	while ((ch = getopt(argc, argv, "df:hnVv")) != -1) {
 		switch (ch) {
@@ -78,6 +78,7 @@ main(int argc, char *argv[])
 	}
 	(void)debug;
 	log_warnx("%s: configuration OK, but forwarding is not available in "
-	    "this version; use -n to check a configuration", file);
+		  "this version; use -n to check a configuration",
+	    file);
 	return 1;
 }

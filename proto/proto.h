@@ -7,29 +7,29 @@
 #define WANPAIR_PROTO_H
 
 /* Carried in every data-plane header and in the first control frame. */
-#define PROTOCOL_VERSION	1
+#define PROTOCOL_VERSION 1
 
 /* Data-plane header in front of every datagram; it is the AEAD's AAD. */
-#define WIRE_HDR_LEN		16
+#define WIRE_HDR_LEN 16
 /* AEAD tag after the ciphertext (AES-GCM and ChaCha20-Poly1305 alike). */
-#define WIRE_TAG_LEN		16
+#define WIRE_TAG_LEN 16
 /* AEAD nonce: 32-bit link id ‖ 64-bit counter (RFC 5116 section 3.2). */
-#define WIRE_NONCE_LEN		12
+#define WIRE_NONCE_LEN 12
 /* What the tunnel adds inside the UDP payload. */
-#define WIRE_OVERHEAD		(WIRE_HDR_LEN + WIRE_TAG_LEN)
+#define WIRE_OVERHEAD (WIRE_HDR_LEN + WIRE_TAG_LEN)
 /* Smallest datagram that can authenticate: a header and a bare tag. */
-#define WIRE_MIN_DGRAM		WIRE_OVERHEAD
+#define WIRE_MIN_DGRAM WIRE_OVERHEAD
 
 /* Largest UDP payload over IPv4 (65535 - 20 - 8), below IPv6's 65527. */
-#define WIRE_MAX_DGRAM		65507
+#define WIRE_MAX_DGRAM 65507
 /* Largest inner packet that fits in WIRE_MAX_DGRAM. */
-#define WIRE_MAX_INNER		(WIRE_MAX_DGRAM - WIRE_OVERHEAD)
+#define WIRE_MAX_INNER (WIRE_MAX_DGRAM - WIRE_OVERHEAD)
 
 /* Overhead on a link including the outer headers: IPv4 (20) + UDP (8). */
-#define WIRE_LINK_OVERHEAD4	(20 + 8 + WIRE_OVERHEAD)
+#define WIRE_LINK_OVERHEAD4 (20 + 8 + WIRE_OVERHEAD)
 /* Same with an outer IPv6 header (40). */
-#define WIRE_LINK_OVERHEAD6	(40 + 8 + WIRE_OVERHEAD)
+#define WIRE_LINK_OVERHEAD6 (40 + 8 + WIRE_OVERHEAD)
 /* Smallest inner MTU that may carry IPv6 (RFC 8200 section 5). */
-#define WIRE_MIN_INNER_MTU	1280
+#define WIRE_MIN_INNER_MTU 1280
 
 #endif

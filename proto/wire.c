@@ -45,9 +45,9 @@ wire_hdr_encode(const struct wire_hdr *h, uint8_t *out, size_t outlen)
 int
 wire_hdr_decode(const uint8_t *p, size_t len, struct wire_hdr *hdr)
 {
-	struct rbuf b;
+	struct rbuf     b;
 	struct wire_hdr h;
-	uint8_t vt;
+	uint8_t         vt;
 
 	rbuf_init(&b, p, len);
 	/*
@@ -56,8 +56,7 @@ wire_hdr_decode(const uint8_t *p, size_t len, struct wire_hdr *hdr)
 	 */
 	if (rbuf_left(&b) < WIRE_HDR_LEN + WIRE_TAG_LEN)
 		return WIRE_ERR_TRUNCATED;
-	if (rbuf_get_u8(&b, &vt) == -1 ||
-	    rbuf_get_u8(&b, &h.link_id) == -1 ||
+	if (rbuf_get_u8(&b, &vt) == -1 || rbuf_get_u8(&b, &h.link_id) == -1 ||
 	    rbuf_get_u16(&b, &h.flags) == -1 ||
 	    rbuf_get_u32(&b, &h.session) == -1 ||
 	    rbuf_get_u64(&b, &h.counter) == -1)

@@ -23,25 +23,25 @@
 
 /* Numbering starts at 1 so that a zeroed header is never a valid one. */
 enum wire_type {
-	WIRE_DATA = 1,		/* an encrypted inner IP packet */
-	WIRE_PROBE = 2,		/* RTT/loss probe, answered on the same link */
-	WIRE_PROBE_REPLY = 3	/* the answer to a WIRE_PROBE */
+	WIRE_DATA = 1,       /* an encrypted inner IP packet */
+	WIRE_PROBE = 2,      /* RTT/loss probe, answered on the same link */
+	WIRE_PROBE_REPLY = 3 /* the answer to a WIRE_PROBE */
 };
 
 enum wire_err {
 	WIRE_OK = 0,
-	WIRE_ERR_TRUNCATED = -1,	/* shorter than header + tag */
-	WIRE_ERR_VERSION = -2,		/* version is not PROTOCOL_VERSION */
-	WIRE_ERR_TYPE = -3		/* type is not an enum wire_type */
+	WIRE_ERR_TRUNCATED = -1, /* shorter than header + tag */
+	WIRE_ERR_VERSION = -2,   /* version is not PROTOCOL_VERSION */
+	WIRE_ERR_TYPE = -3       /* type is not an enum wire_type */
 };
 
 struct wire_hdr {
-	uint8_t		version;	/* 4 bits on the wire */
-	uint8_t		type;		/* enum wire_type, 4 bits on the wire */
-	uint8_t		link_id;
-	uint16_t	flags;		/* none defined yet: send 0 */
-	uint32_t	session;
-	uint64_t	counter;
+	uint8_t  version; /* 4 bits on the wire */
+	uint8_t  type;    /* enum wire_type, 4 bits on the wire */
+	uint8_t  link_id;
+	uint16_t flags; /* none defined yet: send 0 */
+	uint32_t session;
+	uint64_t counter;
 };
 
 /*
@@ -50,7 +50,7 @@ struct wire_hdr {
  * fit in its 4 bits.  Any version and type that fit are written, so tests
  * can build the headers a decoder must refuse.
  */
-int	 wire_hdr_encode(const struct wire_hdr *, uint8_t *out, size_t outlen);
+int wire_hdr_encode(const struct wire_hdr *, uint8_t *out, size_t outlen);
 
 /*
  * Decodes the header at the start of a whole datagram of `len` bytes.
@@ -59,11 +59,11 @@ int	 wire_hdr_encode(const struct wire_hdr *, uint8_t *out, size_t outlen);
  * the last WIRE_TAG_LEN bytes.  Flags are passed up as received: they are
  * authenticated, so the data path decides what to do with unknown ones.
  */
-int	 wire_hdr_decode(const uint8_t *, size_t len, struct wire_hdr *);
+int wire_hdr_decode(const uint8_t *, size_t len, struct wire_hdr *);
 
 /* The WIRE_NONCE_LEN-byte AEAD nonce for a packet of link_id. */
-void	 wire_nonce(uint8_t link_id, uint64_t counter,
-	    uint8_t nonce[WIRE_NONCE_LEN]);
+void wire_nonce(
+    uint8_t link_id, uint64_t counter, uint8_t nonce[WIRE_NONCE_LEN]);
 
 /* Short name of a wire_hdr_decode() result, as used in counters. */
 const char *wire_err_str(int);

@@ -8,7 +8,7 @@
 
 #include "config.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
  * Beyond "no crash, no leak": a config comes back exactly when there are
@@ -19,9 +19,9 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 static void
 check_errors(const struct config_errors *e)
 {
-	unsigned line, col, pline = 0, pcol = 0;
+	unsigned             line, col, pline = 0, pcol = 0;
 	const unsigned char *p;
-	size_t i;
+	size_t               i;
 
 	for (i = 0; i < e->n; i++) {
 		for (p = (const unsigned char *)e->lines[i]; *p != '\0'; p++)
@@ -40,7 +40,7 @@ static void
 check_config(const struct config *conf)
 {
 	const struct config_route *r;
-	size_t i;
+	size_t                     i;
 
 	if (conf->nlinks > CONFIG_MAX_LINKS)
 		abort();
@@ -51,8 +51,8 @@ check_config(const struct config *conf)
 		r = &conf->routes[i];
 		if (r->link < 0 || (size_t)r->link >= conf->nlinks)
 			abort();
-		if (r->profile != CONFIG_ROUTE_STATIC && (r->profile < 0 ||
-		    (size_t)r->profile >= conf->nprofiles))
+		if (r->profile != CONFIG_ROUTE_STATIC &&
+		    (r->profile < 0 || (size_t)r->profile >= conf->nprofiles))
 			abort();
 		if (config_route_weight(conf, r, 0) == 0 ||
 		    config_route_weight(conf, r, 1) == 0)
@@ -67,15 +67,14 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum config_kind kinds[] = {
-		CONFIG_SOCKETD, CONFIG_POPD, CONFIG_REPLAY
-	};
-	struct config_errors e = { 0 };
-	struct config *conf;
-	size_t i;
+	    CONFIG_SOCKETD, CONFIG_POPD, CONFIG_REPLAY};
+	struct config_errors e = {0};
+	struct config       *conf;
+	size_t               i;
 
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		conf = config_parse((const char *)data, size, "f.json",
-		    kinds[i], &e);
+		conf = config_parse(
+		    (const char *)data, size, "f.json", kinds[i], &e);
 		if ((conf == NULL) != (e.n > 0))
 			abort();
 		check_errors(&e);

@@ -33,12 +33,12 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct config *conf;
-	struct config_errors errs = {0};
-	struct replay_fail fail;
-	char errbuf[PCAP_ERRBUF_SIZE + 256];
-	struct replay r;
-	pcap_t *p;
-	FILE *fp;
+	struct config_errors  errs = {0};
+	struct replay_fail    fail;
+	char                  errbuf[PCAP_ERRBUF_SIZE + 256];
+	struct replay         r;
+	pcap_t               *p;
+	FILE                 *fp;
 
 	if (conf == NULL) {
 		conf = config_parse(conf_text, sizeof(conf_text) - 1,
@@ -46,8 +46,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (conf == NULL)
 			abort();
 	}
-	if (size == 0 || (fp = fmemopen((void *)(uintptr_t)data, size,
-	    "rb")) == NULL)
+	if (size == 0 ||
+	    (fp = fmemopen((void *)(uintptr_t)data, size, "rb")) == NULL)
 		return 0;
 	/* pcap_fopen_offline closes fp with the handle, or leaves it open
 	 * on failure. */
@@ -58,8 +58,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&fail, 0, sizeof(fail));
 	strcpy(fail.link, "WAN1");
 	fail.at_s = 0.5;
-	if (replay_init(&r, conf, SIDE_UP, &fail, 1, 1, errbuf,
-	    sizeof(errbuf)) == 0) {
+	if (replay_init(
+		&r, conf, SIDE_UP, &fail, 1, 1, errbuf, sizeof(errbuf)) == 0) {
 		(void)replay_pcap(&r, p, errbuf, sizeof(errbuf));
 		replay_finish(&r);
 	}

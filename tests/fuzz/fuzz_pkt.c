@@ -12,7 +12,7 @@
 #include "frag.h"
 #include "pkt.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
  * The whole upstream classification path on one input: parse (as from a
@@ -20,13 +20,13 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
  * table that stays full and evicts.  The table and cache persist across
  * inputs so that their state, not just the parser, sees hostile keys.
  */
-#define FLOWS_MAX	32
+#define FLOWS_MAX 32
 
-static struct flow_table	*flows;
-static struct frag_cache	*frags;
-static uint64_t			 now_ms;
+static struct flow_table *flows;
+static struct frag_cache *frags;
+static uint64_t           now_ms;
 
-static const struct flow_timeouts tmo = { { 60, 5, 30, 10, 20 } };
+static const struct flow_timeouts tmo = {{60, 5, 30, 10, 20}};
 
 static void
 check_info(const struct pkt_info *pi, size_t size, int flags)
@@ -41,8 +41,9 @@ check_info(const struct pkt_info *pi, size_t size, int flags)
 		abort();
 	if (!(flags & PKT_F_SNAPLEN) && pi->len > size)
 		abort();
-	if (pi->family == AF_INET && (memcmp(pi->src + 4, zero, 12) != 0 ||
-	    memcmp(pi->dst + 4, zero, 12) != 0))
+	if (pi->family == AF_INET &&
+	    (memcmp(pi->src + 4, zero, 12) != 0 ||
+		memcmp(pi->dst + 4, zero, 12) != 0))
 		abort();
 	if (pi->frag == PKT_FRAG_LATER && (pi->sport != 0 || pi->dport != 0))
 		abort();
@@ -53,7 +54,7 @@ check_key(const struct pkt_info *pi)
 {
 	struct pkt_info r = *pi;
 	struct flow_key k1, k2;
-	int a1, a2;
+	int             a1, a2;
 
 	memcpy(r.src, pi->dst, sizeof(r.src));
 	memcpy(r.dst, pi->src, sizeof(r.dst));
@@ -65,8 +66,8 @@ check_key(const struct pkt_info *pi)
 	 * two endpoints are the same. */
 	if (memcmp(&k1, &k2, sizeof(k1)) != 0)
 		abort();
-	if (a1 == a2 && (memcmp(pi->src, pi->dst, 16) != 0 ||
-	    pi->sport != pi->dport))
+	if (a1 == a2 &&
+	    (memcmp(pi->src, pi->dst, 16) != 0 || pi->sport != pi->dport))
 		abort();
 	if (k1.pad[0] != 0 || k1.pad[1] != 0)
 		abort();
@@ -76,9 +77,9 @@ static void
 account(const struct pkt_info *pi)
 {
 	struct flow_key k;
-	struct flow *f;
-	uint64_t h;
-	int src_is_a;
+	struct flow    *f;
+	uint64_t        h;
+	int             src_is_a;
 
 	src_is_a = flow_key_from_pkt(pi, &k);
 	h = flow_table_hash(flows, &k);
@@ -107,7 +108,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pkt_info pi, snap;
-	int rc, rc_snap;
+	int             rc, rc_snap;
 
 	if (flows == NULL) {
 		flows = flow_table_new(FLOWS_MAX, &tmo);

@@ -8,7 +8,7 @@
 #include "proto.h"
 #include "wire.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
  * Anything a decoder accepts must encode back to the very bytes it came
@@ -18,9 +18,9 @@ int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t out[WIRE_HDR_LEN];
+	uint8_t         out[WIRE_HDR_LEN];
 	struct wire_hdr h;
-	int rc;
+	int             rc;
 
 	rc = wire_hdr_decode(data, size, &h);
 	switch (rc) {

@@ -16,24 +16,25 @@
 #include "flow.h"
 #include "pkt.h"
 
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Tight loops check with this: ck_assert records every passing assertion
  * in a file, which costs more than everything under test. */
-#define REQUIRE(e)	do {						\
-		if (!(e))						\
-			ck_abort_msg("Assertion '%s' failed", #e);	\
+#define REQUIRE(e)                                                             \
+	do {                                                                   \
+		if (!(e))                                                      \
+			ck_abort_msg("Assertion '%s' failed", #e);             \
 	} while (0)
 
 /* Configs are what a user writes: JSON through the real loader. */
 static struct config *
 conf_parse(const char *fmt, ...)
 {
-	struct config_errors errs = { NULL, 0 };
-	struct config *c;
-	char text[8192];
-	va_list ap;
-	int n;
+	struct config_errors errs = {NULL, 0};
+	struct config       *c;
+	char                 text[8192];
+	va_list              ap;
+	int                  n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(text, sizeof(text), fmt, ap);
@@ -55,17 +56,20 @@ static struct config *
 conf_simple_ex(enum balance_alg alg, const uint32_t *w, size_t n,
     const char *prof, const char *failback)
 {
-	char links[1024];
+	char   links[1024];
 	size_t i, off = 0;
 
 	for (i = 0; i < n; i++)
 		off += (size_t)snprintf(links + off, sizeof(links) - off,
 		    "%s{\"name\": \"WAN%zu\", \"up_mbps\": %u, "
-		    "\"down_mbps\": %u}", i > 0 ? ", " : "", i + 1, w[i], w[i]);
-	return conf_parse("{\"links\": [%s], \"default_profile\": \"bulk\", "
+		    "\"down_mbps\": %u}",
+		    i > 0 ? ", " : "", i + 1, w[i], w[i]);
+	return conf_parse(
+	    "{\"links\": [%s], \"default_profile\": \"bulk\", "
 	    "\"profiles\": [{\"name\": \"bulk\", \"algorithm\": \"%s\"%s%s}], "
-	    "\"failback\": \"%s\"}", links, config_algorithm_name(alg),
-	    *prof != '\0' ? ", " : "", prof, failback);
+	    "\"failback\": \"%s\"}",
+	    links, config_algorithm_name(alg), *prof != '\0' ? ", " : "", prof,
+	    failback);
 }
 
 static struct config *
@@ -146,8 +150,8 @@ pkt_nth(uint32_t i)
 
 /* A new flow outside any table: what the algorithms see. */
 static int
-assign(struct balance *b, const struct pkt_info *pi, struct flow *f,
-    uint64_t now)
+assign(
+    struct balance *b, const struct pkt_info *pi, struct flow *f, uint64_t now)
 {
 	memset(f, 0, sizeof(*f));
 	if (flow_key_from_pkt(pi, &f->key))
@@ -171,8 +175,8 @@ assign_link(struct balance *b, const struct pkt_info *pi, uint64_t now)
  * does. */
 struct tbl {
 	struct flow_table *t;
-	struct balance	*b;
-	uint64_t	 now;
+	struct balance    *b;
+	uint64_t           now;
 };
 
 static void
@@ -188,7 +192,7 @@ static void
 tbl_init(struct tbl *tb, struct balance *b, uint32_t max)
 {
 	struct flow_timeouts to;
-	int i;
+	int                  i;
 
 	for (i = 0; i < FLOW_NCLASS; i++)
 		to.s[i] = 3600;
@@ -202,9 +206,9 @@ static struct flow *
 tbl_add(struct tbl *tb, const struct pkt_info *pi, uint64_t now)
 {
 	struct flow_key k;
-	struct flow *f;
-	uint64_t h;
-	int a;
+	struct flow    *f;
+	uint64_t        h;
+	int             a;
 
 	a = flow_key_from_pkt(pi, &k);
 	h = flow_table_hash(tb->t, &k);
@@ -233,10 +237,10 @@ tbl_free(struct tbl *tb)
 
 /* Flow moves as reported by balance_link_down/_up. */
 struct moves {
-	size_t		 n;
-	size_t		 to[CONFIG_MAX_LINKS];
-	size_t		 from[CONFIG_MAX_LINKS];
-	int		 bad;	/* cb saw f->link != to */
+	size_t n;
+	size_t to[CONFIG_MAX_LINKS];
+	size_t from[CONFIG_MAX_LINKS];
+	int    bad; /* cb saw f->link != to */
 };
 
 static void
@@ -252,11 +256,11 @@ count_move(void *arg, const struct flow *f, unsigned from, unsigned to)
 }
 
 static void
-assert_shares(const uint64_t *count, const uint32_t *w, size_t n,
-    const char *what)
+assert_shares(
+    const uint64_t *count, const uint32_t *w, size_t n, const char *what)
 {
 	uint64_t total = 0, wsum = 0;
-	size_t i;
+	size_t   i;
 
 	for (i = 0; i < n; i++) {
 		total += count[i];
@@ -276,12 +280,12 @@ assert_shares(const uint64_t *count, const uint32_t *w, size_t n,
 
 START_TEST(test_ratio_exact)
 {
-	static const uint32_t w[] = { 100, 20 };
-	static const int seq[] = { 0, 0, 0, 1, 0, 0 };
-	struct config *c = conf_simple(BAL_RATIO, w, 2);
-	struct balance *b = bal_new(c);
-	uint32_t i, n[2] = { 0, 0 }, win[2] = { 0, 0 };
-	int l;
+	static const uint32_t w[] = {100, 20};
+	static const int      seq[] = {0, 0, 0, 1, 0, 0};
+	struct config        *c = conf_simple(BAL_RATIO, w, 2);
+	struct balance       *b = bal_new(c);
+	uint32_t              i, n[2] = {0, 0}, win[2] = {0, 0};
+	int                   l;
 
 	struct pkt_info pi;
 
@@ -310,21 +314,19 @@ END_TEST
 
 /* ---------------------------------------------- every algorithm's share */
 
-static const enum balance_alg all_algs[] = {
-	BAL_RATIO, BAL_FLOW, BAL_SOURCE_IP, BAL_DESTINATION_IP,
-	BAL_ROUND_ROBIN, BAL_RANDOM, BAL_THROUGHPUT, BAL_USAGE
-};
+static const enum balance_alg all_algs[] = {BAL_RATIO, BAL_FLOW, BAL_SOURCE_IP,
+    BAL_DESTINATION_IP, BAL_ROUND_ROBIN, BAL_RANDOM, BAL_THROUGHPUT, BAL_USAGE};
 
 static void
 shares(enum balance_alg alg, const uint32_t *w, size_t nl)
 {
-	struct config *c = conf_simple(alg, w, nl);
+	struct config  *c = conf_simple(alg, w, nl);
 	struct balance *b = bal_new(c);
-	uint64_t count[CONFIG_MAX_LINKS] = { 0 };
-	char what[64];
+	uint64_t        count[CONFIG_MAX_LINKS] = {0};
+	char            what[64];
 	struct pkt_info pi;
-	struct flow f;
-	uint32_t i;
+	struct flow     f;
+	uint32_t        i;
 
 	for (i = 0; i < 100000; i++) {
 		pi = pkt_nth(i);
@@ -345,7 +347,7 @@ shares(enum balance_alg alg, const uint32_t *w, size_t nl)
 
 START_TEST(test_shares_two)
 {
-	static const uint32_t w[] = { 100, 20 };
+	static const uint32_t w[] = {100, 20};
 
 	shares(all_algs[_i], w, NITEMS(w));
 }
@@ -353,7 +355,7 @@ END_TEST
 
 START_TEST(test_shares_three)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
+	static const uint32_t w[] = {100, 50, 25};
 
 	shares(all_algs[_i], w, NITEMS(w));
 }
@@ -361,12 +363,12 @@ END_TEST
 
 START_TEST(test_round_robin_runs)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
-	static const int seq[] = { 0, 0, 0, 0, 1, 1, 2 };
-	struct config *c = conf_simple(BAL_ROUND_ROBIN, w, 3);
-	struct balance *b = bal_new(c);
-	struct pkt_info pi;
-	uint32_t i;
+	static const uint32_t w[] = {100, 50, 25};
+	static const int      seq[] = {0, 0, 0, 0, 1, 1, 2};
+	struct config        *c = conf_simple(BAL_ROUND_ROBIN, w, 3);
+	struct balance       *b = bal_new(c);
+	struct pkt_info       pi;
+	uint32_t              i;
 
 	for (i = 0; i < 70; i++) {
 		pi = pkt_nth(i);
@@ -379,12 +381,12 @@ END_TEST
 
 START_TEST(test_random_seeded)
 {
-	static const uint32_t w[] = { 100, 20 };
-	struct config *c = conf_simple(BAL_RANDOM, w, 2);
+	static const uint32_t w[] = {100, 20};
+	struct config        *c = conf_simple(BAL_RANDOM, w, 2);
 	struct balance *b1 = bal_new(c), *b2 = bal_new(c), *b3 = bal_new(c);
 	struct pkt_info pi;
-	uint32_t i, differ = 0;
-	int l1;
+	uint32_t        i, differ = 0;
+	int             l1;
 
 	balance_seed(b3, 42);
 	for (i = 0; i < 1000; i++) {
@@ -405,13 +407,13 @@ END_TEST
 
 START_TEST(test_usage_follows_release)
 {
-	static const uint32_t w[] = { 100, 100 };
-	struct config *c = conf_simple(BAL_USAGE, w, 2);
-	struct balance *b = bal_new(c);
-	struct flow f[100];
-	struct pkt_info pi;
-	uint32_t i;
-	int l;
+	static const uint32_t w[] = {100, 100};
+	struct config        *c = conf_simple(BAL_USAGE, w, 2);
+	struct balance       *b = bal_new(c);
+	struct flow           f[100];
+	struct pkt_info       pi;
+	uint32_t              i;
+	int                   l;
 
 	for (i = 0; i < 100; i++) {
 		pi = pkt_nth(i);
@@ -434,14 +436,15 @@ END_TEST
 
 START_TEST(test_side_weights)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *up, *down;
 	struct pkt_info pi;
-	uint32_t i;
-	int nu[2] = { 0, 0 }, nd[2] = { 0, 0 };
+	uint32_t        i;
+	int             nu[2] = {0, 0}, nd[2] = {0, 0};
 
 	/* Upstream WAN1 is the big pipe, downstream WAN2 is. */
-	c = conf_parse("{\"links\": ["
+	c = conf_parse(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 20},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 100}]}");
 	up = bal_new(c);
@@ -467,15 +470,16 @@ END_TEST
 
 START_TEST(test_flow_restart_and_reorder)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
-	struct config *c = conf_simple(BAL_FLOW, w, 3), *r;
-	struct balance *b1, *b2, *b3;
-	struct pkt_info pi;
-	uint32_t i;
-	int l1, l3;
+	static const uint32_t w[] = {100, 50, 25};
+	struct config        *c = conf_simple(BAL_FLOW, w, 3), *r;
+	struct balance       *b1, *b2, *b3;
+	struct pkt_info       pi;
+	uint32_t              i;
+	int                   l1, l3;
 
 	/* The same links and routes, listed in another order. */
-	r = conf_parse("{\"links\": ["
+	r = conf_parse(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN3\", \"up_mbps\": 25, \"down_mbps\": 25},"
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 50, \"down_mbps\": 50}],"
@@ -495,7 +499,7 @@ START_TEST(test_flow_restart_and_reorder)
 		REQUIRE(assign_link(b2, &pi, 0) == l1);
 		l3 = assign_link(b3, &pi, 0);
 		REQUIRE(strcmp(balance_link_name(b3, (unsigned)l3),
-		    balance_link_name(b1, (unsigned)l1)) == 0);
+			    balance_link_name(b1, (unsigned)l1)) == 0);
 	}
 	balance_free(b1);
 	balance_free(b2);
@@ -507,11 +511,11 @@ END_TEST
 
 START_TEST(test_flow_both_directions)
 {
-	static const uint32_t w[] = { 100, 20 };
-	struct config *c = conf_simple(BAL_FLOW, w, 2);
-	struct balance *up = bal_new(c), *down;
-	struct pkt_info pi, rev;
-	uint32_t i;
+	static const uint32_t w[] = {100, 20};
+	struct config        *c = conf_simple(BAL_FLOW, w, 2);
+	struct balance       *up = bal_new(c), *down;
+	struct pkt_info       pi, rev;
+	uint32_t              i;
 
 	/* socketd and popd see the two directions; with symmetric links
 	 * their weights agree and so must every decision. */
@@ -530,20 +534,21 @@ END_TEST
 
 START_TEST(test_flow_link_down_minimal)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
-	static const uint32_t wf[] = { 100, 25 };
-	struct config *c = conf_simple(BAL_FLOW, w, 3), *cf;
-	struct balance *b = bal_new(c), *fresh;
-	struct moves m;
-	struct tbl tb;
-	struct flow *f;
-	struct pkt_info pi;
-	uint8_t before[30000];
-	uint32_t i, on2 = 0;
-	int l;
+	static const uint32_t w[] = {100, 50, 25};
+	static const uint32_t wf[] = {100, 25};
+	struct config        *c = conf_simple(BAL_FLOW, w, 3), *cf;
+	struct balance       *b = bal_new(c), *fresh;
+	struct moves          m;
+	struct tbl            tb;
+	struct flow          *f;
+	struct pkt_info       pi;
+	uint8_t               before[30000];
+	uint32_t              i, on2 = 0;
+	int                   l;
 
 	/* What a balance that never had WAN2 would do. */
-	cf = conf_parse("{\"links\": ["
+	cf = conf_parse(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": %u, \"down_mbps\": 1},"
 	    "{\"name\": \"WAN3\", \"up_mbps\": %u, \"down_mbps\": 1}],"
 	    "\"default_profile\": \"bulk\","
@@ -558,8 +563,8 @@ START_TEST(test_flow_link_down_minimal)
 		on2 += before[i] == 1;
 	}
 	memset(&m, 0, sizeof(m));
-	ck_assert_uint_eq(balance_link_down(b, tb.t, 1, 10, count_move, &m),
-	    on2);
+	ck_assert_uint_eq(
+	    balance_link_down(b, tb.t, 1, 10, count_move, &m), on2);
 	ck_assert_uint_eq(m.n, on2);
 	ck_assert_int_eq(m.bad, 0);
 	ck_assert_uint_eq(balance_link_active(b, 1), 0);
@@ -573,7 +578,7 @@ START_TEST(test_flow_link_down_minimal)
 		}
 		l = assign_link(fresh, &pi, 0);
 		REQUIRE(strcmp(balance_link_name(b, f->link),
-		    balance_link_name(fresh, (unsigned)l)) == 0);
+			    balance_link_name(fresh, (unsigned)l)) == 0);
 	}
 	tbl_free(&tb);
 	for (i = 0; i < 3; i++)
@@ -587,10 +592,8 @@ END_TEST
 
 /* ------------------------------------------------------- stickiness */
 
-static const enum sticky_mode all_sticky[] = {
-	STICKY_SOURCE_IP, STICKY_SOURCE_NETWORK, STICKY_DESTINATION_IP,
-	STICKY_DESTINATION_NETWORK
-};
+static const enum sticky_mode all_sticky[] = {STICKY_SOURCE_IP,
+    STICKY_SOURCE_NETWORK, STICKY_DESTINATION_IP, STICKY_DESTINATION_NETWORK};
 
 /* Flow j of group g: what the group shares is fixed by g, the rest
  * varies with j (within the /24 for the network modes). */
@@ -617,21 +620,24 @@ group_pkt(enum sticky_mode mode, uint32_t g, uint32_t j)
 
 START_TEST(test_sticky_groups)
 {
-	static const uint32_t w[] = { 100, 20 };
-	enum sticky_mode mode = all_sticky[_i];
-	struct config *c;
-	struct balance *b;
-	uint64_t groups[2] = { 0, 0 };
-	struct pkt_info pi;
-	char prof[128];
-	uint32_t g, j;
-	int first, l;
+	static const uint32_t w[] = {100, 20};
+	enum sticky_mode      mode = all_sticky[_i];
+	struct config        *c;
+	struct balance       *b;
+	uint64_t              groups[2] = {0, 0};
+	struct pkt_info       pi;
+	char                  prof[128];
+	uint32_t              g, j;
+	int                   first, l;
 
-	snprintf(prof, sizeof(prof), "\"stickiness\": \"%s\", %s"
-	    "\"max_groups\": 100000", config_stickiness_name(mode),
-	    mode == STICKY_SOURCE_NETWORK ? "\"source_prefix\": 24, " :
-	    mode == STICKY_DESTINATION_NETWORK ?
-	    "\"destination_prefix\": 24, " : "");
+	snprintf(prof, sizeof(prof),
+	    "\"stickiness\": \"%s\", %s"
+	    "\"max_groups\": 100000",
+	    config_stickiness_name(mode),
+	    mode == STICKY_SOURCE_NETWORK ? "\"source_prefix\": 24, "
+		: mode == STICKY_DESTINATION_NETWORK
+		? "\"destination_prefix\": 24, "
+		: "");
 	c = conf_simple_ex(BAL_FLOW, w, 2, prof, "new-flows");
 	b = bal_new(c);
 	for (g = 0; g < 30000; g++) {
@@ -644,8 +650,9 @@ START_TEST(test_sticky_groups)
 				first = l;
 			if (!(l == first))
 				ck_abort_msg("%s: group %u flow %u on WAN%d, "
-				    "group on WAN%d", config_stickiness_name(mode),
-				    g, j, l + 1, first + 1);
+					     "group on WAN%d",
+				    config_stickiness_name(mode), g, j, l + 1,
+				    first + 1);
 		}
 		groups[first]++;
 	}
@@ -664,13 +671,14 @@ static struct balance *
 keepalive_new(struct config **cp, enum keepalive_mode k, uint32_t timeout_s,
     uint32_t max_groups, size_t nlinks)
 {
-	static const uint32_t w[] = { 100, 100, 100 };
-	char prof[160], timeout[32] = "";
+	static const uint32_t w[] = {100, 100, 100};
+	char                  prof[160], timeout[32] = "";
 
 	if (k != KEEPALIVE_FOREVER)
-		snprintf(timeout, sizeof(timeout), "\"timeout_s\": %u, ",
-		    timeout_s);
-	snprintf(prof, sizeof(prof), "\"stickiness\": \"source-ip\", "
+		snprintf(
+		    timeout, sizeof(timeout), "\"timeout_s\": %u, ", timeout_s);
+	snprintf(prof, sizeof(prof),
+	    "\"stickiness\": \"source-ip\", "
 	    "\"keepalive\": \"%s\", %s\"max_groups\": %u",
 	    config_keepalive_name(k), timeout, max_groups);
 	*cp = conf_simple_ex(BAL_RATIO, w, nlinks, prof, "new-flows");
@@ -684,7 +692,7 @@ static int
 from(struct balance *b, uint32_t src, uint64_t now, struct flow *f)
 {
 	struct pkt_info pi;
-	struct flow tmp;
+	struct flow     tmp;
 
 	pi = pkt4(ip4("10.0.0.0") + src, ip4("203.0.113.9"),
 	    (uint16_t)(1024 + port_seq++ % 60000), 443);
@@ -697,7 +705,7 @@ from(struct balance *b, uint32_t src, uint64_t now, struct flow *f)
 
 START_TEST(test_keepalive_deadline)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b = keepalive_new(&c, KEEPALIVE_DEADLINE, 10, 64, 2);
 
 	ck_assert_int_eq(from(b, 1, 0, NULL), 0);
@@ -714,7 +722,7 @@ END_TEST
 
 START_TEST(test_keepalive_timeout)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b = keepalive_new(&c, KEEPALIVE_TIMEOUT, 10, 64, 2);
 
 	ck_assert_int_eq(from(b, 1, 0, NULL), 0);
@@ -730,7 +738,7 @@ END_TEST
 
 START_TEST(test_keepalive_forever)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b = keepalive_new(&c, KEEPALIVE_FOREVER, 10, 64, 2);
 
 	ck_assert_int_eq(from(b, 1, 0, NULL), 0);
@@ -742,18 +750,18 @@ END_TEST
 
 START_TEST(test_keepalive_forever_evicts_lru)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b;
 
 	/* Three equal links: decisions go WAN1, WAN2, WAN3, WAN1, ... */
 	b = keepalive_new(&c, KEEPALIVE_FOREVER, 10, 2, 3);
-	ck_assert_int_eq(from(b, 1, 0, NULL), 0);	/* S: decision 1 */
-	ck_assert_int_eq(from(b, 2, 1, NULL), 1);	/* T: decision 2 */
-	ck_assert_int_eq(from(b, 1, 2, NULL), 0);	/* S kept, now MRU */
+	ck_assert_int_eq(from(b, 1, 0, NULL), 0); /* S: decision 1 */
+	ck_assert_int_eq(from(b, 2, 1, NULL), 1); /* T: decision 2 */
+	ck_assert_int_eq(from(b, 1, 2, NULL), 0); /* S kept, now MRU */
 	/* Full: U evicts the least recently used group, T, not S. */
-	ck_assert_int_eq(from(b, 3, 3, NULL), 2);	/* U: decision 3 */
-	ck_assert_int_eq(from(b, 1, 4, NULL), 0);	/* S kept */
-	ck_assert_int_eq(from(b, 2, 5, NULL), 0);	/* T anew: decision 4 */
+	ck_assert_int_eq(from(b, 3, 3, NULL), 2); /* U: decision 3 */
+	ck_assert_int_eq(from(b, 1, 4, NULL), 0); /* S kept */
+	ck_assert_int_eq(from(b, 2, 5, NULL), 0); /* T anew: decision 4 */
 	balance_free(b);
 	config_free(c);
 }
@@ -761,16 +769,16 @@ END_TEST
 
 START_TEST(test_keepalive_evicts_dead_first)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b;
 
 	b = keepalive_new(&c, KEEPALIVE_DEADLINE, 10, 2, 3);
-	ck_assert_int_eq(from(b, 1, 0, NULL), 0);	/* S, dies at 10 s */
-	ck_assert_int_eq(from(b, 2, 5000, NULL), 1);	/* T, dies at 15 s */
-	ck_assert_int_eq(from(b, 1, 9000, NULL), 0);	/* S used: T is LRU */
+	ck_assert_int_eq(from(b, 1, 0, NULL), 0);    /* S, dies at 10 s */
+	ck_assert_int_eq(from(b, 2, 5000, NULL), 1); /* T, dies at 15 s */
+	ck_assert_int_eq(from(b, 1, 9000, NULL), 0); /* S used: T is LRU */
 	/* At 12 s S is dead though recently used: U takes its slot. */
 	ck_assert_int_eq(from(b, 3, 12000, NULL), 2);
-	ck_assert_int_eq(from(b, 2, 12001, NULL), 1);	/* T kept */
+	ck_assert_int_eq(from(b, 2, 12001, NULL), 1); /* T kept */
 	balance_free(b);
 	config_free(c);
 }
@@ -778,16 +786,16 @@ END_TEST
 
 START_TEST(test_keepalive_usage)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b;
-	struct flow f1, f2, f3;
+	struct flow     f1, f2, f3;
 
 	/* Without a timeout: alive exactly while it has flows. */
 	b = keepalive_new(&c, KEEPALIVE_USAGE, 0, 64, 2);
 	ck_assert_int_eq(from(b, 1, 0, &f1), 0);
 	ck_assert_int_eq(from(b, 1, 100000, &f2), 0);
 	balance_release(b, &f1, 100000);
-	ck_assert_int_eq(from(b, 1, 100000, &f3), 0);	/* f2 still there */
+	ck_assert_int_eq(from(b, 1, 100000, &f3), 0); /* f2 still there */
 	balance_release(b, &f2, 100001);
 	balance_release(b, &f3, 100001);
 	ck_assert_int_eq(from(b, 1, 100001, NULL), 1);
@@ -810,21 +818,24 @@ END_TEST
 
 START_TEST(test_sticky_profiles_isolated)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b;
 	struct pkt_info p1, p2, p3;
 
 	/* Same source, two profiles: a group in one is unknown to the
 	 * other. */
-	c = conf_parse("{\"links\": ["
+	c = conf_parse(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 100, \"down_mbps\": 100}],"
 	    "\"profiles\": ["
 	    "{\"name\": \"a\", \"stickiness\": \"source-ip\"},"
 	    "{\"name\": \"b\", \"stickiness\": \"source-ip\"}],"
 	    "\"routes\": ["
-	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": \"a\"},"
-	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"profile\": \"a\"},"
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": "
+	    "\"a\"},"
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"profile\": "
+	    "\"a\"},"
 	    "{\"network\": \"203.0.113.0/24\", \"link\": \"WAN1\", "
 	    "\"profile\": \"b\"},"
 	    "{\"network\": \"203.0.113.0/24\", \"link\": \"WAN2\", "
@@ -834,7 +845,7 @@ START_TEST(test_sticky_profiles_isolated)
 	p2 = pkt4(ip4("10.0.0.2"), ip4("8.8.8.8"), 1000, 443);
 	p3 = pkt4(ip4("10.0.0.2"), ip4("203.0.113.1"), 1000, 443);
 	ck_assert_int_eq(assign_link(b, &p1, 0), 0);
-	ck_assert_int_eq(assign_link(b, &p2, 0), 1);	/* a's group: WAN2 */
+	ck_assert_int_eq(assign_link(b, &p2, 0), 1); /* a's group: WAN2 */
 	/* Profile b knows no group for 10.0.0.2: its own first decision. */
 	ck_assert_int_eq(assign_link(b, &p3, 0), 0);
 	balance_free(b);
@@ -846,22 +857,25 @@ END_TEST
 
 START_TEST(test_route_selection)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b;
 	struct pkt_info pi;
-	struct flow f;
-	const int l1 = 0, l2 = 1, l3 = 2, bulk = 0, voice = 1;
-	int i, seen[3] = { 0, 0, 0 };
+	struct flow     f;
+	const int       l1 = 0, l2 = 1, l3 = 2, bulk = 0, voice = 1;
+	int             i, seen[3] = {0, 0, 0};
 
-	c = conf_parse("{\"links\": ["
+	c = conf_parse(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 20},"
 	    "{\"name\": \"WAN3\", \"up_mbps\": 50, \"down_mbps\": 50}],"
 	    "\"profiles\": [{\"name\": \"bulk\", \"algorithm\": \"ratio\"},"
 	    "{\"name\": \"voice\", \"algorithm\": \"flow\"}],"
 	    "\"routes\": ["
-	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": \"bulk\"},"
-	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"profile\": \"bulk\"},"
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": "
+	    "\"bulk\"},"
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"profile\": "
+	    "\"bulk\"},"
 	    "{\"network\": \"198.51.100.0/24\", \"link\": \"WAN2\", "
 	    "\"profile\": \"voice\"},"
 	    "{\"network\": \"198.51.0.0/16\", \"link\": \"WAN3\", "
@@ -905,7 +919,8 @@ START_TEST(test_route_selection)
 	ck_assert_int_eq(assign(b, &pi, &f, 0), -1);
 	ck_assert_int_eq(f.link, FLOW_LINK_NONE);
 	ck_assert_uint_eq(balance_link_active(b, l1) +
-	    balance_link_active(b, l2) + balance_link_active(b, l3), 64);
+		balance_link_active(b, l2) + balance_link_active(b, l3),
+	    64);
 
 	/* A route over a down link is skipped: the /24 falls back to the
 	 * /16, then the /0. */
@@ -927,19 +942,20 @@ END_TEST
 
 START_TEST(test_route_metric_and_profile)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b;
 	struct pkt_info pi;
-	struct flow f;
-	const int pa = 0, pb = 1;
-	int i, seen[3] = { 0, 0, 0 };
+	struct flow     f;
+	const int       pa = 0, pb = 1;
+	int             i, seen[3] = {0, 0, 0};
 
 	/*
 	 * Equal prefixes: the lowest metric wins (WAN2 at 200 never), and
 	 * among metric 100 the first route's profile decides: WAN1 and WAN3
 	 * balance, WAN2's route in profile b takes no part.
 	 */
-	c = conf_parse("{\"links\": ["
+	c = conf_parse(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 100, \"down_mbps\": 100},"
 	    "{\"name\": \"WAN3\", \"up_mbps\": 100, \"down_mbps\": 100}],"
@@ -947,9 +963,12 @@ START_TEST(test_route_metric_and_profile)
 	    "\"routes\": ["
 	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"metric\": 200, "
 	    "\"profile\": \"a\"},"
-	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": \"a\"},"
-	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"profile\": \"b\"},"
-	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN3\", \"profile\": \"a\"}]}");
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": "
+	    "\"a\"},"
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"profile\": "
+	    "\"b\"},"
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN3\", \"profile\": "
+	    "\"a\"}]}");
 	b = bal_new(c);
 	for (i = 0; i < 100; i++) {
 		pi = pkt_nth((uint32_t)i);
@@ -970,13 +989,15 @@ START_TEST(test_route_metric_and_profile)
 	config_free(c);
 
 	/* Metric alone, the better one listed last. */
-	c = conf_parse("{\"links\": ["
+	c = conf_parse(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 100, \"down_mbps\": 100}],"
 	    "\"default_profile\": \"a\", \"profiles\": [{\"name\": \"a\"}],"
 	    "\"routes\": ["
 	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"metric\": 200},"
-	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"metric\": 100}]}");
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"metric\": "
+	    "100}]}");
 	b = bal_new(c);
 	for (i = 0; i < 10; i++) {
 		pi = pkt_nth((uint32_t)i);
@@ -989,11 +1010,11 @@ END_TEST
 
 START_TEST(test_no_routes_means_defaults)
 {
-	static const uint32_t w[] = { 100, 20 };
-	struct config *c = conf_simple(BAL_RATIO, w, 2);
-	struct balance *b;
-	struct pkt_info pi;
-	int i, n[2] = { 0, 0 };
+	static const uint32_t w[] = {100, 20};
+	struct config        *c = conf_simple(BAL_RATIO, w, 2);
+	struct balance       *b;
+	struct pkt_info       pi;
+	int                   i, n[2] = {0, 0};
 
 	/* As popd may build one for a site from its HELLO. */
 	c->nroutes = 0;
@@ -1018,14 +1039,14 @@ END_TEST
 
 START_TEST(test_down_ratio_splits_by_weight)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
-	struct config *c = conf_simple(BAL_RATIO, w, 3);
-	struct balance *b = bal_new(c);
-	struct moves m;
-	struct tbl tb;
-	struct pkt_info pi;
-	uint32_t i;
-	int n[3] = { 0, 0, 0 };
+	static const uint32_t w[] = {100, 50, 25};
+	struct config        *c = conf_simple(BAL_RATIO, w, 3);
+	struct balance       *b = bal_new(c);
+	struct moves          m;
+	struct tbl            tb;
+	struct pkt_info       pi;
+	uint32_t              i;
+	int                   n[3] = {0, 0, 0};
 
 	tbl_init(&tb, b, 7030);
 	for (i = 0; i < 7000; i++) {
@@ -1034,8 +1055,8 @@ START_TEST(test_down_ratio_splits_by_weight)
 	}
 	ck_assert_uint_eq(balance_link_active(b, 0), 4000);
 	memset(&m, 0, sizeof(m));
-	ck_assert_uint_eq(balance_link_down(b, tb.t, 0, 5, count_move, &m),
-	    4000);
+	ck_assert_uint_eq(
+	    balance_link_down(b, tb.t, 0, 5, count_move, &m), 4000);
 	ck_assert_int_eq(m.bad, 0);
 	ck_assert_uint_eq(m.from[0], 4000);
 	/* 50:25 is 2:1, exactly (to the flow). */
@@ -1064,15 +1085,15 @@ END_TEST
 
 START_TEST(test_down_sticky_groups_move_together)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
-	struct config *c = conf_simple_ex(BAL_RATIO, w, 3,
-	    "\"stickiness\": \"source-ip\"", "new-flows");
+	static const uint32_t w[] = {100, 50, 25};
+	struct config        *c = conf_simple_ex(
+		   BAL_RATIO, w, 3, "\"stickiness\": \"source-ip\"", "new-flows");
 	struct balance *b;
-	struct tbl tb;
-	struct flow *f;
+	struct tbl      tb;
+	struct flow    *f;
 	struct pkt_info pi;
-	uint8_t before[70], after[70];
-	uint32_t g, j, dead = 0;
+	uint8_t         before[70], after[70];
+	uint32_t        g, j, dead = 0;
 
 	b = bal_new(c);
 	tbl_init(&tb, b, 7000);
@@ -1087,8 +1108,7 @@ START_TEST(test_down_sticky_groups_move_together)
 	for (g = 0; g < 70; g++)
 		dead += before[g] == 0;
 	ck_assert_uint_eq(dead, 40);
-	ck_assert_uint_eq(balance_link_down(b, tb.t, 0, 1000, NULL, NULL),
-	    400);
+	ck_assert_uint_eq(balance_link_down(b, tb.t, 0, 1000, NULL, NULL), 400);
 	for (g = 0; g < 70; g++)
 		for (j = 0; j < 10; j++) {
 			pi = group_pkt(STICKY_SOURCE_IP, g, j);
@@ -1097,7 +1117,8 @@ START_TEST(test_down_sticky_groups_move_together)
 				after[g] = f->link;
 			if (!(f->link == after[g]))
 				ck_abort_msg("group %u split over WAN%u and "
-				    "WAN%u", g, after[g] + 1, f->link + 1);
+					     "WAN%u",
+				    g, after[g] + 1, f->link + 1);
 			if (before[g] != 0)
 				REQUIRE(f->link == before[g]);
 			else
@@ -1116,13 +1137,13 @@ END_TEST
 
 START_TEST(test_down_all_links)
 {
-	static const uint32_t w[] = { 100, 20 };
-	struct config *c = conf_simple(BAL_RATIO, w, 2);
-	struct balance *b = bal_new(c);
-	struct tbl tb;
-	struct pkt_info pi;
-	struct flow f;
-	uint32_t i;
+	static const uint32_t w[] = {100, 20};
+	struct config        *c = conf_simple(BAL_RATIO, w, 2);
+	struct balance       *b = bal_new(c);
+	struct tbl            tb;
+	struct pkt_info       pi;
+	struct flow           f;
+	uint32_t              i;
 
 	tbl_init(&tb, b, 600);
 	for (i = 0; i < 600; i++) {
@@ -1149,13 +1170,13 @@ END_TEST
 
 START_TEST(test_up_rebalance_ratio)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
-	struct config *c = conf_simple_ex(BAL_RATIO, w, 3, "", "rebalance");
+	static const uint32_t w[] = {100, 50, 25};
+	struct config  *c = conf_simple_ex(BAL_RATIO, w, 3, "", "rebalance");
 	struct balance *b;
-	struct moves m;
-	struct tbl tb;
+	struct moves    m;
+	struct tbl      tb;
 	struct pkt_info pi;
-	uint32_t i;
+	uint32_t        i;
 
 	b = bal_new(c);
 	tbl_init(&tb, b, 7000);
@@ -1165,8 +1186,7 @@ START_TEST(test_up_rebalance_ratio)
 	}
 	balance_link_down(b, tb.t, 0, 1, NULL, NULL);
 	memset(&m, 0, sizeof(m));
-	ck_assert_uint_eq(balance_link_up(b, tb.t, 0, 2, count_move, &m),
-	    4000);
+	ck_assert_uint_eq(balance_link_up(b, tb.t, 0, 2, count_move, &m), 4000);
 	ck_assert_int_eq(m.bad, 0);
 	ck_assert_uint_eq(m.to[0], 4000);
 	ck_assert_uint_eq(balance_link_active(b, 0), 4000);
@@ -1182,13 +1202,13 @@ END_TEST
 
 START_TEST(test_up_rebalance_flow)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
-	struct config *c = conf_simple_ex(BAL_FLOW, w, 3, "", "rebalance");
+	static const uint32_t w[] = {100, 50, 25};
+	struct config  *c = conf_simple_ex(BAL_FLOW, w, 3, "", "rebalance");
 	struct balance *b;
-	struct tbl tb;
+	struct tbl      tb;
 	struct pkt_info pi;
-	uint8_t before[7000];
-	uint32_t i, on0 = 0;
+	uint8_t         before[7000];
+	uint32_t        i, on0 = 0;
 
 	b = bal_new(c);
 	tbl_init(&tb, b, 8000);
@@ -1217,14 +1237,14 @@ END_TEST
 
 START_TEST(test_up_rebalance_sticky_groups_go_home)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
-	struct config *c = conf_simple_ex(BAL_RATIO, w, 3,
-	    "\"stickiness\": \"source-ip\"", "rebalance");
+	static const uint32_t w[] = {100, 50, 25};
+	struct config        *c = conf_simple_ex(
+		   BAL_RATIO, w, 3, "\"stickiness\": \"source-ip\"", "rebalance");
 	struct balance *b;
-	struct tbl tb;
+	struct tbl      tb;
 	struct pkt_info pi;
-	uint8_t before[70];
-	uint32_t g, j;
+	uint8_t         before[70];
+	uint32_t        g, j;
 
 	b = bal_new(c);
 	tbl_init(&tb, b, 7000);
@@ -1248,13 +1268,13 @@ END_TEST
 
 START_TEST(test_up_new_flows)
 {
-	static const uint32_t w[] = { 100, 50, 25 };
-	struct config *c = conf_simple(BAL_RATIO, w, 3);
-	struct balance *b = bal_new(c);
-	struct tbl tb;
-	struct pkt_info pi;
-	uint32_t i;
-	int n[3] = { 0, 0, 0 };
+	static const uint32_t w[] = {100, 50, 25};
+	struct config        *c = conf_simple(BAL_RATIO, w, 3);
+	struct balance       *b = bal_new(c);
+	struct tbl            tb;
+	struct pkt_info       pi;
+	uint32_t              i;
+	int                   n[3] = {0, 0, 0};
 
 	tbl_init(&tb, b, 7100);
 	for (i = 0; i < 7000; i++) {
@@ -1282,19 +1302,21 @@ END_TEST
 
 START_TEST(test_down_static_flows)
 {
-	struct config *c;
+	struct config  *c;
 	struct balance *b;
-	struct tbl tb;
-	struct flow *f;
+	struct tbl      tb;
+	struct flow    *f;
 	struct pkt_info pi;
 
-	c = conf_parse("{\"links\": ["
+	c = conf_parse(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 20},"
 	    "{\"name\": \"WAN3\", \"up_mbps\": 50, \"down_mbps\": 50}],"
 	    "\"profiles\": [{\"name\": \"bulk\"}],"
 	    "\"routes\": ["
-	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": \"bulk\"},"
+	    "{\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": "
+	    "\"bulk\"},"
 	    "{\"network\": \"192.0.2.0/24\", \"link\": \"WAN3\"},"
 	    "{\"network\": \"198.51.100.0/24\", \"link\": \"WAN2\"}]}");
 	b = bal_new(c);
@@ -1379,7 +1401,7 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(balance_suite());
-	int failed;
+	int      failed;
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

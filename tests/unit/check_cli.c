@@ -17,12 +17,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char	 srcdir[1024], builddir[1024], tmpdir[256];
+static char srcdir[1024], builddir[1024], tmpdir[256];
 
 struct run {
-	int	 status;	/* exit code, or -1 if killed */
-	char	*out;
-	char	*err;
+	int   status; /* exit code, or -1 if killed */
+	char *out;
+	char *err;
 };
 
 static char *
@@ -30,7 +30,7 @@ slurp(const char *path)
 {
 	FILE *fp = fopen(path, "rb");
 	char *buf;
-	long n;
+	long  n;
 
 	ck_assert_msg(fp != NULL, "cannot open %s", path);
 	fseek(fp, 0, SEEK_END);
@@ -47,17 +47,17 @@ slurp(const char *path)
 static void
 run(struct run *r, const char *fmt, ...)
 {
-	char cmd[8192], line[9000], outp[300], errp[300];
+	char    cmd[8192], line[9000], outp[300], errp[300];
 	va_list ap;
-	int st;
+	int     st;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
 	snprintf(outp, sizeof(outp), "%s/out", tmpdir);
 	snprintf(errp, sizeof(errp), "%s/err", tmpdir);
-	snprintf(line, sizeof(line), "(%s) </dev/null >%s 2>%s", cmd, outp,
-	    errp);
+	snprintf(
+	    line, sizeof(line), "(%s) </dev/null >%s 2>%s", cmd, outp, errp);
 	st = system(line);
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 	r->out = slurp(outp);
@@ -74,7 +74,7 @@ run_free(struct run *r)
 static void
 write_file(const char *name, const char *text)
 {
-	char path[512];
+	char  path[512];
 	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
@@ -136,75 +136,75 @@ END_TEST
  * out one key per line so the expected position is plain to see.
  */
 static const struct {
-	const char	*what;
-	const char	*json;
-	const char	*expect;
+	const char *what;
+	const char *json;
+	const char *expect;
 } bad_configs[] = {
-	{ "unknown key",
-	  "{\n"
-	  "  \"site\": \"branch-17\",\n"
-	  "  \"links\": [\n"
-	  "    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
-	  "     \"up_mbps\": 100, \"down_mbps\": 100,\n"
-	  "     \"colour\": \"red\"}\n"
-	  "  ]\n"
-	  "}\n",
-	  "bad.json:6:6: links[0].colour: unknown key" },
-	{ "wrong type",
-	  "{\n"
-	  "  \"site\": \"branch-17\",\n"
-	  "  \"links\": [\n"
-	  "    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
-	  "     \"up_mbps\": \"100\", \"down_mbps\": 100}\n"
-	  "  ]\n"
-	  "}\n",
-	  "bad.json:5:17: links[0].up_mbps: must be an integer, got string" },
-	{ "out of range",
-	  "{\n"
-	  "  \"site\": \"branch-17\",\n"
-	  "  \"links\": [\n"
-	  "    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
-	  "     \"up_mbps\": 100, \"down_mbps\": 100},\n"
-	  "    {\"name\": \"WAN2\", \"device\": \"wwan0\",\n"
-	  "     \"up_mbps\": 0, \"down_mbps\": 20}\n"
-	  "  ]\n"
-	  "}\n",
-	  "bad.json:7:17: links[1].up_mbps: must be 1..1000000, got 0" },
-	{ "dangling link reference",
-	  "{\n"
-	  "  \"site\": \"branch-17\",\n"
-	  "  \"links\": [\n"
-	  "    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
-	  "     \"up_mbps\": 100, \"down_mbps\": 100}\n"
-	  "  ],\n"
-	  "  \"routes\": [\n"
-	  "    {\"network\": \"0.0.0.0/0\", \"link\": \"WAN3\"}\n"
-	  "  ]\n"
-	  "}\n",
-	  "bad.json:8:38: routes[0].link: no link named \"WAN3\"" },
-	{ "dangling profile reference",
-	  "{\n"
-	  "  \"site\": \"branch-17\",\n"
-	  "  \"links\": [\n"
-	  "    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
-	  "     \"up_mbps\": 100, \"down_mbps\": 100}\n"
-	  "  ],\n"
-	  "  \"default_profile\": \"bulk\"\n"
-	  "}\n",
-	  "bad.json:7:22: default_profile: no profile named \"bulk\"" },
+    {"unknown key",
+	"{\n"
+	"  \"site\": \"branch-17\",\n"
+	"  \"links\": [\n"
+	"    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
+	"     \"up_mbps\": 100, \"down_mbps\": 100,\n"
+	"     \"colour\": \"red\"}\n"
+	"  ]\n"
+	"}\n",
+	"bad.json:6:6: links[0].colour: unknown key"},
+    {"wrong type",
+	"{\n"
+	"  \"site\": \"branch-17\",\n"
+	"  \"links\": [\n"
+	"    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
+	"     \"up_mbps\": \"100\", \"down_mbps\": 100}\n"
+	"  ]\n"
+	"}\n",
+	"bad.json:5:17: links[0].up_mbps: must be an integer, got string"},
+    {"out of range",
+	"{\n"
+	"  \"site\": \"branch-17\",\n"
+	"  \"links\": [\n"
+	"    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
+	"     \"up_mbps\": 100, \"down_mbps\": 100},\n"
+	"    {\"name\": \"WAN2\", \"device\": \"wwan0\",\n"
+	"     \"up_mbps\": 0, \"down_mbps\": 20}\n"
+	"  ]\n"
+	"}\n",
+	"bad.json:7:17: links[1].up_mbps: must be 1..1000000, got 0"},
+    {"dangling link reference",
+	"{\n"
+	"  \"site\": \"branch-17\",\n"
+	"  \"links\": [\n"
+	"    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
+	"     \"up_mbps\": 100, \"down_mbps\": 100}\n"
+	"  ],\n"
+	"  \"routes\": [\n"
+	"    {\"network\": \"0.0.0.0/0\", \"link\": \"WAN3\"}\n"
+	"  ]\n"
+	"}\n",
+	"bad.json:8:38: routes[0].link: no link named \"WAN3\""},
+    {"dangling profile reference",
+	"{\n"
+	"  \"site\": \"branch-17\",\n"
+	"  \"links\": [\n"
+	"    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
+	"     \"up_mbps\": 100, \"down_mbps\": 100}\n"
+	"  ],\n"
+	"  \"default_profile\": \"bulk\"\n"
+	"}\n",
+	"bad.json:7:22: default_profile: no profile named \"bulk\""},
 };
 
 START_TEST(socketd_bad_config_one_line)
 {
 	struct run r;
-	char want[512];
+	char       want[512];
 
 	write_file("bad.json", bad_configs[_i].json);
 	run(&r, "cd %s && %s/socketd/wanpair-socketd -n -f bad.json", tmpdir,
 	    builddir);
 	snprintf(want, sizeof(want), "%s\n", bad_configs[_i].expect);
-	ck_assert_msg(r.status == 1, "%s: exit %d", bad_configs[_i].what,
-	    r.status);
+	ck_assert_msg(
+	    r.status == 1, "%s: exit %d", bad_configs[_i].what, r.status);
 	ck_assert_msg(strcmp(r.err, want) == 0, "%s:\nwant: %sgot:  %s",
 	    bad_configs[_i].what, want, r.err);
 	ck_assert_str_eq(r.out, "");
@@ -215,35 +215,36 @@ END_TEST
 /* Every tests/data/config/bad-*.json gives exactly its .expect lines. */
 START_TEST(data_bad_configs)
 {
-	char dir[1100], path[1400], exp[1400];
+	char           dir[1100], path[1400], exp[1400];
 	struct dirent *de;
-	DIR *d;
-	int n = 0;
+	DIR           *d;
+	int            n = 0;
 
 	snprintf(dir, sizeof(dir), "%s/tests/data/config", srcdir);
 	d = opendir(dir);
 	ck_assert_msg(d != NULL, "no %s", dir);
 	while ((de = readdir(d)) != NULL) {
-		size_t len = strlen(de->d_name);
+		size_t      len = strlen(de->d_name);
 		const char *prog;
-		struct run r;
-		char *want;
+		struct run  r;
+		char       *want;
 
 		if (strncmp(de->d_name, "bad-", 4) != 0 || len < 6 ||
 		    strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		snprintf(exp, sizeof(exp), "%.*s.expect", (int)(strlen(path) -
-		    5), path);
-		prog = strncmp(de->d_name, "bad-popd", 8) == 0 ?
-		    "popd/wanpair-popd" : "socketd/wanpair-socketd";
+		snprintf(exp, sizeof(exp), "%.*s.expect",
+		    (int)(strlen(path) - 5), path);
+		prog = strncmp(de->d_name, "bad-popd", 8) == 0
+		    ? "popd/wanpair-popd"
+		    : "socketd/wanpair-socketd";
 		run(&r, "cd %s && %s/%s -n -f %s", dir, builddir, prog,
 		    de->d_name);
 		want = slurp(exp);
-		ck_assert_msg(r.status == 1, "%s: exit %d", de->d_name,
-		    r.status);
-		ck_assert_msg(strcmp(r.err, want) == 0, "%s:\nwant:\n%sgot:\n%s",
-		    de->d_name, want, r.err);
+		ck_assert_msg(
+		    r.status == 1, "%s: exit %d", de->d_name, r.status);
+		ck_assert_msg(strcmp(r.err, want) == 0,
+		    "%s:\nwant:\n%sgot:\n%s", de->d_name, want, r.err);
 		free(want);
 		run_free(&r);
 		n++;
@@ -301,14 +302,14 @@ static json_t *
 replay_json(const char *args, const char *capture, int *status)
 {
 	json_error_t jerr;
-	struct run r;
-	json_t *j;
+	struct run   r;
+	json_t      *j;
 
 	run(&r, "%s/ctl/wanpairctl replay -f %s/replay.json --json %s %s/%s",
 	    builddir, tmpdir, args, tmpdir, capture);
 	*status = r.status;
-	ck_assert_msg(r.status == 0, "replay %s %s: exit %d: %s", args,
-	    capture, r.status, r.err);
+	ck_assert_msg(r.status == 0, "replay %s %s: exit %d: %s", args, capture,
+	    r.status, r.err);
 	j = json_loads(r.out, 0, &jerr);
 	ck_assert_msg(j != NULL, "replay output is not JSON: %s", jerr.text);
 	run_free(&r);
@@ -329,8 +330,8 @@ gen(const char *args, const char *file)
 static double
 link_num(json_t *j, int link, const char *key)
 {
-	json_t *v = json_object_get(json_array_get(json_object_get(j,
-	    "links"), (size_t)link), key);
+	json_t *v = json_object_get(
+	    json_array_get(json_object_get(j, "links"), (size_t)link), key);
 
 	ck_assert_msg(v != NULL, "links[%d].%s missing", link, key);
 	return json_number_value(v);
@@ -341,8 +342,8 @@ static void
 assert_ratio(json_t *j, int nflows)
 {
 	ck_assert_str_eq(json_string_value(json_object_get(j, "side")), "up");
-	ck_assert_int_eq(json_integer_value(json_object_get(j, "flows")),
-	    nflows);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(j, "flows")), nflows);
 	ck_assert_msg(fabs(link_num(j, 0, "flow_share") - 0.8333) <= 0.005,
 	    "WAN1 flow share %f", link_num(j, 0, "flow_share"));
 	ck_assert_msg(fabs(link_num(j, 1, "flow_share") - 0.1667) <= 0.005,
@@ -354,7 +355,7 @@ assert_ratio(json_t *j, int nflows)
 START_TEST(replay_ratio_shares)
 {
 	json_t *j;
-	int st;
+	int     st;
 
 	write_file("replay.json", replay_conf);
 	gen("-n 6000 -p 4 -t 20 -a 25", "c.pcap");
@@ -364,10 +365,11 @@ START_TEST(replay_ratio_shares)
 	ck_assert_int_eq((int)link_num(j, 0, "flows"), 5000);
 	ck_assert_int_eq((int)link_num(j, 1, "flows"), 1000);
 	/* both directions of each conversation are one flow */
-	ck_assert_int_eq(json_integer_value(json_object_get(j, "packets")),
-	    24000);
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j,
-	    "skipped"), "not-ip")), 25);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(j, "packets")), 24000);
+	ck_assert_int_eq(json_integer_value(json_object_get(
+			     json_object_get(j, "skipped"), "not-ip")),
+	    25);
 	json_decref(j);
 }
 END_TEST
@@ -375,23 +377,28 @@ END_TEST
 /* The same traffic in every container and link layer gives the same
  * answer. */
 static const char *const formats[] = {
-	"-l sll", "-l sll2", "-l raw", "-F pcapng", "-F pcapng -l sll2",
-	"-6 40", "-6 100 -l raw",
+    "-l sll",
+    "-l sll2",
+    "-l raw",
+    "-F pcapng",
+    "-F pcapng -l sll2",
+    "-6 40",
+    "-6 100 -l raw",
 };
 
 START_TEST(replay_formats)
 {
-	char args[128];
+	char    args[128];
 	json_t *j;
-	int st;
+	int     st;
 
 	write_file("replay.json", replay_conf);
 	snprintf(args, sizeof(args), "-n 3000 -p 2 %s", formats[_i]);
 	gen(args, "f.cap");
 	j = replay_json("", "f.cap", &st);
 	assert_ratio(j, 3000);
-	ck_assert_int_eq(json_integer_value(json_object_get(j, "packets")),
-	    6000);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(j, "packets")), 6000);
 	json_decref(j);
 }
 END_TEST
@@ -399,13 +406,12 @@ END_TEST
 START_TEST(replay_side_down)
 {
 	json_t *j;
-	int st;
+	int     st;
 
 	write_file("replay.json", replay_conf);
 	gen("-n 2000 -p 2", "c.pcap");
 	j = replay_json("--side down", "c.pcap", &st);
-	ck_assert_str_eq(json_string_value(json_object_get(j, "side")),
-	    "down");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "side")), "down");
 	ck_assert_int_eq((int)link_num(j, 0, "flows"), 1000);
 	ck_assert_int_eq((int)link_num(j, 1, "flows"), 1000);
 	json_decref(j);
@@ -420,17 +426,17 @@ END_TEST
 START_TEST(replay_failover)
 {
 	json_t *j, *fo, *list, *f;
-	size_t i;
-	double moved;
-	int st;
+	size_t  i;
+	double  moved;
+	int     st;
 
 	write_file("replay.json", replay_conf);
 	gen("-n 6000 -p 2 -t 10", "c.pcap");
 	j = replay_json("--flows --fail WAN1@5", "c.pcap", &st);
 	fo = json_array_get(json_object_get(j, "failovers"), 0);
 	ck_assert_ptr_nonnull(fo);
-	ck_assert_str_eq(json_string_value(json_object_get(fo, "link")),
-	    "WAN1");
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(fo, "link")), "WAN1");
 	ck_assert(json_is_true(json_object_get(fo, "applied")));
 	moved = json_number_value(json_object_get(fo, "moved"));
 	/* 3000 flows start before 5 s; 5/6 of them were on WAN1 */
@@ -439,14 +445,13 @@ START_TEST(replay_failover)
 	ck_assert(link_num(j, 1, "moved_in") == moved);
 	ck_assert_int_eq((int)link_num(j, 1, "moved_out"), 0);
 	/* flows created after the failure all went to WAN2 */
-	ck_assert_int_eq((int)(link_num(j, 0, "flows") + link_num(j, 1,
-	    "flows")), 6000);
+	ck_assert_int_eq(
+	    (int)(link_num(j, 0, "flows") + link_num(j, 1, "flows")), 6000);
 	ck_assert_int_eq((int)link_num(j, 0, "flows"), 2500);
 	list = json_object_get(j, "flow_list");
 	ck_assert_int_eq(json_array_size(list), 6000);
-	json_array_foreach(list, i, f)
-		ck_assert_str_eq(json_string_value(json_object_get(f, "link")),
-		    "WAN2");
+	json_array_foreach(list, i, f) ck_assert_str_eq(
+	    json_string_value(json_object_get(f, "link")), "WAN2");
 	json_decref(j);
 }
 END_TEST
@@ -454,8 +459,8 @@ END_TEST
 START_TEST(replay_flow_list_direction)
 {
 	json_t *j, *f;
-	size_t i;
-	int st;
+	size_t  i;
+	int     st;
 
 	write_file("replay.json", replay_conf);
 	gen("-n 10 -p 4", "c.pcap");
@@ -463,20 +468,21 @@ START_TEST(replay_flow_list_direction)
 	ck_assert_int_eq(json_array_size(json_object_get(j, "flow_list")), 10);
 	/* src is whoever sent the first packet: the LAN host, although
 	 * half of each flow's packets come back the other way */
-	json_array_foreach(json_object_get(j, "flow_list"), i, f) {
+	json_array_foreach(json_object_get(j, "flow_list"), i, f)
+	{
 		const char *src = json_string_value(json_object_get(f, "src"));
 		const char *dst = json_string_value(json_object_get(f, "dst"));
-		json_int_t dport = json_integer_value(json_object_get(f,
-		    "dport"));
+		json_int_t  dport =
+		    json_integer_value(json_object_get(f, "dport"));
 
 		ck_assert_msg(strncmp(src, "10.1.", 5) == 0, "src %s", src);
-		ck_assert_msg(strncmp(dst, "203.0.113.", 10) == 0, "dst %s",
-		    dst);
+		ck_assert_msg(
+		    strncmp(dst, "203.0.113.", 10) == 0, "dst %s", dst);
 		ck_assert(dport == 443 || dport == 53);
-		ck_assert_int_ge(json_integer_value(json_object_get(f,
-		    "sport")), 10000);
-		ck_assert_int_eq(json_integer_value(json_object_get(f,
-		    "packets")), 4);
+		ck_assert_int_ge(
+		    json_integer_value(json_object_get(f, "sport")), 10000);
+		ck_assert_int_eq(
+		    json_integer_value(json_object_get(f, "packets")), 4);
 	}
 	json_decref(j);
 }
@@ -504,38 +510,47 @@ START_TEST(replay_errors)
 
 	write_file("replay.json", replay_conf);
 	write_file("notacapture.pcap", "this is not a capture\n");
-	run(&r, "%s/ctl/wanpairctl replay -f %s/replay.json %s/notacapture.pcap",
+	run(&r,
+	    "%s/ctl/wanpairctl replay -f %s/replay.json %s/notacapture.pcap",
 	    builddir, tmpdir, tmpdir);
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_ptr_nonnull(strstr(r.err, "notacapture.pcap: not a readable "
+	ck_assert_ptr_nonnull(strstr(r.err,
+	    "notacapture.pcap: not a readable "
 	    "pcap or pcapng capture"));
 	ck_assert_str_eq(r.out, "");
 	run_free(&r);
 
 	/* cut in the middle of a record */
 	gen("-n 100 -p 2", "c.pcap");
-	run(&r, "head -c 5000 %s/c.pcap > %s/cut.pcap && %s/ctl/wanpairctl "
-	    "replay -f %s/replay.json %s/cut.pcap", tmpdir, tmpdir, builddir,
-	    tmpdir, tmpdir);
+	run(&r,
+	    "head -c 5000 %s/c.pcap > %s/cut.pcap && %s/ctl/wanpairctl "
+	    "replay -f %s/replay.json %s/cut.pcap",
+	    tmpdir, tmpdir, builddir, tmpdir, tmpdir);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_msg(strstr(r.err, "truncated") != NULL, "%s", r.err);
 	ck_assert_str_eq(r.out, "");
 	run_free(&r);
 
-	run(&r, "%s/ctl/wanpairctl replay -f %s/replay.json --fail WAN9@1 "
-	    "%s/c.pcap", builddir, tmpdir, tmpdir);
+	run(&r,
+	    "%s/ctl/wanpairctl replay -f %s/replay.json --fail WAN9@1 "
+	    "%s/c.pcap",
+	    builddir, tmpdir, tmpdir);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_ptr_nonnull(strstr(r.err, "no link named \"WAN9\""));
 	run_free(&r);
 
-	run(&r, "%s/ctl/wanpairctl replay -f %s/replay.json --fail WAN1@soon "
-	    "%s/c.pcap", builddir, tmpdir, tmpdir);
+	run(&r,
+	    "%s/ctl/wanpairctl replay -f %s/replay.json --fail WAN1@soon "
+	    "%s/c.pcap",
+	    builddir, tmpdir, tmpdir);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "got \"soon\""));
 	run_free(&r);
 
-	run(&r, "%s/ctl/wanpairctl replay -f %s/replay.json --side sideways "
-	    "%s/c.pcap", builddir, tmpdir, tmpdir);
+	run(&r,
+	    "%s/ctl/wanpairctl replay -f %s/replay.json --side sideways "
+	    "%s/c.pcap",
+	    builddir, tmpdir, tmpdir);
 	ck_assert_int_eq(r.status, 2);
 	run_free(&r);
 
@@ -573,8 +588,8 @@ cli_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, replay_ratio_shares);
-	tcase_add_loop_test(tc, replay_formats, 0,
-	    (int)(sizeof(formats) / sizeof(formats[0])));
+	tcase_add_loop_test(
+	    tc, replay_formats, 0, (int)(sizeof(formats) / sizeof(formats[0])));
 	tcase_add_test(tc, replay_side_down);
 	tcase_add_test(tc, replay_failover);
 	tcase_add_test(tc, replay_flow_list_direction);
@@ -588,7 +603,7 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(cli_suite());
-	int failed;
+	int      failed;
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

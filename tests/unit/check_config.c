@@ -12,13 +12,15 @@
 
 #include "config.h"
 
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A valid socketd.json to which tests add or break things. */
-#define LINK1	"{\"name\": \"WAN1\", \"device\": \"eth1\", \"up_mbps\": 100, " \
-		"\"down_mbps\": 100}"
-#define LINK2	"{\"name\": \"WAN2\", \"device\": \"wwan0\", \"up_mbps\": 20, " \
-		"\"down_mbps\": 20}"
+#define LINK1                                                                  \
+	"{\"name\": \"WAN1\", \"device\": \"eth1\", \"up_mbps\": 100, "        \
+	"\"down_mbps\": 100}"
+#define LINK2                                                                  \
+	"{\"name\": \"WAN2\", \"device\": \"wwan0\", \"up_mbps\": 20, "        \
+	"\"down_mbps\": 20}"
 
 static char srcdir[1024];
 
@@ -35,7 +37,7 @@ static char *
 joined(const struct config_errors *e)
 {
 	size_t i, len = 1;
-	char *s;
+	char  *s;
 
 	for (i = 0; i < e->n; i++)
 		len += strlen(e->lines[i]) + 1;
@@ -51,9 +53,9 @@ joined(const struct config_errors *e)
 static struct config *
 parse_ok(const char *json, enum config_kind kind)
 {
-	struct config_errors e = { 0 };
-	struct config *conf;
-	char *errs;
+	struct config_errors e = {0};
+	struct config       *conf;
+	char                *errs;
 
 	conf = config_parse(json, strlen(json), "t.json", kind, &e);
 	errs = joined(&e);
@@ -67,9 +69,9 @@ parse_ok(const char *json, enum config_kind kind)
 static void
 expect_errors(const char *json, enum config_kind kind, const char *want)
 {
-	struct config_errors e = { 0 };
-	struct config *conf;
-	char *got;
+	struct config_errors e = {0};
+	struct config       *conf;
+	char                *got;
 
 	conf = config_parse(json, strlen(json), "t.json", kind, &e);
 	got = joined(&e);
@@ -90,7 +92,7 @@ slurp(const char *path, size_t *lenp)
 {
 	FILE *fp;
 	char *buf;
-	long len;
+	long  len;
 
 	ck_assert_msg((fp = fopen(path, "rb")) != NULL, "cannot open %s", path);
 	ck_assert_int_eq(fseek(fp, 0, SEEK_END), 0);
@@ -109,7 +111,8 @@ slurp(const char *path, size_t *lenp)
 
 START_TEST(unknown_key)
 {
-	expect_socketd("{\"site\": \"s\", \"links\": [\n"
+	expect_socketd(
+	    "{\"site\": \"s\", \"links\": [\n"
 	    "  {\"name\": \"WAN1\", \"device\": \"eth1\", \"upmbps\": 100,\n"
 	    "   \"up_mbps\": 100, \"down_mbps\": 100, \"colour\": \"red\"}]}",
 	    "t.json:2:38: links[0].upmbps: unknown key "
@@ -117,10 +120,10 @@ START_TEST(unknown_key)
 	    "t.json:3:38: links[0].colour: unknown key\n");
 	/* popd has no links, socketd no sites. */
 	expect_errors("{\"sites\": [{\"name\": \"a\", \"identity\": \"a\", "
-	    "\"lan\": [\"10.1.0.0/16\"]}], \"routes\": []}", CONFIG_POPD,
-	    "t.json:1:69: routes: unknown key\n");
+		      "\"lan\": [\"10.1.0.0/16\"]}], \"routes\": []}",
+	    CONFIG_POPD, "t.json:1:69: routes: unknown key\n");
 	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "], "
-	    "\"sites\": []}",
+		       "\"sites\": []}",
 	    "t.json:1:96: sites: unknown key (did you mean \"site\"?)\n");
 }
 END_TEST
@@ -128,24 +131,27 @@ END_TEST
 START_TEST(wrong_type)
 {
 	expect_socketd("{\"site\": \"s\", \"links\": [{\"name\": \"WAN1\", "
-	    "\"device\": \"eth1\", \"up_mbps\": \"100\", \"down_mbps\": 100.5}]}",
+		       "\"device\": \"eth1\", \"up_mbps\": \"100\", "
+		       "\"down_mbps\": 100.5}]}",
 	    "t.json:1:71: links[0].up_mbps: must be an integer, got string\n"
 	    "t.json:1:91: links[0].down_mbps: must be an integer, got real\n");
 	expect_socketd("{\"site\": 17, \"links\": {}, \"flows\": null, "
-	    "\"failback\": true}",
+		       "\"failback\": true}",
 	    "t.json:1:10: site: must be a string, got integer\n"
 	    "t.json:1:23: links: must be an array, got object\n"
 	    "t.json:1:36: flows: must be an object, got null\n"
 	    "t.json:1:54: failback: must be a string, got boolean\n");
-	expect_socketd("[]", "t.json:1:1: (root): must be an object, got array\n");
-	expect_socketd("\"x\"",
-	    "t.json:1:1: (root): must be an object, got string\n");
+	expect_socketd(
+	    "[]", "t.json:1:1: (root): must be an object, got array\n");
+	expect_socketd(
+	    "\"x\"", "t.json:1:1: (root): must be an object, got string\n");
 }
 END_TEST
 
 START_TEST(out_of_range)
 {
-	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 ", \n"
+	expect_socketd(
+	    "{\"site\": \"s\", \"links\": [" LINK1 ", \n"
 	    "{\"name\": \"WAN2\", \"device\": \"wwan0\", \"up_mbps\": 0, "
 	    "\"down_mbps\": 1000001}],\n"
 	    "\"probe\": {\"interval_ms\": 5, \"down_after\": 101},\n"
@@ -157,7 +163,8 @@ START_TEST(out_of_range)
 	    "t.json:4:18: flows.max: must be 1..67108864, got 0\n"
 	    "t.json:4:38: flows.tcp_timeout_s: must be 1..604800, got -1\n");
 	/* Names are copied into fixed arrays: too long is an error. */
-	expect_socketd("{\"site\": \"s\", \"links\": [{\"name\": "
+	expect_socketd(
+	    "{\"site\": \"s\", \"links\": [{\"name\": "
 	    "\"WAN_with_a_name_that_is_too_long\", \"device\": "
 	    "\"a_very_long_ifname\", \"up_mbps\": 1, \"down_mbps\": 1}]}",
 	    "t.json:1:34: links[0].name: must be 1..31 characters long, "
@@ -169,7 +176,8 @@ END_TEST
 
 START_TEST(enum_value)
 {
-	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+	expect_socketd(
+	    "{\"site\": \"s\", \"links\": [" LINK1 "],\n"
 	    "\"profiles\": [{\"name\": \"p\", \"algorithm\": \"fastest\"}],\n"
 	    "\"failback\": \"never\"}",
 	    "t.json:2:41: profiles[0].algorithm: must be one of ratio, flow, "
@@ -182,7 +190,8 @@ END_TEST
 
 START_TEST(dangling_references)
 {
-	expect_socketd("{\"site\": \"s\",\n"
+	expect_socketd(
+	    "{\"site\": \"s\",\n"
 	    "\"links\": [" LINK1 "],\n"
 	    "\"default_profile\": \"x\",\n"
 	    "\"profiles\": [{\"name\": \"bulk\"}],\n"
@@ -199,9 +208,9 @@ END_TEST
 
 START_TEST(duplicate_names)
 {
-	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 ",\n"
-	    LINK1 ",\n" LINK1 "],\n"
-	    "\"profiles\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
+	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 ",\n" LINK1
+		       ",\n" LINK1 "],\n"
+		       "\"profiles\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
 	    "t.json:2:10: links[1].name: duplicate link name \"WAN1\" "
 	    "(also links[0])\n"
 	    "t.json:3:10: links[2].name: duplicate link name \"WAN1\" "
@@ -213,7 +222,8 @@ END_TEST
 
 START_TEST(host_bits)
 {
-	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+	expect_socketd(
+	    "{\"site\": \"s\", \"links\": [" LINK1 "],\n"
 	    "\"routes\": [{\"network\": \"10.0.0.1/24\", \"link\": \"WAN1\"},\n"
 	    "{\"network\": \"10.0.0.0/24\", \"link\": \"WAN1\"}]}",
 	    "t.json:2:24: routes[0].network: host bits set after the prefix "
@@ -223,7 +233,8 @@ END_TEST
 
 START_TEST(weight_zero)
 {
-	expect_socketd("{\"site\": \"s\", \"links\": [{\"name\": \"WAN1\", "
+	expect_socketd(
+	    "{\"site\": \"s\", \"links\": [{\"name\": \"WAN1\", "
 	    "\"device\": \"eth1\", \"up_mbps\": 100, \"down_mbps\": 100, "
 	    "\"weight\": 0}],\n"
 	    "\"routes\": [{\"network\": \"::/0\", \"link\": \"WAN1\", "
@@ -237,14 +248,16 @@ END_TEST
 static char *
 n_links(size_t n)
 {
-	char *s, *p;
+	char  *s, *p;
 	size_t i;
 
 	ck_assert_ptr_nonnull(s = malloc(64 + n * 80));
 	p = s + sprintf(s, "{\"site\": \"s\", \"links\": [");
 	for (i = 0; i < n; i++)
-		p += sprintf(p, "%s\n{\"name\": \"W%zu\", \"device\": \"eth%zu\", "
-		    "\"up_mbps\": 10, \"down_mbps\": 10}", i ? "," : "", i, i);
+		p += sprintf(p,
+		    "%s\n{\"name\": \"W%zu\", \"device\": \"eth%zu\", "
+		    "\"up_mbps\": 10, \"down_mbps\": 10}",
+		    i ? "," : "", i, i);
 	strcpy(p, "]}");
 	return s;
 }
@@ -252,7 +265,7 @@ n_links(size_t n)
 START_TEST(too_many_links)
 {
 	struct config *conf;
-	char *s;
+	char          *s;
 
 	s = n_links(CONFIG_MAX_LINKS);
 	conf = parse_ok(s, CONFIG_SOCKETD);
@@ -263,7 +276,8 @@ START_TEST(too_many_links)
 
 	/* One error for the 33rd, none for a route that names it. */
 	s = n_links(CONFIG_MAX_LINKS + 1);
-	expect_socketd(s, "t.json:34:1: links[32]: too many links, at most "
+	expect_socketd(s,
+	    "t.json:34:1: links[32]: too many links, at most "
 	    "32\n");
 	free(s);
 }
@@ -271,7 +285,8 @@ END_TEST
 
 START_TEST(missing_keys)
 {
-	expect_socketd("{\"links\": [\n"
+	expect_socketd(
+	    "{\"links\": [\n"
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100}],\n"
 	    "\"routes\": [{\"link\": \"WAN1\"}, {\"network\": \"::/0\"}]}",
 	    "t.json:1:1: (root): missing key \"site\"\n"
@@ -279,12 +294,12 @@ START_TEST(missing_keys)
 	    "t.json:2:1: links[0]: needs \"device\" or \"source\"\n"
 	    "t.json:3:12: routes[0]: missing key \"network\"\n"
 	    "t.json:3:30: routes[1]: missing key \"link\"\n");
-	expect_socketd("{\"site\": \"s\"}",
-	    "t.json:1:1: (root): missing key \"links\"\n");
+	expect_socketd(
+	    "{\"site\": \"s\"}", "t.json:1:1: (root): missing key \"links\"\n");
 	expect_socketd("{\"site\": \"s\", \"links\": []}",
 	    "t.json:1:24: links: must not be empty\n");
-	expect_errors("{}", CONFIG_POPD,
-	    "t.json:1:1: (root): missing key \"sites\"\n");
+	expect_errors(
+	    "{}", CONFIG_POPD, "t.json:1:1: (root): missing key \"sites\"\n");
 	expect_errors("{\"sites\": [{\"name\": \"a\", \"lan\": []}]}",
 	    CONFIG_POPD,
 	    "t.json:1:12: sites[0]: missing key \"identity\"\n"
@@ -297,7 +312,8 @@ START_TEST(syntax_error)
 	/* One line, however many other problems follow. */
 	expect_socketd("{\"site\": 1,\n  \"links\": [" LINK1 ",]\n}",
 	    "t.json:2:82: (syntax): unexpected token near ']'\n");
-	expect_socketd("", "t.json:1:0: (syntax): unexpected token near "
+	expect_socketd("",
+	    "t.json:1:0: (syntax): unexpected token near "
 	    "end of file\n");
 	expect_socketd("{\"site\": \"s\", \"site\": \"t\"}",
 	    "t.json:1:20: (syntax): duplicate object key near '\"site\"'\n");
@@ -310,7 +326,8 @@ END_TEST
 START_TEST(errors_in_file_order)
 {
 	/* Checked profiles, links, routes, flows; reported as written. */
-	expect_socketd("{\"flows\": {\"max\": 0},\n"
+	expect_socketd(
+	    "{\"flows\": {\"max\": 0},\n"
 	    "\"routes\": [{\"network\": \"10.0.0.0/8\", \"link\": \"WAN9\"}],\n"
 	    "\"links\": [{\"name\": \"WAN1\", \"device\": \"eth1\", "
 	    "\"up_mbps\": 0, \"down_mbps\": 1}],\n"
@@ -328,7 +345,8 @@ END_TEST
 
 START_TEST(stickiness_options)
 {
-	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+	expect_socketd(
+	    "{\"site\": \"s\", \"links\": [" LINK1 "],\n"
 	    "\"profiles\": [\n"
 	    "{\"name\": \"a\", \"max_groups\": 10, \"keepalive\": \"usage\"},\n"
 	    "{\"name\": \"b\", \"stickiness\": \"source-ip\", "
@@ -353,15 +371,16 @@ END_TEST
 
 START_TEST(defaults)
 {
-	struct config *conf;
+	struct config               *conf;
 	const struct config_profile *p;
 
-	conf = parse_ok("{\"site\": \"branch-17\", \"links\": [" LINK1 ", "
-	    LINK2 "],\n"
+	conf = parse_ok(
+	    "{\"site\": \"branch-17\", \"links\": [" LINK1 ", " LINK2 "],\n"
 	    "\"profiles\": [{\"name\": \"bulk\"}, {\"name\": \"u\", "
 	    "\"stickiness\": \"source-network\", \"keepalive\": \"usage\"}],\n"
 	    "\"routes\": [{\"network\": \"198.51.100.0/24\", "
-	    "\"link\": \"WAN2\"}]}", CONFIG_SOCKETD);
+	    "\"link\": \"WAN2\"}]}",
+	    CONFIG_SOCKETD);
 	ck_assert_str_eq(conf->file, "t.json");
 	ck_assert_str_eq(conf->site, "branch-17");
 	ck_assert_int_eq(conf->kind, CONFIG_SOCKETD);
@@ -407,12 +426,14 @@ END_TEST
 
 START_TEST(values)
 {
-	struct config *conf;
+	struct config               *conf;
 	const struct config_profile *p;
-	char buf[PREFIX_STRLEN];
+	char                         buf[PREFIX_STRLEN];
 
-	conf = parse_ok("{\"site\": \"Zürich\", \"links\": [" LINK1 ", "
-	    "{\"name\": \"WAN2\", \"source\": \"2001:db8::2\", \"up_mbps\": 20, "
+	conf = parse_ok(
+	    "{\"site\": \"Zürich\", \"links\": [" LINK1 ", "
+	    "{\"name\": \"WAN2\", \"source\": \"2001:db8::2\", \"up_mbps\": "
+	    "20, "
 	    "\"down_mbps\": 50, \"weight\": 7}],\n"
 	    "\"default_profile\": \"bulk\",\n"
 	    "\"profiles\": [{\"name\": \"voice\", \"algorithm\": \"usage\", "
@@ -427,7 +448,8 @@ START_TEST(values)
 	    "\"flows\": {\"max\": 67108864, \"udp_timeout_s\": 604800},\n"
 	    "\"probe\": {\"interval_ms\": 10000, \"down_after\": 1, "
 	    "\"up_after\": 100},\n"
-	    "\"failback\": \"rebalance\"}", CONFIG_SOCKETD);
+	    "\"failback\": \"rebalance\"}",
+	    CONFIG_SOCKETD);
 	ck_assert_str_eq(conf->site, "Zürich");
 	ck_assert_str_eq(conf->links[0].device, "eth1");
 	ck_assert_int_eq(conf->links[1].source.family, AF_INET6);
@@ -445,8 +467,9 @@ START_TEST(values)
 	/* Without "profile" a route belongs to default_profile. */
 	ck_assert_int_eq(conf->routes[0].profile, 1);
 	ck_assert_int_eq(conf->routes[1].profile, 0);
-	ck_assert_str_eq(prefix_ntop(&conf->routes[1].network, buf,
-	    sizeof(buf)), "2001:db8:5::/48");
+	ck_assert_str_eq(
+	    prefix_ntop(&conf->routes[1].network, buf, sizeof(buf)),
+	    "2001:db8:5::/48");
 	ck_assert_uint_eq(conf->routes[1].metric, 0);
 	ck_assert_uint_eq(conf->flows_max, 67108864);
 	ck_assert_uint_eq(conf->flow_timeouts.s[FLOW_UDP], 604800);
@@ -470,12 +493,12 @@ END_TEST
 START_TEST(implicit_routes_and_profile)
 {
 	struct config *conf;
-	char buf[PREFIX_STRLEN];
-	size_t i;
+	char           buf[PREFIX_STRLEN];
+	size_t         i;
 
 	/* No profile at all: an implicit "default" carries the routes. */
-	conf = parse_ok("{\"site\": \"s\", \"links\": [" LINK1 ", " LINK2
-	    "]}", CONFIG_SOCKETD);
+	conf = parse_ok("{\"site\": \"s\", \"links\": [" LINK1 ", " LINK2 "]}",
+	    CONFIG_SOCKETD);
 	ck_assert_uint_eq(conf->nprofiles, 1);
 	ck_assert_str_eq(conf->profiles[0].name, "default");
 	ck_assert_int_eq(conf->profiles[0].algorithm, BAL_RATIO);
@@ -483,8 +506,9 @@ START_TEST(implicit_routes_and_profile)
 	ck_assert_int_eq(conf->default_profile, -1);
 	ck_assert_uint_eq(conf->nroutes, 4);
 	for (i = 0; i < 4; i++) {
-		ck_assert_str_eq(prefix_ntop(&conf->routes[i].network, buf,
-		    sizeof(buf)), i % 2 ? "::/0" : "0.0.0.0/0");
+		ck_assert_str_eq(
+		    prefix_ntop(&conf->routes[i].network, buf, sizeof(buf)),
+		    i % 2 ? "::/0" : "0.0.0.0/0");
 		ck_assert_int_eq(conf->routes[i].link, (int)i / 2);
 		ck_assert_uint_eq(conf->routes[i].metric, 100);
 		ck_assert_int_eq(conf->routes[i].profile, 0);
@@ -494,9 +518,11 @@ START_TEST(implicit_routes_and_profile)
 	config_free(conf);
 
 	/* A configured "default" is used, not duplicated. */
-	conf = parse_ok("{\"site\": \"s\", \"links\": [" LINK1 "], "
+	conf = parse_ok(
+	    "{\"site\": \"s\", \"links\": [" LINK1 "], "
 	    "\"profiles\": [{\"name\": \"x\"}, {\"name\": \"default\", "
-	    "\"algorithm\": \"flow\"}], \"routes\": []}", CONFIG_SOCKETD);
+	    "\"algorithm\": \"flow\"}], \"routes\": []}",
+	    CONFIG_SOCKETD);
 	ck_assert_uint_eq(conf->nprofiles, 2);
 	ck_assert_uint_eq(conf->nroutes, 2);
 	ck_assert_int_eq(conf->routes[0].profile, 1);
@@ -505,8 +531,9 @@ START_TEST(implicit_routes_and_profile)
 
 	/* default_profile wins over a profile named "default". */
 	conf = parse_ok("{\"site\": \"s\", \"links\": [" LINK1 "], "
-	    "\"default_profile\": \"x\", \"profiles\": [{\"name\": "
-	    "\"default\"}, {\"name\": \"x\"}]}", CONFIG_SOCKETD);
+			"\"default_profile\": \"x\", \"profiles\": [{\"name\": "
+			"\"default\"}, {\"name\": \"x\"}]}",
+	    CONFIG_SOCKETD);
 	ck_assert_uint_eq(conf->nprofiles, 2);
 	ck_assert_int_eq(conf->default_profile, 1);
 	ck_assert_int_eq(conf->routes[0].profile, 1);
@@ -518,20 +545,22 @@ END_TEST
 START_TEST(popd_kind)
 {
 	struct config *conf;
-	char buf[PREFIX_STRLEN];
+	char           buf[PREFIX_STRLEN];
 
-	conf = parse_ok("{\"sites\": [{\"name\": \"branch-17\", \"identity\": "
+	conf = parse_ok(
+	    "{\"sites\": [{\"name\": \"branch-17\", \"identity\": "
 	    "\"branch-17.example.net\", \"lan\": [\"10.17.0.0/16\", "
 	    "\"2001:db8:17::/48\", \"10.17.1.0/24\"]}, {\"name\": \"hq\", "
-	    "\"identity\": \"hq\", \"lan\": [\"10.1.0.0/16\"]}]}", CONFIG_POPD);
+	    "\"identity\": \"hq\", \"lan\": [\"10.1.0.0/16\"]}]}",
+	    CONFIG_POPD);
 	ck_assert_uint_eq(conf->nsites, 2);
 	ck_assert_uint_eq(conf->nlinks, 0);
 	ck_assert_uint_eq(conf->nroutes, 0);
 	ck_assert_str_eq(conf->sites[0].name, "branch-17");
 	ck_assert_str_eq(conf->sites[0].identity, "branch-17.example.net");
 	ck_assert_uint_eq(conf->sites[0].nlan, 3);
-	ck_assert_str_eq(prefix_ntop(&conf->sites[0].lan[1], buf,
-	    sizeof(buf)), "2001:db8:17::/48");
+	ck_assert_str_eq(prefix_ntop(&conf->sites[0].lan[1], buf, sizeof(buf)),
+	    "2001:db8:17::/48");
 	/* popd balances return traffic in the (implicit) default profile. */
 	ck_assert_int_eq(conf->default_profile, 0);
 	ck_assert_str_eq(conf->profiles[0].name, "default");
@@ -539,12 +568,13 @@ START_TEST(popd_kind)
 	config_free(conf);
 
 	expect_errors("{\"sites\": [\n"
-	    "{\"name\": \"a\", \"identity\": \"a.example\", "
-	    "\"lan\": [\"10.0.0.0/8\"]},\n"
-	    "{\"name\": \"b\", \"identity\": \"a.example\", "
-	    "\"lan\": [\"10.2.0.0/16\", \"192.168.0.0/24\"]},\n"
-	    "{\"name\": \"a\", \"identity\": \"c\", "
-	    "\"lan\": [\"192.168.0.0/16\"]}]}", CONFIG_POPD,
+		      "{\"name\": \"a\", \"identity\": \"a.example\", "
+		      "\"lan\": [\"10.0.0.0/8\"]},\n"
+		      "{\"name\": \"b\", \"identity\": \"a.example\", "
+		      "\"lan\": [\"10.2.0.0/16\", \"192.168.0.0/24\"]},\n"
+		      "{\"name\": \"a\", \"identity\": \"c\", "
+		      "\"lan\": [\"192.168.0.0/16\"]}]}",
+	    CONFIG_POPD,
 	    "t.json:3:27: sites[1].identity: duplicate identity \"a.example\" "
 	    "(also sites[0])\n"
 	    "t.json:3:48: sites[1].lan[0]: \"10.2.0.0/16\" overlaps "
@@ -562,7 +592,8 @@ START_TEST(replay_kind)
 
 	/* replay opens no sockets: no site, no device needed. */
 	conf = parse_ok("{\"links\": [{\"name\": \"A\", \"up_mbps\": 5, "
-	    "\"down_mbps\": 1}]}", CONFIG_REPLAY);
+			"\"down_mbps\": 1}]}",
+	    CONFIG_REPLAY);
 	ck_assert_str_eq(conf->site, "");
 	ck_assert_int_eq(conf->kind, CONFIG_REPLAY);
 	ck_assert_uint_eq(conf->nroutes, 2);
@@ -577,14 +608,14 @@ START_TEST(positions)
 	    "t.json:1:29: links: must be an array, got integer\n");
 	/* An escaped key is the same key; odd keys are quoted in paths. */
 	expect_socketd("{\"site\": \"s\", \"li\\u006eks\": [{\"name\": \"W\", "
-	    "\"device\": \"e\", \"up_mbps\": 0, \"down_mbps\": 1, "
-	    "\"a.b\\n\": 1}]}",
+		       "\"device\": \"e\", \"up_mbps\": 0, \"down_mbps\": 1, "
+		       "\"a.b\\n\": 1}]}",
 	    "t.json:1:70: links[0].up_mbps: must be 1..1000000, got 0\n"
 	    "t.json:1:89: links[0][\"a.b\\n\"]: unknown key\n");
 	/* Deep nesting is refused, not recursed into. */
 	{
 		char s[300];
-		int i;
+		int  i;
 
 		strcpy(s, "{\"x\": ");
 		for (i = 0; i < 70; i++)
@@ -592,7 +623,8 @@ START_TEST(positions)
 		for (i = 0; i < 70; i++)
 			strcat(s, "]");
 		strcat(s, "}");
-		expect_socketd(s, "t.json:1:70: (syntax): nested more than 64 "
+		expect_socketd(s,
+		    "t.json:1:70: (syntax): nested more than 64 "
 		    "levels deep\n");
 	}
 }
@@ -601,15 +633,19 @@ END_TEST
 START_TEST(many_routes)
 {
 	struct config *conf;
-	char *s, *p;
-	size_t i, n = 5000;
+	char          *s, *p;
+	size_t         i, n = 5000;
 
 	ck_assert_ptr_nonnull(s = malloc(200 + n * 64));
-	p = s + sprintf(s, "{\"site\": \"s\", \"links\": [" LINK1 "],\n"
-	    "\"routes\": [");
+	p = s +
+	    sprintf(s,
+		"{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+		"\"routes\": [");
 	for (i = 0; i < n; i++)
-		p += sprintf(p, "%s\n{\"network\": \"10.%zu.%zu.0/24\", "
-		    "\"link\": \"WAN1\"}", i ? "," : "", i / 256, i % 256);
+		p += sprintf(p,
+		    "%s\n{\"network\": \"10.%zu.%zu.0/24\", "
+		    "\"link\": \"WAN1\"}",
+		    i ? "," : "", i / 256, i % 256);
 	strcpy(p, "]}");
 	conf = parse_ok(s, CONFIG_SOCKETD);
 	ck_assert_uint_eq(conf->nroutes, n);
@@ -618,7 +654,8 @@ START_TEST(many_routes)
 	/* The last one is found where it is. */
 	p = strstr(s, "\"WAN1\"}]}");
 	memcpy(p, "\"WAN9\"", 6);
-	expect_socketd(s, "t.json:5002:39: routes[4999].link: no link named "
+	expect_socketd(s,
+	    "t.json:5002:39: routes[4999].link: no link named "
 	    "\"WAN9\"\n");
 	free(s);
 }
@@ -630,12 +667,14 @@ END_TEST
 static void
 parse_any(const char *text, size_t len, enum config_kind kind)
 {
-	struct config_errors e = { 0 };
-	struct config *conf;
+	struct config_errors e = {0};
+	struct config       *conf;
 
 	conf = config_parse(text, len, "t.json", kind, &e);
-	ck_assert_msg((conf == NULL) == (e.n > 0), "len %zu: conf %p, %zu "
-	    "errors", len, (void *)conf, e.n);
+	ck_assert_msg((conf == NULL) == (e.n > 0),
+	    "len %zu: conf %p, %zu "
+	    "errors",
+	    len, (void *)conf, e.n);
 	config_free(conf);
 	config_errors_clear(&e);
 }
@@ -643,15 +682,15 @@ parse_any(const char *text, size_t len, enum config_kind kind)
 START_TEST(truncated)
 {
 	static const struct {
-		const char	*file;
+		const char      *file;
 		enum config_kind kind;
 	} files[] = {
-		{ "etc/socketd.json", CONFIG_SOCKETD },
-		{ "etc/popd.json", CONFIG_POPD },
+	    {"etc/socketd.json", CONFIG_SOCKETD},
+	    {"etc/popd.json", CONFIG_POPD},
 	};
-	struct config_errors e = { 0 };
-	char path[1100], *text;
-	size_t i, len, cut;
+	struct config_errors e = {0};
+	char                 path[1100], *text;
+	size_t               i, len, cut;
 
 	for (i = 0; i < NITEMS(files); i++) {
 		snprintf(path, sizeof(path), "%s/%s", srcdir, files[i].file);
@@ -660,8 +699,8 @@ START_TEST(truncated)
 			parse_any(text, cut, files[i].kind);
 		/* A prefix that ends inside the root object is never OK. */
 		for (cut = 0; cut < len - 2; cut++) {
-			ck_assert_ptr_null(config_parse(text, cut, "t.json",
-			    files[i].kind, &e));
+			ck_assert_ptr_null(config_parse(
+			    text, cut, "t.json", files[i].kind, &e));
 			ck_assert_uint_eq(e.n, 1);
 			config_errors_clear(&e);
 		}
@@ -673,15 +712,20 @@ END_TEST
 START_TEST(garbage)
 {
 	static const char *const samples[] = {
-		"\0\0\0\0", "\xff\xfe{}", "{\"site\": \"\xc3\x28\"}",
-		"{\"a\": \"\\ud800\"}", "{\"a\": 1e999}",
-		"{\"a\": 99999999999999999999}", "nul", "{\"links\": [1, [2]]}",
-		"{\"site\": \"s\", \"links\": [null, true, \"x\", 1.5]}",
-		"\xef\xbb\xbf{}",
+	    "\0\0\0\0",
+	    "\xff\xfe{}",
+	    "{\"site\": \"\xc3\x28\"}",
+	    "{\"a\": \"\\ud800\"}",
+	    "{\"a\": 1e999}",
+	    "{\"a\": 99999999999999999999}",
+	    "nul",
+	    "{\"links\": [1, [2]]}",
+	    "{\"site\": \"s\", \"links\": [null, true, \"x\", 1.5]}",
+	    "\xef\xbb\xbf{}",
 	};
-	char buf[512];
+	char     buf[512];
 	uint32_t x = 1;
-	size_t i, j, n;
+	size_t   i, j, n;
 
 	for (i = 0; i < NITEMS(samples); i++) {
 		parse_any(samples[i], strlen(samples[i]) + (i == 0 ? 4 : 0),
@@ -693,8 +737,9 @@ START_TEST(garbage)
 		n = i % sizeof(buf);
 		for (j = 0; j < n; j++) {
 			x = x * 1103515245 + 12345;
-			buf[j] = i % 2 ? (char)(x >> 16) :
-			    "{}[]\",:0123456789 \"aenu-."[(x >> 16) % 26];
+			buf[j] = i % 2
+			    ? (char)(x >> 16)
+			    : "{}[]\",:0123456789 \"aenu-."[(x >> 16) % 26];
 		}
 		parse_any(buf, n, (enum config_kind)(i % 3));
 	}
@@ -703,10 +748,10 @@ END_TEST
 
 START_TEST(oversized)
 {
-	struct config_errors e = { 0 };
-	struct config *conf;
-	char *text;
-	size_t len = CONFIG_MAX_BYTES;
+	struct config_errors e = {0};
+	struct config       *conf;
+	char                *text;
+	size_t               len = CONFIG_MAX_BYTES;
 
 	/* Exactly the limit loads; one byte more does not. */
 	ck_assert_ptr_nonnull(text = malloc(len + 1));
@@ -719,8 +764,8 @@ START_TEST(oversized)
 	conf = config_parse(text, len + 1, "big.json", CONFIG_SOCKETD, &e);
 	ck_assert_ptr_null(conf);
 	ck_assert_uint_eq(e.n, 1);
-	ck_assert_str_eq(e.lines[0],
-	    "big.json:0:0: (file): larger than 1048576 bytes");
+	ck_assert_str_eq(
+	    e.lines[0], "big.json:0:0: (file): larger than 1048576 bytes");
 	config_errors_clear(&e);
 	free(text);
 }
@@ -728,9 +773,9 @@ END_TEST
 
 START_TEST(load_files)
 {
-	struct config_errors e = { 0 };
-	struct config *conf;
-	char path[1100];
+	struct config_errors e = {0};
+	struct config       *conf;
+	char                 path[1100];
 
 	snprintf(path, sizeof(path), "%s/etc/socketd.json", srcdir);
 	conf = config_load(path, CONFIG_SOCKETD, &e);
@@ -749,10 +794,11 @@ START_TEST(load_files)
 	ck_assert_uint_ge(conf->nsites, 2);
 	config_free(conf);
 
-	ck_assert_ptr_null(config_load("/nonexistent/socketd.json",
-	    CONFIG_SOCKETD, &e));
+	ck_assert_ptr_null(
+	    config_load("/nonexistent/socketd.json", CONFIG_SOCKETD, &e));
 	ck_assert_uint_eq(e.n, 1);
-	ck_assert_str_eq(e.lines[0], "/nonexistent/socketd.json:0:0: (file): "
+	ck_assert_str_eq(e.lines[0],
+	    "/nonexistent/socketd.json:0:0: (file): "
 	    "cannot open: No such file or directory");
 	/* Errors accumulate until cleared. */
 	ck_assert_ptr_null(config_load(srcdir, CONFIG_SOCKETD, &e));
@@ -768,13 +814,13 @@ END_TEST
 /* Every tests/data/config/bad-*.json gives exactly its .expect lines. */
 START_TEST(data_configs)
 {
-	struct config_errors e = { 0 };
-	struct config *conf;
-	struct dirent *de;
-	enum config_kind kind;
-	char dir[1100], path[1400], *text, *want, *got;
-	size_t len, nbad = 0, ngood = 0;
-	DIR *d;
+	struct config_errors e = {0};
+	struct config       *conf;
+	struct dirent       *de;
+	enum config_kind     kind;
+	char                 dir[1100], path[1400], *text, *want, *got;
+	size_t               len, nbad = 0, ngood = 0;
+	DIR                 *d;
 
 	snprintf(dir, sizeof(dir), "%s/tests/data/config", srcdir);
 	ck_assert_msg((d = opendir(dir)) != NULL, "no %s", dir);
@@ -782,8 +828,8 @@ START_TEST(data_configs)
 		len = strlen(de->d_name);
 		if (len < 6 || strcmp(de->d_name + len - 5, ".json") != 0)
 			continue;
-		kind = strstr(de->d_name, "popd") != NULL ? CONFIG_POPD :
-		    CONFIG_SOCKETD;
+		kind = strstr(de->d_name, "popd") != NULL ? CONFIG_POPD
+							  : CONFIG_SOCKETD;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		text = slurp(path, &len);
 		conf = config_parse(text, len, de->d_name, kind, &e);
@@ -865,7 +911,7 @@ int
 main(void)
 {
 	SRunner *sr;
-	int failed;
+	int      failed;
 
 	sr = srunner_create(config_suite());
 	srunner_run_all(sr, CK_NORMAL);

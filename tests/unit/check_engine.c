@@ -17,8 +17,8 @@ static struct config *
 conf_from(const char *text)
 {
 	struct config_errors errs = {0};
-	struct config *c = config_parse(text, strlen(text), "t.json",
-	    CONFIG_REPLAY, &errs);
+	struct config       *c =
+	    config_parse(text, strlen(text), "t.json", CONFIG_REPLAY, &errs);
 
 	ck_assert_msg(c != NULL, "%s", errs.n ? errs.lines[0] : "?");
 	return c;
@@ -57,11 +57,11 @@ START_TEST(batch_matches_single)
 	struct engine *one = engine_new(c, SIDE_UP);
 	struct engine *many = engine_new(c, SIDE_UP);
 	enum { N = 300 };
-	static uint8_t pkts[N][28];
-	const uint8_t *bp[N];
-	size_t lens[N];
+	static uint8_t       pkts[N][28];
+	const uint8_t       *bp[N];
+	size_t               lens[N];
 	struct engine_result r1, rb[N];
-	int rcs[N], i, rc, wan1 = 0;
+	int                  rcs[N], i, rc, wan1 = 0;
 
 	/* new flows, replies, and a garbage packet in the middle */
 	for (i = 0; i < N; i++) {
@@ -69,7 +69,7 @@ START_TEST(batch_matches_single)
 		bp[i] = pkts[i];
 		lens[i] = 28;
 	}
-	pkts[150][0] = 0x55;	/* IP version 5 */
+	pkts[150][0] = 0x55; /* IP version 5 */
 	engine_packets(many, bp, lens, N, 0, 1000, rcs, rb);
 	for (i = 0; i < N; i++) {
 		rc = engine_packet(one, pkts[i], 28, 0, 1000, &r1);
@@ -97,10 +97,10 @@ END_TEST
 
 START_TEST(reply_is_the_same_flow)
 {
-	struct config *c = conf_from(two_links);
-	struct engine *e = engine_new(c, SIDE_UP);
+	struct config       *c = conf_from(two_links);
+	struct engine       *e = engine_new(c, SIDE_UP);
 	struct engine_result r, back;
-	uint8_t p[28];
+	uint8_t              p[28];
 
 	udp4(p, 7, 9, 0);
 	ck_assert_int_eq(engine_packet(e, p, 28, 0, 1000, &r), 0);
@@ -120,16 +120,18 @@ END_TEST
 START_TEST(no_route_no_flow)
 {
 	/* only 198.18.0.0/15 is routed; 203.0.113.9 is not */
-	struct config *c = conf_from("{\"links\": ["
+	struct config *c = conf_from(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100}],"
-	    "\"routes\": [{\"network\": \"198.18.0.0/15\", \"link\": \"WAN1\"}]}");
-	struct engine *e = engine_new(c, SIDE_UP);
+	    "\"routes\": [{\"network\": \"198.18.0.0/15\", \"link\": "
+	    "\"WAN1\"}]}");
+	struct engine       *e = engine_new(c, SIDE_UP);
 	struct engine_result r;
-	uint8_t p[28];
+	uint8_t              p[28];
 
 	udp4(p, 1, 9, 0);
-	ck_assert_int_eq(engine_packet(e, p, 28, 0, 1000, &r),
-	    PKT_ERR_NO_ROUTE);
+	ck_assert_int_eq(
+	    engine_packet(e, p, 28, 0, 1000, &r), PKT_ERR_NO_ROUTE);
 	ck_assert_ptr_null(r.flow);
 	ck_assert_int_eq(flow_table_count(engine_flows(e)), 0);
 	ck_assert_int_eq(engine_stats(e)->skipped[-PKT_ERR_NO_ROUTE], 1);
@@ -152,13 +154,14 @@ count_release(void *arg, struct flow *f, enum flow_release why)
 /* UDP flows go after udp_timeout_s idle; the rest on engine_free. */
 START_TEST(expiry_and_release)
 {
-	struct config *c = conf_from("{\"links\": ["
+	struct config *c = conf_from(
+	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100}],"
 	    "\"flows\": {\"max\": 64, \"udp_timeout_s\": 5}}");
-	struct engine *e = engine_new(c, SIDE_UP);
+	struct engine       *e = engine_new(c, SIDE_UP);
 	struct engine_result r;
-	uint8_t p[28];
-	uint32_t i;
+	uint8_t              p[28];
+	uint32_t             i;
 
 	released = 0;
 	engine_set_release_cb(e, count_release, NULL);
@@ -197,7 +200,7 @@ int
 main(void)
 {
 	SRunner *sr = srunner_create(engine_suite());
-	int failed;
+	int      failed;
 
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -12,24 +12,24 @@
 #include "frag.h"
 #include "pkt.h"
 
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * For loops of millions of checks: ck_assert() reports every pass to the
  * parent process (a write per call), which turns 200k cases into seconds
  * of system time.  This reports failures only.
  */
-#define CHECK(cond, ...) do {						\
-	if (!(cond))							\
-		ck_abort_msg(__VA_ARGS__);				\
-} while (0)
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			ck_abort_msg(__VA_ARGS__);                             \
+	} while (0)
 
 /* Seconds per class: TCP, TCP closing, UDP, ICMP, other. */
-static const struct flow_timeouts tmo = { { 100, 10, 30, 5, 20 } };
+static const struct flow_timeouts tmo = {{100, 10, 30, 5, 20}};
 
 static struct pkt_info
-pkt4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t sport,
-    uint16_t dport)
+pkt4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t sport, uint16_t dport)
 {
 	struct pkt_info pi;
 
@@ -98,9 +98,9 @@ find(struct flow_table *t, const struct flow_key *k)
 
 /* What the release callback saw. */
 struct released {
-	size_t		n;
-	struct flow_key	key[64];
-	int		why[64];
+	size_t          n;
+	struct flow_key key[64];
+	int             why[64];
 };
 
 static void
@@ -117,8 +117,8 @@ record_release(void *arg, struct flow *f, enum flow_release why)
 
 START_TEST(test_key_both_directions)
 {
-	struct pkt_info up, down;
-	struct flow_key k1, k2;
+	struct pkt_info      up, down;
+	struct flow_key      k1, k2;
 	static const uint8_t zero[2];
 
 	up = pkt4(0xc0000201, 0xc6336407, IPPROTO_TCP, 40000, 443);
@@ -180,10 +180,10 @@ END_TEST
 START_TEST(test_initiator)
 {
 	struct flow_table *t;
-	struct pkt_info first, reply;
-	struct flow_key k;
-	struct flow *f;
-	int i;
+	struct pkt_info    first, reply;
+	struct flow_key    k;
+	struct flow       *f;
+	int                i;
 
 	for (i = 0; i < 2; i++) {
 		t = flow_table_new(8, &tmo);
@@ -212,21 +212,21 @@ END_TEST
 START_TEST(test_insert_fields)
 {
 	static const struct {
-		uint8_t	proto;
-		int	cls;
+		uint8_t proto;
+		int     cls;
 	} want[] = {
-		{ IPPROTO_TCP, FLOW_TCP },
-		{ IPPROTO_UDP, FLOW_UDP },
-		{ 136 /* UDP-Lite */, FLOW_UDP },
-		{ IPPROTO_ICMP, FLOW_ICMP },
-		{ IPPROTO_ICMPV6, FLOW_ICMP },
-		{ 47 /* GRE */, FLOW_OTHER },
-		{ IPPROTO_SCTP, FLOW_OTHER },
+	    {IPPROTO_TCP, FLOW_TCP},
+	    {IPPROTO_UDP, FLOW_UDP},
+	    {136 /* UDP-Lite */, FLOW_UDP},
+	    {IPPROTO_ICMP, FLOW_ICMP},
+	    {IPPROTO_ICMPV6, FLOW_ICMP},
+	    {47 /* GRE */, FLOW_OTHER},
+	    {IPPROTO_SCTP, FLOW_OTHER},
 	};
 	struct flow_table *t;
-	struct flow_key k;
-	struct flow *f;
-	size_t i;
+	struct flow_key    k;
+	struct flow       *f;
+	size_t             i;
 
 	t = flow_table_new(16, &tmo);
 	for (i = 0; i < NITEMS(want); i++) {
@@ -264,24 +264,24 @@ END_TEST
  * advances by one each step, so "idle longest" is one flow and the model
  * can name the victim of each eviction.
  */
-#define POOL	300
+#define POOL 300
 
 struct model {
-	int		present[POOL];
-	struct flow	*f[POOL];
-	uint64_t	last[POOL];
-	struct flow_key	key[POOL];
-	uint64_t	hash[POOL];
-	int		evicted;	/* pool index the callback saw */
-	int		nrelease;
-	int		why;
+	int             present[POOL];
+	struct flow    *f[POOL];
+	uint64_t        last[POOL];
+	struct flow_key key[POOL];
+	uint64_t        hash[POOL];
+	int             evicted; /* pool index the callback saw */
+	int             nrelease;
+	int             why;
 };
 
 static void
 model_release(void *arg, struct flow *f, enum flow_release why)
 {
 	struct model *m = arg;
-	int i;
+	int           i;
 
 	m->nrelease++;
 	m->why = why;
@@ -299,19 +299,19 @@ static void
 random_ops(uint32_t max, uint64_t hashmask, uint64_t seed)
 {
 	struct flow_table *t;
-	struct model *m;
-	struct flow *f;
-	uint64_t s = seed, r, now, oldest;
-	uint32_t count = 0;
-	int i, j, victim, step;
+	struct model      *m;
+	struct flow       *f;
+	uint64_t           s = seed, r, now, oldest;
+	uint32_t           count = 0;
+	int                i, j, victim, step;
 
 	m = calloc(1, sizeof(*m));
 	t = flow_table_new(max, &tmo);
 	ck_assert_ptr_nonnull(t);
 	flow_table_set_release_cb(t, model_release, m);
 	for (i = 0; i < POOL; i++) {
-		m->key[i] = key_n((uint32_t)i, i % 3 ? IPPROTO_UDP :
-		    IPPROTO_TCP);
+		m->key[i] =
+		    key_n((uint32_t)i, i % 3 ? IPPROTO_UDP : IPPROTO_TCP);
 		m->hash[i] = flow_table_hash(t, &m->key[i]) & hashmask;
 	}
 
@@ -342,18 +342,18 @@ random_ops(uint32_t max, uint64_t hashmask, uint64_t seed)
 					}
 			}
 			m->nrelease = 0;
-			m->f[i] = flow_table_insert(t, &m->key[i],
-			    m->hash[i], now);
+			m->f[i] =
+			    flow_table_insert(t, &m->key[i], m->hash[i], now);
 			if (victim >= 0) {
 				CHECK(m->nrelease == 1 &&
-				    m->why == FLOW_RELEASE_EVICTED &&
-				    m->evicted == victim,
+					m->why == FLOW_RELEASE_EVICTED &&
+					m->evicted == victim,
 				    "step %d: evicted %d, not %d", step,
 				    m->evicted, victim);
 				m->present[victim] = 0;
 			} else {
-				CHECK(m->nrelease == 0, "step %d: evicted",
-				    step);
+				CHECK(
+				    m->nrelease == 0, "step %d: evicted", step);
 				count++;
 			}
 			m->present[i] = 1;
@@ -364,7 +364,8 @@ random_ops(uint32_t max, uint64_t hashmask, uint64_t seed)
 				break;
 			m->nrelease = 0;
 			flow_table_remove(t, f);
-			CHECK(m->nrelease == 1 && m->why == FLOW_RELEASE_REMOVED,
+			CHECK(
+			    m->nrelease == 1 && m->why == FLOW_RELEASE_REMOVED,
 			    "step %d: remove", step);
 			m->present[i] = 0;
 			count--;
@@ -374,9 +375,10 @@ random_ops(uint32_t max, uint64_t hashmask, uint64_t seed)
 			if ((r >> 24) % 8 != 0)
 				break;
 			for (j = 0; j < POOL; j++)
-				CHECK(flow_table_lookup(t, &m->key[j],
-				    m->hash[j]) == (m->present[j] ? m->f[j] :
-				    NULL), "step %d: key %d", step, j);
+				CHECK(flow_table_lookup(
+					  t, &m->key[j], m->hash[j]) ==
+					(m->present[j] ? m->f[j] : NULL),
+				    "step %d: key %d", step, j);
 			break;
 		}
 		CHECK(flow_table_count(t) == count, "step %d: count %u, not %u",
@@ -402,9 +404,9 @@ END_TEST
 START_TEST(test_wraparound_delete)
 {
 	struct flow_table *t;
-	struct flow_key k[6];
-	struct flow *f[6];
-	int i, j;
+	struct flow_key    k[6];
+	struct flow       *f[6];
+	int                i, j;
 
 	/* max 6 -> 8 slots; every key's home is the last slot, so the
 	 * cluster wraps to slots 0..4 and deletion must shift across. */
@@ -426,12 +428,12 @@ END_TEST
 
 START_TEST(test_expiry_per_class)
 {
-	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP,
-	    IPPROTO_ICMP, 47 };
-	struct released rel = { 0 };
+	static const uint8_t protos[] = {
+	    IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, 47};
+	struct released    rel = {0};
 	struct flow_table *t;
-	struct flow_key k[4];
-	size_t i;
+	struct flow_key    k[4];
+	size_t             i;
 
 	t = flow_table_new(16, &tmo);
 	flow_table_set_release_cb(t, record_release, &rel);
@@ -465,10 +467,10 @@ END_TEST
 
 START_TEST(test_expiry_order_and_budget)
 {
-	struct released rel = { 0 };
+	struct released    rel = {0};
 	struct flow_table *t;
-	struct flow_key k[10];
-	uint32_t i;
+	struct flow_key    k[10];
+	uint32_t           i;
 
 	t = flow_table_new(16, &tmo);
 	flow_table_set_release_cb(t, record_release, &rel);
@@ -492,9 +494,9 @@ END_TEST
 /* A budget takes the most overdue flow first, whatever its class. */
 START_TEST(test_expiry_budget_across_classes)
 {
-	struct released rel = { 0 };
+	struct released    rel = {0};
 	struct flow_table *t;
-	struct flow_key tcp, udp, icmp;
+	struct flow_key    tcp, udp, icmp;
 
 	t = flow_table_new(16, &tmo);
 	flow_table_set_release_cb(t, record_release, &rel);
@@ -518,9 +520,9 @@ END_TEST
 START_TEST(test_tcp_closing)
 {
 	struct flow_table *t;
-	struct flow_key k[4];
-	struct flow *f;
-	uint32_t i;
+	struct flow_key    k[4];
+	struct flow       *f;
+	uint32_t           i;
 
 	t = flow_table_new(16, &tmo);
 	for (i = 0; i < 4; i++) {
@@ -557,11 +559,11 @@ END_TEST
 
 START_TEST(test_full_evicts_idle_longest)
 {
-	struct released rel = { 0 };
+	struct released    rel = {0};
 	struct flow_table *t;
-	struct flow_key k[6];
-	struct flow *f;
-	uint32_t i;
+	struct flow_key    k[6];
+	struct flow       *f;
+	uint32_t           i;
 
 	t = flow_table_new(4, &tmo);
 	flow_table_set_release_cb(t, record_release, &rel);
@@ -600,10 +602,10 @@ END_TEST
 
 START_TEST(test_release_reasons)
 {
-	struct released rel = { 0 };
+	struct released    rel = {0};
 	struct flow_table *t;
-	struct flow_key k[5];
-	uint32_t i;
+	struct flow_key    k[5];
+	uint32_t           i;
 
 	t = flow_table_new(3, &tmo);
 	flow_table_set_release_cb(t, record_release, &rel);
@@ -633,8 +635,8 @@ END_TEST
 START_TEST(test_set_timeouts)
 {
 	struct flow_timeouts shorter = tmo;
-	struct flow_table *t;
-	struct flow_key k = key_n(1, IPPROTO_UDP);
+	struct flow_table   *t;
+	struct flow_key      k = key_n(1, IPPROTO_UDP);
 
 	t = flow_table_new(4, &tmo);
 	add(t, &k, 0);
@@ -658,9 +660,9 @@ count_cb(void *arg, struct flow *f)
 START_TEST(test_foreach)
 {
 	struct flow_table *t;
-	struct flow_key k;
-	uint32_t i;
-	int n = 0;
+	struct flow_key    k;
+	uint32_t           i;
+	int                n = 0;
 
 	t = flow_table_new(50, &tmo);
 	for (i = 0; i < 20; i++) {
@@ -685,8 +687,8 @@ END_TEST
 START_TEST(test_clock_steps_back)
 {
 	struct flow_table *t;
-	struct flow_key k[3];
-	uint32_t i;
+	struct flow_key    k[3];
+	uint32_t           i;
 
 	t = flow_table_new(8, &tmo);
 	for (i = 0; i < 3; i++)
@@ -703,10 +705,10 @@ END_TEST
 START_TEST(test_memory_at_a_million)
 {
 	struct flow_table *t;
-	struct flow_key k;
-	uint64_t h;
-	uint32_t i;
-	double per_flow;
+	struct flow_key    k;
+	uint64_t           h;
+	uint32_t           i;
+	double             per_flow;
 
 	t = flow_table_new(1000000, &tmo);
 	ck_assert_ptr_nonnull(t);
@@ -752,7 +754,7 @@ frag4(uint8_t frag, uint16_t id, uint16_t sport, uint16_t dport)
 START_TEST(test_frag_follow)
 {
 	struct frag_cache *fc;
-	struct pkt_info first, later, whole;
+	struct pkt_info    first, later, whole;
 
 	fc = frag_cache_new(64, 30000);
 	ck_assert_ptr_nonnull(fc);
@@ -778,16 +780,16 @@ START_TEST(test_frag_follow)
 
 	/* Another datagram id, source or protocol is not this one. */
 	later = frag4(PKT_FRAG_LATER, 8, 0, 0);
-	ck_assert_int_eq(frag_cache_resolve(fc, &later, 300),
-	    PKT_ERR_FRAG_NO_HEAD);
+	ck_assert_int_eq(
+	    frag_cache_resolve(fc, &later, 300), PKT_ERR_FRAG_NO_HEAD);
 	later = frag4(PKT_FRAG_LATER, 7, 0, 0);
 	later.src[3] = 99;
-	ck_assert_int_eq(frag_cache_resolve(fc, &later, 300),
-	    PKT_ERR_FRAG_NO_HEAD);
+	ck_assert_int_eq(
+	    frag_cache_resolve(fc, &later, 300), PKT_ERR_FRAG_NO_HEAD);
 	later = frag4(PKT_FRAG_LATER, 7, 0, 0);
 	later.proto = IPPROTO_TCP;
-	ck_assert_int_eq(frag_cache_resolve(fc, &later, 300),
-	    PKT_ERR_FRAG_NO_HEAD);
+	ck_assert_int_eq(
+	    frag_cache_resolve(fc, &later, 300), PKT_ERR_FRAG_NO_HEAD);
 
 	/* Whole packets pass untouched. */
 	whole = frag4(PKT_FRAG_NONE, 7, 1, 2);
@@ -800,12 +802,12 @@ END_TEST
 START_TEST(test_frag_reordered)
 {
 	struct frag_cache *fc;
-	struct pkt_info first, later;
+	struct pkt_info    first, later;
 
 	fc = frag_cache_new(64, 30000);
 	later = frag4(PKT_FRAG_LATER, 9, 0, 0);
-	ck_assert_int_eq(frag_cache_resolve(fc, &later, 0),
-	    PKT_ERR_FRAG_NO_HEAD);
+	ck_assert_int_eq(
+	    frag_cache_resolve(fc, &later, 0), PKT_ERR_FRAG_NO_HEAD);
 	ck_assert_int_eq(later.sport, 0);
 	first = frag4(PKT_FRAG_FIRST, 9, 1111, 2222);
 	ck_assert_int_eq(frag_cache_resolve(fc, &first, 1), PKT_OK);
@@ -819,7 +821,7 @@ END_TEST
 START_TEST(test_frag_expiry)
 {
 	struct frag_cache *fc;
-	struct pkt_info first, later;
+	struct pkt_info    first, later;
 
 	fc = frag_cache_new(64, 30000);
 	first = frag4(PKT_FRAG_FIRST, 3, 5, 6);
@@ -827,8 +829,8 @@ START_TEST(test_frag_expiry)
 	later = frag4(PKT_FRAG_LATER, 3, 0, 0);
 	ck_assert_int_eq(frag_cache_resolve(fc, &later, 30999), PKT_OK);
 	later = frag4(PKT_FRAG_LATER, 3, 0, 0);
-	ck_assert_int_eq(frag_cache_resolve(fc, &later, 31000),
-	    PKT_ERR_FRAG_NO_HEAD);
+	ck_assert_int_eq(
+	    frag_cache_resolve(fc, &later, 31000), PKT_ERR_FRAG_NO_HEAD);
 	frag_cache_free(fc);
 }
 END_TEST
@@ -837,7 +839,7 @@ END_TEST
 START_TEST(test_frag_overwrite)
 {
 	struct frag_cache *fc;
-	struct pkt_info a, b, later;
+	struct pkt_info    a, b, later;
 
 	fc = frag_cache_new(0, 30000);
 	ck_assert_ptr_nonnull(fc);
@@ -846,8 +848,8 @@ START_TEST(test_frag_overwrite)
 	frag_cache_resolve(fc, &a, 0);
 	frag_cache_resolve(fc, &b, 0);
 	later = frag4(PKT_FRAG_LATER, 1, 0, 0);
-	ck_assert_int_eq(frag_cache_resolve(fc, &later, 1),
-	    PKT_ERR_FRAG_NO_HEAD);
+	ck_assert_int_eq(
+	    frag_cache_resolve(fc, &later, 1), PKT_ERR_FRAG_NO_HEAD);
 	later = frag4(PKT_FRAG_LATER, 2, 0, 0);
 	ck_assert_int_eq(frag_cache_resolve(fc, &later, 1), PKT_OK);
 	ck_assert_int_eq(later.sport, 20);
@@ -861,7 +863,7 @@ END_TEST
 START_TEST(test_frag_ipv6)
 {
 	struct frag_cache *fc;
-	struct pkt_info first, later;
+	struct pkt_info    first, later;
 
 	fc = frag_cache_new(64, 30000);
 	memset(&first, 0, sizeof(first));
@@ -890,8 +892,8 @@ START_TEST(test_frag_ipv6)
 	later.family = AF_INET;
 	later.proto = IPPROTO_UDP;
 	later.sport = later.dport = 0;
-	ck_assert_int_eq(frag_cache_resolve(fc, &later, 1),
-	    PKT_ERR_FRAG_NO_HEAD);
+	ck_assert_int_eq(
+	    frag_cache_resolve(fc, &later, 1), PKT_ERR_FRAG_NO_HEAD);
 	frag_cache_free(fc);
 }
 END_TEST
@@ -943,7 +945,7 @@ int
 main(void)
 {
 	SRunner *sr;
-	int failed;
+	int      failed;
 
 	sr = srunner_create(flow_suite());
 	srunner_run_all(sr, CK_NORMAL);

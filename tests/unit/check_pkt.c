@@ -10,22 +10,23 @@
 
 #include "pkt.h"
 
-#define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * For loops of millions of checks: ck_assert() reports every pass to the
  * parent process (a write per call), which turns 200k cases into seconds
  * of system time.  This reports failures only.
  */
-#define CHECK(cond, ...) do {						\
-	if (!(cond))							\
-		ck_abort_msg(__VA_ARGS__);				\
-} while (0)
+#define CHECK(cond, ...)                                                       \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			ck_abort_msg(__VA_ARGS__);                             \
+	} while (0)
 
-static const uint8_t src4[4] = { 192, 0, 2, 1 };	/* RFC 5737 */
-static const uint8_t dst4[4] = { 198, 51, 100, 7 };
-static const uint8_t src6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
-static const uint8_t dst6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 2 };
+static const uint8_t src4[4] = {192, 0, 2, 1}; /* RFC 5737 */
+static const uint8_t dst4[4] = {198, 51, 100, 7};
+static const uint8_t src6[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 1};
+static const uint8_t dst6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 1, [15] = 2};
 
 static void
 put16(uint8_t *p, uint16_t v)
@@ -43,8 +44,8 @@ put32(uint8_t *p, uint32_t v)
 
 /* IPv4 header without options in front of `l4`; returns the length. */
 static size_t
-ip4(uint8_t *p, uint8_t proto, uint16_t id, uint16_t frag,
-    const uint8_t *l4, size_t l4len)
+ip4(uint8_t *p, uint8_t proto, uint16_t id, uint16_t frag, const uint8_t *l4,
+    size_t l4len)
 {
 	memset(p, 0, 20);
 	p[0] = 0x45;
@@ -144,9 +145,9 @@ valid_reason(int rc)
 
 START_TEST(test_v4_tcp)
 {
-	uint8_t l4[64] = { 0 }, p[128];
+	uint8_t         l4[64] = {0}, p[128];
 	struct pkt_info pi;
-	size_t n;
+	size_t          n;
 
 	n = ip4(p, IPPROTO_TCP, 77, 0, l4,
 	    tcp(l4, 40000, 443, PKT_TCP_SYN | PKT_TCP_ACK));
@@ -162,14 +163,14 @@ START_TEST(test_v4_tcp)
 	ck_assert_mem_eq(pi.src, src4, 4);
 	ck_assert_mem_eq(pi.dst, dst4, 4);
 	/* IPv4 addresses leave the other 12 bytes zero (addr.h). */
-	ck_assert_mem_eq(pi.src + 4, (uint8_t[12]){ 0 }, 12);
-	ck_assert_mem_eq(pi.dst + 4, (uint8_t[12]){ 0 }, 12);
+	ck_assert_mem_eq(pi.src + 4, (uint8_t[12]){0}, 12);
+	ck_assert_mem_eq(pi.dst + 4, (uint8_t[12]){0}, 12);
 }
 END_TEST
 
 START_TEST(test_v4_options)
 {
-	uint8_t p[128];
+	uint8_t         p[128];
 	struct pkt_info pi;
 
 	/* IHL 6: one word of options (a NOP and an EOL) before UDP. */
@@ -190,11 +191,11 @@ END_TEST
 
 START_TEST(test_v4_port_protocols)
 {
-	static const uint8_t protos[] = { IPPROTO_UDP, 136 /* UDP-Lite */,
-	    IPPROTO_SCTP, 33 /* DCCP */ };
-	uint8_t l4[64] = { 0 }, p[128];
+	static const uint8_t protos[] = {
+	    IPPROTO_UDP, 136 /* UDP-Lite */, IPPROTO_SCTP, 33 /* DCCP */};
+	uint8_t         l4[64] = {0}, p[128];
 	struct pkt_info pi;
-	size_t i, n;
+	size_t          i, n;
 
 	for (i = 0; i < NITEMS(protos); i++) {
 		n = ip4(p, protos[i], 1, 0, l4, udp(l4, 5060, 5061, 8));
@@ -209,9 +210,9 @@ END_TEST
 
 START_TEST(test_v4_icmp)
 {
-	uint8_t l4[64] = { 0 }, p[128];
+	uint8_t         l4[64] = {0}, p[128];
 	struct pkt_info pi;
-	size_t n;
+	size_t          n;
 
 	/* Echo request and reply: the identifier is both ports. */
 	n = ip4(p, IPPROTO_ICMP, 1, 0, l4, icmp(l4, 8, 0x1234, 1));
@@ -242,9 +243,9 @@ END_TEST
 
 START_TEST(test_v4_other_proto)
 {
-	uint8_t l4[8] = { 0 }, p[64];
+	uint8_t         l4[8] = {0}, p[64];
 	struct pkt_info pi;
-	size_t n;
+	size_t          n;
 
 	n = ip4(p, 47 /* GRE */, 1, 0, l4, 4);
 	ck_assert_int_eq(parse(p, n, &pi), PKT_OK);
@@ -262,9 +263,9 @@ END_TEST
 
 START_TEST(test_l4_truncated)
 {
-	uint8_t l4[64] = { 0 }, p[128];
+	uint8_t         l4[64] = {0}, p[128];
 	struct pkt_info pi;
-	size_t n;
+	size_t          n;
 
 	n = ip4(p, IPPROTO_TCP, 1, 0, l4, 19);
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_L4_TRUNCATED);
@@ -291,9 +292,9 @@ END_TEST
 
 START_TEST(test_v4_bad_headers)
 {
-	uint8_t l4[64] = { 0 }, p[128];
+	uint8_t         l4[64] = {0}, p[128];
 	struct pkt_info pi;
-	size_t n;
+	size_t          n;
 
 	n = ip4(p, IPPROTO_UDP, 1, 0, l4, udp(l4, 1, 2, 0));
 
@@ -306,37 +307,35 @@ START_TEST(test_v4_bad_headers)
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_VERSION);
 	ck_assert_int_eq(parse(p, 1, &pi), PKT_ERR_VERSION);
 
-	p[0] = 0x44;		/* IHL 4 */
+	p[0] = 0x44; /* IHL 4 */
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_HDRLEN);
 	p[0] = 0x40;
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_HDRLEN);
-	p[0] = 0x47;		/* 28 bytes of header in 28 bytes: fits */
-	p[9] = 47;		/* (and then GRE, no L4 header to read) */
+	p[0] = 0x47; /* 28 bytes of header in 28 bytes: fits */
+	p[9] = 47;   /* (and then GRE, no L4 header to read) */
 	ck_assert_int_eq(parse(p, n, &pi), PKT_OK);
 	ck_assert_int_eq(pi.l4_off, 28);
 	p[9] = IPPROTO_UDP;
-	p[0] = 0x48;		/* 32 bytes of header in 28 */
+	p[0] = 0x48; /* 32 bytes of header in 28 */
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_HDRLEN);
-	ck_assert_int_eq(pkt_parse(p, n, PKT_F_SNAPLEN, &pi),
-	    PKT_ERR_HDRLEN);
+	ck_assert_int_eq(pkt_parse(p, n, PKT_F_SNAPLEN, &pi), PKT_ERR_HDRLEN);
 	p[0] = 0x45;
 
-	put16(p + 2, 19);	/* total length shorter than the header */
+	put16(p + 2, 19); /* total length shorter than the header */
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_LENGTH);
-	ck_assert_int_eq(pkt_parse(p, n, PKT_F_SNAPLEN, &pi),
-	    PKT_ERR_LENGTH);
+	ck_assert_int_eq(pkt_parse(p, n, PKT_F_SNAPLEN, &pi), PKT_ERR_LENGTH);
 	put16(p + 2, 0);
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_LENGTH);
-	put16(p + 2, 20);	/* UDP now lies past the total length */
+	put16(p + 2, 20); /* UDP now lies past the total length */
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_L4_TRUNCATED);
 }
 END_TEST
 
 START_TEST(test_v4_lengths)
 {
-	uint8_t l4[64] = { 0 }, p[128];
+	uint8_t         l4[64] = {0}, p[128];
 	struct pkt_info pi, full;
-	size_t n;
+	size_t          n;
 
 	n = ip4(p, IPPROTO_UDP, 1, 0, l4, udp(l4, 1000, 2000, 12));
 	ck_assert_int_eq(parse(p, n, &full), PKT_OK);
@@ -356,16 +355,16 @@ START_TEST(test_v4_lengths)
 	ck_assert_int_eq(pi.sport, 1000);
 	ck_assert_int_eq(pi.dport, 2000);
 	/* ... but the headers we read must be there. */
-	ck_assert_int_eq(pkt_parse(p, 27, PKT_F_SNAPLEN, &pi),
-	    PKT_ERR_L4_TRUNCATED);
+	ck_assert_int_eq(
+	    pkt_parse(p, 27, PKT_F_SNAPLEN, &pi), PKT_ERR_L4_TRUNCATED);
 }
 END_TEST
 
 START_TEST(test_v4_fragments)
 {
-	uint8_t l4[64] = { 0 }, p[128];
+	uint8_t         l4[64] = {0}, p[128];
 	struct pkt_info pi;
-	size_t n;
+	size_t          n;
 
 	/* First fragment: MF, offset 0, carries the ports. */
 	n = ip4(p, IPPROTO_UDP, 0xbeef, 0x2000, l4, udp(l4, 4000, 53, 16));
@@ -412,9 +411,9 @@ END_TEST
 
 START_TEST(test_v6_basic)
 {
-	uint8_t l4[64] = { 0 }, p[128];
+	uint8_t         l4[64] = {0}, p[128];
 	struct pkt_info pi;
-	size_t n;
+	size_t          n;
 
 	n = ip6(p, IPPROTO_TCP, l4, tcp(l4, 50000, 22, PKT_TCP_FIN));
 	ck_assert_int_eq(parse(p, n, &pi), PKT_OK);
@@ -451,9 +450,9 @@ END_TEST
 
 START_TEST(test_v6_lengths)
 {
-	uint8_t l4[64] = { 0 }, p[160];
+	uint8_t         l4[64] = {0}, p[160];
 	struct pkt_info pi, full;
-	size_t n;
+	size_t          n;
 
 	n = ip6(p, IPPROTO_UDP, l4, udp(l4, 7, 9, 10));
 	ck_assert_int_eq(parse(p, 39, &pi), PKT_ERR_TRUNCATED);
@@ -471,8 +470,7 @@ START_TEST(test_v6_lengths)
 	/* Jumbogram (RFC 2675). */
 	put16(p + 4, 0);
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_LENGTH);
-	ck_assert_int_eq(pkt_parse(p, n, PKT_F_SNAPLEN, &pi),
-	    PKT_ERR_LENGTH);
+	ck_assert_int_eq(pkt_parse(p, n, PKT_F_SNAPLEN, &pi), PKT_ERR_LENGTH);
 
 	/* Payload length short of the UDP header that follows in the
 	 * buffer: the bytes past it are padding, not UDP. */
@@ -490,9 +488,9 @@ END_TEST
 
 START_TEST(test_v6_exthdrs)
 {
-	uint8_t pl[512] = { 0 }, p[600];
+	uint8_t         pl[512] = {0}, p[600];
 	struct pkt_info pi;
-	size_t n, off;
+	size_t          n, off;
 
 	/* Hop-by-hop, routing, destination options, AH, then TCP. */
 	off = ext(pl, IPPROTO_ROUTING, 8);
@@ -542,9 +540,9 @@ END_TEST
 
 START_TEST(test_v6_bad_exthdrs)
 {
-	uint8_t pl[512] = { 0 }, p[600];
+	uint8_t         pl[512] = {0}, p[600];
 	struct pkt_info pi;
-	size_t n, off, i;
+	size_t          n, off, i;
 
 	/* Hop-by-hop anywhere but first (RFC 8200, 4.3). */
 	off = ext(pl, IPPROTO_HOPOPTS, 8);
@@ -558,8 +556,7 @@ START_TEST(test_v6_bad_exthdrs)
 	n = ip6(p, IPPROTO_DSTOPTS, pl, 24);
 	ck_assert_int_eq(parse(p, n, &pi), PKT_ERR_EXTHDR);
 	put16(p + 4, 100);
-	ck_assert_int_eq(pkt_parse(p, n, PKT_F_SNAPLEN, &pi),
-	    PKT_ERR_EXTHDR);
+	ck_assert_int_eq(pkt_parse(p, n, PKT_F_SNAPLEN, &pi), PKT_ERR_EXTHDR);
 
 	/* Cut inside the first two bytes of a header. */
 	n = ip6(p, IPPROTO_ROUTING, pl, 1);
@@ -589,9 +586,9 @@ END_TEST
 
 START_TEST(test_v6_fragments)
 {
-	uint8_t pl[512] = { 0 }, p[600];
+	uint8_t         pl[512] = {0}, p[600];
 	struct pkt_info pi;
-	size_t n, off;
+	size_t          n, off;
 
 	/* First fragment behind a routing header. */
 	off = ext(pl, IPPROTO_FRAGMENT, 8);
@@ -639,10 +636,10 @@ END_TEST
  * it, the same answer as the whole packet once the headers are in. */
 START_TEST(test_every_prefix)
 {
-	uint8_t pkts[8][256], l4[64], pl[128];
-	size_t lens[8], need[8], np = 0, i, k, off;
+	uint8_t         pkts[8][256], l4[64], pl[128];
+	size_t          lens[8], need[8], np = 0, i, k, off;
 	struct pkt_info pi, full;
-	int rc;
+	int             rc;
 
 	lens[np] = ip4(pkts[np], IPPROTO_TCP, 1, 0, l4, tcp(l4, 1, 2, 0x12));
 	need[np++] = 40;
@@ -674,8 +671,8 @@ START_TEST(test_every_prefix)
 				    pkt_reason_str(rc));
 				ck_assert_mem_eq(&pi, &full, sizeof(pi));
 			} else
-				ck_assert_msg(rc < 0, "packet %zu prefix %zu",
-				    i, k);
+				ck_assert_msg(
+				    rc < 0, "packet %zu prefix %zu", i, k);
 		}
 	}
 }
@@ -693,22 +690,22 @@ xorshift(uint64_t *s)
 static int
 has_ports(uint8_t proto)
 {
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
-	    proto == 136 || proto == IPPROTO_SCTP || proto == 33 ||
-	    proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == 136 ||
+	    proto == IPPROTO_SCTP || proto == 33 || proto == IPPROTO_ICMP ||
+	    proto == IPPROTO_ICMPV6;
 }
 
 /* Random bytes, half of them behind a plausible first byte so that they
  * reach past the version check. */
 START_TEST(test_garbage)
 {
-	static const uint8_t first[] = { 0x45, 0x46, 0x4f, 0x60, 0x6f };
+	static const uint8_t first[] = {0x45, 0x46, 0x4f, 0x60, 0x6f};
 	static const uint8_t zero[12];
-	uint8_t p[256];
-	struct pkt_info pi;
-	uint64_t s = 0x9e3779b97f4a7c15ULL;
-	size_t len, j;
-	int i, rc, flags, ok = 0;
+	uint8_t              p[256];
+	struct pkt_info      pi;
+	uint64_t             s = 0x9e3779b97f4a7c15ULL;
+	size_t               len, j;
+	int                  i, rc, flags, ok = 0;
 
 	for (i = 0; i < 200000; i++) {
 		len = xorshift(&s) % sizeof(p);
@@ -728,7 +725,7 @@ START_TEST(test_garbage)
 		rc = pkt_parse(p, len, flags, &pi);
 		/* pkt_parse never claims what only the engine knows. */
 		CHECK(valid_reason(rc) && rc != PKT_ERR_FRAG_NO_HEAD &&
-		    rc != PKT_ERR_NOT_IP && rc != PKT_ERR_NO_ROUTE,
+			rc != PKT_ERR_NOT_IP && rc != PKT_ERR_NO_ROUTE,
 		    "case %d: rc %d", i, rc);
 		if (rc != PKT_OK)
 			continue;
@@ -740,11 +737,12 @@ START_TEST(test_garbage)
 		    "case %d: l4_off %u", i, pi.l4_off);
 		CHECK(flags || pi.len <= len, "case %d: len %u", i, pi.len);
 		CHECK(pi.family == AF_INET6 ||
-		    (memcmp(pi.src + 4, zero, 12) == 0 &&
-		    memcmp(pi.dst + 4, zero, 12) == 0),
+			(memcmp(pi.src + 4, zero, 12) == 0 &&
+			    memcmp(pi.dst + 4, zero, 12) == 0),
 		    "case %d: IPv4 address spills", i);
 		CHECK((pi.frag != PKT_FRAG_LATER && has_ports(pi.proto)) ||
-		    (pi.sport == 0 && pi.dport == 0), "case %d: ports", i);
+			(pi.sport == 0 && pi.dport == 0),
+		    "case %d: ports", i);
 		CHECK(pi.proto == IPPROTO_TCP || pi.tcp_flags == 0,
 		    "case %d: tcp_flags", i);
 		CHECK(pi.frag != PKT_FRAG_NONE || pi.frag_id == 0,
@@ -758,23 +756,23 @@ END_TEST
 START_TEST(test_reason_str)
 {
 	static const struct {
-		int		 rc;
-		const char	*s;
+		int         rc;
+		const char *s;
 	} want[] = {
-		{ PKT_OK, "ok" },
-		{ PKT_ERR_TRUNCATED, "truncated" },
-		{ PKT_ERR_VERSION, "bad-version" },
-		{ PKT_ERR_HDRLEN, "bad-header-length" },
-		{ PKT_ERR_LENGTH, "bad-length" },
-		{ PKT_ERR_L4_TRUNCATED, "truncated-l4" },
-		{ PKT_ERR_EXTHDR, "bad-extension-header" },
-		{ PKT_ERR_FRAGMENT, "bad-fragment" },
-		{ PKT_ERR_FRAG_NO_HEAD, "fragment-without-first" },
-		{ PKT_ERR_NOT_IP, "not-ip" },
-		{ PKT_ERR_NO_ROUTE, "no-route" },
-		{ 1, "unknown" },
-		{ -PKT_NREASONS, "unknown" },
-		{ -1000, "unknown" },
+	    {PKT_OK, "ok"},
+	    {PKT_ERR_TRUNCATED, "truncated"},
+	    {PKT_ERR_VERSION, "bad-version"},
+	    {PKT_ERR_HDRLEN, "bad-header-length"},
+	    {PKT_ERR_LENGTH, "bad-length"},
+	    {PKT_ERR_L4_TRUNCATED, "truncated-l4"},
+	    {PKT_ERR_EXTHDR, "bad-extension-header"},
+	    {PKT_ERR_FRAGMENT, "bad-fragment"},
+	    {PKT_ERR_FRAG_NO_HEAD, "fragment-without-first"},
+	    {PKT_ERR_NOT_IP, "not-ip"},
+	    {PKT_ERR_NO_ROUTE, "no-route"},
+	    {1, "unknown"},
+	    {-PKT_NREASONS, "unknown"},
+	    {-1000, "unknown"},
 	};
 	size_t i;
 
@@ -824,7 +822,7 @@ int
 main(void)
 {
 	SRunner *sr;
-	int failed;
+	int      failed;
 
 	sr = srunner_create(pkt_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -44,7 +44,7 @@ static int
 decode_exact(const uint8_t *p, size_t len, struct wire_hdr *h)
 {
 	uint8_t *q;
-	int rc;
+	int      rc;
 
 	q = exact_copy(p, len);
 	rc = wire_hdr_decode(len == 0 ? NULL : q, len, h);
@@ -52,19 +52,15 @@ decode_exact(const uint8_t *p, size_t len, struct wire_hdr *h)
 	return rc;
 }
 
-static const struct wire_hdr known = {
-	.version = PROTOCOL_VERSION,
-	.type = WIRE_DATA,
-	.link_id = 0x02,
-	.flags = 0x0304,
-	.session = 0x05060708,
-	.counter = 0x090a0b0c0d0e0f10ULL
-};
+static const struct wire_hdr known = {.version = PROTOCOL_VERSION,
+    .type = WIRE_DATA,
+    .link_id = 0x02,
+    .flags = 0x0304,
+    .session = 0x05060708,
+    .counter = 0x090a0b0c0d0e0f10ULL};
 
-static const uint8_t known_bytes[WIRE_HDR_LEN] = {
-	0x11, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-	0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10
-};
+static const uint8_t known_bytes[WIRE_HDR_LEN] = {0x11, 0x02, 0x03, 0x04, 0x05,
+    0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10};
 
 static void
 assert_hdr_eq(const struct wire_hdr *a, const struct wire_hdr *b)
@@ -95,8 +91,8 @@ START_TEST(test_known_bytes)
 	uint8_t out[WIRE_HDR_LEN + 4];
 
 	memset(out, 0xee, sizeof(out));
-	ck_assert_int_eq(wire_hdr_encode(&known, out, sizeof(out)),
-	    WIRE_HDR_LEN);
+	ck_assert_int_eq(
+	    wire_hdr_encode(&known, out, sizeof(out)), WIRE_HDR_LEN);
 	ck_assert_mem_eq(out, known_bytes, WIRE_HDR_LEN);
 	/* Exactly the header: nothing after it is touched. */
 	ck_assert_uint_eq(out[WIRE_HDR_LEN], 0xee);
@@ -106,15 +102,13 @@ END_TEST
 START_TEST(test_round_trip)
 {
 	static const uint8_t types[] = {
-		WIRE_DATA, WIRE_PROBE, WIRE_PROBE_REPLY
-	};
+	    WIRE_DATA, WIRE_PROBE, WIRE_PROBE_REPLY};
 	static const uint64_t counters[] = {
-		0, 1, 0xffffffffULL, 0x100000000ULL, UINT64_MAX
-	};
+	    0, 1, 0xffffffffULL, 0x100000000ULL, UINT64_MAX};
 	enum { NC = sizeof(counters) / sizeof(counters[0]) };
-	uint8_t pkt[WIRE_HDR_LEN + 100 + WIRE_TAG_LEN];
+	uint8_t         pkt[WIRE_HDR_LEN + 100 + WIRE_TAG_LEN];
 	struct wire_hdr h, d;
-	size_t i;
+	size_t          i;
 
 	memset(pkt, 0xa5, sizeof(pkt));
 	for (i = 0; i < 3 * NC * 4; i++) {
@@ -126,8 +120,8 @@ START_TEST(test_round_trip)
 		h.link_id = (uint8_t)(i / (3 * NC) * 85);
 		h.flags = (uint16_t)(0xffff - h.link_id);
 		h.session = 0xdeadbeef ^ (uint32_t)i;
-		ck_assert_int_eq(wire_hdr_encode(&h, pkt, sizeof(pkt)),
-		    WIRE_HDR_LEN);
+		ck_assert_int_eq(
+		    wire_hdr_encode(&h, pkt, sizeof(pkt)), WIRE_HDR_LEN);
 		memset(&d, 0, sizeof(d));
 		ck_assert_int_eq(decode_exact(pkt, sizeof(pkt), &d), WIRE_OK);
 		assert_hdr_eq(&d, &h);
@@ -137,9 +131,9 @@ END_TEST
 
 START_TEST(test_encode_refuses)
 {
-	uint8_t out[WIRE_HDR_LEN];
+	uint8_t         out[WIRE_HDR_LEN];
 	struct wire_hdr h = known;
-	size_t n;
+	size_t          n;
 
 	memset(out, 0xee, sizeof(out));
 	for (n = 0; n < WIRE_HDR_LEN; n++)
@@ -157,18 +151,18 @@ END_TEST
 
 START_TEST(test_truncated)
 {
-	uint8_t pkt[WIRE_HDR_LEN + WIRE_TAG_LEN];
+	uint8_t         pkt[WIRE_HDR_LEN + WIRE_TAG_LEN];
 	struct wire_hdr h, before;
-	size_t len;
+	size_t          len;
 
 	memset(pkt, 0, sizeof(pkt));
-	ck_assert_int_eq(wire_hdr_encode(&known, pkt, sizeof(pkt)),
-	    WIRE_HDR_LEN);
+	ck_assert_int_eq(
+	    wire_hdr_encode(&known, pkt, sizeof(pkt)), WIRE_HDR_LEN);
 	memset(&before, 0x5a, sizeof(before));
 	for (len = 0; len < WIRE_HDR_LEN + WIRE_TAG_LEN; len++) {
 		h = before;
-		ck_assert_int_eq(decode_exact(pkt, len, &h),
-		    WIRE_ERR_TRUNCATED);
+		ck_assert_int_eq(
+		    decode_exact(pkt, len, &h), WIRE_ERR_TRUNCATED);
 		ck_assert_mem_eq(&h, &before, sizeof(h));
 	}
 	ck_assert_str_eq(wire_err_str(WIRE_ERR_TRUNCATED), "truncated");
@@ -177,7 +171,7 @@ END_TEST
 
 START_TEST(test_exact)
 {
-	uint8_t pkt[WIRE_MIN_DGRAM];
+	uint8_t         pkt[WIRE_MIN_DGRAM];
 	struct wire_hdr h;
 
 	memset(pkt, 0xff, sizeof(pkt));
@@ -190,11 +184,10 @@ END_TEST
 START_TEST(test_oversized)
 {
 	static const size_t lens[] = {
-		WIRE_MIN_DGRAM + 1, 1500, WIRE_MAX_DGRAM, 70000
-	};
+	    WIRE_MIN_DGRAM + 1, 1500, WIRE_MAX_DGRAM, 70000};
 	struct wire_hdr h;
-	uint8_t *pkt;
-	size_t i;
+	uint8_t        *pkt;
+	size_t          i;
 
 	/* The header carries no length: a long payload is the AEAD's job. */
 	for (i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
@@ -212,26 +205,26 @@ END_TEST
 
 START_TEST(test_bad_version)
 {
-	static const uint8_t versions[] = { 0, 2, 3, 15 };
-	uint8_t pkt[WIRE_MIN_DGRAM];
-	struct wire_hdr h, before;
-	size_t i;
+	static const uint8_t versions[] = {0, 2, 3, 15};
+	uint8_t              pkt[WIRE_MIN_DGRAM];
+	struct wire_hdr      h, before;
+	size_t               i;
 
 	memset(pkt, 0, sizeof(pkt));
 	memset(&before, 0x5a, sizeof(before));
 	for (i = 0; i < sizeof(versions); i++) {
 		h = known;
 		h.version = versions[i];
-		ck_assert_int_eq(wire_hdr_encode(&h, pkt, sizeof(pkt)),
-		    WIRE_HDR_LEN);
+		ck_assert_int_eq(
+		    wire_hdr_encode(&h, pkt, sizeof(pkt)), WIRE_HDR_LEN);
 		h = before;
-		ck_assert_int_eq(decode_exact(pkt, sizeof(pkt), &h),
-		    WIRE_ERR_VERSION);
+		ck_assert_int_eq(
+		    decode_exact(pkt, sizeof(pkt), &h), WIRE_ERR_VERSION);
 		ck_assert_mem_eq(&h, &before, sizeof(h));
 		/* A future version may renumber types: version wins. */
 		pkt[0] = (uint8_t)(versions[i] << 4 | 0x0f);
-		ck_assert_int_eq(decode_exact(pkt, sizeof(pkt), &h),
-		    WIRE_ERR_VERSION);
+		ck_assert_int_eq(
+		    decode_exact(pkt, sizeof(pkt), &h), WIRE_ERR_VERSION);
 	}
 	ck_assert_str_eq(wire_err_str(WIRE_ERR_VERSION), "bad-version");
 }
@@ -239,25 +232,25 @@ END_TEST
 
 START_TEST(test_unknown_type)
 {
-	uint8_t pkt[WIRE_MIN_DGRAM];
+	uint8_t         pkt[WIRE_MIN_DGRAM];
 	struct wire_hdr h, before;
-	unsigned t;
+	unsigned        t;
 
 	memset(pkt, 0, sizeof(pkt));
 	memset(&before, 0x5a, sizeof(before));
 	for (t = 0; t < 16; t++) {
 		h = known;
 		h.type = (uint8_t)t;
-		ck_assert_int_eq(wire_hdr_encode(&h, pkt, sizeof(pkt)),
-		    WIRE_HDR_LEN);
+		ck_assert_int_eq(
+		    wire_hdr_encode(&h, pkt, sizeof(pkt)), WIRE_HDR_LEN);
 		h = before;
 		if (t >= WIRE_DATA && t <= WIRE_PROBE_REPLY) {
-			ck_assert_int_eq(decode_exact(pkt, sizeof(pkt), &h),
-			    WIRE_OK);
+			ck_assert_int_eq(
+			    decode_exact(pkt, sizeof(pkt), &h), WIRE_OK);
 			ck_assert_uint_eq(h.type, t);
 		} else {
-			ck_assert_int_eq(decode_exact(pkt, sizeof(pkt), &h),
-			    WIRE_ERR_TYPE);
+			ck_assert_int_eq(
+			    decode_exact(pkt, sizeof(pkt), &h), WIRE_ERR_TYPE);
 			ck_assert_mem_eq(&h, &before, sizeof(h));
 		}
 	}
@@ -272,11 +265,11 @@ END_TEST
  */
 START_TEST(test_garbage)
 {
-	uint8_t buf[WIRE_MIN_DGRAM + 16], re[WIRE_HDR_LEN];
-	uint64_t seed = 0x77616e70616972ULL, r;
+	uint8_t         buf[WIRE_MIN_DGRAM + 16], re[WIRE_HDR_LEN];
+	uint64_t        seed = 0x77616e70616972ULL, r;
 	struct wire_hdr h;
-	size_t len, i;
-	int rc, want, n, ok = 0;
+	size_t          len, i;
+	int             rc, want, n, ok = 0;
 
 	for (n = 0; n < 100000; n++) {
 		r = rng_next(&seed);
@@ -296,14 +289,15 @@ START_TEST(test_garbage)
 		else
 			want = WIRE_OK;
 		rc = decode_exact(buf, len, &h);
-		ck_assert_msg(rc == want, "buffer %d (len %zu): got %d (%s), "
-		    "want %d (%s)", n, len, rc, wire_err_str(rc), want,
-		    wire_err_str(want));
+		ck_assert_msg(rc == want,
+		    "buffer %d (len %zu): got %d (%s), "
+		    "want %d (%s)",
+		    n, len, rc, wire_err_str(rc), want, wire_err_str(want));
 		if (rc != WIRE_OK)
 			continue;
 		ok++;
-		ck_assert_int_eq(wire_hdr_encode(&h, re, sizeof(re)),
-		    WIRE_HDR_LEN);
+		ck_assert_int_eq(
+		    wire_hdr_encode(&h, re, sizeof(re)), WIRE_HDR_LEN);
 		ck_assert_mem_eq(re, buf, WIRE_HDR_LEN);
 	}
 	/* Otherwise the round trip above proved nothing. */
@@ -314,15 +308,14 @@ END_TEST
 START_TEST(test_err_str)
 {
 	static const int errs[] = {
-		WIRE_OK, WIRE_ERR_TRUNCATED, WIRE_ERR_VERSION, WIRE_ERR_TYPE
-	};
+	    WIRE_OK, WIRE_ERR_TRUNCATED, WIRE_ERR_VERSION, WIRE_ERR_TYPE};
 	size_t i, j;
 
 	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
 		ck_assert_ptr_nonnull(wire_err_str(errs[i]));
 		for (j = 0; j < i; j++)
-			ck_assert_str_ne(wire_err_str(errs[i]),
-			    wire_err_str(errs[j]));
+			ck_assert_str_ne(
+			    wire_err_str(errs[i]), wire_err_str(errs[j]));
 	}
 	ck_assert_ptr_nonnull(wire_err_str(-100));
 	ck_assert_ptr_nonnull(wire_err_str(42));
@@ -331,12 +324,10 @@ END_TEST
 
 START_TEST(test_nonce_layout)
 {
-	static const uint8_t want[WIRE_NONCE_LEN] = {
-		0x00, 0x00, 0x00, 0xab,
-		0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08
-	};
-	uint8_t nonce[WIRE_NONCE_LEN];
-	size_t i;
+	static const uint8_t want[WIRE_NONCE_LEN] = {0x00, 0x00, 0x00, 0xab,
+	    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08};
+	uint8_t              nonce[WIRE_NONCE_LEN];
+	size_t               i;
 
 	wire_nonce(0xab, 0x0102030405060708ULL, nonce);
 	ck_assert_mem_eq(nonce, want, sizeof(want));
@@ -360,13 +351,12 @@ nonce_cmp(const void *a, const void *b)
  */
 START_TEST(test_nonce_unique)
 {
-	static const uint64_t counters[] = {
-		0, 1, 2, 255, 256, 0xffffffffULL, 0x100000000ULL,
-		0x00ffffffffffffffULL, 0x0100000000000000ULL, UINT64_MAX
-	};
+	static const uint64_t counters[] = {0, 1, 2, 255, 256, 0xffffffffULL,
+	    0x100000000ULL, 0x00ffffffffffffffULL, 0x0100000000000000ULL,
+	    UINT64_MAX};
 	enum { NC = sizeof(counters) / sizeof(counters[0]) };
-	uint8_t (*all)[WIRE_NONCE_LEN];
-	size_t i, n = 0;
+	uint8_t(*all)[WIRE_NONCE_LEN];
+	size_t   i, n = 0;
 	unsigned l;
 
 	all = calloc(256 * NC, WIRE_NONCE_LEN);
@@ -419,7 +409,7 @@ int
 main(void)
 {
 	SRunner *sr;
-	int failed;
+	int      failed;
 
 	sr = srunner_create(proto_suite());
 	srunner_run_all(sr, CK_NORMAL);

@@ -25,20 +25,21 @@
 #define MAXPKT 1600
 
 struct event {
-	uint64_t	t_us;
-	uint32_t	flow;
-	uint32_t	idx;
+	uint64_t t_us;
+	uint32_t flow;
+	uint32_t idx;
 };
 
-static int	 opt_flows = 1000, opt_pkts = 4, opt_v6pct = 0, opt_nonip = 0;
-static double	 opt_span = 10.0;
-static int	 opt_dlt = DLT_EN10MB;
-static int	 opt_pcapng = 0;
+static int    opt_flows = 1000, opt_pkts = 4, opt_v6pct = 0, opt_nonip = 0;
+static double opt_span = 10.0;
+static int    opt_dlt = DLT_EN10MB;
+static int    opt_pcapng = 0;
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: gen-pcap [-n flows] [-p packets-per-flow] "
+	fprintf(stderr,
+	    "usage: gen-pcap [-n flows] [-p packets-per-flow] "
 	    "[-t span-seconds] [-6 ipv6-percent] [-a non-ip-frames]\n"
 	    "    [-l en10mb|sll|sll2|raw] [-F pcap|pcapng] -o file\n");
 	exit(2);
@@ -55,12 +56,12 @@ put16(uint8_t *p, uint16_t v)
 static size_t
 build_ip(uint32_t flow, uint32_t idx, uint8_t *p)
 {
-	int v6 = (int)(flow % 100) < opt_v6pct;
-	int tcp = flow % 2 == 0;
-	int reply = idx % 2 == 1;
-	uint8_t lan[16] = {0}, inet[16] = {0};
+	int      v6 = (int)(flow % 100) < opt_v6pct;
+	int      tcp = flow % 2 == 0;
+	int      reply = idx % 2 == 1;
+	uint8_t  lan[16] = {0}, inet[16] = {0};
 	uint16_t lport = 10000 + flow % 50000, rport = tcp ? 443 : 53;
-	size_t payload = 40 + (flow * 7 + idx * 13) % 1000, l4, hl;
+	size_t   payload = 40 + (flow * 7 + idx * 13) % 1000, l4, hl;
 	uint8_t *src, *dst, *q;
 	uint16_t sport, dport;
 
@@ -112,7 +113,7 @@ build_ip(uint32_t flow, uint32_t idx, uint8_t *p)
 	put16(q + 2, dport);
 	if (tcp) {
 		q[12] = 5 << 4;
-		q[13] = idx == 0 ? 0x02 : 0x10;	/* SYN, then ACK */
+		q[13] = idx == 0 ? 0x02 : 0x10; /* SYN, then ACK */
 	} else
 		put16(q + 4, (uint16_t)(8 + payload));
 	return hl + l4 + payload;
@@ -123,12 +124,12 @@ static size_t
 frame(uint8_t *f, const uint8_t *ip, size_t iplen, int nonip)
 {
 	uint16_t type = nonip ? 0x0806 : (ip[0] >> 4 == 6 ? 0x86dd : 0x0800);
-	size_t hl = 0;
+	size_t   hl = 0;
 
 	switch (opt_dlt) {
 	case DLT_EN10MB:
 		memset(f, 0, 14);
-		f[0] = 0x02;		/* locally administered MACs */
+		f[0] = 0x02; /* locally administered MACs */
 		f[6] = 0x02;
 		f[11] = 1;
 		put16(f + 12, type);
@@ -136,7 +137,7 @@ frame(uint8_t *f, const uint8_t *ip, size_t iplen, int nonip)
 		break;
 	case DLT_LINUX_SLL:
 		memset(f, 0, 16);
-		put16(f + 2, 1);	/* ARPHRD_ETHER */
+		put16(f + 2, 1); /* ARPHRD_ETHER */
 		put16(f + 4, 6);
 		put16(f + 14, type);
 		hl = 16;
@@ -145,7 +146,7 @@ frame(uint8_t *f, const uint8_t *ip, size_t iplen, int nonip)
 		memset(f, 0, 20);
 		put16(f, type);
 		f[8] = 0;
-		f[9] = 1;		/* ARPHRD_ETHER */
+		f[9] = 1; /* ARPHRD_ETHER */
 		f[11] = 6;
 		hl = 20;
 		break;
@@ -178,7 +179,7 @@ cmp_event(const void *a, const void *b)
 static void
 ng_block(FILE *fp, uint32_t type, const void *body, size_t len)
 {
-	uint32_t total = (uint32_t)(12 + ((len + 3) & ~(size_t)3));
+	uint32_t             total = (uint32_t)(12 + ((len + 3) & ~(size_t)3));
 	static const uint8_t zero[4];
 
 	fwrite(&type, 4, 1, fp);
@@ -191,14 +192,14 @@ ng_block(FILE *fp, uint32_t type, const void *body, size_t len)
 int
 main(int argc, char *argv[])
 {
-	const char *out = NULL;
-	struct event *ev;
-	size_t nev, i;
-	uint8_t ip[MAXPKT], fr[MAXPKT + 32];
-	pcap_t *dead = NULL;
+	const char    *out = NULL;
+	struct event  *ev;
+	size_t         nev, i;
+	uint8_t        ip[MAXPKT], fr[MAXPKT + 32];
+	pcap_t        *dead = NULL;
 	pcap_dumper_t *dump = NULL;
-	FILE *fp = NULL;
-	int ch;
+	FILE          *fp = NULL;
+	int            ch;
 
 	while ((ch = getopt(argc, argv, "6:a:F:l:n:o:p:t:")) != -1) {
 		switch (ch) {
@@ -265,10 +266,10 @@ main(int argc, char *argv[])
 	qsort(ev, nev, sizeof(*ev), cmp_event);
 
 	if (opt_pcapng) {
-		uint8_t shb[16], idb[8];
+		uint8_t  shb[16], idb[8];
 		uint32_t magic = 0x1a2b3c4d, snap = 65535;
 		uint16_t major = 1, minor = 0, lt = (uint16_t)opt_dlt;
-		int64_t seclen = -1;
+		int64_t  seclen = -1;
 
 		if ((fp = fopen(out, "wb")) == NULL) {
 			perror(out);
@@ -295,12 +296,12 @@ main(int argc, char *argv[])
 	for (i = 0; i < nev; i++) {
 		/* 2026-01-01 00:00:00 UTC, so timestamps look real */
 		uint64_t t = 1767225600ULL * 1000000 + ev[i].t_us;
-		int nonip = ev[i].flow == UINT32_MAX;
+		int      nonip = ev[i].flow == UINT32_MAX;
 		size_t iplen = nonip ? 0 : build_ip(ev[i].flow, ev[i].idx, ip);
 		size_t len = frame(fr, ip, iplen, nonip);
 
 		if (opt_pcapng) {
-			uint8_t epb[20 + sizeof(fr)];
+			uint8_t  epb[20 + sizeof(fr)];
 			uint32_t w[5] = {0, (uint32_t)(t >> 32), (uint32_t)t,
 			    (uint32_t)len, (uint32_t)len};
 
