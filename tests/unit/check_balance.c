@@ -15,6 +15,7 @@
 #include "config.h"
 #include "flow.h"
 #include "pkt.h"
+#include "check_run.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1400,11 +1401,5 @@ balance_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(balance_suite());
-	int      failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(balance_suite());
 }

@@ -12,6 +12,7 @@
 
 #include "capture.h"
 #include "pkt.h"
+#include "check_run.h"
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276
@@ -244,11 +245,5 @@ capture_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(capture_suite());
-	int      failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(capture_suite());
 }

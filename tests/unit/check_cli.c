@@ -5,6 +5,7 @@
  * $top_srcdir (set by `make check`).
  */
 #include "autoconf.h"
+#include "check_run.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -602,11 +603,5 @@ cli_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(cli_suite());
-	int      failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(cli_suite());
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "check_run.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -910,12 +911,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int      failed;
-
-	sr = srunner_create(config_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(config_suite());
 }

@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "engine.h"
+#include "check_run.h"
 
 static struct config *
 conf_from(const char *text)
@@ -199,11 +200,5 @@ engine_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(engine_suite());
-	int      failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(engine_suite());
 }

@@ -11,6 +11,7 @@
 #include "flow.h"
 #include "frag.h"
 #include "pkt.h"
+#include "check_run.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -944,12 +945,5 @@ flow_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int      failed;
-
-	sr = srunner_create(flow_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(flow_suite());
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "pkt.h"
+#include "check_run.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -821,12 +822,5 @@ pkt_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int      failed;
-
-	sr = srunner_create(pkt_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(pkt_suite());
 }

@@ -7,6 +7,7 @@
 
 #include "proto.h"
 #include "wire.h"
+#include "check_run.h"
 
 /*
  * Reproducible pseudo-random bytes (splitmix64): a failing garbage case
@@ -408,12 +409,5 @@ proto_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int      failed;
-
-	sr = srunner_create(proto_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(proto_suite());
 }
