@@ -64,7 +64,8 @@ struct bal_link {
 struct bal_route {
 	uint64_t net[2];
 	uint64_t mask[2];
-	int64_t  cur; /* smooth WRR current value */
+	int64_t  cur;       /* smooth WRR current value */
+	uint64_t rr_credit; /* round robin: weight not yet used in turns */
 	uint32_t weight;
 	uint32_t metric;
 	uint16_t set;
@@ -220,19 +221,6 @@ splitmix64(uint64_t *s)
 {
 	*s += 0x9e3779b97f4a7c15ULL;
 	return wp_mix64(*s);
-}
-
-static uint32_t
-gcd32(uint32_t a, uint32_t b)
-{
-	uint32_t t;
-
-	while (b != 0) {
-		t = a % b;
-		a = b;
-		b = t;
-	}
-	return a;
 }
 
 static inline void
@@ -455,27 +443,40 @@ pick_ratio(struct balance *b, const struct cand *c, unsigned n)
 	return best;
 }
 
+/*
+ * Weighted round robin in turns: the live routes take turns in config
+ * order, and a turn lasts the route's weight over the smallest live weight
+ * (100:50:25 gives runs of 4, 2 and 1).  What a turn cannot use (100:33
+ * makes 3.03) is carried to the route's next turn, so long-run shares are
+ * exact and no run is longer than the weights demand.
+ */
 static unsigned
-pick_rr(struct bal_set *s, const struct cand *c, unsigned n)
+pick_rr(struct balance *b, struct bal_set *s, const struct cand *c, unsigned n)
 {
-	unsigned i, k;
-	uint32_t g;
+	struct bal_route *r;
+	unsigned          i, k;
+	uint32_t          wmin, run;
 
 	for (i = 0; i < n; i++)
 		if (c[i].pos == s->rr_pos && s->rr_left > 0) {
 			s->rr_left--;
 			return i;
 		}
-	/* The run is over, or its route went down: next live route. */
+	/* The turn is over, or its route went down: next live route. */
 	for (k = 0; k < n && c[k].pos <= s->rr_pos; k++)
 		;
 	if (k == n)
 		k = 0;
-	g = c[0].w;
+	wmin = c[0].w;
 	for (i = 1; i < n; i++)
-		g = gcd32(g, c[i].w);
+		if (c[i].w < wmin)
+			wmin = c[i].w;
+	r = &b->routes[c[k].route];
+	r->rr_credit += c[k].w;
+	run = (uint32_t)(r->rr_credit / wmin); /* >= 1: w >= wmin */
+	r->rr_credit -= (uint64_t)run * wmin;
 	s->rr_pos = c[k].pos;
-	s->rr_left = c[k].w / g - 1;
+	s->rr_left = run - 1;
 	return k;
 }
 
@@ -547,7 +548,7 @@ pick(struct balance *b, struct bal_profile *p, struct bal_set *s,
 	case BAL_DESTINATION_IP:
 		return pick_hash(b, c, n, x->dst, 16);
 	case BAL_ROUND_ROBIN:
-		return pick_rr(s, c, n);
+		return pick_rr(b, s, c, n);
 	case BAL_RANDOM:
 		return pick_random(p, c, n);
 	case BAL_THROUGHPUT:
@@ -819,23 +820,27 @@ place(struct balance *b, struct flow *f, uint8_t profile, uint8_t link)
 		b->profiles[profile].active[link]++;
 }
 
+/*
+ * Takes a flow out of its link's counts.  The counts never wrap below
+ * zero: a wrapped count would make `usage` shun that link for good.
+ */
+static void
+uncount(struct balance *b, unsigned link, uint8_t profile)
+{
+	if (b->links[link].active > 0)
+		b->links[link].active--;
+	if (profile < b->nprofiles && b->profiles[profile].active[link] > 0)
+		b->profiles[profile].active[link]--;
+}
+
 static void
 unplace(struct balance *b, const struct flow *f, uint64_t now)
 {
-	struct bal_profile *p;
-
 	if (f->link >= b->nlinks)
 		return;
-	/* Guards: a flow from before a reload was never counted here. */
-	if (b->links[f->link].active > 0)
-		b->links[f->link].active--;
-	if (f->profile >= b->nprofiles)
-		return;
-	p = &b->profiles[f->profile];
-	if (p->active[f->link] > 0)
-		p->active[f->link]--;
-	if (f->group != 0)
-		group_unref(p, f->group, now);
+	uncount(b, f->link, f->profile);
+	if (f->profile < b->nprofiles && f->group != 0)
+		group_unref(&b->profiles[f->profile], f->group, now);
 }
 
 /* ---------------------------------------------------------- public */
@@ -846,7 +851,6 @@ balance_new(const struct config *conf, enum balance_side side)
 	struct balance              *b;
 	struct bal_profile          *p;
 	const struct config_profile *cp;
-	struct config_route          cr;
 	size_t                       i, nr, sz;
 	unsigned                     j;
 	uint64_t                     gseed;
@@ -910,32 +914,17 @@ balance_new(const struct config *conf, enum balance_side side)
 			goto fail;
 	}
 
-	/* No routes: one default route per link and family in the default
-	 * profile (DESIGN.md section 5); the loader does the same. */
-	nr = conf->nroutes;
-	if (nr == 0 && conf->default_profile >= 0)
-		nr = 2 * b->nlinks;
-	if (nr > ROUTES_MAX)
-		nr = ROUTES_MAX;
+	/* A config without routes has the loader's default routes
+	 * (config_default_routes); none here means nothing is routable. */
+	nr = conf->nroutes < ROUTES_MAX ? conf->nroutes : ROUTES_MAX;
 	if (nr > 0 &&
 	    ((b->routes = calloc(nr, sizeof(*b->routes))) == NULL ||
 		(b->sets = calloc(nr, sizeof(*b->sets))) == NULL ||
 		(b->order[0] = calloc(nr, sizeof(uint16_t))) == NULL ||
 		(b->order[1] = calloc(nr, sizeof(uint16_t))) == NULL))
 		goto fail;
-	if (conf->nroutes > 0) {
-		for (i = 0; i < nr; i++)
-			route_add(b, conf, &conf->routes[i]);
-	} else if (conf->default_profile >= 0) {
-		for (i = 0; i < nr; i++) {
-			memset(&cr, 0, sizeof(cr));
-			cr.network.addr.family =
-			    i < b->nlinks ? AF_INET : AF_INET6;
-			cr.link = (int)(i % b->nlinks);
-			cr.profile = conf->default_profile;
-			route_add(b, conf, &cr);
-		}
-	}
+	for (i = 0; i < nr; i++)
+		route_add(b, conf, &conf->routes[i]);
 	order_sort(b->routes, b->order[0], b->norder[0]);
 	order_sort(b->routes, b->order[1], b->norder[1]);
 	return b;
@@ -1014,6 +1003,12 @@ balance_assign(struct balance *b, const struct pkt_info *pkt, struct flow *f,
 		k = pick(b, p, s, c, n, &x);
 	place(b, f, s->profile, c[k].link);
 	return 0;
+}
+
+int
+balance_routable(const struct balance *b, const struct pkt_info *pkt)
+{
+	return select_set(b, pkt->family, pkt->dst) != -1;
 }
 
 void
@@ -1095,9 +1090,8 @@ move(struct walk *w, struct flow *f, uint8_t profile, uint8_t link)
 		unplace(b, f, w->now);
 		f->group = 0;
 	} else {
-		b->links[from].active--;
-		if (profile != FLOW_PROFILE_NONE)
-			b->profiles[profile].active[from]--;
+		/* Same profile: the flow keeps its group reference. */
+		uncount(b, from, profile);
 		f->link = FLOW_LINK_NONE;
 	}
 	place(b, f, profile, link);

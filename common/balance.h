@@ -53,6 +53,13 @@ void balance_seed(struct balance *, uint64_t);
 int balance_assign(struct balance *, const struct pkt_info *pkt, struct flow *f,
     uint64_t now_ms);
 
+/*
+ * 1 if a route with an up link covers the packet's destination, i.e. if
+ * balance_assign() would succeed.  Callers ask before they create a flow,
+ * so that an unroutable packet never evicts a live flow from a full table.
+ */
+int balance_routable(const struct balance *, const struct pkt_info *pkt);
+
 /* A flow leaves the table: drops its active count and group reference. */
 void balance_release(struct balance *, const struct flow *, uint64_t now_ms);
 

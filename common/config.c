@@ -1275,8 +1275,6 @@ static void
 add_implicit(struct cparse *cp, struct config *conf)
 {
 	struct config_profile *profiles;
-	struct config_route   *rt;
-	size_t                 i;
 	int                    prof;
 
 	if (cp->kind != CONFIG_POPD && conf->nroutes > 0)
@@ -1298,21 +1296,32 @@ add_implicit(struct cparse *cp, struct config *conf)
 		conf->default_profile = prof;
 		return;
 	}
-	if ((conf->routes = calloc(conf->nlinks * 2, sizeof(*conf->routes))) ==
-	    NULL) {
+	if (config_default_routes(conf, prof) == -1)
 		cp->nomem = 1;
-		return;
-	}
+}
+
+int
+config_default_routes(struct config *conf, int profile)
+{
+	struct config_route *rt;
+	size_t               i;
+
+	if (conf->nroutes > 0 || conf->nlinks == 0)
+		return 0;
+	if ((conf->routes = calloc(conf->nlinks * 2, sizeof(*conf->routes))) ==
+	    NULL)
+		return -1;
 	for (i = 0; i < conf->nlinks * 2; i++) {
 		rt = &conf->routes[i];
 		/* Zeroed: 0.0.0.0/0 and ::/0 need only the family. */
 		rt->network.addr.family = i % 2 == 0 ? AF_INET : AF_INET6;
 		rt->link = (int)(i / 2);
 		rt->metric = METRIC_DEFAULT;
-		rt->profile = prof;
+		rt->profile = profile;
 		rt->implicit = 1;
 	}
 	conf->nroutes = conf->nlinks * 2;
+	return 0;
 }
 
 /* ------------------------------------------------------------ entry */

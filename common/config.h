@@ -143,8 +143,15 @@ struct config *config_load(
 /* `name` is what error lines start with (usually the path). */
 struct config *config_parse(const char *text, size_t len, const char *name,
     enum config_kind, struct config_errors *);
-void           config_free(struct config *);
-void           config_errors_clear(struct config_errors *);
+/*
+ * A config without routes gets one 0.0.0.0/0 and one ::/0 route per link
+ * in `profile` (DESIGN.md section 5); the loader calls it, and so will
+ * popd for a site whose links arrive in its HELLO.  Does nothing if routes
+ * exist.  Returns 0, or -1 on allocation failure.
+ */
+int  config_default_routes(struct config *, int profile);
+void config_free(struct config *);
+void config_errors_clear(struct config_errors *);
 
 /* Names used in the JSON and in output ("ratio", "source-network", ...). */
 const char *config_algorithm_name(enum balance_alg);

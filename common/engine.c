@@ -12,6 +12,7 @@
 #define FRAG_ENTRIES    4096
 /* Idle expiry runs at most this often; timeouts are whole seconds. */
 #define EXPIRE_INTERVAL_MS 1000
+#define EXPIRE_BUDGET      4096 /* flows released per engine_expire() */
 
 struct engine {
 	struct flow_table  *flows;
@@ -76,8 +77,12 @@ void
 engine_expire(struct engine *e, uint64_t now_ms)
 {
 	e->now_ms = now_ms;
-	flow_table_expire(e->flows, now_ms, 0);
-	e->next_expire_ms = now_ms + EXPIRE_INTERVAL_MS;
+	/* Bounded, so that the packet after a long quiet spell does not
+	 * release a whole table inline; what is left goes on the next call. */
+	if (flow_table_expire(e->flows, now_ms, EXPIRE_BUDGET) == EXPIRE_BUDGET)
+		e->next_expire_ms = now_ms;
+	else
+		e->next_expire_ms = now_ms + EXPIRE_INTERVAL_MS;
 }
 
 static int
@@ -119,11 +124,15 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
 
 	f = flow_table_lookup(e->flows, &pd->key, pd->hash);
 	if (f == NULL) {
+		/* Before inserting: in a full table the insert evicts. */
+		if (!balance_routable(e->balance, &pd->pi))
+			return engine_skip(e, PKT_ERR_NO_ROUTE);
 		f = flow_table_insert(e->flows, &pd->key, pd->hash, now_ms);
 		if (pd->src_is_a)
 			f->flags |= FLOW_F_A_INITIATOR;
 		if (balance_assign(e->balance, &pd->pi, f, now_ms) == -1) {
-			/* Nothing to release in the balance: unassigned. */
+			/* Not reached: routable was just asked.  Nothing to
+			 * release in the balance: the flow is unassigned. */
 			flow_table_remove(e->flows, f);
 			return engine_skip(e, PKT_ERR_NO_ROUTE);
 		}
@@ -135,6 +144,7 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
 	e->stats.packets++;
 	e->stats.bytes += pd->pi.len;
 	res->flow = f;
+	res->link = f->link;
 	res->len = pd->pi.len;
 	return 0;
 }
@@ -179,10 +189,15 @@ engine_packets(struct engine *e, const uint8_t *const *pkts, const size_t *lens,
 			if (rcs[base + i] == 0)
 				flow_table_prefetch(e->flows, pd[i].hash);
 		}
-		for (i = 0; i < m; i++)
-			if (rcs[base + i] == 0)
-				rcs[base + i] = engine_apply(
-				    e, &pd[i], now_ms, &res[base + i]);
+		for (i = 0; i < m; i++) {
+			if (rcs[base + i] != 0)
+				continue;
+			rcs[base + i] =
+			    engine_apply(e, &pd[i], now_ms, &res[base + i]);
+			/* A later insert of this chunk may evict this flow
+			 * and reuse its entry: hand out no pointer. */
+			res[base + i].flow = NULL;
+		}
 	}
 }
 

@@ -6,7 +6,8 @@
  * passed in, so replay runs on the capture's clock.
  *
  * Ownership: the engine owns its flow table, balance and fragment cache;
- * flows it returns stay valid until the next call into the engine.
+ * a flow engine_packet() returns stays valid until the next call into the
+ * engine.
  */
 #ifndef WANPAIR_ENGINE_H
 #define WANPAIR_ENGINE_H
@@ -40,8 +41,9 @@ void           engine_free(struct engine *);
 void engine_set_release_cb(struct engine *, flow_release_cb, void *arg);
 
 struct engine_result {
-	struct flow *flow;   /* f->link is where the packet goes */
+	struct flow *flow;   /* NULL from engine_packets(), see there */
 	uint32_t     len;    /* IP total length of the packet */
+	uint8_t      link;   /* where the packet goes (the flow's link) */
 	int          is_new; /* this packet created the flow */
 };
 
@@ -58,7 +60,10 @@ int engine_packet(struct engine *, const uint8_t *, size_t len, int pkt_flags,
  * chunk of ENGINE_BATCH_MAX is classified and hashed and its index slot
  * prefetched before any is looked up, so that at a million flows the
  * cache misses of the chunk overlap instead of queuing.  Same results as
- * calling engine_packet() on each in order: rcs[i] and res[i] per packet.
+ * calling engine_packet() on each in order: rcs[i] and res[i] per packet,
+ * except that res[i].flow is NULL: a later packet of the batch may have
+ * evicted that flow from a full table and reused its entry.  res[i].link
+ * says where the packet goes.
  */
 #define ENGINE_BATCH_MAX 64
 void engine_packets(struct engine *, const uint8_t *const *pkts,

@@ -366,15 +366,38 @@ START_TEST(test_round_robin_runs)
 {
 	static const uint32_t w[] = {100, 50, 25};
 	static const int      seq[] = {0, 0, 0, 0, 1, 1, 2};
+	static const uint32_t odd[] = {100, 33};
 	struct config        *c = conf_simple(BAL_ROUND_ROBIN, w, 3);
 	struct balance       *b = bal_new(c);
 	struct pkt_info       pi;
-	uint32_t              i;
+	uint32_t              i, run = 0, longest = 0, on0 = 0;
+	int                   l, prev = -1;
 
 	for (i = 0; i < 70; i++) {
 		pi = pkt_nth(i);
 		REQUIRE(assign_link(b, &pi, 0) == seq[i % 7]);
 	}
+	balance_free(b);
+	config_free(c);
+
+	/*
+	 * Weights with no common factor: turns of 3 or 4 on the first link
+	 * and 1 on the second, never a run of 100 (runs of w/gcd would be),
+	 * and the share still exact over whole cycles of 133.
+	 */
+	c = conf_simple(BAL_ROUND_ROBIN, odd, 2);
+	b = bal_new(c);
+	for (i = 0; i < 1330; i++) {
+		pi = pkt_nth(i);
+		l = assign_link(b, &pi, 0);
+		run = l == prev ? run + 1 : 1;
+		prev = l;
+		if (run > longest)
+			longest = run;
+		on0 += l == 0;
+	}
+	ck_assert_uint_le(longest, 4);
+	ck_assert_uint_eq(on0, 1000);
 	balance_free(b);
 	config_free(c);
 }
@@ -1017,8 +1040,9 @@ START_TEST(test_no_routes_means_defaults)
 	struct pkt_info       pi;
 	int                   i, n[2] = {0, 0};
 
-	/* As popd may build one for a site from its HELLO. */
-	c->nroutes = 0;
+	/* The loader's defaults: a v4 and a v6 route per link. */
+	ck_assert_uint_eq(c->nroutes, 4);
+	ck_assert(c->routes[0].implicit && c->routes[3].implicit);
 	b = bal_new(c);
 	for (i = 0; i < 6; i++) {
 		pi = pkt_nth((uint32_t)i);

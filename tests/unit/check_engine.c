@@ -78,7 +78,8 @@ START_TEST(batch_matches_single)
 		if (rc != 0)
 			continue;
 		ck_assert_int_eq(r1.is_new, rb[i].is_new);
-		ck_assert_int_eq(r1.flow->link, rb[i].flow->link);
+		ck_assert_int_eq(r1.link, rb[i].link);
+		ck_assert_ptr_null(rb[i].flow);
 		ck_assert_uint_eq(r1.len, 28);
 		if (r1.is_new && r1.flow->link == 0)
 			wan1++;
@@ -92,6 +93,84 @@ START_TEST(batch_matches_single)
 	ck_assert_int_eq(flow_table_count(engine_flows(many)), 199);
 	engine_free(one);
 	engine_free(many);
+	config_free(c);
+}
+END_TEST
+
+/*
+ * A batch larger than the table: later packets of the batch evict the
+ * flows of earlier ones.  Each packet must still get its own flow's link,
+ * exactly as one at a time, and no stale flow pointer is handed out.
+ */
+START_TEST(batch_larger_than_table)
+{
+	struct config *c = conf_from(
+	    "{\"links\": ["
+	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
+	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 20}],"
+	    "\"flows\": {\"max\": 2}}");
+	struct engine *one = engine_new(c, SIDE_UP);
+	struct engine *many = engine_new(c, SIDE_UP);
+	enum { N = 12 };
+	static uint8_t       pkts[N][28];
+	const uint8_t       *bp[N];
+	size_t               lens[N];
+	struct engine_result r1, rb[N];
+	int                  rcs[N], i;
+
+	for (i = 0; i < N; i++) {
+		udp4(pkts[i], (uint32_t)i, 1, 0);
+		bp[i] = pkts[i];
+		lens[i] = 28;
+	}
+	engine_packets(many, bp, lens, N, 0, 1000, rcs, rb);
+	for (i = 0; i < N; i++) {
+		ck_assert_int_eq(
+		    engine_packet(one, pkts[i], 28, 0, 1000, &r1), 0);
+		ck_assert_int_eq(rcs[i], 0);
+		ck_assert_int_eq(rb[i].is_new, 1);
+		ck_assert_int_eq(rb[i].link, r1.link);
+		ck_assert_ptr_null(rb[i].flow);
+	}
+	/* 5:1 holds across the evictions: 10 on WAN1, 2 on WAN2 */
+	for (i = 0, rcs[0] = 0; i < N; i++)
+		rcs[0] += rb[i].link == 0;
+	ck_assert_int_eq(rcs[0], 10);
+	ck_assert_int_eq(flow_table_count(engine_flows(many)), 2);
+	ck_assert_int_eq(flow_table_evictions(engine_flows(many)), N - 2);
+	engine_free(one);
+	engine_free(many);
+	config_free(c);
+}
+END_TEST
+
+/* An unroutable packet must not push a live flow out of a full table. */
+START_TEST(no_route_keeps_full_table)
+{
+	struct config *c = conf_from(
+	    "{\"links\": ["
+	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100}],"
+	    "\"routes\": [{\"network\": \"203.0.113.0/24\", "
+	    "\"link\": \"WAN1\"}],"
+	    "\"flows\": {\"max\": 2}}");
+	struct engine       *e = engine_new(c, SIDE_UP);
+	struct engine_result r;
+	uint8_t              p[28];
+
+	udp4(p, 1, 1, 0);
+	ck_assert_int_eq(engine_packet(e, p, 28, 0, 1000, &r), 0);
+	udp4(p, 2, 1, 0);
+	ck_assert_int_eq(engine_packet(e, p, 28, 0, 1000, &r), 0);
+	/* 198.51.100.1 is not routed */
+	udp4(p, 3, 1, 0);
+	p[16] = 198;
+	p[17] = 51;
+	p[18] = 100;
+	ck_assert_int_eq(
+	    engine_packet(e, p, 28, 0, 1000, &r), PKT_ERR_NO_ROUTE);
+	ck_assert_int_eq(flow_table_count(engine_flows(e)), 2);
+	ck_assert_int_eq(flow_table_evictions(engine_flows(e)), 0);
+	engine_free(e);
 	config_free(c);
 }
 END_TEST
@@ -190,6 +269,8 @@ engine_suite(void)
 	TCase *tc = tcase_create("packets");
 
 	tcase_add_test(tc, batch_matches_single);
+	tcase_add_test(tc, batch_larger_than_table);
+	tcase_add_test(tc, no_route_keeps_full_table);
 	tcase_add_test(tc, reply_is_the_same_flow);
 	tcase_add_test(tc, no_route_no_flow);
 	tcase_add_test(tc, expiry_and_release);
