@@ -93,6 +93,7 @@ replay_failovers(struct replay *r)
 
 	for (i = 0; i < r->nfails; i++) {
 		struct replay_fail *rf = &r->fails[i];
+		/* at_s is at most 1e9 (wanpairctl checks): exact in ms. */
 		uint64_t at = r->first_ms + (uint64_t)(rf->at_s * 1000);
 
 		if (rf->applied || r->now_ms < at)
@@ -134,13 +135,13 @@ replay_frame(
 	if (rc != 0)
 		return; /* counted in the engine's stats */
 	if (res.is_new)
-		r->links[res.flow->link].flows++;
-	if (!balance_link_is_up(engine_balance(r->engine), res.flow->link)) {
+		r->links[res.link].flows++;
+	if (!balance_link_is_up(engine_balance(r->engine), res.link)) {
 		r->dropped++;
 		return;
 	}
-	r->links[res.flow->link].packets++;
-	r->links[res.flow->link].bytes += res.len;
+	r->links[res.link].packets++;
+	r->links[res.link].bytes += res.len;
 	r->packets++;
 	r->bytes += res.len;
 }
@@ -228,6 +229,32 @@ side_name(enum balance_side side)
 	return side == SIDE_DOWN ? "down" : "up";
 }
 
+/* One line per flow, src -> dst as the first packet went. */
+static void
+replay_print_flows(const struct replay *r, FILE *fp)
+{
+	char   src[ADDR_STRLEN], dst[ADDR_STRLEN];
+	size_t i;
+
+	fprintf(fp, "\n%-39s %5s  %-39s %5s %5s %-8s %9s %12s\n", "source",
+	    "port", "destination", "port", "proto", "link", "packets", "bytes");
+	for (i = 0; i < r->nflow_list; i++) {
+		const struct replay_flow *rf = &r->flow_list[i];
+		const struct flow_key    *k = &rf->key;
+
+		addr_ntop_raw(
+		    k->family, rf->a_initiator ? k->a : k->b, src, sizeof(src));
+		addr_ntop_raw(
+		    k->family, rf->a_initiator ? k->b : k->a, dst, sizeof(dst));
+		fprintf(fp, "%-39s %5u  %-39s %5u %5u %-8s %9llu %12llu\n", src,
+		    rf->a_initiator ? k->pa : k->pb, dst,
+		    rf->a_initiator ? k->pb : k->pa, k->proto,
+		    r->conf->links[rf->link].name,
+		    (unsigned long long)rf->packets,
+		    (unsigned long long)rf->bytes);
+	}
+}
+
 void
 replay_print_table(const struct replay *r, FILE *fp, const char *name)
 {
@@ -292,6 +319,8 @@ replay_print_table(const struct replay *r, FILE *fp, const char *name)
 	}
 	if (any)
 		fputc('\n', fp);
+	if (r->want_flows)
+		replay_print_flows(r, fp);
 }
 
 /* Rounds a share to 4 decimals, the precision the output promises. */

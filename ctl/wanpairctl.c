@@ -17,6 +17,8 @@
 #include "replay.h"
 
 #define MAX_FAILS CONFIG_MAX_LINKS
+/* About 31 years: beyond any capture, and far from overflowing ms. */
+#define MAX_FAIL_SECONDS 1e9
 
 static void
 usage(FILE *fp)
@@ -67,11 +69,11 @@ parse_fail(const char *arg, struct replay_fail *f)
 	errno = 0;
 	f->at_s = strtod(at + 1, &end);
 	if (at[1] == '\0' || *end != '\0' || errno != 0 || !isfinite(f->at_s) ||
-	    f->at_s < 0) {
+	    f->at_s < 0 || f->at_s > MAX_FAIL_SECONDS) {
 		fprintf(stderr,
 		    "wanpairctl: --fail \"%s\": SECONDS must be a "
-		    "number >= 0, got \"%s\"\n",
-		    arg, at + 1);
+		    "number from 0 to %.0f, got \"%s\"\n",
+		    arg, MAX_FAIL_SECONDS, at + 1);
 		return -1;
 	}
 	return 0;
@@ -98,7 +100,9 @@ cmd_replay(int argc, char *argv[])
 	int                  ch, json = 0, flows = 0, rc = 1;
 
 	memset(&r, 0, sizeof(r));
-	optind = 1;
+	/* 0, not 1: glibc then also forgets main's "+" (stop at the first
+	 * non-option), so options may follow the capture name. */
+	optind = 0;
 	while ((ch = getopt_long(argc, argv, "f:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':

@@ -211,9 +211,15 @@ START_TEST(garbage)
 		f = malloc(len ? len : 1);
 		for (j = 0; j < len; j++)
 			f[j] = (uint8_t)(x >> (j % 56));
-		/* bias toward IP ethertypes so deep paths run */
-		if (len > 13 && (x & 1))
-			f[12] = 0x81, f[13] = 0x00;
+		/* Half the Ethernet frames get a VLAN tag and a quarter an
+		 * IPv4 type, so the tag walk and the success path both run. */
+		if (len > 13 && (x & 1)) {
+			f[12] = 0x81;
+			f[13] = 0x00;
+		} else if (len > 13 && (x & 2)) {
+			f[12] = 0x08;
+			f[13] = 0x00;
+		}
 		rc = capture_ip_offset(dlt, f, len, &off);
 		ck_assert(
 		    rc == 0 || rc == PKT_ERR_NOT_IP || rc == PKT_ERR_TRUNCATED);

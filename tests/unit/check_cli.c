@@ -505,6 +505,22 @@ START_TEST(replay_table)
 }
 END_TEST
 
+/* Options may follow the capture; --flows lists flows in the table. */
+START_TEST(replay_options_after_capture)
+{
+	struct run r;
+
+	write_file("replay.json", replay_conf);
+	gen("-n 6 -p 2", "c.pcap");
+	run(&r, "%s/ctl/wanpairctl replay %s/c.pcap -f %s/replay.json --flows",
+	    builddir, tmpdir, tmpdir);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	ck_assert_ptr_nonnull(strstr(r.out, "destination"));
+	ck_assert_ptr_nonnull(strstr(r.out, "203.0.113.6"));
+	run_free(&r);
+}
+END_TEST
+
 START_TEST(replay_errors)
 {
 	struct run r;
@@ -546,6 +562,15 @@ START_TEST(replay_errors)
 	    builddir, tmpdir, tmpdir);
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "got \"soon\""));
+	run_free(&r);
+
+	/* a time past any capture would overflow the clock: refused */
+	run(&r,
+	    "%s/ctl/wanpairctl replay -f %s/replay.json --fail WAN1@1e20 "
+	    "%s/c.pcap",
+	    builddir, tmpdir, tmpdir);
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "got \"1e20\""));
 	run_free(&r);
 
 	run(&r,
@@ -595,6 +620,7 @@ cli_suite(void)
 	tcase_add_test(tc, replay_failover);
 	tcase_add_test(tc, replay_flow_list_direction);
 	tcase_add_test(tc, replay_table);
+	tcase_add_test(tc, replay_options_after_capture);
 	tcase_add_test(tc, replay_errors);
 	suite_add_tcase(s, tc);
 	return s;
