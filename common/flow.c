@@ -294,11 +294,14 @@ index_delete(struct flow_table *t, struct flow *f)
 	uint32_t mask = t->mask, want = ent_no(t, f) + 1;
 	uint32_t i, j, home;
 
-	/* The scan does not stop at empty slots, so a flow inserted under
-	 * another hash than the table's (tests crowding keys) is found too. */
 	i = (uint32_t)flow_table_hash(t, &f->key) & mask;
-	while (t->slot[i].ent != want)
+	while (t->slot[i].ent != want) {
+		/* An empty slot ends the cluster: the flow is not indexed,
+		 * which the callers' invariant rules out; never spin. */
+		if (t->slot[i].ent == 0)
+			return;
 		i = (i + 1) & mask;
+	}
 	for (j = (i + 1) & mask; t->slot[j].ent != 0; j = (j + 1) & mask) {
 		home = t->slot[j].hash & mask;
 		if (((j - home) & mask) >= ((j - i) & mask)) {

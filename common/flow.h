@@ -91,7 +91,11 @@ void flow_table_set_release_cb(struct flow_table *, flow_release_cb, void *arg);
 /* Applies new timeouts (reload); existing flows keep their place. */
 void flow_table_set_timeouts(struct flow_table *, const struct flow_timeouts *);
 
-/* The table's hash of a key (randomly seeded per table). */
+/*
+ * The table's hash of a key (randomly seeded per table).  Every `hash`
+ * argument below must be this value for its key: it is taken as an
+ * argument only so a caller computes it once (and can prefetch with it).
+ */
 uint64_t flow_table_hash(const struct flow_table *, const struct flow_key *);
 
 /* NULL if absent. */

@@ -82,6 +82,27 @@ key_n(uint32_t i, uint8_t proto)
 	return key_of(&pi);
 }
 
+/*
+ * The next key, from key number *next on, whose real hash has its low 16
+ * bits in [lo, hi].  Any index of at most 65536 slots then sees every such
+ * key at a home slot in that range (masked): that is how the tests crowd
+ * clusters without lying to the table about hashes.
+ */
+static struct flow_key
+crowd_key(const struct flow_table *t, uint32_t *next, uint8_t proto,
+    uint32_t lo, uint32_t hi)
+{
+	struct flow_key k;
+	uint32_t        h;
+
+	for (;;) {
+		k = key_n((*next)++, proto);
+		h = (uint32_t)flow_table_hash(t, &k) & 0xffff;
+		if (h >= lo && h <= hi)
+			return k;
+	}
+}
+
 static struct flow *
 add(struct flow_table *t, const struct flow_key *k, uint64_t now_ms)
 {
@@ -297,13 +318,13 @@ model_release(void *arg, struct flow *f, enum flow_release why)
 }
 
 static void
-random_ops(uint32_t max, uint64_t hashmask, uint64_t seed)
+random_ops(uint32_t max, uint32_t lo, uint32_t hi, uint64_t seed)
 {
 	struct flow_table *t;
 	struct model      *m;
 	struct flow       *f;
 	uint64_t           s = seed, r, now, oldest;
-	uint32_t           count = 0;
+	uint32_t           count = 0, next = 0;
 	int                i, j, victim, step;
 
 	m = calloc(1, sizeof(*m));
@@ -311,9 +332,9 @@ random_ops(uint32_t max, uint64_t hashmask, uint64_t seed)
 	ck_assert_ptr_nonnull(t);
 	flow_table_set_release_cb(t, model_release, m);
 	for (i = 0; i < POOL; i++) {
-		m->key[i] =
-		    key_n((uint32_t)i, i % 3 ? IPPROTO_UDP : IPPROTO_TCP);
-		m->hash[i] = flow_table_hash(t, &m->key[i]) & hashmask;
+		m->key[i] = crowd_key(
+		    t, &next, i % 3 ? IPPROTO_UDP : IPPROTO_TCP, lo, hi);
+		m->hash[i] = flow_table_hash(t, &m->key[i]);
 	}
 
 	for (step = 0; step < 30000; step++) {
@@ -392,13 +413,13 @@ random_ops(uint32_t max, uint64_t hashmask, uint64_t seed)
 
 START_TEST(test_random_vs_model)
 {
-	/* Real hashes; then 16 home slots for up to 200 flows; then one. */
-	random_ops(200, UINT64_MAX, 1);
-	random_ops(200, 0xf, 2);
-	random_ops(64, 0, 3);
+	/* Any home; then 16 home slots for up to 200 flows; then one. */
+	random_ops(200, 0, 0xffff, 1);
+	random_ops(200, 0, 15, 2);
+	random_ops(64, 0, 0, 3);
 	/* Home slots at the top of the index: clusters wrap around. */
-	random_ops(100, 0xffffffff, 4);
-	random_ops(1, UINT64_MAX, 5);
+	random_ops(100, 0xfffc, 0xffff, 4);
+	random_ops(1, 0, 0xffff, 5);
 }
 END_TEST
 
@@ -407,20 +428,20 @@ START_TEST(test_wraparound_delete)
 	struct flow_table *t;
 	struct flow_key    k[6];
 	struct flow       *f[6];
+	uint32_t           next = 0;
 	int                i, j;
 
 	/* max 6 -> 8 slots; every key's home is the last slot, so the
 	 * cluster wraps to slots 0..4 and deletion must shift across. */
 	t = flow_table_new(6, &tmo);
 	for (i = 0; i < 6; i++) {
-		k[i] = key_n((uint32_t)i, IPPROTO_UDP);
-		f[i] = flow_table_insert(t, &k[i], 7, (uint64_t)i);
+		k[i] = crowd_key(t, &next, IPPROTO_UDP, 0xffff, 0xffff);
+		f[i] = add(t, &k[i], (uint64_t)i);
 	}
 	for (i = 0; i < 6; i++) {
 		flow_table_remove(t, f[i]);
 		for (j = 0; j < 6; j++)
-			ck_assert_ptr_eq(flow_table_lookup(t, &k[j], 7),
-			    j > i ? f[j] : NULL);
+			ck_assert_ptr_eq(find(t, &k[j]), j > i ? f[j] : NULL);
 	}
 	ck_assert_uint_eq(flow_table_count(t), 0);
 	flow_table_free(t);
