@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +37,13 @@
 #define FLOWS_MAX_MAX          67108864
 #define FLOW_TIMEOUT_MAX       604800 /* a week */
 #define PROBE_INTERVAL_DEFAULT 100
-#define PROBE_INTERVAL_MIN     10
-#define PROBE_INTERVAL_MAX     10000
-#define PROBE_DOWN_DEFAULT     3
-#define PROBE_UP_DEFAULT       5
-#define PROBE_COUNT_MAX        100
+/* The smallest MTU that may carry IPv6 (RFC 8200 section 5). */
+#define TUN_MTU_MIN        1280
+#define PROBE_INTERVAL_MIN 10
+#define PROBE_INTERVAL_MAX 10000
+#define PROBE_DOWN_DEFAULT 3
+#define PROBE_UP_DEFAULT   5
+#define PROBE_COUNT_MAX    100
 
 #define QUOTE_MAX 64 /* bytes of a bad value repeated in a message */
 
@@ -77,9 +80,14 @@ static const char *const failback_names[] = {
 
 /* The keys each object may have: anything else is an error. */
 static const char *const socketd_keys[] = {"site", "links", "default_profile",
-    "profiles", "routes", "flows", "probe", "failback", NULL};
-static const char *const popd_keys[] = {
-    "sites", "default_profile", "profiles", "flows", "probe", "failback", NULL};
+    "profiles", "routes", "flows", "probe", "failback", "pop", "tls", "tun",
+    "lan", NULL};
+static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
+    "flows", "probe", "failback", "listen", "tls", "tun", NULL};
+static const char *const endpoint_keys[] = {
+    "address", "data_port", "control_port", NULL};
+static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
+static const char *const tun_keys[] = {"name", "mtu", NULL};
 static const char *const link_keys[] = {
     "name", "device", "source", "up_mbps", "down_mbps", "weight", NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
@@ -1101,15 +1109,46 @@ check_lan_overlaps(struct cparse *cp, struct config *conf, int arrnode)
 	free(refs);
 }
 
-static void
-parse_site(struct cparse *cp, json_t *o, int node, struct config_site *site)
+/* A non-empty array of prefixes (no host bits): 1, 0 if absent, -1. */
+static int
+get_prefix_list(struct cparse *cp, json_t *obj, int objnode, const char *key,
+    struct wp_prefix **out, size_t *nout)
 {
 	struct quoted q;
 	const char   *why;
-	json_t       *lan, *v;
+	json_t       *arr, *v;
 	size_t        i, n;
-	int           r, lnode, vnode;
+	int           r, node, vnode;
 
+	if ((r = get_container(
+		 cp, obj, objnode, key, JSON_ARRAY, &arr, &node)) != 1)
+		return r;
+	if ((n = json_array_size(arr)) == 0) {
+		report(cp, node, "must not be empty");
+		return -1;
+	}
+	if ((*out = calloc(n, sizeof(**out))) == NULL) {
+		cp->nomem = 1;
+		return -1;
+	}
+	*nout = n;
+	for (i = 0; i < n; i++) {
+		v = json_array_get(arr, i);
+		vnode = jsonpos_element(cp->pos, node, i);
+		if (!json_is_string(v))
+			report(cp, vnode, "must be a string, got %s",
+			    type_name(v));
+		else if (prefix_parse(json_string_value(v), &(*out)[i], &why) ==
+		    -1)
+			report(cp, vnode, "%s: %s", why,
+			    quote(&q, json_string_value(v)));
+	}
+	return 1;
+}
+
+static void
+parse_site(struct cparse *cp, json_t *o, int node, struct config_site *site)
+{
 	check_keys(cp, o, node, site_keys);
 	if (get_name(cp, o, node, "name", site->name, sizeof(site->name),
 		NAME_TEXT) == 0)
@@ -1117,31 +1156,8 @@ parse_site(struct cparse *cp, json_t *o, int node, struct config_site *site)
 	if (get_name(cp, o, node, "identity", site->identity,
 		sizeof(site->identity), NAME_TEXT) == 0)
 		missing(cp, node, "identity");
-	if ((r = get_container(cp, o, node, "lan", JSON_ARRAY, &lan, &lnode)) ==
-	    0)
+	if (get_prefix_list(cp, o, node, "lan", &site->lan, &site->nlan) == 0)
 		missing(cp, node, "lan");
-	if (r != 1)
-		return;
-	if ((n = json_array_size(lan)) == 0) {
-		report(cp, lnode, "must not be empty");
-		return;
-	}
-	if ((site->lan = calloc(n, sizeof(*site->lan))) == NULL) {
-		cp->nomem = 1;
-		return;
-	}
-	site->nlan = n;
-	for (i = 0; i < n; i++) {
-		v = json_array_get(lan, i);
-		vnode = jsonpos_element(cp->pos, lnode, i);
-		if (!json_is_string(v))
-			report(cp, vnode, "must be a string, got %s",
-			    type_name(v));
-		else if (prefix_parse(
-			     json_string_value(v), &site->lan[i], &why) == -1)
-			report(cp, vnode, "%s: %s", why,
-			    quote(&q, json_string_value(v)));
-	}
 }
 
 static void
@@ -1236,6 +1252,102 @@ parse_probe(struct cparse *cp, struct config *conf, json_t *root)
 	    cp, o, node, "up_after", 1, PROBE_COUNT_MAX, &conf->probe_up_after);
 }
 
+/*
+ * socketd's "pop" or popd's "listen": an address and two ports.  Required
+ * by the daemons, optional for replay (which opens no socket).
+ */
+static void
+parse_endpoint(
+    struct cparse *cp, struct config *conf, json_t *root, const char *key)
+{
+	struct config_endpoint *e = &conf->endpoint;
+	struct quoted           q;
+	const char             *s;
+	json_t                 *o;
+	uint32_t                port;
+	int                     r, node, snode;
+
+	if ((r = get_container(cp, root, 0, key, JSON_OBJECT, &o, &node)) ==
+		0 &&
+	    cp->kind != CONFIG_REPLAY)
+		missing(cp, 0, key);
+	if (r != 1)
+		return;
+	check_keys(cp, o, node, endpoint_keys);
+	if ((r = get_string(cp, o, node, "address", &s, &snode)) == 0)
+		missing(cp, node, "address");
+	else if (r == 1 && addr_parse(s, &e->address) == -1)
+		report(
+		    cp, snode, "must be an IP address, got %s", quote(&q, s));
+	if (get_uint(cp, o, node, "data_port", 1, 65535, &port) == 1)
+		e->data_port = (uint16_t)port;
+	if (get_uint(cp, o, node, "control_port", 1, 65535, &port) == 1)
+		e->control_port = (uint16_t)port;
+}
+
+/* A path, resolved against the config file's directory if relative. */
+static int
+get_path(
+    struct cparse *cp, json_t *obj, int objnode, const char *key, char **out)
+{
+	const char *s, *slash;
+	int         r, node;
+	size_t      dirlen;
+
+	if ((r = get_string(cp, obj, objnode, key, &s, &node)) != 1)
+		return r;
+	if (*s == '\0' || strlen(s) >= PATH_MAX) {
+		report(cp, node, "must be a path of 1..%d bytes", PATH_MAX - 1);
+		return -1;
+	}
+	slash = strrchr(cp->name, '/');
+	dirlen = slash == NULL ? 0 : (size_t)(slash - cp->name) + 1;
+	if (*s == '/' || dirlen == 0)
+		*out = strdup(s);
+	else if (asprintf(out, "%.*s%s", (int)dirlen, cp->name, s) == -1)
+		*out = NULL;
+	if (*out == NULL) {
+		cp->nomem = 1;
+		return -1;
+	}
+	return 1;
+}
+
+static void
+parse_tls(struct cparse *cp, struct config *conf, json_t *root)
+{
+	json_t *o;
+	int     r, node;
+
+	if ((r = get_container(cp, root, 0, "tls", JSON_OBJECT, &o, &node)) ==
+		0 &&
+	    cp->kind != CONFIG_REPLAY)
+		missing(cp, 0, "tls");
+	if (r != 1)
+		return;
+	check_keys(cp, o, node, tls_keys);
+	if (get_path(cp, o, node, "ca", &conf->tls.ca) == 0)
+		missing(cp, node, "ca");
+	if (get_path(cp, o, node, "cert", &conf->tls.cert) == 0)
+		missing(cp, node, "cert");
+	if (get_path(cp, o, node, "key", &conf->tls.key) == 0)
+		missing(cp, node, "key");
+}
+
+static void
+parse_tun(struct cparse *cp, struct config *conf, json_t *root)
+{
+	json_t *o;
+	int     node;
+
+	if (get_container(cp, root, 0, "tun", JSON_OBJECT, &o, &node) != 1)
+		return;
+	check_keys(cp, o, node, tun_keys);
+	(void)get_name(cp, o, node, "name", conf->tun.name,
+	    sizeof(conf->tun.name), NAME_IFNAME);
+	(void)get_uint(cp, o, node, "mtu", TUN_MTU_MIN, 65535, &conf->tun.mtu);
+}
+
 static void
 parse_root(struct cparse *cp, struct config *conf, json_t *root)
 {
@@ -1259,6 +1371,14 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	}
 	parse_flows(cp, conf, root);
 	parse_probe(cp, conf, root);
+	parse_endpoint(
+	    cp, conf, root, cp->kind == CONFIG_POPD ? "listen" : "pop");
+	parse_tls(cp, conf, root);
+	parse_tun(cp, conf, root);
+	if (cp->kind != CONFIG_POPD &&
+	    get_prefix_list(cp, root, 0, "lan", &conf->lan, &conf->nlan) == 0 &&
+	    cp->kind == CONFIG_SOCKETD)
+		missing(cp, 0, "lan");
 	if (get_enum(cp, root, 0, "failback", failback_names,
 		NELEM(failback_names), &v) == 1)
 		conf->failback = (enum failback_mode)v;
@@ -1348,6 +1468,9 @@ config_new(enum config_kind kind, const char *name)
 	conf->probe_down_after = PROBE_DOWN_DEFAULT;
 	conf->probe_up_after = PROBE_UP_DEFAULT;
 	conf->failback = FAILBACK_NEW_FLOWS;
+	conf->endpoint.data_port = CONFIG_DATA_PORT;
+	conf->endpoint.control_port = CONFIG_CONTROL_PORT;
+	memcpy(conf->tun.name, CONFIG_TUN_NAME, sizeof(CONFIG_TUN_NAME));
 	return conf;
 }
 
@@ -1473,6 +1596,10 @@ config_free(struct config *conf)
 	for (i = 0; i < conf->nsites; i++)
 		free(conf->sites[i].lan);
 	free(conf->sites);
+	free(conf->lan);
+	free(conf->tls.ca);
+	free(conf->tls.cert);
+	free(conf->tls.key);
 	free(conf->routes);
 	free(conf->profiles);
 	free(conf->file);

@@ -104,6 +104,31 @@ struct config_site {
 	size_t            nlan;
 };
 
+/* Default UDP port of the data plane and TCP port of the control channel. */
+#define CONFIG_DATA_PORT    18460
+#define CONFIG_CONTROL_PORT 18461
+#define CONFIG_TUN_NAME     "wanpair0"
+
+/* socketd's "pop" (where to connect) and popd's "listen" (where to bind). */
+struct config_endpoint {
+	struct wp_addr address; /* family 0 if unset (replay) */
+	uint16_t       data_port;
+	uint16_t       control_port;
+};
+
+/* Paths, absolute: the loader resolves relative ones against the
+ * directory of the config file.  NULL if unset (replay). */
+struct config_tls {
+	char *ca;
+	char *cert;
+	char *key;
+};
+
+struct config_tun {
+	char     name[CONFIG_IFNAME_MAX];
+	uint32_t mtu; /* 0: derived from the links' MTU */
+};
+
 struct config {
 	char            *file; /* as given to config_load() */
 	enum config_kind kind;
@@ -130,6 +155,12 @@ struct config {
 
 	struct config_site *sites; /* popd */
 	size_t              nsites;
+
+	struct config_endpoint endpoint; /* socketd "pop", popd "listen" */
+	struct config_tls      tls;
+	struct config_tun      tun;
+	struct wp_prefix      *lan; /* socketd: the site's LAN, for HELLO */
+	size_t                 nlan;
 };
 
 struct config_errors {

@@ -136,6 +136,14 @@ END_TEST
  * "FILE:LINE:COLUMN: PATH: message" line and exits 1.  Configs are laid
  * out one key per line so the expected position is plain to see.
  */
+/* What every socketd config needs besides the part a test is about; it
+ * comes last so the positions the tests expect stay as written. */
+#define DAEMON_KEYS                                                            \
+	", \"pop\": {\"address\": \"198.18.0.1\"},\n"                          \
+	"  \"tls\": {\"ca\": \"ca.pem\", \"cert\": \"site.pem\", "             \
+	"\"key\": \"site.key\"},\n"                                            \
+	"  \"lan\": [\"10.1.0.0/24\"]\n"
+
 static const struct {
 	const char *what;
 	const char *json;
@@ -148,8 +156,7 @@ static const struct {
 	"    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
 	"     \"up_mbps\": 100, \"down_mbps\": 100,\n"
 	"     \"colour\": \"red\"}\n"
-	"  ]\n"
-	"}\n",
+	"  ]\n" DAEMON_KEYS "}\n",
 	"bad.json:6:6: links[0].colour: unknown key"},
     {"wrong type",
 	"{\n"
@@ -157,8 +164,7 @@ static const struct {
 	"  \"links\": [\n"
 	"    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
 	"     \"up_mbps\": \"100\", \"down_mbps\": 100}\n"
-	"  ]\n"
-	"}\n",
+	"  ]\n" DAEMON_KEYS "}\n",
 	"bad.json:5:17: links[0].up_mbps: must be an integer, got string"},
     {"out of range",
 	"{\n"
@@ -168,8 +174,7 @@ static const struct {
 	"     \"up_mbps\": 100, \"down_mbps\": 100},\n"
 	"    {\"name\": \"WAN2\", \"device\": \"wwan0\",\n"
 	"     \"up_mbps\": 0, \"down_mbps\": 20}\n"
-	"  ]\n"
-	"}\n",
+	"  ]\n" DAEMON_KEYS "}\n",
 	"bad.json:7:17: links[1].up_mbps: must be 1..1000000, got 0"},
     {"dangling link reference",
 	"{\n"
@@ -180,8 +185,7 @@ static const struct {
 	"  ],\n"
 	"  \"routes\": [\n"
 	"    {\"network\": \"0.0.0.0/0\", \"link\": \"WAN3\"}\n"
-	"  ]\n"
-	"}\n",
+	"  ]\n" DAEMON_KEYS "}\n",
 	"bad.json:8:38: routes[0].link: no link named \"WAN3\""},
     {"dangling profile reference",
 	"{\n"
@@ -190,8 +194,7 @@ static const struct {
 	"    {\"name\": \"WAN1\", \"device\": \"eth1\",\n"
 	"     \"up_mbps\": 100, \"down_mbps\": 100}\n"
 	"  ],\n"
-	"  \"default_profile\": \"bulk\"\n"
-	"}\n",
+	"  \"default_profile\": \"bulk\"\n" DAEMON_KEYS "}\n",
 	"bad.json:7:22: default_profile: no profile named \"bulk\""},
 };
 

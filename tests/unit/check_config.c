@@ -51,14 +51,59 @@ joined(const struct config_errors *e)
 	return s;
 }
 
+/*
+ * The keys only a running daemon needs (socketd: pop, tls, lan; popd:
+ * listen, tls), added at the end of the root object when a test's config
+ * lacks them, so that the positions of everything a test wrote stay as
+ * written.  Returns a malloc'd copy.
+ */
+static char *
+with_daemon_keys(const char *json, enum config_kind kind)
+{
+	static const char *const sock[][2] = {
+	    {"\"pop\"", "\"pop\": {\"address\": \"198.18.0.1\"}"},
+	    {"\"tls\"",
+		"\"tls\": {\"ca\": \"ca.pem\", \"cert\": \"c.pem\", "
+		"\"key\": \"c.key\"}"},
+	    {"\"lan\"", "\"lan\": [\"10.1.0.0/24\"]"}};
+	static const char *const popd[][2] = {
+	    {"\"listen\"", "\"listen\": {\"address\": \"198.18.0.1\"}"},
+	    {"\"tls\"",
+		"\"tls\": {\"ca\": \"ca.pem\", \"cert\": \"c.pem\", "
+		"\"key\": \"c.key\"}"}};
+	const char *const(*keys)[2] = kind == CONFIG_POPD ? popd : sock;
+	size_t nkeys = kind == CONFIG_POPD ? 2 : 3, i, end;
+	char  *out;
+
+	ck_assert_ptr_nonnull(out = malloc(strlen(json) + 512));
+	strcpy(out, json);
+	end = strlen(out);
+	while (end > 0 && out[end - 1] != '}')
+		end--;
+	if (kind == CONFIG_REPLAY || end == 0 || json[0] != '{')
+		return out;
+	out[end - 1] = '\0';
+	for (i = 0; i < nkeys; i++)
+		if (strstr(json, keys[i][0]) == NULL) {
+			/* no comma after the "{" of an empty object */
+			if (strspn(out + 1, " \t\n") != strlen(out + 1))
+				strcat(out, ", ");
+			strcat(out, keys[i][1]);
+		}
+	strcat(out, "}");
+	strcat(out, json + end);
+	return out;
+}
+
 static struct config *
-parse_ok(const char *json, enum config_kind kind)
+parse_ok(const char *json_in, enum config_kind kind)
 {
 	struct config_errors e = {0};
 	struct config       *conf;
-	char                *errs;
+	char                *errs, *json = with_daemon_keys(json_in, kind);
 
 	conf = config_parse(json, strlen(json), "t.json", kind, &e);
+	free(json);
 	errs = joined(&e);
 	ck_assert_msg(conf != NULL && e.n == 0, "config refused:\n%s", errs);
 	free(errs);
@@ -68,13 +113,14 @@ parse_ok(const char *json, enum config_kind kind)
 
 /* The config is refused with exactly `want` (lines joined by \n). */
 static void
-expect_errors(const char *json, enum config_kind kind, const char *want)
+expect_errors(const char *json_in, enum config_kind kind, const char *want)
 {
 	struct config_errors e = {0};
 	struct config       *conf;
-	char                *got;
+	char                *got, *json = with_daemon_keys(json_in, kind);
 
 	conf = config_parse(json, strlen(json), "t.json", kind, &e);
+	free(json);
 	got = joined(&e);
 	ck_assert_msg(conf == NULL, "config accepted, wanted:\n%s", want);
 	ck_assert_msg(strcmp(got, want) == 0, "want:\n%sgot:\n%s", want, got);
@@ -305,6 +351,86 @@ START_TEST(missing_keys)
 	    CONFIG_POPD,
 	    "t.json:1:12: sites[0]: missing key \"identity\"\n"
 	    "t.json:1:33: sites[0].lan: must not be empty\n");
+}
+END_TEST
+
+/* The keys only the daemons need, written out by hand (no helper). */
+static void
+expect_raw(const char *json, enum config_kind kind, const char *want)
+{
+	struct config_errors e = {0};
+	char                *got;
+
+	ck_assert_ptr_null(
+	    config_parse(json, strlen(json), "t.json", kind, &e));
+	got = joined(&e);
+	ck_assert_msg(strcmp(got, want) == 0, "want:\n%sgot:\n%s", want, got);
+	free(got);
+	config_errors_clear(&e);
+}
+
+START_TEST(daemon_keys)
+{
+	struct config_errors e = {0};
+	struct config       *c;
+	static const char    ok[] =
+	    "{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+	    " \"pop\": {\"address\": \"2001:db8::1\", \"data_port\": 4000},\n"
+	    " \"tls\": {\"ca\": \"/etc/wanpair/ca.pem\", \"cert\": "
+	    "\"site.pem\",\n"
+	    "         \"key\": \"keys/site.key\"},\n"
+	    " \"tun\": {\"name\": \"wp1\", \"mtu\": 1400},\n"
+	    " \"lan\": [\"10.1.0.0/24\", \"2001:db8:1::/64\"]}";
+
+	/* Missing, each at the root's "{" */
+	expect_raw("{\"site\": \"s\", \"links\": [" LINK1 "]}", CONFIG_SOCKETD,
+	    "t.json:1:1: (root): missing key \"pop\"\n"
+	    "t.json:1:1: (root): missing key \"tls\"\n"
+	    "t.json:1:1: (root): missing key \"lan\"\n");
+	expect_raw("{\"sites\": [{\"name\": \"a\", \"identity\": \"a\", "
+		   "\"lan\": [\"10.0.0.0/8\"]}]}",
+	    CONFIG_POPD,
+	    "t.json:1:1: (root): missing key \"listen\"\n"
+	    "t.json:1:1: (root): missing key \"tls\"\n");
+	/* replay needs none of them */
+	c = config_parse("{\"links\": [" LINK1 "]}",
+	    strlen("{\"links\": [" LINK1 "]}"), "t.json", CONFIG_REPLAY, &e);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->endpoint.data_port, CONFIG_DATA_PORT);
+	ck_assert_str_eq(c->tun.name, "wanpair0");
+	config_free(c);
+
+	/* Values, defaults, and paths relative to the config's directory */
+	c = config_parse(
+	    ok, strlen(ok), "/srv/wp/socketd.json", CONFIG_SOCKETD, &e);
+	ck_assert_msg(c != NULL, "%s", e.n ? e.lines[0] : "");
+	ck_assert_int_eq(c->endpoint.address.family, AF_INET6);
+	ck_assert_uint_eq(c->endpoint.data_port, 4000);
+	ck_assert_uint_eq(c->endpoint.control_port, CONFIG_CONTROL_PORT);
+	ck_assert_str_eq(c->tls.ca, "/etc/wanpair/ca.pem");
+	ck_assert_str_eq(c->tls.cert, "/srv/wp/site.pem");
+	ck_assert_str_eq(c->tls.key, "/srv/wp/keys/site.key");
+	ck_assert_str_eq(c->tun.name, "wp1");
+	ck_assert_uint_eq(c->tun.mtu, 1400);
+	ck_assert_uint_eq(c->nlan, 2);
+	config_free(c);
+
+	/* Bad values */
+	expect_socketd(
+	    "{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+	    " \"pop\": {\"address\": \"pop.example\", \"data_port\": 0},\n"
+	    " \"tun\": {\"mtu\": 576}, \"lan\": [\"10.1.0.1/24\"]}",
+	    "t.json:2:21: pop.address: must be an IP address, got "
+	    "\"pop.example\"\n"
+	    "t.json:2:49: pop.data_port: must be 1..65535, got 0\n"
+	    "t.json:3:17: tun.mtu: must be 1280..65535, got 576\n"
+	    "t.json:3:31: lan[0]: host bits set after the prefix length: "
+	    "\"10.1.0.1/24\"\n");
+	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+		       " \"tls\": {\"ca\": \"\", \"cert\": 1}}",
+	    "t.json:2:9: tls: missing key \"key\"\n"
+	    "t.json:2:16: tls.ca: must be a path of 1..4095 bytes\n"
+	    "t.json:2:28: tls.cert: must be a string, got integer\n");
 }
 END_TEST
 
@@ -759,10 +885,10 @@ START_TEST(oversized)
 	memset(text, ' ', len + 1);
 	memcpy(text, "{\"site\": \"s\", \"links\": [" LINK1 "]}",
 	    strlen("{\"site\": \"s\", \"links\": [" LINK1 "]}"));
-	conf = config_parse(text, len, "big.json", CONFIG_SOCKETD, &e);
+	conf = config_parse(text, len, "big.json", CONFIG_REPLAY, &e);
 	ck_assert_ptr_nonnull(conf);
 	config_free(conf);
-	conf = config_parse(text, len + 1, "big.json", CONFIG_SOCKETD, &e);
+	conf = config_parse(text, len + 1, "big.json", CONFIG_REPLAY, &e);
 	ck_assert_ptr_null(conf);
 	ck_assert_uint_eq(e.n, 1);
 	ck_assert_str_eq(
@@ -876,6 +1002,7 @@ config_suite(void)
 	tcase_add_test(tc, weight_zero);
 	tcase_add_test(tc, too_many_links);
 	tcase_add_test(tc, missing_keys);
+	tcase_add_test(tc, daemon_keys);
 	tcase_add_test(tc, syntax_error);
 	tcase_add_test(tc, errors_in_file_order);
 	tcase_add_test(tc, stickiness_options);
