@@ -1,0 +1,142 @@
+#include "autoconf.h"
+
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tun.h"
+
+/*
+ * Fills ifr with the name, refusing one that does not fit: the kernel
+ * reads at most IFNAMSIZ bytes, so a truncated name would silently
+ * address another interface.
+ */
+static int
+ifreq_init(struct ifreq *ifr, const char *ifname)
+{
+	size_t len = strlen(ifname);
+
+	memset(ifr, 0, sizeof(*ifr));
+	if (len >= sizeof(ifr->ifr_name)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(ifr->ifr_name, ifname, len);
+	return 0;
+}
+
+/*
+ * The netdevice ioctls (netdevice(7)) need a socket, any socket; the
+ * interface is named in the ifreq.  errno is that of the ioctl.
+ */
+static int
+if_ioctl(unsigned long req, struct ifreq *ifr)
+{
+	int fd, rc, saved;
+
+	if ((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	rc = ioctl(fd, req, ifr);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+int
+tun_open(const char *name, char *ifname, size_t ifnamelen)
+{
+	struct ifreq ifr;
+	size_t       len;
+	int          fd = -1, saved;
+
+	if (ifnamelen < IFNAMSIZ) {
+		errno = EINVAL;
+		return -1;
+	}
+	/* "%d" makes the kernel pick the first free number. */
+	if (name == NULL || *name == '\0')
+		name = "wanpair%d";
+	if (ifreq_init(&ifr, name) == -1)
+		return -1;
+	/*
+	 * IFF_NO_PI: without it every packet carries a 4-byte
+	 * flags/protocol header.  We never need it, since the version
+	 * nibble of the IP header says IPv4 or IPv6, and without it a read
+	 * or write is exactly one IP packet.
+	 *
+	 * Offloads would go here: IFF_VNET_HDR (a virtio_net_hdr before
+	 * each packet, then TUNSETOFFLOAD for TSO/USO) lets the kernel hand
+	 * us 64 KiB segments, and IFF_MULTI_QUEUE gives one fd per data-path
+	 * thread.  Both change what a read returns, so they come with the
+	 * batched data path, not before.
+	 */
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if ((fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1)
+		goto fail;
+	/*
+	 * Attaches to the device of that name, creating it if there is none
+	 * (CAP_NET_ADMIN); fails with EINVAL if it exists but is not a TUN
+	 * device with these flags, EBUSY if another fd holds it.
+	 */
+	if (ioctl(fd, TUNSETIFF, &ifr) == -1)
+		goto fail;
+	/* The kernel's name is NUL-terminated within IFNAMSIZ. */
+	len = strnlen(ifr.ifr_name, sizeof(ifr.ifr_name) - 1);
+	memcpy(ifname, ifr.ifr_name, len);
+	ifname[len] = '\0';
+	return fd;
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	errno = saved;
+	return -1;
+}
+
+int
+tun_up(const char *ifname, int mtu)
+{
+	struct ifreq ifr;
+
+	/*
+	 * The MTU first, so that nothing sees the device up with the
+	 * default 1500: IPv6 addrconf decides at IFF_UP whether the device
+	 * can carry IPv6 at all (RFC 8200 section 5: at least 1280).
+	 */
+	if (ifreq_init(&ifr, ifname) == -1)
+		return -1;
+	ifr.ifr_mtu = mtu;
+	if (if_ioctl(SIOCSIFMTU, &ifr) == -1)
+		return -1;
+	if (if_ioctl(SIOCGIFFLAGS, &ifr) == -1)
+		return -1;
+	if (ifr.ifr_flags & IFF_UP)
+		return 0;
+	ifr.ifr_flags |= IFF_UP;
+	return if_ioctl(SIOCSIFFLAGS, &ifr);
+}
+
+int
+if_get_mtu(const char *ifname)
+{
+	struct ifreq ifr;
+
+	if (ifreq_init(&ifr, ifname) == -1)
+		return -1;
+	if (if_ioctl(SIOCGIFMTU, &ifr) == -1)
+		return -1;
+	return ifr.ifr_mtu;
+}
+
+unsigned
+if_index(const char *ifname)
+{
+	return if_nametoindex(ifname);
+}
