@@ -37,20 +37,22 @@ struct route_req {
 
 /* Appends one attribute, or fails if the request has no room left. */
 static int
-rta_put(struct nlmsghdr *nh, size_t max, unsigned short type, const void *data,
-    size_t len)
+rta_put(
+    struct route_req *req, unsigned short type, const void *data, size_t len)
 {
+	size_t         off = NLMSG_ALIGN(req->nh.nlmsg_len);
 	struct rtattr *rta;
 
-	if (NLMSG_ALIGN(nh->nlmsg_len) + RTA_SPACE(len) > max) {
+	if (off + RTA_SPACE(len) > sizeof(*req)) {
 		errno = ENOBUFS;
 		return -1;
 	}
-	rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+	/* From the start of the whole request, which attrs[] is part of. */
+	rta = (struct rtattr *)((char *)req + off);
 	rta->rta_type = type;
 	rta->rta_len = (unsigned short)RTA_LENGTH(len);
 	memcpy(RTA_DATA(rta), data, len);
-	nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_SPACE(len);
+	req->nh.nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
 	return 0;
 }
 
@@ -169,10 +171,9 @@ route_change(
 	req.rt.rtm_scope = RT_SCOPE_LINK;
 	req.rt.rtm_type = RTN_UNICAST;
 	/* No RTA_DST is the default route: the kernel wants none for /0. */
-	if (prefix->len > 0 &&
-	    rta_put(&req.nh, sizeof(req), RTA_DST, dst, bits / 8) == -1)
+	if (prefix->len > 0 && rta_put(&req, RTA_DST, dst, bits / 8) == -1)
 		return -1;
-	if (rta_put(&req.nh, sizeof(req), RTA_OIF, &oif, sizeof(oif)) == -1)
+	if (rta_put(&req, RTA_OIF, &oif, sizeof(oif)) == -1)
 		return -1;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
