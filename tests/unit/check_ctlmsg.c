@@ -1,0 +1,1150 @@
+#include "autoconf.h"
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <check.h>
+#include <fnmatch.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlmsg.h"
+#include "proto.h"
+#include "check_run.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ck_assert writes on every pass; in hot loops only check on failure. */
+#define QUIET_ASSERT(cond, ...)                                                \
+	do {                                                                   \
+		if (!(cond))                                                   \
+			ck_abort_msg(__VA_ARGS__);                             \
+	} while (0)
+
+/* One of each decoded message, for code that handles any type. */
+union msg {
+	struct ctl_hello      hello;
+	struct ctl_welcome    welcome;
+	struct ctl_link_state link_state;
+	struct ctl_rekey      rekey;
+	struct ctl_bye        bye;
+};
+
+/* splitmix64: the garbage run must fail the same way on every machine. */
+static uint64_t
+rng_next(uint64_t *s)
+{
+	uint64_t z;
+
+	z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/*
+ * A heap block of exactly len bytes, so that ASan reports any read past
+ * what the parser was given.
+ */
+static uint8_t *
+exact_copy(const void *p, size_t len)
+{
+	uint8_t *q;
+
+	q = malloc(len == 0 ? 1 : len);
+	ck_assert_ptr_nonnull(q);
+	if (len > 0)
+		memcpy(q, p, len);
+	return q;
+}
+
+/* Decodes a body as `type`: CTL_OK, CTL_ERR_BODY, or -100 (no decoder). */
+static int
+decode(int type, const uint8_t *body, size_t len, union msg *m, char *err,
+    size_t errlen)
+{
+	memset(m, 0, sizeof(*m));
+	switch (type) {
+	case CTL_HELLO:
+		return ctlmsg_decode_hello(body, len, &m->hello, err, errlen);
+	case CTL_WELCOME:
+		return ctlmsg_decode_welcome(
+		    body, len, &m->welcome, err, errlen);
+	case CTL_KEEPALIVE:
+		return ctlmsg_decode_keepalive(body, len, err, errlen);
+	case CTL_LINK_STATE:
+		return ctlmsg_decode_link_state(
+		    body, len, &m->link_state, err, errlen);
+	case CTL_REKEY:
+		return ctlmsg_decode_rekey(body, len, &m->rekey, err, errlen);
+	case CTL_BYE:
+		return ctlmsg_decode_bye(body, len, &m->bye, err, errlen);
+	}
+	return -100;
+}
+
+static int
+encode(int type, const union msg *m, uint8_t **out, size_t *outlen)
+{
+	switch (type) {
+	case CTL_HELLO:
+		return ctlmsg_encode_hello(&m->hello, out, outlen);
+	case CTL_WELCOME:
+		return ctlmsg_encode_welcome(&m->welcome, out, outlen);
+	case CTL_KEEPALIVE:
+		return ctlmsg_encode_keepalive(out, outlen);
+	case CTL_LINK_STATE:
+		return ctlmsg_encode_link_state(&m->link_state, out, outlen);
+	case CTL_REKEY:
+		return ctlmsg_encode_rekey(&m->rekey, out, outlen);
+	case CTL_BYE:
+		return ctlmsg_encode_bye(&m->bye, out, outlen);
+	}
+	return -1;
+}
+
+/* Decodes a NUL-terminated body from an exact heap copy. */
+static int
+decode_str(int type, const char *body, union msg *m, char *err)
+{
+	uint8_t *q;
+	int      rc;
+
+	q = exact_copy(body, strlen(body));
+	err[0] = '\0';
+	rc = decode(type, q, strlen(body), m, err, CTL_ERRLEN);
+	free(q);
+	return rc;
+}
+
+static void
+add_link(struct ctl_hello *h, const char *name, uint8_t id, uint32_t up,
+    uint32_t down)
+{
+	struct ctl_link *l = &h->links[h->nlinks++];
+
+	snprintf(l->name, sizeof(l->name), "%s", name);
+	l->id = id;
+	l->up_mbps = up;
+	l->down_mbps = down;
+}
+
+static void
+add_lan(struct ctl_hello *h, const char *prefix)
+{
+	ck_assert_int_eq(prefix_parse(prefix, &h->lan[h->nlan++], NULL), 0);
+}
+
+/* The HELLO of DESIGN.md section 6, as a branch would send it. */
+static void
+small_hello(struct ctl_hello *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->version = PROTOCOL_VERSION;
+	snprintf(h->site, sizeof(h->site), "branch-17");
+	add_link(h, "WAN1", 0, 100, 100);
+	add_lan(h, "10.1.0.0/24");
+	add_lan(h, "2001:db8:1::/64");
+}
+
+static const char small_hello_json[] =
+    "{\"version\":1,\"site\":\"branch-17\",\"links\":[{\"name\":\"WAN1\","
+    "\"id\":0,\"up_mbps\":100,\"down_mbps\":100}],\"lan\":[\"10.1.0.0/"
+    "24\",\"2001:db8:1::/64\"]}";
+
+/* Every limit at once: 32 links, 256 prefixes, the longest names. */
+static void
+big_hello(struct ctl_hello *h)
+{
+	char   name[CONFIG_NAME_MAX], prefix[PREFIX_STRLEN];
+	size_t i;
+
+	memset(h, 0, sizeof(*h));
+	h->version = UINT32_MAX;
+	memset(h->site, 'S', sizeof(h->site) - 1);
+	/* Sites are free text: spaces and UTF-8 are fine. */
+	memcpy(h->site, "Zürich Nord ", 13);
+	for (i = 0; i < CONFIG_MAX_LINKS; i++) {
+		memset(name, 'a' + (int)i % 26, sizeof(name) - 1);
+		name[sizeof(name) - 1] = '\0';
+		snprintf(name, 4, "%02zu.", i);
+		name[3] = '_';
+		add_link(h, name, (uint8_t)(CONFIG_MAX_LINKS - 1 - i),
+		    i % 2 ? 1 : 1000000, (uint32_t)(i + 1));
+	}
+	for (i = 0; i < CTL_MAX_LAN; i++) {
+		if (i % 2)
+			snprintf(
+			    prefix, sizeof(prefix), "2001:db8:%zx::/48", i);
+		else
+			snprintf(prefix, sizeof(prefix), "10.%zu.0.0/16", i);
+		add_lan(h, prefix);
+	}
+}
+
+/*
+ * Encodes m, checks the frame's header, decodes the body and compares
+ * the result with m byte for byte (decoders zero the struct first, and m
+ * was built from zeroed memory, so padding compares equal too).
+ */
+static void
+round_trip(int type, const union msg *m, size_t size)
+{
+	struct ctl_frame f;
+	union msg        back;
+	uint8_t         *out = NULL, *q;
+	size_t           outlen = 0;
+	char             err[CTL_ERRLEN];
+
+	ck_assert_int_eq(encode(type, m, &out, &outlen), 0);
+	ck_assert_ptr_nonnull(out);
+	q = exact_copy(out, outlen);
+	ck_assert_int_eq(ctlmsg_frame(q, outlen, &f), CTL_OK);
+	ck_assert_int_eq(f.type, type);
+	ck_assert_uint_eq(f.frame_len, outlen);
+	ck_assert_uint_eq(f.body_len, outlen - CTL_HDR_LEN);
+	ck_assert_ptr_eq(f.body, q + CTL_HDR_LEN);
+	err[0] = '\0';
+	ck_assert_msg(
+	    decode(type, f.body, f.body_len, &back, err, sizeof(err)) == CTL_OK,
+	    "%s: %s", ctlmsg_type_name(type), err);
+	ck_assert_mem_eq(&back, m, size);
+	free(q);
+	free(out);
+}
+
+START_TEST(test_type_names)
+{
+	ck_assert_str_eq(ctlmsg_type_name(CTL_HELLO), "hello");
+	ck_assert_str_eq(ctlmsg_type_name(CTL_WELCOME), "welcome");
+	ck_assert_str_eq(ctlmsg_type_name(CTL_KEEPALIVE), "keepalive");
+	ck_assert_str_eq(ctlmsg_type_name(CTL_LINK_STATE), "link_state");
+	ck_assert_str_eq(ctlmsg_type_name(CTL_REASSIGN), "reassign");
+	ck_assert_str_eq(ctlmsg_type_name(CTL_REKEY), "rekey");
+	ck_assert_str_eq(ctlmsg_type_name(CTL_BYE), "bye");
+	ck_assert_str_eq(ctlmsg_type_name(0), "unknown");
+	ck_assert_str_eq(ctlmsg_type_name(CTL_TYPE_MAX + 1), "unknown");
+	ck_assert_str_eq(ctlmsg_type_name(-1), "unknown");
+	ck_assert_str_eq(ctlmsg_type_name(256), "unknown");
+}
+END_TEST
+
+START_TEST(test_round_trip_hello)
+{
+	union msg m;
+
+	memset(&m, 0, sizeof(m));
+	small_hello(&m.hello);
+	round_trip(CTL_HELLO, &m, sizeof(m.hello));
+	big_hello(&m.hello);
+	round_trip(CTL_HELLO, &m, sizeof(m.hello));
+	/* No LAN at all is allowed: a site may only reach the Internet. */
+	small_hello(&m.hello);
+	m.hello.nlan = 0;
+	memset(m.hello.lan, 0, sizeof(m.hello.lan));
+	round_trip(CTL_HELLO, &m, sizeof(m.hello));
+}
+END_TEST
+
+START_TEST(test_round_trip_welcome)
+{
+	static const struct ctl_welcome ws[] = {
+	    {PROTOCOL_VERSION, 1, 1, 10, 1, 1},
+	    {PROTOCOL_VERSION, 0xdeadbeef, 4789, 100, 3, 5},
+	    {UINT32_MAX, UINT32_MAX, 65535, 10000, 100, 100},
+	};
+	union msg m;
+	size_t    i;
+
+	for (i = 0; i < NELEM(ws); i++) {
+		memset(&m, 0, sizeof(m));
+		m.welcome = ws[i];
+		round_trip(CTL_WELCOME, &m, sizeof(m.welcome));
+	}
+}
+END_TEST
+
+START_TEST(test_round_trip_small)
+{
+	static const struct ctl_link_state ls[] = {
+	    {0, 0, 0, 0},
+	    {7, 1, 23456, 1500},
+	    {CONFIG_MAX_LINKS - 1, 1, UINT32_MAX, 1000000},
+	};
+	static const uint32_t epochs[] = {0, 1, 0x80000000u, UINT32_MAX};
+	union msg             m;
+	size_t                i;
+
+	for (i = 0; i < NELEM(ls); i++) {
+		memset(&m, 0, sizeof(m));
+		m.link_state = ls[i];
+		round_trip(CTL_LINK_STATE, &m, sizeof(m.link_state));
+	}
+	for (i = 0; i < NELEM(epochs); i++) {
+		memset(&m, 0, sizeof(m));
+		m.rekey.epoch = epochs[i];
+		round_trip(CTL_REKEY, &m, sizeof(m.rekey));
+	}
+	memset(&m, 0, sizeof(m));
+	round_trip(CTL_BYE, &m, sizeof(m.bye));
+	snprintf(m.bye.reason, sizeof(m.bye.reason),
+	    "shutting down: \"config\" reload \\ café");
+	round_trip(CTL_BYE, &m, sizeof(m.bye));
+	memset(m.bye.reason, 'x', sizeof(m.bye.reason) - 1);
+	round_trip(CTL_BYE, &m, sizeof(m.bye));
+	round_trip(CTL_KEEPALIVE, &m, 0);
+}
+END_TEST
+
+/* The exact bytes a peer gets: header big-endian, compact JSON. */
+START_TEST(test_exact_bytes)
+{
+	static const uint8_t keepalive[] = {
+	    0, 0, 0, 2, CTL_KEEPALIVE, '{', '}'};
+	struct ctl_rekey r = {0x01020304};
+	struct ctl_hello h;
+	uint8_t         *out;
+	size_t           outlen, n = sizeof(small_hello_json) - 1;
+	const char       rekey[] = "{\"epoch\":16909060}";
+
+	ck_assert_int_eq(ctlmsg_encode_keepalive(&out, &outlen), 0);
+	ck_assert_uint_eq(outlen, sizeof(keepalive));
+	ck_assert_mem_eq(out, keepalive, sizeof(keepalive));
+	free(out);
+
+	ck_assert_int_eq(ctlmsg_encode_rekey(&r, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen, CTL_HDR_LEN + strlen(rekey));
+	ck_assert_uint_eq(out[3], strlen(rekey));
+	ck_assert_uint_eq(out[4], CTL_REKEY);
+	ck_assert_mem_eq(out + CTL_HDR_LEN, rekey, strlen(rekey));
+	free(out);
+
+	/* Over 255 bytes, so that the second length byte is used. */
+	small_hello(&h);
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen, CTL_HDR_LEN + n);
+	ck_assert_uint_eq(out[0], 0);
+	ck_assert_uint_eq(out[1], 0);
+	ck_assert_uint_eq(out[2], n >> 8);
+	ck_assert_uint_eq(out[3], n & 0xff);
+	ck_assert_uint_eq(out[4], CTL_HELLO);
+	ck_assert_mem_eq(out + CTL_HDR_LEN, small_hello_json, n);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_exact_bytes_welcome_link_state_bye)
+{
+	static const char welcome[] =
+	    "{\"version\":1,\"session\":305419896,\"data_port\":4789,"
+	    "\"probe\":{\"interval_ms\":100,\"down_after\":3,\"up_after\":5}}";
+	static const char link_state[] =
+	    "{\"link\":3,\"up\":false,\"rtt_us\":12000,\"loss_ppm\":250}";
+	static const char     bye[] = "{\"reason\":\"bye \\\"now\\\"\"}";
+	struct ctl_welcome    w = {1, 0x12345678, 4789, 100, 3, 5};
+	struct ctl_link_state ls = {3, 0, 12000, 250};
+	struct ctl_bye        b;
+	uint8_t              *out;
+	size_t                outlen;
+
+	ck_assert_int_eq(ctlmsg_encode_welcome(&w, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen - CTL_HDR_LEN, strlen(welcome));
+	ck_assert_mem_eq(out + CTL_HDR_LEN, welcome, strlen(welcome));
+	free(out);
+	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen - CTL_HDR_LEN, strlen(link_state));
+	ck_assert_mem_eq(out + CTL_HDR_LEN, link_state, strlen(link_state));
+	free(out);
+	memset(&b, 0, sizeof(b));
+	snprintf(b.reason, sizeof(b.reason), "bye \"now\"");
+	ck_assert_int_eq(ctlmsg_encode_bye(&b, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen - CTL_HDR_LEN, strlen(bye));
+	ck_assert_mem_eq(out + CTL_HDR_LEN, bye, strlen(bye));
+	free(out);
+}
+END_TEST
+
+/* A decoder that accepts what the encoder refuses would be a bug too. */
+START_TEST(test_encode_refuses)
+{
+	struct ctl_link_state ls = {0, 2, 0, 0};
+	struct ctl_welcome    w = {1, 1, 1, 100, 3, 5};
+	struct ctl_hello      h;
+	struct ctl_bye        b;
+	uint8_t              *out;
+	size_t                outlen;
+
+	small_hello(&h);
+	h.nlinks = 0;
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	h.nlinks = CONFIG_MAX_LINKS + 1;
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	add_link(&h, "WAN2", 0, 1, 1); /* id 0 twice */
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	add_link(&h, "WAN1", 1, 1, 1); /* WAN1 twice */
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	snprintf(h.links[0].name, sizeof(h.links[0].name), "WAN 1");
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	memset(h.links[0].name, 'x', sizeof(h.links[0].name));
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	memset(h.site, 'x', sizeof(h.site));
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	h.site[0] = '\0';
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	h.links[0].up_mbps = 0;
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	h.lan[0].addr.a[3] = 1; /* host bits */
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	h.lan[0].addr.family = 0;
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	h.nlan = CTL_MAX_LAN + 1;
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+	small_hello(&h);
+	h.links[0].id = CONFIG_MAX_LINKS;
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
+
+	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
+	ls.up = 1;
+	ls.link = CONFIG_MAX_LINKS;
+	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
+	ls.link = 0;
+	ls.loss_ppm = 1000001;
+	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
+
+	w.session = 0;
+	ck_assert_int_eq(ctlmsg_encode_welcome(&w, &out, &outlen), -1);
+	w.session = 1;
+	w.data_port = 0;
+	ck_assert_int_eq(ctlmsg_encode_welcome(&w, &out, &outlen), -1);
+	w.data_port = 1;
+	w.probe_interval_ms = 9;
+	ck_assert_int_eq(ctlmsg_encode_welcome(&w, &out, &outlen), -1);
+	w.probe_interval_ms = 10;
+	w.probe_up_after = 101;
+	ck_assert_int_eq(ctlmsg_encode_welcome(&w, &out, &outlen), -1);
+
+	memset(&b, 0, sizeof(b));
+	snprintf(b.reason, sizeof(b.reason), "line\nbreak");
+	ck_assert_int_eq(ctlmsg_encode_bye(&b, &out, &outlen), -1);
+	memset(b.reason, 'x', sizeof(b.reason));
+	ck_assert_int_eq(ctlmsg_encode_bye(&b, &out, &outlen), -1);
+	/* Bytes that are not UTF-8 cannot be a JSON string. */
+	snprintf(b.reason, sizeof(b.reason), "bad \xff byte");
+	ck_assert_int_eq(ctlmsg_encode_bye(&b, &out, &outlen), -1);
+}
+END_TEST
+
+/* ------------------------------------------------------------ framing */
+
+static uint8_t *
+hello_frame(size_t *len)
+{
+	struct ctl_hello h;
+	uint8_t         *out;
+
+	small_hello(&h);
+	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, len), 0);
+	return out;
+}
+
+START_TEST(test_frame_truncated)
+{
+	struct ctl_frame f, before;
+	uint8_t         *frame, *q;
+	size_t           len, n;
+
+	frame = hello_frame(&len);
+	memset(&before, 0x5a, sizeof(before));
+	for (n = 0; n < len; n++) {
+		q = exact_copy(frame, n);
+		f = before;
+		QUIET_ASSERT(
+		    ctlmsg_frame(n == 0 ? NULL : q, n, &f) == CTL_NEED_MORE,
+		    "%zu of %zu bytes", n, len);
+		QUIET_ASSERT(memcmp(&f, &before, sizeof(f)) == 0,
+		    "f touched at %zu bytes", n);
+		free(q);
+	}
+	free(frame);
+}
+END_TEST
+
+START_TEST(test_frame_exact)
+{
+	struct ctl_frame f;
+	uint8_t         *frame, *q;
+	size_t           len;
+
+	frame = hello_frame(&len);
+	q = exact_copy(frame, len);
+	ck_assert_int_eq(ctlmsg_frame(q, len, &f), CTL_OK);
+	ck_assert_uint_eq(f.type, CTL_HELLO);
+	ck_assert_ptr_eq(f.body, q + CTL_HDR_LEN);
+	ck_assert_uint_eq(f.body_len, len - CTL_HDR_LEN);
+	ck_assert_uint_eq(f.frame_len, len);
+	free(q);
+	free(frame);
+}
+END_TEST
+
+START_TEST(test_frame_back_to_back)
+{
+	struct ctl_frame f;
+	uint8_t         *a, *b, *both;
+	size_t           alen, blen;
+	char             err[CTL_ERRLEN];
+
+	a = hello_frame(&alen);
+	ck_assert_int_eq(ctlmsg_encode_keepalive(&b, &blen), 0);
+	both = malloc(alen + blen);
+	ck_assert_ptr_nonnull(both);
+	memcpy(both, a, alen);
+	memcpy(both + alen, b, blen);
+
+	ck_assert_int_eq(ctlmsg_frame(both, alen + blen, &f), CTL_OK);
+	ck_assert_uint_eq(f.type, CTL_HELLO);
+	ck_assert_uint_eq(f.frame_len, alen);
+	ck_assert_uint_eq(f.body_len, alen - CTL_HDR_LEN);
+	ck_assert_int_eq(
+	    ctlmsg_decode_keepalive(f.body, f.body_len, err, sizeof(err)),
+	    CTL_ERR_BODY);
+	ck_assert_int_eq(
+	    ctlmsg_frame(both + f.frame_len, alen + blen - f.frame_len, &f),
+	    CTL_OK);
+	ck_assert_uint_eq(f.type, CTL_KEEPALIVE);
+	ck_assert_uint_eq(f.frame_len, blen);
+	/* Part of the second frame: the first is still whole. */
+	ck_assert_int_eq(ctlmsg_frame(both, alen + 3, &f), CTL_OK);
+	ck_assert_uint_eq(f.frame_len, alen);
+	free(both);
+	free(a);
+	free(b);
+}
+END_TEST
+
+/* A length over the limit or a bad type is refused from 5 bytes. */
+START_TEST(test_frame_oversize)
+{
+	static const uint8_t over[][CTL_HDR_LEN] = {
+	    {0x00, 0x10, 0x00, 0x01, CTL_HELLO}, /* CTL_MAX_BODY + 1 */
+	    {0x01, 0x00, 0x00, 0x00, CTL_BYE},
+	    {0xff, 0xff, 0xff, 0xff, CTL_KEEPALIVE},
+	    {0x80, 0x00, 0x00, 0x00, CTL_REKEY},
+	};
+	static const uint8_t max[CTL_HDR_LEN] = {
+	    0x00, 0x10, 0x00, 0x00, CTL_HELLO};
+	struct ctl_frame f;
+	uint8_t         *q, *big;
+	size_t           i;
+
+	ck_assert_int_eq(CTL_MAX_BODY, 0x100000);
+	for (i = 0; i < NELEM(over); i++) {
+		q = exact_copy(over[i], CTL_HDR_LEN);
+		ck_assert_int_eq(
+		    ctlmsg_frame(q, CTL_HDR_LEN, &f), CTL_ERR_OVERSIZE);
+		/* Four bytes are not yet a header. */
+		ck_assert_int_eq(ctlmsg_frame(q, 4, &f), CTL_NEED_MORE);
+		free(q);
+	}
+	q = exact_copy(max, CTL_HDR_LEN);
+	ck_assert_int_eq(ctlmsg_frame(q, CTL_HDR_LEN, &f), CTL_NEED_MORE);
+	free(q);
+	/* Exactly CTL_MAX_BODY: framed, and the length read big-endian. */
+	big = malloc(CTL_HDR_LEN + CTL_MAX_BODY);
+	ck_assert_ptr_nonnull(big);
+	memset(big, ' ', CTL_HDR_LEN + CTL_MAX_BODY);
+	memcpy(big, max, CTL_HDR_LEN);
+	ck_assert_int_eq(
+	    ctlmsg_frame(big, CTL_HDR_LEN + CTL_MAX_BODY, &f), CTL_OK);
+	ck_assert_uint_eq(f.body_len, CTL_MAX_BODY);
+	big[1] = 0x01;
+	big[2] = 0x02;
+	big[3] = 0x03;
+	ck_assert_int_eq(
+	    ctlmsg_frame(big, CTL_HDR_LEN + CTL_MAX_BODY, &f), CTL_OK);
+	ck_assert_uint_eq(f.body_len, 0x010203);
+	ck_assert_uint_eq(f.frame_len, CTL_HDR_LEN + 0x010203);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_frame_type)
+{
+	static const uint8_t bad[] = {0, CTL_TYPE_MAX + 1, 0x80, 0xff};
+	uint8_t              hdr[CTL_HDR_LEN + 2] = {0, 0, 0, 2, 0, '{', '}'};
+	struct ctl_frame     f;
+	size_t               i;
+	int                  t;
+
+	for (i = 0; i < NELEM(bad); i++) {
+		hdr[4] = bad[i];
+		ck_assert_int_eq(
+		    ctlmsg_frame(hdr, CTL_HDR_LEN, &f), CTL_ERR_TYPE);
+		ck_assert_int_eq(
+		    ctlmsg_frame(hdr, sizeof(hdr), &f), CTL_ERR_TYPE);
+	}
+	/* Every known type frames, REASSIGN included. */
+	for (t = 1; t <= CTL_TYPE_MAX; t++) {
+		hdr[4] = (uint8_t)t;
+		ck_assert_int_eq(ctlmsg_frame(hdr, sizeof(hdr), &f), CTL_OK);
+		ck_assert_int_eq(f.type, t);
+		ck_assert_uint_eq(f.body_len, 2);
+	}
+	/* An empty body frames; decoding it is what fails. */
+	memset(hdr, 0, 4);
+	hdr[4] = CTL_KEEPALIVE;
+	ck_assert_int_eq(ctlmsg_frame(hdr, CTL_HDR_LEN, &f), CTL_OK);
+	ck_assert_uint_eq(f.frame_len, CTL_HDR_LEN);
+}
+END_TEST
+
+/* ------------------------------------------------------------ decoders */
+
+#define LINK(n, id, up)                                                        \
+	"{\"name\":\"" n "\",\"id\":" #id ",\"up_mbps\":" #up                  \
+	",\"down_mbps\":5}"
+#define HELLO(links, lan)                                                      \
+	"{\"version\":1,\"site\":\"branch-17\",\"links\":[" links              \
+	"],\"lan\":[" lan "]}"
+#define L0  LINK("WAN1", 0, 100)
+#define LAN "\"10.1.0.0/24\""
+#define WELCOME(probe)                                                         \
+	"{\"version\":1,\"session\":7,\"data_port\":4789,\"probe\":" probe "}"
+#define PROBE "{\"interval_ms\":100,\"down_after\":3,\"up_after\":5}"
+
+static const struct bad_body {
+	int         type;
+	const char *body;
+	const char *want; /* NULL: accepted; else exact, '*' as in fnmatch */
+} bad_bodies[] = {
+    /* Shape. */
+    {CTL_HELLO, "", "empty body, expected a JSON object"},
+    {CTL_HELLO, "[]", "body must be a JSON object, got array"},
+    {CTL_REKEY, "7", "body must be a JSON object, got integer"},
+    {CTL_BYE, "\"bye\"", "body must be a JSON object, got string"},
+    {CTL_KEEPALIVE, "null", "body must be a JSON object, got null"},
+    {CTL_KEEPALIVE, "{", "not JSON at byte 1: *"},
+    {CTL_KEEPALIVE, "hello", "not JSON at byte *"},
+    {CTL_KEEPALIVE, "{}x", "not JSON at byte 3: end of file expected*"},
+    {CTL_KEEPALIVE, "{} {}", "not JSON at byte *"},
+    {CTL_KEEPALIVE, "{}\n", NULL}, /* whitespace is not garbage */
+    {CTL_REKEY, "{\"epoch\":1,\"epoch\":2}",
+	"not JSON at byte *duplicate object key*"},
+    {CTL_BYE, "{\"reason\":\"a\\u0000b\"}", "not JSON at byte *"},
+    {CTL_BYE, "{\"reason\":\"\xff\"}", "not JSON at byte *"},
+    {CTL_REKEY, "{\"epoch\":99999999999999999999}", "not JSON at byte *"},
+    {CTL_KEEPALIVE, "{\"a\":1}", "unknown key \"a\""},
+    {CTL_KEEPALIVE, "{\"\\n\":1}", "unknown key \"\\n\""},
+
+    /* HELLO */
+    {CTL_HELLO, HELLO(L0, LAN), NULL},
+    {CTL_HELLO, HELLO(L0, ""), NULL},
+    {CTL_HELLO, "{\"site\":\"b\",\"links\":[" L0 "],\"lan\":[]}",
+	"missing key \"version\""},
+    {CTL_HELLO, "{\"version\":1,\"links\":[" L0 "],\"lan\":[]}",
+	"missing key \"site\""},
+    {CTL_HELLO, "{\"version\":1,\"site\":\"b\",\"lan\":[]}",
+	"missing key \"links\""},
+    {CTL_HELLO, "{\"version\":1,\"site\":\"b\",\"links\":[" L0 "]}",
+	"missing key \"lan\""},
+    {CTL_HELLO,
+	"{\"version\":1,\"colour\":\"red\",\"site\":\"b\",\"links\":[" L0
+	"],\"lan\":[]}",
+	"unknown key \"colour\""},
+    {CTL_HELLO, "{\"version\":\"1\",\"site\":\"b\",\"links\":[],\"lan\":[]}",
+	"version: must be an integer, got string"},
+    {CTL_HELLO, "{\"version\":1.0,\"site\":\"b\",\"links\":[],\"lan\":[]}",
+	"version: must be an integer, got real"},
+    {CTL_HELLO, "{\"version\":-1,\"site\":\"b\",\"links\":[],\"lan\":[]}",
+	"version: must be 0..4294967295, got -1"},
+    {CTL_HELLO,
+	"{\"version\":4294967296,\"site\":\"b\",\"links\":[],\"lan\":[]}",
+	"version: must be 0..4294967295, got 4294967296"},
+    {CTL_HELLO, "{\"version\":1,\"site\":\"\",\"links\":[],\"lan\":[]}",
+	"site: must be 1..63 bytes long, got 0"},
+    {CTL_HELLO,
+	"{\"version\":1,\"site\":\"a\\u0007b\",\"links\":[],\"lan\":[]}",
+	"site: must not contain control characters; got \"a\\u0007b\""},
+    {CTL_HELLO, "{\"version\":1,\"site\":7,\"links\":[],\"lan\":[]}",
+	"site: must be a string, got integer"},
+    {CTL_HELLO, HELLO("", LAN), "links: must have 1..32 entries, got 0"},
+    {CTL_HELLO, "{\"version\":1,\"site\":\"b\",\"links\":{},\"lan\":[]}",
+	"links: must be an array, got object"},
+    {CTL_HELLO, HELLO("7", LAN), "links[0]: must be an object, got integer"},
+    {CTL_HELLO,
+	HELLO("{\"name\":\"WAN1\",\"id\":0,\"up_mbps\":1,\"down_mbps\":1,"
+	      "\"colour\":1}",
+	    LAN),
+	"links[0]: unknown key \"colour\""},
+    {CTL_HELLO, HELLO("{\"name\":\"WAN1\",\"id\":0,\"up_mbps\":1}", LAN),
+	"links[0]: missing key \"down_mbps\""},
+    {CTL_HELLO, HELLO(L0 "," LINK("WAN2", 1, 10) "," LINK("WAN3", 2, 0), LAN),
+	"links[2].up_mbps: must be 1..1000000, got 0"},
+    {CTL_HELLO, HELLO(LINK("WAN1", 0, 1000001), LAN),
+	"links[0].up_mbps: must be 1..1000000, got 1000001"},
+    {CTL_HELLO, HELLO(LINK("WAN1", 32, 1), LAN),
+	"links[0].id: must be 0..31, got 32"},
+    {CTL_HELLO, HELLO(LINK("WAN1", true, 1), LAN),
+	"links[0].id: must be an integer, got boolean"},
+    {CTL_HELLO, HELLO(LINK("", 0, 1), LAN),
+	"links[0].name: must be 1..31 characters long, got 0"},
+    {CTL_HELLO, HELLO(LINK("0123456789012345678901234567890123", 0, 1), LAN),
+	"links[0].name: must be 1..31 characters long, got 34"},
+    {CTL_HELLO, HELLO(LINK("WAN 1", 0, 1), LAN),
+	"links[0].name: must contain only letters, digits, \"_\", \".\" "
+	"and \"-\"; got \"WAN 1\""},
+    {CTL_HELLO, HELLO(L0 "," LINK("WAN1", 1, 1), LAN),
+	"links[1].name: duplicate link name \"WAN1\" (also links[0])"},
+    {CTL_HELLO, HELLO(L0 "," LINK("WAN2", 1, 1) "," LINK("WAN3", 1, 1), LAN),
+	"links[2].id: duplicate link id 1 (also links[1])"},
+    {CTL_HELLO, HELLO(L0, "\"10.1.0.1/24\""),
+	"lan[0]: host bits set after the prefix length; got \"10.1.0.1/24\""},
+    {CTL_HELLO, HELLO(L0, LAN ",\"2001:db8::/129\""),
+	"lan[1]: not a prefix: length must be 0..128; got "
+	"\"2001:db8::/129\""},
+    {CTL_HELLO, HELLO(L0, "\"10.1.0.0\""),
+	"lan[0]: not a prefix (ADDRESS/LENGTH): the /LENGTH is missing; got "
+	"\"10.1.0.0\""},
+    {CTL_HELLO, HELLO(L0, "\"branch/24\""),
+	"lan[0]: not a prefix (ADDRESS/LENGTH): bad address; got "
+	"\"branch/24\""},
+    {CTL_HELLO, HELLO(L0, "24"), "lan[0]: must be a string, got integer"},
+    {CTL_HELLO,
+	"{\"version\":1,\"site\":\"b\",\"links\":[" L0 "],\"lan\":\"x\"}",
+	"lan: must be an array, got string"},
+
+    /* WELCOME */
+    {CTL_WELCOME, WELCOME(PROBE), NULL},
+    {CTL_WELCOME, "{\"version\":1,\"session\":7,\"data_port\":4789}",
+	"missing key \"probe\""},
+    {CTL_WELCOME,
+	"{\"version\":1,\"session\":0,\"data_port\":4789,\"probe\":" PROBE "}",
+	"session: must be 1..4294967295, got 0"},
+    {CTL_WELCOME,
+	"{\"version\":1,\"session\":1,\"data_port\":65536,\"probe\":" PROBE "}",
+	"data_port: must be 1..65535, got 65536"},
+    {CTL_WELCOME,
+	"{\"version\":1,\"session\":1,\"data_port\":0,\"probe\":" PROBE "}",
+	"data_port: must be 1..65535, got 0"},
+    {CTL_WELCOME, WELCOME("[]"), "probe: must be an object, got array"},
+    {CTL_WELCOME, WELCOME("{\"interval_ms\":100,\"down_after\":3}"),
+	"probe: missing key \"up_after\""},
+    {CTL_WELCOME,
+	WELCOME("{\"interval_ms\":100,\"down_after\":3,\"up_after\":5,"
+		"\"jitter\":1}"),
+	"probe: unknown key \"jitter\""},
+    {CTL_WELCOME,
+	WELCOME("{\"interval_ms\":9,\"down_after\":3,\"up_after\":5}"),
+	"probe.interval_ms: must be 10..10000, got 9"},
+    {CTL_WELCOME,
+	WELCOME("{\"interval_ms\":10,\"down_after\":101,\"up_after\":5}"),
+	"probe.down_after: must be 1..100, got 101"},
+    {CTL_WELCOME,
+	WELCOME("{\"interval_ms\":10,\"down_after\":1,\"up_after\":null}"),
+	"probe.up_after: must be an integer, got null"},
+
+    /* LINK_STATE */
+    {CTL_LINK_STATE, "{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0}",
+	NULL},
+    {CTL_LINK_STATE, "{\"link\":0,\"up\":1,\"rtt_us\":0,\"loss_ppm\":0}",
+	"up: must be a boolean, got integer"},
+    {CTL_LINK_STATE, "{\"link\":32,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0}",
+	"link: must be 0..31, got 32"},
+    {CTL_LINK_STATE,
+	"{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":1000001}",
+	"loss_ppm: must be 0..1000000, got 1000001"},
+    {CTL_LINK_STATE, "{\"link\":0,\"up\":true,\"rtt_us\":-5,\"loss_ppm\":0}",
+	"rtt_us: must be 0..4294967295, got -5"},
+    {CTL_LINK_STATE, "{\"link\":0,\"up\":true,\"loss_ppm\":0}",
+	"missing key \"rtt_us\""},
+
+    /* REKEY, BYE */
+    {CTL_REKEY, "{}", "missing key \"epoch\""},
+    {CTL_REKEY, "{\"epoch\":\"2\"}", "epoch: must be an integer, got string"},
+    {CTL_REKEY, "{\"epoch\":4294967295}", NULL},
+    {CTL_REKEY, "{\"epoch\":1,\"reason\":\"x\"}", "unknown key \"reason\""},
+    {CTL_BYE, "{\"reason\":\"\"}", NULL},
+    {CTL_BYE, "{\"reason\":\"a\\nb\"}",
+	"reason: must not contain control characters; got \"a\\nb\""},
+    {CTL_BYE, "{\"reason\":[]}", "reason: must be a string, got array"},
+    {CTL_BYE, "{}", "missing key \"reason\""},
+};
+
+static void
+check_message(const char *err)
+{
+	const unsigned char *p;
+
+	QUIET_ASSERT(err[0] != '\0', "no message");
+	QUIET_ASSERT(strlen(err) < CTL_ERRLEN, "message too long: %s", err);
+	for (p = (const unsigned char *)err; *p != '\0'; p++)
+		QUIET_ASSERT(*p >= ' ' && *p != 0x7f, "unprintable: %s", err);
+}
+
+START_TEST(test_bad_bodies)
+{
+	const struct bad_body *b;
+	union msg              m, zero;
+	size_t                 i;
+	char                   err[CTL_ERRLEN];
+	int                    rc;
+
+	memset(&zero, 0, sizeof(zero));
+	for (i = 0; i < NELEM(bad_bodies); i++) {
+		b = &bad_bodies[i];
+		rc = decode_str(b->type, b->body, &m, err);
+		if (b->want == NULL) {
+			ck_assert_msg(rc == CTL_OK, "%s %s: %s",
+			    ctlmsg_type_name(b->type), b->body, err);
+			continue;
+		}
+		ck_assert_msg(rc == CTL_ERR_BODY, "%s %s: accepted",
+		    ctlmsg_type_name(b->type), b->body);
+		check_message(err);
+		/* '[' only appears in exact messages, so fnmatch is safe. */
+		if (strchr(b->want, '*') != NULL)
+			ck_assert_msg(fnmatch(b->want, err, FNM_NOESCAPE) == 0,
+			    "%s: got \"%s\", want \"%s\"", b->body, err,
+			    b->want);
+		else
+			ck_assert_msg(strcmp(err, b->want) == 0,
+			    "%s: got \"%s\", want \"%s\"", b->body, err,
+			    b->want);
+		/* A refused message leaves nothing half-filled. */
+		ck_assert_mem_eq(&m, &zero, sizeof(m));
+	}
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	char      body[64 * 1024], err[CTL_ERRLEN], reason[CTL_ERRLEN + 1];
+	union msg m;
+	size_t    off, i;
+
+	/* 32 links decode, 33 do not. */
+	off = (size_t)snprintf(
+	    body, sizeof(body), "{\"version\":1,\"site\":\"b\",\"links\":[");
+	for (i = 0; i < CONFIG_MAX_LINKS + 1; i++) {
+		if (i == CONFIG_MAX_LINKS) {
+			snprintf(
+			    body + off, sizeof(body) - off, "],\"lan\":[]}");
+			ck_assert_int_eq(
+			    decode_str(CTL_HELLO, body, &m, err), CTL_OK);
+			ck_assert_uint_eq(m.hello.nlinks, CONFIG_MAX_LINKS);
+		}
+		off += (size_t)snprintf(body + off, sizeof(body) - off,
+		    "%s{\"name\":\"l%zu\",\"id\":%zu,\"up_mbps\":1,"
+		    "\"down_mbps\":1}",
+		    i ? "," : "", i, i % CONFIG_MAX_LINKS);
+	}
+	snprintf(body + off, sizeof(body) - off, "],\"lan\":[]}");
+	ck_assert_int_eq(decode_str(CTL_HELLO, body, &m, err), CTL_ERR_BODY);
+	ck_assert_str_eq(err, "links: must have 1..32 entries, got 33");
+
+	/* 256 LAN prefixes decode, 257 do not. */
+	off = (size_t)snprintf(body, sizeof(body),
+	    "{\"version\":1,"
+	    "\"site\":\"b\",\"links\":[" L0 "],\"lan\":[");
+	for (i = 0; i < CTL_MAX_LAN + 1; i++) {
+		if (i == CTL_MAX_LAN) {
+			snprintf(body + off, sizeof(body) - off, "]}");
+			ck_assert_int_eq(
+			    decode_str(CTL_HELLO, body, &m, err), CTL_OK);
+			ck_assert_uint_eq(m.hello.nlan, CTL_MAX_LAN);
+		}
+		off += (size_t)snprintf(body + off, sizeof(body) - off,
+		    "%s\"10.%zu.%zu.0/24\"", i ? "," : "", i / 256, i % 256);
+	}
+	snprintf(body + off, sizeof(body) - off, "]}");
+	ck_assert_int_eq(decode_str(CTL_HELLO, body, &m, err), CTL_ERR_BODY);
+	ck_assert_str_eq(err, "lan: must have 0..256 entries, got 257");
+
+	/* A reason of CTL_ERRLEN - 1 bytes fits; one more does not. */
+	memset(reason, 'r', sizeof(reason));
+	reason[CTL_ERRLEN - 1] = '\0';
+	snprintf(body, sizeof(body), "{\"reason\":\"%s\"}", reason);
+	ck_assert_int_eq(decode_str(CTL_BYE, body, &m, err), CTL_OK);
+	ck_assert_str_eq(m.bye.reason, reason);
+	reason[CTL_ERRLEN - 1] = 'r';
+	reason[CTL_ERRLEN] = '\0';
+	snprintf(body, sizeof(body), "{\"reason\":\"%s\"}", reason);
+	ck_assert_int_eq(decode_str(CTL_BYE, body, &m, err), CTL_ERR_BODY);
+	ck_assert_str_eq(
+	    err, "reason: must be at most 159 bytes long, got 160");
+
+	/* A long bad value is cut, so the message stays one short line. */
+	snprintf(body, sizeof(body), "{\"reason\":\"%.150s\\t\"}", reason);
+	ck_assert_int_eq(decode_str(CTL_BYE, body, &m, err), CTL_ERR_BODY);
+	ck_assert_str_eq(err,
+	    "reason: must not contain control characters; "
+	    "got \"rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr...\"");
+}
+END_TEST
+
+START_TEST(test_small_err_buffer)
+{
+	const char      *body = "{\"epoch\":\"x\"}";
+	struct ctl_rekey r;
+	char             err[8];
+
+	memset(err, 'Z', sizeof(err));
+	ck_assert_int_eq(ctlmsg_decode_rekey((const uint8_t *)body,
+			     strlen(body), &r, err, sizeof(err)),
+	    CTL_ERR_BODY);
+	ck_assert_str_eq(err, "epoch: ");
+	/* No buffer at all is allowed: the caller only wants yes or no. */
+	ck_assert_int_eq(ctlmsg_decode_rekey(
+			     (const uint8_t *)body, strlen(body), &r, NULL, 0),
+	    CTL_ERR_BODY);
+}
+END_TEST
+
+/* jansson caps nesting; deep input is an error, not a stack overflow. */
+START_TEST(test_deep_nesting)
+{
+	enum { DEPTH = 100000 };
+	union msg m;
+	char     *body, err[CTL_ERRLEN];
+	size_t    i;
+	int       t;
+
+	body = malloc(2 * DEPTH + 32);
+	ck_assert_ptr_nonnull(body);
+	for (i = 0; i < DEPTH; i++)
+		body[i] = '[';
+	for (i = 0; i < DEPTH; i++)
+		body[DEPTH + i] = ']';
+	body[2 * DEPTH] = '\0';
+	for (t = 1; t <= CTL_TYPE_MAX; t++) {
+		if (t == CTL_REASSIGN)
+			continue;
+		ck_assert_int_eq(decode_str(t, body, &m, err), CTL_ERR_BODY);
+		ck_assert_msg(
+		    strncmp(err, "not JSON at byte ", 17) == 0, "%s", err);
+	}
+	/* Nested deep, but within jansson's limit, under a known key. */
+	i = (size_t)sprintf(body, "{\"epoch\":");
+	memset(body + i, '[', 1000);
+	memset(body + i + 1000, ']', 1000);
+	strcpy(body + i + 2000, "}");
+	ck_assert_int_eq(decode_str(CTL_REKEY, body, &m, err), CTL_ERR_BODY);
+	ck_assert_str_eq(err, "epoch: must be an integer, got array");
+	i = (size_t)sprintf(body, "{\"reason\":\"x\",\"z\":");
+	for (t = 0; t < 1000; t++)
+		i += (size_t)sprintf(body + i, "{\"a\":");
+	i += (size_t)sprintf(body + i, "1");
+	for (t = 0; t < 1000; t++)
+		body[i++] = '}';
+	strcpy(body + i, "}");
+	ck_assert_int_eq(decode_str(CTL_BYE, body, &m, err), CTL_ERR_BODY);
+	ck_assert_str_eq(err, "unknown key \"z\"");
+	free(body);
+}
+END_TEST
+
+/* ------------------------------------------------------------ garbage */
+
+/*
+ * Whatever arrives: framing says one of its four answers and never points
+ * outside the input; a decoder either refuses with one printable line or
+ * accepts something that encodes and decodes back to the same struct.
+ */
+static void
+check_any(const uint8_t *buf, size_t len, size_t *accepted)
+{
+	struct ctl_frame f;
+	union msg        m, back;
+	uint8_t         *q, *out;
+	size_t           outlen;
+	char             err[CTL_ERRLEN];
+	int              rc, t;
+
+	q = exact_copy(buf, len);
+	rc = ctlmsg_frame(q, len, &f);
+	QUIET_ASSERT(rc == CTL_OK || rc == CTL_NEED_MORE ||
+		rc == CTL_ERR_OVERSIZE || rc == CTL_ERR_TYPE,
+	    "ctlmsg_frame: %d", rc);
+	if (rc == CTL_OK) {
+		QUIET_ASSERT(f.frame_len <= len &&
+			f.frame_len == f.body_len + CTL_HDR_LEN &&
+			f.body == q + CTL_HDR_LEN,
+		    "frame outside the input");
+		QUIET_ASSERT(
+		    f.type >= 1 && f.type <= CTL_TYPE_MAX, "type %d", f.type);
+	}
+	free(q);
+	/* Every decoder on the bytes, frame or not. */
+	for (t = 1; t <= CTL_TYPE_MAX; t++) {
+		if (t == CTL_REASSIGN)
+			continue;
+		q = exact_copy(buf, len);
+		err[0] = '\0';
+		rc = decode(t, q, len, &m, err, sizeof(err));
+		free(q);
+		if (rc == CTL_ERR_BODY) {
+			check_message(err);
+			continue;
+		}
+		QUIET_ASSERT(rc == CTL_OK, "decode: %d", rc);
+		(*accepted)++;
+		QUIET_ASSERT(encode(t, &m, &out, &outlen) == 0,
+		    "%s accepted but does not encode", ctlmsg_type_name(t));
+		rc = decode(t, out + CTL_HDR_LEN, outlen - CTL_HDR_LEN, &back,
+		    err, sizeof(err));
+		QUIET_ASSERT(rc == CTL_OK, "re-decode: %s", err);
+		QUIET_ASSERT(memcmp(&m, &back, sizeof(m)) == 0,
+		    "%s does not round-trip", ctlmsg_type_name(t));
+		free(out);
+	}
+}
+
+START_TEST(test_garbage)
+{
+	/* Pieces of JSON, so that some garbage gets past the parser. */
+	static const char *const tokens[] = {"{", "}", "[", "]", ",", ":",
+	    "\"version\"", "\"site\"", "\"links\"", "\"lan\"", "\"name\"",
+	    "\"id\"", "\"up_mbps\"", "\"down_mbps\"", "\"session\"",
+	    "\"data_port\"", "\"probe\"", "\"interval_ms\"", "\"epoch\"",
+	    "\"reason\"", "\"link\"", "\"up\"", "\"rtt_us\"", "\"loss_ppm\"",
+	    "0", "1", "31", "65535", "-1", "4294967295", "1e3", "true", "null",
+	    "\"WAN1\"", "\"10.0.0.0/8\"", "\"::/0\"", "\"\"", " "};
+	union msg                m;
+	uint8_t                 *frames[8], buf[512];
+	size_t   flens[8], nframes = 0, i, len, n, accepted = 0, j;
+	uint64_t s = 0x5eed5eedULL, r;
+
+	/* Valid frames of every type, to mutate. */
+	memset(&m, 0, sizeof(m));
+	small_hello(&m.hello);
+	ck_assert_int_eq(
+	    encode(CTL_HELLO, &m, &frames[nframes], &flens[nframes]), 0);
+	nframes++;
+	memset(&m, 0, sizeof(m));
+	m.welcome = (struct ctl_welcome){1, 9, 4789, 100, 3, 5};
+	ck_assert_int_eq(
+	    encode(CTL_WELCOME, &m, &frames[nframes], &flens[nframes]), 0);
+	nframes++;
+	memset(&m, 0, sizeof(m));
+	m.link_state = (struct ctl_link_state){4, 1, 100, 200};
+	ck_assert_int_eq(
+	    encode(CTL_LINK_STATE, &m, &frames[nframes], &flens[nframes]), 0);
+	nframes++;
+	memset(&m, 0, sizeof(m));
+	m.rekey.epoch = 3;
+	ck_assert_int_eq(
+	    encode(CTL_REKEY, &m, &frames[nframes], &flens[nframes]), 0);
+	nframes++;
+	memset(&m, 0, sizeof(m));
+	snprintf(m.bye.reason, sizeof(m.bye.reason), "done");
+	ck_assert_int_eq(
+	    encode(CTL_BYE, &m, &frames[nframes], &flens[nframes]), 0);
+	nframes++;
+	ck_assert_int_eq(
+	    encode(CTL_KEEPALIVE, &m, &frames[nframes], &flens[nframes]), 0);
+	nframes++;
+
+	for (i = 0; i < 100000; i++) {
+		r = rng_next(&s);
+		switch (i % 3) {
+		case 0: /* random bytes */
+			len = r % (sizeof(buf) / 4);
+			for (j = 0; j < len; j++)
+				buf[j] = (uint8_t)rng_next(&s);
+			break;
+		case 1: /* a valid frame with a few bytes changed or cut */
+			j = (r >> 8) % nframes;
+			len = flens[j];
+			memcpy(buf, frames[j], len);
+			for (n = (r >> 16) % 4 + 1; n > 0; n--) {
+				r = rng_next(&s);
+				buf[r % len] = (uint8_t)(r >> 32);
+			}
+			if ((r >> 40) % 4 == 0)
+				len = (r >> 48) % (len + 1);
+			/* The body alone, so the decoders see it. */
+			if (len >= CTL_HDR_LEN && (r >> 56) % 2 == 0) {
+				memmove(
+				    buf, buf + CTL_HDR_LEN, len - CTL_HDR_LEN);
+				len -= CTL_HDR_LEN;
+			}
+			break;
+		default: /* JSON-ish token soup */
+			len = 0;
+			for (n = r % 40; n > 0; n--) {
+				const char *t =
+				    tokens[rng_next(&s) % NELEM(tokens)];
+				if (len + strlen(t) > sizeof(buf))
+					break;
+				memcpy(buf + len, t, strlen(t));
+				len += strlen(t);
+			}
+			break;
+		}
+		check_any(buf, len, &accepted);
+	}
+	/* The run exercised the accepting paths, not only the refusals. */
+	ck_assert_uint_gt(accepted, 100);
+	for (i = 0; i < nframes; i++)
+		free(frames[i]);
+}
+END_TEST
+
+static Suite *
+ctlmsg_suite(void)
+{
+	Suite *s;
+	TCase *tc;
+
+	s = suite_create("ctlmsg");
+
+	tc = tcase_create("encode");
+	tcase_add_test(tc, test_type_names);
+	tcase_add_test(tc, test_round_trip_hello);
+	tcase_add_test(tc, test_round_trip_welcome);
+	tcase_add_test(tc, test_round_trip_small);
+	tcase_add_test(tc, test_exact_bytes);
+	tcase_add_test(tc, test_exact_bytes_welcome_link_state_bye);
+	tcase_add_test(tc, test_encode_refuses);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("frame");
+	tcase_add_test(tc, test_frame_truncated);
+	tcase_add_test(tc, test_frame_exact);
+	tcase_add_test(tc, test_frame_back_to_back);
+	tcase_add_test(tc, test_frame_oversize);
+	tcase_add_test(tc, test_frame_type);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("decode");
+	tcase_add_test(tc, test_bad_bodies);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_small_err_buffer);
+	tcase_add_test(tc, test_deep_nesting);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("garbage");
+	/* 100k inputs, seven parses each, under sanitizers. */
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_garbage);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(ctlmsg_suite());
+}
