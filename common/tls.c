@@ -135,6 +135,8 @@ verified_peer(SSL *ssl)
  * A name fit to be an identity: no embedded NUL (a CA may sign
  * "branch-17.lab\0.evil", which C would read as "branch-17.lab"), not
  * empty, and no control characters, since identities end up in logs.
+ * OpenSSL always NUL-terminates ASN1_STRING data, so strlen() stops at
+ * the first NUL or at the end.
  */
 static int
 usable_name(const unsigned char *s, int len)
@@ -184,8 +186,11 @@ each_name(X509 *x, int (*fn)(const char *, void *), void *arg)
 	if (i < 0 ||
 	    (ne = X509_NAME_get_entry(X509_get_subject_name(x), i)) == NULL)
 		return 0;
-	if ((len = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(ne))) < 0)
+	len = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(ne));
+	if (len < 0) {
+		ERR_clear_error();
 		return 0;
+	}
 	if (usable_name(cn, len))
 		rc = fn((const char *)cn, arg);
 	OPENSSL_free(cn);

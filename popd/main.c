@@ -1,19 +1,20 @@
 /*
- * wanpair-popd: the point of presence's daemon, serving many sites.
- *
- * This release loads and checks the configuration (-n); forwarding comes
- * with the tunnel.  Without -n it still checks the configuration, then
- * says plainly that it cannot forward yet and exits 1, so that no service
- * manager believes a tunnel is up.
+ * wanpair-popd: the point of presence's daemon.  It serves many sites:
+ * decapsulates their traffic to its TUN device and balances each site's
+ * return flows over its links by downstream bandwidth (DESIGN.md 3, 4, 6).
  */
 #include "autoconf.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
+#include "popd.h"
 
 #define PROGNAME     "wanpair-popd"
 #define DEFAULT_CONF WP_CONFDIR "/popd.json"
@@ -24,13 +25,38 @@ usage(FILE *fp)
 	fprintf(fp, "usage: %s [-dhnVv] [-f file]\n", PROGNAME);
 }
 
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct popd *pd = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("%s, stopping", strsignal((int)sig));
+		dataplane_log_counters(pd);
+		event_base_loopexit(pd->base, NULL);
+		break;
+	case SIGHUP:
+		log_warnx("SIGHUP: reloading comes with a later release; "
+			  "the running configuration stays");
+		break;
+	case SIGUSR1:
+		dataplane_log_counters(pd);
+		break;
+	}
+}
+
 int
 main(int argc, char *argv[])
 {
+	static const int     sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	struct event        *sigev[4];
 	struct config_errors errs = {0};
-	struct config       *conf;
+	struct popd          pd;
 	const char          *file = DEFAULT_CONF;
-	int                  ch, debug = 0, checkonly = 0, verbose = 0;
+	int                  ch, debug = 0, checkonly = 0, verbose = 0, rc = 1;
 	size_t               i;
 
 	while ((ch = getopt(argc, argv, "df:hnVv")) != -1) {
@@ -65,20 +91,52 @@ main(int argc, char *argv[])
 	/* Until the daemon detaches, everything goes to stderr. */
 	log_init(PROGNAME, 1, verbose);
 
-	if ((conf = config_load(file, CONFIG_POPD, &errs)) == NULL) {
+	memset(&pd, 0, sizeof(pd));
+	pd.tun_fd = -1;
+	pd.udp_fd = -1;
+	if ((pd.conf = config_load(file, CONFIG_POPD, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.lines[i]);
 		config_errors_clear(&errs);
 		return 1;
 	}
-	config_free(conf);
 	if (checkonly) {
 		printf("configuration OK\n");
+		config_free(pd.conf);
 		return 0;
 	}
-	(void)debug;
-	log_warnx("%s: configuration OK, but forwarding is not available in "
-		  "this version; use -n to check a configuration",
-	    file);
-	return 1;
+	if (!debug && daemon(0, 0) == -1)
+		fatal("daemon");
+	log_init(PROGNAME, debug, verbose);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((pd.base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	for (i = 0; i < 4; i++) {
+		sigev[i] = evsignal_new(pd.base, sigs[i], on_signal, &pd);
+		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) == -1)
+			fatalx("cannot watch signals");
+	}
+	if ((pd.sites = calloc(pd.conf->nsites, sizeof(*pd.sites))) == NULL)
+		fatal("sites");
+	pd.nsites = pd.conf->nsites;
+	for (i = 0; i < pd.nsites; i++)
+		pd.sites[i].conf = &pd.conf->sites[i];
+	if (control_init(&pd) == -1 || dataplane_start(&pd) == -1 ||
+	    control_start(&pd) == -1)
+		goto out;
+	log_info("started with %zu sites (%s)", pd.nsites, file);
+	if (event_base_dispatch(pd.base) == -1)
+		log_warnx("event loop failed");
+	else
+		rc = 0;
+out:
+	control_stop(&pd);
+	dataplane_stop(&pd);
+	for (i = 0; i < 4; i++)
+		event_free(sigev[i]);
+	event_base_free(pd.base);
+	free(pd.sites);
+	config_free(pd.conf);
+	return rc;
 }

@@ -1,0 +1,61 @@
+/*
+ * TLS 1.3 for the control channel, with certificates both ways.
+ *
+ * Both ends verify the peer against one configured CA (no system store:
+ * a wanpair deployment is its own PKI).  The PoP maps the client
+ * certificate's identity to a site: a DNS name in subjectAltName, else
+ * the subject CN.  Data-plane keys come from the TLS session through
+ * SSL_export_keying_material (RFC 8446 section 7.5) with wanpair's own
+ * label, one key per direction, so they change with every session and
+ * are never sent.  Functions return 0 / -1 with a sentence in err (with
+ * OpenSSL's own reason where there is one); nothing here prints.
+ */
+#ifndef WANPAIR_TLS_H
+#define WANPAIR_TLS_H
+
+#include <openssl/ssl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+#define TLS_ERRLEN 256
+
+struct tls_files {
+	const char *ca;   /* PEM CA certificate(s) that sign the peers */
+	const char *cert; /* PEM certificate (chain) of this end */
+	const char *key;  /* PEM private key of this end */
+};
+
+/*
+ * A context for one role: server (popd) or client (socketd).  TLS 1.3
+ * only, peer certificate required and verified against files->ca, key
+ * checked against the certificate.  NULL on error, with err set (quoting
+ * the file that failed).
+ */
+SSL_CTX *tls_ctx_new(int server, const struct tls_files *, char *err,
+    size_t errlen);
+
+/*
+ * The verified peer certificate's identity: the first DNS
+ * subjectAltName, else the subject CN.  Returns 0, or -1 if the session
+ * has no verified peer certificate or no usable name.
+ */
+int tls_peer_identity(SSL *, char *out, size_t outlen);
+
+/*
+ * 1 if `identity` names the verified peer: equal to any DNS
+ * subjectAltName or to the subject CN (exact, case-insensitive; no
+ * wildcards).
+ */
+int tls_peer_matches(SSL *, const char *identity);
+
+/*
+ * The two data-plane keys of this session, bound to the session id the
+ * PoP assigned: `up` (Socket to PoP) and `down` (PoP to Socket).  Same
+ * result on both ends.  0, or -1.
+ */
+int tls_data_keys(SSL *, uint32_t session, uint8_t up[AEAD_KEY_LEN],
+    uint8_t down[AEAD_KEY_LEN]);
+
+#endif

@@ -1,0 +1,434 @@
+/*
+ * popd's data plane.  Up: a datagram on the data port names its session
+ * and link in its header; it is checked against that link's replay
+ * window, opened with the session's up key, teaches us the link's current
+ * endpoint (NAT rebinding, roaming: only authenticated packets do), and
+ * its inner packet goes to the TUN if its source lies in the site's LAN.
+ * Down: a packet from the TUN finds its site by destination (longest
+ * prefix over all sites' LANs), gets a link from the site's engine by
+ * downstream weight, and is sealed and sent to that link's endpoint.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "datapkt.h"
+#include "log.h"
+#include "mss.h"
+#include "popd.h"
+#include "proto.h"
+#include "tun.h"
+
+#define BATCH 64
+#define BUFSZ (WIRE_MAX_DGRAM + 64)
+
+static uint8_t inner[BUFSZ];
+static uint8_t dgram[BUFSZ];
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The family and source address of an inner packet, or -1. */
+static int
+inner_addr(const uint8_t *p, size_t len, int dst, uint8_t *a)
+{
+	memset(a, 0, 16);
+	if (len >= 20 && p[0] >> 4 == 4) {
+		memcpy(a, p + (dst ? 16 : 12), 4);
+		return AF_INET;
+	}
+	if (len >= 40 && p[0] >> 4 == 6) {
+		memcpy(a, p + (dst ? 24 : 8), 16);
+		return AF_INET6;
+	}
+	return -1;
+}
+
+static int
+in_lan(const struct config_site *s, int family, const uint8_t *a)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlan; i++)
+		if (prefix_contains(&s->lan[i], family, a))
+			return 1;
+	return 0;
+}
+
+/* The site whose LAN holds the address most specifically, or NULL. */
+static struct site *
+site_for(struct popd *pd, int family, const uint8_t *a)
+{
+	struct site *best = NULL;
+	size_t       i, j;
+	int          bestlen = -1;
+
+	for (i = 0; i < pd->nsites; i++)
+		for (j = 0; j < pd->sites[i].conf->nlan; j++) {
+			const struct wp_prefix *p = &pd->sites[i].conf->lan[j];
+
+			if (p->len > bestlen && prefix_contains(p, family, a)) {
+				best = &pd->sites[i];
+				bestlen = p->len;
+			}
+		}
+	return best;
+}
+
+static struct session *
+session_by_id(struct popd *pd, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < pd->nsites; i++)
+		if (pd->sites[i].session != NULL &&
+		    pd->sites[i].session->id == id)
+			return pd->sites[i].session;
+	return NULL;
+}
+
+static void
+send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
+    const uint8_t *pkt, size_t len)
+{
+	struct wire_hdr hdr;
+	int             n;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = PROTOCOL_VERSION;
+	hdr.type = type;
+	hdr.link_id = s->links[idx].id;
+	hdr.session = s->id;
+	hdr.counter = s->tx_counter[idx]++; /* never reused, even on error */
+	if ((n = datapkt_seal(s->down, &hdr, pkt, len, dgram, sizeof(dgram))) ==
+	    -1)
+		return;
+	if (sendto(pd->udp_fd, dgram, (size_t)n, 0,
+		(struct sockaddr *)&s->endpoint[idx],
+		s->endpoint_len[idx]) == -1)
+		return;
+	s->tx_packets[idx]++;
+	s->tx_bytes[idx] += (uint64_t)n;
+}
+
+static void
+udp_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd            *pd = arg;
+	struct sockaddr_storage from;
+	socklen_t               fromlen;
+	struct wire_hdr         hdr;
+	struct session         *s;
+	uint8_t                 src[16];
+	ssize_t                 n;
+	unsigned                idx;
+	int                     len, i, family;
+
+	(void)what;
+	for (i = 0; i < BATCH; i++) {
+		fromlen = sizeof(from);
+		if ((n = recvfrom(fd, dgram, sizeof(dgram), 0,
+			 (struct sockaddr *)&from, &fromlen)) == -1)
+			return;
+		if (wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
+		    hdr.link_id >= CONFIG_MAX_LINKS) {
+			pd->drop_bad_header++;
+			continue;
+		}
+		if ((s = session_by_id(pd, hdr.session)) == NULL ||
+		    (idx = s->index_of[hdr.link_id]) == LINK_NONE) {
+			pd->drop_no_session++;
+			continue;
+		}
+		if (replay_check(&s->rx_window[idx], hdr.counter) == -1) {
+			pd->drop_replay++;
+			continue;
+		}
+		if ((len = datapkt_open(s->up, &hdr, dgram, (size_t)n, inner,
+			 sizeof(inner))) == -1) {
+			pd->drop_auth++;
+			continue;
+		}
+		replay_update(&s->rx_window[idx], hdr.counter);
+		s->rx_packets[idx]++;
+		s->rx_bytes[idx] += (uint64_t)n;
+		if (s->endpoint_len[idx] != fromlen ||
+		    memcmp(&s->endpoint[idx], &from, fromlen) != 0) {
+			memcpy(&s->endpoint[idx], &from, fromlen);
+			s->endpoint_len[idx] = fromlen;
+			log_debug("site %s link %s: new endpoint",
+			    s->site->conf->name, s->links[idx].name);
+		}
+		if (hdr.type == WIRE_PROBE) {
+			send_to_link(
+			    pd, s, idx, WIRE_PROBE_REPLY, inner, (size_t)len);
+			continue;
+		}
+		if (hdr.type != WIRE_DATA)
+			continue;
+		/* A site may only send from its own LAN: anything else would
+		 * let one site spoof another, or the Internet. */
+		if ((family = inner_addr(inner, (size_t)len, 0, src)) == -1 ||
+		    !in_lan(s->site->conf, family, src)) {
+			s->site->drop_spoofed++;
+			continue;
+		}
+		if (write(pd->tun_fd, inner, (size_t)len) == -1 &&
+		    errno != EAGAIN)
+			log_debug(
+			    "write %s: %s", pd->tun_name, strerror(errno));
+	}
+}
+
+static void
+tun_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd         *pd = arg;
+	struct engine_result res;
+	struct session      *s;
+	struct site         *site;
+	uint8_t              dst[16];
+	ssize_t              n;
+	int                  i, family;
+
+	(void)what;
+	for (i = 0; i < BATCH; i++) {
+		if ((n = read(fd, inner, sizeof(inner))) <= 0)
+			return;
+		if ((family = inner_addr(inner, (size_t)n, 1, dst)) == -1 ||
+		    (site = site_for(pd, family, dst)) == NULL ||
+		    (s = site->session) == NULL) {
+			pd->drop_no_site++;
+			continue;
+		}
+		(void)mss_clamp(
+		    inner, (size_t)n, family == AF_INET6 ? pd->mss6 : pd->mss4);
+		if (engine_packet(
+			s->engine, inner, (size_t)n, 0, now_ms(), &res) != 0) {
+			pd->drop_parse++;
+			continue;
+		}
+		if (res.is_new)
+			s->new_flows[res.link]++;
+		if (s->endpoint_len[res.link] == 0) {
+			/* The Socket has not spoken on that link yet. */
+			site->drop_no_endpoint++;
+			continue;
+		}
+		send_to_link(pd, s, res.link, WIRE_DATA, inner, (size_t)n);
+	}
+}
+
+/* The site's links as a config the engine can balance by down_mbps. */
+static struct config *
+session_config(const struct popd *pd, const struct ctl_hello *h)
+{
+	const struct config *pc = pd->conf;
+	struct config       *c;
+	size_t               i;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->kind = CONFIG_REPLAY;
+	c->default_profile = pc->default_profile;
+	c->flows_max = pc->flows_max;
+	c->flow_timeouts = pc->flow_timeouts;
+	c->failback = pc->failback;
+	c->probe_interval_ms = pc->probe_interval_ms;
+	c->probe_down_after = pc->probe_down_after;
+	c->probe_up_after = pc->probe_up_after;
+	if ((c->file = strdup(h->site)) == NULL ||
+	    (c->profiles = calloc(pc->nprofiles, sizeof(*c->profiles))) == NULL)
+		goto fail;
+	memcpy(c->profiles, pc->profiles, pc->nprofiles * sizeof(*c->profiles));
+	c->nprofiles = pc->nprofiles;
+	c->nlinks = h->nlinks;
+	for (i = 0; i < h->nlinks; i++) {
+		memcpy(c->links[i].name, h->links[i].name,
+		    sizeof(c->links[i].name));
+		c->links[i].up_mbps = h->links[i].up_mbps;
+		c->links[i].down_mbps = h->links[i].down_mbps;
+	}
+	if (config_default_routes(c, c->default_profile) == -1)
+		goto fail;
+	return c;
+fail:
+	config_free(c);
+	return NULL;
+}
+
+struct session *
+session_new(struct popd *pd, struct site *site, const struct ctl_hello *h,
+    uint32_t id, const uint8_t up[AEAD_KEY_LEN],
+    const uint8_t down[AEAD_KEY_LEN])
+{
+	struct session *s;
+	size_t          i;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->site = site;
+	s->id = id;
+	s->nlinks = h->nlinks;
+	memset(s->index_of, LINK_NONE, sizeof(s->index_of));
+	for (i = 0; i < h->nlinks; i++) {
+		s->links[i] = h->links[i];
+		s->index_of[h->links[i].id] = (uint8_t)i;
+		replay_init(&s->rx_window[i]);
+	}
+	if ((s->up = aead_new(up)) == NULL ||
+	    (s->down = aead_new(down)) == NULL ||
+	    (s->conf = session_config(pd, h)) == NULL ||
+	    (s->engine = engine_new(s->conf, SIDE_DOWN)) == NULL) {
+		session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	engine_free(s->engine);
+	config_free(s->conf);
+	aead_free(s->up);
+	aead_free(s->down);
+	free(s);
+}
+
+static int
+udp_open(struct popd *pd)
+{
+	const struct wp_addr   *a = &pd->conf->endpoint.address;
+	struct sockaddr_storage ss;
+	struct sockaddr_in     *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6    *sin6 = (struct sockaddr_in6 *)&ss;
+	socklen_t               sslen;
+
+	memset(&ss, 0, sizeof(ss));
+	if (a->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(pd->conf->endpoint.data_port);
+		memcpy(&sin->sin_addr, a->a, 4);
+		sslen = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(pd->conf->endpoint.data_port);
+		memcpy(&sin6->sin6_addr, a->a, 16);
+		sslen = sizeof(*sin6);
+	}
+	pd->udp_fd =
+	    socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (pd->udp_fd == -1 ||
+	    bind(pd->udp_fd, (struct sockaddr *)&ss, sslen) == -1) {
+		log_warn("data port %u", pd->conf->endpoint.data_port);
+		return -1;
+	}
+	return 0;
+}
+
+int
+dataplane_start(struct popd *pd)
+{
+	int overhead;
+
+	if (udp_open(pd) == -1)
+		return -1;
+	pd->udp_ev =
+	    event_new(pd->base, pd->udp_fd, EV_READ | EV_PERSIST, udp_read, pd);
+	if (pd->udp_ev == NULL || event_add(pd->udp_ev, NULL) == -1)
+		return -1;
+	if ((pd->tun_fd = tun_open(pd->conf->tun.name, pd->tun_name,
+		 sizeof(pd->tun_name))) == -1) {
+		log_warn("tun %s", pd->conf->tun.name);
+		return -1;
+	}
+	overhead = pd->conf->endpoint.address.family == AF_INET6
+	    ? WIRE_LINK_OVERHEAD6
+	    : WIRE_LINK_OVERHEAD4;
+	pd->tun_mtu =
+	    pd->conf->tun.mtu != 0 ? (int)pd->conf->tun.mtu : 1500 - overhead;
+	if (tun_up(pd->tun_name, pd->tun_mtu) == -1) {
+		log_warn(
+		    "tun %s: set MTU %d and up", pd->tun_name, pd->tun_mtu);
+		return -1;
+	}
+	pd->mss4 = mss_for_mtu(AF_INET, pd->tun_mtu);
+	pd->mss6 = mss_for_mtu(AF_INET6, pd->tun_mtu);
+	pd->tun_ev =
+	    event_new(pd->base, pd->tun_fd, EV_READ | EV_PERSIST, tun_read, pd);
+	if (pd->tun_ev == NULL || event_add(pd->tun_ev, NULL) == -1)
+		return -1;
+	log_info("%s up, MTU %d", pd->tun_name, pd->tun_mtu);
+	return 0;
+}
+
+void
+dataplane_log_counters(const struct popd *pd)
+{
+	size_t i, l;
+
+	for (i = 0; i < pd->nsites; i++) {
+		const struct site    *site = &pd->sites[i];
+		const struct session *s = site->session;
+
+		for (l = 0; s != NULL && l < s->nlinks; l++)
+			log_info("site %s link %s: flows %llu, down %llu "
+				 "packets %llu bytes, up %llu packets %llu "
+				 "bytes",
+			    site->conf->name, s->links[l].name,
+			    (unsigned long long)s->new_flows[l],
+			    (unsigned long long)s->tx_packets[l],
+			    (unsigned long long)s->tx_bytes[l],
+			    (unsigned long long)s->rx_packets[l],
+			    (unsigned long long)s->rx_bytes[l]);
+		if (site->drop_spoofed > 0 || site->drop_no_endpoint > 0)
+			log_info("site %s: dropped spoofed %llu, no endpoint "
+				 "%llu",
+			    site->conf->name,
+			    (unsigned long long)site->drop_spoofed,
+			    (unsigned long long)site->drop_no_endpoint);
+	}
+	log_info("dropped: bad header %llu, no session %llu, replayed %llu, "
+		 "unauthenticated %llu, no site %llu, unparsable %llu",
+	    (unsigned long long)pd->drop_bad_header,
+	    (unsigned long long)pd->drop_no_session,
+	    (unsigned long long)pd->drop_replay,
+	    (unsigned long long)pd->drop_auth,
+	    (unsigned long long)pd->drop_no_site,
+	    (unsigned long long)pd->drop_parse);
+}
+
+void
+dataplane_stop(struct popd *pd)
+{
+	size_t i;
+
+	for (i = 0; i < pd->nsites; i++)
+		session_free(pd->sites[i].session);
+	if (pd->udp_ev != NULL)
+		event_free(pd->udp_ev);
+	if (pd->tun_ev != NULL)
+		event_free(pd->tun_ev);
+	if (pd->udp_fd > 0)
+		close(pd->udp_fd);
+	if (pd->tun_fd > 0)
+		close(pd->tun_fd);
+}

@@ -1,0 +1,112 @@
+/*
+ * wanpair-popd's state: one process, one event loop (DESIGN.md section 3).
+ * main.c sets it up; control.c serves the TLS control channel and turns a
+ * HELLO into a session; dataplane.c moves packets between the sites'
+ * links (one UDP socket) and the TUN device.
+ */
+#ifndef WANPAIR_POPD_H
+#define WANPAIR_POPD_H
+
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <net/if.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "ctlmsg.h"
+#include "engine.h"
+
+#define LINK_NONE 0xff
+
+struct popd;
+struct site;
+
+/*
+ * A site's data-plane session: made from a HELLO, keyed from that TLS
+ * session, and kept when the control channel drops so that traffic goes
+ * on until the Socket's next HELLO replaces it.
+ */
+struct session {
+	struct site   *site;
+	uint32_t       id;
+	struct aead   *up;   /* opens what the Socket sends */
+	struct aead   *down; /* seals what goes to the Socket */
+	struct config *conf; /* the site's links from HELLO, for the engine */
+	struct engine *engine;
+
+	size_t          nlinks;
+	struct ctl_link links[CONFIG_MAX_LINKS];    /* engine index order */
+	uint8_t         index_of[CONFIG_MAX_LINKS]; /* link id -> index */
+
+	/* per link, by engine index */
+	struct replay_window    rx_window[CONFIG_MAX_LINKS];
+	uint64_t                tx_counter[CONFIG_MAX_LINKS];
+	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
+	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
+	uint64_t                new_flows[CONFIG_MAX_LINKS];
+	uint64_t                tx_packets[CONFIG_MAX_LINKS];
+	uint64_t                tx_bytes[CONFIG_MAX_LINKS];
+	uint64_t                rx_packets[CONFIG_MAX_LINKS];
+	uint64_t                rx_bytes[CONFIG_MAX_LINKS];
+};
+
+struct site {
+	const struct config_site *conf;
+	struct session           *session; /* NULL until the first HELLO */
+	int                       routes_installed;
+	uint64_t                  drop_spoofed;
+	uint64_t                  drop_no_endpoint;
+};
+
+/* One control connection, from accept to close. */
+struct conn {
+	struct popd        *pd;
+	struct bufferevent *bev;
+	struct site        *site; /* from the certificate, after handshake */
+	int                 welcomed;
+	char                peer[64];
+};
+
+struct popd {
+	struct config     *conf;
+	struct event_base *base;
+
+	int           tun_fd;
+	char          tun_name[IFNAMSIZ];
+	int           tun_mtu;
+	uint16_t      mss4, mss6;
+	struct event *tun_ev;
+
+	int           udp_fd;
+	struct event *udp_ev;
+
+	SSL_CTX               *ssl_ctx;
+	struct evconnlistener *listener;
+
+	struct site *sites;
+	size_t       nsites;
+
+	uint64_t drop_bad_header, drop_no_session, drop_replay, drop_auth,
+	    drop_no_site, drop_parse;
+};
+
+/* control.c */
+int  control_init(struct popd *);
+int  control_start(struct popd *);
+void control_stop(struct popd *);
+
+/* dataplane.c */
+int             dataplane_start(struct popd *);
+void            dataplane_stop(struct popd *);
+void            dataplane_log_counters(const struct popd *);
+void            session_free(struct session *);
+struct session *session_new(struct popd *, struct site *,
+    const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
+    const uint8_t down[AEAD_KEY_LEN]);
+
+#endif

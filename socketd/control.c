@@ -1,0 +1,352 @@
+/*
+ * socketd's control channel: TLS 1.3 over TCP to the PoP, over one of the
+ * links (the first that connects), with HELLO -> WELCOME, keepalives, and
+ * a reconnect with backoff over the next link when it fails.  The data
+ * plane keeps its keys across a reconnect until the next WELCOME brings
+ * new ones.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctlmsg.h"
+#include "log.h"
+#include "proto.h"
+#include "socketd.h"
+#include "tls.h"
+
+#define KEEPALIVE_S    10
+#define READ_TIMEOUT_S 30 /* three keepalives missed */
+#define BACKOFF_MAX_S  30
+
+static void connect_next(evutil_socket_t, short, void *);
+
+static void
+send_frame(struct socketd *sd, uint8_t *frame, size_t len)
+{
+	if (frame == NULL)
+		return;
+	if (sd->ctl != NULL)
+		bufferevent_write(sd->ctl, frame, len);
+	free(frame);
+}
+
+static void
+retry_later(struct socketd *sd)
+{
+	struct timeval tv = {sd->ctl_backoff, 0};
+
+	if (sd->ctl != NULL) {
+		bufferevent_free(sd->ctl);
+		sd->ctl = NULL;
+	}
+	sd->ctl_welcomed = 0;
+	/* the next attempt goes over the next link */
+	sd->ctl_link = (sd->ctl_link + 1) % (unsigned)sd->nlinks;
+	evtimer_add(sd->ctl_retry_ev, &tv);
+	if (sd->ctl_backoff < BACKOFF_MAX_S)
+		sd->ctl_backoff *= 2;
+}
+
+static void
+send_hello(struct socketd *sd)
+{
+	struct ctl_hello h;
+	uint8_t         *frame = NULL;
+	size_t           len, i;
+
+	memset(&h, 0, sizeof(h));
+	h.version = PROTOCOL_VERSION;
+	memcpy(h.site, sd->conf->site, sizeof(h.site));
+	h.nlinks = sd->nlinks;
+	for (i = 0; i < sd->nlinks; i++) {
+		memcpy(h.links[i].name, sd->links[i].conf->name,
+		    sizeof(h.links[i].name));
+		h.links[i].id = sd->links[i].id;
+		h.links[i].up_mbps = sd->links[i].conf->up_mbps;
+		h.links[i].down_mbps = sd->links[i].conf->down_mbps;
+	}
+	h.nlan = sd->conf->nlan < CTL_MAX_LAN ? sd->conf->nlan : CTL_MAX_LAN;
+	memcpy(h.lan, sd->conf->lan, h.nlan * sizeof(h.lan[0]));
+	if (ctlmsg_encode_hello(&h, &frame, &len) == -1) {
+		log_warnx("cannot encode HELLO");
+		return;
+	}
+	send_frame(sd, frame, len);
+}
+
+static int
+on_welcome(struct socketd *sd, const struct ctl_frame *f)
+{
+	struct ctl_welcome w;
+	uint8_t            up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
+	char               err[CTL_ERRLEN];
+	SSL               *ssl = bufferevent_openssl_get_ssl(sd->ctl);
+
+	if (ctlmsg_decode_welcome(f->body, f->body_len, &w, err, sizeof(err)) !=
+	    CTL_OK) {
+		log_warnx("control channel: bad WELCOME: %s", err);
+		return -1;
+	}
+	if (w.version != PROTOCOL_VERSION) {
+		log_warnx("PoP speaks protocol version %u, we speak %d",
+		    w.version, PROTOCOL_VERSION);
+		return -1;
+	}
+	if (tls_data_keys(ssl, w.session, up, down) == -1) {
+		log_warnx("cannot derive data-plane keys from the session");
+		return -1;
+	}
+	sd->ctl_welcomed = 1;
+	sd->ctl_backoff = 1;
+	log_info("session %u with the PoP over link %s", w.session,
+	    sd->links[sd->ctl_link].conf->name);
+	dataplane_new_session(sd, w.session, up, down);
+	OPENSSL_cleanse(up, sizeof(up));
+	OPENSSL_cleanse(down, sizeof(down));
+	return 0;
+}
+
+/* One frame; -1 closes the channel. */
+static int
+on_frame(struct socketd *sd, const struct ctl_frame *f)
+{
+	struct ctl_bye bye;
+	char           err[CTL_ERRLEN];
+
+	if (!sd->ctl_welcomed && f->type != CTL_WELCOME && f->type != CTL_BYE) {
+		log_warnx(
+		    "PoP sent %s before WELCOME", ctlmsg_type_name(f->type));
+		return -1;
+	}
+	switch (f->type) {
+	case CTL_WELCOME:
+		return sd->ctl_welcomed ? -1 : on_welcome(sd, f);
+	case CTL_KEEPALIVE:
+		return ctlmsg_decode_keepalive(
+			   f->body, f->body_len, err, sizeof(err)) == CTL_OK
+		    ? 0
+		    : -1;
+	case CTL_BYE:
+		if (ctlmsg_decode_bye(
+			f->body, f->body_len, &bye, err, sizeof(err)) == CTL_OK)
+			log_warnx(
+			    "PoP closed the control channel: %s", bye.reason);
+		return -1;
+	case CTL_LINK_STATE:
+	case CTL_REKEY:
+	case CTL_REASSIGN:
+		/* Link health and rekeying arrive with failover. */
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * Takes whole frames off the input.  The header alone says whether a
+ * frame can be good (type, length), so an oversized one is refused before
+ * its body is buffered; a bad frame closes the channel.
+ */
+static void
+ctl_read(struct bufferevent *bev, void *arg)
+{
+	struct socketd  *sd = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct ctl_frame f;
+	const uint8_t   *p;
+	size_t           len, need;
+
+	while ((len = evbuffer_get_length(in)) >= CTL_HDR_LEN) {
+		p = evbuffer_pullup(in, CTL_HDR_LEN);
+		if (ctlmsg_frame(p, CTL_HDR_LEN, &f) < 0) {
+			log_warnx("control channel: bad frame header from "
+				  "the PoP");
+			goto close;
+		}
+		need = CTL_HDR_LEN +
+		    ((size_t)p[0] << 24 | (size_t)p[1] << 16 |
+			(size_t)p[2] << 8 | p[3]);
+		if (len < need)
+			return;
+		p = evbuffer_pullup(in, (ssize_t)need);
+		if (ctlmsg_frame(p, need, &f) != CTL_OK ||
+		    on_frame(sd, &f) == -1)
+			goto close;
+		evbuffer_drain(in, f.frame_len);
+	}
+	return;
+close:
+	retry_later(sd);
+}
+
+static void
+ctl_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct socketd *sd = arg;
+	unsigned long   e;
+	char            buf[256];
+
+	if (what & BEV_EVENT_CONNECTED) {
+		log_info("control channel up over link %s",
+		    sd->links[sd->ctl_link].conf->name);
+		send_hello(sd);
+		return;
+	}
+	if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		log_warnx("control channel over link %s: %s",
+		    sd->links[sd->ctl_link].conf->name, buf);
+	} else if (what & BEV_EVENT_TIMEOUT)
+		log_warnx("control channel over link %s: no word from the PoP "
+			  "in %d s",
+		    sd->links[sd->ctl_link].conf->name, READ_TIMEOUT_S);
+	else if (what & BEV_EVENT_EOF)
+		log_warnx("control channel over link %s: closed by the PoP",
+		    sd->links[sd->ctl_link].conf->name);
+	else
+		log_warnx("control channel over link %s: %s",
+		    sd->links[sd->ctl_link].conf->name,
+		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	retry_later(sd);
+}
+
+static void
+keepalive(evutil_socket_t fd, short what, void *arg)
+{
+	struct socketd *sd = arg;
+	uint8_t        *frame;
+	size_t          len;
+
+	(void)fd;
+	(void)what;
+	if (sd->ctl != NULL && sd->ctl_welcomed &&
+	    ctlmsg_encode_keepalive(&frame, &len) == 0)
+		send_frame(sd, frame, len);
+}
+
+static void
+probe(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dataplane_probe(arg);
+}
+
+static void
+connect_next(evutil_socket_t unused, short what, void *arg)
+{
+	struct socketd         *sd = arg;
+	struct sockaddr_storage ss;
+	struct sockaddr_in     *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6    *sin6 = (struct sockaddr_in6 *)&ss;
+	const struct wp_addr   *a = &sd->conf->endpoint.address;
+	struct timeval          rt = {READ_TIMEOUT_S, 0};
+	char                    err[256];
+	socklen_t               sslen;
+	SSL                    *ssl;
+	int                     fd;
+
+	(void)unused;
+	(void)what;
+	memset(&ss, 0, sizeof(ss));
+	if (a->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(sd->conf->endpoint.control_port);
+		memcpy(&sin->sin_addr, a->a, 4);
+		sslen = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(sd->conf->endpoint.control_port);
+		memcpy(&sin6->sin6_addr, a->a, 16);
+		sslen = sizeof(*sin6);
+	}
+	if ((fd = link_socket(sd->links[sd->ctl_link].conf, SOCK_STREAM, err,
+		 sizeof(err))) == -1) {
+		log_warnx("control channel: %s", err);
+		retry_later(sd);
+		return;
+	}
+	if ((ssl = SSL_new(sd->ssl_ctx)) == NULL) {
+		close(fd);
+		retry_later(sd);
+		return;
+	}
+	sd->ctl = bufferevent_openssl_socket_new(sd->base, fd, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (sd->ctl == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		retry_later(sd);
+		return;
+	}
+	bufferevent_setcb(sd->ctl, ctl_read, NULL, ctl_event, sd);
+	bufferevent_set_timeouts(sd->ctl, &rt, NULL);
+	bufferevent_setwatermark(
+	    sd->ctl, EV_READ, 0, CTL_HDR_LEN + CTL_MAX_BODY);
+	bufferevent_enable(sd->ctl, EV_READ | EV_WRITE);
+	if (bufferevent_socket_connect(
+		sd->ctl, (struct sockaddr *)&ss, (int)sslen) == -1) {
+		log_warnx("control channel over link %s: cannot connect",
+		    sd->links[sd->ctl_link].conf->name);
+		retry_later(sd);
+	}
+}
+
+/* The TLS context first: bad certificate files stop the daemon before
+ * it touches the network. */
+int
+control_init(struct socketd *sd)
+{
+	struct tls_files files = {
+	    sd->conf->tls.ca, sd->conf->tls.cert, sd->conf->tls.key};
+	char err[TLS_ERRLEN];
+
+	if ((sd->ssl_ctx = tls_ctx_new(0, &files, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+control_start(struct socketd *sd)
+{
+	struct timeval ka = {KEEPALIVE_S, 0};
+	struct timeval pr = {sd->conf->probe_interval_ms / 1000,
+	    (sd->conf->probe_interval_ms % 1000) * 1000};
+
+	sd->ctl_backoff = 1;
+	sd->ctl_retry_ev = evtimer_new(sd->base, connect_next, sd);
+	sd->keepalive_ev = event_new(sd->base, -1, EV_PERSIST, keepalive, sd);
+	sd->probe_ev = event_new(sd->base, -1, EV_PERSIST, probe, sd);
+	if (sd->ctl_retry_ev == NULL || sd->keepalive_ev == NULL ||
+	    sd->probe_ev == NULL || event_add(sd->keepalive_ev, &ka) == -1 ||
+	    event_add(sd->probe_ev, &pr) == -1)
+		return -1;
+	connect_next(-1, 0, sd);
+	return 0;
+}
+
+void
+control_stop(struct socketd *sd)
+{
+	if (sd->ctl != NULL)
+		bufferevent_free(sd->ctl);
+	if (sd->ctl_retry_ev != NULL)
+		event_free(sd->ctl_retry_ev);
+	if (sd->keepalive_ev != NULL)
+		event_free(sd->keepalive_ev);
+	if (sd->probe_ev != NULL)
+		event_free(sd->probe_ev);
+	SSL_CTX_free(sd->ssl_ctx);
+}

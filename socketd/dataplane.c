@@ -1,0 +1,403 @@
+/*
+ * socketd's data plane: LAN packets from the TUN device are balanced per
+ * flow by upstream weight (the engine), sealed and sent on the chosen
+ * link's UDP socket; datagrams from the PoP on any link are opened,
+ * checked against that link's replay window and written to the TUN.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "datapkt.h"
+#include "log.h"
+#include "mss.h"
+#include "proto.h"
+#include "socketd.h"
+#include "tun.h"
+
+/* Packets handled per readable event before the loop looks elsewhere:
+ * a busy TUN must not starve the control channel. */
+#define BATCH 64
+#define BUFSZ (WIRE_MAX_DGRAM + 64)
+
+/* Packet buffers: one process, one thread, so static and reused. */
+static uint8_t inner[BUFSZ];
+static uint8_t dgram[BUFSZ];
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+link_socket(const struct config_link *l, int type, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t               sslen;
+	int                     fd, family = AF_INET;
+
+	if (l->source.family != 0)
+		family = l->source.family;
+	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Each link's packets must leave on that link, whatever the main
+	 * routing table prefers: bind to the device (CAP_NET_RAW). */
+	if (l->device[0] != '\0' &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, l->device,
+		(socklen_t)strlen(l->device)) == -1) {
+		snprintf(err, errlen, "link %s: bind to device %s: %s", l->name,
+		    l->device, strerror(errno));
+		goto fail;
+	}
+	if (l->source.family != 0) {
+		memset(&ss, 0, sizeof(ss));
+		if (family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+			sin->sin_family = AF_INET;
+			memcpy(&sin->sin_addr, l->source.a, 4);
+			sslen = sizeof(*sin);
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, l->source.a, 16);
+			sslen = sizeof(*sin6);
+		}
+		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+			snprintf(err, errlen, "link %s: bind to source: %s",
+			    l->name, strerror(errno));
+			goto fail;
+		}
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static void
+send_on_link(struct socketd *sd, struct slink *l, uint8_t type,
+    const uint8_t *pkt, size_t len)
+{
+	struct wire_hdr hdr;
+	int             n;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = PROTOCOL_VERSION;
+	hdr.type = type;
+	hdr.link_id = l->id;
+	hdr.session = sd->session;
+	/* The counter is the nonce: it must never repeat under one key, so
+	 * it advances even when the send fails. */
+	hdr.counter = l->tx_counter++;
+	if ((n = datapkt_seal(sd->up, &hdr, pkt, len, dgram, sizeof(dgram))) ==
+	    -1) {
+		l->tx_errors++;
+		return;
+	}
+	if (send(l->fd, dgram, (size_t)n, 0) == -1) {
+		l->tx_errors++;
+		return;
+	}
+	l->tx_packets++;
+	l->tx_bytes += (uint64_t)n;
+}
+
+static void
+tun_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct socketd      *sd = arg;
+	struct engine_result res;
+	ssize_t              n;
+	int                  i;
+
+	(void)what;
+	for (i = 0; i < BATCH; i++) {
+		if ((n = read(fd, inner, sizeof(inner))) == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("read %s", sd->tun_name);
+			return;
+		}
+		if (n == 0)
+			return;
+		if (sd->up == NULL) {
+			sd->drop_no_session++;
+			continue;
+		}
+		(void)mss_clamp(inner, (size_t)n,
+		    (inner[0] >> 4) == 6 ? sd->mss6 : sd->mss4);
+		if (engine_packet(
+			sd->engine, inner, (size_t)n, 0, now_ms(), &res) != 0) {
+			sd->drop_parse++;
+			continue;
+		}
+		if (res.is_new)
+			sd->links[res.link].new_flows++;
+		send_on_link(
+		    sd, &sd->links[res.link], WIRE_DATA, inner, (size_t)n);
+	}
+}
+
+static void
+link_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct slink   *l = arg;
+	struct socketd *sd = l->sd;
+	struct wire_hdr hdr;
+	ssize_t         n;
+	int             len, i;
+
+	(void)what;
+	for (i = 0; i < BATCH; i++) {
+		if ((n = recv(fd, dgram, sizeof(dgram), 0)) == -1) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNREFUSED)
+				log_debug("recv on link %s: %s", l->conf->name,
+				    strerror(errno));
+			return;
+		}
+		if (wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
+		    hdr.link_id != l->id) {
+			sd->drop_bad_header++;
+			continue;
+		}
+		if (sd->down == NULL || hdr.session != sd->session) {
+			sd->drop_no_session++;
+			continue;
+		}
+		if (replay_check(&l->rx_window, hdr.counter) == -1) {
+			sd->drop_replay++;
+			continue;
+		}
+		if ((len = datapkt_open(sd->down, &hdr, dgram, (size_t)n, inner,
+			 sizeof(inner))) == -1) {
+			sd->drop_auth++;
+			continue;
+		}
+		replay_update(&l->rx_window, hdr.counter);
+		l->rx_packets++;
+		l->rx_bytes += (uint64_t)n;
+		if (hdr.type != WIRE_DATA || len == 0)
+			continue; /* a probe reply: it kept the path alive */
+		(void)mss_clamp(inner, (size_t)len,
+		    (inner[0] >> 4) == 6 ? sd->mss6 : sd->mss4);
+		if (write(sd->tun_fd, inner, (size_t)len) == -1 &&
+		    errno != EAGAIN)
+			log_debug(
+			    "write %s: %s", sd->tun_name, strerror(errno));
+	}
+}
+
+void
+dataplane_probe(struct socketd *sd)
+{
+	uint8_t  stamp[8];
+	uint64_t t = now_ms();
+	size_t   i;
+
+	if (sd->up == NULL)
+		return;
+	for (i = 0; i < 8; i++)
+		stamp[i] = (uint8_t)(t >> (56 - 8 * i));
+	for (i = 0; i < sd->nlinks; i++)
+		send_on_link(
+		    sd, &sd->links[i], WIRE_PROBE, stamp, sizeof(stamp));
+}
+
+/* The PoP's data address: the configured address and a port. */
+static void
+pop_sockaddr(const struct socketd *sd, uint16_t port)
+{
+	struct socketd       *m = (struct socketd *)sd;
+	const struct wp_addr *a = &sd->conf->endpoint.address;
+	struct sockaddr_in   *sin = (struct sockaddr_in *)&m->pop_data;
+	struct sockaddr_in6  *sin6 = (struct sockaddr_in6 *)&m->pop_data;
+
+	memset(&m->pop_data, 0, sizeof(m->pop_data));
+	if (a->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, a->a, 4);
+		m->pop_data_len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, a->a, 16);
+		m->pop_data_len = sizeof(*sin6);
+	}
+}
+
+void
+dataplane_new_session(struct socketd *sd, uint32_t session,
+    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN])
+{
+	size_t i;
+
+	aead_free(sd->up);
+	aead_free(sd->down);
+	sd->up = aead_new(up);
+	sd->down = aead_new(down);
+	if (sd->up == NULL || sd->down == NULL) {
+		log_warnx("cannot set up the data-plane cipher");
+		aead_free(sd->up);
+		aead_free(sd->down);
+		sd->up = sd->down = NULL;
+		return;
+	}
+	sd->session = session;
+	/* New keys: counters and windows start over (nonces are per key). */
+	for (i = 0; i < sd->nlinks; i++) {
+		sd->links[i].tx_counter = 0;
+		replay_init(&sd->links[i].rx_window);
+	}
+	dataplane_probe(sd);
+}
+
+/* The TUN MTU: configured, or the smallest link MTU less the overhead. */
+static int
+tun_mtu(const struct socketd *sd)
+{
+	int    mtu = 0, m, overhead;
+	size_t i;
+
+	if (sd->conf->tun.mtu != 0)
+		return (int)sd->conf->tun.mtu;
+	overhead = sd->conf->endpoint.address.family == AF_INET6
+	    ? WIRE_LINK_OVERHEAD6
+	    : WIRE_LINK_OVERHEAD4;
+	for (i = 0; i < sd->nlinks; i++) {
+		m = sd->links[i].conf->device[0] != '\0'
+		    ? if_get_mtu(sd->links[i].conf->device)
+		    : -1;
+		if (m <= 0)
+			m = 1500;
+		if (mtu == 0 || m - overhead < mtu)
+			mtu = m - overhead;
+	}
+	return mtu < WIRE_MIN_INNER_MTU ? WIRE_MIN_INNER_MTU : mtu;
+}
+
+int
+dataplane_start(struct socketd *sd)
+{
+	char   err[256];
+	size_t i;
+
+	if ((sd->engine = engine_new(sd->conf, SIDE_UP)) == NULL) {
+		log_warnx("out of memory for %u flows", sd->conf->flows_max);
+		return -1;
+	}
+	sd->nlinks = sd->conf->nlinks;
+	for (i = 0; i < sd->nlinks; i++) {
+		struct slink *l = &sd->links[i];
+
+		l->sd = sd;
+		l->conf = &sd->conf->links[i];
+		l->id = (uint8_t)i;
+		replay_init(&l->rx_window);
+		if ((l->fd = link_socket(
+			 l->conf, SOCK_DGRAM, err, sizeof(err))) == -1) {
+			log_warnx("%s", err);
+			return -1;
+		}
+	}
+	pop_sockaddr(sd, sd->conf->endpoint.data_port);
+	for (i = 0; i < sd->nlinks; i++) {
+		struct slink *l = &sd->links[i];
+
+		if (connect(l->fd, (struct sockaddr *)&sd->pop_data,
+			sd->pop_data_len) == -1 &&
+		    errno != ENETUNREACH) {
+			log_warn("link %s: connect to the PoP", l->conf->name);
+			return -1;
+		}
+		l->ev = event_new(
+		    sd->base, l->fd, EV_READ | EV_PERSIST, link_read, l);
+		if (l->ev == NULL || event_add(l->ev, NULL) == -1)
+			return -1;
+	}
+
+	if ((sd->tun_fd = tun_open(sd->conf->tun.name, sd->tun_name,
+		 sizeof(sd->tun_name))) == -1) {
+		log_warn("tun %s", sd->conf->tun.name);
+		return -1;
+	}
+	sd->tun_mtu = tun_mtu(sd);
+	if (tun_up(sd->tun_name, sd->tun_mtu) == -1) {
+		log_warn(
+		    "tun %s: set MTU %d and up", sd->tun_name, sd->tun_mtu);
+		return -1;
+	}
+	sd->mss4 = mss_for_mtu(AF_INET, sd->tun_mtu);
+	sd->mss6 = mss_for_mtu(AF_INET6, sd->tun_mtu);
+	sd->tun_ev =
+	    event_new(sd->base, sd->tun_fd, EV_READ | EV_PERSIST, tun_read, sd);
+	if (sd->tun_ev == NULL || event_add(sd->tun_ev, NULL) == -1)
+		return -1;
+	log_info(
+	    "%s up, MTU %d, %zu links", sd->tun_name, sd->tun_mtu, sd->nlinks);
+	return 0;
+}
+
+void
+dataplane_log_counters(const struct socketd *sd)
+{
+	size_t i;
+
+	for (i = 0; i < sd->nlinks; i++) {
+		const struct slink *l = &sd->links[i];
+
+		log_info("link %s: flows %llu, up %llu packets %llu bytes, "
+			 "down %llu packets %llu bytes",
+		    l->conf->name, (unsigned long long)l->new_flows,
+		    (unsigned long long)l->tx_packets,
+		    (unsigned long long)l->tx_bytes,
+		    (unsigned long long)l->rx_packets,
+		    (unsigned long long)l->rx_bytes);
+	}
+	log_info("dropped: no session %llu, unparsable %llu, bad header %llu, "
+		 "replayed %llu, unauthenticated %llu",
+	    (unsigned long long)sd->drop_no_session,
+	    (unsigned long long)sd->drop_parse,
+	    (unsigned long long)sd->drop_bad_header,
+	    (unsigned long long)sd->drop_replay,
+	    (unsigned long long)sd->drop_auth);
+}
+
+void
+dataplane_stop(struct socketd *sd)
+{
+	size_t i;
+
+	for (i = 0; i < sd->nlinks; i++) {
+		if (sd->links[i].ev != NULL)
+			event_free(sd->links[i].ev);
+		if (sd->links[i].fd > 0)
+			close(sd->links[i].fd);
+	}
+	if (sd->tun_ev != NULL)
+		event_free(sd->tun_ev);
+	if (sd->tun_fd > 0)
+		close(sd->tun_fd);
+	engine_free(sd->engine);
+	aead_free(sd->up);
+	aead_free(sd->down);
+}

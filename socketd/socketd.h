@@ -1,0 +1,92 @@
+/*
+ * wanpair-socketd's state: one process, one event loop (DESIGN.md
+ * section 3).  main.c sets it up; control.c runs the TLS control channel
+ * to the PoP; dataplane.c moves packets between the TUN device and the
+ * links' UDP sockets.
+ */
+#ifndef WANPAIR_SOCKETD_H
+#define WANPAIR_SOCKETD_H
+
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <net/if.h>
+#include <openssl/ssl.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "engine.h"
+
+struct socketd;
+
+/* One WAN link at run time. */
+struct slink {
+	struct socketd           *sd;
+	const struct config_link *conf;
+	uint8_t                   id; /* link_id on the wire = config index */
+	int                       fd; /* UDP socket, bound to the link */
+	struct event             *ev;
+	uint64_t                  tx_counter; /* next nonce counter, up key */
+	struct replay_window      rx_window;  /* down key, this link */
+	uint64_t                  new_flows;
+	uint64_t                  tx_packets, tx_bytes;
+	uint64_t                  rx_packets, rx_bytes;
+	uint64_t                  tx_errors;
+};
+
+struct socketd {
+	struct config     *conf;
+	struct event_base *base;
+	struct engine     *engine;
+
+	int           tun_fd;
+	char          tun_name[IFNAMSIZ];
+	int           tun_mtu;
+	uint16_t      mss4, mss6;
+	struct event *tun_ev;
+
+	struct slink links[CONFIG_MAX_LINKS];
+	size_t       nlinks;
+
+	/* where the data plane sends: the PoP's address, WELCOME's port */
+	struct sockaddr_storage pop_data;
+	socklen_t               pop_data_len;
+
+	/* control channel */
+	SSL_CTX            *ssl_ctx;
+	struct bufferevent *ctl;
+	unsigned            ctl_link; /* link it runs over */
+	int                 ctl_welcomed;
+	unsigned            ctl_backoff; /* seconds before the next try */
+	struct event       *ctl_retry_ev;
+	struct event       *keepalive_ev;
+	struct event       *probe_ev;
+
+	/* data-plane keys of the current session; kept across a reconnect
+	 * until the next WELCOME replaces them (DESIGN.md section 6) */
+	uint32_t     session;
+	struct aead *up;
+	struct aead *down;
+
+	/* packets dropped, by reason */
+	uint64_t drop_no_session, drop_parse, drop_link_down, drop_auth,
+	    drop_replay, drop_bad_header;
+};
+
+/* control.c */
+int  control_init(struct socketd *);
+int  control_start(struct socketd *);
+void control_stop(struct socketd *);
+
+/* dataplane.c */
+int  dataplane_start(struct socketd *);
+void dataplane_stop(struct socketd *);
+void dataplane_new_session(struct socketd *, uint32_t session,
+    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN]);
+void dataplane_probe(struct socketd *);
+void dataplane_log_counters(const struct socketd *);
+int link_socket(const struct config_link *, int type, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# tests/lab/pair.sh: wanpair-socketd in the lab's edge and wanpair-popd in
+# its pop, started from real config files with certificates made for this
+# run.  Source after lab.sh:
+#
+#	. tests/lab/lab.sh; . tests/lab/pair.sh
+#	trap lab_cleanup EXIT INT TERM
+#	lab_up --shaped && pair_up
+#
+# Binaries come from $top_builddir (make check sets it), else build/.
+
+[ -n "${PAIR_SH_LOADED:-}" ] && return 0
+PAIR_SH_LOADED=1
+
+: "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build}"
+PAIR_SOCKETD_LOG=
+PAIR_POPD_LOG=
+PAIR_SOCKETD_PID=
+PAIR_POPD_PID=
+
+# pair_configs [ALGORITHM]: socketd.json and popd.json in LAB_DIR, the lab's
+# two links (WAN1 100/100, WAN2 20/20 Mbit) balanced by ALGORITHM (ratio).
+pair_configs() {
+	local alg=${1:-ratio}
+	"$top_srcdir/tests/lab/mkcerts" "$LAB_DIR/certs" || return 1
+	cat >"$LAB_DIR/socketd.json" <<JSON
+{
+  "site": "branch-17",
+  "pop": {"address": "198.18.0.1"},
+  "tls": {"ca": "certs/ca.pem", "cert": "certs/site.pem",
+          "key": "certs/site.key"},
+  "lan": ["10.1.0.0/24", "2001:db8:1::/64"],
+  "links": [
+    {"name": "WAN1", "device": "wan1", "up_mbps": 100, "down_mbps": 100},
+    {"name": "WAN2", "device": "wan2", "up_mbps": 20, "down_mbps": 20}
+  ],
+  "default_profile": "lab",
+  "profiles": [{"name": "lab", "algorithm": "$alg"}],
+  "flows": {"max": 65536}
+}
+JSON
+	cat >"$LAB_DIR/popd.json" <<JSON
+{
+  "listen": {"address": "198.18.0.1"},
+  "tls": {"ca": "certs/ca.pem", "cert": "certs/pop.pem",
+          "key": "certs/pop.key"},
+  "sites": [
+    {"name": "branch-17", "identity": "branch-17.lab",
+     "lan": ["10.1.0.0/24", "2001:db8:1::/64"]}
+  ],
+  "default_profile": "lab",
+  "profiles": [{"name": "lab", "algorithm": "$alg"}],
+  "flows": {"max": 65536}
+}
+JSON
+}
+
+# pair_wait_log FILE PATTERN [SECONDS]: wait until FILE has a line
+# matching PATTERN (default 10 s).
+pair_wait_log() {
+	local i
+	for i in $(seq $((${3:-10} * 10))); do
+		grep -q -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	lab_log "no \"$2\" in $1 after ${3:-10} s:"
+	tail -n 20 "$1" >&2
+	return 1
+}
+
+# pair_start_popd / pair_start_socketd [CONFIG]: one daemon, in the
+# foreground of its namespace (-d), verbose.
+pair_start_popd() {
+	lab_bg pop "$top_builddir/popd/wanpair-popd" -d -v \
+	    -f "${1:-$LAB_DIR/popd.json}" || return 1
+	PAIR_POPD_PID=$LAB_BG_PID
+	PAIR_POPD_LOG=$LAB_BG_LOG
+	lab_wait_listen pop tcp 18461
+}
+
+pair_start_socketd() {
+	lab_bg edge "$top_builddir/socketd/wanpair-socketd" -d -v \
+	    -f "${1:-$LAB_DIR/socketd.json}" || return 1
+	PAIR_SOCKETD_PID=$LAB_BG_PID
+	PAIR_SOCKETD_LOG=$LAB_BG_LOG
+}
+
+# pair_up [ALGORITHM]: configs, both daemons, a session, and the edge's
+# policy routing of the LAN into the tunnel.
+pair_up() {
+	pair_configs "$@" && pair_start_popd && pair_start_socketd &&
+	    pair_wait_log "$PAIR_SOCKETD_LOG" "session [0-9]* with the PoP" &&
+	    lab_edge_tunnel_routes wanpair0
+}
+
+# pair_counters: both daemons log their per-link counters (SIGUSR1).
+pair_counters() {
+	kill -USR1 "$PAIR_SOCKETD_PID" "$PAIR_POPD_PID" 2>/dev/null
+	sleep 0.3
+}
