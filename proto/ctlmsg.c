@@ -1,8 +1,5 @@
 #include "autoconf.h"
 
-#include <sys/types.h>
-#include <sys/socket.h>
-
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -693,6 +690,19 @@ fail:
 	return -1;
 }
 
+/* Hands out a frame its own decoder accepted; frees it otherwise. */
+static int
+deliver(uint8_t *f, size_t n, int decoded, uint8_t **out, size_t *outlen)
+{
+	if (decoded != CTL_OK) {
+		free(f);
+		return -1;
+	}
+	*out = f;
+	*outlen = n;
+	return 0;
+}
+
 /*
  * The encoders do not restate the decoders' rules: each decodes its own
  * body before handing it out, so a frame the peer would refuse is never
@@ -704,8 +714,9 @@ ctlmsg_encode_hello(const struct ctl_hello *h, uint8_t **out, size_t *outlen)
 {
 	struct ctl_hello check;
 	json_t          *root, *links, *lan, *l;
+	uint8_t         *f;
 	char             buf[PREFIX_STRLEN];
-	size_t           i;
+	size_t           i, n;
 	int              bad = 0;
 
 	if (!terminated(h->site, sizeof(h->site)) ||
@@ -733,15 +744,12 @@ ctlmsg_encode_hello(const struct ctl_hello *h, uint8_t **out, size_t *outlen)
 		append(lan,
 		    json_string(prefix_ntop(&h->lan[i], buf, sizeof(buf))),
 		    &bad);
-	if (frame(root, bad, CTL_HELLO, out, outlen) == -1)
+	if (frame(root, bad, CTL_HELLO, &f, &n) == -1)
 		return -1;
-	if (ctlmsg_decode_hello(*out + CTL_HDR_LEN, *outlen - CTL_HDR_LEN,
-		&check, NULL, 0) != CTL_OK) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	return deliver(f, n,
+	    ctlmsg_decode_hello(
+		f + CTL_HDR_LEN, n - CTL_HDR_LEN, &check, NULL, 0),
+	    out, outlen);
 }
 
 int
@@ -750,6 +758,8 @@ ctlmsg_encode_welcome(
 {
 	struct ctl_welcome check;
 	json_t            *root, *probe;
+	uint8_t           *f;
+	size_t             n;
 	int                bad = 0;
 
 	if ((root = json_object()) == NULL)
@@ -765,15 +775,12 @@ ctlmsg_encode_welcome(
 		    &bad);
 		set(probe, "up_after", json_integer(w->probe_up_after), &bad);
 	}
-	if (frame(root, bad, CTL_WELCOME, out, outlen) == -1)
+	if (frame(root, bad, CTL_WELCOME, &f, &n) == -1)
 		return -1;
-	if (ctlmsg_decode_welcome(*out + CTL_HDR_LEN, *outlen - CTL_HDR_LEN,
-		&check, NULL, 0) != CTL_OK) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	return deliver(f, n,
+	    ctlmsg_decode_welcome(
+		f + CTL_HDR_LEN, n - CTL_HDR_LEN, &check, NULL, 0),
+	    out, outlen);
 }
 
 int
@@ -782,6 +789,8 @@ ctlmsg_encode_link_state(
 {
 	struct ctl_link_state check;
 	json_t               *root;
+	uint8_t              *f;
+	size_t                n;
 	int                   bad = 0;
 
 	/* JSON has only true and false; 2 would come back as 1. */
@@ -791,15 +800,12 @@ ctlmsg_encode_link_state(
 	set(root, "up", json_boolean(ls->up), &bad);
 	set(root, "rtt_us", json_integer(ls->rtt_us), &bad);
 	set(root, "loss_ppm", json_integer(ls->loss_ppm), &bad);
-	if (frame(root, bad, CTL_LINK_STATE, out, outlen) == -1)
+	if (frame(root, bad, CTL_LINK_STATE, &f, &n) == -1)
 		return -1;
-	if (ctlmsg_decode_link_state(*out + CTL_HDR_LEN, *outlen - CTL_HDR_LEN,
-		&check, NULL, 0) != CTL_OK) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	return deliver(f, n,
+	    ctlmsg_decode_link_state(
+		f + CTL_HDR_LEN, n - CTL_HDR_LEN, &check, NULL, 0),
+	    out, outlen);
 }
 
 int
@@ -820,21 +826,20 @@ ctlmsg_encode_bye(const struct ctl_bye *b, uint8_t **out, size_t *outlen)
 {
 	struct ctl_bye check;
 	json_t        *root;
+	uint8_t       *f;
+	size_t         n;
 	int            bad = 0;
 
 	if (!terminated(b->reason, sizeof(b->reason)) ||
 	    (root = json_object()) == NULL)
 		return -1;
 	set(root, "reason", json_string(b->reason), &bad);
-	if (frame(root, bad, CTL_BYE, out, outlen) == -1)
+	if (frame(root, bad, CTL_BYE, &f, &n) == -1)
 		return -1;
-	if (ctlmsg_decode_bye(*out + CTL_HDR_LEN, *outlen - CTL_HDR_LEN, &check,
-		NULL, 0) != CTL_OK) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	return deliver(f, n,
+	    ctlmsg_decode_bye(
+		f + CTL_HDR_LEN, n - CTL_HDR_LEN, &check, NULL, 0),
+	    out, outlen);
 }
 
 int

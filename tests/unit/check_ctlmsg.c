@@ -1,8 +1,5 @@
 #include "autoconf.h"
 
-#include <sys/types.h>
-#include <sys/socket.h>
-
 #include <check.h>
 #include <fnmatch.h>
 #include <stdint.h>
@@ -443,6 +440,16 @@ START_TEST(test_encode_refuses)
 	/* Bytes that are not UTF-8 cannot be a JSON string. */
 	snprintf(b.reason, sizeof(b.reason), "bad \xff byte");
 	ck_assert_int_eq(ctlmsg_encode_bye(&b, &out, &outlen), -1);
+
+	/* A refusal hands out nothing: *out and *outlen are not touched. */
+	out = (uint8_t *)&b;
+	outlen = 12345;
+	ck_assert_int_eq(ctlmsg_encode_bye(&b, &out, &outlen), -1);
+	w.probe_up_after = 5;
+	w.session = 0;
+	ck_assert_int_eq(ctlmsg_encode_welcome(&w, &out, &outlen), -1);
+	ck_assert_ptr_eq(out, (uint8_t *)&b);
+	ck_assert_uint_eq(outlen, 12345);
 }
 END_TEST
 
