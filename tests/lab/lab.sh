@@ -3,7 +3,7 @@
 # lab tests, the demo and the benchmarks.  Source it, then:
 #
 #	. tests/lab/lab.sh
-#	trap lab_cleanup EXIT INT TERM
+#	lab_trap		# or: trap lab_cleanup EXIT INT TERM
 #	lab_up --shaped
 #	lab_exec lan ping -c 1 10.1.0.1
 #
@@ -39,7 +39,8 @@
 # through the tunnel (socketd in edge, popd in pop).
 #
 # Background processes: lab_bg sets LAB_BG_PID and LAB_BG_LOG; call it
-# directly, not inside $(...), or the values and the PID list are lost.
+# directly, not inside $(...), or those two values are lost (the PID list,
+# a file, is not).
 
 [ -n "${LAB_SH_LOADED:-}" ] && return 0
 LAB_SH_LOADED=1
@@ -50,7 +51,6 @@ LAB_SH_LOADED=1
 LAB_DIR=${LAB_DIR:-}
 LAB_BG_PID=
 LAB_BG_LOG=
-LAB_BG_N=0
 LAB_IPERF3_PORTS=
 LAB_HTTP_PORT=80
 
@@ -157,8 +157,8 @@ lab_bg() {
 	shift
 	lab_init || return 1
 	ns=$(lab_nsname "$role")
-	LAB_BG_N=$((LAB_BG_N + 1))
-	LAB_BG_LOG="$LAB_DIR/$role.$LAB_BG_N.$(basename "$1").log"
+	LAB_BG_LOG=$(mktemp --suffix=.log \
+	    "$LAB_DIR/$role.$(basename "$1").XXXXXX") || return 1
 	ip netns exec "$ns" "$@" </dev/null >"$LAB_BG_LOG" 2>&1 &
 	LAB_BG_PID=$!
 	echo "$LAB_BG_PID $role" >>"$LAB_DIR/pids"
@@ -253,14 +253,26 @@ lab_down() {
 	return 0
 }
 
-# lab_cleanup: for `trap lab_cleanup EXIT INT TERM`.  Tears the lab down
-# (lab_down) and exits with the status it was entered with, so that INT or
-# TERM end the script instead of resuming it after the handler.
+# lab_cleanup [STATUS]: for `trap lab_cleanup EXIT INT TERM`.  Tears the lab
+# down (lab_down) and exits, with STATUS or else the status it was entered
+# with, so that INT or TERM end the script instead of resuming it after the
+# handler.  (Bash runs a trap only once the foreground command returns, so a
+# signal during a 3 s iperf3 takes effect after it.)
 lab_cleanup() {
 	local rc=$?
+	[ $# -eq 0 ] || rc=$1
 	trap - EXIT INT TERM
 	lab_down
 	exit "$rc"
+}
+
+# lab_trap: the traps, with the conventional 128 + signal number as the exit
+# status on INT and TERM (a bare `trap lab_cleanup EXIT INT TERM` exits with
+# whatever the interrupted command returned, possibly 0).
+lab_trap() {
+	trap lab_cleanup EXIT
+	trap 'lab_cleanup 130' INT
+	trap 'lab_cleanup 143' TERM
 }
 
 # lab_up [--shaped|--unshaped]: the two-WAN lab (see the top of this file).
