@@ -49,17 +49,17 @@ int aead_open(struct aead *, const uint8_t nonce[AEAD_NONCE_LEN],
 
 /* 2048 counters of reordering tolerated: enough for a fast link's jitter
  * across a batch, small enough to stay in two cache lines. */
-#define REPLAY_WORDS 32
+#define REPLAY_WORDS  32
 #define REPLAY_WINDOW ((REPLAY_WORDS - 1) * 64)
 
 struct replay_window {
-	uint64_t top;  /* highest counter accepted so far, + 1 (0: none) */
+	uint64_t top; /* highest counter accepted so far, + 1 (0: none) */
 	uint64_t bits[REPLAY_WORDS];
 };
 
 void replay_init(struct replay_window *);
 /* 0 if `counter` is new and inside the window, -1 if seen or too old. */
-int  replay_check(const struct replay_window *, uint64_t counter);
+int replay_check(const struct replay_window *, uint64_t counter);
 /* Records an authenticated counter (after replay_check said 0). */
 void replay_update(struct replay_window *, uint64_t counter);
 

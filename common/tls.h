@@ -33,8 +33,8 @@ struct tls_files {
  * checked against the certificate.  NULL on error, with err set (quoting
  * the file that failed).
  */
-SSL_CTX *tls_ctx_new(int server, const struct tls_files *, char *err,
-    size_t errlen);
+SSL_CTX *tls_ctx_new(
+    int server, const struct tls_files *, char *err, size_t errlen);
 
 /*
  * The verified peer certificate's identity: the first DNS

@@ -21,10 +21,10 @@
 #include "addr.h"
 #include "config.h"
 
-#define CTL_HDR_LEN   5
-#define CTL_MAX_BODY  (1024 * 1024)
-#define CTL_MAX_LAN   256 /* LAN prefixes a site may announce */
-#define CTL_ERRLEN    160
+#define CTL_HDR_LEN  5
+#define CTL_MAX_BODY (1024 * 1024)
+#define CTL_MAX_LAN  256 /* LAN prefixes a site may announce */
+#define CTL_ERRLEN   160
 
 enum ctl_type {
 	CTL_HELLO = 1,      /* Socket -> PoP: site, version, links, LAN */
@@ -38,11 +38,11 @@ enum ctl_type {
 };
 
 enum ctl_err {
-	CTL_NEED_MORE = 1,      /* not a whole frame yet */
+	CTL_NEED_MORE = 1, /* not a whole frame yet */
 	CTL_OK = 0,
-	CTL_ERR_OVERSIZE = -1,  /* body length > CTL_MAX_BODY */
-	CTL_ERR_TYPE = -2,      /* type not in enum ctl_type */
-	CTL_ERR_BODY = -3       /* body is not the JSON the type needs */
+	CTL_ERR_OVERSIZE = -1, /* body length > CTL_MAX_BODY */
+	CTL_ERR_TYPE = -2,     /* type not in enum ctl_type */
+	CTL_ERR_BODY = -3      /* body is not the JSON the type needs */
 };
 
 /* A frame found in a byte stream; body points into the caller's bytes. */
@@ -87,9 +87,9 @@ struct ctl_welcome {
 };
 
 struct ctl_link_state {
-	uint8_t  link;    /* link id */
-	uint8_t  up;      /* 1 up, 0 down */
-	uint32_t rtt_us;  /* smoothed round-trip time */
+	uint8_t  link;     /* link id */
+	uint8_t  up;       /* 1 up, 0 down */
+	uint32_t rtt_us;   /* smoothed round-trip time */
 	uint32_t loss_ppm; /* smoothed loss, parts per million */
 };
 
@@ -104,8 +104,8 @@ struct ctl_bye {
 /* Decoders: CTL_OK, or CTL_ERR_BODY with a sentence in err. */
 int ctlmsg_decode_hello(const uint8_t *body, size_t len, struct ctl_hello *,
     char *err, size_t errlen);
-int ctlmsg_decode_welcome(const uint8_t *body, size_t len,
-    struct ctl_welcome *, char *err, size_t errlen);
+int ctlmsg_decode_welcome(const uint8_t *body, size_t len, struct ctl_welcome *,
+    char *err, size_t errlen);
 int ctlmsg_decode_link_state(const uint8_t *body, size_t len,
     struct ctl_link_state *, char *err, size_t errlen);
 int ctlmsg_decode_rekey(const uint8_t *body, size_t len, struct ctl_rekey *,
@@ -113,21 +113,20 @@ int ctlmsg_decode_rekey(const uint8_t *body, size_t len, struct ctl_rekey *,
 int ctlmsg_decode_bye(const uint8_t *body, size_t len, struct ctl_bye *,
     char *err, size_t errlen);
 /* KEEPALIVE: the body must be an empty object. */
-int ctlmsg_decode_keepalive(const uint8_t *body, size_t len, char *err,
-    size_t errlen);
+int ctlmsg_decode_keepalive(
+    const uint8_t *body, size_t len, char *err, size_t errlen);
 
 /* Encoders: a malloc'd frame in *out (length *outlen); 0, or -1 if the
  * message cannot be encoded (allocation, or fields out of range). */
-int ctlmsg_encode_hello(const struct ctl_hello *, uint8_t **out,
-    size_t *outlen);
-int ctlmsg_encode_welcome(const struct ctl_welcome *, uint8_t **out,
-    size_t *outlen);
-int ctlmsg_encode_link_state(const struct ctl_link_state *, uint8_t **out,
-    size_t *outlen);
-int ctlmsg_encode_rekey(const struct ctl_rekey *, uint8_t **out,
-    size_t *outlen);
-int ctlmsg_encode_bye(const struct ctl_bye *, uint8_t **out,
-    size_t *outlen);
+int ctlmsg_encode_hello(
+    const struct ctl_hello *, uint8_t **out, size_t *outlen);
+int ctlmsg_encode_welcome(
+    const struct ctl_welcome *, uint8_t **out, size_t *outlen);
+int ctlmsg_encode_link_state(
+    const struct ctl_link_state *, uint8_t **out, size_t *outlen);
+int ctlmsg_encode_rekey(
+    const struct ctl_rekey *, uint8_t **out, size_t *outlen);
+int ctlmsg_encode_bye(const struct ctl_bye *, uint8_t **out, size_t *outlen);
 int ctlmsg_encode_keepalive(uint8_t **out, size_t *outlen);
 
 const char *ctlmsg_type_name(int type);
