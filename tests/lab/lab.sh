@@ -27,16 +27,22 @@
 # still live in one of this lab's namespaces.
 #
 # Topology of lab_up (WAN links in 198.18.0.0/15, lab Internet in
-# 203.0.113.0/24 and 2001:db8::/32, LAN 10.1.0.0/24 and 2001:db8:1::/64):
+# 203.0.113.0/24 and 2001:db8::/32, LAN 10.1.0.0/24 and 2001:db8:1::/64),
+# one veth pair per line:
 #
-#   lan eth0 ---- eth0 edge wan1 ---- wan1 isp core ---- core pop eth1 ---- eth0 inet
-#   10.1.0.10-14     10.1.0.1  198.18.1.2  198.18.1.1  198.18.0.2  198.18.0.1
-#                              wan2 ---- wan2          203.0.113.1   203.0.113.10
-#                        198.18.2.2      198.18.2.1
+#   lan  eth0 10.1.0.10-14/24    --- edge eth0 10.1.0.1/24
+#             2001:db8:1::10-14/64         2001:db8:1::1/64
+#   edge wan1 198.18.1.2/24      --- isp  wan1 198.18.1.1/24  WAN1 100/100 Mbit
+#   edge wan2 198.18.2.2/24      --- isp  wan2 198.18.2.1/24  WAN2  20/20 Mbit
+#   isp  core 198.18.0.2/24      --- pop  core 198.18.0.1/24
+#   pop  eth1 203.0.113.1/24     --- inet eth0 203.0.113.10/24
+#             2001:db8:ffff::1/64          2001:db8:ffff::10/64
 #
-# The isp knows only 198.18.0.0/22's connected nets: it has no route to the
-# LAN nor to the lab Internet, so LAN traffic reaches the Internet only
-# through the tunnel (socketd in edge, popd in pop).
+# lan and inet route by default via edge and pop; edge has two defaults
+# (wan1 metric 100, wan2 metric 200); pop reaches 198.18.0.0/15 via the isp.
+# The isp knows only its three connected nets: it has no route to the LAN
+# nor to the lab Internet, so LAN traffic reaches the Internet only through
+# the tunnel (socketd in edge, popd in pop).
 #
 # Background processes: lab_bg sets LAB_BG_PID and LAB_BG_LOG; call it
 # directly, not inside $(...), or those two values are lost (the PID list,
@@ -46,9 +52,17 @@
 LAB_SH_LOADED=1
 
 # A short id per run: the shell's PID plus a random suffix, so that a PID
-# reused by a later run still gives other names.
+# reused by a later run still gives other names.  A caller may set its own:
+# letters and digits, at most 12 (it goes into 15-byte interface names).
 : "${LAB_ID:=$$$(printf %03x $((RANDOM % 4096)))}"
-LAB_DIR=${LAB_DIR:-}
+case $LAB_ID in
+'' | *[!A-Za-z0-9]* | ?????????????*)
+	echo "lab: LAB_ID must be 1-12 letters or digits, not '$LAB_ID'" >&2
+	return 1
+	;;
+esac
+# Never taken from the environment: lab_down removes it.
+LAB_DIR=
 LAB_BG_PID=
 LAB_BG_LOG=
 LAB_IPERF3_PORTS=
@@ -373,8 +387,11 @@ lab_unshape() {
 # local table (pref 0) is consulted first, so the LAN still reaches the
 # edge's own addresses; the edge's own traffic (probes, the encapsulated
 # packets on wan1/wan2) keeps the main table.
+# Calling it again (a restarted socketd) replaces the earlier ones.
 lab_edge_tunnel_routes() {
 	local dev=$1
+	lab_exec edge ip rule del pref 1000 2>/dev/null
+	lab_exec edge ip -6 rule del pref 1000 2>/dev/null
 	lab_exec edge ip rule add pref 1000 iif eth0 lookup 100 &&
 	    lab_exec edge ip route replace default dev "$dev" table 100 &&
 	    lab_exec edge ip -6 rule add pref 1000 iif eth0 lookup 100 &&
