@@ -85,7 +85,7 @@ static const char *const socketd_keys[] = {"site", "links", "default_profile",
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     "flows", "probe", "failback", "listen", "tls", "tun", NULL};
 static const char *const endpoint_keys[] = {
-    "address", "data_port", "control_port", NULL};
+    "address", "data_port", "control_port", "identity", NULL};
 static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 static const char *const tun_keys[] = {"name", "mtu", NULL};
 static const char *const link_keys[] = {
@@ -1279,6 +1279,17 @@ parse_endpoint(
 	else if (r == 1 && addr_parse(s, &e->address) == -1)
 		report(
 		    cp, snode, "must be an IP address, got %s", quote(&q, s));
+	/* Which certificate is the PoP: without it, any certificate the
+	 * CA signed (another site's, too) could pose as the PoP. */
+	if (cp->kind != CONFIG_POPD &&
+	    get_name(cp, o, node, "identity", e->identity, sizeof(e->identity),
+		NAME_TEXT) == 0 &&
+	    cp->kind == CONFIG_SOCKETD)
+		missing(cp, node, "identity");
+	else if (cp->kind == CONFIG_POPD &&
+	    json_object_get(o, "identity") != NULL)
+		report_key(cp, jsonpos_member(cp->pos, node, "identity"),
+		    "unknown key (the PoP names sites in \"sites\")");
 	if (get_uint(cp, o, node, "data_port", 1, 65535, &port) == 1)
 		e->data_port = (uint16_t)port;
 	if (get_uint(cp, o, node, "control_port", 1, 65535, &port) == 1)

@@ -111,7 +111,8 @@ struct config_site {
 
 /* socketd's "pop" (where to connect) and popd's "listen" (where to bind). */
 struct config_endpoint {
-	struct wp_addr address; /* family 0 if unset (replay) */
+	struct wp_addr address;       /* family 0 if unset (replay) */
+	char           identity[256]; /* socketd: the PoP's certificate name */
 	uint16_t       data_port;
 	uint16_t       control_port;
 };

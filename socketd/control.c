@@ -15,6 +15,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -197,6 +198,19 @@ ctl_event(struct bufferevent *bev, short what, void *arg)
 	char            buf[256];
 
 	if (what & BEV_EVENT_CONNECTED) {
+		/* The chain is verified; now that it is the PoP's. */
+		if (!tls_peer_matches(bufferevent_openssl_get_ssl(bev),
+			sd->conf->endpoint.identity)) {
+			if (tls_peer_identity(bufferevent_openssl_get_ssl(bev),
+				buf, sizeof(buf)) == -1)
+				snprintf(buf, sizeof(buf), "?");
+			log_warnx("control channel over link %s: the peer is "
+				  "\"%s\", not the PoP \"%s\"",
+			    sd->links[sd->ctl_link].conf->name, buf,
+			    sd->conf->endpoint.identity);
+			retry_later(sd);
+			return;
+		}
 		log_info("control channel up over link %s",
 		    sd->links[sd->ctl_link].conf->name);
 		send_hello(sd);

@@ -27,7 +27,7 @@ pair_configs() {
 	cat >"$LAB_DIR/socketd.json" <<JSON
 {
   "site": "branch-17",
-  "pop": {"address": "198.18.0.1"},
+  "pop": {"address": "198.18.0.1", "identity": "pop.lab"},
   "tls": {"ca": "certs/ca.pem", "cert": "certs/site.pem",
           "key": "certs/site.key"},
   "lan": ["10.1.0.0/24", "2001:db8:1::/64"],

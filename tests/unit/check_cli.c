@@ -139,7 +139,8 @@ END_TEST
 /* What every socketd config needs besides the part a test is about; it
  * comes last so the positions the tests expect stay as written. */
 #define DAEMON_KEYS                                                            \
-	", \"pop\": {\"address\": \"198.18.0.1\"},\n"                          \
+	", \"pop\": {\"address\": \"198.18.0.1\", \"identity\": "              \
+	"\"pop.lab\"},\n"                                                      \
 	"  \"tls\": {\"ca\": \"ca.pem\", \"cert\": \"site.pem\", "             \
 	"\"key\": \"site.key\"},\n"                                            \
 	"  \"lan\": [\"10.1.0.0/24\"]\n"

@@ -61,7 +61,9 @@ static char *
 with_daemon_keys(const char *json, enum config_kind kind)
 {
 	static const char *const sock[][2] = {
-	    {"\"pop\"", "\"pop\": {\"address\": \"198.18.0.1\"}"},
+	    {"\"pop\"",
+		"\"pop\": {\"address\": \"198.18.0.1\", \"identity\": "
+		"\"pop.lab\"}"},
 	    {"\"tls\"",
 		"\"tls\": {\"ca\": \"ca.pem\", \"cert\": \"c.pem\", "
 		"\"key\": \"c.key\"}"},
@@ -375,7 +377,8 @@ START_TEST(daemon_keys)
 	struct config       *c;
 	static const char    ok[] =
 	    "{\"site\": \"s\", \"links\": [" LINK1 "],\n"
-	    " \"pop\": {\"address\": \"2001:db8::1\", \"data_port\": 4000},\n"
+	    " \"pop\": {\"address\": \"2001:db8::1\", \"data_port\": 4000, "
+	    "\"identity\": \"pop.lab\"},\n"
 	    " \"tls\": {\"ca\": \"/etc/wanpair/ca.pem\", \"cert\": "
 	    "\"site.pem\",\n"
 	    "         \"key\": \"keys/site.key\"},\n"
@@ -407,6 +410,7 @@ START_TEST(daemon_keys)
 	ck_assert_int_eq(c->endpoint.address.family, AF_INET6);
 	ck_assert_uint_eq(c->endpoint.data_port, 4000);
 	ck_assert_uint_eq(c->endpoint.control_port, CONFIG_CONTROL_PORT);
+	ck_assert_str_eq(c->endpoint.identity, "pop.lab");
 	ck_assert_str_eq(c->tls.ca, "/etc/wanpair/ca.pem");
 	ck_assert_str_eq(c->tls.cert, "/srv/wp/site.pem");
 	ck_assert_str_eq(c->tls.key, "/srv/wp/keys/site.key");
@@ -420,6 +424,7 @@ START_TEST(daemon_keys)
 	    "{\"site\": \"s\", \"links\": [" LINK1 "],\n"
 	    " \"pop\": {\"address\": \"pop.example\", \"data_port\": 0},\n"
 	    " \"tun\": {\"mtu\": 576}, \"lan\": [\"10.1.0.1/24\"]}",
+	    "t.json:2:9: pop: missing key \"identity\"\n"
 	    "t.json:2:21: pop.address: must be an IP address, got "
 	    "\"pop.example\"\n"
 	    "t.json:2:49: pop.data_port: must be 1..65535, got 0\n"
