@@ -121,6 +121,28 @@ send_on_link(struct socketd *sd, struct slink *l, uint8_t type,
 	l->tx_bytes += (uint64_t)n;
 }
 
+/*
+ * 1 for the edge box's own link-scoped chatter on the TUN device: IPv6
+ * from the unspecified or a link-local address (RFC 4291 2.5.2, 2.5.6),
+ * to link-local multicast (ff02::/16, MLD and router solicitations), or
+ * IPv4 link-local (RFC 3927).  It has no business at the PoP, which would
+ * only count it as spoofed.  Anything else goes: the PoP is the one that
+ * enforces the site's LAN.
+ */
+static int
+link_scoped(const uint8_t *p, size_t len)
+{
+	static const uint8_t unspec[16];
+
+	if (len >= 20 && p[0] >> 4 == 4)
+		return p[12] == 169 && p[13] == 254;
+	if (len < 40 || p[0] >> 4 != 6)
+		return 0;
+	return memcmp(p + 8, unspec, 16) == 0 ||
+	    (p[8] == 0xfe && (p[9] & 0xc0) == 0x80) ||
+	    (p[24] == 0xff && (p[25] & 0x0f) == 0x02);
+}
+
 static void
 tun_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -140,6 +162,10 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		if (sd->up == NULL) {
 			sd->drop_no_session++;
+			continue;
+		}
+		if (link_scoped(inner, (size_t)n)) {
+			sd->drop_link_scoped++;
 			continue;
 		}
 		(void)mss_clamp(inner, (size_t)n,
@@ -373,9 +399,11 @@ dataplane_log_counters(const struct socketd *sd)
 		    (unsigned long long)l->rx_packets,
 		    (unsigned long long)l->rx_bytes);
 	}
-	log_info("dropped: no session %llu, unparsable %llu, bad header %llu, "
-		 "replayed %llu, unauthenticated %llu",
+	log_info("dropped: no session %llu, link-scoped %llu, "
+		 "unparsable %llu, bad header %llu, replayed %llu, "
+		 "unauthenticated %llu",
 	    (unsigned long long)sd->drop_no_session,
+	    (unsigned long long)sd->drop_link_scoped,
 	    (unsigned long long)sd->drop_parse,
 	    (unsigned long long)sd->drop_bad_header,
 	    (unsigned long long)sd->drop_replay,

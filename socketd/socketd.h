@@ -71,8 +71,8 @@ struct socketd {
 	struct aead *down;
 
 	/* packets dropped, by reason */
-	uint64_t drop_no_session, drop_parse, drop_link_down, drop_auth,
-	    drop_replay, drop_bad_header;
+	uint64_t drop_no_session, drop_link_scoped, drop_parse, drop_link_down,
+	    drop_auth, drop_replay, drop_bad_header;
 };
 
 /* control.c */
