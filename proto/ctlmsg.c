@@ -1,5 +1,7 @@
 #include "autoconf.h"
 
+#include <sys/socket.h>
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -29,7 +31,27 @@
  */
 #define QUOTE_MAX 32
 
-#define PATH_MAX_LEN 32 /* "links[31]", "lan[255]", "probe" */
+#define PATH_MAX_LEN 32 /* "links[31]", "lan[255]", "moves[4095][5]" */
+
+/* A move is [address, port, address, port, protocol, link]. */
+#define MOVE_FIELDS 6
+
+/*
+ * The widest move the encoder writes, with the comma after it: two IPv6
+ * addresses of 39 characters (eight groups of four hex digits, the
+ * longest inet_ntop() writes), in quotes, ports 65535, protocol 255, a
+ * two-digit link.  And the rest of the widest chunk around the moves.
+ */
+#define MOVE_JSON_MAX (sizeof("[\"\",65535,\"\",65535,255,31],") - 1 + 2 * 39)
+#define REASSIGN_HEAD_MAX                                                      \
+	(sizeof("{\"link\":31,\"seq\":4294967295,\"last\":false,"              \
+		"\"total\":4294967295,\"moves\":[]}") -                        \
+	    1)
+
+_Static_assert(MOVE_JSON_MAX == 105, "the header comment says 105 bytes");
+_Static_assert(
+    REASSIGN_HEAD_MAX + CTL_MAX_MOVES * MOVE_JSON_MAX < CTL_MAX_BODY / 2,
+    "a REASSIGN chunk must stay well under CTL_MAX_BODY");
 
 static const char *const type_names[] = {
     [CTL_HELLO] = "hello",
@@ -39,6 +61,7 @@ static const char *const type_names[] = {
     [CTL_REASSIGN] = "reassign",
     [CTL_REKEY] = "rekey",
     [CTL_BYE] = "bye",
+    [CTL_REASSIGN_ACK] = "reassign_ack",
 };
 
 static const char *const hello_keys[] = {
@@ -53,6 +76,9 @@ static const char *const link_state_keys[] = {
     "link", "up", "rtt_us", "loss_ppm", NULL};
 static const char *const rekey_keys[] = {"epoch", NULL};
 static const char *const bye_keys[] = {"reason", NULL};
+static const char *const reassign_keys[] = {
+    "link", "seq", "last", "total", "moves", NULL};
+static const char *const reassign_ack_keys[] = {"link", "seq", NULL};
 static const char *const no_keys[] = {NULL};
 
 enum name_rule {
@@ -231,15 +257,13 @@ member(struct dec *d, json_t *obj, const char *path, const char *key)
 	return v;
 }
 
+/* The value v, named PATH.KEY in a message, as an integer min..max. */
 static int
-get_uint(struct dec *d, json_t *obj, const char *path, const char *key,
+uint_in(struct dec *d, json_t *v, const char *path, const char *key,
     uint32_t min, uint32_t max, uint32_t *out)
 {
 	json_int_t i;
-	json_t    *v;
 
-	if ((v = member(d, obj, path, key)) == NULL)
-		return -1;
 	if (!json_is_integer(v))
 		return fail(
 		    d, path, key, "must be an integer, got %s", type_name(v));
@@ -250,6 +274,17 @@ get_uint(struct dec *d, json_t *obj, const char *path, const char *key,
 		    (long long)i);
 	*out = (uint32_t)i;
 	return 0;
+}
+
+static int
+get_uint(struct dec *d, json_t *obj, const char *path, const char *key,
+    uint32_t min, uint32_t max, uint32_t *out)
+{
+	json_t *v;
+
+	if ((v = member(d, obj, path, key)) == NULL)
+		return -1;
+	return uint_in(d, v, path, key, min, max, out);
 }
 
 static int
@@ -622,6 +657,186 @@ ctlmsg_decode_keepalive(
 	return CTL_OK;
 }
 
+/*
+ * Element i of a move, named moves[N][i] in a message.  Callers checked
+ * that the move has MOVE_FIELDS elements.
+ */
+static int
+move_uint(struct dec *d, json_t *mv, const char *path, size_t i, uint32_t max,
+    uint32_t *out)
+{
+	char epath[PATH_MAX_LEN];
+
+	snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
+	return uint_in(d, json_array_get(mv, i), epath, NULL, 0, max, out);
+}
+
+/* An address of the move; the second must have the family of `first`. */
+static int
+move_addr(struct dec *d, json_t *mv, const char *path, size_t i,
+    const struct wp_addr *first, struct wp_addr *out)
+{
+	struct quoted q;
+	const char   *s;
+	json_t       *v;
+	char          epath[PATH_MAX_LEN];
+
+	snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
+	v = json_array_get(mv, i);
+	if (!json_is_string(v))
+		return fail(
+		    d, epath, NULL, "must be a string, got %s", type_name(v));
+	s = json_string_value(v);
+	/* inet_pton() stops at a NUL; jansson refuses \u0000 in strings. */
+	if (addr_parse(s, out) == -1)
+		return fail(d, epath, NULL,
+		    "not an IPv4 or IPv6 address; got %s",
+		    quote(&q, s, json_string_length(v)));
+	if (first != NULL && out->family != first->family)
+		return fail(d, epath, NULL,
+		    "an %s address in an %s flow; got %s",
+		    out->family == AF_INET ? "IPv4" : "IPv6",
+		    first->family == AF_INET ? "IPv4" : "IPv6",
+		    quote(&q, s, json_string_length(v)));
+	return 0;
+}
+
+static int
+decode_move(
+    struct dec *d, json_t *v, size_t i, uint8_t dead, struct ctl_move *mv)
+{
+	struct wp_addr a, b;
+	uint32_t       pa, pb, proto, link;
+	char           path[PATH_MAX_LEN];
+	int            c;
+
+	snprintf(path, sizeof(path), "moves[%zu]", i);
+	if (!json_is_array(v))
+		return fail(
+		    d, path, NULL, "must be an array, got %s", type_name(v));
+	if (json_array_size(v) != MOVE_FIELDS)
+		return fail(d, path, NULL,
+		    "must be [address, port, address, port, protocol, link], "
+		    "got %zu entries",
+		    json_array_size(v));
+	if (move_addr(d, v, path, 0, NULL, &a) == -1 ||
+	    move_uint(d, v, path, 1, UINT16_MAX, &pa) == -1 ||
+	    move_addr(d, v, path, 2, &a, &b) == -1 ||
+	    move_uint(d, v, path, 3, UINT16_MAX, &pb) == -1 ||
+	    move_uint(d, v, path, 4, UINT8_MAX, &proto) == -1 ||
+	    move_uint(d, v, path, 5, CONFIG_MAX_LINKS - 1, &link) == -1)
+		return -1;
+	if (link == dead) {
+		snprintf(path, sizeof(path), "moves[%zu][5]", i);
+		return fail(d, path, NULL,
+		    "link %" PRIu32 " is the link that failed", link);
+	}
+	/*
+	 * The order flow_key_from_pkt() gives: the lower (address, port)
+	 * first.  The PoP finds the flow by this key; a reversed one would
+	 * silently match nothing.
+	 */
+	c = memcmp(a.a, b.a, sizeof(a.a));
+	if (c == 0)
+		c = pa < pb ? -1 : pa > pb;
+	if (c > 0)
+		return fail(d, path, NULL,
+		    "not a normalised flow key: the lower address (then port) "
+		    "comes first");
+	memcpy(mv->key.a, a.a, sizeof(mv->key.a));
+	memcpy(mv->key.b, b.a, sizeof(mv->key.b));
+	mv->key.pa = (uint16_t)pa;
+	mv->key.pb = (uint16_t)pb;
+	mv->key.proto = (uint8_t)proto;
+	mv->key.family = a.family;
+	mv->link = (uint8_t)link;
+	return 0;
+}
+
+int
+ctlmsg_decode_reassign(const uint8_t *body, size_t len, struct ctl_reassign *r,
+    char *err, size_t errlen)
+{
+	struct dec d = {err, errlen};
+	json_t    *root, *moves = NULL;
+	uint32_t   link;
+	size_t     i;
+	int        rc = CTL_ERR_BODY;
+
+	memset(r, 0, sizeof(*r));
+	/* load() refuses a body over CTL_MAX_BODY before parsing it. */
+	if ((root = load(&d, body, len, reassign_keys)) == NULL)
+		goto out;
+	if (get_uint(&d, root, NULL, "link", 0, CONFIG_MAX_LINKS - 1, &link) ==
+		-1 ||
+	    get_uint(&d, root, NULL, "seq", 0, UINT32_MAX, &r->seq) == -1 ||
+	    get_bool(&d, root, NULL, "last", &r->last) == -1 ||
+	    get_uint(&d, root, NULL, "total", 0, UINT32_MAX, &r->total) == -1 ||
+	    get_array(&d, root, NULL, "moves", 0, CTL_MAX_MOVES, &moves) == -1)
+		goto out;
+	r->dead_link = (uint8_t)link;
+	r->nmoves = json_array_size(moves);
+	if (r->nmoves > r->total) {
+		fail(&d, NULL, "total",
+		    "must be at least %zu, the moves in this chunk; got "
+		    "%" PRIu32,
+		    r->nmoves, r->total);
+		goto out;
+	}
+	/* Bounded by CTL_MAX_MOVES above: at most a few hundred kB. */
+	if (r->nmoves > 0 &&
+	    (r->moves = calloc(r->nmoves, sizeof(*r->moves))) == NULL) {
+		fail(&d, NULL, NULL, "out of memory for %zu moves", r->nmoves);
+		goto out;
+	}
+	for (i = 0; i < r->nmoves; i++)
+		if (decode_move(&d, json_array_get(moves, i), i, r->dead_link,
+			&r->moves[i]) == -1)
+			goto out;
+	rc = CTL_OK;
+out:
+	if (rc != CTL_OK) {
+		free(r->moves);
+		memset(r, 0, sizeof(*r));
+	}
+	json_decref(root);
+	return rc;
+}
+
+void
+ctlmsg_reassign_free(struct ctl_reassign *r)
+{
+	if (r == NULL)
+		return;
+	free(r->moves);
+	memset(r, 0, sizeof(*r));
+}
+
+int
+ctlmsg_decode_reassign_ack(const uint8_t *body, size_t len,
+    struct ctl_reassign_ack *a, char *err, size_t errlen)
+{
+	struct dec d = {err, errlen};
+	json_t    *root;
+	uint32_t   link;
+	int        rc = CTL_ERR_BODY;
+
+	memset(a, 0, sizeof(*a));
+	if ((root = load(&d, body, len, reassign_ack_keys)) == NULL)
+		goto out;
+	if (get_uint(&d, root, NULL, "link", 0, CONFIG_MAX_LINKS - 1, &link) ==
+		-1 ||
+	    get_uint(&d, root, NULL, "seq", 0, UINT32_MAX, &a->seq) == -1)
+		goto out;
+	a->link = (uint8_t)link;
+	rc = CTL_OK;
+out:
+	if (rc != CTL_OK)
+		memset(a, 0, sizeof(*a));
+	json_decref(root);
+	return rc;
+}
+
 /* ------------------------------------------------------------ encoders */
 
 static void
@@ -846,4 +1061,139 @@ int
 ctlmsg_encode_keepalive(uint8_t **out, size_t *outlen)
 {
 	return frame(json_object(), 0, CTL_KEEPALIVE, out, outlen);
+}
+
+/* 1 if the decoded chunk b says exactly what a, with `moves`, does. */
+static int
+same_reassign(const struct ctl_reassign *a, const struct ctl_move *moves,
+    const struct ctl_reassign *b)
+{
+	size_t i;
+
+	if (a->dead_link != b->dead_link || a->seq != b->seq ||
+	    a->last != b->last || a->total != b->total ||
+	    a->nmoves != b->nmoves)
+		return 0;
+	/* Keys compare whole, padding included: flow tables hash them so. */
+	for (i = 0; i < a->nmoves; i++)
+		if (memcmp(&moves[i].key, &b->moves[i].key,
+			sizeof(moves[i].key)) != 0 ||
+		    moves[i].link != b->moves[i].link)
+			return 0;
+	return 1;
+}
+
+/*
+ * Encodes the chunk r describes, with moves[0..r->nmoves) instead of
+ * r->moves.  Besides the decoder's rules, the decoded chunk must equal
+ * the one given: an IPv4 key with bytes after its 4th, or with padding
+ * set, would otherwise arrive as another key the PoP does not know.
+ */
+static int
+encode_reassign(const struct ctl_reassign *r, const struct ctl_move *moves,
+    uint8_t **out, size_t *outlen)
+{
+	const struct ctl_move *mv;
+	struct ctl_reassign    check;
+	json_t                *root, *arr, *m;
+	uint8_t               *f;
+	char                   a[ADDR_STRLEN], b[ADDR_STRLEN];
+	size_t                 i, n;
+	int                    bad = 0, rc;
+
+	if (r->last > 1 || r->nmoves > CTL_MAX_MOVES ||
+	    (r->nmoves > 0 && moves == NULL))
+		return -1;
+	if ((root = json_object()) == NULL)
+		return -1;
+	set(root, "link", json_integer(r->dead_link), &bad);
+	set(root, "seq", json_integer(r->seq), &bad);
+	set(root, "last", json_boolean(r->last), &bad);
+	set(root, "total", json_integer(r->total), &bad);
+	set(root, "moves", (arr = json_array()), &bad);
+	for (i = 0; !bad && i < r->nmoves; i++) {
+		mv = &moves[i];
+		/* An unknown family comes out as "?" and fails the check. */
+		addr_ntop_raw(mv->key.family, mv->key.a, a, sizeof(a));
+		addr_ntop_raw(mv->key.family, mv->key.b, b, sizeof(b));
+		append(arr, (m = json_array()), &bad);
+		if (bad)
+			break;
+		append(m, json_string(a), &bad);
+		append(m, json_integer(mv->key.pa), &bad);
+		append(m, json_string(b), &bad);
+		append(m, json_integer(mv->key.pb), &bad);
+		append(m, json_integer(mv->key.proto), &bad);
+		append(m, json_integer(mv->link), &bad);
+	}
+	if (frame(root, bad, CTL_REASSIGN, &f, &n) == -1)
+		return -1;
+	rc = ctlmsg_decode_reassign(
+	    f + CTL_HDR_LEN, n - CTL_HDR_LEN, &check, NULL, 0);
+	if (rc == CTL_OK && !same_reassign(r, moves, &check))
+		rc = CTL_ERR_BODY;
+	ctlmsg_reassign_free(&check);
+	return deliver(f, n, rc, out, outlen);
+}
+
+int
+ctlmsg_encode_reassign(
+    const struct ctl_reassign *r, uint8_t **out, size_t *outlen)
+{
+	return encode_reassign(r, r->moves, out, outlen);
+}
+
+int
+ctlmsg_encode_reassign_ack(
+    const struct ctl_reassign_ack *ra, uint8_t **out, size_t *outlen)
+{
+	struct ctl_reassign_ack check;
+	json_t                 *root;
+	uint8_t                *f;
+	size_t                  n;
+	int                     bad = 0;
+
+	if ((root = json_object()) == NULL)
+		return -1;
+	set(root, "link", json_integer(ra->link), &bad);
+	set(root, "seq", json_integer(ra->seq), &bad);
+	if (frame(root, bad, CTL_REASSIGN_ACK, &f, &n) == -1)
+		return -1;
+	return deliver(f, n,
+	    ctlmsg_decode_reassign_ack(
+		f + CTL_HDR_LEN, n - CTL_HDR_LEN, &check, NULL, 0),
+	    out, outlen);
+}
+
+size_t
+ctlmsg_reassign_chunks(size_t nflows)
+{
+	if (nflows == 0)
+		return 1;
+	/* Not (nflows + CTL_MAX_MOVES - 1) / ..., which could wrap. */
+	return (nflows - 1) / CTL_MAX_MOVES + 1;
+}
+
+int
+ctlmsg_encode_reassign_chunk(uint8_t dead_link, const struct ctl_move *moves,
+    size_t nflows, uint32_t seq, uint8_t **out, size_t *outlen)
+{
+	struct ctl_reassign r;
+	size_t              nchunks, from;
+
+	if ((uint64_t)nflows > UINT32_MAX)
+		return -1;
+	nchunks = ctlmsg_reassign_chunks(nflows);
+	if (seq >= nchunks)
+		return -1;
+	from = (size_t)seq * CTL_MAX_MOVES;
+	memset(&r, 0, sizeof(r));
+	r.dead_link = dead_link;
+	r.seq = seq;
+	r.last = seq == nchunks - 1;
+	r.total = (uint32_t)nflows;
+	r.nmoves =
+	    nflows - from < CTL_MAX_MOVES ? nflows - from : CTL_MAX_MOVES;
+	return encode_reassign(
+	    &r, r.nmoves > 0 ? moves + from : NULL, out, outlen);
 }

@@ -11,6 +11,37 @@
  * never trust a length or an index from the peer; each fills its struct
  * completely or fails with a sentence in `err` quoting the bad field.
  * Encoders return a malloc'd frame (header + body) the caller frees.
+ *
+ * REASSIGN (DESIGN.md section 4, "Failover and failback").  When a link
+ * dies the Socket moves every flow on it to live links, applies that to
+ * its own direction and tells the PoP, which applies it to the other:
+ *
+ *   {"link":2,"seq":0,"last":true,"total":2,"moves":[
+ *     ["10.1.0.10",40000,"203.0.113.10",443,6,0],
+ *     ["2001:db8:1::10",40001,"2001:db8:ff::1",53,17,1]]}
+ *
+ * "link" is the link that failed; each move is a flow key as
+ * flow_key_from_pkt() normalises it (address a, port a, address b, port
+ * b, IP protocol) and the link it uses from now on, never the dead one.
+ * Both sides compute the same normalised key for a conversation, so the
+ * PoP looks each move up in its flow table as it stands; a key that is
+ * not normalised would silently match nothing and is refused instead.
+ * Moves are arrays, not objects, to keep a chunk small.
+ *
+ * A failover of 100,000 flows does not fit one frame, and one frame of
+ * 1 MiB would stall the PoP's event loop (the data plane's too) while
+ * jansson parses it.  So the moves travel in chunks of at most
+ * CTL_MAX_MOVES: chunk `seq` (0, 1, ...) carries moves[seq *
+ * CTL_MAX_MOVES...], every chunk says the `total` across all chunks, and
+ * only the final one has "last":true.  Even a failover without flows
+ * sends one (empty, last) chunk, so every failover ends the same way.
+ * The worst case, IPv6 addresses and every number at its widest, is 105
+ * bytes a move and under 431 kB a chunk: less than half of CTL_MAX_BODY
+ * (asserted at compile time in ctlmsg.c and measured in the tests).
+ *
+ * The PoP answers each chunk it has applied with REASSIGN_ACK
+ * {"link":2,"seq":0}; the acknowledgement of the last seq means the
+ * whole failover is applied at both ends.
  */
 #ifndef WANPAIR_CTLMSG_H
 #define WANPAIR_CTLMSG_H
@@ -20,21 +51,25 @@
 
 #include "addr.h"
 #include "config.h"
+#include "flow.h"
 
 #define CTL_HDR_LEN  5
 #define CTL_MAX_BODY (1024 * 1024)
 #define CTL_MAX_LAN  256 /* LAN prefixes a site may announce */
 #define CTL_ERRLEN   160
+/* Moves in one REASSIGN chunk; see above for why not more. */
+#define CTL_MAX_MOVES 4096
 
 enum ctl_type {
-	CTL_HELLO = 1,      /* Socket -> PoP: site, version, links, LAN */
-	CTL_WELCOME = 2,    /* PoP -> Socket: session id, data port, probes */
-	CTL_KEEPALIVE = 3,  /* either way, when nothing else was sent */
-	CTL_LINK_STATE = 4, /* either way: a link's state and figures */
-	CTL_REASSIGN = 5,   /* Socket -> PoP: flows moved off a dead link */
-	CTL_REKEY = 6,      /* either way: switch to the next key epoch */
-	CTL_BYE = 7,        /* either way: closing, with a reason */
-	CTL_TYPE_MAX = 7
+	CTL_HELLO = 1,        /* Socket -> PoP: site, version, links, LAN */
+	CTL_WELCOME = 2,      /* PoP -> Socket: session id, data port, probes */
+	CTL_KEEPALIVE = 3,    /* either way, when nothing else was sent */
+	CTL_LINK_STATE = 4,   /* either way: a link's state and figures */
+	CTL_REASSIGN = 5,     /* Socket -> PoP: flows moved off a dead link */
+	CTL_REKEY = 6,        /* either way: switch to the next key epoch */
+	CTL_BYE = 7,          /* either way: closing, with a reason */
+	CTL_REASSIGN_ACK = 8, /* PoP -> Socket: a REASSIGN chunk applied */
+	CTL_TYPE_MAX = 8
 };
 
 enum ctl_err {
@@ -93,6 +128,31 @@ struct ctl_link_state {
 	uint32_t loss_ppm; /* smoothed loss, parts per million */
 };
 
+/* One flow moved off the dead link. */
+struct ctl_move {
+	struct flow_key key;  /* normalised as by flow_key_from_pkt() */
+	uint8_t         link; /* the link the flow uses from now on */
+};
+
+/*
+ * One chunk of a failover.  For encoding, moves points at the caller's
+ * memory.  The decoder allocates moves (exactly nmoves of them, NULL if
+ * none); the caller releases them with ctlmsg_reassign_free().
+ */
+struct ctl_reassign {
+	uint8_t          dead_link; /* "link": the link that failed */
+	uint32_t         seq;       /* chunk number, from 0 */
+	uint8_t          last;      /* 1 on the final chunk, else 0 */
+	uint32_t         total;     /* moves in all chunks together */
+	size_t           nmoves;    /* in this chunk, <= CTL_MAX_MOVES */
+	struct ctl_move *moves;
+};
+
+struct ctl_reassign_ack {
+	uint8_t  link; /* the dead link of the chunk acknowledged */
+	uint32_t seq;  /* its seq */
+};
+
 struct ctl_rekey {
 	uint32_t epoch; /* keys of this epoch from now on */
 };
@@ -112,6 +172,18 @@ int ctlmsg_decode_rekey(const uint8_t *body, size_t len, struct ctl_rekey *,
     char *err, size_t errlen);
 int ctlmsg_decode_bye(const uint8_t *body, size_t len, struct ctl_bye *,
     char *err, size_t errlen);
+/*
+ * Fills *r completely; the previous r->moves, if any, is not freed.  On
+ * failure *r is zeroed and nothing is left allocated.  Nothing is
+ * allocated before the body is known to be at most CTL_MAX_BODY bytes of
+ * JSON with at most CTL_MAX_MOVES moves.
+ */
+int ctlmsg_decode_reassign(const uint8_t *body, size_t len,
+    struct ctl_reassign *r, char *err, size_t errlen);
+/* Frees r->moves and zeroes *r; r may be NULL. */
+void ctlmsg_reassign_free(struct ctl_reassign *r);
+int  ctlmsg_decode_reassign_ack(const uint8_t *body, size_t len,
+     struct ctl_reassign_ack *, char *err, size_t errlen);
 /* KEEPALIVE: the body must be an empty object. */
 int ctlmsg_decode_keepalive(
     const uint8_t *body, size_t len, char *err, size_t errlen);
@@ -128,6 +200,28 @@ int ctlmsg_encode_rekey(
     const struct ctl_rekey *, uint8_t **out, size_t *outlen);
 int ctlmsg_encode_bye(const struct ctl_bye *, uint8_t **out, size_t *outlen);
 int ctlmsg_encode_keepalive(uint8_t **out, size_t *outlen);
+/*
+ * Encodes r as it is.  Refused (-1) as well: a move whose key is not
+ * normalised, has an unknown family or bytes after an IPv4 address, or
+ * non-zero key padding, since it would not decode to the same move.
+ */
+int ctlmsg_encode_reassign(
+    const struct ctl_reassign *r, uint8_t **out, size_t *outlen);
+int ctlmsg_encode_reassign_ack(
+    const struct ctl_reassign_ack *, uint8_t **out, size_t *outlen);
+
+/*
+ * Chunking a failover of nflows moves: how many REASSIGN frames it takes
+ * (at least 1, so a failover without flows still sends its last chunk),
+ * and the frame of chunk `seq`, carrying moves[seq * CTL_MAX_MOVES, ...)
+ * of moves[0..nflows) with total = nflows and last on the final chunk.
+ * The encoder fails if seq is past the last chunk or nflows exceeds
+ * UINT32_MAX.
+ */
+size_t ctlmsg_reassign_chunks(size_t nflows);
+int    ctlmsg_encode_reassign_chunk(uint8_t dead_link,
+       const struct ctl_move *moves, size_t nflows, uint32_t seq, uint8_t **out,
+       size_t *outlen);
 
 const char *ctlmsg_type_name(int type);
 
