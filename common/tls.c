@@ -277,19 +277,23 @@ tls_peer_matches(SSL *ssl, const char *identity)
 }
 
 int
-tls_data_keys(SSL *ssl, uint32_t session, uint8_t up[AEAD_KEY_LEN],
-    uint8_t down[AEAD_KEY_LEN])
+tls_data_keys(SSL *ssl, uint32_t session, uint32_t epoch,
+    uint8_t up[AEAD_KEY_LEN], uint8_t down[AEAD_KEY_LEN])
 {
 	uint8_t       km[2 * AEAD_KEY_LEN];
-	unsigned char ctx[4];
+	unsigned char ctx[8];
 	int           rc = -1;
 
-	/* The session id as context binds the keys to it (RFC 8446,
-	 * 7.5): a PoP that assigned another id derives other keys. */
+	/* The session id and the epoch as context bind the keys to both
+	 * (RFC 8446, 7.5): another id or another epoch, other keys. */
 	ctx[0] = (unsigned char)(session >> 24);
 	ctx[1] = (unsigned char)(session >> 16);
 	ctx[2] = (unsigned char)(session >> 8);
 	ctx[3] = (unsigned char)session;
+	ctx[4] = (unsigned char)(epoch >> 24);
+	ctx[5] = (unsigned char)(epoch >> 16);
+	ctx[6] = (unsigned char)(epoch >> 8);
+	ctx[7] = (unsigned char)epoch;
 	if (SSL_export_keying_material(ssl, km, sizeof(km), TLS_EXPORTER_LABEL,
 		strlen(TLS_EXPORTER_LABEL), ctx, sizeof(ctx), 1) != 1) {
 		ERR_clear_error();

@@ -51,11 +51,12 @@ int tls_peer_identity(SSL *, char *out, size_t outlen);
 int tls_peer_matches(SSL *, const char *identity);
 
 /*
- * The two data-plane keys of this session, bound to the session id the
- * PoP assigned: `up` (Socket to PoP) and `down` (PoP to Socket).  Same
- * result on both ends.  0, or -1.
+ * The two data-plane keys of this session for one key epoch, bound to the
+ * session id the PoP assigned: `up` (Socket to PoP) and `down` (PoP to
+ * Socket).  Same result on both ends.  Epochs let a long session change
+ * keys before a key has sealed too much (keyring.h).  0, or -1.
  */
-int tls_data_keys(SSL *, uint32_t session, uint8_t up[AEAD_KEY_LEN],
-    uint8_t down[AEAD_KEY_LEN]);
+int tls_data_keys(SSL *, uint32_t session, uint32_t epoch,
+    uint8_t up[AEAD_KEY_LEN], uint8_t down[AEAD_KEY_LEN]);
 
 #endif

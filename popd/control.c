@@ -35,6 +35,11 @@ static void conn_event(struct bufferevent *, short, void *);
 static void
 conn_free(struct conn *c)
 {
+	/* The session outlives its connection, but cannot derive keys
+	 * without it. */
+	if (c->site != NULL && c->site->session != NULL &&
+	    c->site->session->conn == c)
+		c->site->session->conn = NULL;
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	free(c);
@@ -176,8 +181,8 @@ on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 		goto fail;
 	}
 	w.session = new_session_id(pd);
-	if (tls_data_keys(ssl, w.session, up, down) == -1 ||
-	    (s = session_new(pd, c->site, h, w.session, up, down)) == NULL) {
+	if (tls_data_keys(ssl, w.session, 0, up, down) == -1 ||
+	    (s = session_new(pd, c->site, c, h, w.session, up, down)) == NULL) {
 		snprintf(why, len, "cannot set up the session");
 		goto fail;
 	}
@@ -211,6 +216,37 @@ fail:
 	return why;
 }
 
+int
+control_derive(
+    struct session *s, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+{
+	uint8_t k[2][AEAD_KEY_LEN];
+	int     rc;
+
+	/* Keys come from the TLS session: none once it is gone. */
+	if (s->conn == NULL)
+		return -1;
+	rc = tls_data_keys(bufferevent_openssl_get_ssl(s->conn->bev), s->id,
+	    epoch, k[0], k[1]);
+	if (rc == 0)
+		memcpy(key, k[up ? 0 : 1], AEAD_KEY_LEN);
+	OPENSSL_cleanse(k, sizeof(k));
+	return rc;
+}
+
+void
+control_send_rekey(struct session *s, uint32_t epoch)
+{
+	struct ctl_rekey r = {epoch};
+	uint8_t         *frame;
+	size_t           len;
+
+	log_info(
+	    "site %s: downstream key epoch %u", s->site->conf->name, epoch);
+	if (s->conn != NULL && ctlmsg_encode_rekey(&r, &frame, &len) == 0)
+		send_frame(s->conn, frame, len);
+}
+
 /* One frame: NULL, or the reason to close. */
 static const char *
 on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
@@ -241,10 +277,17 @@ on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 		return NULL;
 	case CTL_BYE:
 		return "the Socket said BYE";
+	case CTL_REKEY:
+		/* Notice only: the phase bit of the data already said it. */
+		if (ctlmsg_decode_rekey(f->body, f->body_len,
+			&(struct ctl_rekey){0}, err, sizeof(err)) != CTL_OK) {
+			snprintf(why, len, "bad REKEY: %s", err);
+			return why;
+		}
+		return NULL;
 	case CTL_LINK_STATE:
 	case CTL_REASSIGN:
-	case CTL_REKEY:
-		/* Link health and rekeying arrive with failover. */
+		/* Link health arrives with failover. */
 		return NULL;
 	}
 	return "unknown frame type";

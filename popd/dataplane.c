@@ -107,16 +107,25 @@ send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
     const uint8_t *pkt, size_t len)
 {
 	struct wire_hdr hdr;
-	int             n;
+	struct aead    *key;
+	size_t          i;
+	int             n, phase, advanced;
 
+	key = keyring_seal(&s->down, &phase, &advanced);
+	if (advanced) {
+		/* nonces are per key: every link's counter starts over */
+		for (i = 0; i < s->nlinks; i++)
+			s->tx_counter[i] = 0;
+		control_send_rekey(s, s->down.epoch);
+	}
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.version = PROTOCOL_VERSION;
 	hdr.type = type;
 	hdr.link_id = s->links[idx].id;
+	hdr.flags = phase ? WIRE_F_KEY_PHASE : 0;
 	hdr.session = s->id;
 	hdr.counter = s->tx_counter[idx]++; /* never reused, even on error */
-	if ((n = datapkt_seal(s->down, &hdr, pkt, len, dgram, sizeof(dgram))) ==
-	    -1)
+	if ((n = datapkt_seal(key, &hdr, pkt, len, dgram, sizeof(dgram))) == -1)
 		return;
 	if (sendto(pd->udp_fd, dgram, (size_t)n, 0,
 		(struct sockaddr *)&s->endpoint[idx],
@@ -134,10 +143,11 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 	socklen_t               fromlen;
 	struct wire_hdr         hdr;
 	struct session         *s;
+	struct aead            *key;
 	uint8_t                 src[16];
 	ssize_t                 n;
 	unsigned                idx;
-	int                     len, i, family;
+	int                     len, i, family, is_next;
 
 	(void)what;
 	for (i = 0; i < BATCH; i++) {
@@ -155,14 +165,29 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			pd->drop_no_session++;
 			continue;
 		}
-		if (replay_check(&s->rx_window[idx], hdr.counter) == -1) {
+		key = keyring_open(
+		    &s->up, (hdr.flags & WIRE_F_KEY_PHASE) != 0, &is_next);
+		/* A new epoch's counters start over: its first packets are
+		 * checked against fresh windows below, not this one. */
+		if (key == NULL ||
+		    (!is_next &&
+			replay_check(&s->rx_window[idx], hdr.counter) == -1)) {
 			pd->drop_replay++;
 			continue;
 		}
-		if ((len = datapkt_open(s->up, &hdr, dgram, (size_t)n, inner,
+		if ((len = datapkt_open(key, &hdr, dgram, (size_t)n, inner,
 			 sizeof(inner))) == -1) {
 			pd->drop_auth++;
 			continue;
+		}
+		if (is_next) {
+			size_t j;
+
+			(void)keyring_advance(&s->up);
+			for (j = 0; j < s->nlinks; j++)
+				replay_init(&s->rx_window[j]);
+			log_info("site %s: upstream key epoch %u",
+			    s->site->conf->name, s->up.epoch);
 		}
 		replay_update(&s->rx_window[idx], hdr.counter);
 		s->rx_packets[idx]++;
@@ -272,9 +297,21 @@ fail:
 	return NULL;
 }
 
+static int
+derive_up(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
+{
+	return control_derive(arg, epoch, 1, key);
+}
+
+static int
+derive_down(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
+{
+	return control_derive(arg, epoch, 0, key);
+}
+
 struct session *
-session_new(struct popd *pd, struct site *site, const struct ctl_hello *h,
-    uint32_t id, const uint8_t up[AEAD_KEY_LEN],
+session_new(struct popd *pd, struct site *site, struct conn *conn,
+    const struct ctl_hello *h, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
     const uint8_t down[AEAD_KEY_LEN])
 {
 	struct session *s;
@@ -283,6 +320,7 @@ session_new(struct popd *pd, struct site *site, const struct ctl_hello *h,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
 	s->site = site;
+	s->conn = conn;
 	s->id = id;
 	s->nlinks = h->nlinks;
 	memset(s->index_of, LINK_NONE, sizeof(s->index_of));
@@ -291,9 +329,15 @@ session_new(struct popd *pd, struct site *site, const struct ctl_hello *h,
 		s->index_of[h->links[i].id] = (uint8_t)i;
 		replay_init(&s->rx_window[i]);
 	}
-	if ((s->up = aead_new(up)) == NULL ||
-	    (s->down = aead_new(down)) == NULL ||
-	    (s->conf = session_config(pd, h)) == NULL ||
+	if (keyring_init(&s->up, up, derive_up, s, KEYRING_LIMIT) == -1 ||
+	    keyring_init(&s->down, down, derive_down, s, KEYRING_LIMIT) == -1) {
+		keyring_free(&s->up);
+		keyring_free(&s->down);
+		free(s);
+		return NULL;
+	}
+	s->keyed = 1;
+	if ((s->conf = session_config(pd, h)) == NULL ||
 	    (s->engine = engine_new(s->conf, SIDE_DOWN)) == NULL) {
 		session_free(s);
 		return NULL;
@@ -308,8 +352,10 @@ session_free(struct session *s)
 		return;
 	engine_free(s->engine);
 	config_free(s->conf);
-	aead_free(s->up);
-	aead_free(s->down);
+	if (s->keyed) {
+		keyring_free(&s->up);
+		keyring_free(&s->down);
+	}
 	free(s);
 }
 

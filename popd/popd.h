@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "ctlmsg.h"
 #include "engine.h"
+#include "keyring.h"
 
 #define LINK_NONE 0xff
 
@@ -33,9 +34,11 @@ struct site;
  */
 struct session {
 	struct site   *site;
+	struct conn   *conn; /* its control connection while it lasts */
 	uint32_t       id;
-	struct aead   *up;   /* opens what the Socket sends */
-	struct aead   *down; /* seals what goes to the Socket */
+	struct keyring up;   /* opens what the Socket sends */
+	struct keyring down; /* seals what goes to the Socket */
+	int            keyed;
 	struct config *conf; /* the site's links from HELLO, for the engine */
 	struct engine *engine;
 
@@ -96,6 +99,9 @@ struct popd {
 };
 
 /* control.c */
+int control_derive(
+    struct session *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+void control_send_rekey(struct session *, uint32_t epoch);
 int  control_init(struct popd *);
 int  control_start(struct popd *);
 void control_stop(struct popd *);
@@ -105,7 +111,7 @@ int             dataplane_start(struct popd *);
 void            dataplane_stop(struct popd *);
 void            dataplane_log_counters(const struct popd *);
 void            session_free(struct session *);
-struct session *session_new(struct popd *, struct site *,
+struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
     const uint8_t down[AEAD_KEY_LEN]);
 

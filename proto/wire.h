@@ -35,11 +35,15 @@ enum wire_err {
 	WIRE_ERR_TYPE = -3       /* type is not an enum wire_type */
 };
 
+/* The parity of the key epoch that sealed the packet (keyring.h): the
+ * receiver picks its current key or the next one by it. */
+#define WIRE_F_KEY_PHASE 0x0001
+
 struct wire_hdr {
 	uint8_t  version; /* 4 bits on the wire */
 	uint8_t  type;    /* enum wire_type, 4 bits on the wire */
 	uint8_t  link_id;
-	uint16_t flags; /* none defined yet: send 0 */
+	uint16_t flags; /* WIRE_F_*; others sent as 0 */
 	uint32_t session;
 	uint64_t counter;
 };

@@ -104,7 +104,7 @@ on_welcome(struct socketd *sd, const struct ctl_frame *f)
 		    w.version, PROTOCOL_VERSION);
 		return -1;
 	}
-	if (tls_data_keys(ssl, w.session, up, down) == -1) {
+	if (tls_data_keys(ssl, w.session, 0, up, down) == -1) {
 		log_warnx("cannot derive data-plane keys from the session");
 		return -1;
 	}
@@ -116,6 +116,36 @@ on_welcome(struct socketd *sd, const struct ctl_frame *f)
 	OPENSSL_cleanse(up, sizeof(up));
 	OPENSSL_cleanse(down, sizeof(down));
 	return 0;
+}
+
+int
+control_derive(
+    struct socketd *sd, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+{
+	uint8_t k[2][AEAD_KEY_LEN];
+	int     rc;
+
+	/* Keys come from the TLS session: none while it is down. */
+	if (sd->ctl == NULL || !sd->ctl_welcomed)
+		return -1;
+	rc = tls_data_keys(bufferevent_openssl_get_ssl(sd->ctl), sd->session,
+	    epoch, k[0], k[1]);
+	if (rc == 0)
+		memcpy(key, k[up ? 0 : 1], AEAD_KEY_LEN);
+	OPENSSL_cleanse(k, sizeof(k));
+	return rc;
+}
+
+void
+control_send_rekey(struct socketd *sd, uint32_t epoch)
+{
+	struct ctl_rekey r = {epoch};
+	uint8_t         *frame;
+	size_t           len;
+
+	log_info("upstream key epoch %u", epoch);
+	if (ctlmsg_encode_rekey(&r, &frame, &len) == 0)
+		send_frame(sd, frame, len);
 }
 
 /* One frame; -1 closes the channel. */
@@ -144,10 +174,15 @@ on_frame(struct socketd *sd, const struct ctl_frame *f)
 			log_warnx(
 			    "PoP closed the control channel: %s", bye.reason);
 		return -1;
-	case CTL_LINK_STATE:
 	case CTL_REKEY:
+		/* Notice only: the phase bit of the data already said it. */
+		return ctlmsg_decode_rekey(f->body, f->body_len,
+			   &(struct ctl_rekey){0}, err, sizeof(err)) == CTL_OK
+		    ? 0
+		    : -1;
+	case CTL_LINK_STATE:
 	case CTL_REASSIGN:
-		/* Link health and rekeying arrive with failover. */
+		/* Link health arrives with failover. */
 		return 0;
 	}
 	return -1;

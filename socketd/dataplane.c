@@ -93,22 +93,39 @@ fail:
 	return -1;
 }
 
+/* After a new key epoch every link's counter starts over: nonces are
+ * unique per key. */
+static void
+new_tx_epoch(struct socketd *sd)
+{
+	size_t i;
+
+	for (i = 0; i < sd->nlinks; i++)
+		sd->links[i].tx_counter = 0;
+	control_send_rekey(sd, sd->up.epoch);
+}
+
 static void
 send_on_link(struct socketd *sd, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len)
 {
 	struct wire_hdr hdr;
-	int             n;
+	struct aead    *key;
+	int             n, phase, advanced;
 
+	key = keyring_seal(&sd->up, &phase, &advanced);
+	if (advanced)
+		new_tx_epoch(sd);
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.version = PROTOCOL_VERSION;
 	hdr.type = type;
 	hdr.link_id = l->id;
+	hdr.flags = phase ? WIRE_F_KEY_PHASE : 0;
 	hdr.session = sd->session;
 	/* The counter is the nonce: it must never repeat under one key, so
 	 * it advances even when the send fails. */
 	hdr.counter = l->tx_counter++;
-	if ((n = datapkt_seal(sd->up, &hdr, pkt, len, dgram, sizeof(dgram))) ==
+	if ((n = datapkt_seal(key, &hdr, pkt, len, dgram, sizeof(dgram))) ==
 	    -1) {
 		l->tx_errors++;
 		return;
@@ -160,7 +177,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (n == 0)
 			return;
-		if (sd->up == NULL) {
+		if (!sd->keyed) {
 			sd->drop_no_session++;
 			continue;
 		}
@@ -188,8 +205,9 @@ link_read(evutil_socket_t fd, short what, void *arg)
 	struct slink   *l = arg;
 	struct socketd *sd = l->sd;
 	struct wire_hdr hdr;
+	struct aead    *key;
 	ssize_t         n;
-	int             len, i;
+	int             len, i, is_next;
 
 	(void)what;
 	for (i = 0; i < BATCH; i++) {
@@ -205,18 +223,33 @@ link_read(evutil_socket_t fd, short what, void *arg)
 			sd->drop_bad_header++;
 			continue;
 		}
-		if (sd->down == NULL || hdr.session != sd->session) {
+		if (!sd->keyed || hdr.session != sd->session) {
 			sd->drop_no_session++;
 			continue;
 		}
-		if (replay_check(&l->rx_window, hdr.counter) == -1) {
+		key = keyring_open(
+		    &sd->down, (hdr.flags & WIRE_F_KEY_PHASE) != 0, &is_next);
+		/* A new epoch's counters start over: its first packets are
+		 * checked against fresh windows below, not this one. */
+		if (key == NULL ||
+		    (!is_next &&
+			replay_check(&l->rx_window, hdr.counter) == -1)) {
 			sd->drop_replay++;
 			continue;
 		}
-		if ((len = datapkt_open(sd->down, &hdr, dgram, (size_t)n, inner,
+		if ((len = datapkt_open(key, &hdr, dgram, (size_t)n, inner,
 			 sizeof(inner))) == -1) {
 			sd->drop_auth++;
 			continue;
+		}
+		if (is_next) {
+			size_t j;
+
+			(void)keyring_advance(&sd->down);
+			for (j = 0; j < sd->nlinks; j++)
+				replay_init(&sd->links[j].rx_window);
+			log_info(
+			    "the PoP moved to key epoch %u", sd->down.epoch);
 		}
 		replay_update(&l->rx_window, hdr.counter);
 		l->rx_packets++;
@@ -239,7 +272,7 @@ dataplane_probe(struct socketd *sd)
 	uint64_t t = now_ms();
 	size_t   i;
 
-	if (sd->up == NULL)
+	if (!sd->keyed)
 		return;
 	for (i = 0; i < 8; i++)
 		stamp[i] = (uint8_t)(t >> (56 - 8 * i));
@@ -271,24 +304,39 @@ pop_sockaddr(const struct socketd *sd, uint16_t port)
 	}
 }
 
+static int
+derive_up(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
+{
+	return control_derive(arg, epoch, 1, key);
+}
+
+static int
+derive_down(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
+{
+	return control_derive(arg, epoch, 0, key);
+}
+
 void
 dataplane_new_session(struct socketd *sd, uint32_t session,
     const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN])
 {
 	size_t i;
 
-	aead_free(sd->up);
-	aead_free(sd->down);
-	sd->up = aead_new(up);
-	sd->down = aead_new(down);
-	if (sd->up == NULL || sd->down == NULL) {
-		log_warnx("cannot set up the data-plane cipher");
-		aead_free(sd->up);
-		aead_free(sd->down);
-		sd->up = sd->down = NULL;
-		return;
+	if (sd->keyed) {
+		keyring_free(&sd->up);
+		keyring_free(&sd->down);
+		sd->keyed = 0;
 	}
 	sd->session = session;
+	if (keyring_init(&sd->up, up, derive_up, sd, KEYRING_LIMIT) == -1 ||
+	    keyring_init(&sd->down, down, derive_down, sd, KEYRING_LIMIT) ==
+		-1) {
+		log_warnx("cannot set up the data-plane cipher");
+		keyring_free(&sd->up);
+		keyring_free(&sd->down);
+		return;
+	}
+	sd->keyed = 1;
 	/* New keys: counters and windows start over (nonces are per key). */
 	for (i = 0; i < sd->nlinks; i++) {
 		sd->links[i].tx_counter = 0;
@@ -426,6 +474,8 @@ dataplane_stop(struct socketd *sd)
 	if (sd->tun_fd > 0)
 		close(sd->tun_fd);
 	engine_free(sd->engine);
-	aead_free(sd->up);
-	aead_free(sd->down);
+	if (sd->keyed) {
+		keyring_free(&sd->up);
+		keyring_free(&sd->down);
+	}
 }

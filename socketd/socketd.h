@@ -18,6 +18,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "engine.h"
+#include "keyring.h"
 
 struct socketd;
 
@@ -66,9 +67,10 @@ struct socketd {
 
 	/* data-plane keys of the current session; kept across a reconnect
 	 * until the next WELCOME replaces them (DESIGN.md section 6) */
-	uint32_t     session;
-	struct aead *up;
-	struct aead *down;
+	uint32_t       session;
+	int            keyed;
+	struct keyring up;   /* seals what goes to the PoP */
+	struct keyring down; /* opens what comes from it */
 
 	/* packets dropped, by reason */
 	uint64_t drop_no_session, drop_link_scoped, drop_parse, drop_link_down,
@@ -76,6 +78,9 @@ struct socketd {
 };
 
 /* control.c */
+void control_send_rekey(struct socketd *, uint32_t epoch);
+int  control_derive(
+     struct socketd *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
 int  control_init(struct socketd *);
 int  control_start(struct socketd *);
 void control_stop(struct socketd *);
