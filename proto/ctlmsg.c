@@ -665,7 +665,8 @@ static int
 move_uint(struct dec *d, json_t *mv, const char *path, size_t i, uint32_t max,
     uint32_t *out)
 {
-	char epath[PATH_MAX_LEN];
+	/* path is at most PATH_MAX_LEN - 1 bytes: room for "[N]" too */
+	char epath[PATH_MAX_LEN + 24];
 
 	snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
 	return uint_in(d, json_array_get(mv, i), epath, NULL, 0, max, out);
