@@ -1,5 +1,7 @@
 #include "autoconf.h"
 
+#include <sys/socket.h>
+
 #include <check.h>
 #include <fnmatch.h>
 #include <stdint.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 
 #include "ctlmsg.h"
+#include "flow.h"
 #include "proto.h"
 #include "check_run.h"
 
@@ -22,11 +25,13 @@
 
 /* One of each decoded message, for code that handles any type. */
 union msg {
-	struct ctl_hello      hello;
-	struct ctl_welcome    welcome;
-	struct ctl_link_state link_state;
-	struct ctl_rekey      rekey;
-	struct ctl_bye        bye;
+	struct ctl_hello        hello;
+	struct ctl_welcome      welcome;
+	struct ctl_link_state   link_state;
+	struct ctl_rekey        rekey;
+	struct ctl_bye          bye;
+	struct ctl_reassign     reassign;
+	struct ctl_reassign_ack reassign_ack;
 };
 
 /* splitmix64: the garbage run must fail the same way on every machine. */
@@ -78,8 +83,40 @@ decode(int type, const uint8_t *body, size_t len, union msg *m, char *err,
 		return ctlmsg_decode_rekey(body, len, &m->rekey, err, errlen);
 	case CTL_BYE:
 		return ctlmsg_decode_bye(body, len, &m->bye, err, errlen);
+	case CTL_REASSIGN:
+		return ctlmsg_decode_reassign(
+		    body, len, &m->reassign, err, errlen);
+	case CTL_REASSIGN_ACK:
+		return ctlmsg_decode_reassign_ack(
+		    body, len, &m->reassign_ack, err, errlen);
 	}
 	return -100;
+}
+
+/* Frees what a decoder allocated in m (only REASSIGN allocates). */
+static void
+release(int type, union msg *m)
+{
+	if (type == CTL_REASSIGN)
+		ctlmsg_reassign_free(&m->reassign);
+}
+
+/*
+ * 1 if a and b say the same.  Decoders zero the whole union first, and
+ * REASSIGN's moves are compared through the pointer.
+ */
+static int
+same(int type, const union msg *a, const union msg *b)
+{
+	const struct ctl_reassign *x = &a->reassign, *y = &b->reassign;
+
+	if (type != CTL_REASSIGN)
+		return memcmp(a, b, sizeof(*a)) == 0;
+	return x->dead_link == y->dead_link && x->seq == y->seq &&
+	    x->last == y->last && x->total == y->total &&
+	    x->nmoves == y->nmoves &&
+	    (x->nmoves == 0 ||
+		memcmp(x->moves, y->moves, x->nmoves * sizeof(*x->moves)) == 0);
 }
 
 static int
@@ -98,6 +135,11 @@ encode(int type, const union msg *m, uint8_t **out, size_t *outlen)
 		return ctlmsg_encode_rekey(&m->rekey, out, outlen);
 	case CTL_BYE:
 		return ctlmsg_encode_bye(&m->bye, out, outlen);
+	case CTL_REASSIGN:
+		return ctlmsg_encode_reassign(&m->reassign, out, outlen);
+	case CTL_REASSIGN_ACK:
+		return ctlmsg_encode_reassign_ack(
+		    &m->reassign_ack, out, outlen);
 	}
 	return -1;
 }
@@ -207,7 +249,11 @@ round_trip(int type, const union msg *m, size_t size)
 	ck_assert_msg(
 	    decode(type, f.body, f.body_len, &back, err, sizeof(err)) == CTL_OK,
 	    "%s: %s", ctlmsg_type_name(type), err);
-	ck_assert_mem_eq(&back, m, size);
+	if (type == CTL_REASSIGN)
+		ck_assert(same(type, &back, m));
+	else
+		ck_assert_mem_eq(&back, m, size);
+	release(type, &back);
 	free(q);
 	free(out);
 }
@@ -221,6 +267,9 @@ START_TEST(test_type_names)
 	ck_assert_str_eq(ctlmsg_type_name(CTL_REASSIGN), "reassign");
 	ck_assert_str_eq(ctlmsg_type_name(CTL_REKEY), "rekey");
 	ck_assert_str_eq(ctlmsg_type_name(CTL_BYE), "bye");
+	ck_assert_str_eq(ctlmsg_type_name(CTL_REASSIGN_ACK), "reassign_ack");
+	ck_assert_int_eq(CTL_TYPE_MAX, 8);
+	ck_assert_str_eq(ctlmsg_type_name(9), "unknown");
 	ck_assert_str_eq(ctlmsg_type_name(0), "unknown");
 	ck_assert_str_eq(ctlmsg_type_name(CTL_TYPE_MAX + 1), "unknown");
 	ck_assert_str_eq(ctlmsg_type_name(-1), "unknown");
@@ -630,6 +679,11 @@ END_TEST
 #define WELCOME(probe)                                                         \
 	"{\"version\":1,\"session\":7,\"data_port\":4789,\"probe\":" probe "}"
 #define PROBE "{\"interval_ms\":100,\"down_after\":3,\"up_after\":5}"
+#define RA(moves)                                                              \
+	"{\"link\":2,\"seq\":0,\"last\":true,\"total\":9,\"moves\":[" moves "]}"
+#define MV(a, pa, b, pb, proto, link)                                          \
+	"[\"" a "\"," #pa ",\"" b "\"," #pb "," #proto "," #link "]"
+#define MV4 MV("10.1.0.10", 40000, "203.0.113.10", 443, 6, 1)
 
 static const struct bad_body {
 	int         type;
@@ -787,6 +841,122 @@ static const struct bad_body {
 	"reason: must not contain control characters; got \"a\\nb\""},
     {CTL_BYE, "{\"reason\":[]}", "reason: must be a string, got array"},
     {CTL_BYE, "{}", "missing key \"reason\""},
+
+    /* REASSIGN: the chunk */
+    {CTL_REASSIGN, RA(MV4), NULL},
+    {CTL_REASSIGN, RA(""), NULL},
+    {CTL_REASSIGN, RA(MV4 "," MV("2001:db8::1", 1, "2001:db8::2", 2, 17, 0)),
+	NULL},
+    {CTL_REASSIGN, "{\"link\":1,\"flows\":[]}", "unknown key \"flows\""},
+    {CTL_REASSIGN, "{\"seq\":0,\"last\":true,\"total\":0,\"moves\":[]}",
+	"missing key \"link\""},
+    {CTL_REASSIGN, "{\"link\":2,\"last\":true,\"total\":0,\"moves\":[]}",
+	"missing key \"seq\""},
+    {CTL_REASSIGN, "{\"link\":2,\"seq\":0,\"total\":0,\"moves\":[]}",
+	"missing key \"last\""},
+    {CTL_REASSIGN, "{\"link\":2,\"seq\":0,\"last\":true,\"moves\":[]}",
+	"missing key \"total\""},
+    {CTL_REASSIGN, "{\"link\":2,\"seq\":0,\"last\":true,\"total\":0}",
+	"missing key \"moves\""},
+    {CTL_REASSIGN,
+	"{\"link\":2,\"seq\":0,\"last\":true,\"total\":0,\"moves\":[],"
+	"\"site\":\"b\"}",
+	"unknown key \"site\""},
+    {CTL_REASSIGN,
+	"{\"link\":\"2\",\"seq\":0,\"last\":true,\"total\":0,\"moves\":[]}",
+	"link: must be an integer, got string"},
+    {CTL_REASSIGN,
+	"{\"link\":32,\"seq\":0,\"last\":true,\"total\":0,\"moves\":[]}",
+	"link: must be 0..31, got 32"},
+    {CTL_REASSIGN,
+	"{\"link\":2,\"seq\":-1,\"last\":true,\"total\":0,\"moves\":[]}",
+	"seq: must be 0..4294967295, got -1"},
+    {CTL_REASSIGN, "{\"link\":2,\"seq\":0,\"last\":1,\"total\":0,\"moves\":[]}",
+	"last: must be a boolean, got integer"},
+    {CTL_REASSIGN,
+	"{\"link\":2,\"seq\":0,\"last\":true,\"total\":1.5,\"moves\":[]}",
+	"total: must be an integer, got real"},
+    {CTL_REASSIGN,
+	"{\"link\":2,\"seq\":0,\"last\":true,\"total\":0,\"moves\":{}}",
+	"moves: must be an array, got object"},
+    {CTL_REASSIGN,
+	"{\"link\":2,\"seq\":0,\"last\":true,\"total\":1,\"moves\":[" MV4
+	"," MV4 "]}",
+	"total: must be at least 2, the moves in this chunk; got 1"},
+
+    /* REASSIGN: the moves */
+    {CTL_REASSIGN, RA("null"), "moves[0]: must be an array, got null"},
+    {CTL_REASSIGN, RA(MV4 ",{\"a\":1}"),
+	"moves[1]: must be an array, got object"},
+    {CTL_REASSIGN, RA("[\"10.1.0.10\",40000,\"203.0.113.10\",443,6]"),
+	"moves[0]: must be [address, port, address, port, protocol, link], "
+	"got 5 entries"},
+    {CTL_REASSIGN, RA("[\"10.1.0.10\",40000,\"203.0.113.10\",443,6,1,1]"),
+	"moves[0]: must be [address, port, address, port, protocol, link], "
+	"got 7 entries"},
+    {CTL_REASSIGN, RA(MV("10.1.0", 40000, "203.0.113.10", 443, 6, 1)),
+	"moves[0][0]: not an IPv4 or IPv6 address; got \"10.1.0\""},
+    {CTL_REASSIGN, RA(MV4 "," MV("10.1.0.10", 1, "example.com", 443, 6, 1)),
+	"moves[1][2]: not an IPv4 or IPv6 address; got \"example.com\""},
+    {CTL_REASSIGN, RA(MV("10.1.0.0/24", 1, "10.2.0.1", 443, 6, 1)),
+	"moves[0][0]: not an IPv4 or IPv6 address; got \"10.1.0.0/24\""},
+    {CTL_REASSIGN, RA(MV("", 1, "10.2.0.1", 443, 6, 1)),
+	"moves[0][0]: not an IPv4 or IPv6 address; got \"\""},
+    {CTL_REASSIGN, RA("[167837706,40000,\"203.0.113.10\",443,6,1]"),
+	"moves[0][0]: must be a string, got integer"},
+    {CTL_REASSIGN, RA("[\"10.1.0.10\",40000,null,443,6,1]"),
+	"moves[0][2]: must be a string, got null"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 40000, "2001:db8::1", 443, 6, 1)),
+	"moves[0][2]: an IPv6 address in an IPv4 flow; got \"2001:db8::1\""},
+    {CTL_REASSIGN, RA(MV("2001:db8::1", 40000, "10.1.0.10", 443, 6, 1)),
+	"moves[0][2]: an IPv4 address in an IPv6 flow; got \"10.1.0.10\""},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 40000, "203.0.113.10", 443, 6, 2)),
+	"moves[0][5]: link 2 is the link that failed"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 40000, "203.0.113.10", 443, 6, 32)),
+	"moves[0][5]: must be 0..31, got 32"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 40000, "203.0.113.10", 443, 6, -1)),
+	"moves[0][5]: must be 0..31, got -1"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 65536, "203.0.113.10", 443, 6, 1)),
+	"moves[0][1]: must be 0..65535, got 65536"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 0, "203.0.113.10", -1, 6, 1)),
+	"moves[0][3]: must be 0..65535, got -1"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 1, "203.0.113.10", "443", 6, 1)),
+	"moves[0][3]: must be an integer, got string"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 1.0, "203.0.113.10", 443, 6, 1)),
+	"moves[0][1]: must be an integer, got real"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 1, "203.0.113.10", 443, 256, 1)),
+	"moves[0][4]: must be 0..255, got 256"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 1, "203.0.113.10", 443, true, 1)),
+	"moves[0][4]: must be an integer, got boolean"},
+    {CTL_REASSIGN, RA(MV("203.0.113.10", 443, "10.1.0.10", 40000, 6, 1)),
+	"moves[0]: not a normalised flow key: the lower address (then port) "
+	"comes first"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 2, "10.1.0.10", 1, 17, 1)),
+	"moves[0]: not a normalised flow key: the lower address (then port) "
+	"comes first"},
+    {CTL_REASSIGN, RA(MV("2001:db8::2", 1, "2001:db8::1", 1, 17, 1)),
+	"moves[0]: not a normalised flow key: the lower address (then port) "
+	"comes first"},
+    {CTL_REASSIGN, RA(MV("10.1.0.10", 1, "10.1.0.10", 1, 17, 1)), NULL},
+
+    /* REASSIGN_ACK */
+    {CTL_REASSIGN_ACK, "{\"link\":2,\"seq\":0}", NULL},
+    {CTL_REASSIGN_ACK, "{\"link\":31,\"seq\":4294967295}", NULL},
+    {CTL_REASSIGN_ACK, "{\"link\":2}", "missing key \"seq\""},
+    {CTL_REASSIGN_ACK, "{\"seq\":0}", "missing key \"link\""},
+    {CTL_REASSIGN_ACK, "{}", "missing key \"link\""},
+    {CTL_REASSIGN_ACK, "{\"link\":32,\"seq\":0}",
+	"link: must be 0..31, got 32"},
+    {CTL_REASSIGN_ACK, "{\"link\":2,\"seq\":4294967296}",
+	"seq: must be 0..4294967295, got 4294967296"},
+    {CTL_REASSIGN_ACK, "{\"link\":\"2\",\"seq\":0}",
+	"link: must be an integer, got string"},
+    {CTL_REASSIGN_ACK, "{\"link\":2,\"seq\":[]}",
+	"seq: must be an integer, got array"},
+    {CTL_REASSIGN_ACK, "{\"link\":2,\"seq\":0,\"last\":true}",
+	"unknown key \"last\""},
+    {CTL_REASSIGN_ACK, "[]", "body must be a JSON object, got array"},
+    {CTL_REASSIGN_ACK, "", "empty body, expected a JSON object"},
 };
 
 static void
@@ -815,6 +985,7 @@ START_TEST(test_bad_bodies)
 		if (b->want == NULL) {
 			ck_assert_msg(rc == CTL_OK, "%s %s: %s",
 			    ctlmsg_type_name(b->type), b->body, err);
+			release(b->type, &m);
 			continue;
 		}
 		ck_assert_msg(rc == CTL_ERR_BODY, "%s %s: accepted",
@@ -936,8 +1107,6 @@ START_TEST(test_deep_nesting)
 		body[DEPTH + i] = ']';
 	body[2 * DEPTH] = '\0';
 	for (t = 1; t <= CTL_TYPE_MAX; t++) {
-		if (t == CTL_REASSIGN)
-			continue;
 		ck_assert_int_eq(decode_str(t, body, &m, err), CTL_ERR_BODY);
 		ck_assert_msg(
 		    strncmp(err, "not JSON at byte ", 17) == 0, "%s", err);
@@ -959,6 +1128,460 @@ START_TEST(test_deep_nesting)
 	ck_assert_int_eq(decode_str(CTL_BYE, body, &m, err), CTL_ERR_BODY);
 	ck_assert_str_eq(err, "unknown key \"z\"");
 	free(body);
+}
+END_TEST
+
+/* ------------------------------------------------------------ reassign */
+
+/*
+ * A move as the Socket makes it: the key of a packet from src to dst
+ * through flow.c's own normalisation, and the flow's new link.
+ */
+static void
+raw_move(struct ctl_move *mv, int family, const uint8_t *src, uint16_t sport,
+    const uint8_t *dst, uint16_t dport, uint8_t proto, uint8_t link)
+{
+	struct pkt_info pi;
+
+	memset(&pi, 0, sizeof(pi));
+	memset(mv, 0, sizeof(*mv));
+	pi.family = (uint8_t)family;
+	pi.proto = proto;
+	memcpy(pi.src, src, family == AF_INET ? 4 : 16);
+	memcpy(pi.dst, dst, family == AF_INET ? 4 : 16);
+	pi.sport = sport;
+	pi.dport = dport;
+	flow_key_from_pkt(&pi, &mv->key);
+	mv->link = link;
+}
+
+static void
+mk_move(struct ctl_move *mv, const char *src, uint16_t sport, const char *dst,
+    uint16_t dport, uint8_t proto, uint8_t link)
+{
+	struct wp_addr s, d;
+
+	ck_assert_int_eq(addr_parse(src, &s), 0);
+	ck_assert_int_eq(addr_parse(dst, &d), 0);
+	ck_assert_int_eq(s.family, d.family);
+	raw_move(mv, s.family, s.a, sport, d.a, dport, proto, link);
+}
+
+/* The example of ctlmsg.h: link 2 died, one IPv4 and one IPv6 flow. */
+static void
+small_reassign(struct ctl_reassign *r, struct ctl_move mv[2])
+{
+	memset(r, 0, sizeof(*r));
+	mk_move(&mv[0], "10.1.0.10", 40000, "203.0.113.10", 443, 6, 0);
+	mk_move(&mv[1], "2001:db8:1::10", 40001, "2001:db8:ff::1", 53, 17, 1);
+	r->dead_link = 2;
+	r->seq = 0;
+	r->last = 1;
+	r->total = 2;
+	r->nmoves = 2;
+	r->moves = mv;
+}
+
+static const char small_reassign_json[] =
+    "{\"link\":2,\"seq\":0,\"last\":true,\"total\":2,\"moves\":["
+    "[\"10.1.0.10\",40000,\"203.0.113.10\",443,6,0],"
+    "[\"2001:db8:1::10\",40001,\"2001:db8:ff::1\",53,17,1]]}";
+
+START_TEST(test_reassign_round_trip)
+{
+	struct ctl_move mv[5];
+	union msg       m;
+	uint8_t        *out;
+	size_t          outlen;
+
+	memset(&m, 0, sizeof(m));
+	small_reassign(&m.reassign, mv);
+	round_trip(CTL_REASSIGN, &m, sizeof(m.reassign));
+	ck_assert_int_eq(ctlmsg_encode_reassign(&m.reassign, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen, CTL_HDR_LEN + strlen(small_reassign_json));
+	ck_assert_uint_eq(out[4], CTL_REASSIGN);
+	ck_assert_mem_eq(out + CTL_HDR_LEN, small_reassign_json,
+	    strlen(small_reassign_json));
+	free(out);
+
+	/*
+	 * Seen from the server's side the same flows give the same keys:
+	 * what the PoP looks up is what the Socket sent.
+	 */
+	mk_move(&mv[2], "203.0.113.10", 443, "10.1.0.10", 40000, 6, 0);
+	ck_assert_mem_eq(&mv[2], &mv[0], sizeof(mv[0]));
+	/* A middle chunk, with the extremes of every field. */
+	mk_move(&mv[2], "0.0.0.0", 0, "255.255.255.255", 65535, 0, 31);
+	mk_move(&mv[3], "::", 0, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	    65535, 255, 0);
+	mk_move(&mv[4], "::ffff:10.0.0.1", 7, "::ffff:10.0.0.2", 7, 1, 3);
+	ck_assert_int_eq(mv[4].key.family, AF_INET6);
+	m.reassign.dead_link = 30;
+	m.reassign.seq = 7;
+	m.reassign.last = 0;
+	m.reassign.total = 100000;
+	m.reassign.nmoves = 5;
+	round_trip(CTL_REASSIGN, &m, sizeof(m.reassign));
+	/* A flow that talks to itself (same address and port) is a key too. */
+	mk_move(&mv[0], "127.0.0.1", 9, "127.0.0.1", 9, 17, 1);
+	round_trip(CTL_REASSIGN, &m, sizeof(m.reassign));
+	/* A failover that moved nothing still says so. */
+	m.reassign.seq = 0;
+	m.reassign.last = 1;
+	m.reassign.total = 0;
+	m.reassign.nmoves = 0;
+	m.reassign.moves = NULL;
+	round_trip(CTL_REASSIGN, &m, sizeof(m.reassign));
+}
+END_TEST
+
+START_TEST(test_reassign_ack)
+{
+	static const struct ctl_reassign_ack acks[] = {
+	    {0, 0}, {2, 24}, {CONFIG_MAX_LINKS - 1, UINT32_MAX}};
+	static const char       json[] = "{\"link\":2,\"seq\":24}";
+	struct ctl_reassign_ack a = {CONFIG_MAX_LINKS, 0};
+	union msg               m;
+	uint8_t                *out;
+	size_t                  outlen, i;
+
+	for (i = 0; i < NELEM(acks); i++) {
+		memset(&m, 0, sizeof(m));
+		m.reassign_ack = acks[i];
+		round_trip(CTL_REASSIGN_ACK, &m, sizeof(m.reassign_ack));
+	}
+	ck_assert_int_eq(
+	    ctlmsg_encode_reassign_ack(&acks[1], &out, &outlen), 0);
+	ck_assert_uint_eq(outlen, CTL_HDR_LEN + strlen(json));
+	ck_assert_uint_eq(out[3], strlen(json));
+	ck_assert_uint_eq(out[4], CTL_REASSIGN_ACK);
+	ck_assert_mem_eq(out + CTL_HDR_LEN, json, strlen(json));
+	free(out);
+	out = NULL;
+	ck_assert_int_eq(ctlmsg_encode_reassign_ack(&a, &out, &outlen), -1);
+	ck_assert_ptr_null(out);
+}
+END_TEST
+
+/*
+ * 100,000 flows (the figure of issue 5), a third of them IPv6, off link
+ * 5: each chunk's frame fits, and the chunks decoded in order give back
+ * every move in order, numbered 0..n-1, with last only on the final one.
+ */
+START_TEST(test_reassign_chunked)
+{
+	enum { NFLOWS = 100000, DEAD = 5 };
+	struct ctl_reassign r;
+	struct ctl_frame    f;
+	struct ctl_move    *mv;
+	uint8_t            *out, src[16], dst[16];
+	size_t              i, n, got = 0, outlen;
+	char                err[CTL_ERRLEN];
+	uint8_t             link;
+
+	ck_assert_uint_eq(ctlmsg_reassign_chunks(0), 1);
+	ck_assert_uint_eq(ctlmsg_reassign_chunks(1), 1);
+	ck_assert_uint_eq(ctlmsg_reassign_chunks(CTL_MAX_MOVES), 1);
+	ck_assert_uint_eq(ctlmsg_reassign_chunks(CTL_MAX_MOVES + 1), 2);
+	ck_assert_uint_eq(ctlmsg_reassign_chunks(NFLOWS), 25);
+	ck_assert_uint_eq(
+	    ctlmsg_reassign_chunks(SIZE_MAX), SIZE_MAX / CTL_MAX_MOVES + 1);
+
+	mv = calloc(NFLOWS, sizeof(*mv));
+	ck_assert_ptr_nonnull(mv);
+	for (i = 0; i < NFLOWS; i++) {
+		memset(src, 0, sizeof(src));
+		memset(dst, 0, sizeof(dst));
+		link = (uint8_t)(i % (CONFIG_MAX_LINKS - 1));
+		if (link >= DEAD)
+			link++;
+		if (i % 3 == 2) {
+			memcpy(src, "\x20\x01\x0d\xb8\x00\x01", 6);
+			memcpy(dst, "\x20\x01\x0d\xb8\x00\xff", 6);
+			src[14] = (uint8_t)(i >> 8);
+			src[15] = (uint8_t)i;
+			dst[15] = (uint8_t)(i % 7);
+			raw_move(&mv[i], AF_INET6, src, (uint16_t)(i * 7), dst,
+			    443, 6, link);
+		} else {
+			src[0] = 10;
+			src[1] = (uint8_t)(i >> 16);
+			src[2] = (uint8_t)(i >> 8);
+			src[3] = (uint8_t)i;
+			dst[0] = 203;
+			dst[2] = 113;
+			dst[3] = (uint8_t)(i % 5);
+			/* Some flows reversed, as the PoP's side sees them. */
+			if (i % 2)
+				raw_move(&mv[i], AF_INET, dst, 53, src,
+				    (uint16_t)i, 17, link);
+			else
+				raw_move(&mv[i], AF_INET, src, (uint16_t)i, dst,
+				    53, 17, link);
+		}
+	}
+	n = ctlmsg_reassign_chunks(NFLOWS);
+	for (i = 0; i < n; i++) {
+		QUIET_ASSERT(ctlmsg_encode_reassign_chunk(DEAD, mv, NFLOWS,
+				 (uint32_t)i, &out, &outlen) == 0,
+		    "chunk %zu", i);
+		QUIET_ASSERT(ctlmsg_frame(out, outlen, &f) == CTL_OK &&
+			f.type == CTL_REASSIGN && f.frame_len == outlen,
+		    "chunk %zu frame", i);
+		QUIET_ASSERT(f.body_len < CTL_MAX_BODY / 2,
+		    "chunk %zu: %zu bytes", i, f.body_len);
+		QUIET_ASSERT(ctlmsg_decode_reassign(f.body, f.body_len, &r, err,
+				 sizeof(err)) == CTL_OK,
+		    "chunk %zu: %s", i, err);
+		QUIET_ASSERT(r.dead_link == DEAD && r.seq == i &&
+			r.last == (i == n - 1) && r.total == NFLOWS,
+		    "chunk %zu: link %u seq %u last %u total %u", i,
+		    r.dead_link, r.seq, r.last, r.total);
+		QUIET_ASSERT(r.nmoves ==
+			(i < n - 1 ? CTL_MAX_MOVES
+				   : NFLOWS - i * CTL_MAX_MOVES),
+		    "chunk %zu: %zu moves", i, r.nmoves);
+		QUIET_ASSERT(
+		    memcmp(r.moves, mv + got, r.nmoves * sizeof(*mv)) == 0,
+		    "chunk %zu: moves differ", i);
+		got += r.nmoves;
+		ctlmsg_reassign_free(&r);
+		free(out);
+	}
+	ck_assert_uint_eq(got, NFLOWS);
+	/* No chunk past the last; no total a uint32 cannot say. */
+	out = NULL;
+	ck_assert_int_eq(ctlmsg_encode_reassign_chunk(
+			     DEAD, mv, NFLOWS, (uint32_t)n, &out, &outlen),
+	    -1);
+#if SIZE_MAX > UINT32_MAX
+	ck_assert_int_eq(ctlmsg_encode_reassign_chunk(DEAD, mv,
+			     (size_t)UINT32_MAX + 1, 0, &out, &outlen),
+	    -1);
+#endif
+	ck_assert_ptr_null(out);
+	/* A move onto the dead link fails its whole chunk, not the rest. */
+	mv[CTL_MAX_MOVES + 1].link = DEAD;
+	ck_assert_int_eq(
+	    ctlmsg_encode_reassign_chunk(DEAD, mv, NFLOWS, 0, &out, &outlen),
+	    0);
+	free(out);
+	ck_assert_int_eq(
+	    ctlmsg_encode_reassign_chunk(DEAD, mv, NFLOWS, 1, &out, &outlen),
+	    -1);
+	free(mv);
+
+	/* No flows: one empty last chunk. */
+	ck_assert_int_eq(
+	    ctlmsg_encode_reassign_chunk(DEAD, NULL, 0, 0, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen - CTL_HDR_LEN,
+	    strlen("{\"link\":5,\"seq\":0,\"last\":true,\"total\":0,"
+		   "\"moves\":[]}"));
+	ck_assert_mem_eq(out + CTL_HDR_LEN,
+	    "{\"link\":5,\"seq\":0,\"last\":true,\"total\":0,\"moves\":[]}",
+	    outlen - CTL_HDR_LEN);
+	free(out);
+	ck_assert_int_eq(
+	    ctlmsg_encode_reassign_chunk(DEAD, NULL, 0, 1, &out, &outlen), -1);
+}
+END_TEST
+
+/*
+ * The widest chunk the encoder can write: CTL_MAX_MOVES moves between
+ * the longest IPv6 addresses inet_ntop() writes, every number at its
+ * widest.  Its size is known to the byte, and is under half the limit.
+ */
+START_TEST(test_reassign_worst_case)
+{
+	static const char head[] =
+	    "{\"link\":30,\"seq\":4294967295,\"last\":false,"
+	    "\"total\":4294967295,\"moves\":[";
+	static const char move[] =
+	    "[\"ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe\",65535,"
+	    "\"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\",65535,255,31]";
+	struct ctl_reassign r, back;
+	struct ctl_move    *mv;
+	uint8_t            *out;
+	size_t              outlen, want, i;
+	char                err[CTL_ERRLEN];
+
+	mv = calloc(CTL_MAX_MOVES + 1, sizeof(*mv));
+	ck_assert_ptr_nonnull(mv);
+	for (i = 0; i < CTL_MAX_MOVES + 1; i++)
+		mk_move(&mv[i], "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
+		    65535, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
+		    255, 31);
+	memset(&r, 0, sizeof(r));
+	r.dead_link = 30;
+	r.seq = UINT32_MAX;
+	r.total = UINT32_MAX;
+	r.nmoves = CTL_MAX_MOVES;
+	r.moves = mv;
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), 0);
+
+	/* 104 bytes a move and a comma between two. */
+	ck_assert_uint_eq(strlen(move), 104);
+	want = strlen(head) + CTL_MAX_MOVES * (strlen(move) + 1) - 1 +
+	    strlen("]}");
+	ck_assert_uint_eq(outlen - CTL_HDR_LEN, want);
+	ck_assert_uint_eq(want, 430150); /* "under 431 kB" in ctlmsg.h */
+	ck_assert_uint_lt(want, CTL_MAX_BODY / 2);
+	ck_assert_mem_eq(out + CTL_HDR_LEN, head, strlen(head));
+	ck_assert_mem_eq(out + CTL_HDR_LEN + strlen(head), move, strlen(move));
+	ck_assert_int_eq(ctlmsg_decode_reassign(out + CTL_HDR_LEN,
+			     outlen - CTL_HDR_LEN, &back, err, sizeof(err)),
+	    CTL_OK);
+	ck_assert_uint_eq(back.nmoves, CTL_MAX_MOVES);
+	ck_assert_mem_eq(back.moves, mv, CTL_MAX_MOVES * sizeof(*mv));
+	ctlmsg_reassign_free(&back);
+	ck_assert_ptr_null(back.moves);
+	free(out);
+
+	/* One move more is refused both ways. */
+	r.nmoves = CTL_MAX_MOVES + 1;
+	out = NULL;
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	ck_assert_ptr_null(out);
+	free(mv);
+}
+END_TEST
+
+/* A peer's chunk of CTL_MAX_MOVES decodes; one more move does not. */
+START_TEST(test_reassign_limits)
+{
+	static const char move[] = "[\"10.1.0.10\",40000,\"10.2.0.1\",443,6,1]";
+	static const size_t counts[] = {CTL_MAX_MOVES, CTL_MAX_MOVES + 1};
+	struct ctl_reassign r;
+	char               *body, err[CTL_ERRLEN];
+	size_t              size, off, i, j;
+	uint8_t            *q;
+
+	size = 128 + (CTL_MAX_MOVES + 1) * sizeof(move);
+	body = malloc(size);
+	ck_assert_ptr_nonnull(body);
+	for (i = 0; i < NELEM(counts); i++) {
+		off = (size_t)snprintf(body, size,
+		    "{\"link\":2,\"seq\":0,\"last\":true,\"total\":%zu,"
+		    "\"moves\":[",
+		    counts[i]);
+		for (j = 0; j < counts[i]; j++)
+			off += (size_t)snprintf(
+			    body + off, size - off, "%s%s", j ? "," : "", move);
+		off += (size_t)snprintf(body + off, size - off, "]}");
+		q = exact_copy(body, off);
+		err[0] = '\0';
+		if (counts[i] == CTL_MAX_MOVES) {
+			ck_assert_msg(ctlmsg_decode_reassign(q, off, &r, err,
+					  sizeof(err)) == CTL_OK,
+			    "%s", err);
+			ck_assert_uint_eq(r.nmoves, CTL_MAX_MOVES);
+			ck_assert_uint_eq(
+			    r.moves[CTL_MAX_MOVES - 1].key.pb, 443);
+			ctlmsg_reassign_free(&r);
+		} else {
+			ck_assert_int_eq(ctlmsg_decode_reassign(
+					     q, off, &r, err, sizeof(err)),
+			    CTL_ERR_BODY);
+			ck_assert_str_eq(
+			    err, "moves: must have 0..4096 entries, got 4097");
+			ck_assert_ptr_null(r.moves);
+		}
+		free(q);
+	}
+	free(body);
+}
+END_TEST
+
+/*
+ * Every prefix of a REASSIGN and an ACK frame is "need more" to the
+ * framer, and every prefix of their bodies is refused with one line,
+ * leaving nothing allocated (ASan would say).
+ */
+START_TEST(test_reassign_truncated)
+{
+	struct ctl_reassign_ack a = {2, 1};
+	struct ctl_reassign     r;
+	struct ctl_move         mv[2];
+	struct ctl_frame        f;
+	union msg               m, zero;
+	uint8_t                *frame[2], *q;
+	size_t                  len[2], n, k;
+	char                    err[CTL_ERRLEN];
+	int                     type[2] = {CTL_REASSIGN, CTL_REASSIGN_ACK};
+
+	memset(&zero, 0, sizeof(zero));
+	small_reassign(&r, mv);
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &frame[0], &len[0]), 0);
+	ck_assert_int_eq(ctlmsg_encode_reassign_ack(&a, &frame[1], &len[1]), 0);
+	for (k = 0; k < 2; k++) {
+		for (n = 0; n < len[k]; n++) {
+			q = exact_copy(frame[k], n);
+			QUIET_ASSERT(ctlmsg_frame(n == 0 ? NULL : q, n, &f) ==
+				CTL_NEED_MORE,
+			    "%zu of %zu bytes", n, len[k]);
+			free(q);
+		}
+		for (n = 0; n < len[k] - CTL_HDR_LEN; n++) {
+			q = exact_copy(frame[k] + CTL_HDR_LEN, n);
+			err[0] = '\0';
+			QUIET_ASSERT(decode(type[k], q, n, &m, err,
+					 sizeof(err)) == CTL_ERR_BODY,
+			    "%zu body bytes accepted", n);
+			check_message(err);
+			QUIET_ASSERT(memcmp(&m, &zero, sizeof(m)) == 0,
+			    "half-filled after %zu bytes", n);
+			free(q);
+		}
+		free(frame[k]);
+	}
+}
+END_TEST
+
+/* What the peer would refuse, or would read as another flow, is not sent. */
+START_TEST(test_reassign_encode_refuses)
+{
+	struct ctl_reassign r;
+	struct ctl_move     mv[2];
+	uint8_t            *out = NULL;
+	size_t              outlen = 7;
+
+	small_reassign(&r, mv);
+	r.last = 2;
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	small_reassign(&r, mv);
+	r.moves = NULL;
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	small_reassign(&r, mv);
+	r.dead_link = CONFIG_MAX_LINKS;
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	small_reassign(&r, mv);
+	r.total = 1; /* fewer than this chunk's moves */
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	small_reassign(&r, mv);
+	mv[1].link = 2; /* the dead link */
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	small_reassign(&r, mv);
+	mv[1].link = CONFIG_MAX_LINKS;
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	small_reassign(&r, mv);
+	mv[0].key.family = 0;
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	small_reassign(&r, mv);
+	mv[0].key.a[4] = 1; /* past the IPv4 address */
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	small_reassign(&r, mv);
+	mv[0].key.pad[1] = 1;
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	small_reassign(&r, mv);
+	/* Reversed: the PoP would look up a key its table never has. */
+	memcpy(mv[0].key.a, mv[0].key.b, sizeof(mv[0].key.a));
+	mv[0].key.b[0] = 10;
+	mv[0].key.b[1] = 1;
+	mv[0].key.b[2] = 0;
+	mv[0].key.b[3] = 10;
+	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
+	ck_assert_ptr_null(out);
+	ck_assert_uint_eq(outlen, 7);
 }
 END_TEST
 
@@ -995,8 +1618,6 @@ check_any(const uint8_t *buf, size_t len, size_t *accepted)
 	free(q);
 	/* Every decoder on the bytes, frame or not. */
 	for (t = 1; t <= CTL_TYPE_MAX; t++) {
-		if (t == CTL_REASSIGN)
-			continue;
 		q = exact_copy(buf, len);
 		err[0] = '\0';
 		rc = decode(t, q, len, &m, err, sizeof(err));
@@ -1012,8 +1633,10 @@ check_any(const uint8_t *buf, size_t len, size_t *accepted)
 		rc = decode(t, out + CTL_HDR_LEN, outlen - CTL_HDR_LEN, &back,
 		    err, sizeof(err));
 		QUIET_ASSERT(rc == CTL_OK, "re-decode: %s", err);
-		QUIET_ASSERT(memcmp(&m, &back, sizeof(m)) == 0,
-		    "%s does not round-trip", ctlmsg_type_name(t));
+		QUIET_ASSERT(same(t, &m, &back), "%s does not round-trip",
+		    ctlmsg_type_name(t));
+		release(t, &m);
+		release(t, &back);
 		free(out);
 	}
 }
@@ -1027,10 +1650,14 @@ START_TEST(test_garbage)
 	    "\"data_port\"", "\"probe\"", "\"interval_ms\"", "\"epoch\"",
 	    "\"reason\"", "\"link\"", "\"up\"", "\"rtt_us\"", "\"loss_ppm\"",
 	    "0", "1", "31", "65535", "-1", "4294967295", "1e3", "true", "null",
-	    "\"WAN1\"", "\"10.0.0.0/8\"", "\"::/0\"", "\"\"", " "};
+	    "\"WAN1\"", "\"10.0.0.0/8\"", "\"::/0\"", "\"\"", " ", "\"seq\"",
+	    "\"last\"", "\"total\"", "\"moves\"", "false", "\"10.1.0.10\"",
+	    "\"203.0.113.10\"", "\"2001:db8::1\"", "\"2001:db8::2\"", "443",
+	    "6", "17"};
 	union msg                m;
-	uint8_t                 *frames[8], buf[512];
-	size_t   flens[8], nframes = 0, i, len, n, accepted = 0, j;
+	struct ctl_move          mv[2];
+	uint8_t                 *frames[10], buf[512];
+	size_t   flens[10], nframes = 0, i, len, n, accepted = 0, j;
 	uint64_t s = 0x5eed5eedULL, r;
 
 	/* Valid frames of every type, to mutate. */
@@ -1061,6 +1688,16 @@ START_TEST(test_garbage)
 	nframes++;
 	ck_assert_int_eq(
 	    encode(CTL_KEEPALIVE, &m, &frames[nframes], &flens[nframes]), 0);
+	nframes++;
+	memset(&m, 0, sizeof(m));
+	small_reassign(&m.reassign, mv);
+	ck_assert_int_eq(
+	    encode(CTL_REASSIGN, &m, &frames[nframes], &flens[nframes]), 0);
+	nframes++;
+	memset(&m, 0, sizeof(m));
+	m.reassign_ack = (struct ctl_reassign_ack){2, 0};
+	ck_assert_int_eq(
+	    encode(CTL_REASSIGN_ACK, &m, &frames[nframes], &flens[nframes]), 0);
 	nframes++;
 
 	for (i = 0; i < 100000; i++) {
@@ -1127,6 +1764,17 @@ ctlmsg_suite(void)
 	tcase_add_test(tc, test_encode_refuses);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("reassign");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_reassign_round_trip);
+	tcase_add_test(tc, test_reassign_ack);
+	tcase_add_test(tc, test_reassign_chunked);
+	tcase_add_test(tc, test_reassign_worst_case);
+	tcase_add_test(tc, test_reassign_limits);
+	tcase_add_test(tc, test_reassign_truncated);
+	tcase_add_test(tc, test_reassign_encode_refuses);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("frame");
 	tcase_add_test(tc, test_frame_truncated);
 	tcase_add_test(tc, test_frame_exact);
@@ -1143,7 +1791,7 @@ ctlmsg_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("garbage");
-	/* 100k inputs, seven parses each, under sanitizers. */
+	/* 100k inputs, eight parses each, under sanitizers. */
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_garbage);
 	suite_add_tcase(s, tc);
