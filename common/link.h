@@ -1,0 +1,209 @@
+/*
+ * Link health: probe bookkeeping, RTT/jitter/loss estimates and the
+ * up/down state machine of one WAN link, seen from one end.
+ *
+ * Pure: no I/O, no clock reads, no logging, no allocation.  Every call
+ * takes now_ms (a monotonic clock in milliseconds) so tests drive time
+ * themselves.  The caller embeds a struct link_health per link (nothing to
+ * free), sends the probes, receives the replies and logs the transitions
+ * this module returns, with link_reason() as the "why".
+ *
+ * The daemon's loop, once per interval_ms per link:
+ *
+ *	ev = link_tick(lh, now);          (declares old probes lost)
+ *	link_probe_sent(lh, seq++, now);  (after the PROBE left)
+ * and for each PROBE_REPLY carrying seq:
+ *	ev = link_probe_answered(lh, seq, now);
+ * and from netlink / wanpairctl:
+ *	ev = link_carrier(lh, up, now);  ev = link_admin(lh, up, now);
+ * Each transition is returned by exactly one call, once.
+ *
+ * State machine (DESIGN.md section 4, "Links and health"):
+ *  - up -> down after down_after consecutive probes lost ("3 probes
+ *    unanswered"), at once on carrier loss ("carrier lost") or on admin
+ *    down ("admin down");
+ *  - down -> up only after up_after consecutive probes answered in time
+ *    ("5 probes answered"), and only while admin up and carrier present.
+ *    A loss in between starts the count over (hysteresis).
+ * "Consecutive" is in the order the outcomes become known: an answer when
+ * it arrives, a loss when link_tick() declares it.
+ *
+ * Admin down wins over everything: answers are still measured but never
+ * bring the link up.  Carrier loss likewise holds the link down.  Neither
+ * carrier back nor admin up brings the link up by itself: both re-enter
+ * probing with the counts at zero, so the link must answer up_after probes
+ * first.  A carrier that returns is not yet a path that works (DHCP,
+ * PPPoE, an LTE attach or the far end may still be missing), and an
+ * operator's "admin up" on a dead link must not attract flows.  Repeated
+ * carrier/admin calls with the same value change nothing (netlink repeats
+ * RTM_NEWLINK for unrelated changes).
+ *
+ * Initial state: UP, unverified (link_verified() is 0 until the first
+ * answer).  The pair must carry data as soon as the session is up (there
+ * is no "no link" state the flows could wait in: balance_assign() fails
+ * and the packets are dropped), and a dead link costs only
+ * down_after probes before its flows move to the others, without being
+ * dropped.  "Down until proven" would black-hole all traffic for
+ * up_after intervals at every start and every reload.  The daemon calls
+ * link_carrier()/link_admin() right after init if it already knows the
+ * carrier is missing or the config says admin down.
+ *
+ * Estimates (every reply that matches a probe we sent is an RTT sample,
+ * even a late one; see link_probe_answered):
+ *  - RTT: SRTT of RFC 6298 section 2.3, gain 1/8 (rtt_shift 3).
+ *  - RTTVAR (internal, gain 1/4 as in RFC 6298) feeds the loss timeout.
+ *  - jitter: the interarrival jitter of RFC 3550 section 6.4.1 applied to
+ *    round trips, J += (|R(i) - R(i-1)| - J) / 16 (jitter_shift 4): the
+ *    figure operators compare with ping tools and VoIP gear, smoother than
+ *    RTTVAR.
+ *  - loss: EWMA of 0 / 1000000 ppm per probe outcome, gain 1/64
+ *    (loss_shift 6): a time constant of 64 probes (6.4 s at 100 ms), so
+ *    1-in-20 loss reads between about 4.3% and 5.8%, not 2.5%..8.6% as
+ *    with 1/16.
+ * Samples have the clock's 1 ms resolution; the estimates are kept in
+ * microseconds, and since probes are sent at arbitrary clock phase the
+ * quantisation averages out in the EWMA.
+ *
+ * Loss timeout: a probe is lost when unanswered after
+ *	clamp(SRTT + max(G, 4 * RTTVAR), interval_ms, timeout_ms)
+ * (RFC 6298 section 2.3 with K = 4), where G = interval_ms, the granularity
+ * of link_tick(): a finer deadline could not be honoured, and the floor
+ * keeps a steady link (RTTVAR near 0) from counting a one-interval delay
+ * spike as loss.  Before the first sample the timeout is timeout_ms (RFC
+ * 6298 section 2.1 starts at 1 s for the same reason: the path is
+ * unknown).  A fixed "lost when the next probe is due" would declare
+ * every probe of an LTE link with a 150 ms RTT lost at a 100 ms interval;
+ * a fixed generous timeout would slow detection on a 5 ms fibre to
+ * (down_after - 1) * interval + timeout.  The adaptive one detects a dead
+ * fibre within down_after + 2 intervals and follows a slow link.
+ * Late replies do not undo a loss, do not count towards up_after, but do
+ * feed the estimators: otherwise a link whose RTT jumped above the timeout
+ * would have every probe declared lost and never learn its new RTT.
+ *
+ * Outstanding probes live in a ring of LINK_PROBE_RING slots (memory is
+ * fixed).  A probe overwritten while still unanswered (the daemon sent
+ * more than LINK_PROBE_RING probes within one timeout, or did not tick)
+ * is counted lost at the next link_tick().  Seqs are compared for
+ * equality only, so they may wrap; they must not repeat within the ring.
+ */
+#ifndef WANPAIR_LINK_H
+#define WANPAIR_LINK_H
+
+#include <stdint.h>
+
+#define LINK_PROBE_RING 64
+
+#define LINK_DEFAULT_INTERVAL_MS  100
+#define LINK_DEFAULT_DOWN_AFTER   3
+#define LINK_DEFAULT_UP_AFTER     5
+#define LINK_DEFAULT_TIMEOUT_MS   1000
+#define LINK_DEFAULT_RTT_SHIFT    3 /* 1/8, RFC 6298 alpha */
+#define LINK_DEFAULT_JITTER_SHIFT 4 /* 1/16, RFC 3550 section 6.4.1 */
+#define LINK_DEFAULT_LOSS_SHIFT   6 /* 1/64 */
+
+/* Zero in any field means its default.  Shifts above 16 are clamped;
+ * timeout_ms below interval_ms is raised to interval_ms. */
+struct link_health_params {
+	uint32_t interval_ms; /* probe period, also the timeout floor */
+	uint32_t down_after;  /* consecutive losses: up -> down */
+	uint32_t up_after;    /* consecutive answers: down -> up */
+	uint32_t timeout_ms;  /* initial and largest loss timeout */
+	uint8_t  rtt_shift;   /* SRTT gain 2^-shift */
+	uint8_t  jitter_shift;
+	uint8_t  loss_shift;
+};
+
+enum link_event { LINK_NO_CHANGE = 0, LINK_WENT_UP, LINK_WENT_DOWN };
+
+enum link_state { LINK_DOWN = 0, LINK_UP };
+
+/* Why a link is down; the first that applies, in this order. */
+enum link_cause {
+	LINK_CAUSE_NONE = 0, /* up */
+	LINK_CAUSE_ADMIN,    /* link_admin(0) */
+	LINK_CAUSE_CARRIER,  /* link_carrier(0) */
+	LINK_CAUSE_PROBES    /* probing: waiting for up_after answers */
+};
+
+struct link_counters {
+	uint64_t sent;     /* link_probe_sent() calls */
+	uint64_t answered; /* replies in time */
+	uint64_t lost;     /* probes declared lost */
+	uint64_t late;     /* replies to probes already declared lost */
+	uint64_t ignored;  /* unknown or duplicate seqs */
+};
+
+/* Private: read it through the functions below. */
+struct link_probe_slot {
+	uint64_t sent_ms;
+	uint32_t seq;
+	uint8_t  state; /* free, outstanding or lost */
+};
+
+struct link_health {
+	struct link_health_params p; /* with defaults applied */
+	struct link_probe_slot    ring[LINK_PROBE_RING];
+	uint32_t                  head;    /* next slot written */
+	uint32_t                  evicted; /* overwritten unanswered */
+	int64_t                   srtt_us, rttvar_us, jitter_us, last_rtt_us;
+	int64_t                   loss_ppm;
+	uint32_t                  answers, misses; /* consecutive */
+	uint8_t                   up, admin_up, carrier_up;
+	uint8_t                   verified, has_rtt;
+	uint64_t                  changed_ms;
+	struct link_counters      c;
+	char                      reason[48];
+};
+
+/* Up, unverified, admin up, carrier present, no estimates; changed_ms =
+ * now_ms.  params may be NULL (all defaults).  Nothing to free. */
+void link_health_init(
+    struct link_health *, const struct link_health_params *, uint64_t now_ms);
+/* Reload: new parameters, state, counts and estimates kept.  A link now
+ * past a new down_after or up_after changes state at its next outcome. */
+void link_health_set_params(
+    struct link_health *, const struct link_health_params *);
+
+/* A PROBE carrying seq left at now_ms. */
+void link_probe_sent(struct link_health *, uint32_t seq, uint64_t now_ms);
+/*
+ * A PROBE_REPLY carrying seq arrived at now_ms.  An outstanding probe:
+ * RTT sample, counts towards up_after, may return LINK_WENT_UP.  A probe
+ * already declared lost: RTT sample only (counted late).  Unknown seq or
+ * a second reply: ignored (counted).  Never returns LINK_WENT_DOWN.
+ */
+enum link_event link_probe_answered(
+    struct link_health *, uint32_t seq, uint64_t now_ms);
+/* Declares lost the probes older than the loss timeout, oldest first.
+ * May return LINK_WENT_DOWN, never LINK_WENT_UP. */
+enum link_event link_tick(struct link_health *, uint64_t now_ms);
+/* Carrier (IFF_LOWER_UP) of the link's device.  Loss: LINK_WENT_DOWN if
+ * the link was up.  Return: LINK_NO_CHANGE, probing starts over. */
+enum link_event link_carrier(struct link_health *, int up, uint64_t now_ms);
+/* Admin state.  Down: LINK_WENT_DOWN if the link was up.  Up:
+ * LINK_NO_CHANGE, probing starts over. */
+enum link_event link_admin(struct link_health *, int up, uint64_t now_ms);
+
+/* A short sentence for the last transition ("3 probes unanswered",
+ * "5 probes answered", "carrier lost", "admin down", or "up at start,
+ * unverified"), stored in the struct: valid until its next call. */
+const char *link_reason(const struct link_health *);
+/* "up", "up (unverified)", "down (probing)", "down (no carrier)" or
+ * "down (admin)"; a static string. */
+const char *link_status_str(const struct link_health *);
+
+enum link_state link_state(const struct link_health *);
+enum link_cause link_cause(const struct link_health *);
+/* 1 once any probe was answered in time since init. */
+int link_verified(const struct link_health *);
+/* 0 until the first sample. */
+uint32_t link_rtt_us(const struct link_health *);
+uint32_t link_jitter_us(const struct link_health *);
+uint32_t link_loss_ppm(const struct link_health *);
+/* The loss timeout link_tick() applies now. */
+uint32_t link_timeout_ms(const struct link_health *);
+/* now_ms of the last transition (or of init). */
+uint64_t                    link_changed_ms(const struct link_health *);
+const struct link_counters *link_counters(const struct link_health *);
+
+#endif
