@@ -188,6 +188,7 @@ on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 	}
 	OPENSSL_cleanse(up, sizeof(up));
 	OPENSSL_cleanse(down, sizeof(down));
+	session_inherit(s, c->site->session);
 	session_free(c->site->session);
 	c->site->session = s;
 	install_routes(pd, c->site);
@@ -285,9 +286,24 @@ on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 			return why;
 		}
 		return NULL;
-	case CTL_LINK_STATE:
+	case CTL_LINK_STATE: {
+		struct ctl_link_state ls;
+		struct session       *sess = c->site->session;
+
+		if (ctlmsg_decode_link_state(f->body, f->body_len, &ls, err,
+			sizeof(err)) != CTL_OK) {
+			snprintf(why, len, "bad LINK_STATE: %s", err);
+			return why;
+		}
+		if (sess != NULL && ls.link < CONFIG_MAX_LINKS &&
+		    sess->index_of[ls.link] != LINK_NONE)
+			session_link_state(sess, sess->index_of[ls.link], ls.up,
+			    ls.up ? "the Socket sees it up"
+				  : "the Socket sees it down");
+		return NULL;
+	}
 	case CTL_REASSIGN:
-		/* Link health arrives with failover. */
+		/* The flow-by-flow sync of failover comes next. */
 		return NULL;
 	}
 	return "unknown frame type";

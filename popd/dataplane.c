@@ -135,6 +135,62 @@ send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
 	s->tx_bytes[idx] += (uint64_t)n;
 }
 
+/*
+ * A site's link goes down or up, as the PoP sees it.  Down: the site's
+ * return flows on it move to its live links (by downstream weight), or
+ * stay, dropped, if none is up; up: new flows use it again.
+ */
+void
+session_link_state(struct session *s, unsigned idx, int up, const char *why)
+{
+	uint64_t now = now_ms();
+	size_t   moved;
+
+	if (s->link_down[idx] == !up)
+		return;
+	s->link_down[idx] = !up;
+	s->probes_back[idx] = 0;
+	if (!up)
+		moved = engine_link_down(s->engine, idx, now, NULL, NULL);
+	else
+		moved = engine_link_up(s->engine, idx, now, NULL, NULL);
+	log_info("site %s link %s %s: %s; %zu flows moved", s->site->conf->name,
+	    s->links[idx].name, up ? "up" : "down", why, moved);
+}
+
+/*
+ * Every probe interval: a link the site has sent nothing on (its probes
+ * come every interval) for down_after + 1 intervals is down, without
+ * waiting for the Socket to say so over a control channel that may be
+ * riding that very link.
+ */
+static void
+health_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd *pd = arg;
+	uint64_t     now = now_ms(), quiet;
+	size_t       i, l;
+	char         why[64];
+
+	(void)fd;
+	(void)what;
+	quiet = (uint64_t)(pd->conf->probe_down_after + 1) *
+	    pd->conf->probe_interval_ms;
+	for (i = 0; i < pd->nsites; i++) {
+		struct session *s = pd->sites[i].session;
+
+		for (l = 0; s != NULL && l < s->nlinks; l++) {
+			if (s->link_down[l] || s->rx_last_ms[l] == 0 ||
+			    now - s->rx_last_ms[l] < quiet)
+				continue;
+			snprintf(why, sizeof(why),
+			    "nothing from the site in %llu ms",
+			    (unsigned long long)(now - s->rx_last_ms[l]));
+			session_link_state(s, (unsigned)l, 0, why);
+		}
+	}
+}
+
 static void
 udp_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -190,6 +246,10 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			    s->site->conf->name, s->up.epoch);
 		}
 		replay_update(&s->rx_window[idx], hdr.counter);
+		s->rx_last_ms[idx] = now_ms();
+		if (s->link_down[idx] && hdr.type == WIRE_PROBE &&
+		    ++s->probes_back[idx] >= pd->conf->probe_up_after)
+			session_link_state(s, idx, 1, "probes arrive again");
 		s->rx_packets[idx]++;
 		s->rx_bytes[idx] += (uint64_t)n;
 		if (s->endpoint_len[idx] != fromlen ||
@@ -250,6 +310,11 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (res.is_new)
 			s->new_flows[res.link]++;
+		if (s->link_down[res.link]) {
+			/* every link of the site is down */
+			site->drop_no_endpoint++;
+			continue;
+		}
 		if (s->endpoint_len[res.link] == 0) {
 			/* The Socket has not spoken on that link yet. */
 			site->drop_no_endpoint++;
@@ -337,12 +402,43 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 		return NULL;
 	}
 	s->keyed = 1;
+	/* A link never heard from goes down like a silent one. */
+	for (i = 0; i < h->nlinks; i++)
+		s->rx_last_ms[i] = now_ms();
 	if ((s->conf = session_config(pd, h)) == NULL ||
 	    (s->engine = engine_new(s->conf, SIDE_DOWN)) == NULL) {
 		session_free(s);
 		return NULL;
 	}
 	return s;
+}
+
+/*
+ * A new session of the same site (the control channel came back, maybe
+ * over another link) keeps what the old one knew of each link: where it
+ * is and whether it is down.  Otherwise a dead link would look alive to
+ * the new session until its silence timed out again, and return traffic
+ * would be sent into it meanwhile.
+ */
+void
+session_inherit(struct session *s, const struct session *old)
+{
+	size_t  i;
+	uint8_t o;
+
+	for (i = 0; old != NULL && i < s->nlinks; i++) {
+		o = old->index_of[s->links[i].id];
+		if (o == LINK_NONE ||
+		    strcmp(old->links[o].name, s->links[i].name) != 0)
+			continue;
+		memcpy(
+		    &s->endpoint[i], &old->endpoint[o], sizeof(s->endpoint[i]));
+		s->endpoint_len[i] = old->endpoint_len[o];
+		s->rx_last_ms[i] = old->rx_last_ms[o];
+		if (old->link_down[o])
+			session_link_state(
+			    s, (unsigned)i, 0, "down in the session before");
+	}
 }
 
 void
@@ -418,6 +514,12 @@ dataplane_start(struct popd *pd)
 	}
 	pd->mss4 = mss_for_mtu(AF_INET, pd->tun_mtu);
 	pd->mss6 = mss_for_mtu(AF_INET6, pd->tun_mtu);
+	pd->health_ev = event_new(pd->base, -1, EV_PERSIST, health_tick, pd);
+	if (pd->health_ev == NULL ||
+	    event_add(pd->health_ev,
+		&(struct timeval){pd->conf->probe_interval_ms / 1000,
+		    (pd->conf->probe_interval_ms % 1000) * 1000}) == -1)
+		return -1;
 	pd->tun_ev =
 	    event_new(pd->base, pd->tun_fd, EV_READ | EV_PERSIST, tun_read, pd);
 	if (pd->tun_ev == NULL || event_add(pd->tun_ev, NULL) == -1)
@@ -469,6 +571,8 @@ dataplane_stop(struct popd *pd)
 
 	for (i = 0; i < pd->nsites; i++)
 		session_free(pd->sites[i].session);
+	if (pd->health_ev != NULL)
+		event_free(pd->health_ev);
 	if (pd->udp_ev != NULL)
 		event_free(pd->udp_ev);
 	if (pd->tun_ev != NULL)

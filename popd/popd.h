@@ -56,6 +56,10 @@ struct session {
 	uint64_t                tx_bytes[CONFIG_MAX_LINKS];
 	uint64_t                rx_packets[CONFIG_MAX_LINKS];
 	uint64_t                rx_bytes[CONFIG_MAX_LINKS];
+	/* link health as the PoP sees it: silence takes a link down */
+	uint64_t rx_last_ms[CONFIG_MAX_LINKS]; /* last authenticated packet */
+	uint8_t  link_down[CONFIG_MAX_LINKS];
+	uint32_t probes_back[CONFIG_MAX_LINKS]; /* probes since it went down */
 };
 
 struct site {
@@ -88,6 +92,8 @@ struct popd {
 	int           udp_fd;
 	struct event *udp_ev;
 
+	struct event *health_ev;
+
 	SSL_CTX               *ssl_ctx;
 	struct evconnlistener *listener;
 
@@ -107,10 +113,13 @@ int  control_start(struct popd *);
 void control_stop(struct popd *);
 
 /* dataplane.c */
-int             dataplane_start(struct popd *);
-void            dataplane_stop(struct popd *);
-void            dataplane_log_counters(const struct popd *);
+int  dataplane_start(struct popd *);
+void dataplane_stop(struct popd *);
+void dataplane_log_counters(const struct popd *);
+void session_link_state(
+    struct session *, unsigned idx, int up, const char *why);
 void            session_free(struct session *);
+void            session_inherit(struct session *, const struct session *old);
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
     const uint8_t down[AEAD_KEY_LEN]);

@@ -42,6 +42,20 @@ send_frame(struct socketd *sd, uint8_t *frame, size_t len)
 	free(frame);
 }
 
+/* The next link after `from` that is up, or simply the next one. */
+static unsigned
+next_link(const struct socketd *sd, unsigned from)
+{
+	unsigned i, l;
+
+	for (i = 1; i <= sd->nlinks; i++) {
+		l = (from + i) % (unsigned)sd->nlinks;
+		if (dataplane_link_up(sd, l))
+			return l;
+	}
+	return (from + 1) % (unsigned)sd->nlinks;
+}
+
 static void
 retry_later(struct socketd *sd)
 {
@@ -52,11 +66,11 @@ retry_later(struct socketd *sd)
 		sd->ctl = NULL;
 	}
 	sd->ctl_welcomed = 0;
-	/* the next attempt goes over the next link */
-	sd->ctl_link = (sd->ctl_link + 1) % (unsigned)sd->nlinks;
+	sd->ctl_link = next_link(sd, sd->ctl_link);
 	evtimer_add(sd->ctl_retry_ev, &tv);
-	if (sd->ctl_backoff < BACKOFF_MAX_S)
-		sd->ctl_backoff *= 2;
+	sd->ctl_backoff = sd->ctl_backoff * 2 > BACKOFF_MAX_S
+	    ? BACKOFF_MAX_S
+	    : sd->ctl_backoff * 2;
 }
 
 static void
@@ -91,6 +105,7 @@ on_welcome(struct socketd *sd, const struct ctl_frame *f)
 {
 	struct ctl_welcome w;
 	uint8_t            up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
+	size_t             i;
 	char               err[CTL_ERRLEN];
 	SSL               *ssl = bufferevent_openssl_get_ssl(sd->ctl);
 
@@ -113,6 +128,11 @@ on_welcome(struct socketd *sd, const struct ctl_frame *f)
 	log_info("session %u with the PoP over link %s", w.session,
 	    sd->links[sd->ctl_link].conf->name);
 	dataplane_new_session(sd, w.session, up, down);
+	dataplane_set_port(sd, w.data_port);
+	/* The PoP may hold a fresh session: tell it which links are down. */
+	for (i = 0; i < sd->nlinks; i++)
+		if (!dataplane_link_up(sd, (unsigned)i))
+			control_link_state(sd, (unsigned)i);
 	OPENSSL_cleanse(up, sizeof(up));
 	OPENSSL_cleanse(down, sizeof(down));
 	return 0;
@@ -144,7 +164,39 @@ control_send_rekey(struct socketd *sd, uint32_t epoch)
 	size_t           len;
 
 	log_info("upstream key epoch %u", epoch);
-	if (ctlmsg_encode_rekey(&r, &frame, &len) == 0)
+	/* A notice only: a channel still in its handshake does without. */
+	if (sd->ctl_welcomed && ctlmsg_encode_rekey(&r, &frame, &len) == 0)
+		send_frame(sd, frame, len);
+}
+
+/*
+ * Tells the PoP a link's state.  When the control channel's own link went
+ * down, the channel moves to a live link at once: waiting for its read
+ * timeout would leave the PoP without word for 30 s.
+ */
+void
+control_link_state(struct socketd *sd, unsigned link)
+{
+	const struct link_health *lh = &sd->links[link].health;
+	struct ctl_link_state     ls;
+	uint8_t                  *frame;
+	size_t                    len;
+
+	if (sd->ctl != NULL && link == sd->ctl_link &&
+	    link_state(lh) == LINK_DOWN) {
+		log_info("control channel: link %s is down, moving",
+		    sd->links[link].conf->name);
+		sd->ctl_backoff = 1;
+		retry_later(sd);
+		return;
+	}
+	memset(&ls, 0, sizeof(ls));
+	ls.link = sd->links[link].id;
+	ls.up = link_state(lh) == LINK_UP;
+	ls.rtt_us = link_rtt_us(lh);
+	ls.loss_ppm = link_loss_ppm(lh);
+	if (sd->ctl_welcomed &&
+	    ctlmsg_encode_link_state(&ls, &frame, &len) == 0)
 		send_frame(sd, frame, len);
 }
 
@@ -181,8 +233,9 @@ on_frame(struct socketd *sd, const struct ctl_frame *f)
 		    ? 0
 		    : -1;
 	case CTL_LINK_STATE:
-	case CTL_REASSIGN:
-		/* Link health arrives with failover. */
+	case CTL_REASSIGN_ACK:
+		/* The PoP's view of the links, and acknowledgements of
+		 * flow moves the Socket does not send yet. */
 		return 0;
 	}
 	return -1;

@@ -34,6 +34,8 @@
 static uint8_t inner[BUFSZ];
 static uint8_t dgram[BUFSZ];
 
+static void link_changed(struct socketd *, struct slink *, enum link_event);
+
 static uint64_t
 now_ms(void)
 {
@@ -194,6 +196,12 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (res.is_new)
 			sd->links[res.link].new_flows++;
+		/* Every link down: the flow keeps its link and its packets
+		 * are dropped until one comes back. */
+		if (!dataplane_link_up(sd, res.link)) {
+			sd->drop_link_down++;
+			continue;
+		}
 		send_on_link(
 		    sd, &sd->links[res.link], WIRE_DATA, inner, (size_t)n);
 	}
@@ -254,8 +262,17 @@ link_read(evutil_socket_t fd, short what, void *arg)
 		replay_update(&l->rx_window, hdr.counter);
 		l->rx_packets++;
 		l->rx_bytes += (uint64_t)n;
+		if (hdr.type == WIRE_PROBE_REPLY && len >= 4) {
+			link_changed(sd, l,
+			    link_probe_answered(&l->health,
+				(uint32_t)inner[0] << 24 |
+				    (uint32_t)inner[1] << 16 |
+				    (uint32_t)inner[2] << 8 | inner[3],
+				now_ms()));
+			continue;
+		}
 		if (hdr.type != WIRE_DATA || len == 0)
-			continue; /* a probe reply: it kept the path alive */
+			continue;
 		(void)mss_clamp(inner, (size_t)len,
 		    (inner[0] >> 4) == 6 ? sd->mss6 : sd->mss4);
 		if (write(sd->tun_fd, inner, (size_t)len) == -1 &&
@@ -265,20 +282,64 @@ link_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * A link changed state.  Down: its flows move to the live links by their
+ * profiles (or stay, dropped, if none is up); up: new flows use it again,
+ * and with failback "rebalance" flows return to it.  The PoP hears of it
+ * on the control channel.
+ */
+static void
+link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
+{
+	uint64_t now = now_ms();
+	size_t   moved;
+
+	if (ev == LINK_NO_CHANGE)
+		return;
+	if (ev == LINK_WENT_DOWN) {
+		moved = engine_link_down(sd->engine, l->id, now, NULL, NULL);
+		log_info("link %s down: %s; %zu flows moved", l->conf->name,
+		    link_reason(&l->health), moved);
+	} else {
+		moved = engine_link_up(sd->engine, l->id, now, NULL, NULL);
+		log_info("link %s up: %s, rtt %.1f ms; %zu flows moved back",
+		    l->conf->name, link_reason(&l->health),
+		    link_rtt_us(&l->health) / 1000.0, moved);
+	}
+	control_link_state(sd, l->id);
+}
+
+/*
+ * Every probe interval: declare old probes lost, then probe every link.
+ * A probe carries its sequence number and the time it left; the PoP
+ * echoes it on the same link.
+ */
 void
 dataplane_probe(struct socketd *sd)
 {
-	uint8_t  stamp[8];
+	uint8_t  p[12];
 	uint64_t t = now_ms();
-	size_t   i;
+	size_t   i, j;
 
 	if (!sd->keyed)
 		return;
-	for (i = 0; i < 8; i++)
-		stamp[i] = (uint8_t)(t >> (56 - 8 * i));
-	for (i = 0; i < sd->nlinks; i++)
-		send_on_link(
-		    sd, &sd->links[i], WIRE_PROBE, stamp, sizeof(stamp));
+	for (i = 0; i < sd->nlinks; i++) {
+		struct slink *l = &sd->links[i];
+
+		link_changed(sd, l, link_tick(&l->health, t));
+		for (j = 0; j < 4; j++)
+			p[j] = (uint8_t)(l->probe_seq >> (24 - 8 * j));
+		for (j = 0; j < 8; j++)
+			p[4 + j] = (uint8_t)(t >> (56 - 8 * j));
+		send_on_link(sd, l, WIRE_PROBE, p, sizeof(p));
+		link_probe_sent(&l->health, l->probe_seq++, t);
+	}
+}
+
+int
+dataplane_link_up(const struct socketd *sd, unsigned link)
+{
+	return link_state(&sd->links[link].health) == LINK_UP;
 }
 
 /* The PoP's data address: the configured address and a port. */
@@ -302,6 +363,24 @@ pop_sockaddr(const struct socketd *sd, uint16_t port)
 		memcpy(&sin6->sin6_addr, a->a, 16);
 		m->pop_data_len = sizeof(*sin6);
 	}
+}
+
+/*
+ * The PoP's data port as WELCOME gives it, and (again) for every link
+ * socket: a link that was down at start could not connect then, and an
+ * unconnected socket would take datagrams from anyone.
+ */
+void
+dataplane_set_port(struct socketd *sd, uint16_t port)
+{
+	size_t i;
+
+	pop_sockaddr(sd, port);
+	for (i = 0; i < sd->nlinks; i++)
+		if (connect(sd->links[i].fd, (struct sockaddr *)&sd->pop_data,
+			sd->pop_data_len) == -1)
+			log_debug("link %s: connect to the PoP: %s",
+			    sd->links[i].conf->name, strerror(errno));
 }
 
 static int
@@ -383,9 +462,15 @@ dataplane_start(struct socketd *sd)
 	for (i = 0; i < sd->nlinks; i++) {
 		struct slink *l = &sd->links[i];
 
+		struct link_health_params hp = {
+		    .interval_ms = sd->conf->probe_interval_ms,
+		    .down_after = sd->conf->probe_down_after,
+		    .up_after = sd->conf->probe_up_after};
+
 		l->sd = sd;
 		l->conf = &sd->conf->links[i];
 		l->id = (uint8_t)i;
+		link_health_init(&l->health, &hp, now_ms());
 		replay_init(&l->rx_window);
 		if ((l->fd = link_socket(
 			 l->conf, SOCK_DGRAM, err, sizeof(err))) == -1) {
@@ -439,18 +524,25 @@ dataplane_log_counters(const struct socketd *sd)
 	for (i = 0; i < sd->nlinks; i++) {
 		const struct slink *l = &sd->links[i];
 
-		log_info("link %s: flows %llu, up %llu packets %llu bytes, "
-			 "down %llu packets %llu bytes",
-		    l->conf->name, (unsigned long long)l->new_flows,
+		log_info(
+		    "link %s: %s, rtt %.1f ms, jitter %.1f ms, loss %.2f%%, "
+		    "flows %llu, up %llu packets %llu bytes, "
+		    "down %llu packets %llu bytes",
+		    l->conf->name, link_status_str(&l->health),
+		    link_rtt_us(&l->health) / 1000.0,
+		    link_jitter_us(&l->health) / 1000.0,
+		    link_loss_ppm(&l->health) / 10000.0,
+		    (unsigned long long)l->new_flows,
 		    (unsigned long long)l->tx_packets,
 		    (unsigned long long)l->tx_bytes,
 		    (unsigned long long)l->rx_packets,
 		    (unsigned long long)l->rx_bytes);
 	}
-	log_info("dropped: no session %llu, link-scoped %llu, "
-		 "unparsable %llu, bad header %llu, replayed %llu, "
-		 "unauthenticated %llu",
+	log_info("dropped: no session %llu, all links down %llu, "
+		 "link-scoped %llu, unparsable %llu, bad header %llu, "
+		 "replayed %llu, unauthenticated %llu",
 	    (unsigned long long)sd->drop_no_session,
+	    (unsigned long long)sd->drop_link_down,
 	    (unsigned long long)sd->drop_link_scoped,
 	    (unsigned long long)sd->drop_parse,
 	    (unsigned long long)sd->drop_bad_header,

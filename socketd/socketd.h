@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "engine.h"
 #include "keyring.h"
+#include "link.h"
 
 struct socketd;
 
@@ -35,6 +36,8 @@ struct slink {
 	uint64_t                  tx_packets, tx_bytes;
 	uint64_t                  rx_packets, rx_bytes;
 	uint64_t                  tx_errors;
+	struct link_health        health;
+	uint32_t                  probe_seq;
 };
 
 struct socketd {
@@ -79,6 +82,7 @@ struct socketd {
 
 /* control.c */
 void control_send_rekey(struct socketd *, uint32_t epoch);
+void control_link_state(struct socketd *, unsigned link);
 int  control_derive(
      struct socketd *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
 int  control_init(struct socketd *);
@@ -91,6 +95,8 @@ void dataplane_stop(struct socketd *);
 void dataplane_new_session(struct socketd *, uint32_t session,
     const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN]);
 void dataplane_probe(struct socketd *);
+int  dataplane_link_up(const struct socketd *, unsigned link);
+void dataplane_set_port(struct socketd *, uint16_t port);
 void dataplane_log_counters(const struct socketd *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
 
