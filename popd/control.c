@@ -28,13 +28,20 @@
 #include "tun.h"
 
 #define HANDSHAKE_TIMEOUT_S 10
-#define READ_TIMEOUT_S      30 /* three of the Socket's keepalives */
+/* Connections that have not shown a site's certificate yet: anyone can
+ * open them, so they are capped, and accepting pauses when the process
+ * is out of descriptors instead of spinning on accept(). */
+#define MAX_PENDING    64
+#define ACCEPT_PAUSE_S 1
+#define READ_TIMEOUT_S 30 /* three of the Socket's keepalives */
 
 static void conn_event(struct bufferevent *, short, void *);
 
 static void
 conn_free(struct conn *c)
 {
+	if (c->pending)
+		c->pd->npending--;
 	/* The session outlives its connection, but cannot derive keys
 	 * without it. */
 	if (c->site != NULL && c->site->session != NULL &&
@@ -371,18 +378,28 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		c->site = &pd->sites[i];
+		c->pending = 0;
+		pd->npending--;
 		bufferevent_set_timeouts(bev, &rt, NULL);
 		log_info("control channel from %s: site %s", c->peer,
 		    c->site->conf->name);
 		return;
 	}
-	if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+	/* Before a site's certificate, anyone can cause these: debug,
+	 * and rate-limited. */
+	if (c->site == NULL && !log_ratelimit_ok(&pd->peer_log, now_ms()))
+		;
+	else if ((e = bufferevent_get_openssl_error(bev)) != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		log_info("control channel from %s: %s", c->peer, buf);
+		if (c->site == NULL)
+			log_debug("control channel from %s: %s", c->peer, buf);
+		else
+			log_info("control channel from %s: %s", c->peer, buf);
 	} else if (what & BEV_EVENT_TIMEOUT)
 		log_info("control channel from %s: timed out", c->peer);
 	else
 		log_info("control channel from %s: closed", c->peer);
+	ERR_clear_error();
 	conn_free(c);
 }
 
@@ -398,6 +415,15 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 
 	(void)l;
 	(void)salen;
+	if (pd->npending >= MAX_PENDING) {
+		pd->refused++;
+		if (log_ratelimit_ok(&pd->peer_log, now_ms()))
+			log_debug("control channel: %zu handshakes under way, "
+				  "refusing more (%llu so far)",
+			    pd->npending, (unsigned long long)pd->refused);
+		close(fd);
+		return;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (ssl = SSL_new(pd->ssl_ctx)) == NULL) {
 		free(c);
@@ -405,6 +431,8 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->pd = pd;
+	c->pending = 1;
+	pd->npending++;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, a,
 		    sizeof(a));
@@ -443,6 +471,31 @@ control_init(struct popd *pd)
 	return 0;
 }
 
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd *pd = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(pd->listener);
+}
+
+/* accept() failed: out of descriptors (or memory), most likely.  Pause
+ * rather than spin: the listening socket stays readable meanwhile. */
+static void
+accept_error(struct evconnlistener *l, void *arg)
+{
+	struct popd   *pd = arg;
+	struct timeval tv = {ACCEPT_PAUSE_S, 0};
+
+	if (log_ratelimit_ok(&pd->peer_log, now_ms()))
+		log_warn(
+		    "control channel: accept; pausing %d s", ACCEPT_PAUSE_S);
+	evconnlistener_disable(l);
+	evtimer_add(pd->accept_ev, &tv);
+}
+
 int
 control_start(struct popd *pd)
 {
@@ -471,6 +524,11 @@ control_start(struct popd *pd)
 		log_warn("control port %u", pd->conf->endpoint.control_port);
 		return -1;
 	}
+	evconnlistener_set_error_cb(pd->listener, accept_error);
+	if ((pd->accept_ev = evtimer_new(pd->base, accept_resume, pd)) == NULL)
+		return -1;
+	pd->peer_log.interval_ms = 1000;
+	pd->peer_log.burst = 10;
 	return 0;
 }
 
@@ -479,5 +537,7 @@ control_stop(struct popd *pd)
 {
 	if (pd->listener != NULL)
 		evconnlistener_free(pd->listener);
+	if (pd->accept_ev != NULL)
+		event_free(pd->accept_ev);
 	SSL_CTX_free(pd->ssl_ctx);
 }

@@ -34,7 +34,7 @@
 static uint8_t inner[BUFSZ];
 static uint8_t dgram[BUFSZ];
 
-static uint64_t
+uint64_t
 now_ms(void)
 {
 	struct timespec ts;

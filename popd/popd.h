@@ -21,6 +21,7 @@
 #include "ctlmsg.h"
 #include "engine.h"
 #include "keyring.h"
+#include "log.h"
 
 #define LINK_NONE 0xff
 
@@ -76,6 +77,7 @@ struct conn {
 	struct bufferevent *bev;
 	struct site        *site; /* from the certificate, after handshake */
 	int                 welcomed;
+	int                 pending; /* accepted, handshake not done */
 	char                peer[64];
 };
 
@@ -96,6 +98,10 @@ struct popd {
 
 	SSL_CTX               *ssl_ctx;
 	struct evconnlistener *listener;
+	struct event          *accept_ev; /* resumes accepting after EMFILE */
+	size_t                 npending;  /* connections before their site */
+	uint64_t               refused;
+	struct log_ratelimit   peer_log; /* what unauthenticated peers cause */
 
 	struct site *sites;
 	size_t       nsites;
@@ -113,11 +119,12 @@ int  control_start(struct popd *);
 void control_stop(struct popd *);
 
 /* dataplane.c */
-int  dataplane_start(struct popd *);
-void dataplane_stop(struct popd *);
-void dataplane_log_counters(const struct popd *);
-void session_link_state(
-    struct session *, unsigned idx, int up, const char *why);
+uint64_t now_ms(void); /* CLOCK_MONOTONIC */
+int      dataplane_start(struct popd *);
+void     dataplane_stop(struct popd *);
+void     dataplane_log_counters(const struct popd *);
+void     session_link_state(
+	struct session *, unsigned idx, int up, const char *why);
 void            session_free(struct session *);
 void            session_inherit(struct session *, const struct session *old);
 struct session *session_new(struct popd *, struct site *, struct conn *,

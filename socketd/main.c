@@ -104,9 +104,6 @@ main(int argc, char *argv[])
 		config_free(sd.conf);
 		return 0;
 	}
-	if (!debug && daemon(0, 0) == -1)
-		fatal("daemon");
-	log_init(PROGNAME, debug, verbose);
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((sd.base = event_base_new()) == NULL)
@@ -119,6 +116,19 @@ main(int argc, char *argv[])
 	if (control_init(&sd) == -1 || dataplane_start(&sd) == -1 ||
 	    control_start(&sd) == -1)
 		goto out;
+	/*
+	 * Detach only now, as OpenBSD's daemons do: certificates, the TUN
+	 * device and the sockets are in place, so a failure to start was
+	 * reported on the terminal with exit status 1.  The event loop needs
+	 * event_reinit() in the child.
+	 */
+	if (!debug) {
+		if (daemon(0, 0) == -1)
+			fatal("daemon");
+		log_init(PROGNAME, 0, verbose);
+		if (event_reinit(sd.base) == -1)
+			fatalx("cannot restart the event loop after detaching");
+	}
 	log_info("started for site %s (%s)", sd.conf->site, file);
 	if (event_base_dispatch(sd.base) == -1)
 		log_warnx("event loop failed");

@@ -72,7 +72,8 @@ pair_wait_log() {
 # pair_start_popd / pair_start_socketd [CONFIG]: one daemon, in the
 # foreground of its namespace (-d), verbose.
 pair_start_popd() {
-	lab_bg pop "$top_builddir/popd/wanpair-popd" -d -v \
+	# -vv: failed handshakes (peer-caused) are logged at debug
+	lab_bg pop "$top_builddir/popd/wanpair-popd" -d -vv \
 	    -f "${1:-$LAB_DIR/popd.json}" || return 1
 	PAIR_POPD_PID=$LAB_BG_PID
 	PAIR_POPD_LOG=$LAB_BG_LOG
