@@ -196,6 +196,7 @@ on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 	OPENSSL_cleanse(up, sizeof(up));
 	OPENSSL_cleanse(down, sizeof(down));
 	session_inherit(s, c->site->session);
+	session_index_swap(pd, c->site->session, s);
 	session_free(c->site->session);
 	c->site->session = s;
 	install_routes(pd, c->site);

@@ -28,8 +28,9 @@
 #include "proto.h"
 #include "tun.h"
 
-#define BATCH 64
-#define BUFSZ (WIRE_MAX_DGRAM + 64)
+#define BATCH     64
+#define JUMBO_MTU 9000
+#define BUFSZ     (WIRE_MAX_DGRAM + 64)
 
 static uint8_t inner[BUFSZ];
 static uint8_t dgram[BUFSZ];
@@ -90,16 +91,58 @@ site_for(struct popd *pd, int family, const uint8_t *a)
 	return best;
 }
 
+/*
+ * Sessions by id: every datagram names one, whoever sent it, so finding
+ * it must not cost a walk over all sites.  Open addressing over a table
+ * at most half full, keyed by the (random, PoP-chosen) id itself.
+ */
+static uint32_t
+index_slot(const struct popd *pd, uint32_t id)
+{
+	return (id * UINT32_C(2654435761)) & pd->sess_mask;
+}
+
 static struct session *
 session_by_id(struct popd *pd, uint32_t id)
 {
-	size_t i;
+	uint32_t i;
 
-	for (i = 0; i < pd->nsites; i++)
-		if (pd->sites[i].session != NULL &&
-		    pd->sites[i].session->id == id)
-			return pd->sites[i].session;
+	for (i = index_slot(pd, id); pd->sess_index[i] != NULL;
+	     i = (i + 1) & pd->sess_mask)
+		if (pd->sess_index[i]->id == id)
+			return pd->sess_index[i];
 	return NULL;
+}
+
+/* Replaces `old` (may be NULL) by `s` (may be NULL) in the index. */
+void
+session_index_swap(struct popd *pd, struct session *old, struct session *s)
+{
+	uint32_t i, j, k;
+
+	if (old != NULL) {
+		for (i = index_slot(pd, old->id); pd->sess_index[i] != old;
+		     i = (i + 1) & pd->sess_mask)
+			;
+		pd->sess_index[i] = NULL;
+		/* backward shift: no tombstones (Knuth 6.4, Algorithm R) */
+		for (j = (i + 1) & pd->sess_mask; pd->sess_index[j] != NULL;
+		     j = (j + 1) & pd->sess_mask) {
+			k = index_slot(pd, pd->sess_index[j]->id);
+			if (((j - k) & pd->sess_mask) >=
+			    ((j - i) & pd->sess_mask)) {
+				pd->sess_index[i] = pd->sess_index[j];
+				pd->sess_index[j] = NULL;
+				i = j;
+			}
+		}
+	}
+	if (s != NULL) {
+		for (i = index_slot(pd, s->id); pd->sess_index[i] != NULL;
+		     i = (i + 1) & pd->sess_mask)
+			;
+		pd->sess_index[i] = s;
+	}
 }
 
 static void
@@ -211,7 +254,12 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		if ((n = recvfrom(fd, dgram, sizeof(dgram), 0,
 			 (struct sockaddr *)&from, &fromlen)) == -1)
 			return;
-		if (wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
+		/* A site's TUN MTU follows its links' MTU: allow jumbo
+		 * frames, refuse anything larger before any cipher work. */
+		if ((size_t)n > (size_t)(pd->tun_mtu > JUMBO_MTU ? pd->tun_mtu
+								 : JUMBO_MTU) +
+			    WIRE_OVERHEAD ||
+		    wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
 		    hdr.link_id >= CONFIG_MAX_LINKS) {
 			pd->drop_bad_header++;
 			continue;
@@ -489,6 +537,13 @@ udp_open(struct popd *pd)
 int
 dataplane_start(struct popd *pd)
 {
+	uint32_t size = 4;
+
+	while (size < 2 * pd->nsites)
+		size <<= 1;
+	if ((pd->sess_index = calloc(size, sizeof(*pd->sess_index))) == NULL)
+		return -1;
+	pd->sess_mask = size - 1;
 	int overhead;
 
 	if (udp_open(pd) == -1)
@@ -571,6 +626,7 @@ dataplane_stop(struct popd *pd)
 
 	for (i = 0; i < pd->nsites; i++)
 		session_free(pd->sites[i].session);
+	free(pd->sess_index);
 	if (pd->health_ev != NULL)
 		event_free(pd->health_ev);
 	if (pd->udp_ev != NULL)

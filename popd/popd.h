@@ -106,6 +106,9 @@ struct popd {
 	struct site *sites;
 	size_t       nsites;
 
+	struct session **sess_index; /* by id, see session_by_id() */
+	uint32_t         sess_mask;
+
 	uint64_t drop_bad_header, drop_no_session, drop_replay, drop_auth,
 	    drop_no_site, drop_parse;
 };
@@ -125,8 +128,9 @@ void     dataplane_stop(struct popd *);
 void     dataplane_log_counters(const struct popd *);
 void     session_link_state(
 	struct session *, unsigned idx, int up, const char *why);
-void            session_free(struct session *);
-void            session_inherit(struct session *, const struct session *old);
+void session_free(struct session *);
+void session_inherit(struct session *, const struct session *old);
+void session_index_swap(struct popd *, struct session *old, struct session *s);
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
     const uint8_t down[AEAD_KEY_LEN]);
