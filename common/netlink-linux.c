@@ -13,6 +13,11 @@
 
 #include "tun.h"
 
+/* <linux/if.h> has it but clashes with <net/if.h>; the value is ABI. */
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000 /* the driver signals carrier (L1 up) */
+#endif
+
 /* Any reply that is not the answer to this is someone else's. */
 #define ROUTE_SEQ 1
 /*
@@ -226,4 +231,57 @@ route_del(const char *ifname, const struct wp_prefix *prefix)
 	if (route_change(RTM_DELROUTE, 0, ifindex, prefix) == -1)
 		return errno == ESRCH ? 0 : -1;
 	return 0;
+}
+
+int
+link_events_open(void)
+{
+	struct sockaddr_nl sa;
+	int                fd;
+
+	fd = socket(
+	    AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd == -1)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	sa.nl_groups = RTMGRP_LINK;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Walks the messages with the kernel's own bounds macros (NLMSG_OK checks
+ * each header against what is left), and reads an ifinfomsg only when the
+ * message is long enough for one.
+ */
+int
+link_events_parse(const uint8_t *buf, size_t len, link_event_cb cb, void *arg)
+{
+	const struct nlmsghdr *nh;
+	struct ifinfomsg       ifi;
+	int                    n = 0, left;
+
+	if (len > INT32_MAX)
+		return -1;
+	left = (int)len;
+	for (nh = (const struct nlmsghdr *)(const void *)buf;
+	     NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+		if (nh->nlmsg_type != RTM_NEWLINK &&
+		    nh->nlmsg_type != RTM_DELLINK)
+			continue;
+		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(ifi)))
+			continue;
+		memcpy(&ifi, NLMSG_DATA(nh), sizeof(ifi));
+		if (ifi.ifi_index <= 0)
+			continue;
+		cb(arg, (unsigned)ifi.ifi_index,
+		    nh->nlmsg_type == RTM_NEWLINK &&
+			(ifi.ifi_flags & IFF_LOWER_UP) != 0);
+		n++;
+	}
+	return n;
 }

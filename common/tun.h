@@ -7,6 +7,7 @@
 #define WANPAIR_TUN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "addr.h"
 
@@ -28,5 +29,21 @@ unsigned if_index(const char *ifname);
 int route_add(const char *ifname, const struct wp_prefix *);
 /* Removes it again; a route already gone is not an error. */
 int route_del(const char *ifname, const struct wp_prefix *);
+
+/*
+ * Carrier events: a NETLINK_ROUTE socket subscribed to link changes
+ * (RTMGRP_LINK), non-blocking; the caller reads it when readable and
+ * hands the bytes to link_events_parse(), which calls cb once per link
+ * message: the interface index and whether its carrier is there
+ * (RTM_NEWLINK with IFF_LOWER_UP; RTM_DELLINK counts as no carrier).  The
+ * kernel repeats RTM_NEWLINK for unrelated changes, so cb sees the same
+ * state again: link_carrier() ignores repeats.  The parser is pure and
+ * never reads past len; it returns the number of link messages, or -1.
+ */
+typedef void (*link_event_cb)(void *arg, unsigned ifindex, int carrier);
+
+int link_events_open(void);
+int link_events_parse(
+    const uint8_t *buf, size_t len, link_event_cb cb, void *arg);
 
 #endif

@@ -309,6 +309,34 @@ link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
 	control_link_state(sd, l->id);
 }
 
+/* A link's device lost or regained its carrier (netlink). */
+static void
+carrier_event(void *arg, unsigned ifindex, int carrier)
+{
+	struct socketd *sd = arg;
+	size_t          i;
+
+	for (i = 0; i < sd->nlinks; i++)
+		if (sd->links[i].ifindex == ifindex && ifindex != 0)
+			link_changed(sd, &sd->links[i],
+			    link_carrier(
+				&sd->links[i].health, carrier, now_ms()));
+}
+
+static void
+netlink_read(evutil_socket_t fd, short what, void *arg)
+{
+	ssize_t n;
+	int     i;
+
+	(void)what;
+	for (i = 0; i < BATCH; i++) {
+		if ((n = recv(fd, dgram, sizeof(dgram), 0)) <= 0)
+			return;
+		(void)link_events_parse(dgram, (size_t)n, carrier_event, arg);
+	}
+}
+
 /*
  * Every probe interval: declare old probes lost, then probe every link.
  * A probe carries its sequence number and the time it left; the PoP
@@ -471,6 +499,8 @@ dataplane_start(struct socketd *sd)
 		l->conf = &sd->conf->links[i];
 		l->id = (uint8_t)i;
 		link_health_init(&l->health, &hp, now_ms());
+		if (l->conf->device[0] != '\0')
+			l->ifindex = if_index(l->conf->device);
 		replay_init(&l->rx_window);
 		if ((l->fd = link_socket(
 			 l->conf, SOCK_DGRAM, err, sizeof(err))) == -1) {
@@ -505,6 +535,14 @@ dataplane_start(struct socketd *sd)
 		    "tun %s: set MTU %d and up", sd->tun_name, sd->tun_mtu);
 		return -1;
 	}
+	/* Carrier loss takes a link down at once, before its probes could
+	 * tell; without the netlink socket, the probes still will. */
+	if ((sd->nl_fd = link_events_open()) == -1)
+		log_warn("netlink: no carrier events; probes only");
+	else if ((sd->nl_ev = event_new(sd->base, sd->nl_fd,
+		      EV_READ | EV_PERSIST, netlink_read, sd)) == NULL ||
+	    event_add(sd->nl_ev, NULL) == -1)
+		return -1;
 	sd->mss4 = mss_for_mtu(AF_INET, sd->tun_mtu);
 	sd->mss6 = mss_for_mtu(AF_INET6, sd->tun_mtu);
 	sd->tun_ev =
@@ -561,6 +599,10 @@ dataplane_stop(struct socketd *sd)
 		if (sd->links[i].fd > 0)
 			close(sd->links[i].fd);
 	}
+	if (sd->nl_ev != NULL)
+		event_free(sd->nl_ev);
+	if (sd->nl_fd > 0)
+		close(sd->nl_fd);
 	if (sd->tun_ev != NULL)
 		event_free(sd->tun_ev);
 	if (sd->tun_fd > 0)

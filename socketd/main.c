@@ -93,6 +93,7 @@ main(int argc, char *argv[])
 
 	memset(&sd, 0, sizeof(sd));
 	sd.tun_fd = -1;
+	sd.nl_fd = -1;
 	if ((sd.conf = config_load(file, CONFIG_SOCKETD, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.lines[i]);

@@ -38,6 +38,7 @@ struct slink {
 	uint64_t                  tx_errors;
 	struct link_health        health;
 	uint32_t                  probe_seq;
+	unsigned                  ifindex; /* of conf->device, 0 if none */
 };
 
 struct socketd {
@@ -50,6 +51,8 @@ struct socketd {
 	int           tun_mtu;
 	uint16_t      mss4, mss6;
 	struct event *tun_ev;
+	int           nl_fd; /* carrier events, -1 if unavailable */
+	struct event *nl_ev;
 
 	struct slink links[CONFIG_MAX_LINKS];
 	size_t       nlinks;

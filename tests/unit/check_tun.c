@@ -469,6 +469,128 @@ START_TEST(packets_are_bare_ip)
 }
 END_TEST
 
+/* ------------------------------------------------ carrier events */
+
+struct seen {
+	unsigned ifindex[8];
+	int      carrier[8];
+	int      n;
+};
+
+static void
+record_event(void *arg, unsigned ifindex, int carrier)
+{
+	struct seen *sn = arg;
+
+	if (sn->n < 8) {
+		sn->ifindex[sn->n] = ifindex;
+		sn->carrier[sn->n] = carrier;
+	}
+	sn->n++;
+}
+
+/* One link message of `type` for ifindex with ifi_flags, appended at p. */
+static size_t
+link_msg(uint8_t *p, uint16_t type, int ifindex, unsigned flags)
+{
+	struct nlmsghdr  nh;
+	struct ifinfomsg ifi;
+
+	memset(&nh, 0, sizeof(nh));
+	memset(&ifi, 0, sizeof(ifi));
+	nh.nlmsg_len = NLMSG_LENGTH(sizeof(ifi));
+	nh.nlmsg_type = type;
+	ifi.ifi_index = ifindex;
+	ifi.ifi_flags = flags;
+	memcpy(p, &nh, sizeof(nh));
+	memcpy(p + NLMSG_HDRLEN, &ifi, sizeof(ifi));
+	return NLMSG_ALIGN(nh.nlmsg_len);
+}
+
+START_TEST(carrier_events_parse)
+{
+	uint8_t     buf[1024], *cut;
+	struct seen sn;
+	size_t      len = 0, i;
+
+	/* carrier present, carrier lost (up but no LOWER_UP), deleted, and
+	 * a route message in between that is not a link's */
+	len += link_msg(buf + len, RTM_NEWLINK, 7, IFF_UP | 0x10000);
+	len += link_msg(buf + len, RTM_NEWLINK, 7, IFF_UP);
+	len += link_msg(buf + len, RTM_NEWROUTE, 7, 0);
+	len += link_msg(buf + len, RTM_DELLINK, 9, IFF_UP | 0x10000);
+	memset(&sn, 0, sizeof(sn));
+	ck_assert_int_eq(link_events_parse(buf, len, record_event, &sn), 3);
+	ck_assert_int_eq(sn.n, 3);
+	ck_assert(sn.ifindex[0] == 7 && sn.carrier[0] == 1);
+	ck_assert(sn.ifindex[1] == 7 && sn.carrier[1] == 0);
+	ck_assert(sn.ifindex[2] == 9 && sn.carrier[2] == 0);
+
+	/* truncated anywhere: whole messages only, never a read past the
+	 * end (exact-size copies, for the sanitizers) */
+	for (i = 0; i < len; i++) {
+		cut = malloc(i ? i : 1);
+		memcpy(cut, buf, i);
+		memset(&sn, 0, sizeof(sn));
+		ck_assert_int_ge(
+		    link_events_parse(cut, i, record_event, &sn), 0);
+		ck_assert_int_le(sn.n, 3);
+		free(cut);
+	}
+	/* a header claiming more than there is */
+	len = link_msg(buf, RTM_NEWLINK, 3, 0x10000);
+	((struct nlmsghdr *)(void *)buf)->nlmsg_len = 4000;
+	memset(&sn, 0, sizeof(sn));
+	ck_assert_int_eq(link_events_parse(buf, len, record_event, &sn), 0);
+	/* a link message too short for its ifinfomsg */
+	((struct nlmsghdr *)(void *)buf)->nlmsg_len = NLMSG_HDRLEN + 4;
+	ck_assert_int_eq(link_events_parse(buf, len, record_event, &sn), 0);
+	/* garbage */
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 131 + 7);
+	memset(&sn, 0, sizeof(sn));
+	ck_assert_int_ge(
+	    link_events_parse(buf, sizeof(buf), record_event, &sn), 0);
+}
+END_TEST
+
+/* The real thing: a veth pair in the test's namespace, one end set down,
+ * the other loses its carrier and the socket says so. */
+START_TEST(carrier_events_live)
+{
+	uint8_t     buf[8192];
+	struct seen sn;
+	unsigned    idx;
+	ssize_t     n;
+	int         fd, i, lost = 0;
+
+	ck_assert_int_eq(
+	    system("ip link add wpev0 type veth peer name wpev1 && "
+		   "ip link set wpev0 up && ip link set wpev1 up"),
+	    0);
+	idx = if_index("wpev0");
+	ck_assert_uint_gt(idx, 0);
+	ck_assert_int_ge(fd = link_events_open(), 0);
+	ck_assert_int_eq(system("ip link set wpev1 down"), 0);
+	for (i = 0; i < 50 && !lost; i++) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
+			memset(&sn, 0, sizeof(sn));
+			link_events_parse(buf, (size_t)n, record_event, &sn);
+			for (int k = 0; k < sn.n && k < 8; k++)
+				if (sn.ifindex[k] == idx && !sn.carrier[k])
+					lost = 1;
+		}
+	}
+	close(fd);
+	ck_assert_int_eq(system("ip link del wpev0"), 0);
+	ck_assert_msg(lost, "no carrier-lost event for wpev0");
+}
+END_TEST
+
 static Suite *
 tun_suite(void)
 {
@@ -490,6 +612,10 @@ tun_suite(void)
 	tcase_add_test(rt, route_moves_between_devices);
 	tcase_add_test(rt, route_errors);
 	suite_add_tcase(s, rt);
+	TCase *ev = tcase_create("carrier events");
+	tcase_add_test(ev, carrier_events_parse);
+	tcase_add_test(ev, carrier_events_live);
+	suite_add_tcase(s, ev);
 	return s;
 }
 
