@@ -347,57 +347,7 @@ config_errors_clear(struct config_errors *errs)
 static const char *
 quote(struct quoted *q, const char *s)
 {
-	size_t len;
-
-	q->s[0] = '"';
-	jsonpos_escape(q->s + 1, sizeof(q->s) - 2, s, strlen(s), QUOTE_MAX);
-	len = strlen(q->s);
-	q->s[len] = '"';
-	q->s[len + 1] = '\0';
-	return q->s;
-}
-
-/*
- * jansson's syntax messages quote the offending token raw, control
- * characters and broken UTF-8 included; error lines must stay one
- * printable line.
- */
-static void
-printable(char *dst, size_t size, const char *src)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	size_t               off = 0;
-
-	for (; *s != '\0' && off + 5 < size; s++) {
-		if (*s < ' ' || *s >= 0x7f)
-			off += (size_t)snprintf(
-			    dst + off, size - off, "\\x%02x", *s);
-		else
-			dst[off++] = (char)*s;
-	}
-	dst[off] = '\0';
-}
-
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-		return "integer";
-	case JSON_REAL:
-		return "real";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "boolean";
-	default:
-		return "null";
-	}
+	return jsonpos_quote(q->s, sizeof(q->s), s, strlen(s), QUOTE_MAX);
 }
 
 /* ------------------------------------------------------------ keys */
@@ -505,7 +455,8 @@ get_uint(struct cparse *cp, json_t *obj, int objnode, const char *key,
 	if ((v = member(cp, obj, objnode, key, &node)) == NULL)
 		return 0;
 	if (!json_is_integer(v)) {
-		report(cp, node, "must be an integer, got %s", type_name(v));
+		report(cp, node, "must be an integer, got %s",
+		    jsonpos_type_name(v));
 		return -1;
 	}
 	i = json_integer_value(v);
@@ -527,7 +478,8 @@ get_string(struct cparse *cp, json_t *obj, int objnode, const char *key,
 	if ((v = member(cp, obj, objnode, key, node)) == NULL)
 		return 0;
 	if (!json_is_string(v)) {
-		report(cp, *node, "must be a string, got %s", type_name(v));
+		report(cp, *node, "must be a string, got %s",
+		    jsonpos_type_name(v));
 		return -1;
 	}
 	*out = json_string_value(v);
@@ -546,7 +498,7 @@ get_container(struct cparse *cp, json_t *obj, int objnode, const char *key,
 	if (json_typeof(v) != type) {
 		report(cp, *node, "must be %s, got %s",
 		    type == JSON_OBJECT ? "an object" : "an array",
-		    type_name(v));
+		    jsonpos_type_name(v));
 		return -1;
 	}
 	*out = v;
@@ -836,7 +788,7 @@ parse_profiles(struct cparse *cp, struct config *conf, json_t *root)
 		profile_defaults(&conf->profiles[i]);
 		if (!json_is_object(o))
 			report(cp, node, "must be an object, got %s",
-			    type_name(o));
+			    jsonpos_type_name(o));
 		else
 			parse_profile(cp, o, node, &conf->profiles[i]);
 		if (conf->profiles[i].name[0] != '\0') {
@@ -920,7 +872,7 @@ parse_links(struct cparse *cp, struct config *conf, json_t *root)
 			    CONFIG_MAX_LINKS);
 		if (!json_is_object(o))
 			report(cp, node, "must be an object, got %s",
-			    type_name(o));
+			    jsonpos_type_name(o));
 		else
 			parse_link(cp, o, node, &cp->links[i]);
 		if (cp->links[i].name[0] != '\0') {
@@ -991,7 +943,7 @@ parse_routes(struct cparse *cp, struct config *conf, json_t *root)
 		node = jsonpos_element(cp->pos, arrnode, i);
 		if (!json_is_object(o))
 			report(cp, node, "must be an object, got %s",
-			    type_name(o));
+			    jsonpos_type_name(o));
 		else
 			parse_route(cp, o, node, rt);
 	}
@@ -1137,7 +1089,7 @@ get_prefix_list(struct cparse *cp, json_t *obj, int objnode, const char *key,
 		vnode = jsonpos_element(cp->pos, node, i);
 		if (!json_is_string(v))
 			report(cp, vnode, "must be a string, got %s",
-			    type_name(v));
+			    jsonpos_type_name(v));
 		else if (prefix_parse(json_string_value(v), &(*out)[i], &why) ==
 		    -1)
 			report(cp, vnode, "%s: %s", why,
@@ -1187,7 +1139,7 @@ parse_sites(struct cparse *cp, struct config *conf, json_t *root)
 		node = jsonpos_element(cp->pos, arrnode, i);
 		if (!json_is_object(o))
 			report(cp, node, "must be an object, got %s",
-			    type_name(o));
+			    jsonpos_type_name(o));
 		else
 			parse_site(cp, o, node, &conf->sites[i]);
 	}
@@ -1511,7 +1463,7 @@ config_parse(const char *text, size_t len, const char *name,
 	 */
 	if ((root = json_loadb(text, len,
 		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
-		printable(msg, sizeof(msg), jerr.text);
+		jsonpos_printable(msg, sizeof(msg), jerr.text);
 		report_at(&cp, jerr.line > 0 ? (unsigned)jerr.line : 0,
 		    jerr.column > 0 ? (unsigned)jerr.column : 0, "(syntax)",
 		    "%s", msg);
@@ -1527,7 +1479,8 @@ config_parse(const char *text, size_t len, const char *name,
 		goto out;
 	}
 	if (!json_is_object(root))
-		report(&cp, 0, "must be an object, got %s", type_name(root));
+		report(&cp, 0, "must be an object, got %s",
+		    jsonpos_type_name(root));
 	else
 		parse_root(&cp, conf, root);
 	if (cp.nerrs == 0 && !cp.nomem)

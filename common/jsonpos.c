@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "jsonpos.h"
 
 #define STR_(x) #x
@@ -631,4 +633,55 @@ jsonpos_escape(char *buf, size_t size, const char *str, size_t len, size_t max)
 		i += n ? n : 1;
 	}
 	return buf;
+}
+
+const char *
+jsonpos_quote(char *buf, size_t size, const char *s, size_t len, size_t max)
+{
+	size_t n;
+
+	buf[0] = '"';
+	jsonpos_escape(buf + 1, size - 2, s, len, max);
+	n = strlen(buf);
+	buf[n] = '"';
+	buf[n + 1] = '\0';
+	return buf;
+}
+
+void
+jsonpos_printable(char *dst, size_t size, const char *src)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t               off = 0;
+
+	for (; *s != '\0' && off + 5 < size; s++) {
+		if (*s < ' ' || *s >= 0x7f)
+			off += (size_t)snprintf(
+			    dst + off, size - off, "\\x%02x", *s);
+		else
+			dst[off++] = (char)*s;
+	}
+	dst[off] = '\0';
+}
+
+const char *
+jsonpos_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_INTEGER:
+		return "integer";
+	case JSON_REAL:
+		return "real";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "boolean";
+	default:
+		return "null";
+	}
 }

@@ -77,4 +77,20 @@ char *jsonpos_path(const struct jsonpos *, int node, char *buf, size_t size);
 char *jsonpos_escape(
     char *buf, size_t size, const char *s, size_t len, size_t max);
 
+/*
+ * Helpers for the messages about JSON values that the config loader and
+ * the control-message decoders both write.  jsonpos_quote() puts s (len
+ * bytes) in double quotes, escaped as jsonpos_escape() does and cut after
+ * max bytes, into buf (room for max * 6 + 8 bytes suffices); it returns
+ * buf.  jsonpos_printable() copies src with control characters and
+ * non-ASCII bytes as \xNN, so that jansson's own messages, which quote
+ * tokens raw, stay one printable line.  jsonpos_type_name() names a
+ * value's type as messages do: object, array, string, integer, real,
+ * boolean or null.
+ */
+const char *jsonpos_quote(
+    char *buf, size_t size, const char *s, size_t len, size_t max);
+void        jsonpos_printable(char *dst, size_t size, const char *src);
+const char *jsonpos_type_name(const struct json_t *);
+
 #endif

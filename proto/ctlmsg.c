@@ -168,53 +168,7 @@ fail(struct dec *d, const char *path, const char *key, const char *fmt, ...)
 static const char *
 quote(struct quoted *q, const char *s, size_t len)
 {
-	size_t n;
-
-	q->s[0] = '"';
-	jsonpos_escape(q->s + 1, sizeof(q->s) - 2, s, len, QUOTE_MAX);
-	n = strlen(q->s);
-	q->s[n] = '"';
-	q->s[n + 1] = '\0';
-	return q->s;
-}
-
-/* jansson quotes the offending token raw; a log line must stay one line. */
-static void
-printable(char *dst, size_t size, const char *src)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	size_t               off = 0;
-
-	for (; *s != '\0' && off + 5 < size; s++) {
-		if (*s < ' ' || *s >= 0x7f)
-			off += (size_t)snprintf(
-			    dst + off, size - off, "\\x%02x", *s);
-		else
-			dst[off++] = (char)*s;
-	}
-	dst[off] = '\0';
-}
-
-static const char *
-type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "object";
-	case JSON_ARRAY:
-		return "array";
-	case JSON_STRING:
-		return "string";
-	case JSON_INTEGER:
-		return "integer";
-	case JSON_REAL:
-		return "real";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "boolean";
-	default:
-		return "null";
-	}
+	return jsonpos_quote(q->s, sizeof(q->s), s, len, QUOTE_MAX);
 }
 
 /* ------------------------------------------------------------ getters */
@@ -265,8 +219,8 @@ uint_in(struct dec *d, json_t *v, const char *path, const char *key,
 	json_int_t i;
 
 	if (!json_is_integer(v))
-		return fail(
-		    d, path, key, "must be an integer, got %s", type_name(v));
+		return fail(d, path, key, "must be an integer, got %s",
+		    jsonpos_type_name(v));
 	i = json_integer_value(v);
 	if (i < (json_int_t)min || i > (json_int_t)max)
 		return fail(d, path, key,
@@ -296,8 +250,8 @@ get_bool(
 	if ((v = member(d, obj, path, key)) == NULL)
 		return -1;
 	if (!json_is_boolean(v))
-		return fail(
-		    d, path, key, "must be a boolean, got %s", type_name(v));
+		return fail(d, path, key, "must be a boolean, got %s",
+		    jsonpos_type_name(v));
 	*out = json_is_true(v) ? 1 : 0;
 	return 0;
 }
@@ -335,8 +289,8 @@ get_name(struct dec *d, json_t *obj, const char *path, const char *key,
 	if ((v = member(d, obj, path, key)) == NULL)
 		return -1;
 	if (!json_is_string(v))
-		return fail(
-		    d, path, key, "must be a string, got %s", type_name(v));
+		return fail(d, path, key, "must be a string, got %s",
+		    jsonpos_type_name(v));
 	s = json_string_value(v);
 	/* jansson refuses \u0000 unless told otherwise, so len is strlen. */
 	len = json_string_length(v);
@@ -373,8 +327,8 @@ get_array(struct dec *d, json_t *obj, const char *path, const char *key,
 	if ((v = member(d, obj, path, key)) == NULL)
 		return -1;
 	if (!json_is_array(v))
-		return fail(
-		    d, path, key, "must be an array, got %s", type_name(v));
+		return fail(d, path, key, "must be an array, got %s",
+		    jsonpos_type_name(v));
 	n = json_array_size(v);
 	if (n < min || n > max)
 		return fail(d, path, key, "must have %zu..%zu entries, got %zu",
@@ -392,8 +346,8 @@ get_object(struct dec *d, json_t *obj, const char *path, const char *key,
 	if ((v = member(d, obj, path, key)) == NULL)
 		return -1;
 	if (!json_is_object(v))
-		return fail(
-		    d, path, key, "must be an object, got %s", type_name(v));
+		return fail(d, path, key, "must be an object, got %s",
+		    jsonpos_type_name(v));
 	*out = v;
 	/* Only the root holds objects, so the key is the whole path. */
 	return check_keys(d, v, key, known);
@@ -423,14 +377,14 @@ load(struct dec *d, const uint8_t *body, size_t len, const char *const *known)
 	}
 	if ((root = json_loadb((const char *)body, len,
 		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
-		printable(msg, sizeof(msg), jerr.text);
+		jsonpos_printable(msg, sizeof(msg), jerr.text);
 		fail(d, NULL, NULL, "not JSON at byte %d: %s", jerr.position,
 		    msg);
 		return NULL;
 	}
 	if (!json_is_object(root)) {
 		fail(d, NULL, NULL, "body must be a JSON object, got %s",
-		    type_name(root));
+		    jsonpos_type_name(root));
 		goto fail;
 	}
 	if (check_keys(d, root, NULL, known) == -1)
@@ -449,8 +403,8 @@ decode_link(struct dec *d, json_t *o, const char *path, struct ctl_link *l)
 	uint32_t id;
 
 	if (!json_is_object(o))
-		return fail(
-		    d, path, NULL, "must be an object, got %s", type_name(o));
+		return fail(d, path, NULL, "must be an object, got %s",
+		    jsonpos_type_name(o));
 	if (check_keys(d, o, path, link_keys) == -1 ||
 	    get_name(d, o, path, "name", 1, l->name, sizeof(l->name),
 		NAME_WORD) == -1 ||
@@ -520,7 +474,7 @@ ctlmsg_decode_hello(const uint8_t *body, size_t len, struct ctl_hello *h,
 		v = json_array_get(lan, i);
 		if (!json_is_string(v)) {
 			fail(&d, path, NULL, "must be a string, got %s",
-			    type_name(v));
+			    jsonpos_type_name(v));
 			goto out;
 		}
 		s = json_string_value(v);
@@ -685,8 +639,8 @@ move_addr(struct dec *d, json_t *mv, const char *path, size_t i,
 	snprintf(epath, sizeof(epath), "%s[%zu]", path, i);
 	v = json_array_get(mv, i);
 	if (!json_is_string(v))
-		return fail(
-		    d, epath, NULL, "must be a string, got %s", type_name(v));
+		return fail(d, epath, NULL, "must be a string, got %s",
+		    jsonpos_type_name(v));
 	s = json_string_value(v);
 	/* inet_pton() stops at a NUL; jansson refuses \u0000 in strings. */
 	if (addr_parse(s, out) == -1)
@@ -713,8 +667,8 @@ decode_move(
 
 	snprintf(path, sizeof(path), "moves[%zu]", i);
 	if (!json_is_array(v))
-		return fail(
-		    d, path, NULL, "must be an array, got %s", type_name(v));
+		return fail(d, path, NULL, "must be an array, got %s",
+		    jsonpos_type_name(v));
 	if (json_array_size(v) != MOVE_FIELDS)
 		return fail(d, path, NULL,
 		    "must be [address, port, address, port, protocol, link], "
