@@ -241,6 +241,23 @@ get_uint(struct dec *d, json_t *obj, const char *path, const char *key,
 	return uint_in(d, v, path, key, min, max, out);
 }
 
+/* "link" of REASSIGN and REASSIGN_ACK: absent means CTL_LINK_NONE. */
+static int
+get_dead_link(struct dec *d, json_t *obj, uint8_t *out)
+{
+	uint32_t link;
+
+	if (json_object_get(obj, "link") == NULL) {
+		*out = CTL_LINK_NONE;
+		return 0;
+	}
+	if (get_uint(d, obj, NULL, "link", 0, CONFIG_MAX_LINKS - 1, &link) ==
+	    -1)
+		return -1;
+	*out = (uint8_t)link;
+	return 0;
+}
+
 static int
 get_bool(
     struct dec *d, json_t *obj, const char *path, const char *key, uint8_t *out)
@@ -714,7 +731,6 @@ ctlmsg_decode_reassign(const uint8_t *body, size_t len, struct ctl_reassign *r,
 {
 	struct dec d = {err, errlen};
 	json_t    *root, *moves = NULL;
-	uint32_t   link;
 	size_t     i;
 	int        rc = CTL_ERR_BODY;
 
@@ -722,14 +738,12 @@ ctlmsg_decode_reassign(const uint8_t *body, size_t len, struct ctl_reassign *r,
 	/* load() refuses a body over CTL_MAX_BODY before parsing it. */
 	if ((root = load(&d, body, len, reassign_keys)) == NULL)
 		goto out;
-	if (get_uint(&d, root, NULL, "link", 0, CONFIG_MAX_LINKS - 1, &link) ==
-		-1 ||
+	if (get_dead_link(&d, root, &r->dead_link) == -1 ||
 	    get_uint(&d, root, NULL, "seq", 0, UINT32_MAX, &r->seq) == -1 ||
 	    get_bool(&d, root, NULL, "last", &r->last) == -1 ||
 	    get_uint(&d, root, NULL, "total", 0, UINT32_MAX, &r->total) == -1 ||
 	    get_array(&d, root, NULL, "moves", 0, CTL_MAX_MOVES, &moves) == -1)
 		goto out;
-	r->dead_link = (uint8_t)link;
 	r->nmoves = json_array_size(moves);
 	if (r->nmoves > r->total) {
 		fail(&d, NULL, "total",
@@ -773,17 +787,14 @@ ctlmsg_decode_reassign_ack(const uint8_t *body, size_t len,
 {
 	struct dec d = {err, errlen};
 	json_t    *root;
-	uint32_t   link;
 	int        rc = CTL_ERR_BODY;
 
 	memset(a, 0, sizeof(*a));
 	if ((root = load(&d, body, len, reassign_ack_keys)) == NULL)
 		goto out;
-	if (get_uint(&d, root, NULL, "link", 0, CONFIG_MAX_LINKS - 1, &link) ==
-		-1 ||
+	if (get_dead_link(&d, root, &a->link) == -1 ||
 	    get_uint(&d, root, NULL, "seq", 0, UINT32_MAX, &a->seq) == -1)
 		goto out;
-	a->link = (uint8_t)link;
 	rc = CTL_OK;
 out:
 	if (rc != CTL_OK)
@@ -1061,7 +1072,8 @@ encode_reassign(const struct ctl_reassign *r, const struct ctl_move *moves,
 		return -1;
 	if ((root = json_object()) == NULL)
 		return -1;
-	set(root, "link", json_integer(r->dead_link), &bad);
+	if (r->dead_link != CTL_LINK_NONE)
+		set(root, "link", json_integer(r->dead_link), &bad);
 	set(root, "seq", json_integer(r->seq), &bad);
 	set(root, "last", json_boolean(r->last), &bad);
 	set(root, "total", json_integer(r->total), &bad);
@@ -1110,7 +1122,8 @@ ctlmsg_encode_reassign_ack(
 
 	if ((root = json_object()) == NULL)
 		return -1;
-	set(root, "link", json_integer(ra->link), &bad);
+	if (ra->link != CTL_LINK_NONE)
+		set(root, "link", json_integer(ra->link), &bad);
 	set(root, "seq", json_integer(ra->seq), &bad);
 	if (frame(root, bad, CTL_REASSIGN_ACK, &f, &n) == -1)
 		return -1;

@@ -42,6 +42,12 @@
  * The PoP answers each chunk it has applied with REASSIGN_ACK
  * {"link":2,"seq":0}; the acknowledgement of the last seq means the
  * whole failover is applied at both ends.
+ *
+ * Flows also move when no link failed: back to a returning link (failback
+ * "rebalance", or flows that had nowhere to go while every link was down)
+ * and when the Socket restates, after its control channel reconnects,
+ * where every flow it ever moved is now.  Such a REASSIGN has no "link"
+ * (dead_link is CTL_LINK_NONE), nor has its REASSIGN_ACK.
  */
 #ifndef WANPAIR_CTLMSG_H
 #define WANPAIR_CTLMSG_H
@@ -59,6 +65,8 @@
 #define CTL_ERRLEN   160
 /* Moves in one REASSIGN chunk; see above for why not more. */
 #define CTL_MAX_MOVES 4096
+/* dead_link of a REASSIGN (and its ACK) that no link failure caused. */
+#define CTL_LINK_NONE 0xff
 
 enum ctl_type {
 	CTL_HELLO = 1,        /* Socket -> PoP: site, version, links, LAN */
@@ -140,7 +148,7 @@ struct ctl_move {
  * none); the caller releases them with ctlmsg_reassign_free().
  */
 struct ctl_reassign {
-	uint8_t          dead_link; /* "link": the link that failed */
+	uint8_t          dead_link; /* "link" that failed, or CTL_LINK_NONE */
 	uint32_t         seq;       /* chunk number, from 0 */
 	uint8_t          last;      /* 1 on the final chunk, else 0 */
 	uint32_t         total;     /* moves in all chunks together */
@@ -149,7 +157,7 @@ struct ctl_reassign {
 };
 
 struct ctl_reassign_ack {
-	uint8_t  link; /* the dead link of the chunk acknowledged */
+	uint8_t  link; /* dead_link of the chunk acknowledged */
 	uint32_t seq;  /* its seq */
 };
 

@@ -848,8 +848,14 @@ static const struct bad_body {
     {CTL_REASSIGN, RA(MV4 "," MV("2001:db8::1", 1, "2001:db8::2", 2, 17, 0)),
 	NULL},
     {CTL_REASSIGN, "{\"link\":1,\"flows\":[]}", "unknown key \"flows\""},
-    {CTL_REASSIGN, "{\"seq\":0,\"last\":true,\"total\":0,\"moves\":[]}",
-	"missing key \"link\""},
+    /* no "link": moves that no link failure caused, to any link */
+    {CTL_REASSIGN, "{\"seq\":0,\"last\":true,\"total\":0,\"moves\":[]}", NULL},
+    {CTL_REASSIGN, "{\"seq\":0,\"last\":true,\"total\":1,\"moves\":[" MV4 "]}",
+	NULL},
+    {CTL_REASSIGN,
+	"{\"link\":null,\"seq\":0,\"last\":true,\"total\":0,"
+	"\"moves\":[]}",
+	"link: must be an integer, got null"},
     {CTL_REASSIGN, "{\"link\":2,\"last\":true,\"total\":0,\"moves\":[]}",
 	"missing key \"seq\""},
     {CTL_REASSIGN, "{\"link\":2,\"seq\":0,\"total\":0,\"moves\":[]}",
@@ -943,8 +949,8 @@ static const struct bad_body {
     {CTL_REASSIGN_ACK, "{\"link\":2,\"seq\":0}", NULL},
     {CTL_REASSIGN_ACK, "{\"link\":31,\"seq\":4294967295}", NULL},
     {CTL_REASSIGN_ACK, "{\"link\":2}", "missing key \"seq\""},
-    {CTL_REASSIGN_ACK, "{\"seq\":0}", "missing key \"link\""},
-    {CTL_REASSIGN_ACK, "{}", "missing key \"link\""},
+    {CTL_REASSIGN_ACK, "{\"seq\":0}", NULL},
+    {CTL_REASSIGN_ACK, "{}", "missing key \"seq\""},
     {CTL_REASSIGN_ACK, "{\"link\":32,\"seq\":0}",
 	"link: must be 0..31, got 32"},
     {CTL_REASSIGN_ACK, "{\"link\":2,\"seq\":4294967296}",
@@ -1260,6 +1266,64 @@ START_TEST(test_reassign_ack)
 	out = NULL;
 	ck_assert_int_eq(ctlmsg_encode_reassign_ack(&a, &out, &outlen), -1);
 	ck_assert_ptr_null(out);
+}
+END_TEST
+
+/*
+ * Moves that no dead link caused (failback, a reconciliation) have no
+ * "link", in the chunk and in its acknowledgement; such a chunk may move
+ * flows to any link, and an out-of-range dead_link still cannot be sent.
+ */
+START_TEST(test_reassign_no_link)
+{
+	static const char json[] = "{\"seq\":3,\"last\":true,\"total\":1,"
+				   "\"moves\":[[\"10.1.0.10\",40000,"
+				   "\"203.0.113.10\",443,6,0]]}";
+	static const char ack_json[] = "{\"seq\":3}";
+	struct ctl_move   mv[2];
+	union msg         m;
+	uint8_t          *out;
+	size_t            outlen;
+	char              err[CTL_ERRLEN];
+
+	memset(&m, 0, sizeof(m));
+	small_reassign(&m.reassign, mv);
+	m.reassign.dead_link = CTL_LINK_NONE;
+	m.reassign.seq = 3;
+	m.reassign.total = 1;
+	m.reassign.nmoves = 1;
+	round_trip(CTL_REASSIGN, &m, sizeof(m.reassign));
+	ck_assert_int_eq(ctlmsg_encode_reassign(&m.reassign, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen, CTL_HDR_LEN + strlen(json));
+	ck_assert_mem_eq(out + CTL_HDR_LEN, json, strlen(json));
+	free(out);
+	/* A link number the decoder would refuse is no "none". */
+	m.reassign.dead_link = CONFIG_MAX_LINKS;
+	out = NULL;
+	ck_assert_int_eq(
+	    ctlmsg_encode_reassign(&m.reassign, &out, &outlen), -1);
+	ck_assert_ptr_null(out);
+
+	memset(&m, 0, sizeof(m));
+	m.reassign_ack.link = CTL_LINK_NONE;
+	m.reassign_ack.seq = 3;
+	round_trip(CTL_REASSIGN_ACK, &m, sizeof(m.reassign_ack));
+	ck_assert_int_eq(
+	    ctlmsg_encode_reassign_ack(&m.reassign_ack, &out, &outlen), 0);
+	ck_assert_mem_eq(out + CTL_HDR_LEN, ack_json, strlen(ack_json));
+	free(out);
+	ck_assert_int_eq(
+	    ctlmsg_decode_reassign_ack((const uint8_t *)ack_json,
+		strlen(ack_json), &m.reassign_ack, err, sizeof(err)),
+	    CTL_OK);
+	ck_assert_uint_eq(m.reassign_ack.link, CTL_LINK_NONE);
+	/* "link": null is a wrong type, not an absent key. */
+	ck_assert_int_eq(
+	    ctlmsg_decode_reassign_ack((const uint8_t *)"{\"link\":null,"
+							"\"seq\":3}",
+		21, &m.reassign_ack, err, sizeof(err)),
+	    CTL_ERR_BODY);
+	ck_assert_str_eq(err, "link: must be an integer, got null");
 }
 END_TEST
 
@@ -1768,6 +1832,7 @@ ctlmsg_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_reassign_round_trip);
 	tcase_add_test(tc, test_reassign_ack);
+	tcase_add_test(tc, test_reassign_no_link);
 	tcase_add_test(tc, test_reassign_chunked);
 	tcase_add_test(tc, test_reassign_worst_case);
 	tcase_add_test(tc, test_reassign_limits);
