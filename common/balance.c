@@ -962,25 +962,20 @@ balance_seed(struct balance *b, uint64_t seed)
 		b->profiles[i].rng = wp_mix64(seed + i);
 }
 
-int
-balance_assign(struct balance *b, const struct pkt_info *pkt, struct flow *f,
-    uint64_t now_ms)
+/* A link for a flow that has none (new, or its link was removed by a
+ * reload), by its destination's route set; see balance_assign(). */
+static int
+assign(
+    struct balance *b, struct flow *f, const struct bal_ctx *x, uint64_t now_ms)
 {
 	struct cand         c[CONFIG_MAX_LINKS];
 	struct bal_profile *p;
 	struct bal_set     *s;
-	struct bal_ctx      x;
 	unsigned            n, k;
 	int                 si;
 
-	/* Failover recomputes the destination from the key and this flag;
-	 * set it here so that holds whatever the caller did. */
-	if (pkt->sport == f->key.pa && memcmp(pkt->src, f->key.a, 16) == 0)
-		f->flags |= FLOW_F_A_INITIATOR;
-	else
-		f->flags &= (uint8_t)~FLOW_F_A_INITIATOR;
 	f->group = 0;
-	if ((si = select_set(b, pkt->family, pkt->dst)) == -1) {
+	if ((si = select_set(b, x->family, x->dst)) == -1) {
 		f->link = FLOW_LINK_NONE;
 		f->profile = FLOW_PROFILE_NONE;
 		return -1;
@@ -992,17 +987,31 @@ balance_assign(struct balance *b, const struct pkt_info *pkt, struct flow *f,
 	}
 	p = &b->profiles[s->profile];
 	n = gather(b, s, c);
+	if (p->sticky != STICKY_NONE)
+		k = sticky_pick(b, p, (uint16_t)si, c, n, x, now_ms, &f->group);
+	else
+		k = pick(b, p, s, c, n, x);
+	place(b, f, s->profile, c[k].link);
+	return 0;
+}
+
+int
+balance_assign(struct balance *b, const struct pkt_info *pkt, struct flow *f,
+    uint64_t now_ms)
+{
+	struct bal_ctx x;
+
+	/* Failover recomputes the destination from the key and this flag;
+	 * set it here so that holds whatever the caller did. */
+	if (pkt->sport == f->key.pa && memcmp(pkt->src, f->key.a, 16) == 0)
+		f->flags |= FLOW_F_A_INITIATOR;
+	else
+		f->flags &= (uint8_t)~FLOW_F_A_INITIATOR;
 	x.key = &f->key;
 	x.src = pkt->src;
 	x.dst = pkt->dst;
 	x.family = pkt->family;
-	if (p->sticky != STICKY_NONE)
-		k = sticky_pick(
-		    b, p, (uint16_t)si, c, n, &x, now_ms, &f->group);
-	else
-		k = pick(b, p, s, c, n, &x);
-	place(b, f, s->profile, c[k].link);
-	return 0;
+	return assign(b, f, &x, now_ms);
 }
 
 int
@@ -1434,4 +1443,128 @@ balance_link_index(const struct balance *b, const char *name)
 		if (strcmp(b->links[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* ------------------------------------------------------------ reload */
+
+/*
+ * A kept sticky flow joins the group its address now selects, created
+ * on its own link if there is none: the flows a group held before the
+ * reload keep new flows of that source or destination with them.
+ */
+static void
+regroup(struct balance *b, struct flow *f, uint16_t si, const struct bal_ctx *x,
+    uint64_t now)
+{
+	struct bal_profile *p = &b->profiles[f->profile];
+	struct bal_group   *g;
+	uint8_t             a[16];
+	uint32_t            h, slot;
+
+	group_addr(p, x, a);
+	h = group_hash(p, a, x->family);
+	if ((slot = group_find(p, a, x->family, h)) == GROUP_NIL) {
+		slot = group_slot(p, now);
+		g = &p->groups[slot];
+		memcpy(g->addr, a, 16);
+		g->family = x->family;
+		g->hash = h;
+		group_index(p, slot);
+		group_reset(p, slot, now);
+		g->link = f->link;
+		g->set = si;
+		g->last_new_ms = now;
+	}
+	p->groups[slot].active++;
+	f->group = group_handle(p, slot);
+}
+
+struct adopt {
+	struct balance *b; /* the new one */
+	const int      *map;
+	unsigned        nold;
+	uint64_t        now;
+	balance_move_cb cb;
+	void           *arg;
+	size_t          moved;
+	size_t          stranded;
+};
+
+static int
+adopt_flow(void *arg, struct flow *f)
+{
+	struct adopt   *a = arg;
+	struct balance *b = a->b;
+	struct bal_ctx  x;
+	unsigned        from = f->link;
+	int             to, si;
+
+	if (from == FLOW_LINK_NONE)
+		return 0;
+	to = from < a->nold ? a->map[from] : -1;
+	/* The old balance's profile and group mean nothing here. */
+	f->group = 0;
+	f->profile = FLOW_PROFILE_NONE;
+	f->link = FLOW_LINK_NONE;
+	ctx_from_flow(&x, f);
+	if (to >= 0 && (unsigned)to < b->nlinks) {
+		si = select_set(b, x.family, x.dst);
+		place(b, f, si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
+		    (uint8_t)to);
+		if (f->profile != FLOW_PROFILE_NONE &&
+		    b->profiles[f->profile].sticky != STICKY_NONE)
+			regroup(b, f, (uint16_t)si, &x, a->now);
+		return 0;
+	}
+	/* Its link is gone: it moves as failover would move it. */
+	if (assign(b, f, &x, a->now) == -1) {
+		a->stranded++;
+		return 0;
+	}
+	f->flags |= FLOW_F_MOVED;
+	a->moved++;
+	if (a->cb != NULL)
+		a->cb(a->arg, f, from, f->link);
+	return 0;
+}
+
+struct balance *
+balance_reconfigure(const struct balance *old, const struct config *conf,
+    struct flow_table *t, const int *link_map, uint64_t now_ms,
+    balance_move_cb cb, void *arg, size_t *moved, size_t *stranded)
+{
+	struct balance *b;
+	struct adopt    a;
+	unsigned        i;
+	int             to;
+
+	if ((b = balance_new(conf, old->side)) == NULL)
+		return NULL;
+	/* What the links showed so far still holds: a dead link stays dead
+	 * until its probes say otherwise, and `throughput` keeps its load
+	 * figures.  New links start up, as at start. */
+	b->tput_base_ms = old->tput_base_ms;
+	b->tput_ms = old->tput_ms;
+	b->tput_scale = old->tput_scale;
+	for (i = 0; i < old->nlinks; i++) {
+		to = link_map[i];
+		if (to < 0 || (unsigned)to >= b->nlinks)
+			continue;
+		b->links[to].up = old->links[i].up;
+		b->links[to].tput = old->links[i].tput;
+	}
+	memset(&a, 0, sizeof(a));
+	a.b = b;
+	a.map = link_map;
+	a.nold = old->nlinks;
+	a.now = now_ms;
+	a.cb = cb;
+	a.arg = arg;
+	if (t != NULL)
+		flow_table_foreach(t, adopt_flow, &a);
+	if (moved != NULL)
+		*moved = a.moved;
+	if (stranded != NULL)
+		*stranded = a.stranded;
+	return b;
 }

@@ -89,6 +89,26 @@ size_t balance_link_down(struct balance *, struct flow_table *, unsigned link,
 size_t balance_link_up(struct balance *, struct flow_table *, unsigned link,
     uint64_t now_ms, balance_move_cb, void *);
 
+/*
+ * Reload: a new balance for `conf` (same side as `old`) that takes over
+ * the flows of table t.  link_map[i], for each of old's links, is its
+ * index in conf's links, or -1 if it is gone.  A kept link keeps its
+ * up/down state and throughput figures; a new one starts up.  Flows on
+ * kept links stay there (renumbered), in the profile their destination
+ * now selects, and rebuild the sticky groups of that profile; flows on a
+ * removed link move as balance_link_down() would move them (cb sees the
+ * OLD index as `from`, FLOW_F_MOVED is set, *moved counts them).  A flow
+ * that no route covers any more is left with link FLOW_LINK_NONE and
+ * counted in *stranded: the caller removes it (engine_reconfigure does).
+ * Returns the new balance, or NULL on allocation failure with nothing
+ * changed.  On success the caller frees `old` with balance_free() and
+ * must not release flows into it: they belong to the new one.
+ */
+struct balance *balance_reconfigure(const struct balance *old,
+    const struct config *conf, struct flow_table *t, const int *link_map,
+    uint64_t now_ms, balance_move_cb cb, void *arg, size_t *moved,
+    size_t *stranded);
+
 unsigned    balance_nlinks(const struct balance *);
 const char *balance_link_name(const struct balance *, unsigned link);
 int         balance_link_is_up(const struct balance *, unsigned link);

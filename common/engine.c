@@ -217,6 +217,66 @@ engine_link_up(struct engine *e, unsigned link, uint64_t now_ms,
 	return balance_link_up(e->balance, e->flows, link, now_ms, cb, arg);
 }
 
+struct unrouted {
+	struct flow **f;
+	size_t        n, max;
+};
+
+static int
+find_unrouted(void *arg, struct flow *f)
+{
+	struct unrouted *u = arg;
+
+	if (f->link != FLOW_LINK_NONE)
+		return 0;
+	u->f[u->n++] = f;
+	return u->n == u->max;
+}
+
+int
+engine_reconfigure(struct engine *e, const struct config *conf,
+    const int *link_map, uint64_t now_ms, balance_move_cb cb, void *arg,
+    size_t *moved)
+{
+	struct balance *b;
+	struct flow    *one;
+	struct unrouted u = {&one, 0, 1};
+	size_t          stranded, n, i;
+
+	b = balance_reconfigure(e->balance, conf, e->flows, link_map, now_ms,
+	    cb, arg, &n, &stranded);
+	if (b == NULL)
+		return -1;
+	balance_free(e->balance);
+	e->balance = b;
+	e->now_ms = now_ms;
+	flow_table_set_timeouts(e->flows, &conf->flow_timeouts);
+	/*
+	 * A walk must not remove: collect the flows left without a route,
+	 * then remove them (entries never move, the pointers hold).  Short
+	 * of memory, one walk per flow: slow, but a reload that takes away
+	 * every route of some destination is rare.
+	 */
+	if (stranded > 1 && (u.f = calloc(stranded, sizeof(*u.f))) != NULL)
+		u.max = stranded;
+	else
+		u.f = &one;
+	while (stranded > 0) {
+		u.n = 0;
+		flow_table_foreach(e->flows, find_unrouted, &u);
+		if (u.n == 0)
+			break;
+		for (i = 0; i < u.n; i++)
+			flow_table_remove(e->flows, u.f[i]);
+		stranded -= u.n < stranded ? u.n : stranded;
+	}
+	if (u.f != &one)
+		free(u.f);
+	if (moved != NULL)
+		*moved = n;
+	return 0;
+}
+
 const struct engine_stats *
 engine_stats(const struct engine *e)
 {

@@ -78,6 +78,18 @@ size_t engine_link_down(struct engine *, unsigned link, uint64_t now_ms,
 size_t engine_link_up(struct engine *, unsigned link, uint64_t now_ms,
     balance_move_cb, void *arg);
 
+/*
+ * Reload: balances by `conf` from now on and keeps the flows (see
+ * balance_reconfigure() for link_map and what happens to each flow).
+ * Flow timeouts follow conf; the table keeps its size (flows.max is fixed
+ * at engine_new()).  Flows that no route covers any more are removed.
+ * Returns 0 with *moved set to the flows moved off removed links (may be
+ * NULL), or -1 on allocation failure with nothing changed.
+ */
+int engine_reconfigure(struct engine *, const struct config *conf,
+    const int *link_map, uint64_t now_ms, balance_move_cb, void *arg,
+    size_t *moved);
+
 const struct engine_stats *engine_stats(const struct engine *);
 struct flow_table         *engine_flows(struct engine *);
 struct balance            *engine_balance(struct engine *);
