@@ -1404,6 +1404,35 @@ balance_link_up(struct balance *b, struct flow_table *t, unsigned link,
 	return w.moved;
 }
 
+int
+balance_set_link(
+    struct balance *b, struct flow *f, unsigned link, uint64_t now_ms)
+{
+	struct walk    w;
+	struct bal_ctx x;
+	int            si;
+
+	if (link >= b->nlinks || !b->links[link].up)
+		return -1;
+	if (f->link == FLOW_LINK_NONE) {
+		/* Counted in the profile its destination selects, as if
+		 * balance_assign() had chosen the link; no group. */
+		ctx_from_flow(&x, f);
+		si = select_set(b, x.family, x.dst);
+		f->group = 0;
+		place(b, f, si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
+		    (uint8_t)link);
+		return 0;
+	}
+	memset(&w, 0, sizeof(w));
+	w.b = b;
+	w.now = now_ms;
+	/* The flow keeps its profile and group: only its link is the
+	 * peer's to say. */
+	move(&w, f, f->profile, (uint8_t)link);
+	return 0;
+}
+
 unsigned
 balance_nlinks(const struct balance *b)
 {

@@ -109,6 +109,17 @@ struct balance *balance_reconfigure(const struct balance *old,
     uint64_t now_ms, balance_move_cb cb, void *arg, size_t *moved,
     size_t *stranded);
 
+/*
+ * Puts flow f on `link` because the peer says so (REASSIGN), keeping the
+ * counts true: a flow already placed leaves its old link (FLOW_F_MOVED
+ * is set, its profile and group stay), an unplaced one (link
+ * FLOW_LINK_NONE, just inserted) is counted in the profile its
+ * destination selects.  Returns 0, or -1 with nothing changed if the
+ * link is unknown or down.
+ */
+int balance_set_link(
+    struct balance *, struct flow *f, unsigned link, uint64_t now_ms);
+
 unsigned    balance_nlinks(const struct balance *);
 const char *balance_link_name(const struct balance *, unsigned link);
 int         balance_link_is_up(const struct balance *, unsigned link);

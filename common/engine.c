@@ -277,6 +277,50 @@ engine_reconfigure(struct engine *e, const struct config *conf,
 	return 0;
 }
 
+size_t
+engine_link_rehome(
+    struct engine *e, uint64_t now_ms, balance_move_cb cb, void *arg)
+{
+	unsigned l, n = balance_nlinks(e->balance);
+	size_t   moved = 0;
+
+	e->now_ms = now_ms;
+	/* Taking a down link down again moves what is still on it, now
+	 * that there is somewhere to go; only links with flows cost a walk. */
+	for (l = 0; l < n; l++)
+		if (!balance_link_is_up(e->balance, l) &&
+		    balance_link_active(e->balance, l) > 0)
+			moved += balance_link_down(
+			    e->balance, e->flows, l, now_ms, cb, arg);
+	return moved;
+}
+
+int
+engine_flow_assign(struct engine *e, const struct flow_key *key, unsigned link,
+    int a_initiator, uint64_t now_ms)
+{
+	struct flow *f;
+	uint64_t     hash;
+	int          rc = ENGINE_ASSIGN_MOVED;
+
+	if (link >= balance_nlinks(e->balance) ||
+	    !balance_link_is_up(e->balance, link))
+		return ENGINE_ASSIGN_REFUSED;
+	e->now_ms = now_ms;
+	hash = flow_table_hash(e->flows, key);
+	if ((f = flow_table_lookup(e->flows, key, hash)) == NULL) {
+		f = flow_table_insert(e->flows, key, hash, now_ms);
+		if (a_initiator)
+			f->flags |= FLOW_F_A_INITIATOR;
+		rc = ENGINE_ASSIGN_INSERTED;
+	} else if (f->link == link)
+		return ENGINE_ASSIGN_SAME;
+	/* Not refused: the link was checked above. */
+	(void)balance_set_link(e->balance, f, link, now_ms);
+	f->flags |= FLOW_F_MOVED;
+	return rc;
+}
+
 const struct engine_stats *
 engine_stats(const struct engine *e)
 {

@@ -90,6 +90,35 @@ int engine_reconfigure(struct engine *, const struct config *conf,
     const int *link_map, uint64_t now_ms, balance_move_cb, void *arg,
     size_t *moved);
 
+/*
+ * After a link came up: flows left on links that are down, because no
+ * link was up when theirs went down, move to the live links as
+ * engine_link_down() would have moved them.  cb sees each move.
+ * Returns how many moved.
+ */
+size_t engine_link_rehome(
+    struct engine *, uint64_t now_ms, balance_move_cb, void *arg);
+
+/* What engine_flow_assign() did. */
+enum engine_assign {
+	ENGINE_ASSIGN_REFUSED = -1, /* link unknown or down: nothing done */
+	ENGINE_ASSIGN_SAME = 0,     /* the flow was already on that link */
+	ENGINE_ASSIGN_MOVED = 1,    /* moved there from another link */
+	ENGINE_ASSIGN_INSERTED = 2  /* absent: inserted on that link */
+};
+
+/*
+ * The peer says flow `key` (normalised, as flow_key_from_pkt() makes it)
+ * uses `link` (REASSIGN).  A flow in the table moves there through the
+ * balance, so per-link counts stay true; an absent one is inserted on
+ * that link (a full table evicts the flow idle longest, as for a
+ * packet), with FLOW_F_A_INITIATOR if a_initiator, so the traffic that
+ * opens it here already follows the peer's choice.  Either way
+ * FLOW_F_MOVED is set.  Returns an enum engine_assign.
+ */
+int engine_flow_assign(struct engine *, const struct flow_key *key,
+    unsigned link, int a_initiator, uint64_t now_ms);
+
 const struct engine_stats *engine_stats(const struct engine *);
 struct flow_table         *engine_flows(struct engine *);
 struct balance            *engine_balance(struct engine *);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "ctlmsg.h"
 #include "engine.h"
 #include "check_run.h"
 
@@ -262,6 +263,305 @@ START_TEST(expiry_and_release)
 }
 END_TEST
 
+/* ------------------------------------------------- reassignment */
+
+/* IPv4 UDP flow number i (0..2^24): 10.x.y.z:40000 -> 203.0.113.1:53,
+ * or its reply. */
+static void
+udp4_flow(uint8_t *p, uint32_t i, int reply)
+{
+	uint8_t lan[4] = {
+	    10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
+	uint8_t inet[4] = {203, 0, 113, 1};
+
+	udp4(p, 0, 1, reply);
+	memcpy(p + 12, reply ? inet : lan, 4);
+	memcpy(p + 16, reply ? lan : inet, 4);
+	p[reply ? 22 : 20] = 40000 >> 8;
+	p[reply ? 23 : 21] = 40000 & 0xff;
+}
+
+/* Three links whose up and down weights differ, so the Socket's engine
+ * (SIDE_UP) and the PoP's (SIDE_DOWN) choose differently on their own. */
+static const char three_links[] =
+    "{\"links\": ["
+    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 30},"
+    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 100},"
+    "{\"name\": \"WAN3\", \"up_mbps\": 50, \"down_mbps\": 10}],"
+    "\"flows\": {\"max\": 131072}}";
+
+struct moves {
+	struct ctl_move *mv;
+	size_t           n, max;
+	size_t           to[CONFIG_MAX_LINKS];
+};
+
+static void
+collect(void *arg, const struct flow *f, unsigned from, unsigned to)
+{
+	struct moves *m = arg;
+
+	ck_assert_uint_ne(from, to);
+	ck_assert_uint_eq(f->link, to);
+	ck_assert(f->flags & FLOW_F_MOVED);
+	ck_assert_uint_lt(m->n, m->max);
+	memset(&m->mv[m->n], 0, sizeof(m->mv[0]));
+	m->mv[m->n].key = f->key;
+	m->mv[m->n].link = (uint8_t)to;
+	m->n++;
+	m->to[to]++;
+}
+
+struct compare {
+	struct engine *other;
+	size_t         same, flows;
+};
+
+static int
+same_link(void *arg, struct flow *f)
+{
+	struct compare    *c = arg;
+	struct flow_table *t = engine_flows(c->other);
+	struct flow       *g =
+	    flow_table_lookup(t, &f->key, flow_table_hash(t, &f->key));
+
+	c->flows++;
+	if (g != NULL && g->link == f->link)
+		c->same++;
+	return 0;
+}
+
+/*
+ * Issue 5's figure: 100,000 flows on WAN1 when it dies.  The Socket's
+ * moves go out in ceil(100000 / 4096) = 25 REASSIGN chunks; the PoP,
+ * which has already moved the same flows its own way (its probes saw the
+ * link go), applies the decoded chunks in order, and afterwards both
+ * engines list the same link for every flow, with true per-link counts.
+ */
+START_TEST(reassign_100k_flows)
+{
+	enum { NFLOWS = 100000 };
+	struct config       *c = conf_from(three_links);
+	struct engine       *sock = engine_new(c, SIDE_UP);
+	struct engine       *pop = engine_new(c, SIDE_DOWN);
+	struct engine_result r;
+	struct moves         m = {0};
+	struct compare       cmp = {0};
+	struct ctl_reassign  ra;
+	struct ctl_frame     f;
+	uint8_t              p[28], *out;
+	size_t               outlen, nchunks, applied = 0, l;
+	uint32_t             i, seq;
+	char                 err[CTL_ERRLEN];
+	int                  rc;
+
+	m.max = NFLOWS;
+	ck_assert_ptr_nonnull(m.mv = calloc(m.max, sizeof(*m.mv)));
+	/* Every flow opens while only WAN1 is up, at both ends. */
+	for (l = 1; l < 3; l++) {
+		engine_link_down(sock, (unsigned)l, 0, NULL, NULL);
+		engine_link_down(pop, (unsigned)l, 0, NULL, NULL);
+	}
+	for (i = 0; i < NFLOWS; i++) {
+		udp4_flow(p, i, 0);
+		ck_assert_int_eq(engine_packet(sock, p, 28, 0, 1000, &r), 0);
+		udp4_flow(p, i, 1);
+		ck_assert_int_eq(engine_packet(pop, p, 28, 0, 1001, &r), 0);
+		ck_assert_uint_eq(r.link, 0);
+	}
+	for (l = 1; l < 3; l++) {
+		ck_assert_uint_eq(
+		    engine_link_up(sock, (unsigned)l, 2000, NULL, NULL), 0);
+		ck_assert_uint_eq(
+		    engine_link_up(pop, (unsigned)l, 2000, NULL, NULL), 0);
+	}
+
+	ck_assert_uint_eq(engine_link_down(sock, 0, 3000, collect, &m), NFLOWS);
+	ck_assert_uint_eq(m.n, NFLOWS);
+	ck_assert_uint_eq(m.to[0], 0);
+	/* 20:50 by up weight */
+	ck_assert_uint_eq(m.to[1], NFLOWS * 2 / 7);
+	ck_assert_uint_eq(engine_link_down(pop, 0, 3100, NULL, NULL), NFLOWS);
+
+	nchunks = ctlmsg_reassign_chunks(m.n);
+	ck_assert_uint_eq(
+	    nchunks, (NFLOWS + CTL_MAX_MOVES - 1) / CTL_MAX_MOVES);
+	ck_assert_uint_eq(nchunks, 25);
+	for (seq = 0; seq < nchunks; seq++) {
+		ck_assert_int_eq(ctlmsg_encode_reassign_chunk(
+				     0, m.mv, m.n, seq, &out, &outlen),
+		    0);
+		ck_assert_int_eq(ctlmsg_frame(out, outlen, &f), CTL_OK);
+		ck_assert_int_eq(f.type, CTL_REASSIGN);
+		ck_assert_int_eq(ctlmsg_decode_reassign(
+				     f.body, f.body_len, &ra, err, sizeof(err)),
+		    CTL_OK);
+		ck_assert_uint_eq(ra.seq, seq);
+		ck_assert_uint_eq(ra.last, seq == nchunks - 1);
+		for (i = 0; i < ra.nmoves; i++) {
+			rc = engine_flow_assign(
+			    pop, &ra.moves[i].key, ra.moves[i].link, 0, 3200);
+			ck_assert(rc == ENGINE_ASSIGN_SAME ||
+			    rc == ENGINE_ASSIGN_MOVED);
+			applied++;
+		}
+		ctlmsg_reassign_free(&ra);
+		free(out);
+	}
+	ck_assert_uint_eq(applied, NFLOWS);
+	ck_assert_uint_eq(flow_table_count(engine_flows(pop)), NFLOWS);
+
+	cmp.other = pop;
+	flow_table_foreach(engine_flows(sock), same_link, &cmp);
+	ck_assert_uint_eq(cmp.flows, NFLOWS);
+	ck_assert_uint_eq(cmp.same, NFLOWS);
+	for (l = 0; l < 3; l++)
+		ck_assert_uint_eq(
+		    balance_link_active(engine_balance(pop), (unsigned)l),
+		    balance_link_active(engine_balance(sock), (unsigned)l));
+	ck_assert_uint_eq(balance_link_active(engine_balance(pop), 1), m.to[1]);
+	free(m.mv);
+	engine_free(sock);
+	engine_free(pop);
+	config_free(c);
+}
+END_TEST
+
+/*
+ * engine_flow_assign() on a flow the PoP has (moved, or already there),
+ * on one it does not have (inserted, and its traffic then follows), and
+ * on links it must refuse (unknown, down): a refusal changes nothing.
+ */
+START_TEST(flow_assign)
+{
+	struct config       *c = conf_from(two_links);
+	struct engine       *e = engine_new(c, SIDE_DOWN);
+	struct balance      *b = engine_balance(e);
+	struct engine_result r;
+	struct flow_key      k;
+	struct flow         *f;
+	struct pkt_info      pi;
+	uint8_t              p[28];
+
+	released = 0;
+	engine_set_release_cb(e, count_release, NULL);
+	udp4_flow(p, 1, 1);
+	ck_assert_int_eq(engine_packet(e, p, 28, 0, 1000, &r), 0);
+	ck_assert_uint_eq(r.link, 0);
+	k = r.flow->key;
+	ck_assert_int_eq(
+	    engine_flow_assign(e, &k, 1, 0, 1100), ENGINE_ASSIGN_MOVED);
+	f = flow_table_lookup(
+	    engine_flows(e), &k, flow_table_hash(engine_flows(e), &k));
+	ck_assert_ptr_eq(f, r.flow);
+	ck_assert_uint_eq(f->link, 1);
+	ck_assert(f->flags & FLOW_F_MOVED);
+	ck_assert_uint_eq(balance_link_active(b, 0), 0);
+	ck_assert_uint_eq(balance_link_active(b, 1), 1);
+	ck_assert_int_eq(
+	    engine_flow_assign(e, &k, 1, 0, 1200), ENGINE_ASSIGN_SAME);
+	ck_assert_uint_eq(balance_link_active(b, 1), 1);
+	/* its next packet goes where the peer said */
+	ck_assert_int_eq(engine_packet(e, p, 28, 0, 1300, &r), 0);
+	ck_assert(!r.is_new);
+	ck_assert_uint_eq(r.link, 1);
+
+	/* refused: a link the engine does not have, and a link down */
+	ck_assert_int_eq(
+	    engine_flow_assign(e, &k, 2, 0, 1400), ENGINE_ASSIGN_REFUSED);
+	ck_assert_int_eq(
+	    engine_flow_assign(e, &k, 255, 0, 1400), ENGINE_ASSIGN_REFUSED);
+	engine_link_down(e, 0, 1400, NULL, NULL);
+	ck_assert_int_eq(
+	    engine_flow_assign(e, &k, 0, 0, 1500), ENGINE_ASSIGN_REFUSED);
+	ck_assert_uint_eq(f->link, 1);
+	ck_assert_uint_eq(balance_link_active(b, 1), 1);
+	engine_link_up(e, 0, 1600, NULL, NULL);
+
+	/* absent: inserted on the peer's link (the weights would say WAN1),
+	 * and the first packet here is no new flow */
+	memset(&pi, 0, sizeof(pi));
+	ck_assert_int_eq(
+	    pkt_parse((udp4_flow(p, 2, 0), p), 28, 0, &pi), PKT_OK);
+	ck_assert_int_eq(flow_key_from_pkt(&pi, &k), 1);
+	ck_assert_int_eq(
+	    engine_flow_assign(e, &k, 1, 1, 1700), ENGINE_ASSIGN_INSERTED);
+	ck_assert_uint_eq(flow_table_count(engine_flows(e)), 2);
+	ck_assert_uint_eq(balance_link_active(b, 1), 2);
+	udp4_flow(p, 2, 1);
+	ck_assert_int_eq(engine_packet(e, p, 28, 0, 1800, &r), 0);
+	ck_assert(!r.is_new);
+	ck_assert_uint_eq(r.link, 1);
+	ck_assert(r.flow->flags & FLOW_F_MOVED);
+	ck_assert(r.flow->flags & FLOW_F_A_INITIATOR);
+	ck_assert_uint_eq(engine_stats(e)->new_flows, 1);
+	/* an absent key on a refused link is not inserted */
+	udp4_flow(p, 3, 0);
+	ck_assert_int_eq(pkt_parse(p, 28, 0, &pi), PKT_OK);
+	flow_key_from_pkt(&pi, &k);
+	ck_assert_int_eq(
+	    engine_flow_assign(e, &k, 7, 1, 1900), ENGINE_ASSIGN_REFUSED);
+	ck_assert_uint_eq(flow_table_count(engine_flows(e)), 2);
+
+	/* the counts come back to zero as the flows leave */
+	engine_free(e);
+	ck_assert_int_eq(released, 2);
+	config_free(c);
+}
+END_TEST
+
+/*
+ * Every link down: flows stay (on the last link to die), their packets
+ * still find them; when one link returns with failback "new-flows",
+ * engine_link_up() moves nothing, but the flows stranded on the dead link
+ * move to it through engine_link_rehome(), the same flows.
+ */
+START_TEST(all_down_then_one_back)
+{
+	struct config       *c = conf_from(two_links);
+	struct engine       *e = engine_new(c, SIDE_UP);
+	struct balance      *b = engine_balance(e);
+	struct engine_result r;
+	struct moves         m = {0};
+	uint8_t              p[28];
+	uint32_t             i;
+
+	m.max = 64;
+	ck_assert_ptr_nonnull(m.mv = calloc(m.max, sizeof(*m.mv)));
+	for (i = 0; i < 12; i++) {
+		udp4_flow(p, i, 0);
+		ck_assert_int_eq(engine_packet(e, p, 28, 0, 1000, &r), 0);
+	}
+	ck_assert_uint_eq(balance_link_active(b, 0), 10);
+	ck_assert_uint_eq(engine_link_down(e, 0, 2000, NULL, NULL), 10);
+	ck_assert_uint_eq(engine_link_down(e, 1, 3000, NULL, NULL), 0);
+	ck_assert_uint_eq(balance_link_active(b, 1), 12);
+	/* no link: no move, nothing lost, packets still find their flow */
+	ck_assert_uint_eq(engine_link_rehome(e, 3500, collect, &m), 0);
+	udp4_flow(p, 3, 1);
+	ck_assert_int_eq(engine_packet(e, p, 28, 0, 4000, &r), 0);
+	ck_assert(!r.is_new);
+	ck_assert_uint_eq(r.link, 1);
+	ck_assert_uint_eq(flow_table_count(engine_flows(e)), 12);
+
+	ck_assert_uint_eq(engine_link_up(e, 0, 5000, collect, &m), 0);
+	ck_assert_uint_eq(engine_link_rehome(e, 5000, collect, &m), 12);
+	ck_assert_uint_eq(m.to[0], 12);
+	ck_assert_uint_eq(balance_link_active(b, 0), 12);
+	ck_assert_uint_eq(balance_link_active(b, 1), 0);
+	ck_assert_int_eq(engine_packet(e, p, 28, 0, 5100, &r), 0);
+	ck_assert(!r.is_new);
+	ck_assert_uint_eq(r.link, 0);
+	/* nothing left to rehome; WAN2's return moves nothing (new-flows) */
+	ck_assert_uint_eq(engine_link_rehome(e, 5200, collect, &m), 0);
+	ck_assert_uint_eq(engine_link_up(e, 1, 5300, collect, &m), 0);
+	ck_assert_uint_eq(engine_stats(e)->new_flows, 12);
+	free(m.mv);
+	engine_free(e);
+	config_free(c);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -274,6 +574,12 @@ engine_suite(void)
 	tcase_add_test(tc, reply_is_the_same_flow);
 	tcase_add_test(tc, no_route_no_flow);
 	tcase_add_test(tc, expiry_and_release);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("reassign");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, reassign_100k_flows);
+	tcase_add_test(tc, flow_assign);
+	tcase_add_test(tc, all_down_then_one_back);
 	suite_add_tcase(s, tc);
 	return s;
 }
