@@ -1,7 +1,6 @@
 /*
- * wanpairctl: the operator's tool.  This release has one command, replay,
- * which needs no running daemon; the commands that talk to the daemons'
- * control sockets come with the daemons.
+ * wanpairctl: the operator's tool.  replay needs no running daemon; the
+ * other commands ask a daemon over its control socket (daemonctl.c).
  */
 #include "autoconf.h"
 
@@ -13,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "daemonctl.h"
 #include "log.h"
 #include "replay.h"
 
@@ -24,12 +24,24 @@ static void
 usage(FILE *fp)
 {
 	fprintf(fp,
-	    "usage: wanpairctl [-hV] command [argument ...]\n"
-	    "commands:\n"
+	    "usage: wanpairctl [-hjV] [-s socketd|popd|socket] command "
+	    "[argument ...]\n"
+	    "commands (each takes --json):\n"
+	    "  status                     the daemon, its control channel, "
+	    "links and flows\n"
+	    "  links [--site S]           every link: state, rtt, jitter, "
+	    "loss, flows, traffic\n"
+	    "  flows [--link L] [--limit N] [--site S]\n"
+	    "                             flows and the link each uses\n"
+	    "  sites                      (popd) sites and their sessions\n"
+	    "  counters                   every counter the daemon keeps\n"
+	    "  reload                     re-read the configuration file\n"
+	    "  link L down|up             (socketd) a link's admin state\n"
 	    "  replay -f config [--side up|down] [--json] [--flows]\n"
 	    "         [--fail LINK@SECONDS]... capture\n"
-	    "                  run a pcap/pcapng capture through the flow "
-	    "and balancing engine\n");
+	    "                             run a pcap/pcapng capture through "
+	    "the flow and\n"
+	    "                             balancing engine\n");
 }
 
 static void
@@ -211,14 +223,21 @@ out:
 int
 main(int argc, char *argv[])
 {
-	int ch;
+	const char *sock = NULL;
+	int         ch, json = 0, rc;
 
 	log_init("wanpairctl", 1, 0);
-	while ((ch = getopt(argc, argv, "+hV")) != -1) {
+	while ((ch = getopt(argc, argv, "+hjs:V")) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'j':
+			json = 1;
+			break;
+		case 's':
+			sock = optarg;
+			break;
 		case 'V':
 			printf("wanpairctl %s\n", PACKAGE_VERSION);
 			return 0;
@@ -235,6 +254,8 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(argv[0], "replay") == 0)
 		return cmd_replay(argc, argv);
+	if ((rc = daemonctl(argc, argv, sock, json)) != -1)
+		return rc;
 	fprintf(stderr, "wanpairctl: unknown command \"%s\"\n", argv[0]);
 	usage(stderr);
 	return 2;

@@ -74,7 +74,7 @@ pair_wait_log() {
 pair_start_popd() {
 	# -vv: failed handshakes (peer-caused) are logged at debug
 	lab_bg pop "$top_builddir/popd/wanpair-popd" -d -vv \
-	    -f "${1:-$LAB_DIR/popd.json}" || return 1
+	    -f "${1:-$LAB_DIR/popd.json}" -s "$LAB_DIR/popd.sock" || return 1
 	PAIR_POPD_PID=$LAB_BG_PID
 	PAIR_POPD_LOG=$LAB_BG_LOG
 	lab_wait_listen pop tcp 18461
@@ -82,7 +82,8 @@ pair_start_popd() {
 
 pair_start_socketd() {
 	lab_bg edge "$top_builddir/socketd/wanpair-socketd" -d -v \
-	    -f "${1:-$LAB_DIR/socketd.json}" || return 1
+	    -f "${1:-$LAB_DIR/socketd.json}" -s "$LAB_DIR/socketd.sock" ||
+	    return 1
 	PAIR_SOCKETD_PID=$LAB_BG_PID
 	PAIR_SOCKETD_LOG=$LAB_BG_LOG
 }
@@ -93,6 +94,14 @@ pair_up() {
 	pair_configs "$@" && pair_start_popd && pair_start_socketd &&
 	    pair_wait_log "$PAIR_SOCKETD_LOG" "session [0-9]* with the PoP" &&
 	    lab_edge_tunnel_routes wanpair0
+}
+
+# pair_ctl socketd|popd COMMAND [ARG...]: wanpairctl against that daemon's
+# control socket (a path in LAB_DIR: UNIX sockets are not per namespace).
+pair_ctl() {
+	local d=$1
+	shift
+	"$top_builddir/ctl/wanpairctl" -s "$LAB_DIR/$d.sock" "$@"
 }
 
 # pair_counters: both daemons log their per-link counters (SIGUSR1).

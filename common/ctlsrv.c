@@ -1,0 +1,417 @@
+/*
+ * The control socket server; see ctlsrv.h.
+ */
+#include "autoconf.h"
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "ctlsrv.h"
+#include "flow.h"
+
+struct ctlclient {
+	struct ctlsrv      *srv;
+	struct bufferevent *bev;
+	int                 answered;
+	TAILQ_ENTRY(ctlclient) entry;
+};
+
+struct ctlsrv {
+	struct event_base *base;
+	int                fd;
+	struct event      *accept_ev;
+	struct event      *resume_ev; /* accepting again after EMFILE */
+	ctlsrv_handler     handler;
+	void              *arg;
+	unsigned           nclients;
+	TAILQ_HEAD(, ctlclient) clients;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static void accept_client(evutil_socket_t, short, void *);
+
+static void
+client_free(struct ctlclient *c)
+{
+	struct ctlsrv *srv = c->srv;
+
+	TAILQ_REMOVE(&srv->clients, c, entry);
+	bufferevent_free(c->bev);
+	free(c);
+	/* A slot is free: take the next client from the backlog. */
+	if (srv->nclients-- == CTLSRV_MAX_CLIENTS)
+		event_add(srv->accept_ev, NULL);
+}
+
+static void
+client_send(struct ctlclient *c, json_t *reply)
+{
+	char *s;
+
+	c->answered = 1;
+	if (reply == NULL)
+		reply = ctlsock_error("out of memory");
+	if (reply == NULL || (s = ctlsock_reply_encode(reply)) == NULL) {
+		json_decref(reply);
+		client_free(c);
+		return;
+	}
+	json_decref(reply);
+	/* Only the write side matters now; close once it has drained. */
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_add(bufferevent_get_output(c->bev), s, strlen(s)) == -1)
+		client_free(c);
+	free(s);
+}
+
+static void
+client_read(struct bufferevent *bev, void *arg)
+{
+	struct ctlclient   *c = arg;
+	struct ctlsock_req  req;
+	struct evbuffer    *in = bufferevent_get_input(bev);
+	struct evbuffer_ptr eol;
+	char                err[CTLSOCK_ERRLEN];
+	char               *line;
+	size_t              len;
+
+	if (c->answered)
+		return;
+	eol = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_LF);
+	if (eol.pos == -1) {
+		if (evbuffer_get_length(in) > CTLSOCK_MAX_REQUEST)
+			client_send(c,
+			    ctlsock_error("request longer than %d "
+					  "bytes",
+				CTLSOCK_MAX_REQUEST));
+		return;
+	}
+	len = (size_t)eol.pos;
+	if (len > CTLSOCK_MAX_REQUEST) {
+		client_send(c,
+		    ctlsock_error(
+			"request longer than %d bytes", CTLSOCK_MAX_REQUEST));
+		return;
+	}
+	if ((line = (char *)evbuffer_pullup(in, (ev_ssize_t)len)) == NULL &&
+	    len > 0) {
+		client_send(c, NULL);
+		return;
+	}
+	if (ctlsock_req_parse(line, len, &req, err, sizeof(err)) == -1)
+		client_send(c, ctlsock_error("%s", err));
+	else
+		client_send(c, c->srv->handler(c->srv->arg, &req));
+}
+
+static void
+client_write(struct bufferevent *bev, void *arg)
+{
+	struct ctlclient *c = arg;
+
+	if (c->answered &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		client_free(c);
+}
+
+static void
+client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctlclient *c = arg;
+
+	(void)bev;
+	/* EOF before a newline: a request sent without one (echo -n). */
+	if ((what & BEV_EVENT_EOF) && !c->answered &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) > 0) {
+		evbuffer_add(bufferevent_get_input(bev), "\n", 1);
+		client_read(bev, c);
+		return;
+	}
+	client_free(c);
+}
+
+static void
+resume_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctlsrv *srv = arg;
+
+	(void)fd;
+	(void)what;
+	event_add(srv->accept_ev, NULL);
+}
+
+static void
+accept_client(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctlsrv    *srv = arg;
+	struct ctlclient *c;
+	struct timeval    tv = {CTLSRV_TIMEOUT_S, 0};
+	struct timeval    pause = {1, 0};
+	int               s;
+
+	(void)what;
+	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		/* Out of descriptors: the client stays in the backlog;
+		 * retrying at once would spin. */
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			event_del(srv->accept_ev);
+			event_add(srv->resume_ev, &pause);
+		}
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(s);
+		return;
+	}
+	c->srv = srv;
+	if ((c->bev = bufferevent_socket_new(
+		 srv->base, s, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		close(s);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&srv->clients, c, entry);
+	bufferevent_setcb(c->bev, client_read, client_write, client_event, c);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTLSOCK_MAX_REQUEST + 2);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (++srv->nclients == CTLSRV_MAX_CLIENTS)
+		event_del(srv->accept_ev);
+}
+
+/*
+ * Is a daemon answering on path?  connect() tells: ECONNREFUSED is a
+ * socket file nobody listens on (a daemon that died), ENOENT no file.
+ */
+static int
+in_use(const struct sockaddr_un *sun)
+{
+	int s, rc;
+
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	rc = connect(s, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(s);
+	return rc;
+}
+
+struct ctlsrv *
+ctlsrv_open(struct event_base *base, const char *path, ctlsrv_handler handler,
+    void *arg, char *err, size_t errlen)
+{
+	struct ctlsrv     *srv;
+	struct sockaddr_un sun;
+	struct stat        st;
+	mode_t             old;
+	int                rc;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen,
+		    "control socket \"%s\": longer than %zu bytes", path,
+		    sizeof(sun.sun_path) - 1);
+		return NULL;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((srv = calloc(1, sizeof(*srv))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->fd = -1;
+	TAILQ_INIT(&srv->clients);
+	srv->base = base;
+	srv->handler = handler;
+	srv->arg = arg;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen,
+			    "control socket \"%s\": exists and is not a socket",
+			    path);
+			goto fail;
+		}
+		if (in_use(&sun)) {
+			snprintf(err, errlen,
+			    "control socket \"%s\": a daemon already "
+			    "answers there",
+			    path);
+			goto fail;
+		}
+		(void)unlink(path);
+	}
+	if ((srv->fd = socket(AF_UNIX,
+		 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		goto fail;
+	}
+	/* bind() creates the file with the umask applied: 0660 from the
+	 * start, so there is no moment when others could connect. */
+	old = umask(0117);
+	rc = bind(srv->fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc == -1) {
+		snprintf(err, errlen, "control socket \"%s\": %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	memcpy(srv->path, path, strlen(path) + 1);
+	if (listen(srv->fd, 16) == -1) {
+		snprintf(err, errlen, "control socket \"%s\": listen: %s", path,
+		    strerror(errno));
+		goto fail;
+	}
+	srv->accept_ev =
+	    event_new(base, srv->fd, EV_READ | EV_PERSIST, accept_client, srv);
+	srv->resume_ev = evtimer_new(base, resume_accept, srv);
+	if (srv->accept_ev == NULL || srv->resume_ev == NULL ||
+	    event_add(srv->accept_ev, NULL) == -1) {
+		snprintf(err, errlen, "control socket: cannot watch it");
+		goto fail;
+	}
+	return srv;
+fail:
+	ctlsrv_close(srv);
+	return NULL;
+}
+
+void
+ctlsrv_close(struct ctlsrv *srv)
+{
+	if (srv == NULL)
+		return;
+	/* Clients still connected lose their answer: the daemon is going. */
+	while (!TAILQ_EMPTY(&srv->clients)) {
+		srv->nclients = 1; /* so client_free() re-arms nothing */
+		client_free(TAILQ_FIRST(&srv->clients));
+	}
+	if (srv->accept_ev != NULL)
+		event_free(srv->accept_ev);
+	if (srv->resume_ev != NULL)
+		event_free(srv->resume_ev);
+	if (srv->fd != -1) {
+		close(srv->fd);
+		if (srv->path[0] != '\0')
+			(void)unlink(srv->path);
+	}
+	free(srv);
+}
+
+/* ------------------------------------------------------------ answers */
+
+const char *
+ctlsrv_proto_name(uint8_t proto, char buf[4])
+{
+	switch (proto) {
+	case 1:
+		return "icmp";
+	case 6:
+		return "tcp";
+	case 17:
+		return "udp";
+	case 58:
+		return "ipv6-icmp";
+	}
+	snprintf(buf, 4, "%u", proto);
+	return buf;
+}
+
+struct flows_walk {
+	json_t                 *rows;
+	const struct wp_prefix *lan;
+	size_t                  nlan;
+	int                     link;
+	const char *const      *names;
+	size_t                  nnames;
+	const char             *site;
+	size_t                  limit, matched;
+	uint64_t                now;
+};
+
+static int
+in_lan(const struct flows_walk *w, int family, const uint8_t *a)
+{
+	size_t i;
+
+	for (i = 0; i < w->nlan; i++)
+		if (prefix_contains(&w->lan[i], family, a))
+			return 1;
+	return 0;
+}
+
+/*
+ * Which end of the key is the site's: the one inside its LAN if exactly
+ * one is, else the initiator.  So a row reads "LAN host -> Internet
+ * host" on both daemons, though popd mostly sees a flow's reply first.
+ */
+static int
+site_side(const struct flows_walk *w, const struct flow *f)
+{
+	int a = in_lan(w, f->key.family, f->key.a);
+	int b = in_lan(w, f->key.family, f->key.b);
+
+	if (a != b)
+		return a ? 'a' : 'b';
+	return (f->flags & FLOW_F_A_INITIATOR) ? 'a' : 'b';
+}
+
+static int
+flow_row(void *arg, struct flow *f)
+{
+	struct flows_walk *w = arg;
+	const uint8_t     *src = f->key.a, *dst = f->key.b;
+	uint16_t           sport = f->key.pa, dport = f->key.pb;
+	char               s[64], d[64], pbuf[4];
+	const char        *link;
+	json_t            *row;
+
+	if (w->link >= 0 && f->link != w->link)
+		return 0;
+	w->matched++;
+	if (json_array_size(w->rows) >= w->limit)
+		return 0;
+	if (site_side(w, f) == 'b') {
+		src = f->key.b;
+		dst = f->key.a;
+		sport = f->key.pb;
+		dport = f->key.pa;
+	}
+	link = f->link < w->nnames ? w->names[f->link] : NULL;
+	row = json_pack("{s:s,s:s,s:i,s:s,s:i,s:s?,s:I,s:I,s:I,s:I,s:b}",
+	    "proto", ctlsrv_proto_name(f->key.proto, pbuf), "src",
+	    addr_ntop_raw(f->key.family, src, s, sizeof(s)), "sport", sport,
+	    "dst", addr_ntop_raw(f->key.family, dst, d, sizeof(d)), "dport",
+	    dport, "link", link, "packets", (json_int_t)f->packets, "bytes",
+	    (json_int_t)f->bytes, "age_s",
+	    (json_int_t)((w->now - f->first_ms) / 1000), "idle_s",
+	    (json_int_t)((w->now - f->last_ms) / 1000), "moved",
+	    (f->flags & FLOW_F_MOVED) != 0);
+	if (row != NULL && w->site != NULL)
+		json_object_set_new(row, "site", json_string(w->site));
+	if (row != NULL)
+		json_array_append_new(w->rows, row);
+	return 0;
+}
+
+size_t
+ctlsrv_flows(json_t *rows, struct flow_table *t, int link,
+    const char *const *names, size_t nnames, const struct wp_prefix *lan,
+    size_t nlan, const char *site, size_t limit, uint64_t now_ms)
+{
+	struct flows_walk w = {
+	    rows, lan, nlan, link, names, nnames, site, limit, 0, now_ms};
+
+	(void)flow_table_foreach(t, flow_row, &w);
+	return w.matched;
+}

@@ -1,0 +1,229 @@
+/*
+ * wanpair-socketd's answers on its control socket (wanpairctl): status,
+ * links, flows, counters, reload and the links' admin state.  Requests
+ * are parsed in proto/ctlsock.c and served by common/ctlsrv.c; this file
+ * only reads the daemon's state, and changes it only through the
+ * functions SIGHUP and link health use too.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctlsrv.h"
+#include "log.h"
+#include "socketd.h"
+
+#define PROGNAME "wanpair-socketd"
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* The link named `name`, or -1. */
+static int
+link_index(const struct socketd *sd, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sd->nlinks; i++)
+		if (strcmp(sd->links[i].conf->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static json_t *
+unknown_link(const struct socketd *sd, const char *name)
+{
+	char   list[CONFIG_MAX_LINKS * (CONFIG_NAME_MAX + 2)];
+	size_t i, off = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < sd->nlinks && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+		    i > 0 ? ", " : "", sd->links[i].conf->name);
+	return ctlsock_error("unknown link \"%s\" (links: %s)", name, list);
+}
+
+/* Flows on each link, counted in one walk of the table. */
+static int
+count_flow(void *arg, struct flow *f)
+{
+	uint64_t *n = arg;
+
+	if (f->link < CONFIG_MAX_LINKS)
+		n[f->link]++;
+	return 0;
+}
+
+static json_t *
+answer_status(struct socketd *sd)
+{
+	struct flow_table *t = engine_flows(sd->engine);
+	const char        *state;
+	char               sess[16];
+	size_t             i, up = 0;
+
+	for (i = 0; i < sd->nlinks; i++)
+		up += dataplane_link_up(sd, (unsigned)i);
+	if (sd->ctl == NULL)
+		state = "down";
+	else if (!sd->ctl_welcomed)
+		state = "connecting";
+	else
+		state = "up";
+	snprintf(sess, sizeof(sess), "%08x", sd->session);
+	return json_pack("{s:s,s:s,s:i,s:s,s:s,s:I,s:I,s:{s:s,s:s?,s:s?},"
+			 "s:i,s:i,s:I,s:I}",
+	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "pid",
+	    (int)getpid(), "config", sd->conf->file, "site", sd->conf->site,
+	    "started", (json_int_t)sd->started, "uptime_s",
+	    (json_int_t)(time(NULL) - sd->started), "control", "state", state,
+	    "link", sd->ctl != NULL ? sd->links[sd->ctl_link].conf->name : NULL,
+	    "session", sd->keyed ? sess : NULL, "links_up", (int)up, "links",
+	    (int)sd->nlinks, "flows", (json_int_t)flow_table_count(t),
+	    "flows_max", (json_int_t)flow_table_max(t));
+}
+
+static json_t *
+answer_links(struct socketd *sd)
+{
+	uint64_t flows[CONFIG_MAX_LINKS] = {0};
+	uint64_t now = mono_ms();
+	json_t  *rows, *row;
+	size_t   i;
+
+	(void)flow_table_foreach(engine_flows(sd->engine), count_flow, flows);
+	if ((rows = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < sd->nlinks; i++) {
+		const struct slink       *l = &sd->links[i];
+		const struct link_health *h = &l->health;
+
+		row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:f,s:f,s:f,s:i,s:i,"
+				"s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		    "name", l->conf->name, "device", l->conf->device, "state",
+		    link_state(h) == LINK_UP ? "up" : "down", "status",
+		    link_status_str(h), "reason", link_reason(h), "admin",
+		    h->admin_up ? "up" : "down", "carrier", h->carrier_up,
+		    "rtt_ms", link_rtt_us(h) / 1000.0, "jitter_ms",
+		    link_jitter_us(h) / 1000.0, "loss", link_loss_ppm(h) / 1e6,
+		    "up_mbps", (int)l->conf->up_mbps, "down_mbps",
+		    (int)l->conf->down_mbps, "weight",
+		    (int)config_link_weight(sd->conf, i, 0), "since_s",
+		    (json_int_t)((now - link_changed_ms(h)) / 1000), "flows",
+		    (json_int_t)flows[i], "new_flows", (json_int_t)l->new_flows,
+		    "tx_packets", (json_int_t)l->tx_packets, "tx_bytes",
+		    (json_int_t)l->tx_bytes, "rx_packets",
+		    (json_int_t)l->rx_packets, "rx_bytes",
+		    (json_int_t)l->rx_bytes);
+		if (row == NULL || json_array_append_new(rows, row) == -1) {
+			json_decref(rows);
+			return NULL;
+		}
+	}
+	return json_pack("{s:o}", "links", rows);
+}
+
+static json_t *
+answer_flows(struct socketd *sd, const struct ctlsock_req *req)
+{
+	const char *names[CONFIG_MAX_LINKS];
+	json_t     *rows;
+	size_t      i, total;
+	int         link = -1;
+
+	if (req->link[0] != '\0' && (link = link_index(sd, req->link)) < 0)
+		return unknown_link(sd, req->link);
+	for (i = 0; i < sd->nlinks; i++)
+		names[i] = sd->links[i].conf->name;
+	if ((rows = json_array()) == NULL)
+		return NULL;
+	total = ctlsrv_flows(rows, engine_flows(sd->engine), link, names,
+	    sd->nlinks, sd->conf->lan, sd->conf->nlan, NULL, req->limit,
+	    mono_ms());
+	return json_pack("{s:I,s:I,s:o}", "total", (json_int_t)total, "shown",
+	    (json_int_t)json_array_size(rows), "flows", rows);
+}
+
+static json_t *
+answer_reload(struct socketd *sd)
+{
+	struct config_errors errs = {0};
+	char                 buf[4096];
+	size_t               i, off = 0;
+
+	if (-1 /* TEMP: socketd_reload(sd, &errs) */ == 0)
+		return ctlsock_ok(json_pack("{s:s}", "config", sd->conf->file));
+	buf[0] = '\0';
+	for (i = 0; i < errs.n && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
+		    i > 0 ? "\n" : "", errs.lines[i]);
+	config_errors_clear(&errs);
+	return ctlsock_error("%s\nthe running configuration stays", buf);
+}
+
+static json_t *
+answer(void *arg, const struct ctlsock_req *req)
+{
+	struct socketd *sd = arg;
+	int             link;
+
+	log_debug("control socket: %s", ctlsock_cmd_name(req->cmd));
+	switch (req->cmd) {
+	case CTLSOCK_STATUS:
+		return ctlsock_ok(answer_status(sd));
+	case CTLSOCK_LINKS:
+		return ctlsock_ok(answer_links(sd));
+	case CTLSOCK_FLOWS:
+		return req->link[0] != '\0' && link_index(sd, req->link) < 0
+		    ? unknown_link(sd, req->link)
+		    : ctlsock_ok(answer_flows(sd, req));
+	case CTLSOCK_COUNTERS:
+		return ctlsock_error(
+		    "TEMP: counters not built yet") /* socketd_counters(sd) */;
+	case CTLSOCK_RELOAD:
+		return answer_reload(sd);
+	case CTLSOCK_LINK:
+		if ((link = link_index(sd, req->link)) < 0)
+			return unknown_link(sd, req->link);
+		dataplane_link_admin(sd, (unsigned)link, req->up);
+		return ctlsock_ok(json_pack("{s:s,s:s,s:s}", "link", req->link,
+		    "admin", req->up ? "up" : "down", "state",
+		    dataplane_link_up(sd, (unsigned)link) ? "up" : "down"));
+	case CTLSOCK_SITES:
+		return ctlsock_error("sites: wanpair-socketd serves one "
+				     "site (%s); ask wanpair-popd",
+		    sd->conf->site);
+	case CTLSOCK_NCMD:
+		break;
+	}
+	return ctlsock_error("unknown command");
+}
+
+int
+ctl_start(struct socketd *sd, const char *path)
+{
+	char err[256];
+
+	if ((sd->ctlsrv = ctlsrv_open(
+		 sd->base, path, answer, sd, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+ctl_stop(struct socketd *sd)
+{
+	ctlsrv_close(sd->ctlsrv);
+	sd->ctlsrv = NULL;
+}
