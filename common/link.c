@@ -57,7 +57,12 @@ void
 link_health_set_params(
     struct link_health *lh, const struct link_health_params *p)
 {
+	uint32_t down_after = lh->p.down_after;
+
 	apply_defaults(&lh->p, p);
+	/* quiet_ms marks the old down_after-th probe, not the new one. */
+	if (lh->p.down_after != down_after)
+		lh->quiet = 0;
 }
 
 /* The caller has written lh->reason. */
@@ -140,10 +145,25 @@ link_timeout_ms(const struct link_health *lh)
 	return (uint32_t)ms;
 }
 
+uint32_t
+link_grace_ms(const struct link_health *lh)
+{
+	uint32_t t = link_timeout_ms(lh), cap = lh->p.interval_ms / 4;
+
+	if (!lh->has_rtt)
+		return t;
+	if (cap == 0)
+		cap = 1;
+	return t < cap ? t : cap;
+}
+
 void
 link_probe_sent(struct link_health *lh, uint32_t seq, uint64_t now_ms)
 {
 	struct link_probe_slot *s = &lh->ring[lh->head];
+
+	if (lh->quiet < UINT32_MAX && ++lh->quiet == lh->p.down_after)
+		lh->quiet_ms = now_ms;
 
 	/* Saturate: a daemon that never ticks must not wrap the count. */
 	if (s->state == SLOT_OUTSTANDING && lh->evicted < UINT32_MAX)
@@ -174,6 +194,9 @@ link_probe_answered(struct link_health *lh, uint32_t seq, uint64_t now_ms)
 		return LINK_NO_CHANGE;
 	}
 	rtt_sample(lh, s->sent_ms, now_ms);
+	/* Any reply, even a late one, proves the link carries packets both
+	 * ways: the silence starts over. */
+	lh->quiet = 0;
 	if (s->state == SLOT_LOST) {
 		s->state = SLOT_FREE;
 		lh->c.late++;
@@ -228,6 +251,15 @@ link_tick(struct link_health *lh, uint64_t now_ms)
 		lh->ring[k].state = SLOT_LOST;
 		if (lost(lh, now_ms) != LINK_NO_CHANGE)
 			ev = LINK_WENT_DOWN;
+	}
+	/* Silence (link.h): down_after probes since the last reply, the
+	 * down_after-th past its grace. */
+	if (lh->up && lh->quiet >= lh->p.down_after && now_ms >= lh->quiet_ms &&
+	    now_ms - lh->quiet_ms >= link_grace_ms(lh)) {
+		snprintf(lh->reason, sizeof(lh->reason),
+		    "%u probe%s unanswered", lh->quiet,
+		    lh->quiet == 1 ? "" : "s");
+		ev = transition(lh, 0, now_ms);
 	}
 	return ev;
 }

@@ -20,8 +20,10 @@
  *
  * State machine (DESIGN.md section 4, "Links and health"):
  *  - up -> down after down_after consecutive probes lost ("3 probes
- *    unanswered"), at once on carrier loss ("carrier lost") or on admin
- *    down ("admin down");
+ *    unanswered"), or sooner when down_after probes in a row went out
+ *    with no reply to any probe since (see "Silence" below; same reason),
+ *    at once on carrier loss ("carrier lost") or on admin down ("admin
+ *    down");
  *  - down -> up only after up_after consecutive probes answered in time
  *    ("5 probes answered"), and only while admin up and carrier present.
  *    A loss in between starts the count over (hysteresis).
@@ -79,6 +81,39 @@
  * Late replies do not undo a loss, do not count towards up_after, but do
  * feed the estimators: otherwise a link whose RTT jumped above the timeout
  * would have every probe declared lost and never learn its new RTT.
+ *
+ * Silence: the loss timeout alone is too slow to find a dead link that
+ * was loaded.  A shaped access link's queue raises the RTT to hundreds of
+ * milliseconds, the timeout follows (that is its job: the link works),
+ * and a blackhole then takes down_after timeouts of up to timeout_ms
+ * each to find: 1.5 to 2.5 s measured, against a target of 350 ms.  But
+ * a queue delays replies, it does not stop them: a link that works
+ * returns one reply per interval whatever its RTT, and a dead one returns
+ * none.  So the link also goes down (same reason, "N probes unanswered")
+ * when down_after probes have left since the last reply of any kind (in
+ * time or late) and the down_after-th of them has waited the grace
+ *	min(loss timeout, max(1, interval_ms / 4))
+ * (link_grace_ms(); before the first sample, timeout_ms as above, so that
+ * a slow link is not declared dead before its first reply could arrive).
+ * The loss timeout is never below interval_ms, so the grace is a quarter
+ * interval once the link was measured.  A link that stops answering at
+ * time c is then down by c + down_after * interval_ms + grace at the
+ * latest (325 ms with the defaults), whatever its RTT, if the daemon
+ * calls link_tick() at the grace's end (it schedules that tick: the
+ * probes' own ticks are an interval apart).  The cost: a link whose
+ * delay jumps, between two replies, by more than about
+ * (down_after - 2) * interval_ms + grace (125 ms with the defaults; up
+ * to an interval more depending on the RTT's phase against the probe
+ * clock) is taken for dead, then back after up_after answers: for that
+ * long it looks exactly like a dead one.  A queue filling under load
+ * raises the delay by at most an interval per interval at twice the line
+ * rate, and by its own depth (tbf's latency) at most.
+ * Only replies prove the link alive, not data the far end sent on it:
+ * data proves the far end's direction, and a link dead upstream but
+ * alive downstream (asymmetric failure, a common ISP fault) would
+ * otherwise stay up forever, swallowing every packet sent on it.  A
+ * reply proves both directions.  Silence does not count probes lost:
+ * the loss figure stays the loss timeout's.
  *
  * Outstanding probes live in a ring of LINK_PROBE_RING slots (memory is
  * fixed).  A probe overwritten while still unanswered (the daemon sent
@@ -148,6 +183,8 @@ struct link_health {
 	int64_t                   srtt_us, rttvar_us, jitter_us, last_rtt_us;
 	int64_t                   loss_ppm;
 	uint32_t                  answers, misses; /* consecutive */
+	uint32_t                  quiet;    /* probes sent since a reply */
+	uint64_t                  quiet_ms; /* the down_after-th one left */
 	uint8_t                   up, admin_up, carrier_up;
 	uint8_t                   verified, has_rtt;
 	uint64_t                  changed_ms;
@@ -160,7 +197,9 @@ struct link_health {
 void link_health_init(
     struct link_health *, const struct link_health_params *, uint64_t now_ms);
 /* Reload: new parameters, state, counts and estimates kept.  A link now
- * past a new down_after or up_after changes state at its next outcome. */
+ * past a new down_after or up_after changes state at its next outcome.
+ * A new down_after starts the count of probes sent since the last reply
+ * over (the loss timeout still runs meanwhile). */
 void link_health_set_params(
     struct link_health *, const struct link_health_params *);
 
@@ -202,6 +241,11 @@ uint32_t link_jitter_us(const struct link_health *);
 uint32_t link_loss_ppm(const struct link_health *);
 /* The loss timeout link_tick() applies now. */
 uint32_t link_timeout_ms(const struct link_health *);
+/* How long the down_after-th probe sent since the last reply may wait
+ * before the link is declared down (see "Silence" above).  A daemon that
+ * ticks only when it probes should also tick this long after each probe
+ * when it is shorter than interval_ms. */
+uint32_t link_grace_ms(const struct link_health *);
 /* now_ms of the last transition (or of init). */
 uint64_t                    link_changed_ms(const struct link_health *);
 const struct link_counters *link_counters(const struct link_health *);

@@ -779,6 +779,265 @@ START_TEST(test_rtt_jump_is_learned)
 }
 END_TEST
 
+/*
+ * The daemon's schedule, millisecond by millisecond: a probe every 100 ms
+ * with default parameters, link_tick() before each probe and again
+ * link_grace_ms() after it (as socketd does), and each probe's reply
+ * after rtt_of(sent time) ms, or never when that is negative.
+ */
+struct dwire {
+	struct link_health lh;
+	uint64_t           now, next_grace;
+	uint32_t           seq;
+	uint64_t           arrive[128]; /* reply due, 0 none */
+	uint32_t           aseq[128];
+	unsigned           ups, downs;
+	uint64_t           last_up, last_down;
+	int64_t (*rtt_of)(const struct dwire *, uint64_t sent);
+	int64_t cut;  /* replies from probes sent at or after: none */
+	int64_t rtt0; /* the base RTT */
+};
+
+static void
+dwire_event(struct dwire *w, enum link_event ev)
+{
+	if (ev == LINK_WENT_UP) {
+		w->ups++;
+		w->last_up = w->now;
+	} else if (ev == LINK_WENT_DOWN) {
+		w->downs++;
+		w->last_down = w->now;
+	}
+}
+
+static void
+dwire_run(struct dwire *w, uint64_t until)
+{
+	size_t  i;
+	int64_t rtt;
+
+	for (; w->now < until; w->now++) {
+		for (i = 0; i < NITEMS(w->arrive); i++) {
+			if (w->arrive[i] == 0 || w->arrive[i] != w->now)
+				continue;
+			w->arrive[i] = 0;
+			/* The cut is both ways: what was in flight is lost. */
+			if ((int64_t)w->now > w->cut)
+				continue;
+			dwire_event(
+			    w, link_probe_answered(&w->lh, w->aseq[i], w->now));
+		}
+		if (w->now == w->next_grace)
+			dwire_event(w, link_tick(&w->lh, w->now));
+		if (w->now % 100 != 0)
+			continue;
+		dwire_event(w, link_tick(&w->lh, w->now));
+		link_probe_sent(&w->lh, w->seq, w->now);
+		if (link_grace_ms(&w->lh) < 100)
+			w->next_grace = w->now + link_grace_ms(&w->lh);
+		rtt = w->rtt_of(w, w->now);
+		if (rtt >= 0) {
+			i = w->seq % NITEMS(w->arrive);
+			REQUIRE(w->arrive[i] == 0);
+			w->arrive[i] = w->now + (uint64_t)rtt;
+			w->aseq[i] = w->seq;
+		}
+		w->seq++;
+	}
+}
+
+static void
+dwire_init(struct dwire *w, int64_t (*rtt_of)(const struct dwire *, uint64_t))
+{
+	memset(w, 0, sizeof(*w));
+	link_health_init(&w->lh, NULL, 0);
+	w->rtt_of = rtt_of;
+	w->cut = INT64_MAX;
+}
+
+/* A steady RTT until the cut, then nothing comes back. */
+static int64_t
+rtt_steady(const struct dwire *w, uint64_t sent)
+{
+	return (int64_t)sent >= w->cut ? -1 : w->rtt0;
+}
+
+/*
+ * The blackhole of a loaded link: at any RTT (a tbf queue under load
+ * raises it to 200 ms and more, and the loss timeout follows) and at any
+ * phase of the cut against the probe clock, the link is down within
+ * down_after intervals and a grace of the cut (325 ms with the defaults:
+ * the 350 ms failover target less the time to move the flows).  The loss
+ * timeout alone took down_after of its own timeouts: over 1 s at 200 ms.
+ */
+START_TEST(test_blackhole_detected_at_any_rtt)
+{
+	static const int64_t rtts[] = {1, 5, 40, 99, 100, 150, 200, 250, 400};
+	struct dwire         w;
+	uint64_t             worst = 0, d;
+	size_t               i;
+	int64_t              phase;
+
+	for (i = 0; i < NITEMS(rtts); i++) {
+		for (phase = 0; phase < 100; phase += 7) {
+			dwire_init(&w, rtt_steady);
+			w.rtt0 = rtts[i];
+			dwire_run(&w, 10000);
+			REQUIRE(w.downs == 0);
+			REQUIRE(link_grace_ms(&w.lh) == 25);
+			w.cut = 10000 + phase;
+			dwire_run(&w, 13000);
+			ck_assert_msg(w.downs == 1,
+			    "rtt %lld phase %lld: %u downs", (long long)rtts[i],
+			    (long long)phase, w.downs);
+			d = w.last_down - (uint64_t)w.cut;
+			ck_assert_msg(d <= 325,
+			    "rtt %lld phase %lld: down %llu ms after the cut",
+			    (long long)rtts[i], (long long)phase,
+			    (unsigned long long)d);
+			worst = d > worst ? d : worst;
+			ck_assert_str_eq(
+			    link_reason(&w.lh), "3 probes unanswered");
+		}
+	}
+	/* The bound is reached, not just respected: the cut just after a
+	 * reply arrived costs three whole intervals and the grace. */
+	ck_assert_uint_ge(worst, 300);
+}
+END_TEST
+
+/* A queue filling at twice the line rate (the RTT grows by 1 ms per ms,
+ * from 5 to 250 ms, then stays): one reply per interval still arrives, so
+ * the link never goes down, and the loss timeout follows the RTT. */
+static int64_t
+rtt_ramp(const struct dwire *w, uint64_t sent)
+{
+	(void)w;
+	if (sent < 10000)
+		return 5;
+	if (sent < 10245)
+		return 5 + (int64_t)(sent - 10000);
+	return 250;
+}
+
+/* A step of +100 ms between two replies, in every phase (the worst case
+ * the grace tolerates is 125 ms). */
+static int64_t
+rtt_step(const struct dwire *w, uint64_t sent)
+{
+	return sent < 10000 ? w->rtt0 : w->rtt0 + 100;
+}
+
+START_TEST(test_loaded_link_stays_up)
+{
+	struct dwire w;
+	int64_t      r;
+
+	dwire_init(&w, rtt_ramp);
+	dwire_run(&w, 70000);
+	ck_assert_uint_eq(w.downs, 0);
+	ck_assert_uint_ge(link_rtt_us(&w.lh), 249000);
+	/* The first probe of the ramp outruns the timeout learned at 5 ms;
+	 * its late reply teaches the estimator, and no other is lost. */
+	ck_assert_uint_le(link_counters(&w.lh)->lost, 1);
+
+	for (r = 1; r < 200; r += 3) {
+		dwire_init(&w, rtt_step);
+		w.rtt0 = r;
+		dwire_run(&w, 20000);
+		ck_assert_msg(
+		    w.downs == 0, "rtt %lld + 100 ms: down", (long long)r);
+	}
+}
+END_TEST
+
+/* The price, stated in link.h: a delay spike as long as a blackhole's
+ * detection time looks like one.  Replies held back 400 ms for one second
+ * take the link down; it comes back after up_after answers, once. */
+static int64_t
+rtt_spike(const struct dwire *w, uint64_t sent)
+{
+	(void)w;
+	return sent >= 10000 && sent < 11000 ? 400 : 10;
+}
+
+START_TEST(test_delay_spike_is_a_blackhole_for_a_while)
+{
+	struct dwire w;
+
+	dwire_init(&w, rtt_spike);
+	dwire_run(&w, 20000);
+	ck_assert_uint_eq(w.downs, 1);
+	ck_assert_uint_eq(w.ups, 1);
+	ck_assert_int_eq(link_state(&w.lh), LINK_UP);
+	ck_assert_uint_le(w.last_down - 10000, 325);
+	/* Back when the replies flow again: up_after answers after the
+	 * spike's last late reply at 11300. */
+	ck_assert_uint_le(w.last_up, 11400 + 5 * 100 + 10);
+}
+END_TEST
+
+/* Any reply, even late, even to a probe already declared lost, restarts
+ * the silence; probes that merely left do not. */
+START_TEST(test_silence_needs_down_after_probes)
+{
+	struct link_health_params p = {.interval_ms = 100, .timeout_ms = 2000};
+	struct link_health        lh;
+
+	link_health_init(&lh, &p, 0);
+	ck_assert_uint_eq(link_grace_ms(&lh), 2000); /* no sample yet */
+	link_probe_sent(&lh, 0, 0);
+	ck_assert_int_eq(link_probe_answered(&lh, 0, 300), LINK_NO_CHANGE);
+	/* SRTT 300, RTTVAR 150: the loss timeout is 900 ms, the grace a
+	 * quarter interval. */
+	ck_assert_uint_eq(link_timeout_ms(&lh), 900);
+	ck_assert_uint_eq(link_grace_ms(&lh), 25);
+	link_probe_sent(&lh, 1, 1000);
+	link_probe_sent(&lh, 2, 1100);
+	ck_assert_int_eq(link_tick(&lh, 1200), LINK_NO_CHANGE);
+	/* The reply to 1 (slow, but a reply) restarts the count. */
+	ck_assert_int_eq(link_probe_answered(&lh, 1, 1201), LINK_NO_CHANGE);
+	link_probe_sent(&lh, 3, 1300);
+	link_probe_sent(&lh, 4, 1400);
+	ck_assert_int_eq(link_tick(&lh, 1499), LINK_NO_CHANGE);
+	link_probe_sent(&lh, 5, 1500);
+	ck_assert_int_eq(link_tick(&lh, 1524), LINK_NO_CHANGE);
+	ck_assert_int_eq(link_tick(&lh, 1525), LINK_WENT_DOWN);
+	ck_assert_str_eq(link_reason(&lh), "3 probes unanswered");
+	/* Not counted as losses: none reached the loss timeout. */
+	ck_assert_uint_eq(link_counters(&lh)->lost, 0);
+
+	/* Interval 2 ms: the grace is at least 1 ms. */
+	p.interval_ms = 2;
+	link_health_set_params(&lh, &p);
+	ck_assert_uint_eq(link_grace_ms(&lh), 1);
+}
+END_TEST
+
+/* A reload with a new down_after starts the silence count over. */
+START_TEST(test_set_params_restarts_silence)
+{
+	struct link_health_params p = {
+	    .interval_ms = 100, .down_after = 3, .timeout_ms = 2000};
+	struct link_health lh;
+
+	/* An RTT of 300 ms: a loss timeout of 900 ms stays out of the way. */
+	link_health_init(&lh, &p, 0);
+	link_probe_sent(&lh, 0, 0);
+	link_probe_answered(&lh, 0, 300);
+	link_probe_sent(&lh, 1, 400);
+	link_probe_sent(&lh, 2, 500);
+	p.down_after = 2;
+	link_health_set_params(&lh, &p);
+	ck_assert_int_eq(link_tick(&lh, 599), LINK_NO_CHANGE);
+	link_probe_sent(&lh, 3, 600);
+	link_probe_sent(&lh, 4, 700);
+	ck_assert_int_eq(link_tick(&lh, 724), LINK_NO_CHANGE);
+	ck_assert_int_eq(link_tick(&lh, 725), LINK_WENT_DOWN);
+	ck_assert_str_eq(link_reason(&lh), "2 probes unanswered");
+}
+END_TEST
+
 /* Reload keeps the state and estimates; new thresholds apply next time. */
 START_TEST(test_set_params)
 {
@@ -833,6 +1092,14 @@ link_suite(void)
 	tcase_add_test(tc, test_slow_link_stays_up);
 	tcase_add_test(tc, test_dead_fibre_detected_fast);
 	tcase_add_test(tc, test_rtt_jump_is_learned);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("silence");
+	tcase_add_test(tc, test_blackhole_detected_at_any_rtt);
+	tcase_add_test(tc, test_loaded_link_stays_up);
+	tcase_add_test(tc, test_delay_spike_is_a_blackhole_for_a_while);
+	tcase_add_test(tc, test_silence_needs_down_after_probes);
+	tcase_add_test(tc, test_set_params_restarts_silence);
 	suite_add_tcase(s, tc);
 	return s;
 }
