@@ -12,8 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
+
 #include "config.h"
 #include "log.h"
+#include "notify.h"
+#include "privdrop.h"
 #include "socketd.h"
 
 #define PROGNAME     "wanpair-socketd"
@@ -22,7 +26,7 @@
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: %s [-dhnVv] [-f file]\n", PROGNAME);
+	fprintf(fp, "usage: %s [-dhnVv] [-f file] [-u user]\n", PROGNAME);
 }
 
 static void
@@ -35,6 +39,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_info("%s, stopping", strsignal((int)sig));
+		notify_stopping();
 		dataplane_log_counters(sd);
 		event_base_loopexit(sd->base, NULL);
 		break;
@@ -48,6 +53,19 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+/* systemctl status's line: what an operator checks first. */
+static void
+status_line(void *arg, char *buf, size_t len)
+{
+	const struct socketd *sd = arg;
+	size_t                i, up = 0;
+
+	for (i = 0; i < sd->nlinks; i++)
+		up += dataplane_link_up(sd, (unsigned)i) != 0;
+	snprintf(buf, len, "%zu/%zu links up, control channel %s", up,
+	    sd->nlinks, sd->ctl_welcomed ? "connected" : "not connected");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -56,10 +74,11 @@ main(int argc, char *argv[])
 	struct config_errors errs = {0};
 	struct socketd       sd;
 	const char          *file = DEFAULT_CONF;
+	const char          *user = NULL;
 	int                  ch, debug = 0, checkonly = 0, verbose = 0, rc = 1;
 	size_t               i;
 
-	while ((ch = getopt(argc, argv, "df:hnVv")) != -1) {
+	while ((ch = getopt(argc, argv, "df:hnu:Vv")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -72,6 +91,9 @@ main(int argc, char *argv[])
 			return 0;
 		case 'n':
 			checkonly = 1;
+			break;
+		case 'u':
+			user = optarg;
 			break;
 		case 'V':
 			printf("%s %s\n", PROGNAME, PACKAGE_VERSION);
@@ -118,12 +140,31 @@ main(int argc, char *argv[])
 	    control_start(&sd) == -1)
 		goto out;
 	/*
+	 * -u: everything that needs root is open (the TUN device, the
+	 * sockets, the control socket); what remains needs CAP_NET_ADMIN
+	 * alone (routes, the TUN device's flags).  Under systemd, User= and
+	 * AmbientCapabilities= do this instead.
+	 */
+	if (user != NULL) {
+		static const int keep[] = {CAP_NET_ADMIN};
+		char             err[256];
+
+		if (privdrop(user, keep, 1, err, sizeof(err)) == -1) {
+			log_warnx("%s", err);
+			goto out;
+		}
+	}
+	/*
 	 * Detach only now, as OpenBSD's daemons do: certificates, the TUN
 	 * device and the sockets are in place, so a failure to start was
 	 * reported on the terminal with exit status 1.  The event loop needs
 	 * event_reinit() in the child.
 	 */
-	if (!debug) {
+	/* Under systemd (Type=notify) stay: the service manager tracks the
+	 * PID it started and waits for READY=1 from it. */
+	if (!debug && notify_expected())
+		log_init(PROGNAME, 0, verbose);
+	else if (!debug) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		log_init(PROGNAME, 0, verbose);
@@ -131,11 +172,14 @@ main(int argc, char *argv[])
 			fatalx("cannot restart the event loop after detaching");
 	}
 	log_info("started for site %s (%s)", sd.conf->site, file);
+	if (notify_start(sd.base, status_line, &sd) == -1)
+		fatalx("cannot start the service manager's watchdog timer");
 	if (event_base_dispatch(sd.base) == -1)
 		log_warnx("event loop failed");
 	else
 		rc = 0;
 out:
+	notify_stop();
 	control_stop(&sd);
 	dataplane_stop(&sd);
 	for (i = 0; i < 4; i++)
