@@ -36,12 +36,15 @@
 #define READ_TIMEOUT_S 30 /* three of the Socket's keepalives */
 
 static void conn_event(struct bufferevent *, short, void *);
+static void conn_close(struct conn *, const char *);
 
 static void
 conn_free(struct conn *c)
 {
 	if (c->pending)
 		c->pd->npending--;
+	if ((*c->prevp = c->next) != NULL)
+		c->next->prevp = c->prevp;
 	/* The session outlives its connection, but cannot derive keys
 	 * without it. */
 	if (c->site != NULL && c->site->session != NULL &&
@@ -70,6 +73,12 @@ conn_drained(struct bufferevent *bev, void *arg)
 
 /* Tells the peer why, then closes once the BYE is flushed (or the
  * timeout fires: a peer that reads nothing cannot hold us). */
+void
+control_close(struct conn *c, const char *why)
+{
+	conn_close(c, why);
+}
+
 static void
 conn_close(struct conn *c, const char *why)
 {
@@ -434,6 +443,10 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	c->pd = pd;
 	c->pending = 1;
 	pd->npending++;
+	if ((c->next = pd->conns) != NULL)
+		c->next->prevp = &c->next;
+	c->prevp = &pd->conns;
+	pd->conns = c;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, a,
 		    sizeof(a));
@@ -446,7 +459,7 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	if (c->bev == NULL) {
 		SSL_free(ssl);
 		close(fd);
-		free(c);
+		conn_free(c); /* unlinks it */
 		return;
 	}
 	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);

@@ -396,7 +396,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 }
 
 /* The site's links as a config the engine can balance by down_mbps. */
-static struct config *
+struct config *
 session_config(const struct popd *pd, const struct ctl_hello *h)
 {
 	const struct config *pc = pd->conf;

@@ -43,10 +43,14 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		dataplane_log_counters(pd);
 		event_base_loopexit(pd->base, NULL);
 		break;
-	case SIGHUP:
-		log_warnx("SIGHUP: reloading comes with a later release; "
-			  "the running configuration stays");
+	case SIGHUP: {
+		struct config_errors errs = {0};
+
+		log_info("SIGHUP, reloading %s", pd->conf->file);
+		(void)popd_reload(pd, &errs); /* it logs either way */
+		config_errors_clear(&errs);
 		break;
+	}
 	case SIGUSR1:
 		dataplane_log_counters(pd);
 		break;

@@ -79,6 +79,9 @@ struct conn {
 	int                 welcomed;
 	int                 pending; /* accepted, handshake not done */
 	char                peer[64];
+	/* pd->conns: a reload re-points or closes them (reload.c) */
+	struct conn  *next;
+	struct conn **prevp;
 };
 
 struct popd {
@@ -105,6 +108,7 @@ struct popd {
 
 	struct site *sites;
 	size_t       nsites;
+	struct conn *conns; /* every control connection */
 
 	struct session **sess_index; /* by id, see session_by_id() */
 	uint32_t         sess_mask;
@@ -120,6 +124,11 @@ void control_send_rekey(struct session *, uint32_t epoch);
 int  control_init(struct popd *);
 int  control_start(struct popd *);
 void control_stop(struct popd *);
+/* reload.c: like socketd_reload() (socketd.h), for popd.json. */
+int popd_reload(struct popd *, struct config_errors *errs);
+
+/* Says BYE with `why` and closes once it is flushed. */
+void control_close(struct conn *, const char *why);
 
 /* dataplane.c */
 uint64_t now_ms(void); /* CLOCK_MONOTONIC */
@@ -129,6 +138,9 @@ void     dataplane_log_counters(const struct popd *);
 void     session_link_state(
 	struct session *, unsigned idx, int up, const char *why);
 void session_free(struct session *);
+/* A new config for a site's engine: pd->conf's profiles over the links
+ * of h (NULL on allocation failure; config_free() it). */
+struct config *session_config(const struct popd *, const struct ctl_hello *h);
 void session_inherit(struct session *, const struct session *old);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
 struct session *session_new(struct popd *, struct site *, struct conn *,

@@ -292,21 +292,22 @@ static void
 link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
 {
 	uint64_t now = now_ms();
+	unsigned idx = (unsigned)(l - sd->links); /* not l->id: see reload.c */
 	size_t   moved;
 
 	if (ev == LINK_NO_CHANGE)
 		return;
 	if (ev == LINK_WENT_DOWN) {
-		moved = engine_link_down(sd->engine, l->id, now, NULL, NULL);
+		moved = engine_link_down(sd->engine, idx, now, NULL, NULL);
 		log_info("link %s down: %s; %zu flows moved", l->conf->name,
 		    link_reason(&l->health), moved);
 	} else {
-		moved = engine_link_up(sd->engine, l->id, now, NULL, NULL);
+		moved = engine_link_up(sd->engine, idx, now, NULL, NULL);
 		log_info("link %s up: %s, rtt %.1f ms; %zu flows moved back",
 		    l->conf->name, link_reason(&l->health),
 		    link_rtt_us(&l->health) / 1000.0, moved);
 	}
-	control_link_state(sd, l->id);
+	control_link_state(sd, idx);
 }
 
 /* A link's device lost or regained its carrier (netlink). */

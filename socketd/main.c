@@ -43,10 +43,14 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		dataplane_log_counters(sd);
 		event_base_loopexit(sd->base, NULL);
 		break;
-	case SIGHUP:
-		log_warnx("SIGHUP: reloading comes with a later release; "
-			  "the running configuration stays");
+	case SIGHUP: {
+		struct config_errors errs = {0};
+
+		log_info("SIGHUP, reloading %s", sd->conf->file);
+		(void)socketd_reload(sd, &errs); /* it logs either way */
+		config_errors_clear(&errs);
 		break;
+	}
 	case SIGUSR1:
 		dataplane_log_counters(sd);
 		break;

@@ -27,7 +27,10 @@ struct socketd;
 struct slink {
 	struct socketd           *sd;
 	const struct config_link *conf;
-	uint8_t                   id; /* link_id on the wire = config index */
+	/* link_id on the wire: the config index at start, then kept by the
+	 * link across reloads (reload.c); its place in links[] is the
+	 * engine's index */
+	uint8_t id;
 	int                       fd; /* UDP socket, bound to the link */
 	struct event             *ev;
 	uint64_t                  tx_counter; /* next nonce counter, up key */
@@ -91,6 +94,17 @@ int  control_derive(
 int  control_init(struct socketd *);
 int  control_start(struct socketd *);
 void control_stop(struct socketd *);
+
+/* reload.c */
+/*
+ * Reads sd->conf->file again and applies it (SIGHUP, `wanpairctl
+ * reload`): 0 if applied, -1 if refused, the running configuration
+ * untouched.  Every line of errs ("FILE:LINE:COLUMN: PATH: message") is
+ * also logged at warning; the caller frees them with
+ * config_errors_clear().  What applies live and what needs a restart:
+ * reload.c, wanpair-socketd(8) RELOAD.
+ */
+int socketd_reload(struct socketd *, struct config_errors *errs);
 
 /* dataplane.c */
 int  dataplane_start(struct socketd *);

@@ -1,0 +1,292 @@
+/*
+ * popd's reload (SIGHUP, `wanpairctl reload`): the configuration file is
+ * read again and either applied whole or refused whole, the running one
+ * staying.
+ *
+ * Applied live: sites added (they may connect at once), sites removed
+ * (their control channel is closed, their session and routes go), a
+ * site's LAN (routes into the TUN device follow) and identity (its
+ * channel is closed so that it authenticates again), profiles, failback,
+ * probe settings and flow timeouts (every session's engine is
+ * reconfigured, keeping its flows), and the TLS files (read again, for
+ * the next connection).
+ *
+ * Refused, since they are bound at start: listen.address and the ports
+ * (the sockets are bound), tun.name and tun.mtu, flows.max.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "popd.h"
+#include "reload.h"
+#include "tls.h"
+#include "tun.h"
+
+static int
+needs_restart(const struct config *o, const struct config *n,
+    struct reload_where *w, struct config_errors *errs)
+{
+	size_t before = errs->n;
+
+#define RESTART(cond, path)                                                    \
+	do {                                                                   \
+		if (cond)                                                      \
+			(void)reload_refuse(                                   \
+			    w, errs, path, "changing it needs a restart");     \
+	} while (0)
+	RESTART(o->endpoint.address.family != n->endpoint.address.family ||
+		memcmp(o->endpoint.address.a, n->endpoint.address.a, 16) != 0,
+	    "listen.address");
+	RESTART(
+	    o->endpoint.data_port != n->endpoint.data_port, "listen.data_port");
+	RESTART(o->endpoint.control_port != n->endpoint.control_port,
+	    "listen.control_port");
+	RESTART(strcmp(o->tun.name, n->tun.name) != 0, "tun.name");
+	RESTART(o->tun.mtu != n->tun.mtu, "tun.mtu");
+	RESTART(o->flows_max != n->flows_max, "flows.max");
+#undef RESTART
+	return errs->n > before ? -1 : 0;
+}
+
+static int
+site_named(const struct config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsites; i++)
+		if (strcmp(c->sites[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+has_prefix(const struct config_site *s, const struct wp_prefix *p)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlan; i++)
+		if (memcmp(&s->lan[i], p, sizeof(*p)) == 0)
+			return 1;
+	return 0;
+}
+
+/* Routes into the TUN device: those of `o` that `n` lacks go, the new
+ * ones come.  Either may be NULL (site added or removed). */
+static void
+routes_follow(
+    struct popd *pd, const struct config_site *o, const struct config_site *n)
+{
+	char   buf[PREFIX_STRLEN];
+	size_t i;
+
+	for (i = 0; o != NULL && i < o->nlan; i++)
+		if ((n == NULL || !has_prefix(n, &o->lan[i])) &&
+		    route_del(pd->tun_name, &o->lan[i]) == -1)
+			log_warn("site %s: remove route %s", o->name,
+			    prefix_ntop(&o->lan[i], buf, sizeof(buf)));
+	for (i = 0; n != NULL && i < n->nlan; i++)
+		if ((o == NULL || !has_prefix(o, &n->lan[i])) &&
+		    route_add(pd->tun_name, &n->lan[i]) == -1)
+			log_warn("site %s: route %s via %s", n->name,
+			    prefix_ntop(&n->lan[i], buf, sizeof(buf)),
+			    pd->tun_name);
+}
+
+static int
+same_lan(const struct config_site *a, const struct config_site *b)
+{
+	return a->nlan == b->nlan &&
+	    (a->nlan == 0 ||
+		memcmp(a->lan, b->lan, a->nlan * sizeof(*a->lan)) == 0);
+}
+
+/* A session's engine under the new profiles; its links stay. */
+static int
+session_rebalance(struct popd *pd, struct session *s, uint64_t now)
+{
+	struct ctl_hello *h;
+	struct config    *c;
+	int               map[CONFIG_MAX_LINKS];
+	size_t            i;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return -1;
+	snprintf(h->site, sizeof(h->site), "%s", s->site->conf->name);
+	h->nlinks = s->nlinks;
+	memcpy(h->links, s->links, s->nlinks * sizeof(h->links[0]));
+	c = session_config(pd, h);
+	free(h);
+	if (c == NULL)
+		return -1;
+	for (i = 0; i < s->nlinks; i++)
+		map[i] = (int)i;
+	if (engine_reconfigure(s->engine, c, map, now, NULL, NULL, NULL) ==
+	    -1) {
+		config_free(c);
+		return -1;
+	}
+	config_free(s->conf);
+	s->conf = c;
+	return 0;
+}
+
+/* A session index for nsites: at most half full, as dataplane.c sizes
+ * it. */
+static uint32_t
+index_size(size_t nsites)
+{
+	uint32_t size = 4;
+
+	while (size < 2 * nsites)
+		size <<= 1;
+	return size;
+}
+
+int
+popd_reload(struct popd *pd, struct config_errors *errs)
+{
+	struct reload_where w;
+	struct config      *n, *o = pd->conf;
+	struct tls_files    files;
+	SSL_CTX            *ctx = NULL;
+	struct site        *ns = NULL;
+	struct conn        *c, *next;
+	struct session    **idx = NULL;
+	int                 k;
+	size_t              i, j, added = 0, removed = 0, lanchg = 0;
+	char                err[TLS_ERRLEN];
+	uint64_t            now = now_ms();
+
+	if ((n = config_load(o->file, CONFIG_POPD, errs)) == NULL)
+		goto refused;
+	reload_where_init(&w, n->file);
+	if (needs_restart(o, n, &w, errs) == -1)
+		goto fail;
+	files.ca = n->tls.ca;
+	files.cert = n->tls.cert;
+	files.key = n->tls.key;
+	if ((ctx = tls_ctx_new(1, &files, err, sizeof(err))) == NULL) {
+		(void)reload_refuse(&w, errs, "tls", "%s", err);
+		goto fail;
+	}
+	if ((ns = calloc(n->nsites, sizeof(*ns))) == NULL ||
+	    (idx = calloc(index_size(n->nsites), sizeof(*idx))) == NULL) {
+		(void)reload_refuse(&w, errs, "sites", "out of memory");
+		goto fail;
+	}
+	/* Engines first: the last step that can fail (out of memory; the
+	 * engines it reached keep the new profiles, which are valid).
+	 * pd->conf is the new one only while session_config() reads it. */
+	pd->conf = n;
+	for (i = 0; i < pd->nsites; i++)
+		if (pd->sites[i].session != NULL &&
+		    session_rebalance(pd, pd->sites[i].session, now) == -1) {
+			pd->conf = o;
+			(void)reload_refuse(&w, errs, "profiles",
+			    "out of memory for site %s",
+			    pd->sites[i].conf->name);
+			goto fail;
+		}
+	pd->conf = o;
+
+	/* Nothing fails from here on. */
+	for (j = 0; j < n->nsites; j++) {
+		ns[j].conf = &n->sites[j];
+		if ((k = site_named(o, n->sites[j].name)) == -1) {
+			added++;
+			continue;
+		}
+		ns[j].session = pd->sites[k].session;
+		ns[j].routes_installed = pd->sites[k].routes_installed;
+		ns[j].drop_spoofed = pd->sites[k].drop_spoofed;
+		ns[j].drop_no_endpoint = pd->sites[k].drop_no_endpoint;
+		if (ns[j].session != NULL)
+			ns[j].session->site = &ns[j];
+		if (!same_lan(pd->sites[k].conf, &n->sites[j])) {
+			lanchg++;
+			if (ns[j].routes_installed)
+				routes_follow(
+				    pd, pd->sites[k].conf, &n->sites[j]);
+		}
+	}
+	/* Connections follow their site; a removed site's, or one whose
+	 * certificate identity changed, are closed. */
+	for (c = pd->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->site == NULL)
+			continue;
+		k = site_named(n, c->site->conf->name);
+		if (k == -1 ||
+		    strcmp(n->sites[k].identity, c->site->conf->identity) !=
+			0) {
+			if (c->site->session != NULL &&
+			    c->site->session->conn == c)
+				c->site->session->conn = NULL;
+			log_info("site %s: %s", c->site->conf->name,
+			    k == -1 ? "removed from the configuration"
+				    : "identity changed");
+			c->site = k == -1 ? NULL : &ns[k];
+			control_close(c,
+			    k == -1 ? "site removed"
+				    : "identity "
+				      "changed");
+			continue;
+		}
+		c->site = &ns[k];
+	}
+	for (i = 0; i < pd->nsites; i++) {
+		struct site *s = &pd->sites[i];
+
+		if (site_named(n, s->conf->name) != -1)
+			continue;
+		removed++;
+		if (s->routes_installed)
+			routes_follow(pd, s->conf, NULL);
+		if (s->session != NULL) {
+			session_index_swap(pd, s->session, NULL);
+			session_free(s->session);
+		}
+	}
+	free(pd->sess_index);
+	pd->sess_index = idx;
+	pd->sess_mask = index_size(n->nsites) - 1;
+	for (j = 0; j < n->nsites; j++)
+		if (ns[j].session != NULL)
+			session_index_swap(pd, NULL, ns[j].session);
+	free(pd->sites);
+	pd->sites = ns;
+	pd->nsites = n->nsites;
+	if (n->probe_interval_ms != o->probe_interval_ms) {
+		struct timeval pr = {n->probe_interval_ms / 1000,
+		    (n->probe_interval_ms % 1000) * 1000};
+
+		event_del(pd->health_ev);
+		event_add(pd->health_ev, &pr);
+	}
+	SSL_CTX_free(pd->ssl_ctx); /* a live SSL holds its own reference */
+	pd->ssl_ctx = ctx;
+	pd->conf = n;
+	log_info("reloaded %s: %zu sites (%zu added, %zu removed, %zu with a "
+		 "new LAN), %zu profiles, failback %s",
+	    n->file, n->nsites, added, removed, lanchg, n->nprofiles,
+	    n->failback == FAILBACK_REBALANCE ? "rebalance" : "new-flows");
+	reload_where_free(&w);
+	config_free(o);
+	return 0;
+fail:
+	free(idx);
+	free(ns);
+	SSL_CTX_free(ctx);
+	reload_where_free(&w);
+	config_free(n);
+refused:
+	for (i = 0; i < errs->n; i++)
+		log_warnx("%s", errs->lines[i]);
+	log_warnx(
+	    "reload of %s refused, the running configuration stays", o->file);
+	return -1;
+}

@@ -1,0 +1,394 @@
+/*
+ * socketd's reload (SIGHUP, `wanpairctl reload`): the configuration file
+ * is read again and either applied whole or refused whole, the running
+ * one staying (OpenBSD's daemons do the same).
+ *
+ * Applied live: links added, removed and changed, weights, profiles,
+ * routes, failback, probe settings, flow timeouts, the LAN, the PoP's
+ * certificate name and the TLS files (read again at every reload, so a
+ * renewed certificate is taken without a restart; the running channel
+ * keeps its session, the next connection uses them).  Flows stay where
+ * their link still is; a removed link's flows move as a dead link's do.
+ *
+ * Refused, since they are bound at start: site, pop.address and the PoP's
+ * ports (the links' sockets are connected to them), tun.name and tun.mtu
+ * (the device and the MSS clamp), flows.max (the table is sized once).
+ *
+ * Link ids on the wire stay with their link across reloads (a new link
+ * takes the lowest free id), so the PoP's session keeps matching every
+ * datagram while the control channel, when the links or the LAN changed,
+ * reconnects to send the new HELLO: the PoP then holds the new inventory
+ * and the data plane never stops.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctlmsg.h"
+#include "log.h"
+#include "reload.h"
+#include "socketd.h"
+#include "tls.h"
+#include "tun.h"
+
+/* How long a replaced control channel may take to flush its last words. */
+#define LINGER_S 5
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Keys whose change needs a restart: one error line each. */
+static int
+needs_restart(const struct config *o, const struct config *n,
+    struct reload_where *w, struct config_errors *errs)
+{
+	size_t before = errs->n;
+
+#define RESTART(cond, path)                                                    \
+	do {                                                                   \
+		if (cond)                                                      \
+			(void)reload_refuse(                                   \
+			    w, errs, path, "changing it needs a restart");     \
+	} while (0)
+	RESTART(strcmp(o->site, n->site) != 0, "site");
+	RESTART(o->endpoint.address.family != n->endpoint.address.family ||
+		memcmp(o->endpoint.address.a, n->endpoint.address.a, 16) != 0,
+	    "pop.address");
+	RESTART(
+	    o->endpoint.data_port != n->endpoint.data_port, "pop.data_port");
+	RESTART(o->endpoint.control_port != n->endpoint.control_port,
+	    "pop.control_port");
+	RESTART(strcmp(o->tun.name, n->tun.name) != 0, "tun.name");
+	RESTART(o->tun.mtu != n->tun.mtu, "tun.mtu");
+	RESTART(o->flows_max != n->flows_max, "flows.max");
+#undef RESTART
+	return errs->n > before ? -1 : 0;
+}
+
+static int
+link_named(const struct config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nlinks; i++)
+		if (strcmp(c->links[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+same_socket(const struct config_link *a, const struct config_link *b)
+{
+	return strcmp(a->device, b->device) == 0 &&
+	    a->source.family == b->source.family &&
+	    memcmp(a->source.a, b->source.a, sizeof(a->source.a)) == 0;
+}
+
+/* What the PoP learns from HELLO changed: it needs a new one. */
+static int
+inventory_changed(const struct socketd *sd, const struct config *n,
+    const int *from, const uint8_t *id)
+{
+	size_t i;
+
+	if (n->nlinks != sd->nlinks || n->nlan != sd->conf->nlan ||
+	    (n->nlan > 0 &&
+		memcmp(n->lan, sd->conf->lan, n->nlan * sizeof(*n->lan)) != 0))
+		return 1;
+	for (i = 0; i < n->nlinks; i++) {
+		const struct config_link *o;
+
+		if (from[i] < 0 || sd->links[from[i]].id != id[i])
+			return 1;
+		o = sd->links[from[i]].conf;
+		if (strcmp(o->name, n->links[i].name) != 0 ||
+		    o->up_mbps != n->links[i].up_mbps ||
+		    o->down_mbps != n->links[i].down_mbps)
+			return 1;
+	}
+	return 0;
+}
+
+/* Tells the PoP a link is gone, so that it moves its return flows off it
+ * now rather than when its silence times out. */
+static void
+say_link_down(struct socketd *sd, uint8_t id)
+{
+	struct ctl_link_state ls;
+	uint8_t              *frame;
+	size_t                len;
+
+	if (sd->ctl == NULL || !sd->ctl_welcomed)
+		return;
+	memset(&ls, 0, sizeof(ls));
+	ls.link = id;
+	ls.up = 0;
+	if (ctlmsg_encode_link_state(&ls, &frame, &len) == 0) {
+		bufferevent_write(sd->ctl, frame, len);
+		free(frame);
+	}
+}
+
+/*
+ * The control channel starts over at once (the PoP needs a new HELLO, or
+ * its link is gone), over the first link that is up.  The data plane
+ * keeps its keys until the new WELCOME, as on any reconnect.
+ */
+static void
+linger_drained(struct bufferevent *bev, void *arg)
+{
+	(void)arg;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_free(bev);
+}
+
+static void
+linger_event(struct bufferevent *bev, short what, void *arg)
+{
+	(void)what;
+	(void)arg;
+	bufferevent_free(bev);
+}
+
+static void
+reconnect(struct socketd *sd)
+{
+	struct timeval lt = {LINGER_S, 0};
+	unsigned       i;
+
+	if (sd->ctl != NULL) {
+		/* What was just written (a removed link's LINK_STATE) still
+		 * goes out: the old channel closes once it is flushed. */
+		bufferevent_setcb(
+		    sd->ctl, NULL, linger_drained, linger_event, NULL);
+		bufferevent_disable(sd->ctl, EV_READ);
+		bufferevent_set_timeouts(sd->ctl, NULL, &lt);
+		linger_drained(sd->ctl, NULL);
+		sd->ctl = NULL;
+	}
+	sd->ctl_welcomed = 0;
+	sd->ctl_link = 0;
+	for (i = 0; i < sd->nlinks; i++)
+		if (dataplane_link_up(sd, i)) {
+			sd->ctl_link = i;
+			break;
+		}
+	sd->ctl_backoff = 1;
+	event_del(sd->ctl_retry_ev);
+	event_active(sd->ctl_retry_ev, EV_TIMEOUT, 0);
+}
+
+static void
+profile_names(const struct config *c, char *buf, size_t len)
+{
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < c->nprofiles && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		    i > 0 ? "," : "", c->profiles[i].name);
+}
+
+int
+socketd_reload(struct socketd *sd, struct config_errors *errs)
+{
+	struct reload_where w;
+	struct config      *n, *o = sd->conf;
+	struct tls_files    files;
+	SSL_CTX            *ctx = NULL;
+	struct slink        nl[CONFIG_MAX_LINKS];
+	int                 map[CONFIG_MAX_LINKS], from[CONFIG_MAX_LINKS];
+	int                 newfd[CONFIG_MAX_LINKS];
+	uint8_t             id[CONFIG_MAX_LINKS];
+	uint32_t            used = 0;
+	char                err[TLS_ERRLEN], summary[512], p1[256], p2[256];
+	size_t              i, j, moved = 0, nadded = 0, nremoved = 0, off;
+	size_t              nreopened = 0, nchanged = 0;
+	event_callback_fn   cb;
+	int                 hello, ctl_gone = 0;
+	uint64_t            now = mono_ms();
+
+	for (i = 0; i < CONFIG_MAX_LINKS; i++)
+		newfd[i] = -1;
+	if ((n = config_load(o->file, CONFIG_SOCKETD, errs)) == NULL)
+		goto refused;
+	reload_where_init(&w, n->file);
+	if (needs_restart(o, n, &w, errs) == -1)
+		goto fail;
+	/* Certificates: read again, so a renewed one needs no restart. */
+	files.ca = n->tls.ca;
+	files.cert = n->tls.cert;
+	files.key = n->tls.key;
+	if ((ctx = tls_ctx_new(0, &files, err, sizeof(err))) == NULL) {
+		(void)reload_refuse(&w, errs, "tls", "%s", err);
+		goto fail;
+	}
+
+	/* Links by name: old index -> new index, and back. */
+	for (i = 0; i < sd->nlinks; i++) {
+		map[i] = link_named(n, sd->links[i].conf->name);
+		if (map[i] == -1)
+			nremoved++;
+		else
+			used |= 1U << sd->links[i].id;
+	}
+	for (j = 0; j < n->nlinks; j++) {
+		from[j] = link_named(o, n->links[j].name);
+		if (from[j] != -1 && (size_t)from[j] >= sd->nlinks)
+			from[j] = -1;
+		if (from[j] != -1) {
+			id[j] = sd->links[from[j]].id;
+			continue;
+		}
+		/* A new link takes the lowest id no kept link has. */
+		for (id[j] = 0; used & (1U << id[j]); id[j]++)
+			;
+		used |= 1U << id[j];
+	}
+	/* New sockets before anything changes: a device that is not there
+	 * refuses the reload, not half of it. */
+	for (j = 0; j < n->nlinks; j++) {
+		if (from[j] != -1 &&
+		    same_socket(sd->links[from[j]].conf, &n->links[j]))
+			continue;
+		if ((newfd[j] = link_socket(
+			 &n->links[j], SOCK_DGRAM, err, sizeof(err))) == -1) {
+			snprintf(p1, sizeof(p1), "links[%zu]", j);
+			(void)reload_refuse(&w, errs, p1, "%s", err);
+			goto fail;
+		}
+		if (sd->pop_data_len != 0 &&
+		    connect(newfd[j], (struct sockaddr *)&sd->pop_data,
+			sd->pop_data_len) == -1 &&
+		    errno != ENETUNREACH) {
+			snprintf(p1, sizeof(p1), "links[%zu]", j);
+			(void)reload_refuse(&w, errs, p1,
+			    "connect to the PoP: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	if (engine_reconfigure(sd->engine, n, map, now, NULL, NULL, &moved) ==
+	    -1) {
+		(void)reload_refuse(&w, errs, "links", "out of memory");
+		goto fail;
+	}
+
+	/* Nothing can fail from here on. */
+	hello = inventory_changed(sd, n, from, id);
+	/* dataplane.c's reader, whose argument is the link's place in
+	 * sd->links: the places move, so every event is made anew. */
+	cb = event_get_callback(sd->links[0].ev);
+	for (i = 0; i < sd->nlinks; i++) {
+		if (sd->links[i].ev != NULL)
+			event_free(sd->links[i].ev);
+		sd->links[i].ev = NULL;
+		if (map[i] != -1)
+			continue;
+		say_link_down(sd, sd->links[i].id);
+		if ((unsigned)i == sd->ctl_link)
+			ctl_gone = 1;
+		close(sd->links[i].fd);
+	}
+	memset(nl, 0, sizeof(nl));
+	for (j = 0; j < n->nlinks; j++) {
+		struct slink             *l = &nl[j];
+		struct link_health_params hp = {
+		    .interval_ms = n->probe_interval_ms,
+		    .down_after = n->probe_down_after,
+		    .up_after = n->probe_up_after};
+
+		if (from[j] != -1) {
+			*l = sd->links[from[j]];
+			link_health_set_params(&l->health, &hp);
+			if (l->conf->up_mbps != n->links[j].up_mbps ||
+			    l->conf->down_mbps != n->links[j].down_mbps ||
+			    l->conf->weight != n->links[j].weight)
+				nchanged++;
+			if (newfd[j] != -1) {
+				close(l->fd);
+				l->fd = newfd[j];
+				nreopened++;
+			}
+		} else {
+			l->id = id[j];
+			l->fd = newfd[j];
+			link_health_init(&l->health, &hp, now);
+			replay_init(&l->rx_window);
+			nadded++;
+		}
+		newfd[j] = -1;
+		l->conf = &n->links[j];
+		l->ifindex =
+		    l->conf->device[0] != '\0' ? if_index(l->conf->device) : 0;
+	}
+	if (!ctl_gone && sd->ctl_link < sd->nlinks)
+		sd->ctl_link = (unsigned)map[sd->ctl_link];
+	memcpy(sd->links, nl, sizeof(nl));
+	sd->nlinks = n->nlinks;
+	for (j = 0; j < sd->nlinks; j++) {
+		struct slink *l = &sd->links[j];
+
+		l->sd = sd;
+		l->ev = event_new(sd->base, l->fd, EV_READ | EV_PERSIST, cb, l);
+		if (l->ev == NULL || event_add(l->ev, NULL) == -1)
+			log_warnx(
+			    "link %s: cannot watch its socket", l->conf->name);
+	}
+	if (n->probe_interval_ms != o->probe_interval_ms) {
+		struct timeval pr = {n->probe_interval_ms / 1000,
+		    (n->probe_interval_ms % 1000) * 1000};
+
+		event_del(sd->probe_ev);
+		event_add(sd->probe_ev, &pr);
+	}
+	SSL_CTX_free(sd->ssl_ctx); /* a live SSL holds its own reference */
+	sd->ssl_ctx = ctx;
+	sd->conf = n;
+	if (hello || ctl_gone)
+		reconnect(sd);
+
+	profile_names(o, p1, sizeof(p1));
+	profile_names(n, p2, sizeof(p2));
+	off = (size_t)snprintf(summary, sizeof(summary),
+	    "%zu links (%zu added, %zu removed, %zu re-weighted, %zu "
+	    "reopened), %zu flows moved, %zu routes, profiles %s",
+	    n->nlinks, nadded, nremoved, nchanged, nreopened, moved, n->nroutes,
+	    p2);
+	if (strcmp(p1, p2) != 0 && off < sizeof(summary))
+		off += (size_t)snprintf(
+		    summary + off, sizeof(summary) - off, " (were %s)", p1);
+	if ((hello || ctl_gone) && off < sizeof(summary))
+		snprintf(summary + off, sizeof(summary) - off,
+		    "; control channel reconnects with the new inventory");
+	log_info("reloaded %s: %s", n->file, summary);
+	reload_where_free(&w);
+	config_free(o);
+	return 0;
+fail:
+	for (j = 0; j < CONFIG_MAX_LINKS; j++)
+		if (newfd[j] != -1)
+			close(newfd[j]);
+	SSL_CTX_free(ctx);
+	reload_where_free(&w);
+	config_free(n);
+refused:
+	for (i = 0; i < errs->n; i++)
+		log_warnx("%s", errs->lines[i]);
+	log_warnx(
+	    "reload of %s refused, the running configuration stays", o->file);
+	return -1;
+}
