@@ -138,9 +138,11 @@ void     dataplane_log_counters(const struct popd *);
 void     session_link_state(
 	struct session *, unsigned idx, int up, const char *why);
 void session_free(struct session *);
+
 /* A new config for a site's engine: pd->conf's profiles over the links
  * of h (NULL on allocation failure; config_free() it). */
 struct config *session_config(const struct popd *, const struct ctl_hello *h);
+
 void session_inherit(struct session *, const struct session *old);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
 struct session *session_new(struct popd *, struct site *, struct conn *,

@@ -27,10 +27,7 @@ struct socketd;
 struct slink {
 	struct socketd           *sd;
 	const struct config_link *conf;
-	/* link_id on the wire: the config index at start, then kept by the
-	 * link across reloads (reload.c); its place in links[] is the
-	 * engine's index */
-	uint8_t id;
+	uint8_t                   id; /* on the wire; kept by reloads */
 	int                       fd; /* UDP socket, bound to the link */
 	struct event             *ev;
 	uint64_t                  tx_counter; /* next nonce counter, up key */
