@@ -131,8 +131,9 @@ site_links(json_t *rows, const struct site *site, uint64_t now)
 
 	(void)flow_table_foreach(engine_flows(s->engine), count_flow, flows);
 	for (l = 0; l < s->nlinks; l++) {
-		row = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:I?,s:I,s:I,s:I,s:I,"
-				"s:I,s:b}",
+		row = json_pack(
+		    "{s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,"
+		    "s:I,s:b}",
 		    "site", site->conf->name, "name", s->links[l].name, "state",
 		    s->link_down[l] ? "down" : "up", "up_mbps",
 		    (int)s->links[l].up_mbps, "down_mbps",
@@ -227,7 +228,7 @@ answer_reload(struct popd *pd)
 	char                 buf[4096];
 	size_t               i, off = 0;
 
-	if (-1 /* TEMP: popd_reload(pd, &errs) */ == 0)
+	if (popd_reload(pd, &errs) == 0)
 		return ctlsock_ok(json_pack("{s:s}", "config", pd->conf->file));
 	buf[0] = '\0';
 	for (i = 0; i < errs.n && off < sizeof(buf); i++)
@@ -253,8 +254,7 @@ answer(void *arg, const struct ctlsock_req *req)
 	case CTLSOCK_FLOWS:
 		return answer_flows(pd, req);
 	case CTLSOCK_COUNTERS:
-		return ctlsock_error(
-		    "TEMP: counters not built yet") /* popd_counters(pd) */;
+		return ctlsock_ok(popd_counters(pd));
 	case CTLSOCK_RELOAD:
 		return answer_reload(pd);
 	case CTLSOCK_LINK:

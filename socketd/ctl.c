@@ -107,8 +107,9 @@ answer_links(struct socketd *sd)
 		const struct slink       *l = &sd->links[i];
 		const struct link_health *h = &l->health;
 
-		row = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:f,s:f,s:f,s:i,s:i,"
-				"s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		row = json_pack(
+		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:f,s:f,s:f,s:i,s:i,"
+		    "s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		    "name", l->conf->name, "device", l->conf->device, "state",
 		    link_state(h) == LINK_UP ? "up" : "down", "status",
 		    link_status_str(h), "reason", link_reason(h), "admin",
@@ -160,7 +161,7 @@ answer_reload(struct socketd *sd)
 	char                 buf[4096];
 	size_t               i, off = 0;
 
-	if (-1 /* TEMP: socketd_reload(sd, &errs) */ == 0)
+	if (socketd_reload(sd, &errs) == 0)
 		return ctlsock_ok(json_pack("{s:s}", "config", sd->conf->file));
 	buf[0] = '\0';
 	for (i = 0; i < errs.n && off < sizeof(buf); i++)
@@ -187,8 +188,7 @@ answer(void *arg, const struct ctlsock_req *req)
 		    ? unknown_link(sd, req->link)
 		    : ctlsock_ok(answer_flows(sd, req));
 	case CTLSOCK_COUNTERS:
-		return ctlsock_error(
-		    "TEMP: counters not built yet") /* socketd_counters(sd) */;
+		return ctlsock_ok(socketd_counters(sd));
 	case CTLSOCK_RELOAD:
 		return answer_reload(sd);
 	case CTLSOCK_LINK:
