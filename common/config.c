@@ -81,13 +81,14 @@ static const char *const failback_names[] = {
 /* The keys each object may have: anything else is an error. */
 static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "profiles", "routes", "flows", "probe", "failback", "pop", "tls", "tun",
-    "lan", NULL};
+    "lan", "metrics", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
-    "flows", "probe", "failback", "listen", "tls", "tun", NULL};
+    "flows", "probe", "failback", "listen", "tls", "tun", "metrics", NULL};
 static const char *const endpoint_keys[] = {
     "address", "data_port", "control_port", "identity", NULL};
 static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 static const char *const tun_keys[] = {"name", "mtu", NULL};
+static const char *const metrics_keys[] = {"listen", NULL};
 static const char *const link_keys[] = {
     "name", "device", "source", "up_mbps", "down_mbps", "weight", NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
@@ -1311,6 +1312,70 @@ parse_tun(struct cparse *cp, struct config *conf, json_t *root)
 	(void)get_uint(cp, o, node, "mtu", TUN_MTU_MIN, 65535, &conf->tun.mtu);
 }
 
+/*
+ * "ADDRESS:PORT", IPv6 in brackets ("[::1]:9469") as in URLs (RFC 3986
+ * section 3.2.2): without them "::1:9469" would be a valid address with
+ * no port.  Numeric only: the endpoint is bound before anything could
+ * resolve a name, and a name could change between reloads.
+ */
+static int
+hostport_parse(const char *s, struct wp_addr *addr, uint16_t *port)
+{
+	char        host[ADDR_STRLEN + 1];
+	const char *p, *colon;
+	size_t      len;
+	unsigned    v = 0;
+	int         bracketed = *s == '[';
+
+	if (bracketed) {
+		if ((p = strchr(s, ']')) == NULL || p[1] != ':')
+			return -1;
+		len = (size_t)(p - s - 1);
+		s++;
+		colon = p + 1;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return -1;
+		len = (size_t)(colon - s);
+	}
+	if (len == 0 || len >= sizeof(host))
+		return -1;
+	memcpy(host, s, len);
+	host[len] = '\0';
+	if (addr_parse(host, addr) == -1 ||
+	    (addr->family == AF_INET6) != bracketed)
+		return -1;
+	for (p = colon + 1; *p >= '0' && *p <= '9' && v <= 65535; p++)
+		v = v * 10 + (unsigned)(*p - '0');
+	if (p == colon + 1 || *p != '\0' || v == 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static void
+parse_metrics(struct cparse *cp, struct config *conf, json_t *root)
+{
+	struct quoted q;
+	const char   *s;
+	json_t       *o;
+	int           node, snode;
+
+	if (get_container(cp, root, 0, "metrics", JSON_OBJECT, &o, &node) != 1)
+		return;
+	check_keys(cp, o, node, metrics_keys);
+	if (get_string(cp, o, node, "listen", &s, &snode) == 1 &&
+	    hostport_parse(s, &conf->metrics.address, &conf->metrics.port) ==
+		-1) {
+		memset(&conf->metrics, 0, sizeof(conf->metrics));
+		report(cp, snode,
+		    "must be \"ADDRESS:PORT\" with a numeric address and a "
+		    "port of 1..65535, IPv6 as \"[ADDRESS]:PORT\"; got %s",
+		    quote(&q, s));
+	}
+}
+
 static void
 parse_root(struct cparse *cp, struct config *conf, json_t *root)
 {
@@ -1338,6 +1403,7 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	    cp, conf, root, cp->kind == CONFIG_POPD ? "listen" : "pop");
 	parse_tls(cp, conf, root);
 	parse_tun(cp, conf, root);
+	parse_metrics(cp, conf, root);
 	if (cp->kind != CONFIG_POPD &&
 	    get_prefix_list(cp, root, 0, "lan", &conf->lan, &conf->nlan) == 0 &&
 	    cp->kind == CONFIG_SOCKETD)

@@ -130,6 +130,12 @@ struct config_tun {
 	uint32_t mtu; /* 0: derived from the links' MTU */
 };
 
+/* "metrics": where the Prometheus endpoint listens (common/metrics.h). */
+struct config_metrics {
+	struct wp_addr address; /* family 0: no endpoint (the default) */
+	uint16_t       port;
+};
+
 struct config {
 	char            *file; /* as given to config_load() */
 	enum config_kind kind;
@@ -160,6 +166,7 @@ struct config {
 	struct config_endpoint endpoint; /* socketd "pop", popd "listen" */
 	struct config_tls      tls;
 	struct config_tun      tun;
+	struct config_metrics  metrics;
 	struct wp_prefix      *lan; /* socketd: the site's LAN, for HELLO */
 	size_t                 nlan;
 };

@@ -439,6 +439,75 @@ START_TEST(daemon_keys)
 }
 END_TEST
 
+START_TEST(metrics_listen)
+{
+	static const struct {
+		const char *listen;
+		int         family;
+		uint16_t    port;
+	} good[] = {
+	    {"127.0.0.1:9469", AF_INET, 9469},
+	    {"0.0.0.0:1", AF_INET, 1},
+	    {"[::1]:9469", AF_INET6, 9469},
+	    {"[2001:db8::7]:65535", AF_INET6, 65535},
+	};
+	static const char *const bad[] = {"", "127.0.0.1",
+	    "127.0.0.1:", ":9469", "127.0.0.1:0", "127.0.0.1:65536",
+	    "127.0.0.1:99999999999", "127.0.0.1:94a9", "127.0.0.1:+9469",
+	    "127.0.0.1:9469 ", "localhost:9469", "::1:9469", "[::1]",
+	    "[::1]9469", "[127.0.0.1]:9469", "[::1:9469", "2001:db8::1",
+	    "1.2.3.4.5:80"};
+	struct config           *c;
+	char                     json[512], want[512];
+	size_t                   i;
+
+	/* absent: off */
+	c = parse_ok(
+	    "{\"site\": \"s\", \"links\": [" LINK1 "]}", CONFIG_SOCKETD);
+	ck_assert_int_eq(c->metrics.address.family, 0);
+	config_free(c);
+	for (i = 0; i < NITEMS(good); i++) {
+		snprintf(json, sizeof(json),
+		    "{\"site\": \"s\", \"links\": [" LINK1 "], "
+		    "\"metrics\": {\"listen\": \"%s\"}}",
+		    good[i].listen);
+		c = parse_ok(json, CONFIG_SOCKETD);
+		ck_assert_int_eq(c->metrics.address.family, good[i].family);
+		ck_assert_uint_eq(c->metrics.port, good[i].port);
+		config_free(c);
+	}
+	/* popd has it too (its own "listen" spelled out: with_daemon_keys()
+	 * would take the metrics' for it) */
+	c = parse_ok("{\"sites\": [{\"name\": \"a\", \"identity\": \"a\", "
+		     "\"lan\": [\"10.0.0.0/8\"]}], "
+		     "\"listen\": {\"address\": \"198.18.0.1\"}, "
+		     "\"metrics\": {\"listen\": \"[::1]:9470\"}}",
+	    CONFIG_POPD);
+	ck_assert_uint_eq(c->metrics.port, 9470);
+	config_free(c);
+	for (i = 0; i < NITEMS(bad); i++) {
+		snprintf(json, sizeof(json),
+		    "{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+		    " \"metrics\": {\"listen\": \"%s\"}}",
+		    bad[i]);
+		snprintf(want, sizeof(want),
+		    "t.json:2:24: metrics.listen: must be \"ADDRESS:PORT\" "
+		    "with "
+		    "a numeric address and a port of 1..65535, IPv6 as "
+		    "\"[ADDRESS]:PORT\"; got \"%s\"\n",
+		    bad[i]);
+		expect_socketd(json, want);
+	}
+	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+		       " \"metrics\": {\"listen\": 9469, \"port\": 1}}",
+	    "t.json:2:24: metrics.listen: must be a string, got integer\n"
+	    "t.json:2:30: metrics.port: unknown key\n");
+	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+		       " \"metrics\": \"127.0.0.1:9469\"}",
+	    "t.json:2:13: metrics: must be an object, got string\n");
+}
+END_TEST
+
 START_TEST(syntax_error)
 {
 	/* One line, however many other problems follow. */
@@ -1008,6 +1077,7 @@ config_suite(void)
 	tcase_add_test(tc, too_many_links);
 	tcase_add_test(tc, missing_keys);
 	tcase_add_test(tc, daemon_keys);
+	tcase_add_test(tc, metrics_listen);
 	tcase_add_test(tc, syntax_error);
 	tcase_add_test(tc, errors_in_file_order);
 	tcase_add_test(tc, stickiness_options);

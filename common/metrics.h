@@ -1,0 +1,78 @@
+/*
+ * The Prometheus text endpoint (exposition format 0.0.4) of both daemons.
+ *
+ * There is one source of numbers: the daemon's counters object, the same
+ * JSON `wanpairctl counters --json` prints (socketd_counters(),
+ * popd_counters()).  The endpoint asks for a fresh one on every scrape and
+ * renders it with metrics_render(), so the two views cannot disagree.
+ *
+ * The counters object (fields absent or null are not known and produce no
+ * sample):
+ *
+ *	daemon      "wanpair-socketd" | "wanpair-popd"
+ *	version     PACKAGE_VERSION
+ *	start_time  unix seconds the process started
+ *	control     socketd: {"state": "up" | "connecting" | "down",
+ *	            "connected": bool (WELCOME received), "link": name}
+ *	            popd: {"sessions": sites with a session, "pending":
+ *	            handshakes under way, "refused": connections refused
+ *	            as too many}
+ *	flows       socketd: {"count", "max", "evictions", "new"} of the flow
+ *	            table; popd has one per site (below)
+ *	links       socketd: [{"name", "state": "up" | "down", "cause":
+ *	            "none" | "admin" | "carrier" | "probes", "admin": "up" |
+ *	            "down", "rtt_ms", "jitter_ms" (null before the first
+ *	            answered probe), "loss" (0..1), "tx_packets", "tx_bytes",
+ *	            "rx_packets", "rx_bytes", "tx_errors", "flows" (now on the
+ *	            link), "new_flows" (ever placed on it), "probes_sent",
+ *	            "probes_answered", "probes_lost"}]
+ *	sites       popd: [{"name", "session": bool, "control":
+ *	            {"connected": bool}, "flows": {as above} or null without
+ *	            a session, "links":
+ *	            [{"name", "state", "tx_packets", "tx_bytes", "rx_packets",
+ *	            "rx_bytes", "flows", "new_flows", "idle_ms"}], "drops":
+ *	            {reason: count}}]  (popd does not probe: no rtt/loss)
+ *	drops       {reason: packets dropped}, every drop counter the daemon
+ *	            keeps, reason in snake_case
+ *
+ * tx/rx are as seen by the daemon reporting them: socketd's tx is
+ * upstream, popd's tx downstream.  All counts are since the process
+ * started (a reload keeps them).
+ *
+ * Functions return 0 or -1; none logs: metrics_new() says why in err.
+ */
+#ifndef WANPAIR_METRICS_H
+#define WANPAIR_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "addr.h"
+
+/* Returns a new counters object (the endpoint json_decref()s it), or NULL
+ * (the scrape fails with 500). */
+typedef json_t *(*metrics_snapshot_fn)(void *arg);
+
+struct metrics;
+
+/*
+ * Listens on addr:port and serves GET (and HEAD) /metrics; other paths
+ * 404, other methods 405.  Returns NULL with err set if the socket cannot
+ * be bound.  metrics_free() stops it; NULL is fine there.
+ */
+struct metrics *metrics_new(struct event_base *, const struct wp_addr *,
+    uint16_t port, metrics_snapshot_fn, void *arg, char *err, size_t errlen);
+void            metrics_free(struct metrics *);
+
+/*
+ * Appends the exposition text for a counters object to out.  -1 if the
+ * object is not one (no "daemon") or on allocation failure; out may then
+ * hold part of the text.
+ */
+int metrics_render(const json_t *counters, struct evbuffer *out);
+
+#endif

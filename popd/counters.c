@@ -1,0 +1,168 @@
+/*
+ * wanpair-popd's counters: one JSON snapshot of everything an operator
+ * counts, per site and per link, the result of `wanpairctl counters` and
+ * the source the Prometheus endpoint renders (schema in common/metrics.h).
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "popd.h"
+
+#define PROGNAME "wanpair-popd"
+
+static int
+count_flow(void *arg, struct flow *f)
+{
+	uint64_t *n = arg;
+
+	if (f->link < CONFIG_MAX_LINKS)
+		n[f->link]++;
+	return 0;
+}
+
+/* A session's links; popd does not probe, so no rtt, jitter or loss. */
+static json_t *
+links_json(const struct session *s, uint64_t now)
+{
+	uint64_t flows[CONFIG_MAX_LINKS] = {0};
+	json_t  *links, *link;
+	size_t   i;
+
+	(void)flow_table_foreach(engine_flows(s->engine), count_flow, flows);
+	if ((links = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < s->nlinks; i++) {
+		link = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		    "name", s->links[i].name, "state",
+		    s->link_down[i] ? "down" : "up", "tx_packets",
+		    (json_int_t)s->tx_packets[i], "tx_bytes",
+		    (json_int_t)s->tx_bytes[i], "rx_packets",
+		    (json_int_t)s->rx_packets[i], "rx_bytes",
+		    (json_int_t)s->rx_bytes[i], "flows", (json_int_t)flows[i],
+		    "new_flows", (json_int_t)s->new_flows[i], "idle_ms",
+		    (json_int_t)(now - s->rx_last_ms[i]));
+		if (link == NULL || json_array_append_new(links, link) == -1) {
+			json_decref(links);
+			return NULL;
+		}
+	}
+	return links;
+}
+
+static json_t *
+site_json(const struct site *site, uint64_t now)
+{
+	const struct session *s = site->session;
+	struct flow_table    *t;
+	json_t               *flows = NULL, *links;
+
+	if (s != NULL) {
+		t = engine_flows(s->engine);
+		flows = json_pack("{s:I,s:I,s:I,s:I}", "count",
+		    (json_int_t)flow_table_count(t), "max",
+		    (json_int_t)flow_table_max(t), "evictions",
+		    (json_int_t)flow_table_evictions(t), "new",
+		    (json_int_t)engine_stats(s->engine)->new_flows);
+		if (flows == NULL)
+			return NULL;
+		links = links_json(s, now);
+	} else
+		links = json_array();
+	/* "o?": a NULL flows is JSON null, the site has no flow table */
+	return json_pack("{s:s,s:b,s:{s:b},s:o?,s:o,s:{s:I,s:I}}", "name",
+	    site->conf->name, "session", s != NULL, "control", "connected",
+	    s != NULL && s->conn != NULL && s->conn->welcomed, "flows", flows,
+	    "links", links, "drops", "spoofed", (json_int_t)site->drop_spoofed,
+	    "no_endpoint", (json_int_t)site->drop_no_endpoint);
+}
+
+json_t *
+popd_counters(struct popd *pd)
+{
+	uint64_t now = now_ms();
+	json_t  *sites, *site;
+	size_t   i, sessions = 0;
+
+	if ((sites = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < pd->nsites; i++) {
+		sessions += pd->sites[i].session != NULL;
+		if ((site = site_json(&pd->sites[i], now)) == NULL ||
+		    json_array_append_new(sites, site) == -1) {
+			json_decref(sites);
+			return NULL;
+		}
+	}
+	return json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I},s:o,"
+			 "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
+	    (json_int_t)pd->started, "control", "sessions",
+	    (json_int_t)sessions, "pending", (json_int_t)pd->npending,
+	    "refused", (json_int_t)pd->refused, "sites", sites, "drops",
+	    "bad_header", (json_int_t)pd->drop_bad_header, "no_session",
+	    (json_int_t)pd->drop_no_session, "replayed",
+	    (json_int_t)pd->drop_replay, "unauthenticated",
+	    (json_int_t)pd->drop_auth, "no_site", (json_int_t)pd->drop_no_site,
+	    "unparsable", (json_int_t)pd->drop_parse);
+}
+
+static json_t *
+snapshot(void *arg)
+{
+	return popd_counters(arg);
+}
+
+/* "[2001:db8::1]:9469" or "127.0.0.1:9469", as the config spells it. */
+static const char *
+listen_str(const struct config_metrics *mc, char *buf, size_t len)
+{
+	char addr[ADDR_STRLEN];
+
+	(void)addr_ntop(&mc->address, addr, sizeof(addr));
+	snprintf(buf, len, mc->address.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	    addr, mc->port);
+	return buf;
+}
+
+int
+popd_metrics_start(struct popd *pd, const struct config_metrics *mc)
+{
+	struct metrics *m = NULL;
+	char            err[128], where[ADDR_STRLEN + 8];
+
+	if (pd->metrics != NULL &&
+	    pd->metrics_at.address.family == mc->address.family &&
+	    memcmp(pd->metrics_at.address.a, mc->address.a, 16) == 0 &&
+	    pd->metrics_at.port == mc->port)
+		return 0;
+	/* The new endpoint first: if it cannot bind, the old one stays. */
+	if (mc->address.family != 0 &&
+	    (m = metrics_new(pd->base, &mc->address, mc->port, snapshot, pd,
+		 err, sizeof(err))) == NULL) {
+		log_warnx("metrics: cannot listen on %s: %s",
+		    listen_str(mc, where, sizeof(where)), err);
+		return -1;
+	}
+	metrics_free(pd->metrics);
+	pd->metrics = m;
+	pd->metrics_at = *mc;
+	if (m != NULL)
+		log_info("metrics on http://%s/metrics",
+		    listen_str(mc, where, sizeof(where)));
+	return 0;
+}
+
+void
+popd_metrics_stop(struct popd *pd)
+{
+	metrics_free(pd->metrics);
+	pd->metrics = NULL;
+}

@@ -1,0 +1,168 @@
+/*
+ * wanpair-socketd's counters: one JSON snapshot of everything an operator
+ * counts, the result of `wanpairctl counters` and the source the
+ * Prometheus endpoint renders (schema in common/metrics.h).
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "socketd.h"
+
+#define PROGNAME "wanpair-socketd"
+
+static int
+count_flow(void *arg, struct flow *f)
+{
+	uint64_t *n = arg;
+
+	if (f->link < CONFIG_MAX_LINKS)
+		n[f->link]++;
+	return 0;
+}
+
+/* A link's RTT or jitter in ms, null until a probe was answered. */
+static json_t *
+ms_or_null(const struct link_health *h, uint32_t us)
+{
+	const struct link_counters *c = link_counters(h);
+
+	return c->answered + c->late > 0 ? json_real(us / 1000.0) : json_null();
+}
+
+static json_t *
+link_json(const struct slink *l, uint64_t flows)
+{
+	const struct link_health   *h = &l->health;
+	const struct link_counters *c = link_counters(h);
+	static const char *const    causes[] = {
+	       [LINK_CAUSE_NONE] = "none",
+	       [LINK_CAUSE_ADMIN] = "admin",
+	       [LINK_CAUSE_CARRIER] = "carrier",
+	       [LINK_CAUSE_PROBES] = "probes",
+        };
+
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:f,s:I,s:I,s:I,s:I,s:I,"
+			 "s:I,s:I,s:I,s:I,s:I}",
+	    "name", l->conf->name, "state",
+	    link_state(h) == LINK_UP ? "up" : "down", "cause",
+	    causes[link_cause(h)], "admin", h->admin_up ? "up" : "down",
+	    "rtt_ms", ms_or_null(h, link_rtt_us(h)), "jitter_ms",
+	    ms_or_null(h, link_jitter_us(h)), "loss", link_loss_ppm(h) / 1e6,
+	    "tx_packets", (json_int_t)l->tx_packets, "tx_bytes",
+	    (json_int_t)l->tx_bytes, "rx_packets", (json_int_t)l->rx_packets,
+	    "rx_bytes", (json_int_t)l->rx_bytes, "tx_errors",
+	    (json_int_t)l->tx_errors, "flows", (json_int_t)flows, "new_flows",
+	    (json_int_t)l->new_flows, "probes_sent", (json_int_t)c->sent,
+	    "probes_answered", (json_int_t)c->answered, "probes_lost",
+	    (json_int_t)c->lost);
+}
+
+json_t *
+socketd_counters(struct socketd *sd)
+{
+	struct flow_table *t = engine_flows(sd->engine);
+	uint64_t           flows[CONFIG_MAX_LINKS] = {0};
+	json_t            *links, *link;
+	const char        *state;
+	size_t             i;
+
+	/* One walk of the table rather than balance_link_active(): static
+	 * routes' flows are on a link too, and `wanpairctl links` counts
+	 * the same way. */
+	(void)flow_table_foreach(t, count_flow, flows);
+	if ((links = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < sd->nlinks; i++)
+		if ((link = link_json(&sd->links[i], flows[i])) == NULL ||
+		    json_array_append_new(links, link) == -1) {
+			json_decref(links);
+			return NULL;
+		}
+	if (sd->ctl == NULL)
+		state = "down";
+	else if (!sd->ctl_welcomed)
+		state = "connecting";
+	else
+		state = "up";
+	return json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?},"
+			 "s:{s:I,s:I,s:I,s:I},s:o,"
+			 "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
+	    (json_int_t)sd->started, "site", sd->conf->site, "control", "state",
+	    state, "connected", sd->ctl_welcomed, "link",
+	    sd->ctl != NULL ? sd->links[sd->ctl_link].conf->name : NULL,
+	    "flows", "count", (json_int_t)flow_table_count(t), "max",
+	    (json_int_t)flow_table_max(t), "evictions",
+	    (json_int_t)flow_table_evictions(t), "new",
+	    (json_int_t)engine_stats(sd->engine)->new_flows, "links", links,
+	    "drops", "no_session", (json_int_t)sd->drop_no_session,
+	    "link_scoped", (json_int_t)sd->drop_link_scoped, "unparsable",
+	    (json_int_t)sd->drop_parse, "all_links_down",
+	    (json_int_t)sd->drop_link_down, "unauthenticated",
+	    (json_int_t)sd->drop_auth, "replayed", (json_int_t)sd->drop_replay,
+	    "bad_header", (json_int_t)sd->drop_bad_header);
+}
+
+/* The endpoint's snapshot callback. */
+static json_t *
+snapshot(void *arg)
+{
+	return socketd_counters(arg);
+}
+
+/*
+ * "[2001:db8::1]:9469" or "127.0.0.1:9469", as the config spells it.
+ */
+static const char *
+listen_str(const struct config_metrics *mc, char *buf, size_t len)
+{
+	char addr[ADDR_STRLEN];
+
+	(void)addr_ntop(&mc->address, addr, sizeof(addr));
+	snprintf(buf, len, mc->address.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+	    addr, mc->port);
+	return buf;
+}
+
+int
+socketd_metrics_start(struct socketd *sd, const struct config_metrics *mc)
+{
+	struct metrics *m = NULL;
+	char            err[128], where[ADDR_STRLEN + 8];
+
+	if (sd->metrics != NULL &&
+	    sd->metrics_at.address.family == mc->address.family &&
+	    memcmp(sd->metrics_at.address.a, mc->address.a, 16) == 0 &&
+	    sd->metrics_at.port == mc->port)
+		return 0;
+	/* The new endpoint first: if it cannot bind, the old one stays. */
+	if (mc->address.family != 0 &&
+	    (m = metrics_new(sd->base, &mc->address, mc->port, snapshot, sd,
+		 err, sizeof(err))) == NULL) {
+		log_warnx("metrics: cannot listen on %s: %s",
+		    listen_str(mc, where, sizeof(where)), err);
+		return -1;
+	}
+	metrics_free(sd->metrics);
+	sd->metrics = m;
+	sd->metrics_at = *mc;
+	if (m != NULL)
+		log_info("metrics on http://%s/metrics",
+		    listen_str(mc, where, sizeof(where)));
+	return 0;
+}
+
+void
+socketd_metrics_stop(struct socketd *sd)
+{
+	metrics_free(sd->metrics);
+	sd->metrics = NULL;
+}
