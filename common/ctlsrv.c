@@ -286,6 +286,12 @@ fail:
 	return NULL;
 }
 
+int
+ctlsrv_chown(struct ctlsrv *srv, uid_t uid, gid_t gid)
+{
+	return chown(srv->path, uid, gid);
+}
+
 void
 ctlsrv_close(struct ctlsrv *srv)
 {

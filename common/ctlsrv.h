@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "ctlsock.h"
 
@@ -41,6 +42,12 @@ typedef json_t *(*ctlsrv_handler)(void *arg, const struct ctlsock_req *);
 struct ctlsrv *ctlsrv_open(struct event_base *, const char *path,
     ctlsrv_handler, void *arg, char *err, size_t errlen);
 void           ctlsrv_close(struct ctlsrv *);
+/*
+ * Hands the socket file to the user a daemon started as root is about to
+ * become (-u), so that the user's group reaches it and the daemon can
+ * still remove it when it stops.  0, or -1 with errno.
+ */
+int ctlsrv_chown(struct ctlsrv *, uid_t, gid_t);
 
 /*
  * Both daemons answer `flows` the same way: one row per flow, the site's

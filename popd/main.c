@@ -6,6 +6,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <linux/capability.h>
 
 #include "config.h"
+#include "ctlsrv.h"
 #include "log.h"
 #include "notify.h"
 #include "privdrop.h"
@@ -22,11 +24,13 @@
 
 #define PROGNAME     "wanpair-popd"
 #define DEFAULT_CONF WP_CONFDIR "/popd.json"
+#define DEFAULT_SOCK WP_RUNDIR "/popd.sock"
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: %s [-dhnVv] [-f file] [-u user]\n", PROGNAME);
+	fprintf(fp, "usage: %s [-dhnVv] [-f file] [-s socket] [-u user]\n",
+	    PROGNAME);
 }
 
 static void
@@ -77,12 +81,13 @@ main(int argc, char *argv[])
 	struct event        *sigev[4];
 	struct config_errors errs = {0};
 	struct popd          pd;
-	const char          *file = DEFAULT_CONF;
+	char                *absfile = NULL;
+	const char          *file = DEFAULT_CONF, *sock = DEFAULT_SOCK;
 	const char          *user = NULL;
 	int                  ch, debug = 0, checkonly = 0, verbose = 0, rc = 1;
 	size_t               i;
 
-	while ((ch = getopt(argc, argv, "df:hnu:Vv")) != -1) {
+	while ((ch = getopt(argc, argv, "df:hns:u:Vv")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -95,6 +100,9 @@ main(int argc, char *argv[])
 			return 0;
 		case 'n':
 			checkonly = 1;
+			break;
+		case 's':
+			sock = optarg;
 			break;
 		case 'u':
 			user = optarg;
@@ -120,15 +128,24 @@ main(int argc, char *argv[])
 	memset(&pd, 0, sizeof(pd));
 	pd.tun_fd = -1;
 	pd.udp_fd = -1;
+	/*
+	 * The file is read again on SIGHUP, after daemon() has moved to
+	 * "/": a relative -f must not change meaning.  A file that does
+	 * not resolve is reported by config_load() under the name given.
+	 */
+	if ((absfile = realpath(file, NULL)) != NULL)
+		file = absfile;
 	if ((pd.conf = config_load(file, CONFIG_POPD, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.lines[i]);
 		config_errors_clear(&errs);
+		free(absfile);
 		return 1;
 	}
 	if (checkonly) {
 		printf("configuration OK\n");
 		config_free(pd.conf);
+		free(absfile);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -145,8 +162,10 @@ main(int argc, char *argv[])
 	pd.nsites = pd.conf->nsites;
 	for (i = 0; i < pd.nsites; i++)
 		pd.sites[i].conf = &pd.conf->sites[i];
+	pd.started = time(NULL);
 	if (control_init(&pd) == -1 || dataplane_start(&pd) == -1 ||
-	    control_start(&pd) == -1)
+	    control_start(&pd) == -1 || ctl_start(&pd, sock) == -1 ||
+	    popd_metrics_start(&pd, &pd.conf->metrics) == -1)
 		goto out;
 	/*
 	 * -u: everything that needs root is open (the TUN device, the
@@ -157,7 +176,12 @@ main(int argc, char *argv[])
 	if (user != NULL) {
 		static const int keep[] = {CAP_NET_ADMIN};
 		char             err[256];
+		struct passwd   *pw;
 
+		/* The control socket follows the daemon to its user. */
+		if ((pw = getpwnam(user)) != NULL &&
+		    ctlsrv_chown(pd.ctlsrv, pw->pw_uid, pw->pw_gid) == -1)
+			log_warn("control socket: chown to %s", user);
 		if (privdrop(user, keep, 1, err, sizeof(err)) == -1) {
 			log_warnx("%s", err);
 			goto out;
@@ -189,6 +213,8 @@ main(int argc, char *argv[])
 		rc = 0;
 out:
 	notify_stop();
+	ctl_stop(&pd);
+	popd_metrics_stop(&pd);
 	control_stop(&pd);
 	dataplane_stop(&pd);
 	for (i = 0; i < 4; i++)
@@ -196,5 +222,6 @@ out:
 	event_base_free(pd.base);
 	free(pd.sites);
 	config_free(pd.conf);
+	free(absfile);
 	return rc;
 }

@@ -11,10 +11,12 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <event2/listener.h>
 #include <net/if.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 #include "crypto.h"
@@ -61,6 +63,12 @@ struct session {
 	uint64_t rx_last_ms[CONFIG_MAX_LINKS]; /* last authenticated packet */
 	uint8_t  link_down[CONFIG_MAX_LINKS];
 	uint32_t probes_back[CONFIG_MAX_LINKS]; /* probes since it went down */
+
+	/* the Socket's flow moves (REASSIGN): in all, and in the batch
+	 * being received (reset by its chunk 0) */
+	uint64_t reassign_moved, reassign_inserted, reassign_refused;
+	uint64_t reassign_batches; /* whole batches (last chunk) applied */
+	size_t   ra_moved, ra_inserted, ra_same, ra_refused;
 };
 
 struct site {
@@ -69,6 +77,7 @@ struct site {
 	int                       routes_installed;
 	uint64_t                  drop_spoofed;
 	uint64_t                  drop_no_endpoint;
+	uint64_t                  drop_no_link; /* every link down */
 };
 
 /* One control connection, from accept to close. */
@@ -87,6 +96,11 @@ struct conn {
 struct popd {
 	struct config     *conf;
 	struct event_base *base;
+	time_t             started;
+	struct ctlsrv     *ctlsrv; /* the control socket (wanpairctl) */
+
+	struct metrics       *metrics;    /* Prometheus endpoint, or NULL */
+	struct config_metrics metrics_at; /* where it listens */
 
 	int           tun_fd;
 	char          tun_name[IFNAMSIZ];
@@ -117,6 +131,10 @@ struct popd {
 	    drop_no_site, drop_parse;
 };
 
+/* ctl.c: the control socket */
+int  ctl_start(struct popd *, const char *path);
+void ctl_stop(struct popd *);
+
 /* control.c */
 int control_derive(
     struct session *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
@@ -137,6 +155,8 @@ void     dataplane_stop(struct popd *);
 void     dataplane_log_counters(const struct popd *);
 void     session_link_state(
 	struct session *, unsigned idx, int up, const char *why);
+/* Applies one REASSIGN chunk of the Socket's to the session's flows. */
+void session_reassign(struct session *, const struct ctl_reassign *);
 void session_free(struct session *);
 
 /* A new config for a site's engine: pd->conf's profiles over the links
@@ -148,5 +168,16 @@ void session_index_swap(struct popd *, struct session *old, struct session *s);
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
     const uint8_t down[AEAD_KEY_LEN]);
+
+/* counters.c */
+/* Every counter, per site and link, as `wanpairctl counters --json` shows
+ * it (schema in common/metrics.h); a new object the caller json_decref()s,
+ * or NULL. */
+json_t *popd_counters(struct popd *);
+/* Starts the Prometheus endpoint where mc says (none if mc's family is
+ * 0), or moves it there (a reload); logs and returns -1 if it cannot
+ * bind, the running one staying. */
+int  popd_metrics_start(struct popd *, const struct config_metrics *mc);
+void popd_metrics_stop(struct popd *);
 
 #endif

@@ -7,6 +7,9 @@
  */
 #include "autoconf.h"
 
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -213,6 +216,11 @@ ctl_start(struct socketd *sd, const char *path)
 {
 	char err[256];
 
+	/* Under systemd, RuntimeDirectory= made it; started by hand as
+	 * root, the first start makes it. */
+	if (strncmp(path, WP_RUNDIR "/", strlen(WP_RUNDIR) + 1) == 0 &&
+	    mkdir(WP_RUNDIR, 0755) == -1 && errno != EEXIST)
+		log_warn("mkdir %s", WP_RUNDIR);
 	if ((sd->ctlsrv = ctlsrv_open(
 		 sd->base, path, answer, sd, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);

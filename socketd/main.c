@@ -6,6 +6,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <linux/capability.h>
 
 #include "config.h"
+#include "ctlsrv.h"
 #include "log.h"
 #include "notify.h"
 #include "privdrop.h"
@@ -22,11 +24,13 @@
 
 #define PROGNAME     "wanpair-socketd"
 #define DEFAULT_CONF WP_CONFDIR "/socketd.json"
+#define DEFAULT_SOCK WP_RUNDIR "/socketd.sock"
 
 static void
 usage(FILE *fp)
 {
-	fprintf(fp, "usage: %s [-dhnVv] [-f file] [-u user]\n", PROGNAME);
+	fprintf(fp, "usage: %s [-dhnVv] [-f file] [-s socket] [-u user]\n",
+	    PROGNAME);
 }
 
 static void
@@ -77,12 +81,13 @@ main(int argc, char *argv[])
 	struct event        *sigev[4];
 	struct config_errors errs = {0};
 	struct socketd       sd;
-	const char          *file = DEFAULT_CONF;
+	char                *absfile = NULL;
+	const char          *file = DEFAULT_CONF, *sock = DEFAULT_SOCK;
 	const char          *user = NULL;
 	int                  ch, debug = 0, checkonly = 0, verbose = 0, rc = 1;
 	size_t               i;
 
-	while ((ch = getopt(argc, argv, "df:hnu:Vv")) != -1) {
+	while ((ch = getopt(argc, argv, "df:hns:u:Vv")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -95,6 +100,9 @@ main(int argc, char *argv[])
 			return 0;
 		case 'n':
 			checkonly = 1;
+			break;
+		case 's':
+			sock = optarg;
 			break;
 		case 'u':
 			user = optarg;
@@ -120,15 +128,24 @@ main(int argc, char *argv[])
 	memset(&sd, 0, sizeof(sd));
 	sd.tun_fd = -1;
 	sd.nl_fd = -1;
+	/*
+	 * The file is read again on SIGHUP, after daemon() has moved to
+	 * "/": a relative -f must not change meaning.  A file that does
+	 * not resolve is reported by config_load() under the name given.
+	 */
+	if ((absfile = realpath(file, NULL)) != NULL)
+		file = absfile;
 	if ((sd.conf = config_load(file, CONFIG_SOCKETD, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.lines[i]);
 		config_errors_clear(&errs);
+		free(absfile);
 		return 1;
 	}
 	if (checkonly) {
 		printf("configuration OK\n");
 		config_free(sd.conf);
+		free(absfile);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -140,8 +157,10 @@ main(int argc, char *argv[])
 		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) == -1)
 			fatalx("cannot watch signals");
 	}
+	sd.started = time(NULL);
 	if (control_init(&sd) == -1 || dataplane_start(&sd) == -1 ||
-	    control_start(&sd) == -1)
+	    control_start(&sd) == -1 || ctl_start(&sd, sock) == -1 ||
+	    socketd_metrics_start(&sd, &sd.conf->metrics) == -1)
 		goto out;
 	/*
 	 * -u: everything that needs root is open (the TUN device, the
@@ -152,7 +171,12 @@ main(int argc, char *argv[])
 	if (user != NULL) {
 		static const int keep[] = {CAP_NET_ADMIN};
 		char             err[256];
+		struct passwd   *pw;
 
+		/* The control socket follows the daemon to its user. */
+		if ((pw = getpwnam(user)) != NULL &&
+		    ctlsrv_chown(sd.ctlsrv, pw->pw_uid, pw->pw_gid) == -1)
+			log_warn("control socket: chown to %s", user);
 		if (privdrop(user, keep, 1, err, sizeof(err)) == -1) {
 			log_warnx("%s", err);
 			goto out;
@@ -184,11 +208,14 @@ main(int argc, char *argv[])
 		rc = 0;
 out:
 	notify_stop();
+	ctl_stop(&sd);
+	socketd_metrics_stop(&sd);
 	control_stop(&sd);
 	dataplane_stop(&sd);
 	for (i = 0; i < 4; i++)
 		event_free(sigev[i]);
 	event_base_free(sd.base);
 	config_free(sd.conf);
+	free(absfile);
 	return rc;
 }

@@ -11,9 +11,11 @@
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <jansson.h>
 #include <net/if.h>
 #include <openssl/ssl.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 #include "crypto.h"
@@ -45,6 +47,11 @@ struct socketd {
 	struct config     *conf;
 	struct event_base *base;
 	struct engine     *engine;
+	time_t             started;
+	struct ctlsrv     *ctlsrv; /* the control socket (wanpairctl) */
+
+	struct metrics       *metrics;    /* Prometheus endpoint, or NULL */
+	struct config_metrics metrics_at; /* where it listens */
 
 	int           tun_fd;
 	char          tun_name[IFNAMSIZ];
@@ -71,6 +78,12 @@ struct socketd {
 	struct event       *keepalive_ev;
 	struct event       *probe_ev;
 
+	/* flow moves on their way to the PoP (REASSIGN), oldest first;
+	 * control.c owns and frees them */
+	struct reassign *rq_head;
+	uint64_t         reassign_sent;    /* batches queued for the PoP */
+	uint64_t         reassign_applied; /* ... acknowledged whole */
+
 	/* data-plane keys of the current session; kept across a reconnect
 	 * until the next WELCOME replaces them (DESIGN.md section 6) */
 	uint32_t       session;
@@ -91,6 +104,23 @@ int  control_derive(
 int  control_init(struct socketd *);
 int  control_start(struct socketd *);
 void control_stop(struct socketd *);
+/*
+ * Flow moves for the PoP: begin (NULL while the channel has no session:
+ * the reconciliation after the next WELCOME tells it instead), one
+ * control_reassign_move() per move (a balance_move_cb, but with wire
+ * link ids for from and to; a NULL batch is fine), then
+ * control_reassign_send(), which takes the batch over.  dead_link (a
+ * wire link id) is CTL_LINK_NONE for moves no failure caused.
+ */
+struct reassign *control_reassign_begin(struct socketd *, unsigned dead_link);
+void             control_reassign_move(
+                void *batch, const struct flow *, unsigned from, unsigned to);
+void control_reassign_send(struct socketd *, struct reassign *);
+void control_reassign_cancel(struct reassign *); /* frees; NULL is fine */
+
+/* ctl.c: the control socket */
+int  ctl_start(struct socketd *, const char *path);
+void ctl_stop(struct socketd *);
 
 /* reload.c */
 /*
@@ -110,8 +140,19 @@ void dataplane_new_session(struct socketd *, uint32_t session,
     const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN]);
 void dataplane_probe(struct socketd *);
 int  dataplane_link_up(const struct socketd *, unsigned link);
+void dataplane_link_admin(struct socketd *, unsigned link, int up);
 void dataplane_set_port(struct socketd *, uint16_t port);
 void dataplane_log_counters(const struct socketd *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
+
+/* counters.c */
+/* Every counter, as `wanpairctl counters --json` shows it (schema in
+ * common/metrics.h); a new object the caller json_decref()s, or NULL. */
+json_t *socketd_counters(struct socketd *);
+/* Starts the Prometheus endpoint where mc says (none if mc's family is
+ * 0), or moves it there (a reload); logs and returns -1 if it cannot
+ * bind, the running one staying. */
+int  socketd_metrics_start(struct socketd *, const struct config_metrics *mc);
+void socketd_metrics_stop(struct socketd *);
 
 #endif
