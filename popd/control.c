@@ -319,9 +319,28 @@ on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 				  : "the Socket sees it down");
 		return NULL;
 	}
-	case CTL_REASSIGN:
-		/* The flow-by-flow sync of failover comes next. */
+	case CTL_REASSIGN: {
+		struct ctl_reassign     ra;
+		struct ctl_reassign_ack ack;
+
+		if (ctlmsg_decode_reassign(f->body, f->body_len, &ra, err,
+			sizeof(err)) != CTL_OK) {
+			snprintf(why, len, "bad REASSIGN: %s", err);
+			return why;
+		}
+		/* The session this connection's HELLO made. */
+		if (c->site->session != NULL)
+			session_reassign(c->site->session, &ra);
+		ack.link = ra.dead_link;
+		ack.seq = ra.seq;
+		log_debug("site %s: REASSIGN chunk %u%s, %zu moves",
+		    c->site->conf->name, ra.seq, ra.last ? " (last)" : "",
+		    ra.nmoves);
+		ctlmsg_reassign_free(&ra);
+		if (ctlmsg_encode_reassign_ack(&ack, &frame, &flen) == 0)
+			send_frame(c, frame, flen);
 		return NULL;
+	}
 	}
 	return "unknown frame type";
 }

@@ -183,22 +183,112 @@ send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
  * return flows on it move to its live links (by downstream weight), or
  * stay, dropped, if none is up; up: new flows use it again.
  */
+static void
+count_move(void *arg, const struct flow *f, unsigned from, unsigned to)
+{
+	size_t *to_link = arg;
+
+	(void)f;
+	(void)from;
+	to_link[to]++;
+}
+
 void
 session_link_state(struct session *s, unsigned idx, int up, const char *why)
 {
 	uint64_t now = now_ms();
-	size_t   moved;
+	size_t   moved, to[CONFIG_MAX_LINKS] = {0}, i, off;
+	char     buf[CONFIG_MAX_LINKS * (CONFIG_NAME_MAX + 24)];
+	int      k;
 
 	if (s->link_down[idx] == !up)
 		return;
 	s->link_down[idx] = !up;
 	s->probes_back[idx] = 0;
 	if (!up)
-		moved = engine_link_down(s->engine, idx, now, NULL, NULL);
-	else
-		moved = engine_link_up(s->engine, idx, now, NULL, NULL);
-	log_info("site %s link %s %s: %s; %zu flows moved", s->site->conf->name,
-	    s->links[idx].name, up ? "up" : "down", why, moved);
+		moved = engine_link_down(s->engine, idx, now, count_move, to);
+	else {
+		/* Flows left on a dead link while no link was up come to
+		 * this one.  (Failback rebalancing is the Socket's: it
+		 * sends the moves.) */
+		moved = engine_link_up(s->engine, idx, now, count_move, to);
+		moved += engine_link_rehome(s->engine, now, count_move, to);
+	}
+	buf[0] = '\0';
+	for (i = 0, off = 0; i < s->nlinks && off < sizeof(buf); i++) {
+		if (to[i] == 0)
+			continue;
+		k = snprintf(buf + off, sizeof(buf) - off, "%s %zu to %s",
+		    off == 0 ? ":" : ",", to[i], s->links[i].name);
+		off += k < 0 ? 0 : (size_t)k;
+	}
+	log_info("site %s link %s %s: %s; %zu flows moved%s",
+	    s->site->conf->name, s->links[idx].name, up ? "up" : "down", why,
+	    moved, buf);
+}
+
+/*
+ * The Socket's word on where flows go (REASSIGN chunk), applied to the
+ * return direction.  A move to a link this PoP does not know, or sees
+ * down, is refused and counted: the flow stays where this side put it,
+ * on a link that carries.  A flow this PoP has not seen yet is inserted,
+ * so its first return packet already takes the Socket's link; the LAN
+ * side of its key is taken as the initiator (sites open connections).
+ */
+void
+session_reassign(struct session *s, const struct ctl_reassign *r)
+{
+	const struct ctl_move *mv;
+	uint64_t               now = now_ms();
+	size_t                 i;
+	unsigned               idx;
+	int                    known;
+	char                   off[CONFIG_NAME_MAX + 32] = "";
+
+	if (r->seq == 0)
+		s->ra_moved = s->ra_inserted = s->ra_same = s->ra_refused = 0;
+	known = r->dead_link == CTL_LINK_NONE ||
+	    (r->dead_link < CONFIG_MAX_LINKS &&
+		s->index_of[r->dead_link] != LINK_NONE);
+	for (i = 0; i < r->nmoves; i++) {
+		mv = &r->moves[i];
+		idx = mv->link < CONFIG_MAX_LINKS ? s->index_of[mv->link]
+						  : LINK_NONE;
+		if (!known || idx == LINK_NONE || s->link_down[idx]) {
+			s->ra_refused++;
+			continue;
+		}
+		switch (engine_flow_assign(s->engine, &mv->key, idx,
+		    in_lan(s->site->conf, mv->key.family, mv->key.a), now)) {
+		case ENGINE_ASSIGN_MOVED:
+			s->ra_moved++;
+			break;
+		case ENGINE_ASSIGN_INSERTED:
+			s->ra_inserted++;
+			break;
+		case ENGINE_ASSIGN_SAME:
+			s->ra_same++;
+			break;
+		default:
+			s->ra_refused++;
+		}
+	}
+	if (!r->last)
+		return;
+	s->reassign_moved += s->ra_moved;
+	s->reassign_inserted += s->ra_inserted;
+	s->reassign_refused += s->ra_refused;
+	s->reassign_batches++;
+	if (!known)
+		snprintf(
+		    off, sizeof(off), " off unknown link %u", r->dead_link);
+	else if (r->dead_link != CTL_LINK_NONE)
+		snprintf(off, sizeof(off), " off link %s",
+		    s->links[s->index_of[r->dead_link]].name);
+	log_info("site %s: the Socket's flow moves%s: %zu moved, %zu "
+		 "inserted, %zu already there, %zu refused",
+	    s->site->conf->name, off, s->ra_moved, s->ra_inserted, s->ra_same,
+	    s->ra_refused);
 }
 
 /*
@@ -382,8 +472,9 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		if (res.is_new)
 			s->new_flows[res.link]++;
 		if (s->link_down[res.link]) {
-			/* every link of the site is down */
-			site->drop_no_endpoint++;
+			/* Every link of the site is down (else the flow would
+			 * have moved): the flow stays for when one returns. */
+			site->drop_no_link++;
 			continue;
 		}
 		if (s->endpoint_len[res.link] == 0) {
@@ -409,7 +500,9 @@ session_config(const struct popd *pd, const struct ctl_hello *h)
 	c->default_profile = pc->default_profile;
 	c->flows_max = pc->flows_max;
 	c->flow_timeouts = pc->flow_timeouts;
-	c->failback = pc->failback;
+	/* Failback moves are the Socket's to choose (REASSIGN): two
+	 * engines rebalancing on their own would pick different flows. */
+	c->failback = FAILBACK_NEW_FLOWS;
 	c->probe_interval_ms = pc->probe_interval_ms;
 	c->probe_down_after = pc->probe_down_after;
 	c->probe_up_after = pc->probe_up_after;
@@ -624,12 +717,23 @@ dataplane_log_counters(const struct popd *pd)
 			    (unsigned long long)s->tx_bytes[l],
 			    (unsigned long long)s->rx_packets[l],
 			    (unsigned long long)s->rx_bytes[l]);
-		if (site->drop_spoofed > 0 || site->drop_no_endpoint > 0)
+		if (site->drop_spoofed > 0 || site->drop_no_endpoint > 0 ||
+		    site->drop_no_link > 0)
 			log_info("site %s: dropped spoofed %llu, no endpoint "
-				 "%llu",
+				 "%llu, no link up %llu",
 			    site->conf->name,
 			    (unsigned long long)site->drop_spoofed,
-			    (unsigned long long)site->drop_no_endpoint);
+			    (unsigned long long)site->drop_no_endpoint,
+			    (unsigned long long)site->drop_no_link);
+		if (s != NULL && s->reassign_batches > 0)
+			log_info("site %s: the Socket's flow moves: %llu "
+				 "batches, %llu flows moved, %llu inserted, "
+				 "%llu refused",
+			    site->conf->name,
+			    (unsigned long long)s->reassign_batches,
+			    (unsigned long long)s->reassign_moved,
+			    (unsigned long long)s->reassign_inserted,
+			    (unsigned long long)s->reassign_refused);
 	}
 	log_info("dropped: bad header %llu, no session %llu, replayed %llu, "
 		 "unauthenticated %llu, no site %llu, unparsable %llu",

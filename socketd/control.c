@@ -30,7 +30,52 @@
 #define READ_TIMEOUT_S 30 /* three keepalives missed */
 #define BACKOFF_MAX_S  30
 
+/* While more than this waits in the channel's output, no further
+ * REASSIGN chunk is encoded: a failover of 100,000 flows goes out as the
+ * output drains, not as megabytes of JSON in one turn of the loop. */
+#define RQ_OUT_MAX (256 * 1024)
+/* Moves queued beyond this many per table entry are replaced by one
+ * reconciliation: a flapping link cannot pile up failovers. */
+#define RQ_MOVES_PER_FLOW 2
+
 static void connect_next(evutil_socket_t, short, void *);
+
+/*
+ * One batch of flow moves for the PoP (a failover, a failback, or the
+ * reconciliation after WELCOME).  Its chunks are encoded one at a time
+ * as the output drains; the moves are freed once all are sent, the rest
+ * stays until the PoP has acknowledged the last chunk.
+ */
+struct reassign {
+	struct reassign *next;
+	uint8_t          dead_link; /* CTL_LINK_NONE: no link failed */
+	int              failed;    /* out of memory while collecting */
+	struct ctl_move *moves;
+	size_t           n, max;
+	size_t           nchunks, sent, acked;
+};
+
+static void
+reassign_free(struct reassign *b)
+{
+	if (b == NULL)
+		return;
+	free(b->moves);
+	free(b);
+}
+
+/* The channel is gone: so are the batches on it.  The reconciliation
+ * after the next WELCOME restates every moved flow. */
+static void
+reassign_clear(struct socketd *sd)
+{
+	struct reassign *b;
+
+	while ((b = sd->rq_head) != NULL) {
+		sd->rq_head = b->next;
+		reassign_free(b);
+	}
+}
 
 static void
 send_frame(struct socketd *sd, uint8_t *frame, size_t len)
@@ -65,6 +110,7 @@ retry_later(struct socketd *sd)
 		bufferevent_free(sd->ctl);
 		sd->ctl = NULL;
 	}
+	reassign_clear(sd);
 	sd->ctl_welcomed = 0;
 	sd->ctl_link = next_link(sd, sd->ctl_link);
 	evtimer_add(sd->ctl_retry_ev, &tv);
@@ -98,6 +144,243 @@ send_hello(struct socketd *sd)
 		return;
 	}
 	send_frame(sd, frame, len);
+}
+
+static void
+reassign_drop(struct socketd *sd, struct reassign *b)
+{
+	struct reassign **bp;
+
+	for (bp = &sd->rq_head; *bp != b; bp = &(*bp)->next)
+		;
+	*bp = b->next;
+	reassign_free(b);
+}
+
+/* The oldest batch with chunks still to send. */
+static struct reassign *
+reassign_unsent(struct socketd *sd)
+{
+	struct reassign *b;
+
+	for (b = sd->rq_head; b != NULL && b->sent == b->nchunks; b = b->next)
+		;
+	return b;
+}
+
+/*
+ * Encodes and writes chunks while the output is short.  Called when a
+ * batch is queued and whenever the output drains (ctl_write).
+ */
+static void
+reassign_pump(struct socketd *sd)
+{
+	struct reassign *b;
+	uint8_t         *frame;
+	size_t           len;
+
+	while (sd->ctl != NULL && sd->ctl_welcomed &&
+	    (b = reassign_unsent(sd)) != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(sd->ctl)) < RQ_OUT_MAX) {
+		if (ctlmsg_encode_reassign_chunk(b->dead_link, b->moves, b->n,
+			(uint32_t)b->sent, &frame, &len) == -1) {
+			/* Not reached: every key comes from the table.  The
+			 * PoP keeps its own moves for these flows. */
+			log_warnx("control channel: cannot encode REASSIGN "
+				  "chunk %zu of %zu; %zu moves unsaid",
+			    b->sent, b->nchunks, b->n);
+			reassign_drop(sd, b);
+			continue;
+		}
+		send_frame(sd, frame, len);
+		if (++b->sent == b->nchunks) {
+			free(b->moves);
+			b->moves = NULL;
+		}
+	}
+}
+
+static void
+ctl_write(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	reassign_pump(arg);
+}
+
+struct reassign *
+control_reassign_begin(struct socketd *sd, unsigned dead_link)
+{
+	struct reassign *b;
+
+	if (sd->ctl == NULL || !sd->ctl_welcomed)
+		return NULL;
+	/* Short of memory the PoP keeps its own moves for these flows
+	 * (it saw the link go too), until the next reconciliation. */
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		log_warnx("control channel: out of memory for a REASSIGN");
+		return NULL;
+	}
+	b->dead_link = (uint8_t)dead_link;
+	return b;
+}
+
+void
+control_reassign_move(
+    void *batch, const struct flow *f, unsigned from, unsigned to)
+{
+	struct reassign *b = batch;
+	struct ctl_move *mv;
+	size_t           max;
+
+	(void)from;
+	if (b == NULL || b->failed)
+		return;
+	if (b->n == b->max) {
+		max = b->max == 0 ? 256 : b->max * 2;
+		if ((mv = reallocarray(b->moves, max, sizeof(*mv))) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->moves = mv;
+		b->max = max;
+	}
+	mv = &b->moves[b->n++];
+	memset(mv, 0, sizeof(*mv));
+	mv->key = f->key;
+	mv->link = (uint8_t)to;
+}
+
+static size_t
+queued_moves(const struct socketd *sd)
+{
+	const struct reassign *b;
+	size_t                 n = 0;
+
+	for (b = sd->rq_head; b != NULL; b = b->next)
+		if (b->sent < b->nchunks)
+			n += b->n;
+	return n;
+}
+
+static void reconcile(struct socketd *);
+
+void
+control_reassign_send(struct socketd *sd, struct reassign *b)
+{
+	struct reassign **tail;
+
+	if (b == NULL)
+		return;
+	if (sd->ctl == NULL || !sd->ctl_welcomed) {
+		/* The channel went in between (it rode the dead link). */
+		reassign_free(b);
+		return;
+	}
+	if (b->failed) {
+		log_warnx("control channel: out of memory for a REASSIGN of "
+			  "more than %zu moves",
+		    b->n);
+		reassign_free(b);
+		return;
+	}
+	b->nchunks = ctlmsg_reassign_chunks(b->n);
+	for (tail = &sd->rq_head; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = b;
+	sd->reassign_sent++;
+	if (queued_moves(sd) > (size_t)RQ_MOVES_PER_FLOW * sd->conf->flows_max)
+		reconcile(sd);
+	reassign_pump(sd);
+}
+
+void
+control_reassign_cancel(struct reassign *b)
+{
+	reassign_free(b);
+}
+
+struct moved_walk {
+	struct socketd  *sd;
+	struct reassign *b;
+};
+
+static int
+add_moved(void *arg, struct flow *f)
+{
+	struct moved_walk *w = arg;
+	uint8_t            id;
+
+	if (!(f->flags & FLOW_F_MOVED) || f->link >= w->sd->nlinks)
+		return 0;
+	id = w->sd->links[f->link].id;
+	control_reassign_move(w->b, f, id, id);
+	return 0;
+}
+
+/*
+ * Tells the PoP where every flow that ever moved is now: after WELCOME
+ * (its session, and its flow table, may be new; failovers while the
+ * channel was down went unsaid), or in place of a queue grown too long.
+ * Batches not yet started are dropped: this says all they would.
+ */
+static void
+reconcile(struct socketd *sd)
+{
+	struct reassign **bp, *b;
+	struct moved_walk w;
+
+	for (bp = &sd->rq_head; (b = *bp) != NULL;) {
+		if (b->sent == 0) {
+			*bp = b->next;
+			reassign_free(b);
+		} else
+			bp = &b->next;
+	}
+	if ((b = control_reassign_begin(sd, CTL_LINK_NONE)) == NULL)
+		return;
+	w.sd = sd;
+	w.b = b;
+	flow_table_foreach(engine_flows(sd->engine), add_moved, &w);
+	if (b->n == 0 && !b->failed) {
+		reassign_free(b);
+		return;
+	}
+	log_info(
+	    "control channel: telling the PoP where %zu moved flows are", b->n);
+	control_reassign_send(sd, b);
+}
+
+/* The PoP applied a chunk.  Chunks are answered in order. */
+static int
+on_reassign_ack(struct socketd *sd, const struct ctl_frame *f)
+{
+	struct ctl_reassign_ack a;
+	struct reassign        *b = sd->rq_head;
+	char                    err[CTL_ERRLEN];
+
+	if (ctlmsg_decode_reassign_ack(
+		f->body, f->body_len, &a, err, sizeof(err)) != CTL_OK) {
+		log_warnx("control channel: bad REASSIGN_ACK: %s", err);
+		return -1;
+	}
+	if (b == NULL || b->acked >= b->sent || a.link != b->dead_link ||
+	    a.seq != b->acked) {
+		/* A chunk of a batch a reconciliation replaced. */
+		log_debug("control channel: REASSIGN_ACK link %u seq %u "
+			  "matches nothing sent",
+		    a.link, a.seq);
+		return 0;
+	}
+	log_debug("control channel: the PoP applied REASSIGN chunk %zu of "
+		  "%zu",
+	    b->acked + 1, b->nchunks);
+	if (++b->acked < b->nchunks)
+		return 0;
+	sd->reassign_applied++;
+	log_debug("control channel: %zu flow moves applied at both ends", b->n);
+	sd->rq_head = b->next;
+	reassign_free(b);
+	return 0;
 }
 
 static int
@@ -135,6 +418,7 @@ on_welcome(struct socketd *sd, const struct ctl_frame *f)
 			control_link_state(sd, (unsigned)i);
 	OPENSSL_cleanse(up, sizeof(up));
 	OPENSSL_cleanse(down, sizeof(down));
+	reconcile(sd);
 	return 0;
 }
 
@@ -232,10 +516,10 @@ on_frame(struct socketd *sd, const struct ctl_frame *f)
 			   &(struct ctl_rekey){0}, err, sizeof(err)) == CTL_OK
 		    ? 0
 		    : -1;
-	case CTL_LINK_STATE:
 	case CTL_REASSIGN_ACK:
-		/* The PoP's view of the links, and acknowledgements of
-		 * flow moves the Socket does not send yet. */
+		return on_reassign_ack(sd, f);
+	case CTL_LINK_STATE:
+		/* The PoP's view of the links: its own probes decide. */
 		return 0;
 	}
 	return -1;
@@ -391,8 +675,10 @@ connect_next(evutil_socket_t unused, short what, void *arg)
 		retry_later(sd);
 		return;
 	}
-	bufferevent_setcb(sd->ctl, ctl_read, NULL, ctl_event, sd);
+	bufferevent_setcb(sd->ctl, ctl_read, ctl_write, ctl_event, sd);
 	bufferevent_set_timeouts(sd->ctl, &rt, NULL);
+	/* ctl_write (more REASSIGN chunks) once half the output is gone */
+	bufferevent_setwatermark(sd->ctl, EV_WRITE, RQ_OUT_MAX / 2, 0);
 	bufferevent_setwatermark(
 	    sd->ctl, EV_READ, 0, CTL_HDR_LEN + CTL_MAX_BODY);
 	bufferevent_enable(sd->ctl, EV_READ | EV_WRITE);
@@ -444,6 +730,7 @@ control_stop(struct socketd *sd)
 {
 	if (sd->ctl != NULL)
 		bufferevent_free(sd->ctl);
+	reassign_clear(sd);
 	if (sd->ctl_retry_ev != NULL)
 		event_free(sd->ctl_retry_ev);
 	if (sd->keepalive_ev != NULL)

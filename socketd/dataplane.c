@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlmsg.h"
 #include "datapkt.h"
 #include "log.h"
 #include "mss.h"
@@ -282,32 +283,83 @@ link_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The moves of one link event: counted per link for the log, and
+ * collected for the PoP by wire link id. */
+struct failover {
+	struct socketd  *sd;
+	struct reassign *rq;
+	size_t           to[CONFIG_MAX_LINKS];
+};
+
+static void
+moved(void *arg, const struct flow *f, unsigned from, unsigned to)
+{
+	struct failover *fo = arg;
+
+	fo->to[to]++;
+	control_reassign_move(
+	    fo->rq, f, fo->sd->links[from].id, fo->sd->links[to].id);
+}
+
+/* "; 120 flows moved: 100 to WAN2, 20 to WAN3" */
+static void
+moves_str(const struct failover *fo, size_t n, char *buf, size_t len)
+{
+	size_t i, off;
+	int    k, first = 1;
+
+	k = snprintf(buf, len, "; %zu flows moved", n);
+	off = k < 0 ? 0 : (size_t)k;
+	for (i = 0; i < fo->sd->nlinks && off < len; i++) {
+		if (fo->to[i] == 0)
+			continue;
+		k = snprintf(buf + off, len - off, "%s %zu to %s",
+		    first ? ":" : ",", fo->to[i], fo->sd->links[i].conf->name);
+		off += k < 0 ? 0 : (size_t)k;
+		first = 0;
+	}
+}
+
 /*
  * A link changed state.  Down: its flows move to the live links by their
  * profiles (or stay, dropped, if none is up); up: new flows use it again,
- * and with failback "rebalance" flows return to it.  The PoP hears of it
- * on the control channel.
+ * with failback "rebalance" flows return to it, and flows stranded while
+ * no link was up move to it.  The PoP hears the link state, then the
+ * moves (REASSIGN; a failover says so even when nothing moved).
  */
 static void
 link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
 {
-	uint64_t now = now_ms();
+	struct failover fo;
+	uint64_t        now = now_ms();
 	unsigned idx = (unsigned)(l - sd->links); /* not l->id: see reload.c */
-	size_t   moved;
+	size_t   n;
+	char     buf[64 + CONFIG_MAX_LINKS * (CONFIG_NAME_MAX + 24)];
 
 	if (ev == LINK_NO_CHANGE)
 		return;
+	memset(&fo, 0, sizeof(fo));
+	fo.sd = sd;
 	if (ev == LINK_WENT_DOWN) {
-		moved = engine_link_down(sd->engine, idx, now, NULL, NULL);
-		log_info("link %s down: %s; %zu flows moved", l->conf->name,
-		    link_reason(&l->health), moved);
+		fo.rq = control_reassign_begin(sd, l->id);
+		n = engine_link_down(sd->engine, idx, now, moved, &fo);
+		moves_str(&fo, n, buf, sizeof(buf));
+		log_info("link %s down: %s%s", l->conf->name,
+		    link_reason(&l->health), buf);
 	} else {
-		moved = engine_link_up(sd->engine, idx, now, NULL, NULL);
-		log_info("link %s up: %s, rtt %.1f ms; %zu flows moved back",
-		    l->conf->name, link_reason(&l->health),
-		    link_rtt_us(&l->health) / 1000.0, moved);
+		fo.rq = control_reassign_begin(sd, CTL_LINK_NONE);
+		n = engine_link_up(sd->engine, idx, now, moved, &fo);
+		n += engine_link_rehome(sd->engine, now, moved, &fo);
+		moves_str(&fo, n, buf, sizeof(buf));
+		log_info("link %s up: %s, rtt %.1f ms%s", l->conf->name,
+		    link_reason(&l->health), link_rtt_us(&l->health) / 1000.0,
+		    buf);
 	}
 	control_link_state(sd, idx);
+	if (ev == LINK_WENT_DOWN || n > 0)
+		control_reassign_send(sd, fo.rq);
+	else
+		control_reassign_cancel(fo.rq);
 }
 
 /* A link's device lost or regained its carrier (netlink). */
@@ -616,7 +668,7 @@ dataplane_log_counters(const struct socketd *sd)
 		    (unsigned long long)l->rx_packets,
 		    (unsigned long long)l->rx_bytes);
 	}
-	log_info("dropped: no session %llu, all links down %llu, "
+	log_info("dropped: no session %llu, no link up %llu, "
 		 "link-scoped %llu, unparsable %llu, bad header %llu, "
 		 "replayed %llu, unauthenticated %llu",
 	    (unsigned long long)sd->drop_no_session,
