@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "config.h"
 #include "ctlsrv.h"
 #include "flow.h"
 
@@ -235,6 +236,14 @@ ctlsrv_open(struct event_base *base, const char *path, ctlsrv_handler handler,
 	srv->base = base;
 	srv->handler = handler;
 	srv->arg = arg;
+	/* Under systemd, RuntimeDirectory= made it; started by hand as
+	 * root, the first start makes it. */
+	if (strncmp(path, WP_RUNDIR "/", strlen(WP_RUNDIR) + 1) == 0 &&
+	    mkdir(WP_RUNDIR, 0755) == -1 && errno != EEXIST) {
+		snprintf(err, errlen, "control socket \"%s\": mkdir %s: %s",
+		    path, WP_RUNDIR, strerror(errno));
+		goto fail;
+	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			snprintf(err, errlen,
@@ -420,4 +429,22 @@ ctlsrv_flows(json_t *rows, struct flow_table *t, int link,
 
 	(void)flow_table_foreach(t, flow_row, &w);
 	return w.matched;
+}
+
+json_t *
+ctlsrv_reload_answer(int rc, struct config_errors *errs, const char *file)
+{
+	char   buf[4096];
+	size_t i, off = 0;
+
+	if (rc == 0) {
+		config_errors_clear(errs);
+		return ctlsock_ok(json_pack("{s:s}", "config", file));
+	}
+	buf[0] = '\0';
+	for (i = 0; i < errs->n && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
+		    i > 0 ? "\n" : "", errs->lines[i]);
+	config_errors_clear(errs);
+	return ctlsock_error("%s\nthe running configuration stays", buf);
 }

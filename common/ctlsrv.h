@@ -62,6 +62,14 @@ struct wp_prefix;
 size_t ctlsrv_flows(json_t *rows, struct flow_table *, int link,
     const char *const *names, size_t nnames, const struct wp_prefix *lan,
     size_t nlan, const char *site, size_t limit, uint64_t now_ms);
+/*
+ * The answer to `reload`: rc and errs as the daemon's reload function
+ * left them (0: applied, -1: refused with one line per error).  Clears
+ * errs.
+ */
+struct config_errors;
+json_t *ctlsrv_reload_answer(
+    int rc, struct config_errors *errs, const char *file);
 /* "tcp", "udp", "icmp", "ipv6-icmp" or the number as a string. */
 const char *ctlsrv_proto_name(uint8_t proto, char buf[4]);
 

@@ -514,3 +514,27 @@ flow_table_memory(const struct flow_table *t)
 	return sizeof(*t) + (size_t)t->max * sizeof(struct flow) +
 	    ((size_t)t->mask + 1) * sizeof(struct slot);
 }
+
+struct count_links {
+	uint64_t *n;
+	size_t    nlinks;
+};
+
+static int
+count_link(void *arg, struct flow *f)
+{
+	struct count_links *c = arg;
+
+	if (f->link < c->nlinks)
+		c->n[f->link]++;
+	return 0;
+}
+
+void
+flow_table_count_links(struct flow_table *t, uint64_t *n, size_t nlinks)
+{
+	struct count_links c = {n, nlinks};
+
+	memset(n, 0, nlinks * sizeof(*n));
+	(void)flow_table_foreach(t, count_link, &c);
+}

@@ -131,6 +131,8 @@ int flow_table_foreach(
     struct flow_table *, int (*cb)(void *arg, struct flow *), void *arg);
 
 uint32_t flow_table_count(const struct flow_table *);
+/* n[i] = the flows whose link is i, for i < nlinks (one walk). */
+void flow_table_count_links(struct flow_table *, uint64_t *n, size_t nlinks);
 uint32_t flow_table_max(const struct flow_table *);
 uint64_t flow_table_evictions(const struct flow_table *);
 /* Bytes allocated by the table (entries + index), for the bytes-per-flow

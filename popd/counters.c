@@ -18,16 +18,6 @@
 
 #define PROGNAME "wanpair-popd"
 
-static int
-count_flow(void *arg, struct flow *f)
-{
-	uint64_t *n = arg;
-
-	if (f->link < CONFIG_MAX_LINKS)
-		n[f->link]++;
-	return 0;
-}
-
 /* A session's links; popd does not probe, so no rtt, jitter or loss. */
 static json_t *
 links_json(const struct session *s, uint64_t now)
@@ -36,7 +26,8 @@ links_json(const struct session *s, uint64_t now)
 	json_t  *links, *link;
 	size_t   i;
 
-	(void)flow_table_foreach(engine_flows(s->engine), count_flow, flows);
+	flow_table_count_links(
+	    engine_flows(s->engine), flows, CONFIG_MAX_LINKS);
 	if ((links = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < s->nlinks; i++) {

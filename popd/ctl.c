@@ -6,9 +6,6 @@
  */
 #include "autoconf.h"
 
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,16 +34,6 @@ unknown_site(const char *name)
 	return ctlsock_error("unknown site \"%s\" (wanpairctl sites lists "
 			     "them)",
 	    name);
-}
-
-static int
-count_flow(void *arg, struct flow *f)
-{
-	uint64_t *n = arg;
-
-	if (f->link < CONFIG_MAX_LINKS)
-		n[f->link]++;
-	return 0;
 }
 
 static size_t
@@ -132,7 +119,8 @@ site_links(json_t *rows, const struct site *site, uint64_t now)
 	json_t               *row;
 	size_t                l;
 
-	(void)flow_table_foreach(engine_flows(s->engine), count_flow, flows);
+	flow_table_count_links(
+	    engine_flows(s->engine), flows, CONFIG_MAX_LINKS);
 	for (l = 0; l < s->nlinks; l++) {
 		row = json_pack(
 		    "{s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,"
@@ -225,26 +213,11 @@ answer_flows(struct popd *pd, const struct ctlsock_req *req)
 }
 
 static json_t *
-answer_reload(struct popd *pd)
-{
-	struct config_errors errs = {0};
-	char                 buf[4096];
-	size_t               i, off = 0;
-
-	if (popd_reload(pd, &errs) == 0)
-		return ctlsock_ok(json_pack("{s:s}", "config", pd->conf->file));
-	buf[0] = '\0';
-	for (i = 0; i < errs.n && off < sizeof(buf); i++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
-		    i > 0 ? "\n" : "", errs.lines[i]);
-	config_errors_clear(&errs);
-	return ctlsock_error("%s\nthe running configuration stays", buf);
-}
-
-static json_t *
 answer(void *arg, const struct ctlsock_req *req)
 {
-	struct popd *pd = arg;
+	struct popd         *pd = arg;
+	struct config_errors errs = {0};
+	int                  rc;
 
 	log_debug("control socket: %s", ctlsock_cmd_name(req->cmd));
 	switch (req->cmd) {
@@ -259,7 +232,8 @@ answer(void *arg, const struct ctlsock_req *req)
 	case CTLSOCK_COUNTERS:
 		return ctlsock_ok(popd_counters(pd));
 	case CTLSOCK_RELOAD:
-		return answer_reload(pd);
+		rc = popd_reload(pd, &errs);
+		return ctlsrv_reload_answer(rc, &errs, pd->conf->file);
 	case CTLSOCK_LINK:
 		return ctlsock_error("link: a site's links are the site's to "
 				     "steer; run wanpairctl link on its "
@@ -275,11 +249,6 @@ ctl_start(struct popd *pd, const char *path)
 {
 	char err[256];
 
-	/* Under systemd, RuntimeDirectory= made it; started by hand as
-	 * root, the first start makes it. */
-	if (strncmp(path, WP_RUNDIR "/", strlen(WP_RUNDIR) + 1) == 0 &&
-	    mkdir(WP_RUNDIR, 0755) == -1 && errno != EEXIST)
-		log_warn("mkdir %s", WP_RUNDIR);
 	if ((pd->ctlsrv = ctlsrv_open(
 		 pd->base, path, answer, pd, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);

@@ -18,16 +18,6 @@
 
 #define PROGNAME "wanpair-socketd"
 
-static int
-count_flow(void *arg, struct flow *f)
-{
-	uint64_t *n = arg;
-
-	if (f->link < CONFIG_MAX_LINKS)
-		n[f->link]++;
-	return 0;
-}
-
 /* A link's RTT or jitter in ms, null until a probe was answered. */
 static json_t *
 ms_or_null(const struct link_health *h, uint32_t us)
@@ -77,7 +67,7 @@ socketd_counters(struct socketd *sd)
 	/* One walk of the table rather than balance_link_active(): static
 	 * routes' flows are on a link too, and `wanpairctl links` counts
 	 * the same way. */
-	(void)flow_table_foreach(t, count_flow, flows);
+	flow_table_count_links(t, flows, CONFIG_MAX_LINKS);
 	if ((links = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < sd->nlinks; i++)

@@ -7,9 +7,6 @@
  */
 #include "autoconf.h"
 
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -20,15 +17,6 @@
 #include "socketd.h"
 
 #define PROGNAME "wanpair-socketd"
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The link named `name`, or -1. */
 static int
@@ -53,17 +41,6 @@ unknown_link(const struct socketd *sd, const char *name)
 		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
 		    i > 0 ? ", " : "", sd->links[i].conf->name);
 	return ctlsock_error("unknown link \"%s\" (links: %s)", name, list);
-}
-
-/* Flows on each link, counted in one walk of the table. */
-static int
-count_flow(void *arg, struct flow *f)
-{
-	uint64_t *n = arg;
-
-	if (f->link < CONFIG_MAX_LINKS)
-		n[f->link]++;
-	return 0;
 }
 
 static json_t *
@@ -99,11 +76,12 @@ static json_t *
 answer_links(struct socketd *sd)
 {
 	uint64_t flows[CONFIG_MAX_LINKS] = {0};
-	uint64_t now = mono_ms();
+	uint64_t now = now_ms();
 	json_t  *rows, *row;
 	size_t   i;
 
-	(void)flow_table_foreach(engine_flows(sd->engine), count_flow, flows);
+	flow_table_count_links(
+	    engine_flows(sd->engine), flows, CONFIG_MAX_LINKS);
 	if ((rows = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < sd->nlinks; i++) {
@@ -152,33 +130,17 @@ answer_flows(struct socketd *sd, const struct ctlsock_req *req)
 		return NULL;
 	total = ctlsrv_flows(rows, engine_flows(sd->engine), link, names,
 	    sd->nlinks, sd->conf->lan, sd->conf->nlan, NULL, req->limit,
-	    mono_ms());
+	    now_ms());
 	return json_pack("{s:I,s:I,s:o}", "total", (json_int_t)total, "shown",
 	    (json_int_t)json_array_size(rows), "flows", rows);
 }
 
 static json_t *
-answer_reload(struct socketd *sd)
-{
-	struct config_errors errs = {0};
-	char                 buf[4096];
-	size_t               i, off = 0;
-
-	if (socketd_reload(sd, &errs) == 0)
-		return ctlsock_ok(json_pack("{s:s}", "config", sd->conf->file));
-	buf[0] = '\0';
-	for (i = 0; i < errs.n && off < sizeof(buf); i++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
-		    i > 0 ? "\n" : "", errs.lines[i]);
-	config_errors_clear(&errs);
-	return ctlsock_error("%s\nthe running configuration stays", buf);
-}
-
-static json_t *
 answer(void *arg, const struct ctlsock_req *req)
 {
-	struct socketd *sd = arg;
-	int             link;
+	struct socketd      *sd = arg;
+	struct config_errors errs = {0};
+	int                  link, rc;
 
 	log_debug("control socket: %s", ctlsock_cmd_name(req->cmd));
 	switch (req->cmd) {
@@ -193,7 +155,8 @@ answer(void *arg, const struct ctlsock_req *req)
 	case CTLSOCK_COUNTERS:
 		return ctlsock_ok(socketd_counters(sd));
 	case CTLSOCK_RELOAD:
-		return answer_reload(sd);
+		rc = socketd_reload(sd, &errs);
+		return ctlsrv_reload_answer(rc, &errs, sd->conf->file);
 	case CTLSOCK_LINK:
 		if ((link = link_index(sd, req->link)) < 0)
 			return unknown_link(sd, req->link);
@@ -216,11 +179,6 @@ ctl_start(struct socketd *sd, const char *path)
 {
 	char err[256];
 
-	/* Under systemd, RuntimeDirectory= made it; started by hand as
-	 * root, the first start makes it. */
-	if (strncmp(path, WP_RUNDIR "/", strlen(WP_RUNDIR) + 1) == 0 &&
-	    mkdir(WP_RUNDIR, 0755) == -1 && errno != EEXIST)
-		log_warn("mkdir %s", WP_RUNDIR);
 	if ((sd->ctlsrv = ctlsrv_open(
 		 sd->base, path, answer, sd, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);

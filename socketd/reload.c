@@ -42,15 +42,6 @@
 /* How long a replaced control channel may take to flush its last words. */
 #define LINGER_S 5
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Keys whose change needs a restart: one error line each. */
 static int
 needs_restart(const struct config *o, const struct config *n,
@@ -220,7 +211,7 @@ socketd_reload(struct socketd *sd, struct config_errors *errs)
 	size_t              nreopened = 0, nchanged = 0;
 	event_callback_fn   cb;
 	int                 hello, ctl_gone = 0;
-	uint64_t            now = mono_ms();
+	uint64_t            now = now_ms();
 
 	for (i = 0; i < CONFIG_MAX_LINKS; i++)
 		newfd[i] = -1;
