@@ -37,7 +37,7 @@ static uint8_t dgram[BUFSZ];
 
 static void link_changed(struct socketd *, struct slink *, enum link_event);
 
-static uint64_t
+uint64_t
 now_ms(void)
 {
 	struct timespec ts;
@@ -460,6 +460,21 @@ int
 dataplane_link_up(const struct socketd *sd, unsigned link)
 {
 	return link_state(&sd->links[link].health) == LINK_UP;
+}
+
+/*
+ * The operator's `wanpairctl link L down|up`.  Down moves the link's
+ * flows at once, as a dead link's; up only lets probing start over, so
+ * the link returns after up_after answers like any other.
+ */
+void
+dataplane_link_admin(struct socketd *sd, unsigned link, int up)
+{
+	struct slink *l = &sd->links[link];
+
+	log_info("link %s: admin %s by the operator", l->conf->name,
+	    up ? "up" : "down");
+	link_changed(sd, l, link_admin(&l->health, up, now_ms()));
 }
 
 /* The PoP's data address: the configured address and a port. */

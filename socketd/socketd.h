@@ -114,7 +114,7 @@ void control_stop(struct socketd *);
  */
 struct reassign *control_reassign_begin(struct socketd *, unsigned dead_link);
 void             control_reassign_move(
-                void *batch, const struct flow *, unsigned from, unsigned to);
+		void *batch, const struct flow *, unsigned from, unsigned to);
 void control_reassign_send(struct socketd *, struct reassign *);
 void control_reassign_cancel(struct reassign *); /* frees; NULL is fine */
 
@@ -134,15 +134,16 @@ void ctl_stop(struct socketd *);
 int socketd_reload(struct socketd *, struct config_errors *errs);
 
 /* dataplane.c */
-int  dataplane_start(struct socketd *);
-void dataplane_stop(struct socketd *);
-void dataplane_new_session(struct socketd *, uint32_t session,
-    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN]);
-void dataplane_probe(struct socketd *);
-int  dataplane_link_up(const struct socketd *, unsigned link);
-void dataplane_link_admin(struct socketd *, unsigned link, int up);
-void dataplane_set_port(struct socketd *, uint16_t port);
-void dataplane_log_counters(const struct socketd *);
+uint64_t now_ms(void); /* CLOCK_MONOTONIC */
+int      dataplane_start(struct socketd *);
+void     dataplane_stop(struct socketd *);
+void     dataplane_new_session(struct socketd *, uint32_t session,
+	const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN]);
+void     dataplane_probe(struct socketd *);
+int      dataplane_link_up(const struct socketd *, unsigned link);
+void     dataplane_link_admin(struct socketd *, unsigned link, int up);
+void     dataplane_set_port(struct socketd *, uint16_t port);
+void     dataplane_log_counters(const struct socketd *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
 
 /* counters.c */
