@@ -585,10 +585,35 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
  * would be sent into it meanwhile.
  */
 void
-session_inherit(struct session *s, const struct session *old)
+session_inherit(struct session *s, struct session *old)
 {
-	size_t  i;
-	uint8_t o;
+	struct engine *e;
+	int            map[CONFIG_MAX_LINKS];
+	size_t         i, j;
+	uint8_t        o;
+
+	/*
+	 * The flows first: the old session's table, re-pointed at this
+	 * session's links by name, so that a reconnect keeps every return
+	 * flow on its link and the two ends go on agreeing (the Socket
+	 * restates only the flows it moved).  A link the site no longer
+	 * announces fails over as in a reload.
+	 */
+	if (old != NULL) {
+		for (i = 0; i < old->nlinks; i++) {
+			map[i] = -1;
+			for (j = 0; j < s->nlinks; j++)
+				if (strcmp(old->links[i].name,
+					s->links[j].name) == 0)
+					map[i] = (int)j;
+		}
+		if (engine_reconfigure(old->engine, s->conf, map, now_ms(),
+			NULL, NULL, NULL) == 0) {
+			e = s->engine;
+			s->engine = old->engine;
+			old->engine = e;
+		}
+	}
 
 	for (i = 0; old != NULL && i < s->nlinks; i++) {
 		o = old->index_of[s->links[i].id];

@@ -163,7 +163,9 @@ void session_free(struct session *);
  * of h (NULL on allocation failure; config_free() it). */
 struct config *session_config(const struct popd *, const struct ctl_hello *h);
 
-void session_inherit(struct session *, const struct session *old);
+/* Takes over old's endpoints, link states and flows (old keeps a fresh
+ * engine, to be freed with it). */
+void session_inherit(struct session *, struct session *old);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
