@@ -178,6 +178,13 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 		(void)reload_refuse(&w, errs, "sites", "out of memory");
 		goto fail;
 	}
+	/* The metrics endpoint moves (the new address bound before the old
+	 * one closes) or stays; one that cannot bind refuses the reload. */
+	if (popd_metrics_start(pd, &n->metrics) == -1) {
+		(void)reload_refuse(
+		    &w, errs, "metrics.listen", "cannot listen there");
+		goto fail;
+	}
 	/* Engines first: the last step that can fail (out of memory; the
 	 * engines it reached keep the new profiles, which are valid).
 	 * pd->conf is the new one only while session_config() reads it. */
@@ -204,6 +211,7 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 		ns[j].routes_installed = pd->sites[k].routes_installed;
 		ns[j].drop_spoofed = pd->sites[k].drop_spoofed;
 		ns[j].drop_no_endpoint = pd->sites[k].drop_no_endpoint;
+		ns[j].drop_no_link = pd->sites[k].drop_no_link;
 		if (ns[j].session != NULL)
 			ns[j].session->site = &ns[j];
 		if (!same_lan(pd->sites[k].conf, &n->sites[j])) {

@@ -272,6 +272,13 @@ socketd_reload(struct socketd *sd, struct config_errors *errs)
 			goto fail;
 		}
 	}
+	/* The metrics endpoint moves (the new address bound before the old
+	 * one closes) or stays; one that cannot bind refuses the reload. */
+	if (socketd_metrics_start(sd, &n->metrics) == -1) {
+		(void)reload_refuse(
+		    &w, errs, "metrics.listen", "cannot listen there");
+		goto fail;
+	}
 	if (engine_reconfigure(sd->engine, n, map, now, NULL, NULL, &moved) ==
 	    -1) {
 		(void)reload_refuse(&w, errs, "links", "out of memory");
