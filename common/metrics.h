@@ -13,7 +13,9 @@
  *	version     PACKAGE_VERSION
  *	start_time  unix seconds the process started
  *	control     socketd: {"state": "up" | "connecting" | "down",
- *	            "connected": bool (WELCOME received), "link": name}
+ *	            "connected": bool (WELCOME received), "link": name,
+ *	            "reassign_sent": failover batches (REASSIGN) queued for
+ *	            the PoP, "reassign_applied": ... acknowledged whole}
  *	            popd: {"sessions": sites with a session, "pending":
  *	            handshakes under way, "refused": connections refused
  *	            as too many}
@@ -27,7 +29,10 @@
  *	            link), "new_flows" (ever placed on it), "probes_sent",
  *	            "probes_answered", "probes_lost"}]
  *	sites       popd: [{"name", "session": bool, "control":
- *	            {"connected": bool}, "flows": {as above} or null without
+ *	            {"connected": bool, "reassign_applied": REASSIGN batches
+ *	            applied, "reassign_moves": flows put on the Socket's
+ *	            link, "reassign_refused": moves to an unknown or down
+ *	            link}, "flows": {as above} or null without
  *	            a session, "links":
  *	            [{"name", "state", "tx_packets", "tx_bytes", "rx_packets",
  *	            "rx_bytes", "flows", "new_flows", "idle_ms"}], "drops":

@@ -68,9 +68,16 @@ site_json(const struct site *site, uint64_t now)
 	} else
 		links = json_array();
 	/* "o?": a NULL flows is JSON null, the site has no flow table */
-	return json_pack("{s:s,s:b,s:{s:b},s:o?,s:o,s:{s:I,s:I,s:I}}", "name",
+	return json_pack(
+	    "{s:s,s:b,s:{s:b,s:I,s:I,s:I},s:o?,s:o,s:{s:I,s:I,s:I}}", "name",
 	    site->conf->name, "session", s != NULL, "control", "connected",
-	    s != NULL && s->conn != NULL && s->conn->welcomed, "flows", flows,
+	    s != NULL && s->conn != NULL && s->conn->welcomed,
+	    "reassign_applied",
+	    (json_int_t)(s != NULL ? s->reassign_batches : 0), "reassign_moves",
+	    (json_int_t)(s != NULL ? s->reassign_moved + s->reassign_inserted
+				   : 0),
+	    "reassign_refused",
+	    (json_int_t)(s != NULL ? s->reassign_refused : 0), "flows", flows,
 	    "links", links, "drops", "spoofed", (json_int_t)site->drop_spoofed,
 	    "no_endpoint", (json_int_t)site->drop_no_endpoint, "no_link",
 	    (json_int_t)site->drop_no_link);
