@@ -51,7 +51,9 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		struct config_errors errs = {0};
 
 		log_info("SIGHUP, reloading %s", sd->conf->file);
+		notify_reloading();
 		(void)socketd_reload(sd, &errs); /* it logs either way */
+		notify_ready(); /* applied or refused, it serves on */
 		config_errors_clear(&errs);
 		break;
 	}
