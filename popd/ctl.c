@@ -13,6 +13,7 @@
 
 #include "ctlsrv.h"
 #include "log.h"
+#include "notify.h"
 #include "popd.h"
 
 #define PROGNAME "wanpair-popd"
@@ -232,7 +233,9 @@ answer(void *arg, const struct ctlsock_req *req)
 	case CTLSOCK_COUNTERS:
 		return ctlsock_ok(popd_counters(pd));
 	case CTLSOCK_RELOAD:
+		notify_reloading();
 		rc = popd_reload(pd, &errs);
+		notify_ready(); /* applied or refused, it serves on */
 		return ctlsrv_reload_answer(rc, &errs, pd->conf->file);
 	case CTLSOCK_LINK:
 		return ctlsock_error("link: a site's links are the site's to "

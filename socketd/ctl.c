@@ -14,6 +14,7 @@
 
 #include "ctlsrv.h"
 #include "log.h"
+#include "notify.h"
 #include "socketd.h"
 
 #define PROGNAME "wanpair-socketd"
@@ -155,7 +156,9 @@ answer(void *arg, const struct ctlsock_req *req)
 	case CTLSOCK_COUNTERS:
 		return ctlsock_ok(socketd_counters(sd));
 	case CTLSOCK_RELOAD:
+		notify_reloading();
 		rc = socketd_reload(sd, &errs);
+		notify_ready(); /* applied or refused, it serves on */
 		return ctlsrv_reload_answer(rc, &errs, sd->conf->file);
 	case CTLSOCK_LINK:
 		if ((link = link_index(sd, req->link)) < 0)

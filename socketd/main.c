@@ -83,7 +83,7 @@ main(int argc, char *argv[])
 	struct event        *sigev[4];
 	struct config_errors errs = {0};
 	struct socketd       sd;
-	char                *absfile = NULL;
+	char                *absfile;
 	const char          *file = DEFAULT_CONF, *sock = DEFAULT_SOCK;
 	const char          *user = NULL;
 	int                  ch, debug = 0, checkonly = 0, verbose = 0, rc = 1;
@@ -130,25 +130,26 @@ main(int argc, char *argv[])
 	memset(&sd, 0, sizeof(sd));
 	sd.tun_fd = -1;
 	sd.nl_fd = -1;
-	/*
-	 * The file is read again on SIGHUP, after daemon() has moved to
-	 * "/": a relative -f must not change meaning.  A file that does
-	 * not resolve is reported by config_load() under the name given.
-	 */
-	if ((absfile = realpath(file, NULL)) != NULL)
-		file = absfile;
 	if ((sd.conf = config_load(file, CONFIG_SOCKETD, &errs)) == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.lines[i]);
 		config_errors_clear(&errs);
-		free(absfile);
 		return 1;
 	}
 	if (checkonly) {
 		printf("configuration OK\n");
 		config_free(sd.conf);
-		free(absfile);
 		return 0;
+	}
+	/*
+	 * The file is read again on SIGHUP, after daemon() has moved to
+	 * "/": from now on a relative -f is named by its absolute path.
+	 * Errors at start quote it as the operator typed it.
+	 */
+	if ((absfile = realpath(file, NULL)) != NULL) {
+		free(sd.conf->file);
+		sd.conf->file = absfile;
+		file = absfile;
 	}
 	signal(SIGPIPE, SIG_IGN);
 
@@ -218,6 +219,5 @@ out:
 		event_free(sigev[i]);
 	event_base_free(sd.base);
 	config_free(sd.conf);
-	free(absfile);
 	return rc;
 }
