@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 struct ctlclient {
 	struct ctlsrv      *srv;
 	struct bufferevent *bev;
+	struct event       *deadline; /* the whole exchange, not per read */
 	int                 answered;
 	TAILQ_ENTRY(ctlclient) entry;
 };
@@ -48,6 +50,8 @@ client_free(struct ctlclient *c)
 	struct ctlsrv *srv = c->srv;
 
 	TAILQ_REMOVE(&srv->clients, c, entry);
+	if (c->deadline != NULL)
+		event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c);
 	/* A slot is free: take the next client from the backlog. */
@@ -142,6 +146,20 @@ client_event(struct bufferevent *bev, short what, void *arg)
 	client_free(c);
 }
 
+/*
+ * bufferevent timeouts restart with every byte, so a client trickling
+ * one byte every few seconds would keep its slot for hours, and sixteen
+ * of them would lock the operator out: the exchange as a whole has
+ * CTLSRV_TIMEOUT_S.
+ */
+static void
+client_expired(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_free(arg);
+}
+
 static void
 resume_accept(evutil_socket_t fd, short what, void *arg)
 {
@@ -184,6 +202,12 @@ accept_client(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	TAILQ_INSERT_TAIL(&srv->clients, c, entry);
+	if ((c->deadline = evtimer_new(srv->base, client_expired, c)) == NULL ||
+	    evtimer_add(c->deadline, &tv) == -1) {
+		srv->nclients++; /* client_free() counts it out */
+		client_free(c);
+		return;
+	}
 	bufferevent_setcb(c->bev, client_read, client_write, client_event, c);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CTLSOCK_MAX_REQUEST + 2);
@@ -193,17 +217,25 @@ accept_client(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Is a daemon answering on path?  connect() tells: ECONNREFUSED is a
- * socket file nobody listens on (a daemon that died), ENOENT no file.
+ * Is the socket file at sun stale?  Only ECONNREFUSED says so: nobody
+ * listens (a daemon that died).  A daemon that answers, or one whose
+ * backlog is full (EAGAIN: the connect is non-blocking, so a busy daemon
+ * cannot hang this one's start), is not to be replaced.  0 stale, -1
+ * with errno (0 if a daemon answered).
  */
 static int
-in_use(const struct sockaddr_un *sun)
+stale(const struct sockaddr_un *sun)
 {
 	int s, rc;
 
-	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return 0;
-	rc = connect(s, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	if ((s = socket(
+		 AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	if (connect(s, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
+		errno = 0;
+		rc = -1;
+	} else
+		rc = errno == ECONNREFUSED ? 0 : -1;
 	close(s);
 	return rc;
 }
@@ -214,10 +246,24 @@ ctlsrv_open(struct event_base *base, const char *path, ctlsrv_handler handler,
 {
 	struct ctlsrv     *srv;
 	struct sockaddr_un sun;
+	char               cwd[PATH_MAX], abs[PATH_MAX + 110];
 	struct stat        st;
 	mode_t             old;
 	int                rc;
 
+	/* The daemon moves to "/" when it detaches, and removes the socket
+	 * when it stops: a relative path is made absolute now. */
+	if (path[0] != '/') {
+		if (getcwd(cwd, sizeof(cwd)) == NULL ||
+		    (size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, path) >=
+			sizeof(abs)) {
+			snprintf(err, errlen,
+			    "control socket \"%s\": cannot make it absolute",
+			    path);
+			return NULL;
+		}
+		path = abs;
+	}
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -251,11 +297,10 @@ ctlsrv_open(struct event_base *base, const char *path, ctlsrv_handler handler,
 			    path);
 			goto fail;
 		}
-		if (in_use(&sun)) {
-			snprintf(err, errlen,
-			    "control socket \"%s\": a daemon already "
-			    "answers there",
-			    path);
+		if (stale(&sun) == -1) {
+			snprintf(err, errlen, "control socket \"%s\": %s", path,
+			    errno == 0 ? "a daemon already answers there"
+				       : strerror(errno));
 			goto fail;
 		}
 		(void)unlink(path);
@@ -441,7 +486,7 @@ ctlsrv_reload_answer(int rc, struct config_errors *errs, const char *file)
 		config_errors_clear(errs);
 		return ctlsock_ok(json_pack("{s:s}", "config", file));
 	}
-	buf[0] = '\0';
+	snprintf(buf, sizeof(buf), "refused (the daemon's log says why)");
 	for (i = 0; i < errs->n && off < sizeof(buf); i++)
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%s",
 		    i > 0 ? "\n" : "", errs->lines[i]);

@@ -44,8 +44,9 @@ struct ctlsrv *ctlsrv_open(struct event_base *, const char *path,
 void           ctlsrv_close(struct ctlsrv *);
 /*
  * Hands the socket file to the user a daemon started as root is about to
- * become (-u), so that the user's group reaches it and the daemon can
- * still remove it when it stops.  0, or -1 with errno.
+ * become (-u), so that the user's group reaches it.  Removing it at stop
+ * needs write access to its directory: a stale socket left behind is
+ * replaced at the next start.  0, or -1 with errno.
  */
 int ctlsrv_chown(struct ctlsrv *, uid_t, gid_t);
 

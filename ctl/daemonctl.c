@@ -3,7 +3,9 @@
  * socket (proto/ctlsock.h): status, links, flows, sites, counters,
  * reload and link.  Each prints a table, or with --json the daemon's
  * result as it came, pretty-printed.  Any failure is one line on stderr
- * and exit status 1; a usage error is exit status 2.
+ * (a refused reload: one per configuration error, then a last line
+ * saying the running configuration stays) and exit status 1; a usage
+ * error is exit status 2.
  */
 #include "autoconf.h"
 
@@ -114,6 +116,11 @@ ask(const char *path, const struct ctlsock_req *req, size_t *lenp)
 			    "wanpairctl: %s is not running (nobody "
 			    "answers on %s)\n",
 			    daemon_of(path), path);
+		else if (errno == EAGAIN)
+			fprintf(stderr,
+			    "wanpairctl: %s is busy (too many control "
+			    "clients); try again\n",
+			    daemon_of(path));
 		else if (errno == EACCES || errno == EPERM)
 			fprintf(stderr,
 			    "wanpairctl: %s: permission denied (run as "
@@ -129,21 +136,26 @@ ask(const char *path, const struct ctlsock_req *req, size_t *lenp)
 		goto fail;
 	}
 	for (off = 0; off < strlen(line); off += (size_t)n)
-		if ((n = write(s, line + off, strlen(line) - off)) <= 0) {
+		/* MSG_NOSIGNAL: a daemon that closes first is an error
+		 * line, not a silent death by SIGPIPE. */
+		if ((n = send(s, line + off, strlen(line) - off,
+			 MSG_NOSIGNAL)) <= 0) {
 			fprintf(stderr, "wanpairctl: %s: %s\n", path,
 			    n == 0 ? "closed" : strerror(errno));
 			goto fail;
 		}
 	for (;;) {
-		if (cap - len < 65536) {
-			if (cap > CTLSOCK_MAX_REPLY) {
-				fprintf(stderr,
-				    "wanpairctl: %s: reply longer than %u "
-				    "bytes\n",
-				    path, CTLSOCK_MAX_REPLY);
-				goto fail;
-			}
+		/* The reply, its newline, and one byte to see it is longer. */
+		if (len >= CTLSOCK_MAX_REPLY + 2) {
+			fprintf(stderr,
+			    "wanpairctl: %s: reply longer than %u bytes\n",
+			    path, CTLSOCK_MAX_REPLY);
+			goto fail;
+		}
+		if (cap - len < 65536 && cap < CTLSOCK_MAX_REPLY + 2) {
 			cap = cap == 0 ? 65536 : cap * 2;
+			if (cap > CTLSOCK_MAX_REPLY + 2)
+				cap = CTLSOCK_MAX_REPLY + 2;
 			if ((nb = realloc(buf, cap + 1)) == NULL) {
 				fprintf(stderr, "wanpairctl: out of memory\n");
 				goto fail;
@@ -155,6 +167,11 @@ ask(const char *path, const struct ctlsock_req *req, size_t *lenp)
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
+			/* The daemon answered and closed with bytes of ours
+			 * unread: Linux resets; the answer is whole. */
+			if (errno == ECONNRESET && len > 0 &&
+			    buf[len - 1] == '\n')
+				break;
 			fprintf(stderr, "wanpairctl: %s: %s\n", path,
 			    errno == EAGAIN ? "no answer within 15 seconds"
 					    : strerror(errno));

@@ -74,7 +74,7 @@ get_name(json_t *v, const char *key, char *dst, size_t size, char *err,
 {
 	char        q[QUOTE_MAX * 6 + 8];
 	const char *s;
-	size_t      len;
+	size_t      len, i;
 
 	if (!json_is_string(v))
 		return fail(err, errlen, "%s: must be a string, got %s", key,
@@ -85,6 +85,15 @@ get_name(json_t *v, const char *key, char *dst, size_t size, char *err,
 		return fail(err, errlen,
 		    "%s: must be 1 to %zu characters, got %s", key, size - 1,
 		    jsonpos_quote(q, sizeof(q), s, len, QUOTE_MAX));
+	/* Names go back into one-line answers: printable ASCII only, as
+	 * the config's names are in practice. */
+	for (i = 0; i < len; i++)
+		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
+			return fail(err, errlen,
+			    "%s: printable ASCII without quotes or "
+			    "backslashes, got %s",
+			    key,
+			    jsonpos_quote(q, sizeof(q), s, len, QUOTE_MAX));
 	memcpy(dst, s, len + 1);
 	return 0;
 }
@@ -271,16 +280,24 @@ ctlsock_ok(json_t *result)
 	return json_pack("{s:b,s:o}", "ok", 1, "result", result);
 }
 
+static void printable_lines(char *, size_t, const char *);
+
 json_t *
 ctlsock_error(const char *fmt, ...)
 {
-	char    buf[4096];
+	char    buf[4096], safe[sizeof(buf)];
+	json_t *r;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:b,s:s}", "ok", 0, "error", buf);
+	if ((r = json_pack("{s:b,s:s}", "ok", 0, "error", buf)) != NULL)
+		return r;
+	/* Not UTF-8 (a quoted value, or a cut in the middle of a
+	 * character): say it with the odd bytes as \xNN instead. */
+	printable_lines(safe, sizeof(safe), buf);
+	return json_pack("{s:b,s:s}", "ok", 0, "error", safe);
 }
 
 char *

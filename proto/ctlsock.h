@@ -48,7 +48,7 @@
 #define CTLSOCK_MAX_REPLY (64u * 1024 * 1024)
 #define CTLSOCK_FLOWS_DEF 1000
 #define CTLSOCK_FLOWS_MAX 100000
-#define CTLSOCK_ERRLEN    256
+#define CTLSOCK_ERRLEN    512 /* > 64 + a quoted value (QUOTE_MAX) */
 
 enum ctlsock_cmd {
 	CTLSOCK_STATUS = 0,

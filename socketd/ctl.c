@@ -148,8 +148,15 @@ answer(void *arg, const struct ctlsock_req *req)
 	case CTLSOCK_STATUS:
 		return ctlsock_ok(answer_status(sd));
 	case CTLSOCK_LINKS:
-		return ctlsock_ok(answer_links(sd));
 	case CTLSOCK_FLOWS:
+		/* One site here: another's name matches nothing. */
+		if (req->site[0] != '\0' &&
+		    strcmp(req->site, sd->conf->site) != 0)
+			return ctlsock_error("unknown site \"%s\": this "
+					     "wanpair-socketd serves %s",
+			    req->site, sd->conf->site);
+		if (req->cmd == CTLSOCK_LINKS)
+			return ctlsock_ok(answer_links(sd));
 		return req->link[0] != '\0' && link_index(sd, req->link) < 0
 		    ? unknown_link(sd, req->link)
 		    : ctlsock_ok(answer_flows(sd, req));

@@ -115,6 +115,13 @@ START_TEST(test_refused)
 		"link: must be 1 to 31 characters"},
 	    {"{\"command\":\"flows\",\"link\":\"a\\u0000b\"}",
 		"is not allowed"},
+	    {"{\"command\":\"flows\",\"link\":\"a\\nb\"}",
+		"link: printable ASCII without quotes or backslashes, got "
+		"\"a\\nb\""},
+	    {"{\"command\":\"flows\",\"site\":\"x\\\"y\"}",
+		"site: printable ASCII"},
+	    {"{\"command\":\"flows\",\"link\":\"\u00e9t\u00e9\"}",
+		"link: printable ASCII"},
 	    {"{\"command\":\"flows\",\"link\":5}",
 		"link: must be a string, got integer"},
 	    {"{\"command\":\"link\",\"link\":\"WAN1\"}",
@@ -247,6 +254,13 @@ START_TEST(test_reply)
 	ck_assert_str_eq(err, "a.json:1:2: x: bad\nb\\x1b[2J");
 	json_decref(reply);
 	free(line);
+
+	/* Bytes that are not UTF-8 still make an answer, shown as \xNN. */
+	reply = ctlsock_error("unknown link \"%s\"", "\xe2\x82");
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_str_eq(json_string_value(json_object_get(reply, "error")),
+	    "unknown link \"\\xe2\\x82\"");
+	json_decref(reply);
 
 	ck_assert_int_eq(
 	    ctlsock_reply_parse("", 0, &result, err, sizeof(err)), -1);
