@@ -468,10 +468,23 @@ control_link_state(struct socketd *sd, unsigned link)
 
 	if (sd->ctl != NULL && link == sd->ctl_link &&
 	    link_state(lh) == LINK_DOWN) {
+		struct timeval now = {0, 0};
+
 		log_info("control channel: link %s is down, moving",
 		    sd->links[link].conf->name);
 		sd->ctl_backoff = 1;
 		retry_later(sd);
+		/*
+		 * Over a live link, at once: until the new channel's
+		 * WELCOME restates the dead link, the PoP keeps sending on
+		 * it, and only the silence would tell it otherwise
+		 * (bench/failover: 330 ms instead of a handshake).  The
+		 * back-off is for links that refuse, not for this move.
+		 */
+		if (dataplane_link_up(sd, sd->ctl_link)) {
+			evtimer_del(sd->ctl_retry_ev);
+			evtimer_add(sd->ctl_retry_ev, &now);
+		}
 		return;
 	}
 	memset(&ls, 0, sizeof(ls));
