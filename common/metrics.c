@@ -29,6 +29,7 @@
 #include <event2/listener.h>
 #include <jansson.h>
 
+#include "config.h"
 #include "metrics.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -649,4 +650,33 @@ metrics_free(struct metrics *m)
 	for (i = 0; i < m->nconns; i++)
 		bufferevent_decref(m->conns[i].bev);
 	free(m);
+}
+
+int
+metrics_place(struct metrics **cur, struct config_metrics *at,
+    const struct config_metrics *want, struct event_base *base,
+    metrics_snapshot_fn snapshot, void *arg, char *where, size_t wherelen,
+    char *err, size_t errlen)
+{
+	struct metrics *m = NULL;
+	char            addr[ADDR_STRLEN], why[128];
+
+	if (*cur != NULL && at->address.family == want->address.family &&
+	    memcmp(at->address.a, want->address.a, 16) == 0 &&
+	    at->port == want->port)
+		return 0;
+	(void)addr_ntop(&want->address, addr, sizeof(addr));
+	snprintf(where, wherelen,
+	    want->address.family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr,
+	    want->port);
+	if (want->address.family != 0 &&
+	    (m = metrics_new(base, &want->address, want->port, snapshot, arg,
+		 why, sizeof(why))) == NULL) {
+		snprintf(err, errlen, "cannot listen on %s: %s", where, why);
+		return -1;
+	}
+	metrics_free(*cur);
+	*cur = m;
+	*at = *want;
+	return m != NULL;
 }

@@ -74,6 +74,20 @@ struct metrics *metrics_new(struct event_base *, const struct wp_addr *,
 void            metrics_free(struct metrics *);
 
 /*
+ * Where a daemon's endpoint should be, at start and at each reload: *cur
+ * (listening on *at, or NULL) is left alone if `want` is where it is
+ * already; otherwise the new endpoint is bound first and the old one
+ * freed, so a failure leaves the running one in place.  want's family 0
+ * turns it off.  Returns 1 if it now listens somewhere new (where says
+ * "ADDR:PORT", IPv6 in brackets), 0 if nothing changed or it was turned
+ * off, -1 with err set ("cannot listen on ADDR:PORT: why").
+ */
+struct config_metrics;
+int metrics_place(struct metrics **cur, struct config_metrics *at,
+    const struct config_metrics *want, struct event_base *, metrics_snapshot_fn,
+    void *arg, char *where, size_t wherelen, char *err, size_t errlen);
+
+/*
  * Appends the exposition text for a counters object to out.  -1 if the
  * object is not one (no "daemon") or on allocation failure; out may then
  * hold part of the text.

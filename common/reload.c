@@ -108,3 +108,40 @@ reload_refuse(struct reload_where *w, struct config_errors *errs,
 	errs->lines = lines;
 	return 0;
 }
+
+int
+reload_fixed_keys(const struct config *o, const struct config *n,
+    const char *endpoint_key, struct reload_where *w,
+    struct config_errors *errs)
+{
+	const struct {
+		int         changed;
+		const char *key; /* after endpoint_key "." if it has no "." */
+	} k[] = {
+	    {o->endpoint.address.family != n->endpoint.address.family ||
+		    memcmp(o->endpoint.address.a, n->endpoint.address.a, 16) !=
+			0,
+		"address"},
+	    {o->endpoint.data_port != n->endpoint.data_port, "data_port"},
+	    {o->endpoint.control_port != n->endpoint.control_port,
+		"control_port"},
+	    {strcmp(o->tun.name, n->tun.name) != 0, "tun.name"},
+	    {o->tun.mtu != n->tun.mtu, "tun.mtu"},
+	    {o->flows_max != n->flows_max, "flows.max"},
+	};
+	char   path[64];
+	size_t i, before = errs->n;
+
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		if (!k[i].changed)
+			continue;
+		if (strchr(k[i].key, '.') == NULL)
+			snprintf(path, sizeof(path), "%s.%s", endpoint_key,
+			    k[i].key);
+		else
+			snprintf(path, sizeof(path), "%s", k[i].key);
+		(void)reload_refuse(
+		    w, errs, path, "changing it needs a restart");
+	}
+	return errs->n > before ? -1 : 0;
+}

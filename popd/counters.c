@@ -119,44 +119,19 @@ snapshot(void *arg)
 	return popd_counters(arg);
 }
 
-/* "[2001:db8::1]:9469" or "127.0.0.1:9469", as the config spells it. */
-static const char *
-listen_str(const struct config_metrics *mc, char *buf, size_t len)
-{
-	char addr[ADDR_STRLEN];
-
-	(void)addr_ntop(&mc->address, addr, sizeof(addr));
-	snprintf(buf, len, mc->address.family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-	    addr, mc->port);
-	return buf;
-}
-
 int
 popd_metrics_start(struct popd *pd, const struct config_metrics *mc)
 {
-	struct metrics *m = NULL;
-	char            err[128], where[ADDR_STRLEN + 8];
+	char where[ADDR_STRLEN + 8], err[256];
+	int  rc;
 
-	if (pd->metrics != NULL &&
-	    pd->metrics_at.address.family == mc->address.family &&
-	    memcmp(pd->metrics_at.address.a, mc->address.a, 16) == 0 &&
-	    pd->metrics_at.port == mc->port)
-		return 0;
-	/* The new endpoint first: if it cannot bind, the old one stays. */
-	if (mc->address.family != 0 &&
-	    (m = metrics_new(pd->base, &mc->address, mc->port, snapshot, pd,
-		 err, sizeof(err))) == NULL) {
-		log_warnx("metrics: cannot listen on %s: %s",
-		    listen_str(mc, where, sizeof(where)), err);
-		return -1;
-	}
-	metrics_free(pd->metrics);
-	pd->metrics = m;
-	pd->metrics_at = *mc;
-	if (m != NULL)
-		log_info("metrics on http://%s/metrics",
-		    listen_str(mc, where, sizeof(where)));
-	return 0;
+	rc = metrics_place(&pd->metrics, &pd->metrics_at, mc, pd->base,
+	    snapshot, pd, where, sizeof(where), err, sizeof(err));
+	if (rc == -1)
+		log_warnx("metrics: %s", err);
+	else if (rc == 1)
+		log_info("metrics on http://%s/metrics", where);
+	return rc == -1 ? -1 : 0;
 }
 
 void

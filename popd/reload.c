@@ -27,32 +27,6 @@
 #include "tun.h"
 
 static int
-needs_restart(const struct config *o, const struct config *n,
-    struct reload_where *w, struct config_errors *errs)
-{
-	size_t before = errs->n;
-
-#define RESTART(cond, path)                                                    \
-	do {                                                                   \
-		if (cond)                                                      \
-			(void)reload_refuse(                                   \
-			    w, errs, path, "changing it needs a restart");     \
-	} while (0)
-	RESTART(o->endpoint.address.family != n->endpoint.address.family ||
-		memcmp(o->endpoint.address.a, n->endpoint.address.a, 16) != 0,
-	    "listen.address");
-	RESTART(
-	    o->endpoint.data_port != n->endpoint.data_port, "listen.data_port");
-	RESTART(o->endpoint.control_port != n->endpoint.control_port,
-	    "listen.control_port");
-	RESTART(strcmp(o->tun.name, n->tun.name) != 0, "tun.name");
-	RESTART(o->tun.mtu != n->tun.mtu, "tun.mtu");
-	RESTART(o->flows_max != n->flows_max, "flows.max");
-#undef RESTART
-	return errs->n > before ? -1 : 0;
-}
-
-static int
 site_named(const struct config *c, const char *name)
 {
 	size_t i;
@@ -164,7 +138,7 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 	if ((n = config_load(o->file, CONFIG_POPD, errs)) == NULL)
 		goto refused;
 	reload_where_init(&w, n->file);
-	if (needs_restart(o, n, &w, errs) == -1)
+	if (reload_fixed_keys(o, n, "listen", &w, errs) == -1)
 		goto fail;
 	files.ca = n->tls.ca;
 	files.cert = n->tls.cert;

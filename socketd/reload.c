@@ -42,32 +42,21 @@
 /* How long a replaced control channel may take to flush its last words. */
 #define LINGER_S 5
 
-/* Keys whose change needs a restart: one error line each. */
+/* Keys whose change needs a restart: one error line each, site first. */
 static int
 needs_restart(const struct config *o, const struct config *n,
     struct reload_where *w, struct config_errors *errs)
 {
-	size_t before = errs->n;
+	int rc = 0;
 
-#define RESTART(cond, path)                                                    \
-	do {                                                                   \
-		if (cond)                                                      \
-			(void)reload_refuse(                                   \
-			    w, errs, path, "changing it needs a restart");     \
-	} while (0)
-	RESTART(strcmp(o->site, n->site) != 0, "site");
-	RESTART(o->endpoint.address.family != n->endpoint.address.family ||
-		memcmp(o->endpoint.address.a, n->endpoint.address.a, 16) != 0,
-	    "pop.address");
-	RESTART(
-	    o->endpoint.data_port != n->endpoint.data_port, "pop.data_port");
-	RESTART(o->endpoint.control_port != n->endpoint.control_port,
-	    "pop.control_port");
-	RESTART(strcmp(o->tun.name, n->tun.name) != 0, "tun.name");
-	RESTART(o->tun.mtu != n->tun.mtu, "tun.mtu");
-	RESTART(o->flows_max != n->flows_max, "flows.max");
-#undef RESTART
-	return errs->n > before ? -1 : 0;
+	if (strcmp(o->site, n->site) != 0) {
+		(void)reload_refuse(
+		    w, errs, "site", "changing it needs a restart");
+		rc = -1;
+	}
+	if (reload_fixed_keys(o, n, "pop", w, errs) == -1)
+		rc = -1;
+	return rc;
 }
 
 static int
