@@ -35,8 +35,10 @@ Control port (TCP 18461, TLS 1.3):
                                  HELLO, then N LINK_STATE frames flapping
                                  the site's link, then a KEEPALIVE whose
                                  answer says popd got through them
-  reassign DST PORT SRC CERTDIR N
-                                 HELLO, then N REASSIGN chunks of 4096 moves
+  reassign DST PORT SRC CERTDIR N SMALL
+                                 HELLO, then a failover of N REASSIGN chunks
+                                 of 4096 moves, then SMALL failovers of 16
+                                 moves each, back to back
 Data plane (UDP 18460):
   capture IFACE OUT TYPE MINLEN SECS
                                  AF_PACKET: the first received datagram to
@@ -472,48 +474,83 @@ def linkflap(dst, port, src, certdir, n):
          "seconds": round(time.monotonic() - t0, 2)})
 
 
-def reassign(dst, port, src, certdir, n):
-    n = int(n)
+def reassign(dst, port, src, certdir, n, small):
+    """n chunks of 4096 moves (one failover of n * 4096 flows), then
+    `small` one-chunk failovers of 16 moves each: thousands of failovers
+    a second, which no link does."""
+    n, small = int(n), int(small)
     s = login(src, dst, port, certdir)
     # the link up first, or every move to it is refused
     chunks = [frame(CTL_LINK_STATE, {"link": 0, "up": True, "rtt_us": 1000,
                                      "loss_ppm": 0})]
     k = 0
+
+    def move(k):
+        return ["10.2.0.%d" % (k & 255), 1024 + (k >> 8) % 60000,
+                "203.0.113.%d" % (1 + (k >> 16) % 250), 443, 6, 0]
     for seq in range(n):
-        moves = []
-        for _ in range(4096):
-            moves.append(["10.2.0.%d" % (k & 255),
-                          1024 + (k >> 8) % 60000,
-                          "203.0.113.%d" % (1 + (k >> 16) % 250),
-                          443, 6, 0])
-            k += 1
+        moves = [move(k + i) for i in range(4096)]
+        k += 4096
         chunks.append(frame(CTL_REASSIGN, {
             "seq": seq, "last": seq == n - 1, "total": n * 4096,
             "moves": moves}))
+    for i in range(small):
+        chunks.append(frame(CTL_REASSIGN, {
+            "seq": 0, "last": True, "total": 16,
+            "moves": [move(k + j) for j in range(16)]}))
+        k += 16
     data = b"".join(chunks)
     t0 = time.monotonic()
     err = None
     acks, bye = 0, None
-    try:
-        s.settimeout(30.0)
-        s.sendall(data + KEEPALIVE)
-    except (OSError, ssl.SSLError) as e:
-        err = str(e) or type(e).__name__
+    s.settimeout(30.0)
+    # popd answers every chunk: read its ACKs while sending, or both
+    # sides' buffers could fill and stall the flood
+    s.setblocking(False)
+    off = 0
     end = time.monotonic() + 30
-    while time.monotonic() < end:
-        f = read_frame(s, max(0.1, end - time.monotonic()))
-        if f is None:
-            break
-        if f[0] == 8:
-            acks += 1
-        elif f[0] == CTL_BYE:
-            bye = f[1].decode(errors="replace")
-            break
-        elif f[0] == CTL_KEEPALIVE:
-            break
+    done = False
+    buf = b""
+    while time.monotonic() < end and not done:
+        w = [s] if off < len(data) else []
+        r, w, _ = select.select([s], w, [], 0.5)
+        if w:
+            try:
+                off += s.send(data[off:off + 65536])
+                if off >= len(data):
+                    s.send(KEEPALIVE)
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                pass
+            except (OSError, ssl.SSLError) as e:
+                err = str(e) or type(e).__name__
+                break
+        if r or s.pending():
+            try:
+                d = s.recv(65536)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                continue
+            except (OSError, ssl.SSLError) as e:
+                err = str(e) or type(e).__name__
+                break
+            if not d:
+                break
+            buf += d
+            while len(buf) >= 5:
+                ln, t = struct.unpack("!IB", buf[:5])
+                if len(buf) < 5 + ln:
+                    break
+                body, buf = buf[5:5 + ln], buf[5 + ln:]
+                if t == 8:
+                    acks += 1
+                elif t == CTL_BYE:
+                    bye = body.decode(errors="replace")
+                    done = True
+                elif t == CTL_KEEPALIVE:
+                    done = True
     s.close()
-    out({"chunks": n, "moves": k, "bytes": len(data), "send_error": err,
-         "acks": acks, "bye": bye, "seconds": round(time.monotonic() - t0, 2)})
+    out({"chunks": n, "small": small, "moves": k, "bytes": len(data),
+         "sent_bytes": off, "send_error": err, "acks": acks, "bye": bye,
+         "seconds": round(time.monotonic() - t0, 2)})
 
 
 # -- data plane ---------------------------------------------------------
