@@ -52,7 +52,9 @@ limit_pending_source_count(
 	size_t                            n = 0;
 
 	TAILQ_FOREACH(e, &p->q, next)
-	n += src_eq(&e->src, src);
+	{
+		n += src_eq(&e->src, src);
+	}
 	return n;
 }
 
