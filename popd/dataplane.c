@@ -222,9 +222,16 @@ session_link_state(struct session *s, unsigned idx, int up, const char *why)
 		    off == 0 ? ":" : ",", to[i], s->links[i].name);
 		off += k < 0 ? 0 : (size_t)k;
 	}
-	log_info("site %s link %s %s: %s; %zu flows moved%s",
-	    s->site->conf->name, s->links[idx].name, up ? "up" : "down", why,
-	    moved, buf);
+	/* The Socket says when links change, so it could say so without
+	 * end: a handful of lines a second per site, the rest summarised. */
+	if (s->site->link_log.interval_ms == 0) {
+		s->site->link_log.interval_ms = 1000;
+		s->site->link_log.burst = 10;
+	}
+	if (log_ratelimit_ok(&s->site->link_log, now))
+		log_info("site %s link %s %s: %s; %zu flows moved%s",
+		    s->site->conf->name, s->links[idx].name, up ? "up" : "down",
+		    why, moved, buf);
 }
 
 /*
