@@ -33,16 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	replay_model_init(&model);
 	while (off < size) {
 		op = data[off++];
-		switch (op & 3) {
-		case 0:
-			need = 2;
-			break;
-		case 2:
-			need = 8;
-			break;
-		default:
-			need = 1;
-		}
+		need = (op & 3) == 2 ? 8 : 1;
 		if (size - off < need)
 			break;
 		for (arg = 0, i = 0; i < need; i++)

@@ -820,6 +820,44 @@ END_TEST
  */
 static struct replay_model model;
 
+/*
+ * A step as replay_model_pick() reads it, weighted towards what finds
+ * bugs in a bitmap window: dense runs that fill words, late counters,
+ * the back edge, jumps of about a bitmap's worth of words (28 to 35: the
+ * words cleared must be exactly the ones the window slid over), and a few
+ * far, absolute and near-UINT64_MAX counters.  Bit 3 of op (update the
+ * refused) is random.
+ */
+static void
+pick(uint64_t *seed, uint8_t *op, uint64_t *arg)
+{
+	uint64_t r = rng_next(seed) % 100, x = rng_next(seed);
+
+	if (r < 50) {
+		*op = 0;
+		*arg = 1 + x % 3;
+	} else if (r < 70) {
+		*op = 0;
+		*arg = (uint64_t)-(int64_t)(1 + x % 127);
+	} else if (r < 78) {
+		*op = 1;
+		*arg = x;
+	} else if (r < 88) {
+		*op = 0x10;
+		*arg = 28 + x % 8;
+	} else if (r < 94) {
+		*op = (uint8_t)(0x20 | (x & 0x10));
+		*arg = x >> 8;
+	} else if (r < 97) {
+		*op = 2;
+		*arg = x;
+	} else {
+		*op = 3;
+		*arg = x;
+	}
+	*op |= (uint8_t)(rng_next(seed) & 8);
+}
+
 static void
 replay_sequences(uint64_t seed, int nseq, int steps)
 {
@@ -844,12 +882,7 @@ replay_sequences(uint64_t seed, int nseq, int steps)
 			replay_model_update(&model, UINT64_MAX - 3000);
 		}
 		for (k = 0; k < steps; k++) {
-			op = (uint8_t)rng_next(&seed);
-			arg = rng_next(&seed);
-			/* Absolute values are rarely interesting: mostly
-			 * near the highest instead. */
-			if ((op & 3) == 2 && arg % 4 != 0)
-				op &= (uint8_t)~3;
+			pick(&seed, &op, &arg);
 			c = replay_model_pick(&model, op, arg);
 			CHECK(replay_model_step(&w, &model, c,
 				  rng_next(&seed) % 8 != 0, (op & 8) != 0,

@@ -129,21 +129,26 @@ replay_model_step(struct replay_window *w, struct replay_model *m, uint64_t c,
 /*
  * Where the next counter comes from, so that sequences explore the edges
  * and not just uniformly random 64-bit values (which all land far ahead):
- * `op` picks near the highest (scaled delta), at the window's back edge,
- * an absolute value, or next to UINT64_MAX; `arg` is the raw operand.
+ * `op` & 3 picks
+ *	0: the highest plus a signed 8-bit step times 1, 64 (a word), 2048
+ *	   (about the window) or 2^24, by bits 4-5 of `op`: dense runs,
+ *	   jumps of whole words across the bitmap's wrap, far jumps;
+ *	1: the window's back edge plus a signed 8-bit offset;
+ *	2: `arg` as it is (all 64 bits);
+ *	3: UINT64_MAX less an 8-bit offset.
  */
 static inline uint64_t
 replay_model_pick(const struct replay_model *m, uint8_t op, uint64_t arg)
 {
-	static const unsigned scale[4] = {0, 6, 11, 24};
+	static const uint64_t scale[4] = {1, 64, 2048, 1ULL << 24};
 	uint64_t              base = m->any ? m->max : 0;
 
 	switch (op & 3) {
 	case 0:
-		/* Multiplied, not shifted: a negative delta wraps as
-		 * unsigned arithmetic, which C defines. */
-		return base + (uint64_t)(int64_t)(int16_t)arg *
-		    (1ULL << scale[(op >> 4) & 3]);
+		/* Multiplied as unsigned: a negative step wraps, which C
+		 * defines (a shift of a negative value it does not). */
+		return base + (uint64_t)(int64_t)(int8_t)arg *
+		    scale[(op >> 4) & 3];
 	case 1:
 		return base - REPLAY_WINDOW + (uint64_t)(int64_t)(int8_t)arg;
 	case 2:
