@@ -432,8 +432,8 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 				continue;
 			}
 			(void)probe_encode(&pr, reply, sizeof(reply));
-			send_to_link(pd, s, idx, WIRE_PROBE_REPLY, reply,
-			    sizeof(reply));
+			send_to_link(
+			    pd, s, idx, WIRE_PROBE_REPLY, reply, sizeof(reply));
 			continue;
 		}
 		if (hdr.type != WIRE_DATA)

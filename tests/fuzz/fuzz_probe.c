@@ -33,8 +33,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (memcmp(out, data, PROBE_LEN) != 0)
 		abort();
-	if (probe_decode(out, sizeof(out), &again) != 0 ||
-	    again.seq != p.seq || again.sent_ms != p.sent_ms)
+	if (probe_decode(out, sizeof(out), &again) != 0 || again.seq != p.seq ||
+	    again.sent_ms != p.sent_ms)
 		abort();
 	return 0;
 }

@@ -838,7 +838,7 @@ pick(uint64_t *seed, uint8_t *op, uint64_t *arg)
 		*arg = 1 + x % 3;
 	} else if (r < 70) {
 		*op = 0;
-		*arg = (uint64_t)-(int64_t)(1 + x % 127);
+		*arg = 0 - (1 + x % 127); /* read back as int8_t */
 	} else if (r < 78) {
 		*op = 1;
 		*arg = x;
@@ -911,8 +911,8 @@ START_TEST(test_replay_model_edges)
 	    /* top == 0 with counter 0 recorded vs nothing recorded */
 	    {1, 0, 0, 2, 1, 0, 3, 2},
 	    /* a word boundary, one whole bitmap apart (aliases) */
-	    {63, 64, 63 + 64 * REPLAY_WORDS, 63, 64, 64 + 64 * REPLAY_WORDS,
-		64, 65},
+	    {63, 64, 63 + 64 * REPLAY_WORDS, 63, 64, 64 + 64 * REPLAY_WORDS, 64,
+		65},
 	    /* jump far ahead, then the counters just behind it */
 	    {5, 1ULL << 50, (1ULL << 50) - 1, (1ULL << 50) - REPLAY_WINDOW,
 		(1ULL << 50) - REPLAY_WINDOW - 1, 5, 1ULL << 50, 6},

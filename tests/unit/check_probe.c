@@ -43,8 +43,8 @@ decode_exact(const uint8_t *p, size_t len, struct probe *out)
 
 static const struct probe known = {
     .seq = 0x01020304, .sent_ms = 0x05060708090a0b0cULL};
-static const uint8_t known_bytes[PROBE_LEN] = {0x01, 0x02, 0x03, 0x04, 0x05,
-    0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c};
+static const uint8_t known_bytes[PROBE_LEN] = {
+    0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c};
 /* Marks a struct probe the decoder must have left alone (compared field
  * by field: the struct has padding). */
 static const struct probe untouched = {
@@ -103,8 +103,9 @@ END_TEST
 
 START_TEST(test_exact)
 {
-	static const uint8_t zero[PROBE_LEN], ones[PROBE_LEN] = {0xff, 0xff,
-	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t zero[PROBE_LEN],
+	    ones[PROBE_LEN] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff};
 	struct probe p;
 
 	ck_assert_int_eq(decode_exact(zero, PROBE_LEN, &p), 0);
@@ -172,7 +173,8 @@ START_TEST(test_round_trip)
 	for (round = 0; round < 1000; round++) {
 		in.seq = (uint32_t)rng_next(&seed);
 		in.sent_ms = rng_next(&seed);
-		ck_assert_int_eq(probe_encode(&in, out, sizeof(out)), PROBE_LEN);
+		ck_assert_int_eq(
+		    probe_encode(&in, out, sizeof(out)), PROBE_LEN);
 		ck_assert_int_eq(decode_exact(out, sizeof(out), &p), 0);
 		ck_assert_uint_eq(p.seq, in.seq);
 		ck_assert_uint_eq(p.sent_ms, in.sent_ms);

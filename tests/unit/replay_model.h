@@ -21,9 +21,9 @@
 #include "crypto.h"
 
 struct replay_model {
-	int      any;                  /* something accepted */
-	uint64_t max;                  /* highest accepted */
-	size_t   n;                    /* counters in seen[] */
+	int      any; /* something accepted */
+	uint64_t max; /* highest accepted */
+	size_t   n;   /* counters in seen[] */
 	/* Ascending, all >= max - REPLAY_WINDOW once pruned; one more slot
 	 * for the counter inserted before the prune. */
 	uint64_t seen[REPLAY_WINDOW + 2];
@@ -85,7 +85,8 @@ replay_model_update(struct replay_model *m, uint64_t c)
 	for (drop = 0; drop < m->n && m->max - m->seen[drop] > REPLAY_WINDOW;
 	     drop++)
 		;
-	memmove(&m->seen[0], &m->seen[drop], (m->n - drop) * sizeof(m->seen[0]));
+	memmove(
+	    &m->seen[0], &m->seen[drop], (m->n - drop) * sizeof(m->seen[0]));
 	m->n -= drop;
 }
 
@@ -147,8 +148,8 @@ replay_model_pick(const struct replay_model *m, uint8_t op, uint64_t arg)
 	case 0:
 		/* Multiplied as unsigned: a negative step wraps, which C
 		 * defines (a shift of a negative value it does not). */
-		return base + (uint64_t)(int64_t)(int8_t)arg *
-		    scale[(op >> 4) & 3];
+		return base +
+		    (uint64_t)(int64_t)(int8_t)arg * scale[(op >> 4) & 3];
 	case 1:
 		return base - REPLAY_WINDOW + (uint64_t)(int64_t)(int8_t)arg;
 	case 2:
