@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mss.h"
 #include "popd.h"
+#include "probe.h"
 #include "proto.h"
 #include "tun.h"
 
@@ -428,8 +429,18 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			    s->site->conf->name, s->links[idx].name);
 		}
 		if (hdr.type == WIRE_PROBE) {
+			struct probe pr;
+			uint8_t      reply[PROBE_LEN];
+
+			/* Echo only what decodes as a probe: the reply is
+			 * re-encoded, never the peer's bytes sent back. */
+			if (probe_decode(inner, (size_t)len, &pr) == -1) {
+				pd->drop_parse++;
+				continue;
+			}
+			(void)probe_encode(&pr, reply, sizeof(reply));
 			send_to_link(
-			    pd, s, idx, WIRE_PROBE_REPLY, inner, (size_t)len);
+			    pd, s, idx, WIRE_PROBE_REPLY, reply, sizeof(reply));
 			continue;
 		}
 		if (hdr.type != WIRE_DATA)
