@@ -45,6 +45,22 @@
 #define PROBE_UP_DEFAULT   5
 #define PROBE_COUNT_MAX    100
 
+/* popd's "limits" (struct config_limits) */
+#define HANDSHAKES_DEFAULT            64
+#define HANDSHAKES_MAX                4096
+#define HANDSHAKES_PER_SOURCE_DEFAULT 8
+#define HANDSHAKE_TIMEOUT_DEFAULT     10
+#define HANDSHAKE_TIMEOUT_MAX         300
+#define CONNECTIONS_DEFAULT           1024
+#define CONNECTIONS_MAX               65536
+#define OUTPUT_KIB_DEFAULT            256
+#define OUTPUT_KIB_MIN                16
+#define OUTPUT_KIB_MAX                65536
+#define FRAMES_PER_S_DEFAULT          100
+#define FRAMES_PER_S_MAX              100000
+#define FRAME_BURST_DEFAULT           400
+#define FRAME_BURST_MAX               1000000
+
 #define QUOTE_MAX 64 /* bytes of a bad value repeated in a message */
 
 static const char *const algorithm_names[] = {
@@ -83,12 +99,16 @@ static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "profiles", "routes", "flows", "probe", "failback", "pop", "tls", "tun",
     "lan", "metrics", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
-    "flows", "probe", "failback", "listen", "tls", "tun", "metrics", NULL};
+    "flows", "probe", "failback", "listen", "tls", "tun", "metrics", "limits",
+    NULL};
 static const char *const endpoint_keys[] = {
     "address", "data_port", "control_port", "identity", NULL};
 static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
 static const char *const tun_keys[] = {"name", "mtu", NULL};
 static const char *const metrics_keys[] = {"listen", NULL};
+static const char *const limits_keys[] = {"handshakes", "handshakes_per_source",
+    "handshake_timeout_s", "connections", "output_kib", "frames_per_s",
+    "frame_burst", NULL};
 static const char *const link_keys[] = {
     "name", "device", "source", "up_mbps", "down_mbps", "weight", NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
@@ -1312,6 +1332,32 @@ parse_tun(struct cparse *cp, struct config *conf, json_t *root)
 	(void)get_uint(cp, o, node, "mtu", TUN_MTU_MIN, 65535, &conf->tun.mtu);
 }
 
+static void
+parse_limits(struct cparse *cp, struct config *conf, json_t *root)
+{
+	struct config_limits *l = &conf->limits;
+	json_t               *o;
+	int                   node;
+
+	if (get_container(cp, root, 0, "limits", JSON_OBJECT, &o, &node) != 1)
+		return;
+	check_keys(cp, o, node, limits_keys);
+	(void)get_uint(
+	    cp, o, node, "handshakes", 1, HANDSHAKES_MAX, &l->handshakes);
+	(void)get_uint(cp, o, node, "handshakes_per_source", 1, HANDSHAKES_MAX,
+	    &l->handshakes_per_source);
+	(void)get_uint(cp, o, node, "handshake_timeout_s", 1,
+	    HANDSHAKE_TIMEOUT_MAX, &l->handshake_timeout_s);
+	(void)get_uint(
+	    cp, o, node, "connections", 1, CONNECTIONS_MAX, &l->connections);
+	(void)get_uint(cp, o, node, "output_kib", OUTPUT_KIB_MIN,
+	    OUTPUT_KIB_MAX, &l->output_kib);
+	(void)get_uint(
+	    cp, o, node, "frames_per_s", 1, FRAMES_PER_S_MAX, &l->frames_per_s);
+	(void)get_uint(
+	    cp, o, node, "frame_burst", 1, FRAME_BURST_MAX, &l->frame_burst);
+}
+
 /*
  * "ADDRESS:PORT", IPv6 in brackets ("[::1]:9469") as in URLs (RFC 3986
  * section 3.2.2): without them "::1:9469" would be a valid address with
@@ -1404,6 +1450,8 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	parse_tls(cp, conf, root);
 	parse_tun(cp, conf, root);
 	parse_metrics(cp, conf, root);
+	if (cp->kind == CONFIG_POPD)
+		parse_limits(cp, conf, root);
 	if (cp->kind != CONFIG_POPD &&
 	    get_prefix_list(cp, root, 0, "lan", &conf->lan, &conf->nlan) == 0 &&
 	    cp->kind == CONFIG_SOCKETD)
@@ -1500,6 +1548,13 @@ config_new(enum config_kind kind, const char *name)
 	conf->endpoint.data_port = CONFIG_DATA_PORT;
 	conf->endpoint.control_port = CONFIG_CONTROL_PORT;
 	memcpy(conf->tun.name, CONFIG_TUN_NAME, sizeof(CONFIG_TUN_NAME));
+	conf->limits.handshakes = HANDSHAKES_DEFAULT;
+	conf->limits.handshakes_per_source = HANDSHAKES_PER_SOURCE_DEFAULT;
+	conf->limits.handshake_timeout_s = HANDSHAKE_TIMEOUT_DEFAULT;
+	conf->limits.connections = CONNECTIONS_DEFAULT;
+	conf->limits.output_kib = OUTPUT_KIB_DEFAULT;
+	conf->limits.frames_per_s = FRAMES_PER_S_DEFAULT;
+	conf->limits.frame_burst = FRAME_BURST_DEFAULT;
 	return conf;
 }
 

@@ -136,6 +136,22 @@ struct config_metrics {
 	uint16_t       port;
 };
 
+/*
+ * popd's "limits": what the control channel's peers may take, before and
+ * after they authenticate (popd/control.c).  Read at each use, so a
+ * reload applies them at once.
+ */
+struct config_limits {
+	uint32_t handshakes;            /* TLS handshakes pending, in all */
+	uint32_t handshakes_per_source; /* ... from one /32 or IPv6 /64 */
+	uint32_t handshake_timeout_s;   /* from accept to HELLO, absolute */
+	uint32_t connections;           /* control connections, in all */
+	uint32_t output_kib;            /* queued for one peer that does
+					   not read */
+	uint32_t frames_per_s;          /* frames a connection may send */
+	uint32_t frame_burst;           /* ... saved up */
+};
+
 struct config {
 	char            *file; /* as given to config_load() */
 	enum config_kind kind;
@@ -167,7 +183,8 @@ struct config {
 	struct config_tls      tls;
 	struct config_tun      tun;
 	struct config_metrics  metrics;
-	struct wp_prefix      *lan; /* socketd: the site's LAN, for HELLO */
+	struct config_limits   limits; /* popd */
+	struct wp_prefix      *lan;    /* socketd: the site's LAN, for HELLO */
 	size_t                 nlan;
 };
 

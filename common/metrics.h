@@ -17,8 +17,19 @@
  *	            "reassign_sent": failover batches (REASSIGN) queued for
  *	            the PoP, "reassign_applied": ... acknowledged whole}
  *	            popd: {"sessions": sites with a session, "pending":
- *	            handshakes under way, "refused": connections refused
- *	            as too many}
+ *	            handshakes under way, "connections": control
+ *	            connections open (pending and closing included),
+ *	            "refused": connections refused at accept, the sum of
+ *	            "refused_per_source" (limits.handshakes_per_source) and
+ *	            "refused_total" (limits.connections),
+ *	            "handshake_timeouts": closed without HELLO in
+ *	            limits.handshake_timeout_s, "handshakes_evicted": oldest
+ *	            pending dropped to admit a new one, "replaced": closed
+ *	            for a newer connection of the same site,
+ *	            "output_overflows": closed past limits.output_kib,
+ *	            "rate_limited": closed past limits.frames_per_s,
+ *	            "bad_frames": closed for a malformed, oversized or
+ *	            unknown frame}
  *	flows       socketd: {"count", "max", "evictions", "new"} of the flow
  *	            table; popd has one per site (below)
  *	links       socketd: [{"name", "state": "up" | "down", "cause":

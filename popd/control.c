@@ -5,16 +5,33 @@
  * from this TLS session and answered with WELCOME.  Anything wrong with a
  * connection (unknown identity, wrong version, bad frame) closes that one
  * connection with a logged reason and disturbs nothing else.
+ *
+ * What a peer may take is bounded by popd.json's "limits" (wanpair.json(5)),
+ * read at each use so that a reload applies them:
+ *   - before its certificate is verified, a connection is in pd->pending
+ *     (common/limit.h): capped per source and in all, the oldest dropped
+ *     to admit a new one; from accept to HELLO it has an absolute
+ *     deadline, which no byte restarts;
+ *   - a site has one connection: a newer one with its certificate
+ *     replaces the older;
+ *   - connections of every kind are capped in all (each is a descriptor);
+ *   - what waits to be sent to a peer is capped: one that does not read
+ *     is closed, not buffered without end;
+ *   - frames are metered by a token bucket; a flood closes the connection.
+ * Every one of these is counted ("control" in `wanpairctl counters`), and
+ * what a peer causes is logged at debug, rate-limited.
  */
 #include "autoconf.h"
 
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,22 +44,49 @@
 #include "tls.h"
 #include "tun.h"
 
-#define HANDSHAKE_TIMEOUT_S 10
-/* Connections that have not shown a site's certificate yet: anyone can
- * open them, so they are capped, and accepting pauses when the process
- * is out of descriptors instead of spinning on accept(). */
-#define MAX_PENDING    64
+/* Accepting pauses when the process is out of descriptors instead of
+ * spinning on accept(). */
 #define ACCEPT_PAUSE_S 1
 #define READ_TIMEOUT_S 30 /* three of the Socket's keepalives */
+/* A closing connection has this long to take its BYE: it still holds a
+ * descriptor and counts against limits.connections. */
+#define BYE_LINGER_S 2
+/*
+ * The kernel's send buffer of a control connection.  What the PoP sends
+ * is small (WELCOME, acknowledgements, keepalives); left to autotuning,
+ * a peer that never reads would hold up to net.ipv4.tcp_wmem's maximum
+ * (4 MiB by default) of kernel memory on top of limits.output_kib.
+ */
+#define CONN_SNDBUF (64 * 1024)
+/*
+ * Connections the kernel completes before popd accepts them.  Past it,
+ * the kernel drops the handshake's last ACK and a client waits for a
+ * SYN-ACK retransmission (1 s, then 2 s): with 16, a burst of 72 connects
+ * in the lab delayed accepts by up to 3 s, every site reconnecting after
+ * a restart would too.  The kernel caps it at net.core.somaxconn.
+ */
+#define LISTEN_BACKLOG 128
+
+/* Why a connection is closed: what it is counted as, and how it is
+ * logged. */
+enum close_kind {
+	CLOSE_PEER,     /* the peer's doing: debug, rate-limited */
+	CLOSE_OPERATOR, /* a reload's: info */
+	CLOSE_BAD,      /* a malformed, oversized or unknown frame */
+	CLOSE_FLOOD,    /* more frames than limits.frames_per_s allow */
+	CLOSE_OVERFLOW  /* output past limits.output_kib: no BYE, at once */
+};
 
 static void conn_event(struct bufferevent *, short, void *);
-static void conn_close(struct conn *, const char *);
+static void conn_close(struct conn *, enum close_kind, const char *);
 
 static void
 conn_free(struct conn *c)
 {
-	if (c->pending)
-		c->pd->npending--;
+	limit_pending_remove(&c->pd->pending, &c->pend);
+	c->pd->nconns--;
+	if (c->deadline_ev != NULL)
+		event_free(c->deadline_ev);
 	if ((*c->prevp = c->next) != NULL)
 		c->next->prevp = c->prevp;
 	/* The session outlives its connection, but cannot derive keys
@@ -55,13 +99,23 @@ conn_free(struct conn *c)
 	free(c);
 }
 
-static void
+/*
+ * Queues a frame (and frees it).  Returns -1 if the peer's output is now
+ * past limits.output_kib, which the caller must close it for: a peer
+ * that does not read would otherwise grow popd without bound (each
+ * KEEPALIVE it sends queues an answer).
+ */
+static int
 send_frame(struct conn *c, uint8_t *frame, size_t len)
 {
 	if (frame == NULL)
-		return;
+		return 0;
 	bufferevent_write(c->bev, frame, len);
 	free(frame);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    (size_t)c->pd->conf->limits.output_kib * 1024)
+		return -1;
+	return 0;
 }
 
 static void
@@ -71,32 +125,71 @@ conn_drained(struct bufferevent *bev, void *arg)
 		conn_free(arg);
 }
 
-/* Tells the peer why, then closes once the BYE is flushed (or the
- * timeout fires: a peer that reads nothing cannot hold us). */
 void
 control_close(struct conn *c, const char *why)
 {
-	conn_close(c, why);
+	conn_close(c, CLOSE_OPERATOR, why);
 }
 
+/*
+ * Tells the peer why, then closes once the BYE is flushed (or after
+ * BYE_LINGER_S: a peer that reads nothing cannot hold us).  A peer past
+ * its output bound gets no BYE: it would only queue behind the rest.
+ */
 static void
-conn_close(struct conn *c, const char *why)
+conn_close(struct conn *c, enum close_kind kind, const char *why)
 {
-	struct timeval wt = {HANDSHAKE_TIMEOUT_S, 0};
+	struct popd   *pd = c->pd;
+	struct timeval wt = {BYE_LINGER_S, 0};
 	struct ctl_bye bye;
 	uint8_t       *frame;
 	size_t         len;
 
-	log_info("control channel from %s%s%s closed: %s", c->peer,
-	    c->site != NULL ? ", site " : "",
-	    c->site != NULL ? c->site->conf->name : "", why);
+	if (c->closing) {
+		/* Its BYE is on the way; only a peer that does not read
+		 * it is cut short. */
+		if (kind == CLOSE_OVERFLOW)
+			conn_free(c);
+		return;
+	}
+	switch (kind) {
+	case CLOSE_BAD:
+		pd->bad_frames++;
+		break;
+	case CLOSE_FLOOD:
+		pd->rate_limited++;
+		break;
+	case CLOSE_OVERFLOW:
+		pd->output_overflows++;
+		break;
+	default:
+		break;
+	}
+	if (kind == CLOSE_OPERATOR)
+		log_info("control channel from %s%s%s closed: %s", c->peer,
+		    c->site != NULL ? ", site " : "",
+		    c->site != NULL ? c->site->conf->name : "", why);
+	else if (log_ratelimit_ok(
+		     c->site != NULL ? &pd->site_log : &pd->peer_log, now_ms()))
+		log_debug("control channel from %s%s%s closed: %s", c->peer,
+		    c->site != NULL ? ", site " : "",
+		    c->site != NULL ? c->site->conf->name : "", why);
+	/* Its slot is free for the next handshake at once. */
+	limit_pending_remove(&pd->pending, &c->pend);
+	if (c->deadline_ev != NULL)
+		evtimer_del(c->deadline_ev);
+	if (kind == CLOSE_OVERFLOW) {
+		conn_free(c);
+		return;
+	}
 	memset(&bye, 0, sizeof(bye));
 	snprintf(bye.reason, sizeof(bye.reason), "%s", why);
 	if (ctlmsg_encode_bye(&bye, &frame, &len) == -1) {
 		conn_free(c);
 		return;
 	}
-	send_frame(c, frame, len);
+	c->closing = 1;
+	(void)send_frame(c, frame, len); /* closing anyway */
 	bufferevent_disable(c->bev, EV_READ);
 	bufferevent_set_timeouts(c->bev, NULL, &wt);
 	bufferevent_setcb(c->bev, NULL, conn_drained, conn_event, c);
@@ -155,9 +248,10 @@ install_routes(struct popd *pd, struct site *site)
 	site->routes_installed = 1;
 }
 
-/* HELLO: returns NULL, or the reason to close. */
+/* HELLO: returns NULL, or the reason to close (and *kind). */
 static const char *
-on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
+on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
+    enum close_kind *kind)
 {
 	struct popd            *pd = c->pd;
 	struct ctl_hello       *h;
@@ -175,6 +269,7 @@ on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 	if (ctlmsg_decode_hello(f->body, f->body_len, h, err, sizeof(err)) !=
 	    CTL_OK) {
 		snprintf(why, len, "bad HELLO: %s", err);
+		*kind = CLOSE_BAD;
 		goto fail;
 	}
 	if (h->version != PROTOCOL_VERSION) {
@@ -221,11 +316,18 @@ on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 		snprintf(why, len, "cannot encode WELCOME");
 		goto fail;
 	}
-	send_frame(c, frame, flen);
 	c->welcomed = 1;
-	log_info("site %s: session %u, %zu links", c->site->conf->name, s->id,
-	    s->nlinks);
+	evtimer_del(c->deadline_ev);
+	/* Info, for the operator, but a site's certificate can reconnect
+	 * in a loop: rate-limited. */
+	if (log_ratelimit_ok(&pd->site_log, now_ms()))
+		log_info("site %s: session %u, %zu links", c->site->conf->name,
+		    s->id, s->nlinks);
 	free(h);
+	if (send_frame(c, frame, flen) == -1) {
+		*kind = CLOSE_OVERFLOW;
+		return "output over limits.output_kib";
+	}
 	return NULL;
 fail:
 	OPENSSL_cleanse(up, sizeof(up));
@@ -261,18 +363,46 @@ control_send_rekey(struct session *s, uint32_t epoch)
 
 	log_info(
 	    "site %s: downstream key epoch %u", s->site->conf->name, epoch);
-	if (s->conn != NULL && ctlmsg_encode_rekey(&r, &frame, &len) == 0)
-		send_frame(s->conn, frame, len);
+	if (s->conn != NULL && !s->conn->closing &&
+	    ctlmsg_encode_rekey(&r, &frame, &len) == 0 &&
+	    send_frame(s->conn, frame, len) == -1)
+		conn_close(s->conn, CLOSE_OVERFLOW,
+		    "output over limits.output_kib (the peer does not read)");
 }
 
-/* One frame: NULL, or the reason to close. */
+/* A token for a frame: 0 if the connection has sent too many. */
+static int
+frame_allowed(struct conn *c)
+{
+	const struct config_limits *l = &c->pd->conf->limits;
+
+	return limit_bucket_take(
+	    &c->frames, now_ms(), l->frames_per_s, l->frame_burst);
+}
+
+#define FLOODED  "more than limits.frames_per_s frames"
+#define OVERFLOW "output over limits.output_kib (the peer does not read)"
+
+/* One frame: NULL, or the reason to close (and *kind). */
 static const char *
-on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
+on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
+    enum close_kind *kind)
 {
 	uint8_t *frame;
 	size_t   flen;
 	char     err[CTL_ERRLEN];
 
+	*kind = CLOSE_BAD;
+	/*
+	 * Every frame takes a token but a full REASSIGN chunk, checked
+	 * once decoded: CTL_MAX_MOVES moves are over 100 kB of JSON, so
+	 * bandwidth bounds them as it bounds data, and a failover of any
+	 * size must pass.
+	 */
+	if (f->type != CTL_REASSIGN && !frame_allowed(c)) {
+		*kind = CLOSE_FLOOD;
+		return FLOODED;
+	}
 	if (!c->welcomed && f->type != CTL_HELLO) {
 		snprintf(
 		    why, len, "%s before HELLO", ctlmsg_type_name(f->type));
@@ -282,7 +412,8 @@ on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 	case CTL_HELLO:
 		if (c->welcomed)
 			return "a second HELLO";
-		return on_hello(c, f, why, len);
+		*kind = CLOSE_PEER;
+		return on_hello(c, f, why, len, kind);
 	case CTL_KEEPALIVE:
 		if (ctlmsg_decode_keepalive(
 			f->body, f->body_len, err, sizeof(err)) != CTL_OK) {
@@ -290,10 +421,14 @@ on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 			return why;
 		}
 		/* Answer, so the Socket's read timeout sees a live PoP. */
-		if (ctlmsg_encode_keepalive(&frame, &flen) == 0)
-			send_frame(c, frame, flen);
+		if (ctlmsg_encode_keepalive(&frame, &flen) == 0 &&
+		    send_frame(c, frame, flen) == -1) {
+			*kind = CLOSE_OVERFLOW;
+			return OVERFLOW;
+		}
 		return NULL;
 	case CTL_BYE:
+		*kind = CLOSE_PEER;
 		return "the Socket said BYE";
 	case CTL_REKEY:
 		/* Notice only: the phase bit of the data already said it. */
@@ -328,6 +463,11 @@ on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 			snprintf(why, len, "bad REASSIGN: %s", err);
 			return why;
 		}
+		if (ra.nmoves < CTL_MAX_MOVES && !frame_allowed(c)) {
+			ctlmsg_reassign_free(&ra);
+			*kind = CLOSE_FLOOD;
+			return FLOODED;
+		}
 		/* The session this connection's HELLO made. */
 		if (c->site->session != NULL)
 			session_reassign(c->site->session, &ra);
@@ -337,8 +477,11 @@ on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len)
 		    c->site->conf->name, ra.seq, ra.last ? " (last)" : "",
 		    ra.nmoves);
 		ctlmsg_reassign_free(&ra);
-		if (ctlmsg_encode_reassign_ack(&ack, &frame, &flen) == 0)
-			send_frame(c, frame, flen);
+		if (ctlmsg_encode_reassign_ack(&ack, &frame, &flen) == 0 &&
+		    send_frame(c, frame, flen) == -1) {
+			*kind = CLOSE_OVERFLOW;
+			return OVERFLOW;
+		}
 		return NULL;
 	}
 	}
@@ -355,11 +498,13 @@ conn_read(struct bufferevent *bev, void *arg)
 	const char      *bad;
 	char             why[CTL_ERRLEN + 64];
 	size_t           len, need;
+	enum close_kind  kind;
 
 	while ((len = evbuffer_get_length(in)) >= CTL_HDR_LEN) {
 		p = evbuffer_pullup(in, CTL_HDR_LEN);
 		if (ctlmsg_frame(p, CTL_HDR_LEN, &f) < 0) {
-			conn_close(c, "bad frame header (type or length)");
+			conn_close(
+			    c, CLOSE_BAD, "bad frame header (type or length)");
 			return;
 		}
 		need = CTL_HDR_LEN +
@@ -369,15 +514,30 @@ conn_read(struct bufferevent *bev, void *arg)
 			return;
 		p = evbuffer_pullup(in, (ssize_t)need);
 		if (ctlmsg_frame(p, need, &f) != CTL_OK) {
-			conn_close(c, "bad frame");
+			conn_close(c, CLOSE_BAD, "bad frame");
 			return;
 		}
-		if ((bad = on_frame(c, &f, why, sizeof(why))) != NULL) {
-			conn_close(c, bad);
+		if ((bad = on_frame(c, &f, why, sizeof(why), &kind)) != NULL) {
+			conn_close(c, kind, bad);
 			return;
 		}
 		evbuffer_drain(in, f.frame_len);
 	}
+}
+
+/* The site's other connection, if any, goes: one connection a site. */
+static void
+replace_older(struct conn *c)
+{
+	struct conn *o;
+
+	for (o = c->pd->conns; o != NULL; o = o->next)
+		if (o != c && o->site == c->site && !o->closing) {
+			c->pd->replaced++;
+			conn_close(o, CLOSE_PEER,
+			    "replaced by a newer connection of the site");
+			return; /* there is never more than one */
+		}
 }
 
 static void
@@ -390,6 +550,7 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	char           id[200], buf[300];
 	unsigned long  e;
 	size_t         i;
+	int            loggable;
 
 	if (what & BEV_EVENT_CONNECTED) {
 		/* The handshake verified the chain; now the name. */
@@ -403,55 +564,136 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 			    "certificate identity \"%s\" is no site of this "
 			    "PoP",
 			    id);
-			conn_close(c, buf);
+			conn_close(c, CLOSE_PEER, buf);
 			return;
 		}
 		c->site = &pd->sites[i];
-		c->pending = 0;
-		pd->npending--;
+		limit_pending_remove(&pd->pending, &c->pend);
+		replace_older(c);
+		/* The deadline stays until HELLO: a certificate alone gets
+		 * no more time than a handshake. */
 		bufferevent_set_timeouts(bev, &rt, NULL);
-		log_info("control channel from %s: site %s", c->peer,
-		    c->site->conf->name);
+		if (log_ratelimit_ok(&pd->site_log, now_ms()))
+			log_info("control channel from %s: site %s", c->peer,
+			    c->site->conf->name);
 		return;
 	}
-	/* Before a site's certificate, anyone can cause these: debug,
-	 * and rate-limited. */
-	if (c->site == NULL && !log_ratelimit_ok(&pd->peer_log, now_ms()))
+	/* Anyone can cause these, a site's certificate too: debug, and
+	 * rate-limited. */
+	loggable = log_ratelimit_ok(
+	    c->site != NULL ? &pd->site_log : &pd->peer_log, now_ms());
+	if (!loggable)
 		;
 	else if ((e = bufferevent_get_openssl_error(bev)) != 0) {
 		ERR_error_string_n(e, buf, sizeof(buf));
-		if (c->site == NULL)
-			log_debug("control channel from %s: %s", c->peer, buf);
-		else
-			log_info("control channel from %s: %s", c->peer, buf);
+		log_debug("control channel from %s: %s", c->peer, buf);
 	} else if (what & BEV_EVENT_TIMEOUT)
-		log_info("control channel from %s: timed out", c->peer);
+		log_debug("control channel from %s: timed out", c->peer);
 	else
-		log_info("control channel from %s: closed", c->peer);
+		log_debug("control channel from %s: closed", c->peer);
 	ERR_clear_error();
 	conn_free(c);
+}
+
+/* limits.handshake_timeout_s after accept, and still no HELLO. */
+static void
+conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->pd->handshake_timeouts++;
+	if (log_ratelimit_ok(&c->pd->peer_log, now_ms()))
+		log_debug("control channel from %s closed: no %s in %u s",
+		    c->peer, c->site == NULL ? "handshake" : "HELLO",
+		    c->pd->conf->limits.handshake_timeout_s);
+	conn_free(c); /* mid-handshake, a BYE cannot go */
+}
+
+/* Room for one more connection under limits.connections: a closing one
+ * is freed for it if need be.  0, or -1 if every one is live. */
+static int
+conn_room(struct popd *pd)
+{
+	struct conn *c, *oldest = NULL;
+
+	if (pd->nconns < pd->conf->limits.connections)
+		return 0;
+	for (c = pd->conns; c != NULL; c = c->next)
+		if (c->closing)
+			oldest = c; /* the list is newest first */
+	if (oldest == NULL)
+		return -1;
+	conn_free(oldest);
+	return pd->nconns < pd->conf->limits.connections ? 0 : -1;
+}
+
+static void
+conn_refuse(struct popd *pd, evutil_socket_t fd, const char *peer,
+    uint64_t *counter, const char *why)
+{
+	(*counter)++;
+	pd->refused++;
+	if (log_ratelimit_ok(&pd->peer_log, now_ms()))
+		log_debug("control channel from %s refused: %s (%llu so far)",
+		    peer, why, (unsigned long long)*counter);
+	close(fd);
 }
 
 static void
 accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	struct popd   *pd = arg;
-	struct timeval ht = {HANDSHAKE_TIMEOUT_S, 0};
-	struct conn   *c;
-	SSL           *ssl;
-	char           a[ADDR_STRLEN];
+	struct popd                *pd = arg;
+	const struct config_limits *lim = &pd->conf->limits;
+	struct timeval              ht = {lim->handshake_timeout_s, 0};
+	struct limit_pending_entry *old;
+	struct limit_src            src;
+	struct conn                *c;
+	SSL                        *ssl;
+	char                        a[ADDR_STRLEN] = "?";
+	int                         sndbuf = CONN_SNDBUF;
 
 	(void)l;
 	(void)salen;
-	if (pd->npending >= MAX_PENDING) {
-		pd->refused++;
-		if (log_ratelimit_ok(&pd->peer_log, now_ms()))
-			log_debug("control channel: %zu handshakes under way, "
-				  "refusing more (%llu so far)",
-			    pd->npending, (unsigned long long)pd->refused);
-		close(fd);
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, a,
+		    sizeof(a));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, a,
+		    sizeof(a));
+	if (conn_room(pd) == -1) {
+		conn_refuse(pd, fd, a, &pd->refused_total,
+		    "limits.connections reached");
 		return;
+	}
+	limit_src_from(&src, sa);
+	for (;;) {
+		switch (limit_pending_check(&pd->pending, &src, lim->handshakes,
+		    lim->handshakes_per_source, &old)) {
+		case LIMIT_REFUSE_SOURCE:
+			conn_refuse(pd, fd, a, &pd->refused_per_source,
+			    "limits.handshakes_per_source pending from there");
+			return;
+		case LIMIT_EVICT:
+			/* The oldest handshake makes room (sshd's
+			 * MaxStartups): slow ones cannot keep a quick one
+			 * out. */
+			c = (struct conn *)((char *)old -
+			    offsetof(struct conn, pend));
+			pd->handshakes_evicted++;
+			if (log_ratelimit_ok(&pd->peer_log, now_ms()))
+				log_debug("control channel from %s closed: "
+					  "oldest of limits.handshakes "
+					  "pending, dropped for %s",
+				    c->peer, a);
+			conn_free(c);
+			continue;
+		case LIMIT_ADMIT:
+			break;
+		}
+		break;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (ssl = SSL_new(pd->ssl_ctx)) == NULL) {
@@ -460,19 +702,18 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->pd = pd;
-	c->pending = 1;
-	pd->npending++;
+	pd->nconns++;
+	limit_pending_add(&pd->pending, &c->pend, &src);
+	limit_bucket_init(&c->frames, now_ms(), lim->frame_burst);
 	if ((c->next = pd->conns) != NULL)
 		c->next->prevp = &c->next;
 	c->prevp = &pd->conns;
 	pd->conns = c;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, a,
-		    sizeof(a));
-	else
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, a,
-		    sizeof(a));
 	snprintf(c->peer, sizeof(c->peer), "%s", a);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) ==
+	    -1)
+		log_debug("control channel from %s: SO_SNDBUF: %s", a,
+		    strerror(errno));
 	c->bev = bufferevent_openssl_socket_new(pd->base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
@@ -481,8 +722,15 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		conn_free(c); /* unlinks it */
 		return;
 	}
+	/* An absolute deadline, not a read timeout, which each byte would
+	 * restart: a byte every few seconds held a slot for ever. */
+	if ((c->deadline_ev = evtimer_new(pd->base, conn_deadline, c)) ==
+		NULL ||
+	    evtimer_add(c->deadline_ev, &ht) == -1) {
+		conn_free(c);
+		return;
+	}
 	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
-	bufferevent_set_timeouts(c->bev, &ht, NULL);
 	bufferevent_setwatermark(
 	    c->bev, EV_READ, 0, CTL_HDR_LEN + CTL_MAX_BODY);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -493,6 +741,7 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 int
 control_init(struct popd *pd)
 {
+	limit_pending_init(&pd->pending);
 	struct tls_files files = {
 	    pd->conf->tls.ca, pd->conf->tls.cert, pd->conf->tls.key};
 	char err[TLS_ERRLEN];
@@ -552,7 +801,7 @@ control_start(struct popd *pd)
 	}
 	pd->listener = evconnlistener_new_bind(pd->base, accept_conn, pd,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    16, (struct sockaddr *)&ss, (int)sslen);
+	    LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
 	if (pd->listener == NULL) {
 		log_warn("control port %u", pd->conf->endpoint.control_port);
 		return -1;
@@ -562,6 +811,8 @@ control_start(struct popd *pd)
 		return -1;
 	pd->peer_log.interval_ms = 1000;
 	pd->peer_log.burst = 10;
+	pd->site_log.interval_ms = 1000;
+	pd->site_log.burst = 10;
 	return 0;
 }
 

@@ -87,7 +87,7 @@ json_t *
 popd_counters(struct popd *pd)
 {
 	uint64_t now = now_ms();
-	json_t  *sites, *site;
+	json_t  *sites, *site, *control;
 	size_t   i, sessions = 0;
 
 	if ((sites = json_array()) == NULL)
@@ -100,14 +100,28 @@ popd_counters(struct popd *pd)
 			return NULL;
 		}
 	}
-	return json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I},s:o,"
+	if ((control = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+				 "s:I,s:I}",
+		 "sessions", (json_int_t)sessions, "pending",
+		 (json_int_t)pd->pending.n, "refused", (json_int_t)pd->refused,
+		 "connections", (json_int_t)pd->nconns, "handshake_timeouts",
+		 (json_int_t)pd->handshake_timeouts, "handshakes_evicted",
+		 (json_int_t)pd->handshakes_evicted, "refused_per_source",
+		 (json_int_t)pd->refused_per_source, "refused_total",
+		 (json_int_t)pd->refused_total, "replaced",
+		 (json_int_t)pd->replaced, "output_overflows",
+		 (json_int_t)pd->output_overflows, "rate_limited",
+		 (json_int_t)pd->rate_limited, "bad_frames",
+		 (json_int_t)pd->bad_frames)) == NULL) {
+		json_decref(sites);
+		return NULL;
+	}
+	return json_pack("{s:s,s:s,s:I,s:o,s:o,"
 			 "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
-	    (json_int_t)pd->started, "control", "sessions",
-	    (json_int_t)sessions, "pending", (json_int_t)pd->npending,
-	    "refused", (json_int_t)pd->refused, "sites", sites, "drops",
-	    "bad_header", (json_int_t)pd->drop_bad_header, "no_session",
-	    (json_int_t)pd->drop_no_session, "replayed",
+	    (json_int_t)pd->started, "control", control, "sites", sites,
+	    "drops", "bad_header", (json_int_t)pd->drop_bad_header,
+	    "no_session", (json_int_t)pd->drop_no_session, "replayed",
 	    (json_int_t)pd->drop_replay, "unauthenticated",
 	    (json_int_t)pd->drop_auth, "no_site", (json_int_t)pd->drop_no_site,
 	    "unparsable", (json_int_t)pd->drop_parse);

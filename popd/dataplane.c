@@ -25,6 +25,7 @@
 #include "log.h"
 #include "mss.h"
 #include "popd.h"
+#include "probe.h"
 #include "proto.h"
 #include "tun.h"
 
@@ -222,9 +223,16 @@ session_link_state(struct session *s, unsigned idx, int up, const char *why)
 		    off == 0 ? ":" : ",", to[i], s->links[i].name);
 		off += k < 0 ? 0 : (size_t)k;
 	}
-	log_info("site %s link %s %s: %s; %zu flows moved%s",
-	    s->site->conf->name, s->links[idx].name, up ? "up" : "down", why,
-	    moved, buf);
+	/* The Socket says when links change, so it could say so without
+	 * end: a handful of lines a second per site, the rest summarised. */
+	if (s->site->link_log.interval_ms == 0) {
+		s->site->link_log.interval_ms = 1000;
+		s->site->link_log.burst = 10;
+	}
+	if (log_ratelimit_ok(&s->site->link_log, now))
+		log_info("site %s link %s %s: %s; %zu flows moved%s",
+		    s->site->conf->name, s->links[idx].name, up ? "up" : "down",
+		    why, moved, buf);
 }
 
 /*
@@ -421,8 +429,18 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			    s->site->conf->name, s->links[idx].name);
 		}
 		if (hdr.type == WIRE_PROBE) {
+			struct probe pr;
+			uint8_t      reply[PROBE_LEN];
+
+			/* Echo only what decodes as a probe: the reply is
+			 * re-encoded, never the peer's bytes sent back. */
+			if (probe_decode(inner, (size_t)len, &pr) == -1) {
+				pd->drop_parse++;
+				continue;
+			}
+			(void)probe_encode(&pr, reply, sizeof(reply));
 			send_to_link(
-			    pd, s, idx, WIRE_PROBE_REPLY, inner, (size_t)len);
+			    pd, s, idx, WIRE_PROBE_REPLY, reply, sizeof(reply));
 			continue;
 		}
 		if (hdr.type != WIRE_DATA)

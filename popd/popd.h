@@ -23,6 +23,7 @@
 #include "ctlmsg.h"
 #include "engine.h"
 #include "keyring.h"
+#include "limit.h"
 #include "log.h"
 
 #define LINK_NONE 0xff
@@ -78,6 +79,7 @@ struct site {
 	uint64_t                  drop_spoofed;
 	uint64_t                  drop_no_endpoint;
 	uint64_t                  drop_no_link; /* every link down */
+	struct log_ratelimit      link_log;     /* link changes, at info */
 };
 
 /* One control connection, from accept to close. */
@@ -86,7 +88,11 @@ struct conn {
 	struct bufferevent *bev;
 	struct site        *site; /* from the certificate, after handshake */
 	int                 welcomed;
-	int                 pending; /* accepted, handshake not done */
+	int                 closing; /* BYE sent, flushing it */
+	/* in pd->pending from accept until the certificate is verified */
+	struct limit_pending_entry pend;
+	struct event       *deadline_ev; /* accept + handshake_timeout_s */
+	struct limit_bucket frames;      /* limits.frames_per_s */
 	char                peer[64];
 	/* pd->conns: a reload re-points or closes them (reload.c) */
 	struct conn  *next;
@@ -116,9 +122,15 @@ struct popd {
 	SSL_CTX               *ssl_ctx;
 	struct evconnlistener *listener;
 	struct event          *accept_ev; /* resumes accepting after EMFILE */
-	size_t                 npending;  /* connections before their site */
-	uint64_t               refused;
-	struct log_ratelimit   peer_log; /* what unauthenticated peers cause */
+	struct limit_pending   pending;   /* connections before their site */
+	size_t                 nconns; /* in conns, pending and closing too */
+	/* "control" in the counters (popd/counters.c) */
+	uint64_t             refused; /* refused_per_source + refused_total */
+	uint64_t             refused_per_source, refused_total;
+	uint64_t             handshake_timeouts, handshakes_evicted, replaced;
+	uint64_t             output_overflows, rate_limited, bad_frames;
+	struct log_ratelimit peer_log; /* what unauthenticated peers cause */
+	struct log_ratelimit site_log; /* what sites' connections cause */
 
 	struct site *sites;
 	size_t       nsites;

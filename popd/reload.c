@@ -8,8 +8,9 @@
  * site's LAN (routes into the TUN device follow) and identity (its
  * channel is closed so that it authenticates again), profiles, failback,
  * probe settings and flow timeouts (every session's engine is
- * reconfigured, keeping its flows), and the TLS files (read again, for
- * the next connection).
+ * reconfigured, keeping its flows), the TLS files (read again, for
+ * the next connection), and "limits" (control.c reads them at each
+ * accept and frame; open connections are not closed to fit new ones).
  *
  * Refused, since they are bound at start: listen.address and the ports
  * (the sockets are bound), tun.name and tun.mtu, flows.max.
@@ -186,6 +187,7 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 		ns[j].drop_spoofed = pd->sites[k].drop_spoofed;
 		ns[j].drop_no_endpoint = pd->sites[k].drop_no_endpoint;
 		ns[j].drop_no_link = pd->sites[k].drop_no_link;
+		ns[j].link_log = pd->sites[k].link_log;
 		if (ns[j].session != NULL)
 			ns[j].session->site = &ns[j];
 		if (!same_lan(pd->sites[k].conf, &n->sites[j])) {

@@ -22,6 +22,7 @@
 #include "datapkt.h"
 #include "log.h"
 #include "mss.h"
+#include "probe.h"
 #include "proto.h"
 #include "socketd.h"
 #include "tun.h"
@@ -263,13 +264,15 @@ link_read(evutil_socket_t fd, short what, void *arg)
 		replay_update(&l->rx_window, hdr.counter);
 		l->rx_packets++;
 		l->rx_bytes += (uint64_t)n;
-		if (hdr.type == WIRE_PROBE_REPLY && len >= 4) {
+		if (hdr.type == WIRE_PROBE_REPLY) {
+			struct probe pr;
+
+			if (probe_decode(inner, (size_t)len, &pr) == -1) {
+				sd->drop_parse++;
+				continue;
+			}
 			link_changed(sd, l,
-			    link_probe_answered(&l->health,
-				(uint32_t)inner[0] << 24 |
-				    (uint32_t)inner[1] << 16 |
-				    (uint32_t)inner[2] << 8 | inner[3],
-				now_ms()));
+			    link_probe_answered(&l->health, pr.seq, now_ms()));
 			continue;
 		}
 		if (hdr.type != WIRE_DATA || len == 0)
@@ -422,11 +425,12 @@ grace_tick(evutil_socket_t fd, short what, void *arg)
 void
 dataplane_probe(struct socketd *sd)
 {
-	uint8_t        p[12];
+	uint8_t        p[PROBE_LEN];
+	struct probe   pr;
 	uint64_t       t = now_ms();
 	uint32_t       grace = UINT32_MAX;
 	struct timeval tv;
-	size_t         i, j;
+	size_t         i;
 
 	if (!sd->keyed)
 		return;
@@ -434,10 +438,9 @@ dataplane_probe(struct socketd *sd)
 		struct slink *l = &sd->links[i];
 
 		link_changed(sd, l, link_tick(&l->health, t));
-		for (j = 0; j < 4; j++)
-			p[j] = (uint8_t)(l->probe_seq >> (24 - 8 * j));
-		for (j = 0; j < 8; j++)
-			p[4 + j] = (uint8_t)(t >> (56 - 8 * j));
+		pr.seq = l->probe_seq;
+		pr.sent_ms = t;
+		(void)probe_encode(&pr, p, sizeof(p));
 		send_on_link(sd, l, WIRE_PROBE, p, sizeof(p));
 		link_probe_sent(&l->health, l->probe_seq++, t);
 		if (link_grace_ms(&l->health) < grace)

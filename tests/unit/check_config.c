@@ -508,6 +508,62 @@ START_TEST(metrics_listen)
 }
 END_TEST
 
+#define SITE_A                                                                 \
+	"\"sites\": [{\"name\": \"a\", \"identity\": \"a\", "                  \
+	"\"lan\": [\"10.0.0.0/8\"]}]"
+
+/* popd's "limits": the defaults wanpair.json(5) gives, every key set,
+ * and every bound refused with its position. */
+START_TEST(popd_limits)
+{
+	struct config *c;
+
+	c = parse_ok("{" SITE_A "}", CONFIG_POPD);
+	ck_assert_uint_eq(c->limits.handshakes, 64);
+	ck_assert_uint_eq(c->limits.handshakes_per_source, 8);
+	ck_assert_uint_eq(c->limits.handshake_timeout_s, 10);
+	ck_assert_uint_eq(c->limits.connections, 1024);
+	ck_assert_uint_eq(c->limits.output_kib, 256);
+	ck_assert_uint_eq(c->limits.frames_per_s, 100);
+	ck_assert_uint_eq(c->limits.frame_burst, 400);
+	config_free(c);
+	c = parse_ok("{" SITE_A ", \"limits\": {\"handshakes\": 4096, "
+		     "\"handshakes_per_source\": 1, "
+		     "\"handshake_timeout_s\": 300, \"connections\": 2, "
+		     "\"output_kib\": 16, \"frames_per_s\": 1, "
+		     "\"frame_burst\": 1000000}}",
+	    CONFIG_POPD);
+	ck_assert_uint_eq(c->limits.handshakes, 4096);
+	ck_assert_uint_eq(c->limits.handshakes_per_source, 1);
+	ck_assert_uint_eq(c->limits.handshake_timeout_s, 300);
+	ck_assert_uint_eq(c->limits.connections, 2);
+	ck_assert_uint_eq(c->limits.output_kib, 16);
+	ck_assert_uint_eq(c->limits.frames_per_s, 1);
+	ck_assert_uint_eq(c->limits.frame_burst, 1000000);
+	config_free(c);
+	expect_errors("{" SITE_A ",\n\"limits\": {\"handshakes\": 0, "
+		      "\"handshakes_per_source\": 4097,\n"
+		      "\"handshake_timeout_s\": 0, \"connections\": 65537, "
+		      "\"output_kib\": 15,\n\"frames_per_s\": 0, "
+		      "\"frame_burst\": -1, \"handshake_timeout\": 5}}",
+	    CONFIG_POPD,
+	    "t.json:2:26: limits.handshakes: must be 1..4096, got 0\n"
+	    "t.json:2:54: limits.handshakes_per_source: must be 1..4096, "
+	    "got 4097\n"
+	    "t.json:3:24: limits.handshake_timeout_s: must be 1..300, got 0\n"
+	    "t.json:3:42: limits.connections: must be 1..65536, got 65537\n"
+	    "t.json:3:63: limits.output_kib: must be 16..65536, got 15\n"
+	    "t.json:4:17: limits.frames_per_s: must be 1..100000, got 0\n"
+	    "t.json:4:35: limits.frame_burst: must be 1..1000000, got -1\n"
+	    "t.json:4:39: limits.handshake_timeout: unknown key (did you "
+	    "mean \"handshake_timeout_s\"?)\n");
+	/* popd's only: socketd opens no listening channel */
+	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "], "
+		       "\"limits\": {}}",
+	    "t.json:1:96: limits: unknown key\n");
+}
+END_TEST
+
 START_TEST(syntax_error)
 {
 	/* One line, however many other problems follow. */
@@ -1078,6 +1134,7 @@ config_suite(void)
 	tcase_add_test(tc, missing_keys);
 	tcase_add_test(tc, daemon_keys);
 	tcase_add_test(tc, metrics_listen);
+	tcase_add_test(tc, popd_limits);
 	tcase_add_test(tc, syntax_error);
 	tcase_add_test(tc, errors_in_file_order);
 	tcase_add_test(tc, stickiness_options);

@@ -10,6 +10,7 @@
 #include "proto.h"
 #include "wire.h"
 #include "check_run.h"
+#include "replay_model.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -809,6 +810,136 @@ START_TEST(test_replay_model_top)
 }
 END_TEST
 
+/*
+ * The same reference fuzz_replay uses (replay_model.h), over many short
+ * sequences that each start from an empty window: the counter sources
+ * are near the highest (deltas scaled up to 2^24 words, so far jumps are
+ * common), at the window's back edge, anywhere in 64 bits, and next to
+ * UINT64_MAX; some packets fail to authenticate, and refused counters are
+ * also passed to replay_update(), which must not move the window.
+ */
+static struct replay_model model;
+
+/*
+ * A step as replay_model_pick() reads it, weighted towards what finds
+ * bugs in a bitmap window: dense runs that fill words, late counters,
+ * the back edge, jumps of about a bitmap's worth of words (28 to 35: the
+ * words cleared must be exactly the ones the window slid over), and a few
+ * far, absolute and near-UINT64_MAX counters.  Bit 3 of op (update the
+ * refused) is random.
+ */
+static void
+pick(uint64_t *seed, uint8_t *op, uint64_t *arg)
+{
+	uint64_t r = rng_next(seed) % 100, x = rng_next(seed);
+
+	if (r < 50) {
+		*op = 0;
+		*arg = 1 + x % 3;
+	} else if (r < 70) {
+		*op = 0;
+		*arg = 0 - (1 + x % 127); /* read back as int8_t */
+	} else if (r < 78) {
+		*op = 1;
+		*arg = x;
+	} else if (r < 88) {
+		*op = 0x10;
+		*arg = 28 + x % 8;
+	} else if (r < 94) {
+		*op = (uint8_t)(0x20 | (x & 0x10));
+		*arg = x >> 8;
+	} else if (r < 97) {
+		*op = 2;
+		*arg = x;
+	} else {
+		*op = 3;
+		*arg = x;
+	}
+	*op |= (uint8_t)(rng_next(seed) & 8);
+}
+
+static void
+replay_sequences(uint64_t seed, int nseq, int steps)
+{
+	struct replay_window w;
+	uint64_t             c, arg;
+	uint8_t              op;
+	int                  i, k, real, ref;
+
+	for (i = 0; i < nseq; i++) {
+		replay_init(&w);
+		replay_model_init(&model);
+		/* Start anywhere: at 0, in the middle, next to the top. */
+		switch (i % 3) {
+		case 0:
+			break;
+		case 1:
+			replay_update(&w, 1ULL << 40);
+			replay_model_update(&model, 1ULL << 40);
+			break;
+		default:
+			replay_update(&w, UINT64_MAX - 3000);
+			replay_model_update(&model, UINT64_MAX - 3000);
+		}
+		for (k = 0; k < steps; k++) {
+			pick(&seed, &op, &arg);
+			c = replay_model_pick(&model, op, arg);
+			CHECK(replay_model_step(&w, &model, c,
+				  rng_next(&seed) % 8 != 0, (op & 8) != 0,
+				  &real, &ref) == 0,
+			    "sequence %d step %d: counter %llu: replay_check "
+			    "%d, reference %d (top %llu)",
+			    i, k, (unsigned long long)c, real, ref,
+			    (unsigned long long)w.top);
+		}
+	}
+}
+
+START_TEST(test_replay_model_sequences)
+{
+	replay_sequences(0x6479, 3000, 300);
+}
+END_TEST
+
+/* Hand-picked edges, each run through the same reference. */
+START_TEST(test_replay_model_edges)
+{
+	static const uint64_t m = UINT64_MAX;
+	static const uint64_t seqs[][8] = {
+	    /* counter 0 first, then again, then the top of its window */
+	    {0, 0, REPLAY_WINDOW, 0, REPLAY_WINDOW + 1, 0, 1, 1},
+	    /* top == 0 with counter 0 recorded vs nothing recorded */
+	    {1, 0, 0, 2, 1, 0, 3, 2},
+	    /* a word boundary, one whole bitmap apart (aliases) */
+	    {63, 64, 63 + 64 * REPLAY_WORDS, 63, 64, 64 + 64 * REPLAY_WORDS, 64,
+		65},
+	    /* jump far ahead, then the counters just behind it */
+	    {5, 1ULL << 50, (1ULL << 50) - 1, (1ULL << 50) - REPLAY_WINDOW,
+		(1ULL << 50) - REPLAY_WINDOW - 1, 5, 1ULL << 50, 6},
+	    /* wrap: up to UINT64_MAX, which is never accepted */
+	    {m - 2, m - 1, m, m - 1, m - 2, m - 3, m, 0},
+	    /* a jump of exactly the window, and one more */
+	    {1000, 1000 + REPLAY_WINDOW, 1000, 999, 1001,
+		1001 + 2 * REPLAY_WINDOW, 1001 + REPLAY_WINDOW,
+		1000 + REPLAY_WINDOW},
+	};
+	struct replay_window w;
+	size_t               i, k;
+	int                  real, ref;
+
+	for (i = 0; i < NITEMS(seqs); i++) {
+		replay_init(&w);
+		replay_model_init(&model);
+		for (k = 0; k < NITEMS(seqs[i]); k++)
+			CHECK(replay_model_step(&w, &model, seqs[i][k], 1, 1,
+				  &real, &ref) == 0,
+			    "edge sequence %zu step %zu: counter %llu: "
+			    "replay_check %d, reference %d",
+			    i, k, (unsigned long long)seqs[i][k], real, ref);
+	}
+}
+END_TEST
+
 static Suite *
 crypto_suite(void)
 {
@@ -845,6 +976,8 @@ crypto_suite(void)
 	tcase_add_test(tc, test_replay_uint64_max);
 	tcase_add_test(tc, test_replay_model);
 	tcase_add_test(tc, test_replay_model_top);
+	tcase_add_test(tc, test_replay_model_sequences);
+	tcase_add_test(tc, test_replay_model_edges);
 	suite_add_tcase(s, tc);
 
 	return s;

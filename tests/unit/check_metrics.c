@@ -55,7 +55,11 @@ static const char socketd_json[] =
 static const char popd_json[] =
     "{\"daemon\": \"wanpair-popd\", \"version\": \"1.2\","
     " \"start_time\": 1700000001,"
-    " \"control\": {\"sessions\": 1, \"pending\": 0, \"refused\": 3},"
+    " \"control\": {\"sessions\": 1, \"pending\": 0, \"refused\": 3,"
+    "  \"connections\": 2, \"handshake_timeouts\": 4,"
+    "  \"handshakes_evicted\": 5, \"refused_per_source\": 1,"
+    "  \"refused_total\": 2, \"replaced\": 6, \"output_overflows\": 7,"
+    "  \"rate_limited\": 8, \"bad_frames\": 9},"
     " \"sites\": ["
     "  {\"name\": \"branch-17\", \"session\": true,"
     "   \"control\": {\"connected\": true},"
@@ -281,6 +285,16 @@ START_TEST(render_popd)
 	has_line(t, "wanpair_control_sessions 1");
 	has_line(t, "wanpair_control_pending 0");
 	has_line(t, "wanpair_control_refused_total 3");
+	has_line(t, "wanpair_control_connections 2");
+	has_line(t, "# TYPE wanpair_control_connections gauge");
+	has_line(t, "wanpair_control_handshake_timeouts_total 4");
+	has_line(t, "wanpair_control_handshakes_evicted_total 5");
+	has_line(t, "wanpair_control_refused_per_source_total 1");
+	has_line(t, "wanpair_control_refused_connections_total 2");
+	has_line(t, "wanpair_control_replaced_total 6");
+	has_line(t, "wanpair_control_output_overflows_total 7");
+	has_line(t, "wanpair_control_rate_limited_total 8");
+	has_line(t, "wanpair_control_bad_frames_total 9");
 	has_line(t, "wanpair_control_connected{site=\"branch-17\"} 1");
 	has_line(t, "wanpair_control_connected{site=\"hq\"} 0");
 	has_line(t, "wanpair_flows{site=\"branch-17\"} 5");
