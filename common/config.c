@@ -621,6 +621,38 @@ nameref_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/*
+ * strcmp() with ASCII letters folded to lower case, as tls.c compares a
+ * certificate's names (RFC 4343); strcasecmp() would follow the locale.
+ */
+static int
+ascii_casecmp(const char *a, const char *b)
+{
+	unsigned char ca, cb;
+
+	for (;; a++, b++) {
+		ca = (unsigned char)*a;
+		cb = (unsigned char)*b;
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb || ca == '\0')
+			return (int)ca - (int)cb;
+	}
+}
+
+static int
+nameref_casecmp(const void *a, const void *b)
+{
+	const struct nameref *x = a, *y = b;
+	int                   c;
+
+	if ((c = ascii_casecmp(x->name, y->name)) != 0)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
 static int
 nameref_find_cmp(const void *key, const void *elem)
 {
@@ -629,28 +661,38 @@ nameref_find_cmp(const void *key, const void *elem)
 
 /*
  * Sorts refs by name and reports every name already used by an earlier
- * entry, at arr[i].key: "duplicate link name "WAN1" (also links[0])".
- * Sorting keeps this O(n log n) for configs with thousands of entries.
+ * entry, at arr[i].key, with where that entry's is: "duplicate link name
+ * "WAN1" (also links[0] at 3:14)".  With `nocase` names that differ only
+ * in ASCII case are the same (certificate identities: tls.c matches them
+ * so).  Sorting keeps this O(n log n) for configs with thousands of
+ * entries.
  */
 static void
 check_duplicates(struct cparse *cp, struct nameref *refs, size_t n, int arrnode,
-    const char *arr, const char *key, const char *what)
+    const char *arr, const char *key, const char *what, int nocase)
 {
 	struct quoted q;
 	size_t        i, first = 0;
+	unsigned      line, col;
 	int           node;
 
 	if (n > 1)
-		qsort(refs, n, sizeof(*refs), nameref_cmp);
+		qsort(refs, n, sizeof(*refs),
+		    nocase ? nameref_casecmp : nameref_cmp);
 	for (i = 1; i < n; i++) {
-		if (strcmp(refs[i].name, refs[first].name) != 0) {
+		if ((nocase ? ascii_casecmp(refs[i].name, refs[first].name)
+			    : strcmp(refs[i].name, refs[first].name)) != 0) {
 			first = i;
 			continue;
 		}
+		node = jsonpos_member(cp->pos,
+		    jsonpos_element(cp->pos, arrnode, refs[first].i), key);
+		jsonpos_value_at(cp->pos, node, &line, &col);
 		node = jsonpos_member(
 		    cp->pos, jsonpos_element(cp->pos, arrnode, refs[i].i), key);
-		report(cp, node, "duplicate %s %s (also %s[%zu])", what,
-		    quote(&q, refs[i].name), arr, refs[first].i);
+		report(cp, node, "duplicate %s %s (also %s[%zu] at %u:%u)",
+		    what, quote(&q, refs[i].name), arr, refs[first].i, line,
+		    col);
 	}
 }
 
@@ -798,7 +840,7 @@ parse_profiles(struct cparse *cp, struct config *conf, json_t *root)
 		}
 	}
 	check_duplicates(cp, cp->profidx, cp->nprofidx, arrnode, "profiles",
-	    "name", "profile name");
+	    "name", "profile name", 0);
 }
 
 static void
@@ -884,7 +926,7 @@ parse_links(struct cparse *cp, struct config *conf, json_t *root)
 	conf->nlinks = n < CONFIG_MAX_LINKS ? n : CONFIG_MAX_LINKS;
 	memcpy(conf->links, cp->links, conf->nlinks * sizeof(*conf->links));
 	check_duplicates(cp, cp->linkidx, cp->nlinkidx, arrnode, "links",
-	    "name", "link name");
+	    "name", "link name", 0);
 }
 
 static void
@@ -1162,9 +1204,9 @@ parse_sites(struct cparse *cp, struct config *conf, json_t *root)
 		}
 	}
 	check_duplicates(
-	    cp, names, nnames, arrnode, "sites", "name", "site name");
+	    cp, names, nnames, arrnode, "sites", "name", "site name", 0);
 	check_duplicates(
-	    cp, ids, nids, arrnode, "sites", "identity", "identity");
+	    cp, ids, nids, arrnode, "sites", "identity", "identity", 1);
 	check_lan_overlaps(cp, conf, arrnode);
 out:
 	free(names);

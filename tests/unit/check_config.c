@@ -261,11 +261,11 @@ START_TEST(duplicate_names)
 		       ",\n" LINK1 "],\n"
 		       "\"profiles\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
 	    "t.json:2:10: links[1].name: duplicate link name \"WAN1\" "
-	    "(also links[0])\n"
+	    "(also links[0] at 1:34)\n"
 	    "t.json:3:10: links[2].name: duplicate link name \"WAN1\" "
-	    "(also links[0])\n"
+	    "(also links[0] at 1:34)\n"
 	    "t.json:4:38: profiles[1].name: duplicate profile name \"a\" "
-	    "(also profiles[0])\n");
+	    "(also profiles[0] at 4:23)\n");
 }
 END_TEST
 
@@ -777,13 +777,28 @@ START_TEST(popd_kind)
 		      "\"lan\": [\"192.168.0.0/16\"]}]}",
 	    CONFIG_POPD,
 	    "t.json:3:27: sites[1].identity: duplicate identity \"a.example\" "
-	    "(also sites[0])\n"
+	    "(also sites[0] at 2:27)\n"
 	    "t.json:3:48: sites[1].lan[0]: \"10.2.0.0/16\" overlaps "
 	    "\"10.0.0.0/8\" (sites[0].lan[0])\n"
 	    "t.json:4:10: sites[2].name: duplicate site name \"a\" "
-	    "(also sites[0])\n"
+	    "(also sites[0] at 2:10)\n"
 	    "t.json:4:40: sites[2].lan[0]: \"192.168.0.0/16\" overlaps "
 	    "\"192.168.0.0/24\" (sites[1].lan[1])\n");
+
+	/*
+	 * popd matches a certificate's names without regard to ASCII case
+	 * (tls.c), so identities that differ only in case name one
+	 * certificate: the second site could never be told from the first.
+	 * Site names stay case-sensitive.
+	 */
+	expect_errors("{\"sites\": [\n"
+		      "{\"name\": \"a\", \"identity\": \"Branch.Example\", "
+		      "\"lan\": [\"10.0.0.0/8\"]},\n"
+		      "{\"name\": \"A\", \"identity\": \"branch.example\", "
+		      "\"lan\": [\"192.168.0.0/16\"]}]}",
+	    CONFIG_POPD,
+	    "t.json:3:27: sites[1].identity: duplicate identity "
+	    "\"branch.example\" (also sites[0] at 2:27)\n");
 }
 END_TEST
 
