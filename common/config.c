@@ -44,6 +44,16 @@
 #define PROBE_DOWN_DEFAULT 3
 #define PROBE_UP_DEFAULT   5
 #define PROBE_COUNT_MAX    100
+/*
+ * A session without its control channel: 120 s by default is the
+ * channel's read timeout (30 s, three keepalives missed) plus about six
+ * reconnects at socketd's back-off (1, 2, 4, 8, 16, 30 s), so a channel
+ * that comes back over any link finds its session; a site that has not
+ * authenticated again in two minutes keeps no keys.  A day at most.
+ */
+#define SESSION_GRACE_DEFAULT 120
+#define SESSION_GRACE_MIN     1
+#define SESSION_GRACE_MAX     86400
 
 #define QUOTE_MAX 64 /* bytes of a bad value repeated in a message */
 
@@ -81,9 +91,10 @@ static const char *const failback_names[] = {
 /* The keys each object may have: anything else is an error. */
 static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "profiles", "routes", "flows", "probe", "failback", "pop", "tls", "tun",
-    "lan", "metrics", NULL};
+    "lan", "metrics", "session_grace_s", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
-    "flows", "probe", "failback", "listen", "tls", "tun", "metrics", NULL};
+    "flows", "probe", "failback", "listen", "tls", "tun", "metrics",
+    "session_grace_s", NULL};
 static const char *const endpoint_keys[] = {
     "address", "data_port", "control_port", "identity", NULL};
 static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
@@ -1453,6 +1464,8 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	if (get_enum(cp, root, 0, "failback", failback_names,
 		NELEM(failback_names), &v) == 1)
 		conf->failback = (enum failback_mode)v;
+	(void)get_uint(cp, root, 0, "session_grace_s", SESSION_GRACE_MIN,
+	    SESSION_GRACE_MAX, &conf->session_grace_s);
 }
 
 /*
@@ -1539,6 +1552,7 @@ config_new(enum config_kind kind, const char *name)
 	conf->probe_down_after = PROBE_DOWN_DEFAULT;
 	conf->probe_up_after = PROBE_UP_DEFAULT;
 	conf->failback = FAILBACK_NEW_FLOWS;
+	conf->session_grace_s = SESSION_GRACE_DEFAULT;
 	conf->endpoint.data_port = CONFIG_DATA_PORT;
 	conf->endpoint.control_port = CONFIG_CONTROL_PORT;
 	memcpy(conf->tun.name, CONFIG_TUN_NAME, sizeof(CONFIG_TUN_NAME));

@@ -108,6 +108,10 @@ static const struct family families[] = {
     {"wanpair_control_refused_total", "counter",
 	"Control connections refused because too many were pending.",
 	AT_ROOT_CONTROL, "refused", V_NUM},
+    {"wanpair_sessions_expired_total", "counter",
+	"Data-plane sessions ended after session_grace_s without a control "
+	"channel.",
+	AT_ROOT_CONTROL, "sessions_expired", V_NUM},
     {"wanpair_flows", "gauge", "Flows in the flow table.", AT_UNIT_FLOWS,
 	"count", V_NUM},
     {"wanpair_flows_max", "gauge", "Size of the flow table (flows.max).",

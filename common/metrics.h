@@ -15,10 +15,13 @@
  *	control     socketd: {"state": "up" | "connecting" | "down",
  *	            "connected": bool (WELCOME received), "link": name,
  *	            "reassign_sent": failover batches (REASSIGN) queued for
- *	            the PoP, "reassign_applied": ... acknowledged whole}
+ *	            the PoP, "reassign_applied": ... acknowledged whole,
+ *	            "sessions_expired": keys dropped after session_grace_s
+ *	            without a channel}
  *	            popd: {"sessions": sites with a session, "pending":
  *	            handshakes under way, "refused": connections refused
- *	            as too many}
+ *	            as too many, "sessions_expired": sessions ended after
+ *	            session_grace_s without a channel}
  *	flows       socketd: {"count", "max", "evictions", "new"} of the flow
  *	            table; popd has one per site (below)
  *	links       socketd: [{"name", "state": "up" | "down", "cause":

@@ -244,8 +244,8 @@ tls_peer_identity(SSL *ssl, char *out, size_t outlen)
 
 /* DNS names compare case-insensitively in ASCII only (RFC 4343); the
  * C library's strcasecmp() would follow the locale. */
-static int
-name_eq(const char *a, const char *b)
+int
+tls_name_eq(const char *a, const char *b)
 {
 	unsigned char ca, cb;
 
@@ -266,7 +266,7 @@ name_eq(const char *a, const char *b)
 static int
 same_name(const char *name, void *arg)
 {
-	return name_eq(name, arg);
+	return tls_name_eq(name, arg);
 }
 
 int

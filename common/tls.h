@@ -51,6 +51,10 @@ int tls_peer_identity(SSL *, char *out, size_t outlen);
  */
 int tls_peer_matches(SSL *, const char *identity);
 
+/* 1 if two names are one identity as tls_peer_matches() compares them:
+ * equal but for the case of ASCII letters; else 0. */
+int tls_name_eq(const char *, const char *);
+
 /*
  * The two data-plane keys of this session for one key epoch, bound to the
  * session id the PoP assigned: `up` (Socket to PoP) and `down` (PoP to

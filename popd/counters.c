@@ -100,12 +100,13 @@ popd_counters(struct popd *pd)
 			return NULL;
 		}
 	}
-	return json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I},s:o,"
+	return json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I},s:o,"
 			 "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", "sessions",
 	    (json_int_t)sessions, "pending", (json_int_t)pd->npending,
-	    "refused", (json_int_t)pd->refused, "sites", sites, "drops",
+	    "refused", (json_int_t)pd->refused, "sessions_expired",
+	    (json_int_t)pd->sessions_expired, "sites", sites, "drops",
 	    "bad_header", (json_int_t)pd->drop_bad_header, "no_session",
 	    (json_int_t)pd->drop_no_session, "replayed",
 	    (json_int_t)pd->drop_replay, "unauthenticated",

@@ -82,7 +82,7 @@ socketd_counters(struct socketd *sd)
 		state = "connecting";
 	else
 		state = "up";
-	return json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I},"
+	return json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
 			 "s:{s:I,s:I,s:I,s:I},s:o,"
 			 "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
@@ -90,7 +90,8 @@ socketd_counters(struct socketd *sd)
 	    state, "connected", sd->ctl_welcomed, "link",
 	    sd->ctl != NULL ? sd->links[sd->ctl_link].conf->name : NULL,
 	    "reassign_sent", (json_int_t)sd->reassign_sent, "reassign_applied",
-	    (json_int_t)sd->reassign_applied, "flows", "count",
+	    (json_int_t)sd->reassign_applied, "sessions_expired",
+	    (json_int_t)sd->sessions_expired, "flows", "count",
 	    (json_int_t)flow_table_count(t), "max",
 	    (json_int_t)flow_table_max(t), "evictions",
 	    (json_int_t)flow_table_evictions(t), "new",

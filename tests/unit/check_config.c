@@ -802,6 +802,40 @@ START_TEST(popd_kind)
 }
 END_TEST
 
+/* session_grace_s: both daemons, 120 s by default, 1 s to a day. */
+START_TEST(session_grace)
+{
+	static const char site[] = "{\"sites\": [{\"name\": \"a\", "
+				   "\"identity\": \"a\", \"lan\": "
+				   "[\"10.1.0.0/16\"]}]";
+	char              json[256];
+	struct config    *conf;
+
+	(void)snprintf(json, sizeof(json), "%s}", site);
+	conf = parse_ok(json, CONFIG_POPD);
+	ck_assert_uint_eq(conf->session_grace_s, 120);
+	config_free(conf);
+	(void)snprintf(
+	    json, sizeof(json), "%s, \"session_grace_s\": 86400}", site);
+	conf = parse_ok(json, CONFIG_POPD);
+	ck_assert_uint_eq(conf->session_grace_s, 86400);
+	config_free(conf);
+	conf = parse_ok("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+			"\"session_grace_s\": 1}",
+	    CONFIG_SOCKETD);
+	ck_assert_uint_eq(conf->session_grace_s, 1);
+	config_free(conf);
+
+	(void)snprintf(
+	    json, sizeof(json), "%s,\n\"session_grace_s\": 0}", site);
+	expect_errors(json, CONFIG_POPD,
+	    "t.json:2:20: session_grace_s: must be 1..86400, got 0\n");
+	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+		       "\"session_grace_s\": 86401}",
+	    "t.json:2:20: session_grace_s: must be 1..86400, got 86401\n");
+}
+END_TEST
+
 START_TEST(replay_kind)
 {
 	struct config *conf;
@@ -1106,6 +1140,7 @@ config_suite(void)
 	tcase_add_test(tc, values);
 	tcase_add_test(tc, implicit_routes_and_profile);
 	tcase_add_test(tc, popd_kind);
+	tcase_add_test(tc, session_grace);
 	tcase_add_test(tc, replay_kind);
 	suite_add_tcase(s, tc);
 
