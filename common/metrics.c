@@ -39,7 +39,7 @@
  * to 1 min typically), so these leave room for a handful of scrapers and
  * a curl by hand, not for a crowd.
  */
-#define METRICS_MAX_CONNS   16   /* open at once; more are closed at accept */
+#define METRICS_MAX_CONNS   16   /* open at once; see evict_one() */
 #define METRICS_HEADERS_MAX 8192 /* request line and headers, bytes */
 #define METRICS_IDLE_S      5    /* evhttp's read/write timeout */
 /*
@@ -108,6 +108,12 @@ static const struct family families[] = {
     {"wanpair_control_refused_total", "counter",
 	"Control connections refused because too many were pending.",
 	AT_ROOT_CONTROL, "refused", V_NUM},
+    {"wanpair_ctl_evicted_total", "counter",
+	"Control socket clients closed to make room for a newer one.", AT_ROOT,
+	"ctl_evicted", V_NUM},
+    {"wanpair_metrics_evicted_total", "counter",
+	"Metrics connections closed to make room for a newer one.", AT_ROOT,
+	"metrics_evicted", V_NUM},
     {"wanpair_sessions_expired_total", "counter",
 	"Data-plane sessions ended after session_grace_s without a control "
 	"channel.",
@@ -404,9 +410,16 @@ out:
  */
 struct mconn {
 	struct bufferevent *bev;
-	time_t              since; /* CLOCK_MONOTONIC seconds */
+	struct timespec     since; /* CLOCK_MONOTONIC */
 	int                 shut;
 };
+
+/*
+ * Connections shut but not yet freed by evhttp (it sees end of file on
+ * its next read) stay in conns[] until the sweep finds them finished: room
+ * for as many as there are live ones, so that evicting never has to wait.
+ */
+#define METRICS_TRACKED (2 * METRICS_MAX_CONNS)
 
 struct metrics {
 	struct event_base     *base;
@@ -415,18 +428,90 @@ struct metrics {
 	struct event          *sweep_ev;
 	metrics_snapshot_fn    snapshot;
 	void                  *arg;
-	struct mconn           conns[METRICS_MAX_CONNS];
-	size_t                 nconns;
+	struct mconn           conns[METRICS_TRACKED];
+	size_t                 nconns; /* tracked */
+	size_t                 nlive;  /* tracked and not shut */
 	int                    paused; /* listener disabled */
+	uint64_t               evicted;
 };
 
-static time_t
-mono_s(void)
+static struct timespec
+mono(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return ts;
+}
+
+static int
+older(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void
+conn_shut(struct metrics *m, struct mconn *c)
+{
+	(void)shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+	c->shut = 1;
+	m->nlive--;
+}
+
+/* The peer's address (port left out), or family 0 if unknown. */
+static void
+conn_peer(const struct mconn *c, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	if (getpeername(
+		bufferevent_getfd(c->bev), (struct sockaddr *)ss, &len) == -1)
+		memset(ss, 0, sizeof(*ss));
+	else if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = 0;
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = 0;
+}
+
+/*
+ * All slots live and a client more: the oldest connection of the source
+ * address that holds the most slots makes room.  Waiting in the backlog
+ * instead let a client that reconnects as soon as it is closed keep every
+ * slot, and a scraper from elsewhere out for good.  Now a source can take
+ * slots only from itself once it holds more than anyone else: a scraper
+ * from another address keeps its slot and gets in.  (Clients behind one
+ * address, e.g. all on loopback, share its slots oldest first: a scrape
+ * is answered as soon as its request is read, so it holds its slot for
+ * milliseconds.)  O(n^2) in 16 slots.
+ */
+static void
+evict_one(struct metrics *m)
+{
+	struct sockaddr_storage peer[METRICS_TRACKED];
+	size_t                  i, j, most = 0, n, victim = SIZE_MAX;
+
+	for (i = 0; i < m->nconns; i++)
+		if (!m->conns[i].shut)
+			conn_peer(&m->conns[i], &peer[i]);
+	for (i = 0; i < m->nconns; i++) {
+		if (m->conns[i].shut)
+			continue;
+		for (n = 0, j = 0; j < m->nconns; j++)
+			n += !m->conns[j].shut &&
+			    memcmp(&peer[i], &peer[j], sizeof(peer[i])) == 0;
+		if (n > most ||
+		    (n == most &&
+			older(&m->conns[i].since, &m->conns[victim].since))) {
+			most = n;
+			victim = i;
+		}
+	}
+	if (victim != SIZE_MAX) {
+		conn_shut(m, &m->conns[victim]);
+		m->evicted++;
+	}
 }
 
 /*
@@ -440,7 +525,7 @@ sweep(struct metrics *m)
 {
 	bufferevent_data_cb  rd, wr;
 	bufferevent_event_cb ev;
-	time_t               now = mono_s();
+	struct timespec      now = mono();
 	size_t               i = 0;
 
 	while (i < m->nconns) {
@@ -448,17 +533,18 @@ sweep(struct metrics *m)
 
 		bufferevent_getcb(c->bev, &rd, &wr, &ev, NULL);
 		if (rd == NULL && wr == NULL && ev == NULL) {
+			if (!c->shut)
+				m->nlive--;
 			bufferevent_decref(c->bev);
 			*c = m->conns[--m->nconns];
 			continue;
 		}
-		if (!c->shut && now - c->since >= METRICS_LIFETIME_S) {
-			(void)shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
-			c->shut = 1;
-		}
+		if (!c->shut &&
+		    now.tv_sec - c->since.tv_sec >= METRICS_LIFETIME_S)
+			conn_shut(m, c);
 		i++;
 	}
-	if (m->paused && m->nconns < METRICS_MAX_CONNS) {
+	if (m->paused && m->nconns < METRICS_TRACKED) {
 		m->paused = 0;
 		evconnlistener_enable(m->listener);
 	}
@@ -483,17 +569,21 @@ on_connection(struct event_base *base, void *arg)
 	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
 	    NULL)
 		return NULL; /* evhttp tries its own, and fails likewise */
-	if (m->nconns == METRICS_MAX_CONNS)
+	if (m->nlive >= METRICS_MAX_CONNS || m->nconns == METRICS_TRACKED)
 		sweep(m);
-	if (m->nconns < METRICS_MAX_CONNS) {
+	if (m->nlive >= METRICS_MAX_CONNS)
+		evict_one(m);
+	if (m->nconns < METRICS_TRACKED) {
 		bufferevent_incref(bev);
 		c = &m->conns[m->nconns++];
 		c->bev = bev;
-		c->since = mono_s();
+		c->since = mono();
 		c->shut = 0;
+		m->nlive++;
 	}
-	/* The listener's accept loop checks this after each connection. */
-	if (m->nconns == METRICS_MAX_CONNS && !m->paused) {
+	/* The listener's accept loop checks this after each connection:
+	 * only shut connections evhttp has not freed yet fill the table. */
+	if (m->nconns == METRICS_TRACKED && !m->paused) {
 		evconnlistener_disable(m->listener);
 		m->paused = 1;
 	}
@@ -635,6 +725,12 @@ metrics_new(struct event_base *base, const struct wp_addr *addr, uint16_t port,
 fail:
 	metrics_free(m);
 	return NULL;
+}
+
+uint64_t
+metrics_evicted(const struct metrics *m)
+{
+	return m != NULL ? m->evicted : 0;
 }
 
 void

@@ -42,6 +42,8 @@
  *	            {reason: count}}]  (popd does not probe: no rtt/loss)
  *	drops       {reason: packets dropped}, every drop counter the daemon
  *	            keeps, reason in snake_case
+ *	ctl_evicted, metrics_evicted  clients of the control socket and of
+ *	            this endpoint closed to make room for a newer one
  *
  * tx/rx are as seen by the daemon reporting them: socketd's tx is
  * upstream, popd's tx downstream.  All counts are since the process
@@ -75,6 +77,8 @@ struct metrics;
 struct metrics *metrics_new(struct event_base *, const struct wp_addr *,
     uint16_t port, metrics_snapshot_fn, void *arg, char *err, size_t errlen);
 void            metrics_free(struct metrics *);
+/* Connections closed to make room for a newer one (evict_one()). */
+uint64_t metrics_evicted(const struct metrics *);
 
 /*
  * Where a daemon's endpoint should be, at start and at each reload: *cur

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "ctlsrv.h"
 #include "log.h"
 #include "metrics.h"
 #include "popd.h"
@@ -87,7 +88,7 @@ json_t *
 popd_counters(struct popd *pd)
 {
 	uint64_t now = now_ms();
-	json_t  *sites, *site;
+	json_t  *sites, *site, *j;
 	size_t   i, sessions = 0;
 
 	if ((sites = json_array()) == NULL)
@@ -100,8 +101,8 @@ popd_counters(struct popd *pd)
 			return NULL;
 		}
 	}
-	return json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I},s:o,"
-			 "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+	j = json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I,s:I},s:o,"
+		      "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", "sessions",
 	    (json_int_t)sessions, "pending", (json_int_t)pd->npending,
@@ -112,6 +113,18 @@ popd_counters(struct popd *pd)
 	    (json_int_t)pd->drop_replay, "unauthenticated",
 	    (json_int_t)pd->drop_auth, "no_site", (json_int_t)pd->drop_no_site,
 	    "unparsable", (json_int_t)pd->drop_parse);
+	/* Clients of the local endpoints closed to make room for newer
+	 * ones (ctlsrv.c, metrics.c evict_one()). */
+	if (j != NULL &&
+	    (json_object_set_new(j, "ctl_evicted",
+		 json_integer((json_int_t)ctlsrv_evicted(pd->ctlsrv))) == -1 ||
+		json_object_set_new(j, "metrics_evicted",
+		    json_integer((json_int_t)metrics_evicted(pd->metrics))) ==
+		    -1)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
 }
 
 static json_t *
