@@ -49,6 +49,17 @@
  * connection is closed; Prometheus's own client does.
  */
 #define METRICS_LIFETIME_S 30
+/*
+ * Scrapes per source address: a token bucket of METRICS_BURST, refilled
+ * at METRICS_PER_S.  A scrape is the costly request (a snapshot of every
+ * counter, rendered), made on the loop that also carries the control
+ * channels; Prometheus asks every 15 s or so, a person with curl a few
+ * times.  Past the bucket: 429 without a snapshot.  Sources are kept in
+ * METRICS_SOURCES entries, the least recently seen replaced.
+ */
+#define METRICS_BURST   20
+#define METRICS_PER_S   5
+#define METRICS_SOURCES 64
 
 /* ---------------------------------------------------------- rendering */
 
@@ -114,6 +125,9 @@ static const struct family families[] = {
     {"wanpair_metrics_evicted_total", "counter",
 	"Metrics connections closed to make room for a newer one.", AT_ROOT,
 	"metrics_evicted", V_NUM},
+    {"wanpair_metrics_limited_total", "counter",
+	"Scrapes refused (429) past their source's rate.", AT_ROOT,
+	"metrics_limited", V_NUM},
     {"wanpair_sessions_expired_total", "counter",
 	"Data-plane sessions ended after session_grace_s without a control "
 	"channel.",
@@ -433,6 +447,12 @@ struct metrics {
 	size_t                 nlive;  /* tracked and not shut */
 	int                    paused; /* listener disabled */
 	uint64_t               evicted;
+	uint64_t               limited; /* scrapes refused by the bucket */
+	struct msource {
+		uint8_t  addr[17]; /* family byte, then the address */
+		uint64_t last_ms;  /* 0: unused */
+		uint32_t tokens;   /* thousandths */
+	} sources[METRICS_SOURCES];
 };
 
 static struct timespec
@@ -601,6 +621,56 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	m->paused = 1;
 }
 
+/* 1 if the request's source may scrape now (and takes a token). */
+static int
+source_may_scrape(struct metrics *m, struct evhttp_request *req)
+{
+	const struct sockaddr *sa =
+	    evhttp_connection_get_addr(evhttp_request_get_connection(req));
+	struct msource *e = NULL, *lru = &m->sources[0];
+	struct timespec ts = mono();
+	uint64_t        now, add;
+	uint8_t         key[17];
+	size_t          i;
+
+	memset(key, 0, sizeof(key));
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(
+		    key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+	/* +1: 0 marks an unused entry */
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+	for (i = 0; i < METRICS_SOURCES && e == NULL; i++) {
+		if (m->sources[i].last_ms != 0 &&
+		    memcmp(m->sources[i].addr, key, sizeof(key)) == 0)
+			e = &m->sources[i];
+		else if (m->sources[i].last_ms < lru->last_ms)
+			lru = &m->sources[i];
+	}
+	if (e == NULL) {
+		e = lru;
+		memcpy(e->addr, key, sizeof(key));
+		e->tokens = METRICS_BURST * 1000;
+	} else {
+		add = (now - e->last_ms) * METRICS_PER_S;
+		e->tokens = add >= METRICS_BURST * 1000 ||
+			e->tokens + add >= METRICS_BURST * 1000
+		    ? METRICS_BURST * 1000
+		    : e->tokens + (uint32_t)add;
+	}
+	e->last_ms = now;
+	if (e->tokens < 1000) {
+		m->limited++;
+		return 0;
+	}
+	e->tokens -= 1000;
+	return 1;
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -630,6 +700,18 @@ on_request(struct evhttp_request *req, void *arg)
 		    "Allow", "GET, HEAD");
 		evhttp_send_reply(
 		    req, HTTP_BADMETHOD, "Method Not Allowed", body);
+		goto out;
+	}
+	if (!source_may_scrape(m, req)) {
+		/* not evhttp_send_error(), which drops Retry-After */
+		if ((body = evbuffer_new()) == NULL ||
+		    evbuffer_add_printf(body, "too many scrapes\n") < 0) {
+			evhttp_send_error(req, HTTP_INTERNAL, NULL);
+			goto out;
+		}
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), "Retry-After", "1");
+		evhttp_send_reply(req, 429, "Too Many Requests", body);
 		goto out;
 	}
 	if ((body = evbuffer_new()) == NULL ||
@@ -731,6 +813,12 @@ uint64_t
 metrics_evicted(const struct metrics *m)
 {
 	return m != NULL ? m->evicted : 0;
+}
+
+uint64_t
+metrics_limited(const struct metrics *m)
+{
+	return m != NULL ? m->limited : 0;
 }
 
 void

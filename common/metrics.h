@@ -43,7 +43,8 @@
  *	drops       {reason: packets dropped}, every drop counter the daemon
  *	            keeps, reason in snake_case
  *	ctl_evicted, metrics_evicted  clients of the control socket and of
- *	            this endpoint closed to make room for a newer one
+ *	            this endpoint closed to make room for a newer one;
+ *	metrics_limited  scrapes refused (429) past their source's rate
  *
  * tx/rx are as seen by the daemon reporting them: socketd's tx is
  * upstream, popd's tx downstream.  All counts are since the process
@@ -79,6 +80,8 @@ struct metrics *metrics_new(struct event_base *, const struct wp_addr *,
 void            metrics_free(struct metrics *);
 /* Connections closed to make room for a newer one (evict_one()). */
 uint64_t metrics_evicted(const struct metrics *);
+/* Scrapes refused with 429: their source address asked too often. */
+uint64_t metrics_limited(const struct metrics *);
 
 /*
  * Where a daemon's endpoint should be, at start and at each reload: *cur

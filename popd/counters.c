@@ -120,6 +120,9 @@ popd_counters(struct popd *pd)
 		 json_integer((json_int_t)ctlsrv_evicted(pd->ctlsrv))) == -1 ||
 		json_object_set_new(j, "metrics_evicted",
 		    json_integer((json_int_t)metrics_evicted(pd->metrics))) ==
+		    -1 ||
+		json_object_set_new(j, "metrics_limited",
+		    json_integer((json_int_t)metrics_limited(pd->metrics))) ==
 		    -1)) {
 		json_decref(j);
 		j = NULL;

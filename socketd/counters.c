@@ -110,6 +110,9 @@ socketd_counters(struct socketd *sd)
 		 json_integer((json_int_t)ctlsrv_evicted(sd->ctlsrv))) == -1 ||
 		json_object_set_new(j, "metrics_evicted",
 		    json_integer((json_int_t)metrics_evicted(sd->metrics))) ==
+		    -1 ||
+		json_object_set_new(j, "metrics_limited",
+		    json_integer((json_int_t)metrics_limited(sd->metrics))) ==
 		    -1)) {
 		json_decref(j);
 		j = NULL;

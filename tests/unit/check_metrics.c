@@ -603,6 +603,24 @@ START_TEST(serve_oversized)
 }
 END_TEST
 
+/* A connection to the server from source address src (127.0.0.0/8). */
+static int
+client_from(const char *src)
+{
+	struct sockaddr_in sin;
+	int                fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
 #define LIMIT 16 /* METRICS_MAX_CONNS */
 
 START_TEST(serve_connection_limit)
@@ -633,32 +651,18 @@ START_TEST(serve_connection_limit)
 	ck_assert_int_eq(status_of(a), 200);
 	for (i = 2; i < LIMIT; i++)
 		close(idle[i]);
-	/* every slot comes back once its client left */
+	/* every slot comes back once its client left (from addresses of
+	 * their own: one would run out of scrapes, serve_rate_limit) */
 	for (i = 0; i < 2 * LIMIT; i++) {
-		a = exchange(get);
+		char src[32];
+
+		snprintf(src, sizeof(src), "127.0.1.%d", i + 1);
+		a = exchange_on(client_from(src), get, strlen(get));
 		ck_assert_int_eq(status_of(a), 200);
 	}
 	server_down();
 }
 END_TEST
-
-/* A connection to the server from source address src (127.0.0.0/8). */
-static int
-client_from(const char *src)
-{
-	struct sockaddr_in sin;
-	int                fd;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	ck_assert_int_eq(inet_pton(AF_INET, src, &sin.sin_addr), 1);
-	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	sin.sin_port = htons(port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	return fd;
-}
 
 /*
  * A client on 127.0.0.1 that holds every slot and reconnects each one the
@@ -724,6 +728,41 @@ START_TEST(serve_reconnect_loop)
 }
 END_TEST
 
+/*
+ * Scrapes from one address past its bucket (20, then 5 a second) get 429
+ * without a snapshot, and count; another address is not affected.
+ */
+START_TEST(serve_rate_limit)
+{
+	static const char get[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	char             *a;
+	int               i, ok = 0, limited = 0;
+
+	server_up();
+	for (i = 0; i < 30; i++) {
+		a = exchange_on(client_from("127.0.0.1"), get, strlen(get));
+		if (status_of(a) == 200)
+			ok++;
+		else if (status_of(a) == 429 &&
+		    strstr(a, "\r\nRetry-After: 1\r\n") != NULL)
+			limited++;
+	}
+	/* 20, and one more for each 200 ms the loop took */
+	ck_assert_int_ge(ok, 20);
+	ck_assert_int_lt(ok, 30);
+	ck_assert_int_eq(ok + limited, 30);
+	ck_assert_int_eq(snap.calls, ok);
+	ck_assert_uint_eq(metrics_limited(m), (unsigned)limited);
+	a = exchange_on(client_from("127.0.0.2"), get, strlen(get));
+	ck_assert_int_eq(status_of(a), 200);
+	/* a second later the first has five again */
+	usleep(1100 * 1000);
+	a = exchange_on(client_from("127.0.0.1"), get, strlen(get));
+	ck_assert_int_eq(status_of(a), 200);
+	server_down();
+}
+END_TEST
+
 static Suite *
 metrics_suite(void)
 {
@@ -741,6 +780,7 @@ metrics_suite(void)
 	tcase_add_test(tc, serve_oversized);
 	tcase_add_test(tc, serve_connection_limit);
 	tcase_add_test(tc, serve_reconnect_loop);
+	tcase_add_test(tc, serve_rate_limit);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
