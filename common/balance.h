@@ -127,6 +127,15 @@ int         balance_link_is_up(const struct balance *, unsigned link);
 uint32_t balance_link_weight(const struct balance *, unsigned link);
 /* Flows currently assigned to the link. */
 uint64_t balance_link_active(const struct balance *, unsigned link);
+/* Stickiness group indexes, all profiles: the longest probe a new group
+ * made (slots, 1 = its home) and the groups dropped because their probe
+ * window was full. */
+uint32_t balance_group_max_probe(const struct balance *);
+uint64_t balance_group_probe_evictions(const struct balance *);
+/* Tests only: hash group addresses with fn instead of the keyed hash, so
+ * a test can make every address collide.  Set before the first flow. */
+void balance_set_group_hash_fn(
+    struct balance *, uint32_t (*fn)(const uint8_t *addr, uint8_t family));
 /* Index of a link by name, or -1. */
 int balance_link_index(const struct balance *, const char *);
 

@@ -7,8 +7,11 @@
  * displays can still say src -> dst.
  *
  * The table is sized once from flows.max and never grows: an index of
- * 2^k uint32 slots (open addressing, linear probing, backward-shift
- * deletion) over a preallocated array of exactly `max` entries.  Each flow
+ * 2^k slots (open addressing, linear probing, backward-shift deletion)
+ * over a preallocated array of exactly `max` entries.  Keys are hashed
+ * with SipHash under a key of this table's own (hash.h), and no flow sits
+ * FLOW_PROBE_MAX or more slots past its home, so a lookup or insert reads
+ * at most FLOW_PROBE_MAX slots whatever the keys (see flow.c).  Each flow
  * sits on the idle list of its expiry class (TCP, TCP closing, UDP, ICMP,
  * other), ordered by last use, so expiry and "evict the flow idle longest
  * when full" are O(1) per flow.  Nothing is allocated after
@@ -52,6 +55,9 @@ struct flow_timeouts {
 	uint32_t s[FLOW_NCLASS]; /* idle seconds before expiry */
 };
 
+/* The most index slots a lookup or insert reads. */
+#define FLOW_PROBE_MAX 128
+
 #define FLOW_LINK_NONE    0xff
 #define FLOW_PROFILE_NONE 0xff
 
@@ -82,7 +88,8 @@ typedef void (*flow_release_cb)(void *arg, struct flow *, enum flow_release);
 
 struct flow_table;
 
-/* max >= 1.  NULL on allocation failure. */
+/* max >= 1.  NULL on allocation failure, or if the kernel gives no
+ * random hash key. */
 struct flow_table *flow_table_new(uint32_t max, const struct flow_timeouts *);
 /* Releases every remaining flow (FLOW_RELEASE_REMOVED) then frees. */
 void flow_table_free(struct flow_table *);
@@ -92,7 +99,7 @@ void flow_table_set_release_cb(struct flow_table *, flow_release_cb, void *arg);
 void flow_table_set_timeouts(struct flow_table *, const struct flow_timeouts *);
 
 /*
- * The table's hash of a key (randomly seeded per table).  Every `hash`
+ * The table's hash of a key (SipHash-2-4 under a random per-table key).  Every `hash`
  * argument below must be this value for its key: it is taken as an
  * argument only so a caller computes it once (and can prefetch with it).
  */
@@ -111,7 +118,9 @@ void flow_table_prefetch(const struct flow_table *, uint64_t hash);
 /*
  * Inserts a key that is absent (caller looked it up first).  When the table
  * is full, the flow idle longest is evicted first (release callback, then
- * counted in evictions).  The new flow has zero counters, link
+ * counted in evictions).  So is the flow idle longest among the
+ * FLOW_PROBE_MAX slots the key may occupy, if all are taken (also counted in probe_evictions).
+ * The new flow has zero counters, link
  * FLOW_LINK_NONE, class from the protocol, first_ms = last_ms = now_ms.
  * Never fails.
  */
@@ -135,6 +144,16 @@ uint32_t flow_table_count(const struct flow_table *);
 void flow_table_count_links(struct flow_table *, uint64_t *n, size_t nlinks);
 uint32_t flow_table_max(const struct flow_table *);
 uint64_t flow_table_evictions(const struct flow_table *);
+/* Evictions because a key's probe window was full (part of evictions). */
+uint64_t flow_table_probe_evictions(const struct flow_table *);
+/* The longest probe an insert has made, in slots (1 = its home slot). */
+uint32_t flow_table_max_probe(const struct flow_table *);
+/*
+ * Tests only: hash keys with fn instead of the keyed hash, so a test can
+ * make every key collide.  Set before the first insert.
+ */
+void flow_table_set_hash_fn(
+    struct flow_table *, uint64_t (*fn)(const struct flow_key *));
 /* Bytes allocated by the table (entries + index), for the bytes-per-flow
  * figure. */
 size_t flow_table_memory(const struct flow_table *);

@@ -808,6 +808,90 @@ START_TEST(test_keepalive_evicts_dead_first)
 }
 END_TEST
 
+/* ------------------------------------------------ hash flooding */
+
+/* See check_flow: bytes 8..15 of a 16-byte block equal to this zeroed
+ * the old mixer's state, seed and all. */
+#define OLD_K2  0x94d049bb133111ebULL
+#define FLOOD_N 60000
+
+/* A new UDP flow from source i: 2001:db8:i::/64 with the interface id the
+ * old constant (little-endian), to one server. */
+static int
+from6(struct balance *b, uint32_t i, uint64_t now)
+{
+	struct pkt_info pi;
+	struct flow     f;
+	int             j;
+
+	pi = pkt6("2001:db8::", "2001:db8:ffff::443", 40000, 443);
+	pi.src[4] = (uint8_t)(i >> 24);
+	pi.src[5] = (uint8_t)(i >> 16);
+	pi.src[6] = (uint8_t)(i >> 8);
+	pi.src[7] = (uint8_t)i;
+	for (j = 0; j < 8; j++)
+		pi.src[8 + j] = (uint8_t)(OLD_K2 >> (8 * j));
+	if (assign(b, &pi, &f, now) == -1)
+		return -1;
+	return f.link;
+}
+
+/*
+ * 60,000 sources aimed at one group bucket under the old hash probe no
+ * further than random addresses would (about 20 slots at this load, 48
+ * leaves room); under the old hash they all shared one home slot.
+ */
+START_TEST(test_sticky_flood_old_constant)
+{
+	struct config  *c;
+	struct balance *b = keepalive_new(&c, KEEPALIVE_FOREVER, 10, 65536, 3);
+	uint32_t        i;
+
+	for (i = 0; i < FLOOD_N; i++)
+		REQUIRE(from6(b, i, i) >= 0);
+	ck_assert_msg(balance_group_max_probe(b) <= 48,
+	    "longest group probe %u slots", balance_group_max_probe(b));
+	ck_assert_uint_eq(balance_group_probe_evictions(b), 0);
+	balance_free(b);
+	config_free(c);
+}
+END_TEST
+
+static uint32_t
+same_group_hash(const uint8_t *a, uint8_t family)
+{
+	(void)a;
+	(void)family;
+	return 0x5eed;
+}
+
+/*
+ * Should every address collide (a broken hash), no probe passes 64
+ * slots: each further group drops one in its window, and the groups
+ * used last stay sticky.
+ */
+START_TEST(test_sticky_probe_bound_all_colliding)
+{
+	struct config  *c;
+	struct balance *b = keepalive_new(&c, KEEPALIVE_FOREVER, 10, 1000, 3);
+	uint32_t        i;
+	int             l;
+
+	balance_set_group_hash_fn(b, same_group_hash);
+	for (i = 0; i < 1000; i++)
+		REQUIRE(from(b, i, i, NULL) >= 0);
+	ck_assert_uint_eq(balance_group_max_probe(b), 64);
+	ck_assert_uint_eq(balance_group_probe_evictions(b), 1000 - 64);
+	/* Ratio over three equal links moves on with every decision: the
+	 * same link three times is a group kept, not chosen again. */
+	l = from(b, 999, 2000, NULL);
+	ck_assert_int_eq(from(b, 999, 2001, NULL), l);
+	ck_assert_int_eq(from(b, 999, 2002, NULL), l);
+	balance_free(b);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_keepalive_usage)
 {
 	struct config  *c;
@@ -1401,6 +1485,8 @@ balance_suite(void)
 	tcase_add_test(tc, test_keepalive_evicts_dead_first);
 	tcase_add_test(tc, test_keepalive_usage);
 	tcase_add_test(tc, test_sticky_profiles_isolated);
+	tcase_add_test(tc, test_sticky_flood_old_constant);
+	tcase_add_test(tc, test_sticky_probe_bound_all_colliding);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("routes");
