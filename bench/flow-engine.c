@@ -172,7 +172,7 @@ bench_new_flows(const char *algorithm, const char *label,
 			struct flow *f =
 			    flow_table_insert(ft, &keys[i + j], h[j], 1000);
 
-			(void)balance_assign(b, &pis[i + j], f, 1000);
+			(void)balance_assign(b, ft, &pis[i + j], f, 1000);
 		}
 	}
 	record(label, now_s() - t, nflows);

@@ -888,9 +888,10 @@ sticky_pick(struct balance *b, struct bal_profile *p, uint16_t si,
 /* -------------------------------------------------------- accounting */
 
 static void
-place(struct balance *b, struct flow *f, uint8_t profile, uint8_t link)
+place(struct balance *b, struct flow_table *t, struct flow *f, uint8_t profile,
+    uint8_t link)
 {
-	f->link = link;
+	flow_table_set_link(t, f, link);
 	f->profile = profile;
 	b->links[link].active++;
 	if (profile != FLOW_PROFILE_NONE)
@@ -1046,8 +1047,8 @@ balance_seed(struct balance *b, uint64_t seed)
 /* A link for a flow that has none (new, or its link was removed by a
  * reload), by its destination's route set; see balance_assign(). */
 static int
-assign(
-    struct balance *b, struct flow *f, const struct bal_ctx *x, uint64_t now_ms)
+assign(struct balance *b, struct flow_table *t, struct flow *f,
+    const struct bal_ctx *x, uint64_t now_ms)
 {
 	struct cand         c[CONFIG_MAX_LINKS];
 	struct bal_profile *p;
@@ -1057,13 +1058,13 @@ assign(
 
 	f->group = 0;
 	if ((si = select_set(b, x->family, x->dst)) == -1) {
-		f->link = FLOW_LINK_NONE;
+		flow_table_set_link(t, f, FLOW_LINK_NONE);
 		f->profile = FLOW_PROFILE_NONE;
 		return -1;
 	}
 	s = &b->sets[si];
 	if (s->profile == FLOW_PROFILE_NONE) {
-		place(b, f, FLOW_PROFILE_NONE, b->routes[s->route[0]].link);
+		place(b, t, f, FLOW_PROFILE_NONE, b->routes[s->route[0]].link);
 		return 0;
 	}
 	p = &b->profiles[s->profile];
@@ -1072,13 +1073,13 @@ assign(
 		k = sticky_pick(b, p, (uint16_t)si, c, n, x, now_ms, &f->group);
 	else
 		k = pick(b, p, s, c, n, x);
-	place(b, f, s->profile, c[k].link);
+	place(b, t, f, s->profile, c[k].link);
 	return 0;
 }
 
 int
-balance_assign(struct balance *b, const struct pkt_info *pkt, struct flow *f,
-    uint64_t now_ms)
+balance_assign(struct balance *b, struct flow_table *t,
+    const struct pkt_info *pkt, struct flow *f, uint64_t now_ms)
 {
 	struct bal_ctx x;
 
@@ -1092,7 +1093,7 @@ balance_assign(struct balance *b, const struct pkt_info *pkt, struct flow *f,
 	x.src = pkt->src;
 	x.dst = pkt->dst;
 	x.family = pkt->family;
-	return assign(b, f, &x, now_ms);
+	return assign(b, t, f, &x, now_ms);
 }
 
 int
@@ -1140,12 +1141,13 @@ balance_account(
 /* ------------------------------------------------ failover, failback */
 
 struct walk {
-	struct balance *b;
-	unsigned        link;
-	uint64_t        now;
-	balance_move_cb cb;
-	void           *arg;
-	size_t          moved;
+	struct balance    *b;
+	struct flow_table *t; /* NULL: a flow in no table */
+	unsigned           link;
+	uint64_t           now;
+	balance_move_cb    cb;
+	void              *arg;
+	size_t             moved;
 	/* rebalance */
 	uint32_t *count;   /* [set][link]: flows in their set */
 	uint32_t *target;  /* [set][link] */
@@ -1182,9 +1184,9 @@ move(struct walk *w, struct flow *f, uint8_t profile, uint8_t link)
 	} else {
 		/* Same profile: the flow keeps its group reference. */
 		uncount(b, from, profile);
-		f->link = FLOW_LINK_NONE;
+		flow_table_set_link(w->t, f, FLOW_LINK_NONE);
 	}
-	place(b, f, profile, link);
+	place(b, w->t, f, profile, link);
 	if (link == from)
 		return;
 	f->flags |= FLOW_F_MOVED;
@@ -1316,12 +1318,14 @@ balance_link_down(struct balance *b, struct flow_table *t, unsigned link,
 	down_groups(b, link, now_ms);
 	memset(&w, 0, sizeof(w));
 	w.b = b;
+	w.t = t;
 	w.link = link;
 	w.now = now_ms;
 	w.cb = cb;
 	w.arg = arg;
+	/* The dead link's flows only: its list, not the table. */
 	if (t != NULL)
-		flow_table_foreach(t, down_flow, &w);
+		flow_table_foreach_link(t, (uint8_t)link, down_flow, &w);
 	return w.moved;
 }
 
@@ -1454,8 +1458,11 @@ balance_link_up(struct balance *b, struct flow_table *t, unsigned link,
 		}
 	}
 
+	/* Rebalancing weighs every flow against its share: a walk of the
+	 * table, unlike failover. */
 	memset(&w, 0, sizeof(w));
 	w.b = b;
+	w.t = t;
 	w.link = link;
 	w.now = now_ms;
 	w.cb = cb;
@@ -1486,8 +1493,8 @@ balance_link_up(struct balance *b, struct flow_table *t, unsigned link,
 }
 
 int
-balance_set_link(
-    struct balance *b, struct flow *f, unsigned link, uint64_t now_ms)
+balance_set_link(struct balance *b, struct flow_table *t, struct flow *f,
+    unsigned link, uint64_t now_ms)
 {
 	struct walk    w;
 	struct bal_ctx x;
@@ -1501,12 +1508,14 @@ balance_set_link(
 		ctx_from_flow(&x, f);
 		si = select_set(b, x.family, x.dst);
 		f->group = 0;
-		place(b, f, si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
+		place(b, t, f,
+		    si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
 		    (uint8_t)link);
 		return 0;
 	}
 	memset(&w, 0, sizeof(w));
 	w.b = b;
+	w.t = t;
 	w.now = now_ms;
 	/* The flow keeps its profile and group: only its link is the
 	 * peer's to say. */
@@ -1623,14 +1632,15 @@ regroup(struct balance *b, struct flow *f, uint16_t si, const struct bal_ctx *x,
 }
 
 struct adopt {
-	struct balance *b; /* the new one */
-	const int      *map;
-	unsigned        nold;
-	uint64_t        now;
-	balance_move_cb cb;
-	void           *arg;
-	size_t          moved;
-	size_t          stranded;
+	struct balance    *b; /* the new one */
+	struct flow_table *t;
+	const int         *map;
+	unsigned           nold;
+	uint64_t           now;
+	balance_move_cb    cb;
+	void              *arg;
+	size_t             moved;
+	size_t             stranded;
 };
 
 static int
@@ -1648,11 +1658,12 @@ adopt_flow(void *arg, struct flow *f)
 	/* The old balance's profile and group mean nothing here. */
 	f->group = 0;
 	f->profile = FLOW_PROFILE_NONE;
-	f->link = FLOW_LINK_NONE;
+	flow_table_set_link(a->t, f, FLOW_LINK_NONE);
 	ctx_from_flow(&x, f);
 	if (to >= 0 && (unsigned)to < b->nlinks) {
 		si = select_set(b, x.family, x.dst);
-		place(b, f, si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
+		place(b, a->t, f,
+		    si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
 		    (uint8_t)to);
 		if (f->profile != FLOW_PROFILE_NONE &&
 		    b->profiles[f->profile].sticky != STICKY_NONE)
@@ -1660,7 +1671,7 @@ adopt_flow(void *arg, struct flow *f)
 		return 0;
 	}
 	/* Its link is gone: it moves as failover would move it. */
-	if (assign(b, f, &x, a->now) == -1) {
+	if (assign(b, a->t, f, &x, a->now) == -1) {
 		a->stranded++;
 		return 0;
 	}
@@ -1698,6 +1709,7 @@ balance_reconfigure(const struct balance *old, const struct config *conf,
 	}
 	memset(&a, 0, sizeof(a));
 	a.b = b;
+	a.t = t;
 	a.map = link_map;
 	a.nold = old->nlinks;
 	a.now = now_ms;

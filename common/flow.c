@@ -19,10 +19,15 @@
  * hash bits let a probe skip non-matching slots without touching the
  * entry (a cache miss), and give the home slot back without rehashing the
  * key during backward-shift deletion.  At 1,000,000 flows that is
- * 88 bytes of entry plus 2^21 * 8 / 10^6 = 16.8 bytes of index per flow.
+ * 96 bytes of entry plus 2^21 * 8 / 10^6 = 16.8 bytes of index per flow;
+ * at worst (the index rounded up to 8/3 slots per flow) 96 + 21.3, within
+ * DESIGN's 128.
  *
  * Every entry is on exactly one list threaded through prev/next: the idle
- * list of its class (in use) or the free list (free, next only).
+ * list of its class (in use) or the free list (free, next only).  An
+ * entry in use is also on the list of its link, threaded through
+ * lprev/lnext, with a head and a count per link value (256, so
+ * FLOW_LINK_NONE has one too).
  */
 
 #define NIL UINT32_MAX
@@ -88,6 +93,9 @@ struct flow_table {
 	uint64_t         clock;
 	uint64_t         timeout_ms[FLOW_NCLASS];
 	struct idle_list list[FLOW_NCLASS];
+	uint32_t         link_head[FLOW_LINK_NONE + 1];
+	uint32_t         link_count[FLOW_LINK_NONE + 1];
+	uint64_t         visits;
 	flow_release_cb  release_cb;
 	void            *release_arg;
 };
@@ -221,6 +229,8 @@ flow_table_new(uint32_t max, const struct flow_timeouts *to)
 	t->probe_max = nslots < PROBE_MAX ? (uint32_t)nslots : PROBE_MAX;
 	for (i = 0; i < FLOW_NCLASS; i++)
 		t->list[i].head = t->list[i].tail = NIL;
+	for (i = 0; i <= FLOW_LINK_NONE; i++)
+		t->link_head[i] = NIL;
 	timeouts_set(t, to);
 	return t;
 }
@@ -287,6 +297,45 @@ list_append(struct flow_table *t, struct flow *f)
 	else
 		t->ent[l->tail].next = n;
 	l->tail = n;
+}
+
+static void
+link_unlink(struct flow_table *t, struct flow *f)
+{
+	if (f->lprev == NIL)
+		t->link_head[f->link] = f->lnext;
+	else
+		t->ent[f->lprev].lnext = f->lnext;
+	if (f->lnext != NIL)
+		t->ent[f->lnext].lprev = f->lprev;
+	t->link_count[f->link]--;
+}
+
+static void
+link_push(struct flow_table *t, struct flow *f)
+{
+	uint32_t n = ent_no(t, f);
+
+	f->lprev = NIL;
+	f->lnext = t->link_head[f->link];
+	if (f->lnext != NIL)
+		t->ent[f->lnext].lprev = n;
+	t->link_head[f->link] = n;
+	t->link_count[f->link]++;
+}
+
+void
+flow_table_set_link(struct flow_table *t, struct flow *f, uint8_t link)
+{
+	if (t == NULL) {
+		f->link = link;
+		return;
+	}
+	if (f->link == link)
+		return;
+	link_unlink(t, f);
+	f->link = link;
+	link_push(t, f);
 }
 
 struct flow *
@@ -364,6 +413,7 @@ release(
 	if (indexed)
 		index_delete(t, f);
 	list_unlink(t, f);
+	link_unlink(t, f); /* f->link stays for the callback */
 	t->count--;
 	if (t->release_cb != NULL)
 		t->release_cb(t->release_arg, f, why);
@@ -417,6 +467,7 @@ flow_table_insert(struct flow_table *t, const struct flow_key *k, uint64_t hash,
 	f->cls = (uint8_t)flow_class_of(k->proto);
 	f->flags = 0;
 	list_append(t, f);
+	link_push(t, f);
 
 	for (d = 0, i = h & t->mask; d < t->probe_max;
 	     d++, i = (i + 1) & t->mask) {
@@ -531,10 +582,34 @@ flow_table_foreach(
 	for (i = 0; i <= t->mask; i++) {
 		if (t->slot[i].ent == 0)
 			continue;
+		t->visits++;
 		if ((rv = cb(arg, &t->ent[t->slot[i].ent - 1])) != 0)
 			return rv;
 	}
 	return 0;
+}
+
+int
+flow_table_foreach_link(struct flow_table *t, uint8_t link,
+    int (*cb)(void *, struct flow *), void           *arg)
+{
+	uint32_t i, next;
+	int      rv;
+
+	/* The next flow is taken first: cb may move this one away. */
+	for (i = t->link_head[link]; i != NIL; i = next) {
+		next = t->ent[i].lnext;
+		t->visits++;
+		if ((rv = cb(arg, &t->ent[i])) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+uint64_t
+flow_table_visits(const struct flow_table *t)
+{
+	return t->visits;
 }
 
 void
@@ -590,26 +665,17 @@ flow_table_memory(const struct flow_table *t)
 	    ((size_t)t->mask + 1) * sizeof(struct slot);
 }
 
-struct count_links {
-	uint64_t *n;
-	size_t    nlinks;
-};
-
-static int
-count_link(void *arg, struct flow *f)
+void
+flow_table_count_links(const struct flow_table *t, uint64_t *n, size_t nlinks)
 {
-	struct count_links *c = arg;
+	size_t i;
 
-	if (f->link < c->nlinks)
-		c->n[f->link]++;
-	return 0;
+	for (i = 0; i < nlinks; i++)
+		n[i] = i < FLOW_LINK_NONE ? t->link_count[i] : 0;
 }
 
-void
-flow_table_count_links(struct flow_table *t, uint64_t *n, size_t nlinks)
+uint32_t
+flow_table_link_count(const struct flow_table *t, uint8_t link)
 {
-	struct count_links c = {n, nlinks};
-
-	memset(n, 0, nlinks * sizeof(*n));
-	(void)flow_table_foreach(t, count_link, &c);
+	return t->link_count[link];
 }

@@ -159,7 +159,7 @@ assign(
 		f->flags |= FLOW_F_A_INITIATOR;
 	f->link = FLOW_LINK_NONE;
 	f->profile = FLOW_PROFILE_NONE;
-	return balance_assign(b, pi, f, now);
+	return balance_assign(b, NULL, pi, f, now);
 }
 
 static int
@@ -217,7 +217,7 @@ tbl_add(struct tbl *tb, const struct pkt_info *pi, uint64_t now)
 	f = flow_table_insert(tb->t, &k, h, now);
 	if (a)
 		f->flags |= FLOW_F_A_INITIATOR;
-	REQUIRE(balance_assign(tb->b, pi, f, now) == 0);
+	REQUIRE(balance_assign(tb->b, tb->t, pi, f, now) == 0);
 	return f;
 }
 
@@ -1244,6 +1244,64 @@ START_TEST(test_down_sticky_groups_move_together)
 }
 END_TEST
 
+/*
+ * A link going down costs its own flows, not the table: with 10 flows on
+ * WAN3 among 100,000, failover hands exactly 10 flows to its walk (the
+ * table counts every flow a walk visits), and the per-link counts follow.
+ */
+START_TEST(test_down_walks_only_its_flows)
+{
+	static const uint32_t w[] = {100, 100, 100};
+	struct config        *c = conf_simple(BAL_RATIO, w, 3);
+	struct balance       *b = bal_new(c);
+	struct flow_key       k;
+	struct pkt_info       pi;
+	struct flow          *f;
+	struct tbl            tb;
+	struct moves          mv;
+	uint64_t              n[3], visits;
+	unsigned              i;
+
+	tbl_init(&tb, b, 100000);
+	/* WAN3 down while the others fill, back up without a walk. */
+	ck_assert_uint_eq(balance_link_down(b, tb.t, 2, 1, NULL, NULL), 0);
+	for (i = 0; i < 99990; i++) {
+		pi = pkt_nth(i);
+		tbl_add(&tb, &pi, 2);
+	}
+	visits = flow_table_visits(tb.t);
+	ck_assert_uint_eq(balance_link_up(b, tb.t, 2, 3, NULL, NULL), 0);
+	ck_assert_uint_eq(flow_table_visits(tb.t), visits);
+	for (i = 99990; i < 100000; i++) {
+		pi = pkt_nth(i);
+		(void)flow_key_from_pkt(&pi, &k);
+		f = flow_table_insert(tb.t, &k, flow_table_hash(tb.t, &k), 4);
+		ck_assert_int_eq(balance_set_link(b, tb.t, f, 2, 4), 0);
+	}
+	flow_table_count_links(tb.t, n, 3);
+	ck_assert_uint_eq(n[0] + n[1], 99990);
+	ck_assert_uint_eq(n[2], 10);
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(n[i], balance_link_active(b, i));
+
+	memset(&mv, 0, sizeof(mv));
+	visits = flow_table_visits(tb.t);
+	ck_assert_uint_eq(
+	    balance_link_down(b, tb.t, 2, 5, count_move, &mv), 10);
+	ck_assert_uint_eq(mv.n, 10);
+	ck_assert_uint_eq(mv.from[2], 10);
+	ck_assert_int_eq(mv.bad, 0);
+	ck_assert_uint_eq(flow_table_visits(tb.t) - visits, 10);
+	flow_table_count_links(tb.t, n, 3);
+	ck_assert_uint_eq(n[0] + n[1], 100000);
+	ck_assert_uint_eq(n[2], 0);
+	ck_assert_uint_eq(flow_table_link_count(tb.t, 2), 0);
+	tbl_free(&tb);
+	balance_free(b);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_down_all_links)
 {
 	static const uint32_t w[] = {100, 20};
@@ -1498,6 +1556,7 @@ balance_suite(void)
 	tc = tcase_create("failover");
 	tcase_add_test(tc, test_down_ratio_splits_by_weight);
 	tcase_add_test(tc, test_down_sticky_groups_move_together);
+	tcase_add_test(tc, test_down_walks_only_its_flows);
 	tcase_add_test(tc, test_down_all_links);
 	tcase_add_test(tc, test_down_static_flows);
 	tcase_add_test(tc, test_up_rebalance_ratio);

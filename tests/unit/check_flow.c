@@ -942,6 +942,145 @@ START_TEST(test_frag_ipv6)
 }
 END_TEST
 
+/* ---------------------------------------------------- per-link lists */
+
+#define LINKS_POOL 2000
+#define NLINKS     5
+
+struct link_tally {
+	uint64_t n[FLOW_LINK_NONE + 1];
+	int      want; /* foreach_link: every flow handed over is on it */
+	int      bad;
+};
+
+static int
+tally_cb(void *arg, struct flow *f)
+{
+	struct link_tally *lt = arg;
+
+	lt->n[f->link]++;
+	if (lt->want >= 0 && f->link != lt->want)
+		lt->bad++;
+	return 0;
+}
+
+/* Every per-link count and list agrees with a walk of the whole table. */
+static void
+check_links(struct flow_table *t, int step)
+{
+	struct link_tally all, one;
+	uint64_t          n[NLINKS];
+	int               l;
+
+	memset(&all, 0, sizeof(all));
+	all.want = -1;
+	(void)flow_table_foreach(t, tally_cb, &all);
+	flow_table_count_links(t, n, NLINKS);
+	for (l = 0; l <= FLOW_LINK_NONE; l++) {
+		if (l < NLINKS)
+			CHECK(n[l] == all.n[l], "step %d: link %d counts %llu",
+			    step, l, (unsigned long long)n[l]);
+		CHECK(flow_table_link_count(t, (uint8_t)l) == all.n[l],
+		    "step %d: link %d count %u, walk %llu", step, l,
+		    flow_table_link_count(t, (uint8_t)l),
+		    (unsigned long long)all.n[l]);
+		memset(&one, 0, sizeof(one));
+		one.want = l;
+		(void)flow_table_foreach_link(t, (uint8_t)l, tally_cb, &one);
+		CHECK(one.bad == 0 && one.n[l] == all.n[l],
+		    "step %d: link %d list has %llu, %d strays", step, l,
+		    (unsigned long long)one.n[l], one.bad);
+	}
+}
+
+/* Moves every flow of link `from` to `to` from inside the walk, as
+ * failover does. */
+struct mover {
+	struct flow_table *t;
+	uint8_t            to;
+	unsigned           n;
+};
+
+static int
+move_cb(void *arg, struct flow *f)
+{
+	struct mover *m = arg;
+
+	flow_table_set_link(m->t, f, m->to);
+	m->n++;
+	return 0;
+}
+
+/*
+ * Inserts (with evictions when full), removals, link changes, expiry and
+ * whole-link moves from inside a walk, at random: the per-link lists and
+ * counts always match the table.
+ */
+START_TEST(test_link_lists_random)
+{
+	struct flow_table *t;
+	struct flow_key   *keys;
+	struct flow       *f;
+	struct mover       m;
+	uint64_t           s = 7, r, now = 1;
+	uint32_t           from;
+	int                step, i;
+
+	keys = calloc(LINKS_POOL, sizeof(*keys));
+	ck_assert_ptr_nonnull(keys);
+	for (i = 0; i < LINKS_POOL; i++)
+		keys[i] = key_n((uint32_t)i, i % 2 ? IPPROTO_UDP : IPPROTO_TCP);
+	ck_assert_ptr_nonnull(t = flow_table_new(500, &tmo));
+	for (step = 0; step < 40000; step++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		r = s >> 33;
+		i = (int)(r % LINKS_POOL);
+		f = find(t, &keys[i]);
+		switch ((r >> 12) % 8) {
+		case 0:
+		case 1:
+		case 2:
+			if (f == NULL)
+				f = add(t, &keys[i], now);
+			flow_table_set_link(t, f,
+			    (r >> 20) % 7 == 0 ? FLOW_LINK_NONE
+					       : (uint8_t)((r >> 20) % NLINKS));
+			break;
+		case 3:
+			if (f != NULL)
+				flow_table_remove(t, f);
+			break;
+		case 4:
+			now += (r >> 20) % 3000;
+			(void)flow_table_expire(t, now, 50);
+			break;
+		case 5:
+			if ((r >> 20) % 16 == 0) {
+				from = (uint32_t)((r >> 24) % NLINKS);
+				m.t = t;
+				m.to = (uint8_t)((from + 1) % NLINKS);
+				m.n = 0;
+				(void)flow_table_foreach_link(
+				    t, (uint8_t)from, move_cb, &m);
+				CHECK(flow_table_link_count(t, (uint8_t)from) ==
+					0,
+				    "step %d: link %u not emptied", step, from);
+			}
+			break;
+		default:
+			if (f != NULL)
+				flow_table_touch(t, f, now, 100, 0);
+			break;
+		}
+		if (step % 500 == 0)
+			check_links(t, step);
+	}
+	check_links(t, step);
+	flow_table_free(t);
+	free(keys);
+}
+END_TEST
+
 /* ---------------------------------------------------- hash flooding */
 
 /*
@@ -1116,6 +1255,10 @@ flow_suite(void)
 	tcase_add_test(tc, test_wraparound_delete);
 	tcase_add_test(tc, test_foreach);
 	tcase_add_test(tc, test_memory_at_a_million);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("links");
+	tcase_add_test(tc, test_link_lists_random);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flooding");
