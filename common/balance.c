@@ -755,20 +755,22 @@ group_index(struct bal_profile *p, uint32_t slot, uint64_t now)
 	uint32_t          i, d, vi = 0, victim = GROUP_NIL;
 
 	for (i = p->groups[slot].hash & p->index_mask, d = 0; d < p->probe_max;
-	     i = (i + 1) & p->index_mask, d++) {
+	     i = (i + 1) & p->index_mask, d++)
 		if (p->index[i] == 0)
 			break;
-		g = &p->groups[p->index[i] - 1];
-		v = victim == GROUP_NIL ? NULL : &p->groups[victim];
-		if (v == NULL ||
-		    (group_alive(p, v, now) &&
-			(!group_alive(p, g, now) ||
-			    g->last_new_ms < v->last_new_ms))) {
-			victim = p->index[i] - 1;
-			vi = i;
-		}
-	}
 	if (d == p->probe_max) {
+		for (i = p->groups[slot].hash & p->index_mask, d = 0;
+		     d < p->probe_max; i = (i + 1) & p->index_mask, d++) {
+			g = &p->groups[p->index[i] - 1];
+			v = victim == GROUP_NIL ? NULL : &p->groups[victim];
+			if (v == NULL ||
+			    (group_alive(p, v, now) &&
+				(!group_alive(p, g, now) ||
+				    g->last_new_ms < v->last_new_ms))) {
+				victim = p->index[i] - 1;
+				vi = i;
+			}
+		}
 		/* Dropped: a new generation stales its flows' handles,
 		 * family 0 marks it dead, and it is reused first. */
 		i = vi;

@@ -470,23 +470,25 @@ flow_table_insert(struct flow_table *t, const struct flow_key *k, uint64_t hash,
 	link_push(t, f);
 
 	for (d = 0, i = h & t->mask; d < t->probe_max;
-	     d++, i = (i + 1) & t->mask) {
+	     d++, i = (i + 1) & t->mask)
 		if (t->slot[i].ent == 0)
 			break;
-		e = &t->ent[t->slot[i].ent - 1];
-		if (victim == NULL || e->last_ms < victim->last_ms) {
-			victim = e;
-			vi = i;
-			vd = d;
-		}
-	}
 	if (d == t->probe_max) {
 		/* The window is full: the new flow takes the slot of the
-		 * one idle longest in it, which leaves unindexed. */
+		 * one idle longest in it, which leaves unindexed.  Only
+		 * here are the window's entries read. */
+		for (d = 0, i = h & t->mask; d < t->probe_max;
+		     d++, i = (i + 1) & t->mask) {
+			e = &t->ent[t->slot[i].ent - 1];
+			if (victim == NULL || e->last_ms < victim->last_ms) {
+				victim = e;
+				vi = i;
+				vd = d;
+			}
+		}
 		i = vi;
 		d = vd;
-	} else
-		victim = NULL;
+	}
 	t->slot[i].hash = h;
 	t->slot[i].ent = n + 1;
 	t->count++;
