@@ -150,8 +150,8 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
 	return 0;
 }
 
-static void
-engine_clock(struct engine *e, uint64_t now_ms)
+void
+engine_tick(struct engine *e, uint64_t now_ms)
 {
 	e->now_ms = now_ms;
 	if (now_ms >= e->next_expire_ms)
@@ -166,7 +166,7 @@ engine_packet(struct engine *e, const uint8_t *p, size_t len, int pkt_flags,
 	int            rc;
 
 	memset(res, 0, sizeof(*res));
-	engine_clock(e, now_ms);
+	engine_tick(e, now_ms);
 	if ((rc = engine_classify(e, p, len, pkt_flags, now_ms, &pd)) != 0)
 		return rc;
 	return engine_apply(e, &pd, now_ms, res);
@@ -180,7 +180,7 @@ engine_packets(struct engine *e, const uint8_t *const *pkts, const size_t *lens,
 	struct pending pd[ENGINE_BATCH_MAX];
 	unsigned       i, base, m;
 
-	engine_clock(e, now_ms);
+	engine_tick(e, now_ms);
 	for (base = 0; base < n; base += m) {
 		m = n - base < ENGINE_BATCH_MAX ? n - base : ENGINE_BATCH_MAX;
 		for (i = 0; i < m; i++) {

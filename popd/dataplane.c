@@ -378,6 +378,8 @@ health_tick(evutil_socket_t fd, short what, void *arg)
 
 		if (s != NULL && session_expire(pd, &pd->sites[i], now))
 			continue;
+		if (s != NULL) /* flows expire with no packet too */
+			engine_tick(s->engine, now);
 		for (l = 0; s != NULL && l < s->nlinks; l++) {
 			if (s->link_down[l] || s->rx_last_ms[l] == 0 ||
 			    now - s->rx_last_ms[l] < quiet)

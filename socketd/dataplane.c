@@ -432,6 +432,7 @@ dataplane_probe(struct socketd *sd)
 	struct timeval tv;
 	size_t         i;
 
+	engine_tick(sd->engine, t); /* flows expire with no packet too */
 	if (!sd->keyed)
 		return;
 	for (i = 0; i < sd->nlinks; i++) {
