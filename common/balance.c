@@ -23,9 +23,11 @@
 /* Route and set indices are uint16_t. */
 #define ROUTES_MAX 0xffff
 
-/* Seed of the link-name hash that seeds `flow` hashing.  Changing it moves
- * every hashed flow on upgrade and breaks agreement with older peers. */
-#define LINK_SEED 0x77616e7061697221ULL /* "wanpair!" */
+/* Labels of the fixed keys (hash.h) of `flow` hashing: one hashes the
+ * flow, one a link's name.  Changing either moves every hashed flow on
+ * upgrade and breaks agreement with older peers. */
+#define FLOW_KEY_LABEL "wanpair flow key"
+#define LINK_KEY_LABEL "wanpair flow link"
 
 /* Default PRNG state for `random`, so replays are reproducible. */
 #define RANDOM_SEED 0x2545f4914f6cdd1dULL
@@ -41,6 +43,16 @@
  * evicts the least recently used live one: bounded, so a full table costs
  * O(1) per new group. */
 #define EVICT_SCAN 8
+
+/*
+ * As in the flow table (flow.c, PROBE_MAX): no group sits 64 or more
+ * slots past its home in the index, so a lookup or insert reads at most
+ * 64 slots whatever addresses arrive.  The index is at most half full;
+ * a group whose window is full takes the index slot of a dead group in
+ * it, else of the one that gained a flow longest ago, and that group is
+ * dropped (its flows keep their links, as after an LRU eviction).
+ */
+#define GROUP_PROBE_MAX 64
 
 /* A handle is slot + 1 in the low bits and the slot's generation above:
  * clamping max_groups keeps at least 8 generation bits, so a flow's stale
@@ -115,8 +127,12 @@ struct bal_profile {
 	uint32_t         *index;   /* slot + 1, 0 empty */
 	uint32_t          index_mask;
 	uint32_t          lru_head, lru_tail;
-	unsigned          slot_bits;
-	uint64_t          group_seed;
+	uint32_t          probe_max;   /* GROUP_PROBE_MAX or the index size */
+	uint32_t          probe_worst; /* longest probe an insert made */
+	uint64_t          probe_evictions;
+	uint32_t (*hash_fn)(const uint8_t *, uint8_t); /* tests only */
+	unsigned           slot_bits;
+	struct wp_hash_key group_key; /* random: peers choose addresses */
 };
 
 struct balance {
@@ -135,6 +151,8 @@ struct balance {
 
 	struct bal_profile *profiles;
 	size_t              nprofiles;
+
+	struct wp_hash_key flow_key; /* fixed: see FLOW_KEY_LABEL */
 
 	uint64_t tput_base_ms;
 	uint64_t tput_ms;
@@ -397,19 +415,24 @@ cand_find(const struct cand *c, unsigned n, unsigned link)
  * exponential race in which each link wins with probability w/W.  Each
  * link's score depends on the key and its own name only, so removing a
  * link moves only its flows and reordering the config moves none.
+ *
+ * u is a bijective finaliser of (SipHash of the key) xor (the link's
+ * seed): the SipHash, under a fixed key so both ends and restarts agree,
+ * is uniform whatever bytes the key holds, and one per flow instead of
+ * one per link keeps `flow` near the cost of the other algorithms.
  */
 static unsigned
 pick_hash(const struct balance *b, const struct cand *c, unsigned n,
     const void *data, size_t len)
 {
 	unsigned best = 0, i;
-	uint64_t xb, xi;
+	uint64_t h, xb, xi;
 
-	xb =
-	    neglog2(b->log2tab, wp_hash64(data, len, b->links[c[0].link].seed));
+	h = wp_siphash(&b->flow_key, data, len);
+	xb = neglog2(b->log2tab, wp_mix64(h ^ b->links[c[0].link].seed));
 	for (i = 1; i < n; i++) {
-		xi = neglog2(
-		    b->log2tab, wp_hash64(data, len, b->links[c[i].link].seed));
+		xi =
+		    neglog2(b->log2tab, wp_mix64(h ^ b->links[c[i].link].seed));
 		/* xi/wi < xb/wb without dividing; both products < 2^63. */
 		if (xi * c[best].w < xb * c[i].w ||
 		    (xi * c[best].w == xb * c[i].w &&
@@ -571,6 +594,9 @@ static int
 group_alive(
     const struct bal_profile *p, const struct bal_group *g, uint64_t now)
 {
+	/* Family 0: a slot never used, or a group dropped from the index. */
+	if (g->family == 0)
+		return 0;
 	switch (p->keepalive) {
 	case KEEPALIVE_DEADLINE:
 		return now < g->created_ms + p->timeout_ms;
@@ -655,7 +681,9 @@ group_hash(const struct bal_profile *p, const uint8_t *a, uint8_t family)
 
 	memcpy(k, a, 16);
 	k[16] = family;
-	return (uint32_t)wp_hash64(k, sizeof(k), p->group_seed);
+	if (p->hash_fn != NULL)
+		return p->hash_fn(a, family);
+	return (uint32_t)wp_siphash(&p->group_key, k, sizeof(k));
 }
 
 static uint32_t
@@ -663,10 +691,11 @@ group_find(
     const struct bal_profile *p, const uint8_t *a, uint8_t family, uint32_t h)
 {
 	const struct bal_group *g;
-	uint32_t                i, s;
+	uint32_t                i, s, d;
 
-	for (i = h & p->index_mask; (s = p->index[i]) != 0;
-	     i = (i + 1) & p->index_mask) {
+	for (i = h & p->index_mask, d = 0;
+	     d < p->probe_max && (s = p->index[i]) != 0;
+	     i = (i + 1) & p->index_mask, d++) {
 		g = &p->groups[s - 1];
 		if (g->hash == h && g->family == family &&
 		    memcmp(g->addr, a, 16) == 0)
@@ -675,19 +704,25 @@ group_find(
 	return GROUP_NIL;
 }
 
-/* Backward-shift deletion keeps probe chains intact without tombstones. */
+/*
+ * Backward-shift deletion keeps probe chains intact without tombstones;
+ * it only moves groups nearer their home, and none GROUP_PROBE_MAX or
+ * more slots past the hole can belong in it.  A group dropped from the
+ * index (group_index) is not found, and nothing changes.
+ */
 static void
 group_unindex(struct bal_profile *p, uint32_t slot)
 {
-	uint32_t i, j, k, mask = p->index_mask;
+	uint32_t i, j, k, d, mask = p->index_mask;
 
-	for (i = p->groups[slot].hash & mask; p->index[i] != slot + 1;
-	     i = (i + 1) & mask)
-		;
+	for (i = p->groups[slot].hash & mask, d = 0; p->index[i] != slot + 1;
+	     i = (i + 1) & mask, d++)
+		if (p->index[i] == 0 || d + 1 >= p->probe_max)
+			return;
 	p->index[i] = 0;
 	for (j = i;;) {
 		j = (j + 1) & mask;
-		if (p->index[j] == 0)
+		if (p->index[j] == 0 || ((j - i) & mask) >= p->probe_max)
 			break;
 		k = p->groups[p->index[j] - 1].hash & mask;
 		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
@@ -699,14 +734,58 @@ group_unindex(struct bal_profile *p, uint32_t slot)
 }
 
 static void
-group_index(struct bal_profile *p, uint32_t slot)
+lru_prepend(struct bal_profile *p, uint32_t slot)
 {
-	uint32_t i;
+	struct bal_group *g = &p->groups[slot];
 
-	for (i = p->groups[slot].hash & p->index_mask; p->index[i] != 0;
-	     i = (i + 1) & p->index_mask)
-		;
+	g->prev = GROUP_NIL;
+	g->next = p->lru_head;
+	if (p->lru_head != GROUP_NIL)
+		p->groups[p->lru_head].prev = slot;
+	else
+		p->lru_tail = slot;
+	p->lru_head = slot;
+}
+
+/* Indexes a new group within its probe window; see GROUP_PROBE_MAX. */
+static void
+group_index(struct bal_profile *p, uint32_t slot, uint64_t now)
+{
+	struct bal_group *g, *v;
+	uint32_t          i, d, vi = 0, victim = GROUP_NIL;
+
+	for (i = p->groups[slot].hash & p->index_mask, d = 0; d < p->probe_max;
+	     i = (i + 1) & p->index_mask, d++)
+		if (p->index[i] == 0)
+			break;
+	if (d == p->probe_max) {
+		for (i = p->groups[slot].hash & p->index_mask, d = 0;
+		     d < p->probe_max; i = (i + 1) & p->index_mask, d++) {
+			g = &p->groups[p->index[i] - 1];
+			v = victim == GROUP_NIL ? NULL : &p->groups[victim];
+			if (v == NULL ||
+			    (group_alive(p, v, now) &&
+				(!group_alive(p, g, now) ||
+				    g->last_new_ms < v->last_new_ms))) {
+				victim = p->index[i] - 1;
+				vi = i;
+			}
+		}
+		/* Dropped: a new generation stales its flows' handles,
+		 * family 0 marks it dead, and it is reused first. */
+		i = vi;
+		d = (i - p->groups[slot].hash) & p->index_mask;
+		v = &p->groups[victim];
+		v->gen++;
+		v->active = 0;
+		v->family = 0;
+		lru_unlink(p, victim);
+		lru_prepend(p, victim);
+		p->probe_evictions++;
+	}
 	p->index[i] = slot + 1;
+	if (d + 1 > p->probe_worst)
+		p->probe_worst = d + 1;
 }
 
 /* A slot for a new group: a fresh one, else a dead one near the LRU end,
@@ -796,7 +875,7 @@ sticky_pick(struct balance *b, struct bal_profile *p, uint16_t si,
 		memcpy(g->addr, a, 16);
 		g->family = x->family;
 		g->hash = h;
-		group_index(p, slot);
+		group_index(p, slot, now);
 		group_reset(p, slot, now);
 	}
 	k = pick(b, p, &b->sets[si], c, n, x);
@@ -811,9 +890,10 @@ sticky_pick(struct balance *b, struct bal_profile *p, uint16_t si,
 /* -------------------------------------------------------- accounting */
 
 static void
-place(struct balance *b, struct flow *f, uint8_t profile, uint8_t link)
+place(struct balance *b, struct flow_table *t, struct flow *f, uint8_t profile,
+    uint8_t link)
 {
-	f->link = link;
+	flow_table_set_link(t, f, link);
 	f->profile = profile;
 	b->links[link].active++;
 	if (profile != FLOW_PROFILE_NONE)
@@ -852,8 +932,8 @@ balance_new(const struct config *conf, enum balance_side side)
 	struct bal_profile          *p;
 	const struct config_profile *cp;
 	size_t                       i, nr, sz;
+	struct wp_hash_key           link_key;
 	unsigned                     j;
-	uint64_t                     gseed;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
@@ -861,11 +941,13 @@ balance_new(const struct config *conf, enum balance_side side)
 	b->failback = conf->failback;
 	b->nlinks = conf->nlinks < CONFIG_MAX_LINKS ? (unsigned)conf->nlinks
 						    : CONFIG_MAX_LINKS;
+	wp_hash_key_fixed(&b->flow_key, FLOW_KEY_LABEL);
+	wp_hash_key_fixed(&link_key, LINK_KEY_LABEL);
 	for (j = 0; j < b->nlinks; j++) {
 		snprintf(b->links[j].name, sizeof(b->links[j].name), "%s",
 		    conf->links[j].name);
-		b->links[j].seed = wp_hash64(
-		    b->links[j].name, strlen(b->links[j].name), LINK_SEED);
+		b->links[j].seed = wp_siphash(
+		    &link_key, b->links[j].name, strlen(b->links[j].name));
 		b->links[j].weight =
 		    config_link_weight(conf, j, side == SIDE_DOWN);
 		b->links[j].up = 1;
@@ -878,10 +960,6 @@ balance_new(const struct config *conf, enum balance_side side)
 	if (b->nprofiles > 0 &&
 	    (b->profiles = calloc(b->nprofiles, sizeof(*p))) == NULL)
 		goto fail;
-	/* Only the group index is seeded at random: it is fillable by
-	 * whoever sends traffic, and which link a group gets never depends
-	 * on it. */
-	gseed = wp_random_seed();
 	for (i = 0; i < b->nprofiles; i++) {
 		cp = &conf->profiles[i];
 		p = &b->profiles[i];
@@ -891,7 +969,11 @@ balance_new(const struct config *conf, enum balance_side side)
 		p->timeout_ms = (uint64_t)cp->timeout_s * 1000;
 		p->rng = RANDOM_SEED;
 		p->lru_head = p->lru_tail = GROUP_NIL;
-		p->group_seed = gseed + i;
+		/* Only the group index is keyed at random: it is fillable
+		 * by whoever sends traffic, and which link a group gets
+		 * never depends on it. */
+		if (wp_hash_key_random(&p->group_key) == -1)
+			goto fail;
 		if (p->sticky == STICKY_SOURCE_NETWORK) {
 			p->prefix4 = cp->source_prefix;
 			p->prefix6 = cp->source_prefix6;
@@ -908,6 +990,8 @@ balance_new(const struct config *conf, enum balance_side side)
 		for (sz = 2; sz < 2 * (size_t)p->max_groups; sz <<= 1)
 			;
 		p->index_mask = (uint32_t)sz - 1;
+		p->probe_max =
+		    sz < GROUP_PROBE_MAX ? (uint32_t)sz : GROUP_PROBE_MAX;
 		if ((p->groups = calloc(p->max_groups, sizeof(*p->groups))) ==
 			NULL ||
 		    (p->index = calloc(sz, sizeof(*p->index))) == NULL)
@@ -965,8 +1049,8 @@ balance_seed(struct balance *b, uint64_t seed)
 /* A link for a flow that has none (new, or its link was removed by a
  * reload), by its destination's route set; see balance_assign(). */
 static int
-assign(
-    struct balance *b, struct flow *f, const struct bal_ctx *x, uint64_t now_ms)
+assign(struct balance *b, struct flow_table *t, struct flow *f,
+    const struct bal_ctx *x, uint64_t now_ms)
 {
 	struct cand         c[CONFIG_MAX_LINKS];
 	struct bal_profile *p;
@@ -976,13 +1060,13 @@ assign(
 
 	f->group = 0;
 	if ((si = select_set(b, x->family, x->dst)) == -1) {
-		f->link = FLOW_LINK_NONE;
+		flow_table_set_link(t, f, FLOW_LINK_NONE);
 		f->profile = FLOW_PROFILE_NONE;
 		return -1;
 	}
 	s = &b->sets[si];
 	if (s->profile == FLOW_PROFILE_NONE) {
-		place(b, f, FLOW_PROFILE_NONE, b->routes[s->route[0]].link);
+		place(b, t, f, FLOW_PROFILE_NONE, b->routes[s->route[0]].link);
 		return 0;
 	}
 	p = &b->profiles[s->profile];
@@ -991,13 +1075,13 @@ assign(
 		k = sticky_pick(b, p, (uint16_t)si, c, n, x, now_ms, &f->group);
 	else
 		k = pick(b, p, s, c, n, x);
-	place(b, f, s->profile, c[k].link);
+	place(b, t, f, s->profile, c[k].link);
 	return 0;
 }
 
 int
-balance_assign(struct balance *b, const struct pkt_info *pkt, struct flow *f,
-    uint64_t now_ms)
+balance_assign(struct balance *b, struct flow_table *t,
+    const struct pkt_info *pkt, struct flow *f, uint64_t now_ms)
 {
 	struct bal_ctx x;
 
@@ -1011,7 +1095,7 @@ balance_assign(struct balance *b, const struct pkt_info *pkt, struct flow *f,
 	x.src = pkt->src;
 	x.dst = pkt->dst;
 	x.family = pkt->family;
-	return assign(b, f, &x, now_ms);
+	return assign(b, t, f, &x, now_ms);
 }
 
 int
@@ -1059,12 +1143,13 @@ balance_account(
 /* ------------------------------------------------ failover, failback */
 
 struct walk {
-	struct balance *b;
-	unsigned        link;
-	uint64_t        now;
-	balance_move_cb cb;
-	void           *arg;
-	size_t          moved;
+	struct balance    *b;
+	struct flow_table *t; /* NULL: a flow in no table */
+	unsigned           link;
+	uint64_t           now;
+	balance_move_cb    cb;
+	void              *arg;
+	size_t             moved;
 	/* rebalance */
 	uint32_t *count;   /* [set][link]: flows in their set */
 	uint32_t *target;  /* [set][link] */
@@ -1101,9 +1186,9 @@ move(struct walk *w, struct flow *f, uint8_t profile, uint8_t link)
 	} else {
 		/* Same profile: the flow keeps its group reference. */
 		uncount(b, from, profile);
-		f->link = FLOW_LINK_NONE;
+		flow_table_set_link(w->t, f, FLOW_LINK_NONE);
 	}
-	place(b, f, profile, link);
+	place(b, w->t, f, profile, link);
 	if (link == from)
 		return;
 	f->flags |= FLOW_F_MOVED;
@@ -1235,12 +1320,14 @@ balance_link_down(struct balance *b, struct flow_table *t, unsigned link,
 	down_groups(b, link, now_ms);
 	memset(&w, 0, sizeof(w));
 	w.b = b;
+	w.t = t;
 	w.link = link;
 	w.now = now_ms;
 	w.cb = cb;
 	w.arg = arg;
+	/* The dead link's flows only: its list, not the table. */
 	if (t != NULL)
-		flow_table_foreach(t, down_flow, &w);
+		flow_table_foreach_link(t, (uint8_t)link, down_flow, &w);
 	return w.moved;
 }
 
@@ -1373,8 +1460,11 @@ balance_link_up(struct balance *b, struct flow_table *t, unsigned link,
 		}
 	}
 
+	/* Rebalancing weighs every flow against its share: a walk of the
+	 * table, unlike failover. */
 	memset(&w, 0, sizeof(w));
 	w.b = b;
+	w.t = t;
 	w.link = link;
 	w.now = now_ms;
 	w.cb = cb;
@@ -1405,8 +1495,8 @@ balance_link_up(struct balance *b, struct flow_table *t, unsigned link,
 }
 
 int
-balance_set_link(
-    struct balance *b, struct flow *f, unsigned link, uint64_t now_ms)
+balance_set_link(struct balance *b, struct flow_table *t, struct flow *f,
+    unsigned link, uint64_t now_ms)
 {
 	struct walk    w;
 	struct bal_ctx x;
@@ -1420,12 +1510,14 @@ balance_set_link(
 		ctx_from_flow(&x, f);
 		si = select_set(b, x.family, x.dst);
 		f->group = 0;
-		place(b, f, si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
+		place(b, t, f,
+		    si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
 		    (uint8_t)link);
 		return 0;
 	}
 	memset(&w, 0, sizeof(w));
 	w.b = b;
+	w.t = t;
 	w.now = now_ms;
 	/* The flow keeps its profile and group: only its link is the
 	 * peer's to say. */
@@ -1463,6 +1555,39 @@ balance_link_active(const struct balance *b, unsigned link)
 	return link < b->nlinks ? b->links[link].active : 0;
 }
 
+uint32_t
+balance_group_max_probe(const struct balance *b)
+{
+	uint32_t worst = 0;
+	size_t   i;
+
+	for (i = 0; i < b->nprofiles; i++)
+		if (b->profiles[i].probe_worst > worst)
+			worst = b->profiles[i].probe_worst;
+	return worst;
+}
+
+uint64_t
+balance_group_probe_evictions(const struct balance *b)
+{
+	uint64_t n = 0;
+	size_t   i;
+
+	for (i = 0; i < b->nprofiles; i++)
+		n += b->profiles[i].probe_evictions;
+	return n;
+}
+
+void
+balance_set_group_hash_fn(
+    struct balance *b, uint32_t (*fn)(const uint8_t *, uint8_t))
+{
+	size_t i;
+
+	for (i = 0; i < b->nprofiles; i++)
+		b->profiles[i].hash_fn = fn;
+}
+
 int
 balance_link_index(const struct balance *b, const char *name)
 {
@@ -1498,7 +1623,7 @@ regroup(struct balance *b, struct flow *f, uint16_t si, const struct bal_ctx *x,
 		memcpy(g->addr, a, 16);
 		g->family = x->family;
 		g->hash = h;
-		group_index(p, slot);
+		group_index(p, slot, now);
 		group_reset(p, slot, now);
 		g->link = f->link;
 		g->set = si;
@@ -1509,14 +1634,15 @@ regroup(struct balance *b, struct flow *f, uint16_t si, const struct bal_ctx *x,
 }
 
 struct adopt {
-	struct balance *b; /* the new one */
-	const int      *map;
-	unsigned        nold;
-	uint64_t        now;
-	balance_move_cb cb;
-	void           *arg;
-	size_t          moved;
-	size_t          stranded;
+	struct balance    *b; /* the new one */
+	struct flow_table *t;
+	const int         *map;
+	unsigned           nold;
+	uint64_t           now;
+	balance_move_cb    cb;
+	void              *arg;
+	size_t             moved;
+	size_t             stranded;
 };
 
 static int
@@ -1534,11 +1660,12 @@ adopt_flow(void *arg, struct flow *f)
 	/* The old balance's profile and group mean nothing here. */
 	f->group = 0;
 	f->profile = FLOW_PROFILE_NONE;
-	f->link = FLOW_LINK_NONE;
+	flow_table_set_link(a->t, f, FLOW_LINK_NONE);
 	ctx_from_flow(&x, f);
 	if (to >= 0 && (unsigned)to < b->nlinks) {
 		si = select_set(b, x.family, x.dst);
-		place(b, f, si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
+		place(b, a->t, f,
+		    si == -1 ? FLOW_PROFILE_NONE : b->sets[si].profile,
 		    (uint8_t)to);
 		if (f->profile != FLOW_PROFILE_NONE &&
 		    b->profiles[f->profile].sticky != STICKY_NONE)
@@ -1546,7 +1673,7 @@ adopt_flow(void *arg, struct flow *f)
 		return 0;
 	}
 	/* Its link is gone: it moves as failover would move it. */
-	if (assign(b, f, &x, a->now) == -1) {
+	if (assign(b, a->t, f, &x, a->now) == -1) {
 		a->stranded++;
 		return 0;
 	}
@@ -1584,6 +1711,7 @@ balance_reconfigure(const struct balance *old, const struct config *conf,
 	}
 	memset(&a, 0, sizeof(a));
 	a.b = b;
+	a.t = t;
 	a.map = link_map;
 	a.nold = old->nlinks;
 	a.now = now_ms;

@@ -46,12 +46,13 @@ void balance_seed(struct balance *, uint64_t);
 /*
  * Chooses the link for a new flow `f` (just inserted, key set), from the
  * packet that opened it (`pkt` gives the direction: source-ip hashes
- * pkt->src).  Sets f->link, f->profile and f->group, and FLOW_F_A_INITIATOR
+ * pkt->src).  Sets f->link (through flow_table_set_link: the table f is
+ * in, or NULL if none), f->profile and f->group, and FLOW_F_A_INITIATOR
  * from pkt (failover finds the destination again through it).  Returns 0,
  * or -1 if no route with an up link matches (f->link stays FLOW_LINK_NONE).
  */
-int balance_assign(struct balance *, const struct pkt_info *pkt, struct flow *f,
-    uint64_t now_ms);
+int balance_assign(struct balance *, struct flow_table *,
+    const struct pkt_info *pkt, struct flow *f, uint64_t now_ms);
 
 /*
  * 1 if a route with an up link covers the packet's destination, i.e. if
@@ -78,6 +79,8 @@ typedef void (*balance_move_cb)(
  * alternative stays on the dead link (its packets are dropped by the
  * caller) and resumes when the link returns.  cb (may be NULL) sees each
  * move after f->link is updated.  Returns the number of flows moved.
+ * Costs the link's flows (the table's per-link list) plus the sticky
+ * groups, not the whole table.
  */
 size_t balance_link_down(struct balance *, struct flow_table *, unsigned link,
     uint64_t now_ms, balance_move_cb, void *);
@@ -117,8 +120,8 @@ struct balance *balance_reconfigure(const struct balance *old,
  * destination selects.  Returns 0, or -1 with nothing changed if the
  * link is unknown or down.
  */
-int balance_set_link(
-    struct balance *, struct flow *f, unsigned link, uint64_t now_ms);
+int balance_set_link(struct balance *, struct flow_table *, struct flow *f,
+    unsigned link, uint64_t now_ms);
 
 unsigned    balance_nlinks(const struct balance *);
 const char *balance_link_name(const struct balance *, unsigned link);
@@ -127,6 +130,15 @@ int         balance_link_is_up(const struct balance *, unsigned link);
 uint32_t balance_link_weight(const struct balance *, unsigned link);
 /* Flows currently assigned to the link. */
 uint64_t balance_link_active(const struct balance *, unsigned link);
+/* Stickiness group indexes, all profiles: the longest probe a new group
+ * made (slots, 1 = its home) and the groups dropped because their probe
+ * window was full. */
+uint32_t balance_group_max_probe(const struct balance *);
+uint64_t balance_group_probe_evictions(const struct balance *);
+/* Tests only: hash group addresses with fn instead of the keyed hash, so
+ * a test can make every address collide.  Set before the first flow. */
+void balance_set_group_hash_fn(
+    struct balance *, uint32_t (*fn)(const uint8_t *addr, uint8_t family));
 /* Index of a link by name, or -1. */
 int balance_link_index(const struct balance *, const char *);
 

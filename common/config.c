@@ -44,6 +44,16 @@
 #define PROBE_DOWN_DEFAULT 3
 #define PROBE_UP_DEFAULT   5
 #define PROBE_COUNT_MAX    100
+/*
+ * A session without its control channel: 120 s by default is the
+ * channel's read timeout (30 s, three keepalives missed) plus about six
+ * reconnects at socketd's back-off (1, 2, 4, 8, 16, 30 s), so a channel
+ * that comes back over any link finds its session; a site that has not
+ * authenticated again in two minutes keeps no keys.  A day at most.
+ */
+#define SESSION_GRACE_DEFAULT 120
+#define SESSION_GRACE_MIN     1
+#define SESSION_GRACE_MAX     86400
 
 /* popd's "limits" (struct config_limits) */
 #define HANDSHAKES_DEFAULT            64
@@ -97,10 +107,10 @@ static const char *const failback_names[] = {
 /* The keys each object may have: anything else is an error. */
 static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "profiles", "routes", "flows", "probe", "failback", "pop", "tls", "tun",
-    "lan", "metrics", NULL};
+    "lan", "metrics", "session_grace_s", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     "flows", "probe", "failback", "listen", "tls", "tun", "metrics", "limits",
-    NULL};
+    "session_grace_s", NULL};
 static const char *const endpoint_keys[] = {
     "address", "data_port", "control_port", "identity", NULL};
 static const char *const tls_keys[] = {"ca", "cert", "key", NULL};
@@ -641,6 +651,38 @@ nameref_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/*
+ * strcmp() with ASCII letters folded to lower case, as tls.c compares a
+ * certificate's names (RFC 4343); strcasecmp() would follow the locale.
+ */
+static int
+ascii_casecmp(const char *a, const char *b)
+{
+	unsigned char ca, cb;
+
+	for (;; a++, b++) {
+		ca = (unsigned char)*a;
+		cb = (unsigned char)*b;
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb || ca == '\0')
+			return (int)ca - (int)cb;
+	}
+}
+
+static int
+nameref_casecmp(const void *a, const void *b)
+{
+	const struct nameref *x = a, *y = b;
+	int                   c;
+
+	if ((c = ascii_casecmp(x->name, y->name)) != 0)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
 static int
 nameref_find_cmp(const void *key, const void *elem)
 {
@@ -649,28 +691,38 @@ nameref_find_cmp(const void *key, const void *elem)
 
 /*
  * Sorts refs by name and reports every name already used by an earlier
- * entry, at arr[i].key: "duplicate link name "WAN1" (also links[0])".
- * Sorting keeps this O(n log n) for configs with thousands of entries.
+ * entry, at arr[i].key, with where that entry's is: "duplicate link name
+ * "WAN1" (also links[0] at 3:14)".  With `nocase` names that differ only
+ * in ASCII case are the same (certificate identities: tls.c matches them
+ * so).  Sorting keeps this O(n log n) for configs with thousands of
+ * entries.
  */
 static void
 check_duplicates(struct cparse *cp, struct nameref *refs, size_t n, int arrnode,
-    const char *arr, const char *key, const char *what)
+    const char *arr, const char *key, const char *what, int nocase)
 {
 	struct quoted q;
 	size_t        i, first = 0;
+	unsigned      line, col;
 	int           node;
 
 	if (n > 1)
-		qsort(refs, n, sizeof(*refs), nameref_cmp);
+		qsort(refs, n, sizeof(*refs),
+		    nocase ? nameref_casecmp : nameref_cmp);
 	for (i = 1; i < n; i++) {
-		if (strcmp(refs[i].name, refs[first].name) != 0) {
+		if ((nocase ? ascii_casecmp(refs[i].name, refs[first].name)
+			    : strcmp(refs[i].name, refs[first].name)) != 0) {
 			first = i;
 			continue;
 		}
+		node = jsonpos_member(cp->pos,
+		    jsonpos_element(cp->pos, arrnode, refs[first].i), key);
+		jsonpos_value_at(cp->pos, node, &line, &col);
 		node = jsonpos_member(
 		    cp->pos, jsonpos_element(cp->pos, arrnode, refs[i].i), key);
-		report(cp, node, "duplicate %s %s (also %s[%zu])", what,
-		    quote(&q, refs[i].name), arr, refs[first].i);
+		report(cp, node, "duplicate %s %s (also %s[%zu] at %u:%u)",
+		    what, quote(&q, refs[i].name), arr, refs[first].i, line,
+		    col);
 	}
 }
 
@@ -818,7 +870,7 @@ parse_profiles(struct cparse *cp, struct config *conf, json_t *root)
 		}
 	}
 	check_duplicates(cp, cp->profidx, cp->nprofidx, arrnode, "profiles",
-	    "name", "profile name");
+	    "name", "profile name", 0);
 }
 
 static void
@@ -904,7 +956,7 @@ parse_links(struct cparse *cp, struct config *conf, json_t *root)
 	conf->nlinks = n < CONFIG_MAX_LINKS ? n : CONFIG_MAX_LINKS;
 	memcpy(conf->links, cp->links, conf->nlinks * sizeof(*conf->links));
 	check_duplicates(cp, cp->linkidx, cp->nlinkidx, arrnode, "links",
-	    "name", "link name");
+	    "name", "link name", 0);
 }
 
 static void
@@ -1182,9 +1234,9 @@ parse_sites(struct cparse *cp, struct config *conf, json_t *root)
 		}
 	}
 	check_duplicates(
-	    cp, names, nnames, arrnode, "sites", "name", "site name");
+	    cp, names, nnames, arrnode, "sites", "name", "site name", 0);
 	check_duplicates(
-	    cp, ids, nids, arrnode, "sites", "identity", "identity");
+	    cp, ids, nids, arrnode, "sites", "identity", "identity", 1);
 	check_lan_overlaps(cp, conf, arrnode);
 out:
 	free(names);
@@ -1459,6 +1511,8 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	if (get_enum(cp, root, 0, "failback", failback_names,
 		NELEM(failback_names), &v) == 1)
 		conf->failback = (enum failback_mode)v;
+	(void)get_uint(cp, root, 0, "session_grace_s", SESSION_GRACE_MIN,
+	    SESSION_GRACE_MAX, &conf->session_grace_s);
 }
 
 /*
@@ -1545,6 +1599,7 @@ config_new(enum config_kind kind, const char *name)
 	conf->probe_down_after = PROBE_DOWN_DEFAULT;
 	conf->probe_up_after = PROBE_UP_DEFAULT;
 	conf->failback = FAILBACK_NEW_FLOWS;
+	conf->session_grace_s = SESSION_GRACE_DEFAULT;
 	conf->endpoint.data_port = CONFIG_DATA_PORT;
 	conf->endpoint.control_port = CONFIG_CONTROL_PORT;
 	memcpy(conf->tun.name, CONFIG_TUN_NAME, sizeof(CONFIG_TUN_NAME));

@@ -176,6 +176,9 @@ struct config {
 
 	enum failback_mode failback;
 
+	/* how long a data-plane session outlives its control channel */
+	uint32_t session_grace_s;
+
 	struct config_site *sites; /* popd */
 	size_t              nsites;
 

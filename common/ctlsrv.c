@@ -38,7 +38,8 @@ struct ctlsrv {
 	ctlsrv_handler     handler;
 	void              *arg;
 	unsigned           nclients;
-	TAILQ_HEAD(, ctlclient) clients;
+	uint64_t           evicted;      /* clients closed to make room */
+	TAILQ_HEAD(, ctlclient) clients; /* oldest first */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -54,9 +55,7 @@ client_free(struct ctlclient *c)
 		event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c);
-	/* A slot is free: take the next client from the backlog. */
-	if (srv->nclients-- == CTLSRV_MAX_CLIENTS)
-		event_add(srv->accept_ev, NULL);
+	srv->nclients--;
 }
 
 static void
@@ -180,6 +179,16 @@ accept_client(evutil_socket_t fd, short what, void *arg)
 	int               s;
 
 	(void)what;
+	/*
+	 * Full: the newcomer takes the oldest client's slot rather than
+	 * wait in the backlog.  Otherwise a client that reconnects as soon
+	 * as it is closed keeps CTLSRV_MAX_CLIENTS slots for ever, and an
+	 * operator's `wanpairctl status` waits behind it (the backlog has no
+	 * order among waiting connects).  A real exchange is one line each
+	 * way, answered as soon as it is read: a client is read within a
+	 * loop iteration or two of its accept (one accept per iteration),
+	 * and would need CTLSRV_MAX_CLIENTS accepts after it to be evicted.
+	 */
 	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
 		/* Out of descriptors: the client stays in the backlog;
 		 * retrying at once would spin. */
@@ -189,6 +198,10 @@ accept_client(evutil_socket_t fd, short what, void *arg)
 			event_add(srv->resume_ev, &pause);
 		}
 		return;
+	}
+	if (srv->nclients >= CTLSRV_MAX_CLIENTS) {
+		srv->evicted++;
+		client_free(TAILQ_FIRST(&srv->clients));
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(s);
@@ -212,8 +225,13 @@ accept_client(evutil_socket_t fd, short what, void *arg)
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CTLSOCK_MAX_REQUEST + 2);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (++srv->nclients == CTLSRV_MAX_CLIENTS)
-		event_del(srv->accept_ev);
+	srv->nclients++;
+}
+
+uint64_t
+ctlsrv_evicted(const struct ctlsrv *srv)
+{
+	return srv != NULL ? srv->evicted : 0;
 }
 
 /*
@@ -352,10 +370,8 @@ ctlsrv_close(struct ctlsrv *srv)
 	if (srv == NULL)
 		return;
 	/* Clients still connected lose their answer: the daemon is going. */
-	while (!TAILQ_EMPTY(&srv->clients)) {
-		srv->nclients = 1; /* so client_free() re-arms nothing */
+	while (!TAILQ_EMPTY(&srv->clients))
 		client_free(TAILQ_FIRST(&srv->clients));
-	}
 	if (srv->accept_ev != NULL)
 		event_free(srv->accept_ev);
 	if (srv->resume_ev != NULL)

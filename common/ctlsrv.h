@@ -8,7 +8,9 @@
  * and group), so access is a matter of file permissions.  A path where a
  * daemon already answers is refused, a stale one (nobody listening) is
  * replaced.  Clients are bounded in number, in request size and in time,
- * so a local client that stalls or floods cannot hold the daemon.
+ * so a local client that stalls or floods cannot hold the daemon; at the
+ * bound a new client closes the oldest, so one that reconnects in a loop
+ * cannot keep an operator out either.
  */
 #ifndef WANPAIR_CTLSRV_H
 #define WANPAIR_CTLSRV_H
@@ -16,6 +18,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "ctlsock.h"
@@ -29,7 +32,7 @@ struct ctlsrv;
  */
 typedef json_t *(*ctlsrv_handler)(void *arg, const struct ctlsock_req *);
 
-/* Clients served at once; more wait in the listen backlog. */
+/* Clients served at once; one more takes the oldest one's place. */
 #define CTLSRV_MAX_CLIENTS 16
 /* A client has this long to send its request and take its reply. */
 #define CTLSRV_TIMEOUT_S 10
@@ -49,6 +52,8 @@ void           ctlsrv_close(struct ctlsrv *);
  * replaced at the next start.  0, or -1 with errno.
  */
 int ctlsrv_chown(struct ctlsrv *, uid_t, gid_t);
+/* Clients closed unanswered to make room for a newer one. */
+uint64_t ctlsrv_evicted(const struct ctlsrv *);
 
 /*
  * Both daemons answer `flows` the same way: one row per flow, the site's

@@ -130,7 +130,8 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
 		f = flow_table_insert(e->flows, &pd->key, pd->hash, now_ms);
 		if (pd->src_is_a)
 			f->flags |= FLOW_F_A_INITIATOR;
-		if (balance_assign(e->balance, &pd->pi, f, now_ms) == -1) {
+		if (balance_assign(e->balance, e->flows, &pd->pi, f, now_ms) ==
+		    -1) {
 			/* Not reached: routable was just asked.  Nothing to
 			 * release in the balance: the flow is unassigned. */
 			flow_table_remove(e->flows, f);
@@ -149,8 +150,8 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
 	return 0;
 }
 
-static void
-engine_clock(struct engine *e, uint64_t now_ms)
+void
+engine_tick(struct engine *e, uint64_t now_ms)
 {
 	e->now_ms = now_ms;
 	if (now_ms >= e->next_expire_ms)
@@ -165,7 +166,7 @@ engine_packet(struct engine *e, const uint8_t *p, size_t len, int pkt_flags,
 	int            rc;
 
 	memset(res, 0, sizeof(*res));
-	engine_clock(e, now_ms);
+	engine_tick(e, now_ms);
 	if ((rc = engine_classify(e, p, len, pkt_flags, now_ms, &pd)) != 0)
 		return rc;
 	return engine_apply(e, &pd, now_ms, res);
@@ -179,7 +180,7 @@ engine_packets(struct engine *e, const uint8_t *const *pkts, const size_t *lens,
 	struct pending pd[ENGINE_BATCH_MAX];
 	unsigned       i, base, m;
 
-	engine_clock(e, now_ms);
+	engine_tick(e, now_ms);
 	for (base = 0; base < n; base += m) {
 		m = n - base < ENGINE_BATCH_MAX ? n - base : ENGINE_BATCH_MAX;
 		for (i = 0; i < m; i++) {
@@ -253,9 +254,10 @@ engine_reconfigure(struct engine *e, const struct config *conf,
 	flow_table_set_timeouts(e->flows, &conf->flow_timeouts);
 	/*
 	 * A walk must not remove: collect the flows left without a route,
-	 * then remove them (entries never move, the pointers hold).  Short
-	 * of memory, one walk per flow: slow, but a reload that takes away
-	 * every route of some destination is rare.
+	 * then remove them (entries never move, the pointers hold).  Only the
+	 * unassigned flows' list is walked.  Short of memory, one walk per
+	 * flow: slow, but a reload that takes away every route of some
+	 * destination is rare.
 	 */
 	if (stranded > 1 && (u.f = calloc(stranded, sizeof(*u.f))) != NULL)
 		u.max = stranded;
@@ -263,7 +265,8 @@ engine_reconfigure(struct engine *e, const struct config *conf,
 		u.f = &one;
 	while (stranded > 0) {
 		u.n = 0;
-		flow_table_foreach(e->flows, find_unrouted, &u);
+		flow_table_foreach_link(
+		    e->flows, FLOW_LINK_NONE, find_unrouted, &u);
 		if (u.n == 0)
 			break;
 		for (i = 0; i < u.n; i++)
@@ -316,7 +319,7 @@ engine_flow_assign(struct engine *e, const struct flow_key *key, unsigned link,
 	} else if (f->link == link)
 		return ENGINE_ASSIGN_SAME;
 	/* Not refused: the link was checked above. */
-	(void)balance_set_link(e->balance, f, link, now_ms);
+	(void)balance_set_link(e->balance, e->flows, f, link, now_ms);
 	f->flags |= FLOW_F_MOVED;
 	return rc;
 }

@@ -72,6 +72,9 @@ void engine_packets(struct engine *, const uint8_t *const *pkts,
 
 /* Runs idle expiry up to now_ms (engine_packet does it once a second). */
 void engine_expire(struct engine *, uint64_t now_ms);
+/* Runs it only when it is due, as a packet would: the daemons' timers call
+ * this so that flows expire when no packet comes at all. */
+void engine_tick(struct engine *, uint64_t now_ms);
 
 size_t engine_link_down(struct engine *, unsigned link, uint64_t now_ms,
     balance_move_cb, void *arg);

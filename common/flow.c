@@ -19,10 +19,15 @@
  * hash bits let a probe skip non-matching slots without touching the
  * entry (a cache miss), and give the home slot back without rehashing the
  * key during backward-shift deletion.  At 1,000,000 flows that is
- * 88 bytes of entry plus 2^21 * 8 / 10^6 = 16.8 bytes of index per flow.
+ * 96 bytes of entry plus 2^21 * 8 / 10^6 = 16.8 bytes of index per flow;
+ * at worst (the index rounded up to 8/3 slots per flow) 96 + 21.3, within
+ * DESIGN's 128.
  *
  * Every entry is on exactly one list threaded through prev/next: the idle
- * list of its class (in use) or the free list (free, next only).
+ * list of its class (in use) or the free list (free, next only).  An
+ * entry in use is also on the list of its link, threaded through
+ * lprev/lnext, with a head and a count per link value (256, so
+ * FLOW_LINK_NONE has one too).
  */
 
 #define NIL UINT32_MAX
@@ -35,6 +40,21 @@
  */
 #define LOAD_NUM 3
 #define LOAD_DEN 4
+
+/*
+ * No flow sits more than FLOW_PROBE_MAX - 1 slots past its home slot, so
+ * no lookup or insert reads more than FLOW_PROBE_MAX slots (16 cache
+ * lines), whatever keys arrive.  The keyed hash already makes long runs
+ * improbable; the bound is what holds if that ever fails (a leaked key, a
+ * bug), and what a reviewer can check without statistics.  An insert that
+ * finds its window full evicts the flow idle longest in it and takes its
+ * slot (counted in evictions and probe_evictions).  The index nears 3/4
+ * full only when the table is full, where every new flow evicts anyway;
+ * there, filling 2^18 slots with 196,608 random keys, the longest probe
+ * is about 110 to 128 slots and the bound evicts 0 to 8 flows (mean 1.3,
+ * 31 runs; check_flow), where a bound of 64 evicted about 50.
+ */
+#define PROBE_MAX FLOW_PROBE_MAX
 
 /* The flags that tell an opening SYN from a SYN-ACK or a teardown. */
 #define TCP_SYN_MASK (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_FIN | PKT_TCP_RST)
@@ -58,9 +78,13 @@ struct flow_table {
 	uint32_t     mask; /* slots - 1 */
 	uint32_t     max;
 	uint32_t     count;
-	uint32_t     free; /* head of the free list */
-	uint64_t     seed;
-	uint64_t     evictions;
+	uint32_t     free;        /* head of the free list */
+	uint32_t     probe_max;   /* PROBE_MAX, or fewer slots if smaller */
+	uint32_t     probe_worst; /* longest probe an insert made, slots */
+	struct wp_hash_key key;
+	uint64_t (*hash_fn)(const struct flow_key *); /* tests only */
+	uint64_t evictions;
+	uint64_t probe_evictions;
 	/*
 	 * Latest time seen.  The idle lists are sorted only if times never
 	 * go back; a replayed capture can have timestamps that do, so a
@@ -69,6 +93,9 @@ struct flow_table {
 	uint64_t         clock;
 	uint64_t         timeout_ms[FLOW_NCLASS];
 	struct idle_list list[FLOW_NCLASS];
+	uint32_t         link_head[FLOW_LINK_NONE + 1];
+	uint32_t         link_count[FLOW_LINK_NONE + 1];
+	uint64_t         visits;
 	flow_release_cb  release_cb;
 	void            *release_arg;
 };
@@ -174,6 +201,10 @@ flow_table_new(uint32_t max, const struct flow_timeouts *to)
 
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
+	if (wp_hash_key_random(&t->key) == -1) {
+		free(t);
+		return NULL;
+	}
 	/*
 	 * Every byte is written now, not left to calloc's lazy zero pages:
 	 * the pages fault in here, once, instead of on the packet path.
@@ -195,9 +226,11 @@ flow_table_new(uint32_t max, const struct flow_timeouts *to)
 	t->free = 0;
 	t->mask = (uint32_t)(nslots - 1);
 	t->max = max;
-	t->seed = wp_random_seed();
+	t->probe_max = nslots < PROBE_MAX ? (uint32_t)nslots : PROBE_MAX;
 	for (i = 0; i < FLOW_NCLASS; i++)
 		t->list[i].head = t->list[i].tail = NIL;
+	for (i = 0; i <= FLOW_LINK_NONE; i++)
+		t->link_head[i] = NIL;
 	timeouts_set(t, to);
 	return t;
 }
@@ -218,7 +251,16 @@ flow_table_set_timeouts(struct flow_table *t, const struct flow_timeouts *to)
 uint64_t
 flow_table_hash(const struct flow_table *t, const struct flow_key *k)
 {
-	return wp_hash64(k, sizeof(*k), t->seed);
+	if (t->hash_fn != NULL)
+		return t->hash_fn(k);
+	return wp_siphash(&t->key, k, sizeof(*k));
+}
+
+void
+flow_table_set_hash_fn(
+    struct flow_table *t, uint64_t (*fn)(const struct flow_key *))
+{
+	t->hash_fn = fn;
 }
 
 static inline uint32_t
@@ -257,14 +299,53 @@ list_append(struct flow_table *t, struct flow *f)
 	l->tail = n;
 }
 
+static void
+link_unlink(struct flow_table *t, struct flow *f)
+{
+	if (f->lprev == NIL)
+		t->link_head[f->link] = f->lnext;
+	else
+		t->ent[f->lprev].lnext = f->lnext;
+	if (f->lnext != NIL)
+		t->ent[f->lnext].lprev = f->lprev;
+	t->link_count[f->link]--;
+}
+
+static void
+link_push(struct flow_table *t, struct flow *f)
+{
+	uint32_t n = ent_no(t, f);
+
+	f->lprev = NIL;
+	f->lnext = t->link_head[f->link];
+	if (f->lnext != NIL)
+		t->ent[f->lnext].lprev = n;
+	t->link_head[f->link] = n;
+	t->link_count[f->link]++;
+}
+
+void
+flow_table_set_link(struct flow_table *t, struct flow *f, uint8_t link)
+{
+	if (t == NULL) {
+		f->link = link;
+		return;
+	}
+	if (f->link == link)
+		return;
+	link_unlink(t, f);
+	f->link = link;
+	link_push(t, f);
+}
+
 struct flow *
 flow_table_lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash)
 {
-	uint32_t           h = (uint32_t)hash, i = h & t->mask;
+	uint32_t           h = (uint32_t)hash, i = h & t->mask, d;
 	const struct slot *s;
 	struct flow       *f;
 
-	for (;; i = (i + 1) & t->mask) {
+	for (d = 0; d < t->probe_max; d++, i = (i + 1) & t->mask) {
 		s = &t->slot[i];
 		if (s->ent == 0)
 			return NULL;
@@ -274,6 +355,7 @@ flow_table_lookup(struct flow_table *t, const struct flow_key *k, uint64_t hash)
 		if (memcmp(&f->key, k, sizeof(*k)) == 0)
 			return f;
 	}
+	return NULL;
 }
 
 void
@@ -286,23 +368,28 @@ flow_table_prefetch(const struct flow_table *t, uint64_t hash)
  * Takes the flow out of the index.  Backward-shift deletion (Knuth, TAOCP
  * vol. 3, 6.4, Algorithm R): every later slot of the cluster whose home
  * lies cyclically at or before the hole moves into it, so lookups never
- * meet a false empty slot and no tombstones accumulate.
+ * meet a false empty slot and no tombstones accumulate.  Moving a flow
+ * back only brings it nearer its home, so the PROBE_MAX bound holds; and
+ * no flow PROBE_MAX or more slots past the hole can belong in it.
  */
 static void
 index_delete(struct flow_table *t, struct flow *f)
 {
 	uint32_t mask = t->mask, want = ent_no(t, f) + 1;
-	uint32_t i, j, home;
+	uint32_t i, j, d, home;
 
 	i = (uint32_t)flow_table_hash(t, &f->key) & mask;
-	while (t->slot[i].ent != want) {
-		/* An empty slot ends the cluster: the flow is not indexed,
-		 * which the callers' invariant rules out; never spin. */
-		if (t->slot[i].ent == 0)
+	for (d = 0; t->slot[i].ent != want; d++) {
+		/* An empty slot or the probe bound ends the search: the flow
+		 * is not indexed, which the callers' invariant rules out;
+		 * never spin. */
+		if (t->slot[i].ent == 0 || d + 1 >= t->probe_max)
 			return;
 		i = (i + 1) & mask;
 	}
 	for (j = (i + 1) & mask; t->slot[j].ent != 0; j = (j + 1) & mask) {
+		if (((j - i) & mask) >= t->probe_max)
+			break;
 		home = t->slot[j].hash & mask;
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			t->slot[i] = t->slot[j];
@@ -320,10 +407,13 @@ index_delete(struct flow_table *t, struct flow *f)
  * after it returns.
  */
 static void
-release(struct flow_table *t, struct flow *f, enum flow_release why)
+release(
+    struct flow_table *t, struct flow *f, enum flow_release why, int indexed)
 {
-	index_delete(t, f);
+	if (indexed)
+		index_delete(t, f);
 	list_unlink(t, f);
+	link_unlink(t, f); /* f->link stays for the callback */
 	t->count--;
 	if (t->release_cb != NULL)
 		t->release_cb(t->release_arg, f, why);
@@ -353,11 +443,11 @@ struct flow *
 flow_table_insert(struct flow_table *t, const struct flow_key *k, uint64_t hash,
     uint64_t now_ms)
 {
-	uint32_t     h = (uint32_t)hash, i, n;
-	struct flow *f;
+	uint32_t     h = (uint32_t)hash, i, n, d, vi = 0, vd = 0;
+	struct flow *f, *e, *victim = NULL;
 
 	if (t->count == t->max) {
-		release(t, idle_longest(t), FLOW_RELEASE_EVICTED);
+		release(t, idle_longest(t), FLOW_RELEASE_EVICTED, 1);
 		t->evictions++;
 	}
 	if (now_ms < t->clock)
@@ -377,12 +467,38 @@ flow_table_insert(struct flow_table *t, const struct flow_key *k, uint64_t hash,
 	f->cls = (uint8_t)flow_class_of(k->proto);
 	f->flags = 0;
 	list_append(t, f);
+	link_push(t, f);
 
-	for (i = h & t->mask; t->slot[i].ent != 0; i = (i + 1) & t->mask)
-		;
+	for (d = 0, i = h & t->mask; d < t->probe_max;
+	     d++, i = (i + 1) & t->mask)
+		if (t->slot[i].ent == 0)
+			break;
+	if (d == t->probe_max) {
+		/* The window is full: the new flow takes the slot of the
+		 * one idle longest in it, which leaves unindexed.  Only
+		 * here are the window's entries read. */
+		for (d = 0, i = h & t->mask; d < t->probe_max;
+		     d++, i = (i + 1) & t->mask) {
+			e = &t->ent[t->slot[i].ent - 1];
+			if (victim == NULL || e->last_ms < victim->last_ms) {
+				victim = e;
+				vi = i;
+				vd = d;
+			}
+		}
+		i = vi;
+		d = vd;
+	}
 	t->slot[i].hash = h;
 	t->slot[i].ent = n + 1;
 	t->count++;
+	if (d + 1 > t->probe_worst)
+		t->probe_worst = d + 1;
+	if (victim != NULL) {
+		release(t, victim, FLOW_RELEASE_EVICTED, 0);
+		t->evictions++;
+		t->probe_evictions++;
+	}
 	return f;
 }
 
@@ -446,7 +562,7 @@ flow_table_expire(struct flow_table *t, uint64_t now_ms, size_t budget)
 		}
 		if (due == NULL)
 			break;
-		release(t, due, FLOW_RELEASE_EXPIRED);
+		release(t, due, FLOW_RELEASE_EXPIRED, 1);
 		n++;
 	}
 	return n;
@@ -455,7 +571,7 @@ flow_table_expire(struct flow_table *t, uint64_t now_ms, size_t budget)
 void
 flow_table_remove(struct flow_table *t, struct flow *f)
 {
-	release(t, f, FLOW_RELEASE_REMOVED);
+	release(t, f, FLOW_RELEASE_REMOVED, 1);
 }
 
 int
@@ -468,10 +584,34 @@ flow_table_foreach(
 	for (i = 0; i <= t->mask; i++) {
 		if (t->slot[i].ent == 0)
 			continue;
+		t->visits++;
 		if ((rv = cb(arg, &t->ent[t->slot[i].ent - 1])) != 0)
 			return rv;
 	}
 	return 0;
+}
+
+int
+flow_table_foreach_link(struct flow_table *t, uint8_t link,
+    int (*cb)(void *, struct flow *), void           *arg)
+{
+	uint32_t i, next;
+	int      rv;
+
+	/* The next flow is taken first: cb may move this one away. */
+	for (i = t->link_head[link]; i != NIL; i = next) {
+		next = t->ent[i].lnext;
+		t->visits++;
+		if ((rv = cb(arg, &t->ent[i])) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+uint64_t
+flow_table_visits(const struct flow_table *t)
+{
+	return t->visits;
 }
 
 void
@@ -483,8 +623,8 @@ flow_table_free(struct flow_table *t)
 		return;
 	for (c = 0; c < FLOW_NCLASS; c++)
 		while (t->list[c].head != NIL)
-			release(
-			    t, &t->ent[t->list[c].head], FLOW_RELEASE_REMOVED);
+			release(t, &t->ent[t->list[c].head],
+			    FLOW_RELEASE_REMOVED, 1);
 	free(t->ent);
 	free(t->slot);
 	free(t);
@@ -508,6 +648,18 @@ flow_table_evictions(const struct flow_table *t)
 	return t->evictions;
 }
 
+uint64_t
+flow_table_probe_evictions(const struct flow_table *t)
+{
+	return t->probe_evictions;
+}
+
+uint32_t
+flow_table_max_probe(const struct flow_table *t)
+{
+	return t->probe_worst;
+}
+
 size_t
 flow_table_memory(const struct flow_table *t)
 {
@@ -515,26 +667,17 @@ flow_table_memory(const struct flow_table *t)
 	    ((size_t)t->mask + 1) * sizeof(struct slot);
 }
 
-struct count_links {
-	uint64_t *n;
-	size_t    nlinks;
-};
-
-static int
-count_link(void *arg, struct flow *f)
+void
+flow_table_count_links(const struct flow_table *t, uint64_t *n, size_t nlinks)
 {
-	struct count_links *c = arg;
+	size_t i;
 
-	if (f->link < c->nlinks)
-		c->n[f->link]++;
-	return 0;
+	for (i = 0; i < nlinks; i++)
+		n[i] = i < FLOW_LINK_NONE ? t->link_count[i] : 0;
 }
 
-void
-flow_table_count_links(struct flow_table *t, uint64_t *n, size_t nlinks)
+uint32_t
+flow_table_link_count(const struct flow_table *t, uint8_t link)
 {
-	struct count_links c = {n, nlinks};
-
-	memset(n, 0, nlinks * sizeof(*n));
-	(void)flow_table_foreach(t, count_link, &c);
+	return t->link_count[link];
 }

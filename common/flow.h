@@ -7,12 +7,19 @@
  * displays can still say src -> dst.
  *
  * The table is sized once from flows.max and never grows: an index of
- * 2^k uint32 slots (open addressing, linear probing, backward-shift
- * deletion) over a preallocated array of exactly `max` entries.  Each flow
+ * 2^k slots (open addressing, linear probing, backward-shift deletion)
+ * over a preallocated array of exactly `max` entries.  Keys are hashed
+ * with SipHash under a key of this table's own (hash.h), and no flow sits
+ * FLOW_PROBE_MAX or more slots past its home, so a lookup or insert reads
+ * at most FLOW_PROBE_MAX slots whatever the keys (see flow.c).  Each flow
  * sits on the idle list of its expiry class (TCP, TCP closing, UDP, ICMP,
  * other), ordered by last use, so expiry and "evict the flow idle longest
- * when full" are O(1) per flow.  Nothing is allocated after
- * flow_table_new().
+ * when full" are O(1) per flow.  Each flow also sits on the list of its
+ * link (FLOW_LINK_NONE included), so a link's flows are walked and
+ * counted without touching the others: a link event costs its own flows,
+ * not the table.  That is why a flow's link is set through
+ * flow_table_set_link(), never written directly.  Nothing is allocated
+ * after flow_table_new().
  *
  * Pointers to flows stay valid until the flow is released (expired,
  * evicted or removed); the release callback is the last moment to use one.
@@ -52,6 +59,9 @@ struct flow_timeouts {
 	uint32_t s[FLOW_NCLASS]; /* idle seconds before expiry */
 };
 
+/* The most index slots a lookup or insert reads. */
+#define FLOW_PROBE_MAX 128
+
 #define FLOW_LINK_NONE    0xff
 #define FLOW_PROFILE_NONE 0xff
 
@@ -64,9 +74,11 @@ struct flow {
 	uint64_t        bytes;
 	uint64_t        first_ms;
 	uint64_t        last_ms;
-	uint32_t        prev, next; /* idle list (table-internal) */
+	uint32_t        prev, next;   /* idle list (table-internal) */
+	uint32_t        lprev, lnext; /* link list (table-internal) */
 	uint32_t        group;   /* sticky group handle (balance's), 0 none */
-	uint8_t         link;    /* link index, FLOW_LINK_NONE unassigned */
+	uint8_t         link;    /* link index, FLOW_LINK_NONE unassigned;
+				    read-only: see flow_table_set_link() */
 	uint8_t         profile; /* profile index, FLOW_PROFILE_NONE static */
 	uint8_t         cls;     /* enum flow_class */
 	uint8_t         flags;
@@ -82,7 +94,8 @@ typedef void (*flow_release_cb)(void *arg, struct flow *, enum flow_release);
 
 struct flow_table;
 
-/* max >= 1.  NULL on allocation failure. */
+/* max >= 1.  NULL on allocation failure, or if the kernel gives no
+ * random hash key. */
 struct flow_table *flow_table_new(uint32_t max, const struct flow_timeouts *);
 /* Releases every remaining flow (FLOW_RELEASE_REMOVED) then frees. */
 void flow_table_free(struct flow_table *);
@@ -92,7 +105,7 @@ void flow_table_set_release_cb(struct flow_table *, flow_release_cb, void *arg);
 void flow_table_set_timeouts(struct flow_table *, const struct flow_timeouts *);
 
 /*
- * The table's hash of a key (randomly seeded per table).  Every `hash`
+ * The table's hash of a key (SipHash-2-4 under a random per-table key).  Every `hash`
  * argument below must be this value for its key: it is taken as an
  * argument only so a caller computes it once (and can prefetch with it).
  */
@@ -111,7 +124,9 @@ void flow_table_prefetch(const struct flow_table *, uint64_t hash);
 /*
  * Inserts a key that is absent (caller looked it up first).  When the table
  * is full, the flow idle longest is evicted first (release callback, then
- * counted in evictions).  The new flow has zero counters, link
+ * counted in evictions).  So is the flow idle longest among the
+ * FLOW_PROBE_MAX slots the key may occupy, if all are taken (also counted in probe_evictions).
+ * The new flow has zero counters, link
  * FLOW_LINK_NONE, class from the protocol, first_ms = last_ms = now_ms.
  * Never fails.
  */
@@ -125,16 +140,47 @@ void flow_table_touch(struct flow_table *, struct flow *, uint64_t now_ms,
 size_t flow_table_expire(struct flow_table *, uint64_t now_ms, size_t budget);
 void   flow_table_remove(struct flow_table *, struct flow *);
 
+/*
+ * Puts the flow on `link` (FLOW_LINK_NONE: none), moving it between the
+ * table's per-link lists; O(1).  A NULL table sets f->link alone: for a
+ * flow that is in no table (tests, what-if computations).
+ */
+void flow_table_set_link(struct flow_table *, struct flow *, uint8_t link);
+
 /* Calls cb for every flow in no particular order; cb must not insert or
  * remove.  A non-zero return from cb stops the walk and is returned. */
 int flow_table_foreach(
     struct flow_table *, int (*cb)(void *arg, struct flow *), void *arg);
+/*
+ * The same over the flows on `link` only (FLOW_LINK_NONE: the unassigned
+ * ones), in time proportional to their number.  cb may move the flow it
+ * is given to another link, and must not insert, remove or relink any
+ * other flow.
+ */
+int flow_table_foreach_link(struct flow_table *, uint8_t link,
+    int (*cb)(void *arg, struct flow *), void           *arg);
+/* Flows handed to foreach and foreach_link callbacks so far: what walks
+ * cost (tests, diagnostics). */
+uint64_t flow_table_visits(const struct flow_table *);
 
 uint32_t flow_table_count(const struct flow_table *);
-/* n[i] = the flows whose link is i, for i < nlinks (one walk). */
-void flow_table_count_links(struct flow_table *, uint64_t *n, size_t nlinks);
+/* n[i] = the flows whose link is i, for i < nlinks; O(nlinks). */
+void flow_table_count_links(
+    const struct flow_table *, uint64_t *n, size_t nlinks);
+/* The flows on `link` (FLOW_LINK_NONE: unassigned); O(1). */
+uint32_t flow_table_link_count(const struct flow_table *, uint8_t link);
 uint32_t flow_table_max(const struct flow_table *);
 uint64_t flow_table_evictions(const struct flow_table *);
+/* Evictions because a key's probe window was full (part of evictions). */
+uint64_t flow_table_probe_evictions(const struct flow_table *);
+/* The longest probe an insert has made, in slots (1 = its home slot). */
+uint32_t flow_table_max_probe(const struct flow_table *);
+/*
+ * Tests only: hash keys with fn instead of the keyed hash, so a test can
+ * make every key collide.  Set before the first insert.
+ */
+void flow_table_set_hash_fn(
+    struct flow_table *, uint64_t (*fn)(const struct flow_key *));
 /* Bytes allocated by the table (entries + index), for the bytes-per-flow
  * figure. */
 size_t flow_table_memory(const struct flow_table *);

@@ -38,10 +38,10 @@ struct frag_ent {
 };
 
 struct frag_cache {
-	struct frag_ent *ent;
-	size_t           mask;
-	uint64_t         seed; /* peers choose ids and addresses */
-	uint32_t         timeout_ms;
+	struct frag_ent   *ent;
+	size_t             mask;
+	struct wp_hash_key key; /* peers choose ids and addresses */
+	uint32_t           timeout_ms;
 };
 
 struct frag_cache *
@@ -59,12 +59,13 @@ frag_cache_new(size_t entries, uint32_t timeout_ms)
 	}
 	if ((fc = calloc(1, sizeof(*fc))) == NULL)
 		return NULL;
-	if ((fc->ent = calloc(n, sizeof(*fc->ent))) == NULL) {
+	if ((fc->ent = calloc(n, sizeof(*fc->ent))) == NULL ||
+	    wp_hash_key_random(&fc->key) == -1) {
+		free(fc->ent);
 		free(fc);
 		return NULL;
 	}
 	fc->mask = n - 1;
-	fc->seed = wp_random_seed();
 	fc->timeout_ms = timeout_ms;
 	return fc;
 }
@@ -87,7 +88,7 @@ frag_slot(struct frag_cache *fc, const struct pkt_info *pi, struct frag_key *k)
 	k->id = pi->frag_id;
 	k->family = pi->family;
 	k->proto = pi->family == AF_INET6 ? 0 : pi->proto;
-	return &fc->ent[wp_hash64(k, sizeof(*k), fc->seed) & fc->mask];
+	return &fc->ent[wp_siphash(&fc->key, k, sizeof(*k)) & fc->mask];
 }
 
 int

@@ -2,7 +2,9 @@
  * Fragment follow-up: later IP fragments carry no ports, so they follow the
  * flow of their datagram.  The first fragment records (family, src, dst,
  * proto, id) -> (sport, dport); later fragments look it up.  A fixed-size
- * table: memory never grows, old entries are overwritten.
+ * direct-mapped table (no probing): memory never grows, old entries are
+ * overwritten.  Slots are chosen by SipHash under the cache's own random
+ * key, so a sender cannot aim its fragments at another datagram's slot.
  */
 #ifndef WANPAIR_FRAG_H
 #define WANPAIR_FRAG_H

@@ -3,74 +3,82 @@
 #include <sys/random.h>
 #include <sys/time.h>
 
+#include <errno.h>
+#include <sodium.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "hash.h"
 
-/* The odd constants are the golden ratio and two primes of the murmur3 /
- * splitmix64 finalisers; any odd constants with good bit dispersion work. */
-#define K0 0x9e3779b97f4a7c15ULL
-#define K1 0xbf58476d1ce4e5b9ULL
-#define K2 0x94d049bb133111ebULL
+/* "wanpair flowhash" in ASCII: any published constant will do, as long
+ * as it never changes (see hash.h). */
+static const uint8_t WP_HASH_KEY_FIXED[WP_HASH_KEYBYTES] = {0x77, 0x61, 0x6e,
+    0x70, 0x61, 0x69, 0x72, 0x20, 0x66, 0x6c, 0x6f, 0x77, 0x68, 0x61, 0x73,
+    0x68};
+
+#if crypto_shorthash_BYTES != 8 || crypto_shorthash_KEYBYTES != WP_HASH_KEYBYTES
+#error "crypto_shorthash is expected to be SipHash-2-4 (8 bytes, 16-byte key)"
+#endif
 
 uint64_t
 wp_mix64(uint64_t x)
 {
 	x ^= x >> 30;
-	x *= K1;
+	x *= 0xbf58476d1ce4e5b9ULL;
 	x ^= x >> 27;
-	x *= K2;
+	x *= 0x94d049bb133111ebULL;
 	x ^= x >> 31;
 	return x;
 }
 
-static inline uint64_t
-load64(const uint8_t *p)
+uint64_t
+wp_siphash(const struct wp_hash_key *key, const void *p, size_t len)
 {
-	uint64_t v;
+	uint8_t  out[crypto_shorthash_BYTES];
+	uint64_t v = 0;
+	int      i;
 
-	memcpy(&v, p, 8);
-	/* Hash the bytes, not the host's integer: same value on every host. */
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
+	(void)crypto_shorthash(out, p, len, key->k);
+	/* SipHash's output is defined as little-endian bytes. */
+	for (i = 7; i >= 0; i--)
+		v = v << 8 | out[i];
 	return v;
 }
 
-/* 128-bit multiply folded to 64: mixes every input bit into the output. */
-static inline uint64_t
-mulfold(uint64_t a, uint64_t b)
+int
+wp_hash_key_random(struct wp_hash_key *key)
 {
-	__uint128_t r = (__uint128_t)a * b;
+	size_t  got = 0;
+	ssize_t n;
 
-	return (uint64_t)r ^ (uint64_t)(r >> 64);
+	while (got < sizeof(key->k)) {
+		n = getrandom(key->k + got, sizeof(key->k) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return 0;
 }
 
-uint64_t
-wp_hash64(const void *key, size_t len, uint64_t seed)
+void
+wp_hash_key_fixed(struct wp_hash_key *key, const char *label)
 {
-	const uint8_t *p = key;
-	uint64_t       h = seed ^ K0 ^ ((uint64_t)len * K1);
-	uint8_t        tail[8];
+	struct wp_hash_key base;
+	uint64_t           lo, hi;
+	int                i;
 
-	while (len >= 16) {
-		h = mulfold(load64(p) ^ K1 ^ h, load64(p + 8) ^ K2);
-		p += 16;
-		len -= 16;
+	memcpy(base.k, WP_HASH_KEY_FIXED, sizeof(base.k));
+	lo = wp_siphash(&base, label, strlen(label));
+	base.k[0] ^= 1; /* a second, independent half */
+	hi = wp_siphash(&base, label, strlen(label));
+	for (i = 0; i < 8; i++) {
+		key->k[i] = (uint8_t)(lo >> (8 * i));
+		key->k[8 + i] = (uint8_t)(hi >> (8 * i));
 	}
-	if (len >= 8) {
-		h = mulfold(load64(p) ^ K1 ^ h, K2);
-		p += 8;
-		len -= 8;
-	}
-	if (len > 0) {
-		memset(tail, 0, sizeof(tail));
-		memcpy(tail, p, len);
-		h = mulfold(load64(tail) ^ K2 ^ h, K1);
-	}
-	return wp_mix64(h);
 }
 
 uint64_t

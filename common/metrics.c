@@ -39,7 +39,7 @@
  * to 1 min typically), so these leave room for a handful of scrapers and
  * a curl by hand, not for a crowd.
  */
-#define METRICS_MAX_CONNS   16   /* open at once; more are closed at accept */
+#define METRICS_MAX_CONNS   16   /* open at once; see evict_one() */
 #define METRICS_HEADERS_MAX 8192 /* request line and headers, bytes */
 #define METRICS_IDLE_S      5    /* evhttp's read/write timeout */
 /*
@@ -49,6 +49,17 @@
  * connection is closed; Prometheus's own client does.
  */
 #define METRICS_LIFETIME_S 30
+/*
+ * Scrapes per source address: a token bucket of METRICS_BURST, refilled
+ * at METRICS_PER_S.  A scrape is the costly request (a snapshot of every
+ * counter, rendered), made on the loop that also carries the control
+ * channels; Prometheus asks every 15 s or so, a person with curl a few
+ * times.  Past the bucket: 429 without a snapshot.  Sources are kept in
+ * METRICS_SOURCES entries, the least recently seen replaced.
+ */
+#define METRICS_BURST   20
+#define METRICS_PER_S   5
+#define METRICS_SOURCES 64
 
 /* ---------------------------------------------------------- rendering */
 
@@ -137,6 +148,19 @@ static const struct family families[] = {
 	"Control connections closed for a malformed, oversized or unknown "
 	"frame.",
 	AT_ROOT_CONTROL, "bad_frames", V_NUM},
+    {"wanpair_ctl_evicted_total", "counter",
+	"Control socket clients closed to make room for a newer one.", AT_ROOT,
+	"ctl_evicted", V_NUM},
+    {"wanpair_metrics_evicted_total", "counter",
+	"Metrics connections closed to make room for a newer one.", AT_ROOT,
+	"metrics_evicted", V_NUM},
+    {"wanpair_metrics_limited_total", "counter",
+	"Scrapes refused (429) past their source's rate.", AT_ROOT,
+	"metrics_limited", V_NUM},
+    {"wanpair_sessions_expired_total", "counter",
+	"Data-plane sessions ended after session_grace_s without a control "
+	"channel.",
+	AT_ROOT_CONTROL, "sessions_expired", V_NUM},
     {"wanpair_flows", "gauge", "Flows in the flow table.", AT_UNIT_FLOWS,
 	"count", V_NUM},
     {"wanpair_flows_max", "gauge", "Size of the flow table (flows.max).",
@@ -429,9 +453,16 @@ out:
  */
 struct mconn {
 	struct bufferevent *bev;
-	time_t              since; /* CLOCK_MONOTONIC seconds */
+	struct timespec     since; /* CLOCK_MONOTONIC */
 	int                 shut;
 };
+
+/*
+ * Connections shut but not yet freed by evhttp (it sees end of file on
+ * its next read) stay in conns[] until the sweep finds them finished: room
+ * for as many as there are live ones, so that evicting never has to wait.
+ */
+#define METRICS_TRACKED (2 * METRICS_MAX_CONNS)
 
 struct metrics {
 	struct event_base     *base;
@@ -440,18 +471,96 @@ struct metrics {
 	struct event          *sweep_ev;
 	metrics_snapshot_fn    snapshot;
 	void                  *arg;
-	struct mconn           conns[METRICS_MAX_CONNS];
-	size_t                 nconns;
+	struct mconn           conns[METRICS_TRACKED];
+	size_t                 nconns; /* tracked */
+	size_t                 nlive;  /* tracked and not shut */
 	int                    paused; /* listener disabled */
+	uint64_t               evicted;
+	uint64_t               limited; /* scrapes refused by the bucket */
+	struct msource {
+		uint8_t  addr[17]; /* family byte, then the address */
+		uint64_t last_ms;  /* 0: unused */
+		uint32_t tokens;   /* thousandths */
+	} sources[METRICS_SOURCES];
 };
 
-static time_t
-mono_s(void)
+static struct timespec
+mono(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return ts;
+}
+
+static int
+older(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+static void
+conn_shut(struct metrics *m, struct mconn *c)
+{
+	(void)shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+	c->shut = 1;
+	m->nlive--;
+}
+
+/* The peer's address (port left out), or family 0 if unknown. */
+static void
+conn_peer(const struct mconn *c, struct sockaddr_storage *ss)
+{
+	socklen_t len = sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	if (getpeername(
+		bufferevent_getfd(c->bev), (struct sockaddr *)ss, &len) == -1)
+		memset(ss, 0, sizeof(*ss));
+	else if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = 0;
+	else if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = 0;
+}
+
+/*
+ * All slots live and a client more: the oldest connection of the source
+ * address that holds the most slots makes room.  Waiting in the backlog
+ * instead let a client that reconnects as soon as it is closed keep every
+ * slot, and a scraper from elsewhere out for good.  Now a source can take
+ * slots only from itself once it holds more than anyone else: a scraper
+ * from another address keeps its slot and gets in.  (Clients behind one
+ * address, e.g. all on loopback, share its slots oldest first: a scrape
+ * is answered as soon as its request is read, so it holds its slot for
+ * milliseconds.)  O(n^2) in 16 slots.
+ */
+static void
+evict_one(struct metrics *m)
+{
+	struct sockaddr_storage peer[METRICS_TRACKED];
+	size_t                  i, j, most = 0, n, victim = SIZE_MAX;
+
+	for (i = 0; i < m->nconns; i++)
+		if (!m->conns[i].shut)
+			conn_peer(&m->conns[i], &peer[i]);
+	for (i = 0; i < m->nconns; i++) {
+		if (m->conns[i].shut)
+			continue;
+		for (n = 0, j = 0; j < m->nconns; j++)
+			n += !m->conns[j].shut &&
+			    memcmp(&peer[i], &peer[j], sizeof(peer[i])) == 0;
+		if (n > most ||
+		    (n == most &&
+			older(&m->conns[i].since, &m->conns[victim].since))) {
+			most = n;
+			victim = i;
+		}
+	}
+	if (victim != SIZE_MAX) {
+		conn_shut(m, &m->conns[victim]);
+		m->evicted++;
+	}
 }
 
 /*
@@ -465,7 +574,7 @@ sweep(struct metrics *m)
 {
 	bufferevent_data_cb  rd, wr;
 	bufferevent_event_cb ev;
-	time_t               now = mono_s();
+	struct timespec      now = mono();
 	size_t               i = 0;
 
 	while (i < m->nconns) {
@@ -473,17 +582,18 @@ sweep(struct metrics *m)
 
 		bufferevent_getcb(c->bev, &rd, &wr, &ev, NULL);
 		if (rd == NULL && wr == NULL && ev == NULL) {
+			if (!c->shut)
+				m->nlive--;
 			bufferevent_decref(c->bev);
 			*c = m->conns[--m->nconns];
 			continue;
 		}
-		if (!c->shut && now - c->since >= METRICS_LIFETIME_S) {
-			(void)shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
-			c->shut = 1;
-		}
+		if (!c->shut &&
+		    now.tv_sec - c->since.tv_sec >= METRICS_LIFETIME_S)
+			conn_shut(m, c);
 		i++;
 	}
-	if (m->paused && m->nconns < METRICS_MAX_CONNS) {
+	if (m->paused && m->nconns < METRICS_TRACKED) {
 		m->paused = 0;
 		evconnlistener_enable(m->listener);
 	}
@@ -508,17 +618,21 @@ on_connection(struct event_base *base, void *arg)
 	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
 	    NULL)
 		return NULL; /* evhttp tries its own, and fails likewise */
-	if (m->nconns == METRICS_MAX_CONNS)
+	if (m->nlive >= METRICS_MAX_CONNS || m->nconns == METRICS_TRACKED)
 		sweep(m);
-	if (m->nconns < METRICS_MAX_CONNS) {
+	if (m->nlive >= METRICS_MAX_CONNS)
+		evict_one(m);
+	if (m->nconns < METRICS_TRACKED) {
 		bufferevent_incref(bev);
 		c = &m->conns[m->nconns++];
 		c->bev = bev;
-		c->since = mono_s();
+		c->since = mono();
 		c->shut = 0;
+		m->nlive++;
 	}
-	/* The listener's accept loop checks this after each connection. */
-	if (m->nconns == METRICS_MAX_CONNS && !m->paused) {
+	/* The listener's accept loop checks this after each connection:
+	 * only shut connections evhttp has not freed yet fill the table. */
+	if (m->nconns == METRICS_TRACKED && !m->paused) {
 		evconnlistener_disable(m->listener);
 		m->paused = 1;
 	}
@@ -534,6 +648,56 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 
 	evconnlistener_disable(lev);
 	m->paused = 1;
+}
+
+/* 1 if the request's source may scrape now (and takes a token). */
+static int
+source_may_scrape(struct metrics *m, struct evhttp_request *req)
+{
+	const struct sockaddr *sa =
+	    evhttp_connection_get_addr(evhttp_request_get_connection(req));
+	struct msource *e = NULL, *lru = &m->sources[0];
+	struct timespec ts = mono();
+	uint64_t        now, add;
+	uint8_t         key[17];
+	size_t          i;
+
+	memset(key, 0, sizeof(key));
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		key[0] = 6;
+		memcpy(
+		    key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	}
+	/* +1: 0 marks an unused entry */
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
+	for (i = 0; i < METRICS_SOURCES && e == NULL; i++) {
+		if (m->sources[i].last_ms != 0 &&
+		    memcmp(m->sources[i].addr, key, sizeof(key)) == 0)
+			e = &m->sources[i];
+		else if (m->sources[i].last_ms < lru->last_ms)
+			lru = &m->sources[i];
+	}
+	if (e == NULL) {
+		e = lru;
+		memcpy(e->addr, key, sizeof(key));
+		e->tokens = METRICS_BURST * 1000;
+	} else {
+		add = (now - e->last_ms) * METRICS_PER_S;
+		e->tokens = add >= METRICS_BURST * 1000 ||
+			e->tokens + add >= METRICS_BURST * 1000
+		    ? METRICS_BURST * 1000
+		    : e->tokens + (uint32_t)add;
+	}
+	e->last_ms = now;
+	if (e->tokens < 1000) {
+		m->limited++;
+		return 0;
+	}
+	e->tokens -= 1000;
+	return 1;
 }
 
 static void
@@ -565,6 +729,18 @@ on_request(struct evhttp_request *req, void *arg)
 		    "Allow", "GET, HEAD");
 		evhttp_send_reply(
 		    req, HTTP_BADMETHOD, "Method Not Allowed", body);
+		goto out;
+	}
+	if (!source_may_scrape(m, req)) {
+		/* not evhttp_send_error(), which drops Retry-After */
+		if ((body = evbuffer_new()) == NULL ||
+		    evbuffer_add_printf(body, "too many scrapes\n") < 0) {
+			evhttp_send_error(req, HTTP_INTERNAL, NULL);
+			goto out;
+		}
+		evhttp_add_header(
+		    evhttp_request_get_output_headers(req), "Retry-After", "1");
+		evhttp_send_reply(req, 429, "Too Many Requests", body);
 		goto out;
 	}
 	if ((body = evbuffer_new()) == NULL ||
@@ -660,6 +836,18 @@ metrics_new(struct event_base *base, const struct wp_addr *addr, uint16_t port,
 fail:
 	metrics_free(m);
 	return NULL;
+}
+
+uint64_t
+metrics_evicted(const struct metrics *m)
+{
+	return m != NULL ? m->evicted : 0;
+}
+
+uint64_t
+metrics_limited(const struct metrics *m)
+{
+	return m != NULL ? m->limited : 0;
 }
 
 void

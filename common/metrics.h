@@ -15,7 +15,9 @@
  *	control     socketd: {"state": "up" | "connecting" | "down",
  *	            "connected": bool (WELCOME received), "link": name,
  *	            "reassign_sent": failover batches (REASSIGN) queued for
- *	            the PoP, "reassign_applied": ... acknowledged whole}
+ *	            the PoP, "reassign_applied": ... acknowledged whole,
+ *	            "sessions_expired": keys dropped after session_grace_s
+ *	            without a channel}
  *	            popd: {"sessions": sites with a session, "pending":
  *	            handshakes under way, "connections": control
  *	            connections open (pending and closing included),
@@ -50,6 +52,9 @@
  *	            {reason: count}}]  (popd does not probe: no rtt/loss)
  *	drops       {reason: packets dropped}, every drop counter the daemon
  *	            keeps, reason in snake_case
+ *	ctl_evicted, metrics_evicted  clients of the control socket and of
+ *	            this endpoint closed to make room for a newer one;
+ *	metrics_limited  scrapes refused (429) past their source's rate
  *
  * tx/rx are as seen by the daemon reporting them: socketd's tx is
  * upstream, popd's tx downstream.  All counts are since the process
@@ -83,6 +88,10 @@ struct metrics;
 struct metrics *metrics_new(struct event_base *, const struct wp_addr *,
     uint16_t port, metrics_snapshot_fn, void *arg, char *err, size_t errlen);
 void            metrics_free(struct metrics *);
+/* Connections closed to make room for a newer one (evict_one()). */
+uint64_t metrics_evicted(const struct metrics *);
+/* Scrapes refused with 429: their source address asked too often. */
+uint64_t metrics_limited(const struct metrics *);
 
 /*
  * Where a daemon's endpoint should be, at start and at each reload: *cur

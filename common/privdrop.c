@@ -26,6 +26,8 @@
 /* Not in every libc's <sys/prctl.h> (Linux 4.3). */
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT           47
+#define PR_CAP_AMBIENT_IS_SET    1
+#define PR_CAP_AMBIENT_LOWER     3
 #define PR_CAP_AMBIENT_CLEAR_ALL 4
 #endif
 
@@ -47,7 +49,7 @@ caps_get(uint64_t *eff, uint64_t *prm, uint64_t *inh)
 }
 
 static int
-caps_set(uint64_t keep)
+caps_set3(uint64_t eff, uint64_t prm, uint64_t inh)
 {
 	struct __user_cap_header_struct hdr;
 	struct __user_cap_data_struct   d[_LINUX_CAPABILITY_U32S_3];
@@ -55,9 +57,70 @@ caps_set(uint64_t keep)
 	memset(&hdr, 0, sizeof(hdr));
 	memset(d, 0, sizeof(d));
 	hdr.version = _LINUX_CAPABILITY_VERSION_3;
-	d[0].effective = d[0].permitted = (uint32_t)keep;
-	d[1].effective = d[1].permitted = (uint32_t)(keep >> 32);
+	d[0].effective = (uint32_t)eff;
+	d[1].effective = (uint32_t)(eff >> 32);
+	d[0].permitted = (uint32_t)prm;
+	d[1].permitted = (uint32_t)(prm >> 32);
+	d[0].inheritable = (uint32_t)inh;
+	d[1].inheritable = (uint32_t)(inh >> 32);
 	return (int)syscall(SYS_capset, &hdr, d);
+}
+
+static int
+caps_set(uint64_t keep)
+{
+	return caps_set3(keep, keep, 0);
+}
+
+int
+privdrop_cap_drop(int cap, char *err, size_t errlen)
+{
+	uint64_t bit, eff, prm, inh;
+
+	if (cap < 0 || cap > 63) {
+		snprintf(err, errlen, "capability %d out of range", cap);
+		return -1;
+	}
+	bit = 1ULL << cap;
+	if (caps_get(&eff, &prm, &inh) == -1) {
+		snprintf(err, errlen, "capget: %s", strerror(errno));
+		return -1;
+	}
+	/* The bounding set first, while CAP_SETPCAP (root's) may still be
+	 * effective; without it (a unit's user) the set cannot shrink, and
+	 * need not: nothing is exec'd, and no_new_privs holds. */
+	if ((eff & (1ULL << CAP_SETPCAP)) != 0 &&
+	    prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+	    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1) {
+		snprintf(err, errlen,
+		    "cannot drop capability %d from the bounding set: %s", cap,
+		    strerror(errno));
+		return -1;
+	}
+	/* Lowering the ambient set needs no privilege; EINVAL: a kernel
+	 * before 4.3, which has none. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0, 0) == -1 &&
+	    errno != EINVAL) {
+		snprintf(err, errlen, "PR_CAP_AMBIENT: %s", strerror(errno));
+		return -1;
+	}
+	/* Removing capabilities is always allowed (capabilities(7)). */
+	if (caps_set3(eff & ~bit, prm & ~bit, inh & ~bit) == -1) {
+		snprintf(err, errlen, "capset: %s", strerror(errno));
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		snprintf(
+		    err, errlen, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return -1;
+	}
+	if (caps_get(&eff, &prm, &inh) == -1 ||
+	    ((eff | prm | inh) & bit) != 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, cap, 0, 0) == 1) {
+		snprintf(err, errlen, "capability %d is still held", cap);
+		return -1;
+	}
+	return 0;
 }
 
 int

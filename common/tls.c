@@ -152,9 +152,12 @@ usable_name(const unsigned char *s, int len)
 }
 
 /*
- * Calls fn on each usable DNS subjectAltName, then on the subject CN,
- * until fn returns non-zero; returns that value, or 0.  A CN is
- * converted to UTF-8 first: it may be any of several ASN.1 string types.
+ * Calls fn on each usable DNS subjectAltName until fn returns non-zero;
+ * returns that value, or 0.  The subject CN is tried only when the
+ * certificate has no DNS subjectAltName at all, usable or not (RFC 6125
+ * section 6.4.4): a CA that issued a certificate for the names in its
+ * SAN did not vouch for whatever its CN says.  A CN is converted to
+ * UTF-8 first: it may be any of several ASN.1 string types.
  */
 static int
 each_name(X509 *x, int (*fn)(const char *, void *), void *arg)
@@ -164,7 +167,7 @@ each_name(X509 *x, int (*fn)(const char *, void *), void *arg)
 	X509_NAME_ENTRY     *ne;
 	const unsigned char *s;
 	unsigned char       *cn = NULL;
-	int                  i, n, len, rc = 0;
+	int                  i, n, len, ndns = 0, rc = 0;
 
 	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	n = sans != NULL ? sk_GENERAL_NAME_num(sans) : 0;
@@ -172,13 +175,14 @@ each_name(X509 *x, int (*fn)(const char *, void *), void *arg)
 		gn = sk_GENERAL_NAME_value(sans, i);
 		if (gn->type != GEN_DNS)
 			continue;
+		ndns++;
 		s = ASN1_STRING_get0_data(gn->d.dNSName);
 		len = ASN1_STRING_length(gn->d.dNSName);
 		if (usable_name(s, len))
 			rc = fn((const char *)s, arg);
 	}
 	GENERAL_NAMES_free(sans);
-	if (rc != 0)
+	if (rc != 0 || ndns > 0)
 		return rc;
 
 	i = X509_NAME_get_index_by_NID(
@@ -240,8 +244,8 @@ tls_peer_identity(SSL *ssl, char *out, size_t outlen)
 
 /* DNS names compare case-insensitively in ASCII only (RFC 4343); the
  * C library's strcasecmp() would follow the locale. */
-static int
-name_eq(const char *a, const char *b)
+int
+tls_name_eq(const char *a, const char *b)
 {
 	unsigned char ca, cb;
 
@@ -262,7 +266,7 @@ name_eq(const char *a, const char *b)
 static int
 same_name(const char *name, void *arg)
 {
-	return name_eq(name, arg);
+	return tls_name_eq(name, arg);
 }
 
 int

@@ -3,8 +3,8 @@
  *
  * Both ends verify the peer against one configured CA (no system store:
  * a wanpair deployment is its own PKI).  The PoP maps the client
- * certificate's identity to a site: a DNS name in subjectAltName, else
- * the subject CN.  Data-plane keys come from the TLS session through
+ * certificate's identity to a site: a DNS name in subjectAltName, or
+ * the subject CN when the certificate has no DNS subjectAltName.  Data-plane keys come from the TLS session through
  * SSL_export_keying_material (RFC 8446 section 7.5) with wanpair's own
  * label, one key per direction, so they change with every session and
  * are never sent.  Functions return 0 / -1 with a sentence in err (with
@@ -37,18 +37,23 @@ SSL_CTX *tls_ctx_new(
     int server, const struct tls_files *, char *err, size_t errlen);
 
 /*
- * The verified peer certificate's identity: the first DNS
- * subjectAltName, else the subject CN.  Returns 0, or -1 if the session
- * has no verified peer certificate or no usable name.
+ * The verified peer certificate's identity: the first usable DNS
+ * subjectAltName; the subject CN only if there is no DNS subjectAltName
+ * (RFC 6125 section 6.4.4).  Returns 0, or -1 if the session has no
+ * verified peer certificate or no usable name.
  */
 int tls_peer_identity(SSL *, char *out, size_t outlen);
 
 /*
  * 1 if `identity` names the verified peer: equal to any DNS
- * subjectAltName or to the subject CN (exact, case-insensitive; no
- * wildcards).
+ * subjectAltName, or to the subject CN if the certificate has no DNS
+ * subjectAltName (exact, case-insensitive; no wildcards).
  */
 int tls_peer_matches(SSL *, const char *identity);
+
+/* 1 if two names are one identity as tls_peer_matches() compares them:
+ * equal but for the case of ASCII letters; else 0. */
+int tls_name_eq(const char *, const char *);
 
 /*
  * The two data-plane keys of this session for one key epoch, bound to the

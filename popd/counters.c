@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "ctlsrv.h"
 #include "log.h"
 #include "metrics.h"
 #include "popd.h"
@@ -87,7 +88,7 @@ json_t *
 popd_counters(struct popd *pd)
 {
 	uint64_t now = now_ms();
-	json_t  *sites, *site, *control;
+	json_t  *sites, *site, *control, *j;
 	size_t   i, sessions = 0;
 
 	if ((sites = json_array()) == NULL)
@@ -101,7 +102,7 @@ popd_counters(struct popd *pd)
 		}
 	}
 	if ((control = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-				 "s:I,s:I}",
+				 "s:I,s:I,s:I}",
 		 "sessions", (json_int_t)sessions, "pending",
 		 (json_int_t)pd->pending.n, "refused", (json_int_t)pd->refused,
 		 "connections", (json_int_t)pd->nconns, "handshake_timeouts",
@@ -112,12 +113,13 @@ popd_counters(struct popd *pd)
 		 (json_int_t)pd->replaced, "output_overflows",
 		 (json_int_t)pd->output_overflows, "rate_limited",
 		 (json_int_t)pd->rate_limited, "bad_frames",
-		 (json_int_t)pd->bad_frames)) == NULL) {
+		 (json_int_t)pd->bad_frames, "sessions_expired",
+		 (json_int_t)pd->sessions_expired)) == NULL) {
 		json_decref(sites);
 		return NULL;
 	}
-	return json_pack("{s:s,s:s,s:I,s:o,s:o,"
-			 "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+	j = json_pack("{s:s,s:s,s:I,s:o,s:o,"
+		      "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", control, "sites", sites,
 	    "drops", "bad_header", (json_int_t)pd->drop_bad_header,
@@ -125,6 +127,21 @@ popd_counters(struct popd *pd)
 	    (json_int_t)pd->drop_replay, "unauthenticated",
 	    (json_int_t)pd->drop_auth, "no_site", (json_int_t)pd->drop_no_site,
 	    "unparsable", (json_int_t)pd->drop_parse);
+	/* Clients of the local endpoints closed to make room for newer
+	 * ones (ctlsrv.c, metrics.c evict_one()). */
+	if (j != NULL &&
+	    (json_object_set_new(j, "ctl_evicted",
+		 json_integer((json_int_t)ctlsrv_evicted(pd->ctlsrv))) == -1 ||
+		json_object_set_new(j, "metrics_evicted",
+		    json_integer((json_int_t)metrics_evicted(pd->metrics))) ==
+		    -1 ||
+		json_object_set_new(j, "metrics_limited",
+		    json_integer((json_int_t)metrics_limited(pd->metrics))) ==
+		    -1)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
 }
 
 static json_t *

@@ -325,6 +325,39 @@ health_period(const struct popd *pd, struct timeval *tv)
 	return tv;
 }
 
+/*
+ * A session is kept when its control channel drops, so that traffic goes
+ * on until the next HELLO (DESIGN.md section 6), but not for ever: with
+ * no channel it cannot rekey and nobody vouches for the site any more.
+ * After session_grace_s without one it ends: keys wiped, flows dropped.
+ * The routes into the TUN device stay (the site is still configured),
+ * so its return traffic is dropped here rather than routed elsewhere.
+ * Returns 1 if the session was freed.
+ */
+static int
+session_expire(struct popd *pd, struct site *site, uint64_t now)
+{
+	struct session *s = site->session;
+
+	if (s->conn != NULL) {
+		s->detached_ms = 0;
+		return 0;
+	}
+	if (s->detached_ms == 0) {
+		s->detached_ms = now;
+		return 0;
+	}
+	if (now - s->detached_ms < (uint64_t)pd->conf->session_grace_s * 1000)
+		return 0;
+	log_info("site %s: session %u ended: no control channel for %u s",
+	    site->conf->name, s->id, pd->conf->session_grace_s);
+	session_index_swap(pd, s, NULL);
+	session_free(s);
+	site->session = NULL;
+	pd->sessions_expired++;
+	return 1;
+}
+
 static void
 health_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -343,6 +376,10 @@ health_tick(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < pd->nsites; i++) {
 		struct session *s = pd->sites[i].session;
 
+		if (s != NULL && session_expire(pd, &pd->sites[i], now))
+			continue;
+		if (s != NULL) /* flows expire with no packet too */
+			engine_tick(s->engine, now);
 		for (l = 0; s != NULL && l < s->nlinks; l++) {
 			if (s->link_down[l] || s->rx_last_ms[l] == 0 ||
 			    now - s->rx_last_ms[l] < quiet)

@@ -173,8 +173,10 @@ main(int argc, char *argv[])
 	/*
 	 * -u: everything that needs root is open (the TUN device, the
 	 * sockets, the control socket); what remains needs CAP_NET_ADMIN
-	 * alone (routes, the TUN device's flags).  Under systemd, User= and
-	 * AmbientCapabilities= do this instead.
+	 * alone, for as long as popd runs: a site's routes into the TUN
+	 * device are added when it logs in (control.c, install_routes())
+	 * and follow its LAN on a reload (reload.c).  Under systemd, User=
+	 * and AmbientCapabilities= do this instead.
 	 */
 	if (user != NULL) {
 		static const int keep[] = {CAP_NET_ADMIN};

@@ -34,11 +34,13 @@ struct site;
 /*
  * A site's data-plane session: made from a HELLO, keyed from that TLS
  * session, and kept when the control channel drops so that traffic goes
- * on until the Socket's next HELLO replaces it.
+ * on until the Socket's next HELLO replaces it, for session_grace_s at
+ * most (dataplane.c, session_expire()).
  */
 struct session {
 	struct site   *site;
-	struct conn   *conn; /* its control connection while it lasts */
+	struct conn   *conn;        /* its control connection while it lasts */
+	uint64_t       detached_ms; /* first seen without conn, 0 with one */
 	uint32_t       id;
 	struct keyring up;   /* opens what the Socket sends */
 	struct keyring down; /* seals what goes to the Socket */
@@ -141,6 +143,7 @@ struct popd {
 
 	uint64_t drop_bad_header, drop_no_session, drop_replay, drop_auth,
 	    drop_no_site, drop_parse;
+	uint64_t sessions_expired; /* ended by session_grace_s */
 };
 
 /* ctl.c: the control socket */

@@ -6,7 +6,9 @@
  * Applied live: sites added (they may connect at once), sites removed
  * (their control channel is closed, their session and routes go), a
  * site's LAN (routes into the TUN device follow) and identity (its
- * channel is closed so that it authenticates again), profiles, failback,
+ * channel is closed and its session, keys and flows go: they were made
+ * for a certificate the site no longer accepts, so nothing may be sealed
+ * or opened under them; it authenticates again), profiles, failback,
  * probe settings and flow timeouts (every session's engine is
  * reconfigured, keeping its flows), the TLS files (read again, for
  * the next connection), and "limits" (control.c reads them at each
@@ -131,6 +133,7 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 	struct site        *ns = NULL;
 	struct conn        *c, *next;
 	struct session    **idx = NULL;
+	uint8_t            *idchg = NULL; /* by new site: identity changed */
 	int                 k;
 	size_t              i, j, added = 0, removed = 0, lanchg = 0;
 	char                err[TLS_ERRLEN];
@@ -149,6 +152,7 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 		goto fail;
 	}
 	if ((ns = calloc(n->nsites, sizeof(*ns))) == NULL ||
+	    (idchg = calloc(n->nsites + 1, 1)) == NULL ||
 	    (idx = calloc(index_size(n->nsites), sizeof(*idx))) == NULL) {
 		(void)reload_refuse(&w, errs, "sites", "out of memory");
 		goto fail;
@@ -183,6 +187,8 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 			continue;
 		}
 		ns[j].session = pd->sites[k].session;
+		idchg[j] = !tls_name_eq(
+		    n->sites[j].identity, pd->sites[k].conf->identity);
 		ns[j].routes_installed = pd->sites[k].routes_installed;
 		ns[j].drop_spoofed = pd->sites[k].drop_spoofed;
 		ns[j].drop_no_endpoint = pd->sites[k].drop_no_endpoint;
@@ -204,9 +210,7 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 		if (c->site == NULL)
 			continue;
 		k = site_named(n, c->site->conf->name);
-		if (k == -1 ||
-		    strcmp(n->sites[k].identity, c->site->conf->identity) !=
-			0) {
+		if (k == -1 || idchg[k]) {
 			if (c->site->session != NULL &&
 			    c->site->session->conn == c)
 				c->site->session->conn = NULL;
@@ -235,6 +239,18 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 			session_free(s->session);
 		}
 	}
+	/* A changed identity ends the session even without a channel (one
+	 * kept for its grace period): its keys belong to the old one. */
+	for (j = 0; j < n->nsites; j++) {
+		if (!idchg[j] || ns[j].session == NULL)
+			continue;
+		log_info("site %s: identity changed, session %u ended",
+		    n->sites[j].name, ns[j].session->id);
+		session_index_swap(pd, ns[j].session, NULL);
+		session_free(ns[j].session);
+		ns[j].session = NULL;
+	}
+	free(idchg);
 	free(pd->sess_index);
 	pd->sess_index = idx;
 	pd->sess_mask = index_size(n->nsites) - 1;
@@ -263,6 +279,7 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 	return 0;
 fail:
 	free(idx);
+	free(idchg);
 	free(ns);
 	SSL_CTX_free(ctx);
 	reload_where_free(&w);

@@ -3,7 +3,7 @@
  * links (the first that connects), with HELLO -> WELCOME, keepalives, and
  * a reconnect with backoff over the next link when it fails.  The data
  * plane keeps its keys across a reconnect until the next WELCOME brings
- * new ones.
+ * new ones, or session_grace_s has passed without one.
  */
 #include "autoconf.h"
 
@@ -638,6 +638,7 @@ probe(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
+	dataplane_session_expire(arg);
 	dataplane_probe(arg);
 }
 

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "ctlsrv.h"
 #include "log.h"
 #include "metrics.h"
 #include "socketd.h"
@@ -60,7 +61,7 @@ socketd_counters(struct socketd *sd)
 {
 	struct flow_table *t = engine_flows(sd->engine);
 	uint64_t           flows[CONFIG_MAX_LINKS] = {0};
-	json_t            *links, *link;
+	json_t            *links, *link, *j;
 	const char        *state;
 	size_t             i;
 
@@ -82,15 +83,16 @@ socketd_counters(struct socketd *sd)
 		state = "connecting";
 	else
 		state = "up";
-	return json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I},"
-			 "s:{s:I,s:I,s:I,s:I},s:o,"
-			 "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
+		      "s:{s:I,s:I,s:I,s:I},s:o,"
+		      "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)sd->started, "site", sd->conf->site, "control", "state",
 	    state, "connected", sd->ctl_welcomed, "link",
 	    sd->ctl != NULL ? sd->links[sd->ctl_link].conf->name : NULL,
 	    "reassign_sent", (json_int_t)sd->reassign_sent, "reassign_applied",
-	    (json_int_t)sd->reassign_applied, "flows", "count",
+	    (json_int_t)sd->reassign_applied, "sessions_expired",
+	    (json_int_t)sd->sessions_expired, "flows", "count",
 	    (json_int_t)flow_table_count(t), "max",
 	    (json_int_t)flow_table_max(t), "evictions",
 	    (json_int_t)flow_table_evictions(t), "new",
@@ -101,6 +103,21 @@ socketd_counters(struct socketd *sd)
 	    (json_int_t)sd->drop_link_down, "unauthenticated",
 	    (json_int_t)sd->drop_auth, "replayed", (json_int_t)sd->drop_replay,
 	    "bad_header", (json_int_t)sd->drop_bad_header);
+	/* Clients of the local endpoints closed to make room for newer
+	 * ones (ctlsrv.c, metrics.c evict_one()). */
+	if (j != NULL &&
+	    (json_object_set_new(j, "ctl_evicted",
+		 json_integer((json_int_t)ctlsrv_evicted(sd->ctlsrv))) == -1 ||
+		json_object_set_new(j, "metrics_evicted",
+		    json_integer((json_int_t)metrics_evicted(sd->metrics))) ==
+		    -1 ||
+		json_object_set_new(j, "metrics_limited",
+		    json_integer((json_int_t)metrics_limited(sd->metrics))) ==
+		    -1)) {
+		json_decref(j);
+		j = NULL;
+	}
+	return j;
 }
 
 /* The endpoint's snapshot callback. */

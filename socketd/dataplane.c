@@ -432,6 +432,7 @@ dataplane_probe(struct socketd *sd)
 	struct timeval tv;
 	size_t         i;
 
+	engine_tick(sd->engine, t); /* flows expire with no packet too */
 	if (!sd->keyed)
 		return;
 	for (i = 0; i < sd->nlinks; i++) {
@@ -531,6 +532,39 @@ static int
 derive_down(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
 {
 	return control_derive(arg, epoch, 0, key);
+}
+
+/*
+ * The keys outlive the control channel so that traffic goes on while it
+ * reconnects (DESIGN.md section 6), but not for ever: popd ends a session
+ * without a channel after session_grace_s (popd/dataplane.c), and
+ * sealing under it after that only feeds the PoP packets it drops, under
+ * keys nothing rekeys any more.  So socketd drops them after the same
+ * time; the next WELCOME brings new ones.
+ */
+void
+dataplane_session_expire(struct socketd *sd)
+{
+	uint64_t now;
+
+	if (!sd->keyed || (sd->ctl != NULL && sd->ctl_welcomed)) {
+		sd->detached_ms = 0;
+		return;
+	}
+	now = now_ms();
+	if (sd->detached_ms == 0) {
+		sd->detached_ms = now;
+		return;
+	}
+	if (now - sd->detached_ms < (uint64_t)sd->conf->session_grace_s * 1000)
+		return;
+	log_info("session %u ended: no control channel for %u s", sd->session,
+	    sd->conf->session_grace_s);
+	keyring_free(&sd->up);
+	keyring_free(&sd->down);
+	sd->keyed = 0;
+	sd->detached_ms = 0;
+	sd->sessions_expired++;
 }
 
 void

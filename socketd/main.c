@@ -83,7 +83,7 @@ main(int argc, char *argv[])
 	struct event        *sigev[4];
 	struct config_errors errs = {0};
 	struct socketd       sd;
-	char                *absfile;
+	char                *absfile, err[256];
 	const char          *file = DEFAULT_CONF, *sock = DEFAULT_SOCK;
 	const char          *user = NULL;
 	int                  ch, debug = 0, checkonly = 0, verbose = 0, rc = 1;
@@ -167,23 +167,33 @@ main(int argc, char *argv[])
 		goto out;
 	/*
 	 * -u: everything that needs root is open (the TUN device, the
-	 * sockets, the control socket); what remains needs CAP_NET_ADMIN
-	 * alone (routes, the TUN device's flags).  Under systemd, User= and
+	 * sockets, the control socket).  Under systemd, User= and
 	 * AmbientCapabilities= do this instead.
+	 *
+	 * Then CAP_NET_ADMIN goes too, however we were started: socketd
+	 * needed it for its TUN device (TUNSETIFF, MTU, up), which is open
+	 * and set.  Nothing later does: it adds no kernel routes (its
+	 * "routes" are balancing), tun.mtu and tun.name need a restart, and
+	 * the links' sockets that a reload or a reconnect opens bind to
+	 * their device with SO_BINDTODEVICE, which since Linux 5.7 needs no
+	 * capability for a socket not bound yet (socket(7)); before 5.7 it
+	 * needs CAP_NET_RAW, which the unit does not give either.
 	 */
 	if (user != NULL) {
-		static const int keep[] = {CAP_NET_ADMIN};
-		char             err[256];
-		struct passwd   *pw;
+		struct passwd *pw;
 
 		/* The control socket follows the daemon to its user. */
 		if ((pw = getpwnam(user)) != NULL &&
 		    ctlsrv_chown(sd.ctlsrv, pw->pw_uid, pw->pw_gid) == -1)
 			log_warn("control socket: chown to %s", user);
-		if (privdrop(user, keep, 1, err, sizeof(err)) == -1) {
+		if (privdrop(user, NULL, 0, err, sizeof(err)) == -1) {
 			log_warnx("%s", err);
 			goto out;
 		}
+	}
+	if (privdrop_cap_drop(CAP_NET_ADMIN, err, sizeof(err)) == -1) {
+		log_warnx("CAP_NET_ADMIN: %s", err);
+		goto out;
 	}
 	/*
 	 * Detach only now, as OpenBSD's daemons do: certificates, the TUN

@@ -85,11 +85,14 @@ struct socketd {
 	uint64_t         reassign_applied; /* ... acknowledged whole */
 
 	/* data-plane keys of the current session; kept across a reconnect
-	 * until the next WELCOME replaces them (DESIGN.md section 6) */
+	 * until the next WELCOME replaces them (DESIGN.md section 6), for
+	 * session_grace_s at most (dataplane_session_expire()) */
 	uint32_t       session;
 	int            keyed;
-	struct keyring up;   /* seals what goes to the PoP */
-	struct keyring down; /* opens what comes from it */
+	uint64_t       detached_ms;      /* keyed, first seen without WELCOME */
+	uint64_t       sessions_expired; /* keys dropped by session_grace_s */
+	struct keyring up;               /* seals what goes to the PoP */
+	struct keyring down;             /* opens what comes from it */
 
 	/* packets dropped, by reason */
 	uint64_t drop_no_session, drop_link_scoped, drop_parse, drop_link_down,
@@ -137,13 +140,16 @@ int socketd_reload(struct socketd *, struct config_errors *errs);
 uint64_t now_ms(void); /* CLOCK_MONOTONIC */
 int      dataplane_start(struct socketd *);
 void     dataplane_stop(struct socketd *);
-void     dataplane_new_session(struct socketd *, uint32_t session,
-	const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN]);
-void     dataplane_probe(struct socketd *);
-int      dataplane_link_up(const struct socketd *, unsigned link);
-void     dataplane_link_admin(struct socketd *, unsigned link, int up);
-void     dataplane_set_port(struct socketd *, uint16_t port);
-void     dataplane_log_counters(const struct socketd *);
+/* Drops the keys of a session whose control channel has been gone for
+ * session_grace_s (called on every probe round). */
+void dataplane_session_expire(struct socketd *);
+void dataplane_new_session(struct socketd *, uint32_t session,
+    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN]);
+void dataplane_probe(struct socketd *);
+int  dataplane_link_up(const struct socketd *, unsigned link);
+void dataplane_link_admin(struct socketd *, unsigned link, int up);
+void dataplane_set_port(struct socketd *, uint16_t port);
+void dataplane_log_counters(const struct socketd *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
 
 /* counters.c */

@@ -159,7 +159,7 @@ assign(
 		f->flags |= FLOW_F_A_INITIATOR;
 	f->link = FLOW_LINK_NONE;
 	f->profile = FLOW_PROFILE_NONE;
-	return balance_assign(b, pi, f, now);
+	return balance_assign(b, NULL, pi, f, now);
 }
 
 static int
@@ -217,7 +217,7 @@ tbl_add(struct tbl *tb, const struct pkt_info *pi, uint64_t now)
 	f = flow_table_insert(tb->t, &k, h, now);
 	if (a)
 		f->flags |= FLOW_F_A_INITIATOR;
-	REQUIRE(balance_assign(tb->b, pi, f, now) == 0);
+	REQUIRE(balance_assign(tb->b, tb->t, pi, f, now) == 0);
 	return f;
 }
 
@@ -808,6 +808,90 @@ START_TEST(test_keepalive_evicts_dead_first)
 }
 END_TEST
 
+/* ------------------------------------------------ hash flooding */
+
+/* See check_flow: bytes 8..15 of a 16-byte block equal to this zeroed
+ * the old mixer's state, seed and all. */
+#define OLD_K2  0x94d049bb133111ebULL
+#define FLOOD_N 60000
+
+/* A new UDP flow from source i: 2001:db8:i::/64 with the interface id the
+ * old constant (little-endian), to one server. */
+static int
+from6(struct balance *b, uint32_t i, uint64_t now)
+{
+	struct pkt_info pi;
+	struct flow     f;
+	int             j;
+
+	pi = pkt6("2001:db8::", "2001:db8:ffff::443", 40000, 443);
+	pi.src[4] = (uint8_t)(i >> 24);
+	pi.src[5] = (uint8_t)(i >> 16);
+	pi.src[6] = (uint8_t)(i >> 8);
+	pi.src[7] = (uint8_t)i;
+	for (j = 0; j < 8; j++)
+		pi.src[8 + j] = (uint8_t)(OLD_K2 >> (8 * j));
+	if (assign(b, &pi, &f, now) == -1)
+		return -1;
+	return f.link;
+}
+
+/*
+ * 60,000 sources aimed at one group bucket under the old hash probe no
+ * further than random addresses would (about 20 slots at this load, 48
+ * leaves room); under the old hash they all shared one home slot.
+ */
+START_TEST(test_sticky_flood_old_constant)
+{
+	struct config  *c;
+	struct balance *b = keepalive_new(&c, KEEPALIVE_FOREVER, 10, 65536, 3);
+	uint32_t        i;
+
+	for (i = 0; i < FLOOD_N; i++)
+		REQUIRE(from6(b, i, i) >= 0);
+	ck_assert_msg(balance_group_max_probe(b) <= 48,
+	    "longest group probe %u slots", balance_group_max_probe(b));
+	ck_assert_uint_eq(balance_group_probe_evictions(b), 0);
+	balance_free(b);
+	config_free(c);
+}
+END_TEST
+
+static uint32_t
+same_group_hash(const uint8_t *a, uint8_t family)
+{
+	(void)a;
+	(void)family;
+	return 0x5eed;
+}
+
+/*
+ * Should every address collide (a broken hash), no probe passes 64
+ * slots: each further group drops one in its window, and the groups
+ * used last stay sticky.
+ */
+START_TEST(test_sticky_probe_bound_all_colliding)
+{
+	struct config  *c;
+	struct balance *b = keepalive_new(&c, KEEPALIVE_FOREVER, 10, 1000, 3);
+	uint32_t        i;
+	int             l;
+
+	balance_set_group_hash_fn(b, same_group_hash);
+	for (i = 0; i < 1000; i++)
+		REQUIRE(from(b, i, i, NULL) >= 0);
+	ck_assert_uint_eq(balance_group_max_probe(b), 64);
+	ck_assert_uint_eq(balance_group_probe_evictions(b), 1000 - 64);
+	/* Ratio over three equal links moves on with every decision: the
+	 * same link three times is a group kept, not chosen again. */
+	l = from(b, 999, 2000, NULL);
+	ck_assert_int_eq(from(b, 999, 2001, NULL), l);
+	ck_assert_int_eq(from(b, 999, 2002, NULL), l);
+	balance_free(b);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_keepalive_usage)
 {
 	struct config  *c;
@@ -1160,6 +1244,64 @@ START_TEST(test_down_sticky_groups_move_together)
 }
 END_TEST
 
+/*
+ * A link going down costs its own flows, not the table: with 10 flows on
+ * WAN3 among 100,000, failover hands exactly 10 flows to its walk (the
+ * table counts every flow a walk visits), and the per-link counts follow.
+ */
+START_TEST(test_down_walks_only_its_flows)
+{
+	static const uint32_t w[] = {100, 100, 100};
+	struct config        *c = conf_simple(BAL_RATIO, w, 3);
+	struct balance       *b = bal_new(c);
+	struct flow_key       k;
+	struct pkt_info       pi;
+	struct flow          *f;
+	struct tbl            tb;
+	struct moves          mv;
+	uint64_t              n[3], visits;
+	unsigned              i;
+
+	tbl_init(&tb, b, 100000);
+	/* WAN3 down while the others fill, back up without a walk. */
+	ck_assert_uint_eq(balance_link_down(b, tb.t, 2, 1, NULL, NULL), 0);
+	for (i = 0; i < 99990; i++) {
+		pi = pkt_nth(i);
+		tbl_add(&tb, &pi, 2);
+	}
+	visits = flow_table_visits(tb.t);
+	ck_assert_uint_eq(balance_link_up(b, tb.t, 2, 3, NULL, NULL), 0);
+	ck_assert_uint_eq(flow_table_visits(tb.t), visits);
+	for (i = 99990; i < 100000; i++) {
+		pi = pkt_nth(i);
+		(void)flow_key_from_pkt(&pi, &k);
+		f = flow_table_insert(tb.t, &k, flow_table_hash(tb.t, &k), 4);
+		ck_assert_int_eq(balance_set_link(b, tb.t, f, 2, 4), 0);
+	}
+	flow_table_count_links(tb.t, n, 3);
+	ck_assert_uint_eq(n[0] + n[1], 99990);
+	ck_assert_uint_eq(n[2], 10);
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(n[i], balance_link_active(b, i));
+
+	memset(&mv, 0, sizeof(mv));
+	visits = flow_table_visits(tb.t);
+	ck_assert_uint_eq(
+	    balance_link_down(b, tb.t, 2, 5, count_move, &mv), 10);
+	ck_assert_uint_eq(mv.n, 10);
+	ck_assert_uint_eq(mv.from[2], 10);
+	ck_assert_int_eq(mv.bad, 0);
+	ck_assert_uint_eq(flow_table_visits(tb.t) - visits, 10);
+	flow_table_count_links(tb.t, n, 3);
+	ck_assert_uint_eq(n[0] + n[1], 100000);
+	ck_assert_uint_eq(n[2], 0);
+	ck_assert_uint_eq(flow_table_link_count(tb.t, 2), 0);
+	tbl_free(&tb);
+	balance_free(b);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_down_all_links)
 {
 	static const uint32_t w[] = {100, 20};
@@ -1401,6 +1543,8 @@ balance_suite(void)
 	tcase_add_test(tc, test_keepalive_evicts_dead_first);
 	tcase_add_test(tc, test_keepalive_usage);
 	tcase_add_test(tc, test_sticky_profiles_isolated);
+	tcase_add_test(tc, test_sticky_flood_old_constant);
+	tcase_add_test(tc, test_sticky_probe_bound_all_colliding);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("routes");
@@ -1412,6 +1556,7 @@ balance_suite(void)
 	tc = tcase_create("failover");
 	tcase_add_test(tc, test_down_ratio_splits_by_weight);
 	tcase_add_test(tc, test_down_sticky_groups_move_together);
+	tcase_add_test(tc, test_down_walks_only_its_flows);
 	tcase_add_test(tc, test_down_all_links);
 	tcase_add_test(tc, test_down_static_flows);
 	tcase_add_test(tc, test_up_rebalance_ratio);

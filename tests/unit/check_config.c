@@ -261,11 +261,11 @@ START_TEST(duplicate_names)
 		       ",\n" LINK1 "],\n"
 		       "\"profiles\": [{\"name\": \"a\"}, {\"name\": \"a\"}]}",
 	    "t.json:2:10: links[1].name: duplicate link name \"WAN1\" "
-	    "(also links[0])\n"
+	    "(also links[0] at 1:34)\n"
 	    "t.json:3:10: links[2].name: duplicate link name \"WAN1\" "
-	    "(also links[0])\n"
+	    "(also links[0] at 1:34)\n"
 	    "t.json:4:38: profiles[1].name: duplicate profile name \"a\" "
-	    "(also profiles[0])\n");
+	    "(also profiles[0] at 4:23)\n");
 }
 END_TEST
 
@@ -833,13 +833,62 @@ START_TEST(popd_kind)
 		      "\"lan\": [\"192.168.0.0/16\"]}]}",
 	    CONFIG_POPD,
 	    "t.json:3:27: sites[1].identity: duplicate identity \"a.example\" "
-	    "(also sites[0])\n"
+	    "(also sites[0] at 2:27)\n"
 	    "t.json:3:48: sites[1].lan[0]: \"10.2.0.0/16\" overlaps "
 	    "\"10.0.0.0/8\" (sites[0].lan[0])\n"
 	    "t.json:4:10: sites[2].name: duplicate site name \"a\" "
-	    "(also sites[0])\n"
+	    "(also sites[0] at 2:10)\n"
 	    "t.json:4:40: sites[2].lan[0]: \"192.168.0.0/16\" overlaps "
 	    "\"192.168.0.0/24\" (sites[1].lan[1])\n");
+
+	/*
+	 * popd matches a certificate's names without regard to ASCII case
+	 * (tls.c), so identities that differ only in case name one
+	 * certificate: the second site could never be told from the first.
+	 * Site names stay case-sensitive.
+	 */
+	expect_errors("{\"sites\": [\n"
+		      "{\"name\": \"a\", \"identity\": \"Branch.Example\", "
+		      "\"lan\": [\"10.0.0.0/8\"]},\n"
+		      "{\"name\": \"A\", \"identity\": \"branch.example\", "
+		      "\"lan\": [\"192.168.0.0/16\"]}]}",
+	    CONFIG_POPD,
+	    "t.json:3:27: sites[1].identity: duplicate identity "
+	    "\"branch.example\" (also sites[0] at 2:27)\n");
+}
+END_TEST
+
+/* session_grace_s: both daemons, 120 s by default, 1 s to a day. */
+START_TEST(session_grace)
+{
+	static const char site[] = "{\"sites\": [{\"name\": \"a\", "
+				   "\"identity\": \"a\", \"lan\": "
+				   "[\"10.1.0.0/16\"]}]";
+	char              json[256];
+	struct config    *conf;
+
+	(void)snprintf(json, sizeof(json), "%s}", site);
+	conf = parse_ok(json, CONFIG_POPD);
+	ck_assert_uint_eq(conf->session_grace_s, 120);
+	config_free(conf);
+	(void)snprintf(
+	    json, sizeof(json), "%s, \"session_grace_s\": 86400}", site);
+	conf = parse_ok(json, CONFIG_POPD);
+	ck_assert_uint_eq(conf->session_grace_s, 86400);
+	config_free(conf);
+	conf = parse_ok("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+			"\"session_grace_s\": 1}",
+	    CONFIG_SOCKETD);
+	ck_assert_uint_eq(conf->session_grace_s, 1);
+	config_free(conf);
+
+	(void)snprintf(
+	    json, sizeof(json), "%s,\n\"session_grace_s\": 0}", site);
+	expect_errors(json, CONFIG_POPD,
+	    "t.json:2:20: session_grace_s: must be 1..86400, got 0\n");
+	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
+		       "\"session_grace_s\": 86401}",
+	    "t.json:2:20: session_grace_s: must be 1..86400, got 86401\n");
 }
 END_TEST
 
@@ -1148,6 +1197,7 @@ config_suite(void)
 	tcase_add_test(tc, values);
 	tcase_add_test(tc, implicit_routes_and_profile);
 	tcase_add_test(tc, popd_kind);
+	tcase_add_test(tc, session_grace);
 	tcase_add_test(tc, replay_kind);
 	suite_add_tcase(s, tc);
 

@@ -263,6 +263,36 @@ START_TEST(expiry_and_release)
 }
 END_TEST
 
+/* A timer's tick expires idle flows when no packet comes at all (the
+ * daemons call engine_tick() from their timers), and only once it is
+ * due. */
+START_TEST(tick_expires_without_packets)
+{
+	struct config *c = conf_from(
+	    "{\"links\": ["
+	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100}],"
+	    "\"flows\": {\"max\": 64, \"udp_timeout_s\": 2}}");
+	struct engine       *e = engine_new(c, SIDE_UP);
+	struct engine_result r;
+	uint8_t              p[28];
+	uint32_t             i;
+
+	released = 0;
+	engine_set_release_cb(e, count_release, NULL);
+	for (i = 0; i < 8; i++) {
+		udp4(p, i, 1, 0);
+		ck_assert_int_eq(engine_packet(e, p, 28, 0, 1000, &r), 0);
+	}
+	engine_tick(e, 2500); /* not idle long enough */
+	ck_assert_int_eq(flow_table_count(engine_flows(e)), 8);
+	engine_tick(e, 4000);
+	ck_assert_int_eq(released, 8);
+	ck_assert_int_eq(flow_table_count(engine_flows(e)), 0);
+	engine_free(e);
+	config_free(c);
+}
+END_TEST
+
 /* ------------------------------------------------- reassignment */
 
 /* IPv4 UDP flow number i (0..2^24): 10.x.y.z:40000 -> 203.0.113.1:53,
@@ -574,6 +604,7 @@ engine_suite(void)
 	tcase_add_test(tc, reply_is_the_same_flow);
 	tcase_add_test(tc, no_route_no_flow);
 	tcase_add_test(tc, expiry_and_release);
+	tcase_add_test(tc, tick_expires_without_packets);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reassign");
 	tcase_set_timeout(tc, 60);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -616,6 +617,24 @@ START_TEST(serve_oversized)
 }
 END_TEST
 
+/* A connection to the server from source address src (127.0.0.0/8). */
+static int
+client_from(const char *src)
+{
+	struct sockaddr_in sin;
+	int                fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, src, &sin.sin_addr), 1);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sin.sin_port = htons(port);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
 #define LIMIT 16 /* METRICS_MAX_CONNS */
 
 START_TEST(serve_connection_limit)
@@ -623,7 +642,7 @@ START_TEST(serve_connection_limit)
 	static const char get[] = "GET /metrics HTTP/1.0\r\n\r\n";
 	int               idle[LIMIT], fd, i;
 	struct pollfd     p;
-	char             *a;
+	char             *a, c1;
 
 	server_up();
 	/* LIMIT idle connections, each accepted by the server */
@@ -632,28 +651,128 @@ START_TEST(serve_connection_limit)
 		spin();
 		ck_assert_int_eq(poll(&p, 1, 0), 0);
 	}
-	/* One more waits in the kernel's backlog, unanswered... */
+	/* One more takes the oldest one's slot, and is answered at once */
 	fd = client();
-	ck_assert_int_eq(send(fd, get, strlen(get), 0), (ssize_t)strlen(get));
-	for (i = 0; i < 5; i++)
-		spin();
-	p = (struct pollfd){fd, POLLIN, 0};
-	ck_assert_int_eq(poll(&p, 1, 0), 0);
-	ck_assert_int_eq(snap.calls, 0);
-	/* ...until a slot is free (the sweep runs every second) */
-	close(idle[0]);
-	a = exchange_on(fd, "", 0);
+	a = exchange_on(fd, get, strlen(get));
 	ck_assert_int_eq(status_of(a), 200);
-	/* the idle ones still get their answer */
+	ck_assert_uint_eq(metrics_evicted(m), 1);
+	p = (struct pollfd){idle[0], POLLIN, 0};
+	ck_assert_int_eq(poll(&p, 1, 0), 1); /* closed: end of file */
+	ck_assert_int_eq(recv(idle[0], &c1, 1, 0), 0);
+	close(idle[0]);
+	/* the other idle ones still get their answer */
 	a = exchange_on(idle[1], get, strlen(get));
 	ck_assert_int_eq(status_of(a), 200);
 	for (i = 2; i < LIMIT; i++)
 		close(idle[i]);
-	/* every slot comes back once its client left */
+	/* every slot comes back once its client left (from addresses of
+	 * their own: one would run out of scrapes, serve_rate_limit) */
 	for (i = 0; i < 2 * LIMIT; i++) {
-		a = exchange(get);
+		char src[32];
+
+		snprintf(src, sizeof(src), "127.0.1.%d", i + 1);
+		a = exchange_on(client_from(src), get, strlen(get));
 		ck_assert_int_eq(status_of(a), 200);
 	}
+	server_down();
+}
+END_TEST
+
+/*
+ * A client on 127.0.0.1 that holds every slot and reconnects each one the
+ * server closes at once cannot keep a scraper on 127.0.0.2 out: each
+ * scrape is answered well within the idle timeout (5 s) that used to be
+ * the only way a slot came free.
+ */
+START_TEST(serve_reconnect_loop)
+{
+	static const char get[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	int               hog[LIMIT + 4], fd, i, k;
+	struct pollfd     p;
+	struct timespec   t0, t1;
+	char              buf[1 << 16];
+	size_t            n;
+	ssize_t           r;
+	double            took;
+
+	server_up();
+	for (i = 0; i < LIMIT + 4; i++) {
+		hog[i] = client_from("127.0.0.1");
+		spin();
+	}
+	for (k = 0; k < 3; k++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		fd = client_from("127.0.0.2");
+		ck_assert_int_eq(
+		    send(fd, get, strlen(get), 0), (ssize_t)strlen(get));
+		n = 0;
+		for (took = 0; took < 10;) {
+			/* the hog: a closed connection is opened again */
+			for (i = 0; i < LIMIT + 4; i++) {
+				p = (struct pollfd){hog[i], POLLIN, 0};
+				if (poll(&p, 1, 0) == 1 &&
+				    recv(hog[i], buf, sizeof(buf), 0) <= 0) {
+					close(hog[i]);
+					hog[i] = client_from("127.0.0.1");
+				}
+			}
+			event_base_loop(base, EVLOOP_NONBLOCK);
+			p = (struct pollfd){fd, POLLIN, 0};
+			if (poll(&p, 1, 1) == 1) {
+				r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+				if (r <= 0)
+					break;
+				n += (size_t)r;
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			took = (double)(t1.tv_sec - t0.tv_sec) +
+			    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		}
+		buf[n] = '\0';
+		close(fd);
+		ck_assert_msg(n > 0 && status_of(buf) == 200,
+		    "scrape %d: no answer in %.1f s", k, took);
+		ck_assert_msg(
+		    took < 2.0, "scrape %d answered after %.2f s", k, took);
+	}
+	ck_assert_uint_gt(metrics_evicted(m), 0);
+	for (i = 0; i < LIMIT + 4; i++)
+		close(hog[i]);
+	server_down();
+}
+END_TEST
+
+/*
+ * Scrapes from one address past its bucket (20, then 5 a second) get 429
+ * without a snapshot, and count; another address is not affected.
+ */
+START_TEST(serve_rate_limit)
+{
+	static const char get[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	char             *a;
+	int               i, ok = 0, limited = 0;
+
+	server_up();
+	for (i = 0; i < 30; i++) {
+		a = exchange_on(client_from("127.0.0.1"), get, strlen(get));
+		if (status_of(a) == 200)
+			ok++;
+		else if (status_of(a) == 429 &&
+		    strstr(a, "\r\nRetry-After: 1\r\n") != NULL)
+			limited++;
+	}
+	/* 20, and one more for each 200 ms the loop took */
+	ck_assert_int_ge(ok, 20);
+	ck_assert_int_lt(ok, 30);
+	ck_assert_int_eq(ok + limited, 30);
+	ck_assert_int_eq(snap.calls, ok);
+	ck_assert_uint_eq(metrics_limited(m), (unsigned)limited);
+	a = exchange_on(client_from("127.0.0.2"), get, strlen(get));
+	ck_assert_int_eq(status_of(a), 200);
+	/* a second later the first has five again */
+	usleep(1100 * 1000);
+	a = exchange_on(client_from("127.0.0.1"), get, strlen(get));
+	ck_assert_int_eq(status_of(a), 200);
 	server_down();
 }
 END_TEST
@@ -674,6 +793,8 @@ metrics_suite(void)
 	tcase_add_test(tc, serve_errors);
 	tcase_add_test(tc, serve_oversized);
 	tcase_add_test(tc, serve_connection_limit);
+	tcase_add_test(tc, serve_reconnect_loop);
+	tcase_add_test(tc, serve_rate_limit);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

@@ -371,20 +371,23 @@ END_TEST
 /*
  * A leaf signed by the lab CA with names mkcerts cannot write: CN
  * `cn`, and DNS subjectAltNames given with their lengths, so one may
- * hold a NUL.  Written to NAME.pem / NAME.key in the PKI directory.
+ * hold a NUL, plus an iPAddress subjectAltName (192.0.2.1) if `ip`.
+ * Written to NAME.pem / NAME.key in the PKI directory.
  */
 static void
 make_leaf(const char *name, const char *cn, const char *const *dns,
-    const int *dnslen, int ndns)
+    const int *dnslen, int ndns, int ip)
 {
-	char            fn[PATH_MAX];
-	FILE           *f;
-	X509           *ca, *x;
-	EVP_PKEY       *cakey, *key;
-	GENERAL_NAMES  *gens;
-	GENERAL_NAME   *gn;
-	ASN1_IA5STRING *ia5;
-	int             i;
+	static const unsigned char addr[4] = {192, 0, 2, 1};
+	ASN1_OCTET_STRING         *os;
+	char                       fn[PATH_MAX];
+	FILE                      *f;
+	X509                      *ca, *x;
+	EVP_PKEY                  *cakey, *key;
+	GENERAL_NAMES             *gens;
+	GENERAL_NAME              *gn;
+	ASN1_IA5STRING            *ia5;
+	int                        i;
 
 	ck_assert_ptr_nonnull(f = fopen(path("ca.pem"), "r"));
 	ck_assert_ptr_nonnull(ca = PEM_read_X509(f, NULL, NULL, NULL));
@@ -405,7 +408,7 @@ make_leaf(const char *name, const char *cn, const char *const *dns,
 		MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0),
 	    1);
 	ck_assert_int_eq(X509_set_pubkey(x, key), 1);
-	if (ndns > 0) {
+	if (ndns > 0 || ip) {
 		ck_assert_ptr_nonnull(gens = GENERAL_NAMES_new());
 		for (i = 0; i < ndns; i++) {
 			ck_assert_ptr_nonnull(gn = GENERAL_NAME_new());
@@ -413,6 +416,14 @@ make_leaf(const char *name, const char *cn, const char *const *dns,
 			ck_assert_int_eq(
 			    ASN1_STRING_set(ia5, dns[i], dnslen[i]), 1);
 			GENERAL_NAME_set0_value(gn, GEN_DNS, ia5);
+			ck_assert_int_gt(sk_GENERAL_NAME_push(gens, gn), 0);
+		}
+		if (ip) {
+			ck_assert_ptr_nonnull(gn = GENERAL_NAME_new());
+			ck_assert_ptr_nonnull(os = ASN1_OCTET_STRING_new());
+			ck_assert_int_eq(
+			    ASN1_OCTET_STRING_set(os, addr, sizeof(addr)), 1);
+			GENERAL_NAME_set0_value(gn, GEN_IPADD, os);
 			ck_assert_int_gt(sk_GENERAL_NAME_push(gens, gn), 0);
 		}
 		ck_assert_int_eq(
@@ -436,7 +447,10 @@ make_leaf(const char *name, const char *cn, const char *const *dns,
 	EVP_PKEY_free(cakey);
 }
 
-/* The identity the PoP sees for a client with certificate NAME. */
+/*
+ * Whether the PoP matches a client with certificate NAME to `match`;
+ * the identity it sees goes to id ("" if none).
+ */
 static int
 identity_of(const char *name, char *id, size_t idlen, const char *match)
 {
@@ -456,7 +470,8 @@ identity_of(const char *name, char *id, size_t idlen, const char *match)
 	hs_free(&h);
 	SSL_CTX_free(cctx);
 	SSL_CTX_free(sctx);
-	return rc == 0 ? m : -1;
+	ck_assert(rc == 0 || *id == '\0');
+	return m;
 }
 
 START_TEST(names)
@@ -467,23 +482,34 @@ START_TEST(names)
 	char              id[64];
 
 	/* no subjectAltName: the CN */
-	make_leaf("cn-only", "cn-only.lab", NULL, NULL, 0);
+	make_leaf("cn-only", "cn-only.lab", NULL, NULL, 0, 0);
 	ck_assert_int_eq(
 	    identity_of("cn-only", id, sizeof(id), "CN-only.lab"), 1);
 	ck_assert_str_eq(id, "cn-only.lab");
 
-	/* a DNS name with a NUL is skipped, never read as its prefix */
-	make_leaf("nul", "cn.lab", dns, len, 1);
+	/* subjectAltNames but none of type DNS: still the CN */
+	make_leaf("ip-only", "ip-only.lab", NULL, NULL, 0, 1);
+	ck_assert_int_eq(
+	    identity_of("ip-only", id, sizeof(id), "ip-only.lab"), 1);
+	ck_assert_str_eq(id, "ip-only.lab");
+
+	/*
+	 * A DNS name with a NUL is skipped, never read as its prefix; the
+	 * certificate still has a DNS name, so its CN is no identity
+	 * (RFC 6125 section 6.4.4): no name at all.
+	 */
+	make_leaf("nul", "cn.lab", dns, len, 1, 0);
 	ck_assert_int_eq(
 	    identity_of("nul", id, sizeof(id), "branch-17.lab"), 0);
-	ck_assert_str_eq(id, "cn.lab");
+	ck_assert_str_eq(id, "");
+	ck_assert_int_eq(identity_of("nul", id, sizeof(id), "cn.lab"), 0);
 
-	/* the first usable DNS name; any of them, or the CN, matches */
-	make_leaf("multi", "cn.lab", dns, len, 3);
+	/* the first usable DNS name; any of them matches, the CN does not */
+	make_leaf("multi", "cn.lab", dns, len, 3, 1);
 	ck_assert_int_eq(
 	    identity_of("multi", id, sizeof(id), "branch-20.lab"), 1);
 	ck_assert_str_eq(id, "branch-19.lab");
-	ck_assert_int_eq(identity_of("multi", id, sizeof(id), "cn.lab"), 1);
+	ck_assert_int_eq(identity_of("multi", id, sizeof(id), "cn.lab"), 0);
 	ck_assert_int_eq(
 	    identity_of("multi", id, sizeof(id), "branch-17.lab"), 0);
 }
