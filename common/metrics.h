@@ -31,7 +31,10 @@
  *	            "output_overflows": closed past limits.output_kib,
  *	            "rate_limited": closed past limits.frames_per_s,
  *	            "bad_frames": closed for a malformed, oversized or
- *	            unknown frame}
+ *	            unknown frame, "input_throttled": reads held back
+ *	            by limits.input_kib_per_s or input_total_kib_per_s,
+ *	            "sessions_expired": sessions ended after
+ *	            session_grace_s without a channel}
  *	flows       socketd: {"count", "max", "evictions", "new"} of the flow
  *	            table; popd has one per site (below)
  *	links       socketd: [{"name", "state": "up" | "down", "cause":

@@ -95,6 +95,8 @@ struct conn {
 	struct limit_pending_entry pend;
 	struct event       *deadline_ev; /* accept + handshake_timeout_s */
 	struct limit_bucket frames;      /* limits.frames_per_s */
+	struct limit_bucket input;       /* limits.input_kib_per_s, bytes */
+	struct event       *resume_ev;   /* its frames wait for input */
 	char                peer[64];
 	/* pd->conns: a reload re-points or closes them (reload.c) */
 	struct conn  *next;
@@ -127,10 +129,12 @@ struct popd {
 	struct limit_pending   pending;   /* connections before their site */
 	size_t                 nconns; /* in conns, pending and closing too */
 	/* "control" in the counters (popd/counters.c) */
-	uint64_t             refused; /* refused_per_source + refused_total */
-	uint64_t             refused_per_source, refused_total;
-	uint64_t             handshake_timeouts, handshakes_evicted, replaced;
-	uint64_t             output_overflows, rate_limited, bad_frames;
+	uint64_t            refused; /* refused_per_source + refused_total */
+	uint64_t            refused_per_source, refused_total;
+	uint64_t            handshake_timeouts, handshakes_evicted, replaced;
+	uint64_t            output_overflows, rate_limited, bad_frames;
+	uint64_t            input_throttled; /* frames held by an input limit */
+	struct limit_bucket input_total;     /* limits.input_total_kib_per_s */
 	struct log_ratelimit peer_log; /* what unauthenticated peers cause */
 	struct log_ratelimit site_log; /* what sites' connections cause */
 

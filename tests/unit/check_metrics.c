@@ -60,7 +60,7 @@ static const char popd_json[] =
     "  \"connections\": 2, \"handshake_timeouts\": 4,"
     "  \"handshakes_evicted\": 5, \"refused_per_source\": 1,"
     "  \"refused_total\": 2, \"replaced\": 6, \"output_overflows\": 7,"
-    "  \"rate_limited\": 8, \"bad_frames\": 9},"
+    "  \"rate_limited\": 8, \"bad_frames\": 9, \"input_throttled\": 10},"
     " \"sites\": ["
     "  {\"name\": \"branch-17\", \"session\": true,"
     "   \"control\": {\"connected\": true},"
@@ -296,6 +296,7 @@ START_TEST(render_popd)
 	has_line(t, "wanpair_control_output_overflows_total 7");
 	has_line(t, "wanpair_control_rate_limited_total 8");
 	has_line(t, "wanpair_control_bad_frames_total 9");
+	has_line(t, "wanpair_control_input_throttled_total 10");
 	has_line(t, "wanpair_control_connected{site=\"branch-17\"} 1");
 	has_line(t, "wanpair_control_connected{site=\"hq\"} 0");
 	has_line(t, "wanpair_flows{site=\"branch-17\"} 5");
