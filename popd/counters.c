@@ -101,7 +101,7 @@ popd_counters(struct popd *pd)
 		}
 	}
 	return json_pack("{s:s,s:s,s:I,s:{s:I,s:I,s:I},s:o,"
-			 "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+			 "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", "sessions",
 	    (json_int_t)sessions, "pending", (json_int_t)pd->npending,
@@ -110,7 +110,8 @@ popd_counters(struct popd *pd)
 	    (json_int_t)pd->drop_no_session, "replayed",
 	    (json_int_t)pd->drop_replay, "unauthenticated",
 	    (json_int_t)pd->drop_auth, "no_site", (json_int_t)pd->drop_no_site,
-	    "unparsable", (json_int_t)pd->drop_parse);
+	    "unparsable", (json_int_t)pd->drop_parse, "key_exhausted",
+	    (json_int_t)pd->drop_key_exhausted);
 }
 
 static json_t *

@@ -36,14 +36,13 @@ struct site;
  * on until the Socket's next HELLO replaces it.
  */
 struct session {
-	struct site   *site;
-	struct conn   *conn; /* its control connection while it lasts */
-	uint32_t       id;
-	struct keyring up;   /* opens what the Socket sends */
-	struct keyring down; /* seals what goes to the Socket */
-	int            keyed;
-	struct config *conf; /* the site's links from HELLO, for the engine */
-	struct engine *engine;
+	struct site    *site;
+	struct conn    *conn; /* its control connection while it lasts */
+	uint32_t        id;
+	struct keyring *up;   /* opens what the Socket sends */
+	struct keyring *down; /* seals what goes to the Socket */
+	struct config  *conf; /* the site's links from HELLO, for the engine */
+	struct engine  *engine;
 
 	size_t          nlinks;
 	struct ctl_link links[CONFIG_MAX_LINKS];    /* engine index order */
@@ -51,7 +50,6 @@ struct session {
 
 	/* per link, by engine index */
 	struct replay_window    rx_window[CONFIG_MAX_LINKS];
-	uint64_t                tx_counter[CONFIG_MAX_LINKS];
 	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
 	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
 	uint64_t                new_flows[CONFIG_MAX_LINKS];
@@ -129,6 +127,7 @@ struct popd {
 
 	uint64_t drop_bad_header, drop_no_session, drop_replay, drop_auth,
 	    drop_no_site, drop_parse;
+	uint64_t drop_key_exhausted; /* a down key's hard limit (keyring.h) */
 };
 
 /* ctl.c: the control socket */
