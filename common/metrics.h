@@ -38,7 +38,9 @@
  *	            "rx_bytes", "flows", "new_flows", "idle_ms"}], "drops":
  *	            {reason: count}}]  (popd does not probe: no rtt/loss)
  *	drops       {reason: packets dropped}, every drop counter the daemon
- *	            keeps, reason in snake_case
+ *	            keeps, reason in snake_case; both daemons have
+ *	            "key_exhausted" (not sealed: the key reached its hard
+ *	            limit and the next could not be derived, keyring.h)
  *
  * tx/rx are as seen by the daemon reporting them: socketd's tx is
  * upstream, popd's tx downstream.  All counts are since the process
