@@ -120,14 +120,15 @@ popd_counters(struct popd *pd)
 		return NULL;
 	}
 	j = json_pack("{s:s,s:s,s:I,s:o,s:o,"
-		      "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+		      "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", control, "sites", sites,
 	    "drops", "bad_header", (json_int_t)pd->drop_bad_header,
 	    "no_session", (json_int_t)pd->drop_no_session, "replayed",
 	    (json_int_t)pd->drop_replay, "unauthenticated",
 	    (json_int_t)pd->drop_auth, "no_site", (json_int_t)pd->drop_no_site,
-	    "unparsable", (json_int_t)pd->drop_parse);
+	    "unparsable", (json_int_t)pd->drop_parse, "key_exhausted",
+	    (json_int_t)pd->drop_key_exhausted);
 	/* Clients of the local endpoints closed to make room for newer
 	 * ones (ctlsrv.c, metrics.c evict_one()). */
 	if (j != NULL &&

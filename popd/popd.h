@@ -38,15 +38,14 @@ struct site;
  * most (dataplane.c, session_expire()).
  */
 struct session {
-	struct site   *site;
-	struct conn   *conn;        /* its control connection while it lasts */
-	uint64_t       detached_ms; /* first seen without conn, 0 with one */
-	uint32_t       id;
-	struct keyring up;   /* opens what the Socket sends */
-	struct keyring down; /* seals what goes to the Socket */
-	int            keyed;
-	struct config *conf; /* the site's links from HELLO, for the engine */
-	struct engine *engine;
+	struct site    *site;
+	struct conn    *conn;        /* its control connection while it lasts */
+	uint64_t        detached_ms; /* first seen without conn, 0 with one */
+	uint32_t        id;
+	struct keyring *up;   /* opens what the Socket sends */
+	struct keyring *down; /* seals what goes to the Socket */
+	struct config  *conf; /* the site's links from HELLO, for the engine */
+	struct engine  *engine;
 
 	size_t          nlinks;
 	struct ctl_link links[CONFIG_MAX_LINKS];    /* engine index order */
@@ -54,7 +53,6 @@ struct session {
 
 	/* per link, by engine index */
 	struct replay_window    rx_window[CONFIG_MAX_LINKS];
-	uint64_t                tx_counter[CONFIG_MAX_LINKS];
 	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
 	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
 	uint64_t                new_flows[CONFIG_MAX_LINKS];
@@ -147,7 +145,8 @@ struct popd {
 
 	uint64_t drop_bad_header, drop_no_session, drop_replay, drop_auth,
 	    drop_no_site, drop_parse;
-	uint64_t sessions_expired; /* ended by session_grace_s */
+	uint64_t sessions_expired;   /* ended by session_grace_s */
+	uint64_t drop_key_exhausted; /* a down key's hard limit (keyring.h) */
 };
 
 /* ctl.c: the control socket */

@@ -50,7 +50,8 @@ static const char socketd_json[] =
     "   \"tx_packets\": 0, \"tx_bytes\": 0, \"rx_packets\": 0,"
     "   \"rx_bytes\": 0, \"tx_errors\": 7, \"flows\": 1, \"new_flows\": 10,"
     "   \"probes_sent\": 5, \"probes_answered\": 0, \"probes_lost\": 5}],"
-    " \"drops\": {\"no_session\": 4, \"unparsable\": 0}}";
+    " \"drops\": {\"no_session\": 4, \"unparsable\": 0,"
+    " \"key_exhausted\": 3}}";
 
 /* What popd_counters() returns, abridged: one site without a session. */
 static const char popd_json[] =
@@ -74,7 +75,8 @@ static const char popd_json[] =
     "false},"
     "   \"flows\": null, \"links\": [],"
     "   \"drops\": {\"spoofed\": 0, \"no_endpoint\": 2}}],"
-    " \"drops\": {\"bad_header\": 9, \"no_site\": 1}}";
+    " \"drops\": {\"bad_header\": 9, \"no_site\": 1,"
+    " \"key_exhausted\": 5}}";
 
 static json_t *
 load(const char *text)
@@ -264,6 +266,7 @@ START_TEST(render_socketd)
 	has_line(t, "wanpair_link_probes_lost_total{link=\"WAN2\"} 5");
 	has_line(t, "wanpair_drops_total{reason=\"no_session\"} 4");
 	has_line(t, "wanpair_drops_total{reason=\"unparsable\"} 0");
+	has_line(t, "wanpair_drops_total{reason=\"key_exhausted\"} 3");
 	/* popd's families are not announced empty */
 	no_text(t, "wanpair_control_sessions");
 	no_text(t, "wanpair_site_drops_total");
@@ -311,6 +314,7 @@ START_TEST(render_popd)
 	    "link=\"WAN1\"} 11");
 	has_line(t, "wanpair_link_flows{site=\"branch-17\",link=\"WAN1\"} 5");
 	has_line(t, "wanpair_drops_total{reason=\"bad_header\"} 9");
+	has_line(t, "wanpair_drops_total{reason=\"key_exhausted\"} 5");
 	has_line(t,
 	    "wanpair_site_drops_total{site=\"branch-17\","
 	    "reason=\"spoofed\"} 1");
