@@ -70,6 +70,17 @@
 #define FRAMES_PER_S_MAX              100000
 #define FRAME_BURST_DEFAULT           400
 #define FRAME_BURST_MAX               1000000
+/*
+ * Bytes popd reads from control connections, a second: what bounds the
+ * CPU a peer costs per frame (JSON decoding, a REASSIGN's moves), whatever
+ * the frames are.  1 MiB/s a connection lets a failover's 100,000 moves
+ * (about 2.5 MB of REASSIGN) in within a few seconds; 64 MiB/s in all
+ * keeps every site's control traffic to a fraction of a core.
+ */
+#define INPUT_KIB_DEFAULT       1024
+#define INPUT_KIB_MIN           16
+#define INPUT_KIB_MAX           1048576
+#define INPUT_TOTAL_KIB_DEFAULT 65536
 
 #define QUOTE_MAX 64 /* bytes of a bad value repeated in a message */
 
@@ -118,7 +129,7 @@ static const char *const tun_keys[] = {"name", "mtu", NULL};
 static const char *const metrics_keys[] = {"listen", NULL};
 static const char *const limits_keys[] = {"handshakes", "handshakes_per_source",
     "handshake_timeout_s", "connections", "output_kib", "frames_per_s",
-    "frame_burst", NULL};
+    "frame_burst", "input_kib_per_s", "input_total_kib_per_s", NULL};
 static const char *const link_keys[] = {
     "name", "device", "source", "up_mbps", "down_mbps", "weight", NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
@@ -1408,6 +1419,10 @@ parse_limits(struct cparse *cp, struct config *conf, json_t *root)
 	    cp, o, node, "frames_per_s", 1, FRAMES_PER_S_MAX, &l->frames_per_s);
 	(void)get_uint(
 	    cp, o, node, "frame_burst", 1, FRAME_BURST_MAX, &l->frame_burst);
+	(void)get_uint(cp, o, node, "input_kib_per_s", INPUT_KIB_MIN,
+	    INPUT_KIB_MAX, &l->input_kib_per_s);
+	(void)get_uint(cp, o, node, "input_total_kib_per_s", INPUT_KIB_MIN,
+	    INPUT_KIB_MAX, &l->input_total_kib_per_s);
 }
 
 /*
@@ -1610,6 +1625,8 @@ config_new(enum config_kind kind, const char *name)
 	conf->limits.output_kib = OUTPUT_KIB_DEFAULT;
 	conf->limits.frames_per_s = FRAMES_PER_S_DEFAULT;
 	conf->limits.frame_burst = FRAME_BURST_DEFAULT;
+	conf->limits.input_kib_per_s = INPUT_KIB_DEFAULT;
+	conf->limits.input_total_kib_per_s = INPUT_TOTAL_KIB_DEFAULT;
 	return conf;
 }
 

@@ -150,6 +150,8 @@ struct config_limits {
 					   not read */
 	uint32_t frames_per_s;          /* frames a connection may send */
 	uint32_t frame_burst;           /* ... saved up */
+	uint32_t input_kib_per_s;       /* bytes one connection may send */
+	uint32_t input_total_kib_per_s; /* ... all connections together */
 };
 
 struct config {

@@ -100,9 +100,9 @@ limit_bucket_init(struct limit_bucket *b, uint64_t now_ms, uint32_t burst)
 	b->milli = (uint64_t)burst * 1000;
 }
 
-int
-limit_bucket_take(
-    struct limit_bucket *b, uint64_t now_ms, uint32_t rate, uint32_t burst)
+/* Adds what rate has refilled since last_ms, up to burst. */
+static void
+refill(struct limit_bucket *b, uint64_t now_ms, uint32_t rate, uint32_t burst)
 {
 	uint64_t cap = (uint64_t)burst * 1000, dt;
 
@@ -118,6 +118,31 @@ limit_bucket_take(
 	}
 	if (b->milli > cap) /* a reload lowered the burst */
 		b->milli = cap;
+}
+
+uint64_t
+limit_bucket_charge(struct limit_bucket *b, uint64_t now_ms, uint32_t rate,
+    uint32_t burst, uint32_t n)
+{
+	uint64_t need = (uint64_t)n * 1000, wait;
+
+	refill(b, now_ms, rate, burst);
+	if (b->milli >= need) {
+		b->milli -= need;
+		return 0;
+	}
+	/* The debt is paid off by refilling from a later start. */
+	wait = (need - b->milli + rate - 1) / rate;
+	b->milli = 0;
+	b->last_ms = (now_ms > b->last_ms ? now_ms : b->last_ms) + wait;
+	return b->last_ms - now_ms;
+}
+
+int
+limit_bucket_take(
+    struct limit_bucket *b, uint64_t now_ms, uint32_t rate, uint32_t burst)
+{
+	refill(b, now_ms, rate, burst);
 	if (b->milli < 1000)
 		return 0;
 	b->milli -= 1000;

@@ -81,4 +81,13 @@ void limit_bucket_init(struct limit_bucket *, uint64_t now_ms, uint32_t burst);
 int limit_bucket_take(
     struct limit_bucket *, uint64_t now_ms, uint32_t rate, uint32_t burst);
 
+/*
+ * Charges n tokens (bytes read, say) after the fact: the work is done.
+ * Returns 0 if the bucket held them, else the milliseconds until it
+ * has paid the debt off, during which the caller takes no more (the
+ * bucket refills from then on).  rate >= 1.
+ */
+uint64_t limit_bucket_charge(struct limit_bucket *, uint64_t now_ms,
+    uint32_t rate, uint32_t burst, uint32_t n);
+
 #endif

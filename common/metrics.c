@@ -144,6 +144,10 @@ static const struct family families[] = {
     {"wanpair_control_rate_limited_total", "counter",
 	"Control connections closed for a frame flood (limits.frames_per_s).",
 	AT_ROOT_CONTROL, "rate_limited", V_NUM},
+    {"wanpair_control_input_throttled_total", "counter",
+	"Control connection reads held back by limits.input_kib_per_s or "
+	"limits.input_total_kib_per_s.",
+	AT_ROOT_CONTROL, "input_throttled", V_NUM},
     {"wanpair_control_bad_frames_total", "counter",
 	"Control connections closed for a malformed, oversized or unknown "
 	"frame.",

@@ -31,7 +31,10 @@
  *	            "output_overflows": closed past limits.output_kib,
  *	            "rate_limited": closed past limits.frames_per_s,
  *	            "bad_frames": closed for a malformed, oversized or
- *	            unknown frame}
+ *	            unknown frame, "input_throttled": reads held back
+ *	            by limits.input_kib_per_s or input_total_kib_per_s,
+ *	            "sessions_expired": sessions ended after
+ *	            session_grace_s without a channel}
  *	flows       socketd: {"count", "max", "evictions", "new"} of the flow
  *	            table; popd has one per site (below)
  *	links       socketd: [{"name", "state": "up" | "down", "cause":
@@ -51,7 +54,9 @@
  *	            "rx_bytes", "flows", "new_flows", "idle_ms"}], "drops":
  *	            {reason: count}}]  (popd does not probe: no rtt/loss)
  *	drops       {reason: packets dropped}, every drop counter the daemon
- *	            keeps, reason in snake_case
+ *	            keeps, reason in snake_case; both daemons have
+ *	            "key_exhausted" (not sealed: the key reached its hard
+ *	            limit and the next could not be derived, keyring.h)
  *	ctl_evicted, metrics_evicted  clients of the control socket and of
  *	            this endpoint closed to make room for a newer one;
  *	metrics_limited  scrapes refused (429) past their source's rate

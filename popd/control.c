@@ -87,6 +87,8 @@ conn_free(struct conn *c)
 	c->pd->nconns--;
 	if (c->deadline_ev != NULL)
 		event_free(c->deadline_ev);
+	if (c->resume_ev != NULL)
+		event_free(c->resume_ev);
 	if ((*c->prevp = c->next) != NULL)
 		c->next->prevp = c->prevp;
 	/* The session outlives its connection, but cannot derive keys
@@ -488,6 +490,26 @@ on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
 	return "unknown frame type";
 }
 
+/*
+ * Charges a frame's bytes to its connection's and to all connections'
+ * input buckets: 0, or the milliseconds before the connection's next frame
+ * may be decoded.  Bytes, not frames, bound what a peer costs: a frame can
+ * be a 1 MiB REASSIGN.
+ */
+static uint64_t
+input_charge(struct conn *c, size_t bytes)
+{
+	const struct config_limits *l = &c->pd->conf->limits;
+	uint64_t                    now = now_ms(), w1, w2;
+	uint32_t                    one = l->input_kib_per_s * 1024;
+	uint32_t                    all = l->input_total_kib_per_s * 1024;
+
+	w1 = limit_bucket_charge(&c->input, now, one, one, (uint32_t)bytes);
+	w2 = limit_bucket_charge(
+	    &c->pd->input_total, now, all, all, (uint32_t)bytes);
+	return w1 > w2 ? w1 : w2;
+}
+
 static void
 conn_read(struct bufferevent *bev, void *arg)
 {
@@ -499,7 +521,11 @@ conn_read(struct bufferevent *bev, void *arg)
 	char             why[CTL_ERRLEN + 64];
 	size_t           len, need;
 	enum close_kind  kind;
+	uint64_t         wait;
+	struct timeval   tv;
 
+	if (c->closing)
+		return;
 	while ((len = evbuffer_get_length(in)) >= CTL_HDR_LEN) {
 		p = evbuffer_pullup(in, CTL_HDR_LEN);
 		if (ctlmsg_frame(p, CTL_HDR_LEN, &f) < 0) {
@@ -522,7 +548,31 @@ conn_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 		evbuffer_drain(in, f.frame_len);
+		if ((wait = input_charge(c, f.frame_len)) > 0) {
+			/* Not a byte more until conn_resume(): what is
+			 * buffered waits, and TCP slows the peer down. */
+			c->pd->input_throttled++;
+			bufferevent_disable(bev, EV_READ);
+			tv.tv_sec = (time_t)(wait / 1000);
+			tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+			evtimer_add(c->resume_ev, &tv);
+			return;
+		}
 	}
+}
+
+/* The input limits allow the connection's next frames now. */
+static void
+conn_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->closing)
+		return;
+	bufferevent_enable(c->bev, EV_READ);
+	conn_read(c->bev, c); /* what was buffered meanwhile */
 }
 
 /* The site's other connection, if any, goes: one connection a site. */
@@ -724,8 +774,10 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	/* An absolute deadline, not a read timeout, which each byte would
 	 * restart: a byte every few seconds held a slot for ever. */
+	limit_bucket_init(&c->input, now_ms(), lim->input_kib_per_s * 1024);
 	if ((c->deadline_ev = evtimer_new(pd->base, conn_deadline, c)) ==
 		NULL ||
+	    (c->resume_ev = evtimer_new(pd->base, conn_resume, c)) == NULL ||
 	    evtimer_add(c->deadline_ev, &ht) == -1) {
 		conn_free(c);
 		return;
@@ -809,6 +861,8 @@ control_start(struct popd *pd)
 	evconnlistener_set_error_cb(pd->listener, accept_error);
 	if ((pd->accept_ev = evtimer_new(pd->base, accept_resume, pd)) == NULL)
 		return -1;
+	limit_bucket_init(&pd->input_total, now_ms(),
+	    pd->conf->limits.input_total_kib_per_s * 1024);
 	pd->peer_log.interval_ms = 1000;
 	pd->peer_log.burst = 10;
 	pd->site_log.interval_ms = 1000;
@@ -819,6 +873,8 @@ control_start(struct popd *pd)
 void
 control_stop(struct popd *pd)
 {
+	while (pd->conns != NULL) /* no BYE: the peer sees the close */
+		conn_free(pd->conns);
 	if (pd->listener != NULL)
 		evconnlistener_free(pd->listener);
 	if (pd->accept_ev != NULL)

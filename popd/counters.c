@@ -102,7 +102,7 @@ popd_counters(struct popd *pd)
 		}
 	}
 	if ((control = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-				 "s:I,s:I,s:I}",
+				 "s:I,s:I,s:I,s:I}",
 		 "sessions", (json_int_t)sessions, "pending",
 		 (json_int_t)pd->pending.n, "refused", (json_int_t)pd->refused,
 		 "connections", (json_int_t)pd->nconns, "handshake_timeouts",
@@ -114,19 +114,21 @@ popd_counters(struct popd *pd)
 		 (json_int_t)pd->output_overflows, "rate_limited",
 		 (json_int_t)pd->rate_limited, "bad_frames",
 		 (json_int_t)pd->bad_frames, "sessions_expired",
-		 (json_int_t)pd->sessions_expired)) == NULL) {
+		 (json_int_t)pd->sessions_expired, "input_throttled",
+		 (json_int_t)pd->input_throttled)) == NULL) {
 		json_decref(sites);
 		return NULL;
 	}
 	j = json_pack("{s:s,s:s,s:I,s:o,s:o,"
-		      "s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
+		      "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", control, "sites", sites,
 	    "drops", "bad_header", (json_int_t)pd->drop_bad_header,
 	    "no_session", (json_int_t)pd->drop_no_session, "replayed",
 	    (json_int_t)pd->drop_replay, "unauthenticated",
 	    (json_int_t)pd->drop_auth, "no_site", (json_int_t)pd->drop_no_site,
-	    "unparsable", (json_int_t)pd->drop_parse);
+	    "unparsable", (json_int_t)pd->drop_parse, "key_exhausted",
+	    (json_int_t)pd->drop_key_exhausted);
 	/* Clients of the local endpoints closed to make room for newer
 	 * ones (ctlsrv.c, metrics.c evict_one()). */
 	if (j != NULL &&

@@ -146,30 +146,30 @@ session_index_swap(struct popd *pd, struct session *old, struct session *s)
 	}
 }
 
+/* The counter, which is the nonce, is the keyring's to choose
+ * (keyring.h), by the link's wire id. */
 static void
 send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
     const uint8_t *pkt, size_t len)
 {
-	struct wire_hdr hdr;
-	struct aead    *key;
-	size_t          i;
-	int             n, phase, advanced;
+	int n, advanced;
 
-	key = keyring_seal(&s->down, &phase, &advanced);
-	if (advanced) {
-		/* nonces are per key: every link's counter starts over */
-		for (i = 0; i < s->nlinks; i++)
-			s->tx_counter[i] = 0;
-		control_send_rekey(s, s->down.epoch);
+	n = keyring_seal(s->down, type, s->links[idx].id, s->id, pkt, len,
+	    dgram, sizeof(dgram), &advanced);
+	if (advanced)
+		control_send_rekey(s, keyring_epoch(s->down));
+	if (n == KEYRING_ERR_EXHAUSTED) {
+		/* The key sealed all it may and the site's channel is gone:
+		 * nothing goes out until its next HELLO brings new keys. */
+		if ((pd->drop_key_exhausted++ & 0xffff) == 0)
+			log_warnx("site %s: down key epoch %u sealed all it "
+				  "may: packets dropped until the next key "
+				  "(%llu so far)",
+			    s->site->conf->name, keyring_epoch(s->down),
+			    (unsigned long long)pd->drop_key_exhausted);
+		return;
 	}
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.version = PROTOCOL_VERSION;
-	hdr.type = type;
-	hdr.link_id = s->links[idx].id;
-	hdr.flags = phase ? WIRE_F_KEY_PHASE : 0;
-	hdr.session = s->id;
-	hdr.counter = s->tx_counter[idx]++; /* never reused, even on error */
-	if ((n = datapkt_seal(key, &hdr, pkt, len, dgram, sizeof(dgram))) == -1)
+	if (n < 0)
 		return;
 	if (sendto(pd->udp_fd, dgram, (size_t)n, 0,
 		(struct sockaddr *)&s->endpoint[idx],
@@ -428,7 +428,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		key = keyring_open(
-		    &s->up, (hdr.flags & WIRE_F_KEY_PHASE) != 0, &is_next);
+		    s->up, (hdr.flags & WIRE_F_KEY_PHASE) != 0, &is_next);
 		/* A new epoch's counters start over: its first packets are
 		 * checked against fresh windows below, not this one. */
 		if (key == NULL ||
@@ -445,11 +445,11 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 		if (is_next) {
 			size_t j;
 
-			(void)keyring_advance(&s->up);
+			(void)keyring_advance(s->up);
 			for (j = 0; j < s->nlinks; j++)
 				replay_init(&s->rx_window[j]);
 			log_info("site %s: upstream key epoch %u",
-			    s->site->conf->name, s->up.epoch);
+			    s->site->conf->name, keyring_epoch(s->up));
 		}
 		replay_update(&s->rx_window[idx], hdr.counter);
 		s->rx_last_ms[idx] = now_ms();
@@ -613,14 +613,18 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 		s->index_of[h->links[i].id] = (uint8_t)i;
 		replay_init(&s->rx_window[i]);
 	}
-	if (keyring_init(&s->up, up, derive_up, s, KEYRING_LIMIT) == -1 ||
-	    keyring_init(&s->down, down, derive_down, s, KEYRING_LIMIT) == -1) {
-		keyring_free(&s->up);
-		keyring_free(&s->down);
+	/* New keys, from this session's TLS connection: the only way
+	 * counters start at 0 (keyring.h).  Nothing of an old session's
+	 * keys is ever carried over (session_inherit()). */
+	if ((s->up = keyring_new(up, derive_up, s, KEYRING_LIMIT,
+		 KEYRING_HARD_LIMIT)) == NULL ||
+	    (s->down = keyring_new(down, derive_down, s, KEYRING_LIMIT,
+		 KEYRING_HARD_LIMIT)) == NULL) {
+		keyring_free(s->up);
+		keyring_free(s->down);
 		free(s);
 		return NULL;
 	}
-	s->keyed = 1;
 	/* A link never heard from goes down like a silent one. */
 	for (i = 0; i < h->nlinks; i++)
 		s->rx_last_ms[i] = now_ms();
@@ -692,10 +696,8 @@ session_free(struct session *s)
 		return;
 	engine_free(s->engine);
 	config_free(s->conf);
-	if (s->keyed) {
-		keyring_free(&s->up);
-		keyring_free(&s->down);
-	}
+	keyring_free(s->up);
+	keyring_free(s->down);
 	free(s);
 }
 
@@ -816,13 +818,15 @@ dataplane_log_counters(const struct popd *pd)
 			    (unsigned long long)s->reassign_refused);
 	}
 	log_info("dropped: bad header %llu, no session %llu, replayed %llu, "
-		 "unauthenticated %llu, no site %llu, unparsable %llu",
+		 "unauthenticated %llu, no site %llu, unparsable %llu, key "
+		 "exhausted %llu",
 	    (unsigned long long)pd->drop_bad_header,
 	    (unsigned long long)pd->drop_no_session,
 	    (unsigned long long)pd->drop_replay,
 	    (unsigned long long)pd->drop_auth,
 	    (unsigned long long)pd->drop_no_site,
-	    (unsigned long long)pd->drop_parse);
+	    (unsigned long long)pd->drop_parse,
+	    (unsigned long long)pd->drop_key_exhausted);
 }
 
 void

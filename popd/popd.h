@@ -38,15 +38,14 @@ struct site;
  * most (dataplane.c, session_expire()).
  */
 struct session {
-	struct site   *site;
-	struct conn   *conn;        /* its control connection while it lasts */
-	uint64_t       detached_ms; /* first seen without conn, 0 with one */
-	uint32_t       id;
-	struct keyring up;   /* opens what the Socket sends */
-	struct keyring down; /* seals what goes to the Socket */
-	int            keyed;
-	struct config *conf; /* the site's links from HELLO, for the engine */
-	struct engine *engine;
+	struct site    *site;
+	struct conn    *conn;        /* its control connection while it lasts */
+	uint64_t        detached_ms; /* first seen without conn, 0 with one */
+	uint32_t        id;
+	struct keyring *up;   /* opens what the Socket sends */
+	struct keyring *down; /* seals what goes to the Socket */
+	struct config  *conf; /* the site's links from HELLO, for the engine */
+	struct engine  *engine;
 
 	size_t          nlinks;
 	struct ctl_link links[CONFIG_MAX_LINKS];    /* engine index order */
@@ -54,7 +53,6 @@ struct session {
 
 	/* per link, by engine index */
 	struct replay_window    rx_window[CONFIG_MAX_LINKS];
-	uint64_t                tx_counter[CONFIG_MAX_LINKS];
 	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
 	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
 	uint64_t                new_flows[CONFIG_MAX_LINKS];
@@ -95,6 +93,8 @@ struct conn {
 	struct limit_pending_entry pend;
 	struct event       *deadline_ev; /* accept + handshake_timeout_s */
 	struct limit_bucket frames;      /* limits.frames_per_s */
+	struct limit_bucket input;       /* limits.input_kib_per_s, bytes */
+	struct event       *resume_ev;   /* its frames wait for input */
 	char                peer[64];
 	/* pd->conns: a reload re-points or closes them (reload.c) */
 	struct conn  *next;
@@ -127,10 +127,12 @@ struct popd {
 	struct limit_pending   pending;   /* connections before their site */
 	size_t                 nconns; /* in conns, pending and closing too */
 	/* "control" in the counters (popd/counters.c) */
-	uint64_t             refused; /* refused_per_source + refused_total */
-	uint64_t             refused_per_source, refused_total;
-	uint64_t             handshake_timeouts, handshakes_evicted, replaced;
-	uint64_t             output_overflows, rate_limited, bad_frames;
+	uint64_t            refused; /* refused_per_source + refused_total */
+	uint64_t            refused_per_source, refused_total;
+	uint64_t            handshake_timeouts, handshakes_evicted, replaced;
+	uint64_t            output_overflows, rate_limited, bad_frames;
+	uint64_t            input_throttled; /* frames held by an input limit */
+	struct limit_bucket input_total;     /* limits.input_total_kib_per_s */
 	struct log_ratelimit peer_log; /* what unauthenticated peers cause */
 	struct log_ratelimit site_log; /* what sites' connections cause */
 
@@ -143,7 +145,8 @@ struct popd {
 
 	uint64_t drop_bad_header, drop_no_session, drop_replay, drop_auth,
 	    drop_no_site, drop_parse;
-	uint64_t sessions_expired; /* ended by session_grace_s */
+	uint64_t sessions_expired;   /* ended by session_grace_s */
+	uint64_t drop_key_exhausted; /* a down key's hard limit (keyring.h) */
 };
 
 /* ctl.c: the control socket */

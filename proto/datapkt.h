@@ -20,6 +20,10 @@
  * Writes header + sealed `inner` into out (outlen >= WIRE_OVERHEAD + len).
  * Returns the datagram length, or -1 (buffer too small, inner too large
  * for WIRE_MAX_INNER, or the cipher failed).
+ *
+ * The caller chooses the counter, which is half the nonce: only
+ * keyring_seal() (keyring.h), which owns the counters, and tests call
+ * this.  The daemons seal through keyring_seal().
  */
 int datapkt_seal(struct aead *, const struct wire_hdr *, const uint8_t *inner,
     size_t len, uint8_t *out, size_t outlen);

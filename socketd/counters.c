@@ -85,7 +85,7 @@ socketd_counters(struct socketd *sd)
 		state = "up";
 	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
 		      "s:{s:I,s:I,s:I,s:I},s:o,"
-		      "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+		      "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)sd->started, "site", sd->conf->site, "control", "state",
 	    state, "connected", sd->ctl_welcomed, "link",
@@ -102,7 +102,8 @@ socketd_counters(struct socketd *sd)
 	    (json_int_t)sd->drop_parse, "all_links_down",
 	    (json_int_t)sd->drop_link_down, "unauthenticated",
 	    (json_int_t)sd->drop_auth, "replayed", (json_int_t)sd->drop_replay,
-	    "bad_header", (json_int_t)sd->drop_bad_header);
+	    "bad_header", (json_int_t)sd->drop_bad_header, "key_exhausted",
+	    (json_int_t)sd->drop_key_exhausted);
 	/* Clients of the local endpoints closed to make room for newer
 	 * ones (ctlsrv.c, metrics.c evict_one()). */
 	if (j != NULL &&

@@ -97,40 +97,33 @@ fail:
 	return -1;
 }
 
-/* After a new key epoch every link's counter starts over: nonces are
- * unique per key. */
-static void
-new_tx_epoch(struct socketd *sd)
-{
-	size_t i;
-
-	for (i = 0; i < sd->nlinks; i++)
-		sd->links[i].tx_counter = 0;
-	control_send_rekey(sd, sd->up.epoch);
-}
-
+/*
+ * The counter, which is the nonce, is the keyring's to choose
+ * (keyring.h): a link that got a removed link's id, or a channel that
+ * reconnected, goes on from where that id's counter is under the key in
+ * use.
+ */
 static void
 send_on_link(struct socketd *sd, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len)
 {
-	struct wire_hdr hdr;
-	struct aead    *key;
-	int             n, phase, advanced;
+	int n, advanced;
 
-	key = keyring_seal(&sd->up, &phase, &advanced);
+	n = keyring_seal(sd->up, type, l->id, sd->session, pkt, len, dgram,
+	    sizeof(dgram), &advanced);
 	if (advanced)
-		new_tx_epoch(sd);
-	memset(&hdr, 0, sizeof(hdr));
-	hdr.version = PROTOCOL_VERSION;
-	hdr.type = type;
-	hdr.link_id = l->id;
-	hdr.flags = phase ? WIRE_F_KEY_PHASE : 0;
-	hdr.session = sd->session;
-	/* The counter is the nonce: it must never repeat under one key, so
-	 * it advances even when the send fails. */
-	hdr.counter = l->tx_counter++;
-	if ((n = datapkt_seal(key, &hdr, pkt, len, dgram, sizeof(dgram))) ==
-	    -1) {
+		control_send_rekey(sd, keyring_epoch(sd->up));
+	if (n == KEYRING_ERR_EXHAUSTED) {
+		/* The key sealed all it may and the control channel could
+		 * not give the next: nothing goes out until it does. */
+		if ((sd->drop_key_exhausted++ & 0xffff) == 0)
+			log_warnx("up key epoch %u sealed all it may: packets "
+				  "dropped until the next key (%llu so far)",
+			    keyring_epoch(sd->up),
+			    (unsigned long long)sd->drop_key_exhausted);
+		return;
+	}
+	if (n < 0) {
 		l->tx_errors++;
 		return;
 	}
@@ -238,7 +231,7 @@ link_read(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		key = keyring_open(
-		    &sd->down, (hdr.flags & WIRE_F_KEY_PHASE) != 0, &is_next);
+		    sd->down, (hdr.flags & WIRE_F_KEY_PHASE) != 0, &is_next);
 		/* A new epoch's counters start over: its first packets are
 		 * checked against fresh windows below, not this one. */
 		if (key == NULL ||
@@ -255,11 +248,11 @@ link_read(evutil_socket_t fd, short what, void *arg)
 		if (is_next) {
 			size_t j;
 
-			(void)keyring_advance(&sd->down);
+			(void)keyring_advance(sd->down);
 			for (j = 0; j < sd->nlinks; j++)
 				replay_init(&sd->links[j].rx_window);
-			log_info(
-			    "the PoP moved to key epoch %u", sd->down.epoch);
+			log_info("the PoP moved to key epoch %u",
+			    keyring_epoch(sd->down));
 		}
 		replay_update(&l->rx_window, hdr.counter);
 		l->rx_packets++;
@@ -560,8 +553,9 @@ dataplane_session_expire(struct socketd *sd)
 		return;
 	log_info("session %u ended: no control channel for %u s", sd->session,
 	    sd->conf->session_grace_s);
-	keyring_free(&sd->up);
-	keyring_free(&sd->down);
+	keyring_free(sd->up);
+	keyring_free(sd->down);
+	sd->up = sd->down = NULL;
 	sd->keyed = 0;
 	sd->detached_ms = 0;
 	sd->sessions_expired++;
@@ -573,26 +567,26 @@ dataplane_new_session(struct socketd *sd, uint32_t session,
 {
 	size_t i;
 
-	if (sd->keyed) {
-		keyring_free(&sd->up);
-		keyring_free(&sd->down);
-		sd->keyed = 0;
-	}
+	/* The old keys go with their counters; the new ones start at 0. */
+	keyring_free(sd->up);
+	keyring_free(sd->down);
+	sd->up = sd->down = NULL;
+	sd->keyed = 0;
 	sd->session = session;
-	if (keyring_init(&sd->up, up, derive_up, sd, KEYRING_LIMIT) == -1 ||
-	    keyring_init(&sd->down, down, derive_down, sd, KEYRING_LIMIT) ==
-		-1) {
+	if ((sd->up = keyring_new(up, derive_up, sd, KEYRING_LIMIT,
+		 KEYRING_HARD_LIMIT)) == NULL ||
+	    (sd->down = keyring_new(down, derive_down, sd, KEYRING_LIMIT,
+		 KEYRING_HARD_LIMIT)) == NULL) {
 		log_warnx("cannot set up the data-plane cipher");
-		keyring_free(&sd->up);
-		keyring_free(&sd->down);
+		keyring_free(sd->up);
+		keyring_free(sd->down);
+		sd->up = sd->down = NULL;
 		return;
 	}
 	sd->keyed = 1;
-	/* New keys: counters and windows start over (nonces are per key). */
-	for (i = 0; i < sd->nlinks; i++) {
-		sd->links[i].tx_counter = 0;
+	/* New keys: the replay windows start over with the PoP's counters. */
+	for (i = 0; i < sd->nlinks; i++)
 		replay_init(&sd->links[i].rx_window);
-	}
 	dataplane_probe(sd);
 }
 
@@ -722,14 +716,15 @@ dataplane_log_counters(const struct socketd *sd)
 	}
 	log_info("dropped: no session %llu, no link up %llu, "
 		 "link-scoped %llu, unparsable %llu, bad header %llu, "
-		 "replayed %llu, unauthenticated %llu",
+		 "replayed %llu, unauthenticated %llu, key exhausted %llu",
 	    (unsigned long long)sd->drop_no_session,
 	    (unsigned long long)sd->drop_link_down,
 	    (unsigned long long)sd->drop_link_scoped,
 	    (unsigned long long)sd->drop_parse,
 	    (unsigned long long)sd->drop_bad_header,
 	    (unsigned long long)sd->drop_replay,
-	    (unsigned long long)sd->drop_auth);
+	    (unsigned long long)sd->drop_auth,
+	    (unsigned long long)sd->drop_key_exhausted);
 }
 
 void
@@ -752,8 +747,8 @@ dataplane_stop(struct socketd *sd)
 	if (sd->tun_fd > 0)
 		close(sd->tun_fd);
 	engine_free(sd->engine);
-	if (sd->keyed) {
-		keyring_free(&sd->up);
-		keyring_free(&sd->down);
-	}
+	keyring_free(sd->up);
+	keyring_free(sd->down);
+	sd->up = sd->down = NULL;
+	sd->keyed = 0;
 }

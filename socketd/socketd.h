@@ -32,8 +32,7 @@ struct slink {
 	uint8_t                   id; /* on the wire; kept by reloads */
 	int                       fd; /* UDP socket, bound to the link */
 	struct event             *ev;
-	uint64_t                  tx_counter; /* next nonce counter, up key */
-	struct replay_window      rx_window;  /* down key, this link */
+	struct replay_window      rx_window; /* down key, this link */
 	uint64_t                  new_flows;
 	uint64_t                  tx_packets, tx_bytes;
 	uint64_t                  rx_packets, rx_bytes;
@@ -87,16 +86,17 @@ struct socketd {
 	/* data-plane keys of the current session; kept across a reconnect
 	 * until the next WELCOME replaces them (DESIGN.md section 6), for
 	 * session_grace_s at most (dataplane_session_expire()) */
-	uint32_t       session;
-	int            keyed;
-	uint64_t       detached_ms;      /* keyed, first seen without WELCOME */
-	uint64_t       sessions_expired; /* keys dropped by session_grace_s */
-	struct keyring up;               /* seals what goes to the PoP */
-	struct keyring down;             /* opens what comes from it */
+	uint32_t        session;
+	int             keyed;
+	uint64_t        detached_ms; /* keyed, first seen without WELCOME */
+	uint64_t        sessions_expired; /* keys dropped by session_grace_s */
+	struct keyring *up;               /* seals what goes to the PoP */
+	struct keyring *down;             /* opens what comes from it */
 
 	/* packets dropped, by reason */
 	uint64_t drop_no_session, drop_link_scoped, drop_parse, drop_link_down,
 	    drop_auth, drop_replay, drop_bad_header;
+	uint64_t drop_key_exhausted; /* the up key's hard limit (keyring.h) */
 };
 
 /* control.c */

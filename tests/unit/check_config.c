@@ -526,13 +526,18 @@ START_TEST(popd_limits)
 	ck_assert_uint_eq(c->limits.output_kib, 256);
 	ck_assert_uint_eq(c->limits.frames_per_s, 100);
 	ck_assert_uint_eq(c->limits.frame_burst, 400);
+	ck_assert_uint_eq(c->limits.input_kib_per_s, 1024);
+	ck_assert_uint_eq(c->limits.input_total_kib_per_s, 65536);
 	config_free(c);
 	c = parse_ok("{" SITE_A ", \"limits\": {\"handshakes\": 4096, "
 		     "\"handshakes_per_source\": 1, "
 		     "\"handshake_timeout_s\": 300, \"connections\": 2, "
 		     "\"output_kib\": 16, \"frames_per_s\": 1, "
-		     "\"frame_burst\": 1000000}}",
+		     "\"frame_burst\": 1000000, \"input_kib_per_s\": 16, "
+		     "\"input_total_kib_per_s\": 1048576}}",
 	    CONFIG_POPD);
+	ck_assert_uint_eq(c->limits.input_kib_per_s, 16);
+	ck_assert_uint_eq(c->limits.input_total_kib_per_s, 1048576);
 	ck_assert_uint_eq(c->limits.handshakes, 4096);
 	ck_assert_uint_eq(c->limits.handshakes_per_source, 1);
 	ck_assert_uint_eq(c->limits.handshake_timeout_s, 300);
@@ -545,7 +550,8 @@ START_TEST(popd_limits)
 		      "\"handshakes_per_source\": 4097,\n"
 		      "\"handshake_timeout_s\": 0, \"connections\": 65537, "
 		      "\"output_kib\": 15,\n\"frames_per_s\": 0, "
-		      "\"frame_burst\": -1, \"handshake_timeout\": 5}}",
+		      "\"frame_burst\": -1, \"handshake_timeout\": 5,\n"
+		      "\"input_kib_per_s\": 15, \"input_total_kib_per_s\": 0}}",
 	    CONFIG_POPD,
 	    "t.json:2:26: limits.handshakes: must be 1..4096, got 0\n"
 	    "t.json:2:54: limits.handshakes_per_source: must be 1..4096, "
@@ -556,7 +562,10 @@ START_TEST(popd_limits)
 	    "t.json:4:17: limits.frames_per_s: must be 1..100000, got 0\n"
 	    "t.json:4:35: limits.frame_burst: must be 1..1000000, got -1\n"
 	    "t.json:4:39: limits.handshake_timeout: unknown key (did you "
-	    "mean \"handshake_timeout_s\"?)\n");
+	    "mean \"handshake_timeout_s\"?)\n"
+	    "t.json:5:20: limits.input_kib_per_s: must be 16..1048576, got 15\n"
+	    "t.json:5:49: limits.input_total_kib_per_s: must be 16..1048576, "
+	    "got 0\n");
 	/* popd's only: socketd opens no listening channel */
 	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "], "
 		       "\"limits\": {}}",

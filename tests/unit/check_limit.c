@@ -218,6 +218,35 @@ START_TEST(test_bucket_socket_pattern)
 }
 END_TEST
 
+/* Bytes charged after the fact: a second's worth passes, the rest is a
+ * debt the caller waits out, and the rate holds over a long run. */
+START_TEST(test_bucket_charge_debt)
+{
+	struct limit_bucket b;
+	uint64_t            t = 1000, w, total = 0;
+	int                 i;
+
+	limit_bucket_init(&b, t, 1000); /* 1000 bytes/s, a second saved */
+	ck_assert_uint_eq(limit_bucket_charge(&b, t, 1000, 1000, 600), 0);
+	ck_assert_uint_eq(limit_bucket_charge(&b, t, 1000, 1000, 400), 0);
+	/* empty: 500 bytes more are half a second of debt */
+	ck_assert_uint_eq(limit_bucket_charge(&b, t, 1000, 1000, 500), 500);
+	/* nothing refills before the debt is paid */
+	ck_assert_int_eq(limit_bucket_take(&b, t + 499, 1000, 1000), 0);
+	/* a charge during the debt adds to it */
+	ck_assert_uint_eq(
+	    limit_bucket_charge(&b, t + 100, 1000, 1000, 100), 500);
+	/* ten 1000-byte frames at 1000 bytes/s: the waits add up */
+	limit_bucket_init(&b, t, 1000);
+	for (i = 0; i < 10; i++) {
+		w = limit_bucket_charge(&b, t, 1000, 1000, 1000);
+		total += w;
+		t += w;
+	}
+	ck_assert_uint_eq(total, 9000); /* the first was saved up */
+}
+END_TEST
+
 static Suite *
 limit_suite(void)
 {
@@ -230,6 +259,7 @@ limit_suite(void)
 	tcase_add_test(tc, test_lowered_total);
 	tcase_add_test(tc, test_bucket_burst_then_rate);
 	tcase_add_test(tc, test_bucket_socket_pattern);
+	tcase_add_test(tc, test_bucket_charge_debt);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -50,7 +50,8 @@ static const char socketd_json[] =
     "   \"tx_packets\": 0, \"tx_bytes\": 0, \"rx_packets\": 0,"
     "   \"rx_bytes\": 0, \"tx_errors\": 7, \"flows\": 1, \"new_flows\": 10,"
     "   \"probes_sent\": 5, \"probes_answered\": 0, \"probes_lost\": 5}],"
-    " \"drops\": {\"no_session\": 4, \"unparsable\": 0}}";
+    " \"drops\": {\"no_session\": 4, \"unparsable\": 0,"
+    " \"key_exhausted\": 3}}";
 
 /* What popd_counters() returns, abridged: one site without a session. */
 static const char popd_json[] =
@@ -60,7 +61,7 @@ static const char popd_json[] =
     "  \"connections\": 2, \"handshake_timeouts\": 4,"
     "  \"handshakes_evicted\": 5, \"refused_per_source\": 1,"
     "  \"refused_total\": 2, \"replaced\": 6, \"output_overflows\": 7,"
-    "  \"rate_limited\": 8, \"bad_frames\": 9},"
+    "  \"rate_limited\": 8, \"bad_frames\": 9, \"input_throttled\": 10},"
     " \"sites\": ["
     "  {\"name\": \"branch-17\", \"session\": true,"
     "   \"control\": {\"connected\": true},"
@@ -74,7 +75,8 @@ static const char popd_json[] =
     "false},"
     "   \"flows\": null, \"links\": [],"
     "   \"drops\": {\"spoofed\": 0, \"no_endpoint\": 2}}],"
-    " \"drops\": {\"bad_header\": 9, \"no_site\": 1}}";
+    " \"drops\": {\"bad_header\": 9, \"no_site\": 1,"
+    " \"key_exhausted\": 5}}";
 
 static json_t *
 load(const char *text)
@@ -264,6 +266,7 @@ START_TEST(render_socketd)
 	has_line(t, "wanpair_link_probes_lost_total{link=\"WAN2\"} 5");
 	has_line(t, "wanpair_drops_total{reason=\"no_session\"} 4");
 	has_line(t, "wanpair_drops_total{reason=\"unparsable\"} 0");
+	has_line(t, "wanpair_drops_total{reason=\"key_exhausted\"} 3");
 	/* popd's families are not announced empty */
 	no_text(t, "wanpair_control_sessions");
 	no_text(t, "wanpair_site_drops_total");
@@ -296,6 +299,7 @@ START_TEST(render_popd)
 	has_line(t, "wanpair_control_output_overflows_total 7");
 	has_line(t, "wanpair_control_rate_limited_total 8");
 	has_line(t, "wanpair_control_bad_frames_total 9");
+	has_line(t, "wanpair_control_input_throttled_total 10");
 	has_line(t, "wanpair_control_connected{site=\"branch-17\"} 1");
 	has_line(t, "wanpair_control_connected{site=\"hq\"} 0");
 	has_line(t, "wanpair_flows{site=\"branch-17\"} 5");
@@ -310,6 +314,7 @@ START_TEST(render_popd)
 	    "link=\"WAN1\"} 11");
 	has_line(t, "wanpair_link_flows{site=\"branch-17\",link=\"WAN1\"} 5");
 	has_line(t, "wanpair_drops_total{reason=\"bad_header\"} 9");
+	has_line(t, "wanpair_drops_total{reason=\"key_exhausted\"} 5");
 	has_line(t,
 	    "wanpair_site_drops_total{site=\"branch-17\","
 	    "reason=\"spoofed\"} 1");

@@ -1,0 +1,141 @@
+#include "autoconf.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datapkt.h"
+#include "keyring.h"
+#include "proto.h"
+#include "wire.h"
+
+struct keyring {
+	uint32_t          epoch;    /* of cur */
+	struct aead      *cur;      /* epoch */
+	struct aead      *next;     /* epoch + 1, NULL if not derived yet */
+	uint64_t          sealed;   /* packets sealed under cur */
+	uint64_t          attempts; /* keyring_seal() calls under cur */
+	uint64_t          retry_at; /* attempts at the next try to derive */
+	uint64_t          limit, hard;
+	keyring_derive_fn derive;
+	void             *arg;
+	/* next counter of each wire link id under cur: the nonce's half
+	 * that changes; zeroed only with a new key */
+	uint64_t counter[KEYRING_LINK_IDS];
+};
+
+static struct aead *
+derive(struct keyring *k, uint32_t epoch)
+{
+	uint8_t      key[AEAD_KEY_LEN];
+	struct aead *a = NULL;
+
+	if (k->derive(k->arg, epoch, key) == 0)
+		a = aead_new(key);
+	OPENSSL_cleanse(key, sizeof(key));
+	return a;
+}
+
+struct keyring *
+keyring_new(const uint8_t key0[AEAD_KEY_LEN], keyring_derive_fn fn, void *arg,
+    uint64_t limit, uint64_t hard)
+{
+	struct keyring *k;
+
+	if (limit == 0 || hard < limit || hard > KEYRING_HARD_LIMIT)
+		return NULL;
+	if ((k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	k->derive = fn;
+	k->arg = arg;
+	k->limit = limit;
+	k->hard = hard;
+	if ((k->cur = aead_new(key0)) == NULL) {
+		free(k);
+		return NULL;
+	}
+	k->next = derive(k, 1);
+	return k;
+}
+
+void
+keyring_free(struct keyring *k)
+{
+	if (k == NULL)
+		return;
+	aead_free(k->cur);
+	aead_free(k->next);
+	OPENSSL_cleanse(k, sizeof(*k));
+	free(k);
+}
+
+uint32_t
+keyring_epoch(const struct keyring *k)
+{
+	return k->epoch;
+}
+
+int
+keyring_advance(struct keyring *k)
+{
+	if (k->epoch == UINT32_MAX)
+		return -1;
+	if (k->next == NULL && (k->next = derive(k, k->epoch + 1)) == NULL)
+		return -1;
+	aead_free(k->cur);
+	k->cur = k->next;
+	k->epoch++;
+	/* A new key, so its nonces start over: the only place a counter
+	 * goes back. */
+	k->sealed = 0;
+	k->attempts = 0;
+	k->retry_at = 0;
+	memset(k->counter, 0, sizeof(k->counter));
+	k->next = k->epoch == UINT32_MAX ? NULL : derive(k, k->epoch + 1);
+	return k->next == NULL ? -1 : 0;
+}
+
+int
+keyring_seal(struct keyring *k, uint8_t type, uint8_t link_id, uint32_t session,
+    const uint8_t *inner, size_t len, uint8_t *out, size_t outlen,
+    int *advanced)
+{
+	struct wire_hdr hdr;
+	uint32_t        before = k->epoch;
+	int             n;
+
+	*advanced = 0;
+	if (len > WIRE_MAX_INNER || outlen < WIRE_OVERHEAD + len)
+		return KEYRING_ERR_SEAL;
+	if (k->sealed >= k->limit && k->attempts >= k->retry_at) {
+		/* Without the next key (no channel) the current one goes
+		 * on up to `hard`, and deriving is tried again every
+		 * KEYRING_RETRY packets, not on each. */
+		if (keyring_advance(k) == -1 && k->epoch == before)
+			k->retry_at = k->attempts + KEYRING_RETRY;
+		*advanced = k->epoch != before;
+	}
+	k->attempts++;
+	if (k->sealed >= k->hard)
+		return KEYRING_ERR_EXHAUSTED;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.version = PROTOCOL_VERSION;
+	hdr.type = type;
+	hdr.link_id = link_id;
+	hdr.flags = (k->epoch & 1) ? WIRE_F_KEY_PHASE : 0;
+	hdr.session = session;
+	/* Taken before sealing, so that no failure below can hand the
+	 * same counter out twice.  sealed < hard <= 2^32 bounds every
+	 * counter far below its 64 bits. */
+	hdr.counter = k->counter[link_id]++;
+	k->sealed++;
+	n = datapkt_seal(k->cur, &hdr, inner, len, out, outlen);
+	return n == -1 ? KEYRING_ERR_SEAL : n;
+}
+
+struct aead *
+keyring_open(struct keyring *k, int phase, int *is_next)
+{
+	*is_next = (uint32_t)phase != (k->epoch & 1);
+	return *is_next ? k->next : k->cur;
+}

@@ -1,0 +1,119 @@
+/*
+ * The data-plane keys of one direction of one session, by key epoch, and
+ * the one place where data-plane datagrams are sealed.
+ *
+ * The nonce of a datagram is its wire link id and its counter (wire.h):
+ * under one key a (link id, counter) pair must be sealed at most once, or
+ * AES-GCM gives away the XOR of two plaintexts and its authentication
+ * key.  So the counters live here, beside the key they belong to, one per
+ * wire link id; keyring_seal() takes the next one itself and no caller
+ * can choose, reset or reuse a counter.  They start at 0 only with a new
+ * key: a new keyring (a new TLS session: new keys, tls_data_keys()) or a
+ * new epoch.  A link removed and another given its id later, a reload, a
+ * control channel that reconnects while the data plane goes on: none of
+ * them touches the counters of the key in use.
+ *
+ * AES-GCM must not seal too much under one key either: DESIGN.md section
+ * 6 says rekey before 2^32 packets.  Each epoch's key is derived from the
+ * TLS session (tls_data_keys with the epoch), so nothing secret crosses
+ * the wire, and the data-plane header says which epoch sealed a packet by
+ * its parity (WIRE_F_KEY_PHASE).  The sender moves to the next epoch after
+ * `limit` packets; the receiver always holds the next epoch's key already,
+ * so the first packet of a new epoch opens at once, whatever the control
+ * channel's REKEY frame is doing.  Packets still in flight from the epoch
+ * before are dropped: a handful at each change, which TCP retransmits.
+ *
+ * Deriving needs the live TLS session, which the caller reaches through
+ * `derive`; when it fails (channel down), the sender keeps its epoch past
+ * `limit`, but never past `hard`: from there keyring_seal() refuses until
+ * a next key can be derived or a new session brings new keys.  The
+ * receiver cannot advance until then either.
+ *
+ * Nothing here reads a clock, logs or does I/O.
+ */
+#ifndef WANPAIR_KEYRING_H
+#define WANPAIR_KEYRING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+
+/* Fills key with epoch's key for this direction; 0, or -1. */
+typedef int (*keyring_derive_fn)(
+    void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN]);
+
+/* A test build (configure --enable-test-limits) makes epochs short so
+ * that lab tests can force rekeys; see configure.ac. */
+#ifndef KEYRING_LIMIT
+/* 2^31: half of the 2^32 packets a GCM key may seal, so that a slow
+ * control channel still leaves margin. */
+#define KEYRING_LIMIT (UINT64_C(1) << 31)
+#endif
+#ifndef KEYRING_HARD_LIMIT
+/* 2^32 packets under one key: DESIGN.md section 6's bound.  Past it
+ * nothing is sealed with that key, whatever the control channel does. */
+#define KEYRING_HARD_LIMIT (UINT64_C(1) << 32)
+#endif
+#ifndef KEYRING_RETRY
+/* Packets between two attempts to derive a key that could not be. */
+#define KEYRING_RETRY 65536
+#endif
+
+/* One counter per value of the 8-bit wire link id. */
+#define KEYRING_LINK_IDS 256
+
+enum keyring_err {
+	KEYRING_ERR_SEAL = -1,     /* too large for out or the wire */
+	KEYRING_ERR_EXHAUSTED = -2 /* `hard` packets sealed, no next key */
+};
+
+struct keyring;
+
+/*
+ * A keyring whose epoch 0 key is key0, epoch 1's derived at once (or
+ * later, if that fails).  1 <= limit <= hard <= KEYRING_HARD_LIMIT.
+ * NULL if out of memory or the limits are not so.  keyring_free() it.
+ */
+struct keyring *keyring_new(const uint8_t key0[AEAD_KEY_LEN], keyring_derive_fn,
+    void *arg, uint64_t limit, uint64_t hard);
+/* Wipes and frees; NULL is fine. */
+void keyring_free(struct keyring *);
+/* The current epoch: for logs and REKEY. */
+uint32_t keyring_epoch(const struct keyring *);
+
+/*
+ * Sender: seals `inner` into out as one datagram of `type` for `session`
+ * on wire link `link_id`: the header (wire.h) with the next counter of
+ * that link id under the current key and the key's phase bit, then the
+ * AEAD ciphertext (datapkt.h).  When `limit` packets are sealed under the
+ * current key, moves to the next epoch first (*advanced = 1: the caller
+ * sends REKEY).  A counter is used up once taken, even if the datagram is
+ * never sent.
+ *
+ * Returns the datagram's length, or KEYRING_ERR_SEAL (inner too large
+ * for WIRE_MAX_INNER or for outlen; no counter used) or
+ * KEYRING_ERR_EXHAUSTED (the current key sealed `hard` packets and the
+ * next cannot be derived: the caller drops the packet and counts it).
+ * `inner` may be out + WIRE_HDR_LEN (sealing in place).
+ */
+int keyring_seal(struct keyring *, uint8_t type, uint8_t link_id,
+    uint32_t session, const uint8_t *inner, size_t len, uint8_t *out,
+    size_t outlen, int *advanced);
+
+/*
+ * Receiver: the key for a packet of `phase`: the current epoch's, or the
+ * next one's (*is_next = 1) when the phase differs.  NULL if the next key
+ * is not there.  After a packet opened with the next key, the caller
+ * calls keyring_advance() (and resets its replay windows).
+ */
+struct aead *keyring_open(struct keyring *, int phase, int *is_next);
+/* Makes the next epoch current (every link's counter starting over, as
+ * the key is new) and derives the one after.  0, or -1: either the next
+ * key could not be derived and nothing changed, or the new epoch is
+ * current but its successor will be derived later.  Refuses, changing
+ * nothing, at the last epoch: a wrapped epoch would bring epoch 0's key
+ * back. */
+int keyring_advance(struct keyring *);
+
+#endif
