@@ -15,11 +15,11 @@
 #include "hash.h"
 
 /*
- * Layout.  Routes are copied from the config with their weight on this
- * side and a precomputed mask, so matching is two 64-bit compares.  Routes
+ * Layout.  Routes are copied from the spec with their weight (on the
+ * spec's side) and a precomputed mask, so matching is two 64-bit compares.  Routes
  * that balance together (same network, metric and profile) form a route
  * set; a static route is a set of one.  Per family, routes are kept in
- * selection order (prefix length desc, metric asc, config order), so the
+ * selection order (prefix length desc, metric asc, spec order), so the
  * first live route that contains the destination decides the set.
  */
 
@@ -31,7 +31,7 @@
 #define LOG_TAB 256
 
 struct bal_link {
-	char     name[CONFIG_NAME_MAX];
+	char     name[BALANCE_NAME_MAX];
 	uint64_t seed; /* hash of the name: order-independent */
 	uint64_t active;
 	double   tput; /* forward-decayed bytes */
@@ -53,7 +53,7 @@ struct bal_route {
 };
 
 struct bal_set {
-	uint16_t route[CONFIG_MAX_LINKS]; /* config order */
+	uint16_t route[BALANCE_MAX_LINKS]; /* spec order */
 	uint8_t  n;
 	uint8_t  profile; /* FLOW_PROFILE_NONE: static route */
 	uint8_t  rr_pos;  /* round robin: position in route[] */
@@ -85,7 +85,7 @@ struct bal_profile {
 	uint8_t             prefix6;
 	uint64_t            timeout_ms;
 	uint64_t            rng;
-	uint64_t            active[CONFIG_MAX_LINKS];
+	uint64_t            active[BALANCE_MAX_LINKS];
 
 	struct bal_group *groups;
 	uint32_t          max_groups;
@@ -102,10 +102,9 @@ struct bal_profile {
 };
 
 struct balance {
-	enum balance_side  side;
 	enum failback_mode failback;
 	unsigned           nlinks;
-	struct bal_link    links[CONFIG_MAX_LINKS];
+	struct bal_link    links[BALANCE_MAX_LINKS];
 
 	struct bal_route *routes;
 	size_t            nroutes;
@@ -145,14 +144,14 @@ struct bal_ctx {
 
 /* ---------------------------------------------------------- rtable.c */
 
-/* Copies the config's routes (their weight on b->side) into b's sets and
+/* Copies the spec's routes (with their weights) into b's sets and
  * selection order.  Returns 0, or -1 on allocation failure. */
-int  rtable_build(struct balance *, const struct config *);
+int  rtable_build(struct balance *, const struct balance_spec *);
 void rtable_free(struct balance *);
 /* The route set for a destination: the first live route in selection
  * order that contains it decides.  -1 if none. */
 int rtable_select(const struct balance *, int family, const uint8_t *dst);
-/* The live routes of a set, in config order, into c[]; returns how many. */
+/* The live routes of a set, in spec order, into c[]; returns how many. */
 unsigned rtable_gather(
     const struct balance *, const struct bal_set *, struct cand *c);
 /* The index in c[] of the candidate on `link`, or -1. */
@@ -169,10 +168,11 @@ int pick_is_hash(enum balance_alg);
 
 /* ---------------------------------------------------------- sticky.c */
 
-/* Stickiness of a profile from the config (its group table allocated if
+/* Stickiness of a profile from the spec (its group table allocated if
  * it is sticky).  Returns 0, or -1 on failure (free with
  * sticky_profile_free() all the same). */
-int  sticky_profile_init(struct bal_profile *, const struct config_profile *);
+int sticky_profile_init(
+    struct bal_profile *, const struct balance_profile_spec *);
 void sticky_profile_free(struct bal_profile *);
 /*
  * A sticky flow: its group's link if the group is alive and the link is

@@ -67,7 +67,7 @@ bal_unplace(struct balance *b, const struct flow *f, uint64_t now)
 }
 
 struct balance *
-balance_new(const struct config *conf, enum balance_side side)
+balance_new(const struct balance_spec *spec)
 {
 	struct balance     *b;
 	struct bal_profile *p;
@@ -77,37 +77,35 @@ balance_new(const struct config *conf, enum balance_side side)
 
 	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return NULL;
-	b->side = side;
-	b->failback = conf->failback;
-	b->nlinks = conf->nlinks < CONFIG_MAX_LINKS ? (unsigned)conf->nlinks
-						    : CONFIG_MAX_LINKS;
+	b->failback = spec->failback;
+	b->nlinks =
+	    spec->nlinks < BALANCE_MAX_LINKS ? spec->nlinks : BALANCE_MAX_LINKS;
 	wp_hash_key_fixed(&b->flow_key, FLOW_KEY_LABEL);
 	wp_hash_key_fixed(&link_key, LINK_KEY_LABEL);
 	for (j = 0; j < b->nlinks; j++) {
 		snprintf(b->links[j].name, sizeof(b->links[j].name), "%s",
-		    conf->links[j].name);
+		    spec->links[j].name);
 		b->links[j].seed = wp_siphash(
 		    &link_key, b->links[j].name, strlen(b->links[j].name));
-		b->links[j].weight =
-		    config_link_weight(conf, j, side == SIDE_DOWN);
+		b->links[j].weight = spec->links[j].weight;
 		b->links[j].up = 1;
 	}
 	pick_init(b);
 	b->tput_scale = 1.0;
 
-	b->nprofiles = conf->nprofiles < FLOW_PROFILE_NONE ? conf->nprofiles
+	b->nprofiles = spec->nprofiles < FLOW_PROFILE_NONE ? spec->nprofiles
 							   : FLOW_PROFILE_NONE;
 	if (b->nprofiles > 0 &&
 	    (b->profiles = calloc(b->nprofiles, sizeof(*p))) == NULL)
 		goto fail;
 	for (i = 0; i < b->nprofiles; i++) {
 		p = &b->profiles[i];
-		p->alg = conf->profiles[i].algorithm;
+		p->alg = spec->profiles[i].algorithm;
 		p->rng = RANDOM_SEED;
-		if (sticky_profile_init(p, &conf->profiles[i]) == -1)
+		if (sticky_profile_init(p, &spec->profiles[i]) == -1)
 			goto fail;
 	}
-	if (rtable_build(b, conf) == -1)
+	if (rtable_build(b, spec) == -1)
 		goto fail;
 	return b;
 fail:
@@ -144,7 +142,7 @@ int
 bal_assign(struct balance *b, struct flow_table *t, struct flow *f,
     const struct bal_ctx *x, uint64_t now_ms)
 {
-	struct cand         c[CONFIG_MAX_LINKS];
+	struct cand         c[BALANCE_MAX_LINKS];
 	struct bal_profile *p;
 	struct bal_set     *s;
 	unsigned            n, k;
@@ -375,7 +373,7 @@ adopt_flow(void *arg, struct flow *f)
 }
 
 struct balance *
-balance_reconfigure(const struct balance *old, const struct config *conf,
+balance_reconfigure(const struct balance *old, const struct balance_spec *spec,
     struct flow_table *t, const int *link_map, uint64_t now_ms,
     balance_move_cb cb, void *arg, size_t *moved, size_t *stranded)
 {
@@ -384,7 +382,7 @@ balance_reconfigure(const struct balance *old, const struct config *conf,
 	unsigned        i;
 	int             to;
 
-	if ((b = balance_new(conf, old->side)) == NULL)
+	if ((b = balance_new(spec)) == NULL)
 		return NULL;
 	/* What the links showed so far still holds: a dead link stays dead
 	 * until its probes say otherwise, and `throughput` keeps its load

@@ -61,7 +61,7 @@ move(struct walk *w, struct flow *f, uint8_t profile, uint8_t link)
 static int
 replace(struct walk *w, struct flow *f, uint8_t *profile, uint8_t *link)
 {
-	struct cand       c[CONFIG_MAX_LINKS];
+	struct cand       c[BALANCE_MAX_LINKS];
 	struct balance   *b = w->b;
 	struct bal_group *g;
 	struct bal_set   *s;
@@ -148,7 +148,7 @@ up_flow(void *arg, struct flow *f)
 {
 	struct walk    *w = arg;
 	struct balance *b = w->b;
-	struct cand     c[CONFIG_MAX_LINKS];
+	struct cand     c[BALANCE_MAX_LINKS];
 	struct bal_set *s;
 	struct bal_ctx  x;
 	uint32_t       *cnt, *tgt;
@@ -171,8 +171,8 @@ up_flow(void *arg, struct flow *f)
 	}
 	if (w->count == NULL)
 		return 0;
-	cnt = &w->count[(size_t)si * CONFIG_MAX_LINKS];
-	tgt = &w->target[(size_t)si * CONFIG_MAX_LINKS];
+	cnt = &w->count[(size_t)si * BALANCE_MAX_LINKS];
+	tgt = &w->target[(size_t)si * BALANCE_MAX_LINKS];
 	n = rtable_gather(b, s, c);
 	if (w->pass == 0) {
 		if (rtable_cand_find(c, n, f->link) != -1)
@@ -203,15 +203,15 @@ static void
 up_targets(struct walk *w)
 {
 	struct balance *b = w->b;
-	struct cand     c[CONFIG_MAX_LINKS];
-	uint64_t        total, wsum, given, rem[CONFIG_MAX_LINKS];
+	struct cand     c[BALANCE_MAX_LINKS];
+	uint64_t        total, wsum, given, rem[BALANCE_MAX_LINKS];
 	uint32_t       *cnt, *tgt;
 	unsigned        n, i, k;
 	size_t          si;
 
 	for (si = 0; si < b->nsets; si++) {
-		cnt = &w->count[si * CONFIG_MAX_LINKS];
-		tgt = &w->target[si * CONFIG_MAX_LINKS];
+		cnt = &w->count[si * BALANCE_MAX_LINKS];
+		tgt = &w->target[si * BALANCE_MAX_LINKS];
 		if ((n = rtable_gather(b, &b->sets[si], c)) == 0)
 			continue;
 		total = w->outside[si];
@@ -267,9 +267,9 @@ balance_link_up(struct balance *b, struct flow_table *t, unsigned link,
 	 * move back. */
 	if (b->nsets > 0 &&
 	    ((w.count = calloc(
-		  b->nsets * CONFIG_MAX_LINKS, sizeof(uint32_t))) == NULL ||
+		  b->nsets * BALANCE_MAX_LINKS, sizeof(uint32_t))) == NULL ||
 		(w.target = calloc(
-		     b->nsets * CONFIG_MAX_LINKS, sizeof(uint32_t))) == NULL ||
+		     b->nsets * BALANCE_MAX_LINKS, sizeof(uint32_t))) == NULL ||
 		(w.outside = calloc(b->nsets, sizeof(uint32_t))) == NULL)) {
 		free(w.count);
 		free(w.target);

@@ -58,8 +58,7 @@ order_sort(const struct bal_route *routes, uint16_t *o, size_t n)
 }
 
 static int
-route_add(
-    struct balance *b, const struct config *conf, const struct config_route *cr)
+route_add(struct balance *b, const struct balance_route_spec *cr)
 {
 	struct bal_route *r;
 	struct bal_set   *s;
@@ -67,11 +66,11 @@ route_add(
 	size_t            i;
 	int               fam;
 
-	if ((fam = fam_index(cr->network.addr.family)) == -1 || cr->link < 0 ||
-	    (size_t)cr->link >= b->nlinks ||
-	    (cr->profile != CONFIG_ROUTE_STATIC &&
+	if ((fam = fam_index(cr->network.addr.family)) == -1 ||
+	    cr->link >= b->nlinks ||
+	    (cr->profile != BALANCE_ROUTE_STATIC &&
 		(cr->profile < 0 || (size_t)cr->profile >= b->nprofiles)))
-		return 0; /* a validated config has none of these */
+		return 0; /* a validated config gives none of these */
 
 	r = &b->routes[b->nroutes];
 	memset(r, 0, sizeof(*r));
@@ -89,12 +88,12 @@ route_add(
 	r->link = (uint8_t)cr->link;
 	/* Zero would starve a route or divide by zero; the loader refuses
 	 * it, a site's HELLO might not. */
-	r->weight = config_route_weight(conf, cr, b->side == SIDE_DOWN);
+	r->weight = cr->weight != 0 ? cr->weight : b->links[cr->link].weight;
 	if (r->weight == 0)
 		r->weight = 1;
 
 	s = NULL;
-	if (cr->profile != CONFIG_ROUTE_STATIC) {
+	if (cr->profile != BALANCE_ROUTE_STATIC) {
 		for (i = 0; i < b->nsets; i++) {
 			struct bal_route *o = &b->routes[b->sets[i].route[0]];
 
@@ -116,7 +115,7 @@ route_add(
 	} else {
 		s = &b->sets[b->nsets++];
 		memset(s, 0, sizeof(*s));
-		s->profile = cr->profile == CONFIG_ROUTE_STATIC
+		s->profile = cr->profile == BALANCE_ROUTE_STATIC
 		    ? FLOW_PROFILE_NONE
 		    : (uint8_t)cr->profile;
 		s->rr_pos = UINT8_MAX; /* the first run starts at route 0 */
@@ -188,13 +187,14 @@ rtable_cand_find(const struct cand *c, unsigned n, unsigned link)
 }
 
 int
-rtable_build(struct balance *b, const struct config *conf)
+rtable_build(struct balance *b, const struct balance_spec *spec)
 {
 	size_t i, nr;
 
-	/* A config without routes has the loader's default routes
-	 * (config_default_routes); none here means nothing is routable. */
-	nr = conf->nroutes < ROUTES_MAX ? conf->nroutes : ROUTES_MAX;
+	/* A config without routes has the loader's default routes, a
+	 * session popd's (balance_spec_default_routes); none here means
+	 * nothing is routable. */
+	nr = spec->nroutes < ROUTES_MAX ? spec->nroutes : ROUTES_MAX;
 	if (nr > 0 &&
 	    ((b->routes = calloc(nr, sizeof(*b->routes))) == NULL ||
 		(b->sets = calloc(nr, sizeof(*b->sets))) == NULL ||
@@ -202,7 +202,7 @@ rtable_build(struct balance *b, const struct config *conf)
 		(b->order[1] = calloc(nr, sizeof(uint16_t))) == NULL))
 		return -1;
 	for (i = 0; i < nr; i++)
-		route_add(b, conf, &conf->routes[i]);
+		route_add(b, &spec->routes[i]);
 	order_sort(b->routes, b->order[0], b->norder[0]);
 	order_sort(b->routes, b->order[1], b->norder[1]);
 	return 0;

@@ -347,7 +347,7 @@ sticky_flow_group(struct balance *b, const struct flow *f, uint64_t now)
 void
 sticky_link_down(struct balance *b, unsigned dead, uint64_t now)
 {
-	struct cand         c[CONFIG_MAX_LINKS];
+	struct cand         c[BALANCE_MAX_LINKS];
 	struct bal_profile *p;
 	struct bal_group   *g;
 	struct bal_ctx      x;
@@ -424,7 +424,8 @@ sticky_regroup(struct balance *b, struct flow *f, uint16_t si,
 }
 
 int
-sticky_profile_init(struct bal_profile *p, const struct config_profile *cp)
+sticky_profile_init(
+    struct bal_profile *p, const struct balance_profile_spec *cp)
 {
 	size_t sz;
 
@@ -437,12 +438,10 @@ sticky_profile_init(struct bal_profile *p, const struct config_profile *cp)
 	 * on it. */
 	if (wp_hash_key_random(&p->group_key) == -1)
 		return -1;
-	if (p->sticky == STICKY_SOURCE_NETWORK) {
-		p->prefix4 = cp->source_prefix;
-		p->prefix6 = cp->source_prefix6;
-	} else if (p->sticky == STICKY_DESTINATION_NETWORK) {
-		p->prefix4 = cp->destination_prefix;
-		p->prefix6 = cp->destination_prefix6;
+	if (p->sticky == STICKY_SOURCE_NETWORK ||
+	    p->sticky == STICKY_DESTINATION_NETWORK) {
+		p->prefix4 = cp->prefix4;
+		p->prefix6 = cp->prefix6;
 	}
 	if (p->sticky == STICKY_NONE)
 		return 0;
