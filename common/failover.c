@@ -28,6 +28,19 @@ struct walk {
 };
 
 static void
+walk_init(struct walk *w, struct balance *b, struct flow_table *t,
+    unsigned link, uint64_t now, balance_move_cb cb, void *arg)
+{
+	memset(w, 0, sizeof(*w));
+	w->b = b;
+	w->t = t;
+	w->link = link;
+	w->now = now;
+	w->cb = cb;
+	w->arg = arg;
+}
+
+static void
 move(struct walk *w, struct flow *f, uint8_t profile, uint8_t link)
 {
 	struct balance *b = w->b;
@@ -124,13 +137,7 @@ balance_link_down(struct balance *b, struct flow_table *t, unsigned link,
 	b->links[link].up = 0;
 	ratio_restart(b);
 	sticky_link_down(b, link, now_ms);
-	memset(&w, 0, sizeof(w));
-	w.b = b;
-	w.t = t;
-	w.link = link;
-	w.now = now_ms;
-	w.cb = cb;
-	w.arg = arg;
+	walk_init(&w, b, t, link, now_ms, cb, arg);
 	/* The dead link's flows only: its list, not the table. */
 	if (t != NULL)
 		flow_table_foreach_link(t, (uint8_t)link, down_flow, &w);
@@ -256,13 +263,7 @@ balance_link_up(struct balance *b, struct flow_table *t, unsigned link,
 
 	/* Rebalancing weighs every flow against its share: a walk of the
 	 * table, unlike failover. */
-	memset(&w, 0, sizeof(w));
-	w.b = b;
-	w.t = t;
-	w.link = link;
-	w.now = now_ms;
-	w.cb = cb;
-	w.arg = arg;
+	walk_init(&w, b, t, link, now_ms, cb, arg);
 	/* Without memory the ratio pass is skipped; hashes and groups still
 	 * move back. */
 	if (b->nsets > 0 &&
@@ -309,10 +310,7 @@ balance_set_link(struct balance *b, struct flow_table *t, struct flow *f,
 		    (uint8_t)link);
 		return 0;
 	}
-	memset(&w, 0, sizeof(w));
-	w.b = b;
-	w.t = t;
-	w.now = now_ms;
+	walk_init(&w, b, t, link, now_ms, NULL, NULL);
 	/* The flow keeps its profile and group: only its link is the
 	 * peer's to say. */
 	move(&w, f, f->profile, (uint8_t)link);
