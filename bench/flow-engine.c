@@ -72,8 +72,9 @@ make_packet(uint32_t i, uint8_t *p)
 	p[33] = PKT_TCP_SYN;
 }
 
-static struct config *
-make_config(const char *algorithm)
+/* The spec the daemons would build from this config (socketd's side). */
+static void
+make_spec(const char *algorithm, struct balance_spec *spec)
 {
 	struct config_errors errs = {0};
 	struct config       *conf;
@@ -95,7 +96,11 @@ make_config(const char *algorithm)
 			fprintf(stderr, "%s\n", errs.lines[i]);
 		exit(1);
 	}
-	return conf;
+	if (balance_spec_from_config(spec, conf, SIDE_UP) == -1) {
+		fprintf(stderr, "flow-engine: out of memory\n");
+		exit(1);
+	}
+	config_free(conf);
 }
 
 struct result {
@@ -148,11 +153,15 @@ static void
 bench_new_flows(const char *algorithm, const char *label,
     const struct pkt_info *pis, const struct flow_key *keys, size_t *memory)
 {
-	struct config     *conf = make_config(algorithm);
-	struct flow_table *ft = flow_table_new(nflows, &conf->flow_timeouts);
-	struct balance    *b = balance_new(conf, SIDE_UP);
-	double             t;
-	uint32_t           i;
+	struct balance_spec spec;
+	struct flow_table  *ft;
+	struct balance     *b;
+	double              t;
+	uint32_t            i;
+
+	make_spec(algorithm, &spec);
+	ft = flow_table_new(nflows, &spec.flow_timeouts);
+	b = balance_new(&spec);
 
 	if (ft == NULL || b == NULL) {
 		fprintf(stderr, "flow-engine: out of memory\n");
@@ -202,7 +211,7 @@ bench_new_flows(const char *algorithm, const char *label,
 	}
 	balance_free(b);
 	flow_table_free(ft);
-	config_free(conf);
+	balance_spec_clear(&spec);
 }
 
 /*
@@ -213,8 +222,8 @@ static void
 bench_engine(const char *algorithm, const char *single_new,
     const char *batch_new, const char *batch_old, uint8_t *pkts)
 {
-	struct config       *conf = make_config(algorithm);
-	struct engine       *e = engine_new(conf, SIDE_UP);
+	struct balance_spec  spec;
+	struct engine       *e;
 	struct engine_result res[BATCH];
 	const uint8_t       *bp[BATCH];
 	size_t               lens[BATCH];
@@ -222,6 +231,8 @@ bench_engine(const char *algorithm, const char *single_new,
 	double               t;
 	uint32_t             i, j;
 
+	make_spec(algorithm, &spec);
+	e = engine_new(&spec);
 	for (j = 0; j < BATCH; j++)
 		lens[j] = PKTLEN;
 	if (e == NULL) {
@@ -240,7 +251,7 @@ bench_engine(const char *algorithm, const char *single_new,
 			    PKTLEN, 0, 1000, &res[0]);
 		record("packet path, existing flow", now_s() - t, nflows);
 		engine_free(e);
-		e = engine_new(conf, SIDE_UP);
+		e = engine_new(&spec);
 	}
 	/* first pass creates every flow, the second finds them */
 	for (pass = 0; pass < 2; pass++) {
@@ -265,7 +276,7 @@ bench_engine(const char *algorithm, const char *single_new,
 		}
 	}
 	engine_free(e);
-	config_free(conf);
+	balance_spec_clear(&spec);
 }
 
 static const struct {

@@ -1,8 +1,8 @@
 /*
  * Route load balancing: which link a new flow takes.
  *
- * A struct balance is built from a validated config for one side: SIDE_UP
- * (socketd: weights from up_mbps) or SIDE_DOWN (popd: down_mbps).  It owns
+ * A struct balance is built from a balancing spec (balspec.h), whose
+ * weights are those of one side: socketd's upstream, popd's downstream.  It owns
  * all balancing state: per-route smooth-WRR counters, per-profile
  * round-robin position and PRNG, sticky groups, per-link active-flow and
  * throughput figures.  Profiles are isolated: they share no state.
@@ -25,19 +25,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "balspec.h"
 #include "flow.h"
 #include "pkt.h"
 
-enum balance_side {
-	SIDE_UP = 0, /* socketd: LAN -> PoP, weights from up_mbps */
-	SIDE_DOWN    /* popd: PoP -> site, weights from down_mbps */
-};
-
 struct balance;
 
-/* NULL on allocation failure.  The config may be freed afterwards. */
-struct balance *balance_new(const struct config *, enum balance_side);
+/* NULL on allocation failure.  The spec may be cleared afterwards; its
+ * flows_max and flow_timeouts are the engine's, not read here. */
+struct balance *balance_new(const struct balance_spec *);
 void            balance_free(struct balance *);
 
 /* Deterministic seed for the `random` algorithm (tests, replay). */
@@ -93,9 +89,9 @@ size_t balance_link_up(struct balance *, struct flow_table *, unsigned link,
     uint64_t now_ms, balance_move_cb, void *);
 
 /*
- * Reload: a new balance for `conf` (same side as `old`) that takes over
- * the flows of table t.  link_map[i], for each of old's links, is its
- * index in conf's links, or -1 if it is gone.  A kept link keeps its
+ * Reload: a new balance for `spec` (made for the same side as `old`'s)
+ * that takes over the flows of table t.  link_map[i], for each of old's
+ * links, is its index in spec's links, or -1 if it is gone.  A kept link keeps its
  * up/down state and throughput figures; a new one starts up.  Flows on
  * kept links stay there (renumbered), in the profile their destination
  * now selects, and rebuild the sticky groups of that profile; flows on a
@@ -108,7 +104,7 @@ size_t balance_link_up(struct balance *, struct flow_table *, unsigned link,
  * must not release flows into it: they belong to the new one.
  */
 struct balance *balance_reconfigure(const struct balance *old,
-    const struct config *conf, struct flow_table *t, const int *link_map,
+    const struct balance_spec *spec, struct flow_table *t, const int *link_map,
     uint64_t now_ms, balance_move_cb cb, void *arg, size_t *moved,
     size_t *stranded);
 

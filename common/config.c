@@ -27,7 +27,7 @@
  */
 #define MBPS_MAX               1000000 /* 1 Tbit/s */
 #define WEIGHT_MAX             1000000
-#define METRIC_DEFAULT         100
+#define METRIC_DEFAULT         BALANCE_METRIC_DEFAULT
 #define METRIC_MAX             65535
 #define STICKY_TIMEOUT_DEFAULT 10
 #define STICKY_TIMEOUT_MAX     86400

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "balspec.h"
 #include "flow.h"
 
 #define CONFIG_MAX_LINKS  32
@@ -30,37 +31,6 @@ enum config_kind {
 	CONFIG_POPD,    /* popd.json: sites instead of links */
 	CONFIG_REPLAY   /* socketd.json read by wanpairctl replay:
 				   daemon-only keys may be absent */
-};
-
-enum balance_alg {
-	BAL_RATIO = 0,      /* smooth weighted round robin over new flows */
-	BAL_FLOW,           /* weighted rendezvous hash of the 5-tuple */
-	BAL_SOURCE_IP,      /* weighted rendezvous hash of the source */
-	BAL_DESTINATION_IP, /* weighted rendezvous hash of the destination */
-	BAL_ROUND_ROBIN,    /* weighted round robin in runs */
-	BAL_RANDOM,         /* weighted random */
-	BAL_THROUGHPUT,     /* least measured throughput / weight */
-	BAL_USAGE           /* fewest active flows / weight */
-};
-
-enum sticky_mode {
-	STICKY_NONE = 0,
-	STICKY_SOURCE_IP,
-	STICKY_SOURCE_NETWORK,
-	STICKY_DESTINATION_IP,
-	STICKY_DESTINATION_NETWORK
-};
-
-enum keepalive_mode {
-	KEEPALIVE_DEADLINE = 0, /* group lives timeout_s after creation */
-	KEEPALIVE_FOREVER,      /* until evicted by max_groups */
-	KEEPALIVE_TIMEOUT,      /* timeout_s after the group's last new flow */
-	KEEPALIVE_USAGE         /* while it has active flows, then timeout_s */
-};
-
-enum failback_mode {
-	FAILBACK_NEW_FLOWS = 0, /* existing flows stay where they are */
-	FAILBACK_REBALANCE      /* flows return to the weight ratio */
 };
 
 struct config_link {

@@ -37,14 +37,14 @@ engine_released(void *arg, struct flow *f, enum flow_release why)
 }
 
 struct engine *
-engine_new(const struct config *conf, enum balance_side side)
+engine_new(const struct balance_spec *spec)
 {
 	struct engine *e;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
-	e->flows = flow_table_new(conf->flows_max, &conf->flow_timeouts);
-	e->balance = balance_new(conf, side);
+	e->flows = flow_table_new(spec->flows_max, &spec->flow_timeouts);
+	e->balance = balance_new(spec);
 	e->frags = frag_cache_new(FRAG_ENTRIES, FRAG_TIMEOUT_MS);
 	if (e->flows == NULL || e->balance == NULL || e->frags == NULL) {
 		engine_free(e);
@@ -235,7 +235,7 @@ find_unrouted(void *arg, struct flow *f)
 }
 
 int
-engine_reconfigure(struct engine *e, const struct config *conf,
+engine_reconfigure(struct engine *e, const struct balance_spec *spec,
     const int *link_map, uint64_t now_ms, balance_move_cb cb, void *arg,
     size_t *moved)
 {
@@ -244,14 +244,14 @@ engine_reconfigure(struct engine *e, const struct config *conf,
 	struct unrouted u = {&one, 0, 1};
 	size_t          stranded, n, i;
 
-	b = balance_reconfigure(e->balance, conf, e->flows, link_map, now_ms,
+	b = balance_reconfigure(e->balance, spec, e->flows, link_map, now_ms,
 	    cb, arg, &n, &stranded);
 	if (b == NULL)
 		return -1;
 	balance_free(e->balance);
 	e->balance = b;
 	e->now_ms = now_ms;
-	flow_table_set_timeouts(e->flows, &conf->flow_timeouts);
+	flow_table_set_timeouts(e->flows, &spec->flow_timeouts);
 	/*
 	 * A walk must not remove: collect the flows left without a route,
 	 * then remove them (entries never move, the pointers hold).  Only the

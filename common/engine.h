@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "balance.h"
-#include "config.h"
+#include "balspec.h"
 #include "flow.h"
 #include "pkt.h"
 
@@ -29,8 +29,9 @@ struct engine_stats {
 	uint64_t skipped[PKT_NREASONS]; /* by -reason; [0] unused */
 };
 
-/* NULL on allocation failure. */
-struct engine *engine_new(const struct config *, enum balance_side);
+/* NULL on allocation failure.  The flow table is sized spec->flows_max
+ * for good; the spec may be cleared afterwards. */
+struct engine *engine_new(const struct balance_spec *spec);
 void           engine_free(struct engine *);
 
 /*
@@ -82,14 +83,14 @@ size_t engine_link_up(struct engine *, unsigned link, uint64_t now_ms,
     balance_move_cb, void *arg);
 
 /*
- * Reload: balances by `conf` from now on and keeps the flows (see
+ * Reload: balances by `spec` from now on and keeps the flows (see
  * balance_reconfigure() for link_map and what happens to each flow).
- * Flow timeouts follow conf; the table keeps its size (flows.max is fixed
+ * Flow timeouts follow spec; the table keeps its size (flows_max is fixed
  * at engine_new()).  Flows that no route covers any more are removed.
  * Returns 0 with *moved set to the flows moved off removed links (may be
  * NULL), or -1 on allocation failure with nothing changed.
  */
-int engine_reconfigure(struct engine *, const struct config *conf,
+int engine_reconfigure(struct engine *, const struct balance_spec *spec,
     const int *link_map, uint64_t now_ms, balance_move_cb, void *arg,
     size_t *moved);
 

@@ -54,7 +54,8 @@ replay_init(struct replay *r, const struct config *conf, enum balance_side side,
     struct replay_fail *fails, size_t nfails, int want_flows, char *err,
     size_t errlen)
 {
-	size_t i, l;
+	struct balance_spec spec;
+	size_t              i, l;
 
 	memset(r, 0, sizeof(*r));
 	r->conf = conf;
@@ -76,11 +77,14 @@ replay_init(struct replay *r, const struct config *conf, enum balance_side side,
 			return -1;
 		}
 	}
-	if ((r->engine = engine_new(conf, side)) == NULL) {
+	if (balance_spec_from_config(&spec, conf, side) == -1 ||
+	    (r->engine = engine_new(&spec)) == NULL) {
+		balance_spec_clear(&spec);
 		snprintf(
 		    err, errlen, "out of memory for %u flows", conf->flows_max);
 		return -1;
 	}
+	balance_spec_clear(&spec);
 	engine_set_release_cb(r->engine, replay_record, r);
 	return 0;
 }

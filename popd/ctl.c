@@ -130,7 +130,7 @@ site_links(json_t *rows, const struct site *site, uint64_t now)
 		    s->link_down[l] ? "down" : "up", "up_mbps",
 		    (int)s->links[l].up_mbps, "down_mbps",
 		    (int)s->links[l].down_mbps, "weight",
-		    (int)config_link_weight(s->conf, l, 1), "idle_ms",
+		    (int)s->spec.links[l].weight, "idle_ms",
 		    s->rx_last_ms[l] != 0 ? (json_int_t)(now - s->rx_last_ms[l])
 					  : (json_int_t)-1,
 		    "flows", (json_int_t)flows[l], "new_flows",

@@ -541,44 +541,32 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* The site's links as a config the engine can balance by down_mbps. */
-struct config *
-session_config(const struct popd *pd, const struct ctl_hello *h)
+int
+session_spec(const struct popd *pd, const struct ctl_link *links, size_t nlinks,
+    struct balance_spec *spec)
 {
-	const struct config *pc = pd->conf;
-	struct config       *c;
-	size_t               i;
+	size_t i;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	c->kind = CONFIG_REPLAY;
-	c->default_profile = pc->default_profile;
-	c->flows_max = pc->flows_max;
-	c->flow_timeouts = pc->flow_timeouts;
+	/* popd.json has profiles and flows but no links: the spec's links
+	 * and routes are the site's. */
+	if (balance_spec_from_config(spec, pd->conf, SIDE_DOWN) == -1)
+		return -1;
 	/* Failback moves are the Socket's to choose (REASSIGN): two
 	 * engines rebalancing on their own would pick different flows. */
-	c->failback = FAILBACK_NEW_FLOWS;
-	c->probe_interval_ms = pc->probe_interval_ms;
-	c->probe_down_after = pc->probe_down_after;
-	c->probe_up_after = pc->probe_up_after;
-	if ((c->file = strdup(h->site)) == NULL ||
-	    (c->profiles = calloc(pc->nprofiles, sizeof(*c->profiles))) == NULL)
-		goto fail;
-	memcpy(c->profiles, pc->profiles, pc->nprofiles * sizeof(*c->profiles));
-	c->nprofiles = pc->nprofiles;
-	c->nlinks = h->nlinks;
-	for (i = 0; i < h->nlinks; i++) {
-		memcpy(c->links[i].name, h->links[i].name,
-		    sizeof(c->links[i].name));
-		c->links[i].up_mbps = h->links[i].up_mbps;
-		c->links[i].down_mbps = h->links[i].down_mbps;
+	spec->failback = FAILBACK_NEW_FLOWS;
+	spec->nlinks =
+	    nlinks < BALANCE_MAX_LINKS ? (unsigned)nlinks : BALANCE_MAX_LINKS;
+	for (i = 0; i < spec->nlinks; i++) {
+		memcpy(spec->links[i].name, links[i].name,
+		    sizeof(spec->links[i].name));
+		spec->links[i].weight = links[i].down_mbps;
 	}
-	if (config_default_routes(c, c->default_profile) == -1)
-		goto fail;
-	return c;
-fail:
-	config_free(c);
-	return NULL;
+	if (balance_spec_default_routes(spec, pd->conf->default_profile) ==
+	    -1) {
+		balance_spec_clear(spec);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -628,8 +616,8 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	/* A link never heard from goes down like a silent one. */
 	for (i = 0; i < h->nlinks; i++)
 		s->rx_last_ms[i] = now_ms();
-	if ((s->conf = session_config(pd, h)) == NULL ||
-	    (s->engine = engine_new(s->conf, SIDE_DOWN)) == NULL) {
+	if (session_spec(pd, h->links, h->nlinks, &s->spec) == -1 ||
+	    (s->engine = engine_new(&s->spec)) == NULL) {
 		session_free(s);
 		return NULL;
 	}
@@ -666,7 +654,7 @@ session_inherit(struct session *s, struct session *old)
 					s->links[j].name) == 0)
 					map[i] = (int)j;
 		}
-		if (engine_reconfigure(old->engine, s->conf, map, now_ms(),
+		if (engine_reconfigure(old->engine, &s->spec, map, now_ms(),
 			NULL, NULL, NULL) == 0) {
 			e = s->engine;
 			s->engine = old->engine;
@@ -695,7 +683,7 @@ session_free(struct session *s)
 	if (s == NULL)
 		return;
 	engine_free(s->engine);
-	config_free(s->conf);
+	balance_spec_clear(&s->spec);
 	keyring_free(s->up);
 	keyring_free(s->down);
 	free(s);

@@ -44,8 +44,11 @@ struct session {
 	uint32_t        id;
 	struct keyring *up;   /* opens what the Socket sends */
 	struct keyring *down; /* seals what goes to the Socket */
-	struct config  *conf; /* the site's links from HELLO, for the engine */
 	struct engine  *engine;
+
+	/* What the engine balances by (session_spec()): kept for
+	 * session_inherit(), which re-points an old engine at it. */
+	struct balance_spec spec;
 
 	size_t          nlinks;
 	struct ctl_link links[CONFIG_MAX_LINKS];    /* engine index order */
@@ -177,9 +180,12 @@ void     session_link_state(
 void session_reassign(struct session *, const struct ctl_reassign *);
 void session_free(struct session *);
 
-/* A new config for a site's engine: pd->conf's profiles over the links
- * of h (NULL on allocation failure; config_free() it). */
-struct config *session_config(const struct popd *, const struct ctl_hello *h);
+/* The balancing spec of a site's engine: pd->conf's profiles over the
+ * site's links, by their down_mbps, with one default route per family
+ * and link.  Returns 0, or -1 on allocation failure with *spec empty;
+ * balance_spec_clear() it. */
+int session_spec(const struct popd *, const struct ctl_link *links,
+    size_t nlinks, struct balance_spec *spec);
 
 /* Takes over old's endpoints, link states and flows (old keeps a fresh
  * engine, to be freed with it). */

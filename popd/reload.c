@@ -85,29 +85,21 @@ same_lan(const struct config_site *a, const struct config_site *b)
 static int
 session_rebalance(struct popd *pd, struct session *s, uint64_t now)
 {
-	struct ctl_hello *h;
-	struct config    *c;
-	int               map[CONFIG_MAX_LINKS];
-	size_t            i;
+	struct balance_spec spec;
+	int                 map[CONFIG_MAX_LINKS];
+	size_t              i;
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return -1;
-	snprintf(h->site, sizeof(h->site), "%s", s->site->conf->name);
-	h->nlinks = s->nlinks;
-	memcpy(h->links, s->links, s->nlinks * sizeof(h->links[0]));
-	c = session_config(pd, h);
-	free(h);
-	if (c == NULL)
+	if (session_spec(pd, s->links, s->nlinks, &spec) == -1)
 		return -1;
 	for (i = 0; i < s->nlinks; i++)
 		map[i] = (int)i;
-	if (engine_reconfigure(s->engine, c, map, now, NULL, NULL, NULL) ==
+	if (engine_reconfigure(s->engine, &spec, map, now, NULL, NULL, NULL) ==
 	    -1) {
-		config_free(c);
+		balance_spec_clear(&spec);
 		return -1;
 	}
-	config_free(s->conf);
-	s->conf = c;
+	balance_spec_clear(&s->spec);
+	s->spec = spec;
 	return 0;
 }
 
@@ -166,7 +158,7 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 	}
 	/* Engines first: the last step that can fail (out of memory; the
 	 * engines it reached keep the new profiles, which are valid).
-	 * pd->conf is the new one only while session_config() reads it. */
+	 * pd->conf is the new one only while session_spec() reads it. */
 	pd->conf = n;
 	for (i = 0; i < pd->nsites; i++)
 		if (pd->sites[i].session != NULL &&

@@ -617,13 +617,17 @@ tun_mtu(const struct socketd *sd)
 int
 dataplane_start(struct socketd *sd)
 {
-	char   err[256];
-	size_t i;
+	struct balance_spec spec;
+	char                err[256];
+	size_t              i;
 
-	if ((sd->engine = engine_new(sd->conf, SIDE_UP)) == NULL) {
+	if (balance_spec_from_config(&spec, sd->conf, SIDE_UP) == -1 ||
+	    (sd->engine = engine_new(&spec)) == NULL) {
+		balance_spec_clear(&spec);
 		log_warnx("out of memory for %u flows", sd->conf->flows_max);
 		return -1;
 	}
+	balance_spec_clear(&spec);
 	sd->nlinks = sd->conf->nlinks;
 	for (i = 0; i < sd->nlinks; i++) {
 		struct slink *l = &sd->links[i];

@@ -187,6 +187,7 @@ int
 socketd_reload(struct socketd *sd, struct config_errors *errs)
 {
 	struct reload_where w;
+	struct balance_spec spec;
 	struct config      *n, *o = sd->conf;
 	struct tls_files    files;
 	SSL_CTX            *ctx = NULL;
@@ -268,11 +269,14 @@ socketd_reload(struct socketd *sd, struct config_errors *errs)
 		    &w, errs, "metrics.listen", "cannot listen there");
 		goto fail;
 	}
-	if (engine_reconfigure(sd->engine, n, map, now, NULL, NULL, &moved) ==
-	    -1) {
+	if (balance_spec_from_config(&spec, n, SIDE_UP) == -1 ||
+	    engine_reconfigure(
+		sd->engine, &spec, map, now, NULL, NULL, &moved) == -1) {
+		balance_spec_clear(&spec);
 		(void)reload_refuse(&w, errs, "links", "out of memory");
 		goto fail;
 	}
+	balance_spec_clear(&spec);
 
 	/* Nothing can fail from here on. */
 	hello = inventory_changed(sd, n, from, id);

@@ -16,6 +16,7 @@
 #include "flow.h"
 #include "pkt.h"
 #include "check_run.h"
+#include "check_spec.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -84,7 +85,7 @@ bal_new(const struct config *c)
 {
 	struct balance *b;
 
-	ck_assert_ptr_nonnull(b = balance_new(c, SIDE_UP));
+	ck_assert_ptr_nonnull(b = balance_conf(c, SIDE_UP));
 	return b;
 }
 
@@ -458,6 +459,70 @@ START_TEST(test_usage_follows_release)
 }
 END_TEST
 
+/*
+ * popd builds a session's spec from the links a HELLO announces, with no
+ * config of the site's: it must balance exactly as the loader's default
+ * routes over the same links would, down_mbps being the weights.
+ */
+START_TEST(test_spec_from_hello_as_loader)
+{
+	struct config      *c;
+	struct balance     *loaded, *built;
+	struct balance_spec spec;
+	struct pkt_info     pi;
+	uint32_t            i;
+	int                 n[3] = {0, 0, 0};
+
+	c = conf_parse(
+	    "{\"links\": ["
+	    "{\"name\": \"WAN1\", \"up_mbps\": 1, \"down_mbps\": 100},"
+	    "{\"name\": \"WAN2\", \"up_mbps\": 1, \"down_mbps\": 20},"
+	    "{\"name\": \"LTE\", \"up_mbps\": 1, \"down_mbps\": 5}], "
+	    "\"default_profile\": \"p\", \"profiles\": [{\"name\": "
+	    "\"p\", \"algorithm\": \"flow\"}]}");
+	loaded = balance_conf(c, SIDE_DOWN);
+	ck_assert_ptr_nonnull(loaded);
+	/* As popd's session_spec(): profiles from its own config, links
+	 * and routes from the site. */
+	ck_assert_int_eq(balance_spec_from_config(&spec, c, SIDE_DOWN), 0);
+	free(spec.routes);
+	spec.routes = NULL;
+	spec.nroutes = 0;
+	memset(spec.links, 0, sizeof(spec.links));
+	for (i = 0; i < 3; i++) {
+		snprintf(spec.links[i].name, sizeof(spec.links[i].name), "%s",
+		    c->links[i].name);
+		spec.links[i].weight = c->links[i].down_mbps;
+	}
+	ck_assert_int_eq(balance_spec_default_routes(&spec, 0), 0);
+	ck_assert_uint_eq(spec.nroutes, c->nroutes);
+	for (i = 0; i < spec.nroutes; i++) {
+		ck_assert_uint_eq(spec.routes[i].metric, c->routes[i].metric);
+		ck_assert_int_eq(spec.routes[i].network.addr.family,
+		    c->routes[i].network.addr.family);
+		ck_assert_int_eq((int)spec.routes[i].link, c->routes[i].link);
+	}
+	ck_assert_ptr_nonnull(built = balance_new(&spec));
+	balance_spec_clear(&spec);
+	for (i = 0; i < 3; i++)
+		ck_assert_uint_eq(balance_link_weight(built, i),
+		    balance_link_weight(loaded, i));
+	for (i = 0; i < 1250; i++) {
+		pi = pkt_nth(i);
+		ck_assert_int_eq(
+		    assign_link(built, &pi, 0), assign_link(loaded, &pi, 0));
+		n[assign_link(built, &pi, 0)]++;
+	}
+	/* 100:20:5 of 1250 flows is 1000:200:50, within hashing's spread. */
+	ck_assert_int_gt(n[0], 900);
+	ck_assert_int_gt(n[1], 150);
+	ck_assert_int_gt(n[2], 25);
+	balance_free(loaded);
+	balance_free(built);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(test_side_weights)
 {
 	struct config  *c;
@@ -472,7 +537,7 @@ START_TEST(test_side_weights)
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 20},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 100}]}");
 	up = bal_new(c);
-	ck_assert_ptr_nonnull(down = balance_new(c, SIDE_DOWN));
+	ck_assert_ptr_nonnull(down = balance_conf(c, SIDE_DOWN));
 	ck_assert_uint_eq(balance_link_weight(up, 0), 100);
 	ck_assert_uint_eq(balance_link_weight(down, 0), 20);
 	for (i = 0; i < 600; i++) {
@@ -543,7 +608,7 @@ START_TEST(test_flow_both_directions)
 
 	/* socketd and popd see the two directions; with symmetric links
 	 * their weights agree and so must every decision. */
-	ck_assert_ptr_nonnull(down = balance_new(c, SIDE_DOWN));
+	ck_assert_ptr_nonnull(down = balance_conf(c, SIDE_DOWN));
 	for (i = 0; i < 5000; i++) {
 		pi = pkt_nth(i);
 		rev = pkt4(ip4("203.0.0.0") + i * 7919, ip4("10.0.0.0") + i,
@@ -1529,6 +1594,7 @@ balance_suite(void)
 	tcase_add_test(tc, test_random_seeded);
 	tcase_add_test(tc, test_usage_follows_release);
 	tcase_add_test(tc, test_side_weights);
+	tcase_add_test(tc, test_spec_from_hello_as_loader);
 	tcase_add_test(tc, test_flow_restart_and_reorder);
 	tcase_add_test(tc, test_flow_both_directions);
 	tcase_add_test(tc, test_flow_link_down_minimal);

@@ -14,6 +14,7 @@
 #include "ctlmsg.h"
 #include "engine.h"
 #include "check_run.h"
+#include "check_spec.h"
 
 static struct config *
 conf_from(const char *text)
@@ -56,8 +57,8 @@ udp4(uint8_t *p, uint32_t host, uint8_t dst_last, int reply)
 START_TEST(batch_matches_single)
 {
 	struct config *c = conf_from(two_links);
-	struct engine *one = engine_new(c, SIDE_UP);
-	struct engine *many = engine_new(c, SIDE_UP);
+	struct engine *one = engine_conf(c, SIDE_UP);
+	struct engine *many = engine_conf(c, SIDE_UP);
 	enum { N = 300 };
 	static uint8_t       pkts[N][28];
 	const uint8_t       *bp[N];
@@ -110,8 +111,8 @@ START_TEST(batch_larger_than_table)
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 20}],"
 	    "\"flows\": {\"max\": 2}}");
-	struct engine *one = engine_new(c, SIDE_UP);
-	struct engine *many = engine_new(c, SIDE_UP);
+	struct engine *one = engine_conf(c, SIDE_UP);
+	struct engine *many = engine_conf(c, SIDE_UP);
 	enum { N = 12 };
 	static uint8_t       pkts[N][28];
 	const uint8_t       *bp[N];
@@ -154,7 +155,7 @@ START_TEST(no_route_keeps_full_table)
 	    "\"routes\": [{\"network\": \"203.0.113.0/24\", "
 	    "\"link\": \"WAN1\"}],"
 	    "\"flows\": {\"max\": 2}}");
-	struct engine       *e = engine_new(c, SIDE_UP);
+	struct engine       *e = engine_conf(c, SIDE_UP);
 	struct engine_result r;
 	uint8_t              p[28];
 
@@ -179,7 +180,7 @@ END_TEST
 START_TEST(reply_is_the_same_flow)
 {
 	struct config       *c = conf_from(two_links);
-	struct engine       *e = engine_new(c, SIDE_UP);
+	struct engine       *e = engine_conf(c, SIDE_UP);
 	struct engine_result r, back;
 	uint8_t              p[28];
 
@@ -206,7 +207,7 @@ START_TEST(no_route_no_flow)
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100}],"
 	    "\"routes\": [{\"network\": \"198.18.0.0/15\", \"link\": "
 	    "\"WAN1\"}]}");
-	struct engine       *e = engine_new(c, SIDE_UP);
+	struct engine       *e = engine_conf(c, SIDE_UP);
 	struct engine_result r;
 	uint8_t              p[28];
 
@@ -239,7 +240,7 @@ START_TEST(expiry_and_release)
 	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100}],"
 	    "\"flows\": {\"max\": 64, \"udp_timeout_s\": 5}}");
-	struct engine       *e = engine_new(c, SIDE_UP);
+	struct engine       *e = engine_conf(c, SIDE_UP);
 	struct engine_result r;
 	uint8_t              p[28];
 	uint32_t             i;
@@ -272,7 +273,7 @@ START_TEST(tick_expires_without_packets)
 	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100}],"
 	    "\"flows\": {\"max\": 64, \"udp_timeout_s\": 2}}");
-	struct engine       *e = engine_new(c, SIDE_UP);
+	struct engine       *e = engine_conf(c, SIDE_UP);
 	struct engine_result r;
 	uint8_t              p[28];
 	uint32_t             i;
@@ -372,8 +373,8 @@ START_TEST(reassign_100k_flows)
 {
 	enum { NFLOWS = 100000 };
 	struct config       *c = conf_from(three_links);
-	struct engine       *sock = engine_new(c, SIDE_UP);
-	struct engine       *pop = engine_new(c, SIDE_DOWN);
+	struct engine       *sock = engine_conf(c, SIDE_UP);
+	struct engine       *pop = engine_conf(c, SIDE_DOWN);
 	struct engine_result r;
 	struct moves         m = {0};
 	struct compare       cmp = {0};
@@ -465,7 +466,7 @@ END_TEST
 START_TEST(flow_assign)
 {
 	struct config       *c = conf_from(two_links);
-	struct engine       *e = engine_new(c, SIDE_DOWN);
+	struct engine       *e = engine_conf(c, SIDE_DOWN);
 	struct balance      *b = engine_balance(e);
 	struct engine_result r;
 	struct flow_key      k;
@@ -549,7 +550,7 @@ END_TEST
 START_TEST(all_down_then_one_back)
 {
 	struct config       *c = conf_from(two_links);
-	struct engine       *e = engine_new(c, SIDE_UP);
+	struct engine       *e = engine_conf(c, SIDE_UP);
 	struct balance      *b = engine_balance(e);
 	struct engine_result r;
 	struct moves         m = {0};

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "engine.h"
 #include "check_run.h"
+#include "check_spec.h"
 
 static struct config *
 conf_from(const char *text)
@@ -88,7 +89,7 @@ START_TEST(reweight_new_flows_follow)
 	      100) ", " LINK("WAN2", 20) "], \"flows\": {\"max\": 4096}}");
 	struct config   *c2 = conf_from("{\"links\": [" LINK("WAN1",
 	      20) ", " LINK("WAN2", 100) "], \"flows\": {\"max\": 4096}}");
-	struct engine   *e = engine_new(c1, SIDE_UP);
+	struct engine   *e = engine_conf(c1, SIDE_UP);
 	static const int same[] = {0, 1};
 	unsigned         before[2] = {0}, after[2] = {0};
 	uint8_t          link_of[200];
@@ -101,7 +102,7 @@ START_TEST(reweight_new_flows_follow)
 	ck_assert_uint_eq(before[1], 10);
 
 	ck_assert_int_eq(
-	    engine_reconfigure(e, c2, same, 2000, NULL, NULL, &moved), 0);
+	    reconfigure_conf(e, c2, same, 2000, NULL, NULL, &moved), 0);
 	ck_assert_uint_eq(moved, 0);
 	ck_assert_uint_eq(balance_link_weight(engine_balance(e), 0), 20);
 	ck_assert_uint_eq(balance_link_weight(engine_balance(e), 1), 100);
@@ -146,7 +147,7 @@ START_TEST(removed_link_flows_move)
 		10) ", " LINK("WAN3", 10) "], \"flows\": {\"max\": 4096}}");
 	struct config   *c2 = conf_from("{\"links\": [" LINK(
 	      "WAN1", 10) ", " LINK("WAN3", 10) "], \"flows\": {\"max\": 4096}}");
-	struct engine   *e = engine_new(c1, SIDE_UP);
+	struct engine   *e = engine_conf(c1, SIDE_UP);
 	static const int map[] = {0, -1, 1};
 	unsigned         before[3] = {0}, after[2] = {0};
 	uint8_t          link_of[100];
@@ -159,7 +160,7 @@ START_TEST(removed_link_flows_move)
 	memset(moves_from, 0, sizeof(moves_from));
 	memset(moves_to, 0, sizeof(moves_to));
 	ck_assert_int_eq(
-	    engine_reconfigure(e, c2, map, 2000, count_move, NULL, &moved), 0);
+	    reconfigure_conf(e, c2, map, 2000, count_move, NULL, &moved), 0);
 	ck_assert_uint_eq(moved, 30);
 	ck_assert_uint_eq(moves_from[1], 30);
 	ck_assert_uint_eq(moves_to[0] + moves_to[1], 30);
@@ -211,7 +212,7 @@ START_TEST(unrouted_flows_removed)
 				    "{\"network\": \"198.51.100.0/24\", "
 				    "\"link\": \"WAN1\"}],"
 				    "\"flows\": {\"max\": 4096}}");
-	struct engine       *e = engine_new(c1, SIDE_UP);
+	struct engine       *e = engine_conf(c1, SIDE_UP);
 	static const int     map[] = {0, -1};
 	unsigned             n[2] = {0};
 	struct engine_result r;
@@ -223,7 +224,7 @@ START_TEST(unrouted_flows_removed)
 	ck_assert_uint_eq(n[0], 10);
 	ck_assert_uint_eq(n[1], 5);
 	ck_assert_int_eq(
-	    engine_reconfigure(e, c2, map, 2000, NULL, NULL, &moved), 0);
+	    reconfigure_conf(e, c2, map, 2000, NULL, NULL, &moved), 0);
 	/* 203.0.113.9 now matches 0.0.0.0/0 over WAN1: the flows move */
 	ck_assert_uint_eq(moved, 5);
 	ck_assert_uint_eq(flow_table_count(engine_flows(e)), 15);
@@ -239,8 +240,7 @@ START_TEST(unrouted_flows_removed)
 			"\"link\": \"WAN1\"}],"
 			"\"flows\": {\"max\": 4096}}");
 	ck_assert_int_eq(
-	    engine_reconfigure(e, c2, (int[]){-1}, 3000, NULL, NULL, &moved),
-	    0);
+	    reconfigure_conf(e, c2, (int[]){-1}, 3000, NULL, NULL, &moved), 0);
 	ck_assert_uint_eq(moved, 0);
 	ck_assert_uint_eq(flow_table_count(engine_flows(e)), 0);
 	ck_assert_uint_eq(balance_link_active(engine_balance(e), 0), 0);
@@ -262,13 +262,13 @@ START_TEST(down_link_stays_down)
 	struct config *c2 =
 	    conf_from("{\"links\": [" LINK("WAN0", 10) ", " LINK("WAN2",
 		10) ", " LINK("WAN1", 30) "], \"flows\": {\"max\": 4096}}");
-	struct engine   *e = engine_new(c1, SIDE_UP);
+	struct engine   *e = engine_conf(c1, SIDE_UP);
 	static const int map[] = {2, 1};
 	unsigned         n[3] = {0};
 
 	engine_link_down(e, 1, 1000, NULL, NULL);
 	ck_assert_int_eq(
-	    engine_reconfigure(e, c2, map, 2000, NULL, NULL, NULL), 0);
+	    reconfigure_conf(e, c2, map, 2000, NULL, NULL, NULL), 0);
 	ck_assert(!balance_link_is_up(engine_balance(e), 1));
 	ck_assert(balance_link_is_up(engine_balance(e), 0)); /* new: up */
 	ck_assert(balance_link_is_up(engine_balance(e), 2));
@@ -313,12 +313,12 @@ START_TEST(sticky_groups_rebuilt)
 	    prof);
 	c1 = conf_from(t1);
 	c2 = conf_from(t2);
-	e = engine_new(c1, SIDE_UP);
+	e = engine_conf(c1, SIDE_UP);
 	/* ten sources (10.0.0.0..9), one flow each: five per link */
 	open_flows(e, 0, 10, 1, 1000, n, link_of);
 	ck_assert_uint_eq(n[0], 5);
 	ck_assert_int_eq(
-	    engine_reconfigure(e, c2, same, 2000, NULL, NULL, NULL), 0);
+	    reconfigure_conf(e, c2, same, 2000, NULL, NULL, NULL), 0);
 	/* a second flow of each source (another destination) follows it */
 	for (i = 0; i < 10; i++) {
 		udp4(p, i, 2);
