@@ -179,11 +179,6 @@ send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
 	s->tx_bytes[idx] += (uint64_t)n;
 }
 
-/*
- * A site's link goes down or up, as the PoP sees it.  Down: the site's
- * return flows on it move to its live links (by downstream weight), or
- * stay, dropped, if none is up; up: new flows use it again.
- */
 static void
 count_move(void *arg, const struct flow *f, unsigned from, unsigned to)
 {
@@ -194,6 +189,24 @@ count_move(void *arg, const struct flow *f, unsigned from, unsigned to)
 	to_link[to]++;
 }
 
+/* The Socket says when links change and flows move, so it could say so
+ * without end: a handful of info lines a second per site (link changes
+ * and REASSIGN summaries together), the rest counted only. */
+static int
+site_log_ok(struct site *site, uint64_t now)
+{
+	if (site->link_log.interval_ms == 0) {
+		site->link_log.interval_ms = 1000;
+		site->link_log.burst = 10;
+	}
+	return log_ratelimit_ok(&site->link_log, now);
+}
+
+/*
+ * A site's link goes down or up, as the PoP sees it.  Down: the site's
+ * return flows on it move to its live links (by downstream weight), or
+ * stay, dropped, if none is up; up: new flows use it again.
+ */
 void
 session_link_state(struct session *s, unsigned idx, int up, const char *why)
 {
@@ -223,13 +236,7 @@ session_link_state(struct session *s, unsigned idx, int up, const char *why)
 		    off == 0 ? ":" : ",", to[i], s->links[i].name);
 		off += k < 0 ? 0 : (size_t)k;
 	}
-	/* The Socket says when links change, so it could say so without
-	 * end: a handful of lines a second per site, the rest summarised. */
-	if (s->site->link_log.interval_ms == 0) {
-		s->site->link_log.interval_ms = 1000;
-		s->site->link_log.burst = 10;
-	}
-	if (log_ratelimit_ok(&s->site->link_log, now))
+	if (site_log_ok(s->site, now))
 		log_info("site %s link %s %s: %s; %zu flows moved%s",
 		    s->site->conf->name, s->links[idx].name, up ? "up" : "down",
 		    why, moved, buf);
@@ -293,10 +300,11 @@ session_reassign(struct session *s, const struct ctl_reassign *r)
 	else if (r->dead_link != CTL_LINK_NONE)
 		snprintf(off, sizeof(off), " off link %s",
 		    s->links[s->index_of[r->dead_link]].name);
-	log_info("site %s: the Socket's flow moves%s: %zu moved, %zu "
-		 "inserted, %zu already there, %zu refused",
-	    s->site->conf->name, off, s->ra_moved, s->ra_inserted, s->ra_same,
-	    s->ra_refused);
+	if (site_log_ok(s->site, now_ms()))
+		log_info("site %s: the Socket's flow moves%s: %zu moved, %zu "
+			 "inserted, %zu already there, %zu refused",
+		    s->site->conf->name, off, s->ra_moved, s->ra_inserted,
+		    s->ra_same, s->ra_refused);
 }
 
 /*
