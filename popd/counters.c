@@ -1,7 +1,7 @@
 /*
  * wanpair-popd's counters: one JSON snapshot of everything an operator
  * counts, per site and per link, the result of `wanpairctl counters` and
- * the source the Prometheus endpoint renders (schema in common/metrics.h).
+ * the source the Prometheus endpoint renders (schema in daemon/metrics.h).
  */
 #include "autoconf.h"
 

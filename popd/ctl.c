@@ -1,7 +1,7 @@
 /*
  * wanpair-popd's answers on its control socket (wanpairctl): status,
  * sites, links and flows per site, counters and reload.  Requests are
- * parsed in proto/ctlsock.c and served by common/ctlsrv.c; this file only
+ * parsed in proto/ctlsock.c and served by daemon/ctlsrv.c; this file only
  * reads the daemon's state.
  */
 #include "autoconf.h"

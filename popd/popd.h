@@ -191,7 +191,7 @@ struct session *session_new(struct popd *, struct site *, struct conn *,
 
 /* counters.c */
 /* Every counter, per site and link, as `wanpairctl counters --json` shows
- * it (schema in common/metrics.h); a new object the caller json_decref()s,
+ * it (schema in daemon/metrics.h); a new object the caller json_decref()s,
  * or NULL. */
 json_t *popd_counters(struct popd *);
 /* Starts the Prometheus endpoint where mc says (none if mc's family is

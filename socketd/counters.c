@@ -1,7 +1,7 @@
 /*
  * wanpair-socketd's counters: one JSON snapshot of everything an operator
  * counts, the result of `wanpairctl counters` and the source the
- * Prometheus endpoint renders (schema in common/metrics.h).
+ * Prometheus endpoint renders (schema in daemon/metrics.h).
  */
 #include "autoconf.h"
 

@@ -1,7 +1,7 @@
 /*
  * wanpair-socketd's answers on its control socket (wanpairctl): status,
  * links, flows, counters, reload and the links' admin state.  Requests
- * are parsed in proto/ctlsock.c and served by common/ctlsrv.c; this file
+ * are parsed in proto/ctlsock.c and served by daemon/ctlsrv.c; this file
  * only reads the daemon's state, and changes it only through the
  * functions SIGHUP and link health use too.
  */

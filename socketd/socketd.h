@@ -154,7 +154,7 @@ int link_socket(const struct config_link *, int type, char *err, size_t errlen);
 
 /* counters.c */
 /* Every counter, as `wanpairctl counters --json` shows it (schema in
- * common/metrics.h); a new object the caller json_decref()s, or NULL. */
+ * daemon/metrics.h); a new object the caller json_decref()s, or NULL. */
 json_t *socketd_counters(struct socketd *);
 /* Starts the Prometheus endpoint where mc says (none if mc's family is
  * 0), or moves it there (a reload); logs and returns -1 if it cannot
