@@ -21,6 +21,8 @@
 #include "config.h"
 #include "crypto.h"
 #include "ctlmsg.h"
+#include "ctlsock.h"
+#include "daemon.h"
 #include "engine.h"
 #include "keyring.h"
 #include "limit.h"
@@ -105,10 +107,7 @@ struct popd {
 	struct config     *conf;
 	struct event_base *base;
 	time_t             started;
-	struct ctlsrv     *ctlsrv; /* the control socket (wanpairctl) */
-
-	struct metrics       *metrics;    /* Prometheus endpoint, or NULL */
-	struct config_metrics metrics_at; /* where it listens */
+	struct daemon     *daemon; /* the skeleton (daemon/daemon.h) */
 
 	int           tun_fd;
 	char          tun_name[IFNAMSIZ];
@@ -149,9 +148,9 @@ struct popd {
 	uint64_t drop_key_exhausted; /* a down key's hard limit (keyring.h) */
 };
 
-/* ctl.c: the control socket */
-int  ctl_start(struct popd *, const char *path);
-void ctl_stop(struct popd *);
+/* ctl.c: the control socket's requests (the skeleton answers counters
+ * and reload) */
+json_t *popd_answer(void *, const struct ctlsock_req *);
 
 /* control.c */
 int control_derive(
@@ -160,8 +159,10 @@ void control_send_rekey(struct session *, uint32_t epoch);
 int  control_init(struct popd *);
 int  control_start(struct popd *);
 void control_stop(struct popd *);
-/* reload.c: like socketd_reload() (socketd.h), for popd.json. */
-int popd_reload(struct popd *, struct config_errors *errs);
+/* reload.c: daemon_reload()'s hooks (daemon/daemon.h), as socketd's. */
+int  popd_reload_begin(void *, struct daemon_reload *);
+void popd_reload_commit(void *, struct daemon_reload *);
+void popd_reload_abort(void *, struct daemon_reload *);
 
 /* Says BYE with `why` and closes once it is flushed. */
 void control_close(struct conn *, const char *why);
@@ -191,13 +192,11 @@ struct session *session_new(struct popd *, struct site *, struct conn *,
 
 /* counters.c */
 /* Every counter, per site and link, as `wanpairctl counters --json` shows
- * it (schema in daemon/metrics.h); a new object the caller json_decref()s,
- * or NULL. */
-json_t *popd_counters(struct popd *);
-/* Starts the Prometheus endpoint where mc says (none if mc's family is
- * 0), or moves it there (a reload); logs and returns -1 if it cannot
- * bind, the running one staying. */
-int  popd_metrics_start(struct popd *, const struct config_metrics *mc);
-void popd_metrics_stop(struct popd *);
+ * it (schema in daemon/metrics.h) but the skeleton's own
+ * (daemon_counters()); a new object the caller json_decref()s, or NULL. */
+json_t *popd_counters(void *);
+
+/* popd.c: the skeleton's operations */
+extern const struct daemon_ops popd_ops;
 
 #endif

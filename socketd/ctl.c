@@ -14,7 +14,6 @@
 
 #include "ctlsrv.h"
 #include "log.h"
-#include "notify.h"
 #include "socketd.h"
 
 #define PROGNAME "wanpair-socketd"
@@ -136,14 +135,12 @@ answer_flows(struct socketd *sd, const struct ctlsock_req *req)
 	    (json_int_t)json_array_size(rows), "flows", rows);
 }
 
-static json_t *
-answer(void *arg, const struct ctlsock_req *req)
+json_t *
+socketd_answer(void *arg, const struct ctlsock_req *req)
 {
-	struct socketd      *sd = arg;
-	struct config_errors errs = {0};
-	int                  link, rc;
+	struct socketd *sd = arg;
+	int             link;
 
-	log_debug("control socket: %s", ctlsock_cmd_name(req->cmd));
 	switch (req->cmd) {
 	case CTLSOCK_STATUS:
 		return ctlsock_ok(answer_status(sd));
@@ -160,13 +157,6 @@ answer(void *arg, const struct ctlsock_req *req)
 		return req->link[0] != '\0' && link_index(sd, req->link) < 0
 		    ? unknown_link(sd, req->link)
 		    : ctlsock_ok(answer_flows(sd, req));
-	case CTLSOCK_COUNTERS:
-		return ctlsock_ok(socketd_counters(sd));
-	case CTLSOCK_RELOAD:
-		notify_reloading();
-		rc = socketd_reload(sd, &errs);
-		notify_ready(); /* applied or refused, it serves on */
-		return ctlsrv_reload_answer(rc, &errs, sd->conf->file);
 	case CTLSOCK_LINK:
 		if ((link = link_index(sd, req->link)) < 0)
 			return unknown_link(sd, req->link);
@@ -178,28 +168,10 @@ answer(void *arg, const struct ctlsock_req *req)
 		return ctlsock_error("sites: wanpair-socketd serves one "
 				     "site (%s); ask wanpair-popd",
 		    sd->conf->site);
+	case CTLSOCK_COUNTERS:
+	case CTLSOCK_RELOAD: /* the skeleton's (daemon/daemon.c) */
 	case CTLSOCK_NCMD:
 		break;
 	}
 	return ctlsock_error("unknown command");
-}
-
-int
-ctl_start(struct socketd *sd, const char *path)
-{
-	char err[256];
-
-	if ((sd->ctlsrv = ctlsrv_open(
-		 sd->base, path, answer, sd, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	return 0;
-}
-
-void
-ctl_stop(struct socketd *sd)
-{
-	ctlsrv_close(sd->ctlsrv);
-	sd->ctlsrv = NULL;
 }
