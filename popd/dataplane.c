@@ -73,7 +73,7 @@ in_lan(const struct config_site *s, int family, const uint8_t *a)
 }
 
 /* The site whose LAN holds the address most specifically, or NULL. */
-static struct site *
+struct site *
 site_for(struct popd *pd, int family, const uint8_t *a)
 {
 	struct site *best = NULL;

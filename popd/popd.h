@@ -186,6 +186,9 @@ struct config *session_config(const struct popd *, const struct ctl_hello *h);
  * engine, to be freed with it). */
 void session_inherit(struct session *, struct session *old);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
+/* The site whose LAN holds the address (raw bytes of family) most
+ * specifically, or NULL: where return traffic goes. */
+struct site    *site_for(struct popd *, int family, const uint8_t *a);
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
     const uint8_t down[AEAD_KEY_LEN]);
