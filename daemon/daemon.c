@@ -290,17 +290,60 @@ load(const char *file, enum config_kind kind)
 	return conf;
 }
 
+struct daemon *
+daemon_new(
+    const struct daemon_ops *ops, struct config *conf, struct event_base *base)
+{
+	struct daemon *d;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		log_warn("%s", ops->name);
+		config_free(conf);
+		return NULL;
+	}
+	d->ops = ops;
+	d->conf = conf;
+	d->base = base;
+	d->started = time(NULL);
+	if ((d->arg = ops->init(d, conf, base)) == NULL) {
+		config_free(conf);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void *
+daemon_state(struct daemon *d)
+{
+	return d->arg;
+}
+
+void
+daemon_free(struct daemon *d)
+{
+	if (d == NULL)
+		return;
+	ctlsrv_close(d->ctlsrv);
+	metrics_free(d->metrics);
+	d->ops->stop(d->arg);
+	config_free(d->conf);
+	free(d);
+}
+
 int
 daemon_main(int argc, char *argv[], const struct daemon_ops *ops)
 {
-	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-	struct event    *sigev[4] = {NULL};
-	struct daemon    d;
-	char            *absfile, err[256], what[128];
-	const char      *file = ops->default_conf, *sock = ops->default_sock;
-	const char      *user = NULL;
-	int              ch, debug = 0, checkonly = 0, verbose = 0, rc = 1;
-	size_t           i;
+	static const int   sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	struct event      *sigev[4] = {NULL};
+	struct daemon     *d;
+	struct config     *conf;
+	struct event_base *base;
+	char              *absfile, err[256], what[128];
+	const char        *file = ops->default_conf, *sock = ops->default_sock;
+	const char        *user = NULL;
+	int                ch, debug = 0, checkonly = 0, verbose = 0, rc = 1;
+	size_t             i;
 
 	while ((ch = getopt(argc, argv, "df:hns:u:Vv")) != -1) {
 		switch (ch) {
@@ -340,13 +383,11 @@ daemon_main(int argc, char *argv[], const struct daemon_ops *ops)
 	/* Until the daemon detaches, everything goes to stderr. */
 	log_init(ops->name, 1, verbose);
 
-	memset(&d, 0, sizeof(d));
-	d.ops = ops;
-	if ((d.conf = load(file, ops->kind)) == NULL)
+	if ((conf = load(file, ops->kind)) == NULL)
 		return 1;
 	if (checkonly) {
 		printf("configuration OK\n");
-		config_free(d.conf);
+		config_free(conf);
 		return 0;
 	}
 	/*
@@ -355,31 +396,32 @@ daemon_main(int argc, char *argv[], const struct daemon_ops *ops)
 	 * Errors at start quote it as the operator typed it.
 	 */
 	if ((absfile = realpath(file, NULL)) != NULL) {
-		free(d.conf->file);
-		d.conf->file = absfile;
+		free(conf->file);
+		conf->file = absfile;
 		file = absfile;
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((d.base = event_base_new()) == NULL)
+	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
+	if ((d = daemon_new(ops, conf, base)) == NULL) {
+		event_base_free(base);
+		return 1;
+	}
 	for (i = 0; i < 4; i++) {
-		sigev[i] = evsignal_new(d.base, sigs[i], on_signal, &d);
+		sigev[i] = evsignal_new(base, sigs[i], on_signal, d);
 		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) == -1)
 			fatalx("cannot watch signals");
 	}
-	d.started = time(NULL);
-	if ((d.arg = ops->init(&d, d.conf, d.base)) == NULL)
+	if (ops->start(d->arg) == -1)
 		goto out;
-	if (ops->start(d.arg) == -1)
-		goto out;
-	if ((d.ctlsrv = ctlsrv_open(
-		 d.base, sock, answer, &d, err, sizeof(err))) == NULL) {
+	if ((d->ctlsrv = ctlsrv_open(
+		 base, sock, answer, d, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		goto out;
 	}
-	if (metrics_start(&d, &d.conf->metrics) == -1 ||
-	    drop_privileges(&d, user) == -1)
+	if (metrics_start(d, &conf->metrics) == -1 ||
+	    drop_privileges(d, user) == -1)
 		goto out;
 	/*
 	 * Detach only now, as OpenBSD's daemons do: certificates, the TUN
@@ -395,26 +437,22 @@ daemon_main(int argc, char *argv[], const struct daemon_ops *ops)
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 		log_init(ops->name, 0, verbose);
-		if (event_reinit(d.base) == -1)
+		if (event_reinit(base) == -1)
 			fatalx("cannot restart the event loop after detaching");
 	}
-	ops->describe(d.arg, what, sizeof(what));
+	ops->describe(d->arg, what, sizeof(what));
 	log_info("started %s (%s)", what, file);
-	if (notify_start(d.base, status_line, &d) == -1)
+	if (notify_start(base, status_line, d) == -1)
 		fatalx("cannot start the service manager's watchdog timer");
-	if (event_base_dispatch(d.base) == -1)
+	if (event_base_dispatch(base) == -1)
 		log_warnx("event loop failed");
 	else
 		rc = 0;
 out:
 	notify_stop();
-	ctlsrv_close(d.ctlsrv);
-	metrics_free(d.metrics);
-	if (d.arg != NULL)
-		ops->stop(d.arg);
+	daemon_free(d);
 	for (i = 0; i < 4; i++)
 		event_free(sigev[i]);
-	event_base_free(d.base);
-	config_free(d.conf);
+	event_base_free(base);
 	return rc;
 }

@@ -89,6 +89,18 @@ struct daemon_ops {
 int daemon_main(int argc, char *argv[], const struct daemon_ops *);
 
 /*
+ * What daemon_main() runs on, for tests too: a daemon over conf (taken
+ * over: freed with the daemon, or at once on failure) and base, made by
+ * ops->init and not started (no socket opened).  NULL if init fails.
+ * daemon_state() is what init returned; daemon_free() closes the control
+ * socket and the metrics endpoint, runs ops->stop and frees.
+ */
+struct daemon *daemon_new(
+    const struct daemon_ops *, struct config *conf, struct event_base *);
+void *daemon_state(struct daemon *);
+void  daemon_free(struct daemon *);
+
+/*
  * Reads the configuration file again and applies it or refuses it (see
  * above): 0 applied, -1 refused.  Every line of errs is also logged at
  * warning; the caller frees them with config_errors_clear().

@@ -12,9 +12,11 @@
 
 #include <arpa/inet.h>
 #include <check.h>
+#include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_pki.h"
 #include "check_run.h"
 #include "config.h"
 #include "daemon.h"
@@ -22,51 +24,61 @@
 #include "log.h"
 #include "popd.h"
 
-static const char popd_json[] =
-    "{\"listen\": {\"address\": \"198.18.0.1\"},"
-    " \"tls\": {\"ca\": \"ca.pem\", \"cert\": \"pop.pem\","
-    "  \"key\": \"pop.key\"},"
-    " \"sites\": ["
-    "  {\"name\": \"branch-1\", \"identity\": \"b1.example.net\","
-    "   \"lan\": [\"10.1.0.0/16\"]},"
-    "  {\"name\": \"branch-17\", \"identity\": \"b17.example.net\","
-    "   \"lan\": [\"10.17.0.0/16\", \"2001:db8:17::/48\"]},"
-    "  {\"name\": \"hq\", \"identity\": \"hq.example.net\","
-    "   \"lan\": [\"10.18.1.0/24\", \"192.168.0.0/16\"]}],"
-    " \"flows\": {\"max\": 4096}}";
+/* popd.json with the listen address, the TLS directory and the sites. */
+#define POPD_JSON                                                              \
+	"{\"listen\": {\"address\": \"%s\"},"                                  \
+	" \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/pop.pem\","          \
+	"  \"key\": \"%s/pop.key\"},"                                          \
+	" \"sites\": [%s], \"flows\": {\"max\": 4096}}"
 
-static struct popd pd;
+static const char three_sites[] =
+    "{\"name\": \"branch-1\", \"identity\": \"b1.example.net\","
+    " \"lan\": [\"10.1.0.0/16\"]},"
+    "{\"name\": \"branch-17\", \"identity\": \"b17.example.net\","
+    " \"lan\": [\"10.17.0.0/16\", \"2001:db8:17::/48\"]},"
+    "{\"name\": \"hq\", \"identity\": \"hq.example.net\","
+    " \"lan\": [\"10.18.1.0/24\", \"192.168.0.0/16\"]}";
 
-/* A struct popd as popd_ops.init makes it, without a daemon around it. */
+static struct event_base *base;
+static struct daemon     *d;
+static struct popd       *pd; /* d's */
+
+/* popd as daemon_main() makes it from conf (popd_ops.init), not started:
+ * no TUN device, no socket.  Only the session index is dataplane_start()'s
+ * to size. */
+static void
+popd_from(struct config *conf)
+{
+	log_init("check_popd", 1, 0);
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(d = daemon_new(&popd_ops, conf, base));
+	pd = daemon_state(d);
+	pd->sess_mask = 7;
+	pd->sess_index = calloc(pd->sess_mask + 1, sizeof(*pd->sess_index));
+	ck_assert_ptr_nonnull(pd->sess_index);
+}
+
 static void
 setup(void)
 {
 	struct config_errors errs = {0};
-	size_t               i;
+	struct config       *conf;
+	char                 text[2048];
+	int                  n;
 
-	log_init("check_popd", 1, 0);
-	memset(&pd, 0, sizeof(pd));
-	pd.conf = config_parse(
-	    popd_json, strlen(popd_json), "popd.json", CONFIG_POPD, &errs);
-	ck_assert_msg(pd.conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
-	pd.nsites = pd.conf->nsites;
-	pd.sites = calloc(pd.nsites, sizeof(*pd.sites));
-	ck_assert_ptr_nonnull(pd.sites);
-	for (i = 0; i < pd.nsites; i++)
-		pd.sites[i].conf = &pd.conf->sites[i];
-	pd.sess_mask = 7;
-	pd.sess_index = calloc(pd.sess_mask + 1, sizeof(*pd.sess_index));
-	ck_assert_ptr_nonnull(pd.sess_index);
-	pd.tun_fd = -1;
-	pd.udp_fd = -1;
+	n = snprintf(text, sizeof(text), POPD_JSON, "198.18.0.1", ".", ".", ".",
+	    three_sites);
+	ck_assert_int_lt(n, (int)sizeof(text));
+	conf = config_parse(text, (size_t)n, "popd.json", CONFIG_POPD, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
+	popd_from(conf);
 }
 
 static void
 teardown(void)
 {
-	free(pd.sess_index);
-	free(pd.sites);
-	config_free(pd.conf);
+	daemon_free(d); /* popd_ops.stop: sessions, index, sites */
+	event_base_free(base);
 }
 
 static const char *
@@ -77,7 +89,7 @@ site_of(const char *addr)
 	struct site *s;
 
 	ck_assert_int_eq(inet_pton(family, addr, a), 1);
-	s = site_for(&pd, family, a);
+	s = site_for(pd, family, a);
 	return s != NULL ? s->conf->name : "(none)";
 }
 
@@ -113,19 +125,26 @@ hello(struct ctl_hello *h, int swapped)
 	h->nlinks = 2;
 	h->links[0] = swapped ? wan2 : wan1;
 	h->links[1] = swapped ? wan1 : wan2;
-	h->lan[0] = pd.conf->sites[1].lan[0];
+	h->lan[0] = pd->conf->sites[1].lan[0];
 	h->nlan = 1;
 }
 
 static struct session *
-session(const struct ctl_hello *h, uint32_t id)
+session_of(size_t site, const struct ctl_hello *h, uint32_t id)
 {
 	static const uint8_t up[AEAD_KEY_LEN] = {1}, down[AEAD_KEY_LEN] = {2};
 	struct session      *s;
 
-	s = session_new(&pd, &pd.sites[1], NULL, h, id, up, down);
+	s = session_new(pd, &pd->sites[site], NULL, h, id, up, down);
 	ck_assert_ptr_nonnull(s);
 	return s;
+}
+
+/* A session of branch-17. */
+static struct session *
+session(const struct ctl_hello *h, uint32_t id)
+{
+	return session_of(1, h, id);
 }
 
 /* Flow i: 10.17.0.i:1000+i <-> 203.0.113.1:443, TCP, put on `link`. */
@@ -232,7 +251,7 @@ START_TEST(new_hello_takes_over)
 
 	hello(&h, 0);
 	old = session(&h, 0x2001);
-	session_index_swap(&pd, NULL, old);
+	session_index_swap(pd, NULL, old);
 	flows_on(old, 1, 5, 0);
 	flows_on(old, 11, 2, 1);
 	sin = (struct sockaddr_in *)&old->endpoint[1];
@@ -244,7 +263,7 @@ START_TEST(new_hello_takes_over)
 	hello(&h, 1); /* WAN2 first now */
 	s = session(&h, 0x2002);
 	session_inherit(s, old);
-	session_index_swap(&pd, old, s);
+	session_index_swap(pd, old, s);
 	session_free(old);
 
 	ck_assert_str_eq(s->links[0].name, "WAN2");
@@ -258,14 +277,14 @@ START_TEST(new_hello_takes_over)
 	ck_assert_uint_eq(n[0], 7); /* all on WAN2, index 0 now */
 	ck_assert_uint_eq(n[1], 0);
 
-	for (i = 0; i <= pd.sess_mask; i++) {
-		found_old +=
-		    pd.sess_index[i] != NULL && pd.sess_index[i]->id == 0x2001;
-		found_new += pd.sess_index[i] == s;
+	for (i = 0; i <= pd->sess_mask; i++) {
+		found_old += pd->sess_index[i] != NULL &&
+		    pd->sess_index[i]->id == 0x2001;
+		found_new += pd->sess_index[i] == s;
 	}
 	ck_assert_uint_eq(found_old, 0);
 	ck_assert_uint_eq(found_new, 1);
-	session_index_swap(&pd, s, NULL);
+	session_index_swap(pd, s, NULL);
 	session_free(s);
 }
 END_TEST
@@ -292,6 +311,132 @@ START_TEST(new_hello_without_a_link)
 }
 END_TEST
 
+/* popd.json in the PKI directory, the TLS files from the given dirs. */
+static void
+write_conf(const char *listen, const char *tlsdir, const char *sites)
+{
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(path("popd.json"), "w"));
+	ck_assert_int_gt(
+	    fprintf(f, POPD_JSON, listen, pki, tlsdir, tlsdir, sites), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+setup_file(void)
+{
+	struct config_errors errs = {0};
+	struct config       *conf;
+
+	write_conf("198.18.0.1", pki, three_sites);
+	conf = config_load(path("popd.json"), CONFIG_POPD, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
+	popd_from(conf);
+}
+
+static size_t
+indexed(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i <= pd->sess_mask; i++)
+		n += pd->sess_index[i] != NULL;
+	return n;
+}
+
+/*
+ * A reload through the skeleton (daemon_reload(), as SIGHUP and
+ * `wanpairctl reload` run it): branch-1 removed, hq's identity changed,
+ * branch-20 added.  branch-17's session goes on with its flows, hq's
+ * ends (its keys were made for the old identity), and return traffic
+ * finds the new site.
+ */
+START_TEST(reload_sites)
+{
+	static const char new_sites[] =
+	    "{\"name\": \"branch-17\", \"identity\": \"b17.example.net\","
+	    " \"lan\": [\"10.17.0.0/16\", \"2001:db8:17::/48\"]},"
+	    "{\"name\": \"hq\", \"identity\": \"hq2.example.net\","
+	    " \"lan\": [\"10.18.1.0/24\", \"192.168.0.0/16\"]},"
+	    "{\"name\": \"branch-20\", \"identity\": \"b20.example.net\","
+	    " \"lan\": [\"10.20.0.0/16\"]}";
+	struct config_errors errs = {0};
+	struct ctl_hello     h;
+	struct session      *b17, *hq;
+	uint64_t             n[CONFIG_MAX_LINKS];
+
+	hello(&h, 0);
+	pd->sites[1].session = b17 = session(&h, 0x4001);
+	session_index_swap(pd, NULL, b17);
+	flows_on(b17, 1, 3, 0);
+	snprintf(h.site, sizeof(h.site), "hq");
+	pd->sites[2].session = hq = session_of(2, &h, 0x4002);
+	session_index_swap(pd, NULL, hq);
+	ck_assert_uint_eq(indexed(), 2);
+
+	write_conf("198.18.0.1", pki, new_sites);
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+
+	ck_assert_uint_eq(pd->nsites, 3);
+	ck_assert_str_eq(pd->sites[0].conf->name, "branch-17");
+	ck_assert_ptr_eq(pd->sites[0].session, b17);
+	ck_assert_ptr_eq(b17->site, &pd->sites[0]);
+	count(b17, n);
+	ck_assert_uint_eq(n[0], 3);
+	ck_assert_str_eq(pd->sites[1].conf->name, "hq");
+	ck_assert_ptr_null(pd->sites[1].session);
+	ck_assert_str_eq(pd->sites[2].conf->name, "branch-20");
+	ck_assert_ptr_null(pd->sites[2].session);
+	ck_assert_uint_eq(indexed(), 1);
+	ck_assert_str_eq(site_of("10.20.1.1"), "branch-20");
+	ck_assert_str_eq(site_of("10.1.2.3"), "(none)");
+}
+END_TEST
+
+/*
+ * A reload that cannot be applied whole is refused whole: a key bound at
+ * start, or TLS files that do not load, leave every site and session as
+ * they were, and the refusal says where, as config errors do.
+ */
+START_TEST(reload_refused)
+{
+	struct config_errors errs = {0};
+	struct ctl_hello     h;
+	struct session      *b17;
+	char                 want[PATH_MAX + 64];
+
+	hello(&h, 0);
+	pd->sites[1].session = b17 = session(&h, 0x5001);
+	session_index_swap(pd, NULL, b17);
+
+	write_conf("198.18.0.2", pki,
+	    "{\"name\": \"branch-17\", \"identity\": \"b17.example.net\","
+	    " \"lan\": [\"10.17.0.0/16\"]}");
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof(want), "%s:1:", path("popd.json"));
+	ck_assert_msg(strncmp(errs.lines[0], want, strlen(want)) == 0, "%s",
+	    errs.lines[0]);
+	ck_assert_ptr_nonnull(strstr(
+	    errs.lines[0], ": listen.address: changing it needs a restart"));
+	config_errors_clear(&errs);
+	ck_assert_uint_eq(pd->nsites, 3);
+	ck_assert_ptr_eq(pd->sites[1].session, b17);
+
+	write_conf("198.18.0.1", "/nonexistent", three_sites);
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_ge(errs.n, 1);
+	ck_assert_msg(
+	    strstr(errs.lines[0], ": tls: ") != NULL, "%s", errs.lines[0]);
+	config_errors_clear(&errs);
+	ck_assert_uint_eq(pd->nsites, 3);
+	ck_assert_ptr_eq(pd->sites[1].session, b17);
+	ck_assert_uint_eq(indexed(), 1);
+}
+END_TEST
+
 static Suite *
 popd_suite(void)
 {
@@ -305,11 +450,26 @@ popd_suite(void)
 	tcase_add_test(tc, new_hello_takes_over);
 	tcase_add_test(tc, new_hello_without_a_link);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reload");
+	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
+	tcase_add_checked_fixture(tc, setup_file, teardown);
+	tcase_add_test(tc, reload_sites);
+	tcase_add_test(tc, reload_refused);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
 int
 main(void)
 {
+	/* The one reason to skip (77, Automake's SKIP): no openssl
+	 * command to make the reload's certificates with. */
+	if (!pki_can_make()) {
+		fprintf(stderr,
+		    "check_popd: SKIP: the openssl command is not "
+		    "installed (needed by tests/lab/mkcerts)\n");
+		return 77;
+	}
 	return check_run(popd_suite());
 }
