@@ -55,6 +55,14 @@ link_json(const struct slink *l, uint64_t flows)
 	    (json_int_t)c->lost);
 }
 
+const char *
+socketd_control_state(const struct socketd *sd)
+{
+	if (sd->ctl == NULL)
+		return "down";
+	return sd->ctl_welcomed ? "up" : "connecting";
+}
+
 json_t *
 socketd_counters(void *arg)
 {
@@ -77,12 +85,7 @@ socketd_counters(void *arg)
 			json_decref(links);
 			return NULL;
 		}
-	if (sd->ctl == NULL)
-		state = "down";
-	else if (!sd->ctl_welcomed)
-		state = "connecting";
-	else
-		state = "up";
+	state = socketd_control_state(sd);
 	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
 		      "s:{s:I,s:I,s:I,s:I},s:o,"
 		      "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",

@@ -53,12 +53,7 @@ answer_status(struct socketd *sd)
 
 	for (i = 0; i < sd->nlinks; i++)
 		up += dataplane_link_up(sd, (unsigned)i);
-	if (sd->ctl == NULL)
-		state = "down";
-	else if (!sd->ctl_welcomed)
-		state = "connecting";
-	else
-		state = "up";
+	state = socketd_control_state(sd);
 	snprintf(sess, sizeof(sess), "%08x", sd->session);
 	return json_pack("{s:s,s:s,s:i,s:s,s:s,s:I,s:I,s:{s:s,s:s?,s:s?},"
 			 "s:i,s:i,s:I,s:I}",

@@ -151,6 +151,9 @@ int link_socket(const struct config_link *, int type, char *err, size_t errlen);
  * daemon/metrics.h) but the skeleton's own (daemon_counters()); a new
  * object the caller json_decref()s, or NULL. */
 json_t *socketd_counters(void *);
+/* The control channel as the counters and `status` name it: "down",
+ * "connecting" or "up" (welcomed). */
+const char *socketd_control_state(const struct socketd *);
 
 /* socketd.c: the skeleton's operations */
 extern const struct daemon_ops socketd_ops;
