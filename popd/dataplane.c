@@ -313,7 +313,7 @@ session_reassign(struct session *s, const struct ctl_reassign *r)
  * comparisons for a large PoP, microseconds.
  */
 /* The health ticks' period: a tenth of the probe interval, 1 ms at least. */
-static struct timeval *
+struct timeval *
 health_period(const struct popd *pd, struct timeval *tv)
 {
 	uint32_t us = pd->conf->probe_interval_ms * 100;

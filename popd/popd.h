@@ -188,7 +188,10 @@ void session_inherit(struct session *, struct session *old);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
 /* The site whose LAN holds the address (raw bytes of family) most
  * specifically, or NULL: where return traffic goes. */
-struct site    *site_for(struct popd *, int family, const uint8_t *a);
+struct site *site_for(struct popd *, int family, const uint8_t *a);
+/* The health ticks' period for pd->conf (a tenth of probe.interval_ms,
+ * 1 ms at least), in *tv, which it returns. */
+struct timeval *health_period(const struct popd *, struct timeval *tv);
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
     const uint8_t down[AEAD_KEY_LEN]);

@@ -269,17 +269,20 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 	free(pd->sites);
 	pd->sites = ns;
 	pd->nsites = n->nsites;
-	if (n->probe_interval_ms != o->probe_interval_ms) {
-		struct timeval pr = {n->probe_interval_ms / 1000,
-		    (n->probe_interval_ms % 1000) * 1000};
-
-		event_del(pd->health_ev);
-		event_add(pd->health_ev, &pr);
-	}
 	SSL_CTX_free(pd->ssl_ctx); /* a live SSL holds its own reference */
 	pd->ssl_ctx = r->ssl_ctx;
 	r->ssl_ctx = NULL;
 	pd->conf = n;
+	/* The health ticks keep their tenth of the new interval, as the data
+	 * plane set them at start (it once got the whole interval here, and
+	 * a failover took up to an interval longer after a reload). */
+	if (n->probe_interval_ms != o->probe_interval_ms &&
+	    pd->health_ev != NULL) {
+		struct timeval tv;
+
+		event_del(pd->health_ev);
+		event_add(pd->health_ev, health_period(pd, &tv));
+	}
 	log_info("reloaded %s: %zu sites (%zu added, %zu removed, %zu with a "
 		 "new LAN), %zu profiles, failback %s",
 	    n->file, n->nsites, added, removed, lanchg, n->nprofiles,

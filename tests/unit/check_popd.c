@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "check_pki.h"
 #include "check_run.h"
@@ -24,12 +25,13 @@
 #include "log.h"
 #include "popd.h"
 
-/* popd.json with the listen address, the TLS directory and the sites. */
+/* popd.json with the listen address, the TLS directory, the sites and
+ * more keys (", \"probe\": ..." or ""). */
 #define POPD_JSON                                                              \
 	"{\"listen\": {\"address\": \"%s\"},"                                  \
 	" \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/pop.pem\","          \
 	"  \"key\": \"%s/pop.key\"},"                                          \
-	" \"sites\": [%s], \"flows\": {\"max\": 4096}}"
+	" \"sites\": [%s], \"flows\": {\"max\": 4096}%s}"
 
 static const char three_sites[] =
     "{\"name\": \"branch-1\", \"identity\": \"b1.example.net\","
@@ -67,7 +69,7 @@ setup(void)
 	int                  n;
 
 	n = snprintf(text, sizeof(text), POPD_JSON, "198.18.0.1", ".", ".", ".",
-	    three_sites);
+	    three_sites, "");
 	ck_assert_int_lt(n, (int)sizeof(text));
 	conf = config_parse(text, (size_t)n, "popd.json", CONFIG_POPD, &errs);
 	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
@@ -313,14 +315,21 @@ END_TEST
 
 /* popd.json in the PKI directory, the TLS files from the given dirs. */
 static void
-write_conf(const char *listen, const char *tlsdir, const char *sites)
+write_conf_more(
+    const char *listen, const char *tlsdir, const char *sites, const char *more)
 {
 	FILE *f;
 
 	ck_assert_ptr_nonnull(f = fopen(path("popd.json"), "w"));
 	ck_assert_int_gt(
-	    fprintf(f, POPD_JSON, listen, pki, tlsdir, tlsdir, sites), 0);
+	    fprintf(f, POPD_JSON, listen, pki, tlsdir, tlsdir, sites, more), 0);
 	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+write_conf(const char *listen, const char *tlsdir, const char *sites)
+{
+	write_conf_more(listen, tlsdir, sites, "");
 }
 
 static void
@@ -437,6 +446,48 @@ START_TEST(reload_refused)
 }
 END_TEST
 
+static void
+tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+}
+
+/* ms from now until ev's timeout. */
+static long
+ms_until(const struct event *ev)
+{
+	struct timeval when, now;
+
+	ck_assert_int_ne(event_pending(ev, EV_TIMEOUT, &when), 0);
+	gettimeofday(&now, NULL);
+	return (when.tv_sec - now.tv_sec) * 1000 +
+	    (when.tv_usec - now.tv_usec) / 1000;
+}
+
+/*
+ * A new probe.interval_ms re-arms the health ticks at a tenth of it, as
+ * dataplane_start() arms them: a whole interval would add up to one
+ * interval to every failover after the reload.
+ */
+START_TEST(reload_probe_interval)
+{
+	struct config_errors errs = {0};
+	struct timeval       tv;
+	long                 ms;
+
+	pd->health_ev = event_new(base, -1, EV_PERSIST, tick, NULL);
+	ck_assert_ptr_nonnull(pd->health_ev);
+	ck_assert_int_eq(event_add(pd->health_ev, health_period(pd, &tv)), 0);
+	ck_assert_int_le(ms_until(pd->health_ev), 10); /* 100 ms / 10 */
+
+	write_conf_more("198.18.0.1", pki, three_sites,
+	    ", \"probe\": {\"interval_ms\": 1000}");
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ms = ms_until(pd->health_ev);
+	ck_assert_msg(ms > 50 && ms <= 100, "next tick in %ld ms", ms);
+}
+END_TEST
+
 static Suite *
 popd_suite(void)
 {
@@ -456,6 +507,7 @@ popd_suite(void)
 	tcase_add_checked_fixture(tc, setup_file, teardown);
 	tcase_add_test(tc, reload_sites);
 	tcase_add_test(tc, reload_refused);
+	tcase_add_test(tc, reload_probe_interval);
 	suite_add_tcase(s, tc);
 	return s;
 }
