@@ -1,8 +1,9 @@
 /*
  * wanpair-popd's state: one process, one event loop (DESIGN.md section 3).
- * main.c sets it up; control.c serves the TLS control channel and turns a
- * HELLO into a session; dataplane.c moves packets between the sites'
- * links (one UDP socket) and the TUN device.
+ * The skeleton (daemon/daemon.h) runs it through popd_ops (popd.c, which
+ * sets it up); control.c serves the TLS control channel and turns a HELLO
+ * into a session; dataplane.c moves packets between the sites' links (one
+ * UDP socket) and the TUN device.
  */
 #ifndef WANPAIR_POPD_H
 #define WANPAIR_POPD_H

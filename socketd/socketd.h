@@ -1,8 +1,9 @@
 /*
  * wanpair-socketd's state: one process, one event loop (DESIGN.md
- * section 3).  main.c sets it up; control.c runs the TLS control channel
- * to the PoP; dataplane.c moves packets between the TUN device and the
- * links' UDP sockets.
+ * section 3).  The skeleton (daemon/daemon.h) runs it through
+ * socketd_ops (socketd.c, which sets it up); control.c runs the TLS
+ * control channel to the PoP; dataplane.c moves packets between the TUN
+ * device and the links' UDP sockets.
  */
 #ifndef WANPAIR_SOCKETD_H
 #define WANPAIR_SOCKETD_H
