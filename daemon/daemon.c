@@ -1,6 +1,12 @@
+/*
+ * The skeleton both daemons run in (daemon.h says what it does).
+ * Ownership: struct daemon owns the running configuration, the control
+ * socket and the metrics endpoint; the daemon's own state is what
+ * ops->init returned, freed by ops->stop.  A reload's new configuration
+ * becomes the running one only once ops->reload_commit has run.
+ */
 #include "autoconf.h"
 
-#include <errno.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
