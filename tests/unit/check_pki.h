@@ -2,7 +2,8 @@
  * Certificates for the suites that need real ones: tests/lab/mkcerts' CA,
  * pop and site certificates in a fresh directory under /tmp, made once
  * per suite (tcase_add_unchecked_fixture(tc, make_pki, remove_pki)).
- * A suite without the openssl command skips (pki_can_make()).
+ * A suite without the openssl command skips: its main() is
+ * `return check_run_pki("check_x", x_suite);`.
  */
 #ifndef WANPAIR_CHECK_PKI_H
 #define WANPAIR_CHECK_PKI_H
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "check_run.h"
 
 /* mkcerts' output: the directory. */
 #define PKI_TEMPLATE "/tmp/check_pki.XXXXXX"
@@ -75,11 +78,21 @@ make_pki(void)
 	}
 }
 
-/* mkcerts needs the openssl command. */
+/*
+ * check_run() of the suite, or the one reason to skip (77, Automake's
+ * SKIP): no openssl command to make the certificates with.
+ */
 static inline int
-pki_can_make(void)
+check_run_pki(const char *prog, Suite *(*suite)(void))
 {
-	return system("command -v openssl >/dev/null 2>&1") == 0;
+	if (system("command -v openssl >/dev/null 2>&1") != 0) {
+		fprintf(stderr,
+		    "%s: SKIP: the openssl command is not installed "
+		    "(needed by tests/lab/mkcerts)\n",
+		    prog);
+		return 77;
+	}
+	return check_run(suite());
 }
 
 #endif

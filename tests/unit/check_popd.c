@@ -478,13 +478,15 @@ START_TEST(reload_probe_interval)
 	pd->health_ev = event_new(base, -1, EV_PERSIST, tick, NULL);
 	ck_assert_ptr_nonnull(pd->health_ev);
 	ck_assert_int_eq(event_add(pd->health_ev, health_period(pd, &tv)), 0);
-	ck_assert_int_le(ms_until(pd->health_ev), 10); /* 100 ms / 10 */
+	ck_assert_int_lt(ms_until(pd->health_ev), 50); /* 100 ms / 10 */
 
 	write_conf_more("198.18.0.1", pki, three_sites,
 	    ", \"probe\": {\"interval_ms\": 1000}");
 	ck_assert_int_eq(daemon_reload(d, &errs), 0);
 	ms = ms_until(pd->health_ev);
-	ck_assert_msg(ms > 50 && ms <= 100, "next tick in %ld ms", ms);
+	/* 100 ms, with room for libevent's monotonic-to-wall conversion and a
+	 * loaded machine; the whole interval would be 1000 */
+	ck_assert_msg(ms > 50 && ms < 500, "next tick in %ld ms", ms);
 }
 END_TEST
 
@@ -515,13 +517,5 @@ popd_suite(void)
 int
 main(void)
 {
-	/* The one reason to skip (77, Automake's SKIP): no openssl
-	 * command to make the reload's certificates with. */
-	if (!pki_can_make()) {
-		fprintf(stderr,
-		    "check_popd: SKIP: the openssl command is not "
-		    "installed (needed by tests/lab/mkcerts)\n");
-		return 77;
-	}
-	return check_run(popd_suite());
+	return check_run_pki("check_popd", popd_suite);
 }

@@ -538,13 +538,5 @@ tls_suite(void)
 int
 main(void)
 {
-	/* The one reason to skip (77, Automake's SKIP): no openssl
-	 * command to make the lab certificates with. */
-	if (!pki_can_make()) {
-		fprintf(stderr,
-		    "check_tls: SKIP: the openssl command is not "
-		    "installed (needed by tests/lab/mkcerts)\n");
-		return 77;
-	}
-	return check_run(tls_suite());
+	return check_run_pki("check_tls", tls_suite);
 }
