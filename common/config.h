@@ -100,7 +100,7 @@ struct config_tun {
 	uint32_t mtu; /* 0: derived from the links' MTU */
 };
 
-/* "metrics": where the Prometheus endpoint listens (common/metrics.h). */
+/* "metrics": where the Prometheus endpoint listens (daemon/metrics.h). */
 struct config_metrics {
 	struct wp_addr address; /* family 0: no endpoint (the default) */
 	uint16_t       port;

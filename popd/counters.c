@@ -1,7 +1,8 @@
 /*
  * wanpair-popd's counters: one JSON snapshot of everything an operator
  * counts, per site and per link, the result of `wanpairctl counters` and
- * the source the Prometheus endpoint renders (schema in common/metrics.h).
+ * the source the Prometheus endpoint renders (schema in daemon/metrics.h),
+ * but for what daemon_counters() adds.
  */
 #include "autoconf.h"
 
@@ -12,9 +13,7 @@
 
 #include <jansson.h>
 
-#include "ctlsrv.h"
 #include "log.h"
-#include "metrics.h"
 #include "popd.h"
 
 #define PROGNAME "wanpair-popd"
@@ -85,11 +84,12 @@ site_json(const struct site *site, uint64_t now)
 }
 
 json_t *
-popd_counters(struct popd *pd)
+popd_counters(void *arg)
 {
-	uint64_t now = now_ms();
-	json_t  *sites, *site, *control, *j;
-	size_t   i, sessions = 0;
+	struct popd *pd = arg;
+	uint64_t     now = now_ms();
+	json_t      *sites, *site, *control, *j;
+	size_t       i, sessions = 0;
 
 	if ((sites = json_array()) == NULL)
 		return NULL;
@@ -129,47 +129,5 @@ popd_counters(struct popd *pd)
 	    (json_int_t)pd->drop_auth, "no_site", (json_int_t)pd->drop_no_site,
 	    "unparsable", (json_int_t)pd->drop_parse, "key_exhausted",
 	    (json_int_t)pd->drop_key_exhausted);
-	/* Clients of the local endpoints closed to make room for newer
-	 * ones (ctlsrv.c, metrics.c evict_one()). */
-	if (j != NULL &&
-	    (json_object_set_new(j, "ctl_evicted",
-		 json_integer((json_int_t)ctlsrv_evicted(pd->ctlsrv))) == -1 ||
-		json_object_set_new(j, "metrics_evicted",
-		    json_integer((json_int_t)metrics_evicted(pd->metrics))) ==
-		    -1 ||
-		json_object_set_new(j, "metrics_limited",
-		    json_integer((json_int_t)metrics_limited(pd->metrics))) ==
-		    -1)) {
-		json_decref(j);
-		j = NULL;
-	}
 	return j;
-}
-
-static json_t *
-snapshot(void *arg)
-{
-	return popd_counters(arg);
-}
-
-int
-popd_metrics_start(struct popd *pd, const struct config_metrics *mc)
-{
-	char where[ADDR_STRLEN + 8], err[256];
-	int  rc;
-
-	rc = metrics_place(&pd->metrics, &pd->metrics_at, mc, pd->base,
-	    snapshot, pd, where, sizeof(where), err, sizeof(err));
-	if (rc == -1)
-		log_warnx("metrics: %s", err);
-	else if (rc == 1)
-		log_info("metrics on http://%s/metrics", where);
-	return rc == -1 ? -1 : 0;
-}
-
-void
-popd_metrics_stop(struct popd *pd)
-{
-	metrics_free(pd->metrics);
-	pd->metrics = NULL;
 }

@@ -1,7 +1,7 @@
 /*
  * wanpair-popd's answers on its control socket (wanpairctl): status,
  * sites, links and flows per site, counters and reload.  Requests are
- * parsed in proto/ctlsock.c and served by common/ctlsrv.c; this file only
+ * parsed in proto/ctlsock.c and served by daemon/ctlsrv.c; this file only
  * reads the daemon's state.
  */
 #include "autoconf.h"
@@ -13,7 +13,6 @@
 
 #include "ctlsrv.h"
 #include "log.h"
-#include "notify.h"
 #include "popd.h"
 
 #define PROGNAME "wanpair-popd"
@@ -213,14 +212,11 @@ answer_flows(struct popd *pd, const struct ctlsock_req *req)
 	    "shown", (json_int_t)json_array_size(rows), "flows", rows));
 }
 
-static json_t *
-answer(void *arg, const struct ctlsock_req *req)
+json_t *
+popd_answer(void *arg, const struct ctlsock_req *req)
 {
-	struct popd         *pd = arg;
-	struct config_errors errs = {0};
-	int                  rc;
+	struct popd *pd = arg;
 
-	log_debug("control socket: %s", ctlsock_cmd_name(req->cmd));
 	switch (req->cmd) {
 	case CTLSOCK_STATUS:
 		return ctlsock_ok(answer_status(pd));
@@ -230,39 +226,14 @@ answer(void *arg, const struct ctlsock_req *req)
 		return answer_links(pd, req);
 	case CTLSOCK_FLOWS:
 		return answer_flows(pd, req);
-	case CTLSOCK_COUNTERS:
-		return ctlsock_ok(popd_counters(pd));
-	case CTLSOCK_RELOAD:
-		notify_reloading();
-		rc = popd_reload(pd, &errs);
-		notify_ready(); /* applied or refused, it serves on */
-		return ctlsrv_reload_answer(rc, &errs, pd->conf->file);
 	case CTLSOCK_LINK:
 		return ctlsock_error("link: a site's links are the site's to "
 				     "steer; run wanpairctl link on its "
 				     "wanpair-socketd");
+	case CTLSOCK_COUNTERS:
+	case CTLSOCK_RELOAD: /* the skeleton's (daemon/daemon.c) */
 	case CTLSOCK_NCMD:
 		break;
 	}
 	return ctlsock_error("unknown command");
-}
-
-int
-ctl_start(struct popd *pd, const char *path)
-{
-	char err[256];
-
-	if ((pd->ctlsrv = ctlsrv_open(
-		 pd->base, path, answer, pd, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	return 0;
-}
-
-void
-ctl_stop(struct popd *pd)
-{
-	ctlsrv_close(pd->ctlsrv);
-	pd->ctlsrv = NULL;
 }

@@ -73,7 +73,7 @@ in_lan(const struct config_site *s, int family, const uint8_t *a)
 }
 
 /* The site whose LAN holds the address most specifically, or NULL. */
-static struct site *
+struct site *
 site_for(struct popd *pd, int family, const uint8_t *a)
 {
 	struct site *best = NULL;
@@ -321,7 +321,7 @@ session_reassign(struct session *s, const struct ctl_reassign *r)
  * comparisons for a large PoP, microseconds.
  */
 /* The health ticks' period: a tenth of the probe interval, 1 ms at least. */
-static struct timeval *
+struct timeval *
 health_period(const struct popd *pd, struct timeval *tv)
 {
 	uint32_t us = pd->conf->probe_interval_ms * 100;

@@ -1,8 +1,9 @@
 /*
  * wanpair-popd's state: one process, one event loop (DESIGN.md section 3).
- * main.c sets it up; control.c serves the TLS control channel and turns a
- * HELLO into a session; dataplane.c moves packets between the sites'
- * links (one UDP socket) and the TUN device.
+ * The skeleton (daemon/daemon.h) runs it through popd_ops (popd.c, which
+ * sets it up); control.c serves the TLS control channel and turns a HELLO
+ * into a session; dataplane.c moves packets between the sites' links (one
+ * UDP socket) and the TUN device.
  */
 #ifndef WANPAIR_POPD_H
 #define WANPAIR_POPD_H
@@ -21,6 +22,8 @@
 #include "config.h"
 #include "crypto.h"
 #include "ctlmsg.h"
+#include "ctlsock.h"
+#include "daemon.h"
 #include "engine.h"
 #include "keyring.h"
 #include "limit.h"
@@ -108,10 +111,7 @@ struct popd {
 	struct config     *conf;
 	struct event_base *base;
 	time_t             started;
-	struct ctlsrv     *ctlsrv; /* the control socket (wanpairctl) */
-
-	struct metrics       *metrics;    /* Prometheus endpoint, or NULL */
-	struct config_metrics metrics_at; /* where it listens */
+	struct daemon     *daemon; /* the skeleton (daemon/daemon.h) */
 
 	int           tun_fd;
 	char          tun_name[IFNAMSIZ];
@@ -152,9 +152,9 @@ struct popd {
 	uint64_t drop_key_exhausted; /* a down key's hard limit (keyring.h) */
 };
 
-/* ctl.c: the control socket */
-int  ctl_start(struct popd *, const char *path);
-void ctl_stop(struct popd *);
+/* ctl.c: the control socket's requests (the skeleton answers counters
+ * and reload) */
+json_t *popd_answer(void *, const struct ctlsock_req *);
 
 /* control.c */
 int control_derive(
@@ -163,8 +163,10 @@ void control_send_rekey(struct session *, uint32_t epoch);
 int  control_init(struct popd *);
 int  control_start(struct popd *);
 void control_stop(struct popd *);
-/* reload.c: like socketd_reload() (socketd.h), for popd.json. */
-int popd_reload(struct popd *, struct config_errors *errs);
+/* reload.c: daemon_reload()'s hooks (daemon/daemon.h), as socketd's. */
+int  popd_reload_begin(void *, struct daemon_reload *);
+void popd_reload_commit(void *, struct daemon_reload *);
+void popd_reload_abort(void *, struct daemon_reload *);
 
 /* Says BYE with `why` and closes once it is flushed. */
 void control_close(struct conn *, const char *why);
@@ -191,19 +193,23 @@ int session_spec(const struct popd *, const struct ctl_link *links,
  * engine, to be freed with it). */
 void session_inherit(struct session *, struct session *old);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
+/* The site whose LAN holds the address (raw bytes of family) most
+ * specifically, or NULL: where return traffic goes. */
+struct site *site_for(struct popd *, int family, const uint8_t *a);
+/* The health ticks' period for pd->conf (a tenth of probe.interval_ms,
+ * 1 ms at least), in *tv, which it returns. */
+struct timeval *health_period(const struct popd *, struct timeval *tv);
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
     const uint8_t down[AEAD_KEY_LEN]);
 
 /* counters.c */
 /* Every counter, per site and link, as `wanpairctl counters --json` shows
- * it (schema in common/metrics.h); a new object the caller json_decref()s,
- * or NULL. */
-json_t *popd_counters(struct popd *);
-/* Starts the Prometheus endpoint where mc says (none if mc's family is
- * 0), or moves it there (a reload); logs and returns -1 if it cannot
- * bind, the running one staying. */
-int  popd_metrics_start(struct popd *, const struct config_metrics *mc);
-void popd_metrics_stop(struct popd *);
+ * it (schema in daemon/metrics.h) but the skeleton's own
+ * (daemon_counters()); a new object the caller json_decref()s, or NULL. */
+json_t *popd_counters(void *);
+
+/* popd.c: the skeleton's operations */
+extern const struct daemon_ops popd_ops;
 
 #endif

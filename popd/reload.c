@@ -1,7 +1,7 @@
 /*
- * popd's reload (SIGHUP, `wanpairctl reload`): the configuration file is
- * read again and either applied whole or refused whole, the running one
- * staying.
+ * popd's part of the reload (SIGHUP, `wanpairctl reload`; the sequence is
+ * daemon/daemon.h's): the configuration file is read again and either
+ * applied whole or refused whole, the running one staying.
  *
  * Applied live: sites added (they may connect at once), sites removed
  * (their control channel is closed, their session and routes go), a
@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "popd.h"
-#include "reload.h"
 #include "tls.h"
 #include "tun.h"
 
@@ -115,48 +115,30 @@ index_size(size_t nsites)
 	return size;
 }
 
-int
-popd_reload(struct popd *pd, struct config_errors *errs)
-{
-	struct reload_where w;
-	struct config      *n, *o = pd->conf;
-	struct tls_files    files;
-	SSL_CTX            *ctx = NULL;
-	struct site        *ns = NULL;
-	struct conn        *c, *next;
-	struct session    **idx = NULL;
-	uint8_t            *idchg = NULL; /* by new site: identity changed */
-	int                 k;
-	size_t              i, j, added = 0, removed = 0, lanchg = 0;
-	char                err[TLS_ERRLEN];
-	uint64_t            now = now_ms();
+/* What begin prepared for commit (or abort to free). */
+struct pending {
+	struct site     *ns;    /* the new sites */
+	uint8_t         *idchg; /* by new site: identity changed */
+	struct session **idx;   /* the new session index */
+};
 
-	if ((n = config_load(o->file, CONFIG_POPD, errs)) == NULL)
-		goto refused;
-	reload_where_init(&w, n->file);
-	if (reload_fixed_keys(o, n, "listen", &w, errs) == -1)
-		goto fail;
-	files.ca = n->tls.ca;
-	files.cert = n->tls.cert;
-	files.key = n->tls.key;
-	if ((ctx = tls_ctx_new(1, &files, err, sizeof(err))) == NULL) {
-		(void)reload_refuse(&w, errs, "tls", "%s", err);
-		goto fail;
-	}
-	if ((ns = calloc(n->nsites, sizeof(*ns))) == NULL ||
-	    (idchg = calloc(n->nsites + 1, 1)) == NULL ||
-	    (idx = calloc(index_size(n->nsites), sizeof(*idx))) == NULL) {
-		(void)reload_refuse(&w, errs, "sites", "out of memory");
-		goto fail;
-	}
-	/* The metrics endpoint moves (the new address bound before the old
-	 * one closes) or stays; one that cannot bind refuses the reload. */
-	if (popd_metrics_start(pd, &n->metrics) == -1) {
-		(void)reload_refuse(
-		    &w, errs, "metrics.listen", "cannot listen there");
-		goto fail;
-	}
-	/* Engines first: the last step that can fail (out of memory; the
+int
+popd_reload_begin(void *arg, struct daemon_reload *r)
+{
+	struct popd    *pd = arg;
+	struct config  *n = r->conf, *o = r->old;
+	struct pending *p;
+	uint64_t        now = now_ms();
+	size_t          i;
+
+	if ((r->priv = p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->ns = calloc(n->nsites, sizeof(*p->ns))) == NULL ||
+	    (p->idchg = calloc(n->nsites + 1, 1)) == NULL ||
+	    (p->idx = calloc(index_size(n->nsites), sizeof(*p->idx))) == NULL)
+		return daemon_refuse(r, "sites", "out of memory");
+	if (daemon_reload_metrics(pd->daemon, r) == -1)
+		return -1;
+	/* Engines last: the last step that can fail (out of memory; the
 	 * engines it reached keep the new profiles, which are valid).
 	 * pd->conf is the new one only while session_spec() reads it. */
 	pd->conf = n;
@@ -164,14 +146,41 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 		if (pd->sites[i].session != NULL &&
 		    session_rebalance(pd, pd->sites[i].session, now) == -1) {
 			pd->conf = o;
-			(void)reload_refuse(&w, errs, "profiles",
+			return daemon_refuse(r, "profiles",
 			    "out of memory for site %s",
 			    pd->sites[i].conf->name);
-			goto fail;
 		}
 	pd->conf = o;
+	return 0;
+}
 
-	/* Nothing fails from here on. */
+void
+popd_reload_abort(void *arg, struct daemon_reload *r)
+{
+	struct pending *p = r->priv;
+
+	(void)arg;
+	if (p != NULL) {
+		free(p->idx);
+		free(p->idchg);
+		free(p->ns);
+	}
+	free(p);
+	r->priv = NULL;
+}
+
+void
+popd_reload_commit(void *arg, struct daemon_reload *r)
+{
+	struct popd    *pd = arg;
+	struct config  *n = r->conf, *o = r->old;
+	struct pending *p = r->priv;
+	struct site    *ns = p->ns;
+	uint8_t        *idchg = p->idchg;
+	struct conn    *c, *next;
+	int             k;
+	size_t          i, j, added = 0, removed = 0, lanchg = 0;
+
 	for (j = 0; j < n->nsites; j++) {
 		ns[j].conf = &n->sites[j];
 		if ((k = site_named(o, n->sites[j].name)) == -1) {
@@ -244,7 +253,7 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 	}
 	free(idchg);
 	free(pd->sess_index);
-	pd->sess_index = idx;
+	pd->sess_index = p->idx;
 	pd->sess_mask = index_size(n->nsites) - 1;
 	for (j = 0; j < n->nsites; j++)
 		if (ns[j].session != NULL)
@@ -252,34 +261,24 @@ popd_reload(struct popd *pd, struct config_errors *errs)
 	free(pd->sites);
 	pd->sites = ns;
 	pd->nsites = n->nsites;
-	if (n->probe_interval_ms != o->probe_interval_ms) {
-		struct timeval pr = {n->probe_interval_ms / 1000,
-		    (n->probe_interval_ms % 1000) * 1000};
+	SSL_CTX_free(pd->ssl_ctx); /* a live SSL holds its own reference */
+	pd->ssl_ctx = r->ssl_ctx;
+	r->ssl_ctx = NULL;
+	pd->conf = n;
+	/* The health ticks keep their tenth of the new interval, as the data
+	 * plane set them at start (it once got the whole interval here, and
+	 * a failover took up to an interval longer after a reload). */
+	if (n->probe_interval_ms != o->probe_interval_ms &&
+	    pd->health_ev != NULL) {
+		struct timeval tv;
 
 		event_del(pd->health_ev);
-		event_add(pd->health_ev, &pr);
+		event_add(pd->health_ev, health_period(pd, &tv));
 	}
-	SSL_CTX_free(pd->ssl_ctx); /* a live SSL holds its own reference */
-	pd->ssl_ctx = ctx;
-	pd->conf = n;
 	log_info("reloaded %s: %zu sites (%zu added, %zu removed, %zu with a "
 		 "new LAN), %zu profiles, failback %s",
 	    n->file, n->nsites, added, removed, lanchg, n->nprofiles,
 	    n->failback == FAILBACK_REBALANCE ? "rebalance" : "new-flows");
-	reload_where_free(&w);
-	config_free(o);
-	return 0;
-fail:
-	free(idx);
-	free(idchg);
-	free(ns);
-	SSL_CTX_free(ctx);
-	reload_where_free(&w);
-	config_free(n);
-refused:
-	for (i = 0; i < errs->n; i++)
-		log_warnx("%s", errs->lines[i]);
-	log_warnx(
-	    "reload of %s refused, the running configuration stays", o->file);
-	return -1;
+	free(p);
+	r->priv = NULL;
 }

@@ -1,7 +1,8 @@
 /*
  * wanpair-socketd's counters: one JSON snapshot of everything an operator
  * counts, the result of `wanpairctl counters` and the source the
- * Prometheus endpoint renders (schema in common/metrics.h).
+ * Prometheus endpoint renders (schema in daemon/metrics.h), but for what
+ * daemon_counters() adds.
  */
 #include "autoconf.h"
 
@@ -12,9 +13,7 @@
 
 #include <jansson.h>
 
-#include "ctlsrv.h"
 #include "log.h"
-#include "metrics.h"
 #include "socketd.h"
 
 #define PROGNAME "wanpair-socketd"
@@ -56,9 +55,18 @@ link_json(const struct slink *l, uint64_t flows)
 	    (json_int_t)c->lost);
 }
 
-json_t *
-socketd_counters(struct socketd *sd)
+const char *
+socketd_control_state(const struct socketd *sd)
 {
+	if (sd->ctl == NULL)
+		return "down";
+	return sd->ctl_welcomed ? "up" : "connecting";
+}
+
+json_t *
+socketd_counters(void *arg)
+{
+	struct socketd    *sd = arg;
 	struct flow_table *t = engine_flows(sd->engine);
 	uint64_t           flows[CONFIG_MAX_LINKS] = {0};
 	json_t            *links, *link, *j;
@@ -77,12 +85,7 @@ socketd_counters(struct socketd *sd)
 			json_decref(links);
 			return NULL;
 		}
-	if (sd->ctl == NULL)
-		state = "down";
-	else if (!sd->ctl_welcomed)
-		state = "connecting";
-	else
-		state = "up";
+	state = socketd_control_state(sd);
 	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
 		      "s:{s:I,s:I,s:I,s:I},s:o,"
 		      "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
@@ -104,48 +107,5 @@ socketd_counters(struct socketd *sd)
 	    (json_int_t)sd->drop_auth, "replayed", (json_int_t)sd->drop_replay,
 	    "bad_header", (json_int_t)sd->drop_bad_header, "key_exhausted",
 	    (json_int_t)sd->drop_key_exhausted);
-	/* Clients of the local endpoints closed to make room for newer
-	 * ones (ctlsrv.c, metrics.c evict_one()). */
-	if (j != NULL &&
-	    (json_object_set_new(j, "ctl_evicted",
-		 json_integer((json_int_t)ctlsrv_evicted(sd->ctlsrv))) == -1 ||
-		json_object_set_new(j, "metrics_evicted",
-		    json_integer((json_int_t)metrics_evicted(sd->metrics))) ==
-		    -1 ||
-		json_object_set_new(j, "metrics_limited",
-		    json_integer((json_int_t)metrics_limited(sd->metrics))) ==
-		    -1)) {
-		json_decref(j);
-		j = NULL;
-	}
 	return j;
-}
-
-/* The endpoint's snapshot callback. */
-static json_t *
-snapshot(void *arg)
-{
-	return socketd_counters(arg);
-}
-
-int
-socketd_metrics_start(struct socketd *sd, const struct config_metrics *mc)
-{
-	char where[ADDR_STRLEN + 8], err[256];
-	int  rc;
-
-	rc = metrics_place(&sd->metrics, &sd->metrics_at, mc, sd->base,
-	    snapshot, sd, where, sizeof(where), err, sizeof(err));
-	if (rc == -1)
-		log_warnx("metrics: %s", err);
-	else if (rc == 1)
-		log_info("metrics on http://%s/metrics", where);
-	return rc == -1 ? -1 : 0;
-}
-
-void
-socketd_metrics_stop(struct socketd *sd)
-{
-	metrics_free(sd->metrics);
-	sd->metrics = NULL;
 }

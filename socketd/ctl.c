@@ -1,7 +1,7 @@
 /*
  * wanpair-socketd's answers on its control socket (wanpairctl): status,
  * links, flows, counters, reload and the links' admin state.  Requests
- * are parsed in proto/ctlsock.c and served by common/ctlsrv.c; this file
+ * are parsed in proto/ctlsock.c and served by daemon/ctlsrv.c; this file
  * only reads the daemon's state, and changes it only through the
  * functions SIGHUP and link health use too.
  */
@@ -14,7 +14,6 @@
 
 #include "ctlsrv.h"
 #include "log.h"
-#include "notify.h"
 #include "socketd.h"
 
 #define PROGNAME "wanpair-socketd"
@@ -54,12 +53,7 @@ answer_status(struct socketd *sd)
 
 	for (i = 0; i < sd->nlinks; i++)
 		up += dataplane_link_up(sd, (unsigned)i);
-	if (sd->ctl == NULL)
-		state = "down";
-	else if (!sd->ctl_welcomed)
-		state = "connecting";
-	else
-		state = "up";
+	state = socketd_control_state(sd);
 	snprintf(sess, sizeof(sess), "%08x", sd->session);
 	return json_pack("{s:s,s:s,s:i,s:s,s:s,s:I,s:I,s:{s:s,s:s?,s:s?},"
 			 "s:i,s:i,s:I,s:I}",
@@ -136,14 +130,12 @@ answer_flows(struct socketd *sd, const struct ctlsock_req *req)
 	    (json_int_t)json_array_size(rows), "flows", rows);
 }
 
-static json_t *
-answer(void *arg, const struct ctlsock_req *req)
+json_t *
+socketd_answer(void *arg, const struct ctlsock_req *req)
 {
-	struct socketd      *sd = arg;
-	struct config_errors errs = {0};
-	int                  link, rc;
+	struct socketd *sd = arg;
+	int             link;
 
-	log_debug("control socket: %s", ctlsock_cmd_name(req->cmd));
 	switch (req->cmd) {
 	case CTLSOCK_STATUS:
 		return ctlsock_ok(answer_status(sd));
@@ -160,13 +152,6 @@ answer(void *arg, const struct ctlsock_req *req)
 		return req->link[0] != '\0' && link_index(sd, req->link) < 0
 		    ? unknown_link(sd, req->link)
 		    : ctlsock_ok(answer_flows(sd, req));
-	case CTLSOCK_COUNTERS:
-		return ctlsock_ok(socketd_counters(sd));
-	case CTLSOCK_RELOAD:
-		notify_reloading();
-		rc = socketd_reload(sd, &errs);
-		notify_ready(); /* applied or refused, it serves on */
-		return ctlsrv_reload_answer(rc, &errs, sd->conf->file);
 	case CTLSOCK_LINK:
 		if ((link = link_index(sd, req->link)) < 0)
 			return unknown_link(sd, req->link);
@@ -178,28 +163,10 @@ answer(void *arg, const struct ctlsock_req *req)
 		return ctlsock_error("sites: wanpair-socketd serves one "
 				     "site (%s); ask wanpair-popd",
 		    sd->conf->site);
+	case CTLSOCK_COUNTERS:
+	case CTLSOCK_RELOAD: /* the skeleton's (daemon/daemon.c) */
 	case CTLSOCK_NCMD:
 		break;
 	}
 	return ctlsock_error("unknown command");
-}
-
-int
-ctl_start(struct socketd *sd, const char *path)
-{
-	char err[256];
-
-	if ((sd->ctlsrv = ctlsrv_open(
-		 sd->base, path, answer, sd, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	return 0;
-}
-
-void
-ctl_stop(struct socketd *sd)
-{
-	ctlsrv_close(sd->ctlsrv);
-	sd->ctlsrv = NULL;
 }

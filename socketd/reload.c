@@ -1,7 +1,7 @@
 /*
- * socketd's reload (SIGHUP, `wanpairctl reload`): the configuration file
- * is read again and either applied whole or refused whole, the running
- * one staying (OpenBSD's daemons do the same).
+ * socketd's part of the reload (SIGHUP, `wanpairctl reload`; the sequence
+ * is daemon/daemon.h's): the configuration file is read again and either
+ * applied whole or refused whole, the running one staying.
  *
  * Applied live: links added, removed and changed, weights, profiles,
  * routes, failback, probe settings, flow timeouts, the LAN, the PoP's
@@ -33,31 +33,14 @@
 #include <unistd.h>
 
 #include "ctlmsg.h"
+#include "daemon.h"
 #include "log.h"
-#include "reload.h"
 #include "socketd.h"
 #include "tls.h"
 #include "tun.h"
 
 /* How long a replaced control channel may take to flush its last words. */
 #define LINGER_S 5
-
-/* Keys whose change needs a restart: one error line each, site first. */
-static int
-needs_restart(const struct config *o, const struct config *n,
-    struct reload_where *w, struct config_errors *errs)
-{
-	int rc = 0;
-
-	if (strcmp(o->site, n->site) != 0) {
-		(void)reload_refuse(
-		    w, errs, "site", "changing it needs a restart");
-		rc = -1;
-	}
-	if (reload_fixed_keys(o, n, "pop", w, errs) == -1)
-		rc = -1;
-	return rc;
-}
 
 static int
 link_named(const struct config *c, const char *name)
@@ -183,103 +166,111 @@ profile_names(const struct config *c, char *buf, size_t len)
 		    i > 0 ? "," : "", c->profiles[i].name);
 }
 
+/* What begin prepared for commit (or abort to undo). */
+struct pending {
+	int      map[CONFIG_MAX_LINKS];  /* old index -> new, -1 removed */
+	int      from[CONFIG_MAX_LINKS]; /* new index -> old, -1 added */
+	int      newfd[CONFIG_MAX_LINKS];
+	uint8_t  id[CONFIG_MAX_LINKS];
+	size_t   nremoved, moved;
+	uint64_t now;
+};
+
 int
-socketd_reload(struct socketd *sd, struct config_errors *errs)
+socketd_reload_begin(void *arg, struct daemon_reload *r)
 {
-	struct reload_where w;
-	struct balance_spec spec;
-	struct config      *n, *o = sd->conf;
-	struct tls_files    files;
-	SSL_CTX            *ctx = NULL;
-	struct slink        nl[CONFIG_MAX_LINKS];
-	int                 map[CONFIG_MAX_LINKS], from[CONFIG_MAX_LINKS];
-	int                 newfd[CONFIG_MAX_LINKS];
-	uint8_t             id[CONFIG_MAX_LINKS];
+	struct socketd     *sd = arg;
+	struct config      *n = r->conf, *o = r->old;
+	struct pending     *p;
 	uint32_t            used = 0;
-	char                err[TLS_ERRLEN], summary[512], p1[256], p2[256];
-	size_t              i, j, moved = 0, nadded = 0, nremoved = 0, off;
-	size_t              nreopened = 0, nchanged = 0;
-	event_callback_fn   cb;
-	int                 hello, ctl_gone = 0;
-	uint64_t            now = now_ms();
+	char                err[TLS_ERRLEN], path[32];
+	size_t              i, j;
+	struct balance_spec spec;
 
+	if ((r->priv = p = calloc(1, sizeof(*p))) == NULL)
+		return daemon_refuse(r, "links", "out of memory");
+	p->now = now_ms();
 	for (i = 0; i < CONFIG_MAX_LINKS; i++)
-		newfd[i] = -1;
-	if ((n = config_load(o->file, CONFIG_SOCKETD, errs)) == NULL)
-		goto refused;
-	reload_where_init(&w, n->file);
-	if (needs_restart(o, n, &w, errs) == -1)
-		goto fail;
-	/* Certificates: read again, so a renewed one needs no restart. */
-	files.ca = n->tls.ca;
-	files.cert = n->tls.cert;
-	files.key = n->tls.key;
-	if ((ctx = tls_ctx_new(0, &files, err, sizeof(err))) == NULL) {
-		(void)reload_refuse(&w, errs, "tls", "%s", err);
-		goto fail;
-	}
-
+		p->newfd[i] = -1;
 	/* Links by name: old index -> new index, and back. */
 	for (i = 0; i < sd->nlinks; i++) {
-		map[i] = link_named(n, sd->links[i].conf->name);
-		if (map[i] == -1)
-			nremoved++;
+		p->map[i] = link_named(n, sd->links[i].conf->name);
+		if (p->map[i] == -1)
+			p->nremoved++;
 		else
 			used |= 1U << sd->links[i].id;
 	}
 	for (j = 0; j < n->nlinks; j++) {
-		from[j] = link_named(o, n->links[j].name);
-		if (from[j] != -1 && (size_t)from[j] >= sd->nlinks)
-			from[j] = -1;
-		if (from[j] != -1) {
-			id[j] = sd->links[from[j]].id;
+		p->from[j] = link_named(o, n->links[j].name);
+		if (p->from[j] != -1 && (size_t)p->from[j] >= sd->nlinks)
+			p->from[j] = -1;
+		if (p->from[j] != -1) {
+			p->id[j] = sd->links[p->from[j]].id;
 			continue;
 		}
 		/* A new link takes the lowest id no kept link has. */
-		for (id[j] = 0; used & (1U << id[j]); id[j]++)
+		for (p->id[j] = 0; used & (1U << p->id[j]); p->id[j]++)
 			;
-		used |= 1U << id[j];
+		used |= 1U << p->id[j];
 	}
 	/* New sockets before anything changes: a device that is not there
 	 * refuses the reload, not half of it. */
 	for (j = 0; j < n->nlinks; j++) {
-		if (from[j] != -1 &&
-		    same_socket(sd->links[from[j]].conf, &n->links[j]))
+		if (p->from[j] != -1 &&
+		    same_socket(sd->links[p->from[j]].conf, &n->links[j]))
 			continue;
-		if ((newfd[j] = link_socket(
-			 &n->links[j], SOCK_DGRAM, err, sizeof(err))) == -1) {
-			snprintf(p1, sizeof(p1), "links[%zu]", j);
-			(void)reload_refuse(&w, errs, p1, "%s", err);
-			goto fail;
-		}
+		snprintf(path, sizeof(path), "links[%zu]", j);
+		if ((p->newfd[j] = link_socket(
+			 &n->links[j], SOCK_DGRAM, err, sizeof(err))) == -1)
+			return daemon_refuse(r, path, "%s", err);
 		if (sd->pop_data_len != 0 &&
-		    connect(newfd[j], (struct sockaddr *)&sd->pop_data,
+		    connect(p->newfd[j], (struct sockaddr *)&sd->pop_data,
 			sd->pop_data_len) == -1 &&
-		    errno != ENETUNREACH) {
-			snprintf(p1, sizeof(p1), "links[%zu]", j);
-			(void)reload_refuse(&w, errs, p1,
-			    "connect to the PoP: %s", strerror(errno));
-			goto fail;
-		}
+		    errno != ENETUNREACH)
+			return daemon_refuse(
+			    r, path, "connect to the PoP: %s", strerror(errno));
 	}
-	/* The metrics endpoint moves (the new address bound before the old
-	 * one closes) or stays; one that cannot bind refuses the reload. */
-	if (socketd_metrics_start(sd, &n->metrics) == -1) {
-		(void)reload_refuse(
-		    &w, errs, "metrics.listen", "cannot listen there");
-		goto fail;
-	}
+	if (daemon_reload_metrics(sd->daemon, r) == -1)
+		return -1;
+	/* The last step that can fail. */
 	if (balance_spec_from_config(&spec, n, SIDE_UP) == -1 ||
-	    engine_reconfigure(
-		sd->engine, &spec, map, now, NULL, NULL, &moved) == -1) {
+	    engine_reconfigure(sd->engine, &spec, p->map, p->now, NULL, NULL,
+		&p->moved) == -1) {
 		balance_spec_clear(&spec);
-		(void)reload_refuse(&w, errs, "links", "out of memory");
-		goto fail;
+		return daemon_refuse(r, "links", "out of memory");
 	}
 	balance_spec_clear(&spec);
+	return 0;
+}
 
-	/* Nothing can fail from here on. */
-	hello = inventory_changed(sd, n, from, id);
+void
+socketd_reload_abort(void *arg, struct daemon_reload *r)
+{
+	struct pending *p = r->priv;
+	size_t          j;
+
+	(void)arg;
+	for (j = 0; p != NULL && j < CONFIG_MAX_LINKS; j++)
+		if (p->newfd[j] != -1)
+			close(p->newfd[j]);
+	free(p);
+	r->priv = NULL;
+}
+
+void
+socketd_reload_commit(void *arg, struct daemon_reload *r)
+{
+	struct socketd   *sd = arg;
+	struct config    *n = r->conf, *o = r->old;
+	struct pending   *p = r->priv;
+	struct slink      nl[CONFIG_MAX_LINKS];
+	char              summary[512], p1[256], p2[256];
+	size_t            i, j, nadded = 0, off;
+	size_t            nreopened = 0, nchanged = 0;
+	event_callback_fn cb;
+	int               hello, ctl_gone = 0;
+
+	hello = inventory_changed(sd, n, p->from, p->id);
 	/* dataplane.c's reader, whose argument is the link's place in
 	 * sd->links: the places move, so every event is made anew. */
 	cb = event_get_callback(sd->links[0].ev);
@@ -287,7 +278,7 @@ socketd_reload(struct socketd *sd, struct config_errors *errs)
 		if (sd->links[i].ev != NULL)
 			event_free(sd->links[i].ev);
 		sd->links[i].ev = NULL;
-		if (map[i] != -1)
+		if (p->map[i] != -1)
 			continue;
 		say_link_down(sd, sd->links[i].id);
 		if ((unsigned)i == sd->ctl_link)
@@ -302,32 +293,32 @@ socketd_reload(struct socketd *sd, struct config_errors *errs)
 		    .down_after = n->probe_down_after,
 		    .up_after = n->probe_up_after};
 
-		if (from[j] != -1) {
-			*l = sd->links[from[j]];
+		if (p->from[j] != -1) {
+			*l = sd->links[p->from[j]];
 			link_health_set_params(&l->health, &hp);
 			if (l->conf->up_mbps != n->links[j].up_mbps ||
 			    l->conf->down_mbps != n->links[j].down_mbps ||
 			    l->conf->weight != n->links[j].weight)
 				nchanged++;
-			if (newfd[j] != -1) {
+			if (p->newfd[j] != -1) {
 				close(l->fd);
-				l->fd = newfd[j];
+				l->fd = p->newfd[j];
 				nreopened++;
 			}
 		} else {
-			l->id = id[j];
-			l->fd = newfd[j];
-			link_health_init(&l->health, &hp, now);
+			l->id = p->id[j];
+			l->fd = p->newfd[j];
+			link_health_init(&l->health, &hp, p->now);
 			replay_init(&l->rx_window);
 			nadded++;
 		}
-		newfd[j] = -1;
+		p->newfd[j] = -1;
 		l->conf = &n->links[j];
 		l->ifindex =
 		    l->conf->device[0] != '\0' ? if_index(l->conf->device) : 0;
 	}
 	if (!ctl_gone && sd->ctl_link < sd->nlinks)
-		sd->ctl_link = (unsigned)map[sd->ctl_link];
+		sd->ctl_link = (unsigned)p->map[sd->ctl_link];
 	memcpy(sd->links, nl, sizeof(nl));
 	sd->nlinks = n->nlinks;
 	for (j = 0; j < sd->nlinks; j++) {
@@ -347,7 +338,8 @@ socketd_reload(struct socketd *sd, struct config_errors *errs)
 		event_add(sd->probe_ev, &pr);
 	}
 	SSL_CTX_free(sd->ssl_ctx); /* a live SSL holds its own reference */
-	sd->ssl_ctx = ctx;
+	sd->ssl_ctx = r->ssl_ctx;
+	r->ssl_ctx = NULL;
 	sd->conf = n;
 	if (hello || ctl_gone)
 		reconnect(sd);
@@ -357,8 +349,8 @@ socketd_reload(struct socketd *sd, struct config_errors *errs)
 	off = (size_t)snprintf(summary, sizeof(summary),
 	    "%zu links (%zu added, %zu removed, %zu re-weighted, %zu "
 	    "reopened), %zu flows moved, %zu routes, profiles %s",
-	    n->nlinks, nadded, nremoved, nchanged, nreopened, moved, n->nroutes,
-	    p2);
+	    n->nlinks, nadded, p->nremoved, nchanged, nreopened, p->moved,
+	    n->nroutes, p2);
 	if (strcmp(p1, p2) != 0 && off < sizeof(summary))
 		off += (size_t)snprintf(
 		    summary + off, sizeof(summary) - off, " (were %s)", p1);
@@ -366,20 +358,6 @@ socketd_reload(struct socketd *sd, struct config_errors *errs)
 		snprintf(summary + off, sizeof(summary) - off,
 		    "; control channel reconnects with the new inventory");
 	log_info("reloaded %s: %s", n->file, summary);
-	reload_where_free(&w);
-	config_free(o);
-	return 0;
-fail:
-	for (j = 0; j < CONFIG_MAX_LINKS; j++)
-		if (newfd[j] != -1)
-			close(newfd[j]);
-	SSL_CTX_free(ctx);
-	reload_where_free(&w);
-	config_free(n);
-refused:
-	for (i = 0; i < errs->n; i++)
-		log_warnx("%s", errs->lines[i]);
-	log_warnx(
-	    "reload of %s refused, the running configuration stays", o->file);
-	return -1;
+	free(p);
+	r->priv = NULL;
 }

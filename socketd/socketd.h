@@ -1,8 +1,9 @@
 /*
  * wanpair-socketd's state: one process, one event loop (DESIGN.md
- * section 3).  main.c sets it up; control.c runs the TLS control channel
- * to the PoP; dataplane.c moves packets between the TUN device and the
- * links' UDP sockets.
+ * section 3).  The skeleton (daemon/daemon.h) runs it through
+ * socketd_ops (socketd.c, which sets it up); control.c runs the TLS
+ * control channel to the PoP; dataplane.c moves packets between the TUN
+ * device and the links' UDP sockets.
  */
 #ifndef WANPAIR_SOCKETD_H
 #define WANPAIR_SOCKETD_H
@@ -19,6 +20,8 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "ctlsock.h"
+#include "daemon.h"
 #include "engine.h"
 #include "keyring.h"
 #include "link.h"
@@ -47,10 +50,7 @@ struct socketd {
 	struct event_base *base;
 	struct engine     *engine;
 	time_t             started;
-	struct ctlsrv     *ctlsrv; /* the control socket (wanpairctl) */
-
-	struct metrics       *metrics;    /* Prometheus endpoint, or NULL */
-	struct config_metrics metrics_at; /* where it listens */
+	struct daemon     *daemon; /* the skeleton (daemon/daemon.h) */
 
 	int           tun_fd;
 	char          tun_name[IFNAMSIZ];
@@ -121,20 +121,15 @@ void             control_reassign_move(
 void control_reassign_send(struct socketd *, struct reassign *);
 void control_reassign_cancel(struct reassign *); /* frees; NULL is fine */
 
-/* ctl.c: the control socket */
-int  ctl_start(struct socketd *, const char *path);
-void ctl_stop(struct socketd *);
+/* ctl.c: the control socket's requests (the skeleton answers counters
+ * and reload) */
+json_t *socketd_answer(void *, const struct ctlsock_req *);
 
-/* reload.c */
-/*
- * Reads sd->conf->file again and applies it (SIGHUP, `wanpairctl
- * reload`): 0 if applied, -1 if refused, the running configuration
- * untouched.  Every line of errs ("FILE:LINE:COLUMN: PATH: message") is
- * also logged at warning; the caller frees them with
- * config_errors_clear().  What applies live and what needs a restart:
- * reload.c, wanpair-socketd(8) RELOAD.
- */
-int socketd_reload(struct socketd *, struct config_errors *errs);
+/* reload.c: daemon_reload()'s hooks (daemon/daemon.h).  What applies live
+ * and what needs a restart: reload.c, wanpair-socketd(8) RELOAD. */
+int  socketd_reload_begin(void *, struct daemon_reload *);
+void socketd_reload_commit(void *, struct daemon_reload *);
+void socketd_reload_abort(void *, struct daemon_reload *);
 
 /* dataplane.c */
 uint64_t now_ms(void); /* CLOCK_MONOTONIC */
@@ -154,12 +149,14 @@ int link_socket(const struct config_link *, int type, char *err, size_t errlen);
 
 /* counters.c */
 /* Every counter, as `wanpairctl counters --json` shows it (schema in
- * common/metrics.h); a new object the caller json_decref()s, or NULL. */
-json_t *socketd_counters(struct socketd *);
-/* Starts the Prometheus endpoint where mc says (none if mc's family is
- * 0), or moves it there (a reload); logs and returns -1 if it cannot
- * bind, the running one staying. */
-int  socketd_metrics_start(struct socketd *, const struct config_metrics *mc);
-void socketd_metrics_stop(struct socketd *);
+ * daemon/metrics.h) but the skeleton's own (daemon_counters()); a new
+ * object the caller json_decref()s, or NULL. */
+json_t *socketd_counters(void *);
+/* The control channel as the counters and `status` name it: "down",
+ * "connecting" or "up" (welcomed). */
+const char *socketd_control_state(const struct socketd *);
+
+/* socketd.c: the skeleton's operations */
+extern const struct daemon_ops socketd_ops;
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * The control socket server (common/ctlsrv.c) under clients that hold
+ * The control socket server (daemon/ctlsrv.c) under clients that hold
  * their slots: CTLSRV_MAX_CLIENTS idle connections, closed one by one and
  * reopened at once by a client in a loop, must not keep an operator's
  * request waiting (issue 10, finding 6 e).

@@ -27,67 +27,8 @@
 #include <unistd.h>
 
 #include "tls.h"
+#include "check_pki.h"
 #include "check_run.h"
-
-/* mkcerts' output, made once for the whole suite. */
-#define PKI_TEMPLATE "/tmp/check_tls.XXXXXX"
-static char pki[sizeof(PKI_TEMPLATE)];
-
-/* PKI_DIR/name, in one of four buffers: valid for four calls. */
-static const char *
-path(const char *name)
-{
-	static char buf[4][PATH_MAX];
-	static int  next;
-	char       *p = buf[next++ % 4];
-
-	(void)snprintf(p, PATH_MAX, "%s/%s", pki, name);
-	return p;
-}
-
-static void
-remove_pki(void)
-{
-	char cmd[PATH_MAX + 16];
-
-	if (pki[0] == '\0')
-		return;
-	(void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", pki);
-	if (system(cmd) != 0)
-		fprintf(stderr, "check_tls: could not remove %s\n", pki);
-}
-
-static void
-make_pki(void)
-{
-	const char *top = getenv("top_srcdir");
-	char        script[PATH_MAX];
-	pid_t       pid;
-	int         status;
-
-	if (top == NULL || *top == '\0')
-		top = "..";
-	(void)snprintf(script, sizeof(script), "%s/tests/lab/mkcerts", top);
-	memcpy(pki, PKI_TEMPLATE, sizeof(pki));
-	if (mkdtemp(pki) == NULL) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	if ((pid = fork()) == -1) {
-		perror("fork");
-		exit(1);
-	}
-	if (pid == 0) {
-		execl("/bin/sh", "sh", script, pki, (char *)NULL);
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) == -1 || !WIFEXITED(status) ||
-	    WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "check_tls: %s %s failed\n", script, pki);
-		remove_pki();
-		exit(1);
-	}
-}
 
 static SSL_CTX *
 ctx_ok(int server, const char *ca, const char *cert, const char *key)
@@ -597,13 +538,5 @@ tls_suite(void)
 int
 main(void)
 {
-	/* The one reason to skip (77, Automake's SKIP): no openssl
-	 * command to make the lab certificates with. */
-	if (system("command -v openssl >/dev/null 2>&1") != 0) {
-		fprintf(stderr,
-		    "check_tls: SKIP: the openssl command is not "
-		    "installed (needed by tests/lab/mkcerts)\n");
-		return 77;
-	}
-	return check_run(tls_suite());
+	return check_run_pki("check_tls", tls_suite);
 }

@@ -1,0 +1,113 @@
+/*
+ * wanpair-popd as the skeleton (daemon/daemon.h) runs it: its state,
+ * start-up and stop, and the hooks of its control socket, counters and
+ * reload.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <linux/capability.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "popd.h"
+
+/*
+ * What -u keeps: CAP_NET_ADMIN, for as long as popd runs: a site's
+ * routes into the TUN device are added when it logs in (control.c,
+ * install_routes()) and follow its LAN on a reload (reload.c).
+ */
+static const int keep_caps[] = {CAP_NET_ADMIN};
+
+static void *
+init(struct daemon *d, struct config *conf, struct event_base *base)
+{
+	struct popd *pd;
+	size_t       i;
+
+	if ((pd = calloc(1, sizeof(*pd))) == NULL ||
+	    (pd->sites = calloc(conf->nsites, sizeof(*pd->sites))) == NULL)
+		fatal("sites");
+	pd->daemon = d;
+	pd->conf = conf;
+	pd->base = base;
+	pd->started = daemon_started(d);
+	pd->tun_fd = -1;
+	pd->udp_fd = -1;
+	pd->nsites = conf->nsites;
+	for (i = 0; i < pd->nsites; i++)
+		pd->sites[i].conf = &conf->sites[i];
+	return pd;
+}
+
+/* The control side's state, then the data plane (TUN device, sockets),
+ * then the control channel. */
+static int
+start(void *arg)
+{
+	return control_init(arg) == -1 || dataplane_start(arg) == -1 ||
+		control_start(arg) == -1
+	    ? -1
+	    : 0;
+}
+
+static void
+stop(void *arg)
+{
+	control_stop(arg);
+	dataplane_stop(arg);
+	free(((struct popd *)arg)->sites);
+	free(arg);
+}
+
+static void
+describe(void *arg, char *buf, size_t len)
+{
+	const struct popd *pd = arg;
+
+	snprintf(buf, len, "with %zu sites", pd->nsites);
+}
+
+/* systemctl status's line: what an operator checks first. */
+static void
+status_line(void *arg, char *buf, size_t len)
+{
+	const struct popd *pd = arg;
+	size_t             i, up = 0;
+
+	for (i = 0; i < pd->nsites; i++)
+		up += pd->sites[i].session != NULL &&
+		    pd->sites[i].session->conn != NULL;
+	snprintf(buf, len, "%zu/%zu sites connected", up, pd->nsites);
+}
+
+static void
+log_counters(void *arg)
+{
+	dataplane_log_counters(arg);
+}
+
+const struct daemon_ops popd_ops = {
+    .name = "wanpair-popd",
+    .default_conf = WP_CONFDIR "/popd.json",
+    .default_sock = WP_RUNDIR "/popd.sock",
+    .kind = CONFIG_POPD,
+    .tls_server = 1,
+    .endpoint_key = "listen",
+    .keep_caps = keep_caps,
+    .nkeep_caps = 1,
+    .drop_cap = -1,
+    .init = init,
+    .start = start,
+    .stop = stop,
+    .describe = describe,
+    .status = status_line,
+    .log_counters = log_counters,
+    .counters = popd_counters,
+    .answer = popd_answer,
+    .reload_begin = popd_reload_begin,
+    .reload_commit = popd_reload_commit,
+    .reload_abort = popd_reload_abort,
+};

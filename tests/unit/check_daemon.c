@@ -1,0 +1,241 @@
+/*
+ * The skeleton (daemon/daemon.c) with a fake daemon in it, as lldpd's
+ * tests swap lldpd_ops: the reload sequence asks the daemon only about a
+ * file it could apply (not one that does not parse, changes a key bound
+ * at start or names TLS files that do not load), commits what the
+ * daemon's begin accepted, aborts what it refused, and keeps the running
+ * configuration either way; the counters get the skeleton's own.
+ */
+#include "autoconf.h"
+
+#include <check.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_pki.h"
+#include "check_run.h"
+#include "daemon.h"
+#include "log.h"
+
+/* What the fake daemon was asked. */
+static struct fake {
+	struct config *conf; /* the one it runs on */
+	int            begins, commits, aborts, stops;
+	int            refuse; /* its begin refuses */
+} fake;
+
+static void *
+fake_init(struct daemon *d, struct config *conf, struct event_base *base)
+{
+	(void)d, (void)base;
+	memset(&fake, 0, sizeof(fake));
+	fake.conf = conf;
+	return &fake;
+}
+
+static void
+fake_stop(void *arg)
+{
+	((struct fake *)arg)->stops++;
+}
+
+static json_t *
+fake_counters(void *arg)
+{
+	(void)arg;
+	return json_pack("{s:s}", "daemon", "fake");
+}
+
+static int
+fake_begin(void *arg, struct daemon_reload *r)
+{
+	struct fake *f = arg;
+
+	f->begins++;
+	if (f->refuse)
+		return daemon_refuse(r, "sites[0]", "the fake refuses");
+	return 0;
+}
+
+static void
+fake_commit(void *arg, struct daemon_reload *r)
+{
+	struct fake *f = arg;
+
+	f->commits++;
+	f->conf = r->conf; /* r->ssl_ctx not taken: the skeleton frees it */
+}
+
+static void
+fake_abort(void *arg, struct daemon_reload *r)
+{
+	(void)r;
+	((struct fake *)arg)->aborts++;
+}
+
+static const struct daemon_ops fake_ops = {
+    .name = "fake",
+    .kind = CONFIG_POPD,
+    .tls_server = 1,
+    .endpoint_key = "listen",
+    .drop_cap = -1,
+    .init = fake_init,
+    .stop = fake_stop,
+    .counters = fake_counters,
+    .reload_begin = fake_begin,
+    .reload_commit = fake_commit,
+    .reload_abort = fake_abort,
+};
+
+static struct event_base *base;
+static struct daemon     *d;
+
+/* popd.json in the PKI directory: listen address, TLS directory. */
+static void
+write_conf(const char *listen, const char *tlsdir)
+{
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(path("popd.json"), "w"));
+	ck_assert_int_gt(
+	    fprintf(f,
+		"{\"listen\": {\"address\": \"%s\"},\n"
+		" \"tls\": {\"ca\": \"%s/ca.pem\","
+		" \"cert\": \"%s/pop.pem\","
+		" \"key\": \"%s/pop.key\"},\n"
+		" \"sites\": [{\"name\": \"a\", \"identity\": "
+		"\"a.example.net\", \"lan\": [\"10.1.0.0/16\"]}]}\n",
+		listen, pki, tlsdir, tlsdir),
+	    0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+setup(void)
+{
+	struct config_errors errs = {0};
+	struct config       *conf;
+
+	log_init("check_daemon", 1, 0);
+	write_conf("198.18.0.1", pki);
+	conf = config_load(path("popd.json"), CONFIG_POPD, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(d = daemon_new(&fake_ops, conf, base));
+	ck_assert_ptr_eq(daemon_state(d), &fake);
+}
+
+static void
+teardown(void)
+{
+	daemon_free(d);
+	ck_assert_int_eq(fake.stops, 1);
+	event_base_free(base);
+}
+
+START_TEST(reload_applied)
+{
+	struct config_errors errs = {0};
+	struct config       *before = fake.conf;
+
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_int_eq(fake.begins, 1);
+	ck_assert_int_eq(fake.commits, 1);
+	ck_assert_int_eq(fake.aborts, 0);
+	ck_assert_ptr_ne(fake.conf, before);
+	ck_assert_str_eq(fake.conf->file, path("popd.json"));
+	/* and again, from the configuration the first one made */
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_int_eq(fake.commits, 2);
+}
+END_TEST
+
+START_TEST(reload_refused_by_the_daemon)
+{
+	struct config_errors errs = {0};
+	struct config       *before = fake.conf;
+
+	fake.refuse = 1;
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_int_eq(fake.begins, 1);
+	ck_assert_int_eq(fake.aborts, 1);
+	ck_assert_int_eq(fake.commits, 0);
+	ck_assert_ptr_eq(fake.conf, before);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0],
+	    "popd.json:3:12: "
+	    "sites[0]: the fake refuses"));
+	config_errors_clear(&errs);
+}
+END_TEST
+
+/* What the skeleton refuses never reaches the daemon. */
+START_TEST(reload_refused_before_the_daemon)
+{
+	struct config_errors errs = {0};
+	FILE                *f;
+
+	write_conf("198.18.0.2", pki);
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0],
+	    "popd.json:1:13: listen.address: changing it needs a restart"));
+	config_errors_clear(&errs);
+
+	write_conf("198.18.0.1", "/nonexistent");
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_ptr_nonnull(strstr(errs.lines[0], "popd.json:2:2: tls: "));
+	config_errors_clear(&errs);
+
+	ck_assert_ptr_nonnull(f = fopen(path("popd.json"), "w"));
+	fputs("{\"listen\": ", f);
+	fclose(f);
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_ge(errs.n, 1);
+	config_errors_clear(&errs);
+
+	ck_assert_int_eq(fake.begins, 0);
+	ck_assert_int_eq(fake.commits + fake.aborts, 0);
+}
+END_TEST
+
+/* `wanpairctl counters` and the metrics: the daemon's object and the
+ * skeleton's evictions. */
+START_TEST(counters_have_the_skeletons)
+{
+	json_t *j = daemon_counters(d);
+
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(j, "daemon")), "fake");
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(j, "ctl_evicted")), 0);
+	ck_assert_ptr_nonnull(json_object_get(j, "metrics_evicted"));
+	ck_assert_ptr_nonnull(json_object_get(j, "metrics_limited"));
+	json_decref(j);
+}
+END_TEST
+
+static Suite *
+daemon_suite(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *tc = tcase_create("skeleton");
+
+	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, reload_applied);
+	tcase_add_test(tc, reload_refused_by_the_daemon);
+	tcase_add_test(tc, reload_refused_before_the_daemon);
+	tcase_add_test(tc, counters_have_the_skeletons);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run_pki("check_daemon", daemon_suite);
+}

@@ -1,0 +1,521 @@
+/*
+ * wanpair-popd's logic without its sockets: the daemon is a library
+ * (popd/libpopd.a), so these tests build a struct popd from a
+ * configuration, as popd_ops.init does, and drive what the TUN device and
+ * the control channel would: which site return traffic goes to, what a
+ * site's link going down or up does to its flows, and what a new HELLO of
+ * the same site (a reconnect) takes over from the session before.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <event2/event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "check_pki.h"
+#include "check_run.h"
+#include "config.h"
+#include "daemon.h"
+#include "flow.h"
+#include "log.h"
+#include "popd.h"
+
+/* popd.json with the listen address, the TLS directory, the sites and
+ * more keys (", \"probe\": ..." or ""). */
+#define POPD_JSON                                                              \
+	"{\"listen\": {\"address\": \"%s\"},"                                  \
+	" \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/pop.pem\","          \
+	"  \"key\": \"%s/pop.key\"},"                                          \
+	" \"sites\": [%s], \"flows\": {\"max\": 4096}%s}"
+
+static const char three_sites[] =
+    "{\"name\": \"branch-1\", \"identity\": \"b1.example.net\","
+    " \"lan\": [\"10.1.0.0/16\"]},"
+    "{\"name\": \"branch-17\", \"identity\": \"b17.example.net\","
+    " \"lan\": [\"10.17.0.0/16\", \"2001:db8:17::/48\"]},"
+    "{\"name\": \"hq\", \"identity\": \"hq.example.net\","
+    " \"lan\": [\"10.18.1.0/24\", \"192.168.0.0/16\"]}";
+
+static struct event_base *base;
+static struct daemon     *d;
+static struct popd       *pd; /* d's */
+
+/* popd as daemon_main() makes it from conf (popd_ops.init), not started:
+ * no TUN device, no socket.  Only the session index is dataplane_start()'s
+ * to size. */
+static void
+popd_from(struct config *conf)
+{
+	log_init("check_popd", 1, 0);
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(d = daemon_new(&popd_ops, conf, base));
+	pd = daemon_state(d);
+	pd->sess_mask = 7;
+	pd->sess_index = calloc(pd->sess_mask + 1, sizeof(*pd->sess_index));
+	ck_assert_ptr_nonnull(pd->sess_index);
+}
+
+static void
+setup(void)
+{
+	struct config_errors errs = {0};
+	struct config       *conf;
+	char                 text[2048];
+	int                  n;
+
+	n = snprintf(text, sizeof(text), POPD_JSON, "198.18.0.1", ".", ".", ".",
+	    three_sites, "");
+	ck_assert_int_lt(n, (int)sizeof(text));
+	conf = config_parse(text, (size_t)n, "popd.json", CONFIG_POPD, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
+	popd_from(conf);
+}
+
+static void
+teardown(void)
+{
+	daemon_free(d); /* popd_ops.stop: sessions, index, sites */
+	event_base_free(base);
+}
+
+static const char *
+site_of(const char *addr)
+{
+	uint8_t      a[16] = {0};
+	int          family = strchr(addr, ':') != NULL ? AF_INET6 : AF_INET;
+	struct site *s;
+
+	ck_assert_int_eq(inet_pton(family, addr, a), 1);
+	s = site_for(pd, family, a);
+	return s != NULL ? s->conf->name : "(none)";
+}
+
+/* Return traffic goes to the site whose LAN holds its destination
+ * (popd.json refuses LANs that overlap), up to the prefixes' edges. */
+START_TEST(site_by_lan_prefix)
+{
+	ck_assert_str_eq(site_of("10.1.2.3"), "branch-1");
+	ck_assert_str_eq(site_of("10.17.0.0"), "branch-17");
+	ck_assert_str_eq(site_of("10.17.255.255"), "branch-17");
+	ck_assert_str_eq(site_of("10.18.1.9"), "hq");
+	ck_assert_str_eq(site_of("10.18.2.9"), "(none)");
+	ck_assert_str_eq(site_of("10.16.255.255"), "(none)");
+	ck_assert_str_eq(site_of("192.168.7.7"), "hq");
+	ck_assert_str_eq(site_of("2001:db8:17:1::5"), "branch-17");
+	ck_assert_str_eq(site_of("2001:db8:18::5"), "(none)");
+	ck_assert_str_eq(site_of("203.0.113.10"), "(none)");
+	/* an IPv4 prefix never holds an IPv6 address with the same bytes */
+	ck_assert_str_eq(site_of("a11:1::"), "(none)");
+}
+END_TEST
+
+/* A HELLO of branch-17 with WAN1 (100 down) and WAN2 (20 down), or with
+ * the links the other way round and other wire ids. */
+static void
+hello(struct ctl_hello *h, int swapped)
+{
+	static const struct ctl_link wan1 = {"WAN1", 0, 100, 100};
+	static const struct ctl_link wan2 = {"WAN2", 1, 20, 20};
+
+	memset(h, 0, sizeof(*h));
+	snprintf(h->site, sizeof(h->site), "branch-17");
+	h->nlinks = 2;
+	h->links[0] = swapped ? wan2 : wan1;
+	h->links[1] = swapped ? wan1 : wan2;
+	h->lan[0] = pd->conf->sites[1].lan[0];
+	h->nlan = 1;
+}
+
+static struct session *
+session_of(size_t site, const struct ctl_hello *h, uint32_t id)
+{
+	static const uint8_t up[AEAD_KEY_LEN] = {1}, down[AEAD_KEY_LEN] = {2};
+	struct session      *s;
+
+	s = session_new(pd, &pd->sites[site], NULL, h, id, up, down);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+/* A session of branch-17. */
+static struct session *
+session(const struct ctl_hello *h, uint32_t id)
+{
+	return session_of(1, h, id);
+}
+
+/* Flow i: 10.17.0.i:1000+i <-> 203.0.113.1:443, TCP, put on `link`. */
+static void
+flows_on(struct session *s, unsigned first, unsigned n, unsigned link)
+{
+	struct flow_key k;
+	unsigned        i;
+
+	for (i = first; i < first + n; i++) {
+		memset(&k, 0, sizeof(k));
+		k.family = AF_INET;
+		k.proto = 6;
+		k.a[0] = 10, k.a[1] = 17, k.a[2] = 0, k.a[3] = (uint8_t)i;
+		k.b[0] = 203, k.b[1] = 0, k.b[2] = 113, k.b[3] = 1;
+		k.pa = (uint16_t)(1000 + i);
+		k.pb = 443;
+		ck_assert_int_ge(
+		    engine_flow_assign(s->engine, &k, link, 1, now_ms()), 0);
+	}
+}
+
+static void
+count(struct session *s, uint64_t per_link[CONFIG_MAX_LINKS])
+{
+	memset(per_link, 0, CONFIG_MAX_LINKS * sizeof(*per_link));
+	flow_table_count_links(
+	    engine_flows(s->engine), per_link, CONFIG_MAX_LINKS);
+}
+
+/* A link that goes down takes no flow with it: its flows move to the
+ * live link, and a link that comes back takes new flows again while the
+ * moved ones stay (failback "new-flows"). */
+START_TEST(link_down_moves_flows)
+{
+	struct ctl_hello h;
+	struct session  *s;
+	uint64_t         n[CONFIG_MAX_LINKS];
+
+	hello(&h, 0);
+	s = session(&h, 0x1001);
+	flows_on(s, 1, 6, 0);
+	flows_on(s, 11, 3, 1);
+	count(s, n);
+	ck_assert_uint_eq(n[0], 6);
+	ck_assert_uint_eq(n[1], 3);
+
+	session_link_state(s, 0, 0, "silent");
+	ck_assert_int_eq(s->link_down[0], 1);
+	count(s, n);
+	ck_assert_uint_eq(n[0], 0);
+	ck_assert_uint_eq(n[1], 9);
+	/* the same news twice moves nothing more */
+	session_link_state(s, 0, 0, "silent");
+	count(s, n);
+	ck_assert_uint_eq(n[1], 9);
+
+	session_link_state(s, 0, 1, "heard again");
+	ck_assert_int_eq(s->link_down[0], 0);
+	count(s, n);
+	ck_assert_uint_eq(n[0], 0);
+	ck_assert_uint_eq(n[1], 9);
+	session_free(s);
+}
+END_TEST
+
+/* Every link down: the flows wait on their links, and the first link
+ * back takes them all. */
+START_TEST(all_links_down_then_one_back)
+{
+	struct ctl_hello h;
+	struct session  *s;
+	uint64_t         n[CONFIG_MAX_LINKS];
+
+	hello(&h, 0);
+	s = session(&h, 0x1002);
+	flows_on(s, 1, 4, 0);
+	flows_on(s, 11, 2, 1);
+	session_link_state(s, 1, 0, "silent");
+	session_link_state(s, 0, 0, "silent");
+	count(s, n);
+	ck_assert_uint_eq(n[0] + n[1], 6);
+	session_link_state(s, 1, 1, "heard again");
+	count(s, n);
+	ck_assert_uint_eq(n[0], 0);
+	ck_assert_uint_eq(n[1], 6);
+	session_free(s);
+}
+END_TEST
+
+/*
+ * The Socket reconnects (a new HELLO, here with its links listed the
+ * other way round): the new session takes over the old one's flows on
+ * the same links by name, each link's endpoint and its down state, and
+ * replaces it in the index by session id.
+ */
+START_TEST(new_hello_takes_over)
+{
+	struct ctl_hello    h;
+	struct session     *old, *s;
+	struct sockaddr_in *sin;
+	uint64_t            n[CONFIG_MAX_LINKS];
+	size_t              i, found_old = 0, found_new = 0;
+
+	hello(&h, 0);
+	old = session(&h, 0x2001);
+	session_index_swap(pd, NULL, old);
+	flows_on(old, 1, 5, 0);
+	flows_on(old, 11, 2, 1);
+	sin = (struct sockaddr_in *)&old->endpoint[1];
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(4242);
+	old->endpoint_len[1] = sizeof(*sin);
+	session_link_state(old, 0, 0, "silent"); /* WAN1's 5 go to WAN2 */
+
+	hello(&h, 1); /* WAN2 first now */
+	s = session(&h, 0x2002);
+	session_inherit(s, old);
+	session_index_swap(pd, old, s);
+	session_free(old);
+
+	ck_assert_str_eq(s->links[0].name, "WAN2");
+	ck_assert_int_eq(s->link_down[0], 0);
+	ck_assert_int_eq(s->link_down[1], 1); /* WAN1, still down */
+	ck_assert_uint_eq(s->endpoint_len[0], sizeof(*sin));
+	sin = (struct sockaddr_in *)&s->endpoint[0];
+	ck_assert_uint_eq(ntohs(sin->sin_port), 4242);
+	ck_assert_uint_eq(s->endpoint_len[1], 0);
+	count(s, n);
+	ck_assert_uint_eq(n[0], 7); /* all on WAN2, index 0 now */
+	ck_assert_uint_eq(n[1], 0);
+
+	for (i = 0; i <= pd->sess_mask; i++) {
+		found_old += pd->sess_index[i] != NULL &&
+		    pd->sess_index[i]->id == 0x2001;
+		found_new += pd->sess_index[i] == s;
+	}
+	ck_assert_uint_eq(found_old, 0);
+	ck_assert_uint_eq(found_new, 1);
+	session_index_swap(pd, s, NULL);
+	session_free(s);
+}
+END_TEST
+
+/* A link the new HELLO no longer announces fails over as in a reload:
+ * its flows move to the links that remain. */
+START_TEST(new_hello_without_a_link)
+{
+	struct ctl_hello h;
+	struct session  *old, *s;
+	uint64_t         n[CONFIG_MAX_LINKS];
+
+	hello(&h, 0);
+	old = session(&h, 0x3001);
+	flows_on(old, 1, 4, 0);
+	flows_on(old, 11, 3, 1);
+	h.nlinks = 1; /* WAN1 only */
+	s = session(&h, 0x3002);
+	session_inherit(s, old);
+	session_free(old);
+	count(s, n);
+	ck_assert_uint_eq(n[0], 7);
+	session_free(s);
+}
+END_TEST
+
+/* popd.json in the PKI directory, the TLS files from the given dirs. */
+static void
+write_conf_more(
+    const char *listen, const char *tlsdir, const char *sites, const char *more)
+{
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(path("popd.json"), "w"));
+	ck_assert_int_gt(
+	    fprintf(f, POPD_JSON, listen, pki, tlsdir, tlsdir, sites, more), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+write_conf(const char *listen, const char *tlsdir, const char *sites)
+{
+	write_conf_more(listen, tlsdir, sites, "");
+}
+
+static void
+setup_file(void)
+{
+	struct config_errors errs = {0};
+	struct config       *conf;
+
+	write_conf("198.18.0.1", pki, three_sites);
+	conf = config_load(path("popd.json"), CONFIG_POPD, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
+	popd_from(conf);
+}
+
+static size_t
+indexed(void)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i <= pd->sess_mask; i++)
+		n += pd->sess_index[i] != NULL;
+	return n;
+}
+
+/*
+ * A reload through the skeleton (daemon_reload(), as SIGHUP and
+ * `wanpairctl reload` run it): branch-1 removed, hq's identity changed,
+ * branch-20 added.  branch-17's session goes on with its flows, hq's
+ * ends (its keys were made for the old identity), and return traffic
+ * finds the new site.
+ */
+START_TEST(reload_sites)
+{
+	static const char new_sites[] =
+	    "{\"name\": \"branch-17\", \"identity\": \"b17.example.net\","
+	    " \"lan\": [\"10.17.0.0/16\", \"2001:db8:17::/48\"]},"
+	    "{\"name\": \"hq\", \"identity\": \"hq2.example.net\","
+	    " \"lan\": [\"10.18.1.0/24\", \"192.168.0.0/16\"]},"
+	    "{\"name\": \"branch-20\", \"identity\": \"b20.example.net\","
+	    " \"lan\": [\"10.20.0.0/16\"]}";
+	struct config_errors errs = {0};
+	struct ctl_hello     h;
+	struct session      *b17, *hq;
+	uint64_t             n[CONFIG_MAX_LINKS];
+
+	hello(&h, 0);
+	pd->sites[1].session = b17 = session(&h, 0x4001);
+	session_index_swap(pd, NULL, b17);
+	flows_on(b17, 1, 3, 0);
+	snprintf(h.site, sizeof(h.site), "hq");
+	pd->sites[2].session = hq = session_of(2, &h, 0x4002);
+	session_index_swap(pd, NULL, hq);
+	ck_assert_uint_eq(indexed(), 2);
+
+	write_conf("198.18.0.1", pki, new_sites);
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+
+	ck_assert_uint_eq(pd->nsites, 3);
+	ck_assert_str_eq(pd->sites[0].conf->name, "branch-17");
+	ck_assert_ptr_eq(pd->sites[0].session, b17);
+	ck_assert_ptr_eq(b17->site, &pd->sites[0]);
+	count(b17, n);
+	ck_assert_uint_eq(n[0], 3);
+	ck_assert_str_eq(pd->sites[1].conf->name, "hq");
+	ck_assert_ptr_null(pd->sites[1].session);
+	ck_assert_str_eq(pd->sites[2].conf->name, "branch-20");
+	ck_assert_ptr_null(pd->sites[2].session);
+	ck_assert_uint_eq(indexed(), 1);
+	ck_assert_str_eq(site_of("10.20.1.1"), "branch-20");
+	ck_assert_str_eq(site_of("10.1.2.3"), "(none)");
+}
+END_TEST
+
+/*
+ * A reload that cannot be applied whole is refused whole: a key bound at
+ * start, or TLS files that do not load, leave every site and session as
+ * they were, and the refusal says where, as config errors do.
+ */
+START_TEST(reload_refused)
+{
+	struct config_errors errs = {0};
+	struct ctl_hello     h;
+	struct session      *b17;
+	char                 want[PATH_MAX + 64];
+
+	hello(&h, 0);
+	pd->sites[1].session = b17 = session(&h, 0x5001);
+	session_index_swap(pd, NULL, b17);
+
+	write_conf("198.18.0.2", pki,
+	    "{\"name\": \"branch-17\", \"identity\": \"b17.example.net\","
+	    " \"lan\": [\"10.17.0.0/16\"]}");
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof(want), "%s:1:", path("popd.json"));
+	ck_assert_msg(strncmp(errs.lines[0], want, strlen(want)) == 0, "%s",
+	    errs.lines[0]);
+	ck_assert_ptr_nonnull(strstr(
+	    errs.lines[0], ": listen.address: changing it needs a restart"));
+	config_errors_clear(&errs);
+	ck_assert_uint_eq(pd->nsites, 3);
+	ck_assert_ptr_eq(pd->sites[1].session, b17);
+
+	write_conf("198.18.0.1", "/nonexistent", three_sites);
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_ge(errs.n, 1);
+	ck_assert_msg(
+	    strstr(errs.lines[0], ": tls: ") != NULL, "%s", errs.lines[0]);
+	config_errors_clear(&errs);
+	ck_assert_uint_eq(pd->nsites, 3);
+	ck_assert_ptr_eq(pd->sites[1].session, b17);
+	ck_assert_uint_eq(indexed(), 1);
+}
+END_TEST
+
+static void
+tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what, (void)arg;
+}
+
+/* ms from now until ev's timeout. */
+static long
+ms_until(const struct event *ev)
+{
+	struct timeval when, now;
+
+	ck_assert_int_ne(event_pending(ev, EV_TIMEOUT, &when), 0);
+	gettimeofday(&now, NULL);
+	return (when.tv_sec - now.tv_sec) * 1000 +
+	    (when.tv_usec - now.tv_usec) / 1000;
+}
+
+/*
+ * A new probe.interval_ms re-arms the health ticks at a tenth of it, as
+ * dataplane_start() arms them: a whole interval would add up to one
+ * interval to every failover after the reload.
+ */
+START_TEST(reload_probe_interval)
+{
+	struct config_errors errs = {0};
+	struct timeval       tv;
+	long                 ms;
+
+	pd->health_ev = event_new(base, -1, EV_PERSIST, tick, NULL);
+	ck_assert_ptr_nonnull(pd->health_ev);
+	ck_assert_int_eq(event_add(pd->health_ev, health_period(pd, &tv)), 0);
+	ck_assert_int_lt(ms_until(pd->health_ev), 50); /* 100 ms / 10 */
+
+	write_conf_more("198.18.0.1", pki, three_sites,
+	    ", \"probe\": {\"interval_ms\": 1000}");
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ms = ms_until(pd->health_ev);
+	/* 100 ms, with room for libevent's monotonic-to-wall conversion and a
+	 * loaded machine; the whole interval would be 1000 */
+	ck_assert_msg(ms > 50 && ms < 500, "next tick in %ld ms", ms);
+}
+END_TEST
+
+static Suite *
+popd_suite(void)
+{
+	Suite *s = suite_create("popd");
+	TCase *tc = tcase_create("logic");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, site_by_lan_prefix);
+	tcase_add_test(tc, link_down_moves_flows);
+	tcase_add_test(tc, all_links_down_then_one_back);
+	tcase_add_test(tc, new_hello_takes_over);
+	tcase_add_test(tc, new_hello_without_a_link);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("reload");
+	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
+	tcase_add_checked_fixture(tc, setup_file, teardown);
+	tcase_add_test(tc, reload_sites);
+	tcase_add_test(tc, reload_refused);
+	tcase_add_test(tc, reload_probe_interval);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run_pki("check_popd", popd_suite);
+}
