@@ -339,11 +339,11 @@ fail:
 }
 
 int
-control_derive(
-    struct session *s, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+control_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
 {
-	uint8_t k[2][AEAD_KEY_LEN];
-	int     rc;
+	struct session *s = arg;
+	uint8_t         k[2][AEAD_KEY_LEN];
+	int             rc;
 
 	/* Keys come from the TLS session: none once it is gone. */
 	if (s->conn == NULL)
@@ -702,17 +702,14 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct limit_src            src;
 	struct conn                *c;
 	SSL                        *ssl;
+	struct wp_addr              peer;
 	char                        a[ADDR_STRLEN] = "?";
 	int                         sndbuf = CONN_SNDBUF;
 
 	(void)l;
 	(void)salen;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, a,
-		    sizeof(a));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, a,
-		    sizeof(a));
+	if (addr_from_sockaddr(sa, &peer) == 0)
+		addr_ntop(&peer, a, sizeof(a));
 	if (conn_room(pd) == -1) {
 		conn_refuse(pd, fd, a, &pd->refused_total,
 		    "limits.connections reached");
@@ -833,24 +830,11 @@ accept_error(struct evconnlistener *l, void *arg)
 int
 control_start(struct popd *pd)
 {
-	const struct wp_addr   *a = &pd->conf->endpoint.address;
 	struct sockaddr_storage ss;
-	struct sockaddr_in     *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6    *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t               sslen;
 
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(pd->conf->endpoint.control_port);
-		memcpy(&sin->sin_addr, a->a, 4);
-		sslen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(pd->conf->endpoint.control_port);
-		memcpy(&sin6->sin6_addr, a->a, 16);
-		sslen = sizeof(*sin6);
-	}
+	sslen = addr_to_sockaddr(
+	    &pd->conf->endpoint.address, pd->conf->endpoint.control_port, &ss);
 	pd->listener = evconnlistener_new_bind(pd->base, accept_conn, pd,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sslen);

@@ -22,9 +22,9 @@
 #include "crypto.h"
 #include "ctlmsg.h"
 #include "engine.h"
-#include "keyring.h"
 #include "limit.h"
 #include "log.h"
+#include "tunnel.h"
 
 #define LINK_NONE 0xff
 
@@ -38,21 +38,19 @@ struct site;
  * most (dataplane.c, session_expire()).
  */
 struct session {
-	struct site    *site;
-	struct conn    *conn;        /* its control connection while it lasts */
-	uint64_t        detached_ms; /* first seen without conn, 0 with one */
-	uint32_t        id;
-	struct keyring *up;   /* opens what the Socket sends */
-	struct keyring *down; /* seals what goes to the Socket */
-	struct config  *conf; /* the site's links from HELLO, for the engine */
-	struct engine  *engine;
+	struct site   *site;
+	struct conn   *conn;        /* its control connection while it lasts */
+	uint64_t       detached_ms; /* first seen without conn, 0 with one */
+	uint32_t       id;
+	struct tunnel *tun;  /* seals down, opens up (tunnel.h) */
+	struct config *conf; /* the site's links from HELLO, for the engine */
+	struct engine *engine;
 
 	size_t          nlinks;
 	struct ctl_link links[CONFIG_MAX_LINKS];    /* engine index order */
 	uint8_t         index_of[CONFIG_MAX_LINKS]; /* link id -> index */
 
 	/* per link, by engine index */
-	struct replay_window    rx_window[CONFIG_MAX_LINKS];
 	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
 	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
 	uint64_t                new_flows[CONFIG_MAX_LINKS];
@@ -119,6 +117,11 @@ struct popd {
 	int           udp_fd;
 	struct event *udp_ev;
 
+	/* what the datagram loops raise for the main loop (tunnel.h),
+	 * drained by evq_ev once their batch is done */
+	struct tunnel_evq evq;
+	struct event     *evq_ev;
+
 	struct event *health_ev;
 
 	SSL_CTX               *ssl_ctx;
@@ -154,8 +157,9 @@ int  ctl_start(struct popd *, const char *path);
 void ctl_stop(struct popd *);
 
 /* control.c */
-int control_derive(
-    struct session *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+/* A tunnel_derive_fn over a struct session: keys of its TLS session, -1
+ * once its connection is gone. */
+int  control_derive(void *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
 void control_send_rekey(struct session *, uint32_t epoch);
 int  control_init(struct popd *);
 int  control_start(struct popd *);
@@ -167,12 +171,11 @@ int popd_reload(struct popd *, struct config_errors *errs);
 void control_close(struct conn *, const char *why);
 
 /* dataplane.c */
-uint64_t now_ms(void); /* CLOCK_MONOTONIC */
-int      dataplane_start(struct popd *);
-void     dataplane_stop(struct popd *);
-void     dataplane_log_counters(const struct popd *);
-void     session_link_state(
-	struct session *, unsigned idx, int up, const char *why);
+int  dataplane_start(struct popd *);
+void dataplane_stop(struct popd *);
+void dataplane_log_counters(const struct popd *);
+void session_link_state(
+    struct session *, unsigned idx, int up, const char *why);
 /* Applies one REASSIGN chunk of the Socket's to the session's flows. */
 void session_reassign(struct session *, const struct ctl_reassign *);
 void session_free(struct session *);

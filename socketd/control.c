@@ -423,11 +423,11 @@ on_welcome(struct socketd *sd, const struct ctl_frame *f)
 }
 
 int
-control_derive(
-    struct socketd *sd, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+control_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
 {
-	uint8_t k[2][AEAD_KEY_LEN];
-	int     rc;
+	struct socketd *sd = arg;
+	uint8_t         k[2][AEAD_KEY_LEN];
+	int             rc;
 
 	/* Keys come from the TLS session: none while it is down. */
 	if (sd->ctl == NULL || !sd->ctl_welcomed)
@@ -647,9 +647,6 @@ connect_next(evutil_socket_t unused, short what, void *arg)
 {
 	struct socketd         *sd = arg;
 	struct sockaddr_storage ss;
-	struct sockaddr_in     *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6    *sin6 = (struct sockaddr_in6 *)&ss;
-	const struct wp_addr   *a = &sd->conf->endpoint.address;
 	struct timeval          rt = {READ_TIMEOUT_S, 0};
 	char                    err[256];
 	socklen_t               sslen;
@@ -658,18 +655,8 @@ connect_next(evutil_socket_t unused, short what, void *arg)
 
 	(void)unused;
 	(void)what;
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(sd->conf->endpoint.control_port);
-		memcpy(&sin->sin_addr, a->a, 4);
-		sslen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(sd->conf->endpoint.control_port);
-		memcpy(&sin6->sin6_addr, a->a, 16);
-		sslen = sizeof(*sin6);
-	}
+	sslen = addr_to_sockaddr(
+	    &sd->conf->endpoint.address, sd->conf->endpoint.control_port, &ss);
 	if ((fd = link_socket(sd->links[sd->ctl_link].conf, SOCK_STREAM, err,
 		 sizeof(err))) == -1) {
 		log_warnx("control channel: %s", err);

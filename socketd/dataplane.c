@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "ctlmsg.h"
-#include "datapkt.h"
 #include "log.h"
 #include "mss.h"
 #include "probe.h"
@@ -38,13 +37,68 @@ static uint8_t dgram[BUFSZ];
 
 static void link_changed(struct socketd *, struct slink *, enum link_event);
 
-uint64_t
-now_ms(void)
+/* The datagram loops raised events: the main loop acts on them once the
+ * current batch is done. */
+static void
+evq_kick(struct socketd *sd)
 {
-	struct timespec ts;
+	if (sd->evq.n > 0 && sd->evq_ev != NULL)
+		event_active(sd->evq_ev, 0, 0);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+static struct slink *
+link_by_id(struct socketd *sd, uint8_t id)
+{
+	size_t i;
+
+	for (i = 0; i < sd->nlinks; i++)
+		if (sd->links[i].id == id)
+			return &sd->links[i];
+	return NULL;
+}
+
+/*
+ * The control side of what the tunnel and the datagram loop saw: REKEY
+ * to send, the PoP's new epoch to log, a probe answer that may bring a
+ * link up (and its flows back: a table walk, REASSIGN).  An event of a
+ * session that has ended since is stale and dropped.
+ */
+static void
+evq_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct socketd  *sd = arg;
+	struct tunnel_ev ev;
+	struct slink    *l;
+
+	(void)fd;
+	(void)what;
+	while (tunnel_evq_pop(&sd->evq, &ev)) {
+		if (sd->tun == NULL || ev.session != sd->session)
+			continue;
+		switch (ev.kind) {
+		case TUNNEL_EV_REKEY:
+			control_send_rekey(sd, ev.epoch);
+			break;
+		case TUNNEL_EV_PEER_EPOCH:
+			log_info("the PoP moved to key epoch %u", ev.epoch);
+			break;
+		case TUNNEL_EV_EXHAUSTED:
+			/* The key sealed all it may and the control channel
+			 * could not give the next: nothing goes out until
+			 * it does. */
+			log_warnx("up key epoch %u sealed all it may: packets "
+				  "dropped until the next key (%llu so far)",
+			    ev.epoch,
+			    (unsigned long long)sd->drop_key_exhausted);
+			break;
+		case TUNNEL_EV_PROBE:
+			if ((l = link_by_id(sd, ev.link)) != NULL)
+				link_changed(sd, l,
+				    link_probe_answered(
+					&l->health, ev.seq, ev.at_ms));
+			break;
+		}
+	}
 }
 
 int
@@ -71,20 +125,7 @@ link_socket(const struct config_link *l, int type, char *err, size_t errlen)
 		goto fail;
 	}
 	if (l->source.family != 0) {
-		memset(&ss, 0, sizeof(ss));
-		if (family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-			sin->sin_family = AF_INET;
-			memcpy(&sin->sin_addr, l->source.a, 4);
-			sslen = sizeof(*sin);
-		} else {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-			sin6->sin6_family = AF_INET6;
-			memcpy(&sin6->sin6_addr, l->source.a, 16);
-			sslen = sizeof(*sin6);
-		}
+		sslen = addr_to_sockaddr(&l->source, 0, &ss);
 		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
 			snprintf(err, errlen, "link %s: bind to source: %s",
 			    l->name, strerror(errno));
@@ -107,20 +148,12 @@ static void
 send_on_link(struct socketd *sd, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len)
 {
-	int n, advanced;
+	int n;
 
-	n = keyring_seal(sd->up, type, l->id, sd->session, pkt, len, dgram,
-	    sizeof(dgram), &advanced);
-	if (advanced)
-		control_send_rekey(sd, keyring_epoch(sd->up));
-	if (n == KEYRING_ERR_EXHAUSTED) {
-		/* The key sealed all it may and the control channel could
-		 * not give the next: nothing goes out until it does. */
-		if ((sd->drop_key_exhausted++ & 0xffff) == 0)
-			log_warnx("up key epoch %u sealed all it may: packets "
-				  "dropped until the next key (%llu so far)",
-			    keyring_epoch(sd->up),
-			    (unsigned long long)sd->drop_key_exhausted);
+	n = tunnel_seal(
+	    sd->tun, &sd->evq, type, l->id, pkt, len, dgram, sizeof(dgram));
+	if (n == TUNNEL_ERR_EXHAUSTED) {
+		sd->drop_key_exhausted++;
 		return;
 	}
 	if (n < 0) {
@@ -170,10 +203,10 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		if ((n = read(fd, inner, sizeof(inner))) == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("read %s", sd->tun_name);
-			return;
+			break;
 		}
 		if (n == 0)
-			return;
+			break;
 		if (!sd->keyed) {
 			sd->drop_no_session++;
 			continue;
@@ -200,6 +233,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		send_on_link(
 		    sd, &sd->links[res.link], WIRE_DATA, inner, (size_t)n);
 	}
+	evq_kick(sd);
 }
 
 static void
@@ -208,9 +242,8 @@ link_read(evutil_socket_t fd, short what, void *arg)
 	struct slink   *l = arg;
 	struct socketd *sd = l->sd;
 	struct wire_hdr hdr;
-	struct aead    *key;
 	ssize_t         n;
-	int             len, i, is_next;
+	int             len, i;
 
 	(void)what;
 	for (i = 0; i < BATCH; i++) {
@@ -219,7 +252,7 @@ link_read(evutil_socket_t fd, short what, void *arg)
 			    errno != ECONNREFUSED)
 				log_debug("recv on link %s: %s", l->conf->name,
 				    strerror(errno));
-			return;
+			break;
 		}
 		if (wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
 		    hdr.link_id != l->id) {
@@ -230,42 +263,33 @@ link_read(evutil_socket_t fd, short what, void *arg)
 			sd->drop_no_session++;
 			continue;
 		}
-		key = keyring_open(
-		    sd->down, (hdr.flags & WIRE_F_KEY_PHASE) != 0, &is_next);
-		/* A new epoch's counters start over: its first packets are
-		 * checked against fresh windows below, not this one. */
-		if (key == NULL ||
-		    (!is_next &&
-			replay_check(&l->rx_window, hdr.counter) == -1)) {
-			sd->drop_replay++;
-			continue;
-		}
-		if ((len = datapkt_open(key, &hdr, dgram, (size_t)n, inner,
-			 sizeof(inner))) == -1) {
+		len = tunnel_open(sd->tun, &sd->evq, &hdr, dgram, (size_t)n,
+		    inner, sizeof(inner));
+		if (len == TUNNEL_ERR_AUTH) {
 			sd->drop_auth++;
 			continue;
 		}
-		if (is_next) {
-			size_t j;
-
-			(void)keyring_advance(sd->down);
-			for (j = 0; j < sd->nlinks; j++)
-				replay_init(&sd->links[j].rx_window);
-			log_info("the PoP moved to key epoch %u",
-			    keyring_epoch(sd->down));
+		if (len < 0) {
+			sd->drop_replay++;
+			continue;
 		}
-		replay_update(&l->rx_window, hdr.counter);
 		l->rx_packets++;
 		l->rx_bytes += (uint64_t)n;
 		if (hdr.type == WIRE_PROBE_REPLY) {
-			struct probe pr;
+			struct probe     pr;
+			struct tunnel_ev ev = {.kind = TUNNEL_EV_PROBE};
 
 			if (probe_decode(inner, (size_t)len, &pr) == -1) {
 				sd->drop_parse++;
 				continue;
 			}
-			link_changed(sd, l,
-			    link_probe_answered(&l->health, pr.seq, now_ms()));
+			/* The health machine and what a link coming up
+			 * moves run after the batch, on the main loop. */
+			ev.link = l->id;
+			ev.session = sd->session;
+			ev.seq = pr.seq;
+			ev.at_ms = now_ms();
+			(void)tunnel_evq_push(&sd->evq, &ev);
 			continue;
 		}
 		if (hdr.type != WIRE_DATA || len == 0)
@@ -277,6 +301,7 @@ link_read(evutil_socket_t fd, short what, void *arg)
 			log_debug(
 			    "write %s: %s", sd->tun_name, strerror(errno));
 	}
+	evq_kick(sd);
 }
 
 /* The moves of one link event: counted per link for the log, and
@@ -440,6 +465,7 @@ dataplane_probe(struct socketd *sd)
 		if (link_grace_ms(&l->health) < grace)
 			grace = link_grace_ms(&l->health);
 	}
+	evq_kick(sd);
 	if (grace >= sd->conf->probe_interval_ms)
 		return;
 	/* One more millisecond: now_ms() truncates, and the tick must not
@@ -478,23 +504,10 @@ dataplane_link_admin(struct socketd *sd, unsigned link, int up)
 static void
 pop_sockaddr(const struct socketd *sd, uint16_t port)
 {
-	struct socketd       *m = (struct socketd *)sd;
-	const struct wp_addr *a = &sd->conf->endpoint.address;
-	struct sockaddr_in   *sin = (struct sockaddr_in *)&m->pop_data;
-	struct sockaddr_in6  *sin6 = (struct sockaddr_in6 *)&m->pop_data;
+	struct socketd *m = (struct socketd *)sd;
 
-	memset(&m->pop_data, 0, sizeof(m->pop_data));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, a->a, 4);
-		m->pop_data_len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, a->a, 16);
-		m->pop_data_len = sizeof(*sin6);
-	}
+	m->pop_data_len =
+	    addr_to_sockaddr(&sd->conf->endpoint.address, port, &m->pop_data);
 }
 
 /*
@@ -513,18 +526,6 @@ dataplane_set_port(struct socketd *sd, uint16_t port)
 			sd->pop_data_len) == -1)
 			log_debug("link %s: connect to the PoP: %s",
 			    sd->links[i].conf->name, strerror(errno));
-}
-
-static int
-derive_up(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
-{
-	return control_derive(arg, epoch, 1, key);
-}
-
-static int
-derive_down(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
-{
-	return control_derive(arg, epoch, 0, key);
 }
 
 /*
@@ -553,9 +554,8 @@ dataplane_session_expire(struct socketd *sd)
 		return;
 	log_info("session %u ended: no control channel for %u s", sd->session,
 	    sd->conf->session_grace_s);
-	keyring_free(sd->up);
-	keyring_free(sd->down);
-	sd->up = sd->down = NULL;
+	tunnel_free(sd->tun);
+	sd->tun = NULL;
 	sd->keyed = 0;
 	sd->detached_ms = 0;
 	sd->sessions_expired++;
@@ -565,28 +565,18 @@ void
 dataplane_new_session(struct socketd *sd, uint32_t session,
     const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN])
 {
-	size_t i;
-
-	/* The old keys go with their counters; the new ones start at 0. */
-	keyring_free(sd->up);
-	keyring_free(sd->down);
-	sd->up = sd->down = NULL;
+	/* The old keys go with their counters; the new ones start at 0,
+	 * and so do the replay windows, with the PoP's counters. */
+	tunnel_free(sd->tun);
+	sd->tun = NULL;
 	sd->keyed = 0;
 	sd->session = session;
-	if ((sd->up = keyring_new(up, derive_up, sd, KEYRING_LIMIT,
-		 KEYRING_HARD_LIMIT)) == NULL ||
-	    (sd->down = keyring_new(down, derive_down, sd, KEYRING_LIMIT,
-		 KEYRING_HARD_LIMIT)) == NULL) {
+	if ((sd->tun = tunnel_new(session, 1, up, down, control_derive, sd,
+		 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL) {
 		log_warnx("cannot set up the data-plane cipher");
-		keyring_free(sd->up);
-		keyring_free(sd->down);
-		sd->up = sd->down = NULL;
 		return;
 	}
 	sd->keyed = 1;
-	/* New keys: the replay windows start over with the PoP's counters. */
-	for (i = 0; i < sd->nlinks; i++)
-		replay_init(&sd->links[i].rx_window);
 	dataplane_probe(sd);
 }
 
@@ -624,6 +614,9 @@ dataplane_start(struct socketd *sd)
 		log_warnx("out of memory for %u flows", sd->conf->flows_max);
 		return -1;
 	}
+	tunnel_evq_init(&sd->evq);
+	if ((sd->evq_ev = event_new(sd->base, -1, 0, evq_drain, sd)) == NULL)
+		return -1;
 	sd->nlinks = sd->conf->nlinks;
 	for (i = 0; i < sd->nlinks; i++) {
 		struct slink *l = &sd->links[i];
@@ -639,7 +632,6 @@ dataplane_start(struct socketd *sd)
 		link_health_init(&l->health, &hp, now_ms());
 		if (l->conf->device[0] != '\0')
 			l->ifindex = if_index(l->conf->device);
-		replay_init(&l->rx_window);
 		if ((l->fd = link_socket(
 			 l->conf, SOCK_DGRAM, err, sizeof(err))) == -1) {
 			log_warnx("%s", err);
@@ -746,9 +738,11 @@ dataplane_stop(struct socketd *sd)
 		event_free(sd->tun_ev);
 	if (sd->tun_fd > 0)
 		close(sd->tun_fd);
+	if (sd->evq_ev != NULL)
+		event_free(sd->evq_ev);
+	sd->evq_ev = NULL;
 	engine_free(sd->engine);
-	keyring_free(sd->up);
-	keyring_free(sd->down);
-	sd->up = sd->down = NULL;
+	tunnel_free(sd->tun);
+	sd->tun = NULL;
 	sd->keyed = 0;
 }

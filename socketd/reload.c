@@ -314,7 +314,8 @@ socketd_reload(struct socketd *sd, struct config_errors *errs)
 			l->id = id[j];
 			l->fd = newfd[j];
 			link_health_init(&l->health, &hp, now);
-			replay_init(&l->rx_window);
+			if (sd->tun != NULL)
+				tunnel_link_reset(sd->tun, l->id);
 			nadded++;
 		}
 		newfd[j] = -1;

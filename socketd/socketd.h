@@ -20,8 +20,8 @@
 #include "config.h"
 #include "crypto.h"
 #include "engine.h"
-#include "keyring.h"
 #include "link.h"
+#include "tunnel.h"
 
 struct socketd;
 
@@ -32,7 +32,6 @@ struct slink {
 	uint8_t                   id; /* on the wire; kept by reloads */
 	int                       fd; /* UDP socket, bound to the link */
 	struct event             *ev;
-	struct replay_window      rx_window; /* down key, this link */
 	uint64_t                  new_flows;
 	uint64_t                  tx_packets, tx_bytes;
 	uint64_t                  rx_packets, rx_bytes;
@@ -86,12 +85,16 @@ struct socketd {
 	/* data-plane keys of the current session; kept across a reconnect
 	 * until the next WELCOME replaces them (DESIGN.md section 6), for
 	 * session_grace_s at most (dataplane_session_expire()) */
-	uint32_t        session;
-	int             keyed;
-	uint64_t        detached_ms; /* keyed, first seen without WELCOME */
-	uint64_t        sessions_expired; /* keys dropped by session_grace_s */
-	struct keyring *up;               /* seals what goes to the PoP */
-	struct keyring *down;             /* opens what comes from it */
+	uint32_t       session;
+	int            keyed;
+	uint64_t       detached_ms;      /* keyed, first seen without WELCOME */
+	uint64_t       sessions_expired; /* keys dropped by session_grace_s */
+	struct tunnel *tun; /* seals up, opens down; NULL unless keyed */
+
+	/* what the datagram loops raise for the main loop (tunnel.h),
+	 * drained by evq_ev once their batch is done */
+	struct tunnel_evq evq;
+	struct event     *evq_ev;
 
 	/* packets dropped, by reason */
 	uint64_t drop_no_session, drop_link_scoped, drop_parse, drop_link_down,
@@ -102,8 +105,9 @@ struct socketd {
 /* control.c */
 void control_send_rekey(struct socketd *, uint32_t epoch);
 void control_link_state(struct socketd *, unsigned link);
-int  control_derive(
-     struct socketd *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+/* A tunnel_derive_fn over the struct socketd: keys of the channel's TLS
+ * session, -1 while it has none. */
+int  control_derive(void *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
 int  control_init(struct socketd *);
 int  control_start(struct socketd *);
 void control_stop(struct socketd *);
@@ -137,9 +141,8 @@ void ctl_stop(struct socketd *);
 int socketd_reload(struct socketd *, struct config_errors *errs);
 
 /* dataplane.c */
-uint64_t now_ms(void); /* CLOCK_MONOTONIC */
-int      dataplane_start(struct socketd *);
-void     dataplane_stop(struct socketd *);
+int  dataplane_start(struct socketd *);
+void dataplane_stop(struct socketd *);
 /* Drops the keys of a session whose control channel has been gone for
  * session_grace_s (called on every probe round). */
 void dataplane_session_expire(struct socketd *);
