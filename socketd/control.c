@@ -410,7 +410,7 @@ on_welcome(struct socketd *sd, const struct ctl_frame *f)
 	sd->ctl_backoff = 1;
 	log_info("session %u with the PoP over link %s", w.session,
 	    sd->links[sd->ctl_link].conf->name);
-	dataplane_new_session(sd, w.session, up, down);
+	dataplane_new_session(sd, w.session, up, down, control_derive);
 	dataplane_set_port(sd, w.data_port);
 	/* The PoP may hold a fresh session: tell it which links are down. */
 	for (i = 0; i < sd->nlinks; i++)
@@ -634,15 +634,6 @@ keepalive(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-probe(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	dataplane_session_expire(arg);
-	dataplane_probe(arg);
-}
-
-static void
 connect_next(evutil_socket_t unused, short what, void *arg)
 {
 	struct socketd         *sd = arg;
@@ -711,16 +702,12 @@ int
 control_start(struct socketd *sd)
 {
 	struct timeval ka = {KEEPALIVE_S, 0};
-	struct timeval pr = {sd->conf->probe_interval_ms / 1000,
-	    (sd->conf->probe_interval_ms % 1000) * 1000};
 
 	sd->ctl_backoff = 1;
 	sd->ctl_retry_ev = evtimer_new(sd->base, connect_next, sd);
 	sd->keepalive_ev = event_new(sd->base, -1, EV_PERSIST, keepalive, sd);
-	sd->probe_ev = event_new(sd->base, -1, EV_PERSIST, probe, sd);
 	if (sd->ctl_retry_ev == NULL || sd->keepalive_ev == NULL ||
-	    sd->probe_ev == NULL || event_add(sd->keepalive_ev, &ka) == -1 ||
-	    event_add(sd->probe_ev, &pr) == -1)
+	    event_add(sd->keepalive_ev, &ka) == -1)
 		return -1;
 	connect_next(-1, 0, sd);
 	return 0;
@@ -736,7 +723,5 @@ control_stop(struct socketd *sd)
 		event_free(sd->ctl_retry_ev);
 	if (sd->keepalive_ev != NULL)
 		event_free(sd->keepalive_ev);
-	if (sd->probe_ev != NULL)
-		event_free(sd->probe_ev);
 	SSL_CTX_free(sd->ssl_ctx);
 }

@@ -162,7 +162,8 @@ main(int argc, char *argv[])
 	}
 	sd.started = time(NULL);
 	if (control_init(&sd) == -1 || dataplane_start(&sd) == -1 ||
-	    control_start(&sd) == -1 || ctl_start(&sd, sock) == -1 ||
+	    links_start(&sd) == -1 || control_start(&sd) == -1 ||
+	    ctl_start(&sd, sock) == -1 ||
 	    socketd_metrics_start(&sd, &sd.conf->metrics) == -1)
 		goto out;
 	/*
@@ -224,6 +225,7 @@ out:
 	ctl_stop(&sd);
 	socketd_metrics_stop(&sd);
 	control_stop(&sd);
+	links_stop(&sd);
 	dataplane_stop(&sd);
 	for (i = 0; i < 4; i++)
 		event_free(sigev[i]);

@@ -2,7 +2,10 @@
  * wanpair-socketd's state: one process, one event loop (DESIGN.md
  * section 3).  main.c sets it up; control.c runs the TLS control channel
  * to the PoP; dataplane.c moves packets between the TUN device and the
- * links' UDP sockets.
+ * links' UDP sockets through the tunnel (common/tunnel.h); links.c probes
+ * the links and acts on their events (and on what the datagram loops
+ * queued) on the main loop.  Calls go main -> links -> control ->
+ * dataplane, never back.
  */
 #ifndef WANPAIR_SOCKETD_H
 #define WANPAIR_SOCKETD_H
@@ -140,20 +143,39 @@ void ctl_stop(struct socketd *);
  */
 int socketd_reload(struct socketd *, struct config_errors *errs);
 
-/* dataplane.c */
+/* dataplane.c: the datagram loops; calls nothing in control.c or
+ * links.c, tells them through sd->evq and the events below */
 int  dataplane_start(struct socketd *);
 void dataplane_stop(struct socketd *);
 /* Drops the keys of a session whose control channel has been gone for
  * session_grace_s (called on every probe round). */
 void dataplane_session_expire(struct socketd *);
+/* New keys for `session`; later epochs' come from derive.  Makes the
+ * probe timer (probe_ev) run at once. */
 void dataplane_new_session(struct socketd *, uint32_t session,
-    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN]);
-void dataplane_probe(struct socketd *);
-int  dataplane_link_up(const struct socketd *, unsigned link);
-void dataplane_link_admin(struct socketd *, unsigned link, int up);
+    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN],
+    tunnel_derive_fn derive);
+/* Seals and sends one packet on l (counted there, or as a drop). */
+void dataplane_send(struct socketd *, struct slink *l, uint8_t type,
+    const uint8_t *pkt, size_t len);
+/* Makes evq_ev active if sd->evq holds events. */
+void dataplane_kick(struct socketd *);
 void dataplane_set_port(struct socketd *, uint16_t port);
 void dataplane_log_counters(const struct socketd *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
+
+/* links.c: probe rounds, link events and what they move, on the main
+ * loop; evq_ev and probe_ev are its callbacks */
+int  links_start(struct socketd *);
+void links_stop(struct socketd *);
+/* The operator's `wanpairctl link L down|up`. */
+void links_admin(struct socketd *, unsigned link, int up);
+
+static inline int
+dataplane_link_up(const struct socketd *sd, unsigned link)
+{
+	return link_state(&sd->links[link].health) == LINK_UP;
+}
 
 /* counters.c */
 /* Every counter, as `wanpairctl counters --json` shows it (schema in
