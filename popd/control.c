@@ -295,7 +295,8 @@ on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
 	}
 	w.session = new_session_id(pd);
 	if (tls_data_keys(ssl, w.session, 0, up, down) == -1 ||
-	    (s = session_new(pd, c->site, c, h, w.session, up, down)) == NULL) {
+	    (s = session_new(pd, c->site, c, h, w.session, up, down,
+		 control_derive)) == NULL) {
 		snprintf(why, len, "cannot set up the session");
 		goto fail;
 	}
@@ -827,6 +828,56 @@ accept_error(struct evconnlistener *l, void *arg)
 	evtimer_add(pd->accept_ev, &tv);
 }
 
+/*
+ * The control side of what the tunnels and the datagram loop saw: REKEY
+ * to send (which may close a connection that does not read), an epoch
+ * to log, a silent link that probes again (its flows come back: a table
+ * walk).  Events name their session by id: one that ended since is gone
+ * from the index, and its events with it.
+ */
+static void
+data_events(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd     *pd = arg;
+	struct tunnel_ev ev;
+	struct session  *s;
+	unsigned         idx;
+
+	(void)fd;
+	(void)what;
+	while (tunnel_evq_pop(&pd->evq, &ev)) {
+		if ((s = session_by_id(pd, ev.session)) == NULL)
+			continue;
+		switch (ev.kind) {
+		case TUNNEL_EV_REKEY:
+			control_send_rekey(s, ev.epoch);
+			break;
+		case TUNNEL_EV_PEER_EPOCH:
+			log_info("site %s: upstream key epoch %u",
+			    s->site->conf->name, ev.epoch);
+			break;
+		case TUNNEL_EV_EXHAUSTED:
+			/* The key sealed all it may and the site's channel
+			 * is gone: nothing goes out until its next HELLO
+			 * brings new keys. */
+			log_warnx("site %s: down key epoch %u sealed all it "
+				  "may: packets dropped until the next key "
+				  "(%llu so far)",
+			    s->site->conf->name, ev.epoch,
+			    (unsigned long long)pd->drop_key_exhausted);
+			break;
+		case TUNNEL_EV_LINK_BACK:
+			idx = ev.link < CONFIG_MAX_LINKS ? s->index_of[ev.link]
+							 : LINK_NONE;
+			if (idx != LINK_NONE && s->link_down[idx] &&
+			    s->probes_back[idx] >= pd->conf->probe_up_after)
+				session_link_state(
+				    s, idx, 1, "probes arrive again");
+			break;
+		}
+	}
+}
+
 int
 control_start(struct popd *pd)
 {
@@ -844,6 +895,9 @@ control_start(struct popd *pd)
 	}
 	evconnlistener_set_error_cb(pd->listener, accept_error);
 	if ((pd->accept_ev = evtimer_new(pd->base, accept_resume, pd)) == NULL)
+		return -1;
+	tunnel_evq_init(&pd->evq);
+	if ((pd->evq_ev = event_new(pd->base, -1, 0, data_events, pd)) == NULL)
 		return -1;
 	limit_bucket_init(&pd->input_total, now_ms(),
 	    pd->conf->limits.input_total_kib_per_s * 1024);
@@ -863,5 +917,8 @@ control_stop(struct popd *pd)
 		evconnlistener_free(pd->listener);
 	if (pd->accept_ev != NULL)
 		event_free(pd->accept_ev);
+	if (pd->evq_ev != NULL)
+		event_free(pd->evq_ev);
+	pd->evq_ev = NULL;
 	SSL_CTX_free(pd->ssl_ctx);
 }

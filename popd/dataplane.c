@@ -93,7 +93,7 @@ index_slot(const struct popd *pd, uint32_t id)
 	return (id * UINT32_C(2654435761)) & pd->sess_mask;
 }
 
-static struct session *
+struct session *
 session_by_id(struct popd *pd, uint32_t id)
 {
 	uint32_t i;
@@ -143,56 +143,6 @@ evq_kick(struct popd *pd)
 {
 	if (pd->evq.n > 0 && pd->evq_ev != NULL)
 		event_active(pd->evq_ev, 0, 0);
-}
-
-/*
- * The control side of what the tunnels and the datagram loop saw: REKEY
- * to send (which may close a connection that does not read), an epoch
- * to log, a silent link that probes again (its flows come back: a table
- * walk).  Events name their session by id: one that ended since is gone
- * from the index, and its events with it.
- */
-static void
-evq_drain(evutil_socket_t fd, short what, void *arg)
-{
-	struct popd     *pd = arg;
-	struct tunnel_ev ev;
-	struct session  *s;
-	unsigned         idx;
-
-	(void)fd;
-	(void)what;
-	while (tunnel_evq_pop(&pd->evq, &ev)) {
-		if ((s = session_by_id(pd, ev.session)) == NULL)
-			continue;
-		switch (ev.kind) {
-		case TUNNEL_EV_REKEY:
-			control_send_rekey(s, ev.epoch);
-			break;
-		case TUNNEL_EV_PEER_EPOCH:
-			log_info("site %s: upstream key epoch %u",
-			    s->site->conf->name, ev.epoch);
-			break;
-		case TUNNEL_EV_EXHAUSTED:
-			/* The key sealed all it may and the site's channel
-			 * is gone: nothing goes out until its next HELLO
-			 * brings new keys. */
-			log_warnx("site %s: down key epoch %u sealed all it "
-				  "may: packets dropped until the next key "
-				  "(%llu so far)",
-			    s->site->conf->name, ev.epoch,
-			    (unsigned long long)pd->drop_key_exhausted);
-			break;
-		case TUNNEL_EV_LINK_BACK:
-			idx = ev.link < CONFIG_MAX_LINKS ? s->index_of[ev.link]
-							 : LINK_NONE;
-			if (idx != LINK_NONE && s->link_down[idx] &&
-			    s->probes_back[idx] >= pd->conf->probe_up_after)
-				session_link_state(
-				    s, idx, 1, "probes arrive again");
-			break;
-		}
-	}
 }
 
 /* The counter, which is the nonce, is the keyring's to choose
@@ -617,7 +567,7 @@ fail:
 struct session *
 session_new(struct popd *pd, struct site *site, struct conn *conn,
     const struct ctl_hello *h, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
-    const uint8_t down[AEAD_KEY_LEN])
+    const uint8_t down[AEAD_KEY_LEN], tunnel_derive_fn derive)
 {
 	struct session *s;
 	size_t          i;
@@ -636,8 +586,8 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	/* New keys, from this session's TLS connection: the only way
 	 * counters start at 0 (keyring.h).  Nothing of an old session's
 	 * keys is ever carried over (session_inherit()). */
-	if ((s->tun = tunnel_new(id, 0, down, up, control_derive, s,
-		 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL) {
+	if ((s->tun = tunnel_new(id, 0, down, up, derive, s, KEYRING_LIMIT,
+		 KEYRING_HARD_LIMIT)) == NULL) {
 		free(s);
 		return NULL;
 	}
@@ -747,9 +697,6 @@ dataplane_start(struct popd *pd)
 	pd->sess_mask = size - 1;
 	int overhead;
 
-	tunnel_evq_init(&pd->evq);
-	if ((pd->evq_ev = event_new(pd->base, -1, 0, evq_drain, pd)) == NULL)
-		return -1;
 	if (udp_open(pd) == -1)
 		return -1;
 	pd->udp_ev =
@@ -842,8 +789,6 @@ dataplane_stop(struct popd *pd)
 	for (i = 0; i < pd->nsites; i++)
 		session_free(pd->sites[i].session);
 	free(pd->sess_index);
-	if (pd->evq_ev != NULL)
-		event_free(pd->evq_ev);
 	if (pd->health_ev != NULL)
 		event_free(pd->health_ev);
 	if (pd->udp_ev != NULL)

@@ -118,7 +118,7 @@ struct popd {
 	struct event *udp_ev;
 
 	/* what the datagram loops raise for the main loop (tunnel.h),
-	 * drained by evq_ev once their batch is done */
+	 * drained by evq_ev (control.c) once their batch is done */
 	struct tunnel_evq evq;
 	struct event     *evq_ev;
 
@@ -188,9 +188,12 @@ struct config *session_config(const struct popd *, const struct ctl_hello *h);
  * engine, to be freed with it). */
 void session_inherit(struct session *, struct session *old);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
+/* keys up and down for epoch 0, derive for the later ones */
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
-    const uint8_t down[AEAD_KEY_LEN]);
+    const uint8_t down[AEAD_KEY_LEN], tunnel_derive_fn derive);
+/* The session of that id, or NULL: no walk over the sites. */
+struct session *session_by_id(struct popd *, uint32_t id);
 
 /* counters.c */
 /* Every counter, per site and link, as `wanpairctl counters --json` shows
