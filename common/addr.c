@@ -16,6 +16,44 @@ addr_bits(int family)
 	return family == AF_INET ? 32 : 128;
 }
 
+socklen_t
+addr_to_sockaddr(
+    const struct wp_addr *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in  *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (addr->family == AF_INET6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		memcpy(&sin6->sin6_addr, addr->a, 16);
+		return sizeof(*sin6);
+	}
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	memcpy(&sin->sin_addr, addr->a, 4);
+	return sizeof(*sin);
+}
+
+int
+addr_from_sockaddr(const struct sockaddr *sa, struct wp_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		out->family = AF_INET;
+		memcpy(out->a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa != NULL && sa->sa_family == AF_INET6) {
+		out->family = AF_INET6;
+		memcpy(
+		    out->a, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		return 0;
+	}
+	return -1;
+}
+
 int
 addr_parse(const char *s, struct wp_addr *out)
 {

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define ADDR_STRLEN   46 /* INET6_ADDRSTRLEN */
 #define PREFIX_STRLEN (ADDR_STRLEN + 4)
@@ -30,6 +31,16 @@ int addr_parse(const char *, struct wp_addr *);
 const char *addr_ntop(const struct wp_addr *, char *buf, size_t len);
 /* Same, from raw bytes of the given family. */
 const char *addr_ntop_raw(int family, const uint8_t *a, char *buf, size_t len);
+/*
+ * The socket address of `addr` and `port` (host order) in *ss, and its
+ * length.  An address of family 0 gives the IPv4 wildcard.  The one
+ * conversion every socket of the daemons is opened with.
+ */
+socklen_t addr_to_sockaddr(
+    const struct wp_addr *, uint16_t port, struct sockaddr_storage *ss);
+/* The address of an IPv4 or IPv6 socket address (port ignored); -1 for
+ * any other family or NULL. */
+int addr_from_sockaddr(const struct sockaddr *, struct wp_addr *);
 /* Clears every bit after the first `len`. */
 void     addr_mask(int family, uint8_t *a, unsigned len);
 unsigned addr_bits(int family); /* 32 or 128 */

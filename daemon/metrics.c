@@ -663,17 +663,14 @@ source_may_scrape(struct metrics *m, struct evhttp_request *req)
 	struct msource *e = NULL, *lru = &m->sources[0];
 	struct timespec ts = mono();
 	uint64_t        now, add;
+	struct wp_addr  peer;
 	uint8_t         key[17];
 	size_t          i;
 
 	memset(key, 0, sizeof(key));
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		key[0] = 4;
-		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		key[0] = 6;
-		memcpy(
-		    key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	if (addr_from_sockaddr(sa, &peer) == 0) {
+		key[0] = peer.family == AF_INET ? 4 : 6;
+		memcpy(key + 1, peer.a, peer.family == AF_INET ? 4 : 16);
 	}
 	/* +1: 0 marks an unused entry */
 	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + 1;
@@ -774,24 +771,11 @@ metrics_new(struct event_base *base, const struct wp_addr *addr, uint16_t port,
     metrics_snapshot_fn snapshot, void *arg, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
-	struct sockaddr_in     *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6    *sin6 = (struct sockaddr_in6 *)&ss;
 	struct metrics         *m;
 	socklen_t               sslen;
 	const struct timeval    sweep_tv = {1, 0};
 
-	memset(&ss, 0, sizeof(ss));
-	if (addr->family == AF_INET6) {
-		sin6->sin6_family = AF_INET6;
-		memcpy(&sin6->sin6_addr, addr->a, 16);
-		sin6->sin6_port = htons(port);
-		sslen = sizeof(*sin6);
-	} else {
-		sin->sin_family = AF_INET;
-		memcpy(&sin->sin_addr, addr->a, 4);
-		sin->sin_port = htons(port);
-		sslen = sizeof(*sin);
-	}
+	sslen = addr_to_sockaddr(addr, port, &ss);
 	if ((m = calloc(1, sizeof(*m))) == NULL) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		return NULL;

@@ -295,7 +295,8 @@ on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
 	}
 	w.session = new_session_id(pd);
 	if (tls_data_keys(ssl, w.session, 0, up, down) == -1 ||
-	    (s = session_new(pd, c->site, c, h, w.session, up, down)) == NULL) {
+	    (s = session_new(pd, c->site, c, h, w.session, up, down,
+		 control_derive)) == NULL) {
 		snprintf(why, len, "cannot set up the session");
 		goto fail;
 	}
@@ -339,11 +340,11 @@ fail:
 }
 
 int
-control_derive(
-    struct session *s, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+control_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
 {
-	uint8_t k[2][AEAD_KEY_LEN];
-	int     rc;
+	struct session *s = arg;
+	uint8_t         k[2][AEAD_KEY_LEN];
+	int             rc;
 
 	/* Keys come from the TLS session: none once it is gone. */
 	if (s->conn == NULL)
@@ -702,17 +703,14 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	struct limit_src            src;
 	struct conn                *c;
 	SSL                        *ssl;
+	struct wp_addr              peer;
 	char                        a[ADDR_STRLEN] = "?";
 	int                         sndbuf = CONN_SNDBUF;
 
 	(void)l;
 	(void)salen;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, a,
-		    sizeof(a));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, a,
-		    sizeof(a));
+	if (addr_from_sockaddr(sa, &peer) == 0)
+		addr_ntop(&peer, a, sizeof(a));
 	if (conn_room(pd) == -1) {
 		conn_refuse(pd, fd, a, &pd->refused_total,
 		    "limits.connections reached");
@@ -830,27 +828,64 @@ accept_error(struct evconnlistener *l, void *arg)
 	evtimer_add(pd->accept_ev, &tv);
 }
 
+/*
+ * The control side of what the tunnels and the datagram loop saw: REKEY
+ * to send (which may close a connection that does not read), an epoch
+ * to log, a silent link that probes again (its flows come back: a table
+ * walk).  Events name their session by id: one that ended since is gone
+ * from the index, and its events with it.
+ */
+static void
+data_events(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd     *pd = arg;
+	struct tunnel_ev ev;
+	struct session  *s;
+	unsigned         idx;
+
+	(void)fd;
+	(void)what;
+	while (tunnel_evq_pop(&pd->evq, &ev)) {
+		if ((s = session_by_id(pd, ev.session)) == NULL)
+			continue;
+		switch (ev.kind) {
+		case TUNNEL_EV_REKEY:
+			control_send_rekey(s, ev.epoch);
+			break;
+		case TUNNEL_EV_PEER_EPOCH:
+			log_info("site %s: upstream key epoch %u",
+			    s->site->conf->name, ev.epoch);
+			break;
+		case TUNNEL_EV_EXHAUSTED:
+			/* The key sealed all it may and the site's channel
+			 * is gone: nothing goes out until its next HELLO
+			 * brings new keys. */
+			log_warnx("site %s: down key epoch %u sealed all it "
+				  "may: packets dropped until the next key "
+				  "(%llu so far)",
+			    s->site->conf->name, ev.epoch,
+			    (unsigned long long)pd->drop_key_exhausted);
+			break;
+		case TUNNEL_EV_LINK_BACK:
+			idx = ev.link < CONFIG_MAX_LINKS ? s->index_of[ev.link]
+							 : LINK_NONE;
+			if (idx != LINK_NONE && s->link_down[idx] &&
+			    s->probes_back[idx] >= pd->conf->probe_up_after)
+				session_link_state(
+				    s, idx, 1, "probes arrive again");
+			break;
+		}
+	}
+}
+
 int
 control_start(struct popd *pd)
 {
-	const struct wp_addr   *a = &pd->conf->endpoint.address;
 	struct sockaddr_storage ss;
-	struct sockaddr_in     *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6    *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t               sslen;
 
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(pd->conf->endpoint.control_port);
-		memcpy(&sin->sin_addr, a->a, 4);
-		sslen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(pd->conf->endpoint.control_port);
-		memcpy(&sin6->sin6_addr, a->a, 16);
-		sslen = sizeof(*sin6);
-	}
+	sslen = addr_to_sockaddr(
+	    &pd->conf->endpoint.address, pd->conf->endpoint.control_port, &ss);
 	pd->listener = evconnlistener_new_bind(pd->base, accept_conn, pd,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
@@ -860,6 +895,9 @@ control_start(struct popd *pd)
 	}
 	evconnlistener_set_error_cb(pd->listener, accept_error);
 	if ((pd->accept_ev = evtimer_new(pd->base, accept_resume, pd)) == NULL)
+		return -1;
+	tunnel_evq_init(&pd->evq);
+	if ((pd->evq_ev = event_new(pd->base, -1, 0, data_events, pd)) == NULL)
 		return -1;
 	limit_bucket_init(&pd->input_total, now_ms(),
 	    pd->conf->limits.input_total_kib_per_s * 1024);
@@ -879,5 +917,8 @@ control_stop(struct popd *pd)
 		evconnlistener_free(pd->listener);
 	if (pd->accept_ev != NULL)
 		event_free(pd->accept_ev);
+	if (pd->evq_ev != NULL)
+		event_free(pd->evq_ev);
+	pd->evq_ev = NULL;
 	SSL_CTX_free(pd->ssl_ctx);
 }

@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "datapkt.h"
 #include "log.h"
 #include "mss.h"
 #include "popd.h"
@@ -35,15 +34,6 @@
 
 static uint8_t inner[BUFSZ];
 static uint8_t dgram[BUFSZ];
-
-uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* The family and source address of an inner packet, or -1. */
 static int
@@ -103,7 +93,7 @@ index_slot(const struct popd *pd, uint32_t id)
 	return (id * UINT32_C(2654435761)) & pd->sess_mask;
 }
 
-static struct session *
+struct session *
 session_by_id(struct popd *pd, uint32_t id)
 {
 	uint32_t i;
@@ -146,27 +136,27 @@ session_index_swap(struct popd *pd, struct session *old, struct session *s)
 	}
 }
 
+/* The datagram loops raised events: the main loop acts on them once the
+ * current batch is done. */
+static void
+evq_kick(struct popd *pd)
+{
+	if (pd->evq.n > 0 && pd->evq_ev != NULL)
+		event_active(pd->evq_ev, 0, 0);
+}
+
 /* The counter, which is the nonce, is the keyring's to choose
  * (keyring.h), by the link's wire id. */
 static void
 send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
     const uint8_t *pkt, size_t len)
 {
-	int n, advanced;
+	int n;
 
-	n = keyring_seal(s->down, type, s->links[idx].id, s->id, pkt, len,
-	    dgram, sizeof(dgram), &advanced);
-	if (advanced)
-		control_send_rekey(s, keyring_epoch(s->down));
-	if (n == KEYRING_ERR_EXHAUSTED) {
-		/* The key sealed all it may and the site's channel is gone:
-		 * nothing goes out until its next HELLO brings new keys. */
-		if ((pd->drop_key_exhausted++ & 0xffff) == 0)
-			log_warnx("site %s: down key epoch %u sealed all it "
-				  "may: packets dropped until the next key "
-				  "(%llu so far)",
-			    s->site->conf->name, keyring_epoch(s->down),
-			    (unsigned long long)pd->drop_key_exhausted);
+	n = tunnel_seal(s->tun, &pd->evq, type, s->links[idx].id, pkt, len,
+	    dgram, sizeof(dgram));
+	if (n == TUNNEL_ERR_EXHAUSTED) {
+		pd->drop_key_exhausted++;
 		return;
 	}
 	if (n < 0)
@@ -408,18 +398,17 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 	socklen_t               fromlen;
 	struct wire_hdr         hdr;
 	struct session         *s;
-	struct aead            *key;
 	uint8_t                 src[16];
 	ssize_t                 n;
 	unsigned                idx;
-	int                     len, i, family, is_next;
+	int                     len, i, family;
 
 	(void)what;
 	for (i = 0; i < BATCH; i++) {
 		fromlen = sizeof(from);
 		if ((n = recvfrom(fd, dgram, sizeof(dgram), 0,
 			 (struct sockaddr *)&from, &fromlen)) == -1)
-			return;
+			break;
 		/* A site's TUN MTU follows its links' MTU: allow jumbo
 		 * frames, refuse anything larger before any cipher work. */
 		if ((size_t)n > (size_t)(pd->tun_mtu > JUMBO_MTU ? pd->tun_mtu
@@ -435,35 +424,27 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			pd->drop_no_session++;
 			continue;
 		}
-		key = keyring_open(
-		    s->up, (hdr.flags & WIRE_F_KEY_PHASE) != 0, &is_next);
-		/* A new epoch's counters start over: its first packets are
-		 * checked against fresh windows below, not this one. */
-		if (key == NULL ||
-		    (!is_next &&
-			replay_check(&s->rx_window[idx], hdr.counter) == -1)) {
-			pd->drop_replay++;
-			continue;
-		}
-		if ((len = datapkt_open(key, &hdr, dgram, (size_t)n, inner,
-			 sizeof(inner))) == -1) {
+		len = tunnel_open(s->tun, &pd->evq, &hdr, dgram, (size_t)n,
+		    inner, sizeof(inner));
+		if (len == TUNNEL_ERR_AUTH) {
 			pd->drop_auth++;
 			continue;
 		}
-		if (is_next) {
-			size_t j;
-
-			(void)keyring_advance(s->up);
-			for (j = 0; j < s->nlinks; j++)
-				replay_init(&s->rx_window[j]);
-			log_info("site %s: upstream key epoch %u",
-			    s->site->conf->name, keyring_epoch(s->up));
+		if (len < 0) {
+			pd->drop_replay++;
+			continue;
 		}
-		replay_update(&s->rx_window[idx], hdr.counter);
 		s->rx_last_ms[idx] = now_ms();
 		if (s->link_down[idx] && hdr.type == WIRE_PROBE &&
-		    ++s->probes_back[idx] >= pd->conf->probe_up_after)
-			session_link_state(s, idx, 1, "probes arrive again");
+		    ++s->probes_back[idx] >= pd->conf->probe_up_after) {
+			/* Up, and the flows that come back, on the main
+			 * loop after this batch. */
+			struct tunnel_ev ev = {.kind = TUNNEL_EV_LINK_BACK};
+
+			ev.link = hdr.link_id;
+			ev.session = s->id;
+			(void)tunnel_evq_push(&pd->evq, &ev);
+		}
 		s->rx_packets[idx]++;
 		s->rx_bytes[idx] += (uint64_t)n;
 		if (s->endpoint_len[idx] != fromlen ||
@@ -502,6 +483,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			log_debug(
 			    "write %s: %s", pd->tun_name, strerror(errno));
 	}
+	evq_kick(pd);
 }
 
 static void
@@ -518,7 +500,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (i = 0; i < BATCH; i++) {
 		if ((n = read(fd, inner, sizeof(inner))) <= 0)
-			return;
+			break;
 		if ((family = inner_addr(inner, (size_t)n, 1, dst)) == -1 ||
 		    (site = site_for(pd, family, dst)) == NULL ||
 		    (s = site->session) == NULL) {
@@ -547,6 +529,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		}
 		send_to_link(pd, s, res.link, WIRE_DATA, inner, (size_t)n);
 	}
+	evq_kick(pd);
 }
 
 int
@@ -577,22 +560,10 @@ session_spec(const struct popd *pd, const struct ctl_link *links, size_t nlinks,
 	return 0;
 }
 
-static int
-derive_up(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
-{
-	return control_derive(arg, epoch, 1, key);
-}
-
-static int
-derive_down(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
-{
-	return control_derive(arg, epoch, 0, key);
-}
-
 struct session *
 session_new(struct popd *pd, struct site *site, struct conn *conn,
     const struct ctl_hello *h, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
-    const uint8_t down[AEAD_KEY_LEN])
+    const uint8_t down[AEAD_KEY_LEN], tunnel_derive_fn derive)
 {
 	struct session *s;
 	size_t          i;
@@ -607,17 +578,12 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	for (i = 0; i < h->nlinks; i++) {
 		s->links[i] = h->links[i];
 		s->index_of[h->links[i].id] = (uint8_t)i;
-		replay_init(&s->rx_window[i]);
 	}
 	/* New keys, from this session's TLS connection: the only way
 	 * counters start at 0 (keyring.h).  Nothing of an old session's
 	 * keys is ever carried over (session_inherit()). */
-	if ((s->up = keyring_new(up, derive_up, s, KEYRING_LIMIT,
-		 KEYRING_HARD_LIMIT)) == NULL ||
-	    (s->down = keyring_new(down, derive_down, s, KEYRING_LIMIT,
+	if ((s->tun = tunnel_new(id, 0, down, up, derive, s, KEYRING_LIMIT,
 		 KEYRING_HARD_LIMIT)) == NULL) {
-		keyring_free(s->up);
-		keyring_free(s->down);
 		free(s);
 		return NULL;
 	}
@@ -692,8 +658,7 @@ session_free(struct session *s)
 		return;
 	engine_free(s->engine);
 	balance_spec_clear(&s->spec);
-	keyring_free(s->up);
-	keyring_free(s->down);
+	tunnel_free(s->tun);
 	free(s);
 }
 
@@ -702,22 +667,9 @@ udp_open(struct popd *pd)
 {
 	const struct wp_addr   *a = &pd->conf->endpoint.address;
 	struct sockaddr_storage ss;
-	struct sockaddr_in     *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6    *sin6 = (struct sockaddr_in6 *)&ss;
 	socklen_t               sslen;
 
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(pd->conf->endpoint.data_port);
-		memcpy(&sin->sin_addr, a->a, 4);
-		sslen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(pd->conf->endpoint.data_port);
-		memcpy(&sin6->sin6_addr, a->a, 16);
-		sslen = sizeof(*sin6);
-	}
+	sslen = addr_to_sockaddr(a, pd->conf->endpoint.data_port, &ss);
 	pd->udp_fd =
 	    socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (pd->udp_fd == -1 ||

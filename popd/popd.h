@@ -25,9 +25,9 @@
 #include "ctlsock.h"
 #include "daemon.h"
 #include "engine.h"
-#include "keyring.h"
 #include "limit.h"
 #include "log.h"
+#include "tunnel.h"
 
 #define LINK_NONE 0xff
 
@@ -41,13 +41,12 @@ struct site;
  * most (dataplane.c, session_expire()).
  */
 struct session {
-	struct site    *site;
-	struct conn    *conn;        /* its control connection while it lasts */
-	uint64_t        detached_ms; /* first seen without conn, 0 with one */
-	uint32_t        id;
-	struct keyring *up;   /* opens what the Socket sends */
-	struct keyring *down; /* seals what goes to the Socket */
-	struct engine  *engine;
+	struct site   *site;
+	struct conn   *conn;        /* its control connection while it lasts */
+	uint64_t       detached_ms; /* first seen without conn, 0 with one */
+	uint32_t       id;
+	struct tunnel *tun; /* seals down, opens up (tunnel.h) */
+	struct engine *engine;
 
 	/* What the engine balances by (session_spec()): kept for
 	 * session_inherit(), which re-points an old engine at it. */
@@ -58,7 +57,6 @@ struct session {
 	uint8_t         index_of[CONFIG_MAX_LINKS]; /* link id -> index */
 
 	/* per link, by engine index */
-	struct replay_window    rx_window[CONFIG_MAX_LINKS];
 	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
 	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
 	uint64_t                new_flows[CONFIG_MAX_LINKS];
@@ -122,6 +120,11 @@ struct popd {
 	int           udp_fd;
 	struct event *udp_ev;
 
+	/* what the datagram loops raise for the main loop (tunnel.h),
+	 * drained by evq_ev (control.c) once their batch is done */
+	struct tunnel_evq evq;
+	struct event     *evq_ev;
+
 	struct event *health_ev;
 
 	SSL_CTX               *ssl_ctx;
@@ -157,8 +160,9 @@ struct popd {
 json_t *popd_answer(void *, const struct ctlsock_req *);
 
 /* control.c */
-int control_derive(
-    struct session *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+/* A tunnel_derive_fn over a struct session: keys of its TLS session, -1
+ * once its connection is gone. */
+int  control_derive(void *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
 void control_send_rekey(struct session *, uint32_t epoch);
 int  control_init(struct popd *);
 int  control_start(struct popd *);
@@ -172,12 +176,11 @@ void popd_reload_abort(void *, struct daemon_reload *);
 void control_close(struct conn *, const char *why);
 
 /* dataplane.c */
-uint64_t now_ms(void); /* CLOCK_MONOTONIC */
-int      dataplane_start(struct popd *);
-void     dataplane_stop(struct popd *);
-void     dataplane_log_counters(const struct popd *);
-void     session_link_state(
-	struct session *, unsigned idx, int up, const char *why);
+int  dataplane_start(struct popd *);
+void dataplane_stop(struct popd *);
+void dataplane_log_counters(const struct popd *);
+void session_link_state(
+    struct session *, unsigned idx, int up, const char *why);
 /* Applies one REASSIGN chunk of the Socket's to the session's flows. */
 void session_reassign(struct session *, const struct ctl_reassign *);
 void session_free(struct session *);
@@ -199,9 +202,12 @@ struct site *site_for(struct popd *, int family, const uint8_t *a);
 /* The health ticks' period for pd->conf (a tenth of probe.interval_ms,
  * 1 ms at least), in *tv, which it returns. */
 struct timeval *health_period(const struct popd *, struct timeval *tv);
+/* keys up and down for epoch 0, derive for the later ones */
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
-    const uint8_t down[AEAD_KEY_LEN]);
+    const uint8_t down[AEAD_KEY_LEN], tunnel_derive_fn derive);
+/* The session of that id, or NULL: no walk over the sites. */
+struct session *session_by_id(struct popd *, uint32_t id);
 
 /* counters.c */
 /* Every counter, per site and link, as `wanpairctl counters --json` shows

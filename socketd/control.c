@@ -410,7 +410,7 @@ on_welcome(struct socketd *sd, const struct ctl_frame *f)
 	sd->ctl_backoff = 1;
 	log_info("session %u with the PoP over link %s", w.session,
 	    sd->links[sd->ctl_link].conf->name);
-	dataplane_new_session(sd, w.session, up, down);
+	dataplane_new_session(sd, w.session, up, down, control_derive);
 	dataplane_set_port(sd, w.data_port);
 	/* The PoP may hold a fresh session: tell it which links are down. */
 	for (i = 0; i < sd->nlinks; i++)
@@ -423,11 +423,11 @@ on_welcome(struct socketd *sd, const struct ctl_frame *f)
 }
 
 int
-control_derive(
-    struct socketd *sd, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+control_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
 {
-	uint8_t k[2][AEAD_KEY_LEN];
-	int     rc;
+	struct socketd *sd = arg;
+	uint8_t         k[2][AEAD_KEY_LEN];
+	int             rc;
 
 	/* Keys come from the TLS session: none while it is down. */
 	if (sd->ctl == NULL || !sd->ctl_welcomed)
@@ -634,22 +634,10 @@ keepalive(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-probe(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	dataplane_session_expire(arg);
-	dataplane_probe(arg);
-}
-
-static void
 connect_next(evutil_socket_t unused, short what, void *arg)
 {
 	struct socketd         *sd = arg;
 	struct sockaddr_storage ss;
-	struct sockaddr_in     *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6    *sin6 = (struct sockaddr_in6 *)&ss;
-	const struct wp_addr   *a = &sd->conf->endpoint.address;
 	struct timeval          rt = {READ_TIMEOUT_S, 0};
 	char                    err[256];
 	socklen_t               sslen;
@@ -658,18 +646,8 @@ connect_next(evutil_socket_t unused, short what, void *arg)
 
 	(void)unused;
 	(void)what;
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(sd->conf->endpoint.control_port);
-		memcpy(&sin->sin_addr, a->a, 4);
-		sslen = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(sd->conf->endpoint.control_port);
-		memcpy(&sin6->sin6_addr, a->a, 16);
-		sslen = sizeof(*sin6);
-	}
+	sslen = addr_to_sockaddr(
+	    &sd->conf->endpoint.address, sd->conf->endpoint.control_port, &ss);
 	if ((fd = link_socket(sd->links[sd->ctl_link].conf, SOCK_STREAM, err,
 		 sizeof(err))) == -1) {
 		log_warnx("control channel: %s", err);
@@ -724,16 +702,12 @@ int
 control_start(struct socketd *sd)
 {
 	struct timeval ka = {KEEPALIVE_S, 0};
-	struct timeval pr = {sd->conf->probe_interval_ms / 1000,
-	    (sd->conf->probe_interval_ms % 1000) * 1000};
 
 	sd->ctl_backoff = 1;
 	sd->ctl_retry_ev = evtimer_new(sd->base, connect_next, sd);
 	sd->keepalive_ev = event_new(sd->base, -1, EV_PERSIST, keepalive, sd);
-	sd->probe_ev = event_new(sd->base, -1, EV_PERSIST, probe, sd);
 	if (sd->ctl_retry_ev == NULL || sd->keepalive_ev == NULL ||
-	    sd->probe_ev == NULL || event_add(sd->keepalive_ev, &ka) == -1 ||
-	    event_add(sd->probe_ev, &pr) == -1)
+	    event_add(sd->keepalive_ev, &ka) == -1)
 		return -1;
 	connect_next(-1, 0, sd);
 	return 0;
@@ -749,7 +723,5 @@ control_stop(struct socketd *sd)
 		event_free(sd->ctl_retry_ev);
 	if (sd->keepalive_ev != NULL)
 		event_free(sd->keepalive_ev);
-	if (sd->probe_ev != NULL)
-		event_free(sd->probe_ev);
 	SSL_CTX_free(sd->ssl_ctx);
 }

@@ -155,7 +155,7 @@ socketd_answer(void *arg, const struct ctlsock_req *req)
 	case CTLSOCK_LINK:
 		if ((link = link_index(sd, req->link)) < 0)
 			return unknown_link(sd, req->link);
-		dataplane_link_admin(sd, (unsigned)link, req->up);
+		links_admin(sd, (unsigned)link, req->up);
 		return ctlsock_ok(json_pack("{s:s,s:s,s:s}", "link", req->link,
 		    "admin", req->up ? "up" : "down", "state",
 		    dataplane_link_up(sd, (unsigned)link) ? "up" : "down"));

@@ -18,8 +18,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctlmsg.h"
-#include "datapkt.h"
 #include "log.h"
 #include "mss.h"
 #include "probe.h"
@@ -36,15 +34,13 @@
 static uint8_t inner[BUFSZ];
 static uint8_t dgram[BUFSZ];
 
-static void link_changed(struct socketd *, struct slink *, enum link_event);
-
-uint64_t
-now_ms(void)
+/* The datagram loops raised events: the main loop acts on them once the
+ * current batch is done (links.c, evq_drain()). */
+void
+dataplane_kick(struct socketd *sd)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (sd->evq.n > 0 && sd->evq_ev != NULL)
+		event_active(sd->evq_ev, 0, 0);
 }
 
 int
@@ -71,20 +67,7 @@ link_socket(const struct config_link *l, int type, char *err, size_t errlen)
 		goto fail;
 	}
 	if (l->source.family != 0) {
-		memset(&ss, 0, sizeof(ss));
-		if (family == AF_INET) {
-			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-			sin->sin_family = AF_INET;
-			memcpy(&sin->sin_addr, l->source.a, 4);
-			sslen = sizeof(*sin);
-		} else {
-			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-			sin6->sin6_family = AF_INET6;
-			memcpy(&sin6->sin6_addr, l->source.a, 16);
-			sslen = sizeof(*sin6);
-		}
+		sslen = addr_to_sockaddr(&l->source, 0, &ss);
 		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
 			snprintf(err, errlen, "link %s: bind to source: %s",
 			    l->name, strerror(errno));
@@ -103,24 +86,16 @@ fail:
  * reconnected, goes on from where that id's counter is under the key in
  * use.
  */
-static void
-send_on_link(struct socketd *sd, struct slink *l, uint8_t type,
+void
+dataplane_send(struct socketd *sd, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len)
 {
-	int n, advanced;
+	int n;
 
-	n = keyring_seal(sd->up, type, l->id, sd->session, pkt, len, dgram,
-	    sizeof(dgram), &advanced);
-	if (advanced)
-		control_send_rekey(sd, keyring_epoch(sd->up));
-	if (n == KEYRING_ERR_EXHAUSTED) {
-		/* The key sealed all it may and the control channel could
-		 * not give the next: nothing goes out until it does. */
-		if ((sd->drop_key_exhausted++ & 0xffff) == 0)
-			log_warnx("up key epoch %u sealed all it may: packets "
-				  "dropped until the next key (%llu so far)",
-			    keyring_epoch(sd->up),
-			    (unsigned long long)sd->drop_key_exhausted);
+	n = tunnel_seal(
+	    sd->tun, &sd->evq, type, l->id, pkt, len, dgram, sizeof(dgram));
+	if (n == TUNNEL_ERR_EXHAUSTED) {
+		sd->drop_key_exhausted++;
 		return;
 	}
 	if (n < 0) {
@@ -170,10 +145,10 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		if ((n = read(fd, inner, sizeof(inner))) == -1) {
 			if (errno != EAGAIN && errno != EINTR)
 				log_warn("read %s", sd->tun_name);
-			return;
+			break;
 		}
 		if (n == 0)
-			return;
+			break;
 		if (!sd->keyed) {
 			sd->drop_no_session++;
 			continue;
@@ -197,9 +172,10 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 			sd->drop_link_down++;
 			continue;
 		}
-		send_on_link(
+		dataplane_send(
 		    sd, &sd->links[res.link], WIRE_DATA, inner, (size_t)n);
 	}
+	dataplane_kick(sd);
 }
 
 static void
@@ -208,9 +184,8 @@ link_read(evutil_socket_t fd, short what, void *arg)
 	struct slink   *l = arg;
 	struct socketd *sd = l->sd;
 	struct wire_hdr hdr;
-	struct aead    *key;
 	ssize_t         n;
-	int             len, i, is_next;
+	int             len, i;
 
 	(void)what;
 	for (i = 0; i < BATCH; i++) {
@@ -219,7 +194,7 @@ link_read(evutil_socket_t fd, short what, void *arg)
 			    errno != ECONNREFUSED)
 				log_debug("recv on link %s: %s", l->conf->name,
 				    strerror(errno));
-			return;
+			break;
 		}
 		if (wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
 		    hdr.link_id != l->id) {
@@ -230,42 +205,33 @@ link_read(evutil_socket_t fd, short what, void *arg)
 			sd->drop_no_session++;
 			continue;
 		}
-		key = keyring_open(
-		    sd->down, (hdr.flags & WIRE_F_KEY_PHASE) != 0, &is_next);
-		/* A new epoch's counters start over: its first packets are
-		 * checked against fresh windows below, not this one. */
-		if (key == NULL ||
-		    (!is_next &&
-			replay_check(&l->rx_window, hdr.counter) == -1)) {
-			sd->drop_replay++;
-			continue;
-		}
-		if ((len = datapkt_open(key, &hdr, dgram, (size_t)n, inner,
-			 sizeof(inner))) == -1) {
+		len = tunnel_open(sd->tun, &sd->evq, &hdr, dgram, (size_t)n,
+		    inner, sizeof(inner));
+		if (len == TUNNEL_ERR_AUTH) {
 			sd->drop_auth++;
 			continue;
 		}
-		if (is_next) {
-			size_t j;
-
-			(void)keyring_advance(sd->down);
-			for (j = 0; j < sd->nlinks; j++)
-				replay_init(&sd->links[j].rx_window);
-			log_info("the PoP moved to key epoch %u",
-			    keyring_epoch(sd->down));
+		if (len < 0) {
+			sd->drop_replay++;
+			continue;
 		}
-		replay_update(&l->rx_window, hdr.counter);
 		l->rx_packets++;
 		l->rx_bytes += (uint64_t)n;
 		if (hdr.type == WIRE_PROBE_REPLY) {
-			struct probe pr;
+			struct probe     pr;
+			struct tunnel_ev ev = {.kind = TUNNEL_EV_PROBE};
 
 			if (probe_decode(inner, (size_t)len, &pr) == -1) {
 				sd->drop_parse++;
 				continue;
 			}
-			link_changed(sd, l,
-			    link_probe_answered(&l->health, pr.seq, now_ms()));
+			/* The health machine and what a link coming up
+			 * moves run after the batch, on the main loop. */
+			ev.link = l->id;
+			ev.session = sd->session;
+			ev.seq = pr.seq;
+			ev.at_ms = now_ms();
+			(void)tunnel_evq_push(&sd->evq, &ev);
 			continue;
 		}
 		if (hdr.type != WIRE_DATA || len == 0)
@@ -277,224 +243,17 @@ link_read(evutil_socket_t fd, short what, void *arg)
 			log_debug(
 			    "write %s: %s", sd->tun_name, strerror(errno));
 	}
-}
-
-/* The moves of one link event: counted per link for the log, and
- * collected for the PoP by wire link id. */
-struct failover {
-	struct socketd  *sd;
-	struct reassign *rq;
-	size_t           to[CONFIG_MAX_LINKS];
-};
-
-static void
-moved(void *arg, const struct flow *f, unsigned from, unsigned to)
-{
-	struct failover *fo = arg;
-
-	fo->to[to]++;
-	control_reassign_move(
-	    fo->rq, f, fo->sd->links[from].id, fo->sd->links[to].id);
-}
-
-/* "; 120 flows moved: 100 to WAN2, 20 to WAN3" */
-static void
-moves_str(const struct failover *fo, size_t n, char *buf, size_t len)
-{
-	size_t i, off;
-	int    k, first = 1;
-
-	k = snprintf(buf, len, "; %zu flows moved", n);
-	off = k < 0 ? 0 : (size_t)k;
-	for (i = 0; i < fo->sd->nlinks && off < len; i++) {
-		if (fo->to[i] == 0)
-			continue;
-		k = snprintf(buf + off, len - off, "%s %zu to %s",
-		    first ? ":" : ",", fo->to[i], fo->sd->links[i].conf->name);
-		off += k < 0 ? 0 : (size_t)k;
-		first = 0;
-	}
-}
-
-/*
- * A link changed state.  Down: its flows move to the live links by their
- * profiles (or stay, dropped, if none is up); up: new flows use it again,
- * with failback "rebalance" flows return to it, and flows stranded while
- * no link was up move to it.  The PoP hears the link state, then the
- * moves (REASSIGN; a failover says so even when nothing moved).
- */
-static void
-link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
-{
-	struct failover fo;
-	uint64_t        now = now_ms();
-	unsigned idx = (unsigned)(l - sd->links); /* not l->id: see reload.c */
-	size_t   n;
-	char     buf[64 + CONFIG_MAX_LINKS * (CONFIG_NAME_MAX + 24)];
-
-	if (ev == LINK_NO_CHANGE)
-		return;
-	memset(&fo, 0, sizeof(fo));
-	fo.sd = sd;
-	if (ev == LINK_WENT_DOWN) {
-		fo.rq = control_reassign_begin(sd, l->id);
-		n = engine_link_down(sd->engine, idx, now, moved, &fo);
-		moves_str(&fo, n, buf, sizeof(buf));
-		log_info("link %s down: %s%s", l->conf->name,
-		    link_reason(&l->health), buf);
-	} else {
-		fo.rq = control_reassign_begin(sd, CTL_LINK_NONE);
-		n = engine_link_up(sd->engine, idx, now, moved, &fo);
-		n += engine_link_rehome(sd->engine, now, moved, &fo);
-		moves_str(&fo, n, buf, sizeof(buf));
-		log_info("link %s up: %s, rtt %.1f ms%s", l->conf->name,
-		    link_reason(&l->health), link_rtt_us(&l->health) / 1000.0,
-		    buf);
-	}
-	control_link_state(sd, idx);
-	if (ev == LINK_WENT_DOWN || n > 0)
-		control_reassign_send(sd, fo.rq);
-	else
-		control_reassign_cancel(fo.rq);
-}
-
-/* A link's device lost or regained its carrier (netlink). */
-static void
-carrier_event(void *arg, unsigned ifindex, int carrier)
-{
-	struct socketd *sd = arg;
-	size_t          i;
-
-	for (i = 0; i < sd->nlinks; i++)
-		if (sd->links[i].ifindex == ifindex && ifindex != 0)
-			link_changed(sd, &sd->links[i],
-			    link_carrier(
-				&sd->links[i].health, carrier, now_ms()));
-}
-
-static void
-netlink_read(evutil_socket_t fd, short what, void *arg)
-{
-	ssize_t n;
-	int     i;
-
-	(void)what;
-	for (i = 0; i < BATCH; i++) {
-		if ((n = recv(fd, dgram, sizeof(dgram), 0)) <= 0)
-			return;
-		(void)link_events_parse(dgram, (size_t)n, carrier_event, arg);
-	}
-}
-
-/*
- * A grace after a probe round (link_grace_ms(), a quarter interval once
- * the links are measured): the link whose down_after-th probe since its
- * last reply just left is declared down now, not at the next round.
- * That is what keeps a blackhole's detection within down_after intervals
- * and a grace (325 ms with the defaults) instead of a whole interval
- * more.
- */
-static void
-grace_tick(evutil_socket_t fd, short what, void *arg)
-{
-	struct socketd *sd = arg;
-	uint64_t        t = now_ms();
-	size_t          i;
-
-	(void)fd;
-	(void)what;
-	if (!sd->keyed)
-		return;
-	for (i = 0; i < sd->nlinks; i++)
-		link_changed(
-		    sd, &sd->links[i], link_tick(&sd->links[i].health, t));
-}
-
-/*
- * Every probe interval: declare old probes lost, then probe every link.
- * A probe carries its sequence number and the time it left; the PoP
- * echoes it on the same link.
- */
-void
-dataplane_probe(struct socketd *sd)
-{
-	uint8_t        p[PROBE_LEN];
-	struct probe   pr;
-	uint64_t       t = now_ms();
-	uint32_t       grace = UINT32_MAX;
-	struct timeval tv;
-	size_t         i;
-
-	engine_tick(sd->engine, t); /* flows expire with no packet too */
-	if (!sd->keyed)
-		return;
-	for (i = 0; i < sd->nlinks; i++) {
-		struct slink *l = &sd->links[i];
-
-		link_changed(sd, l, link_tick(&l->health, t));
-		pr.seq = l->probe_seq;
-		pr.sent_ms = t;
-		(void)probe_encode(&pr, p, sizeof(p));
-		send_on_link(sd, l, WIRE_PROBE, p, sizeof(p));
-		link_probe_sent(&l->health, l->probe_seq++, t);
-		if (link_grace_ms(&l->health) < grace)
-			grace = link_grace_ms(&l->health);
-	}
-	if (grace >= sd->conf->probe_interval_ms)
-		return;
-	/* One more millisecond: now_ms() truncates, and the tick must not
-	 * come a hair before the grace is over.  A one-shot event frees
-	 * itself; event_base_free() frees one still pending at exit. */
-	grace++;
-	tv.tv_sec = grace / 1000;
-	tv.tv_usec = (suseconds_t)(grace % 1000) * 1000;
-	if (event_base_once(sd->base, -1, EV_TIMEOUT, grace_tick, sd, &tv) ==
-	    -1)
-		log_debug("cannot schedule the probes' grace tick");
-}
-
-int
-dataplane_link_up(const struct socketd *sd, unsigned link)
-{
-	return link_state(&sd->links[link].health) == LINK_UP;
-}
-
-/*
- * The operator's `wanpairctl link L down|up`.  Down moves the link's
- * flows at once, as a dead link's; up only lets probing start over, so
- * the link returns after up_after answers like any other.
- */
-void
-dataplane_link_admin(struct socketd *sd, unsigned link, int up)
-{
-	struct slink *l = &sd->links[link];
-
-	log_info("link %s: admin %s by the operator", l->conf->name,
-	    up ? "up" : "down");
-	link_changed(sd, l, link_admin(&l->health, up, now_ms()));
+	dataplane_kick(sd);
 }
 
 /* The PoP's data address: the configured address and a port. */
 static void
 pop_sockaddr(const struct socketd *sd, uint16_t port)
 {
-	struct socketd       *m = (struct socketd *)sd;
-	const struct wp_addr *a = &sd->conf->endpoint.address;
-	struct sockaddr_in   *sin = (struct sockaddr_in *)&m->pop_data;
-	struct sockaddr_in6  *sin6 = (struct sockaddr_in6 *)&m->pop_data;
+	struct socketd *m = (struct socketd *)sd;
 
-	memset(&m->pop_data, 0, sizeof(m->pop_data));
-	if (a->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(port);
-		memcpy(&sin->sin_addr, a->a, 4);
-		m->pop_data_len = sizeof(*sin);
-	} else {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(port);
-		memcpy(&sin6->sin6_addr, a->a, 16);
-		m->pop_data_len = sizeof(*sin6);
-	}
+	m->pop_data_len =
+	    addr_to_sockaddr(&sd->conf->endpoint.address, port, &m->pop_data);
 }
 
 /*
@@ -513,18 +272,6 @@ dataplane_set_port(struct socketd *sd, uint16_t port)
 			sd->pop_data_len) == -1)
 			log_debug("link %s: connect to the PoP: %s",
 			    sd->links[i].conf->name, strerror(errno));
-}
-
-static int
-derive_up(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
-{
-	return control_derive(arg, epoch, 1, key);
-}
-
-static int
-derive_down(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
-{
-	return control_derive(arg, epoch, 0, key);
 }
 
 /*
@@ -553,9 +300,8 @@ dataplane_session_expire(struct socketd *sd)
 		return;
 	log_info("session %u ended: no control channel for %u s", sd->session,
 	    sd->conf->session_grace_s);
-	keyring_free(sd->up);
-	keyring_free(sd->down);
-	sd->up = sd->down = NULL;
+	tunnel_free(sd->tun);
+	sd->tun = NULL;
 	sd->keyed = 0;
 	sd->detached_ms = 0;
 	sd->sessions_expired++;
@@ -563,31 +309,25 @@ dataplane_session_expire(struct socketd *sd)
 
 void
 dataplane_new_session(struct socketd *sd, uint32_t session,
-    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN])
+    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN],
+    tunnel_derive_fn derive)
 {
-	size_t i;
-
-	/* The old keys go with their counters; the new ones start at 0. */
-	keyring_free(sd->up);
-	keyring_free(sd->down);
-	sd->up = sd->down = NULL;
+	/* The old keys go with their counters; the new ones start at 0,
+	 * and so do the replay windows, with the PoP's counters. */
+	tunnel_free(sd->tun);
+	sd->tun = NULL;
 	sd->keyed = 0;
 	sd->session = session;
-	if ((sd->up = keyring_new(up, derive_up, sd, KEYRING_LIMIT,
-		 KEYRING_HARD_LIMIT)) == NULL ||
-	    (sd->down = keyring_new(down, derive_down, sd, KEYRING_LIMIT,
-		 KEYRING_HARD_LIMIT)) == NULL) {
+	if ((sd->tun = tunnel_new(session, 1, up, down, derive, sd,
+		 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL) {
 		log_warnx("cannot set up the data-plane cipher");
-		keyring_free(sd->up);
-		keyring_free(sd->down);
-		sd->up = sd->down = NULL;
 		return;
 	}
 	sd->keyed = 1;
-	/* New keys: the replay windows start over with the PoP's counters. */
-	for (i = 0; i < sd->nlinks; i++)
-		replay_init(&sd->links[i].rx_window);
-	dataplane_probe(sd);
+	/* The first probe round now, not an interval later: the probe
+	 * timer's callback (links.c), run once more. */
+	if (sd->probe_ev != NULL)
+		event_active(sd->probe_ev, EV_TIMEOUT, 0);
 }
 
 /* The TUN MTU: configured, or the smallest link MTU less the overhead. */
@@ -643,7 +383,6 @@ dataplane_start(struct socketd *sd)
 		link_health_init(&l->health, &hp, now_ms());
 		if (l->conf->device[0] != '\0')
 			l->ifindex = if_index(l->conf->device);
-		replay_init(&l->rx_window);
 		if ((l->fd = link_socket(
 			 l->conf, SOCK_DGRAM, err, sizeof(err))) == -1) {
 			log_warnx("%s", err);
@@ -677,14 +416,6 @@ dataplane_start(struct socketd *sd)
 		    "tun %s: set MTU %d and up", sd->tun_name, sd->tun_mtu);
 		return -1;
 	}
-	/* Carrier loss takes a link down at once, before its probes could
-	 * tell; without the netlink socket, the probes still will. */
-	if ((sd->nl_fd = link_events_open()) == -1)
-		log_warn("netlink: no carrier events; probes only");
-	else if ((sd->nl_ev = event_new(sd->base, sd->nl_fd,
-		      EV_READ | EV_PERSIST, netlink_read, sd)) == NULL ||
-	    event_add(sd->nl_ev, NULL) == -1)
-		return -1;
 	sd->mss4 = mss_for_mtu(AF_INET, sd->tun_mtu);
 	sd->mss6 = mss_for_mtu(AF_INET6, sd->tun_mtu);
 	sd->tun_ev =
@@ -742,17 +473,12 @@ dataplane_stop(struct socketd *sd)
 		if (sd->links[i].fd > 0)
 			close(sd->links[i].fd);
 	}
-	if (sd->nl_ev != NULL)
-		event_free(sd->nl_ev);
-	if (sd->nl_fd > 0)
-		close(sd->nl_fd);
 	if (sd->tun_ev != NULL)
 		event_free(sd->tun_ev);
 	if (sd->tun_fd > 0)
 		close(sd->tun_fd);
 	engine_free(sd->engine);
-	keyring_free(sd->up);
-	keyring_free(sd->down);
-	sd->up = sd->down = NULL;
+	tunnel_free(sd->tun);
+	sd->tun = NULL;
 	sd->keyed = 0;
 }

@@ -309,7 +309,8 @@ socketd_reload_commit(void *arg, struct daemon_reload *r)
 			l->id = p->id[j];
 			l->fd = p->newfd[j];
 			link_health_init(&l->health, &hp, p->now);
-			replay_init(&l->rx_window);
+			if (sd->tun != NULL)
+				tunnel_link_reset(sd->tun, l->id);
 			nadded++;
 		}
 		p->newfd[j] = -1;

@@ -33,12 +33,12 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 }
 
 /* The control side's state, then the data plane (TUN device, sockets),
- * then the control channel. */
+ * the links' probes and events, then the control channel. */
 static int
 start(void *arg)
 {
 	return control_init(arg) == -1 || dataplane_start(arg) == -1 ||
-		control_start(arg) == -1
+		links_start(arg) == -1 || control_start(arg) == -1
 	    ? -1
 	    : 0;
 }
@@ -47,6 +47,7 @@ static void
 stop(void *arg)
 {
 	control_stop(arg);
+	links_stop(arg);
 	dataplane_stop(arg);
 	free(arg);
 }

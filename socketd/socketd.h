@@ -3,7 +3,10 @@
  * section 3).  The skeleton (daemon/daemon.h) runs it through
  * socketd_ops (socketd.c, which sets it up); control.c runs the TLS
  * control channel to the PoP; dataplane.c moves packets between the TUN
- * device and the links' UDP sockets.
+ * device and the links' UDP sockets through the tunnel (common/tunnel.h);
+ * links.c probes the links and acts on their events (and on what the
+ * datagram loops queued) on the main loop.  Calls go links -> control ->
+ * dataplane, never back.
  */
 #ifndef WANPAIR_SOCKETD_H
 #define WANPAIR_SOCKETD_H
@@ -23,8 +26,8 @@
 #include "ctlsock.h"
 #include "daemon.h"
 #include "engine.h"
-#include "keyring.h"
 #include "link.h"
+#include "tunnel.h"
 
 struct socketd;
 
@@ -35,7 +38,6 @@ struct slink {
 	uint8_t                   id; /* on the wire; kept by reloads */
 	int                       fd; /* UDP socket, bound to the link */
 	struct event             *ev;
-	struct replay_window      rx_window; /* down key, this link */
 	uint64_t                  new_flows;
 	uint64_t                  tx_packets, tx_bytes;
 	uint64_t                  rx_packets, rx_bytes;
@@ -86,12 +88,16 @@ struct socketd {
 	/* data-plane keys of the current session; kept across a reconnect
 	 * until the next WELCOME replaces them (DESIGN.md section 6), for
 	 * session_grace_s at most (dataplane_session_expire()) */
-	uint32_t        session;
-	int             keyed;
-	uint64_t        detached_ms; /* keyed, first seen without WELCOME */
-	uint64_t        sessions_expired; /* keys dropped by session_grace_s */
-	struct keyring *up;               /* seals what goes to the PoP */
-	struct keyring *down;             /* opens what comes from it */
+	uint32_t       session;
+	int            keyed;
+	uint64_t       detached_ms;      /* keyed, first seen without WELCOME */
+	uint64_t       sessions_expired; /* keys dropped by session_grace_s */
+	struct tunnel *tun; /* seals up, opens down; NULL unless keyed */
+
+	/* what the datagram loops raise for the main loop (tunnel.h),
+	 * drained by evq_ev once their batch is done */
+	struct tunnel_evq evq;
+	struct event     *evq_ev;
 
 	/* packets dropped, by reason */
 	uint64_t drop_no_session, drop_link_scoped, drop_parse, drop_link_down,
@@ -102,8 +108,9 @@ struct socketd {
 /* control.c */
 void control_send_rekey(struct socketd *, uint32_t epoch);
 void control_link_state(struct socketd *, unsigned link);
-int  control_derive(
-     struct socketd *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+/* A tunnel_derive_fn over the struct socketd: keys of the channel's TLS
+ * session, -1 while it has none. */
+int  control_derive(void *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
 int  control_init(struct socketd *);
 int  control_start(struct socketd *);
 void control_stop(struct socketd *);
@@ -131,21 +138,39 @@ int  socketd_reload_begin(void *, struct daemon_reload *);
 void socketd_reload_commit(void *, struct daemon_reload *);
 void socketd_reload_abort(void *, struct daemon_reload *);
 
-/* dataplane.c */
-uint64_t now_ms(void); /* CLOCK_MONOTONIC */
-int      dataplane_start(struct socketd *);
-void     dataplane_stop(struct socketd *);
+/* dataplane.c: the datagram loops; calls nothing in control.c or
+ * links.c, tells them through sd->evq and the events below */
+int  dataplane_start(struct socketd *);
+void dataplane_stop(struct socketd *);
 /* Drops the keys of a session whose control channel has been gone for
  * session_grace_s (called on every probe round). */
 void dataplane_session_expire(struct socketd *);
+/* New keys for `session`; later epochs' come from derive.  Makes the
+ * probe timer (probe_ev) run at once. */
 void dataplane_new_session(struct socketd *, uint32_t session,
-    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN]);
-void dataplane_probe(struct socketd *);
-int  dataplane_link_up(const struct socketd *, unsigned link);
-void dataplane_link_admin(struct socketd *, unsigned link, int up);
+    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN],
+    tunnel_derive_fn derive);
+/* Seals and sends one packet on l (counted there, or as a drop). */
+void dataplane_send(struct socketd *, struct slink *l, uint8_t type,
+    const uint8_t *pkt, size_t len);
+/* Makes evq_ev active if sd->evq holds events. */
+void dataplane_kick(struct socketd *);
 void dataplane_set_port(struct socketd *, uint16_t port);
 void dataplane_log_counters(const struct socketd *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
+
+/* links.c: probe rounds, link events and what they move, on the main
+ * loop; evq_ev and probe_ev are its callbacks */
+int  links_start(struct socketd *);
+void links_stop(struct socketd *);
+/* The operator's `wanpairctl link L down|up`. */
+void links_admin(struct socketd *, unsigned link, int up);
+
+static inline int
+dataplane_link_up(const struct socketd *sd, unsigned link)
+{
+	return link_state(&sd->links[link].health) == LINK_UP;
+}
 
 /* counters.c */
 /* Every counter, as `wanpairctl counters --json` shows it (schema in

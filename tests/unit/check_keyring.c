@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "check_run.h"
-#include "datapkt.h"
+#include "tunnel.h"
 #include "keyring.h"
 #include "proto.h"
 #include "wire.h"
@@ -81,7 +81,7 @@ roundtrip(struct keyring *s, struct keyring *r, int *advanced, int *is_next)
 	a = keyring_open(r, (h.flags & WIRE_F_KEY_PHASE) != 0, is_next);
 	if (a == NULL)
 		return -1;
-	if (datapkt_open(a, &h, dgram, (size_t)n, pt, sizeof(pt)) != 16)
+	if (tunnel_dgram_open(a, &h, dgram, (size_t)n, pt, sizeof(pt)) != 16)
 		return -1;
 	if (*is_next)
 		(void)keyring_advance(r);
@@ -137,7 +137,7 @@ START_TEST(stale_epoch_refused)
 	a = keyring_open(r, (h.flags & WIRE_F_KEY_PHASE) != 0, &next);
 	ck_assert(next);
 	ck_assert_int_eq(
-	    datapkt_open(a, &h, old, (size_t)n, pt, sizeof(pt)), -1);
+	    tunnel_dgram_open(a, &h, old, (size_t)n, pt, sizeof(pt)), -1);
 	ck_assert_uint_eq(keyring_epoch(r), 1);
 	keyring_free(s);
 	keyring_free(r);

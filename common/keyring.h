@@ -86,7 +86,7 @@ uint32_t keyring_epoch(const struct keyring *);
  * Sender: seals `inner` into out as one datagram of `type` for `session`
  * on wire link `link_id`: the header (wire.h) with the next counter of
  * that link id under the current key and the key's phase bit, then the
- * AEAD ciphertext (datapkt.h).  When `limit` packets are sealed under the
+ * AEAD ciphertext (tunnel.h).  When `limit` packets are sealed under the
  * current key, moves to the next epoch first (*advanced = 1: the caller
  * sends REKEY).  A counter is used up once taken, even if the datagram is
  * never sent.

@@ -1,0 +1,273 @@
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "tunnel.h"
+
+struct tunnel {
+	uint32_t             session;
+	int                  tx_up;
+	tunnel_derive_fn     derive;
+	void                *arg;
+	struct keyring      *tx, *rx;
+	uint64_t             exhausted; /* packets tx refused */
+	struct replay_window window[TUNNEL_LINKS];
+};
+
+uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+tunnel_evq_init(struct tunnel_evq *q)
+{
+	memset(q, 0, sizeof(*q));
+}
+
+int
+tunnel_evq_push(struct tunnel_evq *q, const struct tunnel_ev *ev)
+{
+	if (q->n == TUNNEL_EVQ_LEN) {
+		q->lost++;
+		return -1;
+	}
+	q->ev[(q->head + q->n) % TUNNEL_EVQ_LEN] = *ev;
+	q->n++;
+	return 0;
+}
+
+int
+tunnel_evq_pop(struct tunnel_evq *q, struct tunnel_ev *ev)
+{
+	if (q->n == 0)
+		return 0;
+	*ev = q->ev[q->head];
+	q->head = (q->head + 1) % TUNNEL_EVQ_LEN;
+	q->n--;
+	return 1;
+}
+
+static void
+push(struct tunnel *t, struct tunnel_evq *q, uint8_t kind, uint32_t epoch)
+{
+	struct tunnel_ev ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.session = t->session;
+	ev.epoch = epoch;
+	ev.count = t->exhausted;
+	(void)tunnel_evq_push(q, &ev);
+}
+
+static int
+derive_tx(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
+{
+	struct tunnel *t = arg;
+
+	return t->derive(t->arg, epoch, t->tx_up, key);
+}
+
+static int
+derive_rx(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
+{
+	struct tunnel *t = arg;
+
+	return t->derive(t->arg, epoch, !t->tx_up, key);
+}
+
+struct tunnel *
+tunnel_new(uint32_t session, int tx_up, const uint8_t tx_key[AEAD_KEY_LEN],
+    const uint8_t rx_key[AEAD_KEY_LEN], tunnel_derive_fn derive, void *arg,
+    uint64_t limit, uint64_t hard)
+{
+	struct tunnel *t;
+	size_t         i;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->session = session;
+	t->tx_up = tx_up;
+	t->derive = derive;
+	t->arg = arg;
+	for (i = 0; i < TUNNEL_LINKS; i++)
+		replay_init(&t->window[i]);
+	/* New keys, so counters from 0: the only way they start over
+	 * besides a new epoch (keyring.h). */
+	if ((t->tx = keyring_new(tx_key, derive_tx, t, limit, hard)) == NULL ||
+	    (t->rx = keyring_new(rx_key, derive_rx, t, limit, hard)) == NULL) {
+		tunnel_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+tunnel_free(struct tunnel *t)
+{
+	if (t == NULL)
+		return;
+	keyring_free(t->tx);
+	keyring_free(t->rx);
+	OPENSSL_cleanse(t, sizeof(*t));
+	free(t);
+}
+
+uint32_t
+tunnel_session(const struct tunnel *t)
+{
+	return t->session;
+}
+
+uint32_t
+tunnel_tx_epoch(const struct tunnel *t)
+{
+	return keyring_epoch(t->tx);
+}
+
+uint32_t
+tunnel_rx_epoch(const struct tunnel *t)
+{
+	return keyring_epoch(t->rx);
+}
+
+void
+tunnel_link_reset(struct tunnel *t, uint8_t link_id)
+{
+	if (link_id < TUNNEL_LINKS)
+		replay_init(&t->window[link_id]);
+}
+
+int
+tunnel_seal(struct tunnel *t, struct tunnel_evq *q, uint8_t type,
+    uint8_t link_id, const uint8_t *inner, size_t len, uint8_t *out,
+    size_t outlen)
+{
+	int n, advanced;
+
+	n = keyring_seal(t->tx, type, link_id, t->session, inner, len, out,
+	    outlen, &advanced);
+	if (advanced)
+		push(t, q, TUNNEL_EV_REKEY, keyring_epoch(t->tx));
+	if (n == KEYRING_ERR_EXHAUSTED) {
+		/* Said once, then every 65536 packets: the control side
+		 * logs it, with the daemon's count. */
+		if ((t->exhausted++ & 0xffff) == 0)
+			push(t, q, TUNNEL_EV_EXHAUSTED, keyring_epoch(t->tx));
+		return TUNNEL_ERR_EXHAUSTED;
+	}
+	return n < 0 ? TUNNEL_ERR_SEAL : n;
+}
+
+int
+tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
+    const uint8_t *dgram, size_t len, uint8_t *out, size_t outlen)
+{
+	struct replay_window *w;
+	struct aead          *key;
+	size_t                i;
+	int                   n, is_next;
+
+	if (hdr->link_id >= TUNNEL_LINKS)
+		return TUNNEL_ERR_LINK;
+	w = &t->window[hdr->link_id];
+	key =
+	    keyring_open(t->rx, (hdr->flags & WIRE_F_KEY_PHASE) != 0, &is_next);
+	/* A new epoch's counters start over: its first packets are checked
+	 * against fresh windows below, not this one. */
+	if (key == NULL || (!is_next && replay_check(w, hdr->counter) == -1))
+		return TUNNEL_ERR_REPLAY;
+	if ((n = tunnel_dgram_open(key, hdr, dgram, len, out, outlen)) == -1)
+		return TUNNEL_ERR_AUTH;
+	if (is_next) {
+		(void)keyring_advance(t->rx);
+		for (i = 0; i < TUNNEL_LINKS; i++)
+			replay_init(&t->window[i]);
+		push(t, q, TUNNEL_EV_PEER_EPOCH, keyring_epoch(t->rx));
+	}
+	replay_update(w, hdr->counter);
+	return n;
+}
+
+size_t
+tunnel_seal_batch(
+    struct tunnel *t, struct tunnel_evq *q, struct tunnel_msg *m, size_t n)
+{
+	size_t i, ok = 0;
+
+	for (i = 0; i < n; i++) {
+		m[i].res = tunnel_seal(t, q, m[i].type, m[i].link, m[i].in,
+		    m[i].len, m[i].out, m[i].cap);
+		ok += m[i].res >= 0;
+	}
+	return ok;
+}
+
+size_t
+tunnel_open_batch(
+    struct tunnel *t, struct tunnel_evq *q, struct tunnel_msg *m, size_t n)
+{
+	size_t i, ok = 0;
+
+	for (i = 0; i < n; i++) {
+		m[i].res = tunnel_open(
+		    t, q, &m[i].hdr, m[i].in, m[i].len, m[i].out, m[i].cap);
+		ok += m[i].res >= 0;
+	}
+	return ok;
+}
+
+/*
+ * The header goes first and is then authenticated as the bytes just
+ * written, so what the receiver checks is exactly what went on the wire.
+ * `inner` may be out + WIRE_HDR_LEN (the caller left headroom and seals in
+ * place); any other overlap with the header would be overwritten before
+ * it is read.
+ */
+int
+tunnel_dgram_seal(struct aead *a, const struct wire_hdr *hdr,
+    const uint8_t *inner, size_t len, uint8_t *out, size_t outlen)
+{
+	uint8_t nonce[WIRE_NONCE_LEN];
+	int     n;
+
+	if (len > WIRE_MAX_INNER || outlen < WIRE_OVERHEAD + len)
+		return -1;
+	if (wire_hdr_encode(hdr, out, outlen) != WIRE_HDR_LEN)
+		return -1;
+	wire_nonce(hdr->link_id, hdr->counter, nonce);
+	n = aead_seal(
+	    a, nonce, out, WIRE_HDR_LEN, inner, len, out + WIRE_HDR_LEN);
+	if (n == -1)
+		return -1;
+	return WIRE_HDR_LEN + n;
+}
+
+/*
+ * The AAD is the datagram's own first WIRE_HDR_LEN bytes, not a
+ * re-encoding of `hdr`: a field the decoder ignored or normalised is still
+ * covered.  Only the nonce comes from `hdr`; if it was not decoded from
+ * this datagram, the nonce is wrong and the packet does not open.
+ */
+int
+tunnel_dgram_open(struct aead *a, const struct wire_hdr *hdr,
+    const uint8_t *dgram, size_t len, uint8_t *out, size_t outlen)
+{
+	uint8_t nonce[WIRE_NONCE_LEN];
+
+	if (len < WIRE_OVERHEAD || len > WIRE_MAX_DGRAM ||
+	    outlen < len - WIRE_OVERHEAD)
+		return -1;
+	wire_nonce(hdr->link_id, hdr->counter, nonce);
+	return aead_open(a, nonce, dgram, WIRE_HDR_LEN, dgram + WIRE_HDR_LEN,
+	    len - WIRE_HDR_LEN, out);
+}

@@ -1,0 +1,162 @@
+/*
+ * One tunnel path: what both daemons do to a data-plane datagram between
+ * the UDP socket and the TUN device.  A tunnel is one session as one end
+ * sees it: the keys it seals with (tx, one keyring: keyring.h), the keys
+ * it opens with (rx, another keyring) and one anti-replay window per wire
+ * link id.  socketd's tx is the session's up direction, popd's is down.
+ *
+ * The tunnel is state the caller owns (tunnel_new/tunnel_free); there
+ * are no globals and no packet buffers in here: the caller passes its
+ * own, so that each worker can have its buffers and its tunnels.
+ *
+ * Nothing here logs, reads a socket or touches the flow table.  What the
+ * control side must hear (an epoch to announce with REKEY, the peer's move
+ * to its next epoch, a key that sealed all it may, a probe answered) is
+ * pushed on a bounded event queue (struct tunnel_evq) that the caller owns,
+ * one per datagram loop: the loop drains it on the main loop after its
+ * batch (an event made active, say), never in the middle of it.
+ *
+ * Deriving a next key (keyring.h) still happens inside tunnel_seal() and
+ * tunnel_open() through the caller's tunnel_derive_fn.
+ */
+#ifndef WANPAIR_TUNNEL_H
+#define WANPAIR_TUNNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "keyring.h"
+#include "wire.h"
+
+/* Wire link ids a tunnel keeps a replay window for: CONFIG_MAX_LINKS.
+ * Both daemons refuse higher ids before opening anything. */
+#define TUNNEL_LINKS 32
+
+enum tunnel_err {
+	TUNNEL_ERR_SEAL = -1,      /* too large for out or the wire */
+	TUNNEL_ERR_EXHAUSTED = -2, /* the key sealed all it may, no next */
+	TUNNEL_ERR_REPLAY = -3,    /* seen already, too old, or no key */
+	TUNNEL_ERR_AUTH = -4,      /* does not authenticate */
+	TUNNEL_ERR_LINK = -5       /* link id >= TUNNEL_LINKS */
+};
+
+enum tunnel_ev_kind {
+	TUNNEL_EV_REKEY = 1,  /* tx moved to `epoch`: send REKEY */
+	TUNNEL_EV_PEER_EPOCH, /* rx: the peer's packets moved to `epoch` */
+	TUNNEL_EV_EXHAUSTED,  /* tx refused its 1st (65537th, ...) packet */
+	TUNNEL_EV_PROBE,      /* a probe answered on `link`: seq, at_ms */
+	TUNNEL_EV_LINK_BACK   /* a down `link` probes again (popd) */
+};
+
+struct tunnel_ev {
+	uint8_t  kind;    /* enum tunnel_ev_kind */
+	uint8_t  link;    /* wire link id (PROBE, LINK_*) */
+	uint32_t session; /* of the tunnel that raised it */
+	uint32_t epoch;   /* REKEY, PEER_EPOCH */
+	uint32_t seq;     /* PROBE: the probe's sequence number */
+	uint64_t at_ms;   /* PROBE: when the answer arrived */
+	uint64_t count;   /* EXHAUSTED: packets refused by this tunnel */
+};
+
+/* A burst of 64 datagrams raises a few events at most; more pile up only
+ * if nobody drains, and are then counted in `lost`, not kept. */
+#define TUNNEL_EVQ_LEN 256
+
+struct tunnel_evq {
+	struct tunnel_ev ev[TUNNEL_EVQ_LEN];
+	size_t           head, n;
+	uint64_t         lost;
+};
+
+void tunnel_evq_init(struct tunnel_evq *);
+/* 0, or -1 when full (the event is counted in `lost`). */
+int tunnel_evq_push(struct tunnel_evq *, const struct tunnel_ev *);
+/* 1 and the oldest event in *ev, or 0 when empty. */
+int tunnel_evq_pop(struct tunnel_evq *, struct tunnel_ev *);
+
+/* Fills key with epoch's key for the up (up = 1) or down direction. */
+typedef int (*tunnel_derive_fn)(
+    void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+
+struct tunnel;
+
+/*
+ * A tunnel for `session` sealing with tx_key, opening with rx_key, both
+ * epoch 0; tx_up says which direction tx is, for `derive`.  Epochs end
+ * after `limit` packets, and no key seals more than `hard` (keyring.h:
+ * KEYRING_LIMIT and KEYRING_HARD_LIMIT in the daemons).  NULL when out
+ * of memory or the limits are wrong.  tunnel_free() it.
+ */
+struct tunnel *tunnel_new(uint32_t session, int tx_up,
+    const uint8_t tx_key[AEAD_KEY_LEN], const uint8_t rx_key[AEAD_KEY_LEN],
+    tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard);
+/* Wipes the keys and frees; NULL is fine. */
+void     tunnel_free(struct tunnel *);
+uint32_t tunnel_session(const struct tunnel *);
+uint32_t tunnel_tx_epoch(const struct tunnel *);
+uint32_t tunnel_rx_epoch(const struct tunnel *);
+/* Forgets what link_id received (a new link took a removed one's id). */
+void tunnel_link_reset(struct tunnel *, uint8_t link_id);
+
+/*
+ * Seals `inner` as a datagram of `type` on wire link `link_id` into out:
+ * header, then ciphertext and tag, under the next counter of that link id
+ * (keyring_seal(): no counter is handed out twice under one key).
+ * Returns its length, TUNNEL_ERR_SEAL or TUNNEL_ERR_EXHAUSTED (drop and
+ * count it).  May push REKEY or EXHAUSTED on q.  `inner` may be
+ * out + WIRE_HDR_LEN.
+ */
+int tunnel_seal(struct tunnel *, struct tunnel_evq *q, uint8_t type,
+    uint8_t link_id, const uint8_t *inner, size_t len, uint8_t *out,
+    size_t outlen);
+
+/*
+ * Opens the datagram whose header the caller decoded into hdr (and
+ * matched to this tunnel by hdr->session): replay window of
+ * hdr->link_id, key by the phase bit, authentication, then the window
+ * records the counter.  The first packet under the peer's next epoch
+ * makes it current, starts every window over and pushes PEER_EPOCH.
+ * Returns the inner length (written to out, which may be dgram +
+ * WIRE_HDR_LEN), or TUNNEL_ERR_REPLAY, TUNNEL_ERR_AUTH, TUNNEL_ERR_LINK.
+ */
+int tunnel_open(struct tunnel *, struct tunnel_evq *q,
+    const struct wire_hdr *hdr, const uint8_t *dgram, size_t len, uint8_t *out,
+    size_t outlen);
+
+/* One datagram of a batch: the caller's buffers, and the result. */
+struct tunnel_msg {
+	const uint8_t  *in;   /* inner (seal) or datagram (open) */
+	size_t          len;  /* of in */
+	uint8_t        *out;  /* datagram (seal) or inner (open) */
+	size_t          cap;  /* of out */
+	uint8_t         type; /* seal: WIRE_* */
+	uint8_t         link; /* seal: wire link id */
+	struct wire_hdr hdr;  /* open: decoded by the caller */
+	int             res;  /* length or TUNNEL_ERR_*, per call above */
+};
+
+/* tunnel_seal() / tunnel_open() over msgs[0..n), in order; returns how
+ * many succeeded. */
+size_t tunnel_seal_batch(
+    struct tunnel *, struct tunnel_evq *, struct tunnel_msg *, size_t n);
+size_t tunnel_open_batch(
+    struct tunnel *, struct tunnel_evq *, struct tunnel_msg *, size_t n);
+
+/*
+ * The datagram AEAD itself.  tunnel_dgram_seal writes `hdr` and seals
+ * `inner` under the nonce hdr->link_id ‖ hdr->counter: the caller chooses
+ * the counter, so only keyring_seal() and tests call it.
+ * tunnel_dgram_open authenticates the datagram's own first WIRE_HDR_LEN
+ * bytes as AAD.  Both return a length or -1.
+ */
+int tunnel_dgram_seal(struct aead *, const struct wire_hdr *,
+    const uint8_t *inner, size_t len, uint8_t *out, size_t outlen);
+int tunnel_dgram_open(struct aead *, const struct wire_hdr *,
+    const uint8_t *dgram, size_t len, uint8_t *out, size_t outlen);
+
+/* CLOCK_MONOTONIC in milliseconds: the daemons' time for probes, health
+ * and flows. */
+uint64_t now_ms(void);
+
+#endif

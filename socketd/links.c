@@ -1,0 +1,329 @@
+/*
+ * socketd's links as the main loop sees them: probe rounds, the health
+ * state machine's events (probe answers, silence, carrier, the
+ * operator), and what a link going down or up moves (flows by the
+ * engine, LINK_STATE and REASSIGN to the PoP).  The datagram loops
+ * (dataplane.c) only record what they saw on the tunnel's event queue;
+ * evq_drain() acts on it here, after their batch.
+ *
+ * Calls into dataplane.c and control.c; neither calls in here but
+ * through events (probe_ev, evq_ev) and ctl.c's links_admin().
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctlmsg.h"
+#include "log.h"
+#include "probe.h"
+#include "proto.h"
+#include "socketd.h"
+#include "tun.h"
+
+/* Netlink messages read per readable event.  One RTM_NEWLINK is a few
+ * hundred bytes; 8 KiB is netlink's own default message size. */
+#define NETLINK_BATCH 64
+#define NETLINK_BUFSZ 8192
+
+static void link_changed(struct socketd *, struct slink *, enum link_event);
+
+static struct slink *
+link_by_id(struct socketd *sd, uint8_t id)
+{
+	size_t i;
+
+	for (i = 0; i < sd->nlinks; i++)
+		if (sd->links[i].id == id)
+			return &sd->links[i];
+	return NULL;
+}
+
+/*
+ * The control side of what the tunnel and the datagram loop saw: REKEY
+ * to send, the PoP's new epoch to log, a probe answer that may bring a
+ * link up (and its flows back: a table walk, REASSIGN).  An event of a
+ * session that has ended since is stale and dropped.
+ */
+static void
+evq_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct socketd  *sd = arg;
+	struct tunnel_ev ev;
+	struct slink    *l;
+
+	(void)fd;
+	(void)what;
+	while (tunnel_evq_pop(&sd->evq, &ev)) {
+		if (sd->tun == NULL || ev.session != sd->session)
+			continue;
+		switch (ev.kind) {
+		case TUNNEL_EV_REKEY:
+			control_send_rekey(sd, ev.epoch);
+			break;
+		case TUNNEL_EV_PEER_EPOCH:
+			log_info("the PoP moved to key epoch %u", ev.epoch);
+			break;
+		case TUNNEL_EV_EXHAUSTED:
+			/* The key sealed all it may and the control channel
+			 * could not give the next: nothing goes out until
+			 * it does. */
+			log_warnx("up key epoch %u sealed all it may: packets "
+				  "dropped until the next key (%llu so far)",
+			    ev.epoch,
+			    (unsigned long long)sd->drop_key_exhausted);
+			break;
+		case TUNNEL_EV_PROBE:
+			if ((l = link_by_id(sd, ev.link)) != NULL)
+				link_changed(sd, l,
+				    link_probe_answered(
+					&l->health, ev.seq, ev.at_ms));
+			break;
+		}
+	}
+}
+
+/* The moves of one link event: counted per link for the log, and
+ * collected for the PoP by wire link id. */
+struct failover {
+	struct socketd  *sd;
+	struct reassign *rq;
+	size_t           to[CONFIG_MAX_LINKS];
+};
+
+static void
+moved(void *arg, const struct flow *f, unsigned from, unsigned to)
+{
+	struct failover *fo = arg;
+
+	fo->to[to]++;
+	control_reassign_move(
+	    fo->rq, f, fo->sd->links[from].id, fo->sd->links[to].id);
+}
+
+/* "; 120 flows moved: 100 to WAN2, 20 to WAN3" */
+static void
+moves_str(const struct failover *fo, size_t n, char *buf, size_t len)
+{
+	size_t i, off;
+	int    k, first = 1;
+
+	k = snprintf(buf, len, "; %zu flows moved", n);
+	off = k < 0 ? 0 : (size_t)k;
+	for (i = 0; i < fo->sd->nlinks && off < len; i++) {
+		if (fo->to[i] == 0)
+			continue;
+		k = snprintf(buf + off, len - off, "%s %zu to %s",
+		    first ? ":" : ",", fo->to[i], fo->sd->links[i].conf->name);
+		off += k < 0 ? 0 : (size_t)k;
+		first = 0;
+	}
+}
+
+/*
+ * A link changed state.  Down: its flows move to the live links by their
+ * profiles (or stay, dropped, if none is up); up: new flows use it again,
+ * with failback "rebalance" flows return to it, and flows stranded while
+ * no link was up move to it.  The PoP hears the link state, then the
+ * moves (REASSIGN; a failover says so even when nothing moved).
+ */
+static void
+link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
+{
+	struct failover fo;
+	uint64_t        now = now_ms();
+	unsigned idx = (unsigned)(l - sd->links); /* not l->id: see reload.c */
+	size_t   n;
+	char     buf[64 + CONFIG_MAX_LINKS * (CONFIG_NAME_MAX + 24)];
+
+	if (ev == LINK_NO_CHANGE)
+		return;
+	memset(&fo, 0, sizeof(fo));
+	fo.sd = sd;
+	if (ev == LINK_WENT_DOWN) {
+		fo.rq = control_reassign_begin(sd, l->id);
+		n = engine_link_down(sd->engine, idx, now, moved, &fo);
+		moves_str(&fo, n, buf, sizeof(buf));
+		log_info("link %s down: %s%s", l->conf->name,
+		    link_reason(&l->health), buf);
+	} else {
+		fo.rq = control_reassign_begin(sd, CTL_LINK_NONE);
+		n = engine_link_up(sd->engine, idx, now, moved, &fo);
+		n += engine_link_rehome(sd->engine, now, moved, &fo);
+		moves_str(&fo, n, buf, sizeof(buf));
+		log_info("link %s up: %s, rtt %.1f ms%s", l->conf->name,
+		    link_reason(&l->health), link_rtt_us(&l->health) / 1000.0,
+		    buf);
+	}
+	control_link_state(sd, idx);
+	if (ev == LINK_WENT_DOWN || n > 0)
+		control_reassign_send(sd, fo.rq);
+	else
+		control_reassign_cancel(fo.rq);
+}
+
+/* A link's device lost or regained its carrier (netlink). */
+static void
+carrier_event(void *arg, unsigned ifindex, int carrier)
+{
+	struct socketd *sd = arg;
+	size_t          i;
+
+	for (i = 0; i < sd->nlinks; i++)
+		if (sd->links[i].ifindex == ifindex && ifindex != 0)
+			link_changed(sd, &sd->links[i],
+			    link_carrier(
+				&sd->links[i].health, carrier, now_ms()));
+}
+
+static void
+netlink_read(evutil_socket_t fd, short what, void *arg)
+{
+	uint8_t buf[NETLINK_BUFSZ];
+	ssize_t n;
+	int     i;
+
+	(void)what;
+	for (i = 0; i < NETLINK_BATCH; i++) {
+		if ((n = recv(fd, buf, sizeof(buf), 0)) <= 0)
+			return;
+		(void)link_events_parse(buf, (size_t)n, carrier_event, arg);
+	}
+}
+
+/*
+ * A grace after a probe round (link_grace_ms(), a quarter interval once
+ * the links are measured): the link whose down_after-th probe since its
+ * last reply just left is declared down now, not at the next round.
+ * That is what keeps a blackhole's detection within down_after intervals
+ * and a grace (325 ms with the defaults) instead of a whole interval
+ * more.
+ */
+static void
+grace_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct socketd *sd = arg;
+	uint64_t        t = now_ms();
+	size_t          i;
+
+	(void)fd;
+	(void)what;
+	if (!sd->keyed)
+		return;
+	for (i = 0; i < sd->nlinks; i++)
+		link_changed(
+		    sd, &sd->links[i], link_tick(&sd->links[i].health, t));
+}
+
+/*
+ * Every probe interval: declare old probes lost, then probe every link.
+ * A probe carries its sequence number and the time it left; the PoP
+ * echoes it on the same link.
+ */
+static void
+probe_round(struct socketd *sd)
+{
+	uint8_t        p[PROBE_LEN];
+	struct probe   pr;
+	uint64_t       t = now_ms();
+	uint32_t       grace = UINT32_MAX;
+	struct timeval tv;
+	size_t         i;
+
+	engine_tick(sd->engine, t); /* flows expire with no packet too */
+	if (!sd->keyed)
+		return;
+	for (i = 0; i < sd->nlinks; i++) {
+		struct slink *l = &sd->links[i];
+
+		link_changed(sd, l, link_tick(&l->health, t));
+		pr.seq = l->probe_seq;
+		pr.sent_ms = t;
+		(void)probe_encode(&pr, p, sizeof(p));
+		dataplane_send(sd, l, WIRE_PROBE, p, sizeof(p));
+		link_probe_sent(&l->health, l->probe_seq++, t);
+		if (link_grace_ms(&l->health) < grace)
+			grace = link_grace_ms(&l->health);
+	}
+	dataplane_kick(sd);
+	if (grace >= sd->conf->probe_interval_ms)
+		return;
+	/* One more millisecond: now_ms() truncates, and the tick must not
+	 * come a hair before the grace is over.  A one-shot event frees
+	 * itself; event_base_free() frees one still pending at exit. */
+	grace++;
+	tv.tv_sec = grace / 1000;
+	tv.tv_usec = (suseconds_t)(grace % 1000) * 1000;
+	if (event_base_once(sd->base, -1, EV_TIMEOUT, grace_tick, sd, &tv) ==
+	    -1)
+		log_debug("cannot schedule the probes' grace tick");
+}
+
+/*
+ * The operator's `wanpairctl link L down|up`.  Down moves the link's
+ * flows at once, as a dead link's; up only lets probing start over, so
+ * the link returns after up_after answers like any other.
+ */
+void
+links_admin(struct socketd *sd, unsigned link, int up)
+{
+	struct slink *l = &sd->links[link];
+
+	log_info("link %s: admin %s by the operator", l->conf->name,
+	    up ? "up" : "down");
+	link_changed(sd, l, link_admin(&l->health, up, now_ms()));
+}
+
+/* Every probe interval (probe_ev), and at once when a session starts. */
+static void
+probe(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dataplane_session_expire(arg);
+	probe_round(arg);
+}
+
+int
+links_start(struct socketd *sd)
+{
+	struct timeval pr = {sd->conf->probe_interval_ms / 1000,
+	    (sd->conf->probe_interval_ms % 1000) * 1000};
+
+	tunnel_evq_init(&sd->evq);
+	if ((sd->evq_ev = event_new(sd->base, -1, 0, evq_drain, sd)) == NULL)
+		return -1;
+	/* Carrier loss takes a link down at once, before its probes could
+	 * tell; without the netlink socket, the probes still will. */
+	if ((sd->nl_fd = link_events_open()) == -1)
+		log_warn("netlink: no carrier events; probes only");
+	else if ((sd->nl_ev = event_new(sd->base, sd->nl_fd,
+		      EV_READ | EV_PERSIST, netlink_read, sd)) == NULL ||
+	    event_add(sd->nl_ev, NULL) == -1)
+		return -1;
+	sd->probe_ev = event_new(sd->base, -1, EV_PERSIST, probe, sd);
+	if (sd->probe_ev == NULL || event_add(sd->probe_ev, &pr) == -1)
+		return -1;
+	return 0;
+}
+
+void
+links_stop(struct socketd *sd)
+{
+	if (sd->probe_ev != NULL)
+		event_free(sd->probe_ev);
+	sd->probe_ev = NULL;
+	if (sd->nl_ev != NULL)
+		event_free(sd->nl_ev);
+	sd->nl_ev = NULL;
+	if (sd->nl_fd > 0)
+		close(sd->nl_fd);
+	sd->nl_fd = -1;
+	if (sd->evq_ev != NULL)
+		event_free(sd->evq_ev);
+	sd->evq_ev = NULL;
+}

@@ -1,0 +1,384 @@
+/*
+ * One tunnel path (common/tunnel.c) as both daemons use it: a Socket's
+ * tunnel (seals up, opens down) facing a PoP's (seals down, opens up).
+ * What a user would notice: a packet arrives intact, a replayed or forged
+ * one does not, the keys move on after `limit` packets and both ends
+ * follow, the control side hears of it by events and never twice by
+ * mistake, and no (epoch, link id, counter) is ever sealed twice.
+ *
+ * Keys come from a fake derive: epoch e, direction up is 2e + up in every
+ * byte, so the two ends derive the same keys without a TLS session.
+ */
+#include "autoconf.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_run.h"
+#include "proto.h"
+#include "tunnel.h"
+#include "wire.h"
+
+static int derive_ok = 1;
+
+static int
+fake_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+{
+	(void)arg;
+	if (!derive_ok)
+		return -1;
+	memset(key, (int)(2 * epoch + (up ? 1 : 0)), AEAD_KEY_LEN);
+	return 0;
+}
+
+struct pair {
+	struct tunnel    *socket, *pop;
+	struct tunnel_evq sq, pq; /* each end's event queue */
+};
+
+static void
+pair_new(struct pair *p, uint64_t limit, uint64_t hard)
+{
+	uint8_t up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
+
+	memset(up, 1, sizeof(up)); /* fake_derive(0, up) */
+	memset(down, 0, sizeof(down));
+	p->socket =
+	    tunnel_new(0x5e55, 1, up, down, fake_derive, NULL, limit, hard);
+	p->pop =
+	    tunnel_new(0x5e55, 0, down, up, fake_derive, NULL, limit, hard);
+	ck_assert_ptr_nonnull(p->socket);
+	ck_assert_ptr_nonnull(p->pop);
+	tunnel_evq_init(&p->sq);
+	tunnel_evq_init(&p->pq);
+}
+
+static void
+pair_free(struct pair *p)
+{
+	tunnel_free(p->socket);
+	tunnel_free(p->pop);
+}
+
+/* Seals msg on link from `from`, opens it at `to`; the open's result. */
+static int
+send_one(struct tunnel *from, struct tunnel_evq *fq, struct tunnel *to,
+    struct tunnel_evq *tq, uint8_t link, const char *msg, uint8_t *dgram,
+    int *dlen, struct wire_hdr *h)
+{
+	uint8_t out[256];
+	int     n;
+
+	n = tunnel_seal(from, fq, WIRE_DATA, link, (const uint8_t *)msg,
+	    strlen(msg), dgram, 256);
+	ck_assert_int_eq(n, WIRE_OVERHEAD + (int)strlen(msg));
+	*dlen = n;
+	ck_assert_int_eq(wire_hdr_decode(dgram, (size_t)n, h), WIRE_OK);
+	ck_assert_uint_eq(h->session, 0x5e55);
+	ck_assert_uint_eq(h->link_id, link);
+	n = tunnel_open(to, tq, h, dgram, (size_t)n, out, sizeof(out));
+	if (n >= 0) {
+		ck_assert_int_eq(n, (int)strlen(msg));
+		ck_assert_mem_eq(out, msg, strlen(msg));
+	}
+	return n;
+}
+
+START_TEST(round_trip_both_ways)
+{
+	struct pair     p;
+	struct wire_hdr h;
+	uint8_t         d[256];
+	int             n;
+
+	derive_ok = 1;
+	pair_new(&p, 1000, 2000);
+	ck_assert_int_eq(send_one(p.socket, &p.sq, p.pop, &p.pq, 2,
+			     "hello from the LAN", d, &n, &h),
+	    18);
+	ck_assert_int_eq(send_one(p.pop, &p.pq, p.socket, &p.sq, 2,
+			     "and back from the PoP", d, &n, &h),
+	    21);
+	/* Each direction has its own key: a datagram does not open at the
+	 * end that sealed it. */
+	ck_assert_int_eq(
+	    send_one(p.socket, &p.sq, p.socket, &p.sq, 1, "mirror", d, &n, &h),
+	    TUNNEL_ERR_AUTH);
+	ck_assert_uint_eq(p.sq.n + p.pq.n, 0);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(replay_and_forgery_refused)
+{
+	struct pair     p;
+	struct wire_hdr h;
+	uint8_t         d[256], bad[256], out[256];
+	int             n;
+
+	derive_ok = 1;
+	pair_new(&p, 1000, 2000);
+	ck_assert_int_ge(
+	    send_one(p.socket, &p.sq, p.pop, &p.pq, 0, "once", d, &n, &h), 0);
+	/* the same datagram again */
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h, d, (size_t)n, out, sizeof(out)),
+	    TUNNEL_ERR_REPLAY);
+	/* a forged one: a flipped bit fails, and does not use up the
+	 * counter of the genuine one that follows */
+	n = tunnel_seal(p.socket, &p.sq, WIRE_DATA, 0,
+	    (const uint8_t *)"genuine", 7, d, sizeof(d));
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(wire_hdr_decode(d, (size_t)n, &h), WIRE_OK);
+	memcpy(bad, d, (size_t)n);
+	bad[n - 1] ^= 1;
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h, bad, (size_t)n, out, sizeof(out)),
+	    TUNNEL_ERR_AUTH);
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h, d, (size_t)n, out, sizeof(out)), 7);
+	/* a link id past the windows */
+	h.link_id = TUNNEL_LINKS;
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h, d, (size_t)n, out, sizeof(out)),
+	    TUNNEL_ERR_LINK);
+	pair_free(&p);
+}
+END_TEST
+
+/* Each link has its own window: counter 0 on link 1 and on link 2 both
+ * open, and a reset link takes its counters again. */
+START_TEST(windows_per_link)
+{
+	struct pair     p;
+	struct wire_hdr h1, h2;
+	uint8_t         d1[256], d2[256], out[256];
+	int             n1, n2;
+
+	derive_ok = 1;
+	pair_new(&p, 1000, 2000);
+	ck_assert_int_eq(
+	    send_one(p.socket, &p.sq, p.pop, &p.pq, 1, "one", d1, &n1, &h1), 3);
+	ck_assert_int_eq(
+	    send_one(p.socket, &p.sq, p.pop, &p.pq, 2, "two", d2, &n2, &h2), 3);
+	ck_assert_uint_eq(h1.counter, 0);
+	ck_assert_uint_eq(h2.counter, 0);
+	tunnel_link_reset(p.pop, 1);
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h1, d1, (size_t)n1, out, sizeof(out)),
+	    3);
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h2, d2, (size_t)n2, out, sizeof(out)),
+	    TUNNEL_ERR_REPLAY);
+	pair_free(&p);
+}
+END_TEST
+
+/* After `limit` packets the sender moves to the next epoch and raises
+ * REKEY once; the receiver follows on the first packet and raises
+ * PEER_EPOCH once; a packet of the old epoch is then refused. */
+START_TEST(epoch_advance_raises_events)
+{
+	struct pair      p;
+	struct tunnel_ev ev;
+	struct wire_hdr  h, old;
+	uint8_t          d[256], od[256], out[256];
+	int              i, n, on = 0;
+
+	derive_ok = 1;
+	pair_new(&p, 10, 20);
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(
+		    send_one(p.socket, &p.sq, p.pop, &p.pq, 0, "e0", d, &n, &h),
+		    2);
+		if (i == 8) {
+			memcpy(od, d, (size_t)n);
+			old = h;
+			on = n;
+		}
+	}
+	ck_assert_uint_eq(p.sq.n + p.pq.n, 0);
+	ck_assert_uint_eq(tunnel_tx_epoch(p.socket), 0);
+	ck_assert_int_eq(
+	    send_one(p.socket, &p.sq, p.pop, &p.pq, 0, "e1", d, &n, &h), 2);
+	ck_assert_uint_eq(tunnel_tx_epoch(p.socket), 1);
+	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), 1);
+	ck_assert_uint_eq(h.counter, 0); /* a new key's counters */
+	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 1);
+	ck_assert_uint_eq(ev.kind, TUNNEL_EV_REKEY);
+	ck_assert_uint_eq(ev.epoch, 1);
+	ck_assert_uint_eq(ev.session, 0x5e55);
+	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 0);
+	ck_assert_int_eq(tunnel_evq_pop(&p.pq, &ev), 1);
+	ck_assert_uint_eq(ev.kind, TUNNEL_EV_PEER_EPOCH);
+	ck_assert_uint_eq(ev.epoch, 1);
+	ck_assert_int_eq(tunnel_evq_pop(&p.pq, &ev), 0);
+	/* epoch 0's 9th packet, late: the phase says "next", and epoch 2's
+	 * key does not open it */
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &old, od, (size_t)on, out, sizeof(out)),
+	    TUNNEL_ERR_AUTH);
+	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), 1);
+	ck_assert_uint_eq(p.pq.n, 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* Without a next key, the current one seals up to `hard` and then
+ * refuses; the control side hears it once, not per packet. */
+START_TEST(exhausted_raised_once)
+{
+	struct pair      p;
+	struct tunnel_ev ev;
+	uint8_t          d[256];
+	int              i, n, refused = 0;
+
+	derive_ok = 0;
+	pair_new(&p, 4, 6);
+	for (i = 0; i < 100; i++) {
+		n = tunnel_seal(p.socket, &p.sq, WIRE_DATA, 0,
+		    (const uint8_t *)"x", 1, d, sizeof(d));
+		if (n == TUNNEL_ERR_EXHAUSTED)
+			refused++;
+		else
+			ck_assert_int_gt(n, 0);
+	}
+	ck_assert_int_eq(refused, 94);
+	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 1);
+	ck_assert_uint_eq(ev.kind, TUNNEL_EV_EXHAUSTED);
+	ck_assert_uint_eq(ev.epoch, 0);
+	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 0);
+	/* the channel is back: the next key is derived, REKEY raised */
+	derive_ok = 1;
+	for (i = 0; i < KEYRING_RETRY + 200 && tunnel_tx_epoch(p.socket) == 0;
+	     i++)
+		(void)tunnel_seal(p.socket, &p.sq, WIRE_DATA, 0,
+		    (const uint8_t *)"x", 1, d, sizeof(d));
+	ck_assert_uint_eq(tunnel_tx_epoch(p.socket), 1);
+	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 1);
+	ck_assert_uint_eq(ev.kind, TUNNEL_EV_REKEY);
+	pair_free(&p);
+}
+END_TEST
+
+START_TEST(event_queue_bounded)
+{
+	struct tunnel_evq q;
+	struct tunnel_ev  ev = {.kind = TUNNEL_EV_PROBE};
+	uint32_t          i;
+
+	tunnel_evq_init(&q);
+	for (i = 0; i < TUNNEL_EVQ_LEN + 10; i++) {
+		ev.seq = i;
+		ck_assert_int_eq(
+		    tunnel_evq_push(&q, &ev), i < TUNNEL_EVQ_LEN ? 0 : -1);
+	}
+	ck_assert_uint_eq(q.lost, 10);
+	for (i = 0; i < TUNNEL_EVQ_LEN; i++) {
+		ck_assert_int_eq(tunnel_evq_pop(&q, &ev), 1);
+		ck_assert_uint_eq(ev.seq, i); /* oldest first */
+	}
+	ck_assert_int_eq(tunnel_evq_pop(&q, &ev), 0);
+}
+END_TEST
+
+/*
+ * Batches across four links and many epochs: every datagram opens at the
+ * other end in order, and no (epoch, link id, counter) is sealed twice.
+ */
+#define BATCH  64
+#define ROUNDS 40
+#define SEALED (BATCH * ROUNDS)
+#define LIMIT  300
+
+START_TEST(batches_never_seal_twice)
+{
+	static uint8_t    in[BATCH][32], dg[BATCH][128], out[BATCH][128];
+	static uint64_t   seen[SEALED];
+	struct tunnel_msg m[BATCH];
+	struct pair       p;
+	struct tunnel_ev  ev;
+	size_t            i, j, k, nseen = 0, rekeys = 0;
+	uint32_t          epoch = 0;
+
+	derive_ok = 1;
+	pair_new(&p, LIMIT, 2 * LIMIT);
+	for (k = 0; k < ROUNDS; k++) {
+		memset(m, 0, sizeof(m));
+		for (i = 0; i < BATCH; i++) {
+			memset(in[i], (int)(k + i), sizeof(in[i]));
+			m[i].in = in[i];
+			m[i].len = sizeof(in[i]);
+			m[i].out = dg[i];
+			m[i].cap = sizeof(dg[i]);
+			m[i].type = WIRE_DATA;
+			m[i].link = (uint8_t)(i % 4);
+		}
+		ck_assert_uint_eq(
+		    tunnel_seal_batch(p.socket, &p.sq, m, BATCH), BATCH);
+		while (tunnel_evq_pop(&p.sq, &ev)) {
+			ck_assert_uint_eq(ev.kind, TUNNEL_EV_REKEY);
+			rekeys++;
+		}
+		for (i = 0; i < BATCH; i++) {
+			struct wire_hdr h;
+
+			ck_assert_int_eq(
+			    wire_hdr_decode(dg[i], (size_t)m[i].res, &h),
+			    WIRE_OK);
+			/* the phase flips once per epoch */
+			if ((uint32_t)((h.flags & WIRE_F_KEY_PHASE) != 0) !=
+			    (epoch & 1))
+				epoch++;
+			seen[nseen] = (uint64_t)epoch << 40 |
+			    (uint64_t)h.link_id << 32 | h.counter;
+			for (j = 0; j < nseen; j++)
+				ck_assert_msg(seen[j] != seen[nseen],
+				    "epoch %u link %u counter %llu sealed "
+				    "twice",
+				    epoch, h.link_id,
+				    (unsigned long long)h.counter);
+			nseen++;
+			m[i].in = dg[i];
+			m[i].len = (size_t)m[i].res;
+			m[i].out = out[i];
+			m[i].cap = sizeof(out[i]);
+			m[i].hdr = h;
+		}
+		ck_assert_uint_eq(
+		    tunnel_open_batch(p.pop, &p.pq, m, BATCH), BATCH);
+		for (i = 0; i < BATCH; i++) {
+			ck_assert_int_eq(m[i].res, (int)sizeof(in[i]));
+			ck_assert_mem_eq(out[i], in[i], sizeof(in[i]));
+		}
+	}
+	ck_assert_uint_eq(rekeys, SEALED / LIMIT - (SEALED % LIMIT == 0));
+	ck_assert_uint_eq(tunnel_tx_epoch(p.socket), rekeys);
+	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), rekeys);
+	pair_free(&p);
+}
+END_TEST
+
+static Suite *
+tunnel_suite(void)
+{
+	Suite *s = suite_create("tunnel");
+	TCase *tc = tcase_create("tunnel");
+
+	tcase_add_test(tc, round_trip_both_ways);
+	tcase_add_test(tc, replay_and_forgery_refused);
+	tcase_add_test(tc, windows_per_link);
+	tcase_add_test(tc, epoch_advance_raises_events);
+	tcase_add_test(tc, exhausted_raised_once);
+	tcase_add_test(tc, event_queue_bounded);
+	tcase_add_test(tc, batches_never_seal_twice);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(tunnel_suite());
+}
