@@ -1634,12 +1634,11 @@ struct config *
 config_parse(const char *text, size_t len, const char *name,
     enum config_kind kind, struct config_errors *errs)
 {
-	struct jsonpos_error perr;
-	struct config       *conf = NULL;
-	struct cparse        cp;
-	json_error_t         jerr;
-	json_t              *root = NULL;
-	char                 msg[sizeof(jerr.text) * 4];
+	struct jsonpos_error  perr;
+	struct config        *conf = NULL;
+	struct cparse         cp;
+	struct jsonpos_syntax serr;
+	json_t               *root = NULL;
 
 	memset(&cp, 0, sizeof(cp));
 	cp.name = name != NULL ? name : "-";
@@ -1654,12 +1653,10 @@ config_parse(const char *text, size_t len, const char *name,
 	 * error; duplicate keys are refused because the last one would
 	 * silently win.
 	 */
-	if ((root = json_loadb(text, len,
-		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
-		jsonpos_printable(msg, sizeof(msg), jerr.text);
-		report_at(&cp, jerr.line > 0 ? (unsigned)jerr.line : 0,
-		    jerr.column > 0 ? (unsigned)jerr.column : 0, "(syntax)",
-		    "%s", msg);
+	if ((root = jsonpos_load(text, len,
+		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &serr)) == NULL) {
+		report_at(
+		    &cp, serr.line, serr.column, "(syntax)", "%s", serr.msg);
 		goto out;
 	}
 	if (jsonpos_build(text, len, &cp.pos, &perr) == -1) {

@@ -685,3 +685,39 @@ jsonpos_type_name(const json_t *v)
 		return "null";
 	}
 }
+
+json_t *
+jsonpos_load(
+    const char *text, size_t len, size_t flags, struct jsonpos_syntax *err)
+{
+	/* What jansson adds to the NUL refusal: a flag of its API. */
+	static const char nul_flag[] = " without JSON_ALLOW_NUL";
+	json_error_t      jerr;
+	json_t           *root;
+	char             *p;
+
+	memset(err, 0, sizeof(*err));
+	/* RFC 8259 section 8.1: a JSON text carries no byte order mark. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		err->line = err->column = 1;
+		snprintf(err->msg, sizeof(err->msg),
+		    "a UTF-8 byte order mark (EF BB BF) at the start, which "
+		    "JSON does not allow (RFC 8259 section 8.1)");
+		return NULL;
+	}
+	if ((root = json_loadb(text, len, flags, &jerr)) != NULL)
+		return root;
+	if ((p = strstr(jerr.text, nul_flag)) != NULL)
+		memmove(p, p + sizeof(nul_flag) - 1,
+		    strlen(p + sizeof(nul_flag) - 1) + 1);
+	jsonpos_printable(err->msg, sizeof(err->msg), jerr.text);
+	err->line = jerr.line > 0 ? (unsigned)jerr.line : 1;
+	err->column = jerr.column > 0 ? (unsigned)jerr.column : 0;
+	/* jansson places a bad byte at the last character it decoded. */
+	if (json_error_code(&jerr) == json_error_invalid_utf8)
+		err->column++;
+	if (err->column == 0)
+		err->column = 1;
+	err->position = jerr.position > 0 ? (size_t)jerr.position : 0;
+	return NULL;
+}

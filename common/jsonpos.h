@@ -93,4 +93,30 @@ const char *jsonpos_quote(
 void        jsonpos_printable(char *dst, size_t size, const char *src);
 const char *jsonpos_type_name(const struct json_t *);
 
+/*
+ * A syntax error from jsonpos_load(): where (line and column from 1, as
+ * wanpair.json(5) promises; position in bytes from 0) and a printable
+ * one-line message.
+ */
+struct jsonpos_syntax {
+	unsigned line;
+	unsigned column;
+	size_t   position;
+	char     msg[160 * 4]; /* jansson's text, every byte maybe \xNN */
+};
+
+/*
+ * json_loadb() for every strict reader here (config, control messages,
+ * control socket): the same flags, the same refusals, and the error in
+ * words a user can act on.  jansson reports a position at column 0 when
+ * the error is before a line's first character (an empty text, the end of
+ * a line, a byte that is not UTF-8); here it is column 1, and an undecodable
+ * byte is placed at itself rather than at the character before it.  A
+ * UTF-8 byte order mark, which jansson calls an invalid token, is named,
+ * and no jansson flag name appears in a message.  Returns the value (the
+ * caller decrefs) or NULL with *err set.
+ */
+struct json_t *jsonpos_load(
+    const char *text, size_t len, size_t flags, struct jsonpos_syntax *err);
+
 #endif

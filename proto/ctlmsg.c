@@ -380,9 +380,8 @@ get_object(struct dec *d, json_t *obj, const char *path, const char *key,
 static json_t *
 load(struct dec *d, const uint8_t *body, size_t len, const char *const *known)
 {
-	json_error_t jerr;
-	json_t      *root;
-	char         msg[sizeof(jerr.text)];
+	struct jsonpos_syntax serr;
+	json_t               *root;
 
 	if (len == 0) {
 		fail(d, NULL, NULL, "empty body, expected a JSON object");
@@ -392,11 +391,10 @@ load(struct dec *d, const uint8_t *body, size_t len, const char *const *known)
 		fail(d, NULL, NULL, "body larger than %d bytes", CTL_MAX_BODY);
 		return NULL;
 	}
-	if ((root = json_loadb((const char *)body, len,
-		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
-		jsonpos_printable(msg, sizeof(msg), jerr.text);
-		fail(d, NULL, NULL, "not JSON at byte %d: %s", jerr.position,
-		    msg);
+	if ((root = jsonpos_load((const char *)body, len,
+		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &serr)) == NULL) {
+		fail(d, NULL, NULL, "not JSON at byte %zu: %s", serr.position,
+		    serr.msg);
 		return NULL;
 	}
 	if (!json_is_object(root)) {

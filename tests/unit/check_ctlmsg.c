@@ -703,8 +703,14 @@ static const struct bad_body {
     {CTL_KEEPALIVE, "{}\n", NULL}, /* whitespace is not garbage */
     {CTL_REKEY, "{\"epoch\":1,\"epoch\":2}",
 	"not JSON at byte *duplicate object key*"},
-    {CTL_BYE, "{\"reason\":\"a\\u0000b\"}", "not JSON at byte *"},
-    {CTL_BYE, "{\"reason\":\"\xff\"}", "not JSON at byte *"},
+    /* No jansson flag name in a message (issue 11). */
+    {CTL_BYE, "{\"reason\":\"a\\u0000b\"}",
+	"not JSON at byte 20: \\u0000 is not allowed near '\"a\\u0000b\"'"},
+    {CTL_BYE, "{\"reason\":\"\xff\"}",
+	"not JSON at byte 11: unable to decode byte 0xff near '\"'"},
+    {CTL_BYE, "\xef\xbb\xbf{\"reason\":\"x\"}",
+	"not JSON at byte 0: a UTF-8 byte order mark (EF BB BF) at the "
+	"start, which JSON does not allow (RFC 8259 section 8.1)"},
     {CTL_REKEY, "{\"epoch\":99999999999999999999}", "not JSON at byte *"},
     {CTL_KEEPALIVE, "{\"a\":1}", "unknown key \"a\""},
     {CTL_KEEPALIVE, "{\"\\n\":1}", "unknown key \"\\n\""},
