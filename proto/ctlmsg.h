@@ -196,6 +196,35 @@ int  ctlmsg_decode_reassign_ack(const uint8_t *body, size_t len,
 int ctlmsg_decode_keepalive(
     const uint8_t *body, size_t len, char *err, size_t errlen);
 
+/* Any message: `type` (enum ctl_type) says which member holds it. */
+struct ctl_msg {
+	uint8_t type;
+	union {
+		struct ctl_hello        hello;
+		struct ctl_welcome      welcome;
+		struct ctl_link_state   link_state;
+		struct ctl_rekey        rekey;
+		struct ctl_bye          bye;
+		struct ctl_reassign     reassign;
+		struct ctl_reassign_ack reassign_ack;
+	} u;
+};
+
+/*
+ * The one entry point for a frame's body: decodes it as f->type says into
+ * *m (zeroed first, m->type set), CTL_OK, or CTL_ERR_TYPE for a type
+ * outside enum ctl_type, or CTL_ERR_BODY with a sentence in err.  On
+ * success the caller releases m with ctlmsg_msg_free(); on failure
+ * nothing is left allocated.  KEEPALIVE has no member: its body must be
+ * an empty object.
+ */
+int ctlmsg_decode(
+    const struct ctl_frame *f, struct ctl_msg *m, char *err, size_t errlen);
+/* Frees what ctlmsg_decode() allocated in m (a REASSIGN's moves). */
+void ctlmsg_msg_free(struct ctl_msg *m);
+/* Encodes m as its type says, as the ctlmsg_encode_*() below do. */
+int ctlmsg_encode(const struct ctl_msg *m, uint8_t **out, size_t *outlen);
+
 /* Encoders: a malloc'd frame in *out (length *outlen); 0, or -1 if the
  * message cannot be encoded (allocation, or fields out of range). */
 int ctlmsg_encode_hello(
@@ -231,6 +260,9 @@ int    ctlmsg_encode_reassign_chunk(uint8_t dead_link,
        const struct ctl_move *moves, size_t nflows, uint32_t seq, uint8_t **out,
        size_t *outlen);
 
+/* "link_state", for logs and metrics; "unknown" outside enum ctl_type. */
 const char *ctlmsg_type_name(int type);
+/* "LINK_STATE", for messages; "UNKNOWN" outside enum ctl_type. */
+const char *ctlmsg_type_tag(int type);
 
 #endif

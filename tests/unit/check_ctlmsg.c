@@ -62,35 +62,22 @@ exact_copy(const void *p, size_t len)
 	return q;
 }
 
-/* Decodes a body as `type`: CTL_OK, CTL_ERR_BODY, or -100 (no decoder). */
+/*
+ * Decodes a body as `type` through ctlmsg_decode(), the daemons' one
+ * entry point: CTL_OK, CTL_ERR_BODY, or -100 (no such type).
+ */
 static int
 decode(int type, const uint8_t *body, size_t len, union msg *m, char *err,
     size_t errlen)
 {
-	memset(m, 0, sizeof(*m));
-	switch (type) {
-	case CTL_HELLO:
-		return ctlmsg_decode_hello(body, len, &m->hello, err, errlen);
-	case CTL_WELCOME:
-		return ctlmsg_decode_welcome(
-		    body, len, &m->welcome, err, errlen);
-	case CTL_KEEPALIVE:
-		return ctlmsg_decode_keepalive(body, len, err, errlen);
-	case CTL_LINK_STATE:
-		return ctlmsg_decode_link_state(
-		    body, len, &m->link_state, err, errlen);
-	case CTL_REKEY:
-		return ctlmsg_decode_rekey(body, len, &m->rekey, err, errlen);
-	case CTL_BYE:
-		return ctlmsg_decode_bye(body, len, &m->bye, err, errlen);
-	case CTL_REASSIGN:
-		return ctlmsg_decode_reassign(
-		    body, len, &m->reassign, err, errlen);
-	case CTL_REASSIGN_ACK:
-		return ctlmsg_decode_reassign_ack(
-		    body, len, &m->reassign_ack, err, errlen);
-	}
-	return -100;
+	struct ctl_frame f = {(uint8_t)type, body, len, CTL_HDR_LEN + len};
+	struct ctl_msg   cm;
+	int              rc;
+
+	_Static_assert(sizeof(cm.u) == sizeof(*m), "union msg is ctl_msg.u");
+	rc = ctlmsg_decode(&f, &cm, err, errlen);
+	memcpy(m, &cm.u, sizeof(*m));
+	return rc == CTL_ERR_TYPE ? -100 : rc;
 }
 
 /* Frees what a decoder allocated in m (only REASSIGN allocates). */
@@ -122,26 +109,11 @@ same(int type, const union msg *a, const union msg *b)
 static int
 encode(int type, const union msg *m, uint8_t **out, size_t *outlen)
 {
-	switch (type) {
-	case CTL_HELLO:
-		return ctlmsg_encode_hello(&m->hello, out, outlen);
-	case CTL_WELCOME:
-		return ctlmsg_encode_welcome(&m->welcome, out, outlen);
-	case CTL_KEEPALIVE:
-		return ctlmsg_encode_keepalive(out, outlen);
-	case CTL_LINK_STATE:
-		return ctlmsg_encode_link_state(&m->link_state, out, outlen);
-	case CTL_REKEY:
-		return ctlmsg_encode_rekey(&m->rekey, out, outlen);
-	case CTL_BYE:
-		return ctlmsg_encode_bye(&m->bye, out, outlen);
-	case CTL_REASSIGN:
-		return ctlmsg_encode_reassign(&m->reassign, out, outlen);
-	case CTL_REASSIGN_ACK:
-		return ctlmsg_encode_reassign_ack(
-		    &m->reassign_ack, out, outlen);
-	}
-	return -1;
+	struct ctl_msg cm;
+
+	cm.type = (uint8_t)type;
+	memcpy(&cm.u, m, sizeof(*m));
+	return ctlmsg_encode(&cm, out, outlen);
 }
 
 /* Decodes a NUL-terminated body from an exact heap copy. */
