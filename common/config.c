@@ -25,7 +25,7 @@
  * Ranges and defaults; wanpair.json(5) documents each one and must change
  * with it.
  */
-#define MBPS_MAX               1000000 /* 1 Tbit/s */
+#define MBPS_MAX               PROTO_MBPS_MAX
 #define WEIGHT_MAX             1000000
 #define METRIC_DEFAULT         100
 #define METRIC_MAX             65535
@@ -39,11 +39,11 @@
 #define PROBE_INTERVAL_DEFAULT 100
 /* The smallest MTU that may carry IPv6 (RFC 8200 section 5). */
 #define TUN_MTU_MIN        1280
-#define PROBE_INTERVAL_MIN 10
-#define PROBE_INTERVAL_MAX 10000
+#define PROBE_INTERVAL_MIN PROTO_PROBE_INTERVAL_MIN
+#define PROBE_INTERVAL_MAX PROTO_PROBE_INTERVAL_MAX
 #define PROBE_DOWN_DEFAULT 3
 #define PROBE_UP_DEFAULT   5
-#define PROBE_COUNT_MAX    100
+#define PROBE_COUNT_MAX    PROTO_PROBE_COUNT_MAX
 /*
  * A session without its control channel: 120 s by default is the
  * channel's read timeout (30 s, three keepalives missed) plus about six

@@ -15,15 +15,12 @@
 #include "ctlmsg.h"
 #include "jsonpos.h"
 
-/*
- * The peer gets no more latitude than a local configuration: these are
- * the ranges config.c enforces for the same values (wanpair.json(5)).
- */
-#define MBPS_MAX           1000000
-#define PROBE_INTERVAL_MIN 10
-#define PROBE_INTERVAL_MAX 10000
-#define PROBE_COUNT_MAX    100
-#define LOSS_PPM_MAX       1000000
+/* The peer gets no more latitude than a local configuration: proto.h. */
+#define MBPS_MAX           PROTO_MBPS_MAX
+#define PROBE_INTERVAL_MIN PROTO_PROBE_INTERVAL_MIN
+#define PROBE_INTERVAL_MAX PROTO_PROBE_INTERVAL_MAX
+#define PROBE_COUNT_MAX    PROTO_PROBE_COUNT_MAX
+#define LOSS_PPM_MAX       PROTO_LOSS_PPM_MAX
 
 /*
  * Bytes of a bad value repeated in a message: enough to recognise it,
@@ -271,8 +268,7 @@ get_dead_link(struct dec *d, json_t *obj, uint8_t *out)
 		*out = CTL_LINK_NONE;
 		return 0;
 	}
-	if (get_uint(d, obj, NULL, "link", 0, CONFIG_MAX_LINKS - 1, &link) ==
-	    -1)
+	if (get_uint(d, obj, NULL, "link", 0, PROTO_MAX_LINKS - 1, &link) == -1)
 		return -1;
 	*out = (uint8_t)link;
 	return 0;
@@ -443,7 +439,7 @@ decode_link(struct dec *d, json_t *o, const char *path, struct ctl_link *l)
 	if (check_keys(d, o, path, link_keys) == -1 ||
 	    get_name(d, o, path, "name", 1, l->name, sizeof(l->name),
 		NAME_WORD) == -1 ||
-	    get_uint(d, o, path, "id", 0, CONFIG_MAX_LINKS - 1, &id) == -1 ||
+	    get_uint(d, o, path, "id", 0, PROTO_MAX_LINKS - 1, &id) == -1 ||
 	    get_uint(d, o, path, "up_mbps", 1, MBPS_MAX, &l->up_mbps) == -1 ||
 	    get_uint(d, o, path, "down_mbps", 1, MBPS_MAX, &l->down_mbps) == -1)
 		return -1;
@@ -470,7 +466,7 @@ ctlmsg_decode_hello(const uint8_t *body, size_t len, struct ctl_hello *h,
 		-1 ||
 	    get_name(&d, root, NULL, "site", 1, h->site, sizeof(h->site),
 		NAME_TEXT) == -1 ||
-	    get_array(&d, root, NULL, "links", 1, CONFIG_MAX_LINKS, &links) ==
+	    get_array(&d, root, NULL, "links", 1, PROTO_MAX_LINKS, &links) ==
 		-1 ||
 	    get_array(&d, root, NULL, "lan", 0, CTL_MAX_LAN, &lan) == -1)
 		goto out;
@@ -573,7 +569,7 @@ ctlmsg_decode_link_state(const uint8_t *body, size_t len,
 	memset(ls, 0, sizeof(*ls));
 	if ((root = load(&d, body, len, link_state_keys)) == NULL)
 		goto out;
-	if (get_uint(&d, root, NULL, "link", 0, CONFIG_MAX_LINKS - 1, &link) ==
+	if (get_uint(&d, root, NULL, "link", 0, PROTO_MAX_LINKS - 1, &link) ==
 		-1 ||
 	    get_bool(&d, root, NULL, "up", &ls->up) == -1 ||
 	    get_uint(&d, root, NULL, "rtt_us", 0, UINT32_MAX, &ls->rtt_us) ==
@@ -714,7 +710,7 @@ decode_move(
 	    move_addr(d, v, path, 2, &a, &b) == -1 ||
 	    move_uint(d, v, path, 3, UINT16_MAX, &pb) == -1 ||
 	    move_uint(d, v, path, 4, UINT8_MAX, &proto) == -1 ||
-	    move_uint(d, v, path, 5, CONFIG_MAX_LINKS - 1, &link) == -1)
+	    move_uint(d, v, path, 5, PROTO_MAX_LINKS - 1, &link) == -1)
 		return -1;
 	if (link == dead) {
 		snprintf(path, sizeof(path), "moves[%zu][5]", i);
@@ -726,9 +722,7 @@ decode_move(
 	 * first.  The PoP finds the flow by this key; a reversed one would
 	 * silently match nothing.
 	 */
-	c = memcmp(a.a, b.a, sizeof(a.a));
-	if (c == 0)
-		c = pa < pb ? -1 : pa > pb;
+	c = flow_key_order(a.a, (uint16_t)pa, b.a, (uint16_t)pb);
 	if (c > 0)
 		return fail(d, path, NULL,
 		    "not a normalised flow key: the lower address (then port) "
@@ -823,15 +817,6 @@ out:
 
 /* ------------------------------------------------------------ encoders */
 
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /*
  * Adds key: value to obj and takes the value's reference.  A NULL value
  * (allocation failure, or json_string() refusing bad UTF-8) or a failed
@@ -877,7 +862,7 @@ frame(json_t *root, int bad, uint8_t type, uint8_t **out, size_t *outlen)
 		goto fail;
 	if (json_dumpb(root, (char *)f + CTL_HDR_LEN, n, JSON_COMPACT) != n)
 		goto fail;
-	put32(f, (uint32_t)n);
+	POKE_U32(f, (uint32_t)n);
 	f[4] = type;
 	json_decref(root);
 	*out = f;
@@ -919,7 +904,7 @@ ctlmsg_encode_hello(const struct ctl_hello *h, uint8_t **out, size_t *outlen)
 	int              bad = 0;
 
 	if (!terminated(h->site, sizeof(h->site)) ||
-	    h->nlinks > CONFIG_MAX_LINKS || h->nlan > CTL_MAX_LAN)
+	    h->nlinks > PROTO_MAX_LINKS || h->nlan > CTL_MAX_LAN)
 		return -1;
 	for (i = 0; i < h->nlinks; i++)
 		if (!terminated(h->links[i].name, sizeof(h->links[i].name)))

@@ -56,8 +56,8 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "config.h"
-#include "flow.h"
+#include "flowkey.h"
+#include "proto.h"
 
 #define CTL_HDR_LEN  5
 #define CTL_MAX_BODY (1024 * 1024)
@@ -105,7 +105,7 @@ struct ctl_frame {
 int ctlmsg_frame(const uint8_t *buf, size_t len, struct ctl_frame *f);
 
 struct ctl_link {
-	char     name[CONFIG_NAME_MAX];
+	char     name[PROTO_NAME_MAX];
 	uint8_t  id; /* the link_id in data-plane headers */
 	uint32_t up_mbps;
 	uint32_t down_mbps;
@@ -113,8 +113,8 @@ struct ctl_link {
 
 struct ctl_hello {
 	uint32_t         version;
-	char             site[CONFIG_SITE_MAX];
-	struct ctl_link  links[CONFIG_MAX_LINKS];
+	char             site[PROTO_SITE_MAX];
+	struct ctl_link  links[PROTO_MAX_LINKS];
 	size_t           nlinks;
 	struct wp_prefix lan[CTL_MAX_LAN];
 	size_t           nlan;

@@ -169,7 +169,7 @@ static const char small_hello_json[] =
 static void
 big_hello(struct ctl_hello *h)
 {
-	char   name[CONFIG_NAME_MAX], prefix[PREFIX_STRLEN];
+	char   name[PROTO_NAME_MAX], prefix[PREFIX_STRLEN];
 	size_t i;
 
 	memset(h, 0, sizeof(*h));
@@ -177,12 +177,12 @@ big_hello(struct ctl_hello *h)
 	memset(h->site, 'S', sizeof(h->site) - 1);
 	/* Sites are free text: spaces and UTF-8 are fine. */
 	memcpy(h->site, "Zürich Nord ", 13);
-	for (i = 0; i < CONFIG_MAX_LINKS; i++) {
+	for (i = 0; i < PROTO_MAX_LINKS; i++) {
 		memset(name, 'a' + (int)i % 26, sizeof(name) - 1);
 		name[sizeof(name) - 1] = '\0';
 		snprintf(name, 4, "%02zu.", i);
 		name[3] = '_';
-		add_link(h, name, (uint8_t)(CONFIG_MAX_LINKS - 1 - i),
+		add_link(h, name, (uint8_t)(PROTO_MAX_LINKS - 1 - i),
 		    i % 2 ? 1 : 1000000, (uint32_t)(i + 1));
 	}
 	for (i = 0; i < CTL_MAX_LAN; i++) {
@@ -289,7 +289,7 @@ START_TEST(test_round_trip_small)
 	static const struct ctl_link_state ls[] = {
 	    {0, 0, 0, 0},
 	    {7, 1, 23456, 1500},
-	    {CONFIG_MAX_LINKS - 1, 1, UINT32_MAX, 1000000},
+	    {PROTO_MAX_LINKS - 1, 1, UINT32_MAX, 1000000},
 	};
 	static const uint32_t epochs[] = {0, 1, 0x80000000u, UINT32_MAX};
 	union msg             m;
@@ -397,7 +397,7 @@ START_TEST(test_encode_refuses)
 	small_hello(&h);
 	h.nlinks = 0;
 	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
-	h.nlinks = CONFIG_MAX_LINKS + 1;
+	h.nlinks = PROTO_MAX_LINKS + 1;
 	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
 	small_hello(&h);
 	add_link(&h, "WAN2", 0, 1, 1); /* id 0 twice */
@@ -430,12 +430,12 @@ START_TEST(test_encode_refuses)
 	h.nlan = CTL_MAX_LAN + 1;
 	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
 	small_hello(&h);
-	h.links[0].id = CONFIG_MAX_LINKS;
+	h.links[0].id = PROTO_MAX_LINKS;
 	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
 
 	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
 	ls.up = 1;
-	ls.link = CONFIG_MAX_LINKS;
+	ls.link = PROTO_MAX_LINKS;
 	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
 	ls.link = 0;
 	ls.loss_ppm = 1000001;
@@ -999,18 +999,18 @@ START_TEST(test_limits)
 	/* 32 links decode, 33 do not. */
 	off = (size_t)snprintf(
 	    body, sizeof(body), "{\"version\":1,\"site\":\"b\",\"links\":[");
-	for (i = 0; i < CONFIG_MAX_LINKS + 1; i++) {
-		if (i == CONFIG_MAX_LINKS) {
+	for (i = 0; i < PROTO_MAX_LINKS + 1; i++) {
+		if (i == PROTO_MAX_LINKS) {
 			snprintf(
 			    body + off, sizeof(body) - off, "],\"lan\":[]}");
 			ck_assert_int_eq(
 			    decode_str(CTL_HELLO, body, &m, err), CTL_OK);
-			ck_assert_uint_eq(m.hello.nlinks, CONFIG_MAX_LINKS);
+			ck_assert_uint_eq(m.hello.nlinks, PROTO_MAX_LINKS);
 		}
 		off += (size_t)snprintf(body + off, sizeof(body) - off,
 		    "%s{\"name\":\"l%zu\",\"id\":%zu,\"up_mbps\":1,"
 		    "\"down_mbps\":1}",
-		    i ? "," : "", i, i % CONFIG_MAX_LINKS);
+		    i ? "," : "", i, i % PROTO_MAX_LINKS);
 	}
 	snprintf(body + off, sizeof(body) - off, "],\"lan\":[]}");
 	ck_assert_int_eq(decode_str(CTL_HELLO, body, &m, err), CTL_ERR_BODY);
@@ -1222,9 +1222,9 @@ END_TEST
 START_TEST(test_reassign_ack)
 {
 	static const struct ctl_reassign_ack acks[] = {
-	    {0, 0}, {2, 24}, {CONFIG_MAX_LINKS - 1, UINT32_MAX}};
+	    {0, 0}, {2, 24}, {PROTO_MAX_LINKS - 1, UINT32_MAX}};
 	static const char       json[] = "{\"link\":2,\"seq\":24}";
-	struct ctl_reassign_ack a = {CONFIG_MAX_LINKS, 0};
+	struct ctl_reassign_ack a = {PROTO_MAX_LINKS, 0};
 	union msg               m;
 	uint8_t                *out;
 	size_t                  outlen, i;
@@ -1276,7 +1276,7 @@ START_TEST(test_reassign_no_link)
 	ck_assert_mem_eq(out + CTL_HDR_LEN, json, strlen(json));
 	free(out);
 	/* A link number the decoder would refuse is no "none". */
-	m.reassign.dead_link = CONFIG_MAX_LINKS;
+	m.reassign.dead_link = PROTO_MAX_LINKS;
 	out = NULL;
 	ck_assert_int_eq(
 	    ctlmsg_encode_reassign(&m.reassign, &out, &outlen), -1);
@@ -1334,7 +1334,7 @@ START_TEST(test_reassign_chunked)
 	for (i = 0; i < NFLOWS; i++) {
 		memset(src, 0, sizeof(src));
 		memset(dst, 0, sizeof(dst));
-		link = (uint8_t)(i % (CONFIG_MAX_LINKS - 1));
+		link = (uint8_t)(i % (PROTO_MAX_LINKS - 1));
 		if (link >= DEAD)
 			link++;
 		if (i % 3 == 2) {
@@ -1594,7 +1594,7 @@ START_TEST(test_reassign_encode_refuses)
 	r.moves = NULL;
 	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
 	small_reassign(&r, mv);
-	r.dead_link = CONFIG_MAX_LINKS;
+	r.dead_link = PROTO_MAX_LINKS;
 	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
 	small_reassign(&r, mv);
 	r.total = 1; /* fewer than this chunk's moves */
@@ -1603,7 +1603,7 @@ START_TEST(test_reassign_encode_refuses)
 	mv[1].link = 2; /* the dead link */
 	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
 	small_reassign(&r, mv);
-	mv[1].link = CONFIG_MAX_LINKS;
+	mv[1].link = PROTO_MAX_LINKS;
 	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
 	small_reassign(&r, mv);
 	mv[0].key.family = 0;
