@@ -78,7 +78,7 @@ cfg_parse_endpoint(
 	 * CA signed (another site's, too) could pose as the PoP. */
 	if (cp->kind != CONFIG_POPD &&
 	    cfg_get_name(cp, o, node, "identity", e->identity,
-		sizeof(e->identity), NAME_TEXT) == 0 &&
+		sizeof(e->identity), JSONPOS_NAME_TEXT) == 0 &&
 	    cp->kind == CONFIG_SOCKETD)
 		cfg_missing(cp, node, "identity");
 	else if (cp->kind == CONFIG_POPD &&
@@ -151,7 +151,7 @@ cfg_parse_tun(struct cparse *cp, struct config *conf, json_t *root)
 		return;
 	cfg_check_keys(cp, o, node, tun_keys);
 	(void)cfg_get_name(cp, o, node, "name", conf->tun.name,
-	    sizeof(conf->tun.name), NAME_IFNAME);
+	    sizeof(conf->tun.name), JSONPOS_NAME_IFNAME);
 	(void)cfg_get_uint(
 	    cp, o, node, "mtu", TUN_MTU_MIN, 65535, &conf->tun.mtu);
 }

@@ -113,12 +113,6 @@ struct quoted {
 	char s[QUOTE_MAX * 6 + 8]; /* every byte may become \u00XX */
 };
 
-enum name_rule {
-	NAME_WORD,  /* link and profile names: [A-Za-z0-9_.-] */
-	NAME_TEXT,  /* site names, identities: no control characters */
-	NAME_IFNAME /* a Linux interface name */
-};
-
 /*
  * config-json.c: errors with their positions (report points at a value,
  * report_key at its key; flush_errors hands them over in file order),
@@ -146,7 +140,7 @@ int cfg_get_container(struct cparse *cp, json_t *obj, int objnode,
 int cfg_get_enum(struct cparse *cp, json_t *obj, int objnode, const char *key,
     const char *const *names, size_t nnames, int *out);
 int cfg_get_name(struct cparse *cp, json_t *obj, int objnode, const char *key,
-    char *dst, size_t size, enum name_rule rule);
+    char *dst, size_t size, enum jsonpos_name rule);
 void cfg_check_duplicates(struct cparse *cp, struct nameref *refs, size_t n,
     int arrnode, const char *arr, const char *key, const char *what,
     int nocase);

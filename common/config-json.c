@@ -217,15 +217,11 @@ cfg_check_keys(
 {
 	const char *key, *hint;
 	void       *it;
-	size_t      i;
 
 	for (it = json_object_iter(obj); it != NULL;
 	     it = json_object_iter_next(obj, it)) {
 		key = json_object_iter_key(it);
-		for (i = 0; known[i] != NULL; i++)
-			if (strcmp(key, known[i]) == 0)
-				break;
-		if (known[i] != NULL)
+		if (jsonpos_key_known(key, known))
 			continue;
 		if ((hint = suggest(key, known)) != NULL)
 			cfg_report_key(cp,
@@ -350,42 +346,10 @@ cfg_get_enum(struct cparse *cp, json_t *obj, int objnode, const char *key,
 	return -1;
 }
 
-static int
-name_ok(const char *s, enum name_rule rule)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	switch (rule) {
-	case NAME_WORD:
-		for (; *p != '\0'; p++)
-			if (!((*p >= 'a' && *p <= 'z') ||
-				(*p >= 'A' && *p <= 'Z') ||
-				(*p >= '0' && *p <= '9') || *p == '_' ||
-				*p == '.' || *p == '-'))
-				return 0;
-		return 1;
-	case NAME_IFNAME:
-		/* What the kernel's dev_valid_name() refuses. */
-		if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-			return 0;
-		for (; *p != '\0'; p++)
-			if (*p == '/' || *p == ':' || *p <= ' ' || *p == 0x7f)
-				return 0;
-		return 1;
-	case NAME_TEXT:
-		/* They end up in logs and control messages, one per line. */
-		for (; *p != '\0'; p++)
-			if (*p < ' ' || *p == 0x7f)
-				return 0;
-		return 1;
-	}
-	return 0;
-}
-
 /* A string of 1..size-1 bytes that obeys `rule`, copied into dst. */
 int
 cfg_get_name(struct cparse *cp, json_t *obj, int objnode, const char *key,
-    char *dst, size_t size, enum name_rule rule)
+    char *dst, size_t size, enum jsonpos_name rule)
 {
 	struct quoted q;
 	const char   *s;
@@ -397,24 +361,26 @@ cfg_get_name(struct cparse *cp, json_t *obj, int objnode, const char *key,
 	len = strlen(s);
 	if (len == 0 || len >= size) {
 		cfg_report(cp, node, "must be 1..%zu %s long, got %zu",
-		    size - 1, rule == NAME_TEXT ? "bytes" : "characters", len);
+		    size - 1,
+		    rule == JSONPOS_NAME_TEXT ? "bytes" : "characters", len);
 		return -1;
 	}
-	if (!name_ok(s, rule)) {
+	if (!jsonpos_name_ok(s, len, rule)) {
 		switch (rule) {
-		case NAME_WORD:
+		case JSONPOS_NAME_WORD:
 			cfg_report(cp, node,
 			    "must contain only letters, digits, "
 			    "\"_\", \".\" and \"-\"; got %s",
 			    cfg_quote(&q, s));
 			break;
-		case NAME_IFNAME:
+		case JSONPOS_NAME_IFNAME:
 			cfg_report(cp, node,
 			    "must be an interface name (no \"/\", "
 			    "\":\" or spaces, not \".\" or \"..\"); got %s",
 			    cfg_quote(&q, s));
 			break;
-		case NAME_TEXT:
+		case JSONPOS_NAME_TEXT:
+		case JSONPOS_NAME_PRINTABLE: /* not in a configuration */
 			cfg_report(cp, node,
 			    "must not contain control characters; "
 			    "got %s",

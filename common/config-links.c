@@ -32,11 +32,11 @@ parse_link(struct cparse *cp, json_t *o, int node, struct config_link *l)
 	int           r_dev, r_src, snode;
 
 	cfg_check_keys(cp, o, node, link_keys);
-	if (cfg_get_name(
-		cp, o, node, "name", l->name, sizeof(l->name), NAME_WORD) == 0)
+	if (cfg_get_name(cp, o, node, "name", l->name, sizeof(l->name),
+		JSONPOS_NAME_WORD) == 0)
 		cfg_missing(cp, node, "name");
-	r_dev = cfg_get_name(
-	    cp, o, node, "device", l->device, sizeof(l->device), NAME_IFNAME);
+	r_dev = cfg_get_name(cp, o, node, "device", l->device,
+	    sizeof(l->device), JSONPOS_NAME_IFNAME);
 	if ((r_src = cfg_get_string(cp, o, node, "source", &s, &snode)) == 1 &&
 	    addr_parse(s, &l->source) == -1)
 		cfg_report(cp, snode, "must be an IP address, got %s",
@@ -315,10 +315,10 @@ parse_site(struct cparse *cp, json_t *o, int node, struct config_site *site)
 {
 	cfg_check_keys(cp, o, node, site_keys);
 	if (cfg_get_name(cp, o, node, "name", site->name, sizeof(site->name),
-		NAME_TEXT) == 0)
+		JSONPOS_NAME_TEXT) == 0)
 		cfg_missing(cp, node, "name");
 	if (cfg_get_name(cp, o, node, "identity", site->identity,
-		sizeof(site->identity), NAME_TEXT) == 0)
+		sizeof(site->identity), JSONPOS_NAME_TEXT) == 0)
 		cfg_missing(cp, node, "identity");
 	if (cfg_get_prefix_list(cp, o, node, "lan", &site->lan, &site->nlan) ==
 	    0)

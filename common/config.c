@@ -156,8 +156,8 @@ parse_profile(struct cparse *cp, json_t *o, int node, struct config_profile *p)
 	int      r_sticky, r_keep, r, v, vnode, known, none;
 
 	cfg_check_keys(cp, o, node, profile_keys);
-	if (cfg_get_name(
-		cp, o, node, "name", p->name, sizeof(p->name), NAME_WORD) == 0)
+	if (cfg_get_name(cp, o, node, "name", p->name, sizeof(p->name),
+		JSONPOS_NAME_WORD) == 0)
 		cfg_missing(cp, node, "name");
 	if (cfg_get_enum(cp, o, node, "algorithm", algorithm_names,
 		NELEM(algorithm_names), &v) == 1)
@@ -293,7 +293,7 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	    cp, root, 0, cp->kind == CONFIG_POPD ? popd_keys : socketd_keys);
 	if (cp->kind != CONFIG_POPD &&
 	    cfg_get_name(cp, root, 0, "site", conf->site, sizeof(conf->site),
-		NAME_TEXT) == 0 &&
+		JSONPOS_NAME_TEXT) == 0 &&
 	    cp->kind == CONFIG_SOCKETD)
 		cfg_missing(cp, 0, "site");
 	/* Profiles first: links and routes refer to them by name. */

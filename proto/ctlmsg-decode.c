@@ -44,7 +44,7 @@ decode_link(struct dec *d, json_t *o, const char *path, struct ctl_link *l)
 		    jsonpos_type_name(o));
 	if (dec_check_keys(d, o, path, link_keys) == -1 ||
 	    dec_get_name(d, o, path, "name", 1, l->name, sizeof(l->name),
-		NAME_WORD) == -1 ||
+		JSONPOS_NAME_WORD) == -1 ||
 	    dec_get_uint(d, o, path, "id", 0, PROTO_MAX_LINKS - 1, &id) == -1 ||
 	    dec_get_uint(d, o, path, "up_mbps", 1, MBPS_MAX, &l->up_mbps) ==
 		-1 ||
@@ -73,7 +73,7 @@ ctlmsg_decode_hello(const uint8_t *body, size_t len, struct ctl_hello *h,
 	if (dec_get_uint(
 		&d, root, NULL, "version", 0, UINT32_MAX, &h->version) == -1 ||
 	    dec_get_name(&d, root, NULL, "site", 1, h->site, sizeof(h->site),
-		NAME_TEXT) == -1 ||
+		JSONPOS_NAME_TEXT) == -1 ||
 	    dec_get_array(
 		&d, root, NULL, "links", 1, PROTO_MAX_LINKS, &links) == -1 ||
 	    dec_get_array(&d, root, NULL, "lan", 0, CTL_MAX_LAN, &lan) == -1)
@@ -229,7 +229,7 @@ ctlmsg_decode_bye(const uint8_t *body, size_t len, struct ctl_bye *b, char *err,
 	if ((root = dec_load(&d, body, len, bye_keys)) == NULL)
 		goto out;
 	if (dec_get_name(&d, root, NULL, "reason", 0, b->reason,
-		sizeof(b->reason), NAME_TEXT) == -1)
+		sizeof(b->reason), JSONPOS_NAME_TEXT) == -1)
 		goto out;
 	rc = CTL_OK;
 out:

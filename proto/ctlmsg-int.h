@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "ctlmsg.h"
+#include "jsonpos.h"
 
 /* The peer gets no more latitude than a local configuration: proto.h. */
 #define MBPS_MAX           PROTO_MBPS_MAX
@@ -46,11 +47,6 @@
 		"\"total\":4294967295,\"moves\":[]}") -                        \
 	    1)
 
-enum name_rule {
-	NAME_WORD, /* link names, as in the config: [A-Za-z0-9_.-] */
-	NAME_TEXT  /* site, reason: no control characters */
-};
-
 /* Where a decoder writes its one sentence. */
 struct dec {
 	char  *err;
@@ -76,7 +72,7 @@ int dec_get_dead_link(struct dec *d, json_t *obj, uint8_t *out);
 int dec_get_bool(struct dec *d, json_t *obj, const char *path, const char *key,
     uint8_t *out);
 int dec_get_name(struct dec *d, json_t *obj, const char *path, const char *key,
-    size_t min, char *dst, size_t size, enum name_rule rule);
+    size_t min, char *dst, size_t size, enum jsonpos_name rule);
 int dec_get_array(struct dec *d, json_t *obj, const char *path, const char *key,
     size_t min, size_t max, json_t **out);
 int dec_get_object(struct dec *d, json_t *obj, const char *path,

@@ -76,15 +76,11 @@ dec_check_keys(
 	struct quoted q;
 	const char   *key;
 	void         *it;
-	size_t        i;
 
 	for (it = json_object_iter(obj); it != NULL;
 	     it = json_object_iter_next(obj, it)) {
 		key = json_object_iter_key(it);
-		for (i = 0; known[i] != NULL; i++)
-			if (strcmp(key, known[i]) == 0)
-				break;
-		if (known[i] == NULL)
+		if (!jsonpos_key_known(key, known))
 			return dec_fail(d, path, NULL, "unknown key %s",
 			    dec_quote(&q, key, strlen(key)));
 	}
@@ -163,30 +159,10 @@ dec_get_bool(
 	return 0;
 }
 
-static int
-name_ok(const char *s, size_t len, enum name_rule rule)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t               i;
-
-	for (i = 0; i < len; i++) {
-		if (rule == NAME_WORD &&
-		    !((p[i] >= 'a' && p[i] <= 'z') ||
-			(p[i] >= 'A' && p[i] <= 'Z') ||
-			(p[i] >= '0' && p[i] <= '9') || p[i] == '_' ||
-			p[i] == '.' || p[i] == '-'))
-			return 0;
-		/* Both end up in logs, one line each. */
-		if (p[i] < ' ' || p[i] == 0x7f)
-			return 0;
-	}
-	return 1;
-}
-
 /* A string of min..size-1 bytes obeying `rule`, copied into dst. */
 int
 dec_get_name(struct dec *d, json_t *obj, const char *path, const char *key,
-    size_t min, char *dst, size_t size, enum name_rule rule)
+    size_t min, char *dst, size_t size, enum jsonpos_name rule)
 {
 	struct quoted q;
 	const char   *s;
@@ -208,10 +184,10 @@ dec_get_name(struct dec *d, json_t *obj, const char *path, const char *key,
 			    len);
 		return dec_fail(d, path, key,
 		    "must be %zu..%zu %s long, got %zu", min, size - 1,
-		    rule == NAME_WORD ? "characters" : "bytes", len);
+		    rule == JSONPOS_NAME_WORD ? "characters" : "bytes", len);
 	}
-	if (!name_ok(s, len, rule)) {
-		if (rule == NAME_WORD)
+	if (!jsonpos_name_ok(s, len, rule)) {
+		if (rule == JSONPOS_NAME_WORD)
 			return dec_fail(d, path, key,
 			    "must contain only letters, digits, \"_\", "
 			    "\".\" and \"-\"; got %s",

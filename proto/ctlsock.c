@@ -74,7 +74,7 @@ get_name(json_t *v, const char *key, char *dst, size_t size, char *err,
 {
 	char        q[QUOTE_MAX * 6 + 8];
 	const char *s;
-	size_t      len, i;
+	size_t      len;
 
 	if (!json_is_string(v))
 		return fail(err, errlen, "%s: must be a string, got %s", key,
@@ -87,13 +87,11 @@ get_name(json_t *v, const char *key, char *dst, size_t size, char *err,
 		    jsonpos_quote(q, sizeof(q), s, len, QUOTE_MAX));
 	/* Names go back into one-line answers: printable ASCII only, as
 	 * the config's names are in practice. */
-	for (i = 0; i < len; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
-			return fail(err, errlen,
-			    "%s: printable ASCII without quotes or "
-			    "backslashes, got %s",
-			    key,
-			    jsonpos_quote(q, sizeof(q), s, len, QUOTE_MAX));
+	if (!jsonpos_name_ok(s, len, JSONPOS_NAME_PRINTABLE))
+		return fail(err, errlen,
+		    "%s: printable ASCII without quotes or "
+		    "backslashes, got %s",
+		    key, jsonpos_quote(q, sizeof(q), s, len, QUOTE_MAX));
 	memcpy(dst, s, len + 1);
 	return 0;
 }

@@ -721,3 +721,52 @@ jsonpos_load(
 	err->position = jerr.position > 0 ? (size_t)jerr.position : 0;
 	return NULL;
 }
+
+int
+jsonpos_name_ok(const char *s, size_t len, enum jsonpos_name rule)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t               i;
+
+	/* "." and ".." would be directories in /sys/class/net. */
+	if (rule == JSONPOS_NAME_IFNAME &&
+	    ((len == 1 && p[0] == '.') ||
+		(len == 2 && p[0] == '.' && p[1] == '.')))
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (p[i] < ' ' || p[i] == 0x7f)
+			return 0;
+		switch (rule) {
+		case JSONPOS_NAME_WORD:
+			if (!((p[i] >= 'a' && p[i] <= 'z') ||
+				(p[i] >= 'A' && p[i] <= 'Z') ||
+				(p[i] >= '0' && p[i] <= '9') || p[i] == '_' ||
+				p[i] == '.' || p[i] == '-'))
+				return 0;
+			break;
+		case JSONPOS_NAME_IFNAME:
+			if (p[i] == '/' || p[i] == ':' || p[i] == ' ')
+				return 0;
+			break;
+		case JSONPOS_NAME_PRINTABLE:
+			if (p[i] <= ' ' || p[i] > 0x7e || p[i] == '"' ||
+			    p[i] == '\\')
+				return 0;
+			break;
+		case JSONPOS_NAME_TEXT:
+			break;
+		}
+	}
+	return 1;
+}
+
+int
+jsonpos_key_known(const char *key, const char *const *known)
+{
+	size_t i;
+
+	for (i = 0; known[i] != NULL; i++)
+		if (strcmp(key, known[i]) == 0)
+			return 1;
+	return 0;
+}

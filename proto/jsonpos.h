@@ -94,6 +94,22 @@ void        jsonpos_printable(char *dst, size_t size, const char *src);
 const char *jsonpos_type_name(const struct json_t *);
 
 /*
+ * The names the strict readers (config, control messages, control socket)
+ * accept, checked in one place: jsonpos_name_ok() is 1 if s[0..len) is a
+ * name of that kind.  Names end up in logs and one-line answers, so none
+ * may hold a control character.
+ */
+enum jsonpos_name {
+	JSONPOS_NAME_WORD,     /* link and profile names: [A-Za-z0-9_.-] */
+	JSONPOS_NAME_TEXT,     /* site names, identities, reasons */
+	JSONPOS_NAME_IFNAME,   /* what the kernel's dev_valid_name() takes */
+	JSONPOS_NAME_PRINTABLE /* ASCII 0x21..0x7e but '"' and '\\' */
+};
+int jsonpos_name_ok(const char *s, size_t len, enum jsonpos_name rule);
+/* 1 if key is one of known[] (NULL-terminated), else 0. */
+int jsonpos_key_known(const char *key, const char *const *known);
+
+/*
  * A syntax error from jsonpos_load(): where (line and column from 1, as
  * wanpair.json(5) promises; position in bytes from 0) and a printable
  * one-line message.
