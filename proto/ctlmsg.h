@@ -196,18 +196,21 @@ int  ctlmsg_decode_reassign_ack(const uint8_t *body, size_t len,
 int ctlmsg_decode_keepalive(
     const uint8_t *body, size_t len, char *err, size_t errlen);
 
-/* Any message: `type` (enum ctl_type) says which member holds it. */
+/* The body of any message (KEEPALIVE has none). */
+union ctl_body {
+	struct ctl_hello        hello;
+	struct ctl_welcome      welcome;
+	struct ctl_link_state   link_state;
+	struct ctl_rekey        rekey;
+	struct ctl_bye          bye;
+	struct ctl_reassign     reassign;
+	struct ctl_reassign_ack reassign_ack;
+};
+
+/* Any message: `type` (enum ctl_type) says which member of u holds it. */
 struct ctl_msg {
-	uint8_t type;
-	union {
-		struct ctl_hello        hello;
-		struct ctl_welcome      welcome;
-		struct ctl_link_state   link_state;
-		struct ctl_rekey        rekey;
-		struct ctl_bye          bye;
-		struct ctl_reassign     reassign;
-		struct ctl_reassign_ack reassign_ack;
-	} u;
+	uint8_t        type;
+	union ctl_body u;
 };
 
 /*

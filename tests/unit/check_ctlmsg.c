@@ -23,17 +23,6 @@
 			ck_abort_msg(__VA_ARGS__);                             \
 	} while (0)
 
-/* One of each decoded message, for code that handles any type. */
-union msg {
-	struct ctl_hello        hello;
-	struct ctl_welcome      welcome;
-	struct ctl_link_state   link_state;
-	struct ctl_rekey        rekey;
-	struct ctl_bye          bye;
-	struct ctl_reassign     reassign;
-	struct ctl_reassign_ack reassign_ack;
-};
-
 /* splitmix64: the garbage run must fail the same way on every machine. */
 static uint64_t
 rng_next(uint64_t *s)
@@ -67,14 +56,13 @@ exact_copy(const void *p, size_t len)
  * entry point: CTL_OK, CTL_ERR_BODY, or -100 (no such type).
  */
 static int
-decode(int type, const uint8_t *body, size_t len, union msg *m, char *err,
+decode(int type, const uint8_t *body, size_t len, union ctl_body *m, char *err,
     size_t errlen)
 {
 	struct ctl_frame f = {(uint8_t)type, body, len, CTL_HDR_LEN + len};
 	struct ctl_msg   cm;
 	int              rc;
 
-	_Static_assert(sizeof(cm.u) == sizeof(*m), "union msg is ctl_msg.u");
 	rc = ctlmsg_decode(&f, &cm, err, errlen);
 	memcpy(m, &cm.u, sizeof(*m));
 	return rc == CTL_ERR_TYPE ? -100 : rc;
@@ -82,7 +70,7 @@ decode(int type, const uint8_t *body, size_t len, union msg *m, char *err,
 
 /* Frees what a decoder allocated in m (only REASSIGN allocates). */
 static void
-release(int type, union msg *m)
+release(int type, union ctl_body *m)
 {
 	if (type == CTL_REASSIGN)
 		ctlmsg_reassign_free(&m->reassign);
@@ -93,7 +81,7 @@ release(int type, union msg *m)
  * REASSIGN's moves are compared through the pointer.
  */
 static int
-same(int type, const union msg *a, const union msg *b)
+same(int type, const union ctl_body *a, const union ctl_body *b)
 {
 	const struct ctl_reassign *x = &a->reassign, *y = &b->reassign;
 
@@ -107,7 +95,7 @@ same(int type, const union msg *a, const union msg *b)
 }
 
 static int
-encode(int type, const union msg *m, uint8_t **out, size_t *outlen)
+encode(int type, const union ctl_body *m, uint8_t **out, size_t *outlen)
 {
 	struct ctl_msg cm;
 
@@ -118,7 +106,7 @@ encode(int type, const union msg *m, uint8_t **out, size_t *outlen)
 
 /* Decodes a NUL-terminated body from an exact heap copy. */
 static int
-decode_str(int type, const char *body, union msg *m, char *err)
+decode_str(int type, const char *body, union ctl_body *m, char *err)
 {
 	uint8_t *q;
 	int      rc;
@@ -201,10 +189,10 @@ big_hello(struct ctl_hello *h)
  * was built from zeroed memory, so padding compares equal too).
  */
 static void
-round_trip(int type, const union msg *m, size_t size)
+round_trip(int type, const union ctl_body *m, size_t size)
 {
 	struct ctl_frame f;
-	union msg        back;
+	union ctl_body   back;
 	uint8_t         *out = NULL, *q;
 	size_t           outlen = 0;
 	char             err[CTL_ERRLEN];
@@ -246,12 +234,63 @@ START_TEST(test_type_names)
 	ck_assert_str_eq(ctlmsg_type_name(CTL_TYPE_MAX + 1), "unknown");
 	ck_assert_str_eq(ctlmsg_type_name(-1), "unknown");
 	ck_assert_str_eq(ctlmsg_type_name(256), "unknown");
+	ck_assert_str_eq(ctlmsg_type_tag(CTL_LINK_STATE), "LINK_STATE");
+	ck_assert_str_eq(ctlmsg_type_tag(CTL_REASSIGN_ACK), "REASSIGN_ACK");
+	ck_assert_str_eq(ctlmsg_type_tag(0), "UNKNOWN");
+	ck_assert_str_eq(ctlmsg_type_tag(CTL_TYPE_MAX + 1), "UNKNOWN");
+}
+END_TEST
+
+/* The one entry point: the frame's type chooses; nothing else decodes. */
+START_TEST(test_decode_entry)
+{
+	static const uint8_t ra[] =
+	    "{\"link\":2,\"seq\":0,\"last\":true,\"total\":1,\"moves\":["
+	    "[\"10.1.0.10\",40000,\"203.0.113.10\",443,6,1]]}";
+	static const uint8_t empty[] = "{}";
+	struct ctl_frame     f;
+	struct ctl_msg       m;
+	char                 err[CTL_ERRLEN];
+	uint8_t             *out;
+	size_t               outlen;
+
+	f = (struct ctl_frame){0, empty, 2, CTL_HDR_LEN + 2};
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_ERR_TYPE);
+	ck_assert_str_eq(err, "unknown message type 0");
+	f.type = CTL_TYPE_MAX + 1;
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_ERR_TYPE);
+	ck_assert_str_eq(err, "unknown message type 9");
+
+	f.type = CTL_KEEPALIVE;
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_OK);
+	ck_assert_uint_eq(m.type, CTL_KEEPALIVE);
+	ck_assert_int_eq(ctlmsg_encode(&m, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen, CTL_HDR_LEN + 2);
+	ck_assert_mem_eq(out, "\0\0\0\2\3{}", outlen);
+	free(out);
+	ctlmsg_msg_free(&m);
+
+	/* The same body is another message's, and refused as such. */
+	f.type = CTL_REKEY;
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_ERR_BODY);
+	ck_assert_str_eq(err, "missing key \"epoch\"");
+
+	/* A REASSIGN's moves are the caller's until ctlmsg_msg_free(). */
+	f = (struct ctl_frame){
+	    CTL_REASSIGN, ra, sizeof(ra) - 1, CTL_HDR_LEN + sizeof(ra) - 1};
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_OK);
+	ck_assert_uint_eq(m.type, CTL_REASSIGN);
+	ck_assert_uint_eq(m.u.reassign.nmoves, 1);
+	ck_assert_uint_eq(m.u.reassign.moves[0].key.pa, 40000);
+	ck_assert_uint_eq(m.u.reassign.moves[0].link, 1);
+	ctlmsg_msg_free(&m);
+	ck_assert_ptr_null(m.u.reassign.moves);
 }
 END_TEST
 
 START_TEST(test_round_trip_hello)
 {
-	union msg m;
+	union ctl_body m;
 
 	memset(&m, 0, sizeof(m));
 	small_hello(&m.hello);
@@ -273,8 +312,8 @@ START_TEST(test_round_trip_welcome)
 	    {PROTOCOL_VERSION, 0xdeadbeef, 4789, 100, 3, 5},
 	    {UINT32_MAX, UINT32_MAX, 65535, 10000, 100, 100},
 	};
-	union msg m;
-	size_t    i;
+	union ctl_body m;
+	size_t         i;
 
 	for (i = 0; i < NELEM(ws); i++) {
 		memset(&m, 0, sizeof(m));
@@ -292,7 +331,7 @@ START_TEST(test_round_trip_small)
 	    {PROTO_MAX_LINKS - 1, 1, UINT32_MAX, 1000000},
 	};
 	static const uint32_t epochs[] = {0, 1, 0x80000000u, UINT32_MAX};
-	union msg             m;
+	union ctl_body        m;
 	size_t                i;
 
 	for (i = 0; i < NELEM(ls); i++) {
@@ -957,7 +996,7 @@ check_message(const char *err)
 START_TEST(test_bad_bodies)
 {
 	const struct bad_body *b;
-	union msg              m, zero;
+	union ctl_body         m, zero;
 	size_t                 i;
 	char                   err[CTL_ERRLEN];
 	int                    rc;
@@ -992,9 +1031,9 @@ END_TEST
 
 START_TEST(test_limits)
 {
-	char      body[64 * 1024], err[CTL_ERRLEN], reason[CTL_ERRLEN + 1];
-	union msg m;
-	size_t    off, i;
+	char           body[64 * 1024], err[CTL_ERRLEN], reason[CTL_ERRLEN + 1];
+	union ctl_body m;
+	size_t         off, i;
 
 	/* 32 links decode, 33 do not. */
 	off = (size_t)snprintf(
@@ -1078,10 +1117,10 @@ END_TEST
 START_TEST(test_deep_nesting)
 {
 	enum { DEPTH = 100000 };
-	union msg m;
-	char     *body, err[CTL_ERRLEN];
-	size_t    i;
-	int       t;
+	union ctl_body m;
+	char          *body, err[CTL_ERRLEN];
+	size_t         i;
+	int            t;
 
 	body = malloc(2 * DEPTH + 32);
 	ck_assert_ptr_nonnull(body);
@@ -1174,7 +1213,7 @@ static const char small_reassign_json[] =
 START_TEST(test_reassign_round_trip)
 {
 	struct ctl_move mv[5];
-	union msg       m;
+	union ctl_body  m;
 	uint8_t        *out;
 	size_t          outlen;
 
@@ -1225,7 +1264,7 @@ START_TEST(test_reassign_ack)
 	    {0, 0}, {2, 24}, {PROTO_MAX_LINKS - 1, UINT32_MAX}};
 	static const char       json[] = "{\"link\":2,\"seq\":24}";
 	struct ctl_reassign_ack a = {PROTO_MAX_LINKS, 0};
-	union msg               m;
+	union ctl_body          m;
 	uint8_t                *out;
 	size_t                  outlen, i;
 
@@ -1259,7 +1298,7 @@ START_TEST(test_reassign_no_link)
 				   "\"203.0.113.10\",443,6,0]]}";
 	static const char ack_json[] = "{\"seq\":3}";
 	struct ctl_move   mv[2];
-	union msg         m;
+	union ctl_body    m;
 	uint8_t          *out;
 	size_t            outlen;
 	char              err[CTL_ERRLEN];
@@ -1545,7 +1584,7 @@ START_TEST(test_reassign_truncated)
 	struct ctl_reassign     r;
 	struct ctl_move         mv[2];
 	struct ctl_frame        f;
-	union msg               m, zero;
+	union ctl_body          m, zero;
 	uint8_t                *frame[2], *q;
 	size_t                  len[2], n, k;
 	char                    err[CTL_ERRLEN];
@@ -1638,7 +1677,7 @@ static void
 check_any(const uint8_t *buf, size_t len, size_t *accepted)
 {
 	struct ctl_frame f;
-	union msg        m, back;
+	union ctl_body   m, back;
 	uint8_t         *q, *out;
 	size_t           outlen;
 	char             err[CTL_ERRLEN];
@@ -1696,7 +1735,7 @@ START_TEST(test_garbage)
 	    "\"last\"", "\"total\"", "\"moves\"", "false", "\"10.1.0.10\"",
 	    "\"203.0.113.10\"", "\"2001:db8::1\"", "\"2001:db8::2\"", "443",
 	    "6", "17"};
-	union msg                m;
+	union ctl_body           m;
 	struct ctl_move          mv[2];
 	uint8_t                 *frames[10], buf[512];
 	size_t   flens[10], nframes = 0, i, len, n, accepted = 0, j;
@@ -1798,6 +1837,7 @@ ctlmsg_suite(void)
 
 	tc = tcase_create("encode");
 	tcase_add_test(tc, test_type_names);
+	tcase_add_test(tc, test_decode_entry);
 	tcase_add_test(tc, test_round_trip_hello);
 	tcase_add_test(tc, test_round_trip_welcome);
 	tcase_add_test(tc, test_round_trip_small);
