@@ -262,25 +262,16 @@ int
 cfg_get_uint(struct cparse *cp, json_t *obj, int objnode, const char *key,
     uint32_t min, uint32_t max, uint32_t *out)
 {
-	json_int_t i;
-	json_t    *v;
-	int        node;
+	json_t *v;
+	char    why[96];
+	int     node;
 
 	if ((v = cfg_member(cp, obj, objnode, key, &node)) == NULL)
 		return 0;
-	if (!json_is_integer(v)) {
-		cfg_report(cp, node, "must be an integer, got %s",
-		    jsonpos_type_name(v));
+	if (jsonpos_uint(v, min, max, out, why, sizeof(why)) == -1) {
+		cfg_report(cp, node, "%s", why);
 		return -1;
 	}
-	i = json_integer_value(v);
-	if (i < (json_int_t)min || i > (json_int_t)max) {
-		cfg_report(cp, node,
-		    "must be %" PRIu32 "..%" PRIu32 ", got %lld", min, max,
-		    (long long)i);
-		return -1;
-	}
-	*out = (uint32_t)i;
 	return 1;
 }
 

@@ -102,17 +102,10 @@ int
 dec_uint_in(struct dec *d, json_t *v, const char *path, const char *key,
     uint32_t min, uint32_t max, uint32_t *out)
 {
-	json_int_t i;
+	char why[96];
 
-	if (!json_is_integer(v))
-		return dec_fail(d, path, key, "must be an integer, got %s",
-		    jsonpos_type_name(v));
-	i = json_integer_value(v);
-	if (i < (json_int_t)min || i > (json_int_t)max)
-		return dec_fail(d, path, key,
-		    "must be %" PRIu32 "..%" PRIu32 ", got %lld", min, max,
-		    (long long)i);
-	*out = (uint32_t)i;
+	if (jsonpos_uint(v, min, max, out, why, sizeof(why)) == -1)
+		return dec_fail(d, path, key, "%s", why);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "autoconf.h"
 
+#include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -768,5 +769,27 @@ jsonpos_key_known(const char *key, const char *const *known)
 	for (i = 0; known[i] != NULL; i++)
 		if (strcmp(key, known[i]) == 0)
 			return 1;
+	return 0;
+}
+
+int
+jsonpos_uint(const json_t *v, uint32_t min, uint32_t max, uint32_t *out,
+    char *why, size_t whylen)
+{
+	json_int_t i;
+
+	if (!json_is_integer(v)) {
+		snprintf(why, whylen, "must be an integer, got %s",
+		    jsonpos_type_name(v));
+		return -1;
+	}
+	i = json_integer_value(v);
+	if (i < (json_int_t)min || i > (json_int_t)max) {
+		snprintf(why, whylen,
+		    "must be %" PRIu32 "..%" PRIu32 ", got %lld", min, max,
+		    (long long)i);
+		return -1;
+	}
+	*out = (uint32_t)i;
 	return 0;
 }

@@ -27,6 +27,7 @@
 #define WANPAIR_JSONPOS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define JSONPOS_MAX_DEPTH 64
 #define JSONPOS_NONE      (-1)
@@ -106,6 +107,13 @@ enum jsonpos_name {
 	JSONPOS_NAME_PRINTABLE /* ASCII 0x21..0x7e but '"' and '\\' */
 };
 int jsonpos_name_ok(const char *s, size_t len, enum jsonpos_name rule);
+/*
+ * An integer min..max: 0 with *out, or -1 with the sentence the readers
+ * report ("must be an integer, got string", "must be 1..32, got 0") in
+ * why (64 bytes suffice).
+ */
+int jsonpos_uint(const struct json_t *v, uint32_t min, uint32_t max,
+    uint32_t *out, char *why, size_t whylen);
 /* 1 if key is one of known[] (NULL-terminated), else 0. */
 int jsonpos_key_known(const char *key, const char *const *known);
 
