@@ -19,10 +19,11 @@
 #include "addr.h"
 #include "balspec.h"
 #include "flow.h"
+#include "proto.h"
 
-#define CONFIG_MAX_LINKS  32
-#define CONFIG_NAME_MAX   32 /* link and profile names, with NUL */
-#define CONFIG_SITE_MAX   64
+#define CONFIG_MAX_LINKS  PROTO_MAX_LINKS
+#define CONFIG_NAME_MAX   PROTO_NAME_MAX /* link and profile names, with NUL */
+#define CONFIG_SITE_MAX   PROTO_SITE_MAX
 #define CONFIG_IFNAME_MAX 16            /* IFNAMSIZ */
 #define CONFIG_MAX_BYTES  (1024 * 1024) /* refuse larger files */
 

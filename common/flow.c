@@ -153,9 +153,7 @@ flow_key_from_pkt(const struct pkt_info *pi, struct flow_key *k)
 	int c;
 
 	memset(k, 0, sizeof(*k));
-	c = memcmp(pi->src, pi->dst, sizeof(pi->src));
-	if (c == 0)
-		c = pi->sport < pi->dport ? -1 : pi->sport > pi->dport;
+	c = flow_key_order(pi->src, pi->sport, pi->dst, pi->dport);
 	if (c <= 0) {
 		memcpy(k->a, pi->src, sizeof(k->a));
 		memcpy(k->b, pi->dst, sizeof(k->b));

@@ -30,17 +30,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flowkey.h"
 #include "pkt.h"
 
-struct flow_key {
-	uint8_t  a[16];
-	uint8_t  b[16];
-	uint16_t pa; /* port of a (host order) */
-	uint16_t pb;
-	uint8_t  proto;
-	uint8_t  family;
-	uint8_t  pad[2]; /* always zero: keys are hashed whole */
-};
+/* struct flow_key and its normal form are the wire's: flowkey.h. */
 
 /* Fills *key from a parsed packet; returns 1 if the packet's source is
  * `a` (so the sender is the initiator when this is the first packet). */

@@ -252,28 +252,19 @@ install_routes(struct popd *pd, struct site *site)
 
 /* HELLO: returns NULL, or the reason to close (and *kind). */
 static const char *
-on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
+on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
     enum close_kind *kind)
 {
 	struct popd            *pd = c->pd;
-	struct ctl_hello       *h;
 	struct ctl_welcome      w;
 	struct session         *s;
 	const struct wp_prefix *out;
 	uint8_t                 up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
 	uint8_t                *frame;
 	size_t                  flen;
-	char                    err[CTL_ERRLEN], buf[PREFIX_STRLEN];
+	char                    buf[PREFIX_STRLEN];
 	SSL                    *ssl = bufferevent_openssl_get_ssl(c->bev);
 
-	if ((h = calloc(1, sizeof(*h))) == NULL)
-		return "out of memory";
-	if (ctlmsg_decode_hello(f->body, f->body_len, h, err, sizeof(err)) !=
-	    CTL_OK) {
-		snprintf(why, len, "bad HELLO: %s", err);
-		*kind = CLOSE_BAD;
-		goto fail;
-	}
 	if (h->version != PROTOCOL_VERSION) {
 		snprintf(why, len, "protocol version %u, this PoP speaks %d",
 		    h->version, PROTOCOL_VERSION);
@@ -326,7 +317,6 @@ on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
 	if (log_ratelimit_ok(&pd->site_log, now_ms()))
 		log_info("site %s: session %u, %zu links", c->site->conf->name,
 		    s->id, s->nlinks);
-	free(h);
 	if (send_frame(c, frame, flen) == -1) {
 		*kind = CLOSE_OVERFLOW;
 		return "output over limits.output_kib";
@@ -335,7 +325,6 @@ on_hello(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
 fail:
 	OPENSSL_cleanse(up, sizeof(up));
 	OPENSSL_cleanse(down, sizeof(down));
-	free(h);
 	return why;
 }
 
@@ -386,14 +375,81 @@ frame_allowed(struct conn *c)
 #define FLOODED  "more than limits.frames_per_s frames"
 #define OVERFLOW "output over limits.output_kib (the peer does not read)"
 
+/* What a Socket may send; anything else closes as an unknown frame. */
+#define FROM_SOCKET                                                            \
+	(1u << CTL_HELLO | 1u << CTL_KEEPALIVE | 1u << CTL_BYE |               \
+	    1u << CTL_REKEY | 1u << CTL_LINK_STATE | 1u << CTL_REASSIGN)
+
+/* One decoded message: NULL, or the reason to close (and *kind). */
+static const char *
+on_msg(struct conn *c, const struct ctl_msg *m, char *why, size_t len,
+    enum close_kind *kind)
+{
+	uint8_t *frame;
+	size_t   flen;
+
+	switch (m->type) {
+	case CTL_HELLO:
+		*kind = CLOSE_PEER;
+		return on_hello(c, &m->u.hello, why, len, kind);
+	case CTL_KEEPALIVE:
+		/* Answer, so the Socket's read timeout sees a live PoP. */
+		if (ctlmsg_encode_keepalive(&frame, &flen) == 0 &&
+		    send_frame(c, frame, flen) == -1) {
+			*kind = CLOSE_OVERFLOW;
+			return OVERFLOW;
+		}
+		return NULL;
+	case CTL_REKEY:
+		/* Notice only: the phase bit of the data already said it. */
+		return NULL;
+	case CTL_LINK_STATE: {
+		const struct ctl_link_state *ls = &m->u.link_state;
+		struct session              *sess = c->site->session;
+
+		if (sess != NULL && ls->link < CONFIG_MAX_LINKS &&
+		    sess->index_of[ls->link] != LINK_NONE)
+			session_link_state(sess, sess->index_of[ls->link],
+			    ls->up,
+			    ls->up ? "the Socket sees it up"
+				   : "the Socket sees it down");
+		return NULL;
+	}
+	case CTL_REASSIGN: {
+		const struct ctl_reassign *ra = &m->u.reassign;
+		struct ctl_reassign_ack    ack;
+
+		if (ra->nmoves < CTL_MAX_MOVES && !frame_allowed(c)) {
+			*kind = CLOSE_FLOOD;
+			return FLOODED;
+		}
+		/* The session this connection's HELLO made. */
+		if (c->site->session != NULL)
+			session_reassign(c->site->session, ra);
+		ack.link = ra->dead_link;
+		ack.seq = ra->seq;
+		log_debug("site %s: REASSIGN chunk %u%s, %zu moves",
+		    c->site->conf->name, ra->seq, ra->last ? " (last)" : "",
+		    ra->nmoves);
+		if (ctlmsg_encode_reassign_ack(&ack, &frame, &flen) == 0 &&
+		    send_frame(c, frame, flen) == -1) {
+			*kind = CLOSE_OVERFLOW;
+			return OVERFLOW;
+		}
+		return NULL;
+	}
+	}
+	return "unknown frame type";
+}
+
 /* One frame: NULL, or the reason to close (and *kind). */
 static const char *
 on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
     enum close_kind *kind)
 {
-	uint8_t *frame;
-	size_t   flen;
-	char     err[CTL_ERRLEN];
+	struct ctl_msg m;
+	const char    *rc;
+	char           err[CTL_ERRLEN];
 
 	*kind = CLOSE_BAD;
 	/*
@@ -411,84 +467,22 @@ on_frame(struct conn *c, const struct ctl_frame *f, char *why, size_t len,
 		    why, len, "%s before HELLO", ctlmsg_type_name(f->type));
 		return why;
 	}
-	switch (f->type) {
-	case CTL_HELLO:
-		if (c->welcomed)
-			return "a second HELLO";
-		*kind = CLOSE_PEER;
-		return on_hello(c, f, why, len, kind);
-	case CTL_KEEPALIVE:
-		if (ctlmsg_decode_keepalive(
-			f->body, f->body_len, err, sizeof(err)) != CTL_OK) {
-			snprintf(why, len, "bad KEEPALIVE: %s", err);
-			return why;
-		}
-		/* Answer, so the Socket's read timeout sees a live PoP. */
-		if (ctlmsg_encode_keepalive(&frame, &flen) == 0 &&
-		    send_frame(c, frame, flen) == -1) {
-			*kind = CLOSE_OVERFLOW;
-			return OVERFLOW;
-		}
-		return NULL;
-	case CTL_BYE:
+	if (f->type > CTL_TYPE_MAX || !(FROM_SOCKET & 1u << f->type))
+		return "unknown frame type";
+	if (f->type == CTL_HELLO && c->welcomed)
+		return "a second HELLO";
+	/* A BYE's body is not read: the Socket is going either way. */
+	if (f->type == CTL_BYE) {
 		*kind = CLOSE_PEER;
 		return "the Socket said BYE";
-	case CTL_REKEY:
-		/* Notice only: the phase bit of the data already said it. */
-		if (ctlmsg_decode_rekey(f->body, f->body_len,
-			&(struct ctl_rekey){0}, err, sizeof(err)) != CTL_OK) {
-			snprintf(why, len, "bad REKEY: %s", err);
-			return why;
-		}
-		return NULL;
-	case CTL_LINK_STATE: {
-		struct ctl_link_state ls;
-		struct session       *sess = c->site->session;
-
-		if (ctlmsg_decode_link_state(f->body, f->body_len, &ls, err,
-			sizeof(err)) != CTL_OK) {
-			snprintf(why, len, "bad LINK_STATE: %s", err);
-			return why;
-		}
-		if (sess != NULL && ls.link < CONFIG_MAX_LINKS &&
-		    sess->index_of[ls.link] != LINK_NONE)
-			session_link_state(sess, sess->index_of[ls.link], ls.up,
-			    ls.up ? "the Socket sees it up"
-				  : "the Socket sees it down");
-		return NULL;
 	}
-	case CTL_REASSIGN: {
-		struct ctl_reassign     ra;
-		struct ctl_reassign_ack ack;
-
-		if (ctlmsg_decode_reassign(f->body, f->body_len, &ra, err,
-			sizeof(err)) != CTL_OK) {
-			snprintf(why, len, "bad REASSIGN: %s", err);
-			return why;
-		}
-		if (ra.nmoves < CTL_MAX_MOVES && !frame_allowed(c)) {
-			ctlmsg_reassign_free(&ra);
-			*kind = CLOSE_FLOOD;
-			return FLOODED;
-		}
-		/* The session this connection's HELLO made. */
-		if (c->site->session != NULL)
-			session_reassign(c->site->session, &ra);
-		ack.link = ra.dead_link;
-		ack.seq = ra.seq;
-		log_debug("site %s: REASSIGN chunk %u%s, %zu moves",
-		    c->site->conf->name, ra.seq, ra.last ? " (last)" : "",
-		    ra.nmoves);
-		ctlmsg_reassign_free(&ra);
-		if (ctlmsg_encode_reassign_ack(&ack, &frame, &flen) == 0 &&
-		    send_frame(c, frame, flen) == -1) {
-			*kind = CLOSE_OVERFLOW;
-			return OVERFLOW;
-		}
-		return NULL;
+	if (ctlmsg_decode(f, &m, err, sizeof(err)) != CTL_OK) {
+		snprintf(why, len, "bad %s: %s", ctlmsg_type_tag(f->type), err);
+		return why;
 	}
-	}
-	return "unknown frame type";
+	rc = on_msg(c, &m, why, len, kind);
+	ctlmsg_msg_free(&m);
+	return rc;
 }
 
 /*

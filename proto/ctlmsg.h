@@ -56,8 +56,8 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "config.h"
-#include "flow.h"
+#include "flowkey.h"
+#include "proto.h"
 
 #define CTL_HDR_LEN  5
 #define CTL_MAX_BODY (1024 * 1024)
@@ -105,7 +105,7 @@ struct ctl_frame {
 int ctlmsg_frame(const uint8_t *buf, size_t len, struct ctl_frame *f);
 
 struct ctl_link {
-	char     name[CONFIG_NAME_MAX];
+	char     name[PROTO_NAME_MAX];
 	uint8_t  id; /* the link_id in data-plane headers */
 	uint32_t up_mbps;
 	uint32_t down_mbps;
@@ -113,8 +113,8 @@ struct ctl_link {
 
 struct ctl_hello {
 	uint32_t         version;
-	char             site[CONFIG_SITE_MAX];
-	struct ctl_link  links[CONFIG_MAX_LINKS];
+	char             site[PROTO_SITE_MAX];
+	struct ctl_link  links[PROTO_MAX_LINKS];
 	size_t           nlinks;
 	struct wp_prefix lan[CTL_MAX_LAN];
 	size_t           nlan;
@@ -196,6 +196,38 @@ int  ctlmsg_decode_reassign_ack(const uint8_t *body, size_t len,
 int ctlmsg_decode_keepalive(
     const uint8_t *body, size_t len, char *err, size_t errlen);
 
+/* The body of any message (KEEPALIVE has none). */
+union ctl_body {
+	struct ctl_hello        hello;
+	struct ctl_welcome      welcome;
+	struct ctl_link_state   link_state;
+	struct ctl_rekey        rekey;
+	struct ctl_bye          bye;
+	struct ctl_reassign     reassign;
+	struct ctl_reassign_ack reassign_ack;
+};
+
+/* Any message: `type` (enum ctl_type) says which member of u holds it. */
+struct ctl_msg {
+	uint8_t        type;
+	union ctl_body u;
+};
+
+/*
+ * The one entry point for a frame's body: decodes it as f->type says into
+ * *m (zeroed first, m->type set), CTL_OK, or CTL_ERR_TYPE for a type
+ * outside enum ctl_type, or CTL_ERR_BODY with a sentence in err.  On
+ * success the caller releases m with ctlmsg_msg_free(); on failure
+ * nothing is left allocated.  KEEPALIVE has no member: its body must be
+ * an empty object.
+ */
+int ctlmsg_decode(
+    const struct ctl_frame *f, struct ctl_msg *m, char *err, size_t errlen);
+/* Frees what ctlmsg_decode() allocated in m (a REASSIGN's moves). */
+void ctlmsg_msg_free(struct ctl_msg *m);
+/* Encodes m as its type says, as the ctlmsg_encode_*() below do. */
+int ctlmsg_encode(const struct ctl_msg *m, uint8_t **out, size_t *outlen);
+
 /* Encoders: a malloc'd frame in *out (length *outlen); 0, or -1 if the
  * message cannot be encoded (allocation, or fields out of range). */
 int ctlmsg_encode_hello(
@@ -231,6 +263,9 @@ int    ctlmsg_encode_reassign_chunk(uint8_t dead_link,
        const struct ctl_move *moves, size_t nflows, uint32_t seq, uint8_t **out,
        size_t *outlen);
 
+/* "link_state", for logs and metrics; "unknown" outside enum ctl_type. */
 const char *ctlmsg_type_name(int type);
+/* "LINK_STATE", for messages; "UNKNOWN" outside enum ctl_type. */
+const char *ctlmsg_type_tag(int type);
 
 #endif

@@ -74,7 +74,7 @@ get_name(json_t *v, const char *key, char *dst, size_t size, char *err,
 {
 	char        q[QUOTE_MAX * 6 + 8];
 	const char *s;
-	size_t      len, i;
+	size_t      len;
 
 	if (!json_is_string(v))
 		return fail(err, errlen, "%s: must be a string, got %s", key,
@@ -87,13 +87,11 @@ get_name(json_t *v, const char *key, char *dst, size_t size, char *err,
 		    jsonpos_quote(q, sizeof(q), s, len, QUOTE_MAX));
 	/* Names go back into one-line answers: printable ASCII only, as
 	 * the config's names are in practice. */
-	for (i = 0; i < len; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
-			return fail(err, errlen,
-			    "%s: printable ASCII without quotes or "
-			    "backslashes, got %s",
-			    key,
-			    jsonpos_quote(q, sizeof(q), s, len, QUOTE_MAX));
+	if (!jsonpos_name_ok(s, len, JSONPOS_NAME_PRINTABLE))
+		return fail(err, errlen,
+		    "%s: printable ASCII without quotes or "
+		    "backslashes, got %s",
+		    key, jsonpos_quote(q, sizeof(q), s, len, QUOTE_MAX));
 	memcpy(dst, s, len + 1);
 	return 0;
 }
@@ -102,14 +100,14 @@ int
 ctlsock_req_parse(const char *buf, size_t len, struct ctlsock_req *req,
     char *err, size_t errlen)
 {
-	char         q[QUOTE_MAX * 6 + 8], msg[JSON_ERROR_TEXT_LENGTH];
-	json_error_t jerr;
-	json_t      *root, *v;
-	const char  *key, *s;
-	unsigned     have = 0;
-	size_t       i;
-	int          c;
-	void        *it;
+	char                  q[QUOTE_MAX * 6 + 8];
+	struct jsonpos_syntax serr;
+	json_t               *root, *v;
+	const char           *key, *s;
+	unsigned              have = 0;
+	size_t                i;
+	int                   c;
+	void                 *it;
 
 	memset(req, 0, sizeof(*req));
 	req->limit = CTLSOCK_FLOWS_DEF;
@@ -124,12 +122,10 @@ ctlsock_req_parse(const char *buf, size_t len, struct ctlsock_req *req,
 		    CTLSOCK_MAX_REQUEST);
 	if (memchr(buf, '\n', len) != NULL)
 		return fail(err, errlen, "one request per line");
-	if ((root = json_loadb(buf, len,
-		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr)) == NULL) {
-		jsonpos_printable(msg, sizeof(msg), jerr.text);
-		return fail(
-		    err, errlen, "not JSON at byte %d: %s", jerr.position, msg);
-	}
+	if ((root = jsonpos_load(buf, len,
+		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &serr)) == NULL)
+		return fail(err, errlen, "not JSON at byte %zu: %s",
+		    serr.position, serr.msg);
 	if (!json_is_object(root)) {
 		fail(err, errlen, "request must be a JSON object, got %s",
 		    jsonpos_type_name(root));
@@ -339,10 +335,9 @@ int
 ctlsock_reply_parse(
     const char *buf, size_t len, json_t **result, char *err, size_t errlen)
 {
-	char         msg[JSON_ERROR_TEXT_LENGTH];
-	json_error_t jerr;
-	json_t      *root, *ok, *v;
-	int          rc = -1;
+	struct jsonpos_syntax serr;
+	json_t               *root, *ok, *v;
+	int                   rc = -1;
 
 	*result = NULL;
 	if (len > 0 && buf[len - 1] == '\n')
@@ -354,12 +349,10 @@ ctlsock_reply_parse(
 	if (len > CTLSOCK_MAX_REPLY)
 		return fail(err, errlen, "reply longer than %u bytes",
 		    CTLSOCK_MAX_REPLY);
-	if ((root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr)) ==
-	    NULL) {
-		jsonpos_printable(msg, sizeof(msg), jerr.text);
-		return fail(err, errlen, "reply is not JSON at byte %d: %s",
-		    jerr.position, msg);
-	}
+	if ((root = jsonpos_load(buf, len, JSON_REJECT_DUPLICATES, &serr)) ==
+	    NULL)
+		return fail(err, errlen, "reply is not JSON at byte %zu: %s",
+		    serr.position, serr.msg);
 	ok = json_object_get(root, "ok");
 	if (json_is_true(ok)) {
 		v = json_object_get(root, "result");

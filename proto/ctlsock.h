@@ -37,7 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "proto.h"
 
 /* A request is small; anything longer is not one. */
 #define CTLSOCK_MAX_REQUEST 4096
@@ -63,9 +63,9 @@ enum ctlsock_cmd {
 
 struct ctlsock_req {
 	enum ctlsock_cmd cmd;
-	char             link[CONFIG_NAME_MAX]; /* "" if not given */
-	char             site[CONFIG_SITE_MAX]; /* "" if not given */
-	uint32_t         limit;                 /* flows: 1..FLOWS_MAX */
+	char             link[PROTO_NAME_MAX]; /* "" if not given */
+	char             site[PROTO_SITE_MAX]; /* "" if not given */
+	uint32_t         limit;                /* flows: 1..FLOWS_MAX */
 	int              up; /* link: the admin state asked for */
 };
 

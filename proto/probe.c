@@ -9,14 +9,14 @@
 int
 probe_encode(const struct probe *p, uint8_t *out, size_t outlen)
 {
-	size_t i;
+	struct wbuf b;
 
 	if (outlen < PROBE_LEN)
 		return -1;
-	for (i = 0; i < 4; i++)
-		out[i] = (uint8_t)(p->seq >> (24 - 8 * i));
-	for (i = 0; i < 8; i++)
-		out[4 + i] = (uint8_t)(p->sent_ms >> (56 - 8 * i));
+	wbuf_init(&b, out, outlen);
+	if (wbuf_put_u32(&b, p->seq) == -1 ||
+	    wbuf_put_u64(&b, p->sent_ms) == -1)
+		return -1;
 	return PROBE_LEN;
 }
 

@@ -32,4 +32,19 @@
 /* Smallest inner MTU that may carry IPv6 (RFC 8200 section 5). */
 #define WIRE_MIN_INNER_MTU 1280
 
+/*
+ * Limits a peer and a local configuration are held to alike, defined
+ * once: config.c checks wanpair.json against them, ctlmsg.c every HELLO,
+ * WELCOME and LINK_STATE (wanpair.json(5) documents each; a peer gets no
+ * more latitude than a configuration).
+ */
+#define PROTO_MAX_LINKS          32      /* links of a site; link ids 0..31 */
+#define PROTO_NAME_MAX           32      /* link and profile names, with NUL */
+#define PROTO_SITE_MAX           64      /* site names, with NUL */
+#define PROTO_MBPS_MAX           1000000 /* a link's bandwidth: 1 Tbit/s */
+#define PROTO_PROBE_INTERVAL_MIN 10      /* ms */
+#define PROTO_PROBE_INTERVAL_MAX 10000
+#define PROTO_PROBE_COUNT_MAX    100 /* down_after, up_after */
+#define PROTO_LOSS_PPM_MAX       1000000
+
 #endif

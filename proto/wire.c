@@ -8,37 +8,20 @@
 #include "proto.h"
 #include "wire.h"
 
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
 int
 wire_hdr_encode(const struct wire_hdr *h, uint8_t *out, size_t outlen)
 {
+	struct wbuf b;
+
 	if (outlen < WIRE_HDR_LEN || h->version > 0x0f || h->type > 0x0f)
 		return -1;
-	out[0] = (uint8_t)(h->version << 4 | h->type);
-	out[1] = h->link_id;
-	put16(out + 2, h->flags);
-	put32(out + 4, h->session);
-	put64(out + 8, h->counter);
+	wbuf_init(&b, out, outlen);
+	if (wbuf_put_u8(&b, (uint8_t)(h->version << 4 | h->type)) == -1 ||
+	    wbuf_put_u8(&b, h->link_id) == -1 ||
+	    wbuf_put_u16(&b, h->flags) == -1 ||
+	    wbuf_put_u32(&b, h->session) == -1 ||
+	    wbuf_put_u64(&b, h->counter) == -1)
+		return -1;
 	return WIRE_HDR_LEN;
 }
 
@@ -89,8 +72,8 @@ wire_hdr_decode(const uint8_t *p, size_t len, struct wire_hdr *hdr)
 void
 wire_nonce(uint8_t link_id, uint64_t counter, uint8_t nonce[WIRE_NONCE_LEN])
 {
-	put32(nonce, link_id);
-	put64(nonce + 4, counter);
+	POKE_U32(nonce, link_id);
+	POKE_U64(nonce + 4, counter);
 }
 
 const char *

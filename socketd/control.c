@@ -352,23 +352,16 @@ reconcile(struct socketd *sd)
 
 /* The PoP applied a chunk.  Chunks are answered in order. */
 static int
-on_reassign_ack(struct socketd *sd, const struct ctl_frame *f)
+on_reassign_ack(struct socketd *sd, const struct ctl_reassign_ack *a)
 {
-	struct ctl_reassign_ack a;
-	struct reassign        *b = sd->rq_head;
-	char                    err[CTL_ERRLEN];
+	struct reassign *b = sd->rq_head;
 
-	if (ctlmsg_decode_reassign_ack(
-		f->body, f->body_len, &a, err, sizeof(err)) != CTL_OK) {
-		log_warnx("control channel: bad REASSIGN_ACK: %s", err);
-		return -1;
-	}
-	if (b == NULL || b->acked >= b->sent || a.link != b->dead_link ||
-	    a.seq != b->acked) {
+	if (b == NULL || b->acked >= b->sent || a->link != b->dead_link ||
+	    a->seq != b->acked) {
 		/* A chunk of a batch a reconciliation replaced. */
 		log_debug("control channel: REASSIGN_ACK link %u seq %u "
 			  "matches nothing sent",
-		    a.link, a.seq);
+		    a->link, a->seq);
 		return 0;
 	}
 	log_debug("control channel: the PoP applied REASSIGN chunk %zu of "
@@ -384,34 +377,27 @@ on_reassign_ack(struct socketd *sd, const struct ctl_frame *f)
 }
 
 static int
-on_welcome(struct socketd *sd, const struct ctl_frame *f)
+on_welcome(struct socketd *sd, const struct ctl_welcome *w)
 {
-	struct ctl_welcome w;
-	uint8_t            up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
-	size_t             i;
-	char               err[CTL_ERRLEN];
-	SSL               *ssl = bufferevent_openssl_get_ssl(sd->ctl);
+	uint8_t up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
+	size_t  i;
+	SSL    *ssl = bufferevent_openssl_get_ssl(sd->ctl);
 
-	if (ctlmsg_decode_welcome(f->body, f->body_len, &w, err, sizeof(err)) !=
-	    CTL_OK) {
-		log_warnx("control channel: bad WELCOME: %s", err);
-		return -1;
-	}
-	if (w.version != PROTOCOL_VERSION) {
+	if (w->version != PROTOCOL_VERSION) {
 		log_warnx("PoP speaks protocol version %u, we speak %d",
-		    w.version, PROTOCOL_VERSION);
+		    w->version, PROTOCOL_VERSION);
 		return -1;
 	}
-	if (tls_data_keys(ssl, w.session, 0, up, down) == -1) {
+	if (tls_data_keys(ssl, w->session, 0, up, down) == -1) {
 		log_warnx("cannot derive data-plane keys from the session");
 		return -1;
 	}
 	sd->ctl_welcomed = 1;
 	sd->ctl_backoff = 1;
-	log_info("session %u with the PoP over link %s", w.session,
+	log_info("session %u with the PoP over link %s", w->session,
 	    sd->links[sd->ctl_link].conf->name);
-	dataplane_new_session(sd, w.session, up, down, control_derive);
-	dataplane_set_port(sd, w.data_port);
+	dataplane_new_session(sd, w->session, up, down, control_derive);
+	dataplane_set_port(sd, w->data_port);
 	/* The PoP may hold a fresh session: tell it which links are down. */
 	for (i = 0; i < sd->nlinks; i++)
 		if (!dataplane_link_up(sd, (unsigned)i))
@@ -501,41 +487,41 @@ control_link_state(struct socketd *sd, unsigned link)
 static int
 on_frame(struct socketd *sd, const struct ctl_frame *f)
 {
-	struct ctl_bye bye;
+	struct ctl_msg m;
 	char           err[CTL_ERRLEN];
+	int            rc = -1;
 
 	if (!sd->ctl_welcomed && f->type != CTL_WELCOME && f->type != CTL_BYE) {
 		log_warnx(
 		    "PoP sent %s before WELCOME", ctlmsg_type_name(f->type));
 		return -1;
 	}
-	switch (f->type) {
-	case CTL_WELCOME:
-		return sd->ctl_welcomed ? -1 : on_welcome(sd, f);
-	case CTL_KEEPALIVE:
-		return ctlmsg_decode_keepalive(
-			   f->body, f->body_len, err, sizeof(err)) == CTL_OK
-		    ? 0
-		    : -1;
-	case CTL_BYE:
-		if (ctlmsg_decode_bye(
-			f->body, f->body_len, &bye, err, sizeof(err)) == CTL_OK)
-			log_warnx(
-			    "PoP closed the control channel: %s", bye.reason);
+	if (f->type == CTL_HELLO || f->type == CTL_REASSIGN ||
+	    (f->type == CTL_WELCOME && sd->ctl_welcomed))
 		return -1;
-	case CTL_REKEY:
-		/* Notice only: the phase bit of the data already said it. */
-		return ctlmsg_decode_rekey(f->body, f->body_len,
-			   &(struct ctl_rekey){0}, err, sizeof(err)) == CTL_OK
-		    ? 0
-		    : -1;
-	case CTL_REASSIGN_ACK:
-		return on_reassign_ack(sd, f);
-	case CTL_LINK_STATE:
-		/* The PoP's view of the links: its own probes decide. */
-		return 0;
+	if (ctlmsg_decode(f, &m, err, sizeof(err)) != CTL_OK) {
+		log_warnx("control channel: bad %s: %s",
+		    ctlmsg_type_tag(f->type), err);
+		return -1;
 	}
-	return -1;
+	switch (m.type) {
+	case CTL_WELCOME:
+		rc = on_welcome(sd, &m.u.welcome);
+		break;
+	case CTL_KEEPALIVE:
+	case CTL_REKEY:      /* notice only: the data's phase bit said it */
+	case CTL_LINK_STATE: /* the PoP's view: our own probes decide */
+		rc = 0;
+		break;
+	case CTL_BYE:
+		log_warnx("PoP closed the control channel: %s", m.u.bye.reason);
+		break;
+	case CTL_REASSIGN_ACK:
+		rc = on_reassign_ack(sd, &m.u.reassign_ack);
+		break;
+	}
+	ctlmsg_msg_free(&m);
+	return rc;
 }
 
 /*

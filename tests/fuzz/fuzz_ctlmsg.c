@@ -9,83 +9,18 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-union msg {
-	struct ctl_hello        hello;
-	struct ctl_welcome      welcome;
-	struct ctl_link_state   link_state;
-	struct ctl_rekey        rekey;
-	struct ctl_bye          bye;
-	struct ctl_reassign     reassign;
-	struct ctl_reassign_ack reassign_ack;
-};
-
-/* CTL_OK or CTL_ERR_BODY; -100 for a type without a decoder. */
-static int
-decode(int type, const uint8_t *body, size_t len, union msg *m, char *err)
-{
-	memset(m, 0, sizeof(*m));
-	switch (type) {
-	case CTL_HELLO:
-		return ctlmsg_decode_hello(
-		    body, len, &m->hello, err, CTL_ERRLEN);
-	case CTL_WELCOME:
-		return ctlmsg_decode_welcome(
-		    body, len, &m->welcome, err, CTL_ERRLEN);
-	case CTL_KEEPALIVE:
-		return ctlmsg_decode_keepalive(body, len, err, CTL_ERRLEN);
-	case CTL_LINK_STATE:
-		return ctlmsg_decode_link_state(
-		    body, len, &m->link_state, err, CTL_ERRLEN);
-	case CTL_REKEY:
-		return ctlmsg_decode_rekey(
-		    body, len, &m->rekey, err, CTL_ERRLEN);
-	case CTL_BYE:
-		return ctlmsg_decode_bye(body, len, &m->bye, err, CTL_ERRLEN);
-	case CTL_REASSIGN:
-		return ctlmsg_decode_reassign(
-		    body, len, &m->reassign, err, CTL_ERRLEN);
-	case CTL_REASSIGN_ACK:
-		return ctlmsg_decode_reassign_ack(
-		    body, len, &m->reassign_ack, err, CTL_ERRLEN);
-	}
-	return -100;
-}
-
-static int
-encode(int type, const union msg *m, uint8_t **out, size_t *outlen)
-{
-	switch (type) {
-	case CTL_HELLO:
-		return ctlmsg_encode_hello(&m->hello, out, outlen);
-	case CTL_WELCOME:
-		return ctlmsg_encode_welcome(&m->welcome, out, outlen);
-	case CTL_KEEPALIVE:
-		return ctlmsg_encode_keepalive(out, outlen);
-	case CTL_LINK_STATE:
-		return ctlmsg_encode_link_state(&m->link_state, out, outlen);
-	case CTL_REKEY:
-		return ctlmsg_encode_rekey(&m->rekey, out, outlen);
-	case CTL_BYE:
-		return ctlmsg_encode_bye(&m->bye, out, outlen);
-	case CTL_REASSIGN:
-		return ctlmsg_encode_reassign(&m->reassign, out, outlen);
-	case CTL_REASSIGN_ACK:
-		return ctlmsg_encode_reassign_ack(
-		    &m->reassign_ack, out, outlen);
-	}
-	return -1;
-}
-
 /*
- * 1 if a and b say the same: the whole union (decoders zero it first), or
+ * 1 if a and b say the same: the whole struct (ctlmsg_decode() zeroes it), or
  * for REASSIGN the fields and the moves behind the pointer.
  */
 static int
-same(int type, const union msg *a, const union msg *b)
+same(const struct ctl_msg *a, const struct ctl_msg *b)
 {
-	const struct ctl_reassign *x = &a->reassign, *y = &b->reassign;
+	const struct ctl_reassign *x = &a->u.reassign, *y = &b->u.reassign;
 
-	if (type != CTL_REASSIGN)
+	if (a->type != b->type)
+		return 0;
+	if (a->type != CTL_REASSIGN)
 		return memcmp(a, b, sizeof(*a)) == 0;
 	return x->dead_link == y->dead_link && x->seq == y->seq &&
 	    x->last == y->last && x->total == y->total &&
@@ -109,7 +44,8 @@ check_err(const char *err)
 
 /*
  * The input is a byte stream from a peer: take frames off its front as a
- * connection would, decode each, and for every message accepted check
+ * connection would, decode each through ctlmsg_decode() (the frame's type
+ * byte chooses the message, so one target covers every decoder), and for every message accepted check
  * that it encodes, that the frame says what it is, and that it decodes
  * back to the same struct (decoders zero theirs first, so padding is
  * equal).
@@ -118,7 +54,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ctl_frame f, g;
-	union msg        m, back;
+	struct ctl_msg   m, back;
 	uint8_t         *out;
 	size_t           outlen, off = 0;
 	char             err[CTL_ERRLEN];
@@ -141,27 +77,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		off += f.frame_len;
 
 		err[0] = '\0';
-		rc = decode(f.type, f.body, f.body_len, &m, err);
-		if (rc == -100)
-			continue;
+		rc = ctlmsg_decode(&f, &m, err, sizeof(err));
 		if (rc == CTL_ERR_BODY) {
 			check_err(err);
 			continue;
 		}
 		if (rc != CTL_OK)
 			abort();
-		if (encode(f.type, &m, &out, &outlen) == -1)
+		if (ctlmsg_encode(&m, &out, &outlen) == -1)
 			abort();
 		if (ctlmsg_frame(out, outlen, &g) != CTL_OK ||
 		    g.type != f.type || g.frame_len != outlen)
 			abort();
-		if (decode(g.type, g.body, g.body_len, &back, err) != CTL_OK ||
-		    !same(f.type, &m, &back))
+		if (ctlmsg_decode(&g, &back, err, sizeof(err)) != CTL_OK ||
+		    !same(&m, &back))
 			abort();
-		if (f.type == CTL_REASSIGN) {
-			ctlmsg_reassign_free(&m.reassign);
-			ctlmsg_reassign_free(&back.reassign);
-		}
+		ctlmsg_msg_free(&m);
+		ctlmsg_msg_free(&back);
 		free(out);
 	}
 	return 0;

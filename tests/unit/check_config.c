@@ -578,9 +578,29 @@ START_TEST(syntax_error)
 	/* One line, however many other problems follow. */
 	expect_socketd("{\"site\": 1,\n  \"links\": [" LINK1 ",]\n}",
 	    "t.json:2:82: (syntax): unexpected token near ']'\n");
+	/* Columns from 1, also before a line's first character. */
 	expect_socketd("",
-	    "t.json:1:0: (syntax): unexpected token near "
+	    "t.json:1:1: (syntax): unexpected token near "
 	    "end of file\n");
+	expect_socketd("{\"site\": \"s\",\n",
+	    "t.json:2:1: (syntax): string or '}' expected near "
+	    "end of file\n");
+	/* A byte that is not UTF-8 is placed at itself. */
+	expect_socketd(
+	    "\xff", "t.json:1:1: (syntax): unable to decode byte 0xff\n");
+	expect_socketd(
+	    "{\n\xff}", "t.json:2:1: (syntax): unable to decode byte 0xff\n");
+	expect_socketd("{\"site\": \"\xc3\xa9\xff\"}",
+	    "t.json:1:12: (syntax): unable to decode byte 0xff near "
+	    "'\"\\xc3\\xa9'\n");
+	/* A byte order mark is named, not an "invalid token". */
+	expect_socketd("\xef\xbb\xbf{\"site\": \"s\"}",
+	    "t.json:1:1: (syntax): a UTF-8 byte order mark (EF BB BF) at the "
+	    "start, which JSON does not allow (RFC 8259 section 8.1)\n");
+	/* No jansson flag name in a message. */
+	expect_socketd("{\"site\": \"a\\u0000\"}",
+	    "t.json:1:18: (syntax): \\u0000 is not allowed near "
+	    "'\"a\\u0000\"'\n");
 	expect_socketd("{\"site\": \"s\", \"site\": \"t\"}",
 	    "t.json:1:20: (syntax): duplicate object key near '\"site\"'\n");
 	/* jansson quotes the bad token raw; the line stays printable. */

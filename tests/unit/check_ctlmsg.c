@@ -23,17 +23,6 @@
 			ck_abort_msg(__VA_ARGS__);                             \
 	} while (0)
 
-/* One of each decoded message, for code that handles any type. */
-union msg {
-	struct ctl_hello        hello;
-	struct ctl_welcome      welcome;
-	struct ctl_link_state   link_state;
-	struct ctl_rekey        rekey;
-	struct ctl_bye          bye;
-	struct ctl_reassign     reassign;
-	struct ctl_reassign_ack reassign_ack;
-};
-
 /* splitmix64: the garbage run must fail the same way on every machine. */
 static uint64_t
 rng_next(uint64_t *s)
@@ -62,40 +51,26 @@ exact_copy(const void *p, size_t len)
 	return q;
 }
 
-/* Decodes a body as `type`: CTL_OK, CTL_ERR_BODY, or -100 (no decoder). */
+/*
+ * Decodes a body as `type` through ctlmsg_decode(), the daemons' one
+ * entry point: CTL_OK, CTL_ERR_BODY, or -100 (no such type).
+ */
 static int
-decode(int type, const uint8_t *body, size_t len, union msg *m, char *err,
+decode(int type, const uint8_t *body, size_t len, union ctl_body *m, char *err,
     size_t errlen)
 {
-	memset(m, 0, sizeof(*m));
-	switch (type) {
-	case CTL_HELLO:
-		return ctlmsg_decode_hello(body, len, &m->hello, err, errlen);
-	case CTL_WELCOME:
-		return ctlmsg_decode_welcome(
-		    body, len, &m->welcome, err, errlen);
-	case CTL_KEEPALIVE:
-		return ctlmsg_decode_keepalive(body, len, err, errlen);
-	case CTL_LINK_STATE:
-		return ctlmsg_decode_link_state(
-		    body, len, &m->link_state, err, errlen);
-	case CTL_REKEY:
-		return ctlmsg_decode_rekey(body, len, &m->rekey, err, errlen);
-	case CTL_BYE:
-		return ctlmsg_decode_bye(body, len, &m->bye, err, errlen);
-	case CTL_REASSIGN:
-		return ctlmsg_decode_reassign(
-		    body, len, &m->reassign, err, errlen);
-	case CTL_REASSIGN_ACK:
-		return ctlmsg_decode_reassign_ack(
-		    body, len, &m->reassign_ack, err, errlen);
-	}
-	return -100;
+	struct ctl_frame f = {(uint8_t)type, body, len, CTL_HDR_LEN + len};
+	struct ctl_msg   cm;
+	int              rc;
+
+	rc = ctlmsg_decode(&f, &cm, err, errlen);
+	memcpy(m, &cm.u, sizeof(*m));
+	return rc == CTL_ERR_TYPE ? -100 : rc;
 }
 
 /* Frees what a decoder allocated in m (only REASSIGN allocates). */
 static void
-release(int type, union msg *m)
+release(int type, union ctl_body *m)
 {
 	if (type == CTL_REASSIGN)
 		ctlmsg_reassign_free(&m->reassign);
@@ -106,7 +81,7 @@ release(int type, union msg *m)
  * REASSIGN's moves are compared through the pointer.
  */
 static int
-same(int type, const union msg *a, const union msg *b)
+same(int type, const union ctl_body *a, const union ctl_body *b)
 {
 	const struct ctl_reassign *x = &a->reassign, *y = &b->reassign;
 
@@ -120,33 +95,18 @@ same(int type, const union msg *a, const union msg *b)
 }
 
 static int
-encode(int type, const union msg *m, uint8_t **out, size_t *outlen)
+encode(int type, const union ctl_body *m, uint8_t **out, size_t *outlen)
 {
-	switch (type) {
-	case CTL_HELLO:
-		return ctlmsg_encode_hello(&m->hello, out, outlen);
-	case CTL_WELCOME:
-		return ctlmsg_encode_welcome(&m->welcome, out, outlen);
-	case CTL_KEEPALIVE:
-		return ctlmsg_encode_keepalive(out, outlen);
-	case CTL_LINK_STATE:
-		return ctlmsg_encode_link_state(&m->link_state, out, outlen);
-	case CTL_REKEY:
-		return ctlmsg_encode_rekey(&m->rekey, out, outlen);
-	case CTL_BYE:
-		return ctlmsg_encode_bye(&m->bye, out, outlen);
-	case CTL_REASSIGN:
-		return ctlmsg_encode_reassign(&m->reassign, out, outlen);
-	case CTL_REASSIGN_ACK:
-		return ctlmsg_encode_reassign_ack(
-		    &m->reassign_ack, out, outlen);
-	}
-	return -1;
+	struct ctl_msg cm;
+
+	cm.type = (uint8_t)type;
+	memcpy(&cm.u, m, sizeof(*m));
+	return ctlmsg_encode(&cm, out, outlen);
 }
 
 /* Decodes a NUL-terminated body from an exact heap copy. */
 static int
-decode_str(int type, const char *body, union msg *m, char *err)
+decode_str(int type, const char *body, union ctl_body *m, char *err)
 {
 	uint8_t *q;
 	int      rc;
@@ -197,7 +157,7 @@ static const char small_hello_json[] =
 static void
 big_hello(struct ctl_hello *h)
 {
-	char   name[CONFIG_NAME_MAX], prefix[PREFIX_STRLEN];
+	char   name[PROTO_NAME_MAX], prefix[PREFIX_STRLEN];
 	size_t i;
 
 	memset(h, 0, sizeof(*h));
@@ -205,12 +165,12 @@ big_hello(struct ctl_hello *h)
 	memset(h->site, 'S', sizeof(h->site) - 1);
 	/* Sites are free text: spaces and UTF-8 are fine. */
 	memcpy(h->site, "Zürich Nord ", 13);
-	for (i = 0; i < CONFIG_MAX_LINKS; i++) {
+	for (i = 0; i < PROTO_MAX_LINKS; i++) {
 		memset(name, 'a' + (int)i % 26, sizeof(name) - 1);
 		name[sizeof(name) - 1] = '\0';
 		snprintf(name, 4, "%02zu.", i);
 		name[3] = '_';
-		add_link(h, name, (uint8_t)(CONFIG_MAX_LINKS - 1 - i),
+		add_link(h, name, (uint8_t)(PROTO_MAX_LINKS - 1 - i),
 		    i % 2 ? 1 : 1000000, (uint32_t)(i + 1));
 	}
 	for (i = 0; i < CTL_MAX_LAN; i++) {
@@ -229,10 +189,10 @@ big_hello(struct ctl_hello *h)
  * was built from zeroed memory, so padding compares equal too).
  */
 static void
-round_trip(int type, const union msg *m, size_t size)
+round_trip(int type, const union ctl_body *m, size_t size)
 {
 	struct ctl_frame f;
-	union msg        back;
+	union ctl_body   back;
 	uint8_t         *out = NULL, *q;
 	size_t           outlen = 0;
 	char             err[CTL_ERRLEN];
@@ -274,12 +234,63 @@ START_TEST(test_type_names)
 	ck_assert_str_eq(ctlmsg_type_name(CTL_TYPE_MAX + 1), "unknown");
 	ck_assert_str_eq(ctlmsg_type_name(-1), "unknown");
 	ck_assert_str_eq(ctlmsg_type_name(256), "unknown");
+	ck_assert_str_eq(ctlmsg_type_tag(CTL_LINK_STATE), "LINK_STATE");
+	ck_assert_str_eq(ctlmsg_type_tag(CTL_REASSIGN_ACK), "REASSIGN_ACK");
+	ck_assert_str_eq(ctlmsg_type_tag(0), "UNKNOWN");
+	ck_assert_str_eq(ctlmsg_type_tag(CTL_TYPE_MAX + 1), "UNKNOWN");
+}
+END_TEST
+
+/* The one entry point: the frame's type chooses; nothing else decodes. */
+START_TEST(test_decode_entry)
+{
+	static const uint8_t ra[] =
+	    "{\"link\":2,\"seq\":0,\"last\":true,\"total\":1,\"moves\":["
+	    "[\"10.1.0.10\",40000,\"203.0.113.10\",443,6,1]]}";
+	static const uint8_t empty[] = "{}";
+	struct ctl_frame     f;
+	struct ctl_msg       m;
+	char                 err[CTL_ERRLEN];
+	uint8_t             *out;
+	size_t               outlen;
+
+	f = (struct ctl_frame){0, empty, 2, CTL_HDR_LEN + 2};
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_ERR_TYPE);
+	ck_assert_str_eq(err, "unknown message type 0");
+	f.type = CTL_TYPE_MAX + 1;
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_ERR_TYPE);
+	ck_assert_str_eq(err, "unknown message type 9");
+
+	f.type = CTL_KEEPALIVE;
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_OK);
+	ck_assert_uint_eq(m.type, CTL_KEEPALIVE);
+	ck_assert_int_eq(ctlmsg_encode(&m, &out, &outlen), 0);
+	ck_assert_uint_eq(outlen, CTL_HDR_LEN + 2);
+	ck_assert_mem_eq(out, "\0\0\0\2\3{}", outlen);
+	free(out);
+	ctlmsg_msg_free(&m);
+
+	/* The same body is another message's, and refused as such. */
+	f.type = CTL_REKEY;
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_ERR_BODY);
+	ck_assert_str_eq(err, "missing key \"epoch\"");
+
+	/* A REASSIGN's moves are the caller's until ctlmsg_msg_free(). */
+	f = (struct ctl_frame){
+	    CTL_REASSIGN, ra, sizeof(ra) - 1, CTL_HDR_LEN + sizeof(ra) - 1};
+	ck_assert_int_eq(ctlmsg_decode(&f, &m, err, sizeof(err)), CTL_OK);
+	ck_assert_uint_eq(m.type, CTL_REASSIGN);
+	ck_assert_uint_eq(m.u.reassign.nmoves, 1);
+	ck_assert_uint_eq(m.u.reassign.moves[0].key.pa, 40000);
+	ck_assert_uint_eq(m.u.reassign.moves[0].link, 1);
+	ctlmsg_msg_free(&m);
+	ck_assert_ptr_null(m.u.reassign.moves);
 }
 END_TEST
 
 START_TEST(test_round_trip_hello)
 {
-	union msg m;
+	union ctl_body m;
 
 	memset(&m, 0, sizeof(m));
 	small_hello(&m.hello);
@@ -301,8 +312,8 @@ START_TEST(test_round_trip_welcome)
 	    {PROTOCOL_VERSION, 0xdeadbeef, 4789, 100, 3, 5},
 	    {UINT32_MAX, UINT32_MAX, 65535, 10000, 100, 100},
 	};
-	union msg m;
-	size_t    i;
+	union ctl_body m;
+	size_t         i;
 
 	for (i = 0; i < NELEM(ws); i++) {
 		memset(&m, 0, sizeof(m));
@@ -317,10 +328,10 @@ START_TEST(test_round_trip_small)
 	static const struct ctl_link_state ls[] = {
 	    {0, 0, 0, 0},
 	    {7, 1, 23456, 1500},
-	    {CONFIG_MAX_LINKS - 1, 1, UINT32_MAX, 1000000},
+	    {PROTO_MAX_LINKS - 1, 1, UINT32_MAX, 1000000},
 	};
 	static const uint32_t epochs[] = {0, 1, 0x80000000u, UINT32_MAX};
-	union msg             m;
+	union ctl_body        m;
 	size_t                i;
 
 	for (i = 0; i < NELEM(ls); i++) {
@@ -425,7 +436,7 @@ START_TEST(test_encode_refuses)
 	small_hello(&h);
 	h.nlinks = 0;
 	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
-	h.nlinks = CONFIG_MAX_LINKS + 1;
+	h.nlinks = PROTO_MAX_LINKS + 1;
 	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
 	small_hello(&h);
 	add_link(&h, "WAN2", 0, 1, 1); /* id 0 twice */
@@ -458,12 +469,12 @@ START_TEST(test_encode_refuses)
 	h.nlan = CTL_MAX_LAN + 1;
 	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
 	small_hello(&h);
-	h.links[0].id = CONFIG_MAX_LINKS;
+	h.links[0].id = PROTO_MAX_LINKS;
 	ck_assert_int_eq(ctlmsg_encode_hello(&h, &out, &outlen), -1);
 
 	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
 	ls.up = 1;
-	ls.link = CONFIG_MAX_LINKS;
+	ls.link = PROTO_MAX_LINKS;
 	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
 	ls.link = 0;
 	ls.loss_ppm = 1000001;
@@ -703,8 +714,14 @@ static const struct bad_body {
     {CTL_KEEPALIVE, "{}\n", NULL}, /* whitespace is not garbage */
     {CTL_REKEY, "{\"epoch\":1,\"epoch\":2}",
 	"not JSON at byte *duplicate object key*"},
-    {CTL_BYE, "{\"reason\":\"a\\u0000b\"}", "not JSON at byte *"},
-    {CTL_BYE, "{\"reason\":\"\xff\"}", "not JSON at byte *"},
+    /* No jansson flag name in a message (issue 11). */
+    {CTL_BYE, "{\"reason\":\"a\\u0000b\"}",
+	"not JSON at byte 20: \\u0000 is not allowed near '\"a\\u0000b\"'"},
+    {CTL_BYE, "{\"reason\":\"\xff\"}",
+	"not JSON at byte 11: unable to decode byte 0xff near '\"'"},
+    {CTL_BYE, "\xef\xbb\xbf{\"reason\":\"x\"}",
+	"not JSON at byte 0: a UTF-8 byte order mark (EF BB BF) at the "
+	"start, which JSON does not allow (RFC 8259 section 8.1)"},
     {CTL_REKEY, "{\"epoch\":99999999999999999999}", "not JSON at byte *"},
     {CTL_KEEPALIVE, "{\"a\":1}", "unknown key \"a\""},
     {CTL_KEEPALIVE, "{\"\\n\":1}", "unknown key \"\\n\""},
@@ -979,7 +996,7 @@ check_message(const char *err)
 START_TEST(test_bad_bodies)
 {
 	const struct bad_body *b;
-	union msg              m, zero;
+	union ctl_body         m, zero;
 	size_t                 i;
 	char                   err[CTL_ERRLEN];
 	int                    rc;
@@ -1014,25 +1031,25 @@ END_TEST
 
 START_TEST(test_limits)
 {
-	char      body[64 * 1024], err[CTL_ERRLEN], reason[CTL_ERRLEN + 1];
-	union msg m;
-	size_t    off, i;
+	char           body[64 * 1024], err[CTL_ERRLEN], reason[CTL_ERRLEN + 1];
+	union ctl_body m;
+	size_t         off, i;
 
 	/* 32 links decode, 33 do not. */
 	off = (size_t)snprintf(
 	    body, sizeof(body), "{\"version\":1,\"site\":\"b\",\"links\":[");
-	for (i = 0; i < CONFIG_MAX_LINKS + 1; i++) {
-		if (i == CONFIG_MAX_LINKS) {
+	for (i = 0; i < PROTO_MAX_LINKS + 1; i++) {
+		if (i == PROTO_MAX_LINKS) {
 			snprintf(
 			    body + off, sizeof(body) - off, "],\"lan\":[]}");
 			ck_assert_int_eq(
 			    decode_str(CTL_HELLO, body, &m, err), CTL_OK);
-			ck_assert_uint_eq(m.hello.nlinks, CONFIG_MAX_LINKS);
+			ck_assert_uint_eq(m.hello.nlinks, PROTO_MAX_LINKS);
 		}
 		off += (size_t)snprintf(body + off, sizeof(body) - off,
 		    "%s{\"name\":\"l%zu\",\"id\":%zu,\"up_mbps\":1,"
 		    "\"down_mbps\":1}",
-		    i ? "," : "", i, i % CONFIG_MAX_LINKS);
+		    i ? "," : "", i, i % PROTO_MAX_LINKS);
 	}
 	snprintf(body + off, sizeof(body) - off, "],\"lan\":[]}");
 	ck_assert_int_eq(decode_str(CTL_HELLO, body, &m, err), CTL_ERR_BODY);
@@ -1100,10 +1117,10 @@ END_TEST
 START_TEST(test_deep_nesting)
 {
 	enum { DEPTH = 100000 };
-	union msg m;
-	char     *body, err[CTL_ERRLEN];
-	size_t    i;
-	int       t;
+	union ctl_body m;
+	char          *body, err[CTL_ERRLEN];
+	size_t         i;
+	int            t;
 
 	body = malloc(2 * DEPTH + 32);
 	ck_assert_ptr_nonnull(body);
@@ -1196,7 +1213,7 @@ static const char small_reassign_json[] =
 START_TEST(test_reassign_round_trip)
 {
 	struct ctl_move mv[5];
-	union msg       m;
+	union ctl_body  m;
 	uint8_t        *out;
 	size_t          outlen;
 
@@ -1244,10 +1261,10 @@ END_TEST
 START_TEST(test_reassign_ack)
 {
 	static const struct ctl_reassign_ack acks[] = {
-	    {0, 0}, {2, 24}, {CONFIG_MAX_LINKS - 1, UINT32_MAX}};
+	    {0, 0}, {2, 24}, {PROTO_MAX_LINKS - 1, UINT32_MAX}};
 	static const char       json[] = "{\"link\":2,\"seq\":24}";
-	struct ctl_reassign_ack a = {CONFIG_MAX_LINKS, 0};
-	union msg               m;
+	struct ctl_reassign_ack a = {PROTO_MAX_LINKS, 0};
+	union ctl_body          m;
 	uint8_t                *out;
 	size_t                  outlen, i;
 
@@ -1281,7 +1298,7 @@ START_TEST(test_reassign_no_link)
 				   "\"203.0.113.10\",443,6,0]]}";
 	static const char ack_json[] = "{\"seq\":3}";
 	struct ctl_move   mv[2];
-	union msg         m;
+	union ctl_body    m;
 	uint8_t          *out;
 	size_t            outlen;
 	char              err[CTL_ERRLEN];
@@ -1298,7 +1315,7 @@ START_TEST(test_reassign_no_link)
 	ck_assert_mem_eq(out + CTL_HDR_LEN, json, strlen(json));
 	free(out);
 	/* A link number the decoder would refuse is no "none". */
-	m.reassign.dead_link = CONFIG_MAX_LINKS;
+	m.reassign.dead_link = PROTO_MAX_LINKS;
 	out = NULL;
 	ck_assert_int_eq(
 	    ctlmsg_encode_reassign(&m.reassign, &out, &outlen), -1);
@@ -1356,7 +1373,7 @@ START_TEST(test_reassign_chunked)
 	for (i = 0; i < NFLOWS; i++) {
 		memset(src, 0, sizeof(src));
 		memset(dst, 0, sizeof(dst));
-		link = (uint8_t)(i % (CONFIG_MAX_LINKS - 1));
+		link = (uint8_t)(i % (PROTO_MAX_LINKS - 1));
 		if (link >= DEAD)
 			link++;
 		if (i % 3 == 2) {
@@ -1567,7 +1584,7 @@ START_TEST(test_reassign_truncated)
 	struct ctl_reassign     r;
 	struct ctl_move         mv[2];
 	struct ctl_frame        f;
-	union msg               m, zero;
+	union ctl_body          m, zero;
 	uint8_t                *frame[2], *q;
 	size_t                  len[2], n, k;
 	char                    err[CTL_ERRLEN];
@@ -1616,7 +1633,7 @@ START_TEST(test_reassign_encode_refuses)
 	r.moves = NULL;
 	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
 	small_reassign(&r, mv);
-	r.dead_link = CONFIG_MAX_LINKS;
+	r.dead_link = PROTO_MAX_LINKS;
 	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
 	small_reassign(&r, mv);
 	r.total = 1; /* fewer than this chunk's moves */
@@ -1625,7 +1642,7 @@ START_TEST(test_reassign_encode_refuses)
 	mv[1].link = 2; /* the dead link */
 	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
 	small_reassign(&r, mv);
-	mv[1].link = CONFIG_MAX_LINKS;
+	mv[1].link = PROTO_MAX_LINKS;
 	ck_assert_int_eq(ctlmsg_encode_reassign(&r, &out, &outlen), -1);
 	small_reassign(&r, mv);
 	mv[0].key.family = 0;
@@ -1660,7 +1677,7 @@ static void
 check_any(const uint8_t *buf, size_t len, size_t *accepted)
 {
 	struct ctl_frame f;
-	union msg        m, back;
+	union ctl_body   m, back;
 	uint8_t         *q, *out;
 	size_t           outlen;
 	char             err[CTL_ERRLEN];
@@ -1718,7 +1735,7 @@ START_TEST(test_garbage)
 	    "\"last\"", "\"total\"", "\"moves\"", "false", "\"10.1.0.10\"",
 	    "\"203.0.113.10\"", "\"2001:db8::1\"", "\"2001:db8::2\"", "443",
 	    "6", "17"};
-	union msg                m;
+	union ctl_body           m;
 	struct ctl_move          mv[2];
 	uint8_t                 *frames[10], buf[512];
 	size_t   flens[10], nframes = 0, i, len, n, accepted = 0, j;
@@ -1820,6 +1837,7 @@ ctlmsg_suite(void)
 
 	tc = tcase_create("encode");
 	tcase_add_test(tc, test_type_names);
+	tcase_add_test(tc, test_decode_entry);
 	tcase_add_test(tc, test_round_trip_hello);
 	tcase_add_test(tc, test_round_trip_welcome);
 	tcase_add_test(tc, test_round_trip_small);

@@ -114,7 +114,7 @@ START_TEST(test_refused)
 	     "\"0123456789012345678901234567890123\"}",
 		"link: must be 1 to 31 characters"},
 	    {"{\"command\":\"flows\",\"link\":\"a\\u0000b\"}",
-		"is not allowed"},
+		"\\u0000 is not allowed near"},
 	    {"{\"command\":\"flows\",\"link\":\"a\\nb\"}",
 		"link: printable ASCII without quotes or backslashes, got "
 		"\"a\\nb\""},
@@ -130,6 +130,9 @@ START_TEST(test_refused)
 		"state: must be \"up\" or \"down\""},
 	    {"{\"command\":\"status\",\"command\":\"links\"}", "duplicate"},
 	    {"{\"command\":\"status\"} {}", "not JSON"},
+	    {"\xef\xbb\xbf{\"command\":\"status\"}",
+		"not JSON at byte 0: a UTF-8 byte order mark (EF BB BF) at "
+		"the start, which JSON does not allow (RFC 8259 section 8.1)"},
 	    {"{\"command\":\"status\"}\n{\"command\":\"links\"}",
 		"one request per line"},
 	};

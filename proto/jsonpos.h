@@ -27,6 +27,7 @@
 #define WANPAIR_JSONPOS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define JSONPOS_MAX_DEPTH 64
 #define JSONPOS_NONE      (-1)
@@ -92,5 +93,54 @@ const char *jsonpos_quote(
     char *buf, size_t size, const char *s, size_t len, size_t max);
 void        jsonpos_printable(char *dst, size_t size, const char *src);
 const char *jsonpos_type_name(const struct json_t *);
+
+/*
+ * The names the strict readers (config, control messages, control socket)
+ * accept, checked in one place: jsonpos_name_ok() is 1 if s[0..len) is a
+ * name of that kind.  Names end up in logs and one-line answers, so none
+ * may hold a control character.
+ */
+enum jsonpos_name {
+	JSONPOS_NAME_WORD,     /* link and profile names: [A-Za-z0-9_.-] */
+	JSONPOS_NAME_TEXT,     /* site names, identities, reasons */
+	JSONPOS_NAME_IFNAME,   /* what the kernel's dev_valid_name() takes */
+	JSONPOS_NAME_PRINTABLE /* ASCII 0x21..0x7e but '"' and '\\' */
+};
+int jsonpos_name_ok(const char *s, size_t len, enum jsonpos_name rule);
+/*
+ * An integer min..max: 0 with *out, or -1 with the sentence the readers
+ * report ("must be an integer, got string", "must be 1..32, got 0") in
+ * why (64 bytes suffice).
+ */
+int jsonpos_uint(const struct json_t *v, uint32_t min, uint32_t max,
+    uint32_t *out, char *why, size_t whylen);
+/* 1 if key is one of known[] (NULL-terminated), else 0. */
+int jsonpos_key_known(const char *key, const char *const *known);
+
+/*
+ * A syntax error from jsonpos_load(): where (line and column from 1, as
+ * wanpair.json(5) promises; position in bytes from 0) and a printable
+ * one-line message.
+ */
+struct jsonpos_syntax {
+	unsigned line;
+	unsigned column;
+	size_t   position;
+	char     msg[160 * 4]; /* jansson's text, every byte maybe \xNN */
+};
+
+/*
+ * json_loadb() for every strict reader here (config, control messages,
+ * control socket): the same flags, the same refusals, and the error in
+ * words a user can act on.  jansson reports a position at column 0 when
+ * the error is before a line's first character (an empty text, the end of
+ * a line, a byte that is not UTF-8); here it is column 1, and an undecodable
+ * byte is placed at itself rather than at the character before it.  A
+ * UTF-8 byte order mark, which jansson calls an invalid token, is named,
+ * and no jansson flag name appears in a message.  Returns the value (the
+ * caller decrefs) or NULL with *err set.
+ */
+struct json_t *jsonpos_load(
+    const char *text, size_t len, size_t flags, struct jsonpos_syntax *err);
 
 #endif

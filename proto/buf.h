@@ -1,11 +1,18 @@
 /*
- * Bounded reader over bytes a peer controls.
+ * Bounded reader over bytes a peer controls, and its writer.
  *
  * Every getter checks the remaining length first and, on failure, returns
  * -1 without consuming anything, so a parser can never read past the end
  * and a caller can try another interpretation.  Integers are big-endian
  * (network order).  Never cast a struct over packet bytes: read fields.
  * The reader does not own the bytes it points to.
+ *
+ * The writer (struct wbuf) is the reader's mirror, as OpenSSH's sshbuf
+ * pairs sshbuf_get_u32() with sshbuf_put_u32(): every rbuf_get_X() has a
+ * wbuf_put_X() that writes what it reads, into a caller's fixed array,
+ * and fails (-1, nothing written) rather than run past its end.  POKE_X()
+ * writes at a known place in an array the caller has already checked.
+ * This is the one place for byte order: no hand-rolled put32 elsewhere.
  */
 #ifndef WANPAIR_BUF_H
 #define WANPAIR_BUF_H
@@ -139,6 +146,99 @@ rbuf_get_u64(struct rbuf *b, uint64_t *v)
 		return -1;
 	b->off += 8;
 	*v = (uint64_t)hi << 32 | lo;
+	return 0;
+}
+
+/* ------------------------------------------------------------ writer */
+
+static inline void
+POKE_U16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void
+POKE_U32(uint8_t *p, uint32_t v)
+{
+	POKE_U16(p, (uint16_t)(v >> 16));
+	POKE_U16(p + 2, (uint16_t)v);
+}
+
+static inline void
+POKE_U64(uint8_t *p, uint64_t v)
+{
+	POKE_U32(p, (uint32_t)(v >> 32));
+	POKE_U32(p + 4, (uint32_t)v);
+}
+
+struct wbuf {
+	uint8_t *p;
+	size_t   size; /* room in the buffer */
+	size_t   len;  /* bytes written */
+};
+
+static inline void
+wbuf_init(struct wbuf *b, void *p, size_t size)
+{
+	b->p = p;
+	b->size = size;
+	b->len = 0;
+}
+
+static inline size_t
+wbuf_room(const struct wbuf *b)
+{
+	return b->size - b->len;
+}
+
+static inline int
+wbuf_put_bytes(struct wbuf *b, const void *v, size_t n)
+{
+	if (wbuf_room(b) < n)
+		return -1;
+	if (n > 0)
+		memcpy(b->p + b->len, v, n);
+	b->len += n;
+	return 0;
+}
+
+static inline int
+wbuf_put_u8(struct wbuf *b, uint8_t v)
+{
+	if (wbuf_room(b) < 1)
+		return -1;
+	b->p[b->len++] = v;
+	return 0;
+}
+
+static inline int
+wbuf_put_u16(struct wbuf *b, uint16_t v)
+{
+	if (wbuf_room(b) < 2)
+		return -1;
+	POKE_U16(b->p + b->len, v);
+	b->len += 2;
+	return 0;
+}
+
+static inline int
+wbuf_put_u32(struct wbuf *b, uint32_t v)
+{
+	if (wbuf_room(b) < 4)
+		return -1;
+	POKE_U32(b->p + b->len, v);
+	b->len += 4;
+	return 0;
+}
+
+static inline int
+wbuf_put_u64(struct wbuf *b, uint64_t v)
+{
+	if (wbuf_room(b) < 8)
+		return -1;
+	POKE_U64(b->p + b->len, v);
+	b->len += 8;
 	return 0;
 }
 
