@@ -159,11 +159,19 @@ struct popd {
  * and reload) */
 json_t *popd_answer(void *, const struct ctlsock_req *);
 
-/* control.c */
+/* control.c: one connection, its frames, HELLO to a session */
 /* A tunnel_derive_fn over a struct session: keys of its TLS session, -1
  * once its connection is gone. */
 int  control_derive(void *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
 void control_send_rekey(struct session *, uint32_t epoch);
+/* A new connection's callbacks, which listen.c installs, and its end
+ * without a BYE (it unlinks and frees the connection). */
+void conn_read(struct bufferevent *, void *);
+void conn_event(struct bufferevent *, short, void *);
+void conn_resume(evutil_socket_t, short, void *);
+void conn_free(struct conn *);
+/* listen.c: the listener (accept under limits, the TLS context) and the
+ * drain of the data plane's events; it calls control.c, never back. */
 int  control_init(struct popd *);
 int  control_start(struct popd *);
 void control_stop(struct popd *);
