@@ -313,18 +313,12 @@ int
 control_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
 {
 	struct session *s = arg;
-	uint8_t         k[2][AEAD_KEY_LEN];
-	int             rc;
 
 	/* Keys come from the TLS session: none once it is gone. */
 	if (s->conn == NULL)
 		return -1;
-	rc = tls_data_keys(bufferevent_openssl_get_ssl(s->conn->bev), s->id,
-	    epoch, k[0], k[1]);
-	if (rc == 0)
-		memcpy(key, k[up ? 0 : 1], AEAD_KEY_LEN);
-	OPENSSL_cleanse(k, sizeof(k));
-	return rc;
+	return tls_data_key(
+	    bufferevent_openssl_get_ssl(s->conn->bev), s->id, epoch, up, key);
 }
 
 void
