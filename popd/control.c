@@ -224,10 +224,10 @@ install_routes(struct popd *pd, struct site *site)
 	if (site->routes_installed)
 		return;
 	for (i = 0; i < site->conf->nlan; i++)
-		if (route_add(pd->tun_name, &site->conf->lan[i]) == -1)
+		if (route_add(pd->tundev.name, &site->conf->lan[i]) == -1)
 			log_warn("site %s: route %s via %s", site->conf->name,
 			    prefix_ntop(&site->conf->lan[i], buf, sizeof(buf)),
-			    pd->tun_name);
+			    pd->tundev.name);
 	site->routes_installed = 1;
 }
 

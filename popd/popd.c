@@ -34,7 +34,7 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	pd->conf = conf;
 	pd->base = base;
 	pd->started = daemon_started(d);
-	pd->tun_fd = -1;
+	pd->tundev.fd = -1;
 	pd->udp_fd = -1;
 	pd->nsites = conf->nsites;
 	for (i = 0; i < pd->nsites; i++)

@@ -27,6 +27,7 @@
 #include "engine.h"
 #include "limit.h"
 #include "log.h"
+#include "tun.h"
 #include "tunnel.h"
 
 #define LINK_NONE 0xff
@@ -111,11 +112,7 @@ struct popd {
 	time_t             started;
 	struct daemon     *daemon; /* the skeleton (daemon/daemon.h) */
 
-	int           tun_fd;
-	char          tun_name[IFNAMSIZ];
-	int           tun_mtu;
-	uint16_t      mss4, mss6;
-	struct event *tun_ev;
+	struct tun_dev tundev;
 
 	int           udp_fd;
 	struct event *udp_ev;

@@ -27,7 +27,7 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	sd->conf = conf;
 	sd->base = base;
 	sd->started = daemon_started(d);
-	sd->tun_fd = -1;
+	sd->tundev.fd = -1;
 	sd->nl_fd = -1;
 	return sd;
 }

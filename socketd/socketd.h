@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "link.h"
+#include "tun.h"
 #include "tunnel.h"
 
 struct socketd;
@@ -54,13 +55,9 @@ struct socketd {
 	time_t             started;
 	struct daemon     *daemon; /* the skeleton (daemon/daemon.h) */
 
-	int           tun_fd;
-	char          tun_name[IFNAMSIZ];
-	int           tun_mtu;
-	uint16_t      mss4, mss6;
-	struct event *tun_ev;
-	int           nl_fd; /* carrier events, -1 if unavailable */
-	struct event *nl_ev;
+	struct tun_dev tundev;
+	int            nl_fd; /* carrier events, -1 if unavailable */
+	struct event  *nl_ev;
 
 	struct slink links[CONFIG_MAX_LINKS];
 	size_t       nlinks;
