@@ -26,7 +26,7 @@
 #include "popd.h"
 #include "probe.h"
 #include "proto.h"
-#include "tun.h"
+#include "tundev.h"
 
 #define BATCH     64
 #define JUMBO_MTU 9000
@@ -700,30 +700,17 @@ dataplane_start(struct popd *pd)
 	    event_new(pd->base, pd->udp_fd, EV_READ | EV_PERSIST, udp_read, pd);
 	if (pd->udp_ev == NULL || event_add(pd->udp_ev, NULL) == -1)
 		return -1;
-	if ((pd->tundev.fd = tun_open(pd->conf->tun.name, pd->tundev.name,
-		 sizeof(pd->tundev.name))) == -1) {
-		log_warn("tun %s", pd->conf->tun.name);
-		return -1;
-	}
 	overhead = pd->conf->endpoint.address.family == AF_INET6
 	    ? WIRE_LINK_OVERHEAD6
 	    : WIRE_LINK_OVERHEAD4;
-	pd->tundev.mtu =
-	    pd->conf->tun.mtu != 0 ? (int)pd->conf->tun.mtu : 1500 - overhead;
-	if (tun_up(pd->tundev.name, pd->tundev.mtu) == -1) {
-		log_warn("tun %s: set MTU %d and up", pd->tundev.name,
-		    pd->tundev.mtu);
+	if (tundev_up(&pd->tundev, pd->base, pd->conf->tun.name,
+		pd->conf->tun.mtu != 0 ? (int)pd->conf->tun.mtu
+				       : 1500 - overhead,
+		tun_read, pd) == -1)
 		return -1;
-	}
-	pd->tundev.mss4 = mss_for_mtu(AF_INET, pd->tundev.mtu);
-	pd->tundev.mss6 = mss_for_mtu(AF_INET6, pd->tundev.mtu);
 	pd->health_ev = event_new(pd->base, -1, EV_PERSIST, health_tick, pd);
 	if (pd->health_ev == NULL ||
 	    event_add(pd->health_ev, health_period(pd, &tv)) == -1)
-		return -1;
-	pd->tundev.ev = event_new(
-	    pd->base, pd->tundev.fd, EV_READ | EV_PERSIST, tun_read, pd);
-	if (pd->tundev.ev == NULL || event_add(pd->tundev.ev, NULL) == -1)
 		return -1;
 	log_info("%s up, MTU %d", pd->tundev.name, pd->tundev.mtu);
 	return 0;
@@ -790,10 +777,7 @@ dataplane_stop(struct popd *pd)
 		event_free(pd->health_ev);
 	if (pd->udp_ev != NULL)
 		event_free(pd->udp_ev);
-	if (pd->tundev.ev != NULL)
-		event_free(pd->tundev.ev);
 	if (pd->udp_fd > 0)
 		close(pd->udp_fd);
-	if (pd->tundev.fd > 0)
-		close(pd->tundev.fd);
+	tundev_close(&pd->tundev);
 }

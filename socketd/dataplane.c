@@ -24,6 +24,7 @@
 #include "proto.h"
 #include "socketd.h"
 #include "tun.h"
+#include "tundev.h"
 
 /* Packets handled per readable event before the loop looks elsewhere:
  * a busy TUN must not starve the control channel. */
@@ -405,22 +406,8 @@ dataplane_start(struct socketd *sd)
 			return -1;
 	}
 
-	if ((sd->tundev.fd = tun_open(sd->conf->tun.name, sd->tundev.name,
-		 sizeof(sd->tundev.name))) == -1) {
-		log_warn("tun %s", sd->conf->tun.name);
-		return -1;
-	}
-	sd->tundev.mtu = tun_mtu(sd);
-	if (tun_up(sd->tundev.name, sd->tundev.mtu) == -1) {
-		log_warn("tun %s: set MTU %d and up", sd->tundev.name,
-		    sd->tundev.mtu);
-		return -1;
-	}
-	sd->tundev.mss4 = mss_for_mtu(AF_INET, sd->tundev.mtu);
-	sd->tundev.mss6 = mss_for_mtu(AF_INET6, sd->tundev.mtu);
-	sd->tundev.ev = event_new(
-	    sd->base, sd->tundev.fd, EV_READ | EV_PERSIST, tun_read, sd);
-	if (sd->tundev.ev == NULL || event_add(sd->tundev.ev, NULL) == -1)
+	if (tundev_up(&sd->tundev, sd->base, sd->conf->tun.name, tun_mtu(sd),
+		tun_read, sd) == -1)
 		return -1;
 	log_info("%s up, MTU %d, %zu links", sd->tundev.name, sd->tundev.mtu,
 	    sd->nlinks);
@@ -473,10 +460,7 @@ dataplane_stop(struct socketd *sd)
 		if (sd->links[i].fd > 0)
 			close(sd->links[i].fd);
 	}
-	if (sd->tundev.ev != NULL)
-		event_free(sd->tundev.ev);
-	if (sd->tundev.fd > 0)
-		close(sd->tundev.fd);
+	tundev_close(&sd->tundev);
 	engine_free(sd->engine);
 	tunnel_free(sd->tun);
 	sd->tun = NULL;
