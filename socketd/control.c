@@ -539,9 +539,7 @@ ctl_read(struct bufferevent *bev, void *arg)
 				  "the PoP");
 			goto close;
 		}
-		need = CTL_HDR_LEN +
-		    ((size_t)p[0] << 24 | (size_t)p[1] << 16 |
-			(size_t)p[2] << 8 | p[3]);
+		need = ctlmsg_frame_need(p);
 		if (len < need)
 			return;
 		p = evbuffer_pullup(in, (ssize_t)need);
