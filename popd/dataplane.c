@@ -717,9 +717,10 @@ dataplane_start(struct popd *pd)
 }
 
 void
-dataplane_log_counters(const struct popd *pd)
+dataplane_log_counters(void *arg)
 {
-	size_t i, l;
+	const struct popd *pd = arg;
+	size_t             i, l;
 
 	for (i = 0; i < pd->nsites; i++) {
 		const struct site    *site = &pd->sites[i];

@@ -83,12 +83,6 @@ status_line(void *arg, char *buf, size_t len)
 	snprintf(buf, len, "%zu/%zu sites connected", up, pd->nsites);
 }
 
-static void
-log_counters(void *arg)
-{
-	dataplane_log_counters(arg);
-}
-
 const struct daemon_ops popd_ops = {
     .name = "wanpair-popd",
     .default_conf = WP_CONFDIR "/popd.json",
@@ -104,7 +98,7 @@ const struct daemon_ops popd_ops = {
     .stop = stop,
     .describe = describe,
     .status = status_line,
-    .log_counters = log_counters,
+    .log_counters = dataplane_log_counters,
     .counters = popd_counters,
     .answer = popd_answer,
     .reload_begin = popd_reload_begin,

@@ -415,9 +415,10 @@ dataplane_start(struct socketd *sd)
 }
 
 void
-dataplane_log_counters(const struct socketd *sd)
+dataplane_log_counters(void *arg)
 {
-	size_t i;
+	const struct socketd *sd = arg;
+	size_t                i;
 
 	for (i = 0; i < sd->nlinks; i++) {
 		const struct slink *l = &sd->links[i];
