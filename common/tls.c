@@ -310,3 +310,17 @@ out:
 	OPENSSL_cleanse(km, sizeof(km));
 	return rc;
 }
+
+int
+tls_data_key(SSL *ssl, uint32_t session, uint32_t epoch, int up,
+    uint8_t key[AEAD_KEY_LEN])
+{
+	uint8_t k[2][AEAD_KEY_LEN];
+	int     rc;
+
+	rc = tls_data_keys(ssl, session, epoch, k[0], k[1]);
+	if (rc == 0)
+		memcpy(key, k[up ? 0 : 1], AEAD_KEY_LEN);
+	OPENSSL_cleanse(k, sizeof(k));
+	return rc;
+}

@@ -63,5 +63,9 @@ int tls_name_eq(const char *, const char *);
  */
 int tls_data_keys(SSL *, uint32_t session, uint32_t epoch,
     uint8_t up[AEAD_KEY_LEN], uint8_t down[AEAD_KEY_LEN]);
+/* One of the two: `up` nonzero for the Socket-to-PoP key (a
+ * tunnel_derive_fn's direction).  0, or -1 with `key` untouched. */
+int tls_data_key(
+    SSL *, uint32_t session, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
 
 #endif

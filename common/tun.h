@@ -6,10 +6,26 @@
 #ifndef WANPAIR_TUN_H
 #define WANPAIR_TUN_H
 
+#include <net/if.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "addr.h"
+
+struct event;
+
+/*
+ * A daemon's TUN device as its main loop holds it (socketd and popd
+ * alike): fd -1 until tun_open(); the MSS clamps follow the MTU
+ * (mss.h); ev is the libevent read event, the daemon's to free.
+ */
+struct tun_dev {
+	int           fd;
+	char          name[IFNAMSIZ];
+	int           mtu;
+	uint16_t      mss4, mss6;
+	struct event *ev;
+};
 
 /*
  * Opens (creating if needed) the TUN device `name` (IFF_TUN | IFF_NO_PI:

@@ -26,7 +26,7 @@
 #include "popd.h"
 #include "probe.h"
 #include "proto.h"
-#include "tun.h"
+#include "tundev.h"
 
 #define BATCH     64
 #define JUMBO_MTU 9000
@@ -411,8 +411,9 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			break;
 		/* A site's TUN MTU follows its links' MTU: allow jumbo
 		 * frames, refuse anything larger before any cipher work. */
-		if ((size_t)n > (size_t)(pd->tun_mtu > JUMBO_MTU ? pd->tun_mtu
-								 : JUMBO_MTU) +
+		if ((size_t)n > (size_t)(pd->tundev.mtu > JUMBO_MTU
+					? pd->tundev.mtu
+					: JUMBO_MTU) +
 			    WIRE_OVERHEAD ||
 		    wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
 		    hdr.link_id >= CONFIG_MAX_LINKS) {
@@ -478,10 +479,10 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			s->site->drop_spoofed++;
 			continue;
 		}
-		if (write(pd->tun_fd, inner, (size_t)len) == -1 &&
+		if (write(pd->tundev.fd, inner, (size_t)len) == -1 &&
 		    errno != EAGAIN)
 			log_debug(
-			    "write %s: %s", pd->tun_name, strerror(errno));
+			    "write %s: %s", pd->tundev.name, strerror(errno));
 	}
 	evq_kick(pd);
 }
@@ -507,8 +508,8 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 			pd->drop_no_site++;
 			continue;
 		}
-		(void)mss_clamp(
-		    inner, (size_t)n, family == AF_INET6 ? pd->mss6 : pd->mss4);
+		(void)mss_clamp(inner, (size_t)n,
+		    family == AF_INET6 ? pd->tundev.mss6 : pd->tundev.mss4);
 		if (engine_packet(
 			s->engine, inner, (size_t)n, 0, now_ms(), &res) != 0) {
 			pd->drop_parse++;
@@ -699,39 +700,27 @@ dataplane_start(struct popd *pd)
 	    event_new(pd->base, pd->udp_fd, EV_READ | EV_PERSIST, udp_read, pd);
 	if (pd->udp_ev == NULL || event_add(pd->udp_ev, NULL) == -1)
 		return -1;
-	if ((pd->tun_fd = tun_open(pd->conf->tun.name, pd->tun_name,
-		 sizeof(pd->tun_name))) == -1) {
-		log_warn("tun %s", pd->conf->tun.name);
-		return -1;
-	}
 	overhead = pd->conf->endpoint.address.family == AF_INET6
 	    ? WIRE_LINK_OVERHEAD6
 	    : WIRE_LINK_OVERHEAD4;
-	pd->tun_mtu =
-	    pd->conf->tun.mtu != 0 ? (int)pd->conf->tun.mtu : 1500 - overhead;
-	if (tun_up(pd->tun_name, pd->tun_mtu) == -1) {
-		log_warn(
-		    "tun %s: set MTU %d and up", pd->tun_name, pd->tun_mtu);
+	if (tundev_up(&pd->tundev, pd->base, pd->conf->tun.name,
+		pd->conf->tun.mtu != 0 ? (int)pd->conf->tun.mtu
+				       : 1500 - overhead,
+		tun_read, pd) == -1)
 		return -1;
-	}
-	pd->mss4 = mss_for_mtu(AF_INET, pd->tun_mtu);
-	pd->mss6 = mss_for_mtu(AF_INET6, pd->tun_mtu);
 	pd->health_ev = event_new(pd->base, -1, EV_PERSIST, health_tick, pd);
 	if (pd->health_ev == NULL ||
 	    event_add(pd->health_ev, health_period(pd, &tv)) == -1)
 		return -1;
-	pd->tun_ev =
-	    event_new(pd->base, pd->tun_fd, EV_READ | EV_PERSIST, tun_read, pd);
-	if (pd->tun_ev == NULL || event_add(pd->tun_ev, NULL) == -1)
-		return -1;
-	log_info("%s up, MTU %d", pd->tun_name, pd->tun_mtu);
+	log_info("%s up, MTU %d", pd->tundev.name, pd->tundev.mtu);
 	return 0;
 }
 
 void
-dataplane_log_counters(const struct popd *pd)
+dataplane_log_counters(void *arg)
 {
-	size_t i, l;
+	const struct popd *pd = arg;
+	size_t             i, l;
 
 	for (i = 0; i < pd->nsites; i++) {
 		const struct site    *site = &pd->sites[i];
@@ -789,10 +778,7 @@ dataplane_stop(struct popd *pd)
 		event_free(pd->health_ev);
 	if (pd->udp_ev != NULL)
 		event_free(pd->udp_ev);
-	if (pd->tun_ev != NULL)
-		event_free(pd->tun_ev);
 	if (pd->udp_fd > 0)
 		close(pd->udp_fd);
-	if (pd->tun_fd > 0)
-		close(pd->tun_fd);
+	tundev_close(&pd->tundev);
 }

@@ -34,7 +34,7 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	pd->conf = conf;
 	pd->base = base;
 	pd->started = daemon_started(d);
-	pd->tun_fd = -1;
+	pd->tundev.fd = -1;
 	pd->udp_fd = -1;
 	pd->nsites = conf->nsites;
 	for (i = 0; i < pd->nsites; i++)
@@ -83,12 +83,6 @@ status_line(void *arg, char *buf, size_t len)
 	snprintf(buf, len, "%zu/%zu sites connected", up, pd->nsites);
 }
 
-static void
-log_counters(void *arg)
-{
-	dataplane_log_counters(arg);
-}
-
 const struct daemon_ops popd_ops = {
     .name = "wanpair-popd",
     .default_conf = WP_CONFDIR "/popd.json",
@@ -104,7 +98,7 @@ const struct daemon_ops popd_ops = {
     .stop = stop,
     .describe = describe,
     .status = status_line,
-    .log_counters = log_counters,
+    .log_counters = dataplane_log_counters,
     .counters = popd_counters,
     .answer = popd_answer,
     .reload_begin = popd_reload_begin,

@@ -27,6 +27,7 @@
 #include "engine.h"
 #include "limit.h"
 #include "log.h"
+#include "tun.h"
 #include "tunnel.h"
 
 #define LINK_NONE 0xff
@@ -111,11 +112,7 @@ struct popd {
 	time_t             started;
 	struct daemon     *daemon; /* the skeleton (daemon/daemon.h) */
 
-	int           tun_fd;
-	char          tun_name[IFNAMSIZ];
-	int           tun_mtu;
-	uint16_t      mss4, mss6;
-	struct event *tun_ev;
+	struct tun_dev tundev;
 
 	int           udp_fd;
 	struct event *udp_ev;
@@ -159,11 +156,19 @@ struct popd {
  * and reload) */
 json_t *popd_answer(void *, const struct ctlsock_req *);
 
-/* control.c */
+/* control.c: one connection, its frames, HELLO to a session */
 /* A tunnel_derive_fn over a struct session: keys of its TLS session, -1
  * once its connection is gone. */
 int  control_derive(void *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
 void control_send_rekey(struct session *, uint32_t epoch);
+/* A new connection's callbacks, which listen.c installs, and its end
+ * without a BYE (it unlinks and frees the connection). */
+void conn_read(struct bufferevent *, void *);
+void conn_event(struct bufferevent *, short, void *);
+void conn_resume(evutil_socket_t, short, void *);
+void conn_free(struct conn *);
+/* listen.c: the listener (accept under limits, the TLS context) and the
+ * drain of the data plane's events; it calls control.c, never back. */
 int  control_init(struct popd *);
 int  control_start(struct popd *);
 void control_stop(struct popd *);
@@ -178,7 +183,9 @@ void control_close(struct conn *, const char *why);
 /* dataplane.c */
 int  dataplane_start(struct popd *);
 void dataplane_stop(struct popd *);
-void dataplane_log_counters(const struct popd *);
+/* daemon_ops.log_counters: the counters in the log, on SIGUSR1 and on
+ * SIGTERM or SIGINT */
+void dataplane_log_counters(void *);
 void session_link_state(
     struct session *, unsigned idx, int up, const char *why);
 /* Applies one REASSIGN chunk of the Socket's to the session's flows. */

@@ -62,15 +62,15 @@ routes_follow(
 
 	for (i = 0; o != NULL && i < o->nlan; i++)
 		if ((n == NULL || !has_prefix(n, &o->lan[i])) &&
-		    route_del(pd->tun_name, &o->lan[i]) == -1)
+		    route_del(pd->tundev.name, &o->lan[i]) == -1)
 			log_warn("site %s: remove route %s", o->name,
 			    prefix_ntop(&o->lan[i], buf, sizeof(buf)));
 	for (i = 0; n != NULL && i < n->nlan; i++)
 		if ((o == NULL || !has_prefix(o, &n->lan[i])) &&
-		    route_add(pd->tun_name, &n->lan[i]) == -1)
+		    route_add(pd->tundev.name, &n->lan[i]) == -1)
 			log_warn("site %s: route %s via %s", n->name,
 			    prefix_ntop(&n->lan[i], buf, sizeof(buf)),
-			    pd->tun_name);
+			    pd->tundev.name);
 }
 
 static int

@@ -80,6 +80,17 @@ ctlmsg_frame(const uint8_t *buf, size_t len, struct ctl_frame *f)
 	return CTL_OK;
 }
 
+size_t
+ctlmsg_frame_need(const uint8_t hdr[CTL_HDR_LEN])
+{
+	struct rbuf b;
+	uint32_t    blen = 0;
+
+	rbuf_init(&b, hdr, CTL_HDR_LEN);
+	(void)rbuf_peek_u32(&b, 0, &blen);
+	return CTL_HDR_LEN + (size_t)blen;
+}
+
 /* ------------------------------------------------------------ any type */
 
 int

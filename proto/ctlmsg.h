@@ -103,6 +103,10 @@ struct ctl_frame {
  * an oversized or unknown frame is refused from its first 5 bytes.
  */
 int ctlmsg_frame(const uint8_t *buf, size_t len, struct ctl_frame *f);
+/* The whole frame's length (header + body) that a CTL_HDR_LEN-byte
+ * header announces: how many bytes a reader waits for before
+ * ctlmsg_frame() can find the frame.  Check the header first. */
+size_t ctlmsg_frame_need(const uint8_t hdr[CTL_HDR_LEN]);
 
 struct ctl_link {
 	char     name[PROTO_NAME_MAX];

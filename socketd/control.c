@@ -412,18 +412,12 @@ int
 control_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
 {
 	struct socketd *sd = arg;
-	uint8_t         k[2][AEAD_KEY_LEN];
-	int             rc;
 
 	/* Keys come from the TLS session: none while it is down. */
 	if (sd->ctl == NULL || !sd->ctl_welcomed)
 		return -1;
-	rc = tls_data_keys(bufferevent_openssl_get_ssl(sd->ctl), sd->session,
-	    epoch, k[0], k[1]);
-	if (rc == 0)
-		memcpy(key, k[up ? 0 : 1], AEAD_KEY_LEN);
-	OPENSSL_cleanse(k, sizeof(k));
-	return rc;
+	return tls_data_key(
+	    bufferevent_openssl_get_ssl(sd->ctl), sd->session, epoch, up, key);
 }
 
 void
@@ -545,9 +539,7 @@ ctl_read(struct bufferevent *bev, void *arg)
 				  "the PoP");
 			goto close;
 		}
-		need = CTL_HDR_LEN +
-		    ((size_t)p[0] << 24 | (size_t)p[1] << 16 |
-			(size_t)p[2] << 8 | p[3]);
+		need = ctlmsg_frame_need(p);
 		if (len < need)
 			return;
 		p = evbuffer_pullup(in, (ssize_t)need);

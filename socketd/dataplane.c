@@ -24,6 +24,7 @@
 #include "proto.h"
 #include "socketd.h"
 #include "tun.h"
+#include "tundev.h"
 
 /* Packets handled per readable event before the loop looks elsewhere:
  * a busy TUN must not starve the control channel. */
@@ -144,7 +145,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < BATCH; i++) {
 		if ((n = read(fd, inner, sizeof(inner))) == -1) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn("read %s", sd->tun_name);
+				log_warn("read %s", sd->tundev.name);
 			break;
 		}
 		if (n == 0)
@@ -158,7 +159,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 			continue;
 		}
 		(void)mss_clamp(inner, (size_t)n,
-		    (inner[0] >> 4) == 6 ? sd->mss6 : sd->mss4);
+		    (inner[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
 		if (engine_packet(
 			sd->engine, inner, (size_t)n, 0, now_ms(), &res) != 0) {
 			sd->drop_parse++;
@@ -237,11 +238,11 @@ link_read(evutil_socket_t fd, short what, void *arg)
 		if (hdr.type != WIRE_DATA || len == 0)
 			continue;
 		(void)mss_clamp(inner, (size_t)len,
-		    (inner[0] >> 4) == 6 ? sd->mss6 : sd->mss4);
-		if (write(sd->tun_fd, inner, (size_t)len) == -1 &&
+		    (inner[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
+		if (write(sd->tundev.fd, inner, (size_t)len) == -1 &&
 		    errno != EAGAIN)
 			log_debug(
-			    "write %s: %s", sd->tun_name, strerror(errno));
+			    "write %s: %s", sd->tundev.name, strerror(errno));
 	}
 	dataplane_kick(sd);
 }
@@ -405,32 +406,19 @@ dataplane_start(struct socketd *sd)
 			return -1;
 	}
 
-	if ((sd->tun_fd = tun_open(sd->conf->tun.name, sd->tun_name,
-		 sizeof(sd->tun_name))) == -1) {
-		log_warn("tun %s", sd->conf->tun.name);
+	if (tundev_up(&sd->tundev, sd->base, sd->conf->tun.name, tun_mtu(sd),
+		tun_read, sd) == -1)
 		return -1;
-	}
-	sd->tun_mtu = tun_mtu(sd);
-	if (tun_up(sd->tun_name, sd->tun_mtu) == -1) {
-		log_warn(
-		    "tun %s: set MTU %d and up", sd->tun_name, sd->tun_mtu);
-		return -1;
-	}
-	sd->mss4 = mss_for_mtu(AF_INET, sd->tun_mtu);
-	sd->mss6 = mss_for_mtu(AF_INET6, sd->tun_mtu);
-	sd->tun_ev =
-	    event_new(sd->base, sd->tun_fd, EV_READ | EV_PERSIST, tun_read, sd);
-	if (sd->tun_ev == NULL || event_add(sd->tun_ev, NULL) == -1)
-		return -1;
-	log_info(
-	    "%s up, MTU %d, %zu links", sd->tun_name, sd->tun_mtu, sd->nlinks);
+	log_info("%s up, MTU %d, %zu links", sd->tundev.name, sd->tundev.mtu,
+	    sd->nlinks);
 	return 0;
 }
 
 void
-dataplane_log_counters(const struct socketd *sd)
+dataplane_log_counters(void *arg)
 {
-	size_t i;
+	const struct socketd *sd = arg;
+	size_t                i;
 
 	for (i = 0; i < sd->nlinks; i++) {
 		const struct slink *l = &sd->links[i];
@@ -473,10 +461,7 @@ dataplane_stop(struct socketd *sd)
 		if (sd->links[i].fd > 0)
 			close(sd->links[i].fd);
 	}
-	if (sd->tun_ev != NULL)
-		event_free(sd->tun_ev);
-	if (sd->tun_fd > 0)
-		close(sd->tun_fd);
+	tundev_close(&sd->tundev);
 	engine_free(sd->engine);
 	tunnel_free(sd->tun);
 	sd->tun = NULL;

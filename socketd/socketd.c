@@ -27,7 +27,7 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	sd->conf = conf;
 	sd->base = base;
 	sd->started = daemon_started(d);
-	sd->tun_fd = -1;
+	sd->tundev.fd = -1;
 	sd->nl_fd = -1;
 	return sd;
 }
@@ -73,12 +73,6 @@ status_line(void *arg, char *buf, size_t len)
 	    sd->nlinks, sd->ctl_welcomed ? "connected" : "not connected");
 }
 
-static void
-log_counters(void *arg)
-{
-	dataplane_log_counters(arg);
-}
-
 const struct daemon_ops socketd_ops = {
     .name = "wanpair-socketd",
     .default_conf = WP_CONFDIR "/socketd.json",
@@ -105,7 +99,7 @@ const struct daemon_ops socketd_ops = {
     .stop = stop,
     .describe = describe,
     .status = status_line,
-    .log_counters = log_counters,
+    .log_counters = dataplane_log_counters,
     .counters = socketd_counters,
     .answer = socketd_answer,
     .reload_begin = socketd_reload_begin,

@@ -27,6 +27,7 @@
 #include "daemon.h"
 #include "engine.h"
 #include "link.h"
+#include "tun.h"
 #include "tunnel.h"
 
 struct socketd;
@@ -54,13 +55,9 @@ struct socketd {
 	time_t             started;
 	struct daemon     *daemon; /* the skeleton (daemon/daemon.h) */
 
-	int           tun_fd;
-	char          tun_name[IFNAMSIZ];
-	int           tun_mtu;
-	uint16_t      mss4, mss6;
-	struct event *tun_ev;
-	int           nl_fd; /* carrier events, -1 if unavailable */
-	struct event *nl_ev;
+	struct tun_dev tundev;
+	int            nl_fd; /* carrier events, -1 if unavailable */
+	struct event  *nl_ev;
 
 	struct slink links[CONFIG_MAX_LINKS];
 	size_t       nlinks;
@@ -156,7 +153,9 @@ void dataplane_send(struct socketd *, struct slink *l, uint8_t type,
 /* Makes evq_ev active if sd->evq holds events. */
 void dataplane_kick(struct socketd *);
 void dataplane_set_port(struct socketd *, uint16_t port);
-void dataplane_log_counters(const struct socketd *);
+/* daemon_ops.log_counters: the counters in the log, on SIGUSR1 and on
+ * SIGTERM or SIGINT */
+void dataplane_log_counters(void *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
 
 /* links.c: probe rounds, link events and what they move, on the main

@@ -561,6 +561,8 @@ START_TEST(test_frame_exact)
 	ck_assert_ptr_eq(f.body, q + CTL_HDR_LEN);
 	ck_assert_uint_eq(f.body_len, len - CTL_HDR_LEN);
 	ck_assert_uint_eq(f.frame_len, len);
+	/* what a reader waits for, from the header alone */
+	ck_assert_uint_eq(ctlmsg_frame_need(q), len);
 	free(q);
 	free(frame);
 }

@@ -205,6 +205,11 @@ START_TEST(good_pair)
 	ck_assert_int_eq(tls_data_keys(h.s, 0x11, 1, cu, cd), 0);
 	ck_assert(memcmp(ou, cu, sizeof(ou)) == 0);
 	ck_assert(memcmp(od, cd, sizeof(od)) == 0);
+	/* one direction alone: up on the Socket is up on the PoP */
+	ck_assert_int_eq(tls_data_key(h.s, 0x11, 1, 1, ou), 0);
+	ck_assert(memcmp(ou, cu, sizeof(ou)) == 0);
+	ck_assert_int_eq(tls_data_key(h.c, 0x11, 1, 0, od), 0);
+	ck_assert(memcmp(od, cd, sizeof(od)) == 0);
 	hs_free(&h);
 
 	/* another TLS session with the same id: other keys again */
@@ -230,6 +235,7 @@ START_TEST(before_handshake)
 	ck_assert_str_eq(id, "");
 	ck_assert_int_eq(tls_peer_matches(ssl, "branch-17.lab"), 0);
 	ck_assert_int_eq(tls_data_keys(ssl, 1, 0, up, down), -1);
+	ck_assert_int_eq(tls_data_key(ssl, 1, 0, 1, up), -1);
 	ck_assert_uint_eq(ERR_peek_error(), 0);
 	SSL_free(ssl);
 	SSL_CTX_free(sctx);

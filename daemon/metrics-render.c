@@ -1,0 +1,395 @@
+/*
+ * The Prometheus text rendering: the counters object (metrics.h) to the
+ * text exposition format 0.0.4.  The server that serves it is metrics.c.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "metrics.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+enum scope {
+	AT_ROOT,         /* the counters object itself */
+	AT_ROOT_CONTROL, /* its "control" */
+	AT_ROOT_DROPS,   /* its "drops", a sample per key */
+	AT_UNIT_CONTROL, /* each unit's "control" */
+	AT_UNIT_FLOWS,   /* each unit's "flows" */
+	AT_LINK,         /* each unit's "links" */
+	AT_SITE_DROPS    /* popd: each site's "drops", a sample per key */
+};
+
+enum conv {
+	V_NUM, /* number as is, true 1, false 0 */
+	V_MS,  /* milliseconds to seconds */
+	V_UP   /* "up" 1, anything else 0 */
+};
+
+struct family {
+	const char *name;
+	const char *type;
+	const char *help;
+	enum scope  at;
+	const char *field;
+	enum conv   conv;
+};
+
+/*
+ * A "unit" is what has links and a flow table: socketd itself, or each
+ * of popd's sites (labelled site="...").  Counters are _total (format
+ * 0.0.4 and the naming conventions of prometheus.io), times in seconds.
+ */
+static const struct family families[] = {
+    {"process_start_time_seconds", "gauge",
+	"Start time of the process since the Unix epoch in seconds.", AT_ROOT,
+	"start_time", V_NUM},
+    {"wanpair_control_connected", "gauge", "1 while the control channel is up.",
+	AT_UNIT_CONTROL, "connected", V_NUM},
+    {"wanpair_reassign_sent_total", "counter",
+	"Failover flow moves (REASSIGN batches) sent to the PoP.",
+	AT_UNIT_CONTROL, "reassign_sent", V_NUM},
+    {"wanpair_reassign_applied_total", "counter",
+	"REASSIGN batches applied at both ends (socketd: acknowledged).",
+	AT_UNIT_CONTROL, "reassign_applied", V_NUM},
+    {"wanpair_reassign_moves_total", "counter",
+	"Flows put on the link the Socket chose (REASSIGN).", AT_UNIT_CONTROL,
+	"reassign_moves", V_NUM},
+    {"wanpair_reassign_refused_total", "counter",
+	"REASSIGN moves refused: unknown or down link.", AT_UNIT_CONTROL,
+	"reassign_refused", V_NUM},
+    {"wanpair_control_sessions", "gauge", "Sites with a data-plane session.",
+	AT_ROOT_CONTROL, "sessions", V_NUM},
+    {"wanpair_control_pending", "gauge",
+	"Control connections still in their TLS handshake.", AT_ROOT_CONTROL,
+	"pending", V_NUM},
+    {"wanpair_control_refused_total", "counter",
+	"Control connections refused at accept, for any limit.",
+	AT_ROOT_CONTROL, "refused", V_NUM},
+    {"wanpair_control_connections", "gauge",
+	"Control connections open, in handshake and closing included.",
+	AT_ROOT_CONTROL, "connections", V_NUM},
+    {"wanpair_control_handshake_timeouts_total", "counter",
+	"Control connections closed without HELLO by "
+	"limits.handshake_timeout_s.",
+	AT_ROOT_CONTROL, "handshake_timeouts", V_NUM},
+    {"wanpair_control_handshakes_evicted_total", "counter",
+	"Oldest pending handshakes dropped to admit a new one.",
+	AT_ROOT_CONTROL, "handshakes_evicted", V_NUM},
+    {"wanpair_control_refused_per_source_total", "counter",
+	"Control connections refused by limits.handshakes_per_source.",
+	AT_ROOT_CONTROL, "refused_per_source", V_NUM},
+    {"wanpair_control_refused_connections_total", "counter",
+	"Control connections refused by limits.connections.", AT_ROOT_CONTROL,
+	"refused_total", V_NUM},
+    {"wanpair_control_replaced_total", "counter",
+	"Control connections replaced by a newer one of the same site.",
+	AT_ROOT_CONTROL, "replaced", V_NUM},
+    {"wanpair_control_output_overflows_total", "counter",
+	"Control connections closed for not reading (limits.output_kib).",
+	AT_ROOT_CONTROL, "output_overflows", V_NUM},
+    {"wanpair_control_rate_limited_total", "counter",
+	"Control connections closed for a frame flood (limits.frames_per_s).",
+	AT_ROOT_CONTROL, "rate_limited", V_NUM},
+    {"wanpair_control_input_throttled_total", "counter",
+	"Control connection reads held back by limits.input_kib_per_s or "
+	"limits.input_total_kib_per_s.",
+	AT_ROOT_CONTROL, "input_throttled", V_NUM},
+    {"wanpair_control_bad_frames_total", "counter",
+	"Control connections closed for a malformed, oversized or unknown "
+	"frame.",
+	AT_ROOT_CONTROL, "bad_frames", V_NUM},
+    {"wanpair_ctl_evicted_total", "counter",
+	"Control socket clients closed to make room for a newer one.", AT_ROOT,
+	"ctl_evicted", V_NUM},
+    {"wanpair_metrics_evicted_total", "counter",
+	"Metrics connections closed to make room for a newer one.", AT_ROOT,
+	"metrics_evicted", V_NUM},
+    {"wanpair_metrics_limited_total", "counter",
+	"Scrapes refused (429) past their source's rate.", AT_ROOT,
+	"metrics_limited", V_NUM},
+    {"wanpair_sessions_expired_total", "counter",
+	"Data-plane sessions ended after session_grace_s without a control "
+	"channel.",
+	AT_ROOT_CONTROL, "sessions_expired", V_NUM},
+    {"wanpair_flows", "gauge", "Flows in the flow table.", AT_UNIT_FLOWS,
+	"count", V_NUM},
+    {"wanpair_flows_max", "gauge", "Size of the flow table (flows.max).",
+	AT_UNIT_FLOWS, "max", V_NUM},
+    {"wanpair_flows_created_total", "counter", "Flows created.", AT_UNIT_FLOWS,
+	"new", V_NUM},
+    {"wanpair_flow_evictions_total", "counter",
+	"Flows evicted, idle longest first, from a full flow table.",
+	AT_UNIT_FLOWS, "evictions", V_NUM},
+    {"wanpair_link_up", "gauge", "1 if the link carries flows, 0 if down.",
+	AT_LINK, "state", V_UP},
+    {"wanpair_link_admin_up", "gauge", "0 if an operator took the link down.",
+	AT_LINK, "admin", V_UP},
+    {"wanpair_link_rtt_seconds", "gauge",
+	"Smoothed round-trip time of the link's probes.", AT_LINK, "rtt_ms",
+	V_MS},
+    {"wanpair_link_jitter_seconds", "gauge",
+	"Round-trip jitter of the link's probes.", AT_LINK, "jitter_ms", V_MS},
+    {"wanpair_link_loss_ratio", "gauge",
+	"Probes lost, moving average over about 64 probes, 0..1.", AT_LINK,
+	"loss", V_NUM},
+    {"wanpair_link_idle_seconds", "gauge",
+	"Time since the site last sent an authenticated packet on the link.",
+	AT_LINK, "idle_ms", V_MS},
+    {"wanpair_link_tx_packets_total", "counter",
+	"Datagrams sent on the link, data and probes.", AT_LINK, "tx_packets",
+	V_NUM},
+    {"wanpair_link_tx_bytes_total", "counter",
+	"UDP payload bytes sent on the link.", AT_LINK, "tx_bytes", V_NUM},
+    {"wanpair_link_rx_packets_total", "counter",
+	"Authenticated datagrams received on the link.", AT_LINK, "rx_packets",
+	V_NUM},
+    {"wanpair_link_rx_bytes_total", "counter",
+	"UDP payload bytes of authenticated datagrams received on the link.",
+	AT_LINK, "rx_bytes", V_NUM},
+    {"wanpair_link_tx_errors_total", "counter",
+	"Datagrams the link's socket could not send.", AT_LINK, "tx_errors",
+	V_NUM},
+    {"wanpair_link_flows", "gauge", "Flows now on the link.", AT_LINK, "flows",
+	V_NUM},
+    {"wanpair_link_flows_created_total", "counter",
+	"Flows placed on the link when they were created.", AT_LINK,
+	"new_flows", V_NUM},
+    {"wanpair_link_probes_sent_total", "counter", "Probes sent on the link.",
+	AT_LINK, "probes_sent", V_NUM},
+    {"wanpair_link_probes_lost_total", "counter",
+	"Probes declared lost on the link.", AT_LINK, "probes_lost", V_NUM},
+    {"wanpair_drops_total", "counter", "Packets dropped, by reason.",
+	AT_ROOT_DROPS, NULL, V_NUM},
+    {"wanpair_site_drops_total", "counter",
+	"Packets from or to a site dropped, by reason.", AT_SITE_DROPS, NULL,
+	V_NUM},
+};
+
+#define MAX_LABELS 3
+
+struct labels {
+	const char *name[MAX_LABELS];
+	const char *value[MAX_LABELS];
+	size_t      n;
+};
+
+/* Label values escape \, " and newline (format 0.0.4); nothing else. */
+static int
+add_escaped(struct evbuffer *b, const char *s)
+{
+	const char *run = s;
+	int         rc = 0;
+
+	for (; *s != '\0'; s++) {
+		const char *esc = *s == '\\' ? "\\\\"
+		    : *s == '"'              ? "\\\""
+		    : *s == '\n'             ? "\\n"
+					     : NULL;
+
+		if (esc == NULL)
+			continue;
+		rc |= evbuffer_add(b, run, (size_t)(s - run));
+		rc |= evbuffer_add(b, esc, 2);
+		run = s + 1;
+	}
+	rc |= evbuffer_add(b, run, (size_t)(s - run));
+	return rc;
+}
+
+/* 1 with *out set if v gives a sample, 0 if it gives none. */
+static int
+sample_value(const json_t *v, enum conv conv, char *out, size_t len)
+{
+	double d;
+
+	if (conv == V_UP) {
+		if (!json_is_string(v))
+			return 0;
+		snprintf(
+		    out, len, "%d", strcmp(json_string_value(v), "up") == 0);
+		return 1;
+	}
+	if (json_is_boolean(v)) {
+		snprintf(out, len, "%d", json_is_true(v));
+		return 1;
+	}
+	if (conv == V_NUM && json_is_integer(v)) {
+		snprintf(out, len, "%lld", (long long)json_integer_value(v));
+		return 1;
+	}
+	if (!json_is_number(v))
+		return 0;
+	d = json_number_value(v);
+	if (conv == V_MS)
+		d /= 1000;
+	/* 9 digits: microseconds of an RTT, ppb of a loss ratio. */
+	snprintf(out, len, "%.9g", d);
+	return 1;
+}
+
+static int
+sample(struct evbuffer *b, const char *name, const struct labels *l,
+    const json_t *v, enum conv conv)
+{
+	char   val[64];
+	size_t i;
+	int    rc;
+
+	if (v == NULL || !sample_value(v, conv, val, sizeof(val)))
+		return 0;
+	rc = evbuffer_add_printf(b, "%s", name) < 0;
+	for (i = 0; i < l->n; i++) {
+		rc |= evbuffer_add_printf(
+			  b, "%s%s=\"", i == 0 ? "{" : ",", l->name[i]) < 0;
+		rc |= add_escaped(b, l->value[i]);
+		rc |= evbuffer_add(b, "\"", 1);
+	}
+	rc |= evbuffer_add_printf(b, "%s %s\n", l->n > 0 ? "}" : "", val) < 0;
+	return rc != 0 ? -1 : 0;
+}
+
+static const char *
+name_of(const json_t *o)
+{
+	const char *s = json_string_value(json_object_get(o, "name"));
+
+	return s != NULL ? s : "";
+}
+
+/* One sample per member of `drops`: reason = key. */
+static int
+drop_samples(
+    struct evbuffer *b, const char *name, struct labels *l, const json_t *drops)
+{
+	const char *key;
+	json_t     *v;
+	int         rc = 0;
+
+	l->name[l->n] = "reason";
+	json_object_foreach((json_t *)drops, key, v)
+	{
+		l->value[l->n] = key;
+		l->n++;
+		rc |= sample(b, name, l, v, V_NUM);
+		l->n--;
+	}
+	return rc;
+}
+
+/* The samples of one family, for every unit, link or reason it has. */
+static int
+family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
+{
+	const json_t *sites = json_object_get(root, "sites");
+	const json_t *unit, *link;
+	struct labels l = {{NULL}, {NULL}, 0};
+	size_t        i, j, nunits;
+	int           rc = 0;
+
+	switch (f->at) {
+	case AT_ROOT:
+		return sample(
+		    b, f->name, &l, json_object_get(root, f->field), f->conv);
+	case AT_ROOT_CONTROL:
+		return sample(b, f->name, &l,
+		    json_object_get(json_object_get(root, "control"), f->field),
+		    f->conv);
+	case AT_ROOT_DROPS:
+		return drop_samples(
+		    b, f->name, &l, json_object_get(root, "drops"));
+	default:
+		break;
+	}
+	/* Per unit: popd's sites, or socketd itself. */
+	nunits = json_is_array(sites) ? json_array_size(sites) : 1;
+	for (i = 0; i < nunits; i++) {
+		const json_t *links;
+
+		l.n = 0;
+		unit = root;
+		if (json_is_array(sites)) {
+			unit = json_array_get(sites, i);
+			l.name[0] = "site";
+			l.value[0] = name_of(unit);
+			l.n = 1;
+		}
+		switch (f->at) {
+		case AT_UNIT_CONTROL:
+			rc |= sample(b, f->name, &l,
+			    json_object_get(
+				json_object_get(unit, "control"), f->field),
+			    f->conv);
+			break;
+		case AT_UNIT_FLOWS:
+			rc |= sample(b, f->name, &l,
+			    json_object_get(
+				json_object_get(unit, "flows"), f->field),
+			    f->conv);
+			break;
+		case AT_LINK:
+			links = json_object_get(unit, "links");
+			l.name[l.n] = "link";
+			l.n++;
+			json_array_foreach((json_t *)links, j, link)
+			{
+				l.value[l.n - 1] = name_of(link);
+				rc |= sample(b, f->name, &l,
+				    json_object_get(link, f->field), f->conv);
+			}
+			break;
+		case AT_SITE_DROPS:
+			if (json_is_array(sites))
+				rc |= drop_samples(b, f->name, &l,
+				    json_object_get(unit, "drops"));
+			break;
+		default:
+			break;
+		}
+	}
+	return rc;
+}
+
+int
+metrics_render(const json_t *c, struct evbuffer *out)
+{
+	struct evbuffer *tmp = NULL;
+	struct labels    l = {{"daemon", "version"}, {NULL}, 2};
+	size_t           i;
+	int              rc = -1;
+
+	l.value[0] = json_string_value(json_object_get(c, "daemon"));
+	l.value[1] = json_string_value(json_object_get(c, "version"));
+	if (l.value[0] == NULL || (tmp = evbuffer_new()) == NULL)
+		goto out;
+	if (l.value[1] == NULL)
+		l.value[1] = "";
+	if (evbuffer_add_printf(out,
+		"# HELP wanpair_build_info The daemon and its version.\n"
+		"# TYPE wanpair_build_info gauge\n") < 0 ||
+	    sample(out, "wanpair_build_info", &l, json_true(), V_NUM) == -1)
+		goto out;
+	for (i = 0; i < NELEM(families); i++) {
+		const struct family *f = &families[i];
+
+		if (family_samples(tmp, f, c) != 0)
+			goto out;
+		/* A family without samples (popd has no rtt, socketd no
+		 * sessions) is left out rather than announced empty. */
+		if (evbuffer_get_length(tmp) == 0)
+			continue;
+		if (evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n",
+			f->name, f->help, f->name, f->type) < 0 ||
+		    evbuffer_add_buffer(out, tmp) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (tmp != NULL)
+		evbuffer_free(tmp);
+	return rc;
+}

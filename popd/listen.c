@@ -1,0 +1,321 @@
+/*
+ * popd's control listener: accepting under popd.json's "limits" (a
+ * connection's room under limits.connections, the pending handshakes per
+ * source and in all, an absolute deadline to HELLO), the TLS context,
+ * pausing when out of descriptors; and the main loop's drain of what the
+ * tunnels and the datagram loop saw.  A connection, once accepted, is
+ * control.c's: this file calls it, never the other way.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/listener.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "popd.h"
+#include "proto.h"
+#include "tls.h"
+
+/* Accepting pauses when the process is out of descriptors instead of
+ * spinning on accept(). */
+#define ACCEPT_PAUSE_S 1
+/*
+ * The kernel's send buffer of a control connection.  What the PoP sends
+ * is small (WELCOME, acknowledgements, keepalives); left to autotuning,
+ * a peer that never reads would hold up to net.ipv4.tcp_wmem's maximum
+ * (4 MiB by default) of kernel memory on top of limits.output_kib.
+ */
+#define CONN_SNDBUF (64 * 1024)
+/*
+ * Connections the kernel completes before popd accepts them.  Past it,
+ * the kernel drops the handshake's last ACK and a client waits for a
+ * SYN-ACK retransmission (1 s, then 2 s): with 16, a burst of 72 connects
+ * in the lab delayed accepts by up to 3 s, every site reconnecting after
+ * a restart would too.  The kernel caps it at net.core.somaxconn.
+ */
+#define LISTEN_BACKLOG 128
+
+/* limits.handshake_timeout_s after accept, and still no HELLO. */
+static void
+conn_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->pd->handshake_timeouts++;
+	if (log_ratelimit_ok(&c->pd->peer_log, now_ms()))
+		log_debug("control channel from %s closed: no %s in %u s",
+		    c->peer, c->site == NULL ? "handshake" : "HELLO",
+		    c->pd->conf->limits.handshake_timeout_s);
+	conn_free(c); /* mid-handshake, a BYE cannot go */
+}
+
+/* Room for one more connection under limits.connections: a closing one
+ * is freed for it if need be.  0, or -1 if every one is live. */
+static int
+conn_room(struct popd *pd)
+{
+	struct conn *c, *oldest = NULL;
+
+	if (pd->nconns < pd->conf->limits.connections)
+		return 0;
+	for (c = pd->conns; c != NULL; c = c->next)
+		if (c->closing)
+			oldest = c; /* the list is newest first */
+	if (oldest == NULL)
+		return -1;
+	conn_free(oldest);
+	return pd->nconns < pd->conf->limits.connections ? 0 : -1;
+}
+
+static void
+conn_refuse(struct popd *pd, evutil_socket_t fd, const char *peer,
+    uint64_t *counter, const char *why)
+{
+	(*counter)++;
+	pd->refused++;
+	if (log_ratelimit_ok(&pd->peer_log, now_ms()))
+		log_debug("control channel from %s refused: %s (%llu so far)",
+		    peer, why, (unsigned long long)*counter);
+	close(fd);
+}
+
+static void
+accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
+    int salen, void *arg)
+{
+	struct popd                *pd = arg;
+	const struct config_limits *lim = &pd->conf->limits;
+	struct timeval              ht = {lim->handshake_timeout_s, 0};
+	struct limit_pending_entry *old;
+	struct limit_src            src;
+	struct conn                *c;
+	SSL                        *ssl;
+	struct wp_addr              peer;
+	char                        a[ADDR_STRLEN] = "?";
+	int                         sndbuf = CONN_SNDBUF;
+
+	(void)l;
+	(void)salen;
+	if (addr_from_sockaddr(sa, &peer) == 0)
+		addr_ntop(&peer, a, sizeof(a));
+	if (conn_room(pd) == -1) {
+		conn_refuse(pd, fd, a, &pd->refused_total,
+		    "limits.connections reached");
+		return;
+	}
+	limit_src_from(&src, sa);
+	for (;;) {
+		switch (limit_pending_check(&pd->pending, &src, lim->handshakes,
+		    lim->handshakes_per_source, &old)) {
+		case LIMIT_REFUSE_SOURCE:
+			conn_refuse(pd, fd, a, &pd->refused_per_source,
+			    "limits.handshakes_per_source pending from there");
+			return;
+		case LIMIT_EVICT:
+			/* The oldest handshake makes room (sshd's
+			 * MaxStartups): slow ones cannot keep a quick one
+			 * out. */
+			c = (struct conn *)((char *)old -
+			    offsetof(struct conn, pend));
+			pd->handshakes_evicted++;
+			if (log_ratelimit_ok(&pd->peer_log, now_ms()))
+				log_debug("control channel from %s closed: "
+					  "oldest of limits.handshakes "
+					  "pending, dropped for %s",
+				    c->peer, a);
+			conn_free(c);
+			continue;
+		case LIMIT_ADMIT:
+			break;
+		}
+		break;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (ssl = SSL_new(pd->ssl_ctx)) == NULL) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->pd = pd;
+	pd->nconns++;
+	limit_pending_add(&pd->pending, &c->pend, &src);
+	limit_bucket_init(&c->frames, now_ms(), lim->frame_burst);
+	if ((c->next = pd->conns) != NULL)
+		c->next->prevp = &c->next;
+	c->prevp = &pd->conns;
+	pd->conns = c;
+	snprintf(c->peer, sizeof(c->peer), "%s", a);
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) ==
+	    -1)
+		log_debug("control channel from %s: SO_SNDBUF: %s", a,
+		    strerror(errno));
+	c->bev = bufferevent_openssl_socket_new(pd->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		conn_free(c); /* unlinks it */
+		return;
+	}
+	/* An absolute deadline, not a read timeout, which each byte would
+	 * restart: a byte every few seconds held a slot for ever. */
+	limit_bucket_init(&c->input, now_ms(), lim->input_kib_per_s * 1024);
+	if ((c->deadline_ev = evtimer_new(pd->base, conn_deadline, c)) ==
+		NULL ||
+	    (c->resume_ev = evtimer_new(pd->base, conn_resume, c)) == NULL ||
+	    evtimer_add(c->deadline_ev, &ht) == -1) {
+		conn_free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, conn_read, NULL, conn_event, c);
+	bufferevent_setwatermark(
+	    c->bev, EV_READ, 0, CTL_HDR_LEN + CTL_MAX_BODY);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* The TLS context first: bad certificate files stop the daemon before
+ * it touches the network. */
+int
+control_init(struct popd *pd)
+{
+	limit_pending_init(&pd->pending);
+	struct tls_files files = {
+	    pd->conf->tls.ca, pd->conf->tls.cert, pd->conf->tls.key};
+	char err[TLS_ERRLEN];
+
+	if ((pd->ssl_ctx = tls_ctx_new(1, &files, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd *pd = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(pd->listener);
+}
+
+/* accept() failed: out of descriptors (or memory), most likely.  Pause
+ * rather than spin: the listening socket stays readable meanwhile. */
+static void
+accept_error(struct evconnlistener *l, void *arg)
+{
+	struct popd   *pd = arg;
+	struct timeval tv = {ACCEPT_PAUSE_S, 0};
+
+	if (log_ratelimit_ok(&pd->peer_log, now_ms()))
+		log_warn(
+		    "control channel: accept; pausing %d s", ACCEPT_PAUSE_S);
+	evconnlistener_disable(l);
+	evtimer_add(pd->accept_ev, &tv);
+}
+
+/*
+ * The control side of what the tunnels and the datagram loop saw: REKEY
+ * to send (which may close a connection that does not read), an epoch
+ * to log, a silent link that probes again (its flows come back: a table
+ * walk).  Events name their session by id: one that ended since is gone
+ * from the index, and its events with it.
+ */
+static void
+data_events(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd     *pd = arg;
+	struct tunnel_ev ev;
+	struct session  *s;
+	unsigned         idx;
+
+	(void)fd;
+	(void)what;
+	while (tunnel_evq_pop(&pd->evq, &ev)) {
+		if ((s = session_by_id(pd, ev.session)) == NULL)
+			continue;
+		switch (ev.kind) {
+		case TUNNEL_EV_REKEY:
+			control_send_rekey(s, ev.epoch);
+			break;
+		case TUNNEL_EV_PEER_EPOCH:
+			log_info("site %s: upstream key epoch %u",
+			    s->site->conf->name, ev.epoch);
+			break;
+		case TUNNEL_EV_EXHAUSTED:
+			/* The key sealed all it may and the site's channel
+			 * is gone: nothing goes out until its next HELLO
+			 * brings new keys. */
+			log_warnx("site %s: down key epoch %u sealed all it "
+				  "may: packets dropped until the next key "
+				  "(%llu so far)",
+			    s->site->conf->name, ev.epoch,
+			    (unsigned long long)pd->drop_key_exhausted);
+			break;
+		case TUNNEL_EV_LINK_BACK:
+			idx = ev.link < CONFIG_MAX_LINKS ? s->index_of[ev.link]
+							 : LINK_NONE;
+			if (idx != LINK_NONE && s->link_down[idx] &&
+			    s->probes_back[idx] >= pd->conf->probe_up_after)
+				session_link_state(
+				    s, idx, 1, "probes arrive again");
+			break;
+		}
+	}
+}
+
+int
+control_start(struct popd *pd)
+{
+	struct sockaddr_storage ss;
+	socklen_t               sslen;
+
+	sslen = addr_to_sockaddr(
+	    &pd->conf->endpoint.address, pd->conf->endpoint.control_port, &ss);
+	pd->listener = evconnlistener_new_bind(pd->base, accept_conn, pd,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	    LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
+	if (pd->listener == NULL) {
+		log_warn("control port %u", pd->conf->endpoint.control_port);
+		return -1;
+	}
+	evconnlistener_set_error_cb(pd->listener, accept_error);
+	if ((pd->accept_ev = evtimer_new(pd->base, accept_resume, pd)) == NULL)
+		return -1;
+	tunnel_evq_init(&pd->evq);
+	if ((pd->evq_ev = event_new(pd->base, -1, 0, data_events, pd)) == NULL)
+		return -1;
+	limit_bucket_init(&pd->input_total, now_ms(),
+	    pd->conf->limits.input_total_kib_per_s * 1024);
+	pd->peer_log.interval_ms = 1000;
+	pd->peer_log.burst = 10;
+	pd->site_log.interval_ms = 1000;
+	pd->site_log.burst = 10;
+	return 0;
+}
+
+void
+control_stop(struct popd *pd)
+{
+	while (pd->conns != NULL) /* no BYE: the peer sees the close */
+		conn_free(pd->conns);
+	if (pd->listener != NULL)
+		evconnlistener_free(pd->listener);
+	if (pd->accept_ev != NULL)
+		event_free(pd->accept_ev);
+	if (pd->evq_ev != NULL)
+		event_free(pd->evq_ev);
+	pd->evq_ev = NULL;
+	SSL_CTX_free(pd->ssl_ctx);
+}
