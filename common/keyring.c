@@ -15,7 +15,7 @@ struct keyring {
 	struct aead      *next;     /* epoch + 1, NULL if not derived yet */
 	uint64_t          sealed;   /* packets sealed under cur */
 	uint64_t          attempts; /* keyring_seal() calls under cur */
-	uint64_t          retry_at; /* attempts at the next try to derive */
+	uint64_t          retry_at; /* attempts at the next KEYRING_WANTS */
 	uint64_t          limit, hard;
 	keyring_derive_fn derive;
 	void             *arg;
@@ -58,6 +58,20 @@ keyring_new(const uint8_t key0[AEAD_KEY_LEN], keyring_derive_fn fn, void *arg,
 	return k;
 }
 
+int
+keyring_wants(const struct keyring *k)
+{
+	return k->next == NULL && k->epoch != UINT32_MAX;
+}
+
+int
+keyring_refill(struct keyring *k)
+{
+	if (!keyring_wants(k))
+		return k->next != NULL ? 0 : -1;
+	return (k->next = derive(k, k->epoch + 1)) == NULL ? -1 : 0;
+}
+
 void
 keyring_free(struct keyring *k)
 {
@@ -78,9 +92,7 @@ keyring_epoch(const struct keyring *k)
 int
 keyring_advance(struct keyring *k)
 {
-	if (k->epoch == UINT32_MAX)
-		return -1;
-	if (k->next == NULL && (k->next = derive(k, k->epoch + 1)) == NULL)
+	if (k->next == NULL)
 		return -1;
 	aead_free(k->cur);
 	k->cur = k->next;
@@ -91,29 +103,30 @@ keyring_advance(struct keyring *k)
 	k->attempts = 0;
 	k->retry_at = 0;
 	memset(k->counter, 0, sizeof(k->counter));
-	k->next = k->epoch == UINT32_MAX ? NULL : derive(k, k->epoch + 1);
-	return k->next == NULL ? -1 : 0;
+	k->next = NULL; /* keyring_refill()'s, on the control side */
+	return 0;
 }
 
 int
 keyring_seal(struct keyring *k, uint8_t type, uint8_t link_id, uint32_t session,
-    const uint8_t *inner, size_t len, uint8_t *out, size_t outlen,
-    int *advanced)
+    const uint8_t *inner, size_t len, uint8_t *out, size_t outlen, int *events)
 {
 	struct wire_hdr hdr;
-	uint32_t        before = k->epoch;
 	int             n;
 
-	*advanced = 0;
+	*events = 0;
 	if (len > WIRE_MAX_INNER || outlen < WIRE_OVERHEAD + len)
 		return KEYRING_ERR_SEAL;
-	if (k->sealed >= k->limit && k->attempts >= k->retry_at) {
-		/* Without the next key (no channel) the current one goes
-		 * on up to `hard`, and deriving is tried again every
-		 * KEYRING_RETRY packets, not on each. */
-		if (keyring_advance(k) == -1 && k->epoch == before)
+	if (k->sealed >= k->limit) {
+		if (keyring_advance(k) == 0)
+			*events = KEYRING_ADVANCED | KEYRING_WANTS;
+		else if (k->attempts >= k->retry_at && keyring_wants(k)) {
+			/* Without the next key (no channel) the current
+			 * one goes on up to `hard`, and the caller hears
+			 * again every KEYRING_RETRY packets, not on each. */
 			k->retry_at = k->attempts + KEYRING_RETRY;
-		*advanced = k->epoch != before;
+			*events = KEYRING_WANTS;
+		}
 	}
 	k->attempts++;
 	if (k->sealed >= k->hard)

@@ -24,10 +24,14 @@
  * before are dropped: a handful at each change, which TCP retransmits.
  *
  * Deriving needs the live TLS session, which the caller reaches through
- * `derive`; when it fails (channel down), the sender keeps its epoch past
- * `limit`, but never past `hard`: from there keyring_seal() refuses until
- * a next key can be derived or a new session brings new keys.  The
- * receiver cannot advance until then either.
+ * `derive`, and it is control work: keyring_seal() and keyring_advance()
+ * never derive.  They only use the next key that keyring_new() or
+ * keyring_refill() derived, and say when the slot is empty
+ * (KEYRING_WANTS): the data path tells its control side, which calls
+ * keyring_refill() on the main loop.  When deriving fails (channel down),
+ * the sender keeps its epoch past `limit`, but never past `hard`: from
+ * there keyring_seal() refuses until a next key comes or a new session
+ * brings new keys.  The receiver cannot advance until then either.
  *
  * Nothing here reads a clock, logs or does I/O.
  */
@@ -56,7 +60,7 @@ typedef int (*keyring_derive_fn)(
 #define KEYRING_HARD_LIMIT (UINT64_C(1) << 32)
 #endif
 #ifndef KEYRING_RETRY
-/* Packets between two attempts to derive a key that could not be. */
+/* Packets between two KEYRING_WANTS while a key could not be derived. */
 #define KEYRING_RETRY 65536
 #endif
 
@@ -70,9 +74,13 @@ enum keyring_err {
 
 struct keyring;
 
+/* keyring_seal()'s *events. */
+#define KEYRING_ADVANCED 0x1 /* moved to the next epoch: send REKEY */
+#define KEYRING_WANTS    0x2 /* the next key's slot is empty: refill */
+
 /*
- * A keyring whose epoch 0 key is key0, epoch 1's derived at once (or
- * later, if that fails).  1 <= limit <= hard <= KEYRING_HARD_LIMIT.
+ * A keyring whose epoch 0 key is key0, epoch 1's derived at once (or at
+ * a keyring_refill(), if that fails).  1 <= limit <= hard <= KEYRING_HARD_LIMIT.
  * NULL if out of memory or the limits are not so.  keyring_free() it.
  */
 struct keyring *keyring_new(const uint8_t key0[AEAD_KEY_LEN], keyring_derive_fn,
@@ -81,14 +89,23 @@ struct keyring *keyring_new(const uint8_t key0[AEAD_KEY_LEN], keyring_derive_fn,
 void keyring_free(struct keyring *);
 /* The current epoch: for logs and REKEY. */
 uint32_t keyring_epoch(const struct keyring *);
+/* 1 if the next epoch's key is not there (and can be: not at the last
+ * epoch). */
+int keyring_wants(const struct keyring *);
+/* The control side: derives the next epoch's key if it is not there.
+ * 0 when it is there, -1 when deriving failed or there is none to have. */
+int keyring_refill(struct keyring *);
 
 /*
  * Sender: seals `inner` into out as one datagram of `type` for `session`
  * on wire link `link_id`: the header (wire.h) with the next counter of
  * that link id under the current key and the key's phase bit, then the
  * AEAD ciphertext (tunnel.h).  When `limit` packets are sealed under the
- * current key, moves to the next epoch first (*advanced = 1: the caller
- * sends REKEY).  A counter is used up once taken, even if the datagram is
+ * current key, moves to the next epoch first if its key is there
+ * (*events gets KEYRING_ADVANCED: the caller sends REKEY).  *events gets
+ * KEYRING_WANTS when the next key's slot is empty: after a move, and
+ * every KEYRING_RETRY packets while past `limit` without it.  It never
+ * derives.  A counter is used up once taken, even if the datagram is
  * never sent.
  *
  * Returns the datagram's length, or KEYRING_ERR_SEAL (inner too large
@@ -99,7 +116,7 @@ uint32_t keyring_epoch(const struct keyring *);
  */
 int keyring_seal(struct keyring *, uint8_t type, uint8_t link_id,
     uint32_t session, const uint8_t *inner, size_t len, uint8_t *out,
-    size_t outlen, int *advanced);
+    size_t outlen, int *events);
 
 /*
  * Receiver: the key for a packet of `phase`: the current epoch's, or the
@@ -109,11 +126,10 @@ int keyring_seal(struct keyring *, uint8_t type, uint8_t link_id,
  */
 struct aead *keyring_open(struct keyring *, int phase, int *is_next);
 /* Makes the next epoch current (every link's counter starting over, as
- * the key is new) and derives the one after.  0, or -1: either the next
- * key could not be derived and nothing changed, or the new epoch is
- * current but its successor will be derived later.  Refuses, changing
- * nothing, at the last epoch: a wrapped epoch would bring epoch 0's key
- * back. */
+ * the key is new); the slot of the one after is then empty
+ * (keyring_wants(), keyring_refill()).  0, or -1 when the next key is not
+ * there, changing nothing.  The last epoch has no next (keyring_refill()
+ * derives none): a wrapped epoch would bring epoch 0's key back. */
 int keyring_advance(struct keyring *);
 
 #endif

@@ -15,6 +15,7 @@ struct tunnel {
 	void                *arg;
 	struct keyring      *tx, *rx;
 	uint64_t             exhausted; /* packets tx refused */
+	uint64_t             keyless;   /* rx: next-phase packets, no key */
 	struct replay_window window[TUNNEL_LINKS];
 };
 
@@ -56,8 +57,10 @@ tunnel_evq_pop(struct tunnel_evq *q, struct tunnel_ev *ev)
 	return 1;
 }
 
+/* An event of this tunnel; `link` is NEED_KEY's direction (1: up). */
 static void
-push(struct tunnel *t, struct tunnel_evq *q, uint8_t kind, uint32_t epoch)
+push(struct tunnel *t, struct tunnel_evq *q, uint8_t kind, uint32_t epoch,
+    int link)
 {
 	struct tunnel_ev ev;
 
@@ -65,6 +68,7 @@ push(struct tunnel *t, struct tunnel_evq *q, uint8_t kind, uint32_t epoch)
 	ev.kind = kind;
 	ev.session = t->session;
 	ev.epoch = epoch;
+	ev.link = (uint8_t)link;
 	ev.count = t->exhausted;
 	(void)tunnel_evq_push(q, &ev);
 }
@@ -122,6 +126,18 @@ tunnel_free(struct tunnel *t)
 	free(t);
 }
 
+int
+tunnel_refill(struct tunnel *t)
+{
+	int tx = keyring_refill(t->tx), rx = keyring_refill(t->rx);
+
+	/* The last epoch has nothing next, and that is no failure. */
+	return (tx == -1 && keyring_wants(t->tx)) ||
+		(rx == -1 && keyring_wants(t->rx))
+	    ? -1
+	    : 0;
+}
+
 uint32_t
 tunnel_session(const struct tunnel *t)
 {
@@ -152,17 +168,21 @@ tunnel_seal(struct tunnel *t, struct tunnel_evq *q, uint8_t type,
     uint8_t link_id, const uint8_t *inner, size_t len, uint8_t *out,
     size_t outlen)
 {
-	int n, advanced;
+	int n, events;
 
-	n = keyring_seal(t->tx, type, link_id, t->session, inner, len, out,
-	    outlen, &advanced);
-	if (advanced)
-		push(t, q, TUNNEL_EV_REKEY, keyring_epoch(t->tx));
+	n = keyring_seal(
+	    t->tx, type, link_id, t->session, inner, len, out, outlen, &events);
+	if (events & KEYRING_ADVANCED)
+		push(t, q, TUNNEL_EV_REKEY, keyring_epoch(t->tx), 0);
+	if (events & KEYRING_WANTS)
+		push(t, q, TUNNEL_EV_NEED_KEY, keyring_epoch(t->tx) + 1,
+		    t->tx_up);
 	if (n == KEYRING_ERR_EXHAUSTED) {
 		/* Said once, then every 65536 packets: the control side
 		 * logs it, with the daemon's count. */
 		if ((t->exhausted++ & 0xffff) == 0)
-			push(t, q, TUNNEL_EV_EXHAUSTED, keyring_epoch(t->tx));
+			push(
+			    t, q, TUNNEL_EV_EXHAUSTED, keyring_epoch(t->tx), 0);
 		return TUNNEL_ERR_EXHAUSTED;
 	}
 	return n < 0 ? TUNNEL_ERR_SEAL : n;
@@ -182,17 +202,28 @@ tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
 	w = &t->window[hdr->link_id];
 	key =
 	    keyring_open(t->rx, (hdr->flags & WIRE_F_KEY_PHASE) != 0, &is_next);
+	if (key == NULL) {
+		/* The peer moved on and the key it moved to could not be
+		 * derived yet: ask again, every KEYRING_RETRY of these. */
+		if (t->keyless++ % KEYRING_RETRY == 0)
+			push(t, q, TUNNEL_EV_NEED_KEY, keyring_epoch(t->rx) + 1,
+			    !t->tx_up);
+		return TUNNEL_ERR_REPLAY;
+	}
 	/* A new epoch's counters start over: its first packets are checked
 	 * against fresh windows below, not this one. */
-	if (key == NULL || (!is_next && replay_check(w, hdr->counter) == -1))
+	if (!is_next && replay_check(w, hdr->counter) == -1)
 		return TUNNEL_ERR_REPLAY;
 	if ((n = tunnel_dgram_open(key, hdr, dgram, len, out, outlen)) == -1)
 		return TUNNEL_ERR_AUTH;
 	if (is_next) {
 		(void)keyring_advance(t->rx);
+		t->keyless = 0;
 		for (i = 0; i < TUNNEL_LINKS; i++)
 			replay_init(&t->window[i]);
-		push(t, q, TUNNEL_EV_PEER_EPOCH, keyring_epoch(t->rx));
+		push(t, q, TUNNEL_EV_PEER_EPOCH, keyring_epoch(t->rx), 0);
+		push(t, q, TUNNEL_EV_NEED_KEY, keyring_epoch(t->rx) + 1,
+		    !t->tx_up);
 	}
 	replay_update(w, hdr->counter);
 	return n;

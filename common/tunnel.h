@@ -16,8 +16,10 @@
  * one per datagram loop: the loop drains it on the main loop after its
  * batch (an event made active, say), never in the middle of it.
  *
- * Deriving a next key (keyring.h) still happens inside tunnel_seal() and
- * tunnel_open() through the caller's tunnel_derive_fn.
+ * Deriving a key is control work too: tunnel_seal() and tunnel_open()
+ * only use the next epoch's key derived ahead, and push NEED_KEY when its
+ * slot is empty; the control side answers with tunnel_refill(), which
+ * calls the caller's tunnel_derive_fn.
  */
 #ifndef WANPAIR_TUNNEL_H
 #define WANPAIR_TUNNEL_H
@@ -46,7 +48,9 @@ enum tunnel_ev_kind {
 	TUNNEL_EV_PEER_EPOCH, /* rx: the peer's packets moved to `epoch` */
 	TUNNEL_EV_EXHAUSTED,  /* tx refused its 1st (65537th, ...) packet */
 	TUNNEL_EV_PROBE,      /* a probe answered on `link`: seq, at_ms */
-	TUNNEL_EV_LINK_BACK   /* a down `link` probes again (popd) */
+	TUNNEL_EV_LINK_BACK,  /* a down `link` probes again (popd) */
+	TUNNEL_EV_NEED_KEY    /* `epoch`'s key is wanted: tunnel_refill();
+				 `link` is 1 for the up direction's */
 };
 
 struct tunnel_ev {
@@ -96,6 +100,9 @@ void     tunnel_free(struct tunnel *);
 uint32_t tunnel_session(const struct tunnel *);
 uint32_t tunnel_tx_epoch(const struct tunnel *);
 uint32_t tunnel_rx_epoch(const struct tunnel *);
+/* The control side, on NEED_KEY: derives the next epoch's keys that are
+ * not there.  0, or -1 if deriving failed (asked again later). */
+int tunnel_refill(struct tunnel *);
 /* Forgets what link_id received (a new link took a removed one's id). */
 void tunnel_link_reset(struct tunnel *, uint8_t link_id);
 
@@ -104,7 +111,7 @@ void tunnel_link_reset(struct tunnel *, uint8_t link_id);
  * header, then ciphertext and tag, under the next counter of that link id
  * (keyring_seal(): no counter is handed out twice under one key).
  * Returns its length, TUNNEL_ERR_SEAL or TUNNEL_ERR_EXHAUSTED (drop and
- * count it).  May push REKEY or EXHAUSTED on q.  `inner` may be
+ * count it).  May push REKEY, NEED_KEY or EXHAUSTED on q.  `inner` may be
  * out + WIRE_HDR_LEN.
  */
 int tunnel_seal(struct tunnel *, struct tunnel_evq *q, uint8_t type,
@@ -116,7 +123,8 @@ int tunnel_seal(struct tunnel *, struct tunnel_evq *q, uint8_t type,
  * matched to this tunnel by hdr->session): replay window of
  * hdr->link_id, key by the phase bit, authentication, then the window
  * records the counter.  The first packet under the peer's next epoch
- * makes it current, starts every window over and pushes PEER_EPOCH.
+ * makes it current, starts every window over and pushes PEER_EPOCH and
+ * NEED_KEY (for the epoch after).
  * Returns the inner length (written to out, which may be dgram +
  * WIRE_HDR_LEN), or TUNNEL_ERR_REPLAY, TUNNEL_ERR_AUTH, TUNNEL_ERR_LINK.
  */

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "countlog.h"
 #include "daemon.h"
 #include "log.h"
 #include "metrics.h"
@@ -212,6 +213,17 @@ answer(void *arg, const struct ctlsock_req *req)
 	}
 }
 
+/* SIGUSR1 and stop: what `wanpairctl counters` says, in the log. */
+static void
+log_counters(struct daemon *d)
+{
+	json_t *c;
+
+	if ((c = daemon_counters(d)) != NULL)
+		countlog_log(c);
+	json_decref(c);
+}
+
 static void
 on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -223,7 +235,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 	case SIGINT:
 		log_info("%s, stopping", strsignal((int)sig));
 		notify_stopping();
-		d->ops->log_counters(d->arg);
+		log_counters(d);
 		event_base_loopexit(d->base, NULL);
 		break;
 	case SIGHUP: {
@@ -235,7 +247,7 @@ on_signal(evutil_socket_t sig, short what, void *arg)
 		break;
 	}
 	case SIGUSR1:
-		d->ops->log_counters(d->arg);
+		log_counters(d);
 		break;
 	}
 }

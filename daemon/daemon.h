@@ -73,8 +73,6 @@ struct daemon_ops {
 	/* "for site branch-17": the end of "started ..." */
 	void (*describe)(void *, char *buf, size_t len);
 	notify_status_fn status; /* systemctl status's line */
-	/* SIGUSR1 and stop: the counters in the log */
-	void (*log_counters)(void *);
 	/* The daemon's counters object, without what daemon_counters()
 	 * adds; NULL on allocation failure. */
 	json_t *(*counters)(void *);

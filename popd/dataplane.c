@@ -717,56 +717,6 @@ dataplane_start(struct popd *pd)
 }
 
 void
-dataplane_log_counters(void *arg)
-{
-	const struct popd *pd = arg;
-	size_t             i, l;
-
-	for (i = 0; i < pd->nsites; i++) {
-		const struct site    *site = &pd->sites[i];
-		const struct session *s = site->session;
-
-		for (l = 0; s != NULL && l < s->nlinks; l++)
-			log_info("site %s link %s: flows %llu, down %llu "
-				 "packets %llu bytes, up %llu packets %llu "
-				 "bytes",
-			    site->conf->name, s->links[l].name,
-			    (unsigned long long)s->new_flows[l],
-			    (unsigned long long)s->tx_packets[l],
-			    (unsigned long long)s->tx_bytes[l],
-			    (unsigned long long)s->rx_packets[l],
-			    (unsigned long long)s->rx_bytes[l]);
-		if (site->drop_spoofed > 0 || site->drop_no_endpoint > 0 ||
-		    site->drop_no_link > 0)
-			log_info("site %s: dropped spoofed %llu, no endpoint "
-				 "%llu, no link up %llu",
-			    site->conf->name,
-			    (unsigned long long)site->drop_spoofed,
-			    (unsigned long long)site->drop_no_endpoint,
-			    (unsigned long long)site->drop_no_link);
-		if (s != NULL && s->reassign_batches > 0)
-			log_info("site %s: the Socket's flow moves: %llu "
-				 "batches, %llu flows moved, %llu inserted, "
-				 "%llu refused",
-			    site->conf->name,
-			    (unsigned long long)s->reassign_batches,
-			    (unsigned long long)s->reassign_moved,
-			    (unsigned long long)s->reassign_inserted,
-			    (unsigned long long)s->reassign_refused);
-	}
-	log_info("dropped: bad header %llu, no session %llu, replayed %llu, "
-		 "unauthenticated %llu, no site %llu, unparsable %llu, key "
-		 "exhausted %llu",
-	    (unsigned long long)pd->drop_bad_header,
-	    (unsigned long long)pd->drop_no_session,
-	    (unsigned long long)pd->drop_replay,
-	    (unsigned long long)pd->drop_auth,
-	    (unsigned long long)pd->drop_no_site,
-	    (unsigned long long)pd->drop_parse,
-	    (unsigned long long)pd->drop_key_exhausted);
-}
-
-void
 dataplane_stop(struct popd *pd)
 {
 	size_t i;

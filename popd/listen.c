@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dataev.h"
 #include "log.h"
 #include "popd.h"
 #include "proto.h"
@@ -225,54 +226,62 @@ accept_error(struct evconnlistener *l, void *arg)
 	evtimer_add(pd->accept_ev, &tv);
 }
 
-/*
- * The control side of what the tunnels and the datagram loop saw: REKEY
- * to send (which may close a connection that does not read), an epoch
- * to log, a silent link that probes again (its flows come back: a table
- * walk).  Events name their session by id: one that ended since is gone
- * from the index, and its events with it.
- */
+/* dataev_ops: popd's tunnels are its sessions', found by id.  One that
+ * ended since is gone from the index, and its events with it. */
+static struct tunnel *
+ev_find(void *arg, uint32_t session, void **owner)
+{
+	struct session *s = session_by_id(arg, session);
+
+	*owner = s;
+	return s != NULL ? s->tun : NULL;
+}
+
+static void
+ev_who(void *owner, char *buf, size_t len)
+{
+	const struct session *s = owner;
+
+	snprintf(buf, len, "site %s: ", s->site->conf->name);
+}
+
+/* REKEY to send (which may close a connection that does not read); a
+ * silent link that probes again: its flows come back (a table walk). */
+static void
+ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
+{
+	struct popd    *pd = arg;
+	struct session *s = owner;
+	unsigned        idx;
+
+	if (ev->kind == TUNNEL_EV_REKEY) {
+		control_send_rekey(s, ev->epoch);
+		return;
+	}
+	if (ev->kind != TUNNEL_EV_LINK_BACK)
+		return;
+	idx = ev->link < CONFIG_MAX_LINKS ? s->index_of[ev->link] : LINK_NONE;
+	if (idx != LINK_NONE && s->link_down[idx] &&
+	    s->probes_back[idx] >= pd->conf->probe_up_after)
+		session_link_state(s, idx, 1, "probes arrive again");
+}
+
+static const struct dataev_ops popd_dataev = {
+    .find = ev_find,
+    .who = ev_who,
+    .event = ev_other,
+};
+
+/* The control side of what the tunnels and the datagram loop saw: REKEY
+ * (which may close a connection that does not read), keys, links. */
 static void
 data_events(evutil_socket_t fd, short what, void *arg)
 {
-	struct popd     *pd = arg;
-	struct tunnel_ev ev;
-	struct session  *s;
-	unsigned         idx;
+	struct popd *pd = arg;
 
 	(void)fd;
 	(void)what;
-	while (tunnel_evq_pop(&pd->evq, &ev)) {
-		if ((s = session_by_id(pd, ev.session)) == NULL)
-			continue;
-		switch (ev.kind) {
-		case TUNNEL_EV_REKEY:
-			control_send_rekey(s, ev.epoch);
-			break;
-		case TUNNEL_EV_PEER_EPOCH:
-			log_info("site %s: upstream key epoch %u",
-			    s->site->conf->name, ev.epoch);
-			break;
-		case TUNNEL_EV_EXHAUSTED:
-			/* The key sealed all it may and the site's channel
-			 * is gone: nothing goes out until its next HELLO
-			 * brings new keys. */
-			log_warnx("site %s: down key epoch %u sealed all it "
-				  "may: packets dropped until the next key "
-				  "(%llu so far)",
-			    s->site->conf->name, ev.epoch,
-			    (unsigned long long)pd->drop_key_exhausted);
-			break;
-		case TUNNEL_EV_LINK_BACK:
-			idx = ev.link < CONFIG_MAX_LINKS ? s->index_of[ev.link]
-							 : LINK_NONE;
-			if (idx != LINK_NONE && s->link_down[idx] &&
-			    s->probes_back[idx] >= pd->conf->probe_up_after)
-				session_link_state(
-				    s, idx, 1, "probes arrive again");
-			break;
-		}
-	}
+	dataev_drain(&pd->evq, &popd_dataev, pd);
 }
 
 int

@@ -98,7 +98,6 @@ const struct daemon_ops popd_ops = {
     .stop = stop,
     .describe = describe,
     .status = status_line,
-    .log_counters = dataplane_log_counters,
     .counters = popd_counters,
     .answer = popd_answer,
     .reload_begin = popd_reload_begin,

@@ -183,9 +183,6 @@ void control_close(struct conn *, const char *why);
 /* dataplane.c */
 int  dataplane_start(struct popd *);
 void dataplane_stop(struct popd *);
-/* daemon_ops.log_counters: the counters in the log, on SIGUSR1 and on
- * SIGTERM or SIGINT */
-void dataplane_log_counters(void *);
 void session_link_state(
     struct session *, unsigned idx, int up, const char *why);
 /* Applies one REASSIGN chunk of the Socket's to the session's flows. */

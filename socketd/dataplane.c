@@ -415,42 +415,6 @@ dataplane_start(struct socketd *sd)
 }
 
 void
-dataplane_log_counters(void *arg)
-{
-	const struct socketd *sd = arg;
-	size_t                i;
-
-	for (i = 0; i < sd->nlinks; i++) {
-		const struct slink *l = &sd->links[i];
-
-		log_info(
-		    "link %s: %s, rtt %.1f ms, jitter %.1f ms, loss %.2f%%, "
-		    "flows %llu, up %llu packets %llu bytes, "
-		    "down %llu packets %llu bytes",
-		    l->conf->name, link_status_str(&l->health),
-		    link_rtt_us(&l->health) / 1000.0,
-		    link_jitter_us(&l->health) / 1000.0,
-		    link_loss_ppm(&l->health) / 10000.0,
-		    (unsigned long long)l->new_flows,
-		    (unsigned long long)l->tx_packets,
-		    (unsigned long long)l->tx_bytes,
-		    (unsigned long long)l->rx_packets,
-		    (unsigned long long)l->rx_bytes);
-	}
-	log_info("dropped: no session %llu, no link up %llu, "
-		 "link-scoped %llu, unparsable %llu, bad header %llu, "
-		 "replayed %llu, unauthenticated %llu, key exhausted %llu",
-	    (unsigned long long)sd->drop_no_session,
-	    (unsigned long long)sd->drop_link_down,
-	    (unsigned long long)sd->drop_link_scoped,
-	    (unsigned long long)sd->drop_parse,
-	    (unsigned long long)sd->drop_bad_header,
-	    (unsigned long long)sd->drop_replay,
-	    (unsigned long long)sd->drop_auth,
-	    (unsigned long long)sd->drop_key_exhausted);
-}
-
-void
 dataplane_stop(struct socketd *sd)
 {
 	size_t i;

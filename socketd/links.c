@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ctlmsg.h"
+#include "dataev.h"
 #include "log.h"
 #include "probe.h"
 #include "proto.h"
@@ -43,48 +44,49 @@ link_by_id(struct socketd *sd, uint8_t id)
 	return NULL;
 }
 
-/*
- * The control side of what the tunnel and the datagram loop saw: REKEY
- * to send, the PoP's new epoch to log, a probe answer that may bring a
- * link up (and its flows back: a table walk, REASSIGN).  An event of a
- * session that has ended since is stale and dropped.
- */
+/* dataev_ops: socketd has one tunnel, of its session. */
+static struct tunnel *
+ev_find(void *arg, uint32_t session, void **owner)
+{
+	struct socketd *sd = arg;
+
+	*owner = sd;
+	return sd->tun != NULL && session == sd->session ? sd->tun : NULL;
+}
+
+/* REKEY to send; a probe answer that may bring a link up (and its flows
+ * back: a table walk, REASSIGN). */
+static void
+ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
+{
+	struct socketd *sd = arg;
+	struct slink   *l;
+
+	(void)owner;
+	if (ev->kind == TUNNEL_EV_REKEY)
+		control_send_rekey(sd, ev->epoch);
+	else if (ev->kind == TUNNEL_EV_PROBE &&
+	    (l = link_by_id(sd, ev->link)) != NULL)
+		link_changed(
+		    sd, l, link_probe_answered(&l->health, ev->seq, ev->at_ms));
+}
+
+static const struct dataev_ops socketd_dataev = {
+    .find = ev_find,
+    .event = ev_other,
+    .tx_up = 1,
+};
+
+/* The control side of what the tunnel and the datagram loop saw; an
+ * event of a session that has ended since is stale and dropped. */
 static void
 evq_drain(evutil_socket_t fd, short what, void *arg)
 {
-	struct socketd  *sd = arg;
-	struct tunnel_ev ev;
-	struct slink    *l;
+	struct socketd *sd = arg;
 
 	(void)fd;
 	(void)what;
-	while (tunnel_evq_pop(&sd->evq, &ev)) {
-		if (sd->tun == NULL || ev.session != sd->session)
-			continue;
-		switch (ev.kind) {
-		case TUNNEL_EV_REKEY:
-			control_send_rekey(sd, ev.epoch);
-			break;
-		case TUNNEL_EV_PEER_EPOCH:
-			log_info("the PoP moved to key epoch %u", ev.epoch);
-			break;
-		case TUNNEL_EV_EXHAUSTED:
-			/* The key sealed all it may and the control channel
-			 * could not give the next: nothing goes out until
-			 * it does. */
-			log_warnx("up key epoch %u sealed all it may: packets "
-				  "dropped until the next key (%llu so far)",
-			    ev.epoch,
-			    (unsigned long long)sd->drop_key_exhausted);
-			break;
-		case TUNNEL_EV_PROBE:
-			if ((l = link_by_id(sd, ev.link)) != NULL)
-				link_changed(sd, l,
-				    link_probe_answered(
-					&l->health, ev.seq, ev.at_ms));
-			break;
-		}
-	}
+	dataev_drain(&sd->evq, &socketd_dataev, sd);
 }
 
 /* The moves of one link event: counted per link for the log, and

@@ -99,7 +99,6 @@ const struct daemon_ops socketd_ops = {
     .stop = stop,
     .describe = describe,
     .status = status_line,
-    .log_counters = dataplane_log_counters,
     .counters = socketd_counters,
     .answer = socketd_answer,
     .reload_begin = socketd_reload_begin,

@@ -153,9 +153,6 @@ void dataplane_send(struct socketd *, struct slink *l, uint8_t type,
 /* Makes evq_ev active if sd->evq holds events. */
 void dataplane_kick(struct socketd *);
 void dataplane_set_port(struct socketd *, uint16_t port);
-/* daemon_ops.log_counters: the counters in the log, on SIGUSR1 and on
- * SIGTERM or SIGINT */
-void dataplane_log_counters(void *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
 
 /* links.c: probe rounds, link events and what they move, on the main

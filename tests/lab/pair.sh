@@ -104,7 +104,20 @@ pair_ctl() {
 	"$top_builddir/ctl/wanpairctl" -s "$LAB_DIR/$d.sock" "$@"
 }
 
-# pair_counters: both daemons log their per-link counters (SIGUSR1).
+# pair_counter socketd|popd EXPR: the value of EXPR, Python over the
+# daemon's counters as `wanpairctl counters --json` gives them: c, the
+# object; link(NAME), socketd's link of that name; site(NAME), popd's site.
+# Prints nothing (and fails) if the daemon does not answer.
+pair_counter() {
+	pair_ctl "$1" counters --json 2>/dev/null | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+def link(n): return next(x for x in c["links"] if x["name"] == n)
+def site(n): return next(x for x in c["sites"] if x["name"] == n)
+print(eval(sys.argv[1]))' "$2"
+}
+
+# pair_counters: both daemons log their counters (SIGUSR1), for the record.
 pair_counters() {
 	kill -USR1 "$PAIR_SOCKETD_PID" "$PAIR_POPD_PID" 2>/dev/null
 	sleep 0.3

@@ -3,7 +3,10 @@
  *
  * The sender moves on after `limit` packets and says so in the phase bit;
  * the receiver opens the new epoch's first packet at once with the key it
- * derived ahead, then derives the next; without the TLS session the
+ * derived ahead.  Neither derives on the packet path: they say when the
+ * next key's slot is empty (KEYRING_WANTS, keyring_wants()) and the
+ * control side fills it (keyring_refill()), as seal() and roundtrip() do
+ * here after each packet; without the TLS session the
  * current key goes on up to `hard` packets and no further.  Above all, a
  * (key, link id, counter) is sealed at most once: whatever the links do,
  * the datagrams' nonces never repeat under one key.
@@ -49,15 +52,24 @@ ring(uint64_t limit, uint64_t hard)
 }
 
 /* Seals a marker on link_id with s; decodes its header into *h. */
+static int wants; /* KEYRING_WANTS seen */
+
+/* Seals a marker on link_id with s; decodes its header into *h.  Then,
+ * as the control side after a batch, refills the next key if asked. */
 static int
 seal(struct keyring *s, uint8_t link_id, uint8_t *dgram, size_t len,
     struct wire_hdr *h, int *advanced)
 {
 	static const uint8_t msg[16] = "epoch marker ..";
-	int                  n;
+	int                  n, ev;
 
-	n = keyring_seal(s, WIRE_DATA, link_id, 0x5e55, msg, sizeof(msg), dgram,
-	    len, advanced);
+	n = keyring_seal(
+	    s, WIRE_DATA, link_id, 0x5e55, msg, sizeof(msg), dgram, len, &ev);
+	*advanced = (ev & KEYRING_ADVANCED) != 0;
+	if (ev & KEYRING_WANTS) {
+		wants++;
+		(void)keyring_refill(s);
+	}
 	if (n > 0) {
 		ck_assert_int_eq(n, WIRE_OVERHEAD + (int)sizeof(msg));
 		ck_assert_int_eq(wire_hdr_decode(dgram, (size_t)n, h), WIRE_OK);
@@ -83,8 +95,11 @@ roundtrip(struct keyring *s, struct keyring *r, int *advanced, int *is_next)
 		return -1;
 	if (tunnel_dgram_open(a, &h, dgram, (size_t)n, pt, sizeof(pt)) != 16)
 		return -1;
-	if (*is_next)
-		(void)keyring_advance(r);
+	if (*is_next) {
+		ck_assert_int_eq(keyring_advance(r), 0);
+		ck_assert(keyring_wants(r));
+		(void)keyring_refill(r);
+	}
 	return memcmp(pt, "epoch marker ..", 16) == 0 ? 0 : -1;
 }
 
@@ -145,8 +160,8 @@ START_TEST(stale_epoch_refused)
 END_TEST
 
 /* No TLS session: the sender keeps its key up to the hard limit (traffic
- * goes on) and tries deriving again only every KEYRING_RETRY packets;
- * back, it moves on. */
+ * goes on) and asks for the next key again only every KEYRING_RETRY
+ * packets; back, it moves on at the packet after the refill. */
 START_TEST(no_session_keeps_going)
 {
 	uint8_t         dgram[64];
@@ -157,6 +172,7 @@ START_TEST(no_session_keeps_going)
 	derive_ok = 0; /* as if the channel was down at init */
 	s = ring(5, 3 * KEYRING_RETRY);
 	derives = 0;
+	wants = 0;
 	/* half the retry distance: no second try yet, whatever the build's
 	 * limits (--enable-test-limits lowers KEYRING_RETRY to 256) */
 	for (i = 0; i < KEYRING_RETRY / 2; i++)
@@ -164,18 +180,49 @@ START_TEST(no_session_keeps_going)
 	ck_assert_uint_eq(keyring_epoch(s), 0);
 	ck_assert_uint_eq(h.flags & WIRE_F_KEY_PHASE, 0);
 	ck_assert_int_eq(derives, 1);
-	/* The first try was at packet 6 (5 sealed); the next comes
-	 * KEYRING_RETRY packets later, and succeeds. */
+	ck_assert_int_eq(wants, 1);
+	/* The first ask was at packet 6 (5 sealed); the next comes
+	 * KEYRING_RETRY packets later, the refill succeeds, and the packet
+	 * after it is the new epoch's first. */
 	derive_ok = 1;
 	while (keyring_epoch(s) == 0 && i < 2 * KEYRING_RETRY) {
 		(void)seal(s, 0, dgram, sizeof(dgram), &h, &adv);
 		i++;
 	}
-	ck_assert_int_eq(i, 5 + KEYRING_RETRY + 1);
+	ck_assert_int_eq(i, 5 + KEYRING_RETRY + 2);
 	ck_assert_int_eq(adv, 1);
 	ck_assert_uint_eq(h.flags & WIRE_F_KEY_PHASE, WIRE_F_KEY_PHASE);
 	ck_assert_uint_eq(h.counter, 0);  /* a new key, counters anew */
 	ck_assert_int_eq(derives, 2 + 1); /* the failure, epoch 1, epoch 2 */
+	keyring_free(s);
+}
+END_TEST
+
+/* Sealing and opening never derive a key (control work, keyring.h): past
+ * `limit` the sender moves to the key derived ahead and says the slot is
+ * empty; with nobody refilling, it stays on that epoch up to `hard`. */
+START_TEST(seal_never_derives)
+{
+	static const uint8_t msg[4] = "abc";
+	uint8_t              dgram[64];
+	struct keyring      *s;
+	int                  i, n, ev, asked = 0, moved = 0;
+
+	derive_ok = 1;
+	s = ring(10, 20);
+	derives = 0;
+	for (i = 0; i < 40; i++) {
+		n = keyring_seal(s, WIRE_DATA, 1, 7, msg, sizeof(msg), dgram,
+		    sizeof(dgram), &ev);
+		ck_assert(n > 0 || n == KEYRING_ERR_EXHAUSTED);
+		asked += (ev & KEYRING_WANTS) != 0;
+		moved += (ev & KEYRING_ADVANCED) != 0;
+	}
+	ck_assert_int_eq(derives, 0);
+	ck_assert_int_eq(moved, 1);
+	ck_assert_uint_eq(keyring_epoch(s), 1);
+	ck_assert(keyring_wants(s));
+	ck_assert_int_ge(asked, 1);
 	keyring_free(s);
 }
 END_TEST
@@ -313,7 +360,7 @@ START_TEST(hard_limit_refuses)
 	ck_assert_mem_eq(dgram, zero, sizeof(dgram));
 	/* the channel is back: within KEYRING_RETRY packets, epoch 1 */
 	derive_ok = 1;
-	for (i = 0; i <= KEYRING_RETRY && keyring_epoch(s) == 0; i++)
+	for (i = 0; i <= KEYRING_RETRY + 1 && keyring_epoch(s) == 0; i++)
 		(void)seal(s, 0, dgram, sizeof(dgram), &h, &adv);
 	ck_assert_uint_eq(keyring_epoch(s), 1);
 	ck_assert_int_eq(adv, 1);
@@ -365,6 +412,17 @@ START_TEST(refusals)
 	    KEYRING_ERR_SEAL);
 	ck_assert_int_gt(seal(s, 0, dgram, sizeof(dgram), &h, &adv), 0);
 	ck_assert_uint_eq(h.counter, 0);
+	/* no next key: advancing refuses and changes nothing */
+	ck_assert_int_eq(keyring_advance(s), 0);
+	ck_assert(keyring_wants(s));
+	ck_assert_int_eq(keyring_advance(s), -1);
+	ck_assert_uint_eq(keyring_epoch(s), 1);
+	derive_ok = 0;
+	ck_assert_int_eq(keyring_refill(s), -1);
+	derive_ok = 1;
+	ck_assert_int_eq(keyring_refill(s), 0);
+	ck_assert(!keyring_wants(s));
+	ck_assert_int_eq(keyring_refill(s), 0); /* nothing to do */
 	keyring_free(s);
 	keyring_free(NULL);
 }
@@ -380,6 +438,7 @@ keyring_suite(void)
 	tcase_add_test(tc, epochs_advance_after_limit);
 	tcase_add_test(tc, stale_epoch_refused);
 	tcase_add_test(tc, no_session_keeps_going);
+	tcase_add_test(tc, seal_never_derives);
 	suite_add_tcase(s, tc);
 	tcase_add_test(tn, nonces_unique_over_links_and_epochs);
 	tcase_add_test(tn, reused_link_id_keeps_counting);

@@ -21,11 +21,13 @@
 #include "wire.h"
 
 static int derive_ok = 1;
+static int derives; /* fake_derive calls */
 
 static int
 fake_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
 {
 	(void)arg;
+	derives++;
 	if (!derive_ok)
 		return -1;
 	memset(key, (int)(2 * epoch + (up ? 1 : 0)), AEAD_KEY_LEN);
@@ -54,6 +56,40 @@ pair_new(struct pair *p, uint64_t limit, uint64_t hard)
 	tunnel_evq_init(&p->pq);
 }
 
+/*
+ * The control side after a batch: derives the keys asked for (NEED_KEY),
+ * and leaves the other events on q, in order, for the test to look at.
+ * Returns how many NEED_KEY it served.
+ */
+static int
+serve_keys(struct tunnel *t, struct tunnel_evq *q)
+{
+	struct tunnel_evq rest;
+	struct tunnel_ev  ev;
+	int               n = 0;
+
+	tunnel_evq_init(&rest);
+	while (tunnel_evq_pop(q, &ev)) {
+		if (ev.kind == TUNNEL_EV_NEED_KEY) {
+			ck_assert_uint_eq(ev.session, tunnel_session(t));
+			(void)tunnel_refill(t);
+			n++;
+		} else
+			ck_assert_int_eq(tunnel_evq_push(&rest, &ev), 0);
+	}
+	while (tunnel_evq_pop(&rest, &ev))
+		ck_assert_int_eq(tunnel_evq_push(q, &ev), 0);
+	return n;
+}
+
+/* The next event that is not NEED_KEY (those are served), or 0. */
+static int
+next_ev(struct tunnel *t, struct tunnel_evq *q, struct tunnel_ev *ev)
+{
+	(void)serve_keys(t, q);
+	return tunnel_evq_pop(q, ev);
+}
+
 static void
 pair_free(struct pair *p)
 {
@@ -72,12 +108,14 @@ send_one(struct tunnel *from, struct tunnel_evq *fq, struct tunnel *to,
 
 	n = tunnel_seal(from, fq, WIRE_DATA, link, (const uint8_t *)msg,
 	    strlen(msg), dgram, 256);
+	(void)serve_keys(from, fq);
 	ck_assert_int_eq(n, WIRE_OVERHEAD + (int)strlen(msg));
 	*dlen = n;
 	ck_assert_int_eq(wire_hdr_decode(dgram, (size_t)n, h), WIRE_OK);
 	ck_assert_uint_eq(h->session, 0x5e55);
 	ck_assert_uint_eq(h->link_id, link);
 	n = tunnel_open(to, tq, h, dgram, (size_t)n, out, sizeof(out));
+	(void)serve_keys(to, tq);
 	if (n >= 0) {
 		ck_assert_int_eq(n, (int)strlen(msg));
 		ck_assert_mem_eq(out, msg, strlen(msg));
@@ -205,15 +243,15 @@ START_TEST(epoch_advance_raises_events)
 	ck_assert_uint_eq(tunnel_tx_epoch(p.socket), 1);
 	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), 1);
 	ck_assert_uint_eq(h.counter, 0); /* a new key's counters */
-	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 1);
+	ck_assert_int_eq(next_ev(p.socket, &p.sq, &ev), 1);
 	ck_assert_uint_eq(ev.kind, TUNNEL_EV_REKEY);
 	ck_assert_uint_eq(ev.epoch, 1);
 	ck_assert_uint_eq(ev.session, 0x5e55);
-	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 0);
-	ck_assert_int_eq(tunnel_evq_pop(&p.pq, &ev), 1);
+	ck_assert_int_eq(next_ev(p.socket, &p.sq, &ev), 0);
+	ck_assert_int_eq(next_ev(p.pop, &p.pq, &ev), 1);
 	ck_assert_uint_eq(ev.kind, TUNNEL_EV_PEER_EPOCH);
 	ck_assert_uint_eq(ev.epoch, 1);
-	ck_assert_int_eq(tunnel_evq_pop(&p.pq, &ev), 0);
+	ck_assert_int_eq(next_ev(p.pop, &p.pq, &ev), 0);
 	/* epoch 0's 9th packet, late: the phase says "next", and epoch 2's
 	 * key does not open it */
 	ck_assert_int_eq(
@@ -221,6 +259,73 @@ START_TEST(epoch_advance_raises_events)
 	    TUNNEL_ERR_AUTH);
 	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), 1);
 	ck_assert_uint_eq(p.pq.n, 0);
+	pair_free(&p);
+}
+END_TEST
+
+/* The oldest event on q is of `kind` and `epoch`; it is in *ev. */
+static void
+pop_kind(
+    struct tunnel_evq *q, uint8_t kind, uint32_t epoch, struct tunnel_ev *ev)
+{
+	ck_assert_int_eq(tunnel_evq_pop(q, ev), 1);
+	ck_assert_uint_eq(ev->kind, kind);
+	ck_assert_uint_eq(ev->epoch, epoch);
+}
+
+/*
+ * Keys are derived on the control side only: sealing and opening use the
+ * keys derived ahead and ask (NEED_KEY) for the next; a receiver whose
+ * control side has not answered yet refuses the peer's new epoch, asks
+ * again, and opens it once the key is there.
+ */
+START_TEST(keys_only_on_refill)
+{
+	struct pair      p;
+	struct tunnel_ev ev;
+	uint8_t          d[256], out[256];
+	struct wire_hdr  h;
+	int              i, n;
+
+	derive_ok = 1;
+	pair_new(&p, 2, 100);
+	derives = 0;
+	for (i = 0; i < 3; i++) /* the 3rd moves tx to epoch 1 */
+		ck_assert_int_gt(tunnel_seal(p.socket, &p.sq, WIRE_DATA, 0,
+				     (const uint8_t *)"x", 1, d, sizeof(d)),
+		    0);
+	ck_assert_int_eq(derives, 0);
+	pop_kind(&p.sq, TUNNEL_EV_REKEY, 1, &ev);
+	pop_kind(&p.sq, TUNNEL_EV_NEED_KEY, 2, &ev);
+	ck_assert_uint_eq(ev.link, 1); /* socketd's tx is up */
+	ck_assert_int_eq(tunnel_refill(p.socket), 0);
+	ck_assert_int_eq(derives, 1);
+	/* the PoP opens epoch 1's first packet with the key it had, and
+	 * asks for epoch 2's: nobody answers yet */
+	ck_assert_int_eq(wire_hdr_decode(d, WIRE_OVERHEAD + 1, &h), WIRE_OK);
+	ck_assert_int_eq(tunnel_open(p.pop, &p.pq, &h, d, WIRE_OVERHEAD + 1,
+			     out, sizeof(out)),
+	    1);
+	ck_assert_int_eq(derives, 1);
+	pop_kind(&p.pq, TUNNEL_EV_PEER_EPOCH, 1, &ev);
+	pop_kind(&p.pq, TUNNEL_EV_NEED_KEY, 2, &ev);
+	ck_assert_uint_eq(ev.link, 1); /* the PoP's rx is up */
+	/* the Socket moves to epoch 2: its packet cannot open yet */
+	for (i = 0; i < 2; i++)
+		n = tunnel_seal(p.socket, &p.sq, WIRE_DATA, 0,
+		    (const uint8_t *)"y", 1, d, sizeof(d));
+	ck_assert_uint_eq(tunnel_tx_epoch(p.socket), 2);
+	ck_assert_int_eq(wire_hdr_decode(d, (size_t)n, &h), WIRE_OK);
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h, d, (size_t)n, out, sizeof(out)),
+	    TUNNEL_ERR_REPLAY);
+	ck_assert_int_eq(tunnel_evq_pop(&p.pq, &ev), 1);
+	ck_assert_uint_eq(ev.kind, TUNNEL_EV_NEED_KEY); /* asked again */
+	ck_assert_int_eq(tunnel_evq_pop(&p.pq, &ev), 0);
+	ck_assert_int_eq(tunnel_refill(p.pop), 0);
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h, d, (size_t)n, out, sizeof(out)), 1);
+	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), 2);
 	pair_free(&p);
 }
 END_TEST
@@ -245,18 +350,20 @@ START_TEST(exhausted_raised_once)
 			ck_assert_int_gt(n, 0);
 	}
 	ck_assert_int_eq(refused, 94);
-	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 1);
+	ck_assert_int_eq(next_ev(p.socket, &p.sq, &ev), 1);
 	ck_assert_uint_eq(ev.kind, TUNNEL_EV_EXHAUSTED);
 	ck_assert_uint_eq(ev.epoch, 0);
-	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 0);
+	ck_assert_int_eq(next_ev(p.socket, &p.sq, &ev), 0);
 	/* the channel is back: the next key is derived, REKEY raised */
 	derive_ok = 1;
 	for (i = 0; i < KEYRING_RETRY + 200 && tunnel_tx_epoch(p.socket) == 0;
-	     i++)
+	     i++) {
 		(void)tunnel_seal(p.socket, &p.sq, WIRE_DATA, 0,
 		    (const uint8_t *)"x", 1, d, sizeof(d));
+		(void)serve_keys(p.socket, &p.sq);
+	}
 	ck_assert_uint_eq(tunnel_tx_epoch(p.socket), 1);
-	ck_assert_int_eq(tunnel_evq_pop(&p.sq, &ev), 1);
+	ck_assert_int_eq(next_ev(p.socket, &p.sq, &ev), 1);
 	ck_assert_uint_eq(ev.kind, TUNNEL_EV_REKEY);
 	pair_free(&p);
 }
@@ -317,7 +424,7 @@ START_TEST(batches_never_seal_twice)
 		}
 		ck_assert_uint_eq(
 		    tunnel_seal_batch(p.socket, &p.sq, m, BATCH), BATCH);
-		while (tunnel_evq_pop(&p.sq, &ev)) {
+		while (next_ev(p.socket, &p.sq, &ev)) {
 			ck_assert_uint_eq(ev.kind, TUNNEL_EV_REKEY);
 			rekeys++;
 		}
@@ -348,6 +455,8 @@ START_TEST(batches_never_seal_twice)
 		}
 		ck_assert_uint_eq(
 		    tunnel_open_batch(p.pop, &p.pq, m, BATCH), BATCH);
+		while (next_ev(p.pop, &p.pq, &ev))
+			ck_assert_uint_eq(ev.kind, TUNNEL_EV_PEER_EPOCH);
 		for (i = 0; i < BATCH; i++) {
 			ck_assert_int_eq(m[i].res, (int)sizeof(in[i]));
 			ck_assert_mem_eq(out[i], in[i], sizeof(in[i]));
@@ -371,6 +480,7 @@ tunnel_suite(void)
 	tcase_add_test(tc, windows_per_link);
 	tcase_add_test(tc, epoch_advance_raises_events);
 	tcase_add_test(tc, exhausted_raised_once);
+	tcase_add_test(tc, keys_only_on_refill);
 	tcase_add_test(tc, event_queue_bounded);
 	tcase_add_test(tc, batches_never_seal_twice);
 	suite_add_tcase(s, tc);
