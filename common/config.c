@@ -363,6 +363,35 @@ add_implicit(struct cparse *cp, struct config *conf)
 		cp->nomem = 1;
 }
 
+/* The index in an array of n structs `stride` bytes apart whose names
+ * (a char array) start at `first`, or -1. */
+static int
+index_named(const char *first, size_t n, size_t stride, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(first + i * stride, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
+config_link_index(const struct config *c, const char *name)
+{
+	return c->nlinks == 0 ? -1
+			      : index_named(c->links[0].name, c->nlinks,
+				    sizeof(c->links[0]), name);
+}
+
+int
+config_site_index(const struct config *c, const char *name)
+{
+	return c->nsites == 0 ? -1
+			      : index_named(c->sites[0].name, c->nsites,
+				    sizeof(c->sites[0]), name);
+}
+
 int
 config_default_routes(struct config *conf, int profile)
 {

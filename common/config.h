@@ -194,5 +194,8 @@ uint32_t config_route_weight(
     const struct config *, const struct config_route *, int downstream);
 /* The weight a link has on one side (link weight, else mbps). */
 uint32_t config_link_weight(const struct config *, size_t link, int downstream);
+/* The index of the link (socketd) or site (popd) of that name, or -1. */
+int config_link_index(const struct config *, const char *name);
+int config_site_index(const struct config *, const char *name);
 
 #endif

@@ -25,6 +25,7 @@ struct tun_dev {
 	int           mtu;
 	uint16_t      mss4, mss6;
 	struct event *ev;
+	uint64_t      write_errors; /* packets the device did not take */
 };
 
 /*

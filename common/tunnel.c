@@ -229,6 +229,35 @@ tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
 	return n;
 }
 
+int
+tunnel_seal_count(struct tunnel *t, struct tunnel_evq *q,
+    struct tunnel_drops *d, uint8_t type, uint8_t link_id, const uint8_t *inner,
+    size_t len, uint8_t *out, size_t outlen)
+{
+	int n = tunnel_seal(t, q, type, link_id, inner, len, out, outlen);
+
+	d->key_exhausted += n == TUNNEL_ERR_EXHAUSTED;
+	return n;
+}
+
+int
+tunnel_open_count(struct tunnel *t, struct tunnel_evq *q,
+    struct tunnel_drops *d, const struct wire_hdr *hdr, const uint8_t *dgram,
+    size_t len, uint8_t *out, size_t outlen)
+{
+	int n = tunnel_open(t, q, hdr, dgram, len, out, outlen);
+
+	if (n >= 0)
+		return n;
+	if (n == TUNNEL_ERR_AUTH)
+		d->auth++;
+	else if (n == TUNNEL_ERR_LINK)
+		d->bad_header++;
+	else
+		d->replay++;
+	return n;
+}
+
 size_t
 tunnel_seal_batch(
     struct tunnel *t, struct tunnel_evq *q, struct tunnel_msg *m, size_t n)

@@ -132,6 +132,25 @@ int tunnel_open(struct tunnel *, struct tunnel_evq *q,
     const struct wire_hdr *hdr, const uint8_t *dgram, size_t len, uint8_t *out,
     size_t outlen);
 
+/* What a data path drops, by reason (the counters' "drops"). */
+struct tunnel_drops {
+	uint64_t bad_header;    /* not a datagram of ours: the caller's */
+	uint64_t no_session;    /* no such session or link here: caller's */
+	uint64_t replay;        /* seen, too old, or its key not there */
+	uint64_t auth;          /* does not authenticate */
+	uint64_t key_exhausted; /* the tx key sealed all it may */
+};
+
+/* tunnel_seal() and tunnel_open(), counting what they refuse in d (a
+ * link id past TUNNEL_LINKS as a bad header).  A seal too large for the
+ * wire is the caller's to count. */
+int tunnel_seal_count(struct tunnel *, struct tunnel_evq *,
+    struct tunnel_drops *d, uint8_t type, uint8_t link_id, const uint8_t *inner,
+    size_t len, uint8_t *out, size_t outlen);
+int tunnel_open_count(struct tunnel *, struct tunnel_evq *,
+    struct tunnel_drops *d, const struct wire_hdr *hdr, const uint8_t *dgram,
+    size_t len, uint8_t *out, size_t outlen);
+
 /* One datagram of a batch: the caller's buffers, and the result. */
 struct tunnel_msg {
 	const uint8_t  *in;   /* inner (seal) or datagram (open) */

@@ -134,11 +134,30 @@ needs_restart(struct daemon *d, struct daemon_reload *r)
 	return rc;
 }
 
+/* The TLS context of c's files, in this daemon's role; NULL with err. */
+static SSL_CTX *
+tls_ctx(const struct daemon *d, const struct config *c, char *err, size_t len)
+{
+	struct tls_files files = {c->tls.ca, c->tls.cert, c->tls.key};
+
+	return tls_ctx_new(d->ops->tls_server, &files, err, len);
+}
+
+SSL_CTX *
+daemon_tls_ctx(struct daemon *d)
+{
+	char     err[TLS_ERRLEN];
+	SSL_CTX *ctx;
+
+	if ((ctx = tls_ctx(d, d->conf, err, sizeof(err))) == NULL)
+		log_warnx("%s", err);
+	return ctx;
+}
+
 int
 daemon_reload(struct daemon *d, struct config_errors *errs)
 {
 	struct daemon_reload r;
-	struct tls_files     files;
 	char                 err[TLS_ERRLEN];
 	size_t               i;
 
@@ -151,11 +170,7 @@ daemon_reload(struct daemon *d, struct config_errors *errs)
 	if (needs_restart(d, &r) == -1)
 		goto fail;
 	/* Certificates: read again, so a renewed one needs no restart. */
-	files.ca = r.conf->tls.ca;
-	files.cert = r.conf->tls.cert;
-	files.key = r.conf->tls.key;
-	if ((r.ssl_ctx = tls_ctx_new(
-		 d->ops->tls_server, &files, err, sizeof(err))) == NULL) {
+	if ((r.ssl_ctx = tls_ctx(d, r.conf, err, sizeof(err))) == NULL) {
 		(void)daemon_refuse(&r, "tls", "%s", err);
 		goto fail;
 	}

@@ -118,6 +118,10 @@ int daemon_refuse(struct daemon_reload *, const char *path, const char *fmt,
 /* `wanpairctl counters`: ops->counters() and the skeleton's own
  * (ctl_evicted, metrics_evicted, metrics_limited). */
 json_t *daemon_counters(struct daemon *);
+/* The TLS context of the running configuration's files, in the daemon's
+ * role (ops->tls_server), for the daemon to keep; NULL if they do not
+ * load (logged, quoting the file). */
+SSL_CTX *daemon_tls_ctx(struct daemon *);
 
 /* The daemon's name (ops->name) and start time. */
 const char *daemon_name(const struct daemon *);

@@ -5,13 +5,50 @@
 #include "dataev.h"
 #include "log.h"
 
-void
-dataev_drain(struct tunnel_evq *q, const struct dataev_ops *ops, void *arg)
+static void
+drain_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct tunnel_ev ev;
-	struct tunnel   *t;
-	void            *owner;
-	char             who[96];
+	(void)fd;
+	(void)what;
+	dataev_drain(arg);
+}
+
+int
+dataev_start(struct dataev *de, struct event_base *base,
+    const struct dataev_ops *ops, void *arg)
+{
+	tunnel_evq_init(&de->q);
+	de->ops = ops;
+	de->arg = arg;
+	de->ev = event_new(base, -1, 0, drain_cb, de);
+	return de->ev == NULL ? -1 : 0;
+}
+
+void
+dataev_stop(struct dataev *de)
+{
+	if (de->ev != NULL)
+		event_free(de->ev);
+	de->ev = NULL;
+}
+
+void
+dataev_kick(struct dataev *de)
+{
+	if (de->q.n > 0 && de->ev != NULL)
+		event_active(de->ev, 0, 0);
+}
+
+void
+dataev_drain(struct dataev *de)
+{
+	const struct dataev_ops *ops = de->ops;
+	struct tunnel_evq       *q = &de->q;
+	void                    *arg = de->arg;
+	struct tunnel_ev         ev;
+	struct tunnel           *t;
+	void                    *owner;
+	char                     who[96];
 
 	while (tunnel_evq_pop(q, &ev)) {
 		if ((t = ops->find(arg, ev.session, &owner)) == NULL)
@@ -47,4 +84,25 @@ dataev_drain(struct tunnel_evq *q, const struct dataev_ops *ops, void *arg)
 			break;
 		}
 	}
+}
+
+json_t *
+dataev_drops_json(const struct tunnel_drops *d, const struct tun_dev *tun,
+    const struct dataev_drop *own, size_t nown)
+{
+	json_t *j;
+	size_t  i;
+
+	j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "bad_header",
+	    (json_int_t)d->bad_header, "no_session", (json_int_t)d->no_session,
+	    "replayed", (json_int_t)d->replay, "unauthenticated",
+	    (json_int_t)d->auth, "key_exhausted", (json_int_t)d->key_exhausted,
+	    "tun_write", (json_int_t)tun->write_errors);
+	for (i = 0; j != NULL && i < nown; i++)
+		if (json_object_set_new(j, own[i].name,
+			json_integer((json_int_t)own[i].n)) == -1) {
+			json_decref(j);
+			j = NULL;
+		}
+	return j;
 }

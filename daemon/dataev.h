@@ -8,9 +8,12 @@
 #ifndef WANPAIR_DATAEV_H
 #define WANPAIR_DATAEV_H
 
+#include <event2/event.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tun.h"
 #include "tunnel.h"
 
 struct dataev_ops {
@@ -28,7 +31,35 @@ struct dataev_ops {
 	int tx_up;
 };
 
-/* Handles every event on q, oldest first. */
-void dataev_drain(struct tunnel_evq *q, const struct dataev_ops *, void *arg);
+/* A datagram loop's queue, and the main-loop event that drains it. */
+struct dataev {
+	struct tunnel_evq        q;
+	struct event            *ev;
+	const struct dataev_ops *ops;
+	void                    *arg; /* the hooks' */
+};
+
+/* An empty queue and its event on base: 0, or -1. */
+int dataev_start(
+    struct dataev *, struct event_base *, const struct dataev_ops *, void *arg);
+/* Frees the event; events still queued are dropped. */
+void dataev_stop(struct dataev *);
+/* After a batch: if it pushed anything, the main loop drains it next
+ * (dataev_drain()), not the datagram loop now. */
+void dataev_kick(struct dataev *);
+/* Handles every event on the queue, oldest first. */
+void dataev_drain(struct dataev *);
+
+/* A daemon's own drop reason, for dataev_drops_json(). */
+struct dataev_drop {
+	const char *name;
+	uint64_t    n;
+};
+
+/* The counters' "drops" object: what both daemons count (bad_header,
+ * no_session, replayed, unauthenticated, key_exhausted, tun_write), then
+ * the daemon's own reasons.  NULL if out of memory. */
+json_t *dataev_drops_json(const struct tunnel_drops *, const struct tun_dev *,
+    const struct dataev_drop *own, size_t nown);
 
 #endif

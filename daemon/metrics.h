@@ -55,8 +55,11 @@
  *	            {reason: count}}]  (popd does not probe: no rtt/loss)
  *	drops       {reason: packets dropped}, every drop counter the daemon
  *	            keeps, reason in snake_case; both daemons have
- *	            "key_exhausted" (not sealed: the key reached its hard
- *	            limit and the next could not be derived, keyring.h)
+ *	            "bad_header", "no_session", "replayed",
+ *	            "unauthenticated", "key_exhausted" (not sealed: the key
+ *	            reached its hard limit and the next could not be
+ *	            derived, keyring.h) and "tun_write" (opened, but the TUN
+ *	            device did not take it), dataev_drops_json()
  *	ctl_evicted, metrics_evicted  clients of the control socket and of
  *	            this endpoint closed to make room for a newer one;
  *	metrics_limited  scrapes refused (429) past their source's rate

@@ -39,3 +39,10 @@ tundev_close(struct tun_dev *t)
 		close(t->fd);
 	t->fd = -1;
 }
+
+void
+tundev_write(struct tun_dev *t, const uint8_t *pkt, size_t len)
+{
+	if (write(t->fd, pkt, len) != (ssize_t)len)
+		t->write_errors++;
+}

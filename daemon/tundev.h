@@ -11,11 +11,17 @@
 #define WANPAIR_TUNDEV_H
 
 #include <event2/event.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "tun.h"
 
 int  tundev_up(struct tun_dev *, struct event_base *, const char *name, int mtu,
      event_callback_fn, void *arg);
 void tundev_close(struct tun_dev *);
+/* Writes one packet to the device.  A packet it does not take (a full
+ * queue, the device going) is counted in write_errors, not logged: this
+ * is the packet path. */
+void tundev_write(struct tun_dev *, const uint8_t *pkt, size_t len);
 
 #endif

@@ -86,10 +86,14 @@ site_json(const struct site *site, uint64_t now)
 json_t *
 popd_counters(void *arg)
 {
-	struct popd *pd = arg;
-	uint64_t     now = now_ms();
-	json_t      *sites, *site, *control, *j;
-	size_t       i, sessions = 0;
+	struct popd             *pd = arg;
+	const struct dataev_drop own[] = {
+	    {"no_site", pd->drop_no_site},
+	    {"unparsable", pd->drop_parse},
+	};
+	uint64_t now = now_ms();
+	json_t  *sites, *site, *control, *drops, *j;
+	size_t   i, sessions = 0;
 
 	if ((sites = json_array()) == NULL)
 		return NULL;
@@ -119,15 +123,14 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
-	j = json_pack("{s:s,s:s,s:I,s:o,s:o,"
-		      "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
-	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
-	    (json_int_t)pd->started, "control", control, "sites", sites,
-	    "drops", "bad_header", (json_int_t)pd->drop_bad_header,
-	    "no_session", (json_int_t)pd->drop_no_session, "replayed",
-	    (json_int_t)pd->drop_replay, "unauthenticated",
-	    (json_int_t)pd->drop_auth, "no_site", (json_int_t)pd->drop_no_site,
-	    "unparsable", (json_int_t)pd->drop_parse, "key_exhausted",
-	    (json_int_t)pd->drop_key_exhausted);
+	if ((drops = dataev_drops_json(&pd->drops, &pd->tundev, own,
+		 sizeof(own) / sizeof(own[0]))) == NULL) {
+		json_decref(control);
+		json_decref(sites);
+		return NULL;
+	}
+	j = json_pack("{s:s,s:s,s:I,s:o,s:o,s:o}", "daemon", PROGNAME,
+	    "version", PACKAGE_VERSION, "start_time", (json_int_t)pd->started,
+	    "control", control, "sites", sites, "drops", drops);
 	return j;
 }

@@ -17,15 +17,13 @@
 
 #define PROGNAME "wanpair-popd"
 
+/* pd->sites are in the configuration's order. */
 static struct site *
 site_named(struct popd *pd, const char *name)
 {
-	size_t i;
+	int i = config_site_index(pd->conf, name);
 
-	for (i = 0; i < pd->nsites; i++)
-		if (strcmp(pd->sites[i].conf->name, name) == 0)
-			return &pd->sites[i];
-	return NULL;
+	return i == -1 ? NULL : &pd->sites[i];
 }
 
 static json_t *

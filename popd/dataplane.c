@@ -136,15 +136,6 @@ session_index_swap(struct popd *pd, struct session *old, struct session *s)
 	}
 }
 
-/* The datagram loops raised events: the main loop acts on them once the
- * current batch is done. */
-static void
-evq_kick(struct popd *pd)
-{
-	if (pd->evq.n > 0 && pd->evq_ev != NULL)
-		event_active(pd->evq_ev, 0, 0);
-}
-
 /* The counter, which is the nonce, is the keyring's to choose
  * (keyring.h), by the link's wire id. */
 static void
@@ -153,12 +144,8 @@ send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
 {
 	int n;
 
-	n = tunnel_seal(s->tun, &pd->evq, type, s->links[idx].id, pkt, len,
-	    dgram, sizeof(dgram));
-	if (n == TUNNEL_ERR_EXHAUSTED) {
-		pd->drop_key_exhausted++;
-		return;
-	}
+	n = tunnel_seal_count(s->tun, &pd->dataev.q, &pd->drops, type,
+	    s->links[idx].id, pkt, len, dgram, sizeof(dgram));
 	if (n < 0)
 		return;
 	if (sendto(pd->udp_fd, dgram, (size_t)n, 0,
@@ -417,24 +404,17 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			    WIRE_OVERHEAD ||
 		    wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
 		    hdr.link_id >= CONFIG_MAX_LINKS) {
-			pd->drop_bad_header++;
+			pd->drops.bad_header++;
 			continue;
 		}
 		if ((s = session_by_id(pd, hdr.session)) == NULL ||
 		    (idx = s->index_of[hdr.link_id]) == LINK_NONE) {
-			pd->drop_no_session++;
+			pd->drops.no_session++;
 			continue;
 		}
-		len = tunnel_open(s->tun, &pd->evq, &hdr, dgram, (size_t)n,
-		    inner, sizeof(inner));
-		if (len == TUNNEL_ERR_AUTH) {
-			pd->drop_auth++;
+		if ((len = tunnel_open_count(s->tun, &pd->dataev.q, &pd->drops,
+			 &hdr, dgram, (size_t)n, inner, sizeof(inner))) < 0)
 			continue;
-		}
-		if (len < 0) {
-			pd->drop_replay++;
-			continue;
-		}
 		s->rx_last_ms[idx] = now_ms();
 		if (s->link_down[idx] && hdr.type == WIRE_PROBE &&
 		    ++s->probes_back[idx] >= pd->conf->probe_up_after) {
@@ -444,7 +424,7 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 
 			ev.link = hdr.link_id;
 			ev.session = s->id;
-			(void)tunnel_evq_push(&pd->evq, &ev);
+			(void)tunnel_evq_push(&pd->dataev.q, &ev);
 		}
 		s->rx_packets[idx]++;
 		s->rx_bytes[idx] += (uint64_t)n;
@@ -479,12 +459,9 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 			s->site->drop_spoofed++;
 			continue;
 		}
-		if (write(pd->tundev.fd, inner, (size_t)len) == -1 &&
-		    errno != EAGAIN)
-			log_debug(
-			    "write %s: %s", pd->tundev.name, strerror(errno));
+		tundev_write(&pd->tundev, inner, (size_t)len);
 	}
-	evq_kick(pd);
+	dataev_kick(&pd->dataev);
 }
 
 static void
@@ -530,7 +507,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		}
 		send_to_link(pd, s, res.link, WIRE_DATA, inner, (size_t)n);
 	}
-	evq_kick(pd);
+	dataev_kick(&pd->dataev);
 }
 
 int

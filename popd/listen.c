@@ -190,15 +190,7 @@ int
 control_init(struct popd *pd)
 {
 	limit_pending_init(&pd->pending);
-	struct tls_files files = {
-	    pd->conf->tls.ca, pd->conf->tls.cert, pd->conf->tls.key};
-	char err[TLS_ERRLEN];
-
-	if ((pd->ssl_ctx = tls_ctx_new(1, &files, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	return 0;
+	return (pd->ssl_ctx = daemon_tls_ctx(pd->daemon)) == NULL ? -1 : 0;
 }
 
 static void
@@ -272,18 +264,6 @@ static const struct dataev_ops popd_dataev = {
     .event = ev_other,
 };
 
-/* The control side of what the tunnels and the datagram loop saw: REKEY
- * (which may close a connection that does not read), keys, links. */
-static void
-data_events(evutil_socket_t fd, short what, void *arg)
-{
-	struct popd *pd = arg;
-
-	(void)fd;
-	(void)what;
-	dataev_drain(&pd->evq, &popd_dataev, pd);
-}
-
 int
 control_start(struct popd *pd)
 {
@@ -302,8 +282,7 @@ control_start(struct popd *pd)
 	evconnlistener_set_error_cb(pd->listener, accept_error);
 	if ((pd->accept_ev = evtimer_new(pd->base, accept_resume, pd)) == NULL)
 		return -1;
-	tunnel_evq_init(&pd->evq);
-	if ((pd->evq_ev = event_new(pd->base, -1, 0, data_events, pd)) == NULL)
+	if (dataev_start(&pd->dataev, pd->base, &popd_dataev, pd) == -1)
 		return -1;
 	limit_bucket_init(&pd->input_total, now_ms(),
 	    pd->conf->limits.input_total_kib_per_s * 1024);
@@ -323,8 +302,6 @@ control_stop(struct popd *pd)
 		evconnlistener_free(pd->listener);
 	if (pd->accept_ev != NULL)
 		event_free(pd->accept_ev);
-	if (pd->evq_ev != NULL)
-		event_free(pd->evq_ev);
-	pd->evq_ev = NULL;
+	dataev_stop(&pd->dataev);
 	SSL_CTX_free(pd->ssl_ctx);
 }

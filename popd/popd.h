@@ -24,6 +24,7 @@
 #include "ctlmsg.h"
 #include "ctlsock.h"
 #include "daemon.h"
+#include "dataev.h"
 #include "engine.h"
 #include "limit.h"
 #include "log.h"
@@ -118,9 +119,8 @@ struct popd {
 	struct event *udp_ev;
 
 	/* what the datagram loops raise for the main loop (tunnel.h),
-	 * drained by evq_ev (control.c) once their batch is done */
-	struct tunnel_evq evq;
-	struct event     *evq_ev;
+	 * drained once their batch is done (daemon/dataev.h, listen.c) */
+	struct dataev dataev;
 
 	struct event *health_ev;
 
@@ -146,10 +146,10 @@ struct popd {
 	struct session **sess_index; /* by id, see session_by_id() */
 	uint32_t         sess_mask;
 
-	uint64_t drop_bad_header, drop_no_session, drop_replay, drop_auth,
-	    drop_no_site, drop_parse;
-	uint64_t sessions_expired;   /* ended by session_grace_s */
-	uint64_t drop_key_exhausted; /* a down key's hard limit (keyring.h) */
+	/* packets dropped, by reason: the tunnel's, then popd's */
+	struct tunnel_drops drops;
+	uint64_t            drop_no_site, drop_parse;
+	uint64_t            sessions_expired; /* ended by session_grace_s */
 };
 
 /* ctl.c: the control socket's requests (the skeleton answers counters

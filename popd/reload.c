@@ -30,17 +30,6 @@
 #include "tun.h"
 
 static int
-site_named(const struct config *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->nsites; i++)
-		if (strcmp(c->sites[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int
 has_prefix(const struct config_site *s, const struct wp_prefix *p)
 {
 	size_t i;
@@ -183,7 +172,7 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 
 	for (j = 0; j < n->nsites; j++) {
 		ns[j].conf = &n->sites[j];
-		if ((k = site_named(o, n->sites[j].name)) == -1) {
+		if ((k = config_site_index(o, n->sites[j].name)) == -1) {
 			added++;
 			continue;
 		}
@@ -210,7 +199,7 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 		next = c->next;
 		if (c->site == NULL)
 			continue;
-		k = site_named(n, c->site->conf->name);
+		k = config_site_index(n, c->site->conf->name);
 		if (k == -1 || idchg[k]) {
 			if (c->site->session != NULL &&
 			    c->site->session->conn == c)
@@ -230,7 +219,7 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 	for (i = 0; i < pd->nsites; i++) {
 		struct site *s = &pd->sites[i];
 
-		if (site_named(n, s->conf->name) != -1)
+		if (config_site_index(n, s->conf->name) != -1)
 			continue;
 		removed++;
 		if (s->routes_installed)

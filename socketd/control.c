@@ -665,15 +665,7 @@ connect_next(evutil_socket_t unused, short what, void *arg)
 int
 control_init(struct socketd *sd)
 {
-	struct tls_files files = {
-	    sd->conf->tls.ca, sd->conf->tls.cert, sd->conf->tls.key};
-	char err[TLS_ERRLEN];
-
-	if ((sd->ssl_ctx = tls_ctx_new(0, &files, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
-		return -1;
-	}
-	return 0;
+	return (sd->ssl_ctx = daemon_tls_ctx(sd->daemon)) == NULL ? -1 : 0;
 }
 
 int

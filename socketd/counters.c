@@ -66,10 +66,15 @@ socketd_control_state(const struct socketd *sd)
 json_t *
 socketd_counters(void *arg)
 {
-	struct socketd    *sd = arg;
+	struct socketd          *sd = arg;
+	const struct dataev_drop own[] = {
+	    {"link_scoped", sd->drop_link_scoped},
+	    {"unparsable", sd->drop_parse},
+	    {"all_links_down", sd->drop_link_down},
+	};
 	struct flow_table *t = engine_flows(sd->engine);
 	uint64_t           flows[CONFIG_MAX_LINKS] = {0};
-	json_t            *links, *link, *j;
+	json_t            *links, *link, *drops, *j;
 	const char        *state;
 	size_t             i;
 
@@ -85,10 +90,14 @@ socketd_counters(void *arg)
 			json_decref(links);
 			return NULL;
 		}
+	if ((drops = dataev_drops_json(&sd->drops, &sd->tundev, own,
+		 sizeof(own) / sizeof(own[0]))) == NULL) {
+		json_decref(links);
+		return NULL;
+	}
 	state = socketd_control_state(sd);
 	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
-		      "s:{s:I,s:I,s:I,s:I},s:o,"
-		      "s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+		      "s:{s:I,s:I,s:I,s:I},s:o,s:o}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)sd->started, "site", sd->conf->site, "control", "state",
 	    state, "connected", sd->ctl_welcomed, "link",
@@ -100,12 +109,6 @@ socketd_counters(void *arg)
 	    (json_int_t)flow_table_max(t), "evictions",
 	    (json_int_t)flow_table_evictions(t), "new",
 	    (json_int_t)engine_stats(sd->engine)->new_flows, "links", links,
-	    "drops", "no_session", (json_int_t)sd->drop_no_session,
-	    "link_scoped", (json_int_t)sd->drop_link_scoped, "unparsable",
-	    (json_int_t)sd->drop_parse, "all_links_down",
-	    (json_int_t)sd->drop_link_down, "unauthenticated",
-	    (json_int_t)sd->drop_auth, "replayed", (json_int_t)sd->drop_replay,
-	    "bad_header", (json_int_t)sd->drop_bad_header, "key_exhausted",
-	    (json_int_t)sd->drop_key_exhausted);
+	    "drops", drops);
 	return j;
 }

@@ -18,16 +18,12 @@
 
 #define PROGNAME "wanpair-socketd"
 
-/* The link named `name`, or -1. */
+/* The link named `name`, or -1: sd->links are in the configuration's
+ * order. */
 static int
 link_index(const struct socketd *sd, const char *name)
 {
-	size_t i;
-
-	for (i = 0; i < sd->nlinks; i++)
-		if (strcmp(sd->links[i].conf->name, name) == 0)
-			return (int)i;
-	return -1;
+	return config_link_index(sd->conf, name);
 }
 
 static json_t *

@@ -35,15 +35,6 @@
 static uint8_t inner[BUFSZ];
 static uint8_t dgram[BUFSZ];
 
-/* The datagram loops raised events: the main loop acts on them once the
- * current batch is done (links.c, evq_drain()). */
-void
-dataplane_kick(struct socketd *sd)
-{
-	if (sd->evq.n > 0 && sd->evq_ev != NULL)
-		event_active(sd->evq_ev, 0, 0);
-}
-
 int
 link_socket(const struct config_link *l, int type, char *err, size_t errlen)
 {
@@ -93,14 +84,10 @@ dataplane_send(struct socketd *sd, struct slink *l, uint8_t type,
 {
 	int n;
 
-	n = tunnel_seal(
-	    sd->tun, &sd->evq, type, l->id, pkt, len, dgram, sizeof(dgram));
-	if (n == TUNNEL_ERR_EXHAUSTED) {
-		sd->drop_key_exhausted++;
-		return;
-	}
+	n = tunnel_seal_count(sd->tun, &sd->dataev.q, &sd->drops, type, l->id,
+	    pkt, len, dgram, sizeof(dgram));
 	if (n < 0) {
-		l->tx_errors++;
+		l->tx_errors += n != TUNNEL_ERR_EXHAUSTED;
 		return;
 	}
 	if (send(l->fd, dgram, (size_t)n, 0) == -1) {
@@ -151,7 +138,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		if (n == 0)
 			break;
 		if (!sd->keyed) {
-			sd->drop_no_session++;
+			sd->drops.no_session++;
 			continue;
 		}
 		if (link_scoped(inner, (size_t)n)) {
@@ -176,7 +163,7 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 		dataplane_send(
 		    sd, &sd->links[res.link], WIRE_DATA, inner, (size_t)n);
 	}
-	dataplane_kick(sd);
+	dataev_kick(&sd->dataev);
 }
 
 static void
@@ -199,23 +186,16 @@ link_read(evutil_socket_t fd, short what, void *arg)
 		}
 		if (wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
 		    hdr.link_id != l->id) {
-			sd->drop_bad_header++;
+			sd->drops.bad_header++;
 			continue;
 		}
 		if (!sd->keyed || hdr.session != sd->session) {
-			sd->drop_no_session++;
+			sd->drops.no_session++;
 			continue;
 		}
-		len = tunnel_open(sd->tun, &sd->evq, &hdr, dgram, (size_t)n,
-		    inner, sizeof(inner));
-		if (len == TUNNEL_ERR_AUTH) {
-			sd->drop_auth++;
+		if ((len = tunnel_open_count(sd->tun, &sd->dataev.q, &sd->drops,
+			 &hdr, dgram, (size_t)n, inner, sizeof(inner))) < 0)
 			continue;
-		}
-		if (len < 0) {
-			sd->drop_replay++;
-			continue;
-		}
 		l->rx_packets++;
 		l->rx_bytes += (uint64_t)n;
 		if (hdr.type == WIRE_PROBE_REPLY) {
@@ -232,19 +212,16 @@ link_read(evutil_socket_t fd, short what, void *arg)
 			ev.session = sd->session;
 			ev.seq = pr.seq;
 			ev.at_ms = now_ms();
-			(void)tunnel_evq_push(&sd->evq, &ev);
+			(void)tunnel_evq_push(&sd->dataev.q, &ev);
 			continue;
 		}
 		if (hdr.type != WIRE_DATA || len == 0)
 			continue;
 		(void)mss_clamp(inner, (size_t)len,
 		    (inner[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
-		if (write(sd->tundev.fd, inner, (size_t)len) == -1 &&
-		    errno != EAGAIN)
-			log_debug(
-			    "write %s: %s", sd->tundev.name, strerror(errno));
+		tundev_write(&sd->tundev, inner, (size_t)len);
 	}
-	dataplane_kick(sd);
+	dataev_kick(&sd->dataev);
 }
 
 /* The PoP's data address: the configured address and a port. */

@@ -4,10 +4,10 @@
  * operator), and what a link going down or up moves (flows by the
  * engine, LINK_STATE and REASSIGN to the PoP).  The datagram loops
  * (dataplane.c) only record what they saw on the tunnel's event queue;
- * evq_drain() acts on it here, after their batch.
+ * dataev_drain() (daemon/dataev.c) hands it here, after their batch.
  *
  * Calls into dataplane.c and control.c; neither calls in here but
- * through events (probe_ev, evq_ev) and ctl.c's links_admin().
+ * through events (probe_ev, dataev) and ctl.c's links_admin().
  */
 #include "autoconf.h"
 
@@ -76,18 +76,6 @@ static const struct dataev_ops socketd_dataev = {
     .event = ev_other,
     .tx_up = 1,
 };
-
-/* The control side of what the tunnel and the datagram loop saw; an
- * event of a session that has ended since is stale and dropped. */
-static void
-evq_drain(evutil_socket_t fd, short what, void *arg)
-{
-	struct socketd *sd = arg;
-
-	(void)fd;
-	(void)what;
-	dataev_drain(&sd->evq, &socketd_dataev, sd);
-}
 
 /* The moves of one link event: counted per link for the log, and
  * collected for the PoP by wire link id. */
@@ -251,7 +239,7 @@ probe_round(struct socketd *sd)
 		if (link_grace_ms(&l->health) < grace)
 			grace = link_grace_ms(&l->health);
 	}
-	dataplane_kick(sd);
+	dataev_kick(&sd->dataev);
 	if (grace >= sd->conf->probe_interval_ms)
 		return;
 	/* One more millisecond: now_ms() truncates, and the tick must not
@@ -296,8 +284,7 @@ links_start(struct socketd *sd)
 	struct timeval pr = {sd->conf->probe_interval_ms / 1000,
 	    (sd->conf->probe_interval_ms % 1000) * 1000};
 
-	tunnel_evq_init(&sd->evq);
-	if ((sd->evq_ev = event_new(sd->base, -1, 0, evq_drain, sd)) == NULL)
+	if (dataev_start(&sd->dataev, sd->base, &socketd_dataev, sd) == -1)
 		return -1;
 	/* Carrier loss takes a link down at once, before its probes could
 	 * tell; without the netlink socket, the probes still will. */
@@ -325,7 +312,5 @@ links_stop(struct socketd *sd)
 	if (sd->nl_fd > 0)
 		close(sd->nl_fd);
 	sd->nl_fd = -1;
-	if (sd->evq_ev != NULL)
-		event_free(sd->evq_ev);
-	sd->evq_ev = NULL;
+	dataev_stop(&sd->dataev);
 }

@@ -43,17 +43,6 @@
 #define LINGER_S 5
 
 static int
-link_named(const struct config *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->nlinks; i++)
-		if (strcmp(c->links[i].name, name) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int
 same_socket(const struct config_link *a, const struct config_link *b)
 {
 	return strcmp(a->device, b->device) == 0 &&
@@ -194,14 +183,14 @@ socketd_reload_begin(void *arg, struct daemon_reload *r)
 		p->newfd[i] = -1;
 	/* Links by name: old index -> new index, and back. */
 	for (i = 0; i < sd->nlinks; i++) {
-		p->map[i] = link_named(n, sd->links[i].conf->name);
+		p->map[i] = config_link_index(n, sd->links[i].conf->name);
 		if (p->map[i] == -1)
 			p->nremoved++;
 		else
 			used |= 1U << sd->links[i].id;
 	}
 	for (j = 0; j < n->nlinks; j++) {
-		p->from[j] = link_named(o, n->links[j].name);
+		p->from[j] = config_link_index(o, n->links[j].name);
 		if (p->from[j] != -1 && (size_t)p->from[j] >= sd->nlinks)
 			p->from[j] = -1;
 		if (p->from[j] != -1) {

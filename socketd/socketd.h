@@ -25,6 +25,7 @@
 #include "crypto.h"
 #include "ctlsock.h"
 #include "daemon.h"
+#include "dataev.h"
 #include "engine.h"
 #include "link.h"
 #include "tun.h"
@@ -92,14 +93,12 @@ struct socketd {
 	struct tunnel *tun; /* seals up, opens down; NULL unless keyed */
 
 	/* what the datagram loops raise for the main loop (tunnel.h),
-	 * drained by evq_ev once their batch is done */
-	struct tunnel_evq evq;
-	struct event     *evq_ev;
+	 * drained once their batch is done (daemon/dataev.h) */
+	struct dataev dataev;
 
-	/* packets dropped, by reason */
-	uint64_t drop_no_session, drop_link_scoped, drop_parse, drop_link_down,
-	    drop_auth, drop_replay, drop_bad_header;
-	uint64_t drop_key_exhausted; /* the up key's hard limit (keyring.h) */
+	/* packets dropped, by reason: the tunnel's, then socketd's */
+	struct tunnel_drops drops;
+	uint64_t            drop_link_scoped, drop_parse, drop_link_down;
 };
 
 /* control.c */
@@ -136,7 +135,7 @@ void socketd_reload_commit(void *, struct daemon_reload *);
 void socketd_reload_abort(void *, struct daemon_reload *);
 
 /* dataplane.c: the datagram loops; calls nothing in control.c or
- * links.c, tells them through sd->evq and the events below */
+ * links.c, tells them through sd->dataev and the events below */
 int  dataplane_start(struct socketd *);
 void dataplane_stop(struct socketd *);
 /* Drops the keys of a session whose control channel has been gone for
@@ -150,13 +149,11 @@ void dataplane_new_session(struct socketd *, uint32_t session,
 /* Seals and sends one packet on l (counted there, or as a drop). */
 void dataplane_send(struct socketd *, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len);
-/* Makes evq_ev active if sd->evq holds events. */
-void dataplane_kick(struct socketd *);
 void dataplane_set_port(struct socketd *, uint16_t port);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
 
 /* links.c: probe rounds, link events and what they move, on the main
- * loop; evq_ev and probe_ev are its callbacks */
+ * loop; dataev's hooks and probe_ev are its callbacks */
 int  links_start(struct socketd *);
 void links_stop(struct socketd *);
 /* The operator's `wanpairctl link L down|up`. */
