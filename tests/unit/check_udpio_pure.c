@@ -222,30 +222,35 @@ END_TEST
 /*
  * What a fake recvmmsg returns, message by message: its length, the
  * cmsg (data bytes, claimed cmsg_len, value; dlen 0 for none), its
- * msg_flags, and the datagrams udpio must make of it.
+ * msg_flags, the datagrams udpio must make of it, and, when `tight` is
+ * not 0, the control buffer is an allocation of its own that holds the
+ * header and tight - 1 data bytes, whatever cmsg_len claims: ASan sees
+ * any read past it.
  */
 static const struct fake_msg {
 	size_t len, dlen, cmsg_len;
 	int    v, flags;
-	size_t views;
+	size_t views, tight;
 } fake_msgs[] = {
-    {5, sizeof(int), CMSG_LEN(sizeof(int)), 1, 0, 5},    /* bytes */
-    {3000, sizeof(int), CMSG_LEN(sizeof(int)), 0, 0, 1}, /* size 0 */
-    {3000, sizeof(int), CMSG_LEN(1), 1000, 0, 1},        /* short */
-    {3000, sizeof(int), CMSG_LEN(sizeof(int)), 1000, MSG_CTRUNC, 0},
-    {3000, 2, CMSG_LEN(2), 1000, 0, 3},                     /* u16 */
-    {100, sizeof(int), CMSG_LEN(sizeof(int)), 5000, 0, 1},  /* > len */
-    {100, sizeof(int), CMSG_LEN(sizeof(int)), -7, 0, 1},    /* < 0 */
-    {3000, 0, 0, 0, MSG_TRUNC, 0},                          /* too big */
-    {2500, sizeof(int), CMSG_LEN(sizeof(int)), 1000, 0, 3}, /* 1000 1000 500 */
-    {0, 0, 0, 0, 0, 1},                                     /* empty */
-    /* Claims 4 data bytes in a control buffer that ends after the
-     * header: the buffer is its own allocation, ASan would see. */
-    {3000, 0, CMSG_LEN(sizeof(int)), 1000, 0, 1},
+    {5, sizeof(int), CMSG_LEN(sizeof(int)), 1, 0, 5, 0},    /* bytes */
+    {3000, sizeof(int), CMSG_LEN(sizeof(int)), 0, 0, 1, 0}, /* size 0 */
+    {3000, sizeof(int), CMSG_LEN(1), 1000, 0, 1, 0},        /* short */
+    {3000, sizeof(int), CMSG_LEN(sizeof(int)), 1000, MSG_CTRUNC, 0, 0},
+    {3000, 2, CMSG_LEN(2), 1000, 0, 3, 0},                    /* u16 */
+    {100, sizeof(int), CMSG_LEN(sizeof(int)), 5000, 0, 1, 0}, /* > len */
+    {100, sizeof(int), CMSG_LEN(sizeof(int)), -7, 0, 1, 0},   /* < 0 */
+    {3000, 0, 0, 0, MSG_TRUNC, 0, 0},                         /* too big */
+    {2500, sizeof(int), CMSG_LEN(sizeof(int)), 1000, 0, 3,
+	0},                /* 1000 1000 500 */
+    {0, 0, 0, 0, 0, 1, 0}, /* empty */
+    /* Claims 4 data bytes; the buffer ends after the header, or after
+     * 2 data bytes. */
+    {3000, 0, CMSG_LEN(sizeof(int)), 0, 0, 1, 1},
+    {3000, 0, CMSG_LEN(sizeof(int)), 0, 0, 1, 3},
 };
 #define NFAKE (sizeof(fake_msgs) / sizeof(fake_msgs[0]))
 
-static uint8_t *tight_ctl;
+static uint8_t *tight_ctl[NFAKE];
 
 static int
 fake_recvmmsg(
@@ -269,9 +274,11 @@ fake_recvmmsg(
 		memset(h->msg_name, 0, sizeof(struct sockaddr_in));
 		if (f->cmsg_len == 0) {
 			h->msg_controllen = 0;
-		} else if (f->dlen == 0) {
-			h->msg_control = tight_ctl;
-			h->msg_controllen = CMSG_LEN(0);
+		} else if (f->tight != 0) {
+			h->msg_controllen = CMSG_LEN(0) + f->tight - 1;
+			tight_ctl[i] = calloc(1, h->msg_controllen);
+			ck_assert_ptr_nonnull(tight_ctl[i]);
+			h->msg_control = tight_ctl[i];
 			c = CMSG_FIRSTHDR(h);
 			c->cmsg_level = SOL_UDP;
 			c->cmsg_type = UDP_GRO;
@@ -295,8 +302,6 @@ START_TEST(gro_cmsg_defensive)
 
 	/* Any UDP socket: the fake recvmmsg never reads it. */
 	ck_assert_int_ne(fd = socket(AF_INET, SOCK_DGRAM, 0), -1);
-	tight_ctl = calloc(1, CMSG_LEN(0));
-	ck_assert_ptr_nonnull(tight_ctl);
 	ck_assert_ptr_nonnull(u = udpio_new(fd, NULL));
 	udpio_set_sys(u, &sys);
 	rs = udpio_stats(u);
@@ -322,7 +327,8 @@ START_TEST(gro_cmsg_defensive)
 	ck_assert_uint_eq(rs->rx_gro_split, 3);
 	ck_assert_uint_eq(rs->rx_dgrams, want);
 	udpio_free(u);
-	free(tight_ctl);
+	for (i = 0; i < NFAKE; i++)
+		free(tight_ctl[i]);
 	close(fd);
 }
 END_TEST
