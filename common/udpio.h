@@ -126,8 +126,9 @@ struct udpio;
 
 /*
  * An udpio over `fd` (a nonblocking or blocking UDP socket; every call
- * uses MSG_DONTWAIT).  Sets UDP_GRO (and IP_PKTINFO/IPV6_RECVPKTINFO with
- * UDPIO_PKTINFO) on fd.  conf may be NULL for the defaults.  NULL with
+ * uses MSG_DONTWAIT).  Sets UDP_GRO on fd, or clears it when GRO is off
+ * (an earlier udpio may have set it), and IP_PKTINFO/IPV6_RECVPKTINFO
+ * with UDPIO_PKTINFO.  conf may be NULL for the defaults.  NULL with
  * errno set (ENOMEM, EINVAL for sizes out of range); udpio_free() frees,
  * and leaves fd open.
  */
