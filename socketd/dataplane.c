@@ -333,11 +333,100 @@ tun_mtu(const struct socketd *sd)
 }
 
 int
-dataplane_start(struct socketd *sd)
+dataplane_link_open(
+    struct socketd *sd, const struct config_link *c, char *err, size_t errlen)
+{
+	int fd;
+
+	if ((fd = link_socket(c, SOCK_DGRAM, err, errlen)) == -1)
+		return -1;
+	/* Unreachable now (a link without its route yet) is no error: the
+	 * link's probes will tell. */
+	if (sd->pop_data_len != 0 &&
+	    connect(fd, (struct sockaddr *)&sd->pop_data, sd->pop_data_len) ==
+		-1 &&
+	    errno != ENETUNREACH) {
+		snprintf(err, errlen, "link %s: connect to the PoP: %s",
+		    c->name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+void
+dataplane_links_set(struct socketd *sd, const struct config *n,
+    struct links_plan *p, struct links_tally *t)
+{
+	struct slink              nl[CONFIG_MAX_LINKS];
+	struct link_health_params hp = {.interval_ms = n->probe_interval_ms,
+	    .down_after = n->probe_down_after,
+	    .up_after = n->probe_up_after};
+	size_t                    i, j;
+
+	memset(t, 0, sizeof(*t));
+	/* Every reader's argument is the link's place in sd->links: the
+	 * places move, so every event is made anew. */
+	for (i = 0; i < sd->nlinks; i++) {
+		if (sd->links[i].ev != NULL)
+			event_free(sd->links[i].ev);
+		sd->links[i].ev = NULL;
+		if (p->map[i] == -1)
+			close(sd->links[i].fd);
+	}
+	memset(nl, 0, sizeof(nl));
+	for (j = 0; j < n->nlinks; j++) {
+		struct slink *l = &nl[j];
+
+		if (p->from[j] != -1) {
+			*l = sd->links[p->from[j]];
+			link_health_set_params(&l->health, &hp);
+			if (l->conf->up_mbps != n->links[j].up_mbps ||
+			    l->conf->down_mbps != n->links[j].down_mbps ||
+			    l->conf->weight != n->links[j].weight)
+				t->changed++;
+			if (p->newfd[j] != -1) {
+				close(l->fd);
+				l->fd = p->newfd[j];
+				t->reopened++;
+			}
+		} else {
+			l->id = p->id[j];
+			l->fd = p->newfd[j];
+			link_health_init(&l->health, &hp, p->now);
+			/* A removed link's id, taken again: its replay
+			 * window starts over (its counters do not). */
+			if (sd->tun != NULL)
+				tunnel_link_reset(sd->tun, l->id);
+			t->added++;
+		}
+		p->newfd[j] = -1;
+		l->sd = sd;
+		l->conf = &n->links[j];
+		l->ifindex =
+		    l->conf->device[0] != '\0' ? if_index(l->conf->device) : 0;
+	}
+	memcpy(sd->links, nl, sizeof(nl));
+	sd->nlinks = n->nlinks;
+	for (j = 0; j < sd->nlinks; j++) {
+		struct slink *l = &sd->links[j];
+
+		l->ev = event_new(
+		    sd->base, l->fd, EV_READ | EV_PERSIST, link_read, l);
+		if (l->ev == NULL || event_add(l->ev, NULL) == -1)
+			log_warnx(
+			    "link %s: cannot watch its socket", l->conf->name);
+	}
+}
+
+int
+dataplane_links_start(struct socketd *sd)
 {
 	struct balance_spec spec;
+	struct links_plan   p;
+	struct links_tally  t;
 	char                err[256];
-	size_t              i;
+	size_t              j;
 
 	if (balance_spec_from_config(&spec, sd->conf, SIDE_UP) == -1 ||
 	    (sd->engine = engine_new(&spec)) == NULL) {
@@ -346,43 +435,33 @@ dataplane_start(struct socketd *sd)
 		return -1;
 	}
 	balance_spec_clear(&spec);
-	sd->nlinks = sd->conf->nlinks;
-	for (i = 0; i < sd->nlinks; i++) {
-		struct slink *l = &sd->links[i];
-
-		struct link_health_params hp = {
-		    .interval_ms = sd->conf->probe_interval_ms,
-		    .down_after = sd->conf->probe_down_after,
-		    .up_after = sd->conf->probe_up_after};
-
-		l->sd = sd;
-		l->conf = &sd->conf->links[i];
-		l->id = (uint8_t)i;
-		link_health_init(&l->health, &hp, now_ms());
-		if (l->conf->device[0] != '\0')
-			l->ifindex = if_index(l->conf->device);
-		if ((l->fd = link_socket(
-			 l->conf, SOCK_DGRAM, err, sizeof(err))) == -1) {
-			log_warnx("%s", err);
-			return -1;
-		}
-	}
 	pop_sockaddr(sd, sd->conf->endpoint.data_port);
-	for (i = 0; i < sd->nlinks; i++) {
-		struct slink *l = &sd->links[i];
-
-		if (connect(l->fd, (struct sockaddr *)&sd->pop_data,
-			sd->pop_data_len) == -1 &&
-		    errno != ENETUNREACH) {
-			log_warn("link %s: connect to the PoP", l->conf->name);
+	/* Every link new, with its place as its wire id. */
+	memset(&p, 0, sizeof(p));
+	p.now = now_ms();
+	for (j = 0; j < CONFIG_MAX_LINKS; j++)
+		p.newfd[j] = -1;
+	for (j = 0; j < sd->conf->nlinks; j++) {
+		p.from[j] = -1;
+		p.id[j] = (uint8_t)j;
+		if ((p.newfd[j] = dataplane_link_open(
+			 sd, &sd->conf->links[j], err, sizeof(err))) == -1) {
+			log_warnx("%s", err);
+			while (j-- > 0)
+				close(p.newfd[j]);
 			return -1;
 		}
-		l->ev = event_new(
-		    sd->base, l->fd, EV_READ | EV_PERSIST, link_read, l);
-		if (l->ev == NULL || event_add(l->ev, NULL) == -1)
-			return -1;
 	}
+	sd->nlinks = 0;
+	dataplane_links_set(sd, sd->conf, &p, &t);
+	return 0;
+}
 
+int
+dataplane_start(struct socketd *sd)
+{
+	if (dataplane_links_start(sd) == -1)
+		return -1;
 	if (tundev_up(&sd->tundev, sd->base, sd->conf->tun.name, tun_mtu(sd),
 		tun_read, sd) == -1)
 		return -1;

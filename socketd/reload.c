@@ -157,12 +157,8 @@ profile_names(const struct config *c, char *buf, size_t len)
 
 /* What begin prepared for commit (or abort to undo). */
 struct pending {
-	int      map[CONFIG_MAX_LINKS];  /* old index -> new, -1 removed */
-	int      from[CONFIG_MAX_LINKS]; /* new index -> old, -1 added */
-	int      newfd[CONFIG_MAX_LINKS];
-	uint8_t  id[CONFIG_MAX_LINKS];
-	size_t   nremoved, moved;
-	uint64_t now;
+	struct links_plan plan;
+	size_t            nremoved, moved;
 };
 
 int
@@ -178,53 +174,49 @@ socketd_reload_begin(void *arg, struct daemon_reload *r)
 
 	if ((r->priv = p = calloc(1, sizeof(*p))) == NULL)
 		return daemon_refuse(r, "links", "out of memory");
-	p->now = now_ms();
+	p->plan.now = now_ms();
 	for (i = 0; i < CONFIG_MAX_LINKS; i++)
-		p->newfd[i] = -1;
+		p->plan.newfd[i] = -1;
 	/* Links by name: old index -> new index, and back. */
 	for (i = 0; i < sd->nlinks; i++) {
-		p->map[i] = config_link_index(n, sd->links[i].conf->name);
-		if (p->map[i] == -1)
+		p->plan.map[i] = config_link_index(n, sd->links[i].conf->name);
+		if (p->plan.map[i] == -1)
 			p->nremoved++;
 		else
 			used |= 1U << sd->links[i].id;
 	}
 	for (j = 0; j < n->nlinks; j++) {
-		p->from[j] = config_link_index(o, n->links[j].name);
-		if (p->from[j] != -1 && (size_t)p->from[j] >= sd->nlinks)
-			p->from[j] = -1;
-		if (p->from[j] != -1) {
-			p->id[j] = sd->links[p->from[j]].id;
+		p->plan.from[j] = config_link_index(o, n->links[j].name);
+		if (p->plan.from[j] != -1 &&
+		    (size_t)p->plan.from[j] >= sd->nlinks)
+			p->plan.from[j] = -1;
+		if (p->plan.from[j] != -1) {
+			p->plan.id[j] = sd->links[p->plan.from[j]].id;
 			continue;
 		}
 		/* A new link takes the lowest id no kept link has. */
-		for (p->id[j] = 0; used & (1U << p->id[j]); p->id[j]++)
+		for (p->plan.id[j] = 0; used & (1U << p->plan.id[j]);
+		     p->plan.id[j]++)
 			;
-		used |= 1U << p->id[j];
+		used |= 1U << p->plan.id[j];
 	}
 	/* New sockets before anything changes: a device that is not there
 	 * refuses the reload, not half of it. */
 	for (j = 0; j < n->nlinks; j++) {
-		if (p->from[j] != -1 &&
-		    same_socket(sd->links[p->from[j]].conf, &n->links[j]))
+		if (p->plan.from[j] != -1 &&
+		    same_socket(sd->links[p->plan.from[j]].conf, &n->links[j]))
 			continue;
 		snprintf(path, sizeof(path), "links[%zu]", j);
-		if ((p->newfd[j] = link_socket(
-			 &n->links[j], SOCK_DGRAM, err, sizeof(err))) == -1)
+		if ((p->plan.newfd[j] = dataplane_link_open(
+			 sd, &n->links[j], err, sizeof(err))) == -1)
 			return daemon_refuse(r, path, "%s", err);
-		if (sd->pop_data_len != 0 &&
-		    connect(p->newfd[j], (struct sockaddr *)&sd->pop_data,
-			sd->pop_data_len) == -1 &&
-		    errno != ENETUNREACH)
-			return daemon_refuse(
-			    r, path, "connect to the PoP: %s", strerror(errno));
 	}
 	if (daemon_reload_metrics(sd->daemon, r) == -1)
 		return -1;
 	/* The last step that can fail. */
 	if (balance_spec_from_config(&spec, n, SIDE_UP) == -1 ||
-	    engine_reconfigure(sd->engine, &spec, p->map, p->now, NULL, NULL,
-		&p->moved) == -1) {
+	    engine_reconfigure(sd->engine, &spec, p->plan.map, p->plan.now,
+		NULL, NULL, &p->moved) == -1) {
 		balance_spec_clear(&spec);
 		return daemon_refuse(r, "links", "out of memory");
 	}
@@ -240,8 +232,8 @@ socketd_reload_abort(void *arg, struct daemon_reload *r)
 
 	(void)arg;
 	for (j = 0; p != NULL && j < CONFIG_MAX_LINKS; j++)
-		if (p->newfd[j] != -1)
-			close(p->newfd[j]);
+		if (p->plan.newfd[j] != -1)
+			close(p->plan.newfd[j]);
 	free(p);
 	r->priv = NULL;
 }
@@ -249,77 +241,25 @@ socketd_reload_abort(void *arg, struct daemon_reload *r)
 void
 socketd_reload_commit(void *arg, struct daemon_reload *r)
 {
-	struct socketd   *sd = arg;
-	struct config    *n = r->conf, *o = r->old;
-	struct pending   *p = r->priv;
-	struct slink      nl[CONFIG_MAX_LINKS];
-	char              summary[512], p1[256], p2[256];
-	size_t            i, j, nadded = 0, off;
-	size_t            nreopened = 0, nchanged = 0;
-	event_callback_fn cb;
-	int               hello, ctl_gone = 0;
+	struct socketd    *sd = arg;
+	struct config     *n = r->conf, *o = r->old;
+	struct pending    *p = r->priv;
+	struct links_tally t;
+	char               summary[512], p1[256], p2[256];
+	size_t             i, off;
+	int                hello, ctl_gone = 0;
 
-	hello = inventory_changed(sd, n, p->from, p->id);
-	/* dataplane.c's reader, whose argument is the link's place in
-	 * sd->links: the places move, so every event is made anew. */
-	cb = event_get_callback(sd->links[0].ev);
+	hello = inventory_changed(sd, n, p->plan.from, p->plan.id);
 	for (i = 0; i < sd->nlinks; i++) {
-		if (sd->links[i].ev != NULL)
-			event_free(sd->links[i].ev);
-		sd->links[i].ev = NULL;
-		if (p->map[i] != -1)
+		if (p->plan.map[i] != -1)
 			continue;
 		say_link_down(sd, sd->links[i].id);
 		if ((unsigned)i == sd->ctl_link)
 			ctl_gone = 1;
-		close(sd->links[i].fd);
-	}
-	memset(nl, 0, sizeof(nl));
-	for (j = 0; j < n->nlinks; j++) {
-		struct slink             *l = &nl[j];
-		struct link_health_params hp = {
-		    .interval_ms = n->probe_interval_ms,
-		    .down_after = n->probe_down_after,
-		    .up_after = n->probe_up_after};
-
-		if (p->from[j] != -1) {
-			*l = sd->links[p->from[j]];
-			link_health_set_params(&l->health, &hp);
-			if (l->conf->up_mbps != n->links[j].up_mbps ||
-			    l->conf->down_mbps != n->links[j].down_mbps ||
-			    l->conf->weight != n->links[j].weight)
-				nchanged++;
-			if (p->newfd[j] != -1) {
-				close(l->fd);
-				l->fd = p->newfd[j];
-				nreopened++;
-			}
-		} else {
-			l->id = p->id[j];
-			l->fd = p->newfd[j];
-			link_health_init(&l->health, &hp, p->now);
-			if (sd->tun != NULL)
-				tunnel_link_reset(sd->tun, l->id);
-			nadded++;
-		}
-		p->newfd[j] = -1;
-		l->conf = &n->links[j];
-		l->ifindex =
-		    l->conf->device[0] != '\0' ? if_index(l->conf->device) : 0;
 	}
 	if (!ctl_gone && sd->ctl_link < sd->nlinks)
-		sd->ctl_link = (unsigned)p->map[sd->ctl_link];
-	memcpy(sd->links, nl, sizeof(nl));
-	sd->nlinks = n->nlinks;
-	for (j = 0; j < sd->nlinks; j++) {
-		struct slink *l = &sd->links[j];
-
-		l->sd = sd;
-		l->ev = event_new(sd->base, l->fd, EV_READ | EV_PERSIST, cb, l);
-		if (l->ev == NULL || event_add(l->ev, NULL) == -1)
-			log_warnx(
-			    "link %s: cannot watch its socket", l->conf->name);
-	}
+		sd->ctl_link = (unsigned)p->plan.map[sd->ctl_link];
+	dataplane_links_set(sd, n, &p->plan, &t);
 	if (n->probe_interval_ms != o->probe_interval_ms) {
 		struct timeval pr = {n->probe_interval_ms / 1000,
 		    (n->probe_interval_ms % 1000) * 1000};
@@ -339,7 +279,7 @@ socketd_reload_commit(void *arg, struct daemon_reload *r)
 	off = (size_t)snprintf(summary, sizeof(summary),
 	    "%zu links (%zu added, %zu removed, %zu re-weighted, %zu "
 	    "reopened), %zu flows moved, %zu routes, profiles %s",
-	    n->nlinks, nadded, p->nremoved, nchanged, nreopened, p->moved,
+	    n->nlinks, t.added, p->nremoved, t.changed, t.reopened, p->moved,
 	    n->nroutes, p2);
 	if (strcmp(p1, p2) != 0 && off < sizeof(summary))
 		off += (size_t)snprintf(

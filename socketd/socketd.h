@@ -138,6 +138,34 @@ void socketd_reload_abort(void *, struct daemon_reload *);
  * links.c, tells them through sd->dataev and the events below */
 int  dataplane_start(struct socketd *);
 void dataplane_stop(struct socketd *);
+
+/* A new link table (a start, a reload), by place in the configuration. */
+struct links_plan {
+	int      map[CONFIG_MAX_LINKS];   /* old place -> new, -1 removed */
+	int      from[CONFIG_MAX_LINKS];  /* new place -> old, -1 added */
+	int      newfd[CONFIG_MAX_LINKS]; /* a new socket, or -1: the old */
+	uint8_t  id[CONFIG_MAX_LINKS];    /* an added link's wire id */
+	uint64_t now;
+};
+/* What dataplane_links_set() did. */
+struct links_tally {
+	size_t added, changed, reopened;
+};
+/* The engine and the links of sd->conf, all new; no TUN device (what
+ * dataplane_start() does first; check suites call it alone).  0, or -1
+ * logged. */
+int dataplane_links_start(struct socketd *);
+/* A link's UDP socket, bound to its device or source and connected to
+ * the PoP if its address is known: the fd, or -1 with err. */
+int dataplane_link_open(
+    struct socketd *, const struct config_link *, char *err, size_t errlen);
+/* sd->links becomes n's: kept links keep their id, counters, health and
+ * socket (or take p->newfd's), added ones get p->id and p->newfd,
+ * removed ones are closed, and every link's reader is watched anew.
+ * Cannot fail (a reader that cannot be watched is logged).  Takes the
+ * fds of p->newfd (set to -1). */
+void dataplane_links_set(struct socketd *, const struct config *n,
+    struct links_plan *p, struct links_tally *t);
 /* Drops the keys of a session whose control channel has been gone for
  * session_grace_s (called on every probe round). */
 void dataplane_session_expire(struct socketd *);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "check_flows.h"
 #include "check_pki.h"
 #include "check_run.h"
 #include "config.h"
@@ -160,34 +161,6 @@ session(const struct ctl_hello *h, uint32_t id)
 	return session_of(1, h, id);
 }
 
-/* Flow i: 10.17.0.i:1000+i <-> 203.0.113.1:443, TCP, put on `link`. */
-static void
-flows_on(struct session *s, unsigned first, unsigned n, unsigned link)
-{
-	struct flow_key k;
-	unsigned        i;
-
-	for (i = first; i < first + n; i++) {
-		memset(&k, 0, sizeof(k));
-		k.family = AF_INET;
-		k.proto = 6;
-		k.a[0] = 10, k.a[1] = 17, k.a[2] = 0, k.a[3] = (uint8_t)i;
-		k.b[0] = 203, k.b[1] = 0, k.b[2] = 113, k.b[3] = 1;
-		k.pa = (uint16_t)(1000 + i);
-		k.pb = 443;
-		ck_assert_int_ge(
-		    engine_flow_assign(s->engine, &k, link, 1, now_ms()), 0);
-	}
-}
-
-static void
-count(struct session *s, uint64_t per_link[CONFIG_MAX_LINKS])
-{
-	memset(per_link, 0, CONFIG_MAX_LINKS * sizeof(*per_link));
-	flow_table_count_links(
-	    engine_flows(s->engine), per_link, CONFIG_MAX_LINKS);
-}
-
 /* A link that goes down takes no flow with it: its flows move to the
  * live link, and a link that comes back takes new flows again while the
  * moved ones stay (failback "new-flows"). */
@@ -199,25 +172,25 @@ START_TEST(link_down_moves_flows)
 
 	hello(&h, 0);
 	s = session(&h, 0x1001);
-	flows_on(s, 1, 6, 0);
-	flows_on(s, 11, 3, 1);
-	count(s, n);
+	flows_on(s->engine, 1, 6, 0);
+	flows_on(s->engine, 11, 3, 1);
+	count(s->engine, n);
 	ck_assert_uint_eq(n[0], 6);
 	ck_assert_uint_eq(n[1], 3);
 
 	session_link_state(s, 0, 0, "silent");
 	ck_assert_int_eq(s->link_down[0], 1);
-	count(s, n);
+	count(s->engine, n);
 	ck_assert_uint_eq(n[0], 0);
 	ck_assert_uint_eq(n[1], 9);
 	/* the same news twice moves nothing more */
 	session_link_state(s, 0, 0, "silent");
-	count(s, n);
+	count(s->engine, n);
 	ck_assert_uint_eq(n[1], 9);
 
 	session_link_state(s, 0, 1, "heard again");
 	ck_assert_int_eq(s->link_down[0], 0);
-	count(s, n);
+	count(s->engine, n);
 	ck_assert_uint_eq(n[0], 0);
 	ck_assert_uint_eq(n[1], 9);
 	session_free(s);
@@ -234,14 +207,14 @@ START_TEST(all_links_down_then_one_back)
 
 	hello(&h, 0);
 	s = session(&h, 0x1002);
-	flows_on(s, 1, 4, 0);
-	flows_on(s, 11, 2, 1);
+	flows_on(s->engine, 1, 4, 0);
+	flows_on(s->engine, 11, 2, 1);
 	session_link_state(s, 1, 0, "silent");
 	session_link_state(s, 0, 0, "silent");
-	count(s, n);
+	count(s->engine, n);
 	ck_assert_uint_eq(n[0] + n[1], 6);
 	session_link_state(s, 1, 1, "heard again");
-	count(s, n);
+	count(s->engine, n);
 	ck_assert_uint_eq(n[0], 0);
 	ck_assert_uint_eq(n[1], 6);
 	session_free(s);
@@ -265,8 +238,8 @@ START_TEST(new_hello_takes_over)
 	hello(&h, 0);
 	old = session(&h, 0x2001);
 	session_index_swap(pd, NULL, old);
-	flows_on(old, 1, 5, 0);
-	flows_on(old, 11, 2, 1);
+	flows_on(old->engine, 1, 5, 0);
+	flows_on(old->engine, 11, 2, 1);
 	sin = (struct sockaddr_in *)&old->endpoint[1];
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(4242);
@@ -286,7 +259,7 @@ START_TEST(new_hello_takes_over)
 	sin = (struct sockaddr_in *)&s->endpoint[0];
 	ck_assert_uint_eq(ntohs(sin->sin_port), 4242);
 	ck_assert_uint_eq(s->endpoint_len[1], 0);
-	count(s, n);
+	count(s->engine, n);
 	ck_assert_uint_eq(n[0], 7); /* all on WAN2, index 0 now */
 	ck_assert_uint_eq(n[1], 0);
 
@@ -312,13 +285,13 @@ START_TEST(new_hello_without_a_link)
 
 	hello(&h, 0);
 	old = session(&h, 0x3001);
-	flows_on(old, 1, 4, 0);
-	flows_on(old, 11, 3, 1);
+	flows_on(old->engine, 1, 4, 0);
+	flows_on(old->engine, 11, 3, 1);
 	h.nlinks = 1; /* WAN1 only */
 	s = session(&h, 0x3002);
 	session_inherit(s, old);
 	session_free(old);
-	count(s, n);
+	count(s->engine, n);
 	ck_assert_uint_eq(n[0], 7);
 	session_free(s);
 }
@@ -389,7 +362,7 @@ START_TEST(reload_sites)
 	hello(&h, 0);
 	pd->sites[1].session = b17 = session(&h, 0x4001);
 	session_index_swap(pd, NULL, b17);
-	flows_on(b17, 1, 3, 0);
+	flows_on(b17->engine, 1, 3, 0);
 	snprintf(h.site, sizeof(h.site), "hq");
 	pd->sites[2].session = hq = session_of(2, &h, 0x4002);
 	session_index_swap(pd, NULL, hq);
@@ -403,7 +376,7 @@ START_TEST(reload_sites)
 	ck_assert_str_eq(pd->sites[0].conf->name, "branch-17");
 	ck_assert_ptr_eq(pd->sites[0].session, b17);
 	ck_assert_ptr_eq(b17->site, &pd->sites[0]);
-	count(b17, n);
+	count(b17->engine, n);
 	ck_assert_uint_eq(n[0], 3);
 	ck_assert_str_eq(pd->sites[1].conf->name, "hq");
 	ck_assert_ptr_null(pd->sites[1].session);

@@ -1,0 +1,262 @@
+/*
+ * wanpair-socketd's logic without its TUN device: the daemon is a library
+ * (socketd/libsocketd.a), so these tests build a struct socketd from a
+ * configuration file, as socketd_ops.init does, open its links' sockets
+ * on loopback (dataplane_links_start(): a link needs only a source
+ * address), and drive what the operator and a reload would: a link taken
+ * down moves its flows, and a reload adds, removes and keeps links with
+ * their wire ids, sockets and flows, or is refused whole.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <check.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check_flows.h"
+#include "check_pki.h"
+#include "check_run.h"
+#include "config.h"
+#include "daemon.h"
+#include "flow.h"
+#include "log.h"
+#include "socketd.h"
+
+/* socketd.json in the PKI directory: the TLS files and the links. */
+#define SOCKETD_JSON                                                           \
+	"{\"site\": \"branch-17\","                                            \
+	" \"pop\": {\"address\": \"127.0.0.1\", \"identity\": \"pop.lab\","    \
+	"  \"data_port\": 9, \"control_port\": 9},"                            \
+	" \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/site.pem\","         \
+	"  \"key\": \"%s/site.key\"},"                                         \
+	" \"lan\": [\"10.17.0.0/16\"], \"flows\": {\"max\": 4096},"            \
+	" \"links\": [%s]}"
+
+#define LINK(name, source, up)                                                 \
+	"{\"name\": \"" name "\", \"source\": \"" source "\","                 \
+	" \"up_mbps\": " #up ", \"down_mbps\": " #up "}"
+
+static const char three_links[] = LINK("WAN1", "127.0.0.1", 100) "," LINK(
+    "WAN2", "127.0.0.1", 20) "," LINK("WAN3", "127.0.0.1", 20);
+
+static struct event_base *base;
+static struct daemon     *d;
+static struct socketd    *sd; /* d's */
+
+static void
+write_conf(const char *links)
+{
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(path("socketd.json"), "w"));
+	ck_assert_int_gt(fprintf(f, SOCKETD_JSON, pki, pki, pki, links), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+setup(void)
+{
+	struct config_errors errs = {0};
+	struct config       *conf;
+
+	log_init("check_socketd", 1, 0);
+	write_conf(three_links);
+	conf = config_load(path("socketd.json"), CONFIG_SOCKETD, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
+	ck_assert_ptr_nonnull(base = event_base_new());
+	ck_assert_ptr_nonnull(d = daemon_new(&socketd_ops, conf, base));
+	sd = daemon_state(d);
+	/* socketd_ops.start but the TUN device: the control channel tries
+	 * 127.0.0.1:9 and waits to try again (the loop never runs here) */
+	ck_assert_int_eq(control_init(sd), 0);
+	ck_assert_int_eq(dataplane_links_start(sd), 0);
+	ck_assert_int_eq(links_start(sd), 0);
+	ck_assert_int_eq(control_start(sd), 0);
+}
+
+static void
+teardown(void)
+{
+	daemon_free(d); /* socketd_ops.stop: links, engine */
+	event_base_free(base);
+}
+
+/* The place of the link named `name` in sd->links. */
+static unsigned
+place(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sd->nlinks; i++)
+		if (strcmp(sd->links[i].conf->name, name) == 0)
+			return (unsigned)i;
+	ck_abort_msg("no link %s", name);
+	return 0;
+}
+
+static int
+fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) != -1 || errno != EBADF;
+}
+
+/* Every link of the file, in its order, its place its wire id, each with
+ * its own socket and a reader armed. */
+START_TEST(links_from_config)
+{
+	size_t i;
+
+	ck_assert_uint_eq(sd->nlinks, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(sd->links[i].id, i);
+		ck_assert_int_ge(sd->links[i].fd, 0);
+		ck_assert_ptr_nonnull(sd->links[i].ev);
+		ck_assert(event_pending(sd->links[i].ev, EV_READ, NULL));
+		ck_assert_ptr_eq(sd->links[i].conf, &sd->conf->links[i]);
+		ck_assert(dataplane_link_up(sd, (unsigned)i));
+	}
+	ck_assert_int_ne(sd->links[0].fd, sd->links[1].fd);
+	ck_assert_str_eq(sd->links[2].conf->name, "WAN3");
+}
+END_TEST
+
+/* `wanpairctl link WAN2 down`: its flows go to the live links, in
+ * proportion.  `up` again is not up yet: the link must answer its probes
+ * first (probe.up_after), and nothing moves or is lost meanwhile. */
+START_TEST(admin_down_moves_flows)
+{
+	uint64_t n[CONFIG_MAX_LINKS];
+
+	flows_on(sd->engine, 1, 6, 0);
+	flows_on(sd->engine, 11, 12, 1);
+	count(sd->engine, n);
+	ck_assert_uint_eq(n[1], 12);
+	links_admin(sd, 1, 0);
+	ck_assert(!dataplane_link_up(sd, 1));
+	ck_assert_uint_eq(link_cause(&sd->links[1].health), LINK_CAUSE_ADMIN);
+	count(sd->engine, n);
+	ck_assert_uint_eq(n[1], 0);
+	ck_assert_uint_eq(n[0] + n[2], 18);
+	/* 100:20 on WAN1:WAN3, the 12 moved flows split about 5:1 */
+	ck_assert_uint_ge(n[0], 6 + 8);
+	ck_assert_uint_ge(n[2], 1);
+	/* the same order again changes nothing */
+	links_admin(sd, 1, 0);
+	count(sd->engine, n);
+	ck_assert_uint_eq(n[0] + n[2], 18);
+	links_admin(sd, 1, 1);
+	ck_assert(!dataplane_link_up(sd, 1));
+	ck_assert_uint_eq(link_cause(&sd->links[1].health), LINK_CAUSE_PROBES);
+	count(sd->engine, n);
+	ck_assert_uint_eq(n[0] + n[1] + n[2], 18);
+}
+END_TEST
+
+/*
+ * A reload through the skeleton (daemon_reload(), as SIGHUP and
+ * `wanpairctl reload` run it): WAN2 removed, WAN4 added, WAN1
+ * re-weighted.  WAN1 and WAN3 keep their wire ids, sockets and flows;
+ * WAN4 takes the lowest free id (WAN2's, 1); WAN2's socket is closed and
+ * its flows move to live links, none lost.
+ */
+START_TEST(reload_links)
+{
+	struct config_errors errs = {0};
+	uint64_t             n[CONFIG_MAX_LINKS];
+	int                  fd1, fd2, fd3;
+	unsigned             w1, w3, w4;
+
+	flows_on(sd->engine, 1, 4, 0);
+	flows_on(sd->engine, 11, 6, 1);
+	flows_on(sd->engine, 21, 2, 2);
+	fd1 = sd->links[0].fd;
+	fd2 = sd->links[1].fd;
+	fd3 = sd->links[2].fd;
+	sd->links[0].tx_packets = 77;
+
+	write_conf(LINK("WAN3", "127.0.0.1", 20) "," LINK(
+	    "WAN1", "127.0.0.1", 50) "," LINK("WAN4", "127.0.0.1", 10));
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+
+	ck_assert_uint_eq(sd->nlinks, 3);
+	w1 = place("WAN1");
+	w3 = place("WAN3");
+	w4 = place("WAN4");
+	ck_assert_uint_eq(w3, 0); /* the new file's order */
+	ck_assert_uint_eq(sd->links[w1].id, 0);
+	ck_assert_uint_eq(sd->links[w3].id, 2);
+	ck_assert_uint_eq(sd->links[w4].id, 1);
+	ck_assert_int_eq(sd->links[w1].fd, fd1);
+	ck_assert_int_eq(sd->links[w3].fd, fd3);
+	ck_assert_int_ne(sd->links[w4].fd, fd2);
+	ck_assert(!fd_open(fd2));
+	ck_assert_uint_eq(sd->links[w1].tx_packets, 77); /* counters stay */
+	ck_assert_uint_eq(sd->links[w1].conf->up_mbps, 50);
+	ck_assert(event_pending(sd->links[w4].ev, EV_READ, NULL));
+	ck_assert_ptr_eq(
+	    event_get_callback_arg(sd->links[w1].ev), &sd->links[w1]);
+	count(sd->engine, n);
+	ck_assert_uint_eq(n[w1] + n[w3] + n[w4], 12); /* none lost */
+	ck_assert_uint_ge(n[w1], 4);
+	ck_assert_uint_ge(n[w3], 2);
+}
+END_TEST
+
+/* A link whose source address is not on this machine refuses the reload
+ * whole, saying which link and why; the running links stay as they were,
+ * sockets and all. */
+START_TEST(reload_refused)
+{
+	struct config_errors errs = {0};
+	int                  fd[3];
+	size_t               i;
+
+	for (i = 0; i < 3; i++)
+		fd[i] = sd->links[i].fd;
+	write_conf(LINK("WAN1", "127.0.0.1", 100) "," LINK(
+	    "WAN2", "127.0.0.1", 20) "," LINK("WAN9", "192.0.2.99", 5));
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	ck_assert_msg(strstr(errs.lines[0],
+			  ": links[2]: link WAN9: bind to "
+			  "source: ") != NULL,
+	    "%s", errs.lines[0]);
+	config_errors_clear(&errs);
+	ck_assert_uint_eq(sd->nlinks, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(sd->links[i].fd, fd[i]);
+		ck_assert(fd_open(fd[i]));
+		ck_assert_uint_eq(sd->links[i].id, i);
+	}
+	ck_assert_str_eq(sd->links[2].conf->name, "WAN3");
+}
+END_TEST
+
+static Suite *
+socketd_suite(void)
+{
+	Suite *s = suite_create("socketd");
+	TCase *tc = tcase_create("links");
+
+	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, links_from_config);
+	tcase_add_test(tc, admin_down_moves_flows);
+	tcase_add_test(tc, reload_links);
+	tcase_add_test(tc, reload_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run_pki("check_socketd", socketd_suite);
+}
