@@ -141,6 +141,20 @@ START_TEST(split_udp)
 }
 END_TEST
 
+static void
+set_hdr(uint8_t flags, uint8_t type, uint16_t gso, uint16_t start, uint16_t off)
+{
+	struct virtio_net_hdr h;
+
+	ck_assert_int_eq(vnet_hdr_decode(rd, VNET_HDR_LEN, &h), 0);
+	h.flags = flags;
+	h.gso_type = type;
+	h.gso_size = gso;
+	h.csum_start = start;
+	h.csum_offset = off;
+	vnet_hdr_encode(&h, rd);
+}
+
 /* NEEDS_CSUM without GSO: finished in place, a receiver accepts it. */
 START_TEST(split_csum)
 {
@@ -169,6 +183,14 @@ START_TEST(split_csum)
 	POKE_U16(rd + at, partial);
 	ck_assert_int_eq(vnet_split(rd, len, area, sizeof(area), segs, 1), 1);
 	ck_assert_uint_eq(PEEK_U16(rd + VNET_HDR_LEN + 26), 0xffff);
+	ck_assert(l4_csum_ok(segs[0].p, segs[0].len));
+	/* The same packet as a USO read of one segment: the checksum
+	 * computed whole is 0 as well, and must be sent as 0xffff. */
+	set_hdr(VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP_L4, 1000,
+	    20, 6);
+	ck_assert_int_eq(vnet_split(rd, len, area, sizeof(area), segs, 1), 1);
+	ck_assert_ptr_eq(segs[0].p, area);
+	ck_assert_uint_eq(PEEK_U16(area + 26), 0xffff);
 	ck_assert(l4_csum_ok(segs[0].p, segs[0].len));
 }
 END_TEST
@@ -204,20 +226,6 @@ refused(size_t len, size_t maxsegs, size_t outsize, int want)
 	ck_assert_msg(rc == want, "got %s (%d), want %s", vnet_reason_str(rc),
 	    rc, vnet_reason_str(want));
 	ck_assert_mem_eq(rd, save, sizeof(rd));
-}
-
-static void
-set_hdr(uint8_t flags, uint8_t type, uint16_t gso, uint16_t start, uint16_t off)
-{
-	struct virtio_net_hdr h;
-
-	ck_assert_int_eq(vnet_hdr_decode(rd, VNET_HDR_LEN, &h), 0);
-	h.flags = flags;
-	h.gso_type = type;
-	h.gso_size = gso;
-	h.csum_start = start;
-	h.csum_offset = off;
-	vnet_hdr_encode(&h, rd);
 }
 
 START_TEST(split_refused)
