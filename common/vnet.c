@@ -437,8 +437,8 @@ gro_last(
 	return gc->pay < g->gso || (c->p[gc->iphl + 13] & TCP_PSH);
 }
 
-/* Assigns the packets of a run to groups, in[0..n). */
-static size_t
+/* Assigns the packets of a run, in[0..n), to groups. */
+static void
 gro_group(const struct vnet_seg *in, size_t n, struct gro_pkt *pk,
     struct gro_grp *grps, struct vnet_gro_stats *st)
 {
@@ -491,7 +491,6 @@ gro_group(const struct vnet_seg *in, size_t n, struct gro_pkt *pk,
 		}
 		open[nopen++] = pk[i].grp;
 	}
-	return ngrp;
 }
 
 /* Writes the group's super-segment at `o`; returns its length. */
