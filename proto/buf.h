@@ -11,7 +11,8 @@
  * pairs sshbuf_get_u32() with sshbuf_put_u32(): every rbuf_get_X() has a
  * wbuf_put_X() that writes what it reads, into a caller's fixed array,
  * and fails (-1, nothing written) rather than run past its end.  POKE_X()
- * writes at a known place in an array the caller has already checked.
+ * writes, and PEEK_X() reads, at a known place in an array the caller has
+ * already checked.
  * This is the one place for byte order: no hand-rolled put32 elsewhere.
  */
 #ifndef WANPAIR_BUF_H
@@ -147,6 +148,20 @@ rbuf_get_u64(struct rbuf *b, uint64_t *v)
 	b->off += 8;
 	*v = (uint64_t)hi << 32 | lo;
 	return 0;
+}
+
+/* PEEK_X() reads at a known place in an array the caller has already
+ * checked, as POKE_X() writes there. */
+static inline uint16_t
+PEEK_U16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t
+PEEK_U32(const uint8_t *p)
+{
+	return (uint32_t)PEEK_U16(p) << 16 | PEEK_U16(p + 2);
 }
 
 /* ------------------------------------------------------------ writer */
