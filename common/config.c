@@ -426,6 +426,7 @@ config_new(enum config_kind kind, const char *name)
 
 	if ((conf = calloc(1, sizeof(*conf))) == NULL)
 		return NULL;
+	conf->offload = 1;
 	if ((conf->file = strdup(name)) == NULL) {
 		free(conf);
 		return NULL;

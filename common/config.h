@@ -152,6 +152,9 @@ struct config {
 	/* how long a data-plane session outlives its control channel */
 	uint32_t session_grace_s;
 
+	/* TUN and UDP offloads ("offload", default true) */
+	int offload;
+
 	struct config_site *sites; /* popd */
 	size_t              nsites;
 

@@ -12,6 +12,10 @@
 
 #include "tun.h"
 
+/* TUN_F_USO4/6 (Linux 6.2): Debian 12's headers lack them. */
+#define TUN_F_USO4_BITS 0x20
+#define TUN_F_USO6_BITS 0x40
+
 /*
  * Fills ifr with the name, refusing one that does not fit: the kernel
  * reads at most IFNAMSIZ bytes, so a truncated name would silently
@@ -52,6 +56,12 @@ if_ioctl(unsigned long req, struct ifreq *ifr)
 int
 tun_open(const char *name, char *ifname, size_t ifnamelen)
 {
+	return tun_open_vnet(name, ifname, ifnamelen, 0);
+}
+
+int
+tun_open_vnet(const char *name, char *ifname, size_t ifnamelen, int vnet)
+{
 	struct ifreq ifr;
 	size_t       len;
 	int          fd = -1, saved;
@@ -71,13 +81,11 @@ tun_open(const char *name, char *ifname, size_t ifnamelen)
 	 * nibble of the IP header says IPv4 or IPv6, and without it a read
 	 * or write is exactly one IP packet.
 	 *
-	 * Offloads would go here: IFF_VNET_HDR (a virtio_net_hdr before
-	 * each packet, then TUNSETOFFLOAD for TSO/USO) lets the kernel hand
-	 * us 64 KiB segments, and IFF_MULTI_QUEUE gives one fd per data-path
-	 * thread.  Both change what a read returns, so they come with the
-	 * batched data path, not before.
+	 * IFF_VNET_HDR: a virtio_net_hdr before each packet (common/vnet.h),
+	 * which with TUNSETOFFLOAD (tun_offload()) lets the kernel hand us
+	 * and take 64 KiB super-segments.
 	 */
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	if ((fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1)
 		goto fail;
 	/*
@@ -97,6 +105,21 @@ fail:
 	if (fd != -1)
 		close(fd);
 	errno = saved;
+	return -1;
+}
+
+int
+tun_offload(int fd, unsigned want)
+{
+	unsigned uso = TUN_F_USO4_BITS | TUN_F_USO6_BITS;
+
+	if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)want) == 0)
+		return (int)want;
+	/* Before Linux 6.2 the USO bits are unknown: EINVAL.  TSO alone
+	 * is still worth having. */
+	if (errno == EINVAL && (want & uso) != 0 &&
+	    ioctl(fd, TUNSETOFFLOAD, (unsigned long)(want & ~uso)) == 0)
+		return (int)(want & ~uso);
 	return -1;
 }
 

@@ -19,13 +19,16 @@ struct event;
  * alike): fd -1 until tun_open(); the MSS clamps follow the MTU
  * (mss.h); ev is the libevent read event, the daemon's to free.
  */
+struct tundev_io;
+
 struct tun_dev {
-	int           fd;
-	char          name[IFNAMSIZ];
-	int           mtu;
-	uint16_t      mss4, mss6;
-	struct event *ev;
-	uint64_t      write_errors; /* packets the device did not take */
+	int               fd;
+	char              name[IFNAMSIZ];
+	int               mtu;
+	uint16_t          mss4, mss6;
+	struct event     *ev;
+	uint64_t          write_errors; /* packets the device did not take */
+	struct tundev_io *io;           /* daemon/tundev.c's buffers */
 };
 
 /*
@@ -34,6 +37,13 @@ struct tun_dev {
  * goes into ifname (at least IFNAMSIZ bytes).  Returns the fd, or -1.
  */
 int tun_open(const char *name, char *ifname, size_t ifnamelen);
+/* tun_open(), with IFF_VNET_HDR if vnet: every read and write then
+ * starts with a struct virtio_net_hdr (common/vnet.h). */
+int tun_open_vnet(const char *name, char *ifname, size_t ifnamelen, int vnet);
+/* TUNSETOFFLOAD on a device opened with vnet: the TUN_F_* bits of
+ * `want` the kernel took (without the USO ones on a kernel before 6.2,
+ * which refuses them), or -1 with errno. */
+int tun_offload(int fd, unsigned want);
 /* Sets the MTU and brings the interface up. */
 int tun_up(const char *ifname, int mtu);
 /* The MTU of any interface (a WAN link's device), or -1. */

@@ -258,6 +258,28 @@ tunnel_open_count(struct tunnel *t, struct tunnel_evq *q,
 	return n;
 }
 
+int
+tunnel_seal_udp(struct tunnel *t, struct tunnel_evq *q, struct tunnel_drops *d,
+    struct udpio *io, uint8_t type, uint8_t link_id, const uint8_t *inner,
+    size_t len, const struct sockaddr *dst, socklen_t dstlen)
+{
+	uint8_t *slot;
+	size_t   cap = 0;
+	int      n;
+
+	if ((slot = udpio_slot(io, &cap)) == NULL ||
+	    cap < len + WIRE_OVERHEAD) {
+		(void)udpio_send(io);
+		if ((slot = udpio_slot(io, &cap)) == NULL ||
+		    cap < len + WIRE_OVERHEAD)
+			return TUNNEL_ERR_FULL;
+	}
+	n = tunnel_seal_count(t, q, d, type, link_id, inner, len, slot, cap);
+	if (n >= 0 && udpio_commit(io, (size_t)n, dst, dstlen) == -1)
+		return TUNNEL_ERR_SEAL;
+	return n;
+}
+
 size_t
 tunnel_seal_batch(
     struct tunnel *t, struct tunnel_evq *q, struct tunnel_msg *m, size_t n)

@@ -29,6 +29,7 @@
 
 #include "crypto.h"
 #include "keyring.h"
+#include "udpio.h"
 #include "wire.h"
 
 /* Wire link ids a tunnel keeps a replay window for: CONFIG_MAX_LINKS.
@@ -40,7 +41,8 @@ enum tunnel_err {
 	TUNNEL_ERR_EXHAUSTED = -2, /* the key sealed all it may, no next */
 	TUNNEL_ERR_REPLAY = -3,    /* seen already, too old, or no key */
 	TUNNEL_ERR_AUTH = -4,      /* does not authenticate */
-	TUNNEL_ERR_LINK = -5       /* link id >= TUNNEL_LINKS */
+	TUNNEL_ERR_LINK = -5,      /* link id >= TUNNEL_LINKS */
+	TUNNEL_ERR_FULL = -6       /* no room in the send queue */
 };
 
 enum tunnel_ev_kind {
@@ -150,6 +152,17 @@ int tunnel_seal_count(struct tunnel *, struct tunnel_evq *,
 int tunnel_open_count(struct tunnel *, struct tunnel_evq *,
     struct tunnel_drops *d, const struct wire_hdr *hdr, const uint8_t *dgram,
     size_t len, uint8_t *out, size_t outlen);
+
+/*
+ * tunnel_seal_count() straight into io's send queue (common/udpio.h) for
+ * dst (NULL on a connected socket), sending what io holds first when it
+ * is full (udpio_send()).  Returns the datagram's length, a TUNNEL_ERR_*,
+ * or TUNNEL_ERR_FULL: no room even then.
+ */
+int tunnel_seal_udp(struct tunnel *, struct tunnel_evq *,
+    struct tunnel_drops *d, struct udpio *io, uint8_t type, uint8_t link_id,
+    const uint8_t *inner, size_t len, const struct sockaddr *dst,
+    socklen_t dstlen);
 
 /* One datagram of a batch: the caller's buffers, and the result. */
 struct tunnel_msg {

@@ -547,6 +547,26 @@ udpio_discard(struct udpio *u)
 	advance(u, u->nq);
 }
 
+int
+udpio_send(struct udpio *u)
+{
+	int n;
+
+	if (u->nq == 0)
+		return 0;
+	n = udpio_flush(u);
+	if (u->nq > 0)
+		udpio_discard(u);
+	return n;
+}
+
+uint64_t
+udpio_tx_failed(const struct udpio_stats *st)
+{
+	return st->tx_dropped + st->tx_err_refused + st->tx_err_unreach +
+	    st->tx_err_msgsize + st->tx_err_nobufs + st->tx_err_other;
+}
+
 static void
 count_error(struct udpio *u, int err, size_t n)
 {

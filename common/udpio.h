@@ -28,6 +28,7 @@
 #define WANPAIR_UDPIO_H
 
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -185,6 +186,13 @@ size_t udpio_pending(const struct udpio *);
 int udpio_flush(struct udpio *);
 /* Drops what is queued (counted in tx_dropped). */
 void udpio_discard(struct udpio *);
+/* The data path's flush: udpio_flush(), then what a full socket buffer
+ * left is dropped (udpio_discard()), as a full device queue would drop
+ * it, rather than kept for a writable event.  Returns what went out. */
+int udpio_send(struct udpio *);
+/* Datagrams queued that did not go out: refused by the kernel, or
+ * dropped. */
+uint64_t udpio_tx_failed(const struct udpio_stats *);
 
 /*
  * Socket buffers of `bytes` each way: SO_RCVBUFFORCE/SO_SNDBUFFORCE

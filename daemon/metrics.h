@@ -51,7 +51,9 @@
  *	            link}, "flows": {as above} or null without
  *	            a session, "links":
  *	            [{"name", "state", "tx_packets", "tx_bytes", "rx_packets",
- *	            "rx_bytes", "flows", "new_flows", "idle_ms"}], "drops":
+ *	            "rx_bytes", "flows", "new_flows", "idle_ms",
+ *	            "endpoint_changes": the site's address on the link moved
+ *	            (NAT rebinding, roaming)}], "drops":
  *	            {reason: count}}]  (popd does not probe: no rtt/loss)
  *	drops       {reason: packets dropped}, every drop counter the daemon
  *	            keeps, reason in snake_case; both daemons have

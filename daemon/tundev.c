@@ -2,19 +2,65 @@
 
 #include <sys/socket.h>
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "mss.h"
+#include "proto.h"
 #include "tundev.h"
+#include "vnet.h"
+
+/* Segments one read may stand for: a 64 KiB super-segment of MSS 256 or
+ * more (the kernel's TCP never goes below 536 without being asked to). */
+#define SPLIT_SEGS 256
+/* Packets queued for the device before a flush is forced, and their
+ * bytes: VNET_GRO_BATCH packets of up to a 9000-byte MTU. */
+#define OUT_PKTS  VNET_GRO_BATCH
+#define OUT_BYTES ((size_t)OUT_PKTS * 9000)
+
+struct tundev_io {
+	int                 vnet;
+	unsigned            offloads; /* TUN_F_* */
+	struct tundev_stats st;
+	/* the way in: one read, and what it is cut into */
+	uint8_t         rbuf[VNET_READ_MAX];
+	uint8_t         split[VNET_SPLIT_AREA(SPLIT_SEGS)];
+	struct vnet_seg segs[SPLIT_SEGS];
+	/* the way out: packets back to back in `in`, then the writes */
+	uint8_t         in[OUT_BYTES + WIRE_MAX_INNER];
+	size_t          inlen, nin;
+	struct vnet_seg inseg[OUT_PKTS];
+	uint8_t out[VNET_GRO_AREA(OUT_BYTES + WIRE_MAX_INNER, OUT_PKTS)];
+	struct vnet_seg w[OUT_PKTS];
+	uint8_t         one[VNET_HDR_LEN + WIRE_MAX_INNER]; /* tundev_write */
+};
 
 int
 tundev_up(struct tun_dev *t, struct event_base *base, const char *name, int mtu,
-    event_callback_fn cb, void *arg)
+    int offload, event_callback_fn cb, void *arg)
 {
-	if ((t->fd = tun_open(name, t->name, sizeof(t->name))) == -1) {
+	struct tundev_io *io;
+	int               got;
+
+	if ((t->io = io = calloc(1, sizeof(*io))) == NULL) {
 		log_warn("tun %s", name);
 		return -1;
+	}
+	if ((t->fd = tun_open_vnet(name, t->name, sizeof(t->name), offload)) ==
+	    -1) {
+		log_warn("tun %s", name);
+		return -1;
+	}
+	io->vnet = offload;
+	if (offload) {
+		if ((got = tun_offload(t->fd, VNET_TUN_OFFLOADS)) == -1)
+			log_warn(
+			    "tun %s: no offloads, a packet per read", t->name);
+		else
+			io->offloads = (unsigned)got;
 	}
 	t->mtu = mtu;
 	if (tun_up(t->name, t->mtu) == -1) {
@@ -38,11 +84,135 @@ tundev_close(struct tun_dev *t)
 	if (t->fd > 0)
 		close(t->fd);
 	t->fd = -1;
+	free(t->io);
+	t->io = NULL;
+}
+
+unsigned
+tundev_offloads(const struct tun_dev *t)
+{
+	return t->io != NULL ? t->io->offloads : 0;
+}
+
+const struct tundev_stats *
+tundev_stats(const struct tun_dev *t)
+{
+	static const struct tundev_stats none;
+
+	return t->io != NULL ? &t->io->st : &none;
+}
+
+size_t
+tundev_read(struct tun_dev *t, unsigned reads, tundev_pkt_fn fn, void *arg)
+{
+	struct tundev_io *io = t->io;
+	size_t            pkts = 0;
+	ssize_t           n;
+	unsigned          i;
+	int               k, j;
+
+	for (i = 0; i < reads; i++) {
+		if ((n = read(t->fd, io->rbuf, sizeof(io->rbuf))) <= 0)
+			break;
+		io->st.reads++;
+		if (!io->vnet) {
+			fn(arg, io->rbuf, (size_t)n);
+			pkts++;
+			continue;
+		}
+		k = vnet_split(io->rbuf, (size_t)n, io->split,
+		    sizeof(io->split), io->segs, SPLIT_SEGS);
+		if (k < 0) {
+			io->st.split_errors++;
+			continue;
+		}
+		io->st.superseg_in += k > 1;
+		for (j = 0; j < k; j++)
+			/* Ours: rbuf or split, cast back from the view. */
+			fn(arg, (uint8_t *)(uintptr_t)io->segs[j].p,
+			    io->segs[j].len);
+		pkts += (size_t)k;
+	}
+	io->st.pkts_in += pkts;
+	return pkts;
+}
+
+static void
+write_one(struct tun_dev *t, const uint8_t *p, size_t len)
+{
+	t->io->st.writes++;
+	if (write(t->fd, p, len) != (ssize_t)len)
+		t->write_errors++;
+}
+
+uint8_t *
+tundev_slot(struct tun_dev *t, size_t *cap)
+{
+	struct tundev_io *io = t->io;
+
+	if (!io->vnet) {
+		*cap = WIRE_MAX_INNER;
+		return io->in;
+	}
+	if (io->nin == OUT_PKTS || io->inlen > OUT_BYTES)
+		tundev_flush(t);
+	*cap = WIRE_MAX_INNER;
+	return io->in + io->inlen;
+}
+
+void
+tundev_commit(struct tun_dev *t, size_t len)
+{
+	struct tundev_io *io = t->io;
+
+	io->st.pkts_out++;
+	if (!io->vnet) {
+		write_one(t, io->in, len);
+		return;
+	}
+	io->inseg[io->nin].p = io->in + io->inlen;
+	io->inseg[io->nin].len = len;
+	io->nin++;
+	io->inlen += len;
+}
+
+void
+tundev_flush(struct tun_dev *t)
+{
+	struct tundev_io     *io = t->io;
+	struct vnet_gro_stats gs = {0};
+	int                   m, i;
+
+	if (io == NULL || io->nin == 0)
+		return;
+	m = vnet_coalesce(
+	    io->inseg, io->nin, io->out, sizeof(io->out), io->w, OUT_PKTS, &gs);
+	/* The areas are sized so that this cannot fail; if it did, the
+	 * batch is lost, counted. */
+	if (m < 0)
+		t->write_errors += io->nin;
+	for (i = 0; i < m; i++)
+		write_one(t, io->w[i].p, io->w[i].len);
+	io->st.csum_bad += gs.csum_bad;
+	io->st.merged_out += gs.merged;
+	io->nin = 0;
+	io->inlen = 0;
 }
 
 void
 tundev_write(struct tun_dev *t, const uint8_t *pkt, size_t len)
 {
-	if (write(t->fd, pkt, len) != (ssize_t)len)
+	struct tundev_io *io = t->io;
+
+	if (!io->vnet) {
+		write_one(t, pkt, len);
+		return;
+	}
+	if (len > WIRE_MAX_INNER) {
 		t->write_errors++;
+		return;
+	}
+	vnet_hdr_plain(io->one);
+	memcpy(io->one + VNET_HDR_LEN, pkt, len);
+	write_one(t, io->one, VNET_HDR_LEN + len);
 }

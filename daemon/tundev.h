@@ -1,7 +1,18 @@
 /*
  * A daemon's TUN device (struct tun_dev, common/tun.h) brought up and
- * down the same way by socketd and popd: open, MTU and up, the MSS
- * clamps of that MTU, and its read event on the main loop.
+ * down the same way by socketd and popd: open, offloads, MTU and up, the
+ * MSS clamps of that MTU, its read event on the main loop, and the
+ * batched packet I/O of the data path.
+ *
+ * With offload (`"offload": true`, the default) the device is opened
+ * with IFF_VNET_HDR and TSO/USO (tun_offload()): one read may carry up
+ * to 64 KiB of one TCP flow, which tundev_read() cuts into the IP
+ * packets it stands for (vnet_split()); and the packets the data path
+ * queues for the device (tundev_slot(), tundev_commit()) go out at
+ * tundev_flush() as few writes as GRO would make of them
+ * (vnet_coalesce()).  Without, one read is one packet and a packet
+ * queued is written at once.  Either way the buffers are allocated once,
+ * by tundev_up(): nothing here allocates or logs per packet.
  *
  * tundev_up() returns 0, or -1 having logged why (the device's name and
  * strerror); what it opened stays in the tun_dev for tundev_close(),
@@ -16,12 +27,40 @@
 
 #include "tun.h"
 
+/* What the device did not take or could not be cut, for the counters. */
+struct tundev_stats {
+	uint64_t reads, writes; /* system calls */
+	uint64_t pkts_in;       /* packets read (after cutting) */
+	uint64_t pkts_out;      /* packets queued for writing */
+	uint64_t split_errors;  /* reads refused by vnet_split() */
+	uint64_t csum_bad;      /* packets not merged: bad checksum */
+	uint64_t superseg_in;   /* reads that were super-segments */
+	uint64_t merged_out;    /* packets written in a super-segment */
+};
+
 int  tundev_up(struct tun_dev *, struct event_base *, const char *name, int mtu,
-     event_callback_fn, void *arg);
+     int offload, event_callback_fn, void *arg);
 void tundev_close(struct tun_dev *);
-/* Writes one packet to the device.  A packet it does not take (a full
- * queue, the device going) is counted in write_errors, not logged: this
- * is the packet path. */
+/* The TUN_F_* offloads in use (0 without offload). */
+unsigned                   tundev_offloads(const struct tun_dev *);
+const struct tundev_stats *tundev_stats(const struct tun_dev *);
+
+/* One packet the device gave: writable (an MSS clamp), valid until the
+ * next tundev_read(). */
+typedef void (*tundev_pkt_fn)(void *arg, uint8_t *pkt, size_t len);
+/* Up to `reads` reads of the device, each packet to fn in order;
+ * returns the packets.  Stops at EAGAIN. */
+size_t tundev_read(struct tun_dev *, unsigned reads, tundev_pkt_fn, void *);
+
+/* Room for the next packet to the device, *cap bytes (at least
+ * WIRE_MAX_INNER); write it there, then tundev_commit() its length, or
+ * nothing to drop it. */
+uint8_t *tundev_slot(struct tun_dev *, size_t *cap);
+void     tundev_commit(struct tun_dev *, size_t len);
+/* Writes what is queued (with offload: merged where GRO would merge).
+ * A packet the device does not take is counted in write_errors. */
+void tundev_flush(struct tun_dev *);
+/* One packet, written at once (the control side's). */
 void tundev_write(struct tun_dev *, const uint8_t *pkt, size_t len);
 
 #endif

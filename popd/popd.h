@@ -30,6 +30,7 @@
 #include "log.h"
 #include "tun.h"
 #include "tunnel.h"
+#include "udpio.h"
 
 #define LINK_NONE 0xff
 
@@ -61,11 +62,12 @@ struct session {
 	/* per link, by engine index */
 	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
 	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
-	uint64_t                new_flows[CONFIG_MAX_LINKS];
-	uint64_t                tx_packets[CONFIG_MAX_LINKS];
-	uint64_t                tx_bytes[CONFIG_MAX_LINKS];
-	uint64_t                rx_packets[CONFIG_MAX_LINKS];
-	uint64_t                rx_bytes[CONFIG_MAX_LINKS];
+	uint64_t endpoint_moves[CONFIG_MAX_LINKS]; /* NAT rebinding, roaming */
+	uint64_t new_flows[CONFIG_MAX_LINKS];
+	uint64_t tx_packets[CONFIG_MAX_LINKS];
+	uint64_t tx_bytes[CONFIG_MAX_LINKS];
+	uint64_t rx_packets[CONFIG_MAX_LINKS];
+	uint64_t rx_bytes[CONFIG_MAX_LINKS];
 	/* link health as the PoP sees it: silence takes a link down */
 	uint64_t rx_last_ms[CONFIG_MAX_LINKS]; /* last authenticated packet */
 	uint8_t  link_down[CONFIG_MAX_LINKS];
@@ -117,6 +119,8 @@ struct popd {
 
 	int           udp_fd;
 	struct event *udp_ev;
+	struct udpio *uio;      /* udp_fd's batches (common/udpio.h) */
+	uint64_t      batch_ms; /* now_ms() once per batch */
 
 	/* what the datagram loops raise for the main loop (tunnel.h),
 	 * drained once their batch is done (daemon/dataev.h, listen.c) */
@@ -200,6 +204,9 @@ int session_spec(const struct popd *, const struct ctl_link *links,
  * engine, to be freed with it). */
 void session_inherit(struct session *, struct session *old);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
+/* session.c */
+/* 1 if one of the site's LAN prefixes holds the address. */
+int site_has(const struct config_site *, int family, const uint8_t *a);
 /* The site whose LAN holds the address (raw bytes of family) most
  * specifically, or NULL: where return traffic goes. */
 struct site *site_for(struct popd *, int family, const uint8_t *a);

@@ -38,6 +38,9 @@ link_json(const struct slink *l, uint64_t flows)
 	       [LINK_CAUSE_CARRIER] = "carrier",
 	       [LINK_CAUSE_PROBES] = "probes",
         };
+	uint64_t txp, txb, txe;
+
+	dataplane_link_tx(l, &txp, &txb, &txe);
 
 	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:f,s:I,s:I,s:I,s:I,s:I,"
 			 "s:I,s:I,s:I,s:I,s:I}",
@@ -46,13 +49,12 @@ link_json(const struct slink *l, uint64_t flows)
 	    causes[link_cause(h)], "admin", h->admin_up ? "up" : "down",
 	    "rtt_ms", ms_or_null(h, link_rtt_us(h)), "jitter_ms",
 	    ms_or_null(h, link_jitter_us(h)), "loss", link_loss_ppm(h) / 1e6,
-	    "tx_packets", (json_int_t)l->tx_packets, "tx_bytes",
-	    (json_int_t)l->tx_bytes, "rx_packets", (json_int_t)l->rx_packets,
-	    "rx_bytes", (json_int_t)l->rx_bytes, "tx_errors",
-	    (json_int_t)l->tx_errors, "flows", (json_int_t)flows, "new_flows",
-	    (json_int_t)l->new_flows, "probes_sent", (json_int_t)c->sent,
-	    "probes_answered", (json_int_t)c->answered, "probes_lost",
-	    (json_int_t)c->lost);
+	    "tx_packets", (json_int_t)txp, "tx_bytes", (json_int_t)txb,
+	    "rx_packets", (json_int_t)l->rx_packets, "rx_bytes",
+	    (json_int_t)l->rx_bytes, "tx_errors", (json_int_t)txe, "flows",
+	    (json_int_t)flows, "new_flows", (json_int_t)l->new_flows,
+	    "probes_sent", (json_int_t)c->sent, "probes_answered",
+	    (json_int_t)c->answered, "probes_lost", (json_int_t)c->lost);
 }
 
 const char *

@@ -78,7 +78,9 @@ answer_links(struct socketd *sd)
 	for (i = 0; i < sd->nlinks; i++) {
 		const struct slink       *l = &sd->links[i];
 		const struct link_health *h = &l->health;
+		uint64_t                  txp, txb, txe;
 
+		dataplane_link_tx(l, &txp, &txb, &txe);
 		row = json_pack(
 		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:f,s:f,s:f,s:i,s:i,"
 		    "s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
@@ -93,9 +95,8 @@ answer_links(struct socketd *sd)
 		    (int)config_link_weight(sd->conf, i, 0), "since_s",
 		    (json_int_t)((now - link_changed_ms(h)) / 1000), "flows",
 		    (json_int_t)flows[i], "new_flows", (json_int_t)l->new_flows,
-		    "tx_packets", (json_int_t)l->tx_packets, "tx_bytes",
-		    (json_int_t)l->tx_bytes, "rx_packets",
-		    (json_int_t)l->rx_packets, "rx_bytes",
+		    "tx_packets", (json_int_t)txp, "tx_bytes", (json_int_t)txb,
+		    "rx_packets", (json_int_t)l->rx_packets, "rx_bytes",
 		    (json_int_t)l->rx_bytes);
 		if (row == NULL || json_array_append_new(rows, row) == -1) {
 			json_decref(rows);

@@ -26,14 +26,18 @@
 #include "tun.h"
 #include "tundev.h"
 
-/* Packets handled per readable event before the loop looks elsewhere:
- * a busy TUN must not starve the control channel. */
-#define BATCH 64
-#define BUFSZ (WIRE_MAX_DGRAM + 64)
+/* Reads of the TUN device (each up to 64 KiB with offload) and recvmmsg
+ * calls per readable event before the loop looks elsewhere: a busy data
+ * path must not starve the control channel. */
+#define TUN_READS 64
+#define UDP_RECVS 8
 
-/* Packet buffers: one process, one thread, so static and reused. */
-static uint8_t inner[BUFSZ];
-static uint8_t dgram[BUFSZ];
+/* A link socket's batches: 8 messages a recvmmsg (each up to 64 KiB
+ * with GRO), 256 KiB of datagrams queued before a flush is forced. */
+static const struct udpio_conf link_io = {
+    .batch = 8, .tx_size = 256 * 1024, .tx_max = 512};
+/* Socket buffers asked for: a few milliseconds of a fast link. */
+#define LINK_SOCKBUF (4 * 1024 * 1024)
 
 int
 link_socket(const struct config_link *l, int type, char *err, size_t errlen)
@@ -73,29 +77,53 @@ fail:
 }
 
 /*
- * The counter, which is the nonce, is the keyring's to choose
- * (keyring.h): a link that got a removed link's id, or a channel that
- * reconnected, goes on from where that id's counter is under the key in
- * use.
+ * Seals a packet for l straight into its socket's queue, sent at the end
+ * of the batch (udpio_send()).  The counter, which is the nonce, is the
+ * keyring's to choose (keyring.h): a link that got a removed link's id,
+ * or a channel that reconnected, goes on from where that id's counter is
+ * under the key in use.
  */
-void
-dataplane_send(struct socketd *sd, struct slink *l, uint8_t type,
+static void
+link_queue(struct socketd *sd, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len)
 {
 	int n;
 
-	n = tunnel_seal_count(sd->tun, &sd->dataev.q, &sd->drops, type, l->id,
-	    pkt, len, dgram, sizeof(dgram));
-	if (n < 0) {
-		l->tx_errors += n != TUNNEL_ERR_EXHAUSTED;
-		return;
-	}
-	if (send(l->fd, dgram, (size_t)n, 0) == -1) {
-		l->tx_errors++;
-		return;
-	}
-	l->tx_packets++;
-	l->tx_bytes += (uint64_t)n;
+	n = tunnel_seal_udp(sd->tun, &sd->dataev.q, &sd->drops, l->uio, type,
+	    l->id, pkt, len, NULL, 0);
+	l->tx_errors += n < 0 && n != TUNNEL_ERR_EXHAUSTED;
+}
+
+void
+dataplane_send(struct socketd *sd, struct slink *l, uint8_t type,
+    const uint8_t *pkt, size_t len)
+{
+	link_queue(sd, l, type, pkt, len);
+	(void)udpio_send(l->uio);
+}
+
+void
+dataplane_link_tx(
+    const struct slink *l, uint64_t *packets, uint64_t *bytes, uint64_t *errors)
+{
+	const struct udpio_stats *st = udpio_stats(l->uio);
+
+	*packets = l->tx_packets + st->tx_dgrams;
+	*bytes = l->tx_bytes + st->tx_bytes;
+	*errors = l->tx_errors + udpio_tx_failed(st);
+}
+
+/* What a link's socket sent, kept in its counters when the socket goes
+ * (a reload reopens it). */
+static void
+link_tx_keep(struct slink *l)
+{
+	uint64_t p, b, e;
+
+	dataplane_link_tx(l, &p, &b, &e);
+	l->tx_packets = p;
+	l->tx_bytes = b;
+	l->tx_errors = e;
 }
 
 /*
@@ -120,107 +148,119 @@ link_scoped(const uint8_t *p, size_t len)
 	    (p[24] == 0xff && (p[25] & 0x0f) == 0x02);
 }
 
+/* One packet from the LAN: a link by its flow, sealed into that link's
+ * queue. */
 static void
-tun_read(evutil_socket_t fd, short what, void *arg)
+tun_packet(void *arg, uint8_t *pkt, size_t n)
 {
 	struct socketd      *sd = arg;
 	struct engine_result res;
-	ssize_t              n;
-	int                  i;
 
-	(void)what;
-	for (i = 0; i < BATCH; i++) {
-		if ((n = read(fd, inner, sizeof(inner))) == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("read %s", sd->tundev.name);
-			break;
-		}
-		if (n == 0)
-			break;
-		if (!sd->keyed) {
-			sd->drops.no_session++;
-			continue;
-		}
-		if (link_scoped(inner, (size_t)n)) {
-			sd->drop_link_scoped++;
-			continue;
-		}
-		(void)mss_clamp(inner, (size_t)n,
-		    (inner[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
-		if (engine_packet(
-			sd->engine, inner, (size_t)n, 0, now_ms(), &res) != 0) {
-			sd->drop_parse++;
-			continue;
-		}
-		if (res.is_new)
-			sd->links[res.link].new_flows++;
-		/* Every link down: the flow keeps its link and its packets
-		 * are dropped until one comes back. */
-		if (!dataplane_link_up(sd, res.link)) {
-			sd->drop_link_down++;
-			continue;
-		}
-		dataplane_send(
-		    sd, &sd->links[res.link], WIRE_DATA, inner, (size_t)n);
+	if (!sd->keyed) {
+		sd->drops.no_session++;
+		return;
 	}
+	if (link_scoped(pkt, n)) {
+		sd->drop_link_scoped++;
+		return;
+	}
+	(void)mss_clamp(
+	    pkt, n, (pkt[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
+	if (engine_packet(sd->engine, pkt, n, 0, sd->batch_ms, &res) != 0) {
+		sd->drop_parse++;
+		return;
+	}
+	if (res.is_new)
+		sd->links[res.link].new_flows++;
+	/* Every link down: the flow keeps its link and its packets are
+	 * dropped until one comes back. */
+	if (!dataplane_link_up(sd, res.link)) {
+		sd->drop_link_down++;
+		return;
+	}
+	link_queue(sd, &sd->links[res.link], WIRE_DATA, pkt, n);
+}
+
+static void
+tun_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct socketd *sd = arg;
+	size_t          i;
+
+	(void)fd;
+	(void)what;
+	sd->batch_ms = now_ms();
+	(void)tundev_read(&sd->tundev, TUN_READS, tun_packet, sd);
+	for (i = 0; i < sd->nlinks; i++)
+		(void)udpio_send(sd->links[i].uio);
 	dataev_kick(&sd->dataev);
+}
+
+/* One datagram from the PoP on l: opened straight into the TUN
+ * device's queue, or a probe answer for the main loop. */
+static void
+link_dgram(struct socketd *sd, struct slink *l, const uint8_t *dgram, size_t n)
+{
+	struct wire_hdr hdr;
+	uint8_t        *inner;
+	size_t          cap;
+	int             len;
+
+	if (wire_hdr_decode(dgram, n, &hdr) != WIRE_OK ||
+	    hdr.link_id != l->id) {
+		sd->drops.bad_header++;
+		return;
+	}
+	if (!sd->keyed || hdr.session != sd->session) {
+		sd->drops.no_session++;
+		return;
+	}
+	inner = tundev_slot(&sd->tundev, &cap);
+	if ((len = tunnel_open_count(sd->tun, &sd->dataev.q, &sd->drops, &hdr,
+		 dgram, n, inner, cap)) < 0)
+		return;
+	l->rx_packets++;
+	l->rx_bytes += (uint64_t)n;
+	if (hdr.type == WIRE_PROBE_REPLY) {
+		struct probe     pr;
+		struct tunnel_ev ev = {.kind = TUNNEL_EV_PROBE};
+
+		if (probe_decode(inner, (size_t)len, &pr) == -1) {
+			sd->drop_parse++;
+			return;
+		}
+		/* The health machine and what a link coming up moves run
+		 * after the batch, on the main loop. */
+		ev.link = l->id;
+		ev.session = sd->session;
+		ev.seq = pr.seq;
+		ev.at_ms = now_ms();
+		(void)tunnel_evq_push(&sd->dataev.q, &ev);
+		return;
+	}
+	if (hdr.type != WIRE_DATA || len == 0)
+		return;
+	(void)mss_clamp(inner, (size_t)len,
+	    (inner[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
+	tundev_commit(&sd->tundev, (size_t)len);
 }
 
 static void
 link_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct slink   *l = arg;
-	struct socketd *sd = l->sd;
-	struct wire_hdr hdr;
-	ssize_t         n;
-	int             len, i;
+	struct slink      *l = arg;
+	struct socketd    *sd = l->sd;
+	struct udpio_dgram d;
+	int                i;
 
+	(void)fd;
 	(void)what;
-	for (i = 0; i < BATCH; i++) {
-		if ((n = recv(fd, dgram, sizeof(dgram), 0)) == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNREFUSED)
-				log_debug("recv on link %s: %s", l->conf->name,
-				    strerror(errno));
-			break;
-		}
-		if (wire_hdr_decode(dgram, (size_t)n, &hdr) != WIRE_OK ||
-		    hdr.link_id != l->id) {
-			sd->drops.bad_header++;
-			continue;
-		}
-		if (!sd->keyed || hdr.session != sd->session) {
-			sd->drops.no_session++;
-			continue;
-		}
-		if ((len = tunnel_open_count(sd->tun, &sd->dataev.q, &sd->drops,
-			 &hdr, dgram, (size_t)n, inner, sizeof(inner))) < 0)
-			continue;
-		l->rx_packets++;
-		l->rx_bytes += (uint64_t)n;
-		if (hdr.type == WIRE_PROBE_REPLY) {
-			struct probe     pr;
-			struct tunnel_ev ev = {.kind = TUNNEL_EV_PROBE};
-
-			if (probe_decode(inner, (size_t)len, &pr) == -1) {
-				sd->drop_parse++;
-				continue;
-			}
-			/* The health machine and what a link coming up
-			 * moves run after the batch, on the main loop. */
-			ev.link = l->id;
-			ev.session = sd->session;
-			ev.seq = pr.seq;
-			ev.at_ms = now_ms();
-			(void)tunnel_evq_push(&sd->dataev.q, &ev);
-			continue;
-		}
-		if (hdr.type != WIRE_DATA || len == 0)
-			continue;
-		(void)mss_clamp(inner, (size_t)len,
-		    (inner[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
-		tundev_write(&sd->tundev, inner, (size_t)len);
-	}
+	/* An ICMP error on the connected socket (ECONNREFUSED) ends the
+	 * batch; the probes tell what it means. */
+	for (i = 0; i < UDP_RECVS && udpio_recv(l->uio) > 0; i++)
+		while (udpio_next(l->uio, &d))
+			link_dgram(sd, l, d.data, d.len);
+	tundev_flush(&sd->tundev);
 	dataev_kick(&sd->dataev);
 }
 
@@ -333,10 +373,11 @@ tun_mtu(const struct socketd *sd)
 }
 
 int
-dataplane_link_open(
-    struct socketd *sd, const struct config_link *c, char *err, size_t errlen)
+dataplane_link_open(struct socketd *sd, const struct config_link *c,
+    struct udpio **io, char *err, size_t errlen)
 {
-	int fd;
+	struct udpio_conf uc = link_io;
+	int               fd;
 
 	if ((fd = link_socket(c, SOCK_DGRAM, err, errlen)) == -1)
 		return -1;
@@ -351,7 +392,24 @@ dataplane_link_open(
 		close(fd);
 		return -1;
 	}
+	/* Larger buffers where the kernel lets us; the defaults where not. */
+	(void)udpio_bufsize(fd, LINK_SOCKBUF, NULL, NULL);
+	uc.flags = sd->conf->offload ? 0 : UDPIO_NO_OFFLOAD;
+	if ((*io = udpio_new(fd, &uc)) == NULL) {
+		snprintf(err, errlen, "link %s: batched I/O: %s", c->name,
+		    strerror(errno));
+		close(fd);
+		return -1;
+	}
 	return fd;
+}
+
+void
+dataplane_link_close(int fd, struct udpio *io)
+{
+	udpio_free(io);
+	if (fd >= 0)
+		close(fd);
 }
 
 void
@@ -372,7 +430,7 @@ dataplane_links_set(struct socketd *sd, const struct config *n,
 			event_free(sd->links[i].ev);
 		sd->links[i].ev = NULL;
 		if (p->map[i] == -1)
-			close(sd->links[i].fd);
+			dataplane_link_close(sd->links[i].fd, sd->links[i].uio);
 	}
 	memset(nl, 0, sizeof(nl));
 	for (j = 0; j < n->nlinks; j++) {
@@ -386,13 +444,18 @@ dataplane_links_set(struct socketd *sd, const struct config *n,
 			    l->conf->weight != n->links[j].weight)
 				t->changed++;
 			if (p->newfd[j] != -1) {
-				close(l->fd);
+				/* What the old socket queued is sent: a
+				 * flush ends every batch. */
+				link_tx_keep(l);
+				dataplane_link_close(l->fd, l->uio);
 				l->fd = p->newfd[j];
+				l->uio = p->newio[j];
 				t->reopened++;
 			}
 		} else {
 			l->id = p->id[j];
 			l->fd = p->newfd[j];
+			l->uio = p->newio[j];
 			link_health_init(&l->health, &hp, p->now);
 			/* A removed link's id, taken again: its replay
 			 * window starts over (its counters do not). */
@@ -401,6 +464,7 @@ dataplane_links_set(struct socketd *sd, const struct config *n,
 			t->added++;
 		}
 		p->newfd[j] = -1;
+		p->newio[j] = NULL;
 		l->sd = sd;
 		l->conf = &n->links[j];
 		l->ifindex =
@@ -444,11 +508,11 @@ dataplane_links_start(struct socketd *sd)
 	for (j = 0; j < sd->conf->nlinks; j++) {
 		p.from[j] = -1;
 		p.id[j] = (uint8_t)j;
-		if ((p.newfd[j] = dataplane_link_open(
-			 sd, &sd->conf->links[j], err, sizeof(err))) == -1) {
+		if ((p.newfd[j] = dataplane_link_open(sd, &sd->conf->links[j],
+			 &p.newio[j], err, sizeof(err))) == -1) {
 			log_warnx("%s", err);
 			while (j-- > 0)
-				close(p.newfd[j]);
+				dataplane_link_close(p.newfd[j], p.newio[j]);
 			return -1;
 		}
 	}
@@ -463,7 +527,7 @@ dataplane_start(struct socketd *sd)
 	if (dataplane_links_start(sd) == -1)
 		return -1;
 	if (tundev_up(&sd->tundev, sd->base, sd->conf->tun.name, tun_mtu(sd),
-		tun_read, sd) == -1)
+		sd->conf->offload, tun_read, sd) == -1)
 		return -1;
 	log_info("%s up, MTU %d, %zu links", sd->tundev.name, sd->tundev.mtu,
 	    sd->nlinks);
@@ -478,8 +542,8 @@ dataplane_stop(struct socketd *sd)
 	for (i = 0; i < sd->nlinks; i++) {
 		if (sd->links[i].ev != NULL)
 			event_free(sd->links[i].ev);
-		if (sd->links[i].fd > 0)
-			close(sd->links[i].fd);
+		dataplane_link_close(sd->links[i].fd, sd->links[i].uio);
+		sd->links[i].uio = NULL;
 	}
 	tundev_close(&sd->tundev);
 	engine_free(sd->engine);

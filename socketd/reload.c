@@ -207,8 +207,8 @@ socketd_reload_begin(void *arg, struct daemon_reload *r)
 		    same_socket(sd->links[p->plan.from[j]].conf, &n->links[j]))
 			continue;
 		snprintf(path, sizeof(path), "links[%zu]", j);
-		if ((p->plan.newfd[j] = dataplane_link_open(
-			 sd, &n->links[j], err, sizeof(err))) == -1)
+		if ((p->plan.newfd[j] = dataplane_link_open(sd, &n->links[j],
+			 &p->plan.newio[j], err, sizeof(err))) == -1)
 			return daemon_refuse(r, path, "%s", err);
 	}
 	if (daemon_reload_metrics(sd->daemon, r) == -1)
@@ -233,7 +233,8 @@ socketd_reload_abort(void *arg, struct daemon_reload *r)
 	(void)arg;
 	for (j = 0; p != NULL && j < CONFIG_MAX_LINKS; j++)
 		if (p->plan.newfd[j] != -1)
-			close(p->plan.newfd[j]);
+			dataplane_link_close(
+			    p->plan.newfd[j], p->plan.newio[j]);
 	free(p);
 	r->priv = NULL;
 }

@@ -30,6 +30,7 @@
 #include "link.h"
 #include "tun.h"
 #include "tunnel.h"
+#include "udpio.h"
 
 struct socketd;
 
@@ -37,16 +38,18 @@ struct socketd;
 struct slink {
 	struct socketd           *sd;
 	const struct config_link *conf;
-	uint8_t                   id; /* on the wire; kept by reloads */
-	int                       fd; /* UDP socket, bound to the link */
+	uint8_t                   id;  /* on the wire; kept by reloads */
+	int                       fd;  /* UDP socket, bound to the link */
+	struct udpio             *uio; /* its batches (common/udpio.h) */
 	struct event             *ev;
 	uint64_t                  new_flows;
-	uint64_t                  tx_packets, tx_bytes;
-	uint64_t                  rx_packets, rx_bytes;
-	uint64_t                  tx_errors;
-	struct link_health        health;
-	uint32_t                  probe_seq;
-	unsigned                  ifindex; /* of conf->device, 0 if none */
+	/* tx: those of sockets gone, dataplane_link_tx() adds uio's */
+	uint64_t           tx_packets, tx_bytes;
+	uint64_t           rx_packets, rx_bytes;
+	uint64_t           tx_errors;
+	struct link_health health;
+	uint32_t           probe_seq;
+	unsigned           ifindex; /* of conf->device, 0 if none */
 };
 
 struct socketd {
@@ -90,6 +93,7 @@ struct socketd {
 	int            keyed;
 	uint64_t       detached_ms;      /* keyed, first seen without WELCOME */
 	uint64_t       sessions_expired; /* keys dropped by session_grace_s */
+	uint64_t       batch_ms;         /* now_ms() once per TUN batch */
 	struct tunnel *tun; /* seals up, opens down; NULL unless keyed */
 
 	/* what the datagram loops raise for the main loop (tunnel.h),
@@ -141,11 +145,12 @@ void dataplane_stop(struct socketd *);
 
 /* A new link table (a start, a reload), by place in the configuration. */
 struct links_plan {
-	int      map[CONFIG_MAX_LINKS];   /* old place -> new, -1 removed */
-	int      from[CONFIG_MAX_LINKS];  /* new place -> old, -1 added */
-	int      newfd[CONFIG_MAX_LINKS]; /* a new socket, or -1: the old */
-	uint8_t  id[CONFIG_MAX_LINKS];    /* an added link's wire id */
-	uint64_t now;
+	int map[CONFIG_MAX_LINKS];   /* old place -> new, -1 removed */
+	int from[CONFIG_MAX_LINKS];  /* new place -> old, -1 added */
+	int newfd[CONFIG_MAX_LINKS]; /* a new socket, or -1: the old */
+	struct udpio *newio[CONFIG_MAX_LINKS]; /* and its udpio */
+	uint8_t       id[CONFIG_MAX_LINKS];    /* an added link's wire id */
+	uint64_t      now;
 };
 /* What dataplane_links_set() did. */
 struct links_tally {
@@ -156,14 +161,22 @@ struct links_tally {
  * logged. */
 int dataplane_links_start(struct socketd *);
 /* A link's UDP socket, bound to its device or source and connected to
- * the PoP if its address is known: the fd, or -1 with err. */
-int dataplane_link_open(
-    struct socketd *, const struct config_link *, char *err, size_t errlen);
+ * the PoP if its address is known, with its batched I/O in *io: the fd,
+ * or -1 with err. */
+int dataplane_link_open(struct socketd *, const struct config_link *,
+    struct udpio **io, char *err, size_t errlen);
+/* What l sent (its counters and its socket's): packets, bytes, and what
+ * could not be sealed or sent. */
+void dataplane_link_tx(const struct slink *l, uint64_t *packets,
+    uint64_t *bytes, uint64_t *errors);
+/* Frees io and closes fd (-1: none). */
+void dataplane_link_close(int fd, struct udpio *io);
 /* sd->links becomes n's: kept links keep their id, counters, health and
- * socket (or take p->newfd's), added ones get p->id and p->newfd,
+ * socket (or take p->newfd's), added ones get p->id and p->newfd (with
+ * p->newio),
  * removed ones are closed, and every link's reader is watched anew.
  * Cannot fail (a reader that cannot be watched is logged).  Takes the
- * fds of p->newfd (set to -1). */
+ * fds of p->newfd and p->newio (set to -1 and NULL). */
 void dataplane_links_set(struct socketd *, const struct config *n,
     struct links_plan *p, struct links_tally *t);
 /* Drops the keys of a session whose control channel has been gone for

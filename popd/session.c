@@ -1,0 +1,360 @@
+/*
+ * popd's sessions and sites, on the main loop: which site an address
+ * belongs to, sessions by id (the index every datagram goes through),
+ * a session made from a HELLO and what a reconnect inherits, a link going
+ * down or up as the PoP sees it, and the Socket's REASSIGN.  The packet
+ * loops are dataplane.c's.
+ */
+#include "autoconf.h"
+
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "popd.h"
+
+int
+site_has(const struct config_site *s, int family, const uint8_t *a)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlan; i++)
+		if (prefix_contains(&s->lan[i], family, a))
+			return 1;
+	return 0;
+}
+
+/* The site whose LAN holds the address most specifically, or NULL. */
+struct site *
+site_for(struct popd *pd, int family, const uint8_t *a)
+{
+	struct site *best = NULL;
+	size_t       i, j;
+	int          bestlen = -1;
+
+	for (i = 0; i < pd->nsites; i++)
+		for (j = 0; j < pd->sites[i].conf->nlan; j++) {
+			const struct wp_prefix *p = &pd->sites[i].conf->lan[j];
+
+			if (p->len > bestlen && prefix_contains(p, family, a)) {
+				best = &pd->sites[i];
+				bestlen = p->len;
+			}
+		}
+	return best;
+}
+
+/*
+ * Sessions by id: every datagram names one, whoever sent it, so finding
+ * it must not cost a walk over all sites.  Open addressing over a table
+ * at most half full, keyed by the (random, PoP-chosen) id itself.
+ */
+static uint32_t
+index_slot(const struct popd *pd, uint32_t id)
+{
+	return (id * UINT32_C(2654435761)) & pd->sess_mask;
+}
+
+struct session *
+session_by_id(struct popd *pd, uint32_t id)
+{
+	uint32_t i;
+
+	for (i = index_slot(pd, id); pd->sess_index[i] != NULL;
+	     i = (i + 1) & pd->sess_mask)
+		if (pd->sess_index[i]->id == id)
+			return pd->sess_index[i];
+	return NULL;
+}
+
+/* Replaces `old` (may be NULL) by `s` (may be NULL) in the index. */
+void
+session_index_swap(struct popd *pd, struct session *old, struct session *s)
+{
+	uint32_t i, j, k;
+
+	if (old != NULL) {
+		for (i = index_slot(pd, old->id); pd->sess_index[i] != old;
+		     i = (i + 1) & pd->sess_mask)
+			;
+		pd->sess_index[i] = NULL;
+		/* backward shift: no tombstones (Knuth 6.4, Algorithm R) */
+		for (j = (i + 1) & pd->sess_mask; pd->sess_index[j] != NULL;
+		     j = (j + 1) & pd->sess_mask) {
+			k = index_slot(pd, pd->sess_index[j]->id);
+			if (((j - k) & pd->sess_mask) >=
+			    ((j - i) & pd->sess_mask)) {
+				pd->sess_index[i] = pd->sess_index[j];
+				pd->sess_index[j] = NULL;
+				i = j;
+			}
+		}
+	}
+	if (s != NULL) {
+		for (i = index_slot(pd, s->id); pd->sess_index[i] != NULL;
+		     i = (i + 1) & pd->sess_mask)
+			;
+		pd->sess_index[i] = s;
+	}
+}
+
+static void
+count_move(void *arg, const struct flow *f, unsigned from, unsigned to)
+{
+	size_t *to_link = arg;
+
+	(void)f;
+	(void)from;
+	to_link[to]++;
+}
+
+/* The Socket says when links change and flows move, so it could say so
+ * without end: a handful of info lines a second per site (link changes
+ * and REASSIGN summaries together), the rest counted only. */
+static int
+site_log_ok(struct site *site, uint64_t now)
+{
+	if (site->link_log.interval_ms == 0) {
+		site->link_log.interval_ms = 1000;
+		site->link_log.burst = 10;
+	}
+	return log_ratelimit_ok(&site->link_log, now);
+}
+
+/*
+ * A site's link goes down or up, as the PoP sees it.  Down: the site's
+ * return flows on it move to its live links (by downstream weight), or
+ * stay, dropped, if none is up; up: new flows use it again.
+ */
+void
+session_link_state(struct session *s, unsigned idx, int up, const char *why)
+{
+	uint64_t now = now_ms();
+	size_t   moved, to[CONFIG_MAX_LINKS] = {0}, i, off;
+	char     buf[CONFIG_MAX_LINKS * (CONFIG_NAME_MAX + 24)];
+	int      k;
+
+	if (s->link_down[idx] == !up)
+		return;
+	s->link_down[idx] = !up;
+	s->probes_back[idx] = 0;
+	if (!up)
+		moved = engine_link_down(s->engine, idx, now, count_move, to);
+	else {
+		/* Flows left on a dead link while no link was up come to
+		 * this one.  (Failback rebalancing is the Socket's: it
+		 * sends the moves.) */
+		moved = engine_link_up(s->engine, idx, now, count_move, to);
+		moved += engine_link_rehome(s->engine, now, count_move, to);
+	}
+	buf[0] = '\0';
+	for (i = 0, off = 0; i < s->nlinks && off < sizeof(buf); i++) {
+		if (to[i] == 0)
+			continue;
+		k = snprintf(buf + off, sizeof(buf) - off, "%s %zu to %s",
+		    off == 0 ? ":" : ",", to[i], s->links[i].name);
+		off += k < 0 ? 0 : (size_t)k;
+	}
+	if (site_log_ok(s->site, now))
+		log_info("site %s link %s %s: %s; %zu flows moved%s",
+		    s->site->conf->name, s->links[idx].name, up ? "up" : "down",
+		    why, moved, buf);
+}
+
+/*
+ * The Socket's word on where flows go (REASSIGN chunk), applied to the
+ * return direction.  A move to a link this PoP does not know, or sees
+ * down, is refused and counted: the flow stays where this side put it,
+ * on a link that carries.  A flow this PoP has not seen yet is inserted,
+ * so its first return packet already takes the Socket's link; the LAN
+ * side of its key is taken as the initiator (sites open connections).
+ */
+void
+session_reassign(struct session *s, const struct ctl_reassign *r)
+{
+	const struct ctl_move *mv;
+	uint64_t               now = now_ms();
+	size_t                 i;
+	unsigned               idx;
+	int                    known;
+	char                   off[CONFIG_NAME_MAX + 32] = "";
+
+	if (r->seq == 0)
+		s->ra_moved = s->ra_inserted = s->ra_same = s->ra_refused = 0;
+	known = r->dead_link == CTL_LINK_NONE ||
+	    (r->dead_link < CONFIG_MAX_LINKS &&
+		s->index_of[r->dead_link] != LINK_NONE);
+	for (i = 0; i < r->nmoves; i++) {
+		mv = &r->moves[i];
+		idx = mv->link < CONFIG_MAX_LINKS ? s->index_of[mv->link]
+						  : LINK_NONE;
+		if (!known || idx == LINK_NONE || s->link_down[idx]) {
+			s->ra_refused++;
+			continue;
+		}
+		switch (engine_flow_assign(s->engine, &mv->key, idx,
+		    site_has(s->site->conf, mv->key.family, mv->key.a), now)) {
+		case ENGINE_ASSIGN_MOVED:
+			s->ra_moved++;
+			break;
+		case ENGINE_ASSIGN_INSERTED:
+			s->ra_inserted++;
+			break;
+		case ENGINE_ASSIGN_SAME:
+			s->ra_same++;
+			break;
+		default:
+			s->ra_refused++;
+		}
+	}
+	if (!r->last)
+		return;
+	s->reassign_moved += s->ra_moved;
+	s->reassign_inserted += s->ra_inserted;
+	s->reassign_refused += s->ra_refused;
+	s->reassign_batches++;
+	if (!known)
+		snprintf(
+		    off, sizeof(off), " off unknown link %u", r->dead_link);
+	else if (r->dead_link != CTL_LINK_NONE)
+		snprintf(off, sizeof(off), " off link %s",
+		    s->links[s->index_of[r->dead_link]].name);
+	if (site_log_ok(s->site, now_ms()))
+		log_info("site %s: the Socket's flow moves%s: %zu moved, %zu "
+			 "inserted, %zu already there, %zu refused",
+		    s->site->conf->name, off, s->ra_moved, s->ra_inserted,
+		    s->ra_same, s->ra_refused);
+}
+
+int
+session_spec(const struct popd *pd, const struct ctl_link *links, size_t nlinks,
+    struct balance_spec *spec)
+{
+	size_t i;
+
+	/* popd.json has profiles and flows but no links: the spec's links
+	 * and routes are the site's. */
+	if (balance_spec_from_config(spec, pd->conf, SIDE_DOWN) == -1)
+		return -1;
+	/* Failback moves are the Socket's to choose (REASSIGN): two
+	 * engines rebalancing on their own would pick different flows. */
+	spec->failback = FAILBACK_NEW_FLOWS;
+	spec->nlinks =
+	    nlinks < BALANCE_MAX_LINKS ? (unsigned)nlinks : BALANCE_MAX_LINKS;
+	for (i = 0; i < spec->nlinks; i++) {
+		memcpy(spec->links[i].name, links[i].name,
+		    sizeof(spec->links[i].name));
+		spec->links[i].weight = links[i].down_mbps;
+	}
+	if (balance_spec_default_routes(spec, pd->conf->default_profile) ==
+	    -1) {
+		balance_spec_clear(spec);
+		return -1;
+	}
+	return 0;
+}
+
+struct session *
+session_new(struct popd *pd, struct site *site, struct conn *conn,
+    const struct ctl_hello *h, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
+    const uint8_t down[AEAD_KEY_LEN], tunnel_derive_fn derive)
+{
+	struct session *s;
+	size_t          i;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	s->site = site;
+	s->conn = conn;
+	s->id = id;
+	s->nlinks = h->nlinks;
+	memset(s->index_of, LINK_NONE, sizeof(s->index_of));
+	for (i = 0; i < h->nlinks; i++) {
+		s->links[i] = h->links[i];
+		s->index_of[h->links[i].id] = (uint8_t)i;
+	}
+	/* New keys, from this session's TLS connection: the only way
+	 * counters start at 0 (keyring.h).  Nothing of an old session's
+	 * keys is ever carried over (session_inherit()). */
+	if ((s->tun = tunnel_new(id, 0, down, up, derive, s, KEYRING_LIMIT,
+		 KEYRING_HARD_LIMIT)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	/* A link never heard from goes down like a silent one. */
+	for (i = 0; i < h->nlinks; i++)
+		s->rx_last_ms[i] = now_ms();
+	if (session_spec(pd, h->links, h->nlinks, &s->spec) == -1 ||
+	    (s->engine = engine_new(&s->spec)) == NULL) {
+		session_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * A new session of the same site (the control channel came back, maybe
+ * over another link) keeps what the old one knew of each link: where it
+ * is and whether it is down.  Otherwise a dead link would look alive to
+ * the new session until its silence timed out again, and return traffic
+ * would be sent into it meanwhile.
+ */
+void
+session_inherit(struct session *s, struct session *old)
+{
+	struct engine *e;
+	int            map[CONFIG_MAX_LINKS];
+	size_t         i, j;
+	uint8_t        o;
+
+	/*
+	 * The flows first: the old session's table, re-pointed at this
+	 * session's links by name, so that a reconnect keeps every return
+	 * flow on its link and the two ends go on agreeing (the Socket
+	 * restates only the flows it moved).  A link the site no longer
+	 * announces fails over as in a reload.
+	 */
+	if (old != NULL) {
+		for (i = 0; i < old->nlinks; i++) {
+			map[i] = -1;
+			for (j = 0; j < s->nlinks; j++)
+				if (strcmp(old->links[i].name,
+					s->links[j].name) == 0)
+					map[i] = (int)j;
+		}
+		if (engine_reconfigure(old->engine, &s->spec, map, now_ms(),
+			NULL, NULL, NULL) == 0) {
+			e = s->engine;
+			s->engine = old->engine;
+			old->engine = e;
+		}
+	}
+
+	for (i = 0; old != NULL && i < s->nlinks; i++) {
+		o = old->index_of[s->links[i].id];
+		if (o == LINK_NONE ||
+		    strcmp(old->links[o].name, s->links[i].name) != 0)
+			continue;
+		memcpy(
+		    &s->endpoint[i], &old->endpoint[o], sizeof(s->endpoint[i]));
+		s->endpoint_len[i] = old->endpoint_len[o];
+		s->rx_last_ms[i] = old->rx_last_ms[o];
+		if (old->link_down[o])
+			session_link_state(
+			    s, (unsigned)i, 0, "down in the session before");
+	}
+}
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	engine_free(s->engine);
+	balance_spec_clear(&s->spec);
+	tunnel_free(s->tun);
+	free(s);
+}
