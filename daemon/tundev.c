@@ -39,39 +39,48 @@ struct tundev_io {
 };
 
 int
-tundev_up(struct tun_dev *t, struct event_base *base, const char *name, int mtu,
-    int offload, event_callback_fn cb, void *arg)
+tundev_attach(struct tun_dev *t, struct event_base *base, int fd, int mtu,
+    int vnet, event_callback_fn cb, void *arg)
 {
-	struct tundev_io *io;
-	int               got;
-
-	if ((t->io = io = calloc(1, sizeof(*io))) == NULL) {
-		log_warn("tun %s", name);
+	if (t->io == NULL && (t->io = calloc(1, sizeof(*t->io))) == NULL)
 		return -1;
-	}
-	if ((t->fd = tun_open_vnet(name, t->name, sizeof(t->name), offload)) ==
-	    -1) {
-		log_warn("tun %s", name);
-		return -1;
-	}
-	io->vnet = offload;
-	if (offload) {
-		if ((got = tun_offload(t->fd, VNET_TUN_OFFLOADS)) == -1)
-			log_warn(
-			    "tun %s: no offloads, a packet per read", t->name);
-		else
-			io->offloads = (unsigned)got;
-	}
+	t->fd = fd;
+	t->io->vnet = vnet;
 	t->mtu = mtu;
-	if (tun_up(t->name, t->mtu) == -1) {
-		log_warn("tun %s: set MTU %d and up", t->name, t->mtu);
-		return -1;
-	}
 	t->mss4 = mss_for_mtu(AF_INET, t->mtu);
 	t->mss6 = mss_for_mtu(AF_INET6, t->mtu);
 	t->ev = event_new(base, t->fd, EV_READ | EV_PERSIST, cb, arg);
 	if (t->ev == NULL || event_add(t->ev, NULL) == -1)
 		return -1;
+	return 0;
+}
+
+int
+tundev_up(struct tun_dev *t, struct event_base *base, const char *name, int mtu,
+    int offload, event_callback_fn cb, void *arg)
+{
+	int fd, got = 0;
+
+	if ((fd = tun_open_vnet(name, t->name, sizeof(t->name), offload)) ==
+	    -1) {
+		log_warn("tun %s", name);
+		return -1;
+	}
+	if (offload && (got = tun_offload(fd, VNET_TUN_OFFLOADS)) == -1) {
+		log_warn("tun %s: no offloads, a packet per read", t->name);
+		got = 0;
+	}
+	if (tundev_attach(t, base, fd, mtu, offload, cb, arg) == -1) {
+		log_warn("tun %s", t->name);
+		if (t->fd != fd)
+			close(fd);
+		return -1;
+	}
+	t->io->offloads = (unsigned)got;
+	if (tun_up(t->name, t->mtu) == -1) {
+		log_warn("tun %s: set MTU %d and up", t->name, t->mtu);
+		return -1;
+	}
 	return 0;
 }
 

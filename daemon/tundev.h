@@ -41,6 +41,11 @@ struct tundev_stats {
 int  tundev_up(struct tun_dev *, struct event_base *, const char *name, int mtu,
      int offload, event_callback_fn, void *arg);
 void tundev_close(struct tun_dev *);
+/* The data path over an fd that is already open (tundev_up()'s, or a
+ * socketpair standing in for the device in check suites), with or
+ * without vnet headers: 0, or -1. */
+int tundev_attach(struct tun_dev *, struct event_base *, int fd, int mtu,
+    int vnet, event_callback_fn, void *arg);
 /* The TUN_F_* offloads in use (0 without offload). */
 unsigned                   tundev_offloads(const struct tun_dev *);
 const struct tundev_stats *tundev_stats(const struct tun_dev *);

@@ -522,6 +522,14 @@ dataplane_links_start(struct socketd *sd)
 }
 
 int
+dataplane_tun_attach(struct socketd *sd, int fd, int vnet)
+{
+	snprintf(sd->tundev.name, sizeof(sd->tundev.name), "fake%d", fd);
+	return tundev_attach(
+	    &sd->tundev, sd->base, fd, tun_mtu(sd), vnet, tun_read, sd);
+}
+
+int
 dataplane_start(struct socketd *sd)
 {
 	if (dataplane_links_start(sd) == -1)

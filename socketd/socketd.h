@@ -160,6 +160,9 @@ struct links_tally {
  * dataplane_start() does first; check suites call it alone).  0, or -1
  * logged. */
 int dataplane_links_start(struct socketd *);
+/* The data path over fd as its TUN device (a socketpair: check suites),
+ * with vnet headers or not: 0, or -1. */
+int dataplane_tun_attach(struct socketd *, int fd, int vnet);
 /* A link's UDP socket, bound to its device or source and connected to
  * the PoP if its address is known, with its batched I/O in *io: the fd,
  * or -1 with err. */

@@ -194,7 +194,7 @@ fuzz_built(const uint8_t *data, size_t size)
 {
 	static uint8_t        rd[VNET_READ_MAX], pay[VNET_PKT_MAX];
 	struct virtio_net_hdr h;
-	struct flow           f;
+	struct pkt_flow       f;
 	size_t                total, hl, i;
 	int                   n, nw;
 

@@ -13,7 +13,7 @@
 #
 #	apt-get install -y --no-install-recommends iproute2 iputils-ping \
 #	    nftables iperf3 curl python3 openssl wireguard-go wireguard-tools \
-#	    openvpn tcpdump
+#	    openvpn tcpdump ethtool
 #
 # (python3 is there anyway as a dependency of clang-format; its http.server
 # is the lab's web server.  wireguard-go, wireguard-tools, openvpn and
@@ -311,6 +311,14 @@ lab_up() {
 	    lab_veth edge wan2 isp wan2 &&
 	    lab_veth isp core pop core &&
 	    lab_veth pop eth1 inet eth0 || return 1
+	# The daemons' sides of the WAN as physical NICs without UDP
+	# segmentation offload: a run of datagrams sent as one (UDP_SEGMENT)
+	# is cut into datagrams at the sender's device, so single datagrams
+	# cross the links, as on a wire, and a sniffer there sees each one.
+	# (A veth would carry the run whole to the other daemon's socket.)
+	lab_exec edge ethtool -K wan1 tx-udp-segmentation off &&
+	    lab_exec edge ethtool -K wan2 tx-udp-segmentation off &&
+	    lab_exec pop ethtool -K core tx-udp-segmentation off || return 1
 
 	lab_addr lan eth0 10.1.0.10/24 10.1.0.11/24 10.1.0.12/24 \
 	    10.1.0.13/24 10.1.0.14/24 2001:db8:1::10/64 2001:db8:1::11/64 \

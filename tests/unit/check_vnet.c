@@ -27,15 +27,15 @@
 
 static uint8_t payload[70000];
 
-static const struct flow tcp4 = {
+static const struct pkt_flow tcp4 = {
     0, IPPROTO_TCP, 40000, 5201, 0x11223344, 64, 501, 12};
-static const struct flow tcp6 = {
+static const struct pkt_flow tcp6 = {
     1, IPPROTO_TCP, 40001, 5201, 0x55667788, 63, 502, 12};
 
 /* What the kernel hands over for a TSO/USO send: one packet with all the
  * payload and the pseudo-header's partial sum in the checksum field. */
 static size_t
-mk_super(uint8_t *b, const struct flow *f, uint8_t gso_type, uint16_t gso,
+mk_super(uint8_t *b, const struct pkt_flow *f, uint8_t gso_type, uint16_t gso,
     uint32_t seq, uint8_t flags, size_t n)
 {
 	struct virtio_net_hdr h;
@@ -62,7 +62,7 @@ static struct vnet_seg segs[4096];
 /* --------------------------------------------------- the way in */
 
 static void
-check_segments(const struct flow *f, int n, size_t gso, size_t total,
+check_segments(const struct pkt_flow *f, int n, size_t gso, size_t total,
     uint32_t seq0, uint8_t flags)
 {
 	size_t hl = hdrs_len(f), off = 0, l4;
@@ -102,8 +102,8 @@ check_segments(const struct flow *f, int n, size_t gso, size_t total,
 }
 
 static void
-split_case(
-    const struct flow *f, uint8_t type, size_t gso, size_t total, uint8_t flags)
+split_case(const struct pkt_flow *f, uint8_t type, size_t gso, size_t total,
+    uint8_t flags)
 {
 	size_t len;
 	int    n;
@@ -132,7 +132,7 @@ END_TEST
 
 START_TEST(split_udp)
 {
-	struct flow u4 = tcp4, u6 = tcp6;
+	struct pkt_flow u4 = tcp4, u6 = tcp6;
 
 	u4.proto = u6.proto = IPPROTO_UDP;
 	split_case(&u4, VIRTIO_NET_HDR_GSO_UDP_L4, 1200, 40 * 1200 + 1, 0);
@@ -158,10 +158,10 @@ set_hdr(uint8_t flags, uint8_t type, uint16_t gso, uint16_t start, uint16_t off)
 /* NEEDS_CSUM without GSO: finished in place, a receiver accepts it. */
 START_TEST(split_csum)
 {
-	struct flow u4 = tcp4;
-	size_t      len, at;
-	uint16_t    partial;
-	int         n;
+	struct pkt_flow u4 = tcp4;
+	size_t          len, at;
+	uint16_t        partial;
+	int             n;
 
 	len = mk_super(rd, &tcp6, 0, 0, 1, F_ACK, 999);
 	n = vnet_split(rd, len, area, sizeof(area), segs, 1);
@@ -232,8 +232,8 @@ START_TEST(split_refused)
 {
 	const uint8_t NC = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 		      T4 = VIRTIO_NET_HDR_GSO_TCPV4;
-	struct flow u4 = tcp4;
-	size_t      len, i, plen, need;
+	struct pkt_flow u4 = tcp4;
+	size_t          len, i, plen, need;
 
 	for (i = 0; i < VNET_HDR_LEN; i++)
 		refused(i, 64, sizeof(area), VNET_ERR_SHORT);
@@ -319,7 +319,7 @@ static uint8_t         gout[NPKT * 1700];
 static size_t          nback;
 
 static void
-put(size_t i, const struct flow *f, uint32_t seq, uint16_t id, uint8_t fl,
+put(size_t i, const struct pkt_flow *f, uint32_t seq, uint16_t id, uint8_t fl,
     size_t n)
 {
 	in[i].p = pk[i];
@@ -328,7 +328,7 @@ put(size_t i, const struct flow *f, uint32_t seq, uint16_t id, uint8_t fl,
 
 /* Packets i0..i0+n of one flow, in order, MSS each. */
 static void
-run(size_t i0, size_t n, const struct flow *f, uint32_t seq, size_t step)
+run(size_t i0, size_t n, const struct pkt_flow *f, uint32_t seq, size_t step)
 {
 	size_t i;
 
@@ -404,7 +404,7 @@ check_writes(size_t n, int nw, const int *want, size_t nwant)
 }
 
 static void
-gro_40(const struct flow *f)
+gro_40(const struct pkt_flow *f)
 {
 	struct virtio_net_hdr h;
 	struct vnet_gro_stats st = {0, 0, 0};
@@ -446,7 +446,7 @@ END_TEST
 
 START_TEST(gro_interleaved)
 {
-	struct flow     b = tcp4;
+	struct pkt_flow b = tcp4;
 	struct vnet_seg s;
 	const int       want[] = {20, 20, 20};
 	size_t          i;
@@ -493,16 +493,16 @@ rewrite(size_t i, uint32_t seq_add, uint32_t ack_add, uint8_t fl_or)
 
 START_TEST(gro_breakers)
 {
-	static const int      split5[] = {5, 5}, alone5[] = {5, 1, 4};
-	const struct flow    *fs[] = {&tcp4, &tcp6};
-	struct vnet_gro_stats st;
-	size_t                i, k, fi;
-	int                   nw;
+	static const int       split5[] = {5, 5}, alone5[] = {5, 1, 4};
+	const struct pkt_flow *fs[] = {&tcp4, &tcp6};
+	struct vnet_gro_stats  st;
+	size_t                 i, k, fi;
+	int                    nw;
 
 	for (fi = 0; fi < 2; fi++)
 		for (k = 0; k < NBREAKERS; k++) {
-			const struct flow *f = fs[fi];
-			const int         *want = split5;
+			const struct pkt_flow *f = fs[fi];
+			const int             *want = split5;
 
 			run(0, 10, f, 5000, 1);
 			switch (k) {
@@ -569,8 +569,8 @@ START_TEST(gro_limits)
 {
 	static const int segs64[] = {64, 6}, bytes[] = {45, 5},
 			 other[] = {5, 1, 1, 1, 5, 1};
-	struct flow u = tcp4;
-	size_t      i;
+	struct pkt_flow u = tcp4;
+	size_t          i;
 
 	for (i = 0; i < 70; i++)
 		put(i, &tcp6, (uint32_t)(i * 500), 0, F_ACK, 500);
@@ -626,11 +626,11 @@ rnd(uint32_t n)
  * longer than VNET_GRO_BATCH: every flow's packets come back intact. */
 START_TEST(prop_gro_roundtrip)
 {
-	struct flow fl[3];
-	uint32_t    seq[3], size;
-	uint16_t    id[3];
-	size_t      n, i, f, nf;
-	uint64_t    seed;
+	struct pkt_flow fl[3];
+	uint32_t        seq[3], size;
+	uint16_t        id[3];
+	size_t          n, i, f, nf;
+	uint64_t        seed;
 
 	for (seed = 1; seed <= 300; seed++) {
 		rng = seed * 0x9e3779b97f4a7c15ULL;
@@ -667,10 +667,10 @@ static uint8_t segbuf[VNET_SPLIT_AREA(NPKT)];
  * into ceil(n / VNET_GRO_SEGS) writes that split into them again. */
 START_TEST(prop_split_roundtrip)
 {
-	struct flow f;
-	size_t      total, gso, nseg, i, hl;
-	uint64_t    seed;
-	int         n, want[(NPKT + VNET_GRO_SEGS - 1) / VNET_GRO_SEGS];
+	struct pkt_flow f;
+	size_t          total, gso, nseg, i, hl;
+	uint64_t        seed;
+	int             n, want[(NPKT + VNET_GRO_SEGS - 1) / VNET_GRO_SEGS];
 
 	for (seed = 1; seed <= 300; seed++) {
 		rng = seed * 0xd1b54a32d192ed03ULL;

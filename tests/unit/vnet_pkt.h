@@ -123,7 +123,7 @@ set_csums(uint8_t *p, size_t len)
 
 /* ------------------------------------------------------ packets */
 
-struct flow {
+struct pkt_flow {
 	int      v6;
 	uint8_t  proto;
 	uint16_t sport, dport;
@@ -134,7 +134,7 @@ struct flow {
 };
 
 static inline size_t
-hdrs_len(const struct flow *f)
+hdrs_len(const struct pkt_flow *f)
 {
 	return (f->v6 ? 40 : 20) +
 	    (f->proto == IPPROTO_TCP ? 20 + f->optlen : 8);
@@ -142,7 +142,7 @@ hdrs_len(const struct flow *f)
 
 /* A packet of flow f with payload pay[0..n), checksums right. */
 static inline size_t
-mk_pkt(uint8_t *p, const struct flow *f, uint32_t seq, uint16_t id,
+mk_pkt(uint8_t *p, const struct pkt_flow *f, uint32_t seq, uint16_t id,
     uint8_t flags, const uint8_t *pay, size_t n)
 {
 	size_t   ip = f->v6 ? 40 : 20, hl = hdrs_len(f), len = hl + n;
