@@ -141,6 +141,8 @@ int cfg_get_enum(struct cparse *cp, json_t *obj, int objnode, const char *key,
     const char *const *names, size_t nnames, int *out);
 int cfg_get_name(struct cparse *cp, json_t *obj, int objnode, const char *key,
     char *dst, size_t size, enum jsonpos_name rule);
+int cfg_get_bool(
+    struct cparse *cp, json_t *obj, int objnode, const char *key, int *out);
 void cfg_check_duplicates(struct cparse *cp, struct nameref *refs, size_t n,
     int arrnode, const char *arr, const char *key, const char *what,
     int nocase);

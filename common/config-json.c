@@ -384,6 +384,25 @@ cfg_get_name(struct cparse *cp, json_t *obj, int objnode, const char *key,
 	return 1;
 }
 
+/* JSON's true or false, as 1 or 0: not 1, 0, "yes" or "no". */
+int
+cfg_get_bool(
+    struct cparse *cp, json_t *obj, int objnode, const char *key, int *out)
+{
+	json_t *v;
+	int     node;
+
+	if ((v = cfg_member(cp, obj, objnode, key, &node)) == NULL)
+		return 0;
+	if (!json_is_boolean(v)) {
+		cfg_report(cp, node, "must be a boolean, got %s",
+		    jsonpos_type_name(v));
+		return -1;
+	}
+	*out = json_is_true(v) ? 1 : 0;
+	return 1;
+}
+
 /* ------------------------------------------------------------ names */
 
 static int

@@ -48,10 +48,10 @@ static const char *const failback_names[] = {
 /* The keys each object may have: anything else is an error. */
 static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "profiles", "routes", "flows", "probe", "failback", "pop", "tls", "tun",
-    "lan", "metrics", "session_grace_s", NULL};
+    "lan", "metrics", "session_grace_s", "offload", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     "flows", "probe", "failback", "listen", "tls", "tun", "metrics", "limits",
-    "session_grace_s", NULL};
+    "session_grace_s", "offload", NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
     "source_prefix", "source_prefix6", "destination_prefix",
     "destination_prefix6", "keepalive", "timeout_s", "max_groups", NULL};
@@ -324,6 +324,7 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 		conf->failback = (enum failback_mode)v;
 	(void)cfg_get_uint(cp, root, 0, "session_grace_s", SESSION_GRACE_MIN,
 	    SESSION_GRACE_MAX, &conf->session_grace_s);
+	(void)cfg_get_bool(cp, root, 0, "offload", &conf->offload);
 }
 
 /*
@@ -426,7 +427,6 @@ config_new(enum config_kind kind, const char *name)
 
 	if ((conf = calloc(1, sizeof(*conf))) == NULL)
 		return NULL;
-	conf->offload = 1;
 	if ((conf->file = strdup(name)) == NULL) {
 		free(conf);
 		return NULL;
@@ -442,6 +442,7 @@ config_new(enum config_kind kind, const char *name)
 	conf->probe_up_after = PROBE_UP_DEFAULT;
 	conf->failback = FAILBACK_NEW_FLOWS;
 	conf->session_grace_s = SESSION_GRACE_DEFAULT;
+	conf->offload = 1;
 	conf->endpoint.data_port = CONFIG_DATA_PORT;
 	conf->endpoint.control_port = CONFIG_CONTROL_PORT;
 	memcpy(conf->tun.name, CONFIG_TUN_NAME, sizeof(CONFIG_TUN_NAME));

@@ -152,7 +152,11 @@ struct config {
 	/* how long a data-plane session outlives its control channel */
 	uint32_t session_grace_s;
 
-	/* TUN and UDP offloads ("offload", default true) */
+	/*
+	 * 1: TUN with IFF_VNET_HDR and TSO/USO, UDP with UDP_SEGMENT and
+	 * UDP_GRO, each one the kernel has; 0: one packet per read, write
+	 * and datagram.  Bound at start.
+	 */
 	int offload;
 
 	struct config_site *sites; /* popd */

@@ -116,18 +116,22 @@ reload_fixed_keys(const struct config *o, const struct config *n,
 {
 	const struct {
 		int         changed;
-		const char *key; /* after endpoint_key "." if it has no "." */
+		int         endpoint; /* key is under endpoint_key */
+		const char *key;
 	} k[] = {
 	    {o->endpoint.address.family != n->endpoint.address.family ||
 		    memcmp(o->endpoint.address.a, n->endpoint.address.a, 16) !=
 			0,
-		"address"},
-	    {o->endpoint.data_port != n->endpoint.data_port, "data_port"},
-	    {o->endpoint.control_port != n->endpoint.control_port,
+		1, "address"},
+	    {o->endpoint.data_port != n->endpoint.data_port, 1, "data_port"},
+	    {o->endpoint.control_port != n->endpoint.control_port, 1,
 		"control_port"},
-	    {strcmp(o->tun.name, n->tun.name) != 0, "tun.name"},
-	    {o->tun.mtu != n->tun.mtu, "tun.mtu"},
-	    {o->flows_max != n->flows_max, "flows.max"},
+	    {strcmp(o->tun.name, n->tun.name) != 0, 0, "tun.name"},
+	    {o->tun.mtu != n->tun.mtu, 0, "tun.mtu"},
+	    {o->flows_max != n->flows_max, 0, "flows.max"},
+	    /* the TUN device's and the sockets' offloads are set when they
+	     * are opened */
+	    {o->offload != n->offload, 0, "offload"},
 	};
 	char   path[64];
 	size_t i, before = errs->n;
@@ -135,7 +139,7 @@ reload_fixed_keys(const struct config *o, const struct config *n,
 	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
 		if (!k[i].changed)
 			continue;
-		if (strchr(k[i].key, '.') == NULL)
+		if (k[i].endpoint)
 			snprintf(path, sizeof(path), "%s.%s", endpoint_key,
 			    k[i].key);
 		else

@@ -39,8 +39,9 @@ int reload_refuse(struct reload_where *, struct config_errors *,
 
 /*
  * The keys both daemons bind at start: the endpoint (`endpoint_key` is
- * "pop" or "listen"), tun.name, tun.mtu and flows.max.  One refusal,
- * "changing it needs a restart", per key that differs; -1 if any.
+ * "pop" or "listen"), tun.name, tun.mtu, flows.max and offload.  One
+ * refusal, "changing it needs a restart", per key that differs; -1 if
+ * any.
  */
 int reload_fixed_keys(const struct config *o, const struct config *n,
     const char *endpoint_key, struct reload_where *, struct config_errors *);

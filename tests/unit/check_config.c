@@ -11,17 +11,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "check_config.h"
 #include "check_run.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
-
-/* A valid socketd.json to which tests add or break things. */
-#define LINK1                                                                  \
-	"{\"name\": \"WAN1\", \"device\": \"eth1\", \"up_mbps\": 100, "        \
-	"\"down_mbps\": 100}"
-#define LINK2                                                                  \
-	"{\"name\": \"WAN2\", \"device\": \"wwan0\", \"up_mbps\": 20, "        \
-	"\"down_mbps\": 20}"
 
 static char srcdir[1024];
 
@@ -31,109 +24,6 @@ setup(void)
 	const char *s = getenv("top_srcdir");
 
 	snprintf(srcdir, sizeof(srcdir), "%s", s != NULL ? s : "..");
-}
-
-/* All error lines, each ending in a newline, as the daemon prints them. */
-static char *
-joined(const struct config_errors *e)
-{
-	size_t i, len = 1;
-	char  *s;
-
-	for (i = 0; i < e->n; i++)
-		len += strlen(e->lines[i]) + 1;
-	ck_assert_ptr_nonnull(s = malloc(len));
-	s[0] = '\0';
-	for (i = 0; i < e->n; i++) {
-		strcat(s, e->lines[i]);
-		strcat(s, "\n");
-	}
-	return s;
-}
-
-/*
- * The keys only a running daemon needs (socketd: pop, tls, lan; popd:
- * listen, tls), added at the end of the root object when a test's config
- * lacks them, so that the positions of everything a test wrote stay as
- * written.  Returns a malloc'd copy.
- */
-static char *
-with_daemon_keys(const char *json, enum config_kind kind)
-{
-	static const char *const sock[][2] = {
-	    {"\"pop\"",
-		"\"pop\": {\"address\": \"198.18.0.1\", \"identity\": "
-		"\"pop.lab\"}"},
-	    {"\"tls\"",
-		"\"tls\": {\"ca\": \"ca.pem\", \"cert\": \"c.pem\", "
-		"\"key\": \"c.key\"}"},
-	    {"\"lan\"", "\"lan\": [\"10.1.0.0/24\"]"}};
-	static const char *const popd[][2] = {
-	    {"\"listen\"", "\"listen\": {\"address\": \"198.18.0.1\"}"},
-	    {"\"tls\"",
-		"\"tls\": {\"ca\": \"ca.pem\", \"cert\": \"c.pem\", "
-		"\"key\": \"c.key\"}"}};
-	const char *const(*keys)[2] = kind == CONFIG_POPD ? popd : sock;
-	size_t nkeys = kind == CONFIG_POPD ? 2 : 3, i, end;
-	char  *out;
-
-	ck_assert_ptr_nonnull(out = malloc(strlen(json) + 512));
-	strcpy(out, json);
-	end = strlen(out);
-	while (end > 0 && out[end - 1] != '}')
-		end--;
-	if (kind == CONFIG_REPLAY || end == 0 || json[0] != '{')
-		return out;
-	out[end - 1] = '\0';
-	for (i = 0; i < nkeys; i++)
-		if (strstr(json, keys[i][0]) == NULL) {
-			/* no comma after the "{" of an empty object */
-			if (strspn(out + 1, " \t\n") != strlen(out + 1))
-				strcat(out, ", ");
-			strcat(out, keys[i][1]);
-		}
-	strcat(out, "}");
-	strcat(out, json + end);
-	return out;
-}
-
-static struct config *
-parse_ok(const char *json_in, enum config_kind kind)
-{
-	struct config_errors e = {0};
-	struct config       *conf;
-	char                *errs, *json = with_daemon_keys(json_in, kind);
-
-	conf = config_parse(json, strlen(json), "t.json", kind, &e);
-	free(json);
-	errs = joined(&e);
-	ck_assert_msg(conf != NULL && e.n == 0, "config refused:\n%s", errs);
-	free(errs);
-	config_errors_clear(&e);
-	return conf;
-}
-
-/* The config is refused with exactly `want` (lines joined by \n). */
-static void
-expect_errors(const char *json_in, enum config_kind kind, const char *want)
-{
-	struct config_errors e = {0};
-	struct config       *conf;
-	char                *got, *json = with_daemon_keys(json_in, kind);
-
-	conf = config_parse(json, strlen(json), "t.json", kind, &e);
-	free(json);
-	got = joined(&e);
-	ck_assert_msg(conf == NULL, "config accepted, wanted:\n%s", want);
-	ck_assert_msg(strcmp(got, want) == 0, "want:\n%sgot:\n%s", want, got);
-	free(got);
-	config_errors_clear(&e);
-}
-
-static void
-expect_socketd(const char *json, const char *want)
-{
-	expect_errors(json, CONFIG_SOCKETD, want);
 }
 
 static char *
@@ -887,40 +777,6 @@ START_TEST(popd_kind)
 }
 END_TEST
 
-/* session_grace_s: both daemons, 120 s by default, 1 s to a day. */
-START_TEST(session_grace)
-{
-	static const char site[] = "{\"sites\": [{\"name\": \"a\", "
-				   "\"identity\": \"a\", \"lan\": "
-				   "[\"10.1.0.0/16\"]}]";
-	char              json[256];
-	struct config    *conf;
-
-	(void)snprintf(json, sizeof(json), "%s}", site);
-	conf = parse_ok(json, CONFIG_POPD);
-	ck_assert_uint_eq(conf->session_grace_s, 120);
-	config_free(conf);
-	(void)snprintf(
-	    json, sizeof(json), "%s, \"session_grace_s\": 86400}", site);
-	conf = parse_ok(json, CONFIG_POPD);
-	ck_assert_uint_eq(conf->session_grace_s, 86400);
-	config_free(conf);
-	conf = parse_ok("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
-			"\"session_grace_s\": 1}",
-	    CONFIG_SOCKETD);
-	ck_assert_uint_eq(conf->session_grace_s, 1);
-	config_free(conf);
-
-	(void)snprintf(
-	    json, sizeof(json), "%s,\n\"session_grace_s\": 0}", site);
-	expect_errors(json, CONFIG_POPD,
-	    "t.json:2:20: session_grace_s: must be 1..86400, got 0\n");
-	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "],\n"
-		       "\"session_grace_s\": 86401}",
-	    "t.json:2:20: session_grace_s: must be 1..86400, got 86401\n");
-}
-END_TEST
-
 START_TEST(replay_kind)
 {
 	struct config *conf;
@@ -1226,7 +1082,6 @@ config_suite(void)
 	tcase_add_test(tc, values);
 	tcase_add_test(tc, implicit_routes_and_profile);
 	tcase_add_test(tc, popd_kind);
-	tcase_add_test(tc, session_grace);
 	tcase_add_test(tc, replay_kind);
 	suite_add_tcase(s, tc);
 

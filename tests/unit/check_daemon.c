@@ -91,9 +91,10 @@ static const struct daemon_ops fake_ops = {
 static struct event_base *base;
 static struct daemon     *d;
 
-/* popd.json in the PKI directory: listen address, TLS directory. */
+/* popd.json in the PKI directory: listen address, TLS directory, and
+ * `more` (from line 3 on) at the end of the root object. */
 static void
-write_conf(const char *listen, const char *tlsdir)
+write_conf_more(const char *listen, const char *tlsdir, const char *more)
 {
 	FILE *f;
 
@@ -105,10 +106,16 @@ write_conf(const char *listen, const char *tlsdir)
 		" \"cert\": \"%s/pop.pem\","
 		" \"key\": \"%s/pop.key\"},\n"
 		" \"sites\": [{\"name\": \"a\", \"identity\": "
-		"\"a.example.net\", \"lan\": [\"10.1.0.0/16\"]}]}\n",
-		listen, pki, tlsdir, tlsdir),
+		"\"a.example.net\", \"lan\": [\"10.1.0.0/16\"]}]%s}\n",
+		listen, pki, tlsdir, tlsdir, more),
 	    0);
 	ck_assert_int_eq(fclose(f), 0);
+}
+
+static void
+write_conf(const char *listen, const char *tlsdir)
+{
+	write_conf_more(listen, tlsdir, "");
 }
 
 static void
@@ -201,6 +208,34 @@ START_TEST(reload_refused_before_the_daemon)
 }
 END_TEST
 
+/*
+ * offload is bound when the TUN device and the sockets are opened: a
+ * reload that turns it off is refused at the key, one that writes out
+ * the default changes nothing and is applied.
+ */
+START_TEST(reload_offload)
+{
+	struct config_errors errs = {0};
+	char                 want[PATH_MAX + 64];
+
+	write_conf_more("198.18.0.1", pki, ",\n \"offload\": false");
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof(want),
+	    "%s:4:2: offload: changing it needs a restart", path("popd.json"));
+	ck_assert_str_eq(errs.lines[0], want);
+	config_errors_clear(&errs);
+	ck_assert_int_eq(fake.begins, 0);
+	ck_assert_int_eq(fake.conf->offload, 1);
+
+	write_conf_more("198.18.0.1", pki, ",\n \"offload\": true");
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_int_eq(fake.commits, 1);
+	ck_assert_int_eq(fake.conf->offload, 1);
+}
+END_TEST
+
 /* `wanpairctl counters` and the metrics: the daemon's object and the
  * skeleton's evictions. */
 START_TEST(counters_have_the_skeletons)
@@ -229,6 +264,7 @@ daemon_suite(void)
 	tcase_add_test(tc, reload_applied);
 	tcase_add_test(tc, reload_refused_by_the_daemon);
 	tcase_add_test(tc, reload_refused_before_the_daemon);
+	tcase_add_test(tc, reload_offload);
 	tcase_add_test(tc, counters_have_the_skeletons);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,139 @@
+/*
+ * The top-level keys both daemons share that are one value each:
+ * session_grace_s and offload.  Their defaults when absent, the values
+ * read, and the exact line a wrong one draws.
+ */
+#include "autoconf.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "check_config.h"
+#include "check_run.h"
+
+#define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The smallest file each daemon accepts, with `more` at the end of the
+ * root object. */
+static const char *
+minimal(enum config_kind kind, const char *more, char *buf, size_t size)
+{
+	if (kind == CONFIG_POPD)
+		(void)snprintf(buf, size,
+		    "{\"sites\": [{\"name\": \"a\", \"identity\": \"a\", "
+		    "\"lan\": [\"10.1.0.0/16\"]}]%s}",
+		    more);
+	else
+		(void)snprintf(buf, size,
+		    "{\"site\": \"s\", \"links\": [" LINK1 "]%s}", more);
+	return buf;
+}
+
+/* session_grace_s: both daemons, 120 s by default, 1 s to a day. */
+START_TEST(session_grace)
+{
+	char           json[256];
+	struct config *conf;
+
+	conf =
+	    parse_ok(minimal(CONFIG_POPD, "", json, sizeof(json)), CONFIG_POPD);
+	ck_assert_uint_eq(conf->session_grace_s, 120);
+	config_free(conf);
+	conf = parse_ok(minimal(CONFIG_POPD, ", \"session_grace_s\": 86400",
+			    json, sizeof(json)),
+	    CONFIG_POPD);
+	ck_assert_uint_eq(conf->session_grace_s, 86400);
+	config_free(conf);
+	conf = parse_ok(minimal(CONFIG_SOCKETD, ",\n\"session_grace_s\": 1",
+			    json, sizeof(json)),
+	    CONFIG_SOCKETD);
+	ck_assert_uint_eq(conf->session_grace_s, 1);
+	config_free(conf);
+
+	expect_errors(minimal(CONFIG_POPD, ",\n\"session_grace_s\": 0", json,
+			  sizeof(json)),
+	    CONFIG_POPD,
+	    "t.json:2:20: session_grace_s: must be 1..86400, got 0\n");
+	expect_socketd(minimal(CONFIG_SOCKETD, ",\n\"session_grace_s\": 86401",
+			   json, sizeof(json)),
+	    "t.json:2:20: session_grace_s: must be 1..86400, got 86401\n");
+}
+END_TEST
+
+/*
+ * offload: on unless a file says false, in both daemons; replay reads
+ * socketd.json, so it takes the key too.
+ */
+START_TEST(offload_values)
+{
+	static const struct {
+		enum config_kind kind;
+		const char      *more;
+		int              want;
+	} cases[] = {
+	    {CONFIG_SOCKETD, "", 1},
+	    {CONFIG_POPD, "", 1},
+	    {CONFIG_SOCKETD, ", \"offload\": true", 1},
+	    {CONFIG_POPD, ", \"offload\": true", 1},
+	    {CONFIG_SOCKETD, ", \"offload\": false", 0},
+	    {CONFIG_POPD, ", \"offload\": false", 0},
+	    {CONFIG_REPLAY, ", \"offload\": false", 0},
+	};
+	char           json[256];
+	struct config *conf;
+	size_t         i;
+
+	for (i = 0; i < NITEMS(cases); i++) {
+		conf = parse_ok(
+		    minimal(cases[i].kind, cases[i].more, json, sizeof(json)),
+		    cases[i].kind);
+		ck_assert_msg(conf->offload == cases[i].want,
+		    "%s: offload %d, want %d", json, conf->offload,
+		    cases[i].want);
+		config_free(conf);
+	}
+}
+END_TEST
+
+/* Only JSON's true and false: not the 1 or "no" of other formats. */
+START_TEST(offload_refused)
+{
+	char json[256];
+
+	expect_socketd(
+	    minimal(CONFIG_SOCKETD, ",\n\"offload\": 1", json, sizeof(json)),
+	    "t.json:2:12: offload: must be a boolean, got integer\n");
+	expect_errors(
+	    minimal(CONFIG_POPD, ",\n\"offload\": \"no\"", json, sizeof(json)),
+	    CONFIG_POPD,
+	    "t.json:2:12: offload: must be a boolean, got string\n");
+	expect_errors(
+	    minimal(CONFIG_POPD, ",\n\"offload\": null", json, sizeof(json)),
+	    CONFIG_POPD, "t.json:2:12: offload: must be a boolean, got null\n");
+	expect_socketd(minimal(CONFIG_SOCKETD, ",\n\"offlaod\": false", json,
+			   sizeof(json)),
+	    "t.json:2:1: offlaod: unknown key (did you mean \"offload\"?)\n");
+}
+END_TEST
+
+static Suite *
+config_keys_suite(void)
+{
+	Suite *s = suite_create("config_keys");
+	TCase *tc = tcase_create("top-level");
+
+	tcase_add_test(tc, session_grace);
+	tcase_add_test(tc, offload_values);
+	tcase_add_test(tc, offload_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return check_run(config_keys_suite());
+}
