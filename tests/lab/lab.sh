@@ -13,7 +13,7 @@
 #
 #	apt-get install -y --no-install-recommends iproute2 iputils-ping \
 #	    nftables iperf3 curl python3 openssl wireguard-go wireguard-tools \
-#	    openvpn tcpdump
+#	    openvpn tcpdump ethtool
 #
 # (python3 is there anyway as a dependency of clang-format; its http.server
 # is the lab's web server.  wireguard-go, wireguard-tools, openvpn and
