@@ -8,6 +8,15 @@
 #	lab_up --shaped && pair_up
 #
 # Binaries come from $top_builddir (make check sets it), else build/.
+#
+# Environment:
+#	WANPAIR_OFFLOAD=0	both daemons' configs get "offload": false (no
+#				TUN TSO/vnet headers, no UDP GSO/GRO); =1 gets
+#				"offload": true.  Unset or empty (the default): no
+#				"offload" key at all, so the daemons run with
+#				their own default (on) and daemons that predate
+#				the key still start.  Any other value: pair_configs
+#				fails.
 
 [ -n "${PAIR_SH_LOADED:-}" ] && return 0
 PAIR_SH_LOADED=1
@@ -19,14 +28,37 @@ PAIR_POPD_LOG=
 PAIR_SOCKETD_PID=
 PAIR_POPD_PID=
 
+# pair_offload: "on" or "off", what WANPAIR_OFFLOAD asks of the daemons
+# (unset: on, their default).
+pair_offload() {
+	if [ "${WANPAIR_OFFLOAD:-1}" = 0 ]; then echo off; else echo on; fi
+}
+
+# pair_offload_key: the config line WANPAIR_OFFLOAD asks for,
+# '  "offload": false,' or '  "offload": true,', or nothing when it is unset
+# or empty.
+pair_offload_key() {
+	case ${WANPAIR_OFFLOAD:-} in
+	'') ;;
+	0) echo '  "offload": false,' ;;
+	1) echo '  "offload": true,' ;;
+	*)
+		lab_log "WANPAIR_OFFLOAD must be 0 or 1, not '$WANPAIR_OFFLOAD'"
+		return 1
+		;;
+	esac
+}
+
 # pair_configs [ALGORITHM]: socketd.json and popd.json in LAB_DIR, the lab's
 # two links (WAN1 100/100, WAN2 20/20 Mbit) balanced by ALGORITHM (ratio).
 pair_configs() {
-	local alg=${1:-ratio}
+	local alg=${1:-ratio} offload
+	offload=$(pair_offload_key) || return 1
+	[ -z "$offload" ] || offload+=$'\n'
 	"$top_srcdir/tests/lab/mkcerts" "$LAB_DIR/certs" || return 1
 	cat >"$LAB_DIR/socketd.json" <<JSON
 {
-  "site": "branch-17",
+${offload}  "site": "branch-17",
   "pop": {"address": "198.18.0.1", "identity": "pop.lab"},
   "tls": {"ca": "certs/ca.pem", "cert": "certs/site.pem",
           "key": "certs/site.key"},
@@ -42,7 +74,7 @@ pair_configs() {
 JSON
 	cat >"$LAB_DIR/popd.json" <<JSON
 {
-  "listen": {"address": "198.18.0.1"},
+${offload}  "listen": {"address": "198.18.0.1"},
   "tls": {"ca": "certs/ca.pem", "cert": "certs/pop.pem",
           "key": "certs/pop.key"},
   "sites": [
