@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tunnel.h"
+#include "dgram.h"
 #include "keyring.h"
 #include "proto.h"
 #include "wire.h"
@@ -142,7 +142,7 @@ keyring_seal(struct keyring *k, uint8_t type, uint8_t link_id, uint32_t session,
 	 * counter far below its 64 bits. */
 	hdr.counter = k->counter[link_id]++;
 	k->sealed++;
-	n = tunnel_dgram_seal(k->cur, &hdr, inner, len, out, outlen);
+	n = dgram_seal(k->cur, &hdr, inner, len, out, outlen);
 	return n == -1 ? KEYRING_ERR_SEAL : n;
 }
 

@@ -30,6 +30,7 @@
 #include "crypto.h"
 #include "keyring.h"
 #include "udpio.h"
+#include "dgram.h"
 #include "wire.h"
 
 /* Wire link ids a tunnel keeps a replay window for: CONFIG_MAX_LINKS.
@@ -182,18 +183,6 @@ size_t tunnel_seal_batch(
     struct tunnel *, struct tunnel_evq *, struct tunnel_msg *, size_t n);
 size_t tunnel_open_batch(
     struct tunnel *, struct tunnel_evq *, struct tunnel_msg *, size_t n);
-
-/*
- * The datagram AEAD itself.  tunnel_dgram_seal writes `hdr` and seals
- * `inner` under the nonce hdr->link_id ‖ hdr->counter: the caller chooses
- * the counter, so only keyring_seal() and tests call it.
- * tunnel_dgram_open authenticates the datagram's own first WIRE_HDR_LEN
- * bytes as AAD.  Both return a length or -1.
- */
-int tunnel_dgram_seal(struct aead *, const struct wire_hdr *,
-    const uint8_t *inner, size_t len, uint8_t *out, size_t outlen);
-int tunnel_dgram_open(struct aead *, const struct wire_hdr *,
-    const uint8_t *dgram, size_t len, uint8_t *out, size_t outlen);
 
 /* CLOCK_MONOTONIC in milliseconds: the daemons' time for probes, health
  * and flows. */

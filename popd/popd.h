@@ -1,6 +1,6 @@
 /*
  * wanpair-popd's state: one process, one event loop (DESIGN.md section 3).
- * The skeleton (daemon/daemon.h) runs it through popd_ops (popd.c, which
+ * The skeleton (daemon/daemon.h) runs it through popd_ops (ops.c, which
  * sets it up); control.c serves the TLS control channel and turns a HELLO
  * into a session; dataplane.c moves packets between the sites' links (one
  * UDP socket) and the TUN device.
@@ -226,7 +226,7 @@ struct session *session_by_id(struct popd *, uint32_t id);
  * (daemon_counters()); a new object the caller json_decref()s, or NULL. */
 json_t *popd_counters(void *);
 
-/* popd.c: the skeleton's operations */
+/* ops.c: the skeleton's operations */
 extern const struct daemon_ops popd_ops;
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * wanpair-socketd's state: one process, one event loop (DESIGN.md
  * section 3).  The skeleton (daemon/daemon.h) runs it through
- * socketd_ops (socketd.c, which sets it up); control.c runs the TLS
+ * socketd_ops (ops.c, which sets it up); control.c runs the TLS
  * control channel to the PoP; dataplane.c moves packets between the TUN
  * device and the links' UDP sockets through the tunnel (common/tunnel.h);
  * links.c probes the links and acts on their events (and on what the
@@ -218,7 +218,7 @@ json_t *socketd_counters(void *);
  * "connecting" or "up" (welcomed). */
 const char *socketd_control_state(const struct socketd *);
 
-/* socketd.c: the skeleton's operations */
+/* ops.c: the skeleton's operations */
 extern const struct daemon_ops socketd_ops;
 
 #endif

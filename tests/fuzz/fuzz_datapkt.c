@@ -35,7 +35,7 @@ static uint8_t inner[WIRE_MAX_DGRAM];
  * through whatever order of counters the inputs come in.  The datagram is
  * opened even when the window refuses its counter (popd would drop it
  * first): one early seed with a high counter would otherwise keep every
- * later input away from tunnel_dgram_open().
+ * later input away from dgram_open().
  */
 static void
 receive(const uint8_t *data, size_t size)
@@ -46,7 +46,7 @@ receive(const uint8_t *data, size_t size)
 	if (wire_hdr_decode(data, size, &h) != WIRE_OK)
 		return;
 	fresh = replay_check(&window, h.counter) == 0;
-	n = tunnel_dgram_open(aead, &h, data, size, inner, sizeof(inner));
+	n = dgram_open(aead, &h, data, size, inner, sizeof(inner));
 	if (n == -1)
 		return;
 	if ((size_t)n != size - WIRE_OVERHEAD)
@@ -74,7 +74,7 @@ round_trip(const uint8_t *data, size_t size)
 	struct wire_hdr d;
 	int             n;
 
-	n = tunnel_dgram_seal(aead, &h, data, size, dgram, sizeof(dgram));
+	n = dgram_seal(aead, &h, data, size, dgram, sizeof(dgram));
 	if (size > WIRE_MAX_INNER) {
 		if (n != -1)
 			abort();
@@ -88,7 +88,7 @@ round_trip(const uint8_t *data, size_t size)
 	    d.session != h.session || d.type != h.type || d.flags != h.flags)
 		abort();
 	/* In place, as the data path opens. */
-	if (tunnel_dgram_open(aead, &d, dgram, (size_t)n, dgram + WIRE_HDR_LEN,
+	if (dgram_open(aead, &d, dgram, (size_t)n, dgram + WIRE_HDR_LEN,
 		(size_t)n - WIRE_HDR_LEN) != (int)size)
 		abort();
 	if (size > 0 && memcmp(dgram + WIRE_HDR_LEN, data, size) != 0)

@@ -236,7 +236,7 @@ START_TEST(test_roundtrip)
 	rng_fill(&seed, inner, len);
 	ck_assert_ptr_nonnull(a = aead_new(test_key));
 
-	n = tunnel_dgram_seal(a, &h, inner, len, dgram, WIRE_OVERHEAD + len);
+	n = dgram_seal(a, &h, inner, len, dgram, WIRE_OVERHEAD + len);
 	ck_assert_int_eq(n, (int)(WIRE_OVERHEAD + len));
 	/* The header is in clear (it selects session and window)... */
 	ck_assert_int_eq(wire_hdr_decode(dgram, (size_t)n, &d), WIRE_OK);
@@ -248,7 +248,7 @@ START_TEST(test_roundtrip)
 		ck_assert(memcmp(dgram + WIRE_HDR_LEN, inner, 16) != 0);
 
 	/* outlen exactly the inner length is enough. */
-	n = tunnel_dgram_open(a, &d, dgram, (size_t)n, out, len);
+	n = dgram_open(a, &d, dgram, (size_t)n, out, len);
 	ck_assert_int_eq(n, (int)len);
 	ck_assert(len == 0 || memcmp(out, inner, len) == 0);
 
@@ -275,12 +275,12 @@ START_TEST(test_in_place)
 	rng_fill(&seed, ref, sizeof(ref));
 	memcpy(buf + WIRE_HDR_LEN, ref, sizeof(ref));
 	ck_assert_ptr_nonnull(a = aead_new(test_key));
-	n = tunnel_dgram_seal(
+	n = dgram_seal(
 	    a, &h, buf + WIRE_HDR_LEN, sizeof(ref), buf, sizeof(buf));
 	ck_assert_int_eq(n, (int)sizeof(buf));
 	ck_assert(memcmp(buf + WIRE_HDR_LEN, ref, sizeof(ref)) != 0);
 	ck_assert_int_eq(wire_hdr_decode(buf, sizeof(buf), &d), WIRE_OK);
-	n = tunnel_dgram_open(a, &d, buf, sizeof(buf), buf + WIRE_HDR_LEN,
+	n = dgram_open(a, &d, buf, sizeof(buf), buf + WIRE_HDR_LEN,
 	    sizeof(buf) - WIRE_HDR_LEN);
 	ck_assert_int_eq(n, (int)sizeof(ref));
 	ck_assert_mem_eq(buf + WIRE_HDR_LEN, ref, sizeof(ref));
@@ -307,28 +307,27 @@ START_TEST(test_bit_flips)
 
 	rng_fill(&seed, inner, sizeof(inner));
 	ck_assert_ptr_nonnull(a = aead_new(test_key));
-	n = tunnel_dgram_seal(
-	    a, &h, inner, sizeof(inner), dgram, sizeof(dgram));
+	n = dgram_seal(a, &h, inner, sizeof(inner), dgram, sizeof(dgram));
 	ck_assert_int_eq(n, (int)sizeof(dgram));
 	ck_assert_int_eq(
-	    tunnel_dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)),
+	    dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)),
 	    FLIP_INNER);
 
 	for (bit = 0; bit < sizeof(dgram) * 8; bit++) {
 		memcpy(bad, dgram, sizeof(dgram));
 		bad[bit / 8] ^= (uint8_t)(1 << (bit % 8));
-		CHECK(tunnel_dgram_open(
-			  a, &h, bad, sizeof(bad), out, sizeof(out)) == -1,
+		CHECK(
+		    dgram_open(a, &h, bad, sizeof(bad), out, sizeof(out)) == -1,
 		    "bit %zu flipped still opens (original header)", bit);
 		if (wire_hdr_decode(bad, sizeof(bad), &d) == WIRE_OK)
-			CHECK(tunnel_dgram_open(a, &d, bad, sizeof(bad), out,
+			CHECK(dgram_open(a, &d, bad, sizeof(bad), out,
 				  sizeof(out)) == -1,
 			    "bit %zu flipped still opens (decoded header)",
 			    bit);
 	}
 	/* And the untouched datagram still opens afterwards. */
 	ck_assert_int_eq(
-	    tunnel_dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)),
+	    dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)),
 	    FLIP_INNER);
 	ck_assert_mem_eq(out, inner, sizeof(inner));
 	aead_free(a);
@@ -346,22 +345,19 @@ START_TEST(test_wrong_key)
 	key2[AEAD_KEY_LEN - 1] ^= 1;
 	ck_assert_ptr_nonnull(a = aead_new(test_key));
 	ck_assert_ptr_nonnull(b = aead_new(key2));
-	ck_assert_int_eq(tunnel_dgram_seal(
-			     a, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
+	ck_assert_int_eq(
+	    dgram_seal(a, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
 	    (int)sizeof(dgram));
 	ck_assert_int_eq(
-	    tunnel_dgram_open(b, &h, dgram, sizeof(dgram), out, sizeof(out)),
-	    -1);
+	    dgram_open(b, &h, dgram, sizeof(dgram), out, sizeof(out)), -1);
 	/* The failure left b usable: it opens what it sealed itself. */
-	ck_assert_int_eq(tunnel_dgram_seal(
-			     b, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
+	ck_assert_int_eq(
+	    dgram_seal(b, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
 	    (int)sizeof(dgram));
 	ck_assert_int_eq(
-	    tunnel_dgram_open(b, &h, dgram, sizeof(dgram), out, sizeof(out)),
-	    64);
+	    dgram_open(b, &h, dgram, sizeof(dgram), out, sizeof(out)), 64);
 	ck_assert_int_eq(
-	    tunnel_dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)),
-	    -1);
+	    dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)), -1);
 	aead_free(a);
 	aead_free(b);
 }
@@ -379,28 +375,24 @@ START_TEST(test_wrong_nonce)
 	struct aead    *a;
 
 	ck_assert_ptr_nonnull(a = aead_new(test_key));
-	ck_assert_int_eq(tunnel_dgram_seal(
-			     a, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
+	ck_assert_int_eq(
+	    dgram_seal(a, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
 	    (int)sizeof(dgram));
 
 	other = h;
 	other.link_id = 2;
-	ck_assert_int_eq(tunnel_dgram_open(
-			     a, &other, dgram, sizeof(dgram), out, sizeof(out)),
-	    -1);
+	ck_assert_int_eq(
+	    dgram_open(a, &other, dgram, sizeof(dgram), out, sizeof(out)), -1);
 	other = h;
 	other.counter = 501;
-	ck_assert_int_eq(tunnel_dgram_open(
-			     a, &other, dgram, sizeof(dgram), out, sizeof(out)),
-	    -1);
+	ck_assert_int_eq(
+	    dgram_open(a, &other, dgram, sizeof(dgram), out, sizeof(out)), -1);
 	other = h;
 	other.counter = 500ULL | 1ULL << 63;
-	ck_assert_int_eq(tunnel_dgram_open(
-			     a, &other, dgram, sizeof(dgram), out, sizeof(out)),
-	    -1);
 	ck_assert_int_eq(
-	    tunnel_dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)),
-	    64);
+	    dgram_open(a, &other, dgram, sizeof(dgram), out, sizeof(out)), -1);
+	ck_assert_int_eq(
+	    dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)), 64);
 	aead_free(a);
 }
 END_TEST
@@ -414,10 +406,10 @@ START_TEST(test_links_differ)
 	struct aead    *a;
 
 	ck_assert_ptr_nonnull(a = aead_new(test_key));
-	ck_assert_int_eq(tunnel_dgram_seal(a, &h1, inner, 32, d1, sizeof(d1)),
-	    (int)sizeof(d1));
-	ck_assert_int_eq(tunnel_dgram_seal(a, &h2, inner, 32, d2, sizeof(d2)),
-	    (int)sizeof(d2));
+	ck_assert_int_eq(
+	    dgram_seal(a, &h1, inner, 32, d1, sizeof(d1)), (int)sizeof(d1));
+	ck_assert_int_eq(
+	    dgram_seal(a, &h2, inner, 32, d2, sizeof(d2)), (int)sizeof(d2));
 	ck_assert(memcmp(d1 + WIRE_HDR_LEN, d2 + WIRE_HDR_LEN, 32) != 0);
 	aead_free(a);
 }
@@ -438,12 +430,12 @@ START_TEST(test_truncated)
 
 	rng_fill(&seed, inner, sizeof(inner));
 	ck_assert_ptr_nonnull(a = aead_new(test_key));
-	ck_assert_int_eq(tunnel_dgram_seal(
-			     a, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
+	ck_assert_int_eq(
+	    dgram_seal(a, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
 	    (int)sizeof(dgram));
 	for (len = 0; len < sizeof(dgram); len++) {
 		q = exact_copy(dgram, len);
-		CHECK(tunnel_dgram_open(a, &h, q, len, out, sizeof(out)) == -1,
+		CHECK(dgram_open(a, &h, q, len, out, sizeof(out)) == -1,
 		    "a %zu-byte prefix opens", len);
 		if (len < WIRE_MIN_DGRAM)
 			CHECK(wire_hdr_decode(q, len, &d) == WIRE_ERR_TRUNCATED,
@@ -451,8 +443,7 @@ START_TEST(test_truncated)
 		free(q);
 	}
 	q = exact_copy(dgram, sizeof(dgram));
-	ck_assert_int_eq(
-	    tunnel_dgram_open(a, &h, q, sizeof(dgram), out, 200), 200);
+	ck_assert_int_eq(dgram_open(a, &h, q, sizeof(dgram), out, 200), 200);
 	free(q);
 	aead_free(a);
 }
@@ -476,8 +467,7 @@ START_TEST(test_garbage)
 			buf[0] = PROTOCOL_VERSION << 4 | WIRE_DATA;
 		if (wire_hdr_decode(buf, len, &h) != WIRE_OK)
 			h = data_hdr(0, 0);
-		CHECK(
-		    tunnel_dgram_open(a, &h, buf, len, out, sizeof(out)) == -1,
+		CHECK(dgram_open(a, &h, buf, len, out, sizeof(out)) == -1,
 		    "%zu random bytes open", len);
 	}
 	aead_free(a);
@@ -494,22 +484,20 @@ START_TEST(test_seal_refuses)
 	memset(out, 0xee, sizeof(out));
 
 	/* Too large for one UDP datagram, however large the buffer. */
-	ck_assert_int_eq(tunnel_dgram_seal(a, &h, inner, WIRE_MAX_INNER + 1,
-			     out, sizeof(out)),
-	    -1);
+	ck_assert_int_eq(
+	    dgram_seal(a, &h, inner, WIRE_MAX_INNER + 1, out, sizeof(out)), -1);
 	/* One byte short of room, for a small and a large packet. */
 	ck_assert_int_eq(
-	    tunnel_dgram_seal(a, &h, inner, 100, out, WIRE_OVERHEAD + 100 - 1),
-	    -1);
+	    dgram_seal(a, &h, inner, 100, out, WIRE_OVERHEAD + 100 - 1), -1);
 	ck_assert_int_eq(
-	    tunnel_dgram_seal(a, &h, inner, 0, out, WIRE_OVERHEAD - 1), -1);
-	ck_assert_int_eq(tunnel_dgram_seal(a, &h, inner, WIRE_MAX_INNER, out,
-			     WIRE_MAX_DGRAM - 1),
+	    dgram_seal(a, &h, inner, 0, out, WIRE_OVERHEAD - 1), -1);
+	ck_assert_int_eq(
+	    dgram_seal(a, &h, inner, WIRE_MAX_INNER, out, WIRE_MAX_DGRAM - 1),
 	    -1);
 	/* A header that cannot be encoded. */
 	h.type = 0x10;
 	ck_assert_int_eq(
-	    tunnel_dgram_seal(a, &h, inner, 100, out, WIRE_OVERHEAD + 100), -1);
+	    dgram_seal(a, &h, inner, 100, out, WIRE_OVERHEAD + 100), -1);
 	/* Nothing was written by any refusal. */
 	ck_assert_uint_eq(out[0], 0xee);
 	ck_assert_uint_eq(out[WIRE_HDR_LEN], 0xee);
@@ -517,7 +505,7 @@ START_TEST(test_seal_refuses)
 	/* Exactly enough room works. */
 	h.type = WIRE_DATA;
 	ck_assert_int_eq(
-	    tunnel_dgram_seal(a, &h, inner, 100, out, WIRE_OVERHEAD + 100),
+	    dgram_seal(a, &h, inner, 100, out, WIRE_OVERHEAD + 100),
 	    WIRE_OVERHEAD + 100);
 	aead_free(a);
 }
@@ -532,25 +520,22 @@ START_TEST(test_open_refuses)
 	struct aead    *a;
 
 	ck_assert_ptr_nonnull(a = aead_new(test_key));
-	ck_assert_int_eq(tunnel_dgram_seal(
-			     a, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
+	ck_assert_int_eq(
+	    dgram_seal(a, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
 	    (int)sizeof(dgram));
 	/* Out buffer one byte short: refused, and nothing written. */
 	memset(out, 0xee, sizeof(out));
-	ck_assert_int_eq(tunnel_dgram_open(
-			     a, &h, dgram, sizeof(dgram), out, sizeof(out) - 1),
-	    -1);
-	ck_assert_uint_eq(out[0], 0xee);
 	ck_assert_int_eq(
-	    tunnel_dgram_open(a, &h, dgram, sizeof(dgram), out, 0), -1);
+	    dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out) - 1), -1);
+	ck_assert_uint_eq(out[0], 0xee);
+	ck_assert_int_eq(dgram_open(a, &h, dgram, sizeof(dgram), out, 0), -1);
 	/* Larger than any UDP payload: cannot be a datagram of ours. */
 	memcpy(big, dgram, WIRE_HDR_LEN);
 	ck_assert_int_eq(
-	    tunnel_dgram_open(a, &h, big, sizeof(big), big, sizeof(big)), -1);
+	    dgram_open(a, &h, big, sizeof(big), big, sizeof(big)), -1);
 	/* Exact fit opens. */
 	ck_assert_int_eq(
-	    tunnel_dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)),
-	    100);
+	    dgram_open(a, &h, dgram, sizeof(dgram), out, sizeof(out)), 100);
 	aead_free(a);
 }
 END_TEST

@@ -93,7 +93,7 @@ roundtrip(struct keyring *s, struct keyring *r, int *advanced, int *is_next)
 	a = keyring_open(r, (h.flags & WIRE_F_KEY_PHASE) != 0, is_next);
 	if (a == NULL)
 		return -1;
-	if (tunnel_dgram_open(a, &h, dgram, (size_t)n, pt, sizeof(pt)) != 16)
+	if (dgram_open(a, &h, dgram, (size_t)n, pt, sizeof(pt)) != 16)
 		return -1;
 	if (*is_next) {
 		ck_assert_int_eq(keyring_advance(r), 0);
@@ -151,8 +151,7 @@ START_TEST(stale_epoch_refused)
 	/* the epoch-0 packet arrives late: its phase is epoch 2's */
 	a = keyring_open(r, (h.flags & WIRE_F_KEY_PHASE) != 0, &next);
 	ck_assert(next);
-	ck_assert_int_eq(
-	    tunnel_dgram_open(a, &h, old, (size_t)n, pt, sizeof(pt)), -1);
+	ck_assert_int_eq(dgram_open(a, &h, old, (size_t)n, pt, sizeof(pt)), -1);
 	ck_assert_uint_eq(keyring_epoch(r), 1);
 	keyring_free(s);
 	keyring_free(r);
