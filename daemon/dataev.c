@@ -2,7 +2,11 @@
 
 #include <stdio.h>
 
+#include <string.h>
+
 #include "dataev.h"
+#include "tundev.h"
+#include "vnet.h"
 #include "log.h"
 
 static void
@@ -105,4 +109,53 @@ dataev_drops_json(const struct tunnel_drops *d, const struct tun_dev *tun,
 			j = NULL;
 		}
 	return j;
+}
+
+json_t *
+dataev_io_json(const struct tun_dev *t, struct udpio *const *io, size_t nio)
+{
+	static const struct {
+		unsigned    bit;
+		const char *name;
+	} tso[] = {{TUN_F_TSO4, "tso4"}, {TUN_F_TSO6, "tso6"},
+	    {TUN_F_USO4, "uso4"}, {TUN_F_USO6, "uso6"}};
+	const struct tundev_stats *ts = tundev_stats(t);
+	struct udpio_stats         u;
+	const struct udpio_stats  *s;
+	unsigned                   off = tundev_offloads(t), gso = 1, gro = 1;
+	char                       names[32] = "";
+	size_t                     i, n = 0;
+
+	for (i = 0; i < sizeof(tso) / sizeof(tso[0]); i++)
+		if (off & tso[i].bit)
+			n += (size_t)snprintf(names + n, sizeof(names) - n,
+			    "%s%s", n > 0 ? " " : "", tso[i].name);
+	memset(&u, 0, sizeof(u));
+	for (i = 0; i < nio; i++) {
+		if (io[i] == NULL)
+			continue;
+		s = udpio_stats(io[i]);
+		gso &= (udpio_offloads(io[i]) & UDPIO_GSO) != 0;
+		gro &= (udpio_offloads(io[i]) & UDPIO_GRO) != 0;
+		u.rx_syscalls += s->rx_syscalls;
+		u.rx_dgrams += s->rx_dgrams;
+		u.rx_gro_split += s->rx_gro_split;
+		u.tx_syscalls += s->tx_syscalls;
+		u.tx_dgrams += s->tx_dgrams;
+		u.tx_gso_msgs += s->tx_gso_msgs;
+		u.tx_dropped += udpio_tx_failed(s);
+	}
+	return json_pack("{s:{s:s,s:b,s:b},s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+			 "s:I,s:I,s:I}",
+	    "offload", "tun", names, "udp_gso", nio > 0 && gso, "udp_gro",
+	    nio > 0 && gro, "tun_reads", (json_int_t)ts->reads, "tun_writes",
+	    (json_int_t)ts->writes, "tun_superseg_in",
+	    (json_int_t)ts->superseg_in, "tun_merged_out",
+	    (json_int_t)ts->merged_out, "tun_split_errors",
+	    (json_int_t)ts->split_errors, "udp_recv_calls",
+	    (json_int_t)u.rx_syscalls, "udp_dgrams_in", (json_int_t)u.rx_dgrams,
+	    "udp_gro_msgs", (json_int_t)u.rx_gro_split, "udp_send_calls",
+	    (json_int_t)u.tx_syscalls, "udp_dgrams_out",
+	    (json_int_t)u.tx_dgrams, "udp_gso_msgs", (json_int_t)u.tx_gso_msgs,
+	    "udp_tx_failed", (json_int_t)u.tx_dropped);
 }

@@ -15,6 +15,7 @@
 
 #include "tun.h"
 #include "tunnel.h"
+#include "udpio.h"
 
 struct dataev_ops {
 	/* The tunnel of `session` and the hooks' `owner` for it (socketd:
@@ -61,5 +62,19 @@ struct dataev_drop {
  * the daemon's own reasons.  NULL if out of memory. */
 json_t *dataev_drops_json(const struct tunnel_drops *, const struct tun_dev *,
     const struct dataev_drop *own, size_t nown);
+
+/*
+ * The counters' "io" object: how the data path meets the kernel.
+ * "offload": the TUN device's offloads ("tso4 tso6 uso4 uso6", "" for
+ * none) and whether the sockets send with UDP_SEGMENT and receive with
+ * UDP_GRO now (an offload the kernel refuses is turned off on its own);
+ * then the system calls and what each carried: TUN reads and writes,
+ * super-segments read, packets written merged, reads that could not be
+ * cut; recvmmsg/sendmmsg calls, datagrams, messages sent segmented and
+ * received coalesced, datagrams the kernel refused or had no room for.
+ * The sockets' figures are summed over io[0..nio).  NULL if out of memory.
+ */
+json_t *dataev_io_json(
+    const struct tun_dev *, struct udpio *const *io, size_t nio);
 
 #endif

@@ -62,6 +62,13 @@
  *	            reached its hard limit and the next could not be
  *	            derived, keyring.h) and "tun_write" (opened, but the TUN
  *	            device did not take it), dataev_drops_json()
+ *	io          {"offload": {"tun": "tso4 tso6 uso4 uso6" (those in use,
+ *	            "" for none), "udp_gso": bool, "udp_gro": bool},
+ *	            "tun_reads", "tun_writes", "tun_superseg_in",
+ *	            "tun_merged_out", "tun_split_errors", "udp_recv_calls",
+ *	            "udp_dgrams_in", "udp_gro_msgs", "udp_send_calls",
+ *	            "udp_dgrams_out", "udp_gso_msgs", "udp_tx_failed"}
+ *	            (dataev_io_json(); not rendered for Prometheus yet)
  *	ctl_evicted, metrics_evicted  clients of the control socket and of
  *	            this endpoint closed to make room for a newer one;
  *	metrics_limited  scrapes refused (429) past their source's rate

@@ -130,8 +130,9 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
-	j = json_pack("{s:s,s:s,s:I,s:o,s:o,s:o}", "daemon", PROGNAME,
+	j = json_pack("{s:s,s:s,s:I,s:o,s:o,s:o,s:o*}", "daemon", PROGNAME,
 	    "version", PACKAGE_VERSION, "start_time", (json_int_t)pd->started,
-	    "control", control, "sites", sites, "drops", drops);
+	    "control", control, "sites", sites, "drops", drops, "io",
+	    dataev_io_json(&pd->tundev, &pd->uio, pd->uio != NULL));
 	return j;
 }

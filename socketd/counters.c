@@ -78,6 +78,7 @@ socketd_counters(void *arg)
 	uint64_t           flows[CONFIG_MAX_LINKS] = {0};
 	json_t            *links, *link, *drops, *j;
 	const char        *state;
+	struct udpio      *ios[CONFIG_MAX_LINKS];
 	size_t             i;
 
 	/* One walk of the table rather than balance_link_active(): static
@@ -98,8 +99,10 @@ socketd_counters(void *arg)
 		return NULL;
 	}
 	state = socketd_control_state(sd);
+	for (i = 0; i < sd->nlinks; i++)
+		ios[i] = sd->links[i].uio;
 	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
-		      "s:{s:I,s:I,s:I,s:I},s:o,s:o}",
+		      "s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o*}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)sd->started, "site", sd->conf->site, "control", "state",
 	    state, "connected", sd->ctl_welcomed, "link",
@@ -111,6 +114,6 @@ socketd_counters(void *arg)
 	    (json_int_t)flow_table_max(t), "evictions",
 	    (json_int_t)flow_table_evictions(t), "new",
 	    (json_int_t)engine_stats(sd->engine)->new_flows, "links", links,
-	    "drops", drops);
+	    "drops", drops, "io", dataev_io_json(&sd->tundev, ios, sd->nlinks));
 	return j;
 }

@@ -9,6 +9,7 @@
 #include "autoconf.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,6 +100,7 @@ up(int vnet)
 static void
 seal_arrives(int vnet)
 {
+	json_t  *c, *io;
 	unsigned i;
 
 	up(vnet);
@@ -107,6 +109,26 @@ seal_arrives(int vnet)
 	if (vnet)
 		ck_assert_uint_eq(tundev_stats(&h.sd->tundev)->superseg_in, 20);
 	ck_assert_uint_eq(h.sd->links[0].new_flows, 1);
+	/* what `wanpairctl counters` says of it */
+	c = socketd_counters(h.sd);
+	io = json_object_get(c, "io");
+	ck_assert_ptr_nonnull(io);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(io, "tun_superseg_in")),
+	    vnet ? 20 : 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(io, "tun_reads")),
+	    vnet ? 20 : 20 * 44);
+	/* and the session's first probe */
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(io, "udp_dgrams_out")),
+	    20 * 44 + 1);
+	ck_assert_int_eq(json_is_true(json_object_get(
+			     json_object_get(io, "offload"), "udp_gso")),
+	    vnet);
+	ck_assert_str_eq(json_string_value(json_object_get(
+			     json_object_get(io, "offload"), "tun")),
+	    "");
+	json_decref(c);
 	harness_down(&h);
 }
 
