@@ -18,6 +18,8 @@ enum scope {
 	AT_ROOT,         /* the counters object itself */
 	AT_ROOT_CONTROL, /* its "control" */
 	AT_ROOT_DROPS,   /* its "drops", a sample per key */
+	AT_ROOT_IO,      /* its "io" */
+	AT_IO_OFFLOAD,   /* its "io"'s "offload" */
 	AT_UNIT_CONTROL, /* each unit's "control" */
 	AT_UNIT_FLOWS,   /* each unit's "flows" */
 	AT_LINK,         /* each unit's "links" */
@@ -163,6 +165,46 @@ static const struct family families[] = {
 	AT_LINK, "probes_sent", V_NUM},
     {"wanpair_link_probes_lost_total", "counter",
 	"Probes declared lost on the link.", AT_LINK, "probes_lost", V_NUM},
+    {"wanpair_udp_gso_enabled", "gauge",
+	"1 while the data sockets send runs of datagrams with UDP_SEGMENT.",
+	AT_IO_OFFLOAD, "udp_gso", V_NUM},
+    {"wanpair_udp_gro_enabled", "gauge",
+	"1 while the data sockets receive with UDP_GRO.", AT_IO_OFFLOAD,
+	"udp_gro", V_NUM},
+    {"wanpair_tun_reads_total", "counter", "Reads of the TUN device.",
+	AT_ROOT_IO, "tun_reads", V_NUM},
+    {"wanpair_tun_writes_total", "counter", "Writes to the TUN device.",
+	AT_ROOT_IO, "tun_writes", V_NUM},
+    {"wanpair_tun_superseg_reads_total", "counter",
+	"TUN reads that were TCP or UDP super-segments (TSO/USO).", AT_ROOT_IO,
+	"tun_superseg_in", V_NUM},
+    {"wanpair_tun_merged_packets_total", "counter",
+	"Packets written to the TUN device merged into super-segments.",
+	AT_ROOT_IO, "tun_merged_out", V_NUM},
+    {"wanpair_tun_split_errors_total", "counter",
+	"TUN reads that could not be cut into packets, dropped.", AT_ROOT_IO,
+	"tun_split_errors", V_NUM},
+    {"wanpair_udp_recv_calls_total", "counter",
+	"recvmmsg calls on the data sockets.", AT_ROOT_IO, "udp_recv_calls",
+	V_NUM},
+    {"wanpair_udp_datagrams_in_total", "counter",
+	"Datagrams received on the data sockets.", AT_ROOT_IO, "udp_dgrams_in",
+	V_NUM},
+    {"wanpair_udp_gro_messages_total", "counter",
+	"Received messages that carried several datagrams (UDP_GRO).",
+	AT_ROOT_IO, "udp_gro_msgs", V_NUM},
+    {"wanpair_udp_send_calls_total", "counter",
+	"sendmmsg calls on the data sockets.", AT_ROOT_IO, "udp_send_calls",
+	V_NUM},
+    {"wanpair_udp_datagrams_out_total", "counter",
+	"Datagrams the kernel took on the data sockets.", AT_ROOT_IO,
+	"udp_dgrams_out", V_NUM},
+    {"wanpair_udp_gso_messages_total", "counter",
+	"Messages sent with UDP_SEGMENT, each a run of datagrams.", AT_ROOT_IO,
+	"udp_gso_msgs", V_NUM},
+    {"wanpair_udp_tx_failed_total", "counter",
+	"Datagrams the kernel refused or had no room for, dropped.", AT_ROOT_IO,
+	"udp_tx_failed", V_NUM},
     {"wanpair_drops_total", "counter", "Packets dropped, by reason.",
 	AT_ROOT_DROPS, NULL, V_NUM},
     {"wanpair_site_drops_total", "counter",
@@ -302,6 +344,16 @@ family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 	case AT_ROOT_DROPS:
 		return drop_samples(
 		    b, f->name, &l, json_object_get(root, "drops"));
+	case AT_ROOT_IO:
+		return sample(b, f->name, &l,
+		    json_object_get(json_object_get(root, "io"), f->field),
+		    f->conv);
+	case AT_IO_OFFLOAD:
+		return sample(b, f->name, &l,
+		    json_object_get(
+			json_object_get(json_object_get(root, "io"), "offload"),
+			f->field),
+		    f->conv);
 	default:
 		break;
 	}

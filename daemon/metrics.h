@@ -68,7 +68,7 @@
  *	            "tun_merged_out", "tun_split_errors", "udp_recv_calls",
  *	            "udp_dgrams_in", "udp_gro_msgs", "udp_send_calls",
  *	            "udp_dgrams_out", "udp_gso_msgs", "udp_tx_failed"}
- *	            (dataev_io_json(); not rendered for Prometheus yet)
+ *	            (dataev_io_json(); as wanpair_tun_* and wanpair_udp_*)
  *	ctl_evicted, metrics_evicted  clients of the control socket and of
  *	            this endpoint closed to make room for a newer one;
  *	metrics_limited  scrapes refused (429) past their source's rate

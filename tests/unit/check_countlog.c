@@ -69,6 +69,8 @@ START_TEST(socketd_lines)
 	    "7, flows 1, new_flows 10, probes_sent 5, probes_answered 0, "
 	    "probes_lost 5",
 	    "drops: no_session 4, unparsable 0, key_exhausted 3",
+	    "io: tun_reads 20, udp_gso_msgs 7",
+	    "io offload: tun tso4 tso6, udp_gso true, udp_gro false",
 	};
 	struct lines ls;
 	size_t       i;

@@ -222,6 +222,11 @@ START_TEST(render_socketd)
 	has_line(t, "wanpair_drops_total{reason=\"no_session\"} 4");
 	has_line(t, "wanpair_drops_total{reason=\"unparsable\"} 0");
 	has_line(t, "wanpair_drops_total{reason=\"key_exhausted\"} 3");
+	has_line(t, "wanpair_udp_gso_enabled 1");
+	has_line(t, "wanpair_udp_gro_enabled 0");
+	has_line(t, "# TYPE wanpair_tun_reads_total counter");
+	has_line(t, "wanpair_tun_reads_total 20");
+	has_line(t, "wanpair_udp_gso_messages_total 7");
 	/* popd's families are not announced empty */
 	no_text(t, "wanpair_control_sessions");
 	no_text(t, "wanpair_site_drops_total");

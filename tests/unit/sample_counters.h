@@ -26,7 +26,9 @@ static const char socketd_json[] =
     "   \"rx_bytes\": 0, \"tx_errors\": 7, \"flows\": 1, \"new_flows\": 10,"
     "   \"probes_sent\": 5, \"probes_answered\": 0, \"probes_lost\": 5}],"
     " \"drops\": {\"no_session\": 4, \"unparsable\": 0,"
-    " \"key_exhausted\": 3}}";
+    " \"key_exhausted\": 3},"
+    " \"io\": {\"offload\": {\"tun\": \"tso4 tso6\", \"udp_gso\": true,"
+    "  \"udp_gro\": false}, \"tun_reads\": 20, \"udp_gso_msgs\": 7}}";
 
 /* What popd_counters() returns, abridged: one site without a session. */
 static const char popd_json[] =
