@@ -21,7 +21,10 @@ static volatile int      counting;
 static volatile uint64_t allocs;
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/allocator_interface.h>
+/* The sanitizer runtime's (gcc's and clang's); gcc installs no header
+ * for it, so declared here as the runtime defines it. */
+int __sanitizer_install_malloc_and_free_hooks(
+    void (*)(const volatile void *, size_t), void (*)(const volatile void *));
 
 static void
 on_malloc(const volatile void *p, size_t n)
@@ -195,16 +198,35 @@ START_TEST(hook_counts)
 }
 END_TEST
 
-/* PACKETS each way after a warm-up round: not one allocation. */
+/* Key epochs the two ends have moved through, each way. */
+static uint64_t
+epochs(void)
+{
+	return (uint64_t)tunnel_tx_epoch(h.sd->tun) +
+	    tunnel_rx_epoch(h.sd->tun) + tunnel_tx_epoch(h.peer) +
+	    tunnel_rx_epoch(h.peer);
+}
+
+/*
+ * PACKETS each way after a warm-up round: not one allocation per packet.
+ * The one thing allowed is a new epoch's key (tunnel_refill(), the
+ * control side, with a fresh cipher context): every 2^31 packets in a
+ * release build, so never here, but every 4096 in a test build
+ * (--enable-test-limits, quickstart's ASan build), at most
+ * ALLOCS_PER_EPOCH each.
+ */
+#define ALLOCS_PER_EPOCH 16
+
 static void
 no_allocation(int vnet)
 {
-	uint64_t up_n = 0, down_n = 0;
+	uint64_t up_n = 0, down_n = 0, e0;
 
 	hooks();
 	up(vnet);
 	(void)harness_seal(&h, 44, 0);
 	(void)harness_open(&h, 44);
+	e0 = epochs();
 	allocs = 0;
 	counting = 1;
 	while (up_n < PACKETS)
@@ -212,9 +234,12 @@ no_allocation(int vnet)
 	while (down_n < PACKETS)
 		down_n += harness_open(&h, 44) > 0 ? 44 : 1;
 	counting = 0;
-	ck_assert_msg(allocs == 0, "%llu allocations over %llu + %llu packets",
+	ck_assert_msg(allocs <= (epochs() - e0) * ALLOCS_PER_EPOCH,
+	    "%llu allocations over %llu + %llu packets and %llu key epochs",
 	    (unsigned long long)allocs, (unsigned long long)up_n,
-	    (unsigned long long)down_n);
+	    (unsigned long long)down_n, (unsigned long long)(epochs() - e0));
+	if (KEYRING_LIMIT > 2 * PACKETS)
+		ck_assert_uint_eq(allocs, 0);
 	ck_assert_uint_ge(h.sent_up, PACKETS);
 	ck_assert_uint_ge(h.got_down, PACKETS);
 	harness_down(&h);
