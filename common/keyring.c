@@ -19,6 +19,7 @@ struct keyring {
 	uint64_t          limit, hard;
 	keyring_derive_fn derive;
 	void             *arg;
+	uint8_t           worker; /* the header's: whose keys these are */
 	/* next counter of each wire link id under cur: the nonce's half
 	 * that changes; zeroed only with a new key */
 	uint64_t counter[KEYRING_LINK_IDS];
@@ -37,8 +38,8 @@ derive(struct keyring *k, uint32_t epoch)
 }
 
 struct keyring *
-keyring_new(const uint8_t key0[AEAD_KEY_LEN], keyring_derive_fn fn, void *arg,
-    uint64_t limit, uint64_t hard)
+keyring_new(const uint8_t key0[AEAD_KEY_LEN], uint8_t worker,
+    keyring_derive_fn fn, void *arg, uint64_t limit, uint64_t hard)
 {
 	struct keyring *k;
 
@@ -48,6 +49,7 @@ keyring_new(const uint8_t key0[AEAD_KEY_LEN], keyring_derive_fn fn, void *arg,
 		return NULL;
 	k->derive = fn;
 	k->arg = arg;
+	k->worker = worker;
 	k->limit = limit;
 	k->hard = hard;
 	if ((k->cur = aead_new(key0)) == NULL) {
@@ -135,6 +137,7 @@ keyring_seal(struct keyring *k, uint8_t type, uint8_t link_id, uint32_t session,
 	hdr.version = PROTOCOL_VERSION;
 	hdr.type = type;
 	hdr.link_id = link_id;
+	hdr.worker = k->worker;
 	hdr.flags = (k->epoch & 1) ? WIRE_F_KEY_PHASE : 0;
 	hdr.session = session;
 	/* Taken before sealing, so that no failure below can hand the

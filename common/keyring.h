@@ -1,6 +1,7 @@
 /*
- * The data-plane keys of one direction of one session, by key epoch, and
- * the one place where data-plane datagrams are sealed.
+ * The data-plane keys of one direction of one session as one sender's
+ * worker seals (or its peer opens) them, by key epoch, and the one place
+ * where data-plane datagrams are sealed.
  *
  * The nonce of a datagram is its wire link id and its counter (wire.h):
  * under one key a (link id, counter) pair must be sealed at most once, or
@@ -81,10 +82,13 @@ struct keyring;
 /*
  * A keyring whose epoch 0 key is key0, epoch 1's derived at once (or at
  * a keyring_refill(), if that fails).  1 <= limit <= hard <= KEYRING_HARD_LIMIT.
- * NULL if out of memory or the limits are not so.  keyring_free() it.
+ * `worker` is the sender's worker these keys are of: keyring_seal()
+ * writes it in every header (wire.h), so that the receiver opens with
+ * the same worker's keys.  NULL if out of memory or the limits are not
+ * so.  keyring_free() it.
  */
-struct keyring *keyring_new(const uint8_t key0[AEAD_KEY_LEN], keyring_derive_fn,
-    void *arg, uint64_t limit, uint64_t hard);
+struct keyring *keyring_new(const uint8_t key0[AEAD_KEY_LEN], uint8_t worker,
+    keyring_derive_fn, void *arg, uint64_t limit, uint64_t hard);
 /* Wipes and frees; NULL is fine. */
 void keyring_free(struct keyring *);
 /* The current epoch: for logs and REKEY. */

@@ -281,15 +281,16 @@ tls_peer_matches(SSL *ssl, const char *identity)
 }
 
 int
-tls_data_keys(SSL *ssl, uint32_t session, uint32_t epoch,
+tls_data_keys(SSL *ssl, uint32_t session, uint32_t epoch, uint8_t worker,
     uint8_t up[AEAD_KEY_LEN], uint8_t down[AEAD_KEY_LEN])
 {
 	uint8_t       km[2 * AEAD_KEY_LEN];
-	unsigned char ctx[8];
+	unsigned char ctx[9];
 	int           rc = -1;
 
-	/* The session id and the epoch as context bind the keys to both
-	 * (RFC 8446, 7.5): another id or another epoch, other keys. */
+	/* The session id, the epoch and the worker as context bind the keys
+	 * to all three (RFC 8446, 7.5): another id, epoch or worker, other
+	 * keys. */
 	ctx[0] = (unsigned char)(session >> 24);
 	ctx[1] = (unsigned char)(session >> 16);
 	ctx[2] = (unsigned char)(session >> 8);
@@ -298,6 +299,7 @@ tls_data_keys(SSL *ssl, uint32_t session, uint32_t epoch,
 	ctx[5] = (unsigned char)(epoch >> 16);
 	ctx[6] = (unsigned char)(epoch >> 8);
 	ctx[7] = (unsigned char)epoch;
+	ctx[8] = worker;
 	if (SSL_export_keying_material(ssl, km, sizeof(km), TLS_EXPORTER_LABEL,
 		strlen(TLS_EXPORTER_LABEL), ctx, sizeof(ctx), 1) != 1) {
 		ERR_clear_error();
@@ -312,13 +314,13 @@ out:
 }
 
 int
-tls_data_key(SSL *ssl, uint32_t session, uint32_t epoch, int up,
+tls_data_key(SSL *ssl, uint32_t session, uint32_t epoch, uint8_t worker, int up,
     uint8_t key[AEAD_KEY_LEN])
 {
 	uint8_t k[2][AEAD_KEY_LEN];
 	int     rc;
 
-	rc = tls_data_keys(ssl, session, epoch, k[0], k[1]);
+	rc = tls_data_keys(ssl, session, epoch, worker, k[0], k[1]);
 	if (rc == 0)
 		memcpy(key, k[up ? 0 : 1], AEAD_KEY_LEN);
 	OPENSSL_cleanse(k, sizeof(k));

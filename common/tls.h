@@ -56,16 +56,19 @@ int tls_peer_matches(SSL *, const char *identity);
 int tls_name_eq(const char *, const char *);
 
 /*
- * The two data-plane keys of this session for one key epoch, bound to the
- * session id the PoP assigned: `up` (Socket to PoP) and `down` (PoP to
- * Socket).  Same result on both ends.  Epochs let a long session change
- * keys before a key has sealed too much (keyring.h).  0, or -1.
+ * The two data-plane keys of this session for one key epoch and one
+ * sender's worker, bound to the session id the PoP assigned: `up` (what
+ * the Socket's worker `worker` seals) and `down` (what the PoP's worker
+ * `worker` seals).  Same result on both ends.  Epochs let a long session
+ * change keys before a key has sealed too much (keyring.h); workers seal
+ * under keys of their own, so their counters never meet (wire.h).  0, or
+ * -1.
  */
-int tls_data_keys(SSL *, uint32_t session, uint32_t epoch,
+int tls_data_keys(SSL *, uint32_t session, uint32_t epoch, uint8_t worker,
     uint8_t up[AEAD_KEY_LEN], uint8_t down[AEAD_KEY_LEN]);
 /* One of the two: `up` nonzero for the Socket-to-PoP key (a
  * tunnel_derive_fn's direction).  0, or -1 with `key` untouched. */
-int tls_data_key(
-    SSL *, uint32_t session, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+int tls_data_key(SSL *, uint32_t session, uint32_t epoch, uint8_t worker,
+    int up, uint8_t key[AEAD_KEY_LEN]);
 
 #endif

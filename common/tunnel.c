@@ -8,15 +8,27 @@
 
 #include "tunnel.h"
 
-struct tunnel {
-	uint32_t             session;
-	int                  tx_up;
-	tunnel_derive_fn     derive;
-	void                *arg;
-	struct keyring      *tx, *rx;
-	uint64_t             exhausted; /* packets tx refused */
-	uint64_t             keyless;   /* rx: next-phase packets, no key */
+/* What this end opens from one of the peer's workers: that worker's
+ * keys and a replay window per wire link id.  Only it ever sees that
+ * worker's counters, so the windows of two workers never meet. */
+struct tunnel_rx {
+	struct tunnel       *t;
+	uint8_t              worker;
+	struct keyring      *keys;
+	uint64_t             keyless; /* next-phase packets, no key */
 	struct replay_window window[TUNNEL_LINKS];
+};
+
+struct tunnel {
+	uint32_t          session;
+	int               tx_up;
+	uint8_t           worker; /* this end's: tx seals under its keys */
+	unsigned          peer_workers;
+	tunnel_derive_fn  derive;
+	void             *arg;
+	struct keyring   *tx;
+	uint64_t          exhausted; /* packets tx refused */
+	struct tunnel_rx *rx;        /* [peer_workers] */
 };
 
 uint64_t
@@ -57,10 +69,11 @@ tunnel_evq_pop(struct tunnel_evq *q, struct tunnel_ev *ev)
 	return 1;
 }
 
-/* An event of this tunnel; `link` is NEED_KEY's direction (1: up). */
+/* An event of this tunnel about `worker`'s keys; `link` is NEED_KEY's
+ * direction (1: up). */
 static void
 push(struct tunnel *t, struct tunnel_evq *q, uint8_t kind, uint32_t epoch,
-    int link)
+    int link, uint8_t worker)
 {
 	struct tunnel_ev ev;
 
@@ -69,6 +82,7 @@ push(struct tunnel *t, struct tunnel_evq *q, uint8_t kind, uint32_t epoch,
 	ev.session = t->session;
 	ev.epoch = epoch;
 	ev.link = (uint8_t)link;
+	ev.worker = worker;
 	ev.count = t->exhausted;
 	(void)tunnel_evq_push(q, &ev);
 }
@@ -78,64 +92,105 @@ derive_tx(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
 {
 	struct tunnel *t = arg;
 
-	return t->derive(t->arg, epoch, t->tx_up, key);
+	return t->derive(t->arg, epoch, t->tx_up, t->worker, key);
 }
 
 static int
 derive_rx(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
 {
-	struct tunnel *t = arg;
+	struct tunnel_rx *r = arg;
 
-	return t->derive(t->arg, epoch, !t->tx_up, key);
+	return r->t->derive(r->t->arg, epoch, !r->t->tx_up, r->worker, key);
 }
 
 struct tunnel *
-tunnel_new(uint32_t session, int tx_up, const uint8_t tx_key[AEAD_KEY_LEN],
-    const uint8_t rx_key[AEAD_KEY_LEN], tunnel_derive_fn derive, void *arg,
-    uint64_t limit, uint64_t hard)
+tunnel_new(uint32_t session, int tx_up, unsigned worker, unsigned peer_workers,
+    tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard)
 {
 	struct tunnel *t;
-	size_t         i;
+	uint8_t        key[AEAD_KEY_LEN];
+	size_t         i, j;
 
+	if (worker >= PROTO_MAX_WORKERS || peer_workers == 0 ||
+	    peer_workers > PROTO_MAX_WORKERS)
+		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	t->session = session;
 	t->tx_up = tx_up;
+	t->worker = (uint8_t)worker;
+	t->peer_workers = peer_workers;
 	t->derive = derive;
 	t->arg = arg;
-	for (i = 0; i < TUNNEL_LINKS; i++)
-		replay_init(&t->window[i]);
+	if ((t->rx = calloc(peer_workers, sizeof(*t->rx))) == NULL)
+		goto fail;
 	/* New keys, so counters from 0: the only way they start over
 	 * besides a new epoch (keyring.h). */
-	if ((t->tx = keyring_new(tx_key, derive_tx, t, limit, hard)) == NULL ||
-	    (t->rx = keyring_new(rx_key, derive_rx, t, limit, hard)) == NULL) {
-		tunnel_free(t);
-		return NULL;
+	if (derive_tx(t, 0, key) == -1 ||
+	    (t->tx = keyring_new(key, t->worker, derive_tx, t, limit, hard)) ==
+		NULL)
+		goto fail;
+	for (i = 0; i < peer_workers; i++) {
+		struct tunnel_rx *r = &t->rx[i];
+
+		r->t = t;
+		r->worker = (uint8_t)i;
+		for (j = 0; j < TUNNEL_LINKS; j++)
+			replay_init(&r->window[j]);
+		if (derive_rx(r, 0, key) == -1 ||
+		    (r->keys = keyring_new(
+			 key, r->worker, derive_rx, r, limit, hard)) == NULL)
+			goto fail;
 	}
+	OPENSSL_cleanse(key, sizeof(key));
 	return t;
+fail:
+	OPENSSL_cleanse(key, sizeof(key));
+	tunnel_free(t);
+	return NULL;
 }
 
 void
 tunnel_free(struct tunnel *t)
 {
+	size_t i;
+
 	if (t == NULL)
 		return;
 	keyring_free(t->tx);
-	keyring_free(t->rx);
+	if (t->rx != NULL) {
+		for (i = 0; i < t->peer_workers; i++)
+			keyring_free(t->rx[i].keys);
+		OPENSSL_cleanse(t->rx, t->peer_workers * sizeof(*t->rx));
+		free(t->rx);
+	}
 	OPENSSL_cleanse(t, sizeof(*t));
 	free(t);
+}
+
+/* 1 if k could not give its next key, and has one to give. */
+static int
+refill_failed(struct keyring *k)
+{
+	/* The last epoch has nothing next, and that is no failure. */
+	return keyring_refill(k) == -1 && keyring_wants(k);
 }
 
 int
 tunnel_refill(struct tunnel *t)
 {
-	int tx = keyring_refill(t->tx), rx = keyring_refill(t->rx);
+	int    failed = refill_failed(t->tx);
+	size_t i;
 
-	/* The last epoch has nothing next, and that is no failure. */
-	return (tx == -1 && keyring_wants(t->tx)) ||
-		(rx == -1 && keyring_wants(t->rx))
-	    ? -1
-	    : 0;
+	for (i = 0; i < t->peer_workers; i++)
+		failed |= refill_failed(t->rx[i].keys);
+	return failed ? -1 : 0;
+}
+
+unsigned
+tunnel_peer_workers(const struct tunnel *t)
+{
+	return t->peer_workers;
 }
 
 uint32_t
@@ -151,16 +206,20 @@ tunnel_tx_epoch(const struct tunnel *t)
 }
 
 uint32_t
-tunnel_rx_epoch(const struct tunnel *t)
+tunnel_rx_epoch(const struct tunnel *t, unsigned worker)
 {
-	return keyring_epoch(t->rx);
+	return worker < t->peer_workers ? keyring_epoch(t->rx[worker].keys) : 0;
 }
 
 void
 tunnel_link_reset(struct tunnel *t, uint8_t link_id)
 {
-	if (link_id < TUNNEL_LINKS)
-		replay_init(&t->window[link_id]);
+	size_t i;
+
+	if (link_id >= TUNNEL_LINKS)
+		return;
+	for (i = 0; i < t->peer_workers; i++)
+		replay_init(&t->rx[i].window[link_id]);
 }
 
 int
@@ -173,16 +232,16 @@ tunnel_seal(struct tunnel *t, struct tunnel_evq *q, uint8_t type,
 	n = keyring_seal(
 	    t->tx, type, link_id, t->session, inner, len, out, outlen, &events);
 	if (events & KEYRING_ADVANCED)
-		push(t, q, TUNNEL_EV_REKEY, keyring_epoch(t->tx), 0);
+		push(t, q, TUNNEL_EV_REKEY, keyring_epoch(t->tx), 0, t->worker);
 	if (events & KEYRING_WANTS)
 		push(t, q, TUNNEL_EV_NEED_KEY, keyring_epoch(t->tx) + 1,
-		    t->tx_up);
+		    t->tx_up, t->worker);
 	if (n == KEYRING_ERR_EXHAUSTED) {
 		/* Said once, then every 65536 packets: the control side
 		 * logs it, with the daemon's count. */
 		if ((t->exhausted++ & 0xffff) == 0)
-			push(
-			    t, q, TUNNEL_EV_EXHAUSTED, keyring_epoch(t->tx), 0);
+			push(t, q, TUNNEL_EV_EXHAUSTED, keyring_epoch(t->tx), 0,
+			    t->worker);
 		return TUNNEL_ERR_EXHAUSTED;
 	}
 	return n < 0 ? TUNNEL_ERR_SEAL : n;
@@ -192,6 +251,7 @@ int
 tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
     const uint8_t *dgram, size_t len, uint8_t *out, size_t outlen)
 {
+	struct tunnel_rx     *r;
 	struct replay_window *w;
 	struct aead          *key;
 	size_t                i;
@@ -199,15 +259,18 @@ tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
 
 	if (hdr->link_id >= TUNNEL_LINKS)
 		return TUNNEL_ERR_LINK;
-	w = &t->window[hdr->link_id];
-	key =
-	    keyring_open(t->rx, (hdr->flags & WIRE_F_KEY_PHASE) != 0, &is_next);
+	if (hdr->worker >= t->peer_workers)
+		return TUNNEL_ERR_WORKER;
+	r = &t->rx[hdr->worker];
+	w = &r->window[hdr->link_id];
+	key = keyring_open(
+	    r->keys, (hdr->flags & WIRE_F_KEY_PHASE) != 0, &is_next);
 	if (key == NULL) {
 		/* The peer moved on and the key it moved to could not be
 		 * derived yet: ask again, every KEYRING_RETRY of these. */
-		if (t->keyless++ % KEYRING_RETRY == 0)
-			push(t, q, TUNNEL_EV_NEED_KEY, keyring_epoch(t->rx) + 1,
-			    !t->tx_up);
+		if (r->keyless++ % KEYRING_RETRY == 0)
+			push(t, q, TUNNEL_EV_NEED_KEY,
+			    keyring_epoch(r->keys) + 1, !t->tx_up, r->worker);
 		return TUNNEL_ERR_REPLAY;
 	}
 	/* A new epoch's counters start over: its first packets are checked
@@ -217,13 +280,14 @@ tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
 	if ((n = dgram_open(key, hdr, dgram, len, out, outlen)) == -1)
 		return TUNNEL_ERR_AUTH;
 	if (is_next) {
-		(void)keyring_advance(t->rx);
-		t->keyless = 0;
+		(void)keyring_advance(r->keys);
+		r->keyless = 0;
 		for (i = 0; i < TUNNEL_LINKS; i++)
-			replay_init(&t->window[i]);
-		push(t, q, TUNNEL_EV_PEER_EPOCH, keyring_epoch(t->rx), 0);
-		push(t, q, TUNNEL_EV_NEED_KEY, keyring_epoch(t->rx) + 1,
-		    !t->tx_up);
+			replay_init(&r->window[i]);
+		push(t, q, TUNNEL_EV_PEER_EPOCH, keyring_epoch(r->keys), 0,
+		    r->worker);
+		push(t, q, TUNNEL_EV_NEED_KEY, keyring_epoch(r->keys) + 1,
+		    !t->tx_up, r->worker);
 	}
 	replay_update(w, hdr->counter);
 	return n;
@@ -251,7 +315,7 @@ tunnel_open_count(struct tunnel *t, struct tunnel_evq *q,
 		return n;
 	if (n == TUNNEL_ERR_AUTH)
 		d->auth++;
-	else if (n == TUNNEL_ERR_LINK)
+	else if (n == TUNNEL_ERR_LINK || n == TUNNEL_ERR_WORKER)
 		d->bad_header++;
 	else
 		d->replay++;

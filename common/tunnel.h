@@ -1,9 +1,12 @@
 /*
  * One tunnel path: what both daemons do to a data-plane datagram between
- * the UDP socket and the TUN device.  A tunnel is one session as one end
- * sees it: the keys it seals with (tx, one keyring: keyring.h), the keys
- * it opens with (rx, another keyring) and one anti-replay window per wire
- * link id.  socketd's tx is the session's up direction, popd's is down.
+ * the UDP socket and the TUN device.  A tunnel is one session as one of
+ * an end's workers sees it: the keys it seals with (tx, one keyring:
+ * keyring.h, the worker's own), and for each of the peer's workers the
+ * keys it opens that worker's datagrams with (another keyring) and one
+ * anti-replay window per wire link id.  The header's worker byte
+ * (wire.h) picks them.  socketd's tx is the session's up direction,
+ * popd's is down.
  *
  * The tunnel is state the caller owns (tunnel_new/tunnel_free); there
  * are no globals and no packet buffers in here: the caller passes its
@@ -43,7 +46,8 @@ enum tunnel_err {
 	TUNNEL_ERR_REPLAY = -3,    /* seen already, too old, or no key */
 	TUNNEL_ERR_AUTH = -4,      /* does not authenticate */
 	TUNNEL_ERR_LINK = -5,      /* link id >= TUNNEL_LINKS */
-	TUNNEL_ERR_FULL = -6       /* no room in the send queue */
+	TUNNEL_ERR_FULL = -6,      /* no room in the send queue */
+	TUNNEL_ERR_WORKER = -7     /* from a worker the peer does not have */
 };
 
 enum tunnel_ev_kind {
@@ -59,6 +63,9 @@ enum tunnel_ev_kind {
 struct tunnel_ev {
 	uint8_t  kind;    /* enum tunnel_ev_kind */
 	uint8_t  link;    /* wire link id (PROBE, LINK_*) */
+	uint8_t  worker;  /* whose keys: REKEY, EXHAUSTED and tx NEED_KEY
+			     this end's, PEER_EPOCH and rx NEED_KEY the
+			     peer's worker */
 	uint32_t session; /* of the tunnel that raised it */
 	uint32_t epoch;   /* REKEY, PEER_EPOCH */
 	uint32_t seq;     /* PROBE: the probe's sequence number */
@@ -82,27 +89,36 @@ int tunnel_evq_push(struct tunnel_evq *, const struct tunnel_ev *);
 /* 1 and the oldest event in *ev, or 0 when empty. */
 int tunnel_evq_pop(struct tunnel_evq *, struct tunnel_ev *);
 
-/* Fills key with epoch's key for the up (up = 1) or down direction. */
-typedef int (*tunnel_derive_fn)(
-    void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+/* Fills key with epoch's key for the up (up = 1) or down direction, as
+ * the sender's worker `worker` seals it (tls_data_key()). */
+typedef int (*tunnel_derive_fn)(void *arg, uint32_t epoch, int up,
+    uint8_t worker, uint8_t key[AEAD_KEY_LEN]);
 
 struct tunnel;
 
 /*
- * A tunnel for `session` sealing with tx_key, opening with rx_key, both
- * epoch 0; tx_up says which direction tx is, for `derive`.  Epochs end
- * after `limit` packets, and no key seals more than `hard` (keyring.h:
- * KEYRING_LIMIT and KEYRING_HARD_LIMIT in the daemons).  NULL when out
- * of memory or the limits are wrong.  tunnel_free() it.
+ * A tunnel for `session` as this end's worker `worker` (< PROTO_MAX_WORKERS)
+ * sees it, sealing under that worker's keys and opening what any of the
+ * peer's `peer_workers` (1..PROTO_MAX_WORKERS, as HELLO or WELCOME said)
+ * sealed; tx_up says which direction tx is.  Every key comes from
+ * `derive`: epoch 0's now, each next one ahead (tunnel_refill()).  Epochs
+ * end after `limit` packets, and no key seals more than `hard`
+ * (keyring.h: KEYRING_LIMIT and KEYRING_HARD_LIMIT in the daemons).
+ * NULL when out of memory, a key cannot be derived, or the limits or
+ * worker counts are wrong.  tunnel_free() it.
  */
-struct tunnel *tunnel_new(uint32_t session, int tx_up,
-    const uint8_t tx_key[AEAD_KEY_LEN], const uint8_t rx_key[AEAD_KEY_LEN],
-    tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard);
+struct tunnel *tunnel_new(uint32_t session, int tx_up, unsigned worker,
+    unsigned peer_workers, tunnel_derive_fn derive, void *arg, uint64_t limit,
+    uint64_t hard);
 /* Wipes the keys and frees; NULL is fine. */
 void     tunnel_free(struct tunnel *);
 uint32_t tunnel_session(const struct tunnel *);
 uint32_t tunnel_tx_epoch(const struct tunnel *);
-uint32_t tunnel_rx_epoch(const struct tunnel *);
+/* The epoch of what the peer's worker `worker` sends (0 past its
+ * workers). */
+uint32_t tunnel_rx_epoch(const struct tunnel *, unsigned worker);
+/* The peer's workers, as tunnel_new() was told. */
+unsigned tunnel_peer_workers(const struct tunnel *);
 /* The control side, on NEED_KEY: derives the next epoch's keys that are
  * not there.  0, or -1 if deriving failed (asked again later). */
 int tunnel_refill(struct tunnel *);
@@ -123,13 +139,15 @@ int tunnel_seal(struct tunnel *, struct tunnel_evq *q, uint8_t type,
 
 /*
  * Opens the datagram whose header the caller decoded into hdr (and
- * matched to this tunnel by hdr->session): replay window of
- * hdr->link_id, key by the phase bit, authentication, then the window
- * records the counter.  The first packet under the peer's next epoch
- * makes it current, starts every window over and pushes PEER_EPOCH and
- * NEED_KEY (for the epoch after).
+ * matched to this tunnel by hdr->session): the keys and replay windows
+ * of the peer's worker hdr->worker, replay window of hdr->link_id, key
+ * by the phase bit, authentication, then the window records the
+ * counter.  The first packet under that worker's next epoch makes it
+ * current for that worker, starts its windows over and pushes
+ * PEER_EPOCH and NEED_KEY (for the epoch after).
  * Returns the inner length (written to out, which may be dgram +
- * WIRE_HDR_LEN), or TUNNEL_ERR_REPLAY, TUNNEL_ERR_AUTH, TUNNEL_ERR_LINK.
+ * WIRE_HDR_LEN), or TUNNEL_ERR_REPLAY, TUNNEL_ERR_AUTH, TUNNEL_ERR_LINK,
+ * TUNNEL_ERR_WORKER.
  */
 int tunnel_open(struct tunnel *, struct tunnel_evq *q,
     const struct wire_hdr *hdr, const uint8_t *dgram, size_t len, uint8_t *out,
@@ -145,7 +163,8 @@ struct tunnel_drops {
 };
 
 /* tunnel_seal() and tunnel_open(), counting what they refuse in d (a
- * link id past TUNNEL_LINKS as a bad header).  A seal too large for the
+ * link id past TUNNEL_LINKS or a worker past the peer's as a bad
+ * header).  A seal too large for the
  * wire is the caller's to count. */
 int tunnel_seal_count(struct tunnel *, struct tunnel_evq *,
     struct tunnel_drops *d, uint8_t type, uint8_t link_id, const uint8_t *inner,

@@ -240,11 +240,9 @@ on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
 	struct ctl_welcome      w;
 	struct session         *s;
 	const struct wp_prefix *out;
-	uint8_t                 up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
 	uint8_t                *frame;
 	size_t                  flen;
 	char                    buf[PREFIX_STRLEN];
-	SSL                    *ssl = bufferevent_openssl_get_ssl(c->bev);
 
 	if (h->version != PROTOCOL_VERSION) {
 		snprintf(why, len, "protocol version %u, this PoP speaks %d",
@@ -266,14 +264,11 @@ on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
 		goto fail;
 	}
 	w.session = new_session_id(pd);
-	if (tls_data_keys(ssl, w.session, 0, up, down) == -1 ||
-	    (s = session_new(pd, c->site, c, h, w.session, up, down,
-		 control_derive)) == NULL) {
+	if ((s = session_new(pd, c->site, c, h, w.session, control_derive)) ==
+	    NULL) {
 		snprintf(why, len, "cannot set up the session");
 		goto fail;
 	}
-	OPENSSL_cleanse(up, sizeof(up));
-	OPENSSL_cleanse(down, sizeof(down));
 	session_inherit(s, c->site->session);
 	session_index_swap(pd, c->site->session, s);
 	session_free(c->site->session);
@@ -282,6 +277,8 @@ on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
 
 	memset(&w, 0, sizeof(w));
 	w.version = PROTOCOL_VERSION;
+	/* One datagram loop: everything this end seals is worker 0's. */
+	w.workers = 1;
 	w.session = s->id;
 	w.data_port = pd->conf->endpoint.data_port;
 	w.probe_interval_ms = pd->conf->probe_interval_ms;
@@ -304,21 +301,20 @@ on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
 	}
 	return NULL;
 fail:
-	OPENSSL_cleanse(up, sizeof(up));
-	OPENSSL_cleanse(down, sizeof(down));
 	return why;
 }
 
 int
-control_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+control_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
+    uint8_t key[AEAD_KEY_LEN])
 {
 	struct session *s = arg;
 
 	/* Keys come from the TLS session: none once it is gone. */
 	if (s->conn == NULL)
 		return -1;
-	return tls_data_key(
-	    bufferevent_openssl_get_ssl(s->conn->bev), s->id, epoch, up, key);
+	return tls_data_key(bufferevent_openssl_get_ssl(s->conn->bev), s->id,
+	    epoch, worker, up, key);
 }
 
 void

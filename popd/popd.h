@@ -163,7 +163,8 @@ json_t *popd_answer(void *, const struct ctlsock_req *);
 /* control.c: one connection, its frames, HELLO to a session */
 /* A tunnel_derive_fn over a struct session: keys of its TLS session, -1
  * once its connection is gone. */
-int  control_derive(void *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+int control_derive(
+    void *, uint32_t epoch, int up, uint8_t worker, uint8_t key[AEAD_KEY_LEN]);
 void control_send_rekey(struct session *, uint32_t epoch);
 /* A new connection's callbacks, which listen.c installs, and its end
  * without a BYE (it unlinks and frees the connection). */
@@ -213,10 +214,10 @@ struct site *site_for(struct popd *, int family, const uint8_t *a);
 /* The health ticks' period for pd->conf (a tenth of probe.interval_ms,
  * 1 ms at least), in *tv, which it returns. */
 struct timeval *health_period(const struct popd *, struct timeval *tv);
-/* keys up and down for epoch 0, derive for the later ones */
+/* Every key from derive (over the new session, whose conn it is): epoch
+ * 0's now, for this end's worker and each of the HELLO's workers. */
 struct session *session_new(struct popd *, struct site *, struct conn *,
-    const struct ctl_hello *, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
-    const uint8_t down[AEAD_KEY_LEN], tunnel_derive_fn derive);
+    const struct ctl_hello *, uint32_t id, tunnel_derive_fn derive);
 /* The session of that id, or NULL: no walk over the sites. */
 struct session *session_by_id(struct popd *, uint32_t id);
 

@@ -259,8 +259,7 @@ session_spec(const struct popd *pd, const struct ctl_link *links, size_t nlinks,
 
 struct session *
 session_new(struct popd *pd, struct site *site, struct conn *conn,
-    const struct ctl_hello *h, uint32_t id, const uint8_t up[AEAD_KEY_LEN],
-    const uint8_t down[AEAD_KEY_LEN], tunnel_derive_fn derive)
+    const struct ctl_hello *h, uint32_t id, tunnel_derive_fn derive)
 {
 	struct session *s;
 	size_t          i;
@@ -279,7 +278,7 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	/* New keys, from this session's TLS connection: the only way
 	 * counters start at 0 (keyring.h).  Nothing of an old session's
 	 * keys is ever carried over (session_inherit()). */
-	if ((s->tun = tunnel_new(id, 0, down, up, derive, s, KEYRING_LIMIT,
+	if ((s->tun = tunnel_new(id, 0, 0, h->workers, derive, s, KEYRING_LIMIT,
 		 KEYRING_HARD_LIMIT)) == NULL) {
 		free(s);
 		return NULL;

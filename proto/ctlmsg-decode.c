@@ -16,11 +16,11 @@
 #include "jsonpos.h"
 
 static const char *const hello_keys[] = {
-    "version", "site", "links", "lan", NULL};
+    "version", "workers", "site", "links", "lan", NULL};
 static const char *const link_keys[] = {
     "name", "id", "up_mbps", "down_mbps", NULL};
 static const char *const welcome_keys[] = {
-    "version", "session", "data_port", "probe", NULL};
+    "version", "workers", "session", "data_port", "probe", NULL};
 static const char *const probe_keys[] = {
     "interval_ms", "down_after", "up_after", NULL};
 static const char *const link_state_keys[] = {
@@ -70,8 +70,9 @@ ctlmsg_decode_hello(const uint8_t *body, size_t len, struct ctl_hello *h,
 	memset(h, 0, sizeof(*h));
 	if ((root = dec_load(&d, body, len, hello_keys)) == NULL)
 		goto out;
-	if (dec_get_uint(
-		&d, root, NULL, "version", 0, UINT32_MAX, &h->version) == -1 ||
+	if (dec_version(&d, root, &h->version) == -1 ||
+	    dec_get_uint(&d, root, NULL, "workers", 1, PROTO_MAX_WORKERS,
+		&h->workers) == -1 ||
 	    dec_get_name(&d, root, NULL, "site", 1, h->site, sizeof(h->site),
 		JSONPOS_NAME_TEXT) == -1 ||
 	    dec_get_array(
@@ -143,8 +144,9 @@ ctlmsg_decode_welcome(const uint8_t *body, size_t len, struct ctl_welcome *w,
 	memset(w, 0, sizeof(*w));
 	if ((root = dec_load(&d, body, len, welcome_keys)) == NULL)
 		goto out;
-	if (dec_get_uint(
-		&d, root, NULL, "version", 0, UINT32_MAX, &w->version) == -1 ||
+	if (dec_version(&d, root, &w->version) == -1 ||
+	    dec_get_uint(&d, root, NULL, "workers", 1, PROTO_MAX_WORKERS,
+		&w->workers) == -1 ||
 	    dec_get_uint(
 		&d, root, NULL, "session", 1, UINT32_MAX, &w->session) == -1 ||
 	    dec_get_uint(&d, root, NULL, "data_port", 1, UINT16_MAX, &port) ==

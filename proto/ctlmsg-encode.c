@@ -117,6 +117,7 @@ ctlmsg_encode_hello(const struct ctl_hello *h, uint8_t **out, size_t *outlen)
 	if ((root = json_object()) == NULL)
 		return -1;
 	set(root, "version", json_integer(h->version), &bad);
+	set(root, "workers", json_integer(h->workers), &bad);
 	set(root, "site", json_string(h->site), &bad);
 	set(root, "links", (links = json_array()), &bad);
 	set(root, "lan", (lan = json_array()), &bad);
@@ -154,6 +155,7 @@ ctlmsg_encode_welcome(
 	if ((root = json_object()) == NULL)
 		return -1;
 	set(root, "version", json_integer(w->version), &bad);
+	set(root, "workers", json_integer(w->workers), &bad);
 	set(root, "session", json_integer(w->session), &bad);
 	set(root, "data_port", json_integer(w->data_port), &bad);
 	set(root, "probe", (probe = json_object()), &bad);

@@ -69,6 +69,10 @@ int dec_uint_in(struct dec *d, json_t *v, const char *path, const char *key,
 int dec_get_uint(struct dec *d, json_t *obj, const char *path, const char *key,
     uint32_t min, uint32_t max, uint32_t *out);
 int dec_get_dead_link(struct dec *d, json_t *obj, uint8_t *out);
+/* "version" of HELLO and WELCOME: read first and refused unless it is
+ * PROTOCOL_VERSION, so that a peer of another version hears that, not
+ * what its message lacks. */
+int dec_version(struct dec *d, json_t *obj, uint32_t *out);
 int dec_get_bool(struct dec *d, json_t *obj, const char *path, const char *key,
     uint8_t *out);
 int dec_get_name(struct dec *d, json_t *obj, const char *path, const char *key,

@@ -120,6 +120,18 @@ dec_get_uint(struct dec *d, json_t *obj, const char *path, const char *key,
 	return dec_uint_in(d, v, path, key, min, max, out);
 }
 
+int
+dec_version(struct dec *d, json_t *obj, uint32_t *out)
+{
+	if (dec_get_uint(d, obj, NULL, "version", 0, UINT32_MAX, out) == -1)
+		return -1;
+	if (*out != PROTOCOL_VERSION)
+		return dec_fail(d, NULL, "version",
+		    "protocol version %u, this end speaks %d", *out,
+		    PROTOCOL_VERSION);
+	return 0;
+}
+
 /* "link" of REASSIGN and REASSIGN_ACK: absent means CTL_LINK_NONE. */
 int
 dec_get_dead_link(struct dec *d, json_t *obj, uint8_t *out)

@@ -117,6 +117,7 @@ struct ctl_link {
 
 struct ctl_hello {
 	uint32_t         version;
+	uint32_t         workers; /* the Socket's: 1..PROTO_MAX_WORKERS */
 	char             site[PROTO_SITE_MAX];
 	struct ctl_link  links[PROTO_MAX_LINKS];
 	size_t           nlinks;
@@ -126,6 +127,7 @@ struct ctl_hello {
 
 struct ctl_welcome {
 	uint32_t version;
+	uint32_t workers;   /* the PoP's: 1..PROTO_MAX_WORKERS */
 	uint32_t session;   /* data-plane session id, never 0 */
 	uint16_t data_port; /* the PoP's UDP port for the data plane */
 	uint32_t probe_interval_ms;

@@ -7,7 +7,7 @@
 #define WANPAIR_PROTO_H
 
 /* Carried in every data-plane header and in the first control frame. */
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
 
 /* Data-plane header in front of every datagram; it is the AEAD's AAD. */
 #define WIRE_HDR_LEN 16
@@ -46,5 +46,9 @@
 #define PROTO_PROBE_INTERVAL_MAX 10000
 #define PROTO_PROBE_COUNT_MAX    100 /* down_after, up_after */
 #define PROTO_LOSS_PPM_MAX       1000000
+/* Data-plane workers of one end (HELLO, WELCOME): each seals under keys
+ * of its own (wire.h's worker byte), so a peer keeps this many receive
+ * states at most. */
+#define PROTO_MAX_WORKERS 64
 
 #endif

@@ -18,7 +18,8 @@ wire_hdr_encode(const struct wire_hdr *h, uint8_t *out, size_t outlen)
 	wbuf_init(&b, out, outlen);
 	if (wbuf_put_u8(&b, (uint8_t)(h->version << 4 | h->type)) == -1 ||
 	    wbuf_put_u8(&b, h->link_id) == -1 ||
-	    wbuf_put_u16(&b, h->flags) == -1 ||
+	    wbuf_put_u8(&b, h->worker) == -1 ||
+	    wbuf_put_u8(&b, h->flags) == -1 ||
 	    wbuf_put_u32(&b, h->session) == -1 ||
 	    wbuf_put_u64(&b, h->counter) == -1)
 		return -1;
@@ -40,7 +41,8 @@ wire_hdr_decode(const uint8_t *p, size_t len, struct wire_hdr *hdr)
 	if (rbuf_left(&b) < WIRE_HDR_LEN + WIRE_TAG_LEN)
 		return WIRE_ERR_TRUNCATED;
 	if (rbuf_get_u8(&b, &vt) == -1 || rbuf_get_u8(&b, &h.link_id) == -1 ||
-	    rbuf_get_u16(&b, &h.flags) == -1 ||
+	    rbuf_get_u8(&b, &h.worker) == -1 ||
+	    rbuf_get_u8(&b, &h.flags) == -1 ||
 	    rbuf_get_u32(&b, &h.session) == -1 ||
 	    rbuf_get_u64(&b, &h.counter) == -1)
 		return WIRE_ERR_TRUNCATED;
@@ -63,11 +65,13 @@ wire_hdr_decode(const uint8_t *p, size_t len, struct wire_hdr *hdr)
 /*
  * RFC 5116 section 3.2's construction: a fixed field (the link id,
  * zero-padded to 32 bits) followed by a counter.  All links of a direction
- * share one key, and each link counts on its own; two links therefore never
- * produce the same nonce, because their fixed fields differ, and one link
- * never repeats one, because its counter only grows and the key is
- * replaced long before it could wrap.  The two directions use different
- * keys, so the same link id on the way back is no collision either.
+ * share one key (one per sender worker: each worker's keys are its own),
+ * and each link counts on its own; two links therefore never produce the
+ * same nonce, because their fixed fields differ, and one link never
+ * repeats one, because its counter only grows and the key is replaced
+ * long before it could wrap.  The two directions and the workers use
+ * different keys, so the same link id on the way back or from another
+ * worker is no collision either.
  */
 void
 wire_nonce(uint8_t link_id, uint64_t counter, uint8_t nonce[WIRE_NONCE_LEN])

@@ -4,10 +4,17 @@
  *
  *	byte 0		version (high 4 bits) | type (low 4 bits)
  *	byte 1		link id
- *	bytes 2-3	flags
+ *	byte 2		worker: the sender's worker that sealed it
+ *	byte 3		flags
  *	bytes 4-7	session id, assigned by popd at login
  *	bytes 8-15	counter, per (key, direction, link)
  *	then		AEAD ciphertext and a WIRE_TAG_LEN tag
+ *
+ * Each worker of a sender seals under keys of its own (derived with its
+ * worker id, common/tls.h), counting per link from 0 under each: the
+ * worker byte tells the receiver which keys and which replay windows a
+ * datagram belongs to.  Version 1 had no worker byte (bytes 2-3 were
+ * flags) and is refused.
  *
  * The header is the AEAD's additional data, so none of it is secret but
  * all of it is authenticated.  Encoding and decoding are pure functions:
@@ -37,13 +44,14 @@ enum wire_err {
 
 /* The parity of the key epoch that sealed the packet (keyring.h): the
  * receiver picks its current key or the next one by it. */
-#define WIRE_F_KEY_PHASE 0x0001
+#define WIRE_F_KEY_PHASE 0x01
 
 struct wire_hdr {
 	uint8_t  version; /* 4 bits on the wire */
 	uint8_t  type;    /* enum wire_type, 4 bits on the wire */
 	uint8_t  link_id;
-	uint16_t flags; /* WIRE_F_*; others sent as 0 */
+	uint8_t  worker; /* < the sender's workers (HELLO, WELCOME) */
+	uint8_t  flags;  /* WIRE_F_*; others sent as 0 */
 	uint32_t session;
 	uint64_t counter;
 };

@@ -128,6 +128,8 @@ send_hello(struct socketd *sd)
 
 	memset(&h, 0, sizeof(h));
 	h.version = PROTOCOL_VERSION;
+	/* One datagram loop: everything this end seals is worker 0's. */
+	h.workers = 1;
 	memcpy(h.site, sd->conf->site, sizeof(h.site));
 	h.nlinks = sd->nlinks;
 	for (i = 0; i < sd->nlinks; i++) {
@@ -379,45 +381,44 @@ on_reassign_ack(struct socketd *sd, const struct ctl_reassign_ack *a)
 static int
 on_welcome(struct socketd *sd, const struct ctl_welcome *w)
 {
-	uint8_t up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
-	size_t  i;
-	SSL    *ssl = bufferevent_openssl_get_ssl(sd->ctl);
+	size_t i;
 
 	if (w->version != PROTOCOL_VERSION) {
 		log_warnx("PoP speaks protocol version %u, we speak %d",
 		    w->version, PROTOCOL_VERSION);
 		return -1;
 	}
-	if (tls_data_keys(ssl, w->session, 0, up, down) == -1) {
-		log_warnx("cannot derive data-plane keys from the session");
+	/* The keys come from this TLS session (control_derive()), which
+	 * counts as welcomed from here. */
+	sd->ctl_welcomed = 1;
+	if (dataplane_new_session(sd, w->session, w->workers, control_derive) ==
+	    -1) {
+		sd->ctl_welcomed = 0;
 		return -1;
 	}
-	sd->ctl_welcomed = 1;
 	sd->ctl_backoff = 1;
 	log_info("session %u with the PoP over link %s", w->session,
 	    sd->links[sd->ctl_link].conf->name);
-	dataplane_new_session(sd, w->session, up, down, control_derive);
 	dataplane_set_port(sd, w->data_port);
 	/* The PoP may hold a fresh session: tell it which links are down. */
 	for (i = 0; i < sd->nlinks; i++)
 		if (!dataplane_link_up(sd, (unsigned)i))
 			control_link_state(sd, (unsigned)i);
-	OPENSSL_cleanse(up, sizeof(up));
-	OPENSSL_cleanse(down, sizeof(down));
 	reconcile(sd);
 	return 0;
 }
 
 int
-control_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+control_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
+    uint8_t key[AEAD_KEY_LEN])
 {
 	struct socketd *sd = arg;
 
 	/* Keys come from the TLS session: none while it is down. */
 	if (sd->ctl == NULL || !sd->ctl_welcomed)
 		return -1;
-	return tls_data_key(
-	    bufferevent_openssl_get_ssl(sd->ctl), sd->session, epoch, up, key);
+	return tls_data_key(bufferevent_openssl_get_ssl(sd->ctl), sd->session,
+	    epoch, worker, up, key);
 }
 
 void

@@ -325,10 +325,9 @@ dataplane_session_expire(struct socketd *sd)
 	sd->sessions_expired++;
 }
 
-void
+int
 dataplane_new_session(struct socketd *sd, uint32_t session,
-    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN],
-    tunnel_derive_fn derive)
+    unsigned pop_workers, tunnel_derive_fn derive)
 {
 	/* The old keys go with their counters; the new ones start at 0,
 	 * and so do the replay windows, with the PoP's counters. */
@@ -336,16 +335,18 @@ dataplane_new_session(struct socketd *sd, uint32_t session,
 	sd->tun = NULL;
 	sd->keyed = 0;
 	sd->session = session;
-	if ((sd->tun = tunnel_new(session, 1, up, down, derive, sd,
+	if ((sd->tun = tunnel_new(session, 1, 0, pop_workers, derive, sd,
 		 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL) {
-		log_warnx("cannot set up the data-plane cipher");
-		return;
+		log_warnx(
+		    "cannot set up the data-plane keys of session %u", session);
+		return -1;
 	}
 	sd->keyed = 1;
 	/* The first probe round now, not an interval later: the probe
 	 * timer's callback (links.c), run once more. */
 	if (sd->probe_ev != NULL)
 		event_active(sd->probe_ev, EV_TIMEOUT, 0);
+	return 0;
 }
 
 /* The TUN MTU: configured, or the smallest link MTU less the overhead. */

@@ -110,7 +110,8 @@ void control_send_rekey(struct socketd *, uint32_t epoch);
 void control_link_state(struct socketd *, unsigned link);
 /* A tunnel_derive_fn over the struct socketd: keys of the channel's TLS
  * session, -1 while it has none. */
-int  control_derive(void *, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN]);
+int control_derive(
+    void *, uint32_t epoch, int up, uint8_t worker, uint8_t key[AEAD_KEY_LEN]);
 int  control_init(struct socketd *);
 int  control_start(struct socketd *);
 void control_stop(struct socketd *);
@@ -185,11 +186,11 @@ void dataplane_links_set(struct socketd *, const struct config *n,
 /* Drops the keys of a session whose control channel has been gone for
  * session_grace_s (called on every probe round). */
 void dataplane_session_expire(struct socketd *);
-/* New keys for `session`; later epochs' come from derive.  Makes the
- * probe timer (probe_ev) run at once. */
-void dataplane_new_session(struct socketd *, uint32_t session,
-    const uint8_t up[AEAD_KEY_LEN], const uint8_t down[AEAD_KEY_LEN],
-    tunnel_derive_fn derive);
+/* New keys for `session` with a PoP of `pop_workers` workers, all from
+ * derive (over sd).  Makes the probe timer (probe_ev) run at once.  0,
+ * or -1 logged: no keys (the tunnel could not be set up). */
+int dataplane_new_session(struct socketd *, uint32_t session,
+    unsigned pop_workers, tunnel_derive_fn derive);
 /* Seals and sends one packet on l (counted there, or as a drop). */
 void dataplane_send(struct socketd *, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len);

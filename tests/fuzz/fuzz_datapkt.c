@@ -85,7 +85,8 @@ round_trip(const uint8_t *data, size_t size)
 	if (wire_hdr_decode(dgram, (size_t)n, &d) != WIRE_OK)
 		abort();
 	if (d.link_id != h.link_id || d.counter != h.counter ||
-	    d.session != h.session || d.type != h.type || d.flags != h.flags)
+	    d.session != h.session || d.type != h.type || d.flags != h.flags ||
+	    d.worker != h.worker)
 		abort();
 	/* In place, as the data path opens. */
 	if (dgram_open(aead, &d, dgram, (size_t)n, dgram + WIRE_HDR_LEN,

@@ -307,7 +307,7 @@ def tls(src, dst, port, certdir, rcvbuf=None):
 
 
 HELLO = frame(CTL_HELLO, {
-    "version": 1, "site": ABUSER_SITE,
+    "version": 2, "workers": 1, "site": ABUSER_SITE,
     "links": [{"name": "A1", "id": 0, "up_mbps": 10, "down_mbps": 10}],
     "lan": [ABUSER_LAN]})
 KEEPALIVE = frame(CTL_KEEPALIVE, {})

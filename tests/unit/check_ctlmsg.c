@@ -142,6 +142,7 @@ small_hello(struct ctl_hello *h)
 {
 	memset(h, 0, sizeof(*h));
 	h->version = PROTOCOL_VERSION;
+	h->workers = 1;
 	snprintf(h->site, sizeof(h->site), "branch-17");
 	add_link(h, "WAN1", 0, 100, 100);
 	add_lan(h, "10.1.0.0/24");
@@ -149,7 +150,8 @@ small_hello(struct ctl_hello *h)
 }
 
 static const char small_hello_json[] =
-    "{\"version\":1,\"site\":\"branch-17\",\"links\":[{\"name\":\"WAN1\","
+    "{\"version\":2,\"workers\":1,\"site\":\"branch-17\",\"links\":[{\"name\":"
+    "\"WAN1\","
     "\"id\":0,\"up_mbps\":100,\"down_mbps\":100}],\"lan\":[\"10.1.0.0/"
     "24\",\"2001:db8:1::/64\"]}";
 
@@ -161,7 +163,8 @@ big_hello(struct ctl_hello *h)
 	size_t i;
 
 	memset(h, 0, sizeof(*h));
-	h->version = UINT32_MAX;
+	h->version = PROTOCOL_VERSION;
+	h->workers = PROTO_MAX_WORKERS;
 	memset(h->site, 'S', sizeof(h->site) - 1);
 	/* Sites are free text: spaces and UTF-8 are fine. */
 	memcpy(h->site, "Zürich Nord ", 13);
@@ -308,9 +311,9 @@ END_TEST
 START_TEST(test_round_trip_welcome)
 {
 	static const struct ctl_welcome ws[] = {
-	    {PROTOCOL_VERSION, 1, 1, 10, 1, 1},
-	    {PROTOCOL_VERSION, 0xdeadbeef, 4789, 100, 3, 5},
-	    {UINT32_MAX, UINT32_MAX, 65535, 10000, 100, 100},
+	    {PROTOCOL_VERSION, 1, 1, 1, 10, 1, 1},
+	    {PROTOCOL_VERSION, PROTO_MAX_WORKERS, 0xdeadbeef, 4789, 100, 3, 5},
+	    {PROTOCOL_VERSION, 7, UINT32_MAX, 65535, 10000, 100, 100},
 	};
 	union ctl_body m;
 	size_t         i;
@@ -395,12 +398,13 @@ END_TEST
 START_TEST(test_exact_bytes_welcome_link_state_bye)
 {
 	static const char welcome[] =
-	    "{\"version\":1,\"session\":305419896,\"data_port\":4789,"
+	    "{\"version\":2,\"workers\":1,\"session\":305419896,\"data_port\":"
+	    "4789,"
 	    "\"probe\":{\"interval_ms\":100,\"down_after\":3,\"up_after\":5}}";
 	static const char link_state[] =
 	    "{\"link\":3,\"up\":false,\"rtt_us\":12000,\"loss_ppm\":250}";
 	static const char     bye[] = "{\"reason\":\"bye \\\"now\\\"\"}";
-	struct ctl_welcome    w = {1, 0x12345678, 4789, 100, 3, 5};
+	struct ctl_welcome    w = {2, 1, 0x12345678, 4789, 100, 3, 5};
 	struct ctl_link_state ls = {3, 0, 12000, 250};
 	struct ctl_bye        b;
 	uint8_t              *out;
@@ -427,7 +431,7 @@ END_TEST
 START_TEST(test_encode_refuses)
 {
 	struct ctl_link_state ls = {0, 2, 0, 0};
-	struct ctl_welcome    w = {1, 1, 1, 100, 3, 5};
+	struct ctl_welcome    w = {2, 1, 1, 1, 100, 3, 5};
 	struct ctl_hello      h;
 	struct ctl_bye        b;
 	uint8_t              *out;
@@ -685,12 +689,13 @@ END_TEST
 	"{\"name\":\"" n "\",\"id\":" #id ",\"up_mbps\":" #up                  \
 	",\"down_mbps\":5}"
 #define HELLO(links, lan)                                                      \
-	"{\"version\":1,\"site\":\"branch-17\",\"links\":[" links              \
-	"],\"lan\":[" lan "]}"
+	"{\"version\":2,\"workers\":1,\"site\":\"branch-17\",\"links\":"       \
+	"[" links "],\"lan\":[" lan "]}"
 #define L0  LINK("WAN1", 0, 100)
 #define LAN "\"10.1.0.0/24\""
 #define WELCOME(probe)                                                         \
-	"{\"version\":1,\"session\":7,\"data_port\":4789,\"probe\":" probe "}"
+	"{\"version\":2,\"workers\":1,\"session\":7,\"data_port\":4789,"       \
+	"\"probe\":" probe "}"
 #define PROBE "{\"interval_ms\":100,\"down_after\":3,\"up_after\":5}"
 #define RA(moves)                                                              \
 	"{\"link\":2,\"seq\":0,\"last\":true,\"total\":9,\"moves\":[" moves "]}"
@@ -733,15 +738,37 @@ static const struct bad_body {
     {CTL_HELLO, HELLO(L0, ""), NULL},
     {CTL_HELLO, "{\"site\":\"b\",\"links\":[" L0 "],\"lan\":[]}",
 	"missing key \"version\""},
-    {CTL_HELLO, "{\"version\":1,\"links\":[" L0 "],\"lan\":[]}",
+    /* Version 1's HELLO had no workers: it hears of its version. */
+    {CTL_HELLO, "{\"version\":1,\"site\":\"b\",\"links\":[" L0 "],\"lan\":[]}",
+	"version: protocol version 1, this end speaks 2"},
+    {CTL_HELLO,
+	"{\"version\":3,\"workers\":1,\"site\":\"b\",\"links\":[" L0
+	"],\"lan\":[]}",
+	"version: protocol version 3, this end speaks 2"},
+    {CTL_HELLO, "{\"version\":2,\"site\":\"b\",\"links\":[" L0 "],\"lan\":[]}",
+	"missing key \"workers\""},
+    {CTL_HELLO,
+	"{\"version\":2,\"workers\":0,\"site\":\"b\",\"links\":[" L0
+	"],\"lan\":[]}",
+	"workers: must be 1..64, got 0"},
+    {CTL_HELLO,
+	"{\"version\":2,\"workers\":65,\"site\":\"b\",\"links\":[" L0
+	"],\"lan\":[]}",
+	"workers: must be 1..64, got 65"},
+    {CTL_HELLO,
+	"{\"version\":2,\"workers\":64,\"site\":\"b\",\"links\":[" L0
+	"],\"lan\":[]}",
+	NULL},
+    {CTL_HELLO, "{\"version\":2,\"workers\":1,\"links\":[" L0 "],\"lan\":[]}",
 	"missing key \"site\""},
-    {CTL_HELLO, "{\"version\":1,\"site\":\"b\",\"lan\":[]}",
+    {CTL_HELLO, "{\"version\":2,\"workers\":1,\"site\":\"b\",\"lan\":[]}",
 	"missing key \"links\""},
-    {CTL_HELLO, "{\"version\":1,\"site\":\"b\",\"links\":[" L0 "]}",
+    {CTL_HELLO,
+	"{\"version\":2,\"workers\":1,\"site\":\"b\",\"links\":[" L0 "]}",
 	"missing key \"lan\""},
     {CTL_HELLO,
-	"{\"version\":1,\"colour\":\"red\",\"site\":\"b\",\"links\":[" L0
-	"],\"lan\":[]}",
+	"{\"version\":2,\"workers\":1,\"colour\":\"red\",\"site\":\"b\","
+	"\"links\":[" L0 "],\"lan\":[]}",
 	"unknown key \"colour\""},
     {CTL_HELLO, "{\"version\":\"1\",\"site\":\"b\",\"links\":[],\"lan\":[]}",
 	"version: must be an integer, got string"},
@@ -752,15 +779,19 @@ static const struct bad_body {
     {CTL_HELLO,
 	"{\"version\":4294967296,\"site\":\"b\",\"links\":[],\"lan\":[]}",
 	"version: must be 0..4294967295, got 4294967296"},
-    {CTL_HELLO, "{\"version\":1,\"site\":\"\",\"links\":[],\"lan\":[]}",
+    {CTL_HELLO,
+	"{\"version\":2,\"workers\":1,\"site\":\"\",\"links\":[],\"lan\":[]}",
 	"site: must be 1..63 bytes long, got 0"},
     {CTL_HELLO,
-	"{\"version\":1,\"site\":\"a\\u0007b\",\"links\":[],\"lan\":[]}",
+	"{\"version\":2,\"workers\":1,\"site\":\"a\\u0007b\",\"links\":[],"
+	"\"lan\":[]}",
 	"site: must not contain control characters; got \"a\\u0007b\""},
-    {CTL_HELLO, "{\"version\":1,\"site\":7,\"links\":[],\"lan\":[]}",
+    {CTL_HELLO,
+	"{\"version\":2,\"workers\":1,\"site\":7,\"links\":[],\"lan\":[]}",
 	"site: must be a string, got integer"},
     {CTL_HELLO, HELLO("", LAN), "links: must have 1..32 entries, got 0"},
-    {CTL_HELLO, "{\"version\":1,\"site\":\"b\",\"links\":{},\"lan\":[]}",
+    {CTL_HELLO,
+	"{\"version\":2,\"workers\":1,\"site\":\"b\",\"links\":{},\"lan\":[]}",
 	"links: must be an array, got object"},
     {CTL_HELLO, HELLO("7", LAN), "links[0]: must be an object, got integer"},
     {CTL_HELLO,
@@ -802,21 +833,36 @@ static const struct bad_body {
 	"\"branch/24\""},
     {CTL_HELLO, HELLO(L0, "24"), "lan[0]: must be a string, got integer"},
     {CTL_HELLO,
-	"{\"version\":1,\"site\":\"b\",\"links\":[" L0 "],\"lan\":\"x\"}",
+	"{\"version\":2,\"workers\":1,\"site\":\"b\",\"links\":[" L0
+	"],\"lan\":\"x\"}",
 	"lan: must be an array, got string"},
 
     /* WELCOME */
     {CTL_WELCOME, WELCOME(PROBE), NULL},
-    {CTL_WELCOME, "{\"version\":1,\"session\":7,\"data_port\":4789}",
+    {CTL_WELCOME,
+	"{\"version\":1,\"session\":7,\"data_port\":4789,\"probe\":" PROBE "}",
+	"version: protocol version 1, this end speaks 2"},
+    {CTL_WELCOME,
+	"{\"version\":2,\"session\":7,\"data_port\":4789,\"probe\":" PROBE "}",
+	"missing key \"workers\""},
+    {CTL_WELCOME,
+	"{\"version\":2,\"workers\":65,\"session\":7,\"data_port\":4789,"
+	"\"probe\":" PROBE "}",
+	"workers: must be 1..64, got 65"},
+    {CTL_WELCOME,
+	"{\"version\":2,\"workers\":1,\"session\":7,\"data_port\":4789}",
 	"missing key \"probe\""},
     {CTL_WELCOME,
-	"{\"version\":1,\"session\":0,\"data_port\":4789,\"probe\":" PROBE "}",
+	"{\"version\":2,\"workers\":1,\"session\":0,\"data_port\":4789,"
+	"\"probe\":" PROBE "}",
 	"session: must be 1..4294967295, got 0"},
     {CTL_WELCOME,
-	"{\"version\":1,\"session\":1,\"data_port\":65536,\"probe\":" PROBE "}",
+	"{\"version\":2,\"workers\":1,\"session\":1,\"data_port\":65536,"
+	"\"probe\":" PROBE "}",
 	"data_port: must be 1..65535, got 65536"},
     {CTL_WELCOME,
-	"{\"version\":1,\"session\":1,\"data_port\":0,\"probe\":" PROBE "}",
+	"{\"version\":2,\"workers\":1,\"session\":1,\"data_port\":0,"
+	"\"probe\":" PROBE "}",
 	"data_port: must be 1..65535, got 0"},
     {CTL_WELCOME, WELCOME("[]"), "probe: must be an object, got array"},
     {CTL_WELCOME, WELCOME("{\"interval_ms\":100,\"down_after\":3}"),
@@ -1038,8 +1084,8 @@ START_TEST(test_limits)
 	size_t         off, i;
 
 	/* 32 links decode, 33 do not. */
-	off = (size_t)snprintf(
-	    body, sizeof(body), "{\"version\":1,\"site\":\"b\",\"links\":[");
+	off = (size_t)snprintf(body, sizeof(body),
+	    "{\"version\":2,\"workers\":1,\"site\":\"b\",\"links\":[");
 	for (i = 0; i < PROTO_MAX_LINKS + 1; i++) {
 		if (i == PROTO_MAX_LINKS) {
 			snprintf(
@@ -1059,7 +1105,7 @@ START_TEST(test_limits)
 
 	/* 256 LAN prefixes decode, 257 do not. */
 	off = (size_t)snprintf(body, sizeof(body),
-	    "{\"version\":1,"
+	    "{\"version\":2,\"workers\":1,"
 	    "\"site\":\"b\",\"links\":[" L0 "],\"lan\":[");
 	for (i = 0; i < CTL_MAX_LAN + 1; i++) {
 		if (i == CTL_MAX_LAN) {
@@ -1750,7 +1796,7 @@ START_TEST(test_garbage)
 	    encode(CTL_HELLO, &m, &frames[nframes], &flens[nframes]), 0);
 	nframes++;
 	memset(&m, 0, sizeof(m));
-	m.welcome = (struct ctl_welcome){1, 9, 4789, 100, 3, 5};
+	m.welcome = (struct ctl_welcome){2, 1, 9, 4789, 100, 3, 5};
 	ck_assert_int_eq(
 	    encode(CTL_WELCOME, &m, &frames[nframes], &flens[nframes]), 0);
 	nframes++;

@@ -203,8 +203,8 @@ static uint64_t
 epochs(void)
 {
 	return (uint64_t)tunnel_tx_epoch(h.sd->tun) +
-	    tunnel_rx_epoch(h.sd->tun) + tunnel_tx_epoch(h.peer) +
-	    tunnel_rx_epoch(h.peer);
+	    tunnel_rx_epoch(h.sd->tun, 0) + tunnel_tx_epoch(h.peer) +
+	    tunnel_rx_epoch(h.peer, 0);
 }
 
 /*

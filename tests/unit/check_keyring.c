@@ -46,7 +46,7 @@ ring(uint64_t limit, uint64_t hard)
 	struct keyring *k;
 
 	memset(key0, 0, sizeof(key0));
-	k = keyring_new(key0, fake_derive, NULL, limit, hard);
+	k = keyring_new(key0, 0, fake_derive, NULL, limit, hard);
 	ck_assert_ptr_nonnull(k);
 	return k;
 }
@@ -398,10 +398,10 @@ START_TEST(refusals)
 
 	memset(key0, 0, sizeof(key0));
 	derive_ok = 1;
-	ck_assert_ptr_null(keyring_new(key0, fake_derive, NULL, 0, 1));
-	ck_assert_ptr_null(keyring_new(key0, fake_derive, NULL, 10, 9));
-	ck_assert_ptr_null(
-	    keyring_new(key0, fake_derive, NULL, 10, KEYRING_HARD_LIMIT + 1));
+	ck_assert_ptr_null(keyring_new(key0, 0, fake_derive, NULL, 0, 1));
+	ck_assert_ptr_null(keyring_new(key0, 0, fake_derive, NULL, 10, 9));
+	ck_assert_ptr_null(keyring_new(
+	    key0, 0, fake_derive, NULL, 10, KEYRING_HARD_LIMIT + 1));
 	s = ring(10, 10);
 	ck_assert_int_eq(keyring_seal(s, WIRE_DATA, 0, 1, big, sizeof(big),
 			     dgram, sizeof(dgram), &adv),

@@ -56,11 +56,12 @@ decode_exact(const uint8_t *p, size_t len, struct wire_hdr *h)
 static const struct wire_hdr known = {.version = PROTOCOL_VERSION,
     .type = WIRE_DATA,
     .link_id = 0x02,
-    .flags = 0x0304,
+    .worker = 0x03,
+    .flags = 0x04,
     .session = 0x05060708,
     .counter = 0x090a0b0c0d0e0f10ULL};
 
-static const uint8_t known_bytes[WIRE_HDR_LEN] = {0x11, 0x02, 0x03, 0x04, 0x05,
+static const uint8_t known_bytes[WIRE_HDR_LEN] = {0x21, 0x02, 0x03, 0x04, 0x05,
     0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10};
 
 static void
@@ -69,6 +70,7 @@ assert_hdr_eq(const struct wire_hdr *a, const struct wire_hdr *b)
 	ck_assert_uint_eq(a->version, b->version);
 	ck_assert_uint_eq(a->type, b->type);
 	ck_assert_uint_eq(a->link_id, b->link_id);
+	ck_assert_uint_eq(a->worker, b->worker);
 	ck_assert_uint_eq(a->flags, b->flags);
 	ck_assert_uint_eq(a->session, b->session);
 	ck_assert_uint_eq(a->counter, b->counter);
@@ -76,7 +78,9 @@ assert_hdr_eq(const struct wire_hdr *a, const struct wire_hdr *b)
 
 START_TEST(test_constants)
 {
-	ck_assert_int_eq(PROTOCOL_VERSION, 1);
+	/* 2: the worker byte (wire.h). */
+	ck_assert_int_eq(PROTOCOL_VERSION, 2);
+	ck_assert_int_eq(PROTO_MAX_WORKERS, 64);
 	ck_assert_int_eq(WIRE_HDR_LEN, 16);
 	ck_assert_int_eq(WIRE_TAG_LEN, 16);
 	ck_assert_int_eq(WIRE_OVERHEAD, 32);
@@ -119,7 +123,8 @@ START_TEST(test_round_trip)
 		h.counter = counters[i / 3 % NC];
 		/* Links 0, 85, 170 and 255. */
 		h.link_id = (uint8_t)(i / (3 * NC) * 85);
-		h.flags = (uint16_t)(0xffff - h.link_id);
+		h.worker = (uint8_t)(i * 7);
+		h.flags = (uint8_t)(0xff - h.link_id);
 		h.session = 0xdeadbeef ^ (uint32_t)i;
 		ck_assert_int_eq(
 		    wire_hdr_encode(&h, pkt, sizeof(pkt)), WIRE_HDR_LEN);
@@ -206,7 +211,7 @@ END_TEST
 
 START_TEST(test_bad_version)
 {
-	static const uint8_t versions[] = {0, 2, 3, 15};
+	static const uint8_t versions[] = {0, 1, 3, 15};
 	uint8_t              pkt[WIRE_MIN_DGRAM];
 	struct wire_hdr      h, before;
 	size_t               i;

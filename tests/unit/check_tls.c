@@ -159,6 +159,7 @@ START_TEST(good_pair)
 	uint8_t   cu[AEAD_KEY_LEN], cd[AEAD_KEY_LEN];
 	uint8_t   su[AEAD_KEY_LEN], sd[AEAD_KEY_LEN];
 	uint8_t   ou[AEAD_KEY_LEN], od[AEAD_KEY_LEN];
+	uint8_t   wu[AEAD_KEY_LEN], wd[AEAD_KEY_LEN];
 	char      id[TLS_ERRLEN];
 	struct hs h;
 
@@ -187,35 +188,45 @@ START_TEST(good_pair)
 	ck_assert_int_eq(tls_peer_identity(h.s, id, 14), 0);
 
 	/* the same keys on both ends, one per direction */
-	ck_assert_int_eq(tls_data_keys(h.c, 0x11, 0, cu, cd), 0);
-	ck_assert_int_eq(tls_data_keys(h.s, 0x11, 0, su, sd), 0);
+	ck_assert_int_eq(tls_data_keys(h.c, 0x11, 0, 0, cu, cd), 0);
+	ck_assert_int_eq(tls_data_keys(h.s, 0x11, 0, 0, su, sd), 0);
 	ck_assert(memcmp(cu, su, sizeof(cu)) == 0);
 	ck_assert(memcmp(cd, sd, sizeof(cd)) == 0);
 	ck_assert(memcmp(cu, cd, sizeof(cu)) != 0);
 	/* another session id, other keys */
-	ck_assert_int_eq(tls_data_keys(h.s, 0x11000000, 0, ou, od), 0);
+	ck_assert_int_eq(tls_data_keys(h.s, 0x11000000, 0, 0, ou, od), 0);
 	ck_assert(memcmp(ou, su, sizeof(ou)) != 0);
 	ck_assert(memcmp(od, sd, sizeof(od)) != 0);
-	ck_assert_int_eq(tls_data_keys(h.c, 0x12, 0, ou, od), 0);
+	ck_assert_int_eq(tls_data_keys(h.c, 0x12, 0, 0, ou, od), 0);
 	ck_assert(memcmp(ou, su, sizeof(ou)) != 0);
 	/* the next key epoch: other keys, the same on both ends */
-	ck_assert_int_eq(tls_data_keys(h.c, 0x11, 1, ou, od), 0);
+	ck_assert_int_eq(tls_data_keys(h.c, 0x11, 1, 0, ou, od), 0);
 	ck_assert(memcmp(ou, su, sizeof(ou)) != 0);
 	ck_assert(memcmp(od, sd, sizeof(od)) != 0);
-	ck_assert_int_eq(tls_data_keys(h.s, 0x11, 1, cu, cd), 0);
+	ck_assert_int_eq(tls_data_keys(h.s, 0x11, 1, 0, cu, cd), 0);
 	ck_assert(memcmp(ou, cu, sizeof(ou)) == 0);
 	ck_assert(memcmp(od, cd, sizeof(od)) == 0);
 	/* one direction alone: up on the Socket is up on the PoP */
-	ck_assert_int_eq(tls_data_key(h.s, 0x11, 1, 1, ou), 0);
+	ck_assert_int_eq(tls_data_key(h.s, 0x11, 1, 0, 1, ou), 0);
 	ck_assert(memcmp(ou, cu, sizeof(ou)) == 0);
-	ck_assert_int_eq(tls_data_key(h.c, 0x11, 1, 0, od), 0);
+	ck_assert_int_eq(tls_data_key(h.c, 0x11, 1, 0, 0, od), 0);
 	ck_assert(memcmp(od, cd, sizeof(od)) == 0);
+	/* another worker: other keys, the same on both ends (their
+	 * counters never meet: wire.h) */
+	ck_assert_int_eq(tls_data_keys(h.c, 0x11, 1, 1, ou, od), 0);
+	ck_assert(memcmp(ou, cu, sizeof(ou)) != 0);
+	ck_assert(memcmp(od, cd, sizeof(od)) != 0);
+	ck_assert_int_eq(tls_data_keys(h.s, 0x11, 1, 1, wu, wd), 0);
+	ck_assert(memcmp(ou, wu, sizeof(ou)) == 0);
+	ck_assert(memcmp(od, wd, sizeof(od)) == 0);
+	ck_assert_int_eq(tls_data_keys(h.s, 0x11, 1, 63, wu, wd), 0);
+	ck_assert(memcmp(ou, wu, sizeof(ou)) != 0);
 	hs_free(&h);
 
 	/* another TLS session with the same id: other keys again */
 	handshake(&h, cctx, sctx);
 	ck_assert(h.cdone == 1 && h.sdone == 1);
-	ck_assert_int_eq(tls_data_keys(h.s, 0x11, 0, ou, od), 0);
+	ck_assert_int_eq(tls_data_keys(h.s, 0x11, 0, 0, ou, od), 0);
 	ck_assert(memcmp(ou, su, sizeof(ou)) != 0);
 	ck_assert(memcmp(od, sd, sizeof(od)) != 0);
 	hs_free(&h);
@@ -234,8 +245,8 @@ START_TEST(before_handshake)
 	ck_assert_int_eq(tls_peer_identity(ssl, id, sizeof(id)), -1);
 	ck_assert_str_eq(id, "");
 	ck_assert_int_eq(tls_peer_matches(ssl, "branch-17.lab"), 0);
-	ck_assert_int_eq(tls_data_keys(ssl, 1, 0, up, down), -1);
-	ck_assert_int_eq(tls_data_key(ssl, 1, 0, 1, up), -1);
+	ck_assert_int_eq(tls_data_keys(ssl, 1, 0, 0, up, down), -1);
+	ck_assert_int_eq(tls_data_key(ssl, 1, 0, 0, 1, up), -1);
 	ck_assert_uint_eq(ERR_peek_error(), 0);
 	SSL_free(ssl);
 	SSL_CTX_free(sctx);

@@ -24,14 +24,30 @@ static int derive_ok = 1;
 static int derives; /* fake_derive calls */
 
 static int
-fake_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+fake_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
+    uint8_t key[AEAD_KEY_LEN])
 {
 	(void)arg;
 	derives++;
-	if (!derive_ok)
+	/* Epoch 0's keys come with the session (its channel is up then);
+	 * derive_ok = 0 is the channel gone since. */
+	if (!derive_ok && epoch > 0)
 		return -1;
-	memset(key, (int)(2 * epoch + (up ? 1 : 0)), AEAD_KEY_LEN);
+	memset(
+	    key, (int)(2 * epoch + (up ? 1 : 0) + 97u * worker), AEAD_KEY_LEN);
 	return 0;
+}
+
+static int
+no_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
+    uint8_t key[AEAD_KEY_LEN])
+{
+	(void)arg;
+	(void)epoch;
+	(void)up;
+	(void)worker;
+	(void)key;
+	return -1;
 }
 
 struct pair {
@@ -42,14 +58,8 @@ struct pair {
 static void
 pair_new(struct pair *p, uint64_t limit, uint64_t hard)
 {
-	uint8_t up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
-
-	memset(up, 1, sizeof(up)); /* fake_derive(0, up) */
-	memset(down, 0, sizeof(down));
-	p->socket =
-	    tunnel_new(0x5e55, 1, up, down, fake_derive, NULL, limit, hard);
-	p->pop =
-	    tunnel_new(0x5e55, 0, down, up, fake_derive, NULL, limit, hard);
+	p->socket = tunnel_new(0x5e55, 1, 0, 1, fake_derive, NULL, limit, hard);
+	p->pop = tunnel_new(0x5e55, 0, 0, 1, fake_derive, NULL, limit, hard);
 	ck_assert_ptr_nonnull(p->socket);
 	ck_assert_ptr_nonnull(p->pop);
 	tunnel_evq_init(&p->sq);
@@ -241,7 +251,7 @@ START_TEST(epoch_advance_raises_events)
 	ck_assert_int_eq(
 	    send_one(p.socket, &p.sq, p.pop, &p.pq, 0, "e1", d, &n, &h), 2);
 	ck_assert_uint_eq(tunnel_tx_epoch(p.socket), 1);
-	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), 1);
+	ck_assert_uint_eq(tunnel_rx_epoch(p.pop, 0), 1);
 	ck_assert_uint_eq(h.counter, 0); /* a new key's counters */
 	ck_assert_int_eq(next_ev(p.socket, &p.sq, &ev), 1);
 	ck_assert_uint_eq(ev.kind, TUNNEL_EV_REKEY);
@@ -257,7 +267,7 @@ START_TEST(epoch_advance_raises_events)
 	ck_assert_int_eq(
 	    tunnel_open(p.pop, &p.pq, &old, od, (size_t)on, out, sizeof(out)),
 	    TUNNEL_ERR_AUTH);
-	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), 1);
+	ck_assert_uint_eq(tunnel_rx_epoch(p.pop, 0), 1);
 	ck_assert_uint_eq(p.pq.n, 0);
 	pair_free(&p);
 }
@@ -325,7 +335,7 @@ START_TEST(keys_only_on_refill)
 	ck_assert_int_eq(tunnel_refill(p.pop), 0);
 	ck_assert_int_eq(
 	    tunnel_open(p.pop, &p.pq, &h, d, (size_t)n, out, sizeof(out)), 1);
-	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), 2);
+	ck_assert_uint_eq(tunnel_rx_epoch(p.pop, 0), 2);
 	pair_free(&p);
 }
 END_TEST
@@ -394,7 +404,119 @@ END_TEST
  * Batches across four links and many epochs: every datagram opens at the
  * other end in order, and no (epoch, link id, counter) is sealed twice.
  */
-#define BATCH  64
+#define BATCH 64
+/*
+ * Two workers of one Socket seal under keys of their own, each counting
+ * from 0, and the PoP opens each with that worker's keys and windows: the
+ * same (link, counter) from both is no replay, a replay from either is
+ * one, and a worker byte changed in flight opens nothing.
+ */
+START_TEST(workers_own_keys)
+{
+	struct tunnel      *w[2], *pop;
+	struct tunnel_evq   q;
+	struct tunnel_drops drops;
+	struct tunnel_ev    ev;
+	struct wire_hdr     h[2];
+	uint8_t             d[2][64], out[64];
+	int                 n[2], i;
+
+	derive_ok = 1;
+	tunnel_evq_init(&q);
+	memset(&drops, 0, sizeof(drops));
+	w[0] = tunnel_new(0x5e55, 1, 0, 1, fake_derive, NULL, 2, 100);
+	w[1] = tunnel_new(0x5e55, 1, 1, 1, fake_derive, NULL, 2, 100);
+	pop = tunnel_new(0x5e55, 0, 0, 2, fake_derive, NULL, 2, 100);
+	ck_assert(w[0] != NULL && w[1] != NULL && pop != NULL);
+	ck_assert_uint_eq(tunnel_peer_workers(pop), 2);
+	for (i = 0; i < 2; i++) {
+		n[i] = tunnel_seal(w[i], &q, WIRE_DATA, 0,
+		    (const uint8_t *)"same", 4, d[i], sizeof(d[i]));
+		ck_assert_int_gt(n[i], 0);
+		ck_assert_int_eq(
+		    wire_hdr_decode(d[i], (size_t)n[i], &h[i]), WIRE_OK);
+		ck_assert_uint_eq(h[i].worker, i);
+		ck_assert_uint_eq(h[i].counter, 0);
+	}
+	/* One nonce, two keys: the ciphertexts differ. */
+	ck_assert(memcmp(d[0] + WIRE_HDR_LEN, d[1] + WIRE_HDR_LEN,
+		      (size_t)n[0] - WIRE_HDR_LEN) != 0);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(tunnel_open_count(pop, &q, &drops, &h[i], d[i],
+				     (size_t)n[i], out, sizeof(out)),
+		    4);
+		ck_assert_mem_eq(out, "same", 4);
+	}
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(tunnel_open_count(pop, &q, &drops, &h[i], d[i],
+				     (size_t)n[i], out, sizeof(out)),
+		    TUNNEL_ERR_REPLAY);
+	ck_assert_uint_eq(drops.replay, 2);
+	/* Worker 1's datagram said to be worker 0's: worker 0's key and the
+	 * header as additional data, neither matches. */
+	d[1][2] = 0;
+	h[1].worker = 0;
+	d[1][15] = 1; /* a counter worker 0's window has not seen */
+	h[1].counter = 1;
+	ck_assert_int_eq(tunnel_open_count(pop, &q, &drops, &h[1], d[1],
+			     (size_t)n[1], out, sizeof(out)),
+	    TUNNEL_ERR_AUTH);
+	/* A worker the Socket does not have: a bad header. */
+	d[1][2] = 2;
+	h[1].worker = 2;
+	ck_assert_int_eq(tunnel_open_count(pop, &q, &drops, &h[1], d[1],
+			     (size_t)n[1], out, sizeof(out)),
+	    TUNNEL_ERR_WORKER);
+	ck_assert_uint_eq(drops.auth, 1);
+	ck_assert_uint_eq(drops.bad_header, 1);
+
+	/* Worker 1 moves to its next epoch alone; the PoP follows it for
+	 * worker 1 only, and worker 0's epoch-0 packets still open. */
+	for (i = 0; i < 3; i++) {
+		n[1] = tunnel_seal(w[1], &q, WIRE_DATA, 1,
+		    (const uint8_t *)"next", 4, d[1], sizeof(d[1]));
+		ck_assert_int_gt(n[1], 0);
+	}
+	while (tunnel_evq_pop(&q, &ev))
+		if (ev.kind == TUNNEL_EV_NEED_KEY)
+			(void)tunnel_refill(pop);
+	ck_assert_uint_eq(tunnel_tx_epoch(w[1]), 1);
+	ck_assert_uint_eq(tunnel_tx_epoch(w[0]), 0);
+	ck_assert_int_eq(wire_hdr_decode(d[1], (size_t)n[1], &h[1]), WIRE_OK);
+	ck_assert_int_eq(
+	    tunnel_open(pop, &q, &h[1], d[1], (size_t)n[1], out, sizeof(out)),
+	    4);
+	ck_assert_uint_eq(tunnel_rx_epoch(pop, 1), 1);
+	ck_assert_uint_eq(tunnel_rx_epoch(pop, 0), 0);
+	n[0] = tunnel_seal(w[0], &q, WIRE_DATA, 0, (const uint8_t *)"more", 4,
+	    d[0], sizeof(d[0]));
+	ck_assert_int_eq(wire_hdr_decode(d[0], (size_t)n[0], &h[0]), WIRE_OK);
+	ck_assert_uint_eq(h[0].counter, 1);
+	ck_assert_int_eq(
+	    tunnel_open(pop, &q, &h[0], d[0], (size_t)n[0], out, sizeof(out)),
+	    4);
+	tunnel_free(w[0]);
+	tunnel_free(w[1]);
+	tunnel_free(pop);
+}
+END_TEST
+
+/* Worker ids and counts outside what the wire carries are refused. */
+START_TEST(workers_bounded)
+{
+	derive_ok = 1;
+	ck_assert_ptr_null(
+	    tunnel_new(1, 1, PROTO_MAX_WORKERS, 1, fake_derive, NULL, 2, 100));
+	ck_assert_ptr_null(tunnel_new(1, 1, 0, 0, fake_derive, NULL, 2, 100));
+	ck_assert_ptr_null(tunnel_new(
+	    1, 1, 0, PROTO_MAX_WORKERS + 1, fake_derive, NULL, 2, 100));
+	tunnel_free(tunnel_new(1, 1, PROTO_MAX_WORKERS - 1, PROTO_MAX_WORKERS,
+	    fake_derive, NULL, 2, 100));
+	/* Epoch 0's keys cannot be had: no tunnel. */
+	ck_assert_ptr_null(tunnel_new(1, 1, 0, 1, no_derive, NULL, 2, 100));
+}
+END_TEST
+
 #define ROUNDS 40
 #define SEALED (BATCH * ROUNDS)
 #define LIMIT  300
@@ -464,7 +586,7 @@ START_TEST(batches_never_seal_twice)
 	}
 	ck_assert_uint_eq(rekeys, SEALED / LIMIT - (SEALED % LIMIT == 0));
 	ck_assert_uint_eq(tunnel_tx_epoch(p.socket), rekeys);
-	ck_assert_uint_eq(tunnel_rx_epoch(p.pop), rekeys);
+	ck_assert_uint_eq(tunnel_rx_epoch(p.pop, 0), rekeys);
 	pair_free(&p);
 }
 END_TEST
@@ -483,6 +605,8 @@ tunnel_suite(void)
 	tcase_add_test(tc, keys_only_on_refill);
 	tcase_add_test(tc, event_queue_bounded);
 	tcase_add_test(tc, batches_never_seal_twice);
+	tcase_add_test(tc, workers_own_keys);
+	tcase_add_test(tc, workers_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -61,10 +61,12 @@ static uint8_t h_pkt[VNET_READ_MAX], h_dgram[WIRE_MAX_DGRAM];
 
 /* Epoch e's key, direction up: 2e + up in every byte, at both ends. */
 static int
-h_derive(void *arg, uint32_t epoch, int up, uint8_t key[AEAD_KEY_LEN])
+h_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
+    uint8_t key[AEAD_KEY_LEN])
 {
 	(void)arg;
-	memset(key, (int)(2 * epoch + (up ? 1 : 0)), AEAD_KEY_LEN);
+	memset(
+	    key, (int)(2 * epoch + (up ? 1 : 0) + 97u * worker), AEAD_KEY_LEN);
 	return 0;
 }
 
@@ -84,7 +86,6 @@ harness_up(struct harness *h, int vnet)
 	struct config       *conf;
 	struct sockaddr_in   sin;
 	socklen_t            sl = sizeof(sin);
-	uint8_t              up[AEAD_KEY_LEN], down[AEAD_KEY_LEN];
 	char                 text[1024];
 	int                  n;
 
@@ -131,13 +132,11 @@ harness_up(struct harness *h, int vnet)
 	(void)setsockopt(h->tun[0], SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
 	(void)setsockopt(h->tun[1], SOL_SOCKET, SO_SNDBUF, &n, sizeof(n));
 	(void)setsockopt(h->pop, SOL_SOCKET, SO_RCVBUF, &n, sizeof(n));
-	h_derive(NULL, 0, 1, up);
-	h_derive(NULL, 0, 0, down);
-	dataplane_new_session(h->sd, SESSION, up, down, h_derive);
-	if (!h->sd->keyed)
+	if (dataplane_new_session(h->sd, SESSION, 1, h_derive) == -1 ||
+	    !h->sd->keyed)
 		return h_fail(h, "the session's keys");
-	h->peer = tunnel_new(SESSION, 0, down, up, h_derive, NULL,
-	    KEYRING_LIMIT, KEYRING_HARD_LIMIT);
+	h->peer = tunnel_new(SESSION, 0, 0, 1, h_derive, NULL, KEYRING_LIMIT,
+	    KEYRING_HARD_LIMIT);
 	if (h->peer == NULL)
 		return h_fail(h, "the PoP's tunnel");
 	tunnel_evq_init(&h->pq);
