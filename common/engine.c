@@ -10,6 +10,9 @@
  * Linux (net.ipv4.ipfrag_time) both give up on reassembly after 60 s. */
 #define FRAG_TIMEOUT_MS 60000
 #define FRAG_ENTRIES    4096
+/* An engine over a shared pool is one of many (popd: one per site), each
+ * with its own fragment cache: a smaller one. */
+#define FRAG_ENTRIES_SHARED 256
 /* Idle expiry runs at most this often; timeouts are whole seconds. */
 #define EXPIRE_INTERVAL_MS 1000
 #define EXPIRE_BUDGET      4096 /* flows released per engine_expire() */
@@ -36,22 +39,39 @@ engine_released(void *arg, struct flow *f, enum flow_release why)
 		e->release_cb(e->release_arg, f, why);
 }
 
-struct engine *
-engine_new(const struct balance_spec *spec)
+static struct engine *
+engine_make(
+    const struct balance_spec *spec, struct flow_pool *pool, uint32_t cap)
 {
 	struct engine *e;
 
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
-	e->flows = flow_table_new(spec->flows_max, &spec->flow_timeouts);
+	e->flows = pool != NULL
+	    ? flow_table_new_shared(pool, cap, &spec->flow_timeouts)
+	    : flow_table_new(spec->flows_max, &spec->flow_timeouts);
 	e->balance = balance_new(spec);
-	e->frags = frag_cache_new(FRAG_ENTRIES, FRAG_TIMEOUT_MS);
+	e->frags = frag_cache_new(
+	    pool != NULL ? FRAG_ENTRIES_SHARED : FRAG_ENTRIES, FRAG_TIMEOUT_MS);
 	if (e->flows == NULL || e->balance == NULL || e->frags == NULL) {
 		engine_free(e);
 		return NULL;
 	}
 	flow_table_set_release_cb(e->flows, engine_released, e);
 	return e;
+}
+
+struct engine *
+engine_new(const struct balance_spec *spec)
+{
+	return engine_make(spec, NULL, 0);
+}
+
+struct engine *
+engine_new_shared(
+    const struct balance_spec *spec, struct flow_pool *pool, uint32_t cap)
+{
+	return engine_make(spec, pool, cap);
 }
 
 void
@@ -127,7 +147,9 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
 		/* Before inserting: in a full table the insert evicts. */
 		if (!balance_routable(e->balance, &pd->pi))
 			return engine_skip(e, PKT_ERR_NO_ROUTE);
-		f = flow_table_insert(e->flows, &pd->key, pd->hash, now_ms);
+		if ((f = flow_table_insert(
+			 e->flows, &pd->key, pd->hash, now_ms)) == NULL)
+			return engine_skip(e, PKT_ERR_TABLE_FULL);
 		if (pd->src_is_a)
 			f->flags |= FLOW_F_A_INITIATOR;
 		if (balance_assign(e->balance, e->flows, &pd->pi, f, now_ms) ==
@@ -312,7 +334,9 @@ engine_flow_assign(struct engine *e, const struct flow_key *key, unsigned link,
 	e->now_ms = now_ms;
 	hash = flow_table_hash(e->flows, key);
 	if ((f = flow_table_lookup(e->flows, key, hash)) == NULL) {
-		f = flow_table_insert(e->flows, key, hash, now_ms);
+		if ((f = flow_table_insert(e->flows, key, hash, now_ms)) ==
+		    NULL)
+			return ENGINE_ASSIGN_REFUSED;
 		if (a_initiator)
 			f->flags |= FLOW_F_A_INITIATOR;
 		rc = ENGINE_ASSIGN_INSERTED;

@@ -32,7 +32,16 @@ struct engine_stats {
 /* NULL on allocation failure.  The flow table is sized spec->flows_max
  * for good; the spec may be cleared afterwards. */
 struct engine *engine_new(const struct balance_spec *spec);
-void           engine_free(struct engine *);
+/*
+ * The same with the flows in a shared pool (flow.h), at most cap of them
+ * (spec->flows_max is not used), and a smaller fragment cache: popd's
+ * engine of one site.  A new flow the pool has no room for, with none of
+ * this engine's to evict, is skipped as PKT_ERR_TABLE_FULL.  Free it
+ * before the pool.
+ */
+struct engine *engine_new_shared(
+    const struct balance_spec *spec, struct flow_pool *, uint32_t cap);
+void engine_free(struct engine *);
 
 /*
  * Called for every flow that leaves the table (expired, evicted, removed,
@@ -118,7 +127,8 @@ enum engine_assign {
  * that link (a full table evicts the flow idle longest, as for a
  * packet), with FLOW_F_A_INITIATOR if a_initiator, so the traffic that
  * opens it here already follows the peer's choice.  Either way
- * FLOW_F_MOVED is set.  Returns an enum engine_assign.
+ * FLOW_F_MOVED is set.  Returns an enum engine_assign (REFUSED too when
+ * a shared pool has no room for it).
  */
 int engine_flow_assign(struct engine *, const struct flow_key *key,
     unsigned link, int a_initiator, uint64_t now_ms);

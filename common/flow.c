@@ -24,10 +24,17 @@
  * DESIGN's 128.
  *
  * Every entry is on exactly one list threaded through prev/next: the idle
- * list of its class (in use) or the free list (free, next only).  An
- * entry in use is also on the list of its link, threaded through
- * lprev/lnext, with a head and a count per link value (256, so
- * FLOW_LINK_NONE has one too).
+ * list of its class in the table that uses it, or the pool's free list
+ * (free, next only).  An entry in use is also on the list of its link,
+ * threaded through lprev/lnext, with a head and a count per link value
+ * (256, so FLOW_LINK_NONE has one too).
+ *
+ * The entries belong to a pool (struct flow_pool), which several tables
+ * may share: popd's sites each index their own flows (their own index,
+ * idle and link lists, count and cap) in entries drawn from one pool of
+ * flows.max, allocated once.  A table made by flow_table_new() has a pool
+ * of its own.  Entry numbers are the pool's, so every table over a pool
+ * addresses the same array.
  */
 
 #define NIL UINT32_MAX
@@ -72,19 +79,29 @@ struct idle_list {
 	uint32_t tail; /* used last */
 };
 
-struct flow_table {
+struct flow_pool {
 	struct flow *ent;
-	struct slot *slot;
-	uint32_t     mask; /* slots - 1 */
 	uint32_t     max;
-	uint32_t     count;
-	uint32_t     free;        /* head of the free list */
-	uint32_t     probe_max;   /* PROBE_MAX, or fewer slots if smaller */
-	uint32_t     probe_worst; /* longest probe an insert made, slots */
+	uint32_t     used;
+	uint32_t     free;   /* head of the free list */
+	uint32_t     tables; /* over it, flow_table_new_shared()'s */
+};
+
+struct flow_table {
+	struct flow      *ent; /* pool->ent */
+	struct flow_pool *pool;
+	int               own_pool; /* flow_table_new()'s: freed with it */
+	struct slot      *slot;
+	uint32_t          mask; /* slots - 1 */
+	uint32_t          max;  /* the cap: flows this table may hold */
+	uint32_t          count;
+	uint32_t          probe_max; /* PROBE_MAX, or fewer slots if smaller */
+	uint32_t          probe_worst; /* longest probe an insert made, slots */
 	struct wp_hash_key key;
 	uint64_t (*hash_fn)(const struct flow_key *); /* tests only */
 	uint64_t evictions;
 	uint64_t probe_evictions;
+	uint64_t refused; /* inserts with the pool empty and no own flow */
 	/*
 	 * Latest time seen.  The idle lists are sorted only if times never
 	 * go back; a replayed capture can have timestamps that do, so a
@@ -179,57 +196,154 @@ timeouts_set(struct flow_table *t, const struct flow_timeouts *to)
 		t->timeout_ms[i] = (uint64_t)to->s[i] * 1000;
 }
 
-struct flow_table *
-flow_table_new(uint32_t max, const struct flow_timeouts *to)
+/* Index slots for a cap: a power of two, at most 3/4 full at the cap.
+ * 0 when that is more than 32 hash bits address. */
+static uint64_t
+slots_for(uint32_t cap)
+{
+	uint64_t nslots;
+
+	for (nslots = 2; nslots * LOAD_NUM < (uint64_t)cap * LOAD_DEN;)
+		nslots <<= 1;
+	return nslots > MAX_SLOTS ? 0 : nslots;
+}
+
+/* The most flows an index of nslots holds at the load bound. */
+static uint64_t
+cap_of_slots(uint64_t nslots)
+{
+	return nslots * LOAD_NUM / LOAD_DEN;
+}
+
+struct flow_pool *
+flow_pool_new(uint32_t max)
+{
+	struct flow_pool *p;
+	uint32_t          i;
+
+	if (max == 0 || max == NIL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	/*
+	 * Every byte is written now, not left to calloc's lazy zero pages:
+	 * the pages fault in here, once, instead of on the packet path.
+	 */
+	if ((p->ent = big_array(max, sizeof(struct flow))) == NULL) {
+		free(p);
+		return NULL;
+	}
+	memset(p->ent, 0, (size_t)max * sizeof(struct flow));
+	for (i = 0; i < max; i++) {
+		p->ent[i].prev = NIL;
+		p->ent[i].next = i + 1 < max ? i + 1 : NIL;
+	}
+	p->max = max;
+	return p;
+}
+
+void
+flow_pool_free(struct flow_pool *p)
+{
+	if (p == NULL)
+		return;
+	/* A table still over it would point into freed entries: leak
+	 * rather than that (a caller's bug, which check_flow rules out). */
+	if (p->tables != 0)
+		return;
+	free(p->ent);
+	free(p);
+}
+
+uint32_t
+flow_pool_max(const struct flow_pool *p)
+{
+	return p->max;
+}
+
+uint32_t
+flow_pool_used(const struct flow_pool *p)
+{
+	return p->used;
+}
+
+size_t
+flow_pool_memory(const struct flow_pool *p)
+{
+	return sizeof(*p) + (size_t)p->max * sizeof(struct flow);
+}
+
+static struct flow_table *
+table_new(struct flow_pool *pool, uint32_t cap, const struct flow_timeouts *to)
 {
 	struct flow_table *t;
 	uint64_t           nslots;
 	uint32_t           i;
 
-	if (max == 0) {
+	if (cap == 0 || cap > pool->max) {
 		errno = EINVAL;
 		return NULL;
 	}
-	for (nslots = 2; nslots * LOAD_NUM < (uint64_t)max * LOAD_DEN;)
-		nslots <<= 1;
-	if (nslots > MAX_SLOTS) {
+	if ((nslots = slots_for(cap)) == 0) {
 		errno = ENOMEM;
 		return NULL;
 	}
-
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
 	if (wp_hash_key_random(&t->key) == -1) {
 		free(t);
 		return NULL;
 	}
-	/*
-	 * Every byte is written now, not left to calloc's lazy zero pages:
-	 * the pages fault in here, once, instead of on the packet path.
-	 */
-	t->ent = big_array(max, sizeof(struct flow));
-	t->slot = big_array((size_t)nslots, sizeof(struct slot));
-	if (t->ent == NULL || t->slot == NULL) {
-		free(t->ent);
-		free(t->slot);
+	/* Written now, like the pool: no page faults on the packet path. */
+	if ((t->slot = big_array((size_t)nslots, sizeof(struct slot))) ==
+	    NULL) {
 		free(t);
 		return NULL;
 	}
 	memset(t->slot, 0, (size_t)nslots * sizeof(struct slot));
-	memset(t->ent, 0, (size_t)max * sizeof(struct flow));
-	for (i = 0; i < max; i++) {
-		t->ent[i].prev = NIL;
-		t->ent[i].next = i + 1 < max ? i + 1 : NIL;
-	}
-	t->free = 0;
+	t->pool = pool;
+	t->ent = pool->ent;
 	t->mask = (uint32_t)(nslots - 1);
-	t->max = max;
+	t->max = cap;
 	t->probe_max = nslots < PROBE_MAX ? (uint32_t)nslots : PROBE_MAX;
 	for (i = 0; i < FLOW_NCLASS; i++)
 		t->list[i].head = t->list[i].tail = NIL;
 	for (i = 0; i <= FLOW_LINK_NONE; i++)
 		t->link_head[i] = NIL;
 	timeouts_set(t, to);
+	return t;
+}
+
+struct flow_table *
+flow_table_new(uint32_t max, const struct flow_timeouts *to)
+{
+	struct flow_pool  *pool;
+	struct flow_table *t;
+
+	if (max == 0 || slots_for(max) == 0) {
+		errno = max == 0 ? EINVAL : ENOMEM;
+		return NULL;
+	}
+	if ((pool = flow_pool_new(max)) == NULL)
+		return NULL;
+	if ((t = table_new(pool, max, to)) == NULL) {
+		flow_pool_free(pool);
+		return NULL;
+	}
+	t->own_pool = 1;
+	return t;
+}
+
+struct flow_table *
+flow_table_new_shared(
+    struct flow_pool *pool, uint32_t cap, const struct flow_timeouts *to)
+{
+	struct flow_table *t;
+
+	if ((t = table_new(pool, cap, to)) != NULL)
+		pool->tables++;
 	return t;
 }
 
@@ -399,7 +513,8 @@ index_delete(struct flow_table *t, struct flow *f)
 }
 
 /*
- * Unhooks a flow, tells the owner, then puts the entry on the free list.
+ * Unhooks a flow, tells the owner, then puts the entry on the pool's free
+ * list.
  * The callback sees the flow intact but already out of the index and the
  * idle lists (a lookup from inside it misses); the entry is reused only
  * after it returns.
@@ -416,8 +531,9 @@ release(
 	if (t->release_cb != NULL)
 		t->release_cb(t->release_arg, f, why);
 	f->prev = NIL;
-	f->next = t->free;
-	t->free = ent_no(t, f);
+	f->next = t->pool->free;
+	t->pool->free = ent_no(t, f);
+	t->pool->used--;
 }
 
 /* The flow idle longest heads one of the class lists. */
@@ -444,17 +560,26 @@ flow_table_insert(struct flow_table *t, const struct flow_key *k, uint64_t hash,
 	uint32_t     h = (uint32_t)hash, i, n, d, vi = 0, vd = 0;
 	struct flow *f, *e, *victim = NULL;
 
-	if (t->count == t->max) {
+	/*
+	 * At its cap, or with the pool empty, a table makes room among its
+	 * own flows: a site's flood evicts that site's idle flows, never
+	 * another's.  A table with none to give up is refused.
+	 */
+	if (t->count >= t->max || (t->pool->free == NIL && t->count > 0)) {
 		release(t, idle_longest(t), FLOW_RELEASE_EVICTED, 1);
 		t->evictions++;
+	} else if (t->pool->free == NIL) {
+		t->refused++;
+		return NULL;
 	}
 	if (now_ms < t->clock)
 		now_ms = t->clock;
 	t->clock = now_ms;
 
-	n = t->free;
+	n = t->pool->free;
 	f = &t->ent[n];
-	t->free = f->next;
+	t->pool->free = f->next;
+	t->pool->used++;
 
 	f->key = *k;
 	f->packets = f->bytes = 0;
@@ -623,8 +748,11 @@ flow_table_free(struct flow_table *t)
 		while (t->list[c].head != NIL)
 			release(t, &t->ent[t->list[c].head],
 			    FLOW_RELEASE_REMOVED, 1);
-	free(t->ent);
 	free(t->slot);
+	if (t->own_pool)
+		flow_pool_free(t->pool);
+	else
+		t->pool->tables--;
 	free(t);
 }
 
@@ -658,11 +786,105 @@ flow_table_max_probe(const struct flow_table *t)
 	return t->probe_worst;
 }
 
+uint64_t
+flow_table_refused(const struct flow_table *t)
+{
+	return t->refused;
+}
+
 size_t
 flow_table_memory(const struct flow_table *t)
 {
-	return sizeof(*t) + (size_t)t->max * sizeof(struct flow) +
-	    ((size_t)t->mask + 1) * sizeof(struct slot);
+	return sizeof(*t) + ((size_t)t->mask + 1) * sizeof(struct slot) +
+	    (t->own_pool ? flow_pool_memory(t->pool) : 0);
+}
+
+/* Puts an indexed entry into a fresh index; 0, or -1 if its window is
+ * full (then it is not indexed). */
+static int
+index_put(struct slot *slot, uint32_t mask, uint32_t probe_max, uint32_t hash,
+    uint32_t ent)
+{
+	uint32_t i, d;
+
+	for (d = 0, i = hash & mask; d < probe_max; d++, i = (i + 1) & mask)
+		if (slot[i].ent == 0) {
+			slot[i].hash = hash;
+			slot[i].ent = ent;
+			return 0;
+		}
+	return -1;
+}
+
+int
+flow_table_reserve(struct flow_table *t, uint32_t cap)
+{
+	struct slot *ns, *old = t->slot;
+	uint64_t     nslots, i, oslots = (uint64_t)t->mask + 1;
+	uint32_t     mask, probe_max, stray = 0;
+
+	if (cap == 0 || cap > t->pool->max) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (cap <= cap_of_slots(oslots))
+		return 0;
+	if ((nslots = slots_for(cap)) == 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((ns = big_array((size_t)nslots, sizeof(struct slot))) == NULL)
+		return -1;
+	memset(ns, 0, (size_t)nslots * sizeof(struct slot));
+	mask = (uint32_t)(nslots - 1);
+	probe_max = nslots < PROBE_MAX ? (uint32_t)nslots : PROBE_MAX;
+	/*
+	 * Every flow moves to the larger index, at a lower load than it
+	 * had: a full window is all but impossible, but the bound is what
+	 * holds whatever the keys, so a flow that finds one leaves (one at
+	 * most is remembered; any further one is not indexed either and
+	 * is released below).
+	 */
+	for (i = 0; i < oslots; i++)
+		if (old[i].ent != 0 &&
+		    index_put(ns, mask, probe_max, old[i].hash, old[i].ent) ==
+			-1) {
+			old[i].hash = 0;
+			stray++;
+		} else
+			old[i].ent = 0;
+	t->slot = ns;
+	t->mask = mask;
+	t->probe_max = probe_max;
+	/* What did not fit is still in old, marked: release it unindexed. */
+	for (i = 0; stray > 0 && i < oslots; i++)
+		if (old[i].ent != 0) {
+			release(t, &t->ent[old[i].ent - 1],
+			    FLOW_RELEASE_EVICTED, 0);
+			t->evictions++;
+			t->probe_evictions++;
+			stray--;
+		}
+	free(old);
+	return 0;
+}
+
+void
+flow_table_set_cap(struct flow_table *t, uint32_t cap)
+{
+	uint64_t most = cap_of_slots((uint64_t)t->mask + 1);
+
+	if (cap == 0)
+		cap = 1;
+	if (cap > most)
+		cap = (uint32_t)most;
+	if (cap > t->pool->max)
+		cap = t->pool->max;
+	t->max = cap;
+	while (t->count > t->max) {
+		release(t, idle_longest(t), FLOW_RELEASE_EVICTED, 1);
+		t->evictions++;
+	}
 }
 
 void

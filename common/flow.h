@@ -23,6 +23,13 @@
  *
  * Pointers to flows stay valid until the flow is released (expired,
  * evicted or removed); the release callback is the last moment to use one.
+ *
+ * The entries may come from a pool shared by several tables (popd: one
+ * table per site, one pool of flows.max for the daemon): each table then
+ * has its own index, lists and cap, and only the entries are common.
+ * A table at its cap, or finding the pool empty, evicts its own flow
+ * idle longest, never another table's; one with no flow of its own to
+ * give up is refused (flow_table_insert() returns NULL, counted).
  */
 #ifndef WANPAIR_FLOW_H
 #define WANPAIR_FLOW_H
@@ -86,12 +93,36 @@ enum flow_release {
 typedef void (*flow_release_cb)(void *arg, struct flow *, enum flow_release);
 
 struct flow_table;
+struct flow_pool;
 
 /* max >= 1.  NULL on allocation failure, or if the kernel gives no
- * random hash key. */
+ * random hash key.  The table has a pool of max entries of its own. */
 struct flow_table *flow_table_new(uint32_t max, const struct flow_timeouts *);
 /* Releases every remaining flow (FLOW_RELEASE_REMOVED) then frees. */
 void flow_table_free(struct flow_table *);
+
+/* max entries (>= 1), every page written now.  NULL on allocation
+ * failure. */
+struct flow_pool *flow_pool_new(uint32_t max);
+/* Frees the pool once no table uses it (it does nothing otherwise). */
+void     flow_pool_free(struct flow_pool *);
+uint32_t flow_pool_max(const struct flow_pool *);
+uint32_t flow_pool_used(const struct flow_pool *); /* entries in tables */
+size_t   flow_pool_memory(const struct flow_pool *);
+/*
+ * A table over the pool holding at most cap (1..pool max) flows; its
+ * index is sized for cap now.  NULL with errno (EINVAL, ENOMEM).  Free
+ * every table before the pool.
+ */
+struct flow_table *flow_table_new_shared(
+    struct flow_pool *, uint32_t cap, const struct flow_timeouts *);
+/* An index large enough for cap (1..pool max), grown now if it is not:
+ * the allocating half of a cap change (reload), which changes nothing
+ * else.  0, or -1 with errno and nothing changed. */
+int flow_table_reserve(struct flow_table *, uint32_t cap);
+/* The cap from now on (at most what the index was reserved for): flows
+ * over it are evicted now, idle longest first.  Cannot fail. */
+void flow_table_set_cap(struct flow_table *, uint32_t cap);
 /* Called for every flow leaving the table; may be NULL. */
 void flow_table_set_release_cb(struct flow_table *, flow_release_cb, void *arg);
 /* Applies new timeouts (reload); existing flows keep their place. */
@@ -121,7 +152,8 @@ void flow_table_prefetch(const struct flow_table *, uint64_t hash);
  * FLOW_PROBE_MAX slots the key may occupy, if all are taken (also counted in probe_evictions).
  * The new flow has zero counters, link
  * FLOW_LINK_NONE, class from the protocol, first_ms = last_ms = now_ms.
- * Never fails.
+ * Never fails on a table with a pool of its own; over a shared pool that
+ * is empty, a table holding no flow gets NULL (counted in refused).
  */
 struct flow *flow_table_insert(struct flow_table *, const struct flow_key *,
     uint64_t hash, uint64_t now_ms);
@@ -162,7 +194,11 @@ void flow_table_count_links(
     const struct flow_table *, uint64_t *n, size_t nlinks);
 /* The flows on `link` (FLOW_LINK_NONE: unassigned); O(1). */
 uint32_t flow_table_link_count(const struct flow_table *, uint8_t link);
+/* The cap: flows_max of flow_table_new(), or the shared table's. */
 uint32_t flow_table_max(const struct flow_table *);
+/* Inserts refused: the shared pool was empty and the table had no flow
+ * to evict. */
+uint64_t flow_table_refused(const struct flow_table *);
 uint64_t flow_table_evictions(const struct flow_table *);
 /* Evictions because a key's probe window was full (part of evictions). */
 uint64_t flow_table_probe_evictions(const struct flow_table *);
@@ -174,8 +210,8 @@ uint32_t flow_table_max_probe(const struct flow_table *);
  */
 void flow_table_set_hash_fn(
     struct flow_table *, uint64_t (*fn)(const struct flow_key *));
-/* Bytes allocated by the table (entries + index), for the bytes-per-flow
- * figure. */
+/* Bytes allocated by the table (index, and the entries if its pool is
+ * its own), for the bytes-per-flow figure. */
 size_t flow_table_memory(const struct flow_table *);
 
 #endif

@@ -37,6 +37,7 @@ static const char *const reason_str[PKT_NREASONS] = {
     "fragment-without-first",
     "not-ip",
     "no-route",
+    "table-full",
 };
 
 const char *

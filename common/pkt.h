@@ -26,7 +26,8 @@ enum pkt_reason {
 					   (set by frag_cache, not pkt_parse) */
 	PKT_ERR_NOT_IP = -9,       /* link layer carried no IP (capture) */
 	PKT_ERR_NO_ROUTE = -10,    /* no route/link for the flow (engine) */
-	PKT_NREASONS = 11
+	PKT_ERR_TABLE_FULL = -11,  /* shared flow pool empty, none to evict */
+	PKT_NREASONS = 12
 };
 
 /*

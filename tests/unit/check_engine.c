@@ -177,6 +177,53 @@ START_TEST(no_route_keeps_full_table)
 }
 END_TEST
 
+/* popd's sites: engines over one pool.  One that fills the pool keeps
+ * its flows; the other's new flow is skipped as table-full and counted,
+ * and its REASSIGN insert refused, until the first gives entries back. */
+START_TEST(shared_pool_table_full)
+{
+	struct config       *c = conf_from(two_links);
+	struct balance_spec  spec;
+	struct flow_pool    *pool = flow_pool_new(3);
+	struct engine       *a, *b;
+	struct engine_result r;
+	struct flow_key      k;
+	uint8_t              p[28];
+	uint32_t             i;
+
+	ck_assert_int_eq(balance_spec_from_config(&spec, c, SIDE_UP), 0);
+	a = engine_new_shared(&spec, pool, 3);
+	b = engine_new_shared(&spec, pool, 3);
+	balance_spec_clear(&spec);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	for (i = 1; i <= 3; i++) {
+		udp4(p, i, 1, 0);
+		ck_assert_int_eq(engine_packet(a, p, 28, 0, 1000, &r), 0);
+	}
+	udp4(p, 9, 1, 0);
+	ck_assert_int_eq(
+	    engine_packet(b, p, 28, 0, 1000, &r), PKT_ERR_TABLE_FULL);
+	ck_assert_int_eq(engine_stats(b)->skipped[-PKT_ERR_TABLE_FULL], 1);
+	ck_assert_uint_eq(flow_table_refused(engine_flows(b)), 1);
+	ck_assert_uint_eq(flow_table_count(engine_flows(a)), 3);
+	memset(&k, 0, sizeof(k));
+	k.family = AF_INET;
+	k.proto = 17;
+	ck_assert_int_eq(
+	    engine_flow_assign(b, &k, 0, 0, 1000), ENGINE_ASSIGN_REFUSED);
+	/* a's flows expire (UDP, 30 s by default): b's flow is let in. */
+	engine_tick(a, 1000 + 3600 * 1000);
+	ck_assert_uint_eq(flow_pool_used(pool), 0);
+	ck_assert_int_eq(engine_packet(b, p, 28, 0, 2000, &r), 0);
+	ck_assert(r.is_new);
+	engine_free(a);
+	engine_free(b);
+	flow_pool_free(pool);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(reply_is_the_same_flow)
 {
 	struct config       *c = conf_from(two_links);
@@ -604,6 +651,7 @@ engine_suite(void)
 	tcase_add_test(tc, no_route_keeps_full_table);
 	tcase_add_test(tc, reply_is_the_same_flow);
 	tcase_add_test(tc, no_route_no_flow);
+	tcase_add_test(tc, shared_pool_table_full);
 	tcase_add_test(tc, expiry_and_release);
 	tcase_add_test(tc, tick_expires_without_packets);
 	suite_add_tcase(s, tc);

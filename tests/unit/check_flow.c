@@ -782,6 +782,180 @@ START_TEST(test_memory_at_a_million)
 }
 END_TEST
 
+/* ---- shared pool --------------------------------------------------- */
+
+/* Two sites' tables over one pool: each is capped on its own, and a
+ * flood on one evicts that one's idle flows, never the other's. */
+START_TEST(test_pool_flood_evicts_own)
+{
+	struct flow_pool  *pool;
+	struct flow_table *a, *b;
+	struct flow_key    k;
+	uint32_t           i;
+
+	pool = flow_pool_new(100);
+	ck_assert_ptr_nonnull(pool);
+	a = flow_table_new_shared(pool, 60, &tmo);
+	b = flow_table_new_shared(pool, 40, &tmo);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(flow_table_max(a), 60);
+	for (i = 0; i < 30; i++) {
+		k = key_n(10000 + i, IPPROTO_TCP);
+		ck_assert_ptr_nonnull(add(b, &k, i));
+	}
+	/* a floods: 1000 new flows, each one newer than the last. */
+	for (i = 0; i < 1000; i++) {
+		k = key_n(i, IPPROTO_UDP);
+		ck_assert_ptr_nonnull(add(a, &k, 100 + i));
+	}
+	ck_assert_uint_eq(flow_table_count(a), 60);
+	ck_assert_uint_eq(flow_table_evictions(a), 940);
+	ck_assert_uint_eq(flow_table_count(b), 30);
+	ck_assert_uint_eq(flow_table_evictions(b), 0);
+	ck_assert_uint_eq(flow_pool_used(pool), 90);
+	/* a kept its newest, b all of its own. */
+	k = key_n(999, IPPROTO_UDP);
+	ck_assert_ptr_nonnull(find(a, &k));
+	k = key_n(939, IPPROTO_UDP);
+	ck_assert_ptr_null(find(a, &k));
+	for (i = 0; i < 30; i++) {
+		k = key_n(10000 + i, IPPROTO_TCP);
+		CHECK(find(b, &k) != NULL, "site b lost flow %u", i);
+		/* and a never sees b's */
+		CHECK(find(a, &k) == NULL, "site a sees b's flow %u", i);
+	}
+	flow_table_free(a);
+	ck_assert_uint_eq(flow_pool_used(pool), 30);
+	flow_table_free(b);
+	ck_assert_uint_eq(flow_pool_used(pool), 0);
+	flow_pool_free(pool);
+}
+END_TEST
+
+/* Caps adding up to more than the pool (overcommitted): an empty pool
+ * makes a table evict its own, and one with none of its own is refused
+ * and counts it. */
+START_TEST(test_pool_empty_refuses)
+{
+	struct flow_pool  *pool;
+	struct flow_table *a, *b;
+	struct flow_key    k;
+	uint32_t           i;
+
+	pool = flow_pool_new(8);
+	a = flow_table_new_shared(pool, 8, &tmo);
+	b = flow_table_new_shared(pool, 8, &tmo);
+	ck_assert_ptr_nonnull(b);
+	for (i = 0; i < 8; i++) {
+		k = key_n(i, IPPROTO_TCP);
+		ck_assert_ptr_nonnull(add(a, &k, i));
+	}
+	ck_assert_uint_eq(flow_pool_used(pool), 8);
+	k = key_n(100, IPPROTO_TCP);
+	ck_assert_ptr_null(add(b, &k, 50));
+	ck_assert_uint_eq(flow_table_refused(b), 1);
+	ck_assert_uint_eq(flow_table_count(b), 0);
+	ck_assert_uint_eq(flow_table_count(a), 8);
+	/* One entry back in the pool: b gets it. */
+	k = key_n(0, IPPROTO_TCP);
+	flow_table_remove(a, find(a, &k));
+	k = key_n(100, IPPROTO_TCP);
+	ck_assert_ptr_nonnull(add(b, &k, 60));
+	ck_assert_uint_eq(flow_table_count(b), 1);
+	/* a, under its cap (7 of 8) but with the pool empty, gives up its
+	 * own flow idle longest, not b's. */
+	k = key_n(200, IPPROTO_TCP);
+	ck_assert_ptr_nonnull(add(a, &k, 70));
+	ck_assert_uint_eq(flow_table_count(a), 7);
+	ck_assert_uint_eq(flow_table_evictions(a), 1);
+	k = key_n(1, IPPROTO_TCP);
+	ck_assert_ptr_null(find(a, &k));
+	k = key_n(100, IPPROTO_TCP);
+	ck_assert_ptr_nonnull(find(b, &k));
+	ck_assert_uint_eq(flow_table_refused(a), 0);
+	ck_assert_uint_eq(flow_table_refused(b), 1);
+	flow_table_free(a);
+	flow_table_free(b);
+	flow_pool_free(pool);
+}
+END_TEST
+
+/* A cap change (reload): reserve grows the index with every flow still
+ * found; a lower cap evicts the excess at once, idle longest first. */
+START_TEST(test_pool_cap_change)
+{
+	struct flow_pool  *pool;
+	struct flow_table *t;
+	struct flow_key    k;
+	size_t             before;
+	uint32_t           i;
+
+	pool = flow_pool_new(5000);
+	t = flow_table_new_shared(pool, 10, &tmo);
+	ck_assert_ptr_nonnull(t);
+	before = flow_table_memory(t);
+	/* An index for 10 (16 slots), not for 5000 (8192 slots, 64 KiB). */
+	ck_assert_uint_lt(before, 4096);
+	for (i = 0; i < 10; i++) {
+		k = key_n(i, IPPROTO_TCP);
+		add(t, &k, i);
+	}
+	ck_assert_int_eq(flow_table_reserve(t, 5001), -1);
+	ck_assert_int_eq(flow_table_reserve(t, 4000), 0);
+	ck_assert_uint_gt(flow_table_memory(t), before);
+	/* Reserving changes no cap: still 10. */
+	k = key_n(10, IPPROTO_TCP);
+	add(t, &k, 10);
+	ck_assert_uint_eq(flow_table_count(t), 10);
+	k = key_n(0, IPPROTO_TCP);
+	ck_assert_ptr_null(find(t, &k));
+	flow_table_set_cap(t, 4000);
+	for (i = 11; i < 4000; i++) {
+		k = key_n(i, IPPROTO_TCP);
+		add(t, &k, i);
+	}
+	ck_assert_uint_eq(flow_table_count(t), 3999);
+	for (i = 1; i < 4000; i++) {
+		k = key_n(i, IPPROTO_TCP);
+		CHECK(find(t, &k) != NULL, "flow %u lost", i);
+	}
+	/* Down to 100: the 100 used last stay. */
+	flow_table_set_cap(t, 100);
+	ck_assert_uint_eq(flow_table_count(t), 100);
+	ck_assert_uint_eq(flow_pool_used(pool), 100);
+	k = key_n(3899, IPPROTO_TCP);
+	ck_assert_ptr_null(find(t, &k));
+	k = key_n(3900, IPPROTO_TCP);
+	ck_assert_ptr_nonnull(find(t, &k));
+	/* The index reserved for 4000 has 8192 slots, room for 6144 at
+	 * the load bound: 4999 fits, the pool's 5000 is the limit. */
+	flow_table_set_cap(t, 4999);
+	ck_assert_uint_eq(flow_table_max(t), 4999);
+	flow_table_set_cap(t, 7000);
+	ck_assert_uint_eq(flow_table_max(t), 5000);
+	flow_table_free(t);
+	/* Freed tables give every entry back. */
+	ck_assert_uint_eq(flow_pool_used(pool), 0);
+	flow_pool_free(pool);
+}
+END_TEST
+
+/* Bad sizes are refused, not clamped. */
+START_TEST(test_pool_bad_sizes)
+{
+	struct flow_pool *pool;
+
+	ck_assert_ptr_null(flow_pool_new(0));
+	pool = flow_pool_new(4);
+	ck_assert_ptr_null(flow_table_new_shared(pool, 0, &tmo));
+	ck_assert_ptr_null(flow_table_new_shared(pool, 5, &tmo));
+	ck_assert_uint_eq(flow_pool_max(pool), 4);
+	ck_assert_uint_eq(flow_pool_memory(pool) >= 4 * sizeof(struct flow), 1);
+	flow_pool_free(pool);
+}
+END_TEST
+
 /* ---- fragment cache ---------------------------------------------- */
 
 static struct pkt_info
@@ -1276,6 +1450,13 @@ flow_suite(void)
 	tcase_add_test(tc, test_release_reasons);
 	tcase_add_test(tc, test_set_timeouts);
 	tcase_add_test(tc, test_clock_steps_back);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pool");
+	tcase_add_test(tc, test_pool_flood_evicts_own);
+	tcase_add_test(tc, test_pool_empty_refuses);
+	tcase_add_test(tc, test_pool_cap_change);
+	tcase_add_test(tc, test_pool_bad_sizes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("frag");

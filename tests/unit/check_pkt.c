@@ -771,6 +771,7 @@ START_TEST(test_reason_str)
 	    {PKT_ERR_FRAG_NO_HEAD, "fragment-without-first"},
 	    {PKT_ERR_NOT_IP, "not-ip"},
 	    {PKT_ERR_NO_ROUTE, "no-route"},
+	    {PKT_ERR_TABLE_FULL, "table-full"},
 	    {1, "unknown"},
 	    {-PKT_NREASONS, "unknown"},
 	    {-1000, "unknown"},
