@@ -13,14 +13,18 @@
 #include "balance.h"
 #include "flow.h"
 #include "hash.h"
+#include "lpm.h"
 
 /*
  * Layout.  Routes are copied from the spec with their weight (on the
- * spec's side) and a precomputed mask, so matching is two 64-bit compares.  Routes
- * that balance together (same network, metric and profile) form a route
- * set; a static route is a set of one.  Per family, routes are kept in
- * selection order (prefix length desc, metric asc, spec order), so the
- * first live route that contains the destination decides the set.
+ * spec's side).  Routes that balance together (same network, metric and
+ * profile) form a route set; a static route is a set of one.  Each
+ * distinct network is one prefix of `lpm` (common/lpm.h), whose value
+ * indexes prefixes[]: the run of order[] that holds that network's
+ * routes, lowest metric first, then spec order.  So the most specific
+ * network that holds the destination comes first, and the first live
+ * route of its run (or, all down, of the next less specific one's)
+ * decides the set.
  */
 
 /* Route and set indices are uint16_t. */
@@ -40,8 +44,6 @@ struct bal_link {
 };
 
 struct bal_route {
-	uint64_t net[2];
-	uint64_t mask[2];
 	int64_t  cur;       /* smooth WRR current value */
 	uint64_t rr_credit; /* round robin: weight not yet used in turns */
 	uint32_t weight;
@@ -50,6 +52,12 @@ struct bal_route {
 	uint8_t  link;
 	uint8_t  len;
 	uint8_t  family;
+};
+
+/* One network's routes: order[first] to order[first + n - 1]. */
+struct bal_prefix {
+	uint32_t first;
+	uint32_t n;
 };
 
 struct bal_set {
@@ -106,10 +114,12 @@ struct balance {
 	unsigned           nlinks;
 	struct bal_link    links[BALANCE_MAX_LINKS];
 
-	struct bal_route *routes;
-	size_t            nroutes;
-	uint16_t         *order[2]; /* selection order per family */
-	size_t            norder[2];
+	struct bal_route  *routes;
+	size_t             nroutes;
+	struct lpm        *lpm;      /* network -> prefixes[] index */
+	struct bal_prefix *prefixes; /* by network: its run of order[] */
+	size_t             nprefixes;
+	uint16_t          *order; /* routes by network, metric, spec order */
 
 	struct bal_set *sets;
 	size_t          nsets;
@@ -148,8 +158,10 @@ struct bal_ctx {
  * selection order.  Returns 0, or -1 on allocation failure. */
 int  rtable_build(struct balance *, const struct balance_spec *);
 void rtable_free(struct balance *);
-/* The route set for a destination: the first live route in selection
- * order that contains it decides.  -1 if none. */
+/* The route set for a destination: the first live route, in the order
+ * most specific network, lowest metric, spec order, whose network holds
+ * it decides.  -1 if none.  Costs one trie walk (at most the address's
+ * bits) plus the routes it skips because their link is down. */
 int rtable_select(const struct balance *, int family, const uint8_t *dst);
 /* The live routes of a set, in spec order, into c[]; returns how many. */
 unsigned rtable_gather(

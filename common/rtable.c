@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
 #include "balance-int.h"
 
 /*
  * The route table of a balance: route selection by most specific prefix,
  * then lowest metric, then the profile of the first such route (DESIGN.md
- * section 5), and the live candidates of a route set.
+ * section 5), and the live candidates of a route set.  Networks are found
+ * in a longest-prefix-match trie (common/lpm.h), so a new flow's route
+ * costs the address's length, not the number of routes.
  */
 
 static int
@@ -24,64 +25,41 @@ fam_index(int family)
 	return -1;
 }
 
-static inline void
-load128(const uint8_t *a, uint64_t *v)
-{
-	memcpy(v, a, 16);
-}
+/* What rtable_build() needs while it adds routes. */
+struct rbuild {
+	uint32_t *next; /* by route: the next route of its network */
+	uint32_t *head; /* by prefix: its first route */
+};
+
+#define RNONE UINT32_MAX
 
 static int
-route_cmp(const struct bal_route *routes, uint16_t x, uint16_t y)
-{
-	const struct bal_route *a = &routes[x], *b = &routes[y];
-
-	if (a->len != b->len)
-		return a->len > b->len ? -1 : 1;
-	if (a->metric != b->metric)
-		return a->metric < b->metric ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
-/* Insertion sort: a handful of routes, and qsort has no context pointer. */
-static void
-order_sort(const struct bal_route *routes, uint16_t *o, size_t n)
-{
-	size_t   i, j;
-	uint16_t v;
-
-	for (i = 1; i < n; i++) {
-		v = o[i];
-		for (j = i; j > 0 && route_cmp(routes, v, o[j - 1]) < 0; j--)
-			o[j] = o[j - 1];
-		o[j] = v;
-	}
-}
-
-static int
-route_add(struct balance *b, const struct balance_route_spec *cr)
+route_add(
+    struct balance *b, struct rbuild *w, const struct balance_route_spec *cr)
 {
 	struct bal_route *r;
 	struct bal_set   *s;
-	uint8_t           m[16];
-	size_t            i;
-	int               fam;
+	uint32_t          p, i, *tail;
+	size_t            k;
 
-	if ((fam = fam_index(cr->network.addr.family)) == -1 ||
-	    cr->link >= b->nlinks ||
+	if (fam_index(cr->network.addr.family) == -1 || cr->link >= b->nlinks ||
 	    (cr->profile != BALANCE_ROUTE_STATIC &&
 		(cr->profile < 0 || (size_t)cr->profile >= b->nprofiles)))
 		return 0; /* a validated config gives none of these */
 
+	/* Its network: a prefix of the trie, new or already there. */
+	if (!lpm_find(b->lpm, cr->network.addr.family, cr->network.addr.a,
+		cr->network.len, &p)) {
+		p = (uint32_t)b->nprefixes;
+		if (lpm_insert(b->lpm, cr->network.addr.family,
+			cr->network.addr.a, cr->network.len, p) != 0)
+			return -1;
+		b->nprefixes++;
+		w->head[p] = RNONE;
+	}
+
 	r = &b->routes[b->nroutes];
 	memset(r, 0, sizeof(*r));
-	memset(m, 0xff, sizeof(m));
-	addr_mask(cr->network.addr.family, m, cr->network.len);
-	if (cr->network.addr.family == AF_INET)
-		memset(m + 4, 0, 12);
-	load128(m, r->mask);
-	load128(cr->network.addr.a, r->net);
-	r->net[0] &= r->mask[0];
-	r->net[1] &= r->mask[1];
 	r->len = cr->network.len;
 	r->family = cr->network.addr.family;
 	r->metric = cr->metric;
@@ -92,25 +70,24 @@ route_add(struct balance *b, const struct balance_route_spec *cr)
 	if (r->weight == 0)
 		r->weight = 1;
 
+	/* Its set: routes of the same network, metric and profile.  Only
+	 * this network's routes can be in it. */
 	s = NULL;
-	if (cr->profile != BALANCE_ROUTE_STATIC) {
-		for (i = 0; i < b->nsets; i++) {
-			struct bal_route *o = &b->routes[b->sets[i].route[0]];
+	tail = &w->head[p];
+	for (i = w->head[p]; i != RNONE; i = w->next[i]) {
+		const struct bal_route *o = &b->routes[i];
 
-			if (b->sets[i].profile == (uint8_t)cr->profile &&
-			    o->family == r->family && o->len == r->len &&
-			    o->metric == r->metric && o->net[0] == r->net[0] &&
-			    o->net[1] == r->net[1]) {
-				s = &b->sets[i];
-				break;
-			}
-		}
+		tail = &w->next[i];
+		if (s == NULL && cr->profile != BALANCE_ROUTE_STATIC &&
+		    o->metric == r->metric &&
+		    b->sets[o->set].profile == (uint8_t)cr->profile)
+			s = &b->sets[o->set];
 	}
 	if (s != NULL) {
 		/* A second route over the same link in one set would only
 		 * double that link's weight: the first one counts. */
-		for (i = 0; i < s->n; i++)
-			if (b->routes[s->route[i]].link == r->link)
+		for (k = 0; k < s->n; k++)
+			if (b->routes[s->route[k]].link == r->link)
 				return 0;
 	} else {
 		s = &b->sets[b->nsets++];
@@ -122,36 +99,31 @@ route_add(struct balance *b, const struct balance_route_spec *cr)
 	}
 	r->set = (uint16_t)(s - b->sets);
 	s->route[s->n++] = (uint16_t)b->nroutes;
-	b->order[fam][b->norder[fam]++] = (uint16_t)b->nroutes;
+	w->next[b->nroutes] = RNONE;
+	*tail = (uint32_t)b->nroutes;
 	b->nroutes++;
 	return 0;
-}
-
-static inline int
-route_contains(const struct bal_route *r, const uint64_t *d)
-{
-	return ((d[0] & r->mask[0]) == r->net[0]) &
-	    ((d[1] & r->mask[1]) == r->net[1]);
 }
 
 int
 rtable_select(const struct balance *b, int family, const uint8_t *dst)
 {
-	const struct bal_route *r;
-	const uint16_t         *o;
-	uint64_t                d[2];
-	size_t                  i, n;
-	int                     fam;
+	const struct bal_prefix *p;
+	const struct bal_route  *r;
+	uint32_t                 m[LPM_MATCHES_MAX];
+	uint32_t                 j, end;
+	unsigned                 i;
 
-	if ((fam = fam_index(family)) == -1)
+	if (b->lpm == NULL)
 		return -1;
-	load128(dst, d);
-	o = b->order[fam];
-	n = b->norder[fam];
-	for (i = 0; i < n; i++) {
-		r = &b->routes[o[i]];
-		if (b->links[r->link].up && route_contains(r, d))
-			return r->set;
+	/* Most specific first: m[] is least specific first. */
+	for (i = lpm_matches(b->lpm, family, dst, m, NULL); i-- > 0;) {
+		p = &b->prefixes[m[i]];
+		for (j = p->first, end = p->first + p->n; j < end; j++) {
+			r = &b->routes[b->order[j]];
+			if (b->links[r->link].up)
+				return r->set;
+		}
 	}
 	return -1;
 }
@@ -186,26 +158,64 @@ rtable_cand_find(const struct cand *c, unsigned n, unsigned link)
 	return -1;
 }
 
+/*
+ * Each network's routes in order of metric, then spec order: a stable
+ * counting pass by network, then each run sorted by metric (insertion
+ * sort, stable; a network has a route per link or so).
+ */
+static void
+order_build(struct balance *b, const struct rbuild *w)
+{
+	uint32_t i, j, v, pos = 0;
+	size_t   p;
+
+	for (p = 0; p < b->nprefixes; p++) {
+		b->prefixes[p].first = pos;
+		b->prefixes[p].n = 0;
+		for (i = w->head[p]; i != RNONE; i = w->next[i]) {
+			v = i;
+			for (j = pos; j > b->prefixes[p].first &&
+			     b->routes[b->order[j - 1]].metric >
+				 b->routes[v].metric;
+			     j--)
+				b->order[j] = b->order[j - 1];
+			b->order[j] = (uint16_t)v;
+			pos++;
+			b->prefixes[p].n++;
+		}
+	}
+}
+
 int
 rtable_build(struct balance *b, const struct balance_spec *spec)
 {
-	size_t i, nr;
+	struct rbuild w = {NULL, NULL};
+	size_t        i, nr;
+	int           rc = -1;
 
 	/* A config without routes has the loader's default routes, a
 	 * session popd's (balance_spec_default_routes); none here means
 	 * nothing is routable. */
 	nr = spec->nroutes < ROUTES_MAX ? spec->nroutes : ROUTES_MAX;
-	if (nr > 0 &&
-	    ((b->routes = calloc(nr, sizeof(*b->routes))) == NULL ||
-		(b->sets = calloc(nr, sizeof(*b->sets))) == NULL ||
-		(b->order[0] = calloc(nr, sizeof(uint16_t))) == NULL ||
-		(b->order[1] = calloc(nr, sizeof(uint16_t))) == NULL))
-		return -1;
+	if (nr == 0)
+		return 0;
+	if ((b->routes = calloc(nr, sizeof(*b->routes))) == NULL ||
+	    (b->sets = calloc(nr, sizeof(*b->sets))) == NULL ||
+	    (b->prefixes = calloc(nr, sizeof(*b->prefixes))) == NULL ||
+	    (b->order = calloc(nr, sizeof(*b->order))) == NULL ||
+	    (b->lpm = lpm_new()) == NULL ||
+	    (w.next = calloc(nr, sizeof(*w.next))) == NULL ||
+	    (w.head = calloc(nr, sizeof(*w.head))) == NULL)
+		goto out;
 	for (i = 0; i < nr; i++)
-		route_add(b, &spec->routes[i]);
-	order_sort(b->routes, b->order[0], b->norder[0]);
-	order_sort(b->routes, b->order[1], b->norder[1]);
-	return 0;
+		if (route_add(b, &w, &spec->routes[i]) == -1)
+			goto out;
+	order_build(b, &w);
+	rc = 0;
+out:
+	free(w.next);
+	free(w.head);
+	return rc;
 }
 
 void
@@ -213,6 +223,7 @@ rtable_free(struct balance *b)
 {
 	free(b->routes);
 	free(b->sets);
-	free(b->order[0]);
-	free(b->order[1]);
+	free(b->prefixes);
+	free(b->order);
+	lpm_free(b->lpm);
 }

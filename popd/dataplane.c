@@ -235,7 +235,7 @@ udp_dgram(struct popd *pd, const struct udpio_dgram *d)
 	/* A site may only send from its own LAN: anything else would let
 	 * one site spoof another, or the Internet. */
 	if ((family = inner_addr(inner, (size_t)len, 0, src)) == -1 ||
-	    !site_has(s->site->conf, family, src)) {
+	    !site_holds(pd, s->site, family, src)) {
 		s->site->drop_spoofed++;
 		return;
 	}

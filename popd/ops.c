@@ -39,6 +39,8 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	pd->nsites = conf->nsites;
 	for (i = 0; i < pd->nsites; i++)
 		pd->sites[i].conf = &conf->sites[i];
+	if ((pd->site_lpm = site_lpm_new(conf)) == NULL)
+		fatal("sites");
 	return pd;
 }
 
@@ -58,6 +60,7 @@ stop(void *arg)
 {
 	control_stop(arg);
 	dataplane_stop(arg);
+	lpm_free(((struct popd *)arg)->site_lpm);
 	free(((struct popd *)arg)->sites);
 	free(arg);
 }

@@ -27,6 +27,7 @@
 #include "dataev.h"
 #include "engine.h"
 #include "limit.h"
+#include "lpm.h"
 #include "log.h"
 #include "tun.h"
 #include "tunnel.h"
@@ -145,6 +146,9 @@ struct popd {
 
 	struct site *sites;
 	size_t       nsites;
+	/* the sites' LAN prefixes, to their index in sites (session.c);
+	 * made and replaced with sites */
+	struct lpm  *site_lpm;
 	struct conn *conns; /* every control connection */
 
 	struct session **sess_index; /* by id, see session_by_id() */
@@ -206,11 +210,21 @@ int session_spec(const struct popd *, const struct ctl_link *links,
 void session_inherit(struct session *, struct session *old);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
 /* session.c */
-/* 1 if one of the site's LAN prefixes holds the address. */
+/* The LAN prefixes of conf's sites, each to its site's index (that of
+ * pd->sites made from conf); NULL if out of memory. */
+struct lpm *site_lpm_new(const struct config *conf);
+/* 1 if one of the site's LAN prefixes holds the address (raw bytes of
+ * family): where it may send from.  site_has() walks the site's prefixes
+ * (the control side: REASSIGN); site_holds(), for the packet path, asks
+ * pd->site_lpm, in steps bounded by the address's length, for a site of
+ * pd->sites.  They agree for every configuration popd.json accepts (no
+ * two sites share a prefix). */
 int site_has(const struct config_site *, int family, const uint8_t *a);
-/* The site whose LAN holds the address (raw bytes of family) most
- * specifically, or NULL: where return traffic goes. */
-struct site *site_for(struct popd *, int family, const uint8_t *a);
+int site_holds(
+    const struct popd *, const struct site *, int family, const uint8_t *a);
+/* The site whose LAN holds the address most specifically, or NULL: where
+ * return traffic goes. */
+struct site *site_for(const struct popd *, int family, const uint8_t *a);
 /* The health ticks' period for pd->conf (a tenth of probe.interval_ms,
  * 1 ms at least), in *tv, which it returns. */
 struct timeval *health_period(const struct popd *, struct timeval *tv);

@@ -109,6 +109,7 @@ struct pending {
 	struct site     *ns;    /* the new sites */
 	uint8_t         *idchg; /* by new site: identity changed */
 	struct session **idx;   /* the new session index */
+	struct lpm      *lpm;   /* the new sites' LAN prefixes */
 };
 
 int
@@ -123,7 +124,8 @@ popd_reload_begin(void *arg, struct daemon_reload *r)
 	if ((r->priv = p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->ns = calloc(n->nsites, sizeof(*p->ns))) == NULL ||
 	    (p->idchg = calloc(n->nsites + 1, 1)) == NULL ||
-	    (p->idx = calloc(index_size(n->nsites), sizeof(*p->idx))) == NULL)
+	    (p->idx = calloc(index_size(n->nsites), sizeof(*p->idx))) == NULL ||
+	    (p->lpm = site_lpm_new(n)) == NULL)
 		return daemon_refuse(r, "sites", "out of memory");
 	if (daemon_reload_metrics(pd->daemon, r) == -1)
 		return -1;
@@ -150,6 +152,7 @@ popd_reload_abort(void *arg, struct daemon_reload *r)
 
 	(void)arg;
 	if (p != NULL) {
+		lpm_free(p->lpm);
 		free(p->idx);
 		free(p->idchg);
 		free(p->ns);
@@ -247,9 +250,13 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 	for (j = 0; j < n->nsites; j++)
 		if (ns[j].session != NULL)
 			session_index_swap(pd, NULL, ns[j].session);
+	/* The site lookup changes with the sites, never one without the
+	 * other: the trie's values are indexes into ns. */
 	free(pd->sites);
 	pd->sites = ns;
 	pd->nsites = n->nsites;
+	lpm_free(pd->site_lpm);
+	pd->site_lpm = p->lpm;
 	SSL_CTX_free(pd->ssl_ctx); /* a live SSL holds its own reference */
 	pd->ssl_ctx = r->ssl_ctx;
 	r->ssl_ctx = NULL;

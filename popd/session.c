@@ -16,6 +16,36 @@
 #include "log.h"
 #include "popd.h"
 
+/*
+ * Which site an address is in: a longest-prefix match over every site's
+ * LAN prefixes (common/lpm.h), so that return traffic costs the address's
+ * length and not the number of sites.  Sites are inserted in
+ * configuration order and the first value of a prefix stays: on equal
+ * prefixes the site that comes first wins (popd.json refuses LANs of
+ * different sites that overlap, so that only matters to a table made by
+ * hand).
+ */
+struct lpm *
+site_lpm_new(const struct config *conf)
+{
+	const struct wp_prefix *p;
+	struct lpm             *l;
+	size_t                  i, j;
+
+	if ((l = lpm_new()) == NULL)
+		return NULL;
+	for (i = 0; i < conf->nsites; i++)
+		for (j = 0; j < conf->sites[i].nlan; j++) {
+			p = &conf->sites[i].lan[j];
+			if (lpm_insert(l, p->addr.family, p->addr.a, p->len,
+				(uint32_t)i) == -1) {
+				lpm_free(l);
+				return NULL;
+			}
+		}
+	return l;
+}
+
 int
 site_has(const struct config_site *s, int family, const uint8_t *a)
 {
@@ -27,24 +57,29 @@ site_has(const struct config_site *s, int family, const uint8_t *a)
 	return 0;
 }
 
-/* The site whose LAN holds the address most specifically, or NULL. */
-struct site *
-site_for(struct popd *pd, int family, const uint8_t *a)
+/* Every prefix holding the address, not only the longest: a site may
+ * nest its own prefixes, and one of them is enough. */
+int
+site_holds(const struct popd *pd, const struct site *site, int family,
+    const uint8_t *a)
 {
-	struct site *best = NULL;
-	size_t       i, j;
-	int          bestlen = -1;
+	uint32_t m[LPM_MATCHES_MAX], idx = (uint32_t)(site - pd->sites);
+	unsigned i;
 
-	for (i = 0; i < pd->nsites; i++)
-		for (j = 0; j < pd->sites[i].conf->nlan; j++) {
-			const struct wp_prefix *p = &pd->sites[i].conf->lan[j];
+	for (i = lpm_matches(pd->site_lpm, family, a, m, NULL); i-- > 0;)
+		if (m[i] == idx)
+			return 1;
+	return 0;
+}
 
-			if (p->len > bestlen && prefix_contains(p, family, a)) {
-				best = &pd->sites[i];
-				bestlen = p->len;
-			}
-		}
-	return best;
+struct site *
+site_for(const struct popd *pd, int family, const uint8_t *a)
+{
+	uint32_t i;
+
+	if (!lpm_lookup(pd->site_lpm, family, a, &i) || i >= pd->nsites)
+		return NULL;
+	return &pd->sites[i];
 }
 
 /*
