@@ -92,8 +92,8 @@ cfg_parse_endpoint(
 }
 
 /* A path, resolved against the config file's directory if relative. */
-static int
-get_path(
+int
+cfg_get_path(
     struct cparse *cp, json_t *obj, int objnode, const char *key, char **out)
 {
 	const char *s, *slash;
@@ -133,11 +133,11 @@ cfg_parse_tls(struct cparse *cp, struct config *conf, json_t *root)
 	if (r != 1)
 		return;
 	cfg_check_keys(cp, o, node, tls_keys);
-	if (get_path(cp, o, node, "ca", &conf->tls.ca) == 0)
+	if (cfg_get_path(cp, o, node, "ca", &conf->tls.ca) == 0)
 		cfg_missing(cp, node, "ca");
-	if (get_path(cp, o, node, "cert", &conf->tls.cert) == 0)
+	if (cfg_get_path(cp, o, node, "cert", &conf->tls.cert) == 0)
 		cfg_missing(cp, node, "cert");
-	if (get_path(cp, o, node, "key", &conf->tls.key) == 0)
+	if (cfg_get_path(cp, o, node, "key", &conf->tls.key) == 0)
 		cfg_missing(cp, node, "key");
 }
 

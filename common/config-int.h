@@ -92,6 +92,8 @@ struct nameref {
 	size_t      i;
 };
 
+struct cfg_sites;
+
 struct cparse {
 	const char      *name;
 	enum config_kind kind;
@@ -107,6 +109,7 @@ struct cparse {
 	size_t              nlinks;
 	struct nameref     *linkidx, *profidx; /* sorted by name */
 	size_t              nlinkidx, nprofidx;
+	struct cfg_sites   *sites; /* popd: where each site was written */
 };
 
 struct quoted {
@@ -143,22 +146,50 @@ int cfg_get_name(struct cparse *cp, json_t *obj, int objnode, const char *key,
     char *dst, size_t size, enum jsonpos_name rule);
 int cfg_get_bool(
     struct cparse *cp, json_t *obj, int objnode, const char *key, int *out);
+void cfg_sort_names(struct nameref *refs, size_t n, int nocase);
+int  cfg_name_cmp(const char *a, const char *b, int nocase);
 void cfg_check_duplicates(struct cparse *cp, struct nameref *refs, size_t n,
     int arrnode, const char *arr, const char *key, const char *what,
     int nocase);
 int  cfg_find_name(const struct nameref *refs, size_t n, const char *name);
 
-/* config-links.c: links, routes, LAN prefixes, sites. */
+/*
+ * config.c: a file read whole, at most max bytes, with `regular` only a
+ * regular file (else an error at 0:0 "(file)"); the caller frees *text.
+ * A text to JSON with cp->pos built (else a "(syntax)" error).  Both
+ * return 0, or -1 having reported why.
+ */
+int cfg_read_file(struct cparse *cp, const char *path, size_t max, int regular,
+    char **text, size_t *len);
+int cfg_load_json(
+    struct cparse *cp, const char *text, size_t len, json_t **root);
+
+/* config-links.c: links, routes, LAN prefixes. */
 void cfg_parse_links(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_routes(struct cparse *cp, struct config *conf, json_t *root);
 int  cfg_get_prefix_list(struct cparse *cp, json_t *obj, int objnode,
      const char *key, struct wp_prefix **out, size_t *nout);
+
+/*
+ * config-sites.c: popd's sites.  cfg_parse_sites() reads "sites" and
+ * "sites_dir"; cfg_finish_sites() reads sites_dir's files if `readdir`,
+ * then checks the merged list (unique names and identities, LANs that do
+ * not overlap), each error in the file of the site it is about.
+ * cfg_sites_failed() is 1 if a site file drew an error;
+ * cfg_sites_flush() hands those errors over after the main file's, file
+ * by file in name order, and frees what cfg_parse_sites() made.
+ */
 void cfg_parse_sites(struct cparse *cp, struct config *conf, json_t *root);
+void cfg_finish_sites(struct cparse *cp, struct config *conf, int readdir);
+int  cfg_sites_failed(const struct cparse *cp);
+void cfg_sites_flush(struct cparse *cp, struct config_errors *out);
 
 /* config-daemon.c: probe, endpoints, TLS, TUN, limits, metrics. */
 void cfg_parse_probe(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_endpoint(
     struct cparse *cp, struct config *conf, json_t *root, const char *key);
+int cfg_get_path(
+    struct cparse *cp, json_t *obj, int objnode, const char *key, char **out);
 void cfg_parse_tls(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_tun(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_limits(struct cparse *cp, struct config *conf, json_t *root);

@@ -454,6 +454,22 @@ nameref_find_cmp(const void *key, const void *elem)
 	return strcmp(key, ((const struct nameref *)elem)->name);
 }
 
+/* Sorts refs by name, then by index: equal names in the order given. */
+void
+cfg_sort_names(struct nameref *refs, size_t n, int nocase)
+{
+	if (n > 1)
+		qsort(refs, n, sizeof(*refs),
+		    nocase ? nameref_casecmp : nameref_cmp);
+}
+
+/* strcmp(), or with `nocase` ascii_casecmp(). */
+int
+cfg_name_cmp(const char *a, const char *b, int nocase)
+{
+	return nocase ? ascii_casecmp(a, b) : strcmp(a, b);
+}
+
 /*
  * Sorts refs by name and reports every name already used by an earlier
  * entry, at arr[i].key, with where that entry's is: "duplicate link name
@@ -471,12 +487,9 @@ cfg_check_duplicates(struct cparse *cp, struct nameref *refs, size_t n,
 	unsigned      line, col;
 	int           node;
 
-	if (n > 1)
-		qsort(refs, n, sizeof(*refs),
-		    nocase ? nameref_casecmp : nameref_cmp);
+	cfg_sort_names(refs, n, nocase);
 	for (i = 1; i < n; i++) {
-		if ((nocase ? ascii_casecmp(refs[i].name, refs[first].name)
-			    : strcmp(refs[i].name, refs[first].name)) != 0) {
+		if (cfg_name_cmp(refs[i].name, refs[first].name, nocase) != 0) {
 			first = i;
 			continue;
 		}

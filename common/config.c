@@ -51,7 +51,7 @@ static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "lan", "metrics", "session_grace_s", "offload", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     "flows", "probe", "failback", "listen", "tls", "tun", "metrics", "limits",
-    "session_grace_s", "offload", NULL};
+    "session_grace_s", "offload", "sites_dir", NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
     "source_prefix", "source_prefix6", "destination_prefix",
     "destination_prefix6", "keepalive", "timeout_s", "max_groups", NULL};
@@ -458,15 +458,40 @@ config_new(enum config_kind kind, const char *name)
 	return conf;
 }
 
-struct config *
-config_parse(const char *text, size_t len, const char *name,
-    enum config_kind kind, struct config_errors *errs)
+/*
+ * A JSON text, any root, so that a list or a number is told apart from a
+ * syntax error; duplicate keys are refused because the last one would
+ * silently win.
+ */
+int
+cfg_load_json(struct cparse *cp, const char *text, size_t len, json_t **root)
 {
 	struct jsonpos_error  perr;
-	struct config        *conf = NULL;
-	struct cparse         cp;
 	struct jsonpos_syntax serr;
-	json_t               *root = NULL;
+
+	if ((*root = jsonpos_load(text, len,
+		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &serr)) == NULL) {
+		cfg_report_at(
+		    cp, serr.line, serr.column, "(syntax)", "%s", serr.msg);
+		return -1;
+	}
+	if (jsonpos_build(text, len, &cp->pos, &perr) == -1) {
+		cfg_report_at(
+		    cp, perr.line, perr.column, "(syntax)", "%s", perr.msg);
+		json_decref(*root);
+		*root = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static struct config *
+parse_text(const char *text, size_t len, const char *name,
+    enum config_kind kind, int readdir, struct config_errors *errs)
+{
+	struct config *conf = NULL;
+	struct cparse  cp;
+	json_t        *root = NULL;
 
 	memset(&cp, 0, sizeof(cp));
 	cp.name = name != NULL ? name : "-";
@@ -476,22 +501,8 @@ config_parse(const char *text, size_t len, const char *name,
 		    CONFIG_MAX_BYTES);
 		goto out;
 	}
-	/*
-	 * Any root, so that a list or a number is told apart from a syntax
-	 * error; duplicate keys are refused because the last one would
-	 * silently win.
-	 */
-	if ((root = jsonpos_load(text, len,
-		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &serr)) == NULL) {
-		cfg_report_at(
-		    &cp, serr.line, serr.column, "(syntax)", "%s", serr.msg);
+	if (cfg_load_json(&cp, text, len, &root) == -1)
 		goto out;
-	}
-	if (jsonpos_build(text, len, &cp.pos, &perr) == -1) {
-		cfg_report_at(
-		    &cp, perr.line, perr.column, "(syntax)", "%s", perr.msg);
-		goto out;
-	}
 	if ((conf = config_new(kind, cp.name)) == NULL) {
 		cp.nomem = 1;
 		goto out;
@@ -501,14 +512,17 @@ config_parse(const char *text, size_t len, const char *name,
 		    jsonpos_type_name(root));
 	else
 		parse_root(&cp, conf, root);
-	if (cp.nerrs == 0 && !cp.nomem)
+	if (kind == CONFIG_POPD)
+		cfg_finish_sites(&cp, conf, readdir);
+	if (cp.nerrs == 0 && !cp.nomem && !cfg_sites_failed(&cp))
 		add_implicit(&cp, conf);
 out:
-	if (cp.nerrs > 0 || cp.nomem) {
+	if (cp.nerrs > 0 || cp.nomem || cfg_sites_failed(&cp)) {
 		config_free(conf);
 		conf = NULL;
 	}
 	cfg_flush_errors(&cp, errs);
+	cfg_sites_flush(&cp, errs);
 	free(cp.links);
 	free(cp.linkidx);
 	free(cp.profidx);
@@ -518,51 +532,84 @@ out:
 }
 
 struct config *
-config_load(const char *path, enum config_kind kind, struct config_errors *errs)
+config_parse(const char *text, size_t len, const char *name,
+    enum config_kind kind, struct config_errors *errs)
 {
-	struct config *conf = NULL;
-	struct cparse  cp;
-	struct stat    st;
-	char          *text = NULL;
-	size_t         len = 0;
-	ssize_t        n;
-	int            fd;
+	return parse_text(text, len, name, kind, 0, errs);
+}
 
-	memset(&cp, 0, sizeof(cp));
-	cp.name = path;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+int
+cfg_read_file(struct cparse *cp, const char *path, size_t max, int regular,
+    char **text, size_t *len)
+{
+	struct stat st;
+	ssize_t     n;
+	int         fd, r = -1;
+
+	*text = NULL;
+	*len = 0;
+	/* O_NONBLOCK: a FIFO put in a file's place must not hang a reload. */
+	if ((fd = open(path,
+		 O_RDONLY | O_CLOEXEC | (regular ? O_NONBLOCK : 0))) == -1 ||
 	    fstat(fd, &st) == -1) {
 		cfg_report_at(
-		    &cp, 0, 0, "(file)", "cannot open: %s", strerror(errno));
+		    cp, 0, 0, "(file)", "cannot open: %s", strerror(errno));
 		goto out;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		cfg_report_at(
-		    &cp, 0, 0, "(file)", "cannot read: %s", strerror(EISDIR));
+		    cp, 0, 0, "(file)", "cannot read: %s", strerror(EISDIR));
+		goto out;
+	}
+	if (regular && !S_ISREG(st.st_mode)) {
+		cfg_report_at(cp, 0, 0, "(file)", "not a regular file");
 		goto out;
 	}
 	/* One byte more than allowed tells "too large" from "just fits". */
-	if ((text = malloc(CONFIG_MAX_BYTES + 1)) == NULL) {
-		cp.nomem = 1;
+	if ((*text = malloc(max + 1)) == NULL) {
+		cp->nomem = 1;
 		goto out;
 	}
-	while (len < CONFIG_MAX_BYTES + 1) {
-		n = read(fd, text + len, CONFIG_MAX_BYTES + 1 - len);
+	while (*len < max + 1) {
+		n = read(fd, *text + *len, max + 1 - *len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			cfg_report_at(&cp, 0, 0, "(file)", "cannot read: %s",
+			cfg_report_at(cp, 0, 0, "(file)", "cannot read: %s",
 			    strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
-		len += (size_t)n;
+		*len += (size_t)n;
 	}
-	conf = config_parse(text, len, path, kind, errs);
+	if (*len > max) {
+		cfg_report_at(cp, 0, 0, "(file)", "larger than %zu bytes", max);
+		goto out;
+	}
+	r = 0;
 out:
 	if (fd != -1)
 		close(fd);
+	if (r == -1) {
+		free(*text);
+		*text = NULL;
+	}
+	return r;
+}
+
+struct config *
+config_load(const char *path, enum config_kind kind, struct config_errors *errs)
+{
+	struct config *conf = NULL;
+	struct cparse  cp;
+	char          *text;
+	size_t         len;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.name = path;
+	if (cfg_read_file(&cp, path, CONFIG_MAX_BYTES, 0, &text, &len) == 0)
+		conf = parse_text(text, len, path, kind, 1, errs);
 	free(text);
 	cfg_flush_errors(&cp, errs);
 	return conf;
@@ -578,6 +625,7 @@ config_free(struct config *conf)
 	for (i = 0; i < conf->nsites; i++)
 		free(conf->sites[i].lan);
 	free(conf->sites);
+	free(conf->sites_dir);
 	free(conf->lan);
 	free(conf->tls.ca);
 	free(conf->tls.cert);

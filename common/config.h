@@ -5,7 +5,10 @@
  * prints, and either returns a complete, validated struct config or NULL
  * with every error it found, in file order, each formatted as
  * "FILE:LINE:COLUMN: PATH: message" (PATH like links[1].up_mbps).  A JSON
- * syntax error stops at the first.  Unknown keys, wrong types, values out
+ * syntax error stops at the first.  config_load() also reads popd's
+ * "sites_dir" (one site a file, merged after "sites" and checked with
+ * them, each file's errors naming that file); config_parse() reads no
+ * directory, so its result has only the inline sites, maybe none.  Unknown keys, wrong types, values out
  * of range and dangling references are all errors.  The caller frees the
  * result with config_free() and the errors with config_errors_clear().
  * Keys, defaults and ranges are documented in wanpair.json(5).
@@ -26,6 +29,14 @@
 #define CONFIG_SITE_MAX   PROTO_SITE_MAX
 #define CONFIG_IFNAME_MAX 16            /* IFNAMSIZ */
 #define CONFIG_MAX_BYTES  (1024 * 1024) /* refuse larger files */
+/*
+ * popd's "sites_dir": at most this many site files, each at most this
+ * large, so that a directory of a million files or one huge file makes
+ * the loader refuse rather than allocate without bound.  A site is a
+ * name, an identity and its LAN prefixes: 16 KiB holds hundreds of them.
+ */
+#define CONFIG_SITE_FILES_MAX      4096
+#define CONFIG_SITE_FILE_MAX_BYTES (16 * 1024)
 
 enum config_kind {
 	CONFIG_SOCKETD, /* socketd.json: everything the daemon needs */
@@ -159,8 +170,9 @@ struct config {
 	 */
 	int offload;
 
-	struct config_site *sites; /* popd */
+	struct config_site *sites; /* popd: "sites", then sites_dir's */
 	size_t              nsites;
+	char               *sites_dir; /* as tls paths are; NULL: none */
 
 	struct config_endpoint endpoint; /* socketd "pop", popd "listen" */
 	struct config_tls      tls;

@@ -1,7 +1,10 @@
 /*
  * popd's part of the reload (SIGHUP, `wanpairctl reload`; the sequence is
- * daemon/daemon.h's): the configuration file is read again and either
- * applied whole or refused whole, the running one staying.
+ * daemon/daemon.h's): the configuration file is read again, with the
+ * site files of its sites_dir (config_load()), and either applied whole
+ * or refused whole, the running one staying.  Sites are matched by name
+ * wherever they are written, so a site file added or removed is a site
+ * added or removed, and one moved between "sites" and a file is kept.
  *
  * Applied live: sites added (they may connect at once), sites removed
  * (their control channel is closed, their session and routes go), a

@@ -132,6 +132,48 @@ START_TEST(popd_example_config_ok)
 END_TEST
 
 /*
+ * `wanpair-popd -n` checks the site files of "sites_dir" with popd.json:
+ * a mistake in one is printed with that file's name, line and column,
+ * and once it is fixed the check passes.
+ */
+START_TEST(popd_sites_dir_checked)
+{
+	struct run r;
+	char       dir[512];
+
+	snprintf(dir, sizeof(dir), "%s/sites.d", tmpdir);
+	ck_assert_int_eq(mkdir(dir, 0755), 0);
+	write_file("popd.json",
+	    "{\"listen\": {\"address\": \"198.18.0.1\"},\n"
+	    " \"tls\": {\"ca\": \"ca.pem\", \"cert\": \"pop.pem\", "
+	    "\"key\": \"pop.key\"},\n"
+	    " \"sites_dir\": \"sites.d\"}\n");
+	write_file("sites.d/branch-17.json",
+	    "{\"name\": \"branch-17\",\n"
+	    " \"identity\": \"branch-17.lab\",\n"
+	    " \"lan\": [\"10.17.0.0/16\"],\n"
+	    " \"vlan\": 17}\n");
+	run(&r, "cd %s && %s/popd/wanpair-popd -n -f popd.json", tmpdir,
+	    builddir);
+	ck_assert_msg(r.status == 1, "exit %d", r.status);
+	ck_assert_str_eq(r.err,
+	    "sites.d/branch-17.json:4:2: vlan: unknown key (did you mean "
+	    "\"lan\"?)\n");
+	run_free(&r);
+
+	write_file("sites.d/branch-17.json",
+	    "{\"name\": \"branch-17\",\n"
+	    " \"identity\": \"branch-17.lab\",\n"
+	    " \"lan\": [\"10.17.0.0/16\"]}\n");
+	run(&r, "cd %s && %s/popd/wanpair-popd -n -f popd.json", tmpdir,
+	    builddir);
+	ck_assert_msg(r.status == 0, "exit %d: %s", r.status, r.err);
+	ck_assert_str_eq(r.out, "configuration OK\n");
+	run_free(&r);
+}
+END_TEST
+
+/*
  * One error of each kind the issue names: the daemon prints exactly one
  * "FILE:LINE:COLUMN: PATH: message" line and exits 1.  Configs are laid
  * out one key per line so the expected position is plain to see.
@@ -616,6 +658,7 @@ cli_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, socketd_example_config_ok);
 	tcase_add_test(tc, popd_example_config_ok);
+	tcase_add_test(tc, popd_sites_dir_checked);
 	tcase_add_loop_test(tc, socketd_bad_config_one_line, 0,
 	    (int)(sizeof(bad_configs) / sizeof(bad_configs[0])));
 	tcase_add_test(tc, data_bad_configs);

@@ -11,11 +11,15 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <sys/stat.h>
+
 #include <check.h>
+#include <errno.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "check_flows.h"
 #include "check_pki.h"
@@ -434,6 +438,81 @@ START_TEST(reload_refused)
 END_TEST
 
 static void
+put_file(const char *file, const char *text)
+{
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(path(file), "w"));
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/*
+ * Sites provisioned as files in "sites_dir" reload as inline ones do: a
+ * site moved from "sites" into a file is the same site (its session goes
+ * on), a file added is a site added, a file removed a site removed, and
+ * a broken file refuses the whole reload, naming itself, with every site
+ * and session as they were.
+ */
+START_TEST(reload_sites_dir)
+{
+	static const char two_sites[] =
+	    "{\"name\": \"branch-17\", \"identity\": \"b17.example.net\","
+	    " \"lan\": [\"10.17.0.0/16\", \"2001:db8:17::/48\"]},"
+	    "{\"name\": \"hq\", \"identity\": \"hq.example.net\","
+	    " \"lan\": [\"10.18.1.0/24\", \"192.168.0.0/16\"]}";
+	struct config_errors errs = {0};
+	struct ctl_hello     h;
+	struct session      *b17;
+	char                 want[PATH_MAX + 64];
+
+	hello(&h, 0);
+	pd->sites[1].session = b17 = session(&h, 0x6001);
+	session_index_swap(pd, NULL, b17);
+	ck_assert(mkdir(path("sites.d"), 0755) == 0 || errno == EEXIST);
+	put_file("sites.d/branch-1.json",
+	    "{\"name\": \"branch-1\", \"identity\": \"b1.example.net\","
+	    " \"lan\": [\"10.1.0.0/16\"]}\n");
+	write_conf_more(
+	    "198.18.0.1", pki, two_sites, ", \"sites_dir\": \"sites.d\"");
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(pd->nsites, 3);
+	ck_assert_str_eq(pd->sites[2].conf->name, "branch-1");
+	ck_assert_ptr_eq(pd->sites[0].session, b17);
+	ck_assert_str_eq(site_of("10.1.2.3"), "branch-1");
+
+	put_file("sites.d/branch-20.json",
+	    "{\"name\": \"branch-20\", \"identity\": \"b20.example.net\","
+	    " \"lan\": [\"10.20.0.0/16\"]}\n");
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(pd->nsites, 4);
+	ck_assert_str_eq(site_of("10.20.1.1"), "branch-20");
+
+	put_file("sites.d/branch-21.json",
+	    "{\"name\": \"branch-21\",\n \"identity\": \"b21\"\n"
+	    " \"lan\": [\"10.21.0.0/16\"]}\n");
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof(want),
+	    "%s:3:6: (syntax): '}' expected near '\"lan\"'",
+	    path("sites.d/branch-21.json"));
+	ck_assert_str_eq(errs.lines[0], want);
+	config_errors_clear(&errs);
+	ck_assert_uint_eq(pd->nsites, 4);
+	ck_assert_ptr_eq(pd->sites[0].session, b17);
+
+	ck_assert_int_eq(unlink(path("sites.d/branch-21.json")), 0);
+	ck_assert_int_eq(unlink(path("sites.d/branch-20.json")), 0);
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(pd->nsites, 3);
+	ck_assert_str_eq(site_of("10.20.1.1"), "(none)");
+	ck_assert_ptr_eq(pd->sites[0].session, b17);
+	ck_assert_uint_eq(indexed(), 1);
+	ck_assert_int_eq(unlink(path("sites.d/branch-1.json")), 0);
+}
+END_TEST
+
+static void
 tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd, (void)what, (void)arg;
@@ -496,6 +575,7 @@ popd_suite(void)
 	tcase_add_checked_fixture(tc, setup_file, teardown);
 	tcase_add_test(tc, reload_sites);
 	tcase_add_test(tc, reload_refused);
+	tcase_add_test(tc, reload_sites_dir);
 	tcase_add_test(tc, reload_probe_interval);
 	suite_add_tcase(s, tc);
 	return s;
