@@ -255,6 +255,25 @@ self_cpu_s(void)
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+/* Busy clock ticks of all CPUs together (/proc/stat: all but idle and
+ * iowait), or -1: what else ran beside popd and sitegen shows in it. */
+static long long
+machine_busy_ticks(void)
+{
+	unsigned long long v[8] = {0};
+	FILE              *f;
+	int                n;
+
+	if ((f = fopen("/proc/stat", "r")) == NULL)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+	    &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		return -1;
+	return (long long)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]);
+}
+
 /* One request to popd's control socket: the result object, or NULL. */
 static json_t *
 popd_query(enum ctlsock_cmd cmd)
@@ -1191,8 +1210,8 @@ traffic(int up, int down)
 	json_t   *o = json_object();
 	uint64_t  t0, t1, sunk0, ok0, sunk1, ok1, sent0, dsent0;
 	uint64_t  ul0, dl0, us0, ds0;
-	long long c0, c1;
-	double    secs, self0, self1;
+	long long c0, c1, m0, m1;
+	double    secs, self0, self1, others;
 
 	traffic_reset();
 	g.t.up_on = up;
@@ -1209,11 +1228,13 @@ traffic(int up, int down)
 	us0 = g.t.up_stalls;
 	ds0 = g.t.down_stalls;
 	c0 = popd_ticks();
+	m0 = machine_busy_ticks();
 	self0 = self_cpu_s();
 	t0 = now_us();
 	run_for((uint64_t)g.traffic_s * 1000, NULL);
 	t1 = now_us();
 	c1 = popd_ticks();
+	m1 = machine_busy_ticks();
 	self1 = self_cpu_s();
 	sunk1 = g.t.up_sunk;
 	ok1 = g.t.down_ok;
@@ -1247,6 +1268,14 @@ traffic(int up, int down)
 	    json_real(c0 >= 0 && c1 >= 0 ? ticks_s(c1 - c0) / secs * 100 : -1));
 	json_object_set_new(
 	    o, "sitegen_cpu_pct", json_real((self1 - self0) / secs * 100));
+	/* The machine's busy time less popd's and sitegen's: other work on
+	 * a shared machine, and the kernel's softirq time that no process
+	 * was charged with. */
+	others = ticks_s(m1 - m0 - (c1 - c0)) - (self1 - self0);
+	json_object_set_new(o, "others_cpu_pct",
+	    json_real(m0 >= 0 && m1 >= 0 && c0 >= 0 && c1 >= 0
+		    ? others / secs * 100
+		    : -1));
 	note("traffic%s%s: %.0f packets/s through popd, popd CPU %.0f%%",
 	    up ? " up" : "", down ? " down" : "",
 	    (double)(sunk1 - sunk0 + ok1 - ok0) / secs,
@@ -1398,7 +1427,7 @@ main(int argc, char **argv)
 	g.traffic_s = 5;
 	g.payload = 64;
 	g.flows = 1000000;
-	g.win_up = 512;
+	g.win_up = 2048;
 	g.win_down = 128;
 	g.settle_ms = 1000;
 	g.sink_port = 9;
