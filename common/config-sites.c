@@ -30,7 +30,8 @@
 
 #define OWN_FILE SIZE_MAX /* origin.index of a site file's site */
 
-static const char *const site_keys[] = {"name", "identity", "lan", NULL};
+static const char *const site_keys[] = {
+    "name", "identity", "lan", "flows_max", NULL};
 
 struct at {
 	unsigned line, col;
@@ -53,6 +54,7 @@ struct cfg_sites {
 	int              dirnode;  /* the value of "sites_dir", or NONE */
 	int              dirok;    /* sites_dir is set and its value good */
 	int              inline_r; /* "sites": 1 good, 0 absent, -1 bad */
+	int              arrnode;  /* the value of "sites", or NONE */
 	struct origin   *org;      /* one per conf->sites[] */
 	size_t           norg;
 	struct sitefile *files; /* one per site file read */
@@ -60,7 +62,8 @@ struct cfg_sites {
 };
 
 static void
-parse_site(struct cparse *cp, json_t *o, int node, struct config_site *site)
+parse_site(struct cparse *cp, json_t *o, int node, struct config_site *site,
+    uint32_t flows_max)
 {
 	cfg_check_keys(cp, o, node, site_keys);
 	if (cfg_get_name(cp, o, node, "name", site->name, sizeof(site->name),
@@ -72,6 +75,17 @@ parse_site(struct cparse *cp, json_t *o, int node, struct config_site *site)
 	if (cfg_get_prefix_list(cp, o, node, "lan", &site->lan, &site->nlan) ==
 	    0)
 		cfg_missing(cp, node, "lan");
+	if (cfg_get_uint(cp, o, node, "flows_max", 1, FLOWS_MAX_MAX,
+		&site->flows_max) == 1) {
+		site->flows_max_own = 1;
+		if (site->flows_max > flows_max) {
+			int vnode;
+
+			(void)cfg_member(cp, o, node, "flows_max", &vnode);
+			cfg_report(cp, vnode, "%u is more than flows.max (%u)",
+			    site->flows_max, flows_max);
+		}
+	}
 }
 
 /* Keeps where the site at `node` of cp's file has its values. */
@@ -141,6 +155,7 @@ cfg_parse_sites(struct cparse *cp, struct config *conf, json_t *root)
 	/* With a sites_dir, inline sites are optional. */
 	r = cfg_get_container(cp, root, 0, "sites", JSON_ARRAY, &arr, &arrnode);
 	ss->inline_r = r;
+	ss->arrnode = r == 1 ? arrnode : JSONPOS_NONE;
 	if (r == 0 && ss->dirnode == JSONPOS_NONE)
 		cfg_missing(cp, 0, "sites");
 	if (r != 1 || (n = json_array_size(arr)) == 0) {
@@ -161,7 +176,8 @@ cfg_parse_sites(struct cparse *cp, struct config *conf, json_t *root)
 			cfg_report(cp, node, "must be an object, got %s",
 			    jsonpos_type_name(o));
 		else
-			parse_site(cp, o, node, &conf->sites[i]);
+			parse_site(
+			    cp, o, node, &conf->sites[i], conf->flows_max);
 		record(cp, node, &conf->sites[i], i, &ss->org[i]);
 	}
 	ss->norg = n;
@@ -289,7 +305,7 @@ read_site_file(struct cparse *top, struct config *conf, struct sitefile *f)
 		cfg_report(&f->cp, 0, "must be an object, got %s",
 		    jsonpos_type_name(root));
 	else
-		parse_site(&f->cp, root, 0, site);
+		parse_site(&f->cp, root, 0, site, conf->flows_max);
 	record(&f->cp, 0, site, OWN_FILE, &ss->org[conf->nsites]);
 	ss->norg = ++conf->nsites;
 out:
@@ -567,6 +583,61 @@ check_lan_overlaps(struct cparse *cp, struct config *conf)
 	free(refs);
 }
 
+/*
+ * Every site's share of popd's one pool of flows.max (flow.h): its own
+ * flows_max, else flows.site_max, else an equal share of what the sites
+ * with their own leave.  The caps may not add up to more than the pool,
+ * so that no site's flood can take an entry another site is promised: a
+ * full site evicts its own idle flows, never another's.  The errors go
+ * on "sites" (or on "sites_dir" when the sites are all in files).
+ */
+static void
+site_flow_caps(struct cparse *cp, struct config *conf)
+{
+	const int node = cp->sites->arrnode != JSONPOS_NONE
+	    ? cp->sites->arrnode
+	    : cp->sites->dirnode;
+	uint64_t  own = 0, sum = 0;
+	size_t    i, rest = 0;
+	uint32_t  share;
+
+	for (i = 0; i < conf->nsites; i++)
+		if (conf->sites[i].flows_max > conf->flows_max)
+			return; /* said at that site */
+		else if (conf->sites[i].flows_max_own)
+			own += conf->sites[i].flows_max;
+		else
+			rest++;
+	if (own > conf->flows_max) {
+		cfg_report(cp, node,
+		    "the sites' own flows_max add up to %llu, more than "
+		    "flows.max (%u)",
+		    (unsigned long long)own, conf->flows_max);
+		return;
+	}
+	share = rest == 0 ? 0
+	    : conf->flows_site_max != 0
+	    ? conf->flows_site_max
+	    : (uint32_t)((conf->flows_max - own) / rest);
+	if (rest > 0 && share == 0) {
+		cfg_report(cp, node,
+		    "flows.max (%u) leaves no flow for each of the %zu sites "
+		    "without flows_max",
+		    conf->flows_max, rest);
+		return;
+	}
+	for (i = 0; i < conf->nsites; i++) {
+		if (!conf->sites[i].flows_max_own)
+			conf->sites[i].flows_max = share;
+		sum += conf->sites[i].flows_max;
+	}
+	if (sum > conf->flows_max)
+		cfg_report(cp, node,
+		    "the sites' flows_max add up to %llu (%zu at "
+		    "flows.site_max %u), more than flows.max (%u)",
+		    (unsigned long long)sum, rest, share, conf->flows_max);
+}
+
 void
 cfg_finish_sites(struct cparse *cp, struct config *conf, int readdir)
 {
@@ -592,6 +663,7 @@ cfg_finish_sites(struct cparse *cp, struct config *conf, int readdir)
 	check_unique(cp, conf, 0);
 	check_unique(cp, conf, 1);
 	check_lan_overlaps(cp, conf);
+	site_flow_caps(cp, conf);
 }
 
 int

@@ -58,6 +58,9 @@ static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
 static const char *const flows_keys[] = {"max", "tcp_timeout_s",
     "tcp_closing_timeout_s", "udp_timeout_s", "icmp_timeout_s",
     "other_timeout_s", NULL};
+static const char *const popd_flows_keys[] = {"max", "site_max",
+    "tcp_timeout_s", "tcp_closing_timeout_s", "udp_timeout_s",
+    "icmp_timeout_s", "other_timeout_s", NULL};
 static const struct {
 	const char     *key;
 	enum flow_class cls;
@@ -275,9 +278,20 @@ parse_flows(struct cparse *cp, struct config *conf, json_t *root)
 	if (cfg_get_container(cp, root, 0, "flows", JSON_OBJECT, &o, &node) !=
 	    1)
 		return;
-	cfg_check_keys(cp, o, node, flows_keys);
+	cfg_check_keys(cp, o, node,
+	    cp->kind == CONFIG_POPD ? popd_flows_keys : flows_keys);
 	(void)cfg_get_uint(
 	    cp, o, node, "max", 1, FLOWS_MAX_MAX, &conf->flows_max);
+	if (cp->kind == CONFIG_POPD &&
+	    cfg_get_uint(cp, o, node, "site_max", 1, FLOWS_MAX_MAX,
+		&conf->flows_site_max) == 1 &&
+	    conf->flows_site_max > conf->flows_max) {
+		int vnode;
+
+		(void)cfg_member(cp, o, node, "site_max", &vnode);
+		cfg_report(cp, vnode, "%u is more than flows.max (%u)",
+		    conf->flows_site_max, conf->flows_max);
+	}
 	for (i = 0; i < NELEM(flow_timeout_keys); i++)
 		(void)cfg_get_uint(cp, o, node, flow_timeout_keys[i].key, 1,
 		    FLOW_TIMEOUT_MAX,
@@ -299,13 +313,14 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	/* Profiles first: links and routes refer to them by name. */
 	parse_profiles(cp, conf, root);
 	parse_default_profile(cp, conf, root);
+	/* Flows before sites: a site's flows_max is checked against them. */
+	parse_flows(cp, conf, root);
 	if (cp->kind == CONFIG_POPD)
 		cfg_parse_sites(cp, conf, root);
 	else {
 		cfg_parse_links(cp, conf, root);
 		cfg_parse_routes(cp, conf, root);
 	}
-	parse_flows(cp, conf, root);
 	cfg_parse_probe(cp, conf, root);
 	cfg_parse_endpoint(
 	    cp, conf, root, cp->kind == CONFIG_POPD ? "listen" : "pop");

@@ -84,6 +84,11 @@ struct config_site {
 	char              identity[256]; /* certificate CN or SAN */
 	struct wp_prefix *lan;
 	size_t            nlan;
+	/* Its flows in popd's pool of flows.max, at most: its own
+	 * "flows_max", else flows.site_max, else a fair share (the loader
+	 * resolves it; flows_max_own says whether it was its own). */
+	uint32_t flows_max;
+	int      flows_max_own;
 };
 
 /* Default UDP port of the data plane and TCP port of the control channel. */
@@ -152,6 +157,7 @@ struct config {
 	size_t               nroutes;
 
 	uint32_t             flows_max;
+	uint32_t             flows_site_max; /* popd: 0 = a fair share */
 	struct flow_timeouts flow_timeouts;
 
 	uint32_t probe_interval_ms;

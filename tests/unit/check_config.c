@@ -777,6 +777,77 @@ START_TEST(popd_kind)
 }
 END_TEST
 
+/*
+ * popd's one pool of flows.max: each site's cap is its own flows_max,
+ * else flows.site_max, else an equal share of what is left; caps that
+ * promise more than the pool are refused where they are written.
+ */
+#define SITE_N(n, own)                                                    \
+	"{\"name\": \"s" #n "\", \"identity\": \"s" #n "\", \"lan\": "  \
+	"[\"10." #n ".0.0/16\"]" own "}"
+
+START_TEST(popd_flow_caps)
+{
+	struct config *c;
+
+	c = parse_ok("{\"flows\": {\"max\": 1000}, \"sites\": [" SITE_N(1, "")
+		     ", " SITE_N(2, ", \"flows_max\": 400") ", " SITE_N(3, "")
+		     "]}",
+	    CONFIG_POPD);
+	ck_assert_uint_eq(c->flows_max, 1000);
+	ck_assert_uint_eq(c->flows_site_max, 0);
+	ck_assert_uint_eq(c->sites[0].flows_max, 300);
+	ck_assert_int_eq(c->sites[0].flows_max_own, 0);
+	ck_assert_uint_eq(c->sites[1].flows_max, 400);
+	ck_assert_int_eq(c->sites[1].flows_max_own, 1);
+	ck_assert_uint_eq(c->sites[2].flows_max, 300);
+	config_free(c);
+	/* The default pool, one site: all of it. */
+	c = parse_ok("{" SITE_A "}", CONFIG_POPD);
+	ck_assert_uint_eq(c->sites[0].flows_max, c->flows_max);
+	config_free(c);
+	c = parse_ok("{\"flows\": {\"max\": 1000, \"site_max\": 100}, "
+		     "\"sites\": [" SITE_N(1, "") ", " SITE_N(2, "") "]}",
+	    CONFIG_POPD);
+	ck_assert_uint_eq(c->flows_site_max, 100);
+	ck_assert_uint_eq(c->sites[0].flows_max, 100);
+	ck_assert_uint_eq(c->sites[1].flows_max, 100);
+	config_free(c);
+
+	expect_errors("{\"flows\": {\"max\": 1000, \"site_max\": 1001},\n"
+		      "\"sites\": [" SITE_N(1, ", \"flows_max\": 1001") "]}",
+	    CONFIG_POPD,
+	    "t.json:1:37: flows.site_max: 1001 is more than flows.max "
+	    "(1000)\n"
+	    "t.json:2:81: sites[0].flows_max: 1001 is more than flows.max "
+	    "(1000)\n");
+	expect_errors("{\"flows\": {\"max\": 1000, \"site_max\": 600},\n"
+		      "\"sites\": [" SITE_N(1, "") ", " SITE_N(2, "") "]}",
+	    CONFIG_POPD,
+	    "t.json:2:10: sites: the sites' flows_max add up to 1200 (2 at "
+	    "flows.site_max 600), more than flows.max (1000)\n");
+	expect_errors("{\"flows\": {\"max\": 1000},\n\"sites\": ["
+		      SITE_N(1, ", \"flows_max\": 600") ", "
+		      SITE_N(2, ", \"flows_max\": 500") "]}",
+	    CONFIG_POPD,
+	    "t.json:2:10: sites: the sites' own flows_max add up to 1100, "
+	    "more than flows.max (1000)\n");
+	expect_errors("{\"flows\": {\"max\": 1},\n\"sites\": ["
+		      SITE_N(1, "") ", " SITE_N(2, "") "]}",
+	    CONFIG_POPD,
+	    "t.json:2:10: sites: flows.max (1) leaves no flow for each of "
+	    "the 2 sites without flows_max\n");
+	expect_errors("{\"flows\": {\"max\": 10},\n\"sites\": ["
+		      SITE_N(1, ", \"flows_max\": 0") "]}",
+	    CONFIG_POPD,
+	    "t.json:2:81: sites[0].flows_max: must be 1..67108864, got 0\n");
+	/* socketd has no pool to share. */
+	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "], "
+		       "\"flows\": {\"site_max\": 5}}",
+	    "t.json:1:106: flows.site_max: unknown key\n");
+}
+END_TEST
+
 START_TEST(replay_kind)
 {
 	struct config *conf;
@@ -1082,6 +1153,7 @@ config_suite(void)
 	tcase_add_test(tc, values);
 	tcase_add_test(tc, implicit_routes_and_profile);
 	tcase_add_test(tc, popd_kind);
+	tcase_add_test(tc, popd_flow_caps);
 	tcase_add_test(tc, replay_kind);
 	suite_add_tcase(s, tc);
 
