@@ -748,8 +748,8 @@ flow_table_walk(struct flow_table *t, uint64_t *pos,
 	/* Made under a smaller index, p is a multiple of a larger step,
 	 * so of this one too; anything else was not made by a walk. */
 	p -= p % step;
-	while (p < FLOW_WALK_END && n < max &&
-	    homes < 16 * (uint64_t)max + 64) {
+	while (
+	    p < FLOW_WALK_END && n < max && homes < 16 * (uint64_t)max + 64) {
 		home = reverse32((uint32_t)p);
 		homes++;
 		for (d = 0, j = home; d < t->probe_max && t->slot[j].ent != 0;

@@ -146,6 +146,9 @@ struct popd {
 
 	struct site *sites;
 	size_t       nsites;
+	/* Bumped each time sites is replaced (reload.c): ctl.c's walks
+	 * over the sites, which span event-loop turns, hold indexes. */
+	uint64_t sites_gen;
 	/* the sites' LAN prefixes, to their index in sites (session.c);
 	 * made and replaced with sites */
 	struct lpm  *site_lpm;
@@ -162,7 +165,8 @@ struct popd {
 
 /* ctl.c: the control socket's requests (the skeleton answers counters
  * and reload) */
-json_t *popd_answer(void *, const struct ctlsock_req *);
+json_t *popd_answer(
+    void *, const struct ctlsock_req *, struct ctlsrv_rows *);
 
 /* control.c: one connection, its frames, HELLO to a session */
 /* A tunnel_derive_fn over a struct session: keys of its TLS session, -1
