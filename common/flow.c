@@ -741,15 +741,16 @@ flow_table_walk(struct flow_table *t, uint64_t *pos,
     void (*cb)(void *, struct flow *), void *arg, size_t max)
 {
 	uint64_t step = FLOW_WALK_END / ((uint64_t)t->mask + 1);
-	uint64_t p = *pos, homes = 0;
+	uint64_t p = *pos, homes = 0, most;
 	uint32_t home, j, d;
 	size_t   n = 0;
 
 	/* Made under a smaller index, p is a multiple of a larger step,
 	 * so of this one too; anything else was not made by a walk. */
 	p -= p % step;
-	while (
-	    p < FLOW_WALK_END && n < max && homes < 16 * (uint64_t)max + 64) {
+	most =
+	    max < (UINT64_MAX - 64) / 16 ? 16 * (uint64_t)max + 64 : UINT64_MAX;
+	while (p < FLOW_WALK_END && n < max && homes < most) {
 		home = reverse32((uint32_t)p);
 		homes++;
 		for (d = 0, j = home; d < t->probe_max && t->slot[j].ent != 0;

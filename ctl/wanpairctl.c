@@ -33,7 +33,7 @@ usage(FILE *fp)
 	    "loss, flows, traffic\n"
 	    "  flows [--link L] [--limit N] [--site S]\n"
 	    "                             flows and the link each uses\n"
-	    "  sites                      (popd) sites and their sessions\n"
+	    "  sites [--limit N]          (popd) sites and their sessions\n"
 	    "  counters                   every counter the daemon keeps\n"
 	    "  reload                     re-read the configuration file\n"
 	    "  link L down|up             (socketd) a link's admin state\n"
