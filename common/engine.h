@@ -47,7 +47,7 @@ struct engine *engine_new_shared(const struct balance_spec *spec,
  * not overlap) cannot mistake each other's fragments.  NULL if out of
  * memory; frag_cache_free() it. */
 struct frag_cache *engine_frags_new(void);
-void engine_free(struct engine *);
+void               engine_free(struct engine *);
 
 /*
  * Called for every flow that leaves the table (expired, evicted, removed,

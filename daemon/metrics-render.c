@@ -363,7 +363,8 @@ family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 		    f->conv);
 	case AT_ROOT_POOL:
 		return sample(b, f->name, &l,
-		    json_object_get(json_object_get(root, "flow_pool"), f->field),
+		    json_object_get(
+			json_object_get(root, "flow_pool"), f->field),
 		    f->conv);
 	case AT_IO_OFFLOAD:
 		return sample(b, f->name, &l,

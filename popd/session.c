@@ -296,7 +296,10 @@ session_spec(const struct popd *pd, const struct ctl_link *links, size_t nlinks,
  * The site's flows, re-pointed at a new session's links by name, so that
  * a reconnect keeps every return flow on its link and the two ends go on
  * agreeing (the Socket restates only the flows it moved).  A link the
- * site no longer announces fails over as in a reload.
+ * site no longer announces fails over as in a reload.  Every link is up
+ * afterwards, as the new session's link_down says: what was down in the
+ * session before is taken down again by session_inherit(), and an
+ * expired session's down links are news no longer.
  */
 static int
 engine_repoint(struct engine *e, const struct balance_spec *spec)
@@ -304,6 +307,7 @@ engine_repoint(struct engine *e, const struct balance_spec *spec)
 	const struct balance *b = engine_balance(e);
 	int                   map[BALANCE_MAX_LINKS];
 	unsigned              i, j;
+	uint64_t              now = now_ms();
 
 	for (i = 0; i < balance_nlinks(b); i++) {
 		map[i] = -1;
@@ -312,7 +316,11 @@ engine_repoint(struct engine *e, const struct balance_spec *spec)
 				spec->links[j].name) == 0)
 				map[i] = (int)j;
 	}
-	return engine_reconfigure(e, spec, map, now_ms(), NULL, NULL, NULL);
+	if (engine_reconfigure(e, spec, map, now, NULL, NULL, NULL) == -1)
+		return -1;
+	for (i = 0; i < spec->nlinks; i++)
+		(void)engine_link_up(e, i, now, NULL, NULL);
+	return 0;
 }
 
 struct session *
@@ -361,8 +369,7 @@ site_engine_new(const struct popd *pd, const struct config_site *conf)
 
 	if (session_spec(pd, NULL, 0, &spec) == -1)
 		return NULL;
-	e = engine_new_shared(
-	    &spec, pd->flow_pool, conf->flows_max, pd->frags);
+	e = engine_new_shared(&spec, pd->flow_pool, conf->flows_max, pd->frags);
 	balance_spec_clear(&spec);
 	return e;
 }

@@ -357,8 +357,8 @@ START_TEST(flood_fills_its_own_cap)
 	struct engine   *e;
 
 	ck_assert_uint_eq(flow_pool_max(pd->flow_pool), 4096);
-	ck_assert_uint_eq(flow_table_max(engine_flows(pd->sites[0].engine)),
-	    1365);
+	ck_assert_uint_eq(
+	    flow_table_max(engine_flows(pd->sites[0].engine)), 1365);
 	hello(&h, 0);
 	pd->sites[1].session = b17 = session(&h, 0x6001);
 	snprintf(h.site, sizeof(h.site), "hq");
@@ -408,15 +408,20 @@ START_TEST(hello_reuses_the_sites_table)
 	ck_assert_uint_eq(flow_table_link_count(t, 0), 6); /* WAN2, first now */
 	ck_assert_uint_eq(flow_pool_used(pd->flow_pool), 6);
 
+	session_link_state(s, 0, 0, "silent");
+	session_link_state(s, 1, 0, "silent");
 	session_end(pd, &pd->sites[1]);
 	ck_assert_ptr_null(pd->sites[1].session);
 	ck_assert_uint_eq(indexed(), 0);
 	ck_assert_uint_eq(flow_table_count(t), 0);
 	ck_assert_uint_eq(flow_pool_used(pd->flow_pool), 0);
-	/* the next session starts from an empty table, the same one */
+	/* the next session starts from an empty table, the same one, its
+	 * links up whatever they were when the last one expired */
 	hello(&h, 0);
 	s = session(&h, 0x7003);
 	ck_assert_ptr_eq(engine_flows(s->engine), t);
+	ck_assert_int_eq(balance_link_is_up(engine_balance(s->engine), 0), 1);
+	ck_assert_int_eq(balance_link_is_up(engine_balance(s->engine), 1), 1);
 	flows_on(s->engine, 1, 2, 1);
 	ck_assert_uint_eq(flow_table_link_count(t, 1), 2);
 	session_free(s);
@@ -474,8 +479,8 @@ START_TEST(reload_sites)
 	ck_assert_str_eq(site_of("10.1.2.3"), "(none)");
 	/* hq's flows went with its session, back to the pool; the added
 	 * site has its table, at its share */
-	ck_assert_uint_eq(flow_table_count(engine_flows(pd->sites[1].engine)),
-	    0);
+	ck_assert_uint_eq(
+	    flow_table_count(engine_flows(pd->sites[1].engine)), 0);
 	ck_assert_uint_eq(flow_pool_used(pd->flow_pool), 3);
 	ck_assert_ptr_nonnull(pd->sites[2].engine);
 	ck_assert_uint_eq(
