@@ -59,8 +59,8 @@ static const char *const flows_keys[] = {"max", "tcp_timeout_s",
     "tcp_closing_timeout_s", "udp_timeout_s", "icmp_timeout_s",
     "other_timeout_s", NULL};
 static const char *const popd_flows_keys[] = {"max", "site_max",
-    "tcp_timeout_s", "tcp_closing_timeout_s", "udp_timeout_s",
-    "icmp_timeout_s", "other_timeout_s", NULL};
+    "tcp_timeout_s", "tcp_closing_timeout_s", "udp_timeout_s", "icmp_timeout_s",
+    "other_timeout_s", NULL};
 static const struct {
 	const char     *key;
 	enum flow_class cls;

@@ -1,5 +1,6 @@
 #include "autoconf.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,9 +11,6 @@
  * Linux (net.ipv4.ipfrag_time) both give up on reassembly after 60 s. */
 #define FRAG_TIMEOUT_MS 60000
 #define FRAG_ENTRIES    4096
-/* An engine over a shared pool is one of many (popd: one per site), each
- * with its own fragment cache: a smaller one. */
-#define FRAG_ENTRIES_SHARED 256
 /* Idle expiry runs at most this often; timeouts are whole seconds. */
 #define EXPIRE_INTERVAL_MS 1000
 #define EXPIRE_BUDGET      4096 /* flows released per engine_expire() */
@@ -21,6 +19,7 @@ struct engine {
 	struct flow_table  *flows;
 	struct balance     *balance;
 	struct frag_cache  *frags;
+	int                 own_frags; /* frags is freed with the engine */
 	struct engine_stats stats;
 	uint64_t            next_expire_ms;
 	uint64_t            now_ms; /* for releases inside the table */
@@ -40,8 +39,8 @@ engine_released(void *arg, struct flow *f, enum flow_release why)
 }
 
 static struct engine *
-engine_make(
-    const struct balance_spec *spec, struct flow_pool *pool, uint32_t cap)
+engine_make(const struct balance_spec *spec, struct flow_pool *pool,
+    uint32_t cap, struct frag_cache *frags)
 {
 	struct engine *e;
 
@@ -51,8 +50,10 @@ engine_make(
 	    ? flow_table_new_shared(pool, cap, &spec->flow_timeouts)
 	    : flow_table_new(spec->flows_max, &spec->flow_timeouts);
 	e->balance = balance_new(spec);
-	e->frags = frag_cache_new(
-	    pool != NULL ? FRAG_ENTRIES_SHARED : FRAG_ENTRIES, FRAG_TIMEOUT_MS);
+	if ((e->frags = frags) == NULL) {
+		e->frags = frag_cache_new(FRAG_ENTRIES, FRAG_TIMEOUT_MS);
+		e->own_frags = 1;
+	}
 	if (e->flows == NULL || e->balance == NULL || e->frags == NULL) {
 		engine_free(e);
 		return NULL;
@@ -64,14 +65,24 @@ engine_make(
 struct engine *
 engine_new(const struct balance_spec *spec)
 {
-	return engine_make(spec, NULL, 0);
+	return engine_make(spec, NULL, 0, NULL);
 }
 
 struct engine *
-engine_new_shared(
-    const struct balance_spec *spec, struct flow_pool *pool, uint32_t cap)
+engine_new_shared(const struct balance_spec *spec, struct flow_pool *pool,
+    uint32_t cap, struct frag_cache *frags)
 {
-	return engine_make(spec, pool, cap);
+	if (pool == NULL || frags == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return engine_make(spec, pool, cap, frags);
+}
+
+struct frag_cache *
+engine_frags_new(void)
+{
+	return frag_cache_new(FRAG_ENTRIES, FRAG_TIMEOUT_MS);
 }
 
 void
@@ -82,7 +93,8 @@ engine_free(struct engine *e)
 	/* The table releases its flows into the balance: free it first. */
 	flow_table_free(e->flows);
 	balance_free(e->balance);
-	frag_cache_free(e->frags);
+	if (e->own_frags)
+		frag_cache_free(e->frags);
 	free(e);
 }
 

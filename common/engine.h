@@ -18,6 +18,7 @@
 #include "balance.h"
 #include "balspec.h"
 #include "flow.h"
+#include "frag.h"
 #include "pkt.h"
 
 struct engine;
@@ -34,14 +35,19 @@ struct engine_stats {
 struct engine *engine_new(const struct balance_spec *spec);
 /*
  * The same with the flows in a shared pool (flow.h), at most cap of them
- * (spec->flows_max is not used), and a smaller fragment cache: popd's
- * engine of one site.  A new flow the pool has no room for, with none of
- * this engine's to evict, is skipped as PKT_ERR_TABLE_FULL.  Free it
- * before the pool.
+ * (spec->flows_max is not used), and the fragment cache `frags`, shared
+ * too (engine_frags_new()): popd's engine of one site.  A new flow the
+ * pool has no room for, with none of this engine's to evict, is skipped
+ * as PKT_ERR_TABLE_FULL.  Free it before the pool and the cache.
  */
-struct engine *engine_new_shared(
-    const struct balance_spec *spec, struct flow_pool *, uint32_t cap);
-void engine_free(struct engine *);
+struct engine *engine_new_shared(const struct balance_spec *spec,
+    struct flow_pool *, uint32_t cap, struct frag_cache *frags);
+/* A fragment cache for engines to share, as large as an engine's own;
+ * engines whose packets' addresses differ (popd's sites: their LANs do
+ * not overlap) cannot mistake each other's fragments.  NULL if out of
+ * memory; frag_cache_free() it. */
+struct frag_cache *engine_frags_new(void);
+void               engine_free(struct engine *);
 
 /*
  * Called for every flow that leaves the table (expired, evicted, removed,

@@ -702,6 +702,13 @@ flow_table_remove(struct flow_table *t, struct flow *f)
 	release(t, f, FLOW_RELEASE_REMOVED, 1);
 }
 
+void
+flow_table_clear(struct flow_table *t)
+{
+	while (t->count > 0)
+		release(t, idle_longest(t), FLOW_RELEASE_REMOVED, 1);
+}
+
 int
 flow_table_foreach(
     struct flow_table *t, int (*cb)(void *, struct flow *), void *arg)

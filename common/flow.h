@@ -164,6 +164,9 @@ void flow_table_touch(struct flow_table *, struct flow *, uint64_t now_ms,
  * (0 = no limit); returns how many were released. */
 size_t flow_table_expire(struct flow_table *, uint64_t now_ms, size_t budget);
 void   flow_table_remove(struct flow_table *, struct flow *);
+/* Removes every flow (release callback, FLOW_RELEASE_REMOVED); over a
+ * shared pool, their entries go back to it.  O(flows). */
+void flow_table_clear(struct flow_table *);
 
 /*
  * Puts the flow on `link` (FLOW_LINK_NONE: none), moving it between the

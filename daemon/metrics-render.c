@@ -19,6 +19,7 @@ enum scope {
 	AT_ROOT_CONTROL, /* its "control" */
 	AT_ROOT_DROPS,   /* its "drops", a sample per key */
 	AT_ROOT_IO,      /* its "io" */
+	AT_ROOT_POOL,    /* its "flow_pool" (popd) */
 	AT_IO_OFFLOAD,   /* its "io"'s "offload" */
 	AT_UNIT_CONTROL, /* each unit's "control" */
 	AT_UNIT_FLOWS,   /* each unit's "flows" */
@@ -130,13 +131,25 @@ static const struct family families[] = {
 	AT_ROOT_CONTROL, "sessions_expired", V_NUM},
     {"wanpair_flows", "gauge", "Flows in the flow table.", AT_UNIT_FLOWS,
 	"count", V_NUM},
-    {"wanpair_flows_max", "gauge", "Size of the flow table (flows.max).",
+    {"wanpair_flows_max", "gauge",
+	"Size of the flow table: flows.max (popd: the site's flows_max).",
 	AT_UNIT_FLOWS, "max", V_NUM},
     {"wanpair_flows_created_total", "counter", "Flows created.", AT_UNIT_FLOWS,
 	"new", V_NUM},
     {"wanpair_flow_evictions_total", "counter",
 	"Flows evicted, idle longest first, from a full flow table.",
 	AT_UNIT_FLOWS, "evictions", V_NUM},
+    {"wanpair_flows_refused_total", "counter",
+	"New flows refused: the pool had no entry and the table none to "
+	"evict.",
+	AT_UNIT_FLOWS, "refused", V_NUM},
+    {"wanpair_flow_pool_used", "gauge",
+	"Entries of popd's flow pool in the sites' tables.", AT_ROOT_POOL,
+	"used", V_NUM},
+    {"wanpair_flow_pool_max", "gauge", "Size of popd's flow pool (flows.max).",
+	AT_ROOT_POOL, "max", V_NUM},
+    {"wanpair_flow_pool_bytes", "gauge", "Memory of popd's flow pool.",
+	AT_ROOT_POOL, "bytes", V_NUM},
     {"wanpair_link_up", "gauge", "1 if the link carries flows, 0 if down.",
 	AT_LINK, "state", V_UP},
     {"wanpair_link_admin_up", "gauge", "0 if an operator took the link down.",
@@ -359,6 +372,11 @@ family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 	case AT_ROOT_IO:
 		return sample(b, f->name, &l,
 		    json_object_get(json_object_get(root, "io"), f->field),
+		    f->conv);
+	case AT_ROOT_POOL:
+		return sample(b, f->name, &l,
+		    json_object_get(
+			json_object_get(root, "flow_pool"), f->field),
 		    f->conv);
 	case AT_IO_OFFLOAD:
 		return sample(b, f->name, &l,

@@ -37,6 +37,8 @@
  *	            session_grace_s without a channel}
  *	flows       socketd: {"count", "max", "evictions", "new"} of the flow
  *	            table; popd has one per site (below)
+ *	flow_pool   popd: {"used": entries in the sites' tables, "max":
+ *	            flows.max, "bytes": its memory}, allocated at start
  *	links       socketd: [{"name", "state": "up" | "down", "cause":
  *	            "none" | "admin" | "carrier" | "probes", "admin": "up" |
  *	            "down", "rtt_ms", "jitter_ms" (null before the first
@@ -48,8 +50,9 @@
  *	            {"connected": bool, "reassign_applied": REASSIGN batches
  *	            applied, "reassign_moves": flows put on the Socket's
  *	            link, "reassign_refused": moves to an unknown or down
- *	            link}, "flows": {as above} or null without
- *	            a session, "links":
+ *	            link}, "flows": {as above, "max" the site's flows_max,
+ *	            and "refused": new flows with no entry to be had},
+ *	            "links":
  *	            [{"name", "state", "tx_packets", "tx_bytes", "rx_packets",
  *	            "rx_bytes", "flows", "new_flows", "idle_ms",
  *	            "endpoint_changes": the site's address on the link moved

@@ -53,24 +53,21 @@ static json_t *
 site_json(const struct site *site, uint64_t now)
 {
 	const struct session *s = site->session;
-	struct flow_table    *t;
-	json_t               *flows = NULL, *links;
+	struct flow_table    *t = engine_flows(site->engine);
+	json_t               *flows, *links;
 
-	if (s != NULL) {
-		t = engine_flows(s->engine);
-		flows = json_pack("{s:I,s:I,s:I,s:I}", "count",
-		    (json_int_t)flow_table_count(t), "max",
-		    (json_int_t)flow_table_max(t), "evictions",
-		    (json_int_t)flow_table_evictions(t), "new",
-		    (json_int_t)engine_stats(s->engine)->new_flows);
-		if (flows == NULL)
-			return NULL;
-		links = links_json(s, now);
-	} else
-		links = json_array();
-	/* "o?": a NULL flows is JSON null, the site has no flow table */
+	/* The site's share of the pool: "max" its cap (flows_max) */
+	flows = json_pack("{s:I,s:I,s:I,s:I,s:I}", "count",
+	    (json_int_t)flow_table_count(t), "max",
+	    (json_int_t)flow_table_max(t), "evictions",
+	    (json_int_t)flow_table_evictions(t), "refused",
+	    (json_int_t)flow_table_refused(t), "new",
+	    (json_int_t)engine_stats(site->engine)->new_flows);
+	if (flows == NULL)
+		return NULL;
+	links = s != NULL ? links_json(s, now) : json_array();
 	return json_pack(
-	    "{s:s,s:b,s:{s:b,s:I,s:I,s:I},s:o?,s:o,s:{s:I,s:I,s:I}}", "name",
+	    "{s:s,s:b,s:{s:b,s:I,s:I,s:I},s:o,s:o,s:{s:I,s:I,s:I,s:I}}", "name",
 	    site->conf->name, "session", s != NULL, "control", "connected",
 	    s != NULL && s->conn != NULL && s->conn->welcomed,
 	    "reassign_applied",
@@ -81,7 +78,8 @@ site_json(const struct site *site, uint64_t now)
 	    (json_int_t)(s != NULL ? s->reassign_refused : 0), "flows", flows,
 	    "links", links, "drops", "spoofed", (json_int_t)site->drop_spoofed,
 	    "no_endpoint", (json_int_t)site->drop_no_endpoint, "no_link",
-	    (json_int_t)site->drop_no_link);
+	    (json_int_t)site->drop_no_link, "table_full",
+	    (json_int_t)site->drop_table_full);
 }
 
 json_t *
@@ -130,9 +128,13 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
-	j = json_pack("{s:s,s:s,s:I,s:o,s:o,s:o,s:o*}", "daemon", PROGNAME,
-	    "version", PACKAGE_VERSION, "start_time", (json_int_t)pd->started,
-	    "control", control, "sites", sites, "drops", drops, "io",
+	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o*}",
+	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
+	    (json_int_t)pd->started, "control", control, "flow_pool", "used",
+	    (json_int_t)flow_pool_used(pd->flow_pool), "max",
+	    (json_int_t)flow_pool_max(pd->flow_pool), "bytes",
+	    (json_int_t)flow_pool_memory(pd->flow_pool), "sites", sites,
+	    "drops", drops, "io",
 	    dataev_io_json(&pd->tundev, &pd->uio, pd->uio != NULL));
 	return j;
 }

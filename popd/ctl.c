@@ -29,14 +29,13 @@ site_named(struct popd *pd, const char *name)
 
 /*
  * The table holding a site's flows, NULL while it has none: the one
- * place that knows where popd keeps them (today each session's engine
- * has its own table).
+ * place that knows where popd keeps them (each site's engine, over
+ * pd->flow_pool, kept from one session to the next).
  */
 static struct flow_table *
 site_flows(const struct site *site)
 {
-	return site->session != NULL ? engine_flows(site->session->engine)
-				     : NULL;
+	return site->engine != NULL ? engine_flows(site->engine) : NULL;
 }
 
 static json_t *
@@ -340,7 +339,7 @@ flows_next(void *cur, json_t *rows, size_t max)
 	struct ctlsrv_flowsrc src;
 	struct site          *site;
 	struct flow_table    *t;
-	size_t                l, n, before = json_array_size(rows);
+	size_t                l, n, had, before = json_array_size(rows);
 	int                   link = -1, rc = 0, i;
 
 	for (n = 0; n < max && w->shown < w->limit; n++) {
@@ -368,9 +367,10 @@ flows_next(void *cur, json_t *rows, size_t max)
 			src = (struct ctlsrv_flowsrc){t, names, l,
 			    site->conf->lan, site->conf->nlan,
 			    site->conf->name};
+			had = json_array_size(rows);
 			rc = ctlsrv_flows_step(rows, max, w->limit - w->shown,
 			    &src, link, &w->fp, now_ms());
-			w->shown += json_array_size(rows) - before;
+			w->shown += json_array_size(rows) - had;
 			if (rc == -1)
 				return -1;
 		} else
@@ -381,8 +381,15 @@ flows_next(void *cur, json_t *rows, size_t max)
 			else
 				site_walk_next(&w->sw);
 		}
-		if (t != NULL)
-			break; /* a table's step is this call's work */
+		/*
+		 * A step that made rows, or left the table unfinished, was
+		 * this call's work (about max flows or 16 * max homes); a
+		 * site whose whole walk gave nothing (no flows, none on the
+		 * link) costs one of max, its index being read to the end
+		 * within one step's bound.
+		 */
+		if (t != NULL && (rc == 1 || json_array_size(rows) > before))
+			break;
 	}
 	return w->shown < w->limit;
 }

@@ -124,9 +124,7 @@ session_expire(struct popd *pd, struct site *site, uint64_t now)
 		return 0;
 	log_info("site %s: session %u ended: no control channel for %u s",
 	    site->conf->name, s->id, pd->conf->session_grace_s);
-	session_index_swap(pd, s, NULL);
-	session_free(s);
-	site->session = NULL;
+	session_end(pd, site);
 	pd->sessions_expired++;
 	return 1;
 }
@@ -270,7 +268,7 @@ tun_packet(void *arg, uint8_t *pkt, size_t n)
 	struct session      *s;
 	struct site         *site;
 	uint8_t              dst[16];
-	int                  family;
+	int                  family, rc;
 
 	if ((family = inner_addr(pkt, n, 1, dst)) == -1 ||
 	    (site = site_for(pd, family, dst)) == NULL ||
@@ -280,8 +278,15 @@ tun_packet(void *arg, uint8_t *pkt, size_t n)
 	}
 	(void)mss_clamp(
 	    pkt, n, family == AF_INET6 ? pd->tundev.mss6 : pd->tundev.mss4);
-	if (engine_packet(s->engine, pkt, n, 0, pd->batch_ms, &res) != 0) {
-		pd->drop_parse++;
+	if ((rc = engine_packet(s->engine, pkt, n, 0, pd->batch_ms, &res)) !=
+	    0) {
+		/* A site at its cap evicts its own idle flows; only with
+		 * the pool short and none of its own to give is a new flow
+		 * refused (flow_table_refused(), per site). */
+		if (rc == PKT_ERR_TABLE_FULL)
+			site->drop_table_full++;
+		else
+			pd->drop_parse++;
 		return;
 	}
 	if (res.is_new)
@@ -379,8 +384,10 @@ dataplane_stop(struct popd *pd)
 {
 	size_t i;
 
-	for (i = 0; i < pd->nsites; i++)
+	for (i = 0; i < pd->nsites; i++) {
 		session_free(pd->sites[i].session);
+		pd->sites[i].session = NULL;
+	}
 	free(pd->sess_index);
 	if (pd->health_ev != NULL)
 		event_free(pd->health_ev);

@@ -37,8 +37,18 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	pd->tundev.fd = -1;
 	pd->udp_fd = -1;
 	pd->nsites = conf->nsites;
-	for (i = 0; i < pd->nsites; i++)
+	/* Every flow the PoP will hold, allocated now: a site that connects
+	 * later costs its session, not a table (flow.h, flow_pool). */
+	if ((pd->flow_pool = flow_pool_new(conf->flows_max)) == NULL)
+		fatal("flows.max %u", conf->flows_max);
+	if ((pd->frags = engine_frags_new()) == NULL)
+		fatal("fragment cache");
+	for (i = 0; i < pd->nsites; i++) {
 		pd->sites[i].conf = &conf->sites[i];
+		if ((pd->sites[i].engine =
+			    site_engine_new(pd, &conf->sites[i])) == NULL)
+			fatal("site %s: flow table", conf->sites[i].name);
+	}
 	if ((pd->site_lpm = site_lpm_new(conf)) == NULL)
 		fatal("sites");
 	return pd;
@@ -58,11 +68,19 @@ start(void *arg)
 static void
 stop(void *arg)
 {
-	control_stop(arg);
-	dataplane_stop(arg);
-	lpm_free(((struct popd *)arg)->site_lpm);
-	free(((struct popd *)arg)->sites);
-	free(arg);
+	struct popd *pd = arg;
+	size_t       i;
+
+	control_stop(pd);
+	dataplane_stop(pd);
+	/* The tables before their pool. */
+	for (i = 0; i < pd->nsites; i++)
+		engine_free(pd->sites[i].engine);
+	flow_pool_free(pd->flow_pool);
+	frag_cache_free(pd->frags);
+	lpm_free(pd->site_lpm);
+	free(pd->sites);
+	free(pd);
 }
 
 static void

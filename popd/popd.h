@@ -50,10 +50,11 @@ struct session {
 	uint64_t       detached_ms; /* first seen without conn, 0 with one */
 	uint32_t       id;
 	struct tunnel *tun; /* seals down, opens up (tunnel.h) */
+	/* Its site's (site->engine), pointed at this session's links by
+	 * session_new(); a session never frees it. */
 	struct engine *engine;
 
-	/* What the engine balances by (session_spec()): kept for
-	 * session_inherit(), which re-points an old engine at it. */
+	/* What the engine balances by (session_spec()). */
 	struct balance_spec spec;
 
 	size_t          nlinks;
@@ -84,11 +85,16 @@ struct session {
 struct site {
 	const struct config_site *conf;
 	struct session           *session; /* NULL until the first HELLO */
-	int                       routes_installed;
-	uint64_t                  drop_spoofed;
-	uint64_t                  drop_no_endpoint;
-	uint64_t                  drop_no_link; /* every link down */
-	struct log_ratelimit      link_log;     /* link changes, at info */
+	/* Its return flows, at most conf->flows_max of pd->flow_pool: made
+	 * with the site (start, reload), kept from one session to the
+	 * next, so that a HELLO allocates no table. */
+	struct engine *engine;
+	int            routes_installed;
+	uint64_t       drop_spoofed;
+	uint64_t       drop_no_endpoint;
+	uint64_t       drop_no_link;    /* every link down */
+	uint64_t       drop_table_full; /* a new flow, no entry to be had */
+	struct log_ratelimit link_log;  /* link changes, at info */
 };
 
 /* One control connection, from accept to close. */
@@ -144,8 +150,11 @@ struct popd {
 	struct log_ratelimit peer_log; /* what unauthenticated peers cause */
 	struct log_ratelimit site_log; /* what sites' connections cause */
 
-	struct site *sites;
-	size_t       nsites;
+	/* flows.max entries, every site's table over it (site->engine) */
+	struct flow_pool  *flow_pool;
+	struct frag_cache *frags; /* the sites' engines share it too */
+	struct site       *sites;
+	size_t             nsites;
 	/* Bumped each time sites is replaced (reload.c): ctl.c's walks
 	 * over the sites, which span event-loop turns, hold indexes. */
 	uint64_t sites_gen;
@@ -209,9 +218,16 @@ void session_free(struct session *);
 int session_spec(const struct popd *, const struct ctl_link *links,
     size_t nlinks, struct balance_spec *spec);
 
-/* Takes over old's endpoints, link states and flows (old keeps a fresh
- * engine, to be freed with it). */
+/* Takes over old's endpoints and link states (the flows are the site's
+ * already: session_new()). */
 void session_inherit(struct session *, struct session *old);
+/* The site's session ends with no successor (grace over, identity
+ * changed, site removed): out of the index, freed, its flows dropped. */
+void session_end(struct popd *, struct site *);
+/* A site's engine over pd->flow_pool, capped at conf's flows_max, with
+ * no links until its first session; NULL if out of memory. */
+struct engine *site_engine_new(
+    const struct popd *, const struct config_site *conf);
 void session_index_swap(struct popd *, struct session *old, struct session *s);
 /* session.c */
 /* The LAN prefixes of conf's sites, each to its site's index (that of
@@ -233,7 +249,10 @@ struct site *site_for(const struct popd *, int family, const uint8_t *a);
  * 1 ms at least), in *tv, which it returns. */
 struct timeval *health_period(const struct popd *, struct timeval *tv);
 /* Every key from derive (over the new session, whose conn it is): epoch
- * 0's now, for this end's worker and each of the HELLO's workers. */
+ * 0's now, for this end's worker and each of the HELLO's workers.  The
+ * site's engine is pointed at the HELLO's links, its flows following
+ * their links by name (a link no longer announced fails over); NULL, the
+ * engine unchanged, if out of memory. */
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, tunnel_derive_fn derive);
 /* The session of that id, or NULL: no walk over the sites. */

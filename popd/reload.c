@@ -13,7 +13,9 @@
  * for a certificate the site no longer accepts, so nothing may be sealed
  * or opened under them; it authenticates again), profiles, failback,
  * probe settings and flow timeouts (every session's engine is
- * reconfigured, keeping its flows), the TLS files (read again, for
+ * reconfigured, keeping its flows), each site's flow cap (a site whose
+ * cap shrinks loses its flows idle longest above it; an added site gets
+ * its table over the pool now), the TLS files (read again, for
  * the next connection), and "limits" (control.c reads them at each
  * accept and frame; open connections are not closed to fit new ones).
  *
@@ -110,6 +112,7 @@ index_size(size_t nsites)
 /* What begin prepared for commit (or abort to free). */
 struct pending {
 	struct site     *ns;    /* the new sites */
+	struct engine  **eng;   /* by new site: its engine if it is added */
 	uint8_t         *idchg; /* by new site: identity changed */
 	struct session **idx;   /* the new session index */
 	struct lpm      *lpm;   /* the new sites' LAN prefixes */
@@ -127,15 +130,31 @@ popd_reload_begin(void *arg, struct daemon_reload *r)
 	if ((r->priv = p = calloc(1, sizeof(*p))) == NULL ||
 	    (p->ns = calloc(n->nsites, sizeof(*p->ns))) == NULL ||
 	    (p->idchg = calloc(n->nsites + 1, 1)) == NULL ||
+	    (p->eng = calloc(n->nsites + 1, sizeof(*p->eng))) == NULL ||
 	    (p->idx = calloc(index_size(n->nsites), sizeof(*p->idx))) == NULL ||
 	    (p->lpm = site_lpm_new(n)) == NULL)
 		return daemon_refuse(r, "sites", "out of memory");
 	if (daemon_reload_metrics(pd->daemon, r) == -1)
 		return -1;
 	/* Engines last: the last step that can fail (out of memory; the
-	 * engines it reached keep the new profiles, which are valid).
+	 * engines it reached keep the new profiles, which are valid, and
+	 * indexes grown for caps that did not come are only larger).
 	 * pd->conf is the new one only while session_spec() reads it. */
 	pd->conf = n;
+	for (i = 0; i < n->nsites; i++) {
+		int k = config_site_index(o, n->sites[i].name);
+
+		if (k == -1
+			? (p->eng[i] = site_engine_new(pd, &n->sites[i])) ==
+			    NULL
+			: flow_table_reserve(engine_flows(pd->sites[k].engine),
+			      n->sites[i].flows_max) == -1) {
+			pd->conf = o;
+			return daemon_refuse(r, "flows",
+			    "out of memory for site %s's %u flows",
+			    n->sites[i].name, n->sites[i].flows_max);
+		}
+	}
 	for (i = 0; i < pd->nsites; i++)
 		if (pd->sites[i].session != NULL &&
 		    session_rebalance(pd, pd->sites[i].session, now) == -1) {
@@ -152,9 +171,13 @@ void
 popd_reload_abort(void *arg, struct daemon_reload *r)
 {
 	struct pending *p = r->priv;
+	size_t          i;
 
 	(void)arg;
 	if (p != NULL) {
+		for (i = 0; p->eng != NULL && i < r->conf->nsites; i++)
+			engine_free(p->eng[i]);
+		free(p->eng);
 		lpm_free(p->lpm);
 		free(p->idx);
 		free(p->idchg);
@@ -179,9 +202,14 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 	for (j = 0; j < n->nsites; j++) {
 		ns[j].conf = &n->sites[j];
 		if ((k = config_site_index(o, n->sites[j].name)) == -1) {
+			ns[j].engine = p->eng[j];
 			added++;
 			continue;
 		}
+		ns[j].engine = pd->sites[k].engine;
+		flow_table_set_cap(
+		    engine_flows(ns[j].engine), n->sites[j].flows_max);
+		ns[j].drop_table_full = pd->sites[k].drop_table_full;
 		ns[j].session = pd->sites[k].session;
 		idchg[j] = !tls_name_eq(
 		    n->sites[j].identity, pd->sites[k].conf->identity);
@@ -234,6 +262,7 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 			session_index_swap(pd, s->session, NULL);
 			session_free(s->session);
 		}
+		engine_free(s->engine); /* its flows go back to the pool */
 	}
 	/* A changed identity ends the session even without a channel (one
 	 * kept for its grace period): its keys belong to the old one. */
@@ -242,11 +271,10 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 			continue;
 		log_info("site %s: identity changed, session %u ended",
 		    n->sites[j].name, ns[j].session->id);
-		session_index_swap(pd, ns[j].session, NULL);
-		session_free(ns[j].session);
-		ns[j].session = NULL;
+		session_end(pd, &ns[j]);
 	}
 	free(idchg);
+	free(p->eng);
 	free(pd->sess_index);
 	pd->sess_index = p->idx;
 	pd->sess_mask = index_size(n->nsites) - 1;

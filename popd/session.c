@@ -292,6 +292,37 @@ session_spec(const struct popd *pd, const struct ctl_link *links, size_t nlinks,
 	return 0;
 }
 
+/*
+ * The site's flows, re-pointed at a new session's links by name, so that
+ * a reconnect keeps every return flow on its link and the two ends go on
+ * agreeing (the Socket restates only the flows it moved).  A link the
+ * site no longer announces fails over as in a reload.  Every link is up
+ * afterwards, as the new session's link_down says: what was down in the
+ * session before is taken down again by session_inherit(), and an
+ * expired session's down links are news no longer.
+ */
+static int
+engine_repoint(struct engine *e, const struct balance_spec *spec)
+{
+	const struct balance *b = engine_balance(e);
+	int                   map[BALANCE_MAX_LINKS];
+	unsigned              i, j;
+	uint64_t              now = now_ms();
+
+	for (i = 0; i < balance_nlinks(b); i++) {
+		map[i] = -1;
+		for (j = 0; j < spec->nlinks; j++)
+			if (strcmp(balance_link_name(b, i),
+				spec->links[j].name) == 0)
+				map[i] = (int)j;
+	}
+	if (engine_reconfigure(e, spec, map, now, NULL, NULL, NULL) == -1)
+		return -1;
+	for (i = 0; i < spec->nlinks; i++)
+		(void)engine_link_up(e, i, now, NULL, NULL);
+	return 0;
+}
+
 struct session *
 session_new(struct popd *pd, struct site *site, struct conn *conn,
     const struct ctl_hello *h, uint32_t id, tunnel_derive_fn derive)
@@ -322,11 +353,36 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	for (i = 0; i < h->nlinks; i++)
 		s->rx_last_ms[i] = now_ms();
 	if (session_spec(pd, h->links, h->nlinks, &s->spec) == -1 ||
-	    (s->engine = engine_new(&s->spec)) == NULL) {
+	    engine_repoint(site->engine, &s->spec) == -1) {
 		session_free(s);
 		return NULL;
 	}
+	s->engine = site->engine;
 	return s;
+}
+
+struct engine *
+site_engine_new(const struct popd *pd, const struct config_site *conf)
+{
+	struct balance_spec spec;
+	struct engine      *e;
+
+	if (session_spec(pd, NULL, 0, &spec) == -1)
+		return NULL;
+	e = engine_new_shared(&spec, pd->flow_pool, conf->flows_max, pd->frags);
+	balance_spec_clear(&spec);
+	return e;
+}
+
+void
+session_end(struct popd *pd, struct site *site)
+{
+	if (site->session == NULL)
+		return;
+	session_index_swap(pd, site->session, NULL);
+	session_free(site->session);
+	site->session = NULL;
+	flow_table_clear(engine_flows(site->engine));
 }
 
 /*
@@ -339,33 +395,8 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 void
 session_inherit(struct session *s, struct session *old)
 {
-	struct engine *e;
-	int            map[CONFIG_MAX_LINKS];
-	size_t         i, j;
-	uint8_t        o;
-
-	/*
-	 * The flows first: the old session's table, re-pointed at this
-	 * session's links by name, so that a reconnect keeps every return
-	 * flow on its link and the two ends go on agreeing (the Socket
-	 * restates only the flows it moved).  A link the site no longer
-	 * announces fails over as in a reload.
-	 */
-	if (old != NULL) {
-		for (i = 0; i < old->nlinks; i++) {
-			map[i] = -1;
-			for (j = 0; j < s->nlinks; j++)
-				if (strcmp(old->links[i].name,
-					s->links[j].name) == 0)
-					map[i] = (int)j;
-		}
-		if (engine_reconfigure(old->engine, &s->spec, map, now_ms(),
-			NULL, NULL, NULL) == 0) {
-			e = s->engine;
-			s->engine = old->engine;
-			old->engine = e;
-		}
-	}
+	size_t  i;
+	uint8_t o;
 
 	for (i = 0; old != NULL && i < s->nlinks; i++) {
 		o = old->index_of[s->links[i].id];
@@ -387,7 +418,6 @@ session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
-	engine_free(s->engine);
 	balance_spec_clear(&s->spec);
 	tunnel_free(s->tun);
 	free(s);

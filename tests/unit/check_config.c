@@ -782,17 +782,17 @@ END_TEST
  * else flows.site_max, else an equal share of what is left; caps that
  * promise more than the pool are refused where they are written.
  */
-#define SITE_N(n, own)                                                    \
-	"{\"name\": \"s" #n "\", \"identity\": \"s" #n "\", \"lan\": "  \
+#define SITE_N(n, own)                                                         \
+	"{\"name\": \"s" #n "\", \"identity\": \"s" #n "\", \"lan\": "         \
 	"[\"10." #n ".0.0/16\"]" own "}"
 
 START_TEST(popd_flow_caps)
 {
 	struct config *c;
 
-	c = parse_ok("{\"flows\": {\"max\": 1000}, \"sites\": [" SITE_N(1, "")
-		     ", " SITE_N(2, ", \"flows_max\": 400") ", " SITE_N(3, "")
-		     "]}",
+	c = parse_ok("{\"flows\": {\"max\": 1000}, \"sites\": [" SITE_N(
+			 1, "") ", " SITE_N(2,
+			 ", \"flows_max\": 400") ", " SITE_N(3, "") "]}",
 	    CONFIG_POPD);
 	ck_assert_uint_eq(c->flows_max, 1000);
 	ck_assert_uint_eq(c->flows_site_max, 0);
@@ -826,19 +826,19 @@ START_TEST(popd_flow_caps)
 	    CONFIG_POPD,
 	    "t.json:2:10: sites: the sites' flows_max add up to 1200 (2 at "
 	    "flows.site_max 600), more than flows.max (1000)\n");
-	expect_errors("{\"flows\": {\"max\": 1000},\n\"sites\": ["
-		      SITE_N(1, ", \"flows_max\": 600") ", "
-		      SITE_N(2, ", \"flows_max\": 500") "]}",
+	expect_errors("{\"flows\": {\"max\": 1000},\n\"sites\": [" SITE_N(
+			  1, ", \"flows_max\": 600") ", " SITE_N(2,
+			  ", \"flows_max\": 500") "]}",
 	    CONFIG_POPD,
 	    "t.json:2:10: sites: the sites' own flows_max add up to 1100, "
 	    "more than flows.max (1000)\n");
-	expect_errors("{\"flows\": {\"max\": 1},\n\"sites\": ["
-		      SITE_N(1, "") ", " SITE_N(2, "") "]}",
+	expect_errors("{\"flows\": {\"max\": 1},\n\"sites\": [" SITE_N(
+			  1, "") ", " SITE_N(2, "") "]}",
 	    CONFIG_POPD,
 	    "t.json:2:10: sites: flows.max (1) leaves no flow for each of "
 	    "the 2 sites without flows_max\n");
-	expect_errors("{\"flows\": {\"max\": 10},\n\"sites\": ["
-		      SITE_N(1, ", \"flows_max\": 0") "]}",
+	expect_errors("{\"flows\": {\"max\": 10},\n\"sites\": [" SITE_N(
+			  1, ", \"flows_max\": 0") "]}",
 	    CONFIG_POPD,
 	    "t.json:2:81: sites[0].flows_max: must be 1..67108864, got 0\n");
 	/* socketd has no pool to share. */

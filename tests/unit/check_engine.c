@@ -185,6 +185,7 @@ START_TEST(shared_pool_table_full)
 	struct config       *c = conf_from(two_links);
 	struct balance_spec  spec;
 	struct flow_pool    *pool = flow_pool_new(3);
+	struct frag_cache   *frags = engine_frags_new();
 	struct engine       *a, *b;
 	struct engine_result r;
 	struct flow_key      k;
@@ -192,8 +193,9 @@ START_TEST(shared_pool_table_full)
 	uint32_t             i;
 
 	ck_assert_int_eq(balance_spec_from_config(&spec, c, SIDE_UP), 0);
-	a = engine_new_shared(&spec, pool, 3);
-	b = engine_new_shared(&spec, pool, 3);
+	ck_assert_ptr_null(engine_new_shared(&spec, pool, 3, NULL));
+	a = engine_new_shared(&spec, pool, 3, frags);
+	b = engine_new_shared(&spec, pool, 3, frags);
 	balance_spec_clear(&spec);
 	ck_assert_ptr_nonnull(a);
 	ck_assert_ptr_nonnull(b);
@@ -220,6 +222,7 @@ START_TEST(shared_pool_table_full)
 	engine_free(a);
 	engine_free(b);
 	flow_pool_free(pool);
+	frag_cache_free(frags);
 	config_free(c);
 }
 END_TEST
