@@ -123,8 +123,9 @@ struct ctlsrv_flowpos {
  * to rows as long as fewer than `room` were added; the rest of the step
  * is dropped, so room is for the caller's limit, at which the answer
  * ends.  1 if the table has more, 0 if it is done, -1 out of memory.
- * A table other than the one the walk began on (popd: a site's session
- * replaced) is done: its flows are newer than the walk.
+ * A table other than the one the walk began on (an engine made anew)
+ * is done: its flows are newer than the walk, and the position means
+ * nothing in it.
  */
 int ctlsrv_flows_step(json_t *rows, size_t want, size_t room,
     const struct ctlsrv_flowsrc *, int link, struct ctlsrv_flowpos *,
