@@ -67,8 +67,8 @@ hrw_score(const struct hrw *r, uint64_t h, uint64_t seed)
  * candidates are tried never matters.
  */
 static inline int
-hrw_beats(uint32_t x, uint32_t w, uint64_t s, uint32_t xb, uint32_t wb,
-    uint64_t sb)
+hrw_beats(
+    uint32_t x, uint32_t w, uint64_t s, uint32_t xb, uint32_t wb, uint64_t sb)
 {
 	uint64_t l = (uint64_t)x * wb, r = (uint64_t)xb * w;
 
