@@ -11,21 +11,10 @@
 #include "director.h"
 #include "flowkey.h"
 #include "hash.h"
+#include "check_rng.h"
 #include "check_run.h"
 
 #define PAIRS 100000
-
-/* Reproducible pseudo-random numbers (splitmix64), as in check_proto. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z;
-
-	z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static void
 rand_addr(uint64_t *s, int family, uint8_t a[16])
