@@ -97,7 +97,8 @@ int clusterlink_peer_remove(struct clusterlink *, uint32_t id);
  * the header would not pass cw_hdr_check(), to is not a member, inner
  * is empty or larger than CW_MAX_INNER, out is too small, or a next
  * generation's key could not be derived.  A counter is used up once
- * taken.  inner may not overlap out.
+ * taken.  inner may be out + CW_HDR_LEN (sealing in place: a packet
+ * opened in place forwarded without a copy); no other overlap.
  */
 int clusterlink_seal(struct clusterlink *, struct cw_hdr *h,
     const uint8_t *inner, size_t len, uint8_t *out, size_t outlen);
@@ -108,7 +109,8 @@ int clusterlink_seal(struct clusterlink *, struct cw_hdr *h,
  * or a negative enum cw_err (counted in drops): the decoder's reasons,
  * then not for this node, an unknown sender, a stale generation, a
  * replay, a bad tag, an inner packet not of its origin.  The replay
- * window moves only for a packet that authenticated.
+ * window moves only for a packet that authenticated.  out may be
+ * pkt + CW_HDR_LEN (opening in place); no other overlap.
  */
 int clusterlink_open(struct clusterlink *, const uint8_t *pkt, size_t len,
     struct cw_hdr *h, uint8_t *out, size_t outlen);

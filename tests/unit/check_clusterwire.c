@@ -811,6 +811,64 @@ START_TEST(test_link_generations)
 }
 END_TEST
 
+/*
+ * A packet's way through the cluster, opened and sealed in place at each
+ * node: 1 receives it and sends it to 2 (hops 1), 2 forwards it to 3
+ * (hops 2), 3 to 1 (hops 3), and 1 may not forward it again.
+ */
+START_TEST(test_link_forward_chain)
+{
+	struct clusterlink *n[4] = {NULL, node(1, 10, CLUSTERLINK_LIMIT),
+	    node(2, 20, CLUSTERLINK_LIMIT), node(3, 30, CLUSTERLINK_LIMIT)};
+	static uint8_t      buf[CW_MAX_PKT];
+	uint8_t             want[300];
+	struct cw_hdr       h, d;
+	uint32_t            at = 1;
+	int                 len, hops, i;
+
+	ip4(want, sizeof(want), 0x3c);
+	memcpy(buf + CW_HDR_LEN, want, sizeof(want));
+	h = tun_fwd(2);
+	len = clusterlink_seal(
+	    n[at], &h, buf + CW_HDR_LEN, sizeof(want), buf, sizeof(buf));
+	ck_assert_int_eq(len, (int)sizeof(want) + CW_OVERHEAD);
+	for (i = 0; i < CW_MAX_HOPS; i++) {
+		at = h.to;
+		len = clusterlink_open(n[at], buf, (size_t)len, &d,
+		    buf + CW_HDR_LEN, sizeof(buf) - CW_HDR_LEN);
+		ck_assert_int_eq(len, (int)sizeof(want));
+		ck_assert_mem_eq(buf + CW_HDR_LEN, want, sizeof(want));
+		hops = cw_forward_hops(&d);
+		if (d.hops == CW_MAX_HOPS) {
+			/* At the bound: handled here or dropped, never sent. */
+			ck_assert_int_eq(hops, CW_ERR_HOPS);
+			ck_assert_uint_eq(at, 1);
+			break;
+		}
+		ck_assert_int_eq(hops, d.hops + 1);
+		h = d;
+		h.hops = (uint8_t)hops;
+		h.to = at == 2 ? 3 : 1;
+		len = clusterlink_seal(
+		    n[at], &h, buf + CW_HDR_LEN, (size_t)len, buf, sizeof(buf));
+		ck_assert_int_eq(len, (int)sizeof(want) + CW_OVERHEAD);
+	}
+	ck_assert_int_eq(i, CW_MAX_HOPS - 1);
+	ck_assert_uint_eq(d.hops, CW_MAX_HOPS);
+	ck_assert_uint_eq(d.from, 3);
+	/* A sender cannot go past the bound either. */
+	h = d;
+	h.hops = CW_MAX_HOPS + 1;
+	h.to = 2;
+	ck_assert_int_eq(
+	    clusterlink_seal(n[1], &h, want, sizeof(want), buf, sizeof(buf)),
+	    -1);
+	clusterlink_free(n[1]);
+	clusterlink_free(n[2]);
+	clusterlink_free(n[3]);
+}
+END_TEST
+
 /* An authentic packet whose inner packet is not of its origin: counted,
  * and its counter recorded. */
 START_TEST(test_link_inner)
@@ -893,6 +951,7 @@ clusterwire_suite(void)
 	tcase_add_test(tc, test_link_replay);
 	tcase_add_test(tc, test_link_nonce_per_sender);
 	tcase_add_test(tc, test_link_generations);
+	tcase_add_test(tc, test_link_forward_chain);
 	tcase_add_test(tc, test_link_inner);
 	tcase_add_test(tc, test_derive_known);
 	suite_add_tcase(s, tc);
