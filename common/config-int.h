@@ -188,6 +188,8 @@ void cfg_sites_flush(struct cparse *cp, struct config_errors *out);
 void cfg_parse_probe(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_endpoint(
     struct cparse *cp, struct config *conf, json_t *root, const char *key);
+/* After links and pop: each link's PoP address (config_link.pop). */
+void cfg_resolve_pops(struct cparse *cp, struct config *conf);
 int cfg_get_path(
     struct cparse *cp, json_t *obj, int objnode, const char *key, char **out);
 void cfg_parse_tls(struct cparse *cp, struct config *conf, json_t *root);

@@ -35,7 +35,8 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	pd->base = base;
 	pd->started = daemon_started(d);
 	pd->tundev.fd = -1;
-	pd->udp_fd = -1;
+	for (i = 0; i < CONFIG_LISTEN_MAX; i++)
+		pd->lsn[i].udp_fd = -1;
 	pd->nsites = conf->nsites;
 	for (i = 0; i < pd->nsites; i++)
 		pd->sites[i].conf = &conf->sites[i];

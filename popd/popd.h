@@ -63,6 +63,9 @@ struct session {
 	/* per link, by engine index */
 	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
 	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
+	/* the data socket (pd->lsn) its last authenticated datagram came
+	 * in on: replies leave by it, from the address the Socket sent to */
+	uint8_t endpoint_lsn[CONFIG_MAX_LINKS];
 	uint64_t endpoint_moves[CONFIG_MAX_LINKS]; /* NAT rebinding, roaming */
 	uint64_t new_flows[CONFIG_MAX_LINKS];
 	uint64_t tx_packets[CONFIG_MAX_LINKS];
@@ -105,9 +108,24 @@ struct conn {
 	struct limit_bucket input;       /* limits.input_kib_per_s, bytes */
 	struct event       *resume_ev;   /* its frames wait for input */
 	char                peer[64];
+	unsigned            lsn; /* the listen entry it came in on */
 	/* pd->conns: a reload re-points or closes them (reload.c) */
 	struct conn  *next;
 	struct conn **prevp;
+};
+
+/*
+ * One "listen" entry at run time: its UDP data socket and its TCP
+ * control listener, bound to the entry's address and ports (IPv6 ones
+ * IPV6_V6ONLY, so that an IPv4 and an IPv6 entry can share ports).
+ */
+struct popd_listen {
+	struct popd           *pd;
+	unsigned               idx; /* in pd->lsn and conf->endpoints */
+	int                    udp_fd;
+	struct event          *udp_ev;
+	struct udpio          *uio; /* udp_fd's batches (common/udpio.h) */
+	struct evconnlistener *listener;
 };
 
 struct popd {
@@ -118,10 +136,9 @@ struct popd {
 
 	struct tun_dev tundev;
 
-	int           udp_fd;
-	struct event *udp_ev;
-	struct udpio *uio;      /* udp_fd's batches (common/udpio.h) */
-	uint64_t      batch_ms; /* now_ms() once per batch */
+	struct popd_listen lsn[CONFIG_LISTEN_MAX]; /* conf->endpoints' */
+	size_t             nlsn;
+	uint64_t           batch_ms; /* now_ms() once per batch */
 
 	/* what the datagram loops raise for the main loop (tunnel.h),
 	 * drained once their batch is done (daemon/dataev.h, listen.c) */
@@ -130,7 +147,6 @@ struct popd {
 	struct event *health_ev;
 
 	SSL_CTX               *ssl_ctx;
-	struct evconnlistener *listener;
 	struct event          *accept_ev; /* resumes accepting after EMFILE */
 	struct limit_pending   pending;   /* connections before their site */
 	size_t                 nconns; /* in conns, pending and closing too */

@@ -47,7 +47,9 @@ same_socket(const struct config_link *a, const struct config_link *b)
 {
 	return strcmp(a->device, b->device) == 0 &&
 	    a->source.family == b->source.family &&
-	    memcmp(a->source.a, b->source.a, sizeof(a->source.a)) == 0;
+	    memcmp(a->source.a, b->source.a, sizeof(a->source.a)) == 0 &&
+	    a->pop.family == b->pop.family &&
+	    memcmp(a->pop.a, b->pop.a, sizeof(a->pop.a)) == 0;
 }
 
 /* What the PoP learns from HELLO changed: it needs a new one. */
