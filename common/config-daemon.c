@@ -82,8 +82,8 @@ endpoint_addr(struct cparse *cp, json_t *v, int node, struct wp_addr *a)
 	struct quoted q;
 
 	if (!json_is_string(v)) {
-		cfg_report(cp, node, "must be a string, got %s",
-		    jsonpos_type_name(v));
+		cfg_report(
+		    cp, node, "must be a string, got %s", jsonpos_type_name(v));
 		return -1;
 	}
 	if (addr_parse(json_string_value(v), a) == -1) {
@@ -154,7 +154,8 @@ pop_addresses(
 
 /* The ports, and the identity where the kind has one, of one object. */
 static void
-endpoint_object(struct cparse *cp, json_t *o, int node, struct config_endpoint *e)
+endpoint_object(
+    struct cparse *cp, json_t *o, int node, struct config_endpoint *e)
 {
 	uint32_t port;
 
@@ -226,7 +227,8 @@ listen_clashes(struct cparse *cp, struct config *conf, int arrnode, size_t n)
 				continue;
 			value_at(cp,
 			    jsonpos_member(cp->pos,
-				jsonpos_element(cp->pos, arrnode, i), "address"),
+				jsonpos_element(cp->pos, arrnode, i),
+				"address"),
 			    &line, &col);
 			node = jsonpos_member(cp->pos,
 			    jsonpos_element(cp->pos, arrnode, j), "address");
@@ -284,8 +286,7 @@ parse_listen(struct cparse *cp, struct config *conf, json_t *root)
 			cfg_report(cp, onode, "must be an object, got %s",
 			    jsonpos_type_name(o));
 			bad = 1;
-		} else if (listen_entry(cp, o, onode, &conf->endpoints[i]) !=
-		    1)
+		} else if (listen_entry(cp, o, onode, &conf->endpoints[i]) != 1)
 			bad = 1;
 	}
 	if (bad)
@@ -354,8 +355,8 @@ cfg_resolve_pops(struct cparse *cp, struct config *conf)
 			    l->source.family == l->pop.family)
 				continue;
 			value_at(cp, snode, &line, &col);
-			cfg_report(cp, jsonpos_member(cp->pos, lnode,
-					   "pop_address"),
+			cfg_report(cp,
+			    jsonpos_member(cp->pos, lnode, "pop_address"),
 			    "is an %s address but links[%zu].source (at "
 			    "%u:%u) is %s: a link reaches the PoP over its "
 			    "own family",

@@ -18,8 +18,8 @@
 
 #include "config-int.h"
 
-static const char *const link_keys[] = {"name", "device", "source",
-    "up_mbps", "down_mbps", "weight", "pop_address", NULL};
+static const char *const link_keys[] = {"name", "device", "source", "up_mbps",
+    "down_mbps", "weight", "pop_address", NULL};
 static const char *const route_keys[] = {
     "network", "link", "metric", "weight", "profile", NULL};
 

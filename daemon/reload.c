@@ -136,7 +136,8 @@ endpoints_fixed(const struct config *o, const struct config *n,
 		a = &o->endpoints[i];
 		b = &n->endpoints[i];
 		if (popd && n->nendpoints > 1)
-			snprintf(base, sizeof(base), "%s[%zu]", endpoint_key, i);
+			snprintf(
+			    base, sizeof(base), "%s[%zu]", endpoint_key, i);
 		else
 			snprintf(base, sizeof(base), "%s", endpoint_key);
 		if (a->address.family != b->address.family ||
@@ -145,7 +146,8 @@ endpoints_fixed(const struct config *o, const struct config *n,
 				snprintf(path, sizeof(path), "%s.address[%zu]",
 				    base, i);
 			else
-				snprintf(path, sizeof(path), "%s.address", base);
+				snprintf(
+				    path, sizeof(path), "%s.address", base);
 			(void)reload_refuse(
 			    w, errs, path, "changing it needs a restart");
 		}

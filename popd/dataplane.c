@@ -212,8 +212,7 @@ udp_dgram(struct popd *pd, uint8_t lsn, const struct udpio_dgram *d)
 	s->rx_bytes[idx] += (uint64_t)d->len;
 	/* The socket too: a link that moved to the PoP's other address
 	 * (or family) is answered from there. */
-	if (s->endpoint_len[idx] != d->fromlen ||
-	    s->endpoint_lsn[idx] != lsn ||
+	if (s->endpoint_len[idx] != d->fromlen || s->endpoint_lsn[idx] != lsn ||
 	    memcmp(&s->endpoint[idx], d->from, d->fromlen) != 0) {
 		memcpy(&s->endpoint[idx], d->from, d->fromlen);
 		s->endpoint_len[idx] = d->fromlen;

@@ -65,7 +65,7 @@ struct session {
 	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
 	/* the data socket (pd->lsn) its last authenticated datagram came
 	 * in on: replies leave by it, from the address the Socket sent to */
-	uint8_t endpoint_lsn[CONFIG_MAX_LINKS];
+	uint8_t  endpoint_lsn[CONFIG_MAX_LINKS];
 	uint64_t endpoint_moves[CONFIG_MAX_LINKS]; /* NAT rebinding, roaming */
 	uint64_t new_flows[CONFIG_MAX_LINKS];
 	uint64_t tx_packets[CONFIG_MAX_LINKS];
@@ -146,10 +146,10 @@ struct popd {
 
 	struct event *health_ev;
 
-	SSL_CTX               *ssl_ctx;
-	struct event          *accept_ev; /* resumes accepting after EMFILE */
-	struct limit_pending   pending;   /* connections before their site */
-	size_t                 nconns; /* in conns, pending and closing too */
+	SSL_CTX             *ssl_ctx;
+	struct event        *accept_ev; /* resumes accepting after EMFILE */
+	struct limit_pending pending;   /* connections before their site */
+	size_t               nconns;    /* in conns, pending and closing too */
 	/* "control" in the counters (popd/counters.c) */
 	uint64_t            refused; /* refused_per_source + refused_total */
 	uint64_t            refused_per_source, refused_total;

@@ -399,7 +399,8 @@ on_welcome(struct socketd *sd, const struct ctl_welcome *w)
 	sd->ctl_backoff = 1;
 	log_info("session %u with the PoP over link %s", w->session,
 	    sd->links[sd->ctl_link].conf->name);
-	dataplane_set_port(sd, &sd->links[sd->ctl_link].conf->pop, w->data_port);
+	dataplane_set_port(
+	    sd, &sd->links[sd->ctl_link].conf->pop, w->data_port);
 	/* The PoP may hold a fresh session: tell it which links are down. */
 	for (i = 0; i < sd->nlinks; i++)
 		if (!dataplane_link_up(sd, (unsigned)i))

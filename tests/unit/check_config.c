@@ -624,7 +624,10 @@ START_TEST(values)
 	    "\"flows\": {\"max\": 67108864, \"udp_timeout_s\": 604800},\n"
 	    "\"probe\": {\"interval_ms\": 10000, \"down_after\": 1, "
 	    "\"up_after\": 100},\n"
-	    "\"failback\": \"rebalance\"}",
+	    "\"failback\": \"rebalance\",\n"
+	    /* WAN2's source is IPv6: the PoP needs an IPv6 address */
+	    "\"pop\": {\"address\": [\"198.18.0.1\", \"2001:db8::1\"], "
+	    "\"identity\": \"pop.lab\"}}",
 	    CONFIG_SOCKETD);
 	ck_assert_str_eq(conf->site, "Zürich");
 	ck_assert_str_eq(conf->links[0].device, "eth1");
