@@ -34,7 +34,8 @@
 #define TUN_READS 64
 #define UDP_RECVS 4
 #define JUMBO_MTU 9000
-/* Socket buffers asked for: every site's links share the one socket. */
+/* Socket buffers asked for: every site's links share the data sockets
+ * (one per listen entry). */
 #define UDP_SOCKBUF (16 * 1024 * 1024)
 
 /* The family and source address of an inner packet, or -1. */

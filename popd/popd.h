@@ -3,7 +3,7 @@
  * The skeleton (daemon/daemon.h) runs it through popd_ops (ops.c, which
  * sets it up); control.c serves the TLS control channel and turns a HELLO
  * into a session; dataplane.c moves packets between the sites' links (one
- * UDP socket) and the TUN device.
+ * UDP socket per "listen" entry) and the TUN device.
  */
 #ifndef WANPAIR_POPD_H
 #define WANPAIR_POPD_H
