@@ -333,33 +333,52 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Listen entry i's data socket.  IPv6 ones are IPV6_V6ONLY whatever
- * net.ipv6.bindv6only says: "::" then means every IPv6 address and no
- * IPv4 one, so that "0.0.0.0" and "::" can both be listed on one port,
- * and an endpoint is never an IPv4-mapped IPv6 address.
+ * IPv6 sockets are IPV6_V6ONLY whatever net.ipv6.bindv6only says: "::"
+ * then means every IPv6 address and no IPv4 one, so that "0.0.0.0" and
+ * "::" can both be listed on one port, and an endpoint is never an
+ * IPv4-mapped IPv6 address.  A TCP listener may bind again at once
+ * after a restart (SO_REUSEADDR); a UDP socket must not share its port.
  */
+int
+dataplane_bind(const struct wp_addr *a, uint16_t port, int type)
+{
+	struct sockaddr_storage ss;
+	socklen_t               sslen;
+	int                     fd, on = 1, e;
+
+	sslen = addr_to_sockaddr(a, port, &ss);
+	if ((fd = socket(a->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) ==
+	    -1)
+		return -1;
+	if ((type == SOCK_STREAM &&
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ==
+		    -1) ||
+	    (a->family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) ==
+		    -1) ||
+	    bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Listen entry i's data socket. */
 static int
 udp_open(struct popd *pd, size_t i)
 {
 	const struct config_endpoint *e = &pd->conf->endpoints[i];
 	struct popd_listen           *l = &pd->lsn[i];
-	struct sockaddr_storage       ss;
-	socklen_t                     sslen;
 	struct udpio_conf             uc = {0};
 	char                          a[ADDR_STRLEN] = "?";
-	int                           on = 1;
 
 	addr_ntop(&e->address, a, sizeof(a));
 	l->pd = pd;
 	l->idx = (unsigned)i;
-	sslen = addr_to_sockaddr(&e->address, e->data_port, &ss);
-	l->udp_fd = socket(
-	    e->address.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (l->udp_fd == -1 ||
-	    (e->address.family == AF_INET6 &&
-		setsockopt(l->udp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
-		    sizeof(on)) == -1) ||
-	    bind(l->udp_fd, (struct sockaddr *)&ss, sslen) == -1) {
+	if ((l->udp_fd = dataplane_bind(
+		 &e->address, e->data_port, SOCK_DGRAM)) == -1) {
 		log_warn("data port %s %u", a, e->data_port);
 		return -1;
 	}

@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
-#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,33 +271,23 @@ static const struct dataev_ops popd_dataev = {
 
 /*
  * Listen entry i's control listener, IPV6_V6ONLY as its data socket
- * (dataplane.c, udp_open()): evconnlistener_new_bind() cannot set it
- * before bind, so the socket is made here.
+ * (dataplane_bind()): evconnlistener_new_bind() cannot set that before
+ * bind, so the socket is made there.
  */
 static int
 listener_open(struct popd *pd, size_t i)
 {
 	const struct config_endpoint *e = &pd->conf->endpoints[i];
 	struct popd_listen           *l = &pd->lsn[i];
-	struct sockaddr_storage       ss;
-	socklen_t                     sslen;
 	char                          a[ADDR_STRLEN] = "?";
-	int                           fd, on = 1;
+	int                           fd;
 
 	addr_ntop(&e->address, a, sizeof(a));
 	l->pd = pd;
 	l->idx = (unsigned)i;
-	sslen = addr_to_sockaddr(&e->address, e->control_port, &ss);
-	if ((fd = socket(e->address.family,
-		 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
-	    (e->address.family == AF_INET6 &&
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) ==
-		    -1) ||
-	    bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+	if ((fd = dataplane_bind(&e->address, e->control_port, SOCK_STREAM)) ==
+	    -1) {
 		log_warn("control port %s %u", a, e->control_port);
-		if (fd != -1)
-			close(fd);
 		return -1;
 	}
 	l->listener = evconnlistener_new(pd->base, accept_conn, l,

@@ -206,6 +206,10 @@ void popd_reload_abort(void *, struct daemon_reload *);
 void control_close(struct conn *, const char *why);
 
 /* dataplane.c */
+/* A socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to a listen entry's
+ * address and port, nonblocking, IPv6 ones IPV6_V6ONLY: the fd, or -1
+ * with errno. */
+int  dataplane_bind(const struct wp_addr *, uint16_t port, int type);
 int  dataplane_start(struct popd *);
 void dataplane_stop(struct popd *);
 void session_link_state(

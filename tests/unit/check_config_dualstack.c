@@ -190,25 +190,34 @@ START_TEST(listen_duplicates)
 }
 END_TEST
 
-/* A list cut at every byte: refused with errors, never a crash, and
- * never accepted until the list is whole. */
+/* A valid text cut at every byte: refused with errors, never a crash,
+ * never accepted until it is whole; the whole one, parsed. */
+static struct config *
+every_cut(const char *text, enum config_kind kind)
+{
+	struct config_errors e = {0};
+	struct config       *c;
+	size_t               cut, len = strlen(text);
+
+	for (cut = 0; cut < len; cut++) {
+		c = config_parse(text, cut, "t.json", kind, &e);
+		ck_assert_msg(c == NULL && e.n > 0, "accepted at %zu", cut);
+		config_errors_clear(&e);
+	}
+	c = config_parse(text, len, "t.json", kind, &e);
+	ck_assert_msg(c != NULL, "%s", e.n > 0 ? e.lines[0] : "");
+	return c;
+}
+
 START_TEST(listen_truncated)
 {
 	static const char text[] =
 	    "{" SITES ", " TLS ",\n"
 	    "\"listen\": [{\"address\": \"198.18.0.1\", \"data_port\": 1},\n"
 	    "  {\"address\": \"2001:db8::1\", \"control_port\": 2}]}";
-	struct config_errors e = {0};
-	struct config       *c;
-	size_t               cut, len = strlen(text);
+	struct config *c;
 
-	for (cut = 0; cut < len; cut++) {
-		c = config_parse(text, cut, "t.json", CONFIG_POPD, &e);
-		ck_assert_msg(c == NULL && e.n > 0, "accepted at %zu", cut);
-		config_errors_clear(&e);
-	}
-	c = config_parse(text, len, "t.json", CONFIG_POPD, &e);
-	ck_assert_msg(c != NULL, "%s", e.n > 0 ? e.lines[0] : "");
+	c = every_cut(text, CONFIG_POPD);
 	ck_assert_uint_eq(c->nendpoints, 2);
 	config_free(c);
 }
@@ -371,20 +380,14 @@ START_TEST(pop_truncated_and_garbage)
 	struct config_errors e = {0};
 	struct config       *c;
 	char                *text, buf[64 + 1];
-	size_t               cut, len, i, j;
+	size_t               i, j;
 	uint32_t             x = 7;
 
 	text = socketd_json(
 	    V4LINK("A", "198.18.1.2") ", " V4LINK("B", "2001:db8:2::2"),
 	    "[\"198.18.0.1\", \"2001:db8::1\"]");
-	len = strlen(text);
-	for (cut = 0; cut < len; cut++) {
-		c = config_parse(text, cut, "t.json", CONFIG_SOCKETD, &e);
-		ck_assert_msg(c == NULL && e.n > 0, "accepted at %zu", cut);
-		config_errors_clear(&e);
-	}
-	c = config_parse(text, len, "t.json", CONFIG_SOCKETD, &e);
-	ck_assert_msg(c != NULL, "%s", e.n > 0 ? e.lines[0] : "");
+	c = every_cut(text, CONFIG_SOCKETD);
+	assert_addr(&c->links[1].pop, "2001:db8::1");
 	config_free(c);
 	free(text);
 	for (i = 0; i < 5000; i++) {
