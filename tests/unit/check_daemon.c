@@ -237,6 +237,23 @@ START_TEST(reload_offload)
 }
 END_TEST
 
+/* popd.json with `listen` as its listen value. */
+static void
+write_listen(const char *listen)
+{
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(path("popd.json"), "w"));
+	fprintf(f,
+	    "{\"listen\": %s,\n"
+	    " \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/pop.pem\","
+	    " \"key\": \"%s/pop.key\"},\n"
+	    " \"sites\": [{\"name\": \"a\", \"identity\": "
+	    "\"a.example.net\", \"lan\": [\"10.1.0.0/16\"]}]}\n",
+	    listen, pki, pki, pki);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
 /*
  * popd's listen entries are bound at start: the object form written as a
  * one-entry list is the same configuration, one entry more is refused at
@@ -246,30 +263,13 @@ START_TEST(reload_listen_list)
 {
 	struct config_errors errs = {0};
 	char                 want[PATH_MAX + 64];
-	FILE                *f;
 
-	ck_assert_ptr_nonnull(f = fopen(path("popd.json"), "w"));
-	fprintf(f,
-	    "{\"listen\": [{\"address\": \"198.18.0.1\"}],\n"
-	    " \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/pop.pem\","
-	    " \"key\": \"%s/pop.key\"},\n"
-	    " \"sites\": [{\"name\": \"a\", \"identity\": "
-	    "\"a.example.net\", \"lan\": [\"10.1.0.0/16\"]}]}\n",
-	    pki, pki, pki);
-	fclose(f);
+	write_listen("[{\"address\": \"198.18.0.1\"}]");
 	ck_assert_int_eq(daemon_reload(d, &errs), 0);
 	ck_assert_int_eq(fake.commits, 1);
 
-	ck_assert_ptr_nonnull(f = fopen(path("popd.json"), "w"));
-	fprintf(f,
-	    "{\"listen\": [{\"address\": \"198.18.0.1\"}, "
-	    "{\"address\": \"2001:db8::1\"}],\n"
-	    " \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/pop.pem\","
-	    " \"key\": \"%s/pop.key\"},\n"
-	    " \"sites\": [{\"name\": \"a\", \"identity\": "
-	    "\"a.example.net\", \"lan\": [\"10.1.0.0/16\"]}]}\n",
-	    pki, pki, pki);
-	fclose(f);
+	write_listen("[{\"address\": \"198.18.0.1\"}, "
+		     "{\"address\": \"2001:db8::1\"}]");
 	ck_assert_int_eq(daemon_reload(d, &errs), -1);
 	ck_assert_uint_eq(errs.n, 1);
 	snprintf(want, sizeof(want),
