@@ -372,17 +372,17 @@ dataplane_new_session(struct socketd *sd, uint32_t session,
  * link its flow is on, or moves to.  The MSS clamp follows from it
  * (daemon/tundev.c).
  */
-static int
-tun_mtu(const struct socketd *sd)
+int
+dataplane_tun_mtu(const struct config *conf)
 {
 	const struct config_link *c;
 	int                       mtu = 0, m, overhead;
 	size_t                    i;
 
-	if (sd->conf->tun.mtu != 0)
-		return (int)sd->conf->tun.mtu;
-	for (i = 0; i < sd->nlinks; i++) {
-		c = sd->links[i].conf;
+	if (conf->tun.mtu != 0)
+		return (int)conf->tun.mtu;
+	for (i = 0; i < conf->nlinks; i++) {
+		c = &conf->links[i];
 		overhead = c->pop.family == AF_INET6 ? WIRE_LINK_OVERHEAD6
 						     : WIRE_LINK_OVERHEAD4;
 		m = c->device[0] != '\0' ? if_get_mtu(c->device) : -1;
@@ -547,8 +547,8 @@ int
 dataplane_tun_attach(struct socketd *sd, int fd, int vnet)
 {
 	snprintf(sd->tundev.name, sizeof(sd->tundev.name), "fake%d", fd);
-	return tundev_attach(
-	    &sd->tundev, sd->base, fd, tun_mtu(sd), vnet, tun_read, sd);
+	return tundev_attach(&sd->tundev, sd->base, fd,
+	    dataplane_tun_mtu(sd->conf), vnet, tun_read, sd);
 }
 
 int
@@ -556,8 +556,9 @@ dataplane_start(struct socketd *sd)
 {
 	if (dataplane_links_start(sd) == -1)
 		return -1;
-	if (tundev_up(&sd->tundev, sd->base, sd->conf->tun.name, tun_mtu(sd),
-		sd->conf->offload, tun_read, sd) == -1)
+	if (tundev_up(&sd->tundev, sd->base, sd->conf->tun.name,
+		dataplane_tun_mtu(sd->conf), sd->conf->offload, tun_read,
+		sd) == -1)
 		return -1;
 	log_info("%s up, MTU %d, %zu links", sd->tundev.name, sd->tundev.mtu,
 	    sd->nlinks);

@@ -185,6 +185,10 @@ void dataplane_link_close(int fd, struct udpio *io);
  * fds of p->newfd and p->newio (set to -1 and NULL). */
 void dataplane_links_set(struct socketd *, const struct config *n,
     struct links_plan *p, struct links_tally *t);
+/* The TUN MTU for conf: tun.mtu, else the smallest over its links of the
+ * device's MTU (1500 without one) less the overhead over the link's
+ * family (WIRE_LINK_OVERHEAD4 or 6), WIRE_MIN_INNER_MTU at least. */
+int dataplane_tun_mtu(const struct config *);
 /* Drops the keys of a session whose control channel has been gone for
  * session_grace_s (called on every probe round). */
 void dataplane_session_expire(struct socketd *);
