@@ -298,6 +298,8 @@ listener_open(struct popd *pd, size_t i)
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->listener, accept_error);
+	log_info("listening on %s: control port %u, data port %u", a,
+	    e->control_port, e->data_port);
 	return 0;
 }
 
