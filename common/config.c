@@ -324,6 +324,8 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	cfg_parse_probe(cp, conf, root);
 	cfg_parse_endpoint(
 	    cp, conf, root, cp->kind == CONFIG_POPD ? "listen" : "pop");
+	if (cp->kind != CONFIG_POPD)
+		cfg_resolve_pops(cp, conf);
 	cfg_parse_tls(cp, conf, root);
 	cfg_parse_tun(cp, conf, root);
 	cfg_parse_metrics(cp, conf, root);
@@ -458,8 +460,8 @@ config_new(enum config_kind kind, const char *name)
 	conf->failback = FAILBACK_NEW_FLOWS;
 	conf->session_grace_s = SESSION_GRACE_DEFAULT;
 	conf->offload = 1;
-	conf->endpoint.data_port = CONFIG_DATA_PORT;
-	conf->endpoint.control_port = CONFIG_CONTROL_PORT;
+	conf->endpoints[0].data_port = CONFIG_DATA_PORT;
+	conf->endpoints[0].control_port = CONFIG_CONTROL_PORT;
 	memcpy(conf->tun.name, CONFIG_TUN_NAME, sizeof(CONFIG_TUN_NAME));
 	conf->limits.handshakes = HANDSHAKES_DEFAULT;
 	conf->limits.handshakes_per_source = HANDSHAKES_PER_SOURCE_DEFAULT;

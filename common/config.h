@@ -52,6 +52,14 @@ struct config_link {
 	uint32_t       up_mbps;
 	uint32_t       down_mbps;
 	uint32_t       weight; /* 0: unset (use up/down_mbps) */
+	/*
+	 * socketd: the PoP address the link sends to and its socket's
+	 * family: its own "pop_address", else pop.address's of its
+	 * source's family, else pop.address's first (the loader resolves
+	 * it; family 0 in replay without "pop").  pop_own: its own.
+	 */
+	struct wp_addr pop;
+	int            pop_own;
 };
 
 struct config_profile {
@@ -95,6 +103,15 @@ struct config_site {
 #define CONFIG_DATA_PORT    18460
 #define CONFIG_CONTROL_PORT 18461
 #define CONFIG_TUN_NAME     "wanpair0"
+
+/*
+ * popd's "listen": at most this many addresses, each with its own ports
+ * (one UDP data socket and one TCP control listener each).  socketd's
+ * "pop.address": one address a family at most, since a link takes the
+ * PoP address of its own family.
+ */
+#define CONFIG_LISTEN_MAX   8
+#define CONFIG_POP_ADDR_MAX 2
 
 /* socketd's "pop" (where to connect) and popd's "listen" (where to bind). */
 struct config_endpoint {
@@ -180,7 +197,14 @@ struct config {
 	size_t              nsites;
 	char               *sites_dir; /* as tls paths are; NULL: none */
 
-	struct config_endpoint endpoint; /* socketd "pop", popd "listen" */
+	/*
+	 * popd: one per "listen" entry, in file order.  socketd: one per
+	 * address of pop.address, each with pop's ports and identity.
+	 * nendpoints is 0 only in replay without "pop"; endpoints[0] has
+	 * the default ports even then.
+	 */
+	struct config_endpoint endpoints[CONFIG_LISTEN_MAX];
+	size_t                 nendpoints;
 	struct config_tls      tls;
 	struct config_tun      tun;
 	struct config_metrics  metrics;

@@ -35,7 +35,8 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	pd->base = base;
 	pd->started = daemon_started(d);
 	pd->tundev.fd = -1;
-	pd->udp_fd = -1;
+	for (i = 0; i < CONFIG_LISTEN_MAX; i++)
+		pd->lsn[i].udp_fd = -1;
 	pd->nsites = conf->nsites;
 	/* Every flow the PoP will hold, allocated now: a site that connects
 	 * later costs its session, not a table (flow.h, flow_pool). */
