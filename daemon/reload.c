@@ -133,8 +133,9 @@ reload_fixed_keys(const struct config *o, const struct config *n,
 	     * are opened */
 	    {o->offload != n->offload, 0, "offload"},
 	};
-	char   path[64];
-	size_t i, before = errs->n;
+	const char *cluster;
+	char        path[64];
+	size_t      i, before = errs->n;
 
 	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
 		if (!k[i].changed)
@@ -147,5 +148,10 @@ reload_fixed_keys(const struct config *o, const struct config *n,
 		(void)reload_refuse(
 		    w, errs, path, "changing it needs a restart");
 	}
+	/* popd's cluster: the CPG group is joined as this node at start,
+	 * and every member holds the others as they were then. */
+	if ((cluster = config_cluster_diff(&o->cluster, &n->cluster)) != NULL)
+		(void)reload_refuse(
+		    w, errs, cluster, "changing it needs a restart");
 	return errs->n > before ? -1 : 0;
 }
