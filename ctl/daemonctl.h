@@ -13,4 +13,8 @@
  */
 int daemonctl(int argc, char *argv[], const char *sockopt, int json);
 
+/* clusterctl.c: `wanpairctl cluster`'s table, from popd's result. */
+#include <jansson.h>
+void print_cluster(const json_t *result);
+
 #endif
