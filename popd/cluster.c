@@ -414,8 +414,10 @@ confchg_cb(cpg_handle_t h, const struct cpg_name *group,
 
 /* ------------------------------------------------------------ corosync */
 
+/* Closes the connection to corosync; `why`, if not NULL, is why every
+ * member now counts as left (NULL: popd is stopping, nothing to say). */
 static void
-disconnect(struct cluster *cl)
+disconnect(struct cluster *cl, const char *why)
 {
 	size_t i;
 
@@ -429,9 +431,9 @@ disconnect(struct cluster *cl)
 		(void)cpg_finalize(cl->h);
 		cl->h = 0;
 	}
-	if (cl->connected)
+	if (cl->connected && why != NULL)
 		for (i = 0; i < cl->nmembers; i++)
-			set_left(cl, &cl->members[i], "lost corosync");
+			set_left(cl, &cl->members[i], why);
 	cl->connected = 0;
 	cl->broken = 0;
 	cl->ngroup = 0;
@@ -500,7 +502,7 @@ connect_corosync(struct cluster *cl)
 
 	if (cl->h != 0 || cl->connected)
 		cl->reconnects++;
-	disconnect(cl);
+	disconnect(cl, "lost corosync");
 	if ((cs = cpg_model_initialize(&cl->h, CPG_MODEL_V1,
 		 (cpg_model_data_t *)&model, cl)) != CS_OK) {
 		cl->h = 0;
@@ -510,14 +512,14 @@ connect_corosync(struct cluster *cl)
 	if ((cs = cpg_local_get(cl->h, &cl->local_nodeid)) != CS_OK ||
 	    (cs = cpg_fd_get(cl->h, &fd)) != CS_OK ||
 	    (cs = cpg_join(cl->h, &cl->group)) != CS_OK) {
-		disconnect(cl);
+		disconnect(cl, NULL);
 		retry_later(cl, "join", cs);
 		return;
 	}
 	if ((cl->fd_ev = event_new(
 		 cl->base, fd, EV_READ | EV_PERSIST, fd_cb, cl)) == NULL ||
 	    event_add(cl->fd_ev, NULL) == -1) {
-		disconnect(cl);
+		disconnect(cl, NULL);
 		retry_later(cl, "watch", CS_ERR_NO_MEMORY);
 		return;
 	}
@@ -609,7 +611,7 @@ cluster_stop(struct cluster *cl)
 	if (cl == NULL)
 		return;
 	if (cl->retry_ev != NULL)
-		disconnect(cl);
+		disconnect(cl, NULL);
 	if (cl->retry_ev != NULL)
 		event_free(cl->retry_ev);
 	if (cl->reconnect_ev != NULL)
