@@ -24,22 +24,6 @@ n_of(const json_t *o, const char *key)
 	return (long long)json_integer_value(json_object_get(o, key));
 }
 
-static const char *
-ago(long long s, char buf[24])
-{
-	if (s < 0)
-		snprintf(buf, 24, "-");
-	else if (s < 60)
-		snprintf(buf, 24, "%llds", s);
-	else if (s < 3600)
-		snprintf(buf, 24, "%lldm%02llds", s / 60, s % 60);
-	else if (s < 86400)
-		snprintf(buf, 24, "%lldh%02lldm", s / 3600, s / 60 % 60);
-	else
-		snprintf(buf, 24, "%lldd%02lldh", s / 86400, s / 3600 % 24);
-	return buf;
-}
-
 void
 print_cluster(const json_t *r)
 {
@@ -72,7 +56,7 @@ print_cluster(const json_t *r)
 		}
 		printf("%-5lld %-40s %-7s %8s %9s %8s%s\n", n_of(m, "node"),
 		    s_of(m, "address"), s_of(m, "state"),
-		    ago(n_of(m, "since_s"), since), cs, pid,
+		    ctl_duration(n_of(m, "since_s"), since), cs, pid,
 		    json_is_true(json_object_get(m, "self")) ? "  (this node)"
 							     : "");
 	}

@@ -254,6 +254,12 @@ duration(json_int_t s, char buf[24])
 	return buf;
 }
 
+const char *
+ctl_duration(long long s, char buf[24])
+{
+	return duration((json_int_t)s, buf);
+}
+
 static void
 print_status(const json_t *r)
 {
