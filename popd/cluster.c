@@ -43,6 +43,7 @@
 #include "clustersync.h"
 #include "cluster.h"
 #include "log.h"
+#include "sendq.h"
 #include "tunnel.h" /* now_ms() */
 
 /* Reconnecting to corosync: 100 ms, doubling, at most 5 s apart. */
@@ -68,11 +69,6 @@ struct member {
 	/* the CPG process that said it is this node (while joined) */
 	uint32_t cs_nodeid, pid, incarnation;
 	uint64_t joins, leaves;
-};
-
-struct slot {
-	uint16_t len;
-	uint8_t  buf[CLUSTERSYNC_MAX_LEN];
 };
 
 struct cluster {
@@ -101,12 +97,11 @@ struct cluster {
 	size_t             ngroup;
 
 	/* the send queue, a ring */
-	struct slot *q;
-	size_t       qhead, qlen;
-	int          hello_queued; /* coalesced: one HELLO waits at most */
-	int          resync;       /* an overflow: say everything again */
+	struct sendq *q;
+	int           hello_queued; /* coalesced: one HELLO waits at most */
+	int           resync;       /* an overflow: say everything again */
 
-	uint64_t             sent, received, try_again, overflows, reconnects;
+	uint64_t             sent, received, try_again, reconnects;
 	uint64_t             bad, unknown_node, conflicts;
 	struct log_ratelimit peer_log;
 };
@@ -200,14 +195,13 @@ set_left(struct cluster *cl, struct member *m, const char *why)
 static void
 flush(struct cluster *cl)
 {
-	struct iovec iov;
-	cs_error_t   cs;
-	struct slot *s;
+	struct iovec   iov;
+	const uint8_t *msg;
+	cs_error_t     cs;
 
-	while (cl->connected && !cl->broken && cl->qlen > 0) {
-		s = &cl->q[cl->qhead];
-		iov.iov_base = s->buf;
-		iov.iov_len = s->len;
+	while (cl->connected && !cl->broken &&
+	    (msg = sendq_peek(cl->q, &iov.iov_len)) != NULL) {
+		iov.iov_base = (void *)(uintptr_t)msg;
 		cs = cpg_mcast_joined(cl->h, CPG_TYPE_AGREED, &iov, 1);
 		if (cs == CS_ERR_TRY_AGAIN) {
 			struct timeval tv = {0, RETRY_MS * 1000};
@@ -227,28 +221,22 @@ flush(struct cluster *cl)
 			event_active(cl->reconnect_ev, EV_TIMEOUT, 0);
 			return;
 		}
-		if (s->buf[1] == CLUSTERSYNC_HELLO)
+		if (msg[1] == CLUSTERSYNC_HELLO)
 			cl->hello_queued = 0;
 		cl->sent++;
-		cl->qhead = (cl->qhead + 1) % CLUSTER_QUEUE_MAX;
-		cl->qlen--;
+		sendq_pop(cl->q);
 	}
 }
 
 static int
 enqueue(struct cluster *cl, const uint8_t *msg, size_t len)
 {
-	struct slot *s;
-
-	if (cl->qlen == CLUSTER_QUEUE_MAX) {
-		cl->overflows++;
+	if (sendq_push(cl->q, msg, len) == -1) {
+		/* Full (counted by the queue): a full resync once it has
+		 * room is the way back. */
 		cl->resync = 1;
 		return -1;
 	}
-	s = &cl->q[(cl->qhead + cl->qlen) % CLUSTER_QUEUE_MAX];
-	memcpy(s->buf, msg, len);
-	s->len = (uint16_t)len;
-	cl->qlen++;
 	return 0;
 }
 
@@ -282,7 +270,7 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	flush(cl);
 	/* The queue overflowed: once it has room, a full resync. */
-	if (cl->resync && cl->qlen < CLUSTER_QUEUE_MAX) {
+	if (cl->resync && sendq_depth(cl->q) < sendq_max(cl->q)) {
 		cl->resync = 0;
 		send_hello(cl);
 	}
@@ -438,7 +426,7 @@ disconnect(struct cluster *cl, const char *why)
 	cl->broken = 0;
 	cl->ngroup = 0;
 	/* What waits was for the old group; a new join says it again. */
-	cl->qhead = cl->qlen = 0;
+	sendq_clear(cl->q);
 	cl->hello_queued = 0;
 	cl->resync = 0;
 	event_del(cl->retry_ev);
@@ -574,7 +562,7 @@ cluster_start(struct event_base *base, const struct config_cluster *conf,
 	if (check_key(conf->key_file, err, errlen) == -1)
 		return NULL;
 	if ((cl = calloc(1, sizeof(*cl))) == NULL ||
-	    (cl->q = calloc(CLUSTER_QUEUE_MAX, sizeof(*cl->q))) == NULL ||
+	    (cl->q = sendq_new(CLUSTER_QUEUE_MAX)) == NULL ||
 	    (cl->retry_ev = evtimer_new(base, retry_cb, cl)) == NULL ||
 	    (cl->reconnect_ev = evtimer_new(base, reconnect_cb, cl)) == NULL) {
 		snprintf(err, errlen, "cluster: out of memory");
@@ -616,7 +604,7 @@ cluster_stop(struct cluster *cl)
 		event_free(cl->retry_ev);
 	if (cl->reconnect_ev != NULL)
 		event_free(cl->reconnect_ev);
-	free(cl->q);
+	sendq_free(cl->q);
 	free(cl);
 }
 
@@ -664,11 +652,11 @@ cluster_json(const struct cluster *cl)
 	    (json_int_t)(cl->connected ? cl->local_nodeid : 0),
 	    "group_processes", (json_int_t)cl->ngroup, "members_joined",
 	    (json_int_t)joined, "reconnects", (json_int_t)cl->reconnects,
-	    "members", rows, "queue", "depth", (json_int_t)cl->qlen, "max",
-	    (json_int_t)CLUSTER_QUEUE_MAX, "overflows",
-	    (json_int_t)cl->overflows, "try_again", (json_int_t)cl->try_again,
-	    "messages", "sent", (json_int_t)cl->sent, "received",
-	    (json_int_t)cl->received, "bad", (json_int_t)cl->bad,
+	    "members", rows, "queue", "depth", (json_int_t)sendq_depth(cl->q),
+	    "max", (json_int_t)sendq_max(cl->q), "overflows",
+	    (json_int_t)sendq_overflows(cl->q), "try_again",
+	    (json_int_t)cl->try_again, "messages", "sent", (json_int_t)cl->sent,
+	    "received", (json_int_t)cl->received, "bad", (json_int_t)cl->bad,
 	    "unknown_node", (json_int_t)cl->unknown_node, "conflicts",
 	    (json_int_t)cl->conflicts);
 }
