@@ -51,7 +51,7 @@ static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "lan", "metrics", "session_grace_s", "offload", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     "flows", "probe", "failback", "listen", "tls", "tun", "metrics", "limits",
-    "session_grace_s", "offload", "sites_dir", NULL};
+    "session_grace_s", "offload", "sites_dir", "cluster", NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
     "source_prefix", "source_prefix6", "destination_prefix",
     "destination_prefix6", "keepalive", "timeout_s", "max_groups", NULL};
@@ -329,8 +329,10 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	cfg_parse_tls(cp, conf, root);
 	cfg_parse_tun(cp, conf, root);
 	cfg_parse_metrics(cp, conf, root);
-	if (cp->kind == CONFIG_POPD)
+	if (cp->kind == CONFIG_POPD) {
 		cfg_parse_limits(cp, conf, root);
+		cfg_parse_cluster(cp, conf, root);
+	}
 	if (cp->kind != CONFIG_POPD &&
 	    cfg_get_prefix_list(cp, root, 0, "lan", &conf->lan, &conf->nlan) ==
 		0 &&
@@ -643,6 +645,7 @@ config_free(struct config *conf)
 		free(conf->sites[i].lan);
 	free(conf->sites);
 	free(conf->sites_dir);
+	cfg_cluster_free(&conf->cluster);
 	free(conf->lan);
 	free(conf->tls.ca);
 	free(conf->tls.cert);

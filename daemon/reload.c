@@ -183,12 +183,18 @@ reload_fixed_keys(const struct config *o, const struct config *n,
 	     * are opened */
 	    {o->offload != n->offload, "offload"},
 	};
-	size_t i, before = errs->n;
+	const char *cluster;
+	size_t      i, before = errs->n;
 
 	endpoints_fixed(o, n, endpoint_key, w, errs);
 	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++)
 		if (k[i].changed)
 			(void)reload_refuse(
 			    w, errs, k[i].key, "changing it needs a restart");
+	/* popd's cluster: the CPG group is joined as this node at start,
+	 * and every member holds the others as they were then. */
+	if ((cluster = config_cluster_diff(&o->cluster, &n->cluster)) != NULL)
+		(void)reload_refuse(
+		    w, errs, cluster, "changing it needs a restart");
 	return errs->n > before ? -1 : 0;
 }

@@ -131,12 +131,13 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
-	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o*}",
+	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o*,s:o*}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", control, "flow_pool", "used",
 	    (json_int_t)flow_pool_used(pd->flow_pool), "max",
 	    (json_int_t)flow_pool_max(pd->flow_pool), "bytes",
 	    (json_int_t)flow_pool_memory(pd->flow_pool), "sites", sites,
-	    "drops", drops, "io", dataev_io_json(&pd->tundev, ios, pd->nlsn));
+	    "drops", drops, "io", dataev_io_json(&pd->tundev, ios, pd->nlsn),
+	    "cluster", cluster_json(pd->cluster));
 	return j;
 }

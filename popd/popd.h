@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "crypto.h"
 #include "ctlmsg.h"
@@ -183,11 +184,19 @@ struct popd {
 	struct tunnel_drops drops;
 	uint64_t            drop_no_site, drop_parse;
 	uint64_t            sessions_expired; /* ended by session_grace_s */
+
+	/* popd.json's "cluster": NULL without one (cluster.h) */
+	struct cluster *cluster;
 };
 
 /* ctl.c: the control socket's requests (the skeleton answers counters
  * and reload) */
 json_t *popd_answer(void *, const struct ctlsock_req *);
+
+/* cluster-ctl.c: `wanpairctl cluster`, and the cluster's start and stop
+ * (cluster.h) as popd's start and stop call them */
+json_t *popd_cluster_answer(struct popd *);
+int     popd_cluster_start(struct popd *);
 
 /* control.c: one connection, its frames, HELLO to a session */
 /* A tunnel_derive_fn over a struct session: keys of its TLS session, -1

@@ -163,6 +163,9 @@ socketd_answer(void *arg, const struct ctlsock_req *req)
 		return ctlsock_error("sites: wanpair-socketd serves one "
 				     "site (%s); ask wanpair-popd",
 		    sd->conf->site);
+	case CTLSOCK_CLUSTER:
+		return ctlsock_error("cluster: a cluster is of wanpair-popd "
+				     "nodes; ask wanpair-popd");
 	case CTLSOCK_COUNTERS:
 	case CTLSOCK_RELOAD: /* the skeleton's (daemon/daemon.c) */
 	case CTLSOCK_NCMD:
