@@ -13,6 +13,7 @@
 #include "balance.h"
 #include "flow.h"
 #include "hash.h"
+#include "hrw.h"
 #include "lpm.h"
 
 /*
@@ -29,10 +30,6 @@
 
 /* Route and set indices are uint16_t. */
 #define ROUTES_MAX 0xffff
-
-/* -log2(u) in fixed point with Q fractional bits (pick.c): 64 << Q fits
- * 32 bits. */
-#define LOG_TAB 256
 
 struct bal_link {
 	char     name[BALANCE_NAME_MAX];
@@ -133,7 +130,7 @@ struct balance {
 	uint64_t tput_ms;
 	double   tput_scale;
 
-	uint32_t log2tab[LOG_TAB + 1];
+	struct hrw hrw; /* `flow`: weighted rendezvous */
 };
 
 /* A live candidate route of a set, as the algorithms see it. */

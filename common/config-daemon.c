@@ -47,33 +47,118 @@ cfg_parse_probe(struct cparse *cp, struct config *conf, json_t *root)
 	    cp, o, node, "up_after", 1, PROBE_COUNT_MAX, &conf->probe_up_after);
 }
 
-/*
- * socketd's "pop" or popd's "listen": an address and two ports.  Required
- * by the daemons, optional for replay (which opens no socket).
- */
-void
-cfg_parse_endpoint(
-    struct cparse *cp, struct config *conf, json_t *root, const char *key)
+/* "IPv4" or "IPv6", for messages. */
+static const char *
+family_name(int family)
 {
-	struct config_endpoint *e = &conf->endpoint;
-	struct quoted           q;
-	const char             *s;
-	json_t                 *o;
-	uint32_t                port;
-	int                     r, node, snode;
+	return family == AF_INET6 ? "IPv6" : "IPv4";
+}
 
-	if ((r = cfg_get_container(cp, root, 0, key, JSON_OBJECT, &o, &node)) ==
-		0 &&
-	    cp->kind != CONFIG_REPLAY)
-		cfg_missing(cp, 0, key);
-	if (r != 1)
-		return;
-	cfg_check_keys(cp, o, node, endpoint_keys);
-	if ((r = cfg_get_string(cp, o, node, "address", &s, &snode)) == 0)
+static int
+addr_same(const struct wp_addr *a, const struct wp_addr *b)
+{
+	return a->family == b->family && memcmp(a->a, b->a, sizeof(a->a)) == 0;
+}
+
+static int
+addr_unspecified(const struct wp_addr *a)
+{
+	static const uint8_t zero[sizeof(a->a)];
+
+	return memcmp(a->a, zero, sizeof(zero)) == 0;
+}
+
+/* Where a node's value is, for "also at LINE:COL" in messages. */
+static void
+value_at(struct cparse *cp, int node, unsigned *line, unsigned *col)
+{
+	jsonpos_value_at(cp->pos, node, line, col);
+}
+
+/* One address string into *a: 1, or -1 having reported why. */
+static int
+endpoint_addr(struct cparse *cp, json_t *v, int node, struct wp_addr *a)
+{
+	struct quoted q;
+
+	if (!json_is_string(v)) {
+		cfg_report(
+		    cp, node, "must be a string, got %s", jsonpos_type_name(v));
+		return -1;
+	}
+	if (addr_parse(json_string_value(v), a) == -1) {
+		cfg_report(cp, node, "must be an IP address, got %s",
+		    cfg_quote(&q, json_string_value(v)));
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * socketd's pop.address: one address, or an array of at most one
+ * address a family, each an endpoint with pop's ports and identity.
+ */
+static void
+pop_addresses(
+    struct cparse *cp, struct config *conf, json_t *o, int node, size_t *n)
+{
+	struct wp_addr a;
+	unsigned       line, col;
+	json_t        *v, *arr;
+	size_t         i, j, len;
+	int            vnode, anode;
+
+	*n = 0;
+	if ((arr = cfg_member(cp, o, node, "address", &anode)) == NULL) {
 		cfg_missing(cp, node, "address");
-	else if (r == 1 && addr_parse(s, &e->address) == -1)
-		cfg_report(cp, snode, "must be an IP address, got %s",
-		    cfg_quote(&q, s));
+		return;
+	}
+	if (json_is_string(arr)) {
+		if (endpoint_addr(cp, arr, anode, &a) == 1)
+			conf->endpoints[(*n)++].address = a;
+		return;
+	}
+	if (!json_is_array(arr)) {
+		cfg_report(cp, anode,
+		    "must be an IP address or an array of them, got %s",
+		    jsonpos_type_name(arr));
+		return;
+	}
+	if ((len = json_array_size(arr)) == 0 || len > CONFIG_POP_ADDR_MAX) {
+		cfg_report(cp, anode,
+		    "must have 1..%d addresses (one a family), got %zu",
+		    CONFIG_POP_ADDR_MAX, len);
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		v = json_array_get(arr, i);
+		vnode = jsonpos_element(cp->pos, anode, i);
+		if (endpoint_addr(cp, v, vnode, &a) != 1)
+			continue;
+		for (j = 0; j < *n; j++)
+			if (conf->endpoints[j].address.family == a.family)
+				break;
+		if (j < *n) {
+			value_at(cp, jsonpos_element(cp->pos, anode, j), &line,
+			    &col);
+			cfg_report(cp, vnode,
+			    "a second %s address (also pop.address[%zu] at "
+			    "%u:%u): one a family, a link takes the one of "
+			    "its family unless it has its own pop_address",
+			    family_name(a.family), j, line, col);
+			continue;
+		}
+		conf->endpoints[(*n)++].address = a;
+	}
+}
+
+/* The ports, and the identity where the kind has one, of one object. */
+static void
+endpoint_object(
+    struct cparse *cp, json_t *o, int node, struct config_endpoint *e)
+{
+	uint32_t port;
+
 	/* Which certificate is the PoP: without it, any certificate the
 	 * CA signed (another site's, too) could pose as the PoP. */
 	if (cp->kind != CONFIG_POPD &&
@@ -89,6 +174,221 @@ cfg_parse_endpoint(
 		e->data_port = (uint16_t)port;
 	if (cfg_get_uint(cp, o, node, "control_port", 1, 65535, &port) == 1)
 		e->control_port = (uint16_t)port;
+}
+
+/* One of popd's listen entries: 1 if it has a valid address. */
+static int
+listen_entry(struct cparse *cp, json_t *o, int node, struct config_endpoint *e)
+{
+	json_t *v;
+	int     vnode, r = -1;
+
+	cfg_check_keys(cp, o, node, endpoint_keys);
+	if ((v = cfg_member(cp, o, node, "address", &vnode)) == NULL)
+		cfg_missing(cp, node, "address");
+	else
+		r = endpoint_addr(cp, v, vnode, &e->address);
+	endpoint_object(cp, o, node, e);
+	return r;
+}
+
+/*
+ * Two listen entries that the kernel would not let both bind: one family,
+ * the same address or one of them the unspecified one (0.0.0.0 or ::,
+ * every address of the family), and a port in common (UDP data or TCP
+ * control).  An IPv4 and an IPv6 entry never clash: IPv6 sockets are
+ * IPV6_V6ONLY.
+ */
+static void
+listen_clashes(struct cparse *cp, struct config *conf, int arrnode, size_t n)
+{
+	const struct config_endpoint *a, *b;
+	const char                   *what;
+	unsigned                      line, col, port;
+	size_t                        i, j;
+	int                           node;
+
+	for (j = 1; j < n; j++) {
+		b = &conf->endpoints[j];
+		for (i = 0; i < j; i++) {
+			a = &conf->endpoints[i];
+			if (a->address.family != b->address.family ||
+			    (!addr_same(&a->address, &b->address) &&
+				!addr_unspecified(&a->address) &&
+				!addr_unspecified(&b->address)))
+				continue;
+			if (a->data_port == b->data_port) {
+				what = "data";
+				port = a->data_port;
+			} else if (a->control_port == b->control_port) {
+				what = "control";
+				port = a->control_port;
+			} else
+				continue;
+			value_at(cp,
+			    jsonpos_member(cp->pos,
+				jsonpos_element(cp->pos, arrnode, i),
+				"address"),
+			    &line, &col);
+			node = jsonpos_member(cp->pos,
+			    jsonpos_element(cp->pos, arrnode, j), "address");
+			if (addr_same(&a->address, &b->address))
+				cfg_report(cp, node,
+				    "duplicate of listen[%zu] (at %u:%u): the "
+				    "same address and %s port %u",
+				    i, line, col, what, port);
+			else
+				cfg_report(cp, node,
+				    "overlaps listen[%zu] (at %u:%u): %s port "
+				    "%u on every %s address is taken by the "
+				    "unspecified address",
+				    i, line, col, what, port,
+				    family_name(a->address.family));
+			break;
+		}
+	}
+}
+
+/* popd's "listen": one object, or an array of 1..CONFIG_LISTEN_MAX. */
+static void
+parse_listen(struct cparse *cp, struct config *conf, json_t *root)
+{
+	json_t *v, *o;
+	size_t  i, n;
+	int     node, onode, bad = 0;
+
+	if ((v = cfg_member(cp, root, 0, "listen", &node)) == NULL) {
+		cfg_missing(cp, 0, "listen");
+		return;
+	}
+	if (json_is_object(v)) {
+		if (listen_entry(cp, v, node, &conf->endpoints[0]) == 1)
+			conf->nendpoints = 1;
+		return;
+	}
+	if (!json_is_array(v)) {
+		cfg_report(cp, node,
+		    "must be an object or an array of objects, got %s",
+		    jsonpos_type_name(v));
+		return;
+	}
+	if ((n = json_array_size(v)) == 0 || n > CONFIG_LISTEN_MAX) {
+		cfg_report(cp, node, "must have 1..%d entries, got %zu",
+		    CONFIG_LISTEN_MAX, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		o = json_array_get(v, i);
+		onode = jsonpos_element(cp->pos, node, i);
+		conf->endpoints[i].data_port = CONFIG_DATA_PORT;
+		conf->endpoints[i].control_port = CONFIG_CONTROL_PORT;
+		if (!json_is_object(o)) {
+			cfg_report(cp, onode, "must be an object, got %s",
+			    jsonpos_type_name(o));
+			bad = 1;
+		} else if (listen_entry(cp, o, onode, &conf->endpoints[i]) != 1)
+			bad = 1;
+	}
+	if (bad)
+		return;
+	conf->nendpoints = n;
+	listen_clashes(cp, conf, node, n);
+}
+
+/*
+ * socketd's "pop" or popd's "listen".  Required by the daemons, optional
+ * for replay (which opens no socket).
+ */
+void
+cfg_parse_endpoint(
+    struct cparse *cp, struct config *conf, json_t *root, const char *key)
+{
+	json_t *o;
+	size_t  i, n;
+	int     r, node;
+
+	if (cp->kind == CONFIG_POPD) {
+		parse_listen(cp, conf, root);
+		return;
+	}
+	if ((r = cfg_get_container(cp, root, 0, key, JSON_OBJECT, &o, &node)) ==
+		0 &&
+	    cp->kind != CONFIG_REPLAY)
+		cfg_missing(cp, 0, key);
+	if (r != 1)
+		return;
+	cfg_check_keys(cp, o, node, endpoint_keys);
+	pop_addresses(cp, conf, o, node, &n);
+	endpoint_object(cp, o, node, &conf->endpoints[0]);
+	for (i = 1; i < n; i++) {
+		struct wp_addr a = conf->endpoints[i].address;
+
+		conf->endpoints[i] = conf->endpoints[0];
+		conf->endpoints[i].address = a;
+	}
+	conf->nendpoints = n;
+}
+
+/*
+ * Each socketd link's PoP address (config_link.pop), once links and pop
+ * are read: its own pop_address, which must be of its source's family;
+ * else pop.address's of its source's family, which must exist; else
+ * pop.address's first.
+ */
+void
+cfg_resolve_pops(struct cparse *cp, struct config *conf)
+{
+	struct config_link *l;
+	unsigned            line = 0, col = 0;
+	size_t              i, e;
+	int                 arrnode, lnode, snode, pnode;
+
+	if (conf->nendpoints == 0 || cp->links == NULL)
+		return;
+	arrnode = jsonpos_member(cp->pos, 0, "links");
+	for (i = 0; i < cp->nlinks; i++) {
+		l = &cp->links[i];
+		lnode = jsonpos_element(cp->pos, arrnode, i);
+		snode = jsonpos_member(cp->pos, lnode, "source");
+		if (l->pop_own) {
+			if (l->source.family == 0 ||
+			    l->source.family == l->pop.family)
+				continue;
+			value_at(cp, snode, &line, &col);
+			cfg_report(cp,
+			    jsonpos_member(cp->pos, lnode, "pop_address"),
+			    "is an %s address but links[%zu].source (at "
+			    "%u:%u) is %s: a link reaches the PoP over its "
+			    "own family",
+			    family_name(l->pop.family), i, line, col,
+			    family_name(l->source.family));
+			continue;
+		}
+		if (l->source.family == 0) {
+			l->pop = conf->endpoints[0].address;
+			continue;
+		}
+		for (e = 0; e < conf->nendpoints; e++)
+			if (conf->endpoints[e].address.family ==
+			    l->source.family)
+				break;
+		if (e < conf->nendpoints) {
+			l->pop = conf->endpoints[e].address;
+			continue;
+		}
+		if (cp->kind != CONFIG_SOCKETD)
+			continue;
+		pnode = jsonpos_member(
+		    cp->pos, jsonpos_member(cp->pos, 0, "pop"), "address");
+		value_at(cp, pnode, &line, &col);
+		cfg_report(cp, snode,
+		    "is an %s address but pop.address (at %u:%u) has no %s "
+		    "address: add one there, or give the link a pop_address",
+		    family_name(l->source.family), line, col,
+		    family_name(l->source.family));
+	}
+	for (i = 0; i < conf->nlinks; i++)
+		conf->links[i].pop = cp->links[i].pop;
 }
 
 /* A path, resolved against the config file's directory if relative. */

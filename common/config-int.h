@@ -188,11 +188,17 @@ void cfg_sites_flush(struct cparse *cp, struct config_errors *out);
 void cfg_parse_probe(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_endpoint(
     struct cparse *cp, struct config *conf, json_t *root, const char *key);
-int cfg_get_path(
-    struct cparse *cp, json_t *obj, int objnode, const char *key, char **out);
+/* After links and pop: each link's PoP address (config_link.pop). */
+void cfg_resolve_pops(struct cparse *cp, struct config *conf);
+int  cfg_get_path(
+     struct cparse *cp, json_t *obj, int objnode, const char *key, char **out);
 void cfg_parse_tls(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_tun(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_limits(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_metrics(struct cparse *cp, struct config *conf, json_t *root);
+
+/* config-cluster.c: popd's "cluster". */
+void cfg_parse_cluster(struct cparse *cp, struct config *conf, json_t *root);
+void cfg_cluster_free(struct config_cluster *);
 
 #endif

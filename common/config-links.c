@@ -18,8 +18,8 @@
 
 #include "config-int.h"
 
-static const char *const link_keys[] = {
-    "name", "device", "source", "up_mbps", "down_mbps", "weight", NULL};
+static const char *const link_keys[] = {"name", "device", "source", "up_mbps",
+    "down_mbps", "weight", "pop_address", NULL};
 static const char *const route_keys[] = {
     "network", "link", "metric", "weight", "profile", NULL};
 
@@ -46,6 +46,15 @@ parse_link(struct cparse *cp, json_t *o, int node, struct config_link *l)
 		cp, o, node, "down_mbps", 1, MBPS_MAX, &l->down_mbps) == 0)
 		cfg_missing(cp, node, "down_mbps");
 	(void)cfg_get_uint(cp, o, node, "weight", 1, WEIGHT_MAX, &l->weight);
+	/* Its family is checked against source's once pop is read
+	 * (cfg_resolve_pops()). */
+	if (cfg_get_string(cp, o, node, "pop_address", &s, &snode) == 1) {
+		if (addr_parse(s, &l->pop) == -1)
+			cfg_report(cp, snode, "must be an IP address, got %s",
+			    cfg_quote(&q, s));
+		else
+			l->pop_own = 1;
+	}
 	/* replay never opens a socket, so it needs neither. */
 	if (cp->kind == CONFIG_SOCKETD && r_dev == 0 && r_src == 0)
 		cfg_report(cp, node, "needs \"device\" or \"source\"");

@@ -51,7 +51,7 @@ static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "lan", "metrics", "session_grace_s", "offload", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     "flows", "probe", "failback", "listen", "tls", "tun", "metrics", "limits",
-    "session_grace_s", "offload", "sites_dir", NULL};
+    "session_grace_s", "offload", "sites_dir", "cluster", NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
     "source_prefix", "source_prefix6", "destination_prefix",
     "destination_prefix6", "keepalive", "timeout_s", "max_groups", NULL};
@@ -324,11 +324,15 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	cfg_parse_probe(cp, conf, root);
 	cfg_parse_endpoint(
 	    cp, conf, root, cp->kind == CONFIG_POPD ? "listen" : "pop");
+	if (cp->kind != CONFIG_POPD)
+		cfg_resolve_pops(cp, conf);
 	cfg_parse_tls(cp, conf, root);
 	cfg_parse_tun(cp, conf, root);
 	cfg_parse_metrics(cp, conf, root);
-	if (cp->kind == CONFIG_POPD)
+	if (cp->kind == CONFIG_POPD) {
 		cfg_parse_limits(cp, conf, root);
+		cfg_parse_cluster(cp, conf, root);
+	}
 	if (cp->kind != CONFIG_POPD &&
 	    cfg_get_prefix_list(cp, root, 0, "lan", &conf->lan, &conf->nlan) ==
 		0 &&
@@ -458,8 +462,8 @@ config_new(enum config_kind kind, const char *name)
 	conf->failback = FAILBACK_NEW_FLOWS;
 	conf->session_grace_s = SESSION_GRACE_DEFAULT;
 	conf->offload = 1;
-	conf->endpoint.data_port = CONFIG_DATA_PORT;
-	conf->endpoint.control_port = CONFIG_CONTROL_PORT;
+	conf->endpoints[0].data_port = CONFIG_DATA_PORT;
+	conf->endpoints[0].control_port = CONFIG_CONTROL_PORT;
 	memcpy(conf->tun.name, CONFIG_TUN_NAME, sizeof(CONFIG_TUN_NAME));
 	conf->limits.handshakes = HANDSHAKES_DEFAULT;
 	conf->limits.handshakes_per_source = HANDSHAKES_PER_SOURCE_DEFAULT;
@@ -641,6 +645,7 @@ config_free(struct config *conf)
 		free(conf->sites[i].lan);
 	free(conf->sites);
 	free(conf->sites_dir);
+	cfg_cluster_free(&conf->cluster);
 	free(conf->lan);
 	free(conf->tls.ca);
 	free(conf->tls.cert);

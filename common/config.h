@@ -52,6 +52,14 @@ struct config_link {
 	uint32_t       up_mbps;
 	uint32_t       down_mbps;
 	uint32_t       weight; /* 0: unset (use up/down_mbps) */
+	/*
+	 * socketd: the PoP address the link sends to and its socket's
+	 * family: its own "pop_address", else pop.address's of its
+	 * source's family, else pop.address's first (the loader resolves
+	 * it; family 0 in replay without "pop").  pop_own: its own.
+	 */
+	struct wp_addr pop;
+	int            pop_own;
 };
 
 struct config_profile {
@@ -95,6 +103,15 @@ struct config_site {
 #define CONFIG_DATA_PORT    18460
 #define CONFIG_CONTROL_PORT 18461
 #define CONFIG_TUN_NAME     "wanpair0"
+
+/*
+ * popd's "listen": at most this many addresses, each with its own ports
+ * (one UDP data socket and one TCP control listener each).  socketd's
+ * "pop.address": one address a family at most, since a link takes the
+ * PoP address of its own family.
+ */
+#define CONFIG_LISTEN_MAX   8
+#define CONFIG_POP_ADDR_MAX 2
 
 /* socketd's "pop" (where to connect) and popd's "listen" (where to bind). */
 struct config_endpoint {
@@ -141,6 +158,36 @@ struct config_limits {
 	uint32_t input_total_kib_per_s; /* ... all connections together */
 };
 
+/*
+ * popd's "cluster" (DESIGN.md section 8): several popd nodes as one PoP,
+ * their membership on corosync CPG (popd/cluster.c).  Node ids are the
+ * configuration's, not corosync's: 1..CONFIG_CLUSTER_NODE_MAX, so that
+ * one byte of the cluster's formats names a node.  Every key is bound at
+ * start: a reload that changes any refuses (daemon/reload.c).
+ */
+#define CONFIG_CLUSTER_NODE_MAX    255
+#define CONFIG_CLUSTER_MEMBERS_MAX 32
+/* corosync's struct cpg_name holds 128 bytes, without a NUL. */
+#define CONFIG_CLUSTER_GROUP_MAX 128
+#define CONFIG_CLUSTER_PORT      18462
+#define CONFIG_CLUSTER_GROUP     "wanpair"
+
+struct config_cluster_member {
+	uint32_t       node;
+	struct wp_addr address; /* its cluster-link address */
+};
+
+struct config_cluster {
+	int      enabled; /* the section is there */
+	uint32_t node;    /* this node's id, one of members[] */
+	char     group[CONFIG_CLUSTER_GROUP_MAX]; /* the CPG group */
+	char    *key_file;      /* the cluster link's key; absolute, as tls's */
+	struct wp_addr address; /* this node's cluster-link address */
+	uint16_t       port;    /* the cluster link's UDP port, every node's */
+	struct config_cluster_member *members; /* in configuration order */
+	size_t                        nmembers;
+};
+
 struct config {
 	char            *file; /* as given to config_load() */
 	enum config_kind kind;
@@ -180,12 +227,20 @@ struct config {
 	size_t              nsites;
 	char               *sites_dir; /* as tls paths are; NULL: none */
 
-	struct config_endpoint endpoint; /* socketd "pop", popd "listen" */
+	/*
+	 * popd: one per "listen" entry, in file order.  socketd: one per
+	 * address of pop.address, each with pop's ports and identity.
+	 * nendpoints is 0 only in replay without "pop"; endpoints[0] has
+	 * the default ports even then.
+	 */
+	struct config_endpoint endpoints[CONFIG_LISTEN_MAX];
+	size_t                 nendpoints;
 	struct config_tls      tls;
 	struct config_tun      tun;
 	struct config_metrics  metrics;
-	struct config_limits   limits; /* popd */
-	struct wp_prefix      *lan;    /* socketd: the site's LAN, for HELLO */
+	struct config_limits   limits;  /* popd */
+	struct config_cluster  cluster; /* popd; enabled 0 without one */
+	struct wp_prefix      *lan;     /* socketd: the site's LAN, for HELLO */
 	size_t                 nlan;
 };
 
@@ -222,5 +277,15 @@ uint32_t config_link_weight(const struct config *, size_t link, int downstream);
 /* The index of the link (socketd) or site (popd) of that name, or -1. */
 int config_link_index(const struct config *, const char *name);
 int config_site_index(const struct config *, const char *name);
+/*
+ * The first key of two "cluster" sections that differs ("cluster" itself
+ * when one has the section and the other not, "cluster.members" for any
+ * change to the members), or NULL if they are the same.
+ */
+const char *config_cluster_diff(
+    const struct config_cluster *, const struct config_cluster *);
+/* The member of that node id, or NULL. */
+const struct config_cluster_member *config_cluster_member(
+    const struct config_cluster *, uint32_t node);
 
 #endif

@@ -7,7 +7,10 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
 
 #include "crypto.h"
 
@@ -74,6 +77,49 @@ aead_free(struct aead *a)
 	EVP_CIPHER_CTX_free(a->dec);
 	OPENSSL_cleanse(a, sizeof(*a));
 	free(a);
+}
+
+int
+aead_rekey(struct aead *a, const uint8_t key[AEAD_KEY_LEN])
+{
+	if (EVP_CipherInit_ex(a->enc, NULL, NULL, key, NULL, 1) != 1 ||
+	    EVP_CipherInit_ex(a->dec, NULL, NULL, key, NULL, 0) != 1)
+		return -1;
+	return 0;
+}
+
+int
+hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt,
+    size_t saltlen, const uint8_t *info, size_t infolen, uint8_t *out,
+    size_t outlen)
+{
+	EVP_KDF     *kdf;
+	EVP_KDF_CTX *kctx = NULL;
+	OSSL_PARAM   params[5], *p = params;
+	int          r = -1;
+
+	if ((kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL)) == NULL)
+		return -1;
+	if ((kctx = EVP_KDF_CTX_new(kdf)) == NULL)
+		goto out;
+	/* OSSL_PARAM takes non-const pointers; EVP_KDF_derive only reads
+	 * them. */
+	*p++ = OSSL_PARAM_construct_utf8_string(
+	    OSSL_KDF_PARAM_DIGEST, (char *)(uintptr_t) "SHA256", 0);
+	*p++ = OSSL_PARAM_construct_octet_string(
+	    OSSL_KDF_PARAM_KEY, (void *)(uintptr_t)ikm, ikmlen);
+	*p++ = OSSL_PARAM_construct_octet_string(
+	    OSSL_KDF_PARAM_SALT, (void *)(uintptr_t)salt, saltlen);
+	*p++ = OSSL_PARAM_construct_octet_string(
+	    OSSL_KDF_PARAM_INFO, (void *)(uintptr_t)info, infolen);
+	*p = OSSL_PARAM_construct_end();
+	if (EVP_KDF_derive(kctx, out, outlen, params) != 1)
+		goto out;
+	r = 0;
+out:
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	return r;
 }
 
 /*

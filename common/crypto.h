@@ -28,6 +28,9 @@ struct aead;
 struct aead *aead_new(const uint8_t key[AEAD_KEY_LEN]);
 /* Clears the key material. */
 void aead_free(struct aead *);
+/* Replaces the key of an existing context, allocating nothing: 0, or -1
+ * (the context must then not be used until a rekey succeeds). */
+int aead_rekey(struct aead *, const uint8_t key[AEAD_KEY_LEN]);
 
 /*
  * Encrypts `len` bytes of `in` into `out` and appends the tag: `out` needs
@@ -46,6 +49,16 @@ int aead_seal(struct aead *, const uint8_t nonce[AEAD_NONCE_LEN],
 int aead_open(struct aead *, const uint8_t nonce[AEAD_NONCE_LEN],
     const uint8_t *aad, size_t aadlen, const uint8_t *in, size_t len,
     uint8_t *out);
+
+/*
+ * HKDF with SHA-256 (RFC 5869), extract then expand, through OpenSSL's
+ * EVP_KDF: `outlen` bytes of key from the secret `ikm`, bound to `salt`
+ * and `info`.  0, or -1.  For keys made from a configured secret (the
+ * cluster key, clusterkey.h); the tunnels' keys come from TLS (tls.h).
+ */
+int hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt,
+    size_t saltlen, const uint8_t *info, size_t infolen, uint8_t *out,
+    size_t outlen);
 
 /* 2048 counters of reordering tolerated: enough for a fast link's jitter
  * across a batch, small enough to stay in two cache lines. */

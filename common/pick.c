@@ -10,56 +10,6 @@
  * takes.  Each sees the candidates with their weights on this side.
  */
 
-/* -log2(u) in fixed point with Q fractional bits: 64 << Q fits 32 bits. */
-#define LOG_Q 25
-
-/*
- * log2(1 + i/256) in Q25, by repeated squaring in integers: the table, and
- * so every `flow` decision, is bit-identical on every host, which libm's
- * log() does not promise.
- */
-static void
-log2tab_init(uint32_t *t)
-{
-	unsigned i, k;
-	uint64_t x, r;
-
-	for (i = 0; i < LOG_TAB; i++) {
-		x = (1ULL << 62) + ((uint64_t)i << 54); /* Q62 in [1, 2) */
-		r = 0;
-		for (k = 1; k <= LOG_Q + 1; k++) {
-			x = (uint64_t)(((unsigned __int128)x * x) >> 62);
-			if (x >= (1ULL << 63)) {
-				x >>= 1;
-				r |= 1ULL << (LOG_Q + 1 - k);
-			}
-		}
-		t[i] = (uint32_t)((r + 1) >> 1);
-	}
-	t[LOG_TAB] = 1U << LOG_Q;
-}
-
-/*
- * -log2(u) in Q25 for u = h / 2^64 in (0, 1): the leading zeros give the
- * integer part, the table with linear interpolation the fraction (error
- * below 3e-6, far under what a share could show).
- */
-static inline uint32_t
-neglog2(const uint32_t *t, uint64_t h)
-{
-	unsigned lz, i;
-	uint64_t m, frac;
-	uint32_t l;
-
-	h |= 1;
-	lz = (unsigned)__builtin_clzll(h);
-	m = h << lz;
-	i = (unsigned)(m >> 55) & (LOG_TAB - 1);
-	frac = (m >> 31) & 0xffffff;
-	l = t[i] + (uint32_t)(((uint64_t)(t[i + 1] - t[i]) * frac) >> 24);
-	return ((uint32_t)(lz + 1) << LOG_Q) - l;
-}
-
 static inline uint64_t
 splitmix64(uint64_t *s)
 {
@@ -68,14 +18,13 @@ splitmix64(uint64_t *s)
 }
 
 /*
- * Weighted rendezvous hashing: the link with the least -ln(u)/w wins, an
- * exponential race in which each link wins with probability w/W.  Each
- * link's score depends on the key and its own name only, so removing a
- * link moves only its flows and reordering the config moves none.
+ * Weighted rendezvous hashing (hrw.h): the link with the least
+ * -log2(u)/w wins, so each link wins with probability w/W, removing a link
+ * moves only its flows and reordering the config moves none.  A link's
+ * seed is the hash of its name.
  *
- * u is a bijective finaliser of (SipHash of the key) xor (the link's
- * seed): the SipHash, under a fixed key so both ends and restarts agree,
- * is uniform whatever bytes the key holds, and one per flow instead of
+ * h, the SipHash of the key under a fixed key so both ends and restarts
+ * agree, is uniform whatever bytes the key holds; one per flow instead of
  * one per link keeps `flow` near the cost of the other algorithms.
  */
 static unsigned
@@ -83,20 +32,19 @@ pick_hash(const struct balance *b, const struct cand *c, unsigned n,
     const void *data, size_t len)
 {
 	unsigned best = 0, i;
-	uint64_t h, xb, xi;
+	uint64_t h, sb, si;
+	uint32_t xb, xi;
 
 	h = wp_siphash(&b->flow_key, data, len);
-	xb = neglog2(b->log2tab, wp_mix64(h ^ b->links[c[0].link].seed));
+	sb = b->links[c[0].link].seed;
+	xb = hrw_score(&b->hrw, h, sb);
 	for (i = 1; i < n; i++) {
-		xi =
-		    neglog2(b->log2tab, wp_mix64(h ^ b->links[c[i].link].seed));
-		/* xi/wi < xb/wb without dividing; both products < 2^63. */
-		if (xi * c[best].w < xb * c[i].w ||
-		    (xi * c[best].w == xb * c[i].w &&
-			b->links[c[i].link].seed >
-			    b->links[c[best].link].seed)) {
+		si = b->links[c[i].link].seed;
+		xi = hrw_score(&b->hrw, h, si);
+		if (hrw_beats(xi, c[i].w, si, xb, c[best].w, sb)) {
 			best = i;
 			xb = xi;
+			sb = si;
 		}
 	}
 	return best;
@@ -248,5 +196,5 @@ pick_is_hash(enum balance_alg a)
 void
 pick_init(struct balance *b)
 {
-	log2tab_init(b->log2tab);
+	hrw_init(&b->hrw);
 }

@@ -61,7 +61,7 @@ enum udpio_flags {
 /*
  * Sizes; a zero field takes its default.  Memory is about
  * batch * rx_size + tx_size + tx_max * 40 bytes: the defaults (64 x 64 KiB
- * with GRO, 1 MiB, 4096) make 5.2 MiB, fine for popd's one socket; a
+ * with GRO, 1 MiB, 4096) make 5.2 MiB, fine for popd's socket per listen entry; a
  * socket per link (socketd) wants less, say batch 8 and tx_size 128 KiB
  * (0.7 MiB).
  */

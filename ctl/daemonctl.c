@@ -40,7 +40,7 @@ exists(const char *path)
 /*
  * -s socketd, -s popd, -s PATH, or nothing: then the one daemon whose
  * socket exists here.  `sites` only makes sense on the PoP, so it looks
- * there first.  NULL with a message printed if there is no answer.
+ * there first, and so does `cluster`.  NULL with a message printed if there is no answer.
  */
 static const char *
 socket_path(const char *opt, enum ctlsock_cmd cmd)
@@ -56,7 +56,7 @@ socket_path(const char *opt, enum ctlsock_cmd cmd)
 	}
 	s = exists(SOCKETD_SOCK);
 	p = exists(POPD_SOCK);
-	if (cmd == CTLSOCK_SITES)
+	if (cmd == CTLSOCK_SITES || cmd == CTLSOCK_CLUSTER)
 		return POPD_SOCK;
 	if (s && p) {
 		fprintf(stderr,
@@ -252,6 +252,12 @@ duration(json_int_t s, char buf[24])
 		snprintf(buf, 24, "%lldd%02lldh", (long long)s / 86400,
 		    (long long)s / 3600 % 24);
 	return buf;
+}
+
+const char *
+ctl_duration(long long s, char buf[24])
+{
+	return duration((json_int_t)s, buf);
 }
 
 static void
@@ -596,6 +602,9 @@ daemonctl(int argc, char *argv[], const char *sockopt, int json)
 			break;
 		case CTLSOCK_SITES:
 			print_sites(result);
+			break;
+		case CTLSOCK_CLUSTER:
+			print_cluster(result);
 			break;
 		case CTLSOCK_COUNTERS:
 			print_tree("", result);

@@ -34,6 +34,8 @@ usage(FILE *fp)
 	    "  flows [--link L] [--limit N] [--site S]\n"
 	    "                             flows and the link each uses\n"
 	    "  sites [--limit N]          (popd) sites and their sessions\n"
+	    "  cluster                    (popd) the cluster's members, "
+	    "queue, messages\n"
 	    "  counters                   every counter the daemon keeps\n"
 	    "  reload                     re-read the configuration file\n"
 	    "  link L down|up             (socketd) a link's admin state\n"

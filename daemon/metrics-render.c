@@ -15,16 +15,20 @@
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 enum scope {
-	AT_ROOT,         /* the counters object itself */
-	AT_ROOT_CONTROL, /* its "control" */
-	AT_ROOT_DROPS,   /* its "drops", a sample per key */
-	AT_ROOT_IO,      /* its "io" */
-	AT_ROOT_POOL,    /* its "flow_pool" (popd) */
-	AT_IO_OFFLOAD,   /* its "io"'s "offload" */
-	AT_UNIT_CONTROL, /* each unit's "control" */
-	AT_UNIT_FLOWS,   /* each unit's "flows" */
-	AT_LINK,         /* each unit's "links" */
-	AT_SITE_DROPS    /* popd: each site's "drops", a sample per key */
+	AT_ROOT,          /* the counters object itself */
+	AT_ROOT_CONTROL,  /* its "control" */
+	AT_ROOT_DROPS,    /* its "drops", a sample per key */
+	AT_ROOT_IO,       /* its "io" */
+	AT_ROOT_POOL,     /* its "flow_pool" (popd) */
+	AT_IO_OFFLOAD,    /* its "io"'s "offload" */
+	AT_UNIT_CONTROL,  /* each unit's "control" */
+	AT_UNIT_FLOWS,    /* each unit's "flows" */
+	AT_LINK,          /* each unit's "links" */
+	AT_SITE_DROPS,    /* popd: each site's "drops", a sample per key */
+	AT_CLUSTER,       /* popd: its "cluster" */
+	AT_CLUSTER_QUEUE, /* ... its "queue" */
+	AT_CLUSTER_MSGS,  /* ... its "messages" */
+	AT_MEMBER         /* ... each of its "members", labelled node="N" */
 };
 
 enum conv {
@@ -228,6 +232,47 @@ static const struct family families[] = {
     {"wanpair_udp_tx_failed_total", "counter",
 	"Datagrams the kernel refused or had no room for, dropped.", AT_ROOT_IO,
 	"udp_tx_failed", V_NUM},
+    {"wanpair_cluster_connected", "gauge",
+	"1 while popd is in its corosync CPG group.", AT_CLUSTER, "connected",
+	V_NUM},
+    {"wanpair_cluster_members_joined", "gauge",
+	"Configured cluster members in the group, this node included.",
+	AT_CLUSTER, "members_joined", V_NUM},
+    {"wanpair_cluster_reconnects_total", "counter",
+	"Connections to corosync made again after one was lost.", AT_CLUSTER,
+	"reconnects", V_NUM},
+    {"wanpair_cluster_member_joined", "gauge",
+	"1 while the member is in the group, its id and address checked.",
+	AT_MEMBER, "joined", V_NUM},
+    {"wanpair_cluster_member_joins_total", "counter",
+	"Times the member joined the group.", AT_MEMBER, "joins", V_NUM},
+    {"wanpair_cluster_member_leaves_total", "counter",
+	"Times the member left the group.", AT_MEMBER, "leaves", V_NUM},
+    {"wanpair_cluster_queue_depth", "gauge",
+	"Cluster messages waiting for corosync to take them.", AT_CLUSTER_QUEUE,
+	"depth", V_NUM},
+    {"wanpair_cluster_queue_overflows_total", "counter",
+	"Cluster messages not queued: the send queue was full.",
+	AT_CLUSTER_QUEUE, "overflows", V_NUM},
+    {"wanpair_cluster_sends_deferred_total", "counter",
+	"Sends corosync deferred (CS_ERR_TRY_AGAIN).", AT_CLUSTER_QUEUE,
+	"try_again", V_NUM},
+    {"wanpair_cluster_messages_sent_total", "counter",
+	"Cluster messages multicast to the group.", AT_CLUSTER_MSGS, "sent",
+	V_NUM},
+    {"wanpair_cluster_messages_received_total", "counter",
+	"Cluster messages delivered from the group, own ones included.",
+	AT_CLUSTER_MSGS, "received", V_NUM},
+    {"wanpair_cluster_messages_bad_total", "counter",
+	"Cluster messages dropped as malformed.", AT_CLUSTER_MSGS, "bad",
+	V_NUM},
+    {"wanpair_cluster_messages_unknown_node_total", "counter",
+	"HELLOs from a node id not among cluster.members, ignored.",
+	AT_CLUSTER_MSGS, "unknown_node", V_NUM},
+    {"wanpair_cluster_messages_conflicts_total", "counter",
+	"HELLOs at another address than configured, or for a node another "
+	"process is already, ignored.",
+	AT_CLUSTER_MSGS, "conflicts", V_NUM},
     {"wanpair_drops_total", "counter", "Packets dropped, by reason.",
 	AT_ROOT_DROPS, NULL, V_NUM},
     {"wanpair_site_drops_total", "counter",
@@ -348,6 +393,28 @@ drop_samples(
 	return rc;
 }
 
+/* One sample per cluster member, node="N". */
+static int
+member_samples(struct evbuffer *b, const struct family *f, const json_t *root)
+{
+	const json_t *m;
+	struct labels l = {{"node"}, {NULL}, 1};
+	char          node[16];
+	size_t        i;
+	int           rc = 0;
+
+	json_array_foreach(
+	    json_object_get(json_object_get(root, "cluster"), "members"), i, m)
+	{
+		snprintf(node, sizeof(node), "%lld",
+		    (long long)json_integer_value(json_object_get(m, "node")));
+		l.value[0] = node;
+		rc |= sample(
+		    b, f->name, &l, json_object_get(m, f->field), f->conv);
+	}
+	return rc;
+}
+
 /* The samples of one family, for every unit, link or reason it has. */
 static int
 family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
@@ -384,6 +451,20 @@ family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 			json_object_get(json_object_get(root, "io"), "offload"),
 			f->field),
 		    f->conv);
+	case AT_CLUSTER:
+		return sample(b, f->name, &l,
+		    json_object_get(json_object_get(root, "cluster"), f->field),
+		    f->conv);
+	case AT_CLUSTER_QUEUE:
+	case AT_CLUSTER_MSGS:
+		return sample(b, f->name, &l,
+		    json_object_get(
+			json_object_get(json_object_get(root, "cluster"),
+			    f->at == AT_CLUSTER_QUEUE ? "queue" : "messages"),
+			f->field),
+		    f->conv);
+	case AT_MEMBER:
+		return member_samples(b, f, root);
 	default:
 		break;
 	}

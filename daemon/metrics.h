@@ -72,6 +72,24 @@
  *	            "udp_dgrams_in", "udp_gro_msgs", "udp_send_calls",
  *	            "udp_dgrams_out", "udp_gso_msgs", "udp_tx_failed"}
  *	            (dataev_io_json(); as wanpair_tun_* and wanpair_udp_*)
+ *	cluster     popd with a "cluster" section only (popd/cluster.c):
+ *	            {"node": this node's id, "group": the CPG group,
+ *	            "address", "port": this node's cluster link,
+ *	            "connected": bool (in the CPG group), "corosync_nodeid"
+ *	            (0 while not connected), "group_processes": processes in
+ *	            the group at the last change, "members_joined",
+ *	            "reconnects": connections to corosync made again,
+ *	            "members": [{"node", "address", "state": "joined" |
+ *	            "left" | "unknown" (not seen since start), "joined":
+ *	            bool, "self": bool, "since": unix seconds of the state
+ *	            (0: never), "since_s" (-1: never), "joins", "leaves",
+ *	            and while joined "corosync_nodeid", "pid"}], "queue":
+ *	            {"depth", "max", "overflows": messages not queued, full,
+ *	            "try_again": sends corosync deferred}, "messages":
+ *	            {"sent", "received", "bad": malformed, "unknown_node":
+ *	            HELLOs of an id not configured, "conflicts": HELLOs at
+ *	            another address, or for a node another process is}}
+ *	            (wanpair_cluster_*, members labelled node="N")
  *	ctl_evicted, metrics_evicted  clients of the control socket and of
  *	            this endpoint closed to make room for a newer one;
  *	metrics_limited  scrapes refused (429) past their source's rate

@@ -109,6 +109,64 @@ reload_refuse(struct reload_where *w, struct config_errors *errs,
 	return 0;
 }
 
+/*
+ * The addresses and ports the sockets are bound or connected to: popd's
+ * listen entries (one by one, by place) or socketd's pop addresses and
+ * pop's ports.  Each change refused at its own key.
+ */
+static void
+endpoints_fixed(const struct config *o, const struct config *n,
+    const char *endpoint_key, struct reload_where *w,
+    struct config_errors *errs)
+{
+	const struct config_endpoint *a, *b;
+	char                          base[64], path[96];
+	size_t                        i;
+	int                           popd = n->kind == CONFIG_POPD;
+
+	if (o->nendpoints != n->nendpoints) {
+		snprintf(path, sizeof(path), "%s%s", endpoint_key,
+		    popd ? "" : ".address");
+		(void)reload_refuse(w, errs, path,
+		    "changing it needs a restart (%zu addresses, were %zu)",
+		    n->nendpoints, o->nendpoints);
+		return;
+	}
+	for (i = 0; i < n->nendpoints; i++) {
+		a = &o->endpoints[i];
+		b = &n->endpoints[i];
+		if (popd && n->nendpoints > 1)
+			snprintf(
+			    base, sizeof(base), "%s[%zu]", endpoint_key, i);
+		else
+			snprintf(base, sizeof(base), "%s", endpoint_key);
+		if (a->address.family != b->address.family ||
+		    memcmp(a->address.a, b->address.a, 16) != 0) {
+			if (!popd && n->nendpoints > 1)
+				snprintf(path, sizeof(path), "%s.address[%zu]",
+				    base, i);
+			else
+				snprintf(
+				    path, sizeof(path), "%s.address", base);
+			(void)reload_refuse(
+			    w, errs, path, "changing it needs a restart");
+		}
+		/* socketd's ports are pop's, in every entry alike */
+		if (!popd && i > 0)
+			continue;
+		if (a->data_port != b->data_port) {
+			snprintf(path, sizeof(path), "%s.data_port", base);
+			(void)reload_refuse(
+			    w, errs, path, "changing it needs a restart");
+		}
+		if (a->control_port != b->control_port) {
+			snprintf(path, sizeof(path), "%s.control_port", base);
+			(void)reload_refuse(
+			    w, errs, path, "changing it needs a restart");
+		}
+	}
+}
+
 int
 reload_fixed_keys(const struct config *o, const struct config *n,
     const char *endpoint_key, struct reload_where *w,
@@ -116,36 +174,27 @@ reload_fixed_keys(const struct config *o, const struct config *n,
 {
 	const struct {
 		int         changed;
-		int         endpoint; /* key is under endpoint_key */
 		const char *key;
 	} k[] = {
-	    {o->endpoint.address.family != n->endpoint.address.family ||
-		    memcmp(o->endpoint.address.a, n->endpoint.address.a, 16) !=
-			0,
-		1, "address"},
-	    {o->endpoint.data_port != n->endpoint.data_port, 1, "data_port"},
-	    {o->endpoint.control_port != n->endpoint.control_port, 1,
-		"control_port"},
-	    {strcmp(o->tun.name, n->tun.name) != 0, 0, "tun.name"},
-	    {o->tun.mtu != n->tun.mtu, 0, "tun.mtu"},
-	    {o->flows_max != n->flows_max, 0, "flows.max"},
+	    {strcmp(o->tun.name, n->tun.name) != 0, "tun.name"},
+	    {o->tun.mtu != n->tun.mtu, "tun.mtu"},
+	    {o->flows_max != n->flows_max, "flows.max"},
 	    /* the TUN device's and the sockets' offloads are set when they
 	     * are opened */
-	    {o->offload != n->offload, 0, "offload"},
+	    {o->offload != n->offload, "offload"},
 	};
-	char   path[64];
-	size_t i, before = errs->n;
+	const char *cluster;
+	size_t      i, before = errs->n;
 
-	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
-		if (!k[i].changed)
-			continue;
-		if (k[i].endpoint)
-			snprintf(path, sizeof(path), "%s.%s", endpoint_key,
-			    k[i].key);
-		else
-			snprintf(path, sizeof(path), "%s", k[i].key);
+	endpoints_fixed(o, n, endpoint_key, w, errs);
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (k[i].changed)
+			(void)reload_refuse(
+			    w, errs, k[i].key, "changing it needs a restart");
+	/* popd's cluster: the CPG group is joined as this node at start,
+	 * and every member holds the others as they were then. */
+	if ((cluster = config_cluster_diff(&o->cluster, &n->cluster)) != NULL)
 		(void)reload_refuse(
-		    w, errs, path, "changing it needs a restart");
-	}
+		    w, errs, cluster, "changing it needs a restart");
 	return errs->n > before ? -1 : 0;
 }

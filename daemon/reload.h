@@ -39,7 +39,8 @@ int reload_refuse(struct reload_where *, struct config_errors *,
 
 /*
  * The keys both daemons bind at start: the endpoint (`endpoint_key` is
- * "pop" or "listen"), tun.name, tun.mtu, flows.max and offload.  One
+ * "pop" or "listen"), tun.name, tun.mtu, flows.max, offload and popd's
+ * "cluster" (its first key that differs).  One
  * refusal, "changing it needs a restart", per key that differs; -1 if
  * any.
  */

@@ -280,7 +280,9 @@ on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
 	/* One datagram loop: everything this end seals is worker 0's. */
 	w.workers = 1;
 	w.session = s->id;
-	w.data_port = pd->conf->endpoint.data_port;
+	/* The data port of the listen entry the Socket reached: the one
+	 * beside the address it knows (wanpair-socketd(8)). */
+	w.data_port = pd->conf->endpoints[c->lsn].data_port;
 	w.probe_interval_ms = pd->conf->probe_interval_ms;
 	w.probe_down_after = pd->conf->probe_down_after;
 	w.probe_up_after = pd->conf->probe_up_after;

@@ -90,10 +90,13 @@ popd_counters(void *arg)
 	    {"no_site", pd->drop_no_site},
 	    {"unparsable", pd->drop_parse},
 	};
-	uint64_t now = now_ms();
-	json_t  *sites, *site, *control, *drops, *j;
-	size_t   i, sessions = 0;
+	uint64_t      now = now_ms();
+	json_t       *sites, *site, *control, *drops, *j;
+	struct udpio *ios[CONFIG_LISTEN_MAX];
+	size_t        i, sessions = 0;
 
+	for (i = 0; i < pd->nlsn; i++)
+		ios[i] = pd->lsn[i].uio;
 	if ((sites = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < pd->nsites; i++) {
@@ -128,13 +131,13 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
-	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o*}",
+	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o*,s:o*}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", control, "flow_pool", "used",
 	    (json_int_t)flow_pool_used(pd->flow_pool), "max",
 	    (json_int_t)flow_pool_max(pd->flow_pool), "bytes",
 	    (json_int_t)flow_pool_memory(pd->flow_pool), "sites", sites,
-	    "drops", drops, "io",
-	    dataev_io_json(&pd->tundev, &pd->uio, pd->uio != NULL));
+	    "drops", drops, "io", dataev_io_json(&pd->tundev, ios, pd->nlsn),
+	    "cluster", cluster_json(pd->cluster));
 	return j;
 }

@@ -452,6 +452,8 @@ popd_answer(void *arg, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
 		return ctlsock_error("link: a site's links are the site's to "
 				     "steer; run wanpairctl link on its "
 				     "wanpair-socketd");
+	case CTLSOCK_CLUSTER:
+		return popd_cluster_answer(pd);
 	case CTLSOCK_COUNTERS:
 	case CTLSOCK_RELOAD: /* the skeleton's (daemon/daemon.c) */
 	case CTLSOCK_NCMD:

@@ -34,7 +34,8 @@
 #define TUN_READS 64
 #define UDP_RECVS 4
 #define JUMBO_MTU 9000
-/* Socket buffers asked for: every site's links share the one socket. */
+/* Socket buffers asked for: every site's links share the data sockets
+ * (one per listen entry). */
 #define UDP_SOCKBUF (16 * 1024 * 1024)
 
 /* The family and source address of an inner packet, or -1. */
@@ -63,9 +64,9 @@ send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
 {
 	int n;
 
-	n = tunnel_seal_udp(s->tun, &pd->dataev.q, &pd->drops, pd->uio, type,
-	    s->links[idx].id, pkt, len, (struct sockaddr *)&s->endpoint[idx],
-	    s->endpoint_len[idx]);
+	n = tunnel_seal_udp(s->tun, &pd->dataev.q, &pd->drops,
+	    pd->lsn[s->endpoint_lsn[idx]].uio, type, s->links[idx].id, pkt, len,
+	    (struct sockaddr *)&s->endpoint[idx], s->endpoint_len[idx]);
 	if (n < 0)
 		return;
 	s->tx_packets[idx]++;
@@ -163,10 +164,11 @@ health_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* One datagram from a site: opened straight into the TUN device's
- * queue if its source lies in the site's LAN, or a probe answered. */
+/* One datagram from a site on data socket `lsn`: opened straight into
+ * the TUN device's queue if its source lies in the site's LAN, or a
+ * probe answered. */
 static void
-udp_dgram(struct popd *pd, const struct udpio_dgram *d)
+udp_dgram(struct popd *pd, uint8_t lsn, const struct udpio_dgram *d)
 {
 	struct wire_hdr hdr;
 	struct session *s;
@@ -207,10 +209,13 @@ udp_dgram(struct popd *pd, const struct udpio_dgram *d)
 	}
 	s->rx_packets[idx]++;
 	s->rx_bytes[idx] += (uint64_t)d->len;
-	if (s->endpoint_len[idx] != d->fromlen ||
+	/* The socket too: a link that moved to the PoP's other address
+	 * (or family) is answered from there. */
+	if (s->endpoint_len[idx] != d->fromlen || s->endpoint_lsn[idx] != lsn ||
 	    memcmp(&s->endpoint[idx], d->from, d->fromlen) != 0) {
 		memcpy(&s->endpoint[idx], d->from, d->fromlen);
 		s->endpoint_len[idx] = d->fromlen;
+		s->endpoint_lsn[idx] = lsn;
 		s->endpoint_moves[idx]++;
 	}
 	if (hdr.type == WIRE_PROBE) {
@@ -240,21 +245,35 @@ udp_dgram(struct popd *pd, const struct udpio_dgram *d)
 	tundev_commit(&pd->tundev, (size_t)len);
 }
 
+/* Every data socket's queue, after a batch: at most CONFIG_LISTEN_MAX
+ * calls, an empty queue costing no system call. */
+static void
+udp_send_all(struct popd *pd)
+{
+	size_t i;
+
+	for (i = 0; i < pd->nlsn; i++)
+		(void)udpio_send(pd->lsn[i].uio);
+}
+
 static void
 udp_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct popd       *pd = arg;
-	struct udpio_dgram d;
-	int                i;
+	struct popd_listen *l = arg;
+	struct popd        *pd = l->pd;
+	struct udpio_dgram  d;
+	int                 i;
 
 	(void)fd;
 	(void)what;
 	pd->batch_ms = now_ms();
-	for (i = 0; i < UDP_RECVS && udpio_recv(pd->uio) > 0; i++)
-		while (udpio_next(pd->uio, &d))
-			udp_dgram(pd, &d);
+	for (i = 0; i < UDP_RECVS && udpio_recv(l->uio) > 0; i++)
+		while (udpio_next(l->uio, &d))
+			udp_dgram(pd, (uint8_t)l->idx, &d);
 	tundev_flush(&pd->tundev);
-	(void)udpio_send(pd->uio); /* probe answers */
+	/* Probe answers, from the socket each probe came in on, which
+	 * need not be this one's for a link that moved. */
+	udp_send_all(pd);
 	dataev_kick(&pd->dataev);
 }
 
@@ -314,34 +333,89 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	pd->batch_ms = now_ms();
 	(void)tundev_read(&pd->tundev, TUN_READS, tun_packet, pd);
-	(void)udpio_send(pd->uio);
+	udp_send_all(pd);
 	dataev_kick(&pd->dataev);
 }
 
-static int
-udp_open(struct popd *pd)
+/*
+ * IPv6 sockets are IPV6_V6ONLY whatever net.ipv6.bindv6only says: "::"
+ * then means every IPv6 address and no IPv4 one, so that "0.0.0.0" and
+ * "::" can both be listed on one port, and an endpoint is never an
+ * IPv4-mapped IPv6 address.  A TCP listener may bind again at once
+ * after a restart (SO_REUSEADDR); a UDP socket must not share its port.
+ */
+int
+dataplane_bind(const struct wp_addr *a, uint16_t port, int type)
 {
-	const struct wp_addr   *a = &pd->conf->endpoint.address;
 	struct sockaddr_storage ss;
 	socklen_t               sslen;
-	struct udpio_conf       uc = {0};
+	int                     fd, on = 1, e;
 
-	sslen = addr_to_sockaddr(a, pd->conf->endpoint.data_port, &ss);
-	pd->udp_fd =
-	    socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (pd->udp_fd == -1 ||
-	    bind(pd->udp_fd, (struct sockaddr *)&ss, sslen) == -1) {
-		log_warn("data port %u", pd->conf->endpoint.data_port);
+	sslen = addr_to_sockaddr(a, port, &ss);
+	if ((fd = socket(a->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) ==
+	    -1)
+		return -1;
+	if ((type == SOCK_STREAM &&
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ==
+		    -1) ||
+	    (a->family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) ==
+		    -1) ||
+	    bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
 		return -1;
 	}
-	(void)udpio_bufsize(pd->udp_fd, UDP_SOCKBUF, NULL, NULL);
+	return fd;
+}
+
+/* Listen entry i's data socket. */
+static int
+udp_open(struct popd *pd, size_t i)
+{
+	const struct config_endpoint *e = &pd->conf->endpoints[i];
+	struct popd_listen           *l = &pd->lsn[i];
+	struct udpio_conf             uc = {0};
+	char                          a[ADDR_STRLEN] = "?";
+
+	addr_ntop(&e->address, a, sizeof(a));
+	l->pd = pd;
+	l->idx = (unsigned)i;
+	if ((l->udp_fd = dataplane_bind(
+		 &e->address, e->data_port, SOCK_DGRAM)) == -1) {
+		log_warn("data port %s %u", a, e->data_port);
+		return -1;
+	}
+	(void)udpio_bufsize(l->udp_fd, UDP_SOCKBUF, NULL, NULL);
 	uc.flags = pd->conf->offload ? 0 : UDPIO_NO_OFFLOAD;
-	if ((pd->uio = udpio_new(pd->udp_fd, &uc)) == NULL) {
-		log_warn(
-		    "data port %u: batched I/O", pd->conf->endpoint.data_port);
+	if ((l->uio = udpio_new(l->udp_fd, &uc)) == NULL) {
+		log_warn("data port %s %u: batched I/O", a, e->data_port);
 		return -1;
 	}
+	l->udp_ev =
+	    event_new(pd->base, l->udp_fd, EV_READ | EV_PERSIST, udp_read, l);
+	if (l->udp_ev == NULL || event_add(l->udp_ev, NULL) == -1)
+		return -1;
 	return 0;
+}
+
+/*
+ * The TUN MTU when tun.mtu does not say: what a 1500-byte underlay link
+ * carries less the tunnel's overhead over the worst family popd listens
+ * on (WIRE_LINK_OVERHEAD6 if any entry is IPv6: a site's IPv6 link must
+ * not need fragments either).
+ */
+static int
+default_mtu(const struct popd *pd)
+{
+	int    overhead = WIRE_LINK_OVERHEAD4;
+	size_t i;
+
+	for (i = 0; i < pd->conf->nendpoints; i++)
+		if (pd->conf->endpoints[i].address.family == AF_INET6)
+			overhead = WIRE_LINK_OVERHEAD6;
+	return 1500 - overhead;
 }
 
 int
@@ -349,26 +423,21 @@ dataplane_start(struct popd *pd)
 {
 	struct timeval tv;
 	uint32_t       size = 4;
+	size_t         i;
 
 	while (size < 2 * pd->nsites)
 		size <<= 1;
 	if ((pd->sess_index = calloc(size, sizeof(*pd->sess_index))) == NULL)
 		return -1;
 	pd->sess_mask = size - 1;
-	int overhead;
-
-	if (udp_open(pd) == -1)
-		return -1;
-	pd->udp_ev =
-	    event_new(pd->base, pd->udp_fd, EV_READ | EV_PERSIST, udp_read, pd);
-	if (pd->udp_ev == NULL || event_add(pd->udp_ev, NULL) == -1)
-		return -1;
-	overhead = pd->conf->endpoint.address.family == AF_INET6
-	    ? WIRE_LINK_OVERHEAD6
-	    : WIRE_LINK_OVERHEAD4;
+	for (i = 0; i < pd->conf->nendpoints; i++) {
+		pd->nlsn = i + 1;
+		if (udp_open(pd, i) == -1)
+			return -1;
+	}
 	if (tundev_up(&pd->tundev, pd->base, pd->conf->tun.name,
 		pd->conf->tun.mtu != 0 ? (int)pd->conf->tun.mtu
-				       : 1500 - overhead,
+				       : default_mtu(pd),
 		pd->conf->offload, tun_read, pd) == -1)
 		return -1;
 	pd->health_ev = event_new(pd->base, -1, EV_PERSIST, health_tick, pd);
@@ -391,11 +460,16 @@ dataplane_stop(struct popd *pd)
 	free(pd->sess_index);
 	if (pd->health_ev != NULL)
 		event_free(pd->health_ev);
-	if (pd->udp_ev != NULL)
-		event_free(pd->udp_ev);
-	udpio_free(pd->uio);
-	pd->uio = NULL;
-	if (pd->udp_fd > 0)
-		close(pd->udp_fd);
+	for (i = 0; i < pd->nlsn; i++) {
+		struct popd_listen *l = &pd->lsn[i];
+
+		if (l->udp_ev != NULL)
+			event_free(l->udp_ev);
+		udpio_free(l->uio);
+		l->uio = NULL;
+		if (l->udp_fd >= 0)
+			close(l->udp_fd);
+		l->udp_fd = -1;
+	}
 	tundev_close(&pd->tundev);
 }

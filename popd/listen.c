@@ -94,7 +94,8 @@ static void
 accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
     int salen, void *arg)
 {
-	struct popd                *pd = arg;
+	struct popd_listen         *lsn = arg;
+	struct popd                *pd = lsn->pd;
 	const struct config_limits *lim = &pd->conf->limits;
 	struct timeval              ht = {lim->handshake_timeout_s, 0};
 	struct limit_pending_entry *old;
@@ -148,6 +149,7 @@ accept_conn(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->pd = pd;
+	c->lsn = lsn->idx;
 	pd->nconns++;
 	limit_pending_add(&pd->pending, &c->pend, &src);
 	limit_bucket_init(&c->frames, now_ms(), lim->frame_burst);
@@ -197,10 +199,13 @@ static void
 accept_resume(evutil_socket_t fd, short what, void *arg)
 {
 	struct popd *pd = arg;
+	size_t       i;
 
 	(void)fd;
 	(void)what;
-	evconnlistener_enable(pd->listener);
+	for (i = 0; i < pd->nlsn; i++)
+		if (pd->lsn[i].listener != NULL)
+			evconnlistener_enable(pd->lsn[i].listener);
 }
 
 /* accept() failed: out of descriptors (or memory), most likely.  Pause
@@ -208,7 +213,7 @@ accept_resume(evutil_socket_t fd, short what, void *arg)
 static void
 accept_error(struct evconnlistener *l, void *arg)
 {
-	struct popd   *pd = arg;
+	struct popd   *pd = ((struct popd_listen *)arg)->pd;
 	struct timeval tv = {ACCEPT_PAUSE_S, 0};
 
 	if (log_ratelimit_ok(&pd->peer_log, now_ms()))
@@ -264,22 +269,48 @@ static const struct dataev_ops popd_dataev = {
     .event = ev_other,
 };
 
+/*
+ * Listen entry i's control listener, IPV6_V6ONLY as its data socket
+ * (dataplane_bind()): evconnlistener_new_bind() cannot set that before
+ * bind, so the socket is made there.
+ */
+static int
+listener_open(struct popd *pd, size_t i)
+{
+	const struct config_endpoint *e = &pd->conf->endpoints[i];
+	struct popd_listen           *l = &pd->lsn[i];
+	char                          a[ADDR_STRLEN] = "?";
+	int                           fd;
+
+	addr_ntop(&e->address, a, sizeof(a));
+	l->pd = pd;
+	l->idx = (unsigned)i;
+	if ((fd = dataplane_bind(&e->address, e->control_port, SOCK_STREAM)) ==
+	    -1) {
+		log_warn("control port %s %u", a, e->control_port);
+		return -1;
+	}
+	l->listener = evconnlistener_new(pd->base, accept_conn, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, LISTEN_BACKLOG, fd);
+	if (l->listener == NULL) {
+		log_warn("control port %s %u: listen", a, e->control_port);
+		close(fd);
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->listener, accept_error);
+	log_info("listening on %s: control port %u, data port %u", a,
+	    e->control_port, e->data_port);
+	return 0;
+}
+
 int
 control_start(struct popd *pd)
 {
-	struct sockaddr_storage ss;
-	socklen_t               sslen;
+	size_t i;
 
-	sslen = addr_to_sockaddr(
-	    &pd->conf->endpoint.address, pd->conf->endpoint.control_port, &ss);
-	pd->listener = evconnlistener_new_bind(pd->base, accept_conn, pd,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	    LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
-	if (pd->listener == NULL) {
-		log_warn("control port %u", pd->conf->endpoint.control_port);
-		return -1;
-	}
-	evconnlistener_set_error_cb(pd->listener, accept_error);
+	for (i = 0; i < pd->conf->nendpoints; i++)
+		if (listener_open(pd, i) == -1)
+			return -1;
 	if ((pd->accept_ev = evtimer_new(pd->base, accept_resume, pd)) == NULL)
 		return -1;
 	if (dataev_start(&pd->dataev, pd->base, &popd_dataev, pd) == -1)
@@ -296,10 +327,15 @@ control_start(struct popd *pd)
 void
 control_stop(struct popd *pd)
 {
+	size_t i;
+
 	while (pd->conns != NULL) /* no BYE: the peer sees the close */
 		conn_free(pd->conns);
-	if (pd->listener != NULL)
-		evconnlistener_free(pd->listener);
+	for (i = 0; i < CONFIG_LISTEN_MAX; i++)
+		if (pd->lsn[i].listener != NULL) {
+			evconnlistener_free(pd->lsn[i].listener);
+			pd->lsn[i].listener = NULL;
+		}
 	if (pd->accept_ev != NULL)
 		event_free(pd->accept_ev);
 	dataev_stop(&pd->dataev);

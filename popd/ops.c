@@ -35,7 +35,8 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	pd->base = base;
 	pd->started = daemon_started(d);
 	pd->tundev.fd = -1;
-	pd->udp_fd = -1;
+	for (i = 0; i < CONFIG_LISTEN_MAX; i++)
+		pd->lsn[i].udp_fd = -1;
 	pd->nsites = conf->nsites;
 	/* Every flow the PoP will hold, allocated now: a site that connects
 	 * later costs its session, not a table (flow.h, flow_pool). */
@@ -54,13 +55,14 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	return pd;
 }
 
-/* The control side's state, then the data plane (TUN device, sockets),
- * then the control channel. */
+/* The cluster (first: a build or a key that cannot have one refuses
+ * before anything else is opened), the control side's state, then the
+ * data plane (TUN device, sockets), then the control channel. */
 static int
 start(void *arg)
 {
-	return control_init(arg) == -1 || dataplane_start(arg) == -1 ||
-		control_start(arg) == -1
+	return popd_cluster_start(arg) == -1 || control_init(arg) == -1 ||
+		dataplane_start(arg) == -1 || control_start(arg) == -1
 	    ? -1
 	    : 0;
 }
@@ -71,6 +73,7 @@ stop(void *arg)
 	struct popd *pd = arg;
 	size_t       i;
 
+	cluster_stop(pd->cluster);
 	control_stop(pd);
 	dataplane_stop(pd);
 	/* The tables before their pool. */

@@ -3,7 +3,7 @@
  * The skeleton (daemon/daemon.h) runs it through popd_ops (ops.c, which
  * sets it up); control.c serves the TLS control channel and turns a HELLO
  * into a session; dataplane.c moves packets between the sites' links (one
- * UDP socket) and the TUN device.
+ * UDP socket per "listen" entry) and the TUN device.
  */
 #ifndef WANPAIR_POPD_H
 #define WANPAIR_POPD_H
@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "crypto.h"
 #include "ctlmsg.h"
@@ -64,6 +65,9 @@ struct session {
 	/* per link, by engine index */
 	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
 	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
+	/* the data socket (pd->lsn) its last authenticated datagram came
+	 * in on: replies leave by it, from the address the Socket sent to */
+	uint8_t  endpoint_lsn[CONFIG_MAX_LINKS];
 	uint64_t endpoint_moves[CONFIG_MAX_LINKS]; /* NAT rebinding, roaming */
 	uint64_t new_flows[CONFIG_MAX_LINKS];
 	uint64_t tx_packets[CONFIG_MAX_LINKS];
@@ -111,9 +115,24 @@ struct conn {
 	struct limit_bucket input;       /* limits.input_kib_per_s, bytes */
 	struct event       *resume_ev;   /* its frames wait for input */
 	char                peer[64];
+	unsigned            lsn; /* the listen entry it came in on */
 	/* pd->conns: a reload re-points or closes them (reload.c) */
 	struct conn  *next;
 	struct conn **prevp;
+};
+
+/*
+ * One "listen" entry at run time: its UDP data socket and its TCP
+ * control listener, bound to the entry's address and ports (IPv6 ones
+ * IPV6_V6ONLY, so that an IPv4 and an IPv6 entry can share ports).
+ */
+struct popd_listen {
+	struct popd           *pd;
+	unsigned               idx; /* in pd->lsn and conf->endpoints */
+	int                    udp_fd;
+	struct event          *udp_ev;
+	struct udpio          *uio; /* udp_fd's batches (common/udpio.h) */
+	struct evconnlistener *listener;
 };
 
 struct popd {
@@ -124,10 +143,9 @@ struct popd {
 
 	struct tun_dev tundev;
 
-	int           udp_fd;
-	struct event *udp_ev;
-	struct udpio *uio;      /* udp_fd's batches (common/udpio.h) */
-	uint64_t      batch_ms; /* now_ms() once per batch */
+	struct popd_listen lsn[CONFIG_LISTEN_MAX]; /* conf->endpoints' */
+	size_t             nlsn;
+	uint64_t           batch_ms; /* now_ms() once per batch */
 
 	/* what the datagram loops raise for the main loop (tunnel.h),
 	 * drained once their batch is done (daemon/dataev.h, listen.c) */
@@ -135,11 +153,10 @@ struct popd {
 
 	struct event *health_ev;
 
-	SSL_CTX               *ssl_ctx;
-	struct evconnlistener *listener;
-	struct event          *accept_ev; /* resumes accepting after EMFILE */
-	struct limit_pending   pending;   /* connections before their site */
-	size_t                 nconns; /* in conns, pending and closing too */
+	SSL_CTX             *ssl_ctx;
+	struct event        *accept_ev; /* resumes accepting after EMFILE */
+	struct limit_pending pending;   /* connections before their site */
+	size_t               nconns;    /* in conns, pending and closing too */
 	/* "control" in the counters (popd/counters.c) */
 	uint64_t            refused; /* refused_per_source + refused_total */
 	uint64_t            refused_per_source, refused_total;
@@ -170,12 +187,20 @@ struct popd {
 	struct tunnel_drops drops;
 	uint64_t            drop_no_site, drop_parse;
 	uint64_t            sessions_expired; /* ended by session_grace_s */
+
+	/* popd.json's "cluster": NULL without one (cluster.h) */
+	struct cluster *cluster;
 };
 
 /* ctl.c: the control socket's requests (the skeleton answers counters
  * and reload) */
 json_t *popd_answer(
     void *, const struct ctlsock_req *, struct ctlsrv_rows *);
+
+/* cluster-ctl.c: `wanpairctl cluster`, and the cluster's start and stop
+ * (cluster.h) as popd's start and stop call them */
+json_t *popd_cluster_answer(struct popd *);
+int     popd_cluster_start(struct popd *);
 
 /* control.c: one connection, its frames, HELLO to a session */
 /* A tunnel_derive_fn over a struct session: keys of its TLS session, -1
@@ -203,6 +228,10 @@ void popd_reload_abort(void *, struct daemon_reload *);
 void control_close(struct conn *, const char *why);
 
 /* dataplane.c */
+/* A socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to a listen entry's
+ * address and port, nonblocking, IPv6 ones IPV6_V6ONLY: the fd, or -1
+ * with errno. */
+int  dataplane_bind(const struct wp_addr *, uint16_t port, int type);
 int  dataplane_start(struct popd *);
 void dataplane_stop(struct popd *);
 void session_link_state(

@@ -20,7 +20,8 @@
  * accept and frame; open connections are not closed to fit new ones).
  *
  * Refused, since they are bound at start: listen.address and the ports
- * (the sockets are bound), tun.name and tun.mtu, flows.max.
+ * (the sockets are bound), tun.name and tun.mtu, flows.max, and anything
+ * in "cluster" (the CPG group is joined as this node at start).
  */
 #include "autoconf.h"
 

@@ -406,6 +406,7 @@ session_inherit(struct session *s, struct session *old)
 		memcpy(
 		    &s->endpoint[i], &old->endpoint[o], sizeof(s->endpoint[i]));
 		s->endpoint_len[i] = old->endpoint_len[o];
+		s->endpoint_lsn[i] = old->endpoint_lsn[o];
 		s->rx_last_ms[i] = old->rx_last_ms[o];
 		if (old->link_down[o])
 			session_link_state(

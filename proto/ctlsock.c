@@ -21,6 +21,7 @@ static const char *const cmd_names[CTLSOCK_NCMD] = {
     [CTLSOCK_COUNTERS] = "counters",
     [CTLSOCK_RELOAD] = "reload",
     [CTLSOCK_LINK] = "link",
+    [CTLSOCK_CLUSTER] = "cluster",
 };
 
 /* Which keys each command takes besides "command". */

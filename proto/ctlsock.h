@@ -16,6 +16,7 @@
  *   {"command":"links"}                     popd: [, "site":"branch-17"]
  *   {"command":"flows"[, "link":"WAN1"][, "limit":100][, "site":"..."]}
  *   {"command":"sites"[, "limit":100]}      popd only
+ *   {"command":"cluster"}                   popd only
  *   {"command":"counters"}
  *   {"command":"reload"}
  *   {"command":"link", "link":"WAN1", "state":"down"|"up"}   socketd only
@@ -60,7 +61,8 @@ enum ctlsock_cmd {
 	CTLSOCK_SITES,
 	CTLSOCK_COUNTERS,
 	CTLSOCK_RELOAD,
-	CTLSOCK_LINK, /* admin state of one link */
+	CTLSOCK_LINK,    /* admin state of one link */
+	CTLSOCK_CLUSTER, /* popd's cluster members */
 	CTLSOCK_NCMD
 };
 

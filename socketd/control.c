@@ -399,7 +399,8 @@ on_welcome(struct socketd *sd, const struct ctl_welcome *w)
 	sd->ctl_backoff = 1;
 	log_info("session %u with the PoP over link %s", w->session,
 	    sd->links[sd->ctl_link].conf->name);
-	dataplane_set_port(sd, w->data_port);
+	dataplane_set_port(
+	    sd, &sd->links[sd->ctl_link].conf->pop, w->data_port);
 	/* The PoP may hold a fresh session: tell it which links are down. */
 	for (i = 0; i < sd->nlinks; i++)
 		if (!dataplane_link_up(sd, (unsigned)i))
@@ -564,14 +565,14 @@ ctl_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		/* The chain is verified; now that it is the PoP's. */
 		if (!tls_peer_matches(bufferevent_openssl_get_ssl(bev),
-			sd->conf->endpoint.identity)) {
+			sd->conf->endpoints[0].identity)) {
 			if (tls_peer_identity(bufferevent_openssl_get_ssl(bev),
 				buf, sizeof(buf)) == -1)
 				snprintf(buf, sizeof(buf), "?");
 			log_warnx("control channel over link %s: the peer is "
 				  "\"%s\", not the PoP \"%s\"",
 			    sd->links[sd->ctl_link].conf->name, buf,
-			    sd->conf->endpoint.identity);
+			    sd->conf->endpoints[0].identity);
 			retry_later(sd);
 			return;
 		}
@@ -625,8 +626,10 @@ connect_next(evutil_socket_t unused, short what, void *arg)
 
 	(void)unused;
 	(void)what;
-	sslen = addr_to_sockaddr(
-	    &sd->conf->endpoint.address, sd->conf->endpoint.control_port, &ss);
+	/* Over the link chosen, to that link's PoP address: the first of
+	 * the family the link has (wanpair-socketd(8)). */
+	sslen = dataplane_pop_sockaddr(sd, sd->links[sd->ctl_link].conf,
+	    sd->conf->endpoints[0].control_port, &ss);
 	if ((fd = link_socket(sd->links[sd->ctl_link].conf, SOCK_STREAM, err,
 		 sizeof(err))) == -1) {
 		log_warnx("control channel: %s", err);

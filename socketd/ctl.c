@@ -80,19 +80,22 @@ answer_links(struct socketd *sd)
 		const struct slink       *l = &sd->links[i];
 		const struct link_health *h = &l->health;
 		uint64_t                  txp, txb, txe;
+		char                      pop[ADDR_STRLEN] = "";
 
 		dataplane_link_tx(l, &txp, &txb, &txe);
+		if (l->conf->pop.family != 0)
+			addr_ntop(&l->conf->pop, pop, sizeof(pop));
 		row = json_pack(
-		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:f,s:f,s:f,s:i,s:i,"
+		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:f,s:f,s:f,s:i,s:i,"
 		    "s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-		    "name", l->conf->name, "device", l->conf->device, "state",
-		    link_state(h) == LINK_UP ? "up" : "down", "status",
-		    link_status_str(h), "reason", link_reason(h), "admin",
-		    h->admin_up ? "up" : "down", "carrier", h->carrier_up,
-		    "rtt_ms", link_rtt_us(h) / 1000.0, "jitter_ms",
-		    link_jitter_us(h) / 1000.0, "loss", link_loss_ppm(h) / 1e6,
-		    "up_mbps", (int)l->conf->up_mbps, "down_mbps",
-		    (int)l->conf->down_mbps, "weight",
+		    "name", l->conf->name, "device", l->conf->device, "pop",
+		    pop, "state", link_state(h) == LINK_UP ? "up" : "down",
+		    "status", link_status_str(h), "reason", link_reason(h),
+		    "admin", h->admin_up ? "up" : "down", "carrier",
+		    h->carrier_up, "rtt_ms", link_rtt_us(h) / 1000.0,
+		    "jitter_ms", link_jitter_us(h) / 1000.0, "loss",
+		    link_loss_ppm(h) / 1e6, "up_mbps", (int)l->conf->up_mbps,
+		    "down_mbps", (int)l->conf->down_mbps, "weight",
 		    (int)config_link_weight(sd->conf, i, 0), "since_s",
 		    (json_int_t)((now - link_changed_ms(h)) / 1000), "flows",
 		    (json_int_t)flows[i], "new_flows", (json_int_t)l->new_flows,
@@ -202,6 +205,9 @@ socketd_answer(
 		return ctlsock_error("sites: wanpair-socketd serves one "
 				     "site (%s); ask wanpair-popd",
 		    sd->conf->site);
+	case CTLSOCK_CLUSTER:
+		return ctlsock_error("cluster: a cluster is of wanpair-popd "
+				     "nodes; ask wanpair-popd");
 	case CTLSOCK_COUNTERS:
 	case CTLSOCK_RELOAD: /* the skeleton's (daemon/daemon.c) */
 	case CTLSOCK_NCMD:

@@ -46,7 +46,10 @@ link_socket(const struct config_link *l, int type, char *err, size_t errlen)
 	socklen_t               sslen;
 	int                     fd, family = AF_INET;
 
-	if (l->source.family != 0)
+	/* The loader made pop and source agree (cfg_resolve_pops()). */
+	if (l->pop.family != 0)
+		family = l->pop.family;
+	else if (l->source.family != 0)
 		family = l->source.family;
 	fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -264,30 +267,43 @@ link_read(evutil_socket_t fd, short what, void *arg)
 	dataev_kick(&sd->dataev);
 }
 
-/* The PoP's data address: the configured address and a port. */
-static void
-pop_sockaddr(const struct socketd *sd, uint16_t port)
+socklen_t
+dataplane_pop_sockaddr(const struct socketd *sd, const struct config_link *c,
+    uint16_t port, struct sockaddr_storage *ss)
 {
-	struct socketd *m = (struct socketd *)sd;
+	const struct wp_addr *w = &sd->welcome_addr;
 
-	m->pop_data_len =
-	    addr_to_sockaddr(&sd->conf->endpoint.address, port, &m->pop_data);
+	if (c->pop.family == 0)
+		return 0;
+	if (port == 0)
+		port = sd->welcome_port != 0 && w->family == c->pop.family &&
+			memcmp(w->a, c->pop.a, sizeof(w->a)) == 0
+		    ? sd->welcome_port
+		    : sd->conf->endpoints[0].data_port;
+	return addr_to_sockaddr(&c->pop, port, ss);
 }
 
 /*
- * The PoP's data port as WELCOME gives it, and (again) for every link
- * socket: a link that was down at start could not connect then, and an
- * unconnected socket would take datagrams from anyone.
+ * The PoP's data port as WELCOME gives it, and (again) every link
+ * socket's connect: a link that was down at start could not connect
+ * then, and an unconnected socket would take datagrams from anyone.
+ * WELCOME's port is that of the listen entry the control channel
+ * reached, so it holds for the links to that address only.
  */
 void
-dataplane_set_port(struct socketd *sd, uint16_t port)
+dataplane_set_port(struct socketd *sd, const struct wp_addr *via, uint16_t port)
 {
-	size_t i;
+	struct sockaddr_storage ss;
+	socklen_t               sslen;
+	size_t                  i;
 
-	pop_sockaddr(sd, port);
+	sd->welcome_addr = *via;
+	sd->welcome_port = port;
 	for (i = 0; i < sd->nlinks; i++)
-		if (connect(sd->links[i].fd, (struct sockaddr *)&sd->pop_data,
-			sd->pop_data_len) == -1)
+		if ((sslen = dataplane_pop_sockaddr(
+			 sd, sd->links[i].conf, 0, &ss)) != 0 &&
+		    connect(sd->links[i].fd, (struct sockaddr *)&ss, sslen) ==
+			-1)
 			log_debug("link %s: connect to the PoP: %s",
 			    sd->links[i].conf->name, strerror(errno));
 }
@@ -349,22 +365,27 @@ dataplane_new_session(struct socketd *sd, uint32_t session,
 	return 0;
 }
 
-/* The TUN MTU: configured, or the smallest link MTU less the overhead. */
-static int
-tun_mtu(const struct socketd *sd)
+/*
+ * The TUN MTU: configured, or the smallest of the links' MTU less the
+ * tunnel's overhead over that link's family (WIRE_LINK_OVERHEAD4 or 6:
+ * an IPv6 underlay costs 20 bytes more), so that a packet fits whichever
+ * link its flow is on, or moves to.  The MSS clamp follows from it
+ * (daemon/tundev.c).
+ */
+int
+dataplane_tun_mtu(const struct config *conf)
 {
-	int    mtu = 0, m, overhead;
-	size_t i;
+	const struct config_link *c;
+	int                       mtu = 0, m, overhead;
+	size_t                    i;
 
-	if (sd->conf->tun.mtu != 0)
-		return (int)sd->conf->tun.mtu;
-	overhead = sd->conf->endpoint.address.family == AF_INET6
-	    ? WIRE_LINK_OVERHEAD6
-	    : WIRE_LINK_OVERHEAD4;
-	for (i = 0; i < sd->nlinks; i++) {
-		m = sd->links[i].conf->device[0] != '\0'
-		    ? if_get_mtu(sd->links[i].conf->device)
-		    : -1;
+	if (conf->tun.mtu != 0)
+		return (int)conf->tun.mtu;
+	for (i = 0; i < conf->nlinks; i++) {
+		c = &conf->links[i];
+		overhead = c->pop.family == AF_INET6 ? WIRE_LINK_OVERHEAD6
+						     : WIRE_LINK_OVERHEAD4;
+		m = c->device[0] != '\0' ? if_get_mtu(c->device) : -1;
 		if (m <= 0)
 			m = 1500;
 		if (mtu == 0 || m - overhead < mtu)
@@ -377,16 +398,17 @@ int
 dataplane_link_open(struct socketd *sd, const struct config_link *c,
     struct udpio **io, char *err, size_t errlen)
 {
-	struct udpio_conf uc = link_io;
-	int               fd;
+	struct sockaddr_storage ss;
+	struct udpio_conf       uc = link_io;
+	socklen_t               sslen;
+	int                     fd;
 
 	if ((fd = link_socket(c, SOCK_DGRAM, err, errlen)) == -1)
 		return -1;
 	/* Unreachable now (a link without its route yet) is no error: the
 	 * link's probes will tell. */
-	if (sd->pop_data_len != 0 &&
-	    connect(fd, (struct sockaddr *)&sd->pop_data, sd->pop_data_len) ==
-		-1 &&
+	if ((sslen = dataplane_pop_sockaddr(sd, c, 0, &ss)) != 0 &&
+	    connect(fd, (struct sockaddr *)&ss, sslen) == -1 &&
 	    errno != ENETUNREACH) {
 		snprintf(err, errlen, "link %s: connect to the PoP: %s",
 		    c->name, strerror(errno));
@@ -500,7 +522,6 @@ dataplane_links_start(struct socketd *sd)
 		return -1;
 	}
 	balance_spec_clear(&spec);
-	pop_sockaddr(sd, sd->conf->endpoint.data_port);
 	/* Every link new, with its place as its wire id. */
 	memset(&p, 0, sizeof(p));
 	p.now = now_ms();
@@ -526,8 +547,8 @@ int
 dataplane_tun_attach(struct socketd *sd, int fd, int vnet)
 {
 	snprintf(sd->tundev.name, sizeof(sd->tundev.name), "fake%d", fd);
-	return tundev_attach(
-	    &sd->tundev, sd->base, fd, tun_mtu(sd), vnet, tun_read, sd);
+	return tundev_attach(&sd->tundev, sd->base, fd,
+	    dataplane_tun_mtu(sd->conf), vnet, tun_read, sd);
 }
 
 int
@@ -535,8 +556,9 @@ dataplane_start(struct socketd *sd)
 {
 	if (dataplane_links_start(sd) == -1)
 		return -1;
-	if (tundev_up(&sd->tundev, sd->base, sd->conf->tun.name, tun_mtu(sd),
-		sd->conf->offload, tun_read, sd) == -1)
+	if (tundev_up(&sd->tundev, sd->base, sd->conf->tun.name,
+		dataplane_tun_mtu(sd->conf), sd->conf->offload, tun_read,
+		sd) == -1)
 		return -1;
 	log_info("%s up, MTU %d, %zu links", sd->tundev.name, sd->tundev.mtu,
 	    sd->nlinks);

@@ -47,7 +47,9 @@ same_socket(const struct config_link *a, const struct config_link *b)
 {
 	return strcmp(a->device, b->device) == 0 &&
 	    a->source.family == b->source.family &&
-	    memcmp(a->source.a, b->source.a, sizeof(a->source.a)) == 0;
+	    memcmp(a->source.a, b->source.a, sizeof(a->source.a)) == 0 &&
+	    a->pop.family == b->pop.family &&
+	    memcmp(a->pop.a, b->pop.a, sizeof(a->pop.a)) == 0;
 }
 
 /* What the PoP learns from HELLO changed: it needs a new one. */
@@ -248,7 +250,7 @@ socketd_reload_commit(void *arg, struct daemon_reload *r)
 	struct links_tally t;
 	char               summary[512], p1[256], p2[256];
 	size_t             i, off;
-	int                hello, ctl_gone = 0;
+	int                hello, ctl_gone = 0, mtu;
 
 	hello = inventory_changed(sd, n, p->plan.from, p->plan.id);
 	for (i = 0; i < sd->nlinks; i++) {
@@ -289,6 +291,13 @@ socketd_reload_commit(void *arg, struct daemon_reload *r)
 		snprintf(summary + off, sizeof(summary) - off,
 		    "; control channel reconnects with the new inventory");
 	log_info("reloaded %s: %s", n->file, summary);
+	/* The device's MTU (and the MSS clamp) is set at start, and
+	 * CAP_NET_ADMIN is gone: a link added over IPv6, or on a device of
+	 * a smaller MTU, gets datagrams the kernel sends in fragments. */
+	if ((mtu = dataplane_tun_mtu(n)) < sd->tundev.mtu)
+		log_warnx("the links now fit a TUN MTU of %d, %s has %d until "
+			  "a restart: larger packets leave in fragments",
+		    mtu, sd->tundev.name, sd->tundev.mtu);
 	free(p);
 	r->priv = NULL;
 }

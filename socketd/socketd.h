@@ -66,9 +66,11 @@ struct socketd {
 	struct slink links[CONFIG_MAX_LINKS];
 	size_t       nlinks;
 
-	/* where the data plane sends: the PoP's address, WELCOME's port */
-	struct sockaddr_storage pop_data;
-	socklen_t               pop_data_len;
+	/* WELCOME's data port, and the PoP address the control channel
+	 * that brought it had reached: links to that address send to that
+	 * port, the others to pop.data_port (dataplane_pop_sockaddr()) */
+	struct wp_addr welcome_addr;
+	uint16_t       welcome_port;
 
 	/* control channel */
 	SSL_CTX            *ssl_ctx;
@@ -184,6 +186,10 @@ void dataplane_link_close(int fd, struct udpio *io);
  * fds of p->newfd and p->newio (set to -1 and NULL). */
 void dataplane_links_set(struct socketd *, const struct config *n,
     struct links_plan *p, struct links_tally *t);
+/* The TUN MTU for conf: tun.mtu, else the smallest over its links of the
+ * device's MTU (1500 without one) less the overhead over the link's
+ * family (WIRE_LINK_OVERHEAD4 or 6), WIRE_MIN_INNER_MTU at least. */
+int dataplane_tun_mtu(const struct config *);
 /* Drops the keys of a session whose control channel has been gone for
  * session_grace_s (called on every probe round). */
 void dataplane_session_expire(struct socketd *);
@@ -195,7 +201,14 @@ int dataplane_new_session(struct socketd *, uint32_t session,
 /* Seals and sends one packet on l (counted there, or as a drop). */
 void dataplane_send(struct socketd *, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len);
-void dataplane_set_port(struct socketd *, uint16_t port);
+/* WELCOME's data port, for links to `via` (the address the control
+ * channel reached); every link's socket is connected again. */
+void dataplane_set_port(
+    struct socketd *, const struct wp_addr *via, uint16_t port);
+/* Where link c's datagrams go: its PoP address (config_link.pop) and
+ * that address's data port.  The length, 0 if c has no PoP address. */
+socklen_t dataplane_pop_sockaddr(const struct socketd *,
+    const struct config_link *c, uint16_t port, struct sockaddr_storage *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
 
 /* links.c: probe rounds, link events and what they move, on the main

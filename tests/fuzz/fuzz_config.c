@@ -61,6 +61,24 @@ check_config(const struct config *conf)
 	for (i = 0; i < conf->nsites; i++)
 		if (conf->sites[i].nlan == 0 || conf->sites[i].name[0] == '\0')
 			abort();
+	/* The daemons bind or connect every endpoint, and a link's socket
+	 * takes its PoP address's family, which must be its source's. */
+	if (conf->nendpoints > CONFIG_LISTEN_MAX ||
+	    (conf->kind != CONFIG_REPLAY && conf->nendpoints == 0) ||
+	    (conf->kind == CONFIG_SOCKETD &&
+		conf->nendpoints > CONFIG_POP_ADDR_MAX))
+		abort();
+	for (i = 0; i < conf->nendpoints; i++)
+		if (conf->endpoints[i].address.family == 0 ||
+		    conf->endpoints[i].data_port == 0 ||
+		    conf->endpoints[i].control_port == 0)
+			abort();
+	for (i = 0; conf->kind == CONFIG_SOCKETD && i < conf->nlinks; i++)
+		if (conf->links[i].pop.family == 0 ||
+		    (conf->links[i].source.family != 0 &&
+			conf->links[i].source.family !=
+			    conf->links[i].pop.family))
+			abort();
 }
 
 int

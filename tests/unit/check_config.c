@@ -289,7 +289,7 @@ START_TEST(daemon_keys)
 	c = config_parse("{\"links\": [" LINK1 "]}",
 	    strlen("{\"links\": [" LINK1 "]}"), "t.json", CONFIG_REPLAY, &e);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_uint_eq(c->endpoint.data_port, CONFIG_DATA_PORT);
+	ck_assert_uint_eq(c->endpoints[0].data_port, CONFIG_DATA_PORT);
 	ck_assert_str_eq(c->tun.name, "wanpair0");
 	config_free(c);
 
@@ -297,10 +297,10 @@ START_TEST(daemon_keys)
 	c = config_parse(
 	    ok, strlen(ok), "/srv/wp/socketd.json", CONFIG_SOCKETD, &e);
 	ck_assert_msg(c != NULL, "%s", e.n ? e.lines[0] : "");
-	ck_assert_int_eq(c->endpoint.address.family, AF_INET6);
-	ck_assert_uint_eq(c->endpoint.data_port, 4000);
-	ck_assert_uint_eq(c->endpoint.control_port, CONFIG_CONTROL_PORT);
-	ck_assert_str_eq(c->endpoint.identity, "pop.lab");
+	ck_assert_int_eq(c->endpoints[0].address.family, AF_INET6);
+	ck_assert_uint_eq(c->endpoints[0].data_port, 4000);
+	ck_assert_uint_eq(c->endpoints[0].control_port, CONFIG_CONTROL_PORT);
+	ck_assert_str_eq(c->endpoints[0].identity, "pop.lab");
 	ck_assert_str_eq(c->tls.ca, "/etc/wanpair/ca.pem");
 	ck_assert_str_eq(c->tls.cert, "/srv/wp/site.pem");
 	ck_assert_str_eq(c->tls.key, "/srv/wp/keys/site.key");
@@ -624,7 +624,10 @@ START_TEST(values)
 	    "\"flows\": {\"max\": 67108864, \"udp_timeout_s\": 604800},\n"
 	    "\"probe\": {\"interval_ms\": 10000, \"down_after\": 1, "
 	    "\"up_after\": 100},\n"
-	    "\"failback\": \"rebalance\"}",
+	    "\"failback\": \"rebalance\",\n"
+	    /* WAN2's source is IPv6: the PoP needs an IPv6 address */
+	    "\"pop\": {\"address\": [\"198.18.0.1\", \"2001:db8::1\"], "
+	    "\"identity\": \"pop.lab\"}}",
 	    CONFIG_SOCKETD);
 	ck_assert_str_eq(conf->site, "Zürich");
 	ck_assert_str_eq(conf->links[0].device, "eth1");

@@ -9,6 +9,7 @@
 #include "tunnel.h"
 #include "proto.h"
 #include "wire.h"
+#include "check_rng.h"
 #include "check_run.h"
 #include "replay_model.h"
 
@@ -23,18 +24,6 @@
 		if (!(cond))                                                   \
 			ck_abort_msg(__VA_ARGS__);                             \
 	} while (0)
-
-/* Reproducible pseudo-random numbers (splitmix64). */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z;
-
-	z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static void
 rng_fill(uint64_t *s, uint8_t *p, size_t len)

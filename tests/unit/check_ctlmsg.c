@@ -12,6 +12,7 @@
 #include "ctlmsg.h"
 #include "flow.h"
 #include "proto.h"
+#include "check_rng.h"
 #include "check_run.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -22,18 +23,6 @@
 		if (!(cond))                                                   \
 			ck_abort_msg(__VA_ARGS__);                             \
 	} while (0)
-
-/* splitmix64: the garbage run must fail the same way on every machine. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z;
-
-	z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 /*
  * A heap block of exactly len bytes, so that ASan reports any read past

@@ -17,6 +17,7 @@
 #include "check_run.h"
 #include "daemon.h"
 #include "log.h"
+#include "reload.h"
 
 /* What the fake daemon was asked. */
 static struct fake {
@@ -236,6 +237,116 @@ START_TEST(reload_offload)
 }
 END_TEST
 
+/* popd.json with `listen` as its listen value. */
+static void
+write_listen(const char *listen)
+{
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(path("popd.json"), "w"));
+	fprintf(f,
+	    "{\"listen\": %s,\n"
+	    " \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/pop.pem\","
+	    " \"key\": \"%s/pop.key\"},\n"
+	    " \"sites\": [{\"name\": \"a\", \"identity\": "
+	    "\"a.example.net\", \"lan\": [\"10.1.0.0/16\"]}]}\n",
+	    listen, pki, pki, pki);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/*
+ * popd's listen entries are bound at start: the object form written as a
+ * one-entry list is the same configuration, one entry more is refused at
+ * "listen".
+ */
+START_TEST(reload_listen_list)
+{
+	struct config_errors errs = {0};
+	char                 want[PATH_MAX + 64];
+
+	write_listen("[{\"address\": \"198.18.0.1\"}]");
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_int_eq(fake.commits, 1);
+
+	write_listen("[{\"address\": \"198.18.0.1\"}, "
+		     "{\"address\": \"2001:db8::1\"}]");
+	ck_assert_int_eq(daemon_reload(d, &errs), -1);
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof(want),
+	    "%s:1:2: listen: changing it needs a restart (2 addresses, were "
+	    "1)",
+	    path("popd.json"));
+	ck_assert_str_eq(errs.lines[0], want);
+	config_errors_clear(&errs);
+	ck_assert_int_eq(fake.commits, 1);
+}
+END_TEST
+
+/* What reload_fixed_keys() says from conf[0] to conf[1] (every line,
+ * each ending in a newline), and that it says nothing from conf[0] to
+ * itself. */
+static void
+fixed_refusals(const char *const conf[2], enum config_kind kind,
+    const char *key, const char *want)
+{
+	struct config_errors errs = {0};
+	struct reload_where  w = {.file = "t.json", .pos = NULL};
+	struct config       *c[2];
+	char                 got[1024] = "";
+	size_t               i;
+
+	for (i = 0; i < 2; i++)
+		ck_assert_ptr_nonnull(
+		    c[i] = config_parse(
+			conf[i], strlen(conf[i]), "t.json", kind, &errs));
+	ck_assert_int_eq(reload_fixed_keys(c[0], c[1], key, &w, &errs), -1);
+	for (i = 0; i < errs.n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s\n",
+		    errs.lines[i]);
+	ck_assert_str_eq(got, want);
+	config_errors_clear(&errs);
+	ck_assert_int_eq(reload_fixed_keys(c[0], c[0], key, &w, &errs), 0);
+	config_free(c[0]);
+	config_free(c[1]);
+}
+
+/* Each entry's address and ports are refused at their own key; socketd's
+ * pop addresses and pop's ports too. */
+#define SITE "{\"name\": \"a\", \"identity\": \"a\", \"lan\": [\"10.0.0.0/8\"]}"
+START_TEST(fixed_keys_per_entry)
+{
+	static const char *const popd[] = {
+	    "{\"listen\": [{\"address\": \"198.18.0.1\"}, "
+	    "{\"address\": \"2001:db8::1\"}], \"tls\": {\"ca\": \"a\", "
+	    "\"cert\": \"b\", \"key\": \"c\"}, \"sites\": [" SITE "]}",
+	    "{\"listen\": [{\"address\": \"198.18.0.1\"}, "
+	    "{\"address\": \"2001:db8::2\", \"data_port\": 1}], \"tls\": "
+	    "{\"ca\": \"a\", \"cert\": \"b\", \"key\": \"c\"}, "
+	    "\"sites\": [" SITE "]}",
+	};
+	static const char *const sock[] = {
+	    "{\"site\": \"s\", \"links\": [{\"name\": \"W\", "
+	    "\"device\": \"e\", \"up_mbps\": 1, \"down_mbps\": 1}], "
+	    "\"lan\": [\"10.0.0.0/8\"], \"tls\": {\"ca\": \"a\", "
+	    "\"cert\": \"b\", \"key\": \"c\"}, \"pop\": {\"identity\": "
+	    "\"p\", \"address\": [\"198.18.0.1\", \"2001:db8::1\"]}}",
+	    "{\"site\": \"s\", \"links\": [{\"name\": \"W\", "
+	    "\"device\": \"e\", \"up_mbps\": 1, \"down_mbps\": 1}], "
+	    "\"lan\": [\"10.0.0.0/8\"], \"tls\": {\"ca\": \"a\", "
+	    "\"cert\": \"b\", \"key\": \"c\"}, \"pop\": {\"identity\": "
+	    "\"p\", \"control_port\": 9, \"address\": [\"198.18.0.1\", "
+	    "\"2001:db8::9\"]}}",
+	};
+
+	fixed_refusals(popd, CONFIG_POPD, "listen",
+	    "t.json:0:0: listen[1].address: changing it needs a restart\n"
+	    "t.json:0:0: listen[1].data_port: changing it needs a restart\n");
+	fixed_refusals(sock, CONFIG_SOCKETD, "pop",
+	    "t.json:0:0: pop.control_port: changing it needs a restart\n"
+	    "t.json:0:0: pop.address[1]: changing it needs a restart\n");
+}
+END_TEST
+
 /* `wanpairctl counters` and the metrics: the daemon's object and the
  * skeleton's evictions. */
 START_TEST(counters_have_the_skeletons)
@@ -265,6 +376,8 @@ daemon_suite(void)
 	tcase_add_test(tc, reload_refused_by_the_daemon);
 	tcase_add_test(tc, reload_refused_before_the_daemon);
 	tcase_add_test(tc, reload_offload);
+	tcase_add_test(tc, reload_listen_list);
+	tcase_add_test(tc, fixed_keys_per_entry);
 	tcase_add_test(tc, counters_have_the_skeletons);
 	suite_add_tcase(s, tc);
 	return s;

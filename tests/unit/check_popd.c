@@ -231,8 +231,9 @@ END_TEST
 /*
  * The Socket reconnects (a new HELLO, here with its links listed the
  * other way round): the new session takes over the old one's flows on
- * the same links by name, each link's endpoint and its down state, and
- * replaces it in the index by session id.
+ * the same links by name, each link's endpoint (and the data socket it
+ * came in on) and its down state, and replaces it in the index by
+ * session id.
  */
 START_TEST(new_hello_takes_over)
 {
@@ -251,6 +252,7 @@ START_TEST(new_hello_takes_over)
 	sin->sin_family = AF_INET;
 	sin->sin_port = htons(4242);
 	old->endpoint_len[1] = sizeof(*sin);
+	old->endpoint_lsn[1] = 1; /* came in on the second listen entry */
 	session_link_state(old, 0, 0, "silent"); /* WAN1's 5 go to WAN2 */
 
 	hello(&h, 1); /* WAN2 first now */
@@ -265,6 +267,7 @@ START_TEST(new_hello_takes_over)
 	ck_assert_uint_eq(s->endpoint_len[0], sizeof(*sin));
 	sin = (struct sockaddr_in *)&s->endpoint[0];
 	ck_assert_uint_eq(ntohs(sin->sin_port), 4242);
+	ck_assert_uint_eq(s->endpoint_lsn[0], 1); /* and is answered there */
 	ck_assert_uint_eq(s->endpoint_len[1], 0);
 	count(s->engine, n);
 	ck_assert_uint_eq(n[0], 7); /* all on WAN2, index 0 now */

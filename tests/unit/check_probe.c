@@ -7,19 +7,8 @@
 
 #include "probe.h"
 #include "proto.h"
+#include "check_rng.h"
 #include "check_run.h"
-
-/* Reproducible pseudo-random bytes (splitmix64), as in check_proto. */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t z;
-
-	z = (*s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 /*
  * Decodes from a heap block of exactly len bytes, so that ASan reports a

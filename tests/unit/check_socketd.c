@@ -11,6 +11,9 @@
 
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <check.h>
 #include <errno.h>
 #include <event2/event.h>
@@ -239,6 +242,82 @@ START_TEST(reload_refused)
 }
 END_TEST
 
+/* A configuration's TUN MTU: the worst link's, IPv6 ones 20 bytes
+ * dearer; tun.mtu overrides it. */
+START_TEST(tun_mtu_per_family)
+{
+	static const struct {
+		const char *pop, *links, *tun;
+		int         mtu;
+	} cases[] = {
+	    {"\"127.0.0.1\"", LINK("A", "127.0.0.1", 1), "", 1440},
+	    {"[\"127.0.0.1\", \"::1\"]",
+		LINK("A", "127.0.0.1", 1) "," LINK("B", "::1", 1), "", 1420},
+	    {"[\"::1\"]", LINK("B", "::1", 1), "", 1420},
+	    {"[\"127.0.0.1\", \"::1\"]",
+		LINK("A", "127.0.0.1", 1) "," LINK("B", "::1", 1),
+		", \"tun\": {\"mtu\": 1300}", 1300},
+	};
+	struct config_errors e = {0};
+	struct config       *c;
+	char                 json[1024];
+	size_t               i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(json, sizeof(json),
+		    "{\"site\": \"s\", \"lan\": [\"10.0.0.0/8\"], "
+		    "\"tls\": {\"ca\": \"a\", \"cert\": \"b\", "
+		    "\"key\": \"c\"}, \"pop\": {\"identity\": \"p\", "
+		    "\"address\": %s}, \"links\": [%s]%s}",
+		    cases[i].pop, cases[i].links, cases[i].tun);
+		c = config_parse(
+		    json, strlen(json), "t.json", CONFIG_SOCKETD, &e);
+		ck_assert_msg(c != NULL, "%s", e.n > 0 ? e.lines[0] : "");
+		ck_assert_int_eq(dataplane_tun_mtu(c), cases[i].mtu);
+		config_free(c);
+	}
+}
+END_TEST
+
+/*
+ * A link to an IPv6 PoP address has an IPv6 socket connected to it, on
+ * pop.data_port until a WELCOME over a channel to that address names
+ * another port; a link to another address keeps pop.data_port.
+ */
+START_TEST(link_socket_family)
+{
+	struct config_link      c6, c4;
+	struct sockaddr_storage ss;
+	struct udpio           *io;
+	socklen_t               len = sizeof(ss);
+	char                    err[256];
+	int                     fd;
+
+	memset(&c6, 0, sizeof(c6));
+	snprintf(c6.name, sizeof(c6.name), "V6");
+	ck_assert_int_eq(addr_parse("::1", &c6.pop), 0);
+	c4 = c6;
+	ck_assert_int_eq(addr_parse("127.0.0.1", &c4.pop), 0);
+	if ((fd = dataplane_link_open(sd, &c6, &io, err, sizeof(err))) == -1)
+		ck_assert_msg(strstr(err, "socket:") != NULL, "%s", err);
+	if (fd == -1)
+		return; /* no IPv6 on this machine */
+	ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&ss, &len), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET6);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 9);
+	dataplane_link_close(fd, io);
+
+	dataplane_set_port(sd, &c6.pop, 7777);
+	ck_assert_uint_gt(dataplane_pop_sockaddr(sd, &c6, 0, &ss), 0);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 7777);
+	ck_assert_uint_gt(dataplane_pop_sockaddr(sd, &c4, 0, &ss), 0);
+	ck_assert_int_eq(ss.ss_family, AF_INET);
+	ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&ss)->sin_port), 9);
+	c4.pop.family = 0;
+	ck_assert_uint_eq(dataplane_pop_sockaddr(sd, &c4, 0, &ss), 0);
+}
+END_TEST
+
 static Suite *
 socketd_suite(void)
 {
@@ -251,6 +330,8 @@ socketd_suite(void)
 	tcase_add_test(tc, admin_down_moves_flows);
 	tcase_add_test(tc, reload_links);
 	tcase_add_test(tc, reload_refused);
+	tcase_add_test(tc, tun_mtu_per_family);
+	tcase_add_test(tc, link_socket_family);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,38 @@
+/*
+ * popd built without corosync (configure --without-corosync, or libcpg
+ * not found): popd.json's "cluster" section still parses, so that one
+ * file serves every build, but popd refuses to start with it rather than
+ * run as a single node that its peers count on as a member.
+ */
+#include "autoconf.h"
+
+#include <stdio.h>
+
+#include "cluster.h"
+
+struct cluster *
+cluster_start(struct event_base *base, const struct config_cluster *conf,
+    const char *conf_file, char *err, size_t errlen)
+{
+	(void)base;
+	(void)conf;
+	snprintf(err, errlen,
+	    "%s: \"cluster\": this wanpair-popd was built without corosync "
+	    "(configure --with-corosync, with Debian's libcpg-dev); remove "
+	    "the section to run a single node",
+	    conf_file);
+	return NULL;
+}
+
+void
+cluster_stop(struct cluster *cl)
+{
+	(void)cl;
+}
+
+json_t *
+cluster_json(const struct cluster *cl)
+{
+	(void)cl;
+	return NULL;
+}

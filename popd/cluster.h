@@ -1,0 +1,47 @@
+/*
+ * popd's cluster membership (DESIGN.md section 8; doc/CLUSTER.md,
+ * "Membership"): the nodes of popd.json's "cluster" as corosync's CPG
+ * group sees them.  cluster.c with corosync (configure --with-corosync),
+ * cluster-none.c without it, which refuses a "cluster" section at start;
+ * cluster-ctl.c answers `wanpairctl cluster` in either build.
+ *
+ * Everything here runs on popd's main loop; nothing is on the packet
+ * path.  Every resource a member can make popd spend is bounded: the
+ * send queue (CLUSTER_QUEUE_MAX messages, overflows counted), the
+ * members (popd.json's, at most CONFIG_CLUSTER_MEMBERS_MAX), the CPG
+ * processes tracked (CPG_MEMBERS_MAX), the log lines peers cause.
+ */
+#ifndef WANPAIR_POPD_CLUSTER_H
+#define WANPAIR_POPD_CLUSTER_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config.h"
+
+/* Messages waiting for corosync to take them (cpg_mcast_joined() said
+ * CS_ERR_TRY_AGAIN); one more is an overflow. */
+#define CLUSTER_QUEUE_MAX 256
+
+struct cluster;
+
+/*
+ * Joins conf's group (a copy is kept: a reload cannot change the
+ * section).  Reaching corosync is retried in the background, with
+ * back-off, until it answers; so is a corosync that goes away later.
+ * Returns NULL with a sentence in err if this build or this system
+ * cannot have a cluster at all (built without corosync, the key file
+ * unreadable).
+ */
+struct cluster *cluster_start(struct event_base *,
+    const struct config_cluster *, const char *conf_file, char *err,
+    size_t errlen);
+/* Leaves the group and frees everything; NULL is fine. */
+void cluster_stop(struct cluster *);
+/*
+ * The cluster as `wanpairctl cluster --json` and the counters' "cluster"
+ * object show it (schema in daemon/metrics.h); a new object, or NULL.
+ */
+json_t *cluster_json(const struct cluster *);
+
+#endif
