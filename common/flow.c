@@ -113,6 +113,7 @@ struct flow_table {
 	uint32_t         link_head[FLOW_LINK_NONE + 1];
 	uint32_t         link_count[FLOW_LINK_NONE + 1];
 	uint64_t         visits;
+	uint64_t         serial; /* flow_table_serial() */
 	flow_release_cb  release_cb;
 	void            *release_arg;
 };
@@ -275,6 +276,8 @@ flow_pool_memory(const struct flow_pool *p)
 	return sizeof(*p) + (size_t)p->max * sizeof(struct flow);
 }
 
+static uint64_t table_serials;
+
 static struct flow_table *
 table_new(struct flow_pool *pool, uint32_t cap, const struct flow_timeouts *to)
 {
@@ -313,6 +316,8 @@ table_new(struct flow_pool *pool, uint32_t cap, const struct flow_timeouts *to)
 	for (i = 0; i <= FLOW_LINK_NONE; i++)
 		t->link_head[i] = NIL;
 	timeouts_set(t, to);
+	/* Tables may be made on any thread: the serial is atomic. */
+	t->serial = __atomic_add_fetch(&table_serials, 1, __ATOMIC_RELAXED);
 	return t;
 }
 
@@ -719,6 +724,60 @@ flow_table_foreach(
 			return rv;
 	}
 	return 0;
+}
+
+static uint32_t
+reverse32(uint32_t x)
+{
+	x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
+	x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
+	x = ((x >> 4) & 0x0f0f0f0fu) | ((x & 0x0f0f0f0fu) << 4);
+	return __builtin_bswap32(x);
+}
+
+/*
+ * Position p covers the reversed hashes [p, p + step): with k index
+ * bits, the flows whose hash has home reverse32(p) (p is a multiple of
+ * step = 2^(32-k), so reverse32(p) < 2^k).  A flow lies in the run that
+ * starts at its home and has no empty slot before it, at most probe_max
+ * slots on (flow.c's insert and backward-shift delete keep both), so
+ * reading that run finds every flow of the home, whichever moved.
+ */
+size_t
+flow_table_walk(struct flow_table *t, uint64_t *pos,
+    void (*cb)(void *, struct flow *), void *arg, size_t max)
+{
+	uint64_t step = FLOW_WALK_END / ((uint64_t)t->mask + 1);
+	uint64_t p = *pos, homes = 0, most;
+	uint32_t home, j, d;
+	size_t   n = 0;
+
+	/* Made under a smaller index, p is a multiple of a larger step,
+	 * so of this one too; anything else was not made by a walk. */
+	p -= p % step;
+	most =
+	    max < (UINT64_MAX - 64) / 16 ? 16 * (uint64_t)max + 64 : UINT64_MAX;
+	while (p < FLOW_WALK_END && n < max && homes < most) {
+		home = reverse32((uint32_t)p);
+		homes++;
+		for (d = 0, j = home; d < t->probe_max && t->slot[j].ent != 0;
+		     d++, j = (j + 1) & t->mask) {
+			if ((t->slot[j].hash & t->mask) != home)
+				continue;
+			t->visits++;
+			n++;
+			cb(arg, &t->ent[t->slot[j].ent - 1]);
+		}
+		p += step;
+	}
+	*pos = p;
+	return n;
+}
+
+uint64_t
+flow_table_serial(const struct flow_table *t)
+{
+	return t->serial;
 }
 
 int

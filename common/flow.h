@@ -187,7 +187,33 @@ int flow_table_foreach(
  */
 int flow_table_foreach_link(struct flow_table *, uint8_t link,
     int (*cb)(void *arg, struct flow *), void           *arg);
-/* Flows handed to foreach and foreach_link callbacks so far: what walks
+/*
+ * A walk in steps, for answers too long to give in one event-loop turn
+ * (wanpairctl flows): the table may change between steps.  *pos is 0 at
+ * the start and FLOW_WALK_END once every flow has been offered.  Each
+ * call hands cb the flows of whole index homes, in bit-reversed order of
+ * the home, until cb has had `max` flows (a few more if the last home
+ * holds several) or 16 * max + 64 homes were read, and advances *pos:
+ * a step costs O(max) whatever the table holds.  cb must not insert or
+ * remove.  Returns how many flows cb had.
+ *
+ * What a reader gets is a walk, not a snapshot, like conntrack -L: a
+ * flow present from the first step to the last is handed exactly once;
+ * a flow inserted or released during the walk may or may not be; no key
+ * is handed twice, even one released and inserted again, because the
+ * order is that of the key's hash, which a table keeps for its life.
+ * The index only grows (flow_table_reserve()), and growing keeps the
+ * order: a home splits into two homes that are adjacent in bit-reversed
+ * order (the SCAN cursor of Redis's dict.c works the same way).  A
+ * position is only meaningful for the table it was made on: pair it
+ * with flow_table_serial().
+ */
+#define FLOW_WALK_END ((uint64_t)1 << 32)
+size_t flow_table_walk(struct flow_table *, uint64_t *pos,
+    void (*cb)(void *arg, struct flow *), void *arg, size_t max);
+/* A number no other table of this process has had or will have. */
+uint64_t flow_table_serial(const struct flow_table *);
+/* Flows handed to foreach, foreach_link and walk callbacks so far: what walks
  * cost (tests, diagnostics). */
 uint64_t flow_table_visits(const struct flow_table *);
 

@@ -397,6 +397,11 @@ print_sites(const json_t *r)
 		    printf("%s%s", j > 0 ? " " : "", json_string_value(p));
 		printf("\n");
 	}
+	/* Older daemons send no total; a full list needs no footer. */
+	if (json_object_get(r, "total") != NULL &&
+	    num(r, "shown") < num(r, "total"))
+		printf("%lld of %lld sites shown\n", (long long)num(r, "shown"),
+		    (long long)num(r, "total"));
 }
 
 /* Counters are a tree; as a table, one "path value" line per leaf. */
@@ -447,6 +452,10 @@ cmd_usage(FILE *fp, const char *cmd)
 		fprintf(fp,
 		    "usage: wanpairctl [-s socket] flows [--link L] "
 		    "[--limit N] [--site S] [--json]\n");
+	else if (strcmp(cmd, "sites") == 0)
+		fprintf(fp,
+		    "usage: wanpairctl [-s socket] sites [--limit N] "
+		    "[--json]\n");
 	else if (strcmp(cmd, "links") == 0)
 		fprintf(fp,
 		    "usage: wanpairctl [-s socket] links [--site S] "
@@ -497,6 +506,8 @@ daemonctl(int argc, char *argv[], const char *sockopt, int json)
 	if (c == CTLSOCK_NCMD)
 		return -1;
 	req.cmd = (enum ctlsock_cmd)c;
+	if (req.cmd == CTLSOCK_SITES)
+		req.limit = 0; /* every site */
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -511,17 +522,18 @@ daemonctl(int argc, char *argv[], const char *sockopt, int json)
 				return 2;
 			break;
 		case 'n':
-			if (req.cmd != CTLSOCK_FLOWS)
+			if (req.cmd != CTLSOCK_FLOWS &&
+			    req.cmd != CTLSOCK_SITES)
 				goto usage;
 			errno = 0;
 			n = strtoul(optarg, &end, 10);
 			if (optarg[0] < '0' || optarg[0] > '9' ||
 			    *end != '\0' || errno != 0 || n < 1 ||
-			    n > CTLSOCK_FLOWS_MAX) {
+			    n > ctlsock_limit_max(req.cmd)) {
 				fprintf(stderr,
 				    "wanpairctl: --limit \"%s\": must be a "
-				    "number from 1 to %d\n",
-				    optarg, CTLSOCK_FLOWS_MAX);
+				    "number from 1 to %u\n",
+				    optarg, ctlsock_limit_max(req.cmd));
 				return 2;
 			}
 			req.limit = (uint32_t)n;

@@ -33,7 +33,7 @@ usage(FILE *fp)
 	    "loss, flows, traffic\n"
 	    "  flows [--link L] [--limit N] [--site S]\n"
 	    "                             flows and the link each uses\n"
-	    "  sites                      (popd) sites and their sessions\n"
+	    "  sites [--limit N]          (popd) sites and their sessions\n"
 	    "  cluster                    (popd) the cluster's members, "
 	    "queue, messages\n"
 	    "  counters                   every counter the daemon keeps\n"

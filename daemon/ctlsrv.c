@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -27,6 +28,10 @@ struct ctlclient {
 	struct bufferevent *bev;
 	struct event       *deadline; /* the whole exchange, not per read */
 	int                 answered;
+	int                 streaming; /* rows' chunks still to come */
+	int                 first;     /* no row written yet */
+	struct event       *more_ev;   /* a chunk that wrote nothing */
+	struct ctlsrv_rows  rows;
 	TAILQ_ENTRY(ctlclient) entry;
 };
 
@@ -39,20 +44,64 @@ struct ctlsrv {
 	void              *arg;
 	unsigned           nclients;
 	uint64_t           evicted;      /* clients closed to make room */
+	uint64_t           out_peak;     /* bytes in one client's output */
+	uint64_t           turn_max_us;  /* a handler's or a chunk's time */
+	uint64_t           streams;      /* replies sent in chunks */
 	TAILQ_HEAD(, ctlclient) clients; /* oldest first */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
 static void accept_client(evutil_socket_t, short, void *);
 
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* What one turn's work for a client took (the client may be gone). */
+static void
+note_turn(struct ctlsrv *srv, uint64_t t0)
+{
+	uint64_t took = mono_us() - t0;
+
+	if (took > srv->turn_max_us)
+		srv->turn_max_us = took;
+}
+
+/* The output a client holds after a turn: the bound at work. */
+static void
+note_out(struct ctlclient *c)
+{
+	size_t len = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+	if (len > c->srv->out_peak)
+		c->srv->out_peak = len;
+}
+
+static void
+rows_free(struct ctlclient *c)
+{
+	if (c->rows.free != NULL)
+		c->rows.free(c->rows.cur);
+	memset(&c->rows, 0, sizeof(c->rows));
+	c->streaming = 0;
+}
+
 static void
 client_free(struct ctlclient *c)
 {
 	struct ctlsrv *srv = c->srv;
 
+	rows_free(c);
 	TAILQ_REMOVE(&srv->clients, c, entry);
 	if (c->deadline != NULL)
 		event_free(c->deadline);
+	if (c->more_ev != NULL)
+		event_free(c->more_ev);
 	bufferevent_free(c->bev);
 	free(c);
 	srv->nclients--;
@@ -76,19 +125,125 @@ client_send(struct ctlclient *c, json_t *reply)
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_add(bufferevent_get_output(c->bev), s, strlen(s)) == -1)
 		client_free(c);
+	else
+		note_out(c);
 	free(s);
+}
+
+static int
+to_output(const char *buf, size_t len, void *arg)
+{
+	return evbuffer_add(arg, buf, len);
+}
+
+/*
+ * The next chunk of a reply in rows: called once when the reply starts
+ * and then from client_write(), when the output has drained below
+ * CTLSRV_OUT_LOW, so one chunk per turn at most.
+ */
+static void
+stream_chunk(struct ctlclient *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct timeval   tv = {CTLSRV_TIMEOUT_S, 0};
+	json_t          *batch, *row, *tail;
+	size_t           i;
+	int              more, rc;
+
+	if ((batch = json_array()) == NULL ||
+	    (more = c->rows.next(c->rows.cur, batch, CTLSRV_CHUNK_ROWS)) == -1)
+		goto fail;
+	json_array_foreach(batch, i, row)
+	{
+		if (ctlsock_stream_row(row, c->first, to_output, out) == -1)
+			goto fail;
+		c->first = 0;
+	}
+	json_decref(batch);
+	batch = NULL;
+	if (more == 0) {
+		tail = c->rows.tail != NULL ? c->rows.tail(c->rows.cur) : NULL;
+		rc = ctlsock_stream_tail(tail, to_output, out);
+		json_decref(tail);
+		if (rc == -1)
+			goto fail;
+		rows_free(c);
+		/* Back to "written when empty": client_write() closes. */
+		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	}
+	/* A reader that keeps taking chunks keeps its slot (until the
+	 * CTLSRV_MAX_CLIENTS-th newer client); one that stops is closed. */
+	evtimer_add(c->deadline, &tv);
+	note_out(c);
+	/* Writing is what calls client_write() again: a chunk that found
+	 * no rows (flows of other links, sites without flows) and left the
+	 * output empty asks for the next turn itself. */
+	if (c->streaming && evbuffer_get_length(out) == 0)
+		event_active(c->more_ev, EV_TIMEOUT, 0);
+	return;
+fail:
+	json_decref(batch);
+	client_free(c);
+}
+
+static void
+stream_more(evutil_socket_t fd, short what, void *arg)
+{
+	struct ctlclient *c = arg;
+	struct ctlsrv    *srv = c->srv;
+	uint64_t          t0 = mono_us();
+
+	(void)fd;
+	(void)what;
+	if (c->streaming)
+		stream_chunk(c); /* may free c */
+	note_turn(srv, t0);
+}
+
+static void
+client_stream(struct ctlclient *c, json_t *reply)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	if (reply == NULL || !json_is_true(json_object_get(reply, "ok"))) {
+		rows_free(c);
+		client_send(c, reply);
+		return;
+	}
+	c->answered = 1;
+	bufferevent_disable(c->bev, EV_READ);
+	if (ctlsock_stream_head(json_object_get(reply, "result"), c->rows.key,
+		to_output, out) == -1) {
+		json_decref(reply);
+		client_free(c);
+		return;
+	}
+	json_decref(reply);
+	if (c->more_ev == NULL &&
+	    (c->more_ev = evtimer_new(c->srv->base, stream_more, c)) == NULL) {
+		client_free(c);
+		return;
+	}
+	c->streaming = 1;
+	c->first = 1;
+	c->srv->streams++;
+	bufferevent_setwatermark(c->bev, EV_WRITE, CTLSRV_OUT_LOW, 0);
+	stream_chunk(c);
 }
 
 static void
 client_read(struct bufferevent *bev, void *arg)
 {
 	struct ctlclient   *c = arg;
+	struct ctlsrv      *srv;
 	struct ctlsock_req  req;
 	struct evbuffer    *in = bufferevent_get_input(bev);
 	struct evbuffer_ptr eol;
 	char                err[CTLSOCK_ERRLEN];
 	char               *line;
+	json_t             *reply;
 	size_t              len;
+	uint64_t            t0;
 
 	if (c->answered)
 		return;
@@ -113,17 +268,34 @@ client_read(struct bufferevent *bev, void *arg)
 		client_send(c, NULL);
 		return;
 	}
-	if (ctlsock_req_parse(line, len, &req, err, sizeof(err)) == -1)
+	if (ctlsock_req_parse(line, len, &req, err, sizeof(err)) == -1) {
 		client_send(c, ctlsock_error("%s", err));
+		return;
+	}
+	srv = c->srv;
+	t0 = mono_us();
+	memset(&c->rows, 0, sizeof(c->rows));
+	reply = srv->handler(srv->arg, &req, &c->rows);
+	if (c->rows.next != NULL)
+		client_stream(c, reply); /* may free c */
 	else
-		client_send(c, c->srv->handler(c->srv->arg, &req));
+		client_send(c, reply);
+	note_turn(srv, t0);
 }
 
 static void
 client_write(struct bufferevent *bev, void *arg)
 {
 	struct ctlclient *c = arg;
+	struct ctlsrv    *srv = c->srv;
+	uint64_t          t0;
 
+	if (c->streaming) {
+		t0 = mono_us();
+		stream_chunk(c); /* may free c */
+		note_turn(srv, t0);
+		return;
+	}
 	if (c->answered &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		client_free(c);
@@ -232,6 +404,24 @@ uint64_t
 ctlsrv_evicted(const struct ctlsrv *srv)
 {
 	return srv != NULL ? srv->evicted : 0;
+}
+
+uint64_t
+ctlsrv_out_peak(const struct ctlsrv *srv)
+{
+	return srv != NULL ? srv->out_peak : 0;
+}
+
+uint64_t
+ctlsrv_turn_max_us(const struct ctlsrv *srv)
+{
+	return srv != NULL ? srv->turn_max_us : 0;
+}
+
+uint64_t
+ctlsrv_streams(const struct ctlsrv *srv)
+{
+	return srv != NULL ? srv->streams : 0;
 }
 
 /*
@@ -404,24 +594,21 @@ ctlsrv_proto_name(uint8_t proto, char buf[4])
 }
 
 struct flows_walk {
-	json_t                 *rows;
-	const struct wp_prefix *lan;
-	size_t                  nlan;
-	int                     link;
-	const char *const      *names;
-	size_t                  nnames;
-	const char             *site;
-	size_t                  limit, matched;
-	uint64_t                now;
+	json_t                      *rows;
+	const struct ctlsrv_flowsrc *src;
+	int                          link;
+	size_t                       room; /* rows this step may still add */
+	uint64_t                     now;
+	int                          nomem;
 };
 
 static int
-in_lan(const struct flows_walk *w, int family, const uint8_t *a)
+in_lan(const struct ctlsrv_flowsrc *src, int family, const uint8_t *a)
 {
 	size_t i;
 
-	for (i = 0; i < w->nlan; i++)
-		if (prefix_contains(&w->lan[i], family, a))
+	for (i = 0; i < src->nlan; i++)
+		if (prefix_contains(&src->lan[i], family, a))
 			return 1;
 	return 0;
 }
@@ -432,64 +619,79 @@ in_lan(const struct flows_walk *w, int family, const uint8_t *a)
  * host" on both daemons, though popd mostly sees a flow's reply first.
  */
 static int
-site_side(const struct flows_walk *w, const struct flow *f)
+site_side(const struct ctlsrv_flowsrc *src, const struct flow *f)
 {
-	int a = in_lan(w, f->key.family, f->key.a);
-	int b = in_lan(w, f->key.family, f->key.b);
+	int a = in_lan(src, f->key.family, f->key.a);
+	int b = in_lan(src, f->key.family, f->key.b);
 
 	if (a != b)
 		return a ? 'a' : 'b';
 	return (f->flags & FLOW_F_A_INITIATOR) ? 'a' : 'b';
 }
 
-static int
+static void
 flow_row(void *arg, struct flow *f)
 {
-	struct flows_walk *w = arg;
-	const uint8_t     *src = f->key.a, *dst = f->key.b;
-	uint16_t           sport = f->key.pa, dport = f->key.pb;
-	char               s[64], d[64], pbuf[4];
-	const char        *link;
-	json_t            *row;
+	struct flows_walk           *w = arg;
+	const struct ctlsrv_flowsrc *src = w->src;
+	const uint8_t               *a = f->key.a, *b = f->key.b;
+	uint16_t                     pa = f->key.pa, pb = f->key.pb;
+	char                         s[64], d[64], pbuf[4];
+	const char                  *link;
+	json_t                      *row;
 
-	if (w->link >= 0 && f->link != w->link)
-		return 0;
-	w->matched++;
-	if (json_array_size(w->rows) >= w->limit)
-		return 0;
-	if (site_side(w, f) == 'b') {
-		src = f->key.b;
-		dst = f->key.a;
-		sport = f->key.pb;
-		dport = f->key.pa;
+	if ((w->link >= 0 && f->link != w->link) || w->room == 0)
+		return;
+	if (site_side(src, f) == 'b') {
+		a = f->key.b;
+		b = f->key.a;
+		pa = f->key.pb;
+		pb = f->key.pa;
 	}
-	link = f->link < w->nnames ? w->names[f->link] : NULL;
+	link = f->link < src->nnames ? src->names[f->link] : NULL;
 	row = json_pack("{s:s,s:s,s:i,s:s,s:i,s:s?,s:I,s:I,s:I,s:I,s:b}",
 	    "proto", ctlsrv_proto_name(f->key.proto, pbuf), "src",
-	    addr_ntop_raw(f->key.family, src, s, sizeof(s)), "sport", sport,
-	    "dst", addr_ntop_raw(f->key.family, dst, d, sizeof(d)), "dport",
-	    dport, "link", link, "packets", (json_int_t)f->packets, "bytes",
+	    addr_ntop_raw(f->key.family, a, s, sizeof(s)), "sport", pa, "dst",
+	    addr_ntop_raw(f->key.family, b, d, sizeof(d)), "dport", pb, "link",
+	    link, "packets", (json_int_t)f->packets, "bytes",
 	    (json_int_t)f->bytes, "age_s",
 	    (json_int_t)((w->now - f->first_ms) / 1000), "idle_s",
 	    (json_int_t)((w->now - f->last_ms) / 1000), "moved",
 	    (f->flags & FLOW_F_MOVED) != 0);
-	if (row != NULL && w->site != NULL)
-		json_object_set_new(row, "site", json_string(w->site));
-	if (row != NULL)
-		json_array_append_new(w->rows, row);
-	return 0;
+	if (row != NULL && src->site != NULL &&
+	    json_object_set_new(row, "site", json_string(src->site)) == -1) {
+		json_decref(row);
+		row = NULL;
+	}
+	if (row == NULL || json_array_append_new(w->rows, row) == -1) {
+		w->nomem = 1;
+		return;
+	}
+	w->room--;
 }
 
-size_t
-ctlsrv_flows(json_t *rows, struct flow_table *t, int link,
-    const char *const *names, size_t nnames, const struct wp_prefix *lan,
-    size_t nlan, const char *site, size_t limit, uint64_t now_ms)
+int
+ctlsrv_flows_step(json_t *rows, size_t want, size_t room,
+    const struct ctlsrv_flowsrc *src, int link, struct ctlsrv_flowpos *fp,
+    uint64_t now_ms)
 {
-	struct flows_walk w = {
-	    rows, lan, nlan, link, names, nnames, site, limit, 0, now_ms};
+	struct flows_walk w = {rows, src, link, room, now_ms, 0};
+	uint64_t          serial = flow_table_serial(src->t);
 
-	(void)flow_table_foreach(t, flow_row, &w);
-	return w.matched;
+	if (fp->serial == 0)
+		fp->serial = serial;
+	else if (fp->serial != serial)
+		return 0;
+	/*
+	 * The step's budget is flows visited, not rows made: with a link
+	 * asked for, a step over other links' flows makes fewer rows, and
+	 * the next step goes on.  Flows past `room` are dropped: room is
+	 * what the caller's limit leaves, and reaching it ends the answer.
+	 */
+	(void)flow_table_walk(src->t, &fp->pos, flow_row, &w, want);
+	if (w.nomem)
+		return -1;
+	return fp->pos < FLOW_WALK_END;
 }
 
 json_t *

@@ -110,6 +110,15 @@ daemon_counters(struct daemon *d)
 	 * ones (ctlsrv.c, metrics.c evict_one()). */
 	if (json_object_set_new(j, "ctl_evicted",
 		json_integer((json_int_t)ctlsrv_evicted(d->ctlsrv))) == -1 ||
+	    /* Replies sent in chunks, the most one client's output held
+	     * and the longest the socket held the loop (ctlsrv.c). */
+	    json_object_set_new(j, "ctl_streams",
+		json_integer((json_int_t)ctlsrv_streams(d->ctlsrv))) == -1 ||
+	    json_object_set_new(j, "ctl_out_peak_bytes",
+		json_integer((json_int_t)ctlsrv_out_peak(d->ctlsrv))) == -1 ||
+	    json_object_set_new(j, "ctl_turn_max_us",
+		json_integer((json_int_t)ctlsrv_turn_max_us(d->ctlsrv))) ==
+		-1 ||
 	    json_object_set_new(j, "metrics_evicted",
 		json_integer((json_int_t)metrics_evicted(d->metrics))) == -1 ||
 	    json_object_set_new(j, "metrics_limited",
@@ -210,7 +219,7 @@ reload_notified(struct daemon *d, struct config_errors *errs)
 }
 
 static json_t *
-answer(void *arg, const struct ctlsock_req *req)
+answer(void *arg, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
 {
 	struct daemon       *d = arg;
 	struct config_errors errs = {0};
@@ -224,7 +233,7 @@ answer(void *arg, const struct ctlsock_req *req)
 		rc = reload_notified(d, &errs);
 		return ctlsrv_reload_answer(rc, &errs, d->conf->file);
 	default:
-		return d->ops->answer(d->arg, req);
+		return d->ops->answer(d->arg, req, rows);
 	}
 }
 

@@ -34,6 +34,7 @@ enum scope {
 enum conv {
 	V_NUM, /* number as is, true 1, false 0 */
 	V_MS,  /* milliseconds to seconds */
+	V_US,  /* microseconds to seconds */
 	V_UP   /* "up" 1, anything else 0 */
 };
 
@@ -113,6 +114,15 @@ static const struct family families[] = {
     {"wanpair_ctl_evicted_total", "counter",
 	"Control socket clients closed to make room for a newer one.", AT_ROOT,
 	"ctl_evicted", V_NUM},
+    {"wanpair_ctl_streams_total", "counter",
+	"Control socket answers sent a chunk of rows at a time.", AT_ROOT,
+	"ctl_streams", V_NUM},
+    {"wanpair_ctl_out_peak_bytes", "gauge",
+	"The most bytes one control socket client's output has held.",
+	AT_ROOT, "ctl_out_peak_bytes", V_NUM},
+    {"wanpair_ctl_turn_max_seconds", "gauge",
+	"The longest the control socket held the event loop at once.",
+	AT_ROOT, "ctl_turn_max_us", V_US},
     {"wanpair_metrics_evicted_total", "counter",
 	"Metrics connections closed to make room for a newer one.", AT_ROOT,
 	"metrics_evicted", V_NUM},
@@ -327,6 +337,8 @@ sample_value(const json_t *v, enum conv conv, char *out, size_t len)
 	d = json_number_value(v);
 	if (conv == V_MS)
 		d /= 1000;
+	else if (conv == V_US)
+		d /= 1000000;
 	/* 9 digits: microseconds of an RTT, ppb of a loss ratio. */
 	snprintf(out, len, "%.9g", d);
 	return 1;

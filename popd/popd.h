@@ -172,6 +172,9 @@ struct popd {
 	struct frag_cache *frags; /* the sites' engines share it too */
 	struct site       *sites;
 	size_t             nsites;
+	/* Bumped each time sites is replaced (reload.c): ctl.c's walks
+	 * over the sites, which span event-loop turns, hold indexes. */
+	uint64_t sites_gen;
 	/* the sites' LAN prefixes, to their index in sites (session.c);
 	 * made and replaced with sites */
 	struct lpm  *site_lpm;
@@ -191,7 +194,8 @@ struct popd {
 
 /* ctl.c: the control socket's requests (the skeleton answers counters
  * and reload) */
-json_t *popd_answer(void *, const struct ctlsock_req *);
+json_t *popd_answer(
+    void *, const struct ctlsock_req *, struct ctlsrv_rows *);
 
 /* cluster-ctl.c: `wanpairctl cluster`, and the cluster's start and stop
  * (cluster.h) as popd's start and stop call them */

@@ -287,6 +287,7 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 	free(pd->sites);
 	pd->sites = ns;
 	pd->nsites = n->nsites;
+	pd->sites_gen++;
 	lpm_free(pd->site_lpm);
 	pd->site_lpm = p->lpm;
 	SSL_CTX_free(pd->ssl_ctx); /* a live SSL holds its own reference */

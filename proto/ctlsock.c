@@ -33,6 +33,7 @@ static const char *const cmd_names[CTLSOCK_NCMD] = {
 static const unsigned cmd_keys[CTLSOCK_NCMD] = {
     [CTLSOCK_LINKS] = K_SITE,
     [CTLSOCK_FLOWS] = K_LINK | K_SITE | K_LIMIT,
+    [CTLSOCK_SITES] = K_LIMIT,
     [CTLSOCK_LINK] = K_LINK | K_STATE,
 };
 
@@ -45,6 +46,12 @@ static const struct {
     {"limit", K_LIMIT},
     {"state", K_STATE},
 };
+
+unsigned
+ctlsock_limit_max(enum ctlsock_cmd cmd)
+{
+	return cmd == CTLSOCK_SITES ? CTLSOCK_SITES_MAX : CTLSOCK_FLOWS_MAX;
+}
 
 const char *
 ctlsock_cmd_name(enum ctlsock_cmd cmd)
@@ -184,10 +191,11 @@ ctlsock_req_parse(const char *buf, size_t len, struct ctlsock_req *req,
 			break;
 		case K_LIMIT:
 			if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-			    json_integer_value(v) > CTLSOCK_FLOWS_MAX) {
+			    json_integer_value(v) >
+				ctlsock_limit_max(req->cmd)) {
 				fail(err, errlen,
-				    "limit: must be an integer 1..%d",
-				    CTLSOCK_FLOWS_MAX);
+				    "limit: must be an integer 1..%u",
+				    ctlsock_limit_max(req->cmd));
 				goto fail;
 			}
 			req->limit = (uint32_t)json_integer_value(v);
@@ -206,6 +214,8 @@ ctlsock_req_parse(const char *buf, size_t len, struct ctlsock_req *req,
 			break;
 		}
 	}
+	if (req->cmd == CTLSOCK_SITES && !(have & K_LIMIT))
+		req->limit = 0; /* every site */
 	if (req->cmd == CTLSOCK_LINK &&
 	    (have & (K_LINK | K_STATE)) != (K_LINK | K_STATE)) {
 		fail(err, errlen, "link: needs \"link\" and \"state\"");
@@ -257,6 +267,7 @@ ctlsock_req_encode(const struct ctlsock_req *req)
 	    json_object_set_new(o, "site", json_string(req->site)) == -1)
 		goto out;
 	if ((cmd_keys[req->cmd] & K_LIMIT) &&
+	    (req->limit != 0 || req->cmd == CTLSOCK_FLOWS) &&
 	    json_object_set_new(o, "limit", json_integer(req->limit)) == -1)
 		goto out;
 	if ((cmd_keys[req->cmd] & K_STATE) &&
@@ -301,6 +312,81 @@ char *
 ctlsock_reply_encode(const json_t *reply)
 {
 	return line(reply);
+}
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY)
+
+static int
+put(const char *s, json_dump_callback_t cb, void *data)
+{
+	return cb(s, strlen(s), data);
+}
+
+/* A member's name and colon, encoded as json_dumps() does. */
+static int
+name(const char *key, json_dump_callback_t cb, void *data)
+{
+	json_t *k;
+	int     rc;
+
+	if ((k = json_string(key)) == NULL)
+		return -1;
+	rc = json_dump_callback(k, cb, data, DUMP_FLAGS);
+	json_decref(k);
+	return rc == -1 ? -1 : put(":", cb, data);
+}
+
+int
+ctlsock_stream_head(
+    const json_t *head, const char *key, json_dump_callback_t cb, void *data)
+{
+	const char *k;
+	json_t     *v;
+
+	if (!json_is_object(head) ||
+	    put("{\"ok\":true,\"result\":{", cb, data) == -1)
+		return -1;
+	json_object_foreach((json_t *)head, k, v)
+	{
+		if (name(k, cb, data) == -1 ||
+		    json_dump_callback(v, cb, data, DUMP_FLAGS) == -1 ||
+		    put(",", cb, data) == -1)
+			return -1;
+	}
+	if (name(key, cb, data) == -1)
+		return -1;
+	return put("[", cb, data);
+}
+
+int
+ctlsock_stream_row(
+    const json_t *row, int first, json_dump_callback_t cb, void *data)
+{
+	if (!json_is_object(row) || (!first && put(",", cb, data) == -1))
+		return -1;
+	return json_dump_callback(row, cb, data, DUMP_FLAGS);
+}
+
+int
+ctlsock_stream_tail(const json_t *tail, json_dump_callback_t cb, void *data)
+{
+	const char *k;
+	json_t     *v;
+
+	if (put("]", cb, data) == -1)
+		return -1;
+	if (tail != NULL) {
+		if (!json_is_object(tail))
+			return -1;
+		json_object_foreach((json_t *)tail, k, v)
+		{
+			if (put(",", cb, data) == -1 ||
+			    name(k, cb, data) == -1 ||
+			    json_dump_callback(v, cb, data, DUMP_FLAGS) == -1)
+				return -1;
+		}
+	}
+	return put("}}\n", cb, data);
 }
 
 /*

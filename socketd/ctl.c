@@ -8,6 +8,7 @@
 #include "autoconf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,29 +110,72 @@ answer_links(struct socketd *sd)
 	return json_pack("{s:o}", "links", rows);
 }
 
-static json_t *
-answer_flows(struct socketd *sd, const struct ctlsock_req *req)
+/* `flows`, a chunk at a time (ctlsrv_rows): one table, walked in steps
+ * (ctlsrv_flows_step(), flow_table_walk() say what a reader gets). */
+struct flows_cursor {
+	struct socketd       *sd;
+	char                  link[CONFIG_NAME_MAX]; /* "" any */
+	size_t                limit, shown;
+	struct ctlsrv_flowpos fp;
+};
+
+static int
+flows_next(void *cur, json_t *rows, size_t max)
 {
-	const char *names[CONFIG_MAX_LINKS];
-	json_t     *rows;
-	size_t      i, total;
-	int         link = -1;
+	struct flows_cursor  *w = cur;
+	struct socketd       *sd = w->sd;
+	const char           *names[CONFIG_MAX_LINKS];
+	struct ctlsrv_flowsrc src;
+	size_t                i, before = json_array_size(rows);
+	int                   link = -1, rc;
+
+	/* By name each step: a reload between two may renumber links. */
+	if (w->link[0] != '\0' && (link = link_index(sd, w->link)) < 0)
+		return 0;
+	for (i = 0; i < sd->nlinks; i++)
+		names[i] = sd->links[i].conf->name;
+	src = (struct ctlsrv_flowsrc){engine_flows(sd->engine), names,
+	    sd->nlinks, sd->conf->lan, sd->conf->nlan, NULL};
+	rc = ctlsrv_flows_step(
+	    rows, max, w->limit - w->shown, &src, link, &w->fp, now_ms());
+	w->shown += json_array_size(rows) - before;
+	return rc == 1 && w->shown >= w->limit ? 0 : rc;
+}
+
+static json_t *
+flows_tail(void *cur)
+{
+	const struct flows_cursor *w = cur;
+
+	return json_pack("{s:I}", "shown", (json_int_t)w->shown);
+}
+
+static json_t *
+answer_flows(
+    struct socketd *sd, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
+{
+	struct flow_table   *t = engine_flows(sd->engine);
+	struct flows_cursor *w;
+	int                  link = -1;
+	uint32_t             total;
 
 	if (req->link[0] != '\0' && (link = link_index(sd, req->link)) < 0)
 		return unknown_link(sd, req->link);
-	for (i = 0; i < sd->nlinks; i++)
-		names[i] = sd->links[i].conf->name;
-	if ((rows = json_array()) == NULL)
+	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
-	total = ctlsrv_flows(rows, engine_flows(sd->engine), link, names,
-	    sd->nlinks, sd->conf->lan, sd->conf->nlan, NULL, req->limit,
-	    now_ms());
-	return json_pack("{s:I,s:I,s:o}", "total", (json_int_t)total, "shown",
-	    (json_int_t)json_array_size(rows), "flows", rows);
+	w->sd = sd;
+	memcpy(w->link, req->link, sizeof(w->link));
+	w->limit = req->limit;
+	/* What the table holds now: the walk is not a snapshot. */
+	total = link < 0 ? flow_table_count(t)
+			 : flow_table_link_count(t, (uint8_t)link);
+	*rows = (struct ctlsrv_rows){"flows", flows_next, flows_tail, free, w};
+	return ctlsock_ok(json_pack("{s:I}", "total", (json_int_t)total));
 }
 
 json_t *
-socketd_answer(void *arg, const struct ctlsock_req *req)
+socketd_answer(
+    void *arg, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
 {
 	struct socketd *sd = arg;
 	int             link;
@@ -149,9 +193,7 @@ socketd_answer(void *arg, const struct ctlsock_req *req)
 			    req->site, sd->conf->site);
 		if (req->cmd == CTLSOCK_LINKS)
 			return ctlsock_ok(answer_links(sd));
-		return req->link[0] != '\0' && link_index(sd, req->link) < 0
-		    ? unknown_link(sd, req->link)
-		    : ctlsock_ok(answer_flows(sd, req));
+		return answer_flows(sd, req, rows);
 	case CTLSOCK_LINK:
 		if ((link = link_index(sd, req->link)) < 0)
 			return unknown_link(sd, req->link);

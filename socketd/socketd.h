@@ -133,7 +133,8 @@ void control_reassign_cancel(struct reassign *); /* frees; NULL is fine */
 
 /* ctl.c: the control socket's requests (the skeleton answers counters
  * and reload) */
-json_t *socketd_answer(void *, const struct ctlsock_req *);
+json_t *socketd_answer(
+    void *, const struct ctlsock_req *, struct ctlsrv_rows *);
 
 /* reload.c: daemon_reload()'s hooks (daemon/daemon.h).  What applies live
  * and what needs a restart: reload.c, wanpair-socketd(8) RELOAD. */

@@ -82,6 +82,86 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(
 	    parse("{\"command\":\"flows\",\"limit\":100000}\n", &req, err), 0);
 	ck_assert_uint_eq(req.limit, CTLSOCK_FLOWS_MAX);
+	/* sites: every one unless limited */
+	ck_assert_int_eq(parse("{\"command\":\"sites\"}", &req, err), 0);
+	ck_assert_uint_eq(req.limit, 0);
+	ck_assert_int_eq(
+	    parse("{\"command\":\"sites\",\"limit\":5}", &req, err), 0);
+	ck_assert_uint_eq(req.limit, 5);
+}
+END_TEST
+
+struct bytes {
+	char   b[8192];
+	size_t n;
+};
+
+static int
+collect(const char *buf, size_t len, void *arg)
+{
+	struct bytes *o = arg;
+
+	if (o->n + len > sizeof(o->b))
+		return -1;
+	memcpy(o->b + o->n, buf, len);
+	o->n += len;
+	return 0;
+}
+
+/*
+ * A reply written in parts is the line a whole reply would have been:
+ * same bytes, one line, for wanpairctl and for a script's JSON parser.
+ */
+START_TEST(test_stream_framing)
+{
+	json_t      *head, *tail, *row[3], *whole, *rows, *result, *reply;
+	struct bytes o = {.n = 0};
+	char        *line, err[CTLSOCK_ERRLEN];
+	size_t       i, nrows;
+
+	for (nrows = 0; nrows <= 3; nrows++) {
+		o.n = 0;
+		head = json_pack(
+		    "{s:i,s:s}", "total", 3, "note", "caf\u00e9 \"q\"");
+		tail = json_pack("{s:i}", "shown", (int)nrows);
+		rows = json_array();
+		ck_assert_int_eq(
+		    ctlsock_stream_head(head, "flows", collect, &o), 0);
+		for (i = 0; i < nrows; i++) {
+			row[i] =
+			    json_pack("{s:i,s:s}", "n", (int)i, "s", "a\nb");
+			ck_assert_int_eq(
+			    ctlsock_stream_row(row[i], i == 0, collect, &o), 0);
+			json_array_append(rows, row[i]);
+		}
+		ck_assert_int_eq(ctlsock_stream_tail(tail, collect, &o), 0);
+		whole = json_deep_copy(head);
+		json_object_set(whole, "flows", rows);
+		json_object_update(whole, tail);
+		reply = ctlsock_ok(json_incref(whole));
+		ck_assert_ptr_nonnull(line = ctlsock_reply_encode(reply));
+		json_decref(reply);
+		ck_assert_uint_eq(o.n, strlen(line));
+		ck_assert_msg(memcmp(o.b, line, o.n) == 0, "%.*s\nvs %s",
+		    (int)o.n, o.b, line);
+		ck_assert_int_eq(
+		    ctlsock_reply_parse(o.b, o.n, &result, err, sizeof(err)),
+		    0);
+		ck_assert(json_equal(result, whole));
+		json_decref(result);
+		free(line);
+		for (i = 0; i < nrows; i++)
+			json_decref(row[i]);
+		json_decref(rows);
+		json_decref(whole);
+		json_decref(head);
+		json_decref(tail);
+	}
+	/* A consumer that refuses stops the writer. */
+	o.n = sizeof(o.b);
+	head = json_pack("{s:i}", "total", 1);
+	ck_assert_int_eq(ctlsock_stream_head(head, "flows", collect, &o), -1);
+	json_decref(head);
 }
 END_TEST
 
@@ -108,6 +188,11 @@ START_TEST(test_refused)
 	    {"{\"command\":\"flows\",\"limit\":100001}",
 		"limit: must be an integer 1..100000"},
 	    {"{\"command\":\"flows\",\"limit\":\"10\"}", "limit: must be"},
+	    {"{\"command\":\"sites\",\"limit\":0}",
+		"limit: must be an integer 1..1000000"},
+	    {"{\"command\":\"sites\",\"limit\":\"x\"}", "limit: must be"},
+	    {"{\"command\":\"sites\",\"site\":\"a\"}",
+		"sites: unknown key \"site\""},
 	    {"{\"command\":\"flows\",\"link\":\"\"}",
 		"link: must be 1 to 31 characters, got \"\""},
 	    {"{\"command\":\"flows\",\"link\":"
@@ -290,6 +375,7 @@ ctlsock_suite(void)
 
 	tcase_add_test(tc, test_roundtrip);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_stream_framing);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_size);
 	tcase_add_test(tc, test_truncated);

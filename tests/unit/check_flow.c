@@ -726,6 +726,182 @@ START_TEST(test_foreach)
 }
 END_TEST
 
+/*
+ * flow_table_walk() in steps while the table changes between them, as
+ * it does under `wanpairctl flows`: flows expire or are evicted, new
+ * ones arrive, a reload grows the index.  Flow number i carries i in
+ * group (the test's own use of it).
+ */
+#define WALK_KEYS 40000
+
+struct walk_state {
+	uint8_t emitted[WALK_KEYS];
+	uint8_t gone[WALK_KEYS];     /* released at least once */
+	uint8_t inserted[WALK_KEYS]; /* inserted at least once */
+	size_t  twice;
+};
+
+static void
+walk_mark_gone(void *arg, struct flow *f, enum flow_release why)
+{
+	struct walk_state *w = arg;
+
+	(void)why;
+	w->gone[f->group] = 1;
+}
+
+static void
+walk_cb(void *arg, struct flow *f)
+{
+	struct walk_state *w = arg;
+
+	if (w->emitted[f->group]++ > 0)
+		w->twice++;
+}
+
+static uint32_t
+walk_rand(uint32_t *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	return *seed >> 8;
+}
+
+/* Real-looking hashes crowded into few homes at any index size below
+ * 2^16: long clusters, so deletes shift flows back across the walk's
+ * position and inserts hit the probe bound. */
+static uint64_t
+crowded_hash(const struct flow_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint64_t       h = 1469598103934665603ull;
+	size_t         i;
+
+	for (i = 0; i < sizeof(*k); i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return (h & ~(uint64_t)0xffff) | (h & 0x1ff) | ((h >> 20) & 0x3000);
+}
+
+static void
+walk_insert(struct flow_table *t, struct walk_state *w, uint32_t i)
+{
+	struct flow_key k = key_n(i, IPPROTO_UDP);
+	struct flow    *f;
+
+	if (find(t, &k) != NULL)
+		return;
+	f = add(t, &k, i);
+	ck_assert_ptr_nonnull(f);
+	f->group = i;
+	w->inserted[i] = 1;
+}
+
+static void
+walk_churn(uint64_t (*hash_fn)(const struct flow_key *))
+{
+	struct walk_state *w;
+	struct flow_pool  *pool;
+	struct flow_table *t;
+	struct flow_key    k;
+	struct flow       *f;
+	uint64_t           pos = 0;
+	uint32_t           i, next = 3000, seed = 7, steps = 0;
+	size_t             n, present = 0, start = 0;
+
+	ck_assert_ptr_nonnull(w = calloc(1, sizeof(*w)));
+	pool = flow_pool_new(WALK_KEYS);
+	ck_assert_ptr_nonnull(t = flow_table_new_shared(pool, 4000, &tmo));
+	flow_table_set_release_cb(t, walk_mark_gone, w);
+	if (hash_fn != NULL)
+		flow_table_set_hash_fn(t, hash_fn);
+	for (i = 0; i < 3000; i++)
+		walk_insert(t, w, i);
+	/* What the probe bound evicted while filling is not "at start". */
+	for (i = 0; i < 3000; i++)
+		start += !w->gone[i];
+	memset(w->gone, 0, sizeof(w->gone));
+	for (i = 0; i < 3000; i++) {
+		k = key_n(i, IPPROTO_UDP);
+		if (find(t, &k) == NULL)
+			w->gone[i] = 1;
+	}
+	while (pos < FLOW_WALK_END) {
+		n = flow_table_walk(t, &pos, walk_cb, w, 5);
+		ck_assert_uint_le(n, 5 + FLOW_PROBE_MAX);
+		steps++;
+		/* Between steps: three flows go, three come, one of them a
+		 * key that went before (a new flow with an old key). */
+		for (i = 0; i < 3; i++) {
+			k = key_n(walk_rand(&seed) % next, IPPROTO_UDP);
+			if ((f = find(t, &k)) != NULL)
+				flow_table_remove(t, f);
+		}
+		walk_insert(t, w, next++);
+		walk_insert(t, w, next++);
+		walk_insert(t, w, walk_rand(&seed) % next);
+		/* A reload raises the cap: the index grows mid-walk. */
+		if (steps == 40) {
+			ck_assert_int_eq(flow_table_reserve(t, 30000), 0);
+			flow_table_set_cap(t, 30000);
+		}
+		ck_assert_uint_lt(steps, 1000000);
+	}
+	ck_assert_uint_eq(w->twice, 0);
+	for (i = 0; i < 3000; i++)
+		if (!w->gone[i]) {
+			present++;
+			CHECK(w->emitted[i] == 1,
+			    "flow %u present throughout, emitted %u times", i,
+			    w->emitted[i]);
+		}
+	/* The churn touched a fair share, and left most in place. */
+	ck_assert_uint_gt(present, start / 4);
+	ck_assert_uint_lt(present, start);
+	ck_assert_uint_gt(steps, 40);
+	/* A walk begun after the end is over at once. */
+	ck_assert_uint_eq(flow_table_walk(t, &pos, walk_cb, w, 5), 0);
+	flow_table_free(t);
+	flow_pool_free(pool);
+	free(w);
+}
+
+START_TEST(test_walk_churn)
+{
+	walk_churn(NULL);
+}
+END_TEST
+
+START_TEST(test_walk_churn_crowded)
+{
+	walk_churn(crowded_hash);
+}
+END_TEST
+
+/* A step costs O(max), not O(index): a million slots and one flow. */
+START_TEST(test_walk_step_bounded)
+{
+	struct walk_state *w;
+	struct flow_table *t;
+	uint64_t           pos = 0, before;
+	uint32_t           steps = 0;
+
+	ck_assert_ptr_nonnull(w = calloc(1, sizeof(*w)));
+	ck_assert_ptr_nonnull(t = flow_table_new(700000, &tmo));
+	walk_insert(t, w, 5);
+	ck_assert_uint_ne(flow_table_serial(t), 0);
+	while (pos < FLOW_WALK_END) {
+		before = pos;
+		(void)flow_table_walk(t, &pos, walk_cb, w, 10);
+		/* 16 * 10 + 64 homes of 2^20 at most */
+		ck_assert_uint_le(pos - before, (uint64_t)224 << 12);
+		steps++;
+	}
+	ck_assert_uint_ge(steps, (1u << 20) / 224);
+	ck_assert_uint_eq(w->emitted[5], 1);
+	flow_table_free(t);
+	free(w);
+}
+END_TEST
+
 /* Flows a replayed capture stamps out of order must not unsort the idle
  * lists: expiry still finds every flow that is due. */
 START_TEST(test_clock_steps_back)
@@ -1428,6 +1604,9 @@ flow_suite(void)
 	tcase_add_test(tc, test_random_vs_model);
 	tcase_add_test(tc, test_wraparound_delete);
 	tcase_add_test(tc, test_foreach);
+	tcase_add_test(tc, test_walk_churn);
+	tcase_add_test(tc, test_walk_churn_crowded);
+	tcase_add_test(tc, test_walk_step_bounded);
 	tcase_add_test(tc, test_memory_at_a_million);
 	suite_add_tcase(s, tc);
 

@@ -307,6 +307,192 @@ START_TEST(new_hello_without_a_link)
 }
 END_TEST
 
+/*
+ * A request answered in chunks (ctlsrv_rows), as daemon/ctlsrv.c drives
+ * it: every row, the head's and the tail's members in one object.
+ * max rows a call.
+ */
+static json_t *
+ctl_all(const struct ctlsock_req *req, size_t max)
+{
+	struct ctlsrv_rows rows = {0};
+	json_t            *reply, *result, *arr, *tail;
+	int                more;
+
+	reply = popd_answer(pd, req, &rows);
+	ck_assert_ptr_nonnull(reply);
+	if (rows.next == NULL)
+		return reply; /* an error, or not streamed */
+	ck_assert(json_is_true(json_object_get(reply, "ok")));
+	result = json_incref(json_object_get(reply, "result"));
+	json_decref(reply);
+	arr = json_array();
+	do {
+		more = rows.next(rows.cur, arr, max);
+		ck_assert_int_ge(more, 0);
+	} while (more == 1);
+	tail = rows.tail(rows.cur);
+	json_object_update(result, tail);
+	json_decref(tail);
+	json_object_set_new(result, rows.key, arr);
+	rows.free(rows.cur);
+	return result;
+}
+
+static struct ctlsock_req
+req_of(enum ctlsock_cmd cmd, const char *link, const char *site, uint32_t limit)
+{
+	struct ctlsock_req r;
+
+	memset(&r, 0, sizeof(r));
+	r.cmd = cmd;
+	snprintf(r.link, sizeof(r.link), "%s", link);
+	snprintf(r.site, sizeof(r.site), "%s", site);
+	r.limit = limit;
+	return r;
+}
+
+static json_int_t
+member_int(const json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+/*
+ * `flows` on popd, a chunk at a time: every flow of the site once, the
+ * link and site filters, the limit, the total from the tables' counts.
+ */
+START_TEST(ctl_flows_streamed)
+{
+	struct ctl_hello   h;
+	struct ctlsock_req r;
+	struct session    *b17;
+	json_t            *res, *row;
+	char               seen[2000] = {0};
+	size_t             i;
+
+	hello(&h, 0);
+	pd->sites[1].session = b17 = session(&h, 0x5001);
+	session_index_swap(pd, NULL, b17);
+	flows_on(b17->engine, 1, 300, 0);
+	flows_on(b17->engine, 301, 100, 1);
+
+	r = req_of(CTLSOCK_FLOWS, "", "", 100000);
+	res = ctl_all(&r, 7);
+	ck_assert_int_eq(member_int(res, "total"), 400);
+	ck_assert_int_eq(member_int(res, "shown"), 400);
+	ck_assert_uint_eq(json_array_size(json_object_get(res, "flows")), 400);
+	json_array_foreach(json_object_get(res, "flows"), i, row)
+	{
+		json_int_t sport = member_int(row, "sport") - 1000;
+
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(row, "site")),
+		    "branch-17");
+		ck_assert(sport >= 1 && sport <= 400);
+		ck_assert_msg(
+		    !seen[sport], "flow %lld twice", (long long)sport);
+		seen[sport] = 1;
+	}
+	json_decref(res);
+
+	r = req_of(CTLSOCK_FLOWS, "WAN2", "", 100000);
+	res = ctl_all(&r, CTLSRV_CHUNK_ROWS);
+	ck_assert_int_eq(member_int(res, "total"), 100);
+	ck_assert_int_eq(member_int(res, "shown"), 100);
+	json_array_foreach(json_object_get(res, "flows"), i, row)
+	    ck_assert_str_eq(
+		json_string_value(json_object_get(row, "link")), "WAN2");
+	json_decref(res);
+
+	r = req_of(CTLSOCK_FLOWS, "", "branch-17", 50);
+	res = ctl_all(&r, 16);
+	ck_assert_int_eq(member_int(res, "total"), 400);
+	ck_assert_int_eq(member_int(res, "shown"), 50);
+	ck_assert_uint_eq(json_array_size(json_object_get(res, "flows")), 50);
+	json_decref(res);
+
+	r = req_of(CTLSOCK_FLOWS, "", "hq", 100);
+	res = ctl_all(&r, 16);
+	ck_assert_int_eq(member_int(res, "total"), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(res, "flows")), 0);
+	json_decref(res);
+
+	/* refusals quote what was wrong */
+	r = req_of(CTLSOCK_FLOWS, "WAN9", "", 100);
+	res = ctl_all(&r, 16);
+	ck_assert_ptr_nonnull(
+	    strstr(json_string_value(json_object_get(res, "error")),
+		"unknown link \"WAN9\""));
+	json_decref(res);
+	r = req_of(CTLSOCK_FLOWS, "", "nowhere", 100);
+	res = ctl_all(&r, 16);
+	ck_assert_ptr_nonnull(
+	    strstr(json_string_value(json_object_get(res, "error")),
+		"unknown site \"nowhere\""));
+	json_decref(res);
+
+	/*
+	 * A reconnect mid-walk: the site's table stays (site->engine, the
+	 * session takes its flows over with session_inherit()), and the
+	 * walk goes on through it: every flow once.
+	 */
+	{
+		struct ctlsrv_rows rows = {0};
+		json_t            *arr = json_array(), *reply;
+		struct session    *n;
+		size_t             before, first;
+
+		r = req_of(CTLSOCK_FLOWS, "", "", 100000);
+		reply = popd_answer(pd, &r, &rows);
+		/* branch-1's empty table first (a few steps), then
+		 * branch-17's */
+		while (json_array_size(arr) == 0)
+			ck_assert_int_eq(rows.next(rows.cur, arr, 50), 1);
+		first = json_array_size(arr);
+		n = session(&h, 0x5002);
+		session_inherit(n, b17);
+		session_index_swap(pd, b17, n);
+		pd->sites[1].session = n;
+		session_free(b17);
+		ck_assert_int_eq(rows.next(rows.cur, arr, 50), 1);
+		before = json_array_size(arr);
+		ck_assert_uint_gt(before, first); /* the same table, on */
+		/* The site's table is cleared (a session that does not take
+		 * over the last one's flows) and refilled: the walk goes on
+		 * in the same table and may show some of the new flows, never
+		 * a 5-tuple twice. */
+		b17 = n;
+		n = session(&h, 0x5003);
+		session_index_swap(pd, b17, n);
+		pd->sites[1].session = n;
+		session_free(b17);
+		flow_table_clear(engine_flows(pd->sites[1].engine));
+		flows_on(n->engine, 1, 10, 0);
+		while (rows.next(rows.cur, arr, 50) == 1)
+			;
+		ck_assert_uint_le(json_array_size(arr), before + 10);
+		memset(seen, 0, sizeof(seen));
+		json_array_foreach(arr, i, row)
+		{
+			json_int_t sport = member_int(row, "sport") - 1000;
+
+			ck_assert_msg(
+			    !seen[sport], "flow %lld twice", (long long)sport);
+			seen[sport] = 1;
+		}
+		rows.free(rows.cur);
+		json_decref(arr);
+		json_decref(reply);
+	}
+	/* and a walk from the start sees the new table */
+	r = req_of(CTLSOCK_FLOWS, "", "", 100000);
+	res = ctl_all(&r, 7);
+	ck_assert_int_eq(member_int(res, "shown"), 10);
+	json_decref(res);
+}
+END_TEST
+
 /* popd.json in the PKI directory, the TLS files from the given dirs. */
 static void
 write_conf_more(
@@ -520,6 +706,137 @@ START_TEST(reload_sites)
 }
 END_TEST
 
+/* 300 sites named site-NNN (and extra, if not NULL), in a shuffled
+ * order; `skip` left out. */
+static char *
+many_sites(unsigned seed, int skip, const char *extra)
+{
+	size_t len = 300 * 120 + 256, off = 0;
+	char  *t = malloc(len);
+	int    i, k;
+
+	ck_assert_ptr_nonnull(t);
+	t[0] = '\0';
+	for (i = 0; i < 300; i++) {
+		k = (int)((unsigned)i * 7 + seed) % 300;
+		if (k == skip)
+			continue;
+		off += (size_t)snprintf(t + off, len - off,
+		    "%s{\"name\": \"site-%03d\", \"identity\": "
+		    "\"s%d.example.net\", \"lan\": [\"10.%d.%d.0/24\"]}",
+		    off > 0 ? "," : "", k, k, 100 + k / 200, k % 200);
+	}
+	if (extra != NULL)
+		off += (size_t)snprintf(t + off, len - off, ",%s", extra);
+	ck_assert_uint_lt(off, len);
+	return t;
+}
+
+/*
+ * `sites` a chunk at a time while a reload replaces pd->sites between
+ * two chunks: removed site-050 (shown already) and site-150 (not yet),
+ * added site-0005 (its name sorts before where the walk stands) and
+ * site-999 (after), the order shuffled.  Every site there throughout is
+ * shown once, none twice; the one added ahead of the walk is shown, the
+ * one removed ahead of it is not.
+ */
+START_TEST(ctl_sites_across_reload)
+{
+	struct config_errors errs = {0};
+	struct ctlsrv_rows   rows = {0};
+	struct ctlsock_req   r;
+	json_t              *reply, *arr, *row, *res;
+	char                *t, seen[1000] = {0};
+	const char          *name;
+	size_t               i;
+	int                  k, early = 0, late = 0;
+
+	t = many_sites(0, -1, NULL);
+	write_conf("198.18.0.1", pki, t);
+	free(t);
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(pd->nsites, 300);
+
+	r = req_of(CTLSOCK_SITES, "", "", 0);
+	reply = popd_answer(pd, &r, &rows);
+	ck_assert_ptr_nonnull(rows.next);
+	ck_assert_int_eq(
+	    member_int(json_object_get(reply, "result"), "total"), 300);
+	arr = json_array();
+	ck_assert_int_eq(rows.next(rows.cur, arr, 100), 1);
+	ck_assert_uint_eq(json_array_size(arr), 100);
+	/* in order of name */
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_array_get(arr, 99), "name")),
+	    "site-099");
+
+	t = many_sites(13, 150,
+	    "{\"name\": \"site-999\", \"identity\": \"s999.example.net\","
+	    " \"lan\": [\"10.99.0.0/24\"]},"
+	    "{\"name\": \"site-0005\", \"identity\": \"s5b.example.net\","
+	    " \"lan\": [\"10.99.1.0/24\"]}");
+	/* and without site-050: a second skip by hand */
+	{
+		char *p = strstr(t, "{\"name\": \"site-050\"");
+		char *q;
+
+		ck_assert_ptr_nonnull(p);
+		q = strchr(p, '}') + 1;
+		if (*q == ',')
+			q++;
+		else if (p > t && p[-1] == ',')
+			p--;
+		memmove(p, q, strlen(q) + 1);
+	}
+	write_conf("198.18.0.1", pki, t);
+	free(t);
+	ck_assert_int_eq(daemon_reload(d, &errs), 0);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_uint_eq(pd->nsites, 300);
+
+	while (rows.next(rows.cur, arr, 100) == 1)
+		;
+	json_array_foreach(arr, i, row)
+	{
+		name = json_string_value(json_object_get(row, "name"));
+		if (strcmp(name, "site-0005") == 0) {
+			early++;
+			continue;
+		}
+		if (strcmp(name, "site-999") == 0) {
+			late++;
+			continue;
+		}
+		ck_assert_int_eq(sscanf(name, "site-%d", &k), 1);
+		ck_assert_msg(!seen[k], "%s twice", name);
+		seen[k] = 1;
+	}
+	for (k = 0; k < 300; k++)
+		if (k != 150)
+			ck_assert_msg(seen[k], "site-%03d not shown", k);
+	ck_assert_msg(!seen[150], "site-150 shown after its removal");
+	ck_assert_int_eq(early, 0);
+	ck_assert_int_eq(late, 1);
+	res = rows.tail(rows.cur);
+	ck_assert_int_eq(member_int(res, "shown"), 300);
+	json_decref(res);
+	rows.free(rows.cur);
+	json_decref(arr);
+	json_decref(reply);
+
+	/* --limit: the first n by name */
+	r = req_of(CTLSOCK_SITES, "", "", 3);
+	res = ctl_all(&r, CTLSRV_CHUNK_ROWS);
+	ck_assert_int_eq(member_int(res, "total"), 300);
+	ck_assert_int_eq(member_int(res, "shown"), 3);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(res, "sites"), 2), "name")),
+	    "site-001");
+	json_decref(res);
+}
+END_TEST
+
 /*
  * A reload that cannot be applied whole is refused whole: a key bound at
  * start, or TLS files that do not load, leave every site and session as
@@ -695,12 +1012,14 @@ popd_suite(void)
 	tcase_add_test(tc, all_links_down_then_one_back);
 	tcase_add_test(tc, new_hello_takes_over);
 	tcase_add_test(tc, new_hello_without_a_link);
+	tcase_add_test(tc, ctl_flows_streamed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reload");
 	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
 	tcase_add_checked_fixture(tc, setup_file, teardown);
 	tcase_add_test(tc, reload_sites);
+	tcase_add_test(tc, ctl_sites_across_reload);
 	tcase_add_test(tc, reload_refused);
 	tcase_add_test(tc, reload_sites_dir);
 	tcase_add_test(tc, reload_probe_interval);
