@@ -242,6 +242,16 @@ tls_peer_identity(SSL *ssl, char *out, size_t outlen)
 	return 0;
 }
 
+int
+tls_peer_each_name(SSL *ssl, int (*fn)(const char *, void *), void *arg)
+{
+	X509 *x;
+
+	if ((x = verified_peer(ssl)) == NULL)
+		return 0;
+	return each_name(x, fn, arg);
+}
+
 /* DNS names compare case-insensitively in ASCII only (RFC 4343); the
  * C library's strcasecmp() would follow the locale. */
 int

@@ -563,15 +563,13 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 	SSL           *ssl = bufferevent_openssl_get_ssl(bev);
 	char           id[200], buf[300];
 	unsigned long  e;
-	size_t         i;
 	int            loggable;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		/* The handshake verified the chain; now the name. */
-		for (i = 0; i < pd->nsites; i++)
-			if (tls_peer_matches(ssl, pd->sites[i].conf->identity))
-				break;
-		if (i == pd->nsites) {
+		/* The handshake verified the chain; now the name, in the
+		 * index of identities (a walk over every site cost 4-5 ms
+		 * of the loop a handshake at 10,000 sites). */
+		if ((c->site = site_by_peer(pd, ssl)) == NULL) {
 			if (tls_peer_identity(ssl, id, sizeof(id)) == -1)
 				snprintf(id, sizeof(id), "?");
 			snprintf(buf, sizeof(buf),
@@ -581,7 +579,6 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 			conn_close(c, CLOSE_PEER, buf);
 			return;
 		}
-		c->site = &pd->sites[i];
 		limit_pending_remove(&pd->pending, &c->pend);
 		replace_older(c);
 		/* The deadline stays until HELLO: a certificate alone gets

@@ -49,7 +49,8 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 		    NULL)
 			fatal("site %s: flow table", conf->sites[i].name);
 	}
-	if ((pd->site_lpm = site_lpm_new(conf)) == NULL)
+	if ((pd->site_lpm = site_lpm_new(conf)) == NULL ||
+	    (pd->site_ids = site_ids_new(conf)) == NULL)
 		fatal("sites");
 	return pd;
 }
@@ -79,6 +80,7 @@ stop(void *arg)
 	flow_pool_free(pd->flow_pool);
 	frag_cache_free(pd->frags);
 	lpm_free(pd->site_lpm);
+	site_ids_free(pd->site_ids);
 	free(pd->sites);
 	free(pd);
 }

@@ -158,7 +158,10 @@ struct popd {
 	/* the sites' LAN prefixes, to their index in sites (session.c);
 	 * made and replaced with sites */
 	struct lpm  *site_lpm;
-	struct conn *conns; /* every control connection */
+	/* the sites' certificate identities, to their index in sites
+	 * (session.c); made and replaced with sites */
+	struct site_ids *site_ids;
+	struct conn     *conns; /* every control connection */
 
 	struct session **sess_index; /* by id, see session_by_id() */
 	uint32_t         sess_mask;
@@ -229,6 +232,22 @@ void session_index_swap(struct popd *, struct session *old, struct session *s);
 /* The LAN prefixes of conf's sites, each to its site's index (that of
  * pd->sites made from conf); NULL if out of memory. */
 struct lpm *site_lpm_new(const struct config *conf);
+/*
+ * The sites of conf by certificate identity: a table keyed by SipHash
+ * (a fresh key each) of the lowercased identity, so that a verified
+ * certificate finds its site in one lookup per name it carries, whatever
+ * the number of sites (control.c, conn_event()).  NULL if out of memory
+ * or the kernel gives no hash key.  It points into conf: free it before.
+ */
+struct site_ids *site_ids_new(const struct config *conf);
+void             site_ids_free(struct site_ids *);
+/* The index in conf->sites of the site whose identity is `name` (equal
+ * but for ASCII case, as tls_name_eq()), or -1. */
+long site_ids_find(const struct site_ids *, const char *name);
+/* The site the verified peer certificate of ssl names, or NULL: of the
+ * sites its names match, the first in the configuration, as a walk over
+ * the sites with tls_peer_matches() would find. */
+struct site *site_by_peer(const struct popd *, SSL *ssl);
 /* 1 if one of the site's LAN prefixes holds the address (raw bytes of
  * family): where it may send from.  site_has() walks the site's prefixes
  * (the control side: REASSIGN); site_holds(), for the packet path, asks

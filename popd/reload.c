@@ -116,6 +116,7 @@ struct pending {
 	uint8_t         *idchg; /* by new site: identity changed */
 	struct session **idx;   /* the new session index */
 	struct lpm      *lpm;   /* the new sites' LAN prefixes */
+	struct site_ids *ids;   /* the new sites' identities */
 };
 
 int
@@ -132,7 +133,8 @@ popd_reload_begin(void *arg, struct daemon_reload *r)
 	    (p->idchg = calloc(n->nsites + 1, 1)) == NULL ||
 	    (p->eng = calloc(n->nsites + 1, sizeof(*p->eng))) == NULL ||
 	    (p->idx = calloc(index_size(n->nsites), sizeof(*p->idx))) == NULL ||
-	    (p->lpm = site_lpm_new(n)) == NULL)
+	    (p->lpm = site_lpm_new(n)) == NULL ||
+	    (p->ids = site_ids_new(n)) == NULL)
 		return daemon_refuse(r, "sites", "out of memory");
 	if (daemon_reload_metrics(pd->daemon, r) == -1)
 		return -1;
@@ -179,6 +181,7 @@ popd_reload_abort(void *arg, struct daemon_reload *r)
 			engine_free(p->eng[i]);
 		free(p->eng);
 		lpm_free(p->lpm);
+		site_ids_free(p->ids);
 		free(p->idx);
 		free(p->idchg);
 		free(p->ns);
@@ -288,6 +291,8 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 	pd->nsites = n->nsites;
 	lpm_free(pd->site_lpm);
 	pd->site_lpm = p->lpm;
+	site_ids_free(pd->site_ids);
+	pd->site_ids = p->ids;
 	SSL_CTX_free(pd->ssl_ctx); /* a live SSL holds its own reference */
 	pd->ssl_ctx = r->ssl_ctx;
 	r->ssl_ctx = NULL;

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "log.h"
 #include "popd.h"
+#include "tls.h"
 
 /*
  * Which site an address is in: a longest-prefix match over every site's
@@ -44,6 +46,116 @@ site_lpm_new(const struct config *conf)
 			}
 		}
 	return l;
+}
+
+struct site_ids {
+	const struct config *conf;
+	struct wp_hash_key   key;
+	uint32_t             mask;
+	uint32_t            *slot; /* a site's index + 1; 0: empty */
+};
+
+/* SipHash of the name in lower case (ASCII, as tls_name_eq() compares);
+ * -1 for a name no identity can equal (too long). */
+static int
+id_hash(const struct site_ids *ids, const char *name, uint64_t *h)
+{
+	char   low[sizeof(((struct config_site *)0)->identity)];
+	size_t i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i == sizeof(low))
+			return -1;
+		low[i] = name[i] >= 'A' && name[i] <= 'Z'
+		    ? (char)(name[i] - 'A' + 'a')
+		    : name[i];
+	}
+	*h = wp_siphash(&ids->key, low, i);
+	return 0;
+}
+
+struct site_ids *
+site_ids_new(const struct config *conf)
+{
+	struct site_ids *ids;
+	uint32_t         size = 4, j;
+	uint64_t         h;
+	size_t           i;
+
+	while (size < 2 * conf->nsites)
+		size <<= 1;
+	if ((ids = calloc(1, sizeof(*ids))) == NULL ||
+	    (ids->slot = calloc(size, sizeof(*ids->slot))) == NULL ||
+	    wp_hash_key_random(&ids->key) == -1) {
+		site_ids_free(ids);
+		return NULL;
+	}
+	ids->conf = conf;
+	ids->mask = size - 1;
+	/* popd.json refuses two sites with one identity; were there two,
+	 * the first would stay, as the walk found it. */
+	for (i = 0; i < conf->nsites; i++) {
+		if (site_ids_find(ids, conf->sites[i].identity) != -1 ||
+		    id_hash(ids, conf->sites[i].identity, &h) == -1)
+			continue;
+		for (j = (uint32_t)h & ids->mask; ids->slot[j] != 0;
+		     j = (j + 1) & ids->mask)
+			;
+		ids->slot[j] = (uint32_t)i + 1;
+	}
+	return ids;
+}
+
+void
+site_ids_free(struct site_ids *ids)
+{
+	if (ids == NULL)
+		return;
+	free(ids->slot);
+	free(ids);
+}
+
+long
+site_ids_find(const struct site_ids *ids, const char *name)
+{
+	uint64_t h;
+	uint32_t j;
+
+	if (*name == '\0' || id_hash(ids, name, &h) == -1)
+		return -1;
+	for (j = (uint32_t)h & ids->mask; ids->slot[j] != 0;
+	     j = (j + 1) & ids->mask)
+		if (tls_name_eq(ids->conf->sites[ids->slot[j] - 1].identity,
+			name))
+			return (long)ids->slot[j] - 1;
+	return -1;
+}
+
+struct peer_lookup {
+	const struct site_ids *ids;
+	long                   first; /* lowest index matched, or -1 */
+};
+
+static int
+peer_name(const char *name, void *arg)
+{
+	struct peer_lookup *pl = arg;
+	long                i = site_ids_find(pl->ids, name);
+
+	if (i != -1 && (pl->first == -1 || i < pl->first))
+		pl->first = i;
+	return 0; /* every name: the first site in order wins */
+}
+
+struct site *
+site_by_peer(const struct popd *pd, SSL *ssl)
+{
+	struct peer_lookup pl = {pd->site_ids, -1};
+
+	(void)tls_peer_each_name(ssl, peer_name, &pl);
+	if (pl.first == -1 || (size_t)pl.first >= pd->nsites)
+		return NULL;
+	return &pd->sites[pl.first];
 }
 
 int

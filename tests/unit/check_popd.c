@@ -119,6 +119,69 @@ START_TEST(site_by_lan_prefix)
 }
 END_TEST
 
+static long
+site_named(const char *identity)
+{
+	return site_ids_find(pd->site_ids, identity);
+}
+
+/* A verified certificate finds its site by identity in the index, case
+ * aside (as tls_peer_matches() compared), and nothing else does. */
+START_TEST(site_by_identity)
+{
+	char long_name[400];
+
+	ck_assert_int_eq(site_named("b1.example.net"), 0);
+	ck_assert_int_eq(site_named("B17.Example.NET"), 1);
+	ck_assert_int_eq(site_named("hq.example.net"), 2);
+	ck_assert_int_eq(site_named("hq.example.net."), -1);
+	ck_assert_int_eq(site_named("hq"), -1);
+	ck_assert_int_eq(site_named("branch-1"), -1); /* a name, no identity */
+	ck_assert_int_eq(site_named(""), -1);
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	ck_assert_int_eq(site_named(long_name), -1);
+}
+END_TEST
+
+/* 2,000 sites: every identity finds its own site, whatever the case of
+ * its letters; a near miss finds none. */
+START_TEST(site_by_identity_many)
+{
+	struct config_errors errs = {0};
+	struct config       *conf;
+	char                *text, name[64];
+	size_t               cap = 2000 * 96 + 1024, off;
+	long                 i;
+
+	teardown();
+	ck_assert_ptr_nonnull(text = malloc(cap));
+	off = (size_t)snprintf(text, cap,
+	    "{\"listen\": {\"address\": \"198.18.0.1\"}, \"tls\": {\"ca\":"
+	    " \"ca.pem\", \"cert\": \"pop.pem\", \"key\": \"pop.key\"},"
+	    " \"sites\": [");
+	for (i = 0; i < 2000; i++)
+		off += (size_t)snprintf(text + off, cap - off,
+		    "%s{\"name\": \"s%ld\", \"identity\": \"s%ld.Bench\","
+		    " \"lan\": [\"10.%ld.%ld.0/24\"]}",
+		    i ? "," : "", i, i, i / 256, i % 256);
+	off += (size_t)snprintf(
+	    text + off, cap - off, "], \"flows\": {\"max\": 4096}}");
+	ck_assert_uint_lt(off, cap);
+	conf = config_parse(text, off, "popd.json", CONFIG_POPD, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
+	free(text);
+	popd_from(conf);
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "S%ld.bench", i);
+		ck_assert_int_eq(site_named(name), i);
+		snprintf(name, sizeof(name), "s%ld.bench.", i);
+		ck_assert_int_eq(site_named(name), -1);
+	}
+	ck_assert_int_eq(site_named("s2000.bench"), -1);
+}
+END_TEST
+
 /* A HELLO of branch-17 with WAN1 (100 down) and WAN2 (20 down), or with
  * the links the other way round and other wire ids. */
 static void
@@ -472,6 +535,12 @@ START_TEST(reload_sites)
 	ck_assert_uint_eq(indexed(), 1);
 	ck_assert_str_eq(site_of("10.20.1.1"), "branch-20");
 	ck_assert_str_eq(site_of("10.1.2.3"), "(none)");
+	/* the identities changed with the sites */
+	ck_assert_int_eq(site_named("b17.example.net"), 0);
+	ck_assert_int_eq(site_named("hq2.example.net"), 1);
+	ck_assert_int_eq(site_named("b20.example.net"), 2);
+	ck_assert_int_eq(site_named("hq.example.net"), -1);
+	ck_assert_int_eq(site_named("b1.example.net"), -1);
 	/* hq's flows went with its session, back to the pool; the added
 	 * site has its table, at its share */
 	ck_assert_uint_eq(flow_table_count(engine_flows(pd->sites[1].engine)),
@@ -681,6 +750,8 @@ popd_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, site_by_lan_prefix);
+	tcase_add_test(tc, site_by_identity);
+	tcase_add_test(tc, site_by_identity_many);
 	tcase_add_test(tc, link_down_moves_flows);
 	tcase_add_test(tc, flood_fills_its_own_cap);
 	tcase_add_test(tc, hello_reuses_the_sites_table);
