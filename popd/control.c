@@ -196,23 +196,17 @@ lan_outside(const struct ctl_hello *h, const struct config_site *site)
 	return NULL;
 }
 
+/* A random id no session has: the index answers, not a walk over the
+ * sites (every session is in it, popd_reload_commit() too). */
 static uint32_t
 new_session_id(struct popd *pd)
 {
 	uint32_t id;
-	size_t   i;
 
-	for (;;) {
+	do
 		id = (uint32_t)wp_random_seed();
-		if (id == 0)
-			continue;
-		for (i = 0; i < pd->nsites; i++)
-			if (pd->sites[i].session != NULL &&
-			    pd->sites[i].session->id == id)
-				break;
-		if (i == pd->nsites)
-			return id;
-	}
+	while (id == 0 || session_by_id(pd, id) != NULL);
+	return id;
 }
 
 static void
