@@ -184,6 +184,10 @@ START_TEST(good_pair)
 	ck_assert_int_eq(h.sdone, 1);
 	ck_assert_int_eq(SSL_version(h.c), TLS1_3_VERSION);
 	ck_assert_int_eq(SSL_version(h.s), TLS1_3_VERSION);
+	/* an idle connection holds no record buffers: a PoP has one per
+	 * site */
+	ck_assert(SSL_get_mode(h.s) & SSL_MODE_RELEASE_BUFFERS);
+	ck_assert(SSL_get_mode(h.c) & SSL_MODE_RELEASE_BUFFERS);
 
 	/* the PoP knows the site, the site knows the PoP */
 	ck_assert_int_eq(tls_peer_identity(h.s, id, sizeof(id)), 0);
