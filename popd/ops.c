@@ -60,10 +60,21 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 static int
 start(void *arg)
 {
-	return control_init(arg) == -1 || dataplane_start(arg) == -1 ||
-		control_start(arg) == -1
-	    ? -1
-	    : 0;
+	struct popd *pd = arg;
+
+	if (control_init(pd) == -1 || dataplane_start(pd) == -1)
+		return -1;
+	/* Datagrams and return traffic before handshakes and timers
+	 * (daemon.h): a site connecting must not hold the others'
+	 * packets. */
+	if ((pd->udp_ev != NULL &&
+		event_priority_set(pd->udp_ev, DAEMON_PRIO_DATA) == -1) ||
+	    (pd->tundev.ev != NULL &&
+		event_priority_set(pd->tundev.ev, DAEMON_PRIO_DATA) == -1)) {
+		log_warnx("cannot put the data plane first in the loop");
+		return -1;
+	}
+	return control_start(pd);
 }
 
 static void
