@@ -87,6 +87,13 @@ struct keyring;
  * the same worker's keys.  NULL if out of memory or the limits are not
  * so.  keyring_free() it.
  */
+/* keyring_new() seals and opens; keyring_new_for() only what dirs
+ * (AEAD_SEAL, AEAD_OPEN, crypto.h) says, in half the memory or less: one
+ * that only opens refuses keyring_seal() (KEYRING_ERR_SEAL) and holds no
+ * counters, one that only seals gives keyring_open() keys that refuse. */
+struct keyring *keyring_new_for(const uint8_t key0[AEAD_KEY_LEN],
+    uint8_t worker, keyring_derive_fn fn, void *arg, uint64_t limit,
+    uint64_t hard, int dirs);
 struct keyring *keyring_new(const uint8_t key0[AEAD_KEY_LEN], uint8_t worker,
     keyring_derive_fn, void *arg, uint64_t limit, uint64_t hard);
 /* Wipes and frees; NULL is fine. */
