@@ -433,6 +433,7 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 {
 	struct session *s;
 	size_t          i;
+	uint32_t        ids = 0;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
@@ -444,12 +445,15 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	for (i = 0; i < h->nlinks; i++) {
 		s->links[i] = h->links[i];
 		s->index_of[h->links[i].id] = (uint8_t)i;
+		ids |= UINT32_C(1) << h->links[i].id;
 	}
 	/* New keys, from this session's TLS connection: the only way
 	 * counters start at 0 (keyring.h).  Nothing of an old session's
 	 * keys is ever carried over (session_inherit()). */
-	if ((s->tun = tunnel_new(id, 0, 0, h->workers, derive, s, KEYRING_LIMIT,
-		 KEYRING_HARD_LIMIT)) == NULL) {
+	/* Windows for the announced links only (udp_dgram() drops the rest
+	 * before the tunnel): 8 KiB less a site of one link. */
+	if ((s->tun = tunnel_new_links(id, 0, 0, h->workers, ids, derive, s,
+		 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL) {
 		free(s);
 		return NULL;
 	}
