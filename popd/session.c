@@ -427,16 +427,48 @@ engine_repoint(struct engine *e, const struct balance_spec *spec)
 	return engine_reconfigure(e, spec, map, now_ms(), NULL, NULL, NULL);
 }
 
+/* A session's per-link arrays, one link's worth (session_new()). */
+#define PER_LINK_BYTES                                                         \
+	(sizeof(struct sockaddr_storage) + 7 * sizeof(uint64_t) +              \
+	    sizeof(struct ctl_link) + sizeof(socklen_t) + sizeof(uint32_t) +   \
+	    sizeof(uint8_t))
+/* Each array's start keeps the alignment its type needs: the struct's
+ * size and every array before it are multiples of it. */
+_Static_assert(sizeof(struct session) % _Alignof(struct sockaddr_storage) ==
+	0 && sizeof(struct sockaddr_storage) % _Alignof(uint64_t) == 0 &&
+	_Alignof(struct ctl_link) <= _Alignof(uint32_t) &&
+	sizeof(struct ctl_link) % _Alignof(uint32_t) == 0 &&
+	_Alignof(socklen_t) <= _Alignof(uint32_t),
+    "session_new()'s layout of the per-link arrays");
+
 struct session *
 session_new(struct popd *pd, struct site *site, struct conn *conn,
     const struct ctl_hello *h, uint32_t id, tunnel_derive_fn derive)
 {
 	struct session *s;
-	size_t          i;
+	size_t          i, n = h->nlinks > 0 ? h->nlinks : 1;
 	uint32_t        ids = 0;
+	uint8_t        *p;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	/* The struct, then its per-link arrays, most aligned first. */
+	if ((s = calloc(1, sizeof(*s) + n * PER_LINK_BYTES)) == NULL)
 		return NULL;
+	p = (uint8_t *)(s + 1);
+	s->endpoint = (struct sockaddr_storage *)(void *)p;
+	p += n * sizeof(*s->endpoint);
+	s->endpoint_moves = (uint64_t *)(void *)p;
+	s->new_flows = s->endpoint_moves + n;
+	s->tx_packets = s->new_flows + n;
+	s->tx_bytes = s->tx_packets + n;
+	s->rx_packets = s->tx_bytes + n;
+	s->rx_bytes = s->rx_packets + n;
+	s->rx_last_ms = s->rx_bytes + n;
+	p = (uint8_t *)(s->rx_last_ms + n);
+	s->links = (struct ctl_link *)(void *)p;
+	p += n * sizeof(*s->links);
+	s->endpoint_len = (socklen_t *)(void *)p;
+	s->probes_back = (uint32_t *)(s->endpoint_len + n);
+	s->link_down = (uint8_t *)(s->probes_back + n);
 	s->site = site;
 	s->conn = conn;
 	s->id = id;

@@ -409,6 +409,64 @@ indexed(void)
 }
 
 /*
+ * A session holds its links' state for its own links (not 32 of each):
+ * with 1 and with all 32 links every link's endpoint, counters and state
+ * are its own, and a session of one link is a small allocation.
+ */
+START_TEST(session_sized_by_its_links)
+{
+	struct ctl_hello h;
+	struct session  *s;
+	size_t           n, i;
+
+	hello(&h, 0);
+	for (n = 1; n <= CONFIG_MAX_LINKS; n += CONFIG_MAX_LINKS - 1) {
+		h.nlinks = n;
+		for (i = 0; i < n; i++) {
+			snprintf(h.links[i].name, sizeof(h.links[i].name),
+			    "L%zu", i);
+			h.links[i].id = (uint8_t)(CONFIG_MAX_LINKS - 1 - i);
+			h.links[i].down_mbps = (uint32_t)(10 + i);
+		}
+		s = session(&h, (uint32_t)(0x8000 + n));
+		ck_assert_uint_eq(s->nlinks, n);
+		for (i = 0; i < n; i++) {
+			struct sockaddr_in *sin =
+			    (struct sockaddr_in *)&s->endpoint[i];
+
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons((uint16_t)(1000 + i));
+			s->endpoint_len[i] = sizeof(*sin);
+			s->endpoint_moves[i] = s->new_flows[i] = i + 1;
+			s->tx_packets[i] = s->tx_bytes[i] = i + 2;
+			s->rx_packets[i] = s->rx_bytes[i] = i + 3;
+			s->probes_back[i] = (uint32_t)i + 4;
+			s->link_down[i] = (uint8_t)(i & 1);
+		}
+		for (i = 0; i < n; i++) {
+			ck_assert_uint_eq(s->index_of[CONFIG_MAX_LINKS - 1 - i],
+			    i);
+			ck_assert_str_eq(s->links[i].name, h.links[i].name);
+			ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&s
+						     ->endpoint[i])
+						    ->sin_port),
+			    1000 + i);
+			ck_assert_uint_eq(s->endpoint_len[i],
+			    sizeof(struct sockaddr_in));
+			ck_assert_uint_eq(s->endpoint_moves[i], i + 1);
+			ck_assert_uint_eq(s->new_flows[i], i + 1);
+			ck_assert_uint_eq(s->tx_bytes[i], i + 2);
+			ck_assert_uint_eq(s->rx_bytes[i], i + 3);
+			ck_assert_uint_eq(s->probes_back[i], i + 4);
+			ck_assert_uint_eq(s->link_down[i], i & 1);
+			ck_assert_uint_gt(s->rx_last_ms[i], 0);
+		}
+		session_free(s);
+	}
+}
+END_TEST
+
+/*
  * One pool of flows.max (4096 here) for the three sites, a third each:
  * branch-17 floods new flows and fills its own cap, evicting its own
  * idle flows; hq's flows stay and it still gets new ones.
@@ -752,6 +810,7 @@ popd_suite(void)
 	tcase_add_test(tc, site_by_lan_prefix);
 	tcase_add_test(tc, site_by_identity);
 	tcase_add_test(tc, site_by_identity_many);
+	tcase_add_test(tc, session_sized_by_its_links);
 	tcase_add_test(tc, link_down_moves_flows);
 	tcase_add_test(tc, flood_fills_its_own_cap);
 	tcase_add_test(tc, hello_reuses_the_sites_table);
