@@ -270,6 +270,25 @@ popd_ticks(void)
 	return (long long)(ut + stt);
 }
 
+/* How long popd has waited for a CPU while runnable, in ns
+ * (/proc/PID/schedstat, second field), or -1: a stall on a busy machine
+ * may be the scheduler's, not popd's loop. */
+static long long
+popd_run_delay_ns(void)
+{
+	char               path[64];
+	unsigned long long run, wait;
+	FILE              *f;
+	int                n;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)g.popd_pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fscanf(f, "%llu %llu", &run, &wait);
+	fclose(f);
+	return n == 2 ? (long long)wait : -1;
+}
+
 static double
 self_cpu_s(void)
 {
@@ -1413,7 +1432,7 @@ stream_start(void)
 	 * handshakes) when root may: the stream measures popd, not how
 	 * this process shares two cores.  It sleeps between datagrams. */
 	{
-		struct sched_param sp = {.sched_priority = 10};
+		struct sched_param sp = {.sched_priority = 20};
 
 		sm.fifo = pthread_setschedparam(sm.th, SCHED_FIFO, &sp) == 0;
 	}
@@ -1569,7 +1588,7 @@ stage(unsigned n, json_t *out)
 {
 	json_t   *o = json_object(), *sj;
 	uint64_t  t0, t1, *hs, replies0 = 0, replies1 = 0;
-	long long c0, c1, c2;
+	long long c0, c1, c2, w0, w1;
 	unsigned  first = g.next_connect, i, m;
 	long      rss;
 	double    secs, idle, gap = -1;
@@ -1581,11 +1600,13 @@ stage(unsigned n, json_t *out)
 	run_for(50, NULL); /* the stream flowing again before the first */
 	json_decref(stream_take(NULL));
 	c0 = popd_ticks();
+	w0 = popd_run_delay_ns();
 	t0 = now_us();
 	connect_more();
 	run_for(UINT64_C(3600) * 1000, stage_done);
 	t1 = now_us();
 	c1 = popd_ticks();
+	w1 = popd_run_delay_ns();
 	/* The stream while this stage's sites connected. */
 	if ((sj = stream_take(&gap)) != NULL)
 		json_object_set_new(o, "stream", sj);
@@ -1626,6 +1647,11 @@ stage(unsigned n, json_t *out)
 	free(hs);
 	json_object_set_new(o, "popd_cpu_ms_per_handshake",
 	    json_real(m ? ticks_s(c1 - c0) * 1e3 / m : 0));
+	/* popd's share of the stage spent runnable but waiting for a CPU */
+	json_object_set_new(o, "popd_run_wait_pct",
+	    json_real(w0 >= 0 && w1 >= 0 && secs > 0
+		    ? (double)(w1 - w0) / 1e9 / secs * 100
+		    : -1));
 
 	/* The stream around the stage's last site's connect (from its
 	 * TCP connect to a little after its WELCOME). */
