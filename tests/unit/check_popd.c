@@ -144,14 +144,15 @@ START_TEST(site_by_identity)
 }
 END_TEST
 
-/* 2,000 sites: every identity finds its own site, whatever the case of
- * its letters; a near miss finds none. */
-START_TEST(site_by_identity_many)
+/* popd over n sites ("s0" .. , identity "sN.Bench", LAN 10.N/256.N%256
+ * .0/24), in place of the fixture's three. */
+static void
+popd_many(long n)
 {
 	struct config_errors errs = {0};
 	struct config       *conf;
-	char                *text, name[64];
-	size_t               cap = 2000 * 96 + 1024, off;
+	char                *text;
+	size_t               cap = (size_t)n * 96 + 1024, off;
 	long                 i;
 
 	teardown();
@@ -160,7 +161,7 @@ START_TEST(site_by_identity_many)
 	    "{\"listen\": {\"address\": \"198.18.0.1\"}, \"tls\": {\"ca\":"
 	    " \"ca.pem\", \"cert\": \"pop.pem\", \"key\": \"pop.key\"},"
 	    " \"sites\": [");
-	for (i = 0; i < 2000; i++)
+	for (i = 0; i < n; i++)
 		off += (size_t)snprintf(text + off, cap - off,
 		    "%s{\"name\": \"s%ld\", \"identity\": \"s%ld.Bench\","
 		    " \"lan\": [\"10.%ld.%ld.0/24\"]}",
@@ -172,6 +173,16 @@ START_TEST(site_by_identity_many)
 	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
 	free(text);
 	popd_from(conf);
+}
+
+/* 2,000 sites: every identity finds its own site, whatever the case of
+ * its letters; a near miss finds none. */
+START_TEST(site_by_identity_many)
+{
+	char name[64];
+	long i;
+
+	popd_many(2000);
 	for (i = 0; i < 2000; i++) {
 		snprintf(name, sizeof(name), "S%ld.bench", i);
 		ck_assert_int_eq(site_named(name), i);
@@ -407,6 +418,50 @@ indexed(void)
 		n += pd->sess_index[i] != NULL;
 	return n;
 }
+
+/*
+ * The health walk over 2,000 sites goes HEALTH_CHUNK (500) sites a
+ * callback, so that packets are served between chunks, and still reaches
+ * every site: a silent link of the first, a middle and the last site goes
+ * down in the chunk that holds it, and the walk then starts over.
+ */
+START_TEST(health_walk_in_chunks)
+{
+	static const long at[] = {0, 700, 1999};
+	struct ctl_hello  h;
+	struct session   *s[3];
+	uint64_t          now = 1000000;
+	size_t            k;
+
+	popd_many(2000);
+	hello(&h, 0);
+	h.nlinks = 1;
+	for (k = 0; k < 3; k++) {
+		snprintf(h.site, sizeof(h.site), "s%ld", at[k]);
+		h.lan[0] = pd->conf->sites[at[k]].lan[0];
+		s[k] = session_of((size_t)at[k], &h, (uint32_t)(0x9000 + k));
+		pd->sites[at[k]].session = s[k];
+		s[k]->rx_last_ms[0] = now - 60000; /* a minute of silence */
+	}
+	ck_assert_int_eq(health_walk(pd, now), 1); /* 0 .. 499 */
+	ck_assert_uint_eq(s[0]->link_down[0], 1);
+	ck_assert_uint_eq(s[1]->link_down[0], 0);
+	ck_assert_int_eq(health_walk(pd, now), 1); /* 500 .. 999 */
+	ck_assert_uint_eq(s[1]->link_down[0], 1);
+	ck_assert_uint_eq(s[2]->link_down[0], 0);
+	ck_assert_int_eq(health_walk(pd, now), 1);
+	ck_assert_int_eq(health_walk(pd, now), 0); /* 1500 .. 1999: done */
+	ck_assert_uint_eq(s[2]->link_down[0], 1);
+	ck_assert_uint_eq(pd->health_next, 0);
+	/* a reload that leaves fewer sites than the walk had reached ends
+	 * it, and the next walk starts from the first site */
+	pd->health_next = 1500;
+	pd->nsites = 1000;
+	ck_assert_int_eq(health_walk(pd, now), 0);
+	ck_assert_uint_eq(pd->health_next, 0);
+	pd->nsites = 2000;
+}
+END_TEST
 
 /*
  * A session holds its links' state for its own links (not 32 of each):
@@ -811,6 +866,7 @@ popd_suite(void)
 	tcase_add_test(tc, site_by_identity);
 	tcase_add_test(tc, site_by_identity_many);
 	tcase_add_test(tc, session_sized_by_its_links);
+	tcase_add_test(tc, health_walk_in_chunks);
 	tcase_add_test(tc, link_down_moves_flows);
 	tcase_add_test(tc, flood_fills_its_own_cap);
 	tcase_add_test(tc, hello_reuses_the_sites_table);
