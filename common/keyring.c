@@ -132,8 +132,8 @@ keyring_seal(struct keyring *k, uint8_t type, uint8_t link_id, uint32_t session,
 	int             n;
 
 	*events = 0;
-	if (!(k->dirs & AEAD_SEAL) || len > WIRE_MAX_INNER ||
-	    outlen < WIRE_OVERHEAD + len)
+	if (!(k->dirs & AEAD_SEAL) || link_id >= KEYRING_LINK_IDS ||
+	    len > WIRE_MAX_INNER || outlen < WIRE_OVERHEAD + len)
 		return KEYRING_ERR_SEAL;
 	if (k->sealed >= k->limit) {
 		if (keyring_advance(k) == 0)

@@ -414,6 +414,20 @@ START_TEST(one_direction_each)
 			     (const uint8_t *)"x", 1, dgram, sizeof(dgram),
 			     &adv),
 	    KEYRING_ERR_SEAL);
+	/* a link id no site may have (PROTO_MAX_LINKS and past): refused,
+	 * and no counter moved for it */
+	ck_assert_int_eq(keyring_seal(s, WIRE_DATA, KEYRING_LINK_IDS, 1,
+			     (const uint8_t *)"x", 1, dgram, sizeof(dgram),
+			     &adv),
+	    KEYRING_ERR_SEAL);
+	ck_assert_int_eq(keyring_seal(s, WIRE_DATA, 255, 1,
+			     (const uint8_t *)"x", 1, dgram, sizeof(dgram),
+			     &adv),
+	    KEYRING_ERR_SEAL);
+	ck_assert_int_gt(keyring_seal(s, WIRE_DATA, KEYRING_LINK_IDS - 1, 1,
+			     (const uint8_t *)"x", 1, dgram, sizeof(dgram),
+			     &adv),
+	    0);
 	keyring_free(s);
 	keyring_free(r);
 }
