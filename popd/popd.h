@@ -90,6 +90,9 @@ struct session {
 struct site {
 	const struct config_site *conf;
 	struct session           *session; /* NULL until the first HELLO */
+	/* Its connection past the certificate check and not closing, the
+	 * one a newer connection replaces (control.c), or NULL. */
+	struct conn *conn;
 	/* Its return flows, at most conf->flows_max of pd->flow_pool: made
 	 * with the site (start, reload), kept from one session to the
 	 * next, so that a HELLO allocates no table. */
@@ -199,6 +202,9 @@ void conn_read(struct bufferevent *, void *);
 void conn_event(struct bufferevent *, short, void *);
 void conn_resume(evutil_socket_t, short, void *);
 void conn_free(struct conn *);
+/* c, its certificate verified (c->site set), becomes its site's one
+ * connection: the site's other one is closed (BYE, "replaced"). */
+void conn_take_site(struct conn *);
 /* listen.c: the listener (accept under limits, the TLS context) and the
  * drain of the data plane's events; it calls control.c, never back. */
 int  control_init(struct popd *);

@@ -199,7 +199,7 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 	struct site    *ns = p->ns;
 	uint8_t        *idchg = p->idchg;
 	struct conn    *c, *next;
-	int             k;
+	int             k, cur;
 	size_t          i, j, added = 0, removed = 0, lanchg = 0;
 
 	for (j = 0; j < n->nsites; j++) {
@@ -251,7 +251,10 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 				      "changed");
 			continue;
 		}
+		cur = c->site->conn == c;
 		c->site = &ns[k];
+		if (cur)
+			ns[k].conn = c;
 	}
 	for (i = 0; i < pd->nsites; i++) {
 		struct site *s = &pd->sites[i];

@@ -15,6 +15,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +419,66 @@ indexed(void)
 		n += pd->sess_index[i] != NULL;
 	return n;
 }
+
+/* A connection of site `site` as listen.c makes one (over a socket
+ * pair, no TLS), past its certificate check. */
+static struct conn *
+conn_of(size_t site, int sv[2])
+{
+	struct conn *c;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_ptr_nonnull(c = calloc(1, sizeof(*c)));
+	c->pd = pd;
+	pd->nconns++;
+	if ((c->next = pd->conns) != NULL)
+		c->next->prevp = &c->next;
+	c->prevp = &pd->conns;
+	pd->conns = c;
+	ck_assert_ptr_nonnull(
+	    c->bev = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE));
+	c->site = &pd->sites[site];
+	return c;
+}
+
+/*
+ * One connection a site: a newer one of the same site replaces the older
+ * (closed with a BYE, counted), another site's is left alone, and a site
+ * whose connection is gone has none.
+ */
+START_TEST(newer_connection_replaces)
+{
+	struct conn *c1, *c2, *c3;
+	int          sv1[2], sv2[2], sv3[2];
+
+	c1 = conn_of(1, sv1);
+	conn_take_site(c1);
+	ck_assert_ptr_eq(pd->sites[1].conn, c1);
+	c2 = conn_of(1, sv2);
+	conn_take_site(c2);
+	ck_assert_int_eq(c1->closing, 1);
+	ck_assert_int_eq(c2->closing, 0);
+	ck_assert_ptr_eq(pd->sites[1].conn, c2);
+	ck_assert_uint_eq(pd->replaced, 1);
+	c3 = conn_of(2, sv3);
+	conn_take_site(c3);
+	ck_assert_ptr_eq(pd->sites[2].conn, c3);
+	ck_assert_ptr_eq(pd->sites[1].conn, c2);
+	ck_assert_int_eq(c2->closing, 0);
+	ck_assert_uint_eq(pd->replaced, 1);
+	conn_free(c1); /* the replaced one going does not touch c2 */
+	ck_assert_ptr_eq(pd->sites[1].conn, c2);
+	conn_free(c2);
+	ck_assert_ptr_null(pd->sites[1].conn);
+	control_close(c3, "test");
+	ck_assert_ptr_null(pd->sites[2].conn);
+	conn_free(c3);
+	ck_assert_ptr_null(pd->conns);
+	close(sv1[1]);
+	close(sv2[1]);
+	close(sv3[1]);
+}
+END_TEST
 
 /*
  * The health walk over 2,000 sites goes HEALTH_CHUNK (500) sites a
@@ -867,6 +928,7 @@ popd_suite(void)
 	tcase_add_test(tc, site_by_identity_many);
 	tcase_add_test(tc, session_sized_by_its_links);
 	tcase_add_test(tc, health_walk_in_chunks);
+	tcase_add_test(tc, newer_connection_replaces);
 	tcase_add_test(tc, link_down_moves_flows);
 	tcase_add_test(tc, flood_fills_its_own_cap);
 	tcase_add_test(tc, hello_reuses_the_sites_table);
