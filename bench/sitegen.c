@@ -75,7 +75,7 @@
  * gap histogram's steps (10 us up to 100 ms) and the arrivals kept to
  * look at the time around one site's connect. */
 #define STREAM_MAGIC   0x57505354u /* "WPST" */
-#define STREAM_PORT    10
+#define STREAM_PORT    10 /* the sink's; the raw path's is the next */
 #define STREAM_MAX     8
 #define STREAM_STEP_US 10
 #define STREAM_HIST    10000
@@ -144,6 +144,7 @@ static struct {
 	struct event           *data_ev[DATA_SOCKS];
 	int                     sink_fd, inject_fd;
 	int                     stream_sink_fd, stream_inject_fd;
+	int                     raw_rx_fd, raw_tx_fd; /* the stream's reference */
 	struct udpio           *sink_io, *inject_io;
 	struct event           *sink_ev, *tick_ev, *up_pump, *down_pump;
 	struct sockaddr_storage pop_data;
@@ -1094,6 +1095,8 @@ pop_sockets(void)
 	g.stream_sink_fd = udp_socket((struct sockaddr *)&ss, len);
 	len = addr_to_sockaddr(&g.sink_addr, 0, &ss);
 	g.stream_inject_fd = udp_socket((struct sockaddr *)&ss, len);
+	len = addr_to_sockaddr(&g.pop_addr, STREAM_PORT + 1, &ss);
+	g.raw_rx_fd = udp_socket((struct sockaddr *)&ss, len);
 	if (setns(self, CLONE_NEWNET) == -1)
 		die("setns back: %s", strerror(errno));
 	close(self);
@@ -1137,7 +1140,10 @@ open_sockets(void)
  * (SO_TIMESTAMPNS), so this thread's own lateness in reading does not
  * count; its lateness in sending does, and is reported beside
  * ("send_gap_max_ms").  A thread of its own, so that the generator's
- * loop, busy with handshakes, does not delay the stream.
+ * loop, busy with handshakes, does not delay the stream.  Beside it, the
+ * same datagrams go plain from this namespace to a socket on popd's side
+ * of the veth ("raw"): the path without popd, whose gaps at the same
+ * time are what the machine (scheduler, softirqs) did to any packet.
  */
 struct gapstat {
 	uint64_t n, sent, recv, max_us, delay_max_us;
@@ -1147,7 +1153,7 @@ struct gapstat {
 struct arrival {
 	uint64_t t_us;
 	uint32_t gap_us;
-	uint8_t  dir; /* 0 up, 1 down */
+	uint8_t  dir; /* 0 up, 1 down, 2 raw */
 };
 
 static struct {
@@ -1158,9 +1164,9 @@ static struct {
 	struct site    *site[STREAM_MAX];
 	int             fd[STREAM_MAX];
 	struct udpio   *io[STREAM_MAX];
-	uint64_t        last[2][STREAM_MAX]; /* last arrival, per direction */
+	uint64_t        last[3][STREAM_MAX]; /* last arrival, per direction */
 	/* under mu: the window's figures and the recent arrivals */
-	struct gapstat  w[2];
+	struct gapstat  w[3];
 	uint64_t        send_gap_max_us;
 	struct arrival *ring;
 	uint64_t        nring;
@@ -1252,7 +1258,8 @@ stream_drain(int fd, int k, struct tunnel_evq *q)
 		if ((n = recvmsg(fd, &msg, MSG_DONTWAIT)) <= 0)
 			return;
 		if (k < 0) {
-			stream_arrival(0, buf, (size_t)n, rx_time(&msg));
+			stream_arrival(
+			    k == -1 ? 0 : 2, buf, (size_t)n, rx_time(&msg));
 			continue;
 		}
 		if (wire_hdr_decode(buf, (size_t)n, &hdr) != WIRE_OK ||
@@ -1296,8 +1303,9 @@ stream_main(void *arg)
 {
 	struct tunnel_evq   q;
 	struct tunnel_drops drops;
-	struct pollfd       pfd[STREAM_MAX + 1];
+	struct pollfd       pfd[STREAM_MAX + 2];
 	struct sockaddr_in  to = {.sin_family = AF_INET};
+	struct sockaddr_in  raw = {.sin_family = AF_INET};
 	struct timespec     tmo;
 	uint8_t             inner[2048], src[4], *payload;
 	uint64_t            next = now_rt_us(), now, last_send = 0, seq = 0;
@@ -1314,6 +1322,10 @@ stream_main(void *arg)
 		pfd[k + 1].fd = sm.fd[k];
 		pfd[k + 1].events = POLLIN;
 	}
+	pfd[sm.n + 1].fd = g.raw_rx_fd;
+	pfd[sm.n + 1].events = POLLIN;
+	memcpy(&raw.sin_addr, g.pop_addr.a, 4);
+	raw.sin_port = htons(STREAM_PORT + 1);
 	while (__atomic_load_n(&sm.run, __ATOMIC_RELAXED)) {
 		stream_probes(&q, &drops, &next_probe);
 		if (__atomic_load_n(&sm.paused, __ATOMIC_RELAXED)) {
@@ -1322,10 +1334,11 @@ stream_main(void *arg)
 			last_send = 0;
 			tmo.tv_sec = 0;
 			tmo.tv_nsec = 1000000;
-			(void)ppoll(pfd, sm.n + 1, &tmo, NULL);
+			(void)ppoll(pfd, sm.n + 2, &tmo, NULL);
 			stream_drain(pfd[0].fd, -1, &q);
 			for (k = 0; k < sm.n; k++)
 				stream_drain(pfd[k + 1].fd, (int)k, &q);
+			stream_drain(g.raw_rx_fd, -2, &q);
 			memset(sm.last, 0, sizeof(sm.last));
 			next = now_rt_us();
 			continue;
@@ -1354,10 +1367,14 @@ stream_main(void *arg)
 				    g.payload, 0, (struct sockaddr *)&to,
 				    sizeof(to));
 			}
+			stream_payload(inner, 0, seq);
+			(void)sendto(g.raw_tx_fd, inner, g.payload, 0,
+			    (struct sockaddr *)&raw, sizeof(raw));
 			seq++;
 			pthread_mutex_lock(&sm.mu);
 			sm.w[0].sent += sm.n;
 			sm.w[1].sent += sm.n;
+			sm.w[2].sent++;
 			if (last_send != 0 &&
 			    now - last_send > sm.send_gap_max_us)
 				sm.send_gap_max_us = now - last_send;
@@ -1372,13 +1389,15 @@ stream_main(void *arg)
 		now = now_rt_us();
 		tmo.tv_sec = 0;
 		tmo.tv_nsec = next > now ? (long)(next - now) * 1000 : 0;
-		if (ppoll(pfd, sm.n + 1, &tmo, NULL) <= 0)
+		if (ppoll(pfd, sm.n + 2, &tmo, NULL) <= 0)
 			continue;
 		if (pfd[0].revents & POLLIN)
 			stream_drain(pfd[0].fd, -1, &q);
 		for (k = 0; k < sm.n; k++)
 			if (pfd[k + 1].revents & POLLIN)
 				stream_drain(pfd[k + 1].fd, (int)k, &q);
+		if (pfd[sm.n + 1].revents & POLLIN)
+			stream_drain(g.raw_rx_fd, -2, &q);
 	}
 	return NULL;
 }
@@ -1414,8 +1433,11 @@ stream_start(void)
 	if ((sm.ring = calloc(STREAM_RING, sizeof(*sm.ring))) == NULL)
 		die("out of memory");
 	if (setsockopt(g.stream_sink_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
+		sizeof(on)) == -1 ||
+	    setsockopt(g.raw_rx_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
 		sizeof(on)) == -1)
 		die("SO_TIMESTAMPNS: %s", strerror(errno));
+	g.raw_tx_fd = udp_socket((struct sockaddr *)&g.local, g.local_len);
 	sm.n = g.stream_sites;
 	for (k = 0; k < sm.n; k++) {
 		sm.site[k] = &g.sites[k];
@@ -1498,8 +1520,8 @@ stream_take(double *max_ms)
 	if (!sm.started)
 		return NULL;
 	pthread_mutex_lock(&sm.mu);
-	o = json_pack("{s:o,s:o,s:f}", "up", gap_json(&sm.w[0]), "down",
-	    gap_json(&sm.w[1]), "send_gap_max_ms",
+	o = json_pack("{s:o,s:o,s:o,s:f}", "up", gap_json(&sm.w[0]), "down",
+	    gap_json(&sm.w[1]), "raw", gap_json(&sm.w[2]), "send_gap_max_ms",
 	    (double)sm.send_gap_max_us / 1e3);
 	if (max_ms != NULL)
 		*max_ms = (double)(sm.w[0].max_us > sm.w[1].max_us
@@ -1518,7 +1540,7 @@ stream_take(double *max_ms)
 static json_t *
 stream_around(uint64_t t0, uint64_t t1)
 {
-	uint64_t max[2] = {0, 0}, n[2] = {0, 0}, i, from;
+	uint64_t max[3] = {0, 0, 0}, n[3] = {0, 0, 0}, i, from;
 	json_t  *o;
 
 	if (!sm.started)
@@ -1535,9 +1557,10 @@ stream_around(uint64_t t0, uint64_t t1)
 			max[a->dir] = a->gap_us;
 	}
 	pthread_mutex_unlock(&sm.mu);
-	o = json_pack("{s:f,s:f,s:I,s:I,s:f}", "up_max_ms",
+	o = json_pack("{s:f,s:f,s:f,s:I,s:I,s:f}", "up_max_ms",
 	    n[0] ? (double)max[0] / 1e3 : -1.0, "down_max_ms",
-	    n[1] ? (double)max[1] / 1e3 : -1.0, "up_arrivals", (json_int_t)n[0],
+	    n[1] ? (double)max[1] / 1e3 : -1.0, "raw_max_ms",
+	    n[2] ? (double)max[2] / 1e3 : -1.0, "up_arrivals", (json_int_t)n[0],
 	    "down_arrivals", (json_int_t)n[1], "window_ms",
 	    (double)(t1 - t0) / 1e3);
 	return o;
