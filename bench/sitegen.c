@@ -57,6 +57,7 @@
 #include "addr.h"
 #include "ctlmsg.h"
 #include "ctlsock.h"
+#include "flow.h"
 #include "keyring.h"
 #include "probe.h"
 #include "proto.h"
@@ -2126,6 +2127,9 @@ main(int argc, char **argv)
 	json_object_set_new(out, "certs_s", json_real(certs_s));
 	json_object_set_new(out, "concurrency", json_integer(g.concurrency));
 	json_object_set_new(out, "payload_bytes", json_integer(g.payload));
+	/* what one entry of popd's flow pool is (flows.max of them) */
+	json_object_set_new(
+	    out, "flow_entry_bytes", json_integer((json_int_t)sizeof(struct flow)));
 	rss0 = popd_rss_kib();
 	json_object_set_new(out, "rss_kib_no_sites", json_integer(rss0));
 	json_object_set_new(out, "stages", stages);
