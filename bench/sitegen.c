@@ -1148,6 +1148,7 @@ open_sockets(void)
  */
 struct gapstat {
 	uint64_t n, sent, recv, max_us, delay_max_us;
+	uint64_t max_wait_us; /* popd runnable, not running, in that gap */
 	uint32_t hist[STREAM_HIST + 1];
 };
 
@@ -1166,6 +1167,10 @@ static struct {
 	int             fd[STREAM_MAX];
 	struct udpio   *io[STREAM_MAX];
 	uint64_t        last[3][STREAM_MAX]; /* last arrival, per direction */
+	/* popd's run_delay (ns) at each last arrival: how much of a gap
+	 * popd spent waiting for a CPU (/proc/PID/schedstat) */
+	uint64_t        last_wait[3][STREAM_MAX];
+	int             schedstat_fd;
 	/* under mu: the window's figures and the recent arrivals */
 	struct gapstat  w[3];
 	uint64_t        send_gap_max_us;
@@ -1184,6 +1189,21 @@ stream_payload(uint8_t *p, unsigned k, uint64_t seq)
 	memcpy(p, v, sizeof(v));
 }
 
+/* popd's run_delay in ns so far, or 0. */
+static uint64_t
+popd_wait_ns(void)
+{
+	char               buf[128];
+	unsigned long long run, wait;
+	ssize_t            n;
+
+	if (sm.schedstat_fd < 0 ||
+	    (n = pread(sm.schedstat_fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "%llu %llu", &run, &wait) == 2 ? wait : 0;
+}
+
 /* One arrival of stream k's datagram in direction dir at t (payload p of
  * len bytes). */
 static void
@@ -1191,7 +1211,7 @@ stream_arrival(int dir, const uint8_t *p, size_t len, uint64_t t)
 {
 	uint32_t        v[6];
 	unsigned        k;
-	uint64_t        sent, gap = 0;
+	uint64_t        sent, gap = 0, wait, gwait;
 	struct gapstat *w = &sm.w[dir];
 
 	if (len < sizeof(v))
@@ -1200,9 +1220,14 @@ stream_arrival(int dir, const uint8_t *p, size_t len, uint64_t t)
 	if (ntohl(v[0]) != STREAM_MAGIC || (k = ntohl(v[1])) >= sm.n)
 		return;
 	sent = (uint64_t)ntohl(v[4]) << 32 | ntohl(v[5]);
+	wait = dir < 2 ? popd_wait_ns() : 0;
 	if (sm.last[dir][k] != 0 && t > sm.last[dir][k])
 		gap = t - sm.last[dir][k];
+	gwait = sm.last[dir][k] != 0 && wait > sm.last_wait[dir][k]
+	    ? (wait - sm.last_wait[dir][k]) / 1000
+	    : 0;
 	sm.last[dir][k] = t;
+	sm.last_wait[dir][k] = wait;
 	pthread_mutex_lock(&sm.mu);
 	w->recv++;
 	if (gap > 0) {
@@ -1210,8 +1235,10 @@ stream_arrival(int dir, const uint8_t *p, size_t len, uint64_t t)
 		w->hist[gap / STREAM_STEP_US < STREAM_HIST
 			? gap / STREAM_STEP_US
 			: STREAM_HIST]++;
-		if (gap > w->max_us)
+		if (gap > w->max_us) {
 			w->max_us = gap;
+			w->max_wait_us = gwait;
+		}
 		sm.ring[sm.nring++ % STREAM_RING] =
 		    (struct arrival){t, (uint32_t)gap, (uint8_t)dir};
 	}
@@ -1433,6 +1460,13 @@ stream_start(void)
 	}
 	if ((sm.ring = calloc(STREAM_RING, sizeof(*sm.ring))) == NULL)
 		die("out of memory");
+	{
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/schedstat",
+		    (int)g.popd_pid);
+		sm.schedstat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
 	if (setsockopt(g.stream_sink_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
 		sizeof(on)) == -1 ||
 	    setsockopt(g.raw_rx_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
@@ -1503,12 +1537,13 @@ gap_quantile(const struct gapstat *w, double p)
 static json_t *
 gap_json(const struct gapstat *w)
 {
-	return json_pack("{s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f}", "sent",
-	    (json_int_t)w->sent, "received", (json_int_t)w->recv, "gaps", (json_int_t)w->n, "max_ms",
-	    w->n ? (double)w->max_us / 1e3 : -1.0, "p999_ms",
-	    gap_quantile(w, 0.999), "p99_ms", gap_quantile(w, 0.99),
+	return json_pack("{s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "sent",
+	    (json_int_t)w->sent, "received", (json_int_t)w->recv, "gaps",
+	    (json_int_t)w->n, "max_ms", w->n ? (double)w->max_us / 1e3 : -1.0,
+	    "p999_ms", gap_quantile(w, 0.999), "p99_ms", gap_quantile(w, 0.99),
 	    "median_ms", gap_quantile(w, 0.5), "delay_max_ms",
-	    (double)w->delay_max_us / 1e3);
+	    (double)w->delay_max_us / 1e3, "max_popd_wait_ms",
+	    (double)w->max_wait_us / 1e3);
 }
 
 /* The stream's figures since the last call (which starts a window), as
