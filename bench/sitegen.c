@@ -76,7 +76,7 @@
  * gap histogram's steps (10 us up to 100 ms) and the arrivals kept to
  * look at the time around one site's connect. */
 #define STREAM_MAGIC   0x57505354u /* "WPST" */
-#define STREAM_PORT    10 /* the sink's; the raw path's is the next */
+#define STREAM_PORT    10          /* the sink's; the raw path's is the next */
 #define STREAM_MAX     8
 #define STREAM_STEP_US 10
 #define STREAM_HIST    10000
@@ -140,14 +140,14 @@ static struct {
 	struct site      **by_session;
 	uint32_t           smask;
 
-	int                     data_fd[DATA_SOCKS];
-	struct udpio           *data_io[DATA_SOCKS];
-	struct event           *data_ev[DATA_SOCKS];
-	int                     sink_fd, inject_fd;
-	int                     stream_sink_fd, stream_inject_fd;
-	int                     raw_rx_fd, raw_tx_fd; /* the stream's reference */
-	struct udpio           *sink_io, *inject_io;
-	struct event           *sink_ev, *tick_ev, *up_pump, *down_pump;
+	int           data_fd[DATA_SOCKS];
+	struct udpio *data_io[DATA_SOCKS];
+	struct event *data_ev[DATA_SOCKS];
+	int           sink_fd, inject_fd;
+	int           stream_sink_fd, stream_inject_fd;
+	int           raw_rx_fd, raw_tx_fd; /* the stream's reference */
+	struct udpio *sink_io, *inject_io;
+	struct event *sink_ev, *tick_ev, *up_pump, *down_pump;
 	struct sockaddr_storage pop_data;
 	socklen_t               pop_data_len;
 	uint32_t                probe_ms;
@@ -1169,8 +1169,8 @@ static struct {
 	uint64_t        last[3][STREAM_MAX]; /* last arrival, per direction */
 	/* popd's run_delay (ns) at each last arrival: how much of a gap
 	 * popd spent waiting for a CPU (/proc/PID/schedstat) */
-	uint64_t        last_wait[3][STREAM_MAX];
-	int             schedstat_fd;
+	uint64_t last_wait[3][STREAM_MAX];
+	int      schedstat_fd;
 	/* under mu: the window's figures and the recent arrivals */
 	struct gapstat  w[3];
 	uint64_t        send_gap_max_us;
@@ -1251,7 +1251,7 @@ stream_arrival(int dir, const uint8_t *p, size_t len, uint64_t t)
 static uint64_t
 rx_time(struct msghdr *msg)
 {
-	struct cmsghdr  *c;
+	struct cmsghdr *c;
 	struct timespec ts;
 
 	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c))
@@ -1293,8 +1293,8 @@ stream_drain(int fd, int k, struct tunnel_evq *q)
 		if (wire_hdr_decode(buf, (size_t)n, &hdr) != WIRE_OK ||
 		    hdr.type != WIRE_DATA || hdr.session != sm.site[k]->session)
 			continue;
-		m = tunnel_open(sm.site[k]->tun, q, &hdr, buf, (size_t)n,
-		    inner, sizeof(inner));
+		m = tunnel_open(sm.site[k]->tun, q, &hdr, buf, (size_t)n, inner,
+		    sizeof(inner));
 		if (m >= 28 && (inner[0] >> 4) == 4)
 			stream_arrival(
 			    1, inner + 28, (size_t)m - 28, rx_time(&msg));
@@ -1305,8 +1305,7 @@ stream_drain(int fd, int k, struct tunnel_evq *q)
  * a Socket sends them: popd takes a link that hears nothing down, and
  * only probes bring it back up. */
 static void
-stream_probes(struct tunnel_evq *q, struct tunnel_drops *drops,
-    uint64_t *next)
+stream_probes(struct tunnel_evq *q, struct tunnel_drops *drops, uint64_t *next)
 {
 	uint64_t now = now_ms();
 	uint8_t  p[PROBE_LEN];
@@ -1463,14 +1462,14 @@ stream_start(void)
 	{
 		char path[64];
 
-		snprintf(path, sizeof(path), "/proc/%d/schedstat",
-		    (int)g.popd_pid);
+		snprintf(
+		    path, sizeof(path), "/proc/%d/schedstat", (int)g.popd_pid);
 		sm.schedstat_fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	if (setsockopt(g.stream_sink_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
 		sizeof(on)) == -1 ||
-	    setsockopt(g.raw_rx_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
-		sizeof(on)) == -1)
+	    setsockopt(
+		g.raw_rx_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == -1)
 		die("SO_TIMESTAMPNS: %s", strerror(errno));
 	g.raw_tx_fd = udp_socket((struct sockaddr *)&g.local, g.local_len);
 	sm.n = g.stream_sites;
@@ -1560,9 +1559,9 @@ stream_take(double *max_ms)
 	    gap_json(&sm.w[1]), "raw", gap_json(&sm.w[2]), "send_gap_max_ms",
 	    (double)sm.send_gap_max_us / 1e3);
 	if (max_ms != NULL)
-		*max_ms = (double)(sm.w[0].max_us > sm.w[1].max_us
-			      ? sm.w[0].max_us
-			      : sm.w[1].max_us) /
+		*max_ms =
+		    (double)(sm.w[0].max_us > sm.w[1].max_us ? sm.w[0].max_us
+							     : sm.w[1].max_us) /
 		    1e3;
 	memset(sm.w, 0, sizeof(sm.w));
 	sm.send_gap_max_us = 0;
@@ -1715,14 +1714,17 @@ stage(unsigned n, json_t *out)
 	/* The stream around the stage's last site's connect (from its
 	 * TCP connect to a little after its WELCOME). */
 	run_for(100, NULL);
-	if (m > 0 && (sj = stream_around(g.sites[n - 1].rt_start_us,
-			  g.sites[n - 1].rt_up_us + 20000)) != NULL) {
-		json_object_set_new(sj, "site", json_string(g.sites[n - 1].name));
+	if (m > 0 &&
+	    (sj = stream_around(g.sites[n - 1].rt_start_us,
+		 g.sites[n - 1].rt_up_us + 20000)) != NULL) {
+		json_object_set_new(
+		    sj, "site", json_string(g.sites[n - 1].name));
 		json_object_set_new(o, "stream_last_connect", sj);
 	}
 	stream_pause(1);
 	if (gap >= 0)
-		note("stage %u sites: the stream's longest gap %.2f ms", n, gap);
+		note(
+		    "stage %u sites: the stream's longest gap %.2f ms", n, gap);
 
 	/* Idle: keepalives and probes only, all n sites connected. */
 	run_for(g.settle_ms, NULL);
@@ -1914,7 +1916,8 @@ usage(void)
 	    "           [--ctl SOCKET] [--stages N,N,...] [--concurrency N]\n"
 	    "           [--idle-seconds N] [--seconds N] [--payload BYTES]\n"
 	    "           [--flows N] [--control-port N] [--window-up N]\n"
-	    "           [--window-down N] [--stream-sites N] [--stream-us US]\n");
+	    "           [--window-down N] [--stream-sites N] [--stream-us "
+	    "US]\n");
 	exit(2);
 }
 
@@ -2163,13 +2166,14 @@ main(int argc, char **argv)
 	json_object_set_new(out, "concurrency", json_integer(g.concurrency));
 	json_object_set_new(out, "payload_bytes", json_integer(g.payload));
 	/* what one entry of popd's flow pool is (flows.max of them) */
-	json_object_set_new(
-	    out, "flow_entry_bytes", json_integer((json_int_t)sizeof(struct flow)));
+	json_object_set_new(out, "flow_entry_bytes",
+	    json_integer((json_int_t)sizeof(struct flow)));
 	rss0 = popd_rss_kib();
 	json_object_set_new(out, "rss_kib_no_sites", json_integer(rss0));
 	json_object_set_new(out, "stages", stages);
 	if (g.stream_sites >= g.stages[0])
-		die("--stream-sites must be fewer than the first stage's sites");
+		die("--stream-sites must be fewer than the first stage's "
+		    "sites");
 	rc = stream_start();
 	json_object_set_new(out, "stream",
 	    json_pack("{s:i,s:i,s:b}", "sites", g.stream_sites, "interval_us",

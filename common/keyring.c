@@ -28,7 +28,7 @@ struct keyring {
 };
 
 #define COUNTERS_SIZE(dirs)                                                    \
-	((dirs) & AEAD_SEAL ? KEYRING_LINK_IDS * sizeof(uint64_t) : 0)
+	((dirs)&AEAD_SEAL ? KEYRING_LINK_IDS * sizeof(uint64_t) : 0)
 
 static struct aead *
 derive(struct keyring *k, uint32_t epoch)

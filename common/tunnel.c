@@ -14,10 +14,10 @@
 #define NO_SLOT 0xff
 
 struct tunnel_rx {
-	struct tunnel       *t;
-	uint8_t              worker;
-	struct keyring      *keys;
-	uint64_t             keyless; /* next-phase packets, no key */
+	struct tunnel  *t;
+	uint8_t         worker;
+	struct keyring *keys;
+	uint64_t        keyless; /* next-phase packets, no key */
 	/* one per link of the tunnel's, by t->slot: a site announces a
 	 * few of the 32 link ids, and each window is 264 bytes */
 	struct replay_window *window;
@@ -34,7 +34,7 @@ struct tunnel {
 	uint64_t          exhausted; /* packets tx refused */
 	struct tunnel_rx *rx;        /* [peer_workers] */
 	unsigned          nlinks;    /* windows per rx */
-	uint8_t           slot[TUNNEL_LINKS]; /* link id -> window, or NO_SLOT */
+	uint8_t slot[TUNNEL_LINKS];  /* link id -> window, or NO_SLOT */
 };
 
 uint64_t
@@ -146,8 +146,8 @@ tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
 	/* New keys, so counters from 0: the only way they start over
 	 * besides a new epoch (keyring.h). */
 	if (derive_tx(t, 0, key) == -1 ||
-	    (t->tx = keyring_new_for(key, t->worker, derive_tx, t, limit, hard,
-		 AEAD_SEAL)) == NULL)
+	    (t->tx = keyring_new_for(
+		 key, t->worker, derive_tx, t, limit, hard, AEAD_SEAL)) == NULL)
 		goto fail;
 	for (i = 0; i < peer_workers; i++) {
 		struct tunnel_rx *r = &t->rx[i];

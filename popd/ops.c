@@ -45,8 +45,8 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 		fatal("fragment cache");
 	for (i = 0; i < pd->nsites; i++) {
 		pd->sites[i].conf = &conf->sites[i];
-		if ((pd->sites[i].engine = site_engine_new(pd, &conf->sites[i])) ==
-		    NULL)
+		if ((pd->sites[i].engine =
+			    site_engine_new(pd, &conf->sites[i])) == NULL)
 			fatal("site %s: flow table", conf->sites[i].name);
 	}
 	if ((pd->site_lpm = site_lpm_new(conf)) == NULL ||

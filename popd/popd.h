@@ -69,12 +69,12 @@ struct session {
 	 */
 	struct sockaddr_storage *endpoint;
 	socklen_t               *endpoint_len;
-	uint64_t *endpoint_moves; /* NAT rebinding, roaming */
-	uint64_t *new_flows;
-	uint64_t *tx_packets;
-	uint64_t *tx_bytes;
-	uint64_t *rx_packets;
-	uint64_t *rx_bytes;
+	uint64_t                *endpoint_moves; /* NAT rebinding, roaming */
+	uint64_t                *new_flows;
+	uint64_t                *tx_packets;
+	uint64_t                *tx_bytes;
+	uint64_t                *rx_packets;
+	uint64_t                *rx_bytes;
 	/* link health as the PoP sees it: silence takes a link down */
 	uint64_t *rx_last_ms; /* last authenticated packet */
 	uint8_t  *link_down;
@@ -97,12 +97,12 @@ struct site {
 	 * with the site (start, reload), kept from one session to the
 	 * next, so that a HELLO allocates no table. */
 	struct engine *engine;
-	int                       routes_installed;
-	uint64_t                  drop_spoofed;
-	uint64_t                  drop_no_endpoint;
-	uint64_t                  drop_no_link; /* every link down */
-	uint64_t drop_table_full; /* a new flow, no entry to be had */
-	struct log_ratelimit      link_log;     /* link changes, at info */
+	int            routes_installed;
+	uint64_t       drop_spoofed;
+	uint64_t       drop_no_endpoint;
+	uint64_t       drop_no_link;    /* every link down */
+	uint64_t       drop_table_full; /* a new flow, no entry to be had */
+	struct log_ratelimit link_log;  /* link changes, at info */
 };
 
 /* One control connection, from accept to close. */
@@ -167,11 +167,11 @@ struct popd {
 	/* flows.max entries, every site's table over it (site->engine) */
 	struct flow_pool  *flow_pool;
 	struct frag_cache *frags; /* the sites' engines share it too */
-	struct site      *sites;
-	size_t            nsites;
+	struct site       *sites;
+	size_t             nsites;
 	/* the sites' LAN prefixes, to their index in sites (session.c);
 	 * made and replaced with sites */
-	struct lpm  *site_lpm;
+	struct lpm *site_lpm;
 	/* the sites' certificate identities, to their index in sites
 	 * (session.c); made and replaced with sites */
 	struct site_ids *site_ids;

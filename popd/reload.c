@@ -146,11 +146,11 @@ popd_reload_begin(void *arg, struct daemon_reload *r)
 	for (i = 0; i < n->nsites; i++) {
 		int k = config_site_index(o, n->sites[i].name);
 
-		if (k == -1 ? (p->eng[i] = site_engine_new(pd, &n->sites[i])) ==
+		if (k == -1
+			? (p->eng[i] = site_engine_new(pd, &n->sites[i])) ==
 			    NULL
-			    : flow_table_reserve(
-				  engine_flows(pd->sites[k].engine),
-				  n->sites[i].flows_max) == -1) {
+			: flow_table_reserve(engine_flows(pd->sites[k].engine),
+			      n->sites[i].flows_max) == -1) {
 			pd->conf = o;
 			return daemon_refuse(r, "flows",
 			    "out of memory for site %s's %u flows",

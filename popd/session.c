@@ -125,8 +125,8 @@ site_ids_find(const struct site_ids *ids, const char *name)
 		return -1;
 	for (j = (uint32_t)h & ids->mask; ids->slot[j] != 0;
 	     j = (j + 1) & ids->mask)
-		if (tls_name_eq(ids->conf->sites[ids->slot[j] - 1].identity,
-			name))
+		if (tls_name_eq(
+			ids->conf->sites[ids->slot[j] - 1].identity, name))
 			return (long)ids->slot[j] - 1;
 	return -1;
 }
@@ -434,8 +434,9 @@ engine_repoint(struct engine *e, const struct balance_spec *spec)
 	    sizeof(uint8_t))
 /* Each array's start keeps the alignment its type needs: the struct's
  * size and every array before it are multiples of it. */
-_Static_assert(sizeof(struct session) % _Alignof(struct sockaddr_storage) ==
-	0 && sizeof(struct sockaddr_storage) % _Alignof(uint64_t) == 0 &&
+_Static_assert(
+    sizeof(struct session) % _Alignof(struct sockaddr_storage) == 0 &&
+	sizeof(struct sockaddr_storage) % _Alignof(uint64_t) == 0 &&
 	_Alignof(struct ctl_link) <= _Alignof(uint32_t) &&
 	sizeof(struct ctl_link) % _Alignof(uint32_t) == 0 &&
 	_Alignof(socklen_t) <= _Alignof(uint32_t),
@@ -509,8 +510,7 @@ site_engine_new(const struct popd *pd, const struct config_site *conf)
 
 	if (session_spec(pd, NULL, 0, &spec) == -1)
 		return NULL;
-	e = engine_new_shared(
-	    &spec, pd->flow_pool, conf->flows_max, pd->frags);
+	e = engine_new_shared(&spec, pd->flow_pool, conf->flows_max, pd->frags);
 	balance_spec_clear(&spec);
 	return e;
 }

@@ -272,16 +272,16 @@ START_TEST(test_one_direction)
 	ck_assert_ptr_null(aead_new_for(test_key, 0));
 	ck_assert_ptr_nonnull(seal = aead_new_for(test_key, AEAD_SEAL));
 	ck_assert_ptr_nonnull(open = aead_new_for(test_key, AEAD_OPEN));
-	ck_assert_int_eq(dgram_seal(open, &h, inner, sizeof(inner), dgram,
-			     sizeof(dgram)),
+	ck_assert_int_eq(
+	    dgram_seal(open, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
 	    -1);
 	n = dgram_seal(seal, &h, inner, sizeof(inner), dgram, sizeof(dgram));
 	ck_assert_int_eq(n, (int)sizeof(dgram));
 	ck_assert_int_eq(wire_hdr_decode(dgram, (size_t)n, &d), WIRE_OK);
 	ck_assert_int_eq(
 	    dgram_open(seal, &d, dgram, (size_t)n, out, sizeof(out)), -1);
-	ck_assert_int_eq(dgram_open(open, &d, dgram, (size_t)n, out,
-			     sizeof(out)),
+	ck_assert_int_eq(
+	    dgram_open(open, &d, dgram, (size_t)n, out, sizeof(out)),
 	    (int)sizeof(inner));
 	ck_assert_mem_eq(out, inner, sizeof(inner));
 	aead_free(seal);

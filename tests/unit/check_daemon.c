@@ -267,7 +267,8 @@ spin_us(long us)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	do
 		clock_gettime(CLOCK_MONOTONIC, &b);
-	while ((b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000 <
+	while (
+	    (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000 <
 	    us);
 }
 
@@ -309,8 +310,8 @@ START_TEST(data_before_control)
 
 	ck_assert_ptr_nonnull(b = daemon_base_new());
 	ck_assert_int_eq(pipe(pipefd), 0);
-	ck_assert_ptr_nonnull(
-	    data = event_new(b, pipefd[0], EV_READ | EV_PERSIST, data_cb, NULL));
+	ck_assert_ptr_nonnull(data = event_new(b, pipefd[0],
+				  EV_READ | EV_PERSIST, data_cb, NULL));
 	ck_assert_int_eq(event_priority_set(data, DAEMON_PRIO_DATA), 0);
 	ck_assert_int_eq(event_add(data, NULL), 0);
 	for (i = 0; i < 10; i++) {

@@ -402,31 +402,30 @@ START_TEST(one_direction_each)
 	derive_ok = 1;
 	ck_assert_ptr_null(
 	    keyring_new_for(key0, 0, fake_derive, NULL, 10, 20, 0));
-	ck_assert_ptr_nonnull(s = keyring_new_for(key0, 0, fake_derive, NULL,
-				  3, 20, AEAD_SEAL));
-	ck_assert_ptr_nonnull(r = keyring_new_for(key0, 0, fake_derive, NULL,
-				  3, 20, AEAD_OPEN));
+	ck_assert_ptr_nonnull(
+	    s = keyring_new_for(key0, 0, fake_derive, NULL, 3, 20, AEAD_SEAL));
+	ck_assert_ptr_nonnull(
+	    r = keyring_new_for(key0, 0, fake_derive, NULL, 3, 20, AEAD_OPEN));
 	for (i = 0; i < 7; i++)
 		ck_assert_int_eq(roundtrip(s, r, &adv, &next), 0);
 	ck_assert_uint_eq(keyring_epoch(s), 2);
 	ck_assert_uint_eq(keyring_epoch(r), 2);
-	ck_assert_int_eq(keyring_seal(r, WIRE_DATA, 0, 1,
-			     (const uint8_t *)"x", 1, dgram, sizeof(dgram),
-			     &adv),
+	ck_assert_int_eq(keyring_seal(r, WIRE_DATA, 0, 1, (const uint8_t *)"x",
+			     1, dgram, sizeof(dgram), &adv),
 	    KEYRING_ERR_SEAL);
 	/* a link id no site may have (PROTO_MAX_LINKS and past): refused,
 	 * and no counter moved for it */
-	ck_assert_int_eq(keyring_seal(s, WIRE_DATA, KEYRING_LINK_IDS, 1,
-			     (const uint8_t *)"x", 1, dgram, sizeof(dgram),
-			     &adv),
+	ck_assert_int_eq(
+	    keyring_seal(s, WIRE_DATA, KEYRING_LINK_IDS, 1,
+		(const uint8_t *)"x", 1, dgram, sizeof(dgram), &adv),
 	    KEYRING_ERR_SEAL);
-	ck_assert_int_eq(keyring_seal(s, WIRE_DATA, 255, 1,
-			     (const uint8_t *)"x", 1, dgram, sizeof(dgram),
-			     &adv),
+	ck_assert_int_eq(
+	    keyring_seal(s, WIRE_DATA, 255, 1, (const uint8_t *)"x", 1, dgram,
+		sizeof(dgram), &adv),
 	    KEYRING_ERR_SEAL);
-	ck_assert_int_gt(keyring_seal(s, WIRE_DATA, KEYRING_LINK_IDS - 1, 1,
-			     (const uint8_t *)"x", 1, dgram, sizeof(dgram),
-			     &adv),
+	ck_assert_int_gt(
+	    keyring_seal(s, WIRE_DATA, KEYRING_LINK_IDS - 1, 1,
+		(const uint8_t *)"x", 1, dgram, sizeof(dgram), &adv),
 	    0);
 	keyring_free(s);
 	keyring_free(r);

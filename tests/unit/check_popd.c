@@ -435,8 +435,8 @@ conn_of(size_t site, int sv[2])
 		c->next->prevp = &c->next;
 	c->prevp = &pd->conns;
 	pd->conns = c;
-	ck_assert_ptr_nonnull(
-	    c->bev = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE));
+	ck_assert_ptr_nonnull(c->bev = bufferevent_socket_new(
+				  base, sv[0], BEV_OPT_CLOSE_ON_FREE));
 	c->site = &pd->sites[site];
 	return c;
 }
@@ -560,15 +560,15 @@ START_TEST(session_sized_by_its_links)
 			s->link_down[i] = (uint8_t)(i & 1);
 		}
 		for (i = 0; i < n; i++) {
-			ck_assert_uint_eq(s->index_of[CONFIG_MAX_LINKS - 1 - i],
-			    i);
+			ck_assert_uint_eq(
+			    s->index_of[CONFIG_MAX_LINKS - 1 - i], i);
 			ck_assert_str_eq(s->links[i].name, h.links[i].name);
-			ck_assert_uint_eq(ntohs(((struct sockaddr_in *)&s
-						     ->endpoint[i])
-						    ->sin_port),
+			ck_assert_uint_eq(
+			    ntohs(((struct sockaddr_in *)&s->endpoint[i])
+				      ->sin_port),
 			    1000 + i);
-			ck_assert_uint_eq(s->endpoint_len[i],
-			    sizeof(struct sockaddr_in));
+			ck_assert_uint_eq(
+			    s->endpoint_len[i], sizeof(struct sockaddr_in));
 			ck_assert_uint_eq(s->endpoint_moves[i], i + 1);
 			ck_assert_uint_eq(s->new_flows[i], i + 1);
 			ck_assert_uint_eq(s->tx_bytes[i], i + 2);
@@ -594,8 +594,8 @@ START_TEST(flood_fills_its_own_cap)
 	struct engine   *e;
 
 	ck_assert_uint_eq(flow_pool_max(pd->flow_pool), 4096);
-	ck_assert_uint_eq(flow_table_max(engine_flows(pd->sites[0].engine)),
-	    1365);
+	ck_assert_uint_eq(
+	    flow_table_max(engine_flows(pd->sites[0].engine)), 1365);
 	hello(&h, 0);
 	pd->sites[1].session = b17 = session(&h, 0x6001);
 	snprintf(h.site, sizeof(h.site), "hq");
@@ -717,8 +717,8 @@ START_TEST(reload_sites)
 	ck_assert_int_eq(site_named("b1.example.net"), -1);
 	/* hq's flows went with its session, back to the pool; the added
 	 * site has its table, at its share */
-	ck_assert_uint_eq(flow_table_count(engine_flows(pd->sites[1].engine)),
-	    0);
+	ck_assert_uint_eq(
+	    flow_table_count(engine_flows(pd->sites[1].engine)), 0);
 	ck_assert_uint_eq(flow_pool_used(pd->flow_pool), 3);
 	ck_assert_ptr_nonnull(pd->sites[2].engine);
 	ck_assert_uint_eq(

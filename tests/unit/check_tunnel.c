@@ -239,21 +239,20 @@ START_TEST(windows_only_for_its_links)
 
 	derive_ok = 1;
 	socket = tunnel_new(0x5e55, 1, 0, 1, fake_derive, NULL, 1000, 2000);
-	pop = tunnel_new_links(0x5e55, 0, 0, 1, 1u << 1 | 1u << 5, fake_derive,
-	    NULL, 1000, 2000);
+	pop = tunnel_new_links(
+	    0x5e55, 0, 0, 1, 1u << 1 | 1u << 5, fake_derive, NULL, 1000, 2000);
 	ck_assert_ptr_nonnull(socket);
 	ck_assert_ptr_nonnull(pop);
 	ck_assert_ptr_null(
 	    tunnel_new_links(1, 0, 0, 1, 0, fake_derive, NULL, 1000, 2000));
 	tunnel_evq_init(&sq);
 	tunnel_evq_init(&pq);
-	ck_assert_int_eq(send_one(socket, &sq, pop, &pq, 1, "one", d1, &n1, &h1),
-	    3);
-	ck_assert_int_eq(send_one(socket, &sq, pop, &pq, 5, "five", d5, &n5,
-			     &h5),
-	    4);
-	ck_assert_int_eq(send_one(socket, &sq, pop, &pq, 2, "two", d2, &n2,
-			     &h2),
+	ck_assert_int_eq(
+	    send_one(socket, &sq, pop, &pq, 1, "one", d1, &n1, &h1), 3);
+	ck_assert_int_eq(
+	    send_one(socket, &sq, pop, &pq, 5, "five", d5, &n5, &h5), 4);
+	ck_assert_int_eq(
+	    send_one(socket, &sq, pop, &pq, 2, "two", d2, &n2, &h2),
 	    TUNNEL_ERR_LINK);
 	/* replays refused on both, then link 1's window alone reset */
 	ck_assert_int_eq(
@@ -267,9 +266,8 @@ START_TEST(windows_only_for_its_links)
 	    tunnel_open(pop, &pq, &h5, d5, (size_t)n5, out, sizeof(out)),
 	    TUNNEL_ERR_REPLAY);
 	/* down: the PoP seals on any link, the Socket opens */
-	ck_assert_int_eq(send_one(pop, &pq, socket, &sq, 2, "down", d2, &n2,
-			     &h2),
-	    4);
+	ck_assert_int_eq(
+	    send_one(pop, &pq, socket, &sq, 2, "down", d2, &n2, &h2), 4);
 	tunnel_free(socket);
 	tunnel_free(pop);
 }
