@@ -246,24 +246,34 @@ popd_rss_kib(void)
 	return v;
 }
 
+/* /proc/POPD_PID/<file> into buf (a string): 0, or -1. */
+static int
+popd_proc(const char *file, char *buf, size_t len)
+{
+	char   path[64];
+	FILE  *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)g.popd_pid, file);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return 0;
+}
+
 /* popd's utime + stime in clock ticks, or -1 once it is gone (a zombie
  * counts as gone). */
 static long long
 popd_ticks(void)
 {
-	char               path[64], buf[1024], *p, st;
+	char               buf[1024], *p, st;
 	unsigned long long ut, stt;
-	FILE              *f;
-	size_t             n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)g.popd_pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses. */
-	if ((p = strrchr(buf, ')')) == NULL ||
+	if (popd_proc("stat", buf, sizeof(buf)) == -1 ||
+	    (p = strrchr(buf, ')')) == NULL ||
 	    sscanf(p + 2,
 		"%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &st,
 		&ut, &stt) != 3 ||
@@ -278,17 +288,13 @@ popd_ticks(void)
 static long long
 popd_run_delay_ns(void)
 {
-	char               path[64];
+	char               buf[128];
 	unsigned long long run, wait;
-	FILE              *f;
-	int                n;
 
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)g.popd_pid);
-	if ((f = fopen(path, "r")) == NULL)
+	if (popd_proc("schedstat", buf, sizeof(buf)) == -1 ||
+	    sscanf(buf, "%llu %llu", &run, &wait) != 2)
 		return -1;
-	n = fscanf(f, "%llu %llu", &run, &wait);
-	fclose(f);
-	return n == 2 ? (long long)wait : -1;
+	return (long long)wait;
 }
 
 static double
