@@ -45,6 +45,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@
 #include "addr.h"
 #include "ctlmsg.h"
 #include "ctlsock.h"
+#include "flow.h"
 #include "keyring.h"
 #include "probe.h"
 #include "proto.h"
@@ -70,6 +72,15 @@
 #define PUMP_BATCH    64
 #define STALL_MS      300 /* no progress this long: what is out is lost */
 #define HS_TIMEOUT_MS 60000
+/* The steady stream (stream_*): what it carries, its sites at most, the
+ * gap histogram's steps (10 us up to 100 ms) and the arrivals kept to
+ * look at the time around one site's connect. */
+#define STREAM_MAGIC   0x57505354u /* "WPST" */
+#define STREAM_PORT    10          /* the sink's; the raw path's is the next */
+#define STREAM_MAX     8
+#define STREAM_STEP_US 10
+#define STREAM_HIST    10000
+#define STREAM_RING    (1u << 17)
 
 enum site_state { S_IDLE, S_CONNECTING, S_UP, S_FAILED };
 
@@ -89,6 +100,8 @@ struct site {
 	uint64_t            next_probe_ms, next_ka_ms;
 	uint32_t            probe_seq;
 	uint64_t            probe_replies;
+	uint64_t            rt_start_us, rt_up_us; /* CLOCK_REALTIME */
+	int                 stream; /* the stream thread's: main keeps off */
 	char                why[CTL_ERRLEN + 64];
 };
 
@@ -115,6 +128,7 @@ static struct {
 	unsigned                stages[16], nstages, concurrency;
 	unsigned                idle_s, traffic_s, payload, win_up, win_down;
 	unsigned                flows, settle_ms;
+	unsigned                stream_sites, stream_us;
 	pid_t                   popd_pid;
 
 	struct event_base *base;
@@ -126,12 +140,14 @@ static struct {
 	struct site      **by_session;
 	uint32_t           smask;
 
-	int                     data_fd[DATA_SOCKS];
-	struct udpio           *data_io[DATA_SOCKS];
-	struct event           *data_ev[DATA_SOCKS];
-	int                     sink_fd, inject_fd;
-	struct udpio           *sink_io, *inject_io;
-	struct event           *sink_ev, *tick_ev, *up_pump, *down_pump;
+	int           data_fd[DATA_SOCKS];
+	struct udpio *data_io[DATA_SOCKS];
+	struct event *data_ev[DATA_SOCKS];
+	int           sink_fd, inject_fd;
+	int           stream_sink_fd, stream_inject_fd;
+	int           raw_rx_fd, raw_tx_fd; /* the stream's reference */
+	struct udpio *sink_io, *inject_io;
+	struct event *sink_ev, *tick_ev, *up_pump, *down_pump;
 	struct sockaddr_storage pop_data;
 	socklen_t               pop_data_len;
 	uint32_t                probe_ms;
@@ -187,6 +203,17 @@ now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* The stream's clock: the kernel's receive timestamps (SO_TIMESTAMPNS)
+ * are CLOCK_REALTIME, and one clock makes a one-way delay. */
+static uint64_t
+now_rt_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void
 site_names(
     unsigned i, char *name, size_t nlen, char *id, size_t idlen, uint8_t lan[4])
@@ -219,30 +246,55 @@ popd_rss_kib(void)
 	return v;
 }
 
+/* /proc/POPD_PID/<file> into buf (a string): 0, or -1. */
+static int
+popd_proc(const char *file, char *buf, size_t len)
+{
+	char   path[64];
+	FILE  *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)g.popd_pid, file);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return 0;
+}
+
 /* popd's utime + stime in clock ticks, or -1 once it is gone (a zombie
  * counts as gone). */
 static long long
 popd_ticks(void)
 {
-	char               path[64], buf[1024], *p, st;
+	char               buf[1024], *p, st;
 	unsigned long long ut, stt;
-	FILE              *f;
-	size_t             n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)g.popd_pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
 	/* The command name may hold spaces and parentheses. */
-	if ((p = strrchr(buf, ')')) == NULL ||
+	if (popd_proc("stat", buf, sizeof(buf)) == -1 ||
+	    (p = strrchr(buf, ')')) == NULL ||
 	    sscanf(p + 2,
 		"%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &st,
 		&ut, &stt) != 3 ||
 	    st == 'Z')
 		return -1;
 	return (long long)(ut + stt);
+}
+
+/* How long popd has waited for a CPU while runnable, in ns
+ * (/proc/PID/schedstat, second field), or -1: a stall on a busy machine
+ * may be the scheduler's, not popd's loop. */
+static long long
+popd_run_delay_ns(void)
+{
+	char               buf[128];
+	unsigned long long run, wait;
+
+	if (popd_proc("schedstat", buf, sizeof(buf)) == -1 ||
+	    sscanf(buf, "%llu %llu", &run, &wait) != 2)
+		return -1;
+	return (long long)wait;
 }
 
 static double
@@ -467,7 +519,7 @@ drain_evq(void)
 
 	while (tunnel_evq_pop(&g.evq, &ev))
 		if (ev.kind == TUNNEL_EV_NEED_KEY &&
-		    (s = site_by_session(ev.session)) != NULL)
+		    (s = site_by_session(ev.session)) != NULL && !s->stream)
 			(void)tunnel_refill(s->tun);
 }
 
@@ -547,12 +599,16 @@ on_welcome(struct site *s, const struct ctl_welcome *w)
 	}
 	session_insert(s);
 	s->hs_us = now_us() - s->t_start_us;
+	s->rt_up_us = now_rt_us();
 	s->state = S_UP;
 	g.nconnecting--;
 	g.nup++;
-	/* At once, as socketd does: popd learns the link's endpoint. */
-	send_probe(s, now);
-	(void)udpio_send(g.data_io[s->sock]);
+	/* At once, as socketd does: popd learns the link's endpoint (a
+	 * stream site's from the stream thread's socket, later). */
+	if (!s->stream) {
+		send_probe(s, now);
+		(void)udpio_send(g.data_io[s->sock]);
+	}
 	s->next_probe_ms = now + g.probe_ms;
 	s->next_ka_ms = now + KEEPALIVE_MS;
 	connect_more();
@@ -659,6 +715,7 @@ site_connect(struct site *s)
 	s->state = S_CONNECTING;
 	g.nconnecting++;
 	s->t_start_us = now_us();
+	s->rt_start_us = now_rt_us();
 	if ((ssl = SSL_new(g.ctx)) == NULL ||
 	    SSL_use_certificate(ssl, s->cert) != 1 ||
 	    SSL_use_PrivateKey(ssl, s->key) != 1) {
@@ -737,7 +794,8 @@ data_dgram(const struct udpio_dgram *d)
 	int             n;
 
 	if (wire_hdr_decode(d->data, d->len, &hdr) != WIRE_OK ||
-	    (s = site_by_session(hdr.session)) == NULL || s->tun == NULL) {
+	    (s = site_by_session(hdr.session)) == NULL || s->tun == NULL ||
+	    s->stream) {
 		g.no_session++;
 		return;
 	}
@@ -815,7 +873,7 @@ next_up(size_t *rr)
 	for (i = 0; i < g.nsites; i++) {
 		struct site *s = &g.sites[(*rr)++ % g.nsites];
 
-		if (s->state == S_UP)
+		if (s->state == S_UP && !s->stream)
 			return s;
 	}
 	return NULL;
@@ -891,6 +949,11 @@ down_pump(evutil_socket_t fd, short what, void *arg)
 			s = &g.sites[g.t.flows_next % g.nsites];
 			k = g.t.flows_next / g.nsites;
 			g.t.flows_next++;
+			if (s->stream) {
+				/* the stream's: the flow goes to the next */
+				g.t.flows_total++;
+				continue;
+			}
 			if (s->state != S_UP)
 				continue;
 			memcpy(&sin.sin_addr, s->lan, 4);
@@ -946,7 +1009,7 @@ tick(evutil_socket_t fd, short what, void *arg)
 				send_frame(s, frame, len);
 			s->next_ka_ms = now + KEEPALIVE_MS;
 		}
-		if (now >= s->next_probe_ms) {
+		if (now >= s->next_probe_ms && !s->stream) {
 			send_probe(s, now);
 			s->next_probe_ms += g.probe_ms;
 			if (s->next_probe_ms <= now)
@@ -1035,6 +1098,12 @@ pop_sockets(void)
 	g.sink_fd = udp_socket((struct sockaddr *)&ss, len);
 	len = addr_to_sockaddr(&g.sink_addr, 0, &ss);
 	g.inject_fd = udp_socket((struct sockaddr *)&ss, len);
+	len = addr_to_sockaddr(&g.sink_addr, STREAM_PORT, &ss);
+	g.stream_sink_fd = udp_socket((struct sockaddr *)&ss, len);
+	len = addr_to_sockaddr(&g.sink_addr, 0, &ss);
+	g.stream_inject_fd = udp_socket((struct sockaddr *)&ss, len);
+	len = addr_to_sockaddr(&g.pop_addr, STREAM_PORT + 1, &ss);
+	g.raw_rx_fd = udp_socket((struct sockaddr *)&ss, len);
 	if (setns(self, CLONE_NEWNET) == -1)
 		die("setns back: %s", strerror(errno));
 	close(self);
@@ -1060,6 +1129,482 @@ open_sockets(void)
 	    (g.inject_io = udpio_new(g.inject_fd, &uc)) == NULL)
 		die("udpio: %s", strerror(errno));
 	g.sink_ev = read_event(g.sink_fd, sink_read, NULL);
+}
+
+/* ------------------------------------------------------------ the stream */
+
+/*
+ * A steady stream through popd while the ramp connects sites, to measure
+ * how long connecting sites stalls the packets of sites already up.  The
+ * first --stream-sites sites (connected before the first stage) are the
+ * stream thread's alone from then on: their tunnels, a data socket each,
+ * a sink (STREAM_PORT) and an injector in popd's namespace.  Every
+ * --stream-us it sends, for each, one datagram up (sealed, through popd
+ * into its TUN device, on to the sink) and one down (into popd's TUN
+ * device, sealed by popd to the site's socket).  A datagram carries its
+ * send time; the gap is the time between two arrivals of one site's
+ * stream in one direction, taken from the kernel's receive timestamps
+ * (SO_TIMESTAMPNS), so this thread's own lateness in reading does not
+ * count; its lateness in sending does, and is reported beside
+ * ("send_gap_max_ms").  A thread of its own, so that the generator's
+ * loop, busy with handshakes, does not delay the stream.  Beside it, the
+ * same datagrams go plain from this namespace to a socket on popd's side
+ * of the veth ("raw"): the path without popd, whose gaps at the same
+ * time are what the machine (scheduler, softirqs) did to any packet.
+ */
+struct gapstat {
+	uint64_t n, sent, recv, max_us, delay_max_us;
+	uint64_t max_wait_us; /* popd runnable, not running, in that gap */
+	uint32_t hist[STREAM_HIST + 1];
+};
+
+struct arrival {
+	uint64_t t_us;
+	uint32_t gap_us;
+	uint8_t  dir; /* 0 up, 1 down, 2 raw */
+};
+
+static struct {
+	pthread_t       th;
+	pthread_mutex_t mu;
+	int             run, started, paused, fifo;
+	unsigned        n;
+	struct site    *site[STREAM_MAX];
+	int             fd[STREAM_MAX];
+	struct udpio   *io[STREAM_MAX];
+	uint64_t        last[3][STREAM_MAX]; /* last arrival, per direction */
+	/* popd's run_delay (ns) at each last arrival: how much of a gap
+	 * popd spent waiting for a CPU (/proc/PID/schedstat) */
+	uint64_t last_wait[3][STREAM_MAX];
+	int      schedstat_fd;
+	/* under mu: the window's figures and the recent arrivals */
+	struct gapstat  w[3];
+	uint64_t        send_gap_max_us;
+	struct arrival *ring;
+	uint64_t        nring;
+} sm = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void
+stream_payload(uint8_t *p, unsigned k, uint64_t seq)
+{
+	uint64_t t = now_rt_us();
+	uint32_t v[6] = {htonl(STREAM_MAGIC), htonl(k),
+	    htonl((uint32_t)(seq >> 32)), htonl((uint32_t)seq),
+	    htonl((uint32_t)(t >> 32)), htonl((uint32_t)t)};
+
+	memcpy(p, v, sizeof(v));
+}
+
+/* popd's run_delay in ns so far, or 0. */
+static uint64_t
+popd_wait_ns(void)
+{
+	char               buf[128];
+	unsigned long long run, wait;
+	ssize_t            n;
+
+	if (sm.schedstat_fd < 0 ||
+	    (n = pread(sm.schedstat_fd, buf, sizeof(buf) - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "%llu %llu", &run, &wait) == 2 ? wait : 0;
+}
+
+/* One arrival of stream k's datagram in direction dir at t (payload p of
+ * len bytes). */
+static void
+stream_arrival(int dir, const uint8_t *p, size_t len, uint64_t t)
+{
+	uint32_t        v[6];
+	unsigned        k;
+	uint64_t        sent, gap = 0, wait, gwait;
+	struct gapstat *w = &sm.w[dir];
+
+	if (len < sizeof(v))
+		return;
+	memcpy(v, p, sizeof(v));
+	if (ntohl(v[0]) != STREAM_MAGIC || (k = ntohl(v[1])) >= sm.n)
+		return;
+	sent = (uint64_t)ntohl(v[4]) << 32 | ntohl(v[5]);
+	wait = dir < 2 ? popd_wait_ns() : 0;
+	if (sm.last[dir][k] != 0 && t > sm.last[dir][k])
+		gap = t - sm.last[dir][k];
+	gwait = sm.last[dir][k] != 0 && wait > sm.last_wait[dir][k]
+	    ? (wait - sm.last_wait[dir][k]) / 1000
+	    : 0;
+	sm.last[dir][k] = t;
+	sm.last_wait[dir][k] = wait;
+	pthread_mutex_lock(&sm.mu);
+	w->recv++;
+	if (gap > 0) {
+		w->n++;
+		w->hist[gap / STREAM_STEP_US < STREAM_HIST
+			? gap / STREAM_STEP_US
+			: STREAM_HIST]++;
+		if (gap > w->max_us) {
+			w->max_us = gap;
+			w->max_wait_us = gwait;
+		}
+		sm.ring[sm.nring++ % STREAM_RING] =
+		    (struct arrival){t, (uint32_t)gap, (uint8_t)dir};
+	}
+	if (t > sent && t - sent > w->delay_max_us)
+		w->delay_max_us = t - sent;
+	pthread_mutex_unlock(&sm.mu);
+}
+
+/* The kernel's receive time of msg, or now. */
+static uint64_t
+rx_time(struct msghdr *msg)
+{
+	struct cmsghdr *c;
+	struct timespec ts;
+
+	for (c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c))
+		if (c->cmsg_level == SOL_SOCKET &&
+		    c->cmsg_type == SCM_TIMESTAMPNS) {
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			return (uint64_t)ts.tv_sec * 1000000 +
+			    (uint64_t)ts.tv_nsec / 1000;
+		}
+	return now_rt_us();
+}
+
+/* Everything waiting on fd: the sink's plain datagrams (up), or a
+ * stream site's sealed ones (down, site k). */
+static void
+stream_drain(int fd, int k, struct tunnel_evq *q)
+{
+	uint8_t         buf[2048], inner[2048];
+	char            cbuf[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec    iov = {buf, sizeof(buf)};
+	struct msghdr   msg;
+	struct wire_hdr hdr;
+	ssize_t         n;
+	int             m, i;
+
+	for (i = 0; i < 256; i++) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		if ((n = recvmsg(fd, &msg, MSG_DONTWAIT)) <= 0)
+			return;
+		if (k < 0) {
+			stream_arrival(
+			    k == -1 ? 0 : 2, buf, (size_t)n, rx_time(&msg));
+			continue;
+		}
+		if (wire_hdr_decode(buf, (size_t)n, &hdr) != WIRE_OK ||
+		    hdr.type != WIRE_DATA || hdr.session != sm.site[k]->session)
+			continue;
+		m = tunnel_open(sm.site[k]->tun, q, &hdr, buf, (size_t)n, inner,
+		    sizeof(inner));
+		if (m >= 28 && (inner[0] >> 4) == 4)
+			stream_arrival(
+			    1, inner + 28, (size_t)m - 28, rx_time(&msg));
+	}
+}
+
+/* Probes for the stream's sites at WELCOME's interval, paused or not, as
+ * a Socket sends them: popd takes a link that hears nothing down, and
+ * only probes bring it back up. */
+static void
+stream_probes(struct tunnel_evq *q, struct tunnel_drops *drops, uint64_t *next)
+{
+	uint64_t now = now_ms();
+	uint8_t  p[PROBE_LEN];
+	unsigned k;
+
+	if (now < *next)
+		return;
+	*next = now + g.probe_ms;
+	for (k = 0; k < sm.n; k++) {
+		struct probe pr = {sm.site[k]->probe_seq++, now};
+
+		(void)probe_encode(&pr, p, sizeof(p));
+		(void)tunnel_seal_udp(sm.site[k]->tun, q, drops, sm.io[k],
+		    WIRE_PROBE, 0, p, sizeof(p), (struct sockaddr *)&g.pop_data,
+		    g.pop_data_len);
+		(void)udpio_send(sm.io[k]);
+	}
+}
+
+static void *
+stream_main(void *arg)
+{
+	struct tunnel_evq   q;
+	struct tunnel_drops drops;
+	struct pollfd       pfd[STREAM_MAX + 2];
+	struct sockaddr_in  to = {.sin_family = AF_INET};
+	struct sockaddr_in  raw = {.sin_family = AF_INET};
+	struct timespec     tmo;
+	uint8_t             inner[2048], src[4], *payload;
+	uint64_t            next = now_rt_us(), now, last_send = 0, seq = 0;
+	uint64_t            next_probe = 0;
+	size_t              len;
+	unsigned            k;
+
+	(void)arg;
+	tunnel_evq_init(&q);
+	memset(&drops, 0, sizeof(drops));
+	pfd[0].fd = g.stream_sink_fd;
+	pfd[0].events = POLLIN;
+	for (k = 0; k < sm.n; k++) {
+		pfd[k + 1].fd = sm.fd[k];
+		pfd[k + 1].events = POLLIN;
+	}
+	pfd[sm.n + 1].fd = g.raw_rx_fd;
+	pfd[sm.n + 1].events = POLLIN;
+	memcpy(&raw.sin_addr, g.pop_addr.a, 4);
+	raw.sin_port = htons(STREAM_PORT + 1);
+	while (__atomic_load_n(&sm.run, __ATOMIC_RELAXED)) {
+		stream_probes(&q, &drops, &next_probe);
+		if (__atomic_load_n(&sm.paused, __ATOMIC_RELAXED)) {
+			/* The next gap starts from the next arrival. */
+			memset(sm.last, 0, sizeof(sm.last));
+			last_send = 0;
+			tmo.tv_sec = 0;
+			tmo.tv_nsec = 1000000;
+			(void)ppoll(pfd, sm.n + 2, &tmo, NULL);
+			stream_drain(pfd[0].fd, -1, &q);
+			for (k = 0; k < sm.n; k++)
+				stream_drain(pfd[k + 1].fd, (int)k, &q);
+			stream_drain(g.raw_rx_fd, -2, &q);
+			memset(sm.last, 0, sizeof(sm.last));
+			next = now_rt_us();
+			continue;
+		}
+		now = now_rt_us();
+		if (now >= next) {
+			for (k = 0; k < sm.n; k++) {
+				struct site *s = sm.site[k];
+
+				memcpy(src, s->lan, 4);
+				src[3] = 1;
+				len = udp4(inner, src, 7, g.sink_addr.a,
+				    STREAM_PORT, g.payload);
+				stream_payload(inner + 28, k, seq);
+				(void)tunnel_seal_udp(s->tun, &q, &drops,
+				    sm.io[k], WIRE_DATA, 0, inner, len,
+				    (struct sockaddr *)&g.pop_data,
+				    g.pop_data_len);
+				(void)udpio_send(sm.io[k]);
+				payload = inner + 28;
+				stream_payload(payload, k, seq);
+				memcpy(&to.sin_addr, s->lan, 4);
+				((uint8_t *)&to.sin_addr)[3] = 2;
+				to.sin_port = htons(7);
+				(void)sendto(g.stream_inject_fd, payload,
+				    g.payload, 0, (struct sockaddr *)&to,
+				    sizeof(to));
+			}
+			stream_payload(inner, 0, seq);
+			(void)sendto(g.raw_tx_fd, inner, g.payload, 0,
+			    (struct sockaddr *)&raw, sizeof(raw));
+			seq++;
+			pthread_mutex_lock(&sm.mu);
+			sm.w[0].sent += sm.n;
+			sm.w[1].sent += sm.n;
+			sm.w[2].sent++;
+			if (last_send != 0 &&
+			    now - last_send > sm.send_gap_max_us)
+				sm.send_gap_max_us = now - last_send;
+			pthread_mutex_unlock(&sm.mu);
+			last_send = now;
+			next += g.stream_us;
+			if (next <= now) /* late: no burst to catch up */
+				next = now + g.stream_us;
+			while (tunnel_evq_pop(&q, &(struct tunnel_ev){0}))
+				;
+		}
+		now = now_rt_us();
+		tmo.tv_sec = 0;
+		tmo.tv_nsec = next > now ? (long)(next - now) * 1000 : 0;
+		if (ppoll(pfd, sm.n + 2, &tmo, NULL) <= 0)
+			continue;
+		if (pfd[0].revents & POLLIN)
+			stream_drain(pfd[0].fd, -1, &q);
+		for (k = 0; k < sm.n; k++)
+			if (pfd[k + 1].revents & POLLIN)
+				stream_drain(pfd[k + 1].fd, (int)k, &q);
+		if (pfd[sm.n + 1].revents & POLLIN)
+			stream_drain(g.raw_rx_fd, -2, &q);
+	}
+	return NULL;
+}
+
+static int
+stream_all_up(void)
+{
+	return g.nfailed > 0 || (g.nup >= g.stream_sites && g.nconnecting == 0);
+}
+
+/* The stream's sites up (before the first stage), then its thread. 0, or
+ * -1 with g.error. */
+static int
+stream_start(void)
+{
+	struct udpio_conf uc = {.batch = 8, .flags = UDPIO_NO_GRO};
+	int               on = 1;
+	unsigned          k;
+
+	if (g.stream_sites == 0)
+		return 0;
+	for (k = 0; k < g.stream_sites; k++)
+		g.sites[k].stream = 1;
+	target = g.stream_sites;
+	connect_more();
+	run_for(UINT64_C(120) * 1000, stream_all_up);
+	if (g.nup < g.stream_sites) {
+		snprintf(g.error, sizeof(g.error),
+		    "the stream's %u sites did not connect: %s", g.stream_sites,
+		    g.sites[0].why);
+		return -1;
+	}
+	if ((sm.ring = calloc(STREAM_RING, sizeof(*sm.ring))) == NULL)
+		die("out of memory");
+	{
+		char path[64];
+
+		snprintf(
+		    path, sizeof(path), "/proc/%d/schedstat", (int)g.popd_pid);
+		sm.schedstat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (setsockopt(g.stream_sink_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on,
+		sizeof(on)) == -1 ||
+	    setsockopt(
+		g.raw_rx_fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) == -1)
+		die("SO_TIMESTAMPNS: %s", strerror(errno));
+	g.raw_tx_fd = udp_socket((struct sockaddr *)&g.local, g.local_len);
+	sm.n = g.stream_sites;
+	for (k = 0; k < sm.n; k++) {
+		sm.site[k] = &g.sites[k];
+		sm.fd[k] = udp_socket((struct sockaddr *)&g.local, g.local_len);
+		if (setsockopt(sm.fd[k], SOL_SOCKET, SO_TIMESTAMPNS, &on,
+			sizeof(on)) == -1 ||
+		    (sm.io[k] = udpio_new(sm.fd[k], &uc)) == NULL)
+			die("stream socket: %s", strerror(errno));
+	}
+	sm.run = 1;
+	if (pthread_create(&sm.th, NULL, stream_main, NULL) != 0)
+		die("stream thread");
+	/* Ahead of the generator's own loop (which is busy with the
+	 * handshakes) when root may: the stream measures popd, not how
+	 * this process shares two cores.  It sleeps between datagrams. */
+	{
+		struct sched_param sp = {.sched_priority = 20};
+
+		sm.fifo = pthread_setschedparam(sm.th, SCHED_FIFO, &sp) == 0;
+	}
+	sm.started = 1;
+	note("stream: %u sites, a datagram each way every %u us%s", sm.n,
+	    g.stream_us, sm.fifo ? " (SCHED_FIFO)" : "");
+	return 0;
+}
+
+/* Paused while popd's idle cost and the traffic are measured, which the
+ * stream would add to. */
+static void
+stream_pause(int on)
+{
+	if (sm.started)
+		__atomic_store_n(&sm.paused, on, __ATOMIC_RELAXED);
+}
+
+static void
+stream_stop(void)
+{
+	if (!sm.started)
+		return;
+	__atomic_store_n(&sm.run, 0, __ATOMIC_RELAXED);
+	pthread_join(sm.th, NULL);
+	sm.started = 0;
+}
+
+/* The gap below which a share p of the window's gaps lie, in ms (the
+ * histogram's step; the largest if it is past the histogram). */
+static double
+gap_quantile(const struct gapstat *w, double p)
+{
+	uint64_t need = (uint64_t)((double)w->n * p + 0.999999), c = 0;
+	unsigned i;
+
+	if (w->n == 0)
+		return -1;
+	for (i = 0; i < STREAM_HIST; i++)
+		if ((c += w->hist[i]) >= need)
+			return (double)(i + 1) * STREAM_STEP_US / 1e3;
+	return (double)w->max_us / 1e3;
+}
+
+static json_t *
+gap_json(const struct gapstat *w)
+{
+	return json_pack("{s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f}", "sent",
+	    (json_int_t)w->sent, "received", (json_int_t)w->recv, "gaps",
+	    (json_int_t)w->n, "max_ms", w->n ? (double)w->max_us / 1e3 : -1.0,
+	    "p999_ms", gap_quantile(w, 0.999), "p99_ms", gap_quantile(w, 0.99),
+	    "median_ms", gap_quantile(w, 0.5), "delay_max_ms",
+	    (double)w->delay_max_us / 1e3, "max_popd_wait_ms",
+	    (double)w->max_wait_us / 1e3);
+}
+
+/* The stream's figures since the last call (which starts a window), as
+ * JSON, or NULL without a stream; max_ms is the larger direction's. */
+static json_t *
+stream_take(double *max_ms)
+{
+	json_t *o;
+
+	if (!sm.started)
+		return NULL;
+	pthread_mutex_lock(&sm.mu);
+	o = json_pack("{s:o,s:o,s:o,s:f}", "up", gap_json(&sm.w[0]), "down",
+	    gap_json(&sm.w[1]), "raw", gap_json(&sm.w[2]), "send_gap_max_ms",
+	    (double)sm.send_gap_max_us / 1e3);
+	if (max_ms != NULL)
+		*max_ms =
+		    (double)(sm.w[0].max_us > sm.w[1].max_us ? sm.w[0].max_us
+							     : sm.w[1].max_us) /
+		    1e3;
+	memset(sm.w, 0, sizeof(sm.w));
+	sm.send_gap_max_us = 0;
+	pthread_mutex_unlock(&sm.mu);
+	return o;
+}
+
+/* The longest gap of each direction that overlaps [t0, t1] (CLOCK_REALTIME
+ * us), from the arrivals kept: what a connect in that time cost the
+ * stream. */
+static json_t *
+stream_around(uint64_t t0, uint64_t t1)
+{
+	uint64_t max[3] = {0, 0, 0}, n[3] = {0, 0, 0}, i, from;
+	json_t  *o;
+
+	if (!sm.started)
+		return NULL;
+	pthread_mutex_lock(&sm.mu);
+	from = sm.nring > STREAM_RING ? sm.nring - STREAM_RING : 0;
+	for (i = from; i < sm.nring; i++) {
+		const struct arrival *a = &sm.ring[i % STREAM_RING];
+
+		if (a->t_us < t0 || a->t_us - a->gap_us > t1)
+			continue;
+		n[a->dir]++;
+		if (a->gap_us > max[a->dir])
+			max[a->dir] = a->gap_us;
+	}
+	pthread_mutex_unlock(&sm.mu);
+	o = json_pack("{s:f,s:f,s:f,s:I,s:I,s:f}", "up_max_ms",
+	    n[0] ? (double)max[0] / 1e3 : -1.0, "down_max_ms",
+	    n[1] ? (double)max[1] / 1e3 : -1.0, "raw_max_ms",
+	    n[2] ? (double)max[2] / 1e3 : -1.0, "up_arrivals", (json_int_t)n[0],
+	    "down_arrivals", (json_int_t)n[1], "window_ms",
+	    (double)(t1 - t0) / 1e3);
+	return o;
 }
 
 /* ------------------------------------------------------------ phases */
@@ -1105,22 +1650,30 @@ add_status(json_t *o)
 static int
 stage(unsigned n, json_t *out)
 {
-	json_t   *o = json_object();
+	json_t   *o = json_object(), *sj;
 	uint64_t  t0, t1, *hs, replies0 = 0, replies1 = 0;
-	long long c0, c1, c2;
+	long long c0, c1, c2, w0, w1;
 	unsigned  first = g.next_connect, i, m;
 	long      rss;
-	double    secs, idle;
+	double    secs, idle, gap = -1;
 
 	target = n;
 	note("stage %u sites: connecting %u more, %u at a time", n, n - first,
 	    g.concurrency);
+	stream_pause(0);
+	run_for(50, NULL); /* the stream flowing again before the first */
+	json_decref(stream_take(NULL));
 	c0 = popd_ticks();
+	w0 = popd_run_delay_ns();
 	t0 = now_us();
 	connect_more();
 	run_for(UINT64_C(3600) * 1000, stage_done);
 	t1 = now_us();
 	c1 = popd_ticks();
+	w1 = popd_run_delay_ns();
+	/* The stream while this stage's sites connected. */
+	if ((sj = stream_take(&gap)) != NULL)
+		json_object_set_new(o, "stream", sj);
 	json_array_append_new(out, o);
 	json_object_set_new(o, "sites", json_integer(n));
 	json_object_set_new(o, "connected", json_integer(g.nup));
@@ -1158,6 +1711,26 @@ stage(unsigned n, json_t *out)
 	free(hs);
 	json_object_set_new(o, "popd_cpu_ms_per_handshake",
 	    json_real(m ? ticks_s(c1 - c0) * 1e3 / m : 0));
+	/* popd's share of the stage spent runnable but waiting for a CPU */
+	json_object_set_new(o, "popd_run_wait_pct",
+	    json_real(w0 >= 0 && w1 >= 0 && secs > 0
+		    ? (double)(w1 - w0) / 1e9 / secs * 100
+		    : -1));
+
+	/* The stream around the stage's last site's connect (from its
+	 * TCP connect to a little after its WELCOME). */
+	run_for(100, NULL);
+	if (m > 0 &&
+	    (sj = stream_around(g.sites[n - 1].rt_start_us,
+		 g.sites[n - 1].rt_up_us + 20000)) != NULL) {
+		json_object_set_new(
+		    sj, "site", json_string(g.sites[n - 1].name));
+		json_object_set_new(o, "stream_last_connect", sj);
+	}
+	stream_pause(1);
+	if (gap >= 0)
+		note(
+		    "stage %u sites: the stream's longest gap %.2f ms", n, gap);
 
 	/* Idle: keepalives and probes only, all n sites connected. */
 	run_for(g.settle_ms, NULL);
@@ -1349,7 +1922,8 @@ usage(void)
 	    "           [--ctl SOCKET] [--stages N,N,...] [--concurrency N]\n"
 	    "           [--idle-seconds N] [--seconds N] [--payload BYTES]\n"
 	    "           [--flows N] [--control-port N] [--window-up N]\n"
-	    "           [--window-down N]\n");
+	    "           [--window-down N] [--stream-sites N] [--stream-us "
+	    "US]\n");
 	exit(2);
 }
 
@@ -1404,7 +1978,8 @@ main(int argc, char **argv)
 	    {"idle-seconds", 1, NULL, 'I'}, {"seconds", 1, NULL, 't'},
 	    {"payload", 1, NULL, 'b'}, {"flows", 1, NULL, 'f'},
 	    {"control-port", 1, NULL, 'o'}, {"window-up", 1, NULL, 'U'},
-	    {"window-down", 1, NULL, 'D'}, {NULL, 0, NULL, 0}};
+	    {"window-down", 1, NULL, 'D'}, {"stream-sites", 1, NULL, 'T'},
+	    {"stream-us", 1, NULL, 'u'}, {NULL, 0, NULL, 0}};
 	struct wp_addr             local;
 	struct tls_files           tf;
 	char                       err[TLS_ERRLEN], *tok, *save;
@@ -1430,6 +2005,8 @@ main(int argc, char **argv)
 	g.win_up = 2048;
 	g.win_down = 128;
 	g.settle_ms = 1000;
+	g.stream_sites = 1;
+	g.stream_us = 500;
 	g.sink_port = 9;
 	g.stages[0] = 100;
 	g.stages[1] = 1000;
@@ -1513,6 +2090,14 @@ main(int argc, char **argv)
 			g.win_down =
 			    (unsigned)num(optarg, 1, 65536, "--window-down");
 			break;
+		case 'T':
+			g.stream_sites = (unsigned)num(
+			    optarg, 0, STREAM_MAX, "--stream-sites");
+			break;
+		case 'u':
+			g.stream_us =
+			    (unsigned)num(optarg, 100, 100000, "--stream-us");
+			break;
 		case 'o':
 			ctl_port =
 			    (unsigned)num(optarg, 1, 65535, "--control-port");
@@ -1569,7 +2154,12 @@ main(int argc, char **argv)
 	    event_priority_set(g.tick_ev, 0) == -1)
 		die("event");
 	{
-		struct timeval tv = {0, 50000};
+		/* Every 10 ms: probes go out in the tick that finds them
+		 * due, so a coarser tick sends them in bursts (500 at
+		 * 10,000 sites every 50 ms), which popd's one datagram loop
+		 * serves in order and the stream waits behind; sites of
+		 * their own probe at independent times. */
+		struct timeval tv = {0, 10000};
 
 		event_add(g.tick_ev, &tv);
 	}
@@ -1581,12 +2171,23 @@ main(int argc, char **argv)
 	json_object_set_new(out, "certs_s", json_real(certs_s));
 	json_object_set_new(out, "concurrency", json_integer(g.concurrency));
 	json_object_set_new(out, "payload_bytes", json_integer(g.payload));
+	/* what one entry of popd's flow pool is (flows.max of them) */
+	json_object_set_new(out, "flow_entry_bytes",
+	    json_integer((json_int_t)sizeof(struct flow)));
 	rss0 = popd_rss_kib();
 	json_object_set_new(out, "rss_kib_no_sites", json_integer(rss0));
 	json_object_set_new(out, "stages", stages);
-	for (k = 0; k < g.nstages; k++)
+	if (g.stream_sites >= g.stages[0])
+		die("--stream-sites must be fewer than the first stage's "
+		    "sites");
+	rc = stream_start();
+	json_object_set_new(out, "stream",
+	    json_pack("{s:i,s:i,s:b}", "sites", g.stream_sites, "interval_us",
+		g.stream_us, "sched_fifo", sm.fifo));
+	for (k = 0; rc == 0 && k < g.nstages; k++)
 		if ((rc = stage(g.stages[k], stages)) == -1)
 			break;
+	stream_stop();
 	json_object_set_new(out, "probe_interval_ms", json_integer(g.probe_ms));
 	if (rc == 0) {
 		tr = json_object();

@@ -7,6 +7,10 @@
 
 #include "balance-int.h"
 
+/* A flow's link is an index into its table's per-link lists (flow.h). */
+_Static_assert(BALANCE_MAX_LINKS <= FLOW_LINKS,
+    "every link of a balance has a list in its flow table");
+
 /*
  * A balance: its links, the new-flow assignment through the route table
  * (rtable.c), the pick algorithms (pick.c) and sticky groups (sticky.c),

@@ -53,14 +53,24 @@ ctx_init(EVP_CIPHER_CTX *ctx, const uint8_t *key, int enc)
 struct aead *
 aead_new(const uint8_t key[AEAD_KEY_LEN])
 {
+	return aead_new_for(key, AEAD_SEAL | AEAD_OPEN);
+}
+
+struct aead *
+aead_new_for(const uint8_t key[AEAD_KEY_LEN], int dirs)
+{
 	struct aead *a;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL)
+	if ((dirs & (AEAD_SEAL | AEAD_OPEN)) == 0 ||
+	    (a = calloc(1, sizeof(*a))) == NULL)
 		return NULL;
-	if ((a->enc = EVP_CIPHER_CTX_new()) == NULL ||
-	    (a->dec = EVP_CIPHER_CTX_new()) == NULL)
+	if ((dirs & AEAD_SEAL) &&
+	    ((a->enc = EVP_CIPHER_CTX_new()) == NULL ||
+		ctx_init(a->enc, key, 1) == -1))
 		goto fail;
-	if (ctx_init(a->enc, key, 1) == -1 || ctx_init(a->dec, key, 0) == -1)
+	if ((dirs & AEAD_OPEN) &&
+	    ((a->dec = EVP_CIPHER_CTX_new()) == NULL ||
+		ctx_init(a->dec, key, 0) == -1))
 		goto fail;
 	return a;
 fail:
@@ -137,7 +147,7 @@ aead_seal(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN],
 	EVP_CIPHER_CTX *ctx = a->enc;
 	int             n, fin;
 
-	if (len > AEAD_MAX_LEN || aadlen > AEAD_MAX_LEN)
+	if (ctx == NULL || len > AEAD_MAX_LEN || aadlen > AEAD_MAX_LEN)
 		return -1;
 	if (EVP_EncryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1)
 		return -1;
@@ -167,8 +177,8 @@ aead_open(struct aead *a, const uint8_t nonce[AEAD_NONCE_LEN],
 	size_t          clen;
 	int             n, fin;
 
-	if (len < AEAD_TAG_LEN || len > AEAD_MAX_LEN + AEAD_TAG_LEN ||
-	    aadlen > AEAD_MAX_LEN)
+	if (ctx == NULL || len < AEAD_TAG_LEN ||
+	    len > AEAD_MAX_LEN + AEAD_TAG_LEN || aadlen > AEAD_MAX_LEN)
 		return -1;
 	clen = len - AEAD_TAG_LEN;
 	/* EVP takes the expected tag through a non-const pointer (it only

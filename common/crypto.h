@@ -24,8 +24,16 @@
 
 struct aead;
 
-/* NULL on failure (OpenSSL error).  The key is copied into the context. */
+/* What a struct aead is for: a key seals one direction and opens the
+ * other, so each end needs only one context per key (about 1.1 KiB). */
+#define AEAD_SEAL 0x1
+#define AEAD_OPEN 0x2
+
+/* NULL on failure (OpenSSL error).  The key is copied into the context.
+ * aead_new() can seal and open; aead_new_for() only what `dirs`
+ * (AEAD_SEAL, AEAD_OPEN or both) says: the other refuses (-1). */
 struct aead *aead_new(const uint8_t key[AEAD_KEY_LEN]);
+struct aead *aead_new_for(const uint8_t key[AEAD_KEY_LEN], int dirs);
 /* Clears the key material. */
 void aead_free(struct aead *);
 /* Replaces the key of an existing context, allocating nothing: 0, or -1

@@ -26,8 +26,10 @@
  * Every entry is on exactly one list threaded through prev/next: the idle
  * list of its class in the table that uses it, or the pool's free list
  * (free, next only).  An entry in use is also on the list of its link,
- * threaded through lprev/lnext, with a head and a count per link value
- * (256, so FLOW_LINK_NONE has one too).
+ * threaded through lprev/lnext, with a head and a count per link below
+ * FLOW_LINKS and one for FLOW_LINK_NONE (slot FLOW_LINKS).  A link value
+ * past FLOW_LINKS other than FLOW_LINK_NONE is none: set_link makes it
+ * FLOW_LINK_NONE, and the link's count and list are empty.
  *
  * The entries belong to a pool (struct flow_pool), which several tables
  * may share: popd's sites each index their own flows (their own index,
@@ -110,8 +112,8 @@ struct flow_table {
 	uint64_t         clock;
 	uint64_t         timeout_ms[FLOW_NCLASS];
 	struct idle_list list[FLOW_NCLASS];
-	uint32_t         link_head[FLOW_LINK_NONE + 1];
-	uint32_t         link_count[FLOW_LINK_NONE + 1];
+	uint32_t         link_head[FLOW_LINKS + 1]; /* by lslot() */
+	uint32_t         link_count[FLOW_LINKS + 1];
 	uint64_t         visits;
 	uint64_t         serial; /* flow_table_serial() */
 	flow_release_cb  release_cb;
@@ -126,6 +128,13 @@ struct flow_table {
  * kernel may refuse the hint: that costs speed, nothing else.
  */
 #define HUGE_PAGE (2 * 1024 * 1024)
+
+/* A flow's link to its list: FLOW_LINK_NONE's is the last. */
+static unsigned
+lslot(uint8_t link)
+{
+	return link < FLOW_LINKS ? link : FLOW_LINKS;
+}
 
 static void *
 big_array(size_t n, size_t size)
@@ -313,7 +322,7 @@ table_new(struct flow_pool *pool, uint32_t cap, const struct flow_timeouts *to)
 	t->probe_max = nslots < PROBE_MAX ? (uint32_t)nslots : PROBE_MAX;
 	for (i = 0; i < FLOW_NCLASS; i++)
 		t->list[i].head = t->list[i].tail = NIL;
-	for (i = 0; i <= FLOW_LINK_NONE; i++)
+	for (i = 0; i <= FLOW_LINKS; i++)
 		t->link_head[i] = NIL;
 	timeouts_set(t, to);
 	/* Tables may be made on any thread: the serial is atomic. */
@@ -420,12 +429,12 @@ static void
 link_unlink(struct flow_table *t, struct flow *f)
 {
 	if (f->lprev == NIL)
-		t->link_head[f->link] = f->lnext;
+		t->link_head[lslot(f->link)] = f->lnext;
 	else
 		t->ent[f->lprev].lnext = f->lnext;
 	if (f->lnext != NIL)
 		t->ent[f->lnext].lprev = f->lprev;
-	t->link_count[f->link]--;
+	t->link_count[lslot(f->link)]--;
 }
 
 static void
@@ -434,16 +443,18 @@ link_push(struct flow_table *t, struct flow *f)
 	uint32_t n = ent_no(t, f);
 
 	f->lprev = NIL;
-	f->lnext = t->link_head[f->link];
+	f->lnext = t->link_head[lslot(f->link)];
 	if (f->lnext != NIL)
 		t->ent[f->lnext].lprev = n;
-	t->link_head[f->link] = n;
-	t->link_count[f->link]++;
+	t->link_head[lslot(f->link)] = n;
+	t->link_count[lslot(f->link)]++;
 }
 
 void
 flow_table_set_link(struct flow_table *t, struct flow *f, uint8_t link)
 {
+	if (link >= FLOW_LINKS)
+		link = FLOW_LINK_NONE;
 	if (t == NULL) {
 		f->link = link;
 		return;
@@ -787,8 +798,10 @@ flow_table_foreach_link(struct flow_table *t, uint8_t link,
 	uint32_t i, next;
 	int      rv;
 
+	if (link >= FLOW_LINKS && link != FLOW_LINK_NONE)
+		return 0;
 	/* The next flow is taken first: cb may move this one away. */
-	for (i = t->link_head[link]; i != NIL; i = next) {
+	for (i = t->link_head[lslot(link)]; i != NIL; i = next) {
 		next = t->ent[i].lnext;
 		t->visits++;
 		if ((rv = cb(arg, &t->ent[i])) != 0)
@@ -959,11 +972,13 @@ flow_table_count_links(const struct flow_table *t, uint64_t *n, size_t nlinks)
 	size_t i;
 
 	for (i = 0; i < nlinks; i++)
-		n[i] = i < FLOW_LINK_NONE ? t->link_count[i] : 0;
+		n[i] = i < FLOW_LINKS ? t->link_count[i] : 0;
 }
 
 uint32_t
 flow_table_link_count(const struct flow_table *t, uint8_t link)
 {
-	return t->link_count[link];
+	return link < FLOW_LINKS || link == FLOW_LINK_NONE
+	    ? t->link_count[lslot(link)]
+	    : 0;
 }

@@ -62,7 +62,11 @@ struct flow_timeouts {
 /* The most index slots a lookup or insert reads. */
 #define FLOW_PROBE_MAX 128
 
-#define FLOW_LINK_NONE    0xff
+#define FLOW_LINK_NONE 0xff
+/* Links a table keeps a list and a count for: 0 .. FLOW_LINKS - 1 (a
+ * balance's, BALANCE_MAX_LINKS), and FLOW_LINK_NONE.  A table is one of
+ * popd's per site: 256 of each were 2 KiB a site. */
+#define FLOW_LINKS        32
 #define FLOW_PROFILE_NONE 0xff
 
 #define FLOW_F_A_INITIATOR 0x01 /* key.a sent the first packet */

@@ -20,10 +20,15 @@ struct keyring {
 	keyring_derive_fn derive;
 	void             *arg;
 	uint8_t           worker; /* the header's: whose keys these are */
+	int               dirs;   /* AEAD_SEAL, AEAD_OPEN: its keys' use */
 	/* next counter of each wire link id under cur: the nonce's half
-	 * that changes; zeroed only with a new key */
-	uint64_t counter[KEYRING_LINK_IDS];
+	 * that changes; zeroed only with a new key.  A keyring that only
+	 * opens has none (2 KiB a keyring, a PoP holds two per site). */
+	uint64_t counter[];
 };
+
+#define COUNTERS_SIZE(dirs)                                                    \
+	((dirs)&AEAD_SEAL ? KEYRING_LINK_IDS * sizeof(uint64_t) : 0)
 
 static struct aead *
 derive(struct keyring *k, uint32_t epoch)
@@ -32,7 +37,7 @@ derive(struct keyring *k, uint32_t epoch)
 	struct aead *a = NULL;
 
 	if (k->derive(k->arg, epoch, key) == 0)
-		a = aead_new(key);
+		a = aead_new_for(key, k->dirs);
 	OPENSSL_cleanse(key, sizeof(key));
 	return a;
 }
@@ -41,18 +46,28 @@ struct keyring *
 keyring_new(const uint8_t key0[AEAD_KEY_LEN], uint8_t worker,
     keyring_derive_fn fn, void *arg, uint64_t limit, uint64_t hard)
 {
+	return keyring_new_for(
+	    key0, worker, fn, arg, limit, hard, AEAD_SEAL | AEAD_OPEN);
+}
+
+struct keyring *
+keyring_new_for(const uint8_t key0[AEAD_KEY_LEN], uint8_t worker,
+    keyring_derive_fn fn, void *arg, uint64_t limit, uint64_t hard, int dirs)
+{
 	struct keyring *k;
 
-	if (limit == 0 || hard < limit || hard > KEYRING_HARD_LIMIT)
+	if (limit == 0 || hard < limit || hard > KEYRING_HARD_LIMIT ||
+	    (dirs & (AEAD_SEAL | AEAD_OPEN)) == 0)
 		return NULL;
-	if ((k = calloc(1, sizeof(*k))) == NULL)
+	if ((k = calloc(1, sizeof(*k) + COUNTERS_SIZE(dirs))) == NULL)
 		return NULL;
+	k->dirs = dirs;
 	k->derive = fn;
 	k->arg = arg;
 	k->worker = worker;
 	k->limit = limit;
 	k->hard = hard;
-	if ((k->cur = aead_new(key0)) == NULL) {
+	if ((k->cur = aead_new_for(key0, dirs)) == NULL) {
 		free(k);
 		return NULL;
 	}
@@ -81,7 +96,7 @@ keyring_free(struct keyring *k)
 		return;
 	aead_free(k->cur);
 	aead_free(k->next);
-	OPENSSL_cleanse(k, sizeof(*k));
+	OPENSSL_cleanse(k, sizeof(*k) + COUNTERS_SIZE(k->dirs));
 	free(k);
 }
 
@@ -104,7 +119,7 @@ keyring_advance(struct keyring *k)
 	k->sealed = 0;
 	k->attempts = 0;
 	k->retry_at = 0;
-	memset(k->counter, 0, sizeof(k->counter));
+	memset(k->counter, 0, COUNTERS_SIZE(k->dirs));
 	k->next = NULL; /* keyring_refill()'s, on the control side */
 	return 0;
 }
@@ -117,7 +132,8 @@ keyring_seal(struct keyring *k, uint8_t type, uint8_t link_id, uint32_t session,
 	int             n;
 
 	*events = 0;
-	if (len > WIRE_MAX_INNER || outlen < WIRE_OVERHEAD + len)
+	if (!(k->dirs & AEAD_SEAL) || link_id >= KEYRING_LINK_IDS ||
+	    len > WIRE_MAX_INNER || outlen < WIRE_OVERHEAD + len)
 		return KEYRING_ERR_SEAL;
 	if (k->sealed >= k->limit) {
 		if (keyring_advance(k) == 0)

@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "proto.h"
 
 /* Fills key with epoch's key for this direction; 0, or -1. */
 typedef int (*keyring_derive_fn)(
@@ -65,11 +66,13 @@ typedef int (*keyring_derive_fn)(
 #define KEYRING_RETRY 65536
 #endif
 
-/* One counter per value of the 8-bit wire link id. */
-#define KEYRING_LINK_IDS 256
+/* One counter per link id a site may use (PROTO_MAX_LINKS: ids 0..31);
+ * keyring_seal() refuses any other.  256, one per value of the wire's
+ * 8-bit field, were 2 KiB a sealing keyring, a PoP holds one a site. */
+#define KEYRING_LINK_IDS PROTO_MAX_LINKS
 
 enum keyring_err {
-	KEYRING_ERR_SEAL = -1,     /* too large for out or the wire */
+	KEYRING_ERR_SEAL = -1,     /* too large, or a link id past the last */
 	KEYRING_ERR_EXHAUSTED = -2 /* `hard` packets sealed, no next key */
 };
 
@@ -87,6 +90,13 @@ struct keyring;
  * the same worker's keys.  NULL if out of memory or the limits are not
  * so.  keyring_free() it.
  */
+/* keyring_new() seals and opens; keyring_new_for() only what dirs
+ * (AEAD_SEAL, AEAD_OPEN, crypto.h) says, in half the memory or less: one
+ * that only opens refuses keyring_seal() (KEYRING_ERR_SEAL) and holds no
+ * counters, one that only seals gives keyring_open() keys that refuse. */
+struct keyring *keyring_new_for(const uint8_t key0[AEAD_KEY_LEN],
+    uint8_t worker, keyring_derive_fn fn, void *arg, uint64_t limit,
+    uint64_t hard, int dirs);
 struct keyring *keyring_new(const uint8_t key0[AEAD_KEY_LEN], uint8_t worker,
     keyring_derive_fn, void *arg, uint64_t limit, uint64_t hard);
 /* Wipes and frees; NULL is fine. */

@@ -51,6 +51,15 @@ int tls_peer_identity(SSL *, char *out, size_t outlen);
  */
 int tls_peer_matches(SSL *, const char *identity);
 
+/*
+ * Calls fn on each name of the verified peer that tls_peer_matches()
+ * would accept (each usable DNS subjectAltName, or the subject CN if
+ * there is none), in certificate order, until fn returns non-zero;
+ * returns that value, or 0 (also with no verified peer).  For a caller
+ * that looks names up in an index rather than comparing one identity.
+ */
+int tls_peer_each_name(SSL *, int (*fn)(const char *, void *), void *);
+
 /* 1 if two names are one identity as tls_peer_matches() compares them:
  * equal but for the case of ASCII letters; else 0. */
 int tls_name_eq(const char *, const char *);

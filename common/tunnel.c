@@ -11,12 +11,16 @@
 /* What this end opens from one of the peer's workers: that worker's
  * keys and a replay window per wire link id.  Only it ever sees that
  * worker's counters, so the windows of two workers never meet. */
+#define NO_SLOT 0xff
+
 struct tunnel_rx {
-	struct tunnel       *t;
-	uint8_t              worker;
-	struct keyring      *keys;
-	uint64_t             keyless; /* next-phase packets, no key */
-	struct replay_window window[TUNNEL_LINKS];
+	struct tunnel  *t;
+	uint8_t         worker;
+	struct keyring *keys;
+	uint64_t        keyless; /* next-phase packets, no key */
+	/* one per link of the tunnel's, by t->slot: a site announces a
+	 * few of the 32 link ids, and each window is 264 bytes */
+	struct replay_window *window;
 };
 
 struct tunnel {
@@ -29,6 +33,8 @@ struct tunnel {
 	struct keyring   *tx;
 	uint64_t          exhausted; /* packets tx refused */
 	struct tunnel_rx *rx;        /* [peer_workers] */
+	unsigned          nlinks;    /* windows per rx */
+	uint8_t slot[TUNNEL_LINKS];  /* link id -> window, or NO_SLOT */
 };
 
 uint64_t
@@ -107,15 +113,28 @@ struct tunnel *
 tunnel_new(uint32_t session, int tx_up, unsigned worker, unsigned peer_workers,
     tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard)
 {
+	return tunnel_new_links(session, tx_up, worker, peer_workers,
+	    TUNNEL_ALL_LINKS, derive, arg, limit, hard);
+}
+
+struct tunnel *
+tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
+    unsigned peer_workers, uint32_t links, tunnel_derive_fn derive, void *arg,
+    uint64_t limit, uint64_t hard)
+{
 	struct tunnel *t;
 	uint8_t        key[AEAD_KEY_LEN];
 	size_t         i, j;
 
 	if (worker >= PROTO_MAX_WORKERS || peer_workers == 0 ||
-	    peer_workers > PROTO_MAX_WORKERS)
+	    peer_workers > PROTO_MAX_WORKERS || links == 0)
 		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
+	memset(t->slot, NO_SLOT, sizeof(t->slot));
+	for (j = 0; j < TUNNEL_LINKS; j++)
+		if (links & UINT32_C(1) << j)
+			t->slot[j] = (uint8_t)t->nlinks++;
 	t->session = session;
 	t->tx_up = tx_up;
 	t->worker = (uint8_t)worker;
@@ -127,19 +146,21 @@ tunnel_new(uint32_t session, int tx_up, unsigned worker, unsigned peer_workers,
 	/* New keys, so counters from 0: the only way they start over
 	 * besides a new epoch (keyring.h). */
 	if (derive_tx(t, 0, key) == -1 ||
-	    (t->tx = keyring_new(key, t->worker, derive_tx, t, limit, hard)) ==
-		NULL)
+	    (t->tx = keyring_new_for(
+		 key, t->worker, derive_tx, t, limit, hard, AEAD_SEAL)) == NULL)
 		goto fail;
 	for (i = 0; i < peer_workers; i++) {
 		struct tunnel_rx *r = &t->rx[i];
 
 		r->t = t;
 		r->worker = (uint8_t)i;
-		for (j = 0; j < TUNNEL_LINKS; j++)
+		if ((r->window = calloc(t->nlinks, sizeof(*r->window))) == NULL)
+			goto fail;
+		for (j = 0; j < t->nlinks; j++)
 			replay_init(&r->window[j]);
 		if (derive_rx(r, 0, key) == -1 ||
-		    (r->keys = keyring_new(
-			 key, r->worker, derive_rx, r, limit, hard)) == NULL)
+		    (r->keys = keyring_new_for(key, r->worker, derive_rx, r,
+			 limit, hard, AEAD_OPEN)) == NULL)
 			goto fail;
 	}
 	OPENSSL_cleanse(key, sizeof(key));
@@ -159,8 +180,10 @@ tunnel_free(struct tunnel *t)
 		return;
 	keyring_free(t->tx);
 	if (t->rx != NULL) {
-		for (i = 0; i < t->peer_workers; i++)
+		for (i = 0; i < t->peer_workers; i++) {
 			keyring_free(t->rx[i].keys);
+			free(t->rx[i].window);
+		}
 		OPENSSL_cleanse(t->rx, t->peer_workers * sizeof(*t->rx));
 		free(t->rx);
 	}
@@ -216,10 +239,10 @@ tunnel_link_reset(struct tunnel *t, uint8_t link_id)
 {
 	size_t i;
 
-	if (link_id >= TUNNEL_LINKS)
+	if (link_id >= TUNNEL_LINKS || t->slot[link_id] == NO_SLOT)
 		return;
 	for (i = 0; i < t->peer_workers; i++)
-		replay_init(&t->rx[i].window[link_id]);
+		replay_init(&t->rx[i].window[t->slot[link_id]]);
 }
 
 int
@@ -257,12 +280,12 @@ tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
 	size_t                i;
 	int                   n, is_next;
 
-	if (hdr->link_id >= TUNNEL_LINKS)
+	if (hdr->link_id >= TUNNEL_LINKS || t->slot[hdr->link_id] == NO_SLOT)
 		return TUNNEL_ERR_LINK;
 	if (hdr->worker >= t->peer_workers)
 		return TUNNEL_ERR_WORKER;
 	r = &t->rx[hdr->worker];
-	w = &r->window[hdr->link_id];
+	w = &r->window[t->slot[hdr->link_id]];
 	key = keyring_open(
 	    r->keys, (hdr->flags & WIRE_F_KEY_PHASE) != 0, &is_next);
 	if (key == NULL) {
@@ -282,7 +305,7 @@ tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
 	if (is_next) {
 		(void)keyring_advance(r->keys);
 		r->keyless = 0;
-		for (i = 0; i < TUNNEL_LINKS; i++)
+		for (i = 0; i < t->nlinks; i++)
 			replay_init(&r->window[i]);
 		push(t, q, TUNNEL_EV_PEER_EPOCH, keyring_epoch(r->keys), 0,
 		    r->worker);

@@ -39,6 +39,8 @@
 /* Wire link ids a tunnel keeps a replay window for: CONFIG_MAX_LINKS.
  * Both daemons refuse higher ids before opening anything. */
 #define TUNNEL_LINKS 32
+/* tunnel_new_links()'s `links`: every link id below TUNNEL_LINKS. */
+#define TUNNEL_ALL_LINKS UINT32_MAX
 
 enum tunnel_err {
 	TUNNEL_ERR_SEAL = -1,      /* too large for out or the wire */
@@ -110,6 +112,14 @@ struct tunnel;
 struct tunnel *tunnel_new(uint32_t session, int tx_up, unsigned worker,
     unsigned peer_workers, tunnel_derive_fn derive, void *arg, uint64_t limit,
     uint64_t hard);
+/* The same, opening only the link ids whose bit is set in `links` (bit
+ * n: link id n; a datagram on another is TUNNEL_ERR_LINK): an anti-replay
+ * window (264 bytes) per link and peer worker, not per link id.  A PoP
+ * passes the links a HELLO announced.  tunnel_new() is TUNNEL_ALL_LINKS;
+ * NULL too for links 0. */
+struct tunnel *tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
+    unsigned peer_workers, uint32_t links, tunnel_derive_fn derive, void *arg,
+    uint64_t limit, uint64_t hard);
 /* Wipes the keys and frees; NULL is fine. */
 void     tunnel_free(struct tunnel *);
 uint32_t tunnel_session(const struct tunnel *);

@@ -373,6 +373,30 @@ daemon_free(struct daemon *d)
 	free(d);
 }
 
+struct event_base *
+daemon_base_new(void)
+{
+	struct event_config *cfg;
+	struct event_base   *base = NULL;
+	struct timeval       slice = {0, DAEMON_SLICE_US};
+
+	if ((cfg = event_config_new()) == NULL)
+		return NULL;
+	/* The slice binds control callbacks only: a data batch runs whole.
+	 * A precise clock, or the slice is the coarse clock's tick (4 ms
+	 * at HZ=250). */
+	if (event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER) == 0 &&
+	    event_config_set_max_dispatch_interval(
+		cfg, &slice, -1, DAEMON_PRIO_CONTROL) == 0 &&
+	    (base = event_base_new_with_config(cfg)) != NULL &&
+	    event_base_priority_init(base, DAEMON_PRIO_CONTROL + 1) == -1) {
+		event_base_free(base);
+		base = NULL;
+	}
+	event_config_free(cfg);
+	return base;
+}
+
 int
 daemon_main(int argc, char *argv[], const struct daemon_ops *ops)
 {
@@ -444,7 +468,7 @@ daemon_main(int argc, char *argv[], const struct daemon_ops *ops)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((base = event_base_new()) == NULL)
+	if ((base = daemon_base_new()) == NULL)
 		fatalx("cannot create the event loop");
 	if ((d = daemon_new(ops, conf, base)) == NULL) {
 		event_base_free(base);

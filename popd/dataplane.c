@@ -130,22 +130,22 @@ session_expire(struct popd *pd, struct site *site, uint64_t now)
 	return 1;
 }
 
-static void
-health_tick(evutil_socket_t fd, short what, void *arg)
+int
+health_walk(struct popd *pd, uint64_t now)
 {
-	struct popd *pd = arg;
-	uint64_t     now = now_ms(), quiet;
-	size_t       i, l;
-	char         why[64];
+	uint64_t quiet;
+	size_t   i, l, end;
+	char     why[64];
 
-	(void)fd;
-	(void)what;
 	quiet =
 	    (uint64_t)pd->conf->probe_down_after * pd->conf->probe_interval_ms +
 	    (pd->conf->probe_interval_ms / 4 > 0
 		    ? pd->conf->probe_interval_ms / 4
 		    : 1);
-	for (i = 0; i < pd->nsites; i++) {
+	end = pd->health_next + HEALTH_CHUNK < pd->nsites
+	    ? pd->health_next + HEALTH_CHUNK
+	    : pd->nsites;
+	for (i = pd->health_next; i < end; i++) {
 		struct session *s = pd->sites[i].session;
 
 		if (s != NULL && session_expire(pd, &pd->sites[i], now))
@@ -162,6 +162,33 @@ health_tick(evutil_socket_t fd, short what, void *arg)
 			session_link_state(s, (unsigned)l, 0, why);
 		}
 	}
+	pd->health_next = end < pd->nsites ? end : 0;
+	return pd->health_next != 0;
+}
+
+/* The rest of a walk, a chunk a pass of the loop. */
+static void
+health_more(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd *pd = arg;
+
+	(void)fd;
+	(void)what;
+	if (health_walk(pd, now_ms()))
+		event_active(pd->health_more_ev, EV_TIMEOUT, 0);
+}
+
+/* Every tenth of a probe interval: a walk over the sites starts, unless
+ * the last one is still under way. */
+static void
+health_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct popd *pd = arg;
+
+	(void)fd;
+	(void)what;
+	if (pd->health_next == 0 && health_walk(pd, now_ms()))
+		event_active(pd->health_more_ev, EV_TIMEOUT, 0);
 }
 
 /* One datagram from a site on data socket `lsn`: opened straight into
@@ -441,7 +468,8 @@ dataplane_start(struct popd *pd)
 		pd->conf->offload, tun_read, pd) == -1)
 		return -1;
 	pd->health_ev = event_new(pd->base, -1, EV_PERSIST, health_tick, pd);
-	if (pd->health_ev == NULL ||
+	pd->health_more_ev = event_new(pd->base, -1, 0, health_more, pd);
+	if (pd->health_ev == NULL || pd->health_more_ev == NULL ||
 	    event_add(pd->health_ev, health_period(pd, &tv)) == -1)
 		return -1;
 	log_info("%s up, MTU %d", pd->tundev.name, pd->tundev.mtu);
@@ -460,6 +488,8 @@ dataplane_stop(struct popd *pd)
 	free(pd->sess_index);
 	if (pd->health_ev != NULL)
 		event_free(pd->health_ev);
+	if (pd->health_more_ev != NULL)
+		event_free(pd->health_more_ev);
 	for (i = 0; i < pd->nlsn; i++) {
 		struct popd_listen *l = &pd->lsn[i];
 

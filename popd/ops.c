@@ -50,7 +50,8 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 			    site_engine_new(pd, &conf->sites[i])) == NULL)
 			fatal("site %s: flow table", conf->sites[i].name);
 	}
-	if ((pd->site_lpm = site_lpm_new(conf)) == NULL)
+	if ((pd->site_lpm = site_lpm_new(conf)) == NULL ||
+	    (pd->site_ids = site_ids_new(conf)) == NULL)
 		fatal("sites");
 	return pd;
 }
@@ -61,10 +62,28 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 static int
 start(void *arg)
 {
-	return popd_cluster_start(arg) == -1 || control_init(arg) == -1 ||
-		dataplane_start(arg) == -1 || control_start(arg) == -1
-	    ? -1
-	    : 0;
+	struct popd *pd = arg;
+	size_t       i;
+
+	if (popd_cluster_start(pd) == -1 || control_init(pd) == -1 ||
+	    dataplane_start(pd) == -1)
+		return -1;
+	/* Datagrams and return traffic before handshakes and timers
+	 * (daemon.h): a site connecting must not hold the others'
+	 * packets. */
+	for (i = 0; i < pd->nlsn; i++)
+		if (pd->lsn[i].udp_ev != NULL &&
+		    event_priority_set(pd->lsn[i].udp_ev, DAEMON_PRIO_DATA) ==
+			-1) {
+			log_warnx("cannot put the data plane first in the loop");
+			return -1;
+		}
+	if (pd->tundev.ev != NULL &&
+	    event_priority_set(pd->tundev.ev, DAEMON_PRIO_DATA) == -1) {
+		log_warnx("cannot put the data plane first in the loop");
+		return -1;
+	}
+	return control_start(pd);
 }
 
 static void
@@ -82,6 +101,7 @@ stop(void *arg)
 	flow_pool_free(pd->flow_pool);
 	frag_cache_free(pd->frags);
 	lpm_free(pd->site_lpm);
+	site_ids_free(pd->site_ids);
 	free(pd->sites);
 	free(pd);
 }

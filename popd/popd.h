@@ -58,26 +58,31 @@ struct session {
 	/* What the engine balances by (session_spec()). */
 	struct balance_spec spec;
 
-	size_t          nlinks;
-	struct ctl_link links[CONFIG_MAX_LINKS];    /* engine index order */
-	uint8_t         index_of[CONFIG_MAX_LINKS]; /* link id -> index */
+	size_t           nlinks;
+	struct ctl_link *links;                      /* engine index order */
+	uint8_t          index_of[CONFIG_MAX_LINKS]; /* link id -> index */
 
-	/* per link, by engine index */
-	struct sockaddr_storage endpoint[CONFIG_MAX_LINKS];
-	socklen_t               endpoint_len[CONFIG_MAX_LINKS];
+	/*
+	 * Per link, by engine index (0 .. nlinks - 1): arrays of nlinks in
+	 * the session's own allocation (session_new()), not of
+	 * CONFIG_MAX_LINKS: a site has a few links, and 32 of each cost
+	 * 7.6 KiB a session, at 10,000 sites 74 MiB.
+	 */
+	struct sockaddr_storage *endpoint;
+	socklen_t               *endpoint_len;
 	/* the data socket (pd->lsn) its last authenticated datagram came
 	 * in on: replies leave by it, from the address the Socket sent to */
-	uint8_t  endpoint_lsn[CONFIG_MAX_LINKS];
-	uint64_t endpoint_moves[CONFIG_MAX_LINKS]; /* NAT rebinding, roaming */
-	uint64_t new_flows[CONFIG_MAX_LINKS];
-	uint64_t tx_packets[CONFIG_MAX_LINKS];
-	uint64_t tx_bytes[CONFIG_MAX_LINKS];
-	uint64_t rx_packets[CONFIG_MAX_LINKS];
-	uint64_t rx_bytes[CONFIG_MAX_LINKS];
+	uint8_t  *endpoint_lsn;
+	uint64_t                *endpoint_moves; /* NAT rebinding, roaming */
+	uint64_t                *new_flows;
+	uint64_t                *tx_packets;
+	uint64_t                *tx_bytes;
+	uint64_t                *rx_packets;
+	uint64_t                *rx_bytes;
 	/* link health as the PoP sees it: silence takes a link down */
-	uint64_t rx_last_ms[CONFIG_MAX_LINKS]; /* last authenticated packet */
-	uint8_t  link_down[CONFIG_MAX_LINKS];
-	uint32_t probes_back[CONFIG_MAX_LINKS]; /* probes since it went down */
+	uint64_t *rx_last_ms; /* last authenticated packet */
+	uint8_t  *link_down;
+	uint32_t *probes_back; /* probes since it went down */
 
 	/* the Socket's flow moves (REASSIGN): in all, and in the batch
 	 * being received (reset by its chunk 0) */
@@ -89,6 +94,9 @@ struct session {
 struct site {
 	const struct config_site *conf;
 	struct session           *session; /* NULL until the first HELLO */
+	/* Its connection past the certificate check and not closing, the
+	 * one a newer connection replaces (control.c), or NULL. */
+	struct conn *conn;
 	/* Its return flows, at most conf->flows_max of pd->flow_pool: made
 	 * with the site (start, reload), kept from one session to the
 	 * next, so that a HELLO allocates no table. */
@@ -152,6 +160,12 @@ struct popd {
 	struct dataev dataev;
 
 	struct event *health_ev;
+	/* A walk over the sites goes HEALTH_CHUNK sites a callback (from
+	 * health_next, 0 between walks), the rest made active at once, so
+	 * that data events run between chunks: a walk of 10,000 sites held
+	 * the loop about 10 ms every tenth of a probe interval. */
+	struct event *health_more_ev;
+	size_t        health_next;
 
 	SSL_CTX             *ssl_ctx;
 	struct event        *accept_ev; /* resumes accepting after EMFILE */
@@ -177,8 +191,11 @@ struct popd {
 	uint64_t sites_gen;
 	/* the sites' LAN prefixes, to their index in sites (session.c);
 	 * made and replaced with sites */
-	struct lpm  *site_lpm;
-	struct conn *conns; /* every control connection */
+	struct lpm *site_lpm;
+	/* the sites' certificate identities, to their index in sites
+	 * (session.c); made and replaced with sites */
+	struct site_ids *site_ids;
+	struct conn     *conns; /* every control connection */
 
 	struct session **sess_index; /* by id, see session_by_id() */
 	uint32_t         sess_mask;
@@ -214,6 +231,9 @@ void conn_read(struct bufferevent *, void *);
 void conn_event(struct bufferevent *, short, void *);
 void conn_resume(evutil_socket_t, short, void *);
 void conn_free(struct conn *);
+/* c, its certificate verified (c->site set), becomes its site's one
+ * connection: the site's other one is closed (BYE, "replaced"). */
+void conn_take_site(struct conn *);
 /* listen.c: the listener (accept under limits, the TLS context) and the
  * drain of the data plane's events; it calls control.c, never back. */
 int  control_init(struct popd *);
@@ -262,6 +282,22 @@ void session_index_swap(struct popd *, struct session *old, struct session *s);
 /* The LAN prefixes of conf's sites, each to its site's index (that of
  * pd->sites made from conf); NULL if out of memory. */
 struct lpm *site_lpm_new(const struct config *conf);
+/*
+ * The sites of conf by certificate identity: a table keyed by SipHash
+ * (a fresh key each) of the lowercased identity, so that a verified
+ * certificate finds its site in one lookup per name it carries, whatever
+ * the number of sites (control.c, conn_event()).  NULL if out of memory
+ * or the kernel gives no hash key.  It points into conf: free it before.
+ */
+struct site_ids *site_ids_new(const struct config *conf);
+void             site_ids_free(struct site_ids *);
+/* The index in conf->sites of the site whose identity is `name` (equal
+ * but for ASCII case, as tls_name_eq()), or -1. */
+long site_ids_find(const struct site_ids *, const char *name);
+/* The site the verified peer certificate of ssl names, or NULL: of the
+ * sites its names match, the first in the configuration, as a walk over
+ * the sites with tls_peer_matches() would find. */
+struct site *site_by_peer(const struct popd *, SSL *ssl);
 /* 1 if one of the site's LAN prefixes holds the address (raw bytes of
  * family): where it may send from.  site_has() walks the site's prefixes
  * (the control side: REASSIGN); site_holds(), for the packet path, asks
@@ -274,6 +310,11 @@ int site_holds(
 /* The site whose LAN holds the address most specifically, or NULL: where
  * return traffic goes. */
 struct site *site_for(const struct popd *, int family, const uint8_t *a);
+#define HEALTH_CHUNK 500
+/* The next HEALTH_CHUNK sites of the walk at now: sessions without a
+ * channel past their grace end, flows expire, silent links go down.
+ * Returns 1 if the walk has more sites, 0 when it is done. */
+int health_walk(struct popd *, uint64_t now);
 /* The health ticks' period for pd->conf (a tenth of probe.interval_ms,
  * 1 ms at least), in *tv, which it returns. */
 struct timeval *health_period(const struct popd *, struct timeval *tv);

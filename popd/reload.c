@@ -117,6 +117,7 @@ struct pending {
 	uint8_t         *idchg; /* by new site: identity changed */
 	struct session **idx;   /* the new session index */
 	struct lpm      *lpm;   /* the new sites' LAN prefixes */
+	struct site_ids *ids;   /* the new sites' identities */
 };
 
 int
@@ -133,7 +134,8 @@ popd_reload_begin(void *arg, struct daemon_reload *r)
 	    (p->idchg = calloc(n->nsites + 1, 1)) == NULL ||
 	    (p->eng = calloc(n->nsites + 1, sizeof(*p->eng))) == NULL ||
 	    (p->idx = calloc(index_size(n->nsites), sizeof(*p->idx))) == NULL ||
-	    (p->lpm = site_lpm_new(n)) == NULL)
+	    (p->lpm = site_lpm_new(n)) == NULL ||
+	    (p->ids = site_ids_new(n)) == NULL)
 		return daemon_refuse(r, "sites", "out of memory");
 	if (daemon_reload_metrics(pd->daemon, r) == -1)
 		return -1;
@@ -180,6 +182,7 @@ popd_reload_abort(void *arg, struct daemon_reload *r)
 			engine_free(p->eng[i]);
 		free(p->eng);
 		lpm_free(p->lpm);
+		site_ids_free(p->ids);
 		free(p->idx);
 		free(p->idchg);
 		free(p->ns);
@@ -197,7 +200,7 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 	struct site    *ns = p->ns;
 	uint8_t        *idchg = p->idchg;
 	struct conn    *c, *next;
-	int             k;
+	int             k, cur;
 	size_t          i, j, added = 0, removed = 0, lanchg = 0;
 
 	for (j = 0; j < n->nsites; j++) {
@@ -249,7 +252,10 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 				      "changed");
 			continue;
 		}
+		cur = c->site->conn == c;
 		c->site = &ns[k];
+		if (cur)
+			ns[k].conn = c;
 	}
 	for (i = 0; i < pd->nsites; i++) {
 		struct site *s = &pd->sites[i];
@@ -290,6 +296,8 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 	pd->sites_gen++;
 	lpm_free(pd->site_lpm);
 	pd->site_lpm = p->lpm;
+	site_ids_free(pd->site_ids);
+	pd->site_ids = p->ids;
 	SSL_CTX_free(pd->ssl_ctx); /* a live SSL holds its own reference */
 	pd->ssl_ctx = r->ssl_ctx;
 	r->ssl_ctx = NULL;

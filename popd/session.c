@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "log.h"
 #include "popd.h"
+#include "tls.h"
 
 /*
  * Which site an address is in: a longest-prefix match over every site's
@@ -44,6 +46,116 @@ site_lpm_new(const struct config *conf)
 			}
 		}
 	return l;
+}
+
+struct site_ids {
+	const struct config *conf;
+	struct wp_hash_key   key;
+	uint32_t             mask;
+	uint32_t            *slot; /* a site's index + 1; 0: empty */
+};
+
+/* SipHash of the name in lower case (ASCII, as tls_name_eq() compares);
+ * -1 for a name no identity can equal (too long). */
+static int
+id_hash(const struct site_ids *ids, const char *name, uint64_t *h)
+{
+	char   low[sizeof(((struct config_site *)0)->identity)];
+	size_t i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (i == sizeof(low))
+			return -1;
+		low[i] = name[i] >= 'A' && name[i] <= 'Z'
+		    ? (char)(name[i] - 'A' + 'a')
+		    : name[i];
+	}
+	*h = wp_siphash(&ids->key, low, i);
+	return 0;
+}
+
+struct site_ids *
+site_ids_new(const struct config *conf)
+{
+	struct site_ids *ids;
+	uint32_t         size = 4, j;
+	uint64_t         h;
+	size_t           i;
+
+	while (size < 2 * conf->nsites)
+		size <<= 1;
+	if ((ids = calloc(1, sizeof(*ids))) == NULL ||
+	    (ids->slot = calloc(size, sizeof(*ids->slot))) == NULL ||
+	    wp_hash_key_random(&ids->key) == -1) {
+		site_ids_free(ids);
+		return NULL;
+	}
+	ids->conf = conf;
+	ids->mask = size - 1;
+	/* popd.json refuses two sites with one identity; were there two,
+	 * the first would stay, as the walk found it. */
+	for (i = 0; i < conf->nsites; i++) {
+		if (site_ids_find(ids, conf->sites[i].identity) != -1 ||
+		    id_hash(ids, conf->sites[i].identity, &h) == -1)
+			continue;
+		for (j = (uint32_t)h & ids->mask; ids->slot[j] != 0;
+		     j = (j + 1) & ids->mask)
+			;
+		ids->slot[j] = (uint32_t)i + 1;
+	}
+	return ids;
+}
+
+void
+site_ids_free(struct site_ids *ids)
+{
+	if (ids == NULL)
+		return;
+	free(ids->slot);
+	free(ids);
+}
+
+long
+site_ids_find(const struct site_ids *ids, const char *name)
+{
+	uint64_t h;
+	uint32_t j;
+
+	if (*name == '\0' || id_hash(ids, name, &h) == -1)
+		return -1;
+	for (j = (uint32_t)h & ids->mask; ids->slot[j] != 0;
+	     j = (j + 1) & ids->mask)
+		if (tls_name_eq(
+			ids->conf->sites[ids->slot[j] - 1].identity, name))
+			return (long)ids->slot[j] - 1;
+	return -1;
+}
+
+struct peer_lookup {
+	const struct site_ids *ids;
+	long                   first; /* lowest index matched, or -1 */
+};
+
+static int
+peer_name(const char *name, void *arg)
+{
+	struct peer_lookup *pl = arg;
+	long                i = site_ids_find(pl->ids, name);
+
+	if (i != -1 && (pl->first == -1 || i < pl->first))
+		pl->first = i;
+	return 0; /* every name: the first site in order wins */
+}
+
+struct site *
+site_by_peer(const struct popd *pd, SSL *ssl)
+{
+	struct peer_lookup pl = {pd->site_ids, -1};
+
+	(void)tls_peer_each_name(ssl, peer_name, &pl);
+	if (pl.first == -1 || (size_t)pl.first >= pd->nsites)
+		return NULL;
+	return &pd->sites[pl.first];
 }
 
 int
@@ -323,15 +435,50 @@ engine_repoint(struct engine *e, const struct balance_spec *spec)
 	return 0;
 }
 
+/* A session's per-link arrays, one link's worth (session_new()). */
+#define PER_LINK_BYTES                                                         \
+	(sizeof(struct sockaddr_storage) + 7 * sizeof(uint64_t) +              \
+	    sizeof(struct ctl_link) + sizeof(socklen_t) + sizeof(uint32_t) +   \
+	    2 * sizeof(uint8_t))
+/* Each array's start keeps the alignment its type needs: the struct's
+ * size and every array before it are multiples of it. */
+_Static_assert(
+    sizeof(struct session) % _Alignof(struct sockaddr_storage) == 0 &&
+	sizeof(struct sockaddr_storage) % _Alignof(uint64_t) == 0 &&
+	_Alignof(struct ctl_link) <= _Alignof(uint32_t) &&
+	sizeof(struct ctl_link) % _Alignof(uint32_t) == 0 &&
+	_Alignof(socklen_t) <= _Alignof(uint32_t),
+    "session_new()'s layout of the per-link arrays");
+
 struct session *
 session_new(struct popd *pd, struct site *site, struct conn *conn,
     const struct ctl_hello *h, uint32_t id, tunnel_derive_fn derive)
 {
 	struct session *s;
-	size_t          i;
+	size_t          i, n = h->nlinks > 0 ? h->nlinks : 1;
+	uint32_t        ids = 0;
+	uint8_t        *p;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	/* The struct, then its per-link arrays, most aligned first. */
+	if ((s = calloc(1, sizeof(*s) + n * PER_LINK_BYTES)) == NULL)
 		return NULL;
+	p = (uint8_t *)(s + 1);
+	s->endpoint = (struct sockaddr_storage *)(void *)p;
+	p += n * sizeof(*s->endpoint);
+	s->endpoint_moves = (uint64_t *)(void *)p;
+	s->new_flows = s->endpoint_moves + n;
+	s->tx_packets = s->new_flows + n;
+	s->tx_bytes = s->tx_packets + n;
+	s->rx_packets = s->tx_bytes + n;
+	s->rx_bytes = s->rx_packets + n;
+	s->rx_last_ms = s->rx_bytes + n;
+	p = (uint8_t *)(s->rx_last_ms + n);
+	s->links = (struct ctl_link *)(void *)p;
+	p += n * sizeof(*s->links);
+	s->endpoint_len = (socklen_t *)(void *)p;
+	s->probes_back = (uint32_t *)(s->endpoint_len + n);
+	s->link_down = (uint8_t *)(s->probes_back + n);
+	s->endpoint_lsn = s->link_down + n;
 	s->site = site;
 	s->conn = conn;
 	s->id = id;
@@ -340,12 +487,15 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	for (i = 0; i < h->nlinks; i++) {
 		s->links[i] = h->links[i];
 		s->index_of[h->links[i].id] = (uint8_t)i;
+		ids |= UINT32_C(1) << h->links[i].id;
 	}
 	/* New keys, from this session's TLS connection: the only way
 	 * counters start at 0 (keyring.h).  Nothing of an old session's
 	 * keys is ever carried over (session_inherit()). */
-	if ((s->tun = tunnel_new(id, 0, 0, h->workers, derive, s, KEYRING_LIMIT,
-		 KEYRING_HARD_LIMIT)) == NULL) {
+	/* Windows for the announced links only (udp_dgram() drops the rest
+	 * before the tunnel): 8 KiB less a site of one link. */
+	if ((s->tun = tunnel_new_links(id, 0, 0, h->workers, ids, derive, s,
+		 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL) {
 		free(s);
 		return NULL;
 	}

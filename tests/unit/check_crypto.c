@@ -248,6 +248,36 @@ START_TEST(test_roundtrip)
 }
 END_TEST
 
+/* A key made for one direction does that one and refuses the other:
+ * what the sealing end's context seals, the opening end's opens. */
+START_TEST(test_one_direction)
+{
+	struct wire_hdr h = data_hdr(1, 7), d;
+	struct aead    *seal, *open;
+	uint8_t         inner[64], dgram[WIRE_OVERHEAD + 64], out[64];
+	int             n;
+
+	memset(inner, 0x3c, sizeof(inner));
+	ck_assert_ptr_null(aead_new_for(test_key, 0));
+	ck_assert_ptr_nonnull(seal = aead_new_for(test_key, AEAD_SEAL));
+	ck_assert_ptr_nonnull(open = aead_new_for(test_key, AEAD_OPEN));
+	ck_assert_int_eq(
+	    dgram_seal(open, &h, inner, sizeof(inner), dgram, sizeof(dgram)),
+	    -1);
+	n = dgram_seal(seal, &h, inner, sizeof(inner), dgram, sizeof(dgram));
+	ck_assert_int_eq(n, (int)sizeof(dgram));
+	ck_assert_int_eq(wire_hdr_decode(dgram, (size_t)n, &d), WIRE_OK);
+	ck_assert_int_eq(
+	    dgram_open(seal, &d, dgram, (size_t)n, out, sizeof(out)), -1);
+	ck_assert_int_eq(
+	    dgram_open(open, &d, dgram, (size_t)n, out, sizeof(out)),
+	    (int)sizeof(inner));
+	ck_assert_mem_eq(out, inner, sizeof(inner));
+	aead_free(seal);
+	aead_free(open);
+}
+END_TEST
+
 /*
  * In place, as the data path does it: the inner packet is read into a
  * buffer WIRE_HDR_LEN bytes in, sealed where it lies, and opened back into
@@ -941,6 +971,7 @@ crypto_suite(void)
 	tcase_add_loop_test(
 	    tc, test_roundtrip, 0, (int)NITEMS(roundtrip_sizes));
 	tcase_add_test(tc, test_in_place);
+	tcase_add_test(tc, test_one_direction);
 	tcase_add_test(tc, test_bit_flips);
 	tcase_add_test(tc, test_wrong_key);
 	tcase_add_test(tc, test_wrong_nonce);

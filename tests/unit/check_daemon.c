@@ -12,6 +12,8 @@
 #include <event2/event.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "check_pki.h"
 #include "check_run.h"
@@ -364,6 +366,83 @@ START_TEST(counters_have_the_skeletons)
 }
 END_TEST
 
+/* What ran, in order: 'C' a control callback, 'D' the data event. */
+static char ran[32];
+static int  nran, pipefd[2];
+
+static void
+spin_us(long us)
+{
+	struct timespec a, b;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	while (
+	    (b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000 <
+	    us);
+}
+
+/* A control callback as long as a TLS handshake step; the first makes
+ * a datagram arrive. */
+static void
+control_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	if (nran == 0)
+		ck_assert_int_eq(write(pipefd[1], "x", 1), 1);
+	spin_us(DAEMON_SLICE_US + 500);
+	ran[nran++] = 'C';
+}
+
+static void
+data_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char c;
+
+	(void)what;
+	(void)arg;
+	ck_assert_int_eq(read(fd, &c, 1), 1);
+	ran[nran++] = 'D';
+}
+
+/*
+ * Ten control callbacks ready at once, each longer than the slice, and a
+ * datagram arriving during the first: the data event runs right after
+ * that one, not after all ten (which would have held it 15 ms).
+ */
+START_TEST(data_before_control)
+{
+	struct event_base *b;
+	struct event      *ctl[10], *data;
+	int                i;
+
+	ck_assert_ptr_nonnull(b = daemon_base_new());
+	ck_assert_int_eq(pipe(pipefd), 0);
+	ck_assert_ptr_nonnull(data = event_new(b, pipefd[0],
+				  EV_READ | EV_PERSIST, data_cb, NULL));
+	ck_assert_int_eq(event_priority_set(data, DAEMON_PRIO_DATA), 0);
+	ck_assert_int_eq(event_add(data, NULL), 0);
+	for (i = 0; i < 10; i++) {
+		ck_assert_ptr_nonnull(
+		    ctl[i] = event_new(b, -1, 0, control_cb, NULL));
+		event_active(ctl[i], EV_TIMEOUT, 0);
+	}
+	for (i = 0; i < 100 && nran < 11; i++)
+		ck_assert_int_ne(event_base_loop(b, EVLOOP_NONBLOCK), -1);
+	ran[nran] = '\0';
+	ck_assert_str_eq(ran, "CDCCCCCCCCC");
+	for (i = 0; i < 10; i++)
+		event_free(ctl[i]);
+	event_free(data);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	event_base_free(b);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -379,6 +458,9 @@ daemon_suite(void)
 	tcase_add_test(tc, reload_listen_list);
 	tcase_add_test(tc, fixed_keys_per_entry);
 	tcase_add_test(tc, counters_have_the_skeletons);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("loop");
+	tcase_add_test(tc, data_before_control);
 	suite_add_tcase(s, tc);
 	return s;
 }

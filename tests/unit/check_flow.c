@@ -902,6 +902,40 @@ START_TEST(test_walk_step_bounded)
 }
 END_TEST
 
+/* A table lists the links a balance can have (FLOW_LINKS) and
+ * FLOW_LINK_NONE: a link value past them is none, listed and counted as
+ * unassigned, never written past the lists. */
+START_TEST(test_links_past_the_last)
+{
+	struct flow_table *t;
+	struct flow_key    k;
+	struct flow       *f, *g;
+	int                n = 0;
+
+	t = flow_table_new(50, &tmo);
+	k = key_n(1, IPPROTO_UDP);
+	f = add(t, &k, 1);
+	k = key_n(2, IPPROTO_UDP);
+	g = add(t, &k, 1);
+	flow_table_set_link(t, f, FLOW_LINKS - 1);
+	ck_assert_uint_eq(f->link, FLOW_LINKS - 1);
+	ck_assert_uint_eq(flow_table_link_count(t, FLOW_LINKS - 1), 1);
+	flow_table_set_link(t, g, FLOW_LINKS);
+	ck_assert_uint_eq(g->link, FLOW_LINK_NONE);
+	flow_table_set_link(t, f, 200);
+	ck_assert_uint_eq(f->link, FLOW_LINK_NONE);
+	ck_assert_uint_eq(flow_table_link_count(t, FLOW_LINKS - 1), 0);
+	ck_assert_uint_eq(flow_table_link_count(t, FLOW_LINK_NONE), 2);
+	ck_assert_uint_eq(flow_table_link_count(t, 200), 0);
+	ck_assert_int_eq(flow_table_foreach_link(t, 200, count_cb, &n), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(
+	    flow_table_foreach_link(t, FLOW_LINK_NONE, count_cb, &n), 0);
+	ck_assert_int_eq(n, 2);
+	flow_table_free(t);
+}
+END_TEST
+
 /* Flows a replayed capture stamps out of order must not unsort the idle
  * lists: expiry still finds every flow that is due. */
 START_TEST(test_clock_steps_back)
@@ -1607,6 +1641,7 @@ flow_suite(void)
 	tcase_add_test(tc, test_walk_churn);
 	tcase_add_test(tc, test_walk_churn_crowded);
 	tcase_add_test(tc, test_walk_step_bounded);
+	tcase_add_test(tc, test_links_past_the_last);
 	tcase_add_test(tc, test_memory_at_a_million);
 	suite_add_tcase(s, tc);
 

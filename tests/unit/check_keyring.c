@@ -387,6 +387,51 @@ START_TEST(hard_limit_not_met_with_keys)
 END_TEST
 
 /* A datagram that does not fit takes no counter; bad limits, no ring. */
+/*
+ * A tunnel's keyrings each do one thing: the sender's seals, across an
+ * epoch change, and the receiver's opens it; the receiver's refuses to
+ * seal (it holds no counters to seal with).
+ */
+START_TEST(one_direction_each)
+{
+	uint8_t         key0[AEAD_KEY_LEN], dgram[64];
+	struct keyring *s, *r;
+	int             adv = 0, next = 0, i;
+
+	memset(key0, 0, sizeof(key0));
+	derive_ok = 1;
+	ck_assert_ptr_null(
+	    keyring_new_for(key0, 0, fake_derive, NULL, 10, 20, 0));
+	ck_assert_ptr_nonnull(
+	    s = keyring_new_for(key0, 0, fake_derive, NULL, 3, 20, AEAD_SEAL));
+	ck_assert_ptr_nonnull(
+	    r = keyring_new_for(key0, 0, fake_derive, NULL, 3, 20, AEAD_OPEN));
+	for (i = 0; i < 7; i++)
+		ck_assert_int_eq(roundtrip(s, r, &adv, &next), 0);
+	ck_assert_uint_eq(keyring_epoch(s), 2);
+	ck_assert_uint_eq(keyring_epoch(r), 2);
+	ck_assert_int_eq(keyring_seal(r, WIRE_DATA, 0, 1, (const uint8_t *)"x",
+			     1, dgram, sizeof(dgram), &adv),
+	    KEYRING_ERR_SEAL);
+	/* a link id no site may have (PROTO_MAX_LINKS and past): refused,
+	 * and no counter moved for it */
+	ck_assert_int_eq(
+	    keyring_seal(s, WIRE_DATA, KEYRING_LINK_IDS, 1,
+		(const uint8_t *)"x", 1, dgram, sizeof(dgram), &adv),
+	    KEYRING_ERR_SEAL);
+	ck_assert_int_eq(
+	    keyring_seal(s, WIRE_DATA, 255, 1, (const uint8_t *)"x", 1, dgram,
+		sizeof(dgram), &adv),
+	    KEYRING_ERR_SEAL);
+	ck_assert_int_gt(
+	    keyring_seal(s, WIRE_DATA, KEYRING_LINK_IDS - 1, 1,
+		(const uint8_t *)"x", 1, dgram, sizeof(dgram), &adv),
+	    0);
+	keyring_free(s);
+	keyring_free(r);
+}
+END_TEST
+
 START_TEST(refusals)
 {
 	static uint8_t  big[WIRE_MAX_INNER + 1];
@@ -444,6 +489,7 @@ keyring_suite(void)
 	tcase_add_test(tn, hard_limit_refuses);
 	tcase_add_test(tn, hard_limit_not_met_with_keys);
 	tcase_add_test(tn, refusals);
+	tcase_add_test(tn, one_direction_each);
 	suite_add_tcase(s, tn);
 	return s;
 }

@@ -15,6 +15,7 @@
 
 #include <check.h>
 #include <errno.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,80 @@ START_TEST(site_by_lan_prefix)
 	ck_assert_str_eq(site_of("203.0.113.10"), "(none)");
 	/* an IPv4 prefix never holds an IPv6 address with the same bytes */
 	ck_assert_str_eq(site_of("a11:1::"), "(none)");
+}
+END_TEST
+
+static long
+site_named(const char *identity)
+{
+	return site_ids_find(pd->site_ids, identity);
+}
+
+/* A verified certificate finds its site by identity in the index, case
+ * aside (as tls_peer_matches() compared), and nothing else does. */
+START_TEST(site_by_identity)
+{
+	char long_name[400];
+
+	ck_assert_int_eq(site_named("b1.example.net"), 0);
+	ck_assert_int_eq(site_named("B17.Example.NET"), 1);
+	ck_assert_int_eq(site_named("hq.example.net"), 2);
+	ck_assert_int_eq(site_named("hq.example.net."), -1);
+	ck_assert_int_eq(site_named("hq"), -1);
+	ck_assert_int_eq(site_named("branch-1"), -1); /* a name, no identity */
+	ck_assert_int_eq(site_named(""), -1);
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	ck_assert_int_eq(site_named(long_name), -1);
+}
+END_TEST
+
+/* popd over n sites ("s0" .. , identity "sN.Bench", LAN 10.N/256.N%256
+ * .0/24), in place of the fixture's three. */
+static void
+popd_many(long n)
+{
+	struct config_errors errs = {0};
+	struct config       *conf;
+	char                *text;
+	size_t               cap = (size_t)n * 96 + 1024, off;
+	long                 i;
+
+	teardown();
+	ck_assert_ptr_nonnull(text = malloc(cap));
+	off = (size_t)snprintf(text, cap,
+	    "{\"listen\": {\"address\": \"198.18.0.1\"}, \"tls\": {\"ca\":"
+	    " \"ca.pem\", \"cert\": \"pop.pem\", \"key\": \"pop.key\"},"
+	    " \"sites\": [");
+	for (i = 0; i < n; i++)
+		off += (size_t)snprintf(text + off, cap - off,
+		    "%s{\"name\": \"s%ld\", \"identity\": \"s%ld.Bench\","
+		    " \"lan\": [\"10.%ld.%ld.0/24\"]}",
+		    i ? "," : "", i, i, i / 256, i % 256);
+	off += (size_t)snprintf(
+	    text + off, cap - off, "], \"flows\": {\"max\": 4096}}");
+	ck_assert_uint_lt(off, cap);
+	conf = config_parse(text, off, "popd.json", CONFIG_POPD, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
+	free(text);
+	popd_from(conf);
+}
+
+/* 2,000 sites: every identity finds its own site, whatever the case of
+ * its letters; a near miss finds none. */
+START_TEST(site_by_identity_many)
+{
+	char name[64];
+	long i;
+
+	popd_many(2000);
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "S%ld.bench", i);
+		ck_assert_int_eq(site_named(name), i);
+		snprintf(name, sizeof(name), "s%ld.bench.", i);
+		ck_assert_int_eq(site_named(name), -1);
+	}
+	ck_assert_int_eq(site_named("s2000.bench"), -1);
 }
 END_TEST
 
@@ -534,6 +609,168 @@ indexed(void)
 	return n;
 }
 
+/* A connection of site `site` as listen.c makes one (over a socket
+ * pair, no TLS), past its certificate check. */
+static struct conn *
+conn_of(size_t site, int sv[2])
+{
+	struct conn *c;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_ptr_nonnull(c = calloc(1, sizeof(*c)));
+	c->pd = pd;
+	pd->nconns++;
+	if ((c->next = pd->conns) != NULL)
+		c->next->prevp = &c->next;
+	c->prevp = &pd->conns;
+	pd->conns = c;
+	ck_assert_ptr_nonnull(c->bev = bufferevent_socket_new(
+				  base, sv[0], BEV_OPT_CLOSE_ON_FREE));
+	c->site = &pd->sites[site];
+	return c;
+}
+
+/*
+ * One connection a site: a newer one of the same site replaces the older
+ * (closed with a BYE, counted), another site's is left alone, and a site
+ * whose connection is gone has none.
+ */
+START_TEST(newer_connection_replaces)
+{
+	struct conn *c1, *c2, *c3;
+	int          sv1[2], sv2[2], sv3[2];
+
+	c1 = conn_of(1, sv1);
+	conn_take_site(c1);
+	ck_assert_ptr_eq(pd->sites[1].conn, c1);
+	c2 = conn_of(1, sv2);
+	conn_take_site(c2);
+	ck_assert_int_eq(c1->closing, 1);
+	ck_assert_int_eq(c2->closing, 0);
+	ck_assert_ptr_eq(pd->sites[1].conn, c2);
+	ck_assert_uint_eq(pd->replaced, 1);
+	c3 = conn_of(2, sv3);
+	conn_take_site(c3);
+	ck_assert_ptr_eq(pd->sites[2].conn, c3);
+	ck_assert_ptr_eq(pd->sites[1].conn, c2);
+	ck_assert_int_eq(c2->closing, 0);
+	ck_assert_uint_eq(pd->replaced, 1);
+	conn_free(c1); /* the replaced one going does not touch c2 */
+	ck_assert_ptr_eq(pd->sites[1].conn, c2);
+	conn_free(c2);
+	ck_assert_ptr_null(pd->sites[1].conn);
+	control_close(c3, "test");
+	ck_assert_ptr_null(pd->sites[2].conn);
+	conn_free(c3);
+	ck_assert_ptr_null(pd->conns);
+	close(sv1[1]);
+	close(sv2[1]);
+	close(sv3[1]);
+}
+END_TEST
+
+/*
+ * The health walk over 2,000 sites goes HEALTH_CHUNK (500) sites a
+ * callback, so that packets are served between chunks, and still reaches
+ * every site: a silent link of the first, a middle and the last site goes
+ * down in the chunk that holds it, and the walk then starts over.
+ */
+START_TEST(health_walk_in_chunks)
+{
+	static const long at[] = {0, 700, 1999};
+	struct ctl_hello  h;
+	struct session   *s[3];
+	uint64_t          now = 1000000;
+	size_t            k;
+
+	popd_many(2000);
+	hello(&h, 0);
+	h.nlinks = 1;
+	for (k = 0; k < 3; k++) {
+		snprintf(h.site, sizeof(h.site), "s%ld", at[k]);
+		h.lan[0] = pd->conf->sites[at[k]].lan[0];
+		s[k] = session_of((size_t)at[k], &h, (uint32_t)(0x9000 + k));
+		pd->sites[at[k]].session = s[k];
+		s[k]->rx_last_ms[0] = now - 60000; /* a minute of silence */
+	}
+	ck_assert_int_eq(health_walk(pd, now), 1); /* 0 .. 499 */
+	ck_assert_uint_eq(s[0]->link_down[0], 1);
+	ck_assert_uint_eq(s[1]->link_down[0], 0);
+	ck_assert_int_eq(health_walk(pd, now), 1); /* 500 .. 999 */
+	ck_assert_uint_eq(s[1]->link_down[0], 1);
+	ck_assert_uint_eq(s[2]->link_down[0], 0);
+	ck_assert_int_eq(health_walk(pd, now), 1);
+	ck_assert_int_eq(health_walk(pd, now), 0); /* 1500 .. 1999: done */
+	ck_assert_uint_eq(s[2]->link_down[0], 1);
+	ck_assert_uint_eq(pd->health_next, 0);
+	/* a reload that leaves fewer sites than the walk had reached ends
+	 * it, and the next walk starts from the first site */
+	pd->health_next = 1500;
+	pd->nsites = 1000;
+	ck_assert_int_eq(health_walk(pd, now), 0);
+	ck_assert_uint_eq(pd->health_next, 0);
+	pd->nsites = 2000;
+}
+END_TEST
+
+/*
+ * A session holds its links' state for its own links (not 32 of each):
+ * with 1 and with all 32 links every link's endpoint, counters and state
+ * are its own, and a session of one link is a small allocation.
+ */
+START_TEST(session_sized_by_its_links)
+{
+	struct ctl_hello h;
+	struct session  *s;
+	size_t           n, i;
+
+	hello(&h, 0);
+	for (n = 1; n <= CONFIG_MAX_LINKS; n += CONFIG_MAX_LINKS - 1) {
+		h.nlinks = n;
+		for (i = 0; i < n; i++) {
+			snprintf(h.links[i].name, sizeof(h.links[i].name),
+			    "L%zu", i);
+			h.links[i].id = (uint8_t)(CONFIG_MAX_LINKS - 1 - i);
+			h.links[i].down_mbps = (uint32_t)(10 + i);
+		}
+		s = session(&h, (uint32_t)(0x8000 + n));
+		ck_assert_uint_eq(s->nlinks, n);
+		for (i = 0; i < n; i++) {
+			struct sockaddr_in *sin =
+			    (struct sockaddr_in *)&s->endpoint[i];
+
+			sin->sin_family = AF_INET;
+			sin->sin_port = htons((uint16_t)(1000 + i));
+			s->endpoint_len[i] = sizeof(*sin);
+			s->endpoint_moves[i] = s->new_flows[i] = i + 1;
+			s->tx_packets[i] = s->tx_bytes[i] = i + 2;
+			s->rx_packets[i] = s->rx_bytes[i] = i + 3;
+			s->probes_back[i] = (uint32_t)i + 4;
+			s->link_down[i] = (uint8_t)(i & 1);
+		}
+		for (i = 0; i < n; i++) {
+			ck_assert_uint_eq(
+			    s->index_of[CONFIG_MAX_LINKS - 1 - i], i);
+			ck_assert_str_eq(s->links[i].name, h.links[i].name);
+			ck_assert_uint_eq(
+			    ntohs(((struct sockaddr_in *)&s->endpoint[i])
+				      ->sin_port),
+			    1000 + i);
+			ck_assert_uint_eq(
+			    s->endpoint_len[i], sizeof(struct sockaddr_in));
+			ck_assert_uint_eq(s->endpoint_moves[i], i + 1);
+			ck_assert_uint_eq(s->new_flows[i], i + 1);
+			ck_assert_uint_eq(s->tx_bytes[i], i + 2);
+			ck_assert_uint_eq(s->rx_bytes[i], i + 3);
+			ck_assert_uint_eq(s->probes_back[i], i + 4);
+			ck_assert_uint_eq(s->link_down[i], i & 1);
+			ck_assert_uint_gt(s->rx_last_ms[i], 0);
+		}
+		session_free(s);
+	}
+}
+END_TEST
+
 /*
  * One pool of flows.max (4096 here) for the three sites, a third each:
  * branch-17 floods new flows and fills its own cap, evicting its own
@@ -666,6 +903,12 @@ START_TEST(reload_sites)
 	ck_assert_uint_eq(indexed(), 1);
 	ck_assert_str_eq(site_of("10.20.1.1"), "branch-20");
 	ck_assert_str_eq(site_of("10.1.2.3"), "(none)");
+	/* the identities changed with the sites */
+	ck_assert_int_eq(site_named("b17.example.net"), 0);
+	ck_assert_int_eq(site_named("hq2.example.net"), 1);
+	ck_assert_int_eq(site_named("b20.example.net"), 2);
+	ck_assert_int_eq(site_named("hq.example.net"), -1);
+	ck_assert_int_eq(site_named("b1.example.net"), -1);
 	/* hq's flows went with its session, back to the pool; the added
 	 * site has its table, at its share */
 	ck_assert_uint_eq(
@@ -1006,6 +1249,11 @@ popd_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, site_by_lan_prefix);
+	tcase_add_test(tc, site_by_identity);
+	tcase_add_test(tc, site_by_identity_many);
+	tcase_add_test(tc, session_sized_by_its_links);
+	tcase_add_test(tc, health_walk_in_chunks);
+	tcase_add_test(tc, newer_connection_replaces);
 	tcase_add_test(tc, link_down_moves_flows);
 	tcase_add_test(tc, flood_fills_its_own_cap);
 	tcase_add_test(tc, hello_reuses_the_sites_table);

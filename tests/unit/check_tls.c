@@ -152,6 +152,22 @@ client_refused(struct hs *h, const char *why)
 	return ok;
 }
 
+static int
+add_name(const char *name, void *arg)
+{
+	strcat(arg, name);
+	strcat(arg, ";");
+	return 0;
+}
+
+static int
+stop_name(const char *name, void *arg)
+{
+	(void)name;
+	(void)arg;
+	return 7;
+}
+
 START_TEST(good_pair)
 {
 	SSL_CTX  *sctx = ctx_ok(1, "ca.pem", "pop.pem", "pop.key");
@@ -160,7 +176,7 @@ START_TEST(good_pair)
 	uint8_t   su[AEAD_KEY_LEN], sd[AEAD_KEY_LEN];
 	uint8_t   ou[AEAD_KEY_LEN], od[AEAD_KEY_LEN];
 	uint8_t   wu[AEAD_KEY_LEN], wd[AEAD_KEY_LEN];
-	char      id[TLS_ERRLEN];
+	char      id[TLS_ERRLEN], names[128];
 	struct hs h;
 
 	handshake(&h, cctx, sctx);
@@ -168,6 +184,10 @@ START_TEST(good_pair)
 	ck_assert_int_eq(h.sdone, 1);
 	ck_assert_int_eq(SSL_version(h.c), TLS1_3_VERSION);
 	ck_assert_int_eq(SSL_version(h.s), TLS1_3_VERSION);
+	/* an idle connection holds no record buffers: a PoP has one per
+	 * site */
+	ck_assert(SSL_get_mode(h.s) & SSL_MODE_RELEASE_BUFFERS);
+	ck_assert(SSL_get_mode(h.c) & SSL_MODE_RELEASE_BUFFERS);
 
 	/* the PoP knows the site, the site knows the PoP */
 	ck_assert_int_eq(tls_peer_identity(h.s, id, sizeof(id)), 0);
@@ -182,6 +202,14 @@ START_TEST(good_pair)
 	ck_assert_int_eq(tls_peer_matches(h.s, "*.lab"), 0);
 	ck_assert_int_eq(tls_peer_matches(h.s, ""), 0);
 	ck_assert_int_eq(tls_peer_matches(h.c, "pop.lab"), 1);
+	/* the names an index would be asked for, as the certificate has
+	 * them; fn's non-zero stops the walk and is returned */
+	names[0] = '\0';
+	ck_assert_int_eq(tls_peer_each_name(h.s, add_name, names), 0);
+	ck_assert_str_eq(names, "branch-17.lab;");
+	ck_assert_int_eq(tls_peer_each_name(h.s, stop_name, NULL), 7);
+	ck_assert_int_eq(tls_peer_each_name(h.c, add_name, names), 0);
+	ck_assert_str_eq(names, "branch-17.lab;pop.lab;");
 	/* a name that does not fit is no name, not a shorter one */
 	ck_assert_int_eq(tls_peer_identity(h.s, id, 13), -1);
 	ck_assert_str_eq(id, "");

@@ -223,6 +223,56 @@ START_TEST(windows_per_link)
 }
 END_TEST
 
+/*
+ * A PoP's tunnel keeps windows for the links the HELLO announced (ids 1
+ * and 5 here) and no others: those open, each with its own window, and
+ * any other link id is refused before any key is tried.  A seal at the
+ * PoP goes on, and the Socket opens it.
+ */
+START_TEST(windows_only_for_its_links)
+{
+	struct tunnel    *socket, *pop;
+	struct tunnel_evq sq, pq;
+	struct wire_hdr   h1, h5, h2;
+	uint8_t           d1[256], d5[256], d2[256], out[256];
+	int               n1, n5, n2;
+
+	derive_ok = 1;
+	socket = tunnel_new(0x5e55, 1, 0, 1, fake_derive, NULL, 1000, 2000);
+	pop = tunnel_new_links(
+	    0x5e55, 0, 0, 1, 1u << 1 | 1u << 5, fake_derive, NULL, 1000, 2000);
+	ck_assert_ptr_nonnull(socket);
+	ck_assert_ptr_nonnull(pop);
+	ck_assert_ptr_null(
+	    tunnel_new_links(1, 0, 0, 1, 0, fake_derive, NULL, 1000, 2000));
+	tunnel_evq_init(&sq);
+	tunnel_evq_init(&pq);
+	ck_assert_int_eq(
+	    send_one(socket, &sq, pop, &pq, 1, "one", d1, &n1, &h1), 3);
+	ck_assert_int_eq(
+	    send_one(socket, &sq, pop, &pq, 5, "five", d5, &n5, &h5), 4);
+	ck_assert_int_eq(
+	    send_one(socket, &sq, pop, &pq, 2, "two", d2, &n2, &h2),
+	    TUNNEL_ERR_LINK);
+	/* replays refused on both, then link 1's window alone reset */
+	ck_assert_int_eq(
+	    tunnel_open(pop, &pq, &h1, d1, (size_t)n1, out, sizeof(out)),
+	    TUNNEL_ERR_REPLAY);
+	tunnel_link_reset(pop, 1);
+	tunnel_link_reset(pop, 2); /* none: nothing happens */
+	ck_assert_int_eq(
+	    tunnel_open(pop, &pq, &h1, d1, (size_t)n1, out, sizeof(out)), 3);
+	ck_assert_int_eq(
+	    tunnel_open(pop, &pq, &h5, d5, (size_t)n5, out, sizeof(out)),
+	    TUNNEL_ERR_REPLAY);
+	/* down: the PoP seals on any link, the Socket opens */
+	ck_assert_int_eq(
+	    send_one(pop, &pq, socket, &sq, 2, "down", d2, &n2, &h2), 4);
+	tunnel_free(socket);
+	tunnel_free(pop);
+}
+END_TEST
+
 /* After `limit` packets the sender moves to the next epoch and raises
  * REKEY once; the receiver follows on the first packet and raises
  * PEER_EPOCH once; a packet of the old epoch is then refused. */
@@ -600,6 +650,7 @@ tunnel_suite(void)
 	tcase_add_test(tc, round_trip_both_ways);
 	tcase_add_test(tc, replay_and_forgery_refused);
 	tcase_add_test(tc, windows_per_link);
+	tcase_add_test(tc, windows_only_for_its_links);
 	tcase_add_test(tc, epoch_advance_raises_events);
 	tcase_add_test(tc, exhausted_raised_once);
 	tcase_add_test(tc, keys_only_on_refill);
