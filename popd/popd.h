@@ -73,12 +73,12 @@ struct session {
 	/* the data socket (pd->lsn) its last authenticated datagram came
 	 * in on: replies leave by it, from the address the Socket sent to */
 	uint8_t  *endpoint_lsn;
-	uint64_t                *endpoint_moves; /* NAT rebinding, roaming */
-	uint64_t                *new_flows;
-	uint64_t                *tx_packets;
-	uint64_t                *tx_bytes;
-	uint64_t                *rx_packets;
-	uint64_t                *rx_bytes;
+	uint64_t *endpoint_moves; /* NAT rebinding, roaming */
+	uint64_t *new_flows;
+	uint64_t *tx_packets;
+	uint64_t *tx_bytes;
+	uint64_t *rx_packets;
+	uint64_t *rx_bytes;
 	/* link health as the PoP sees it: silence takes a link down */
 	uint64_t *rx_last_ms; /* last authenticated packet */
 	uint8_t  *link_down;
@@ -211,8 +211,7 @@ struct popd {
 
 /* ctl.c: the control socket's requests (the skeleton answers counters
  * and reload) */
-json_t *popd_answer(
-    void *, const struct ctlsock_req *, struct ctlsrv_rows *);
+json_t *popd_answer(void *, const struct ctlsock_req *, struct ctlsrv_rows *);
 
 /* cluster-ctl.c: `wanpairctl cluster`, and the cluster's start and stop
  * (cluster.h) as popd's start and stop call them */
