@@ -75,7 +75,8 @@ start(void *arg)
 		if (pd->lsn[i].udp_ev != NULL &&
 		    event_priority_set(pd->lsn[i].udp_ev, DAEMON_PRIO_DATA) ==
 			-1) {
-			log_warnx("cannot put the data plane first in the loop");
+			log_warnx(
+			    "cannot put the data plane first in the loop");
 			return -1;
 		}
 	if (pd->tundev.ev != NULL &&
