@@ -1,17 +1,21 @@
 #include "autoconf.h"
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "hrw.h"
+
+static uint32_t       log2tab[HRW_LOG_TAB + 1];
+static pthread_once_t log2tab_once = PTHREAD_ONCE_INIT;
 
 /*
  * log2(1 + i/256) in Q25, by repeated squaring in integers: the table,
  * and so every rendezvous decision, is bit-identical on every host.
  */
-void
-hrw_init(struct hrw *r)
+static void
+log2tab_make(void)
 {
-	uint32_t *t = r->log2tab;
+	uint32_t *t = log2tab;
 	unsigned  i, k;
 	uint64_t  x, v;
 
@@ -28,4 +32,11 @@ hrw_init(struct hrw *r)
 		t[i] = (uint32_t)((v + 1) >> 1);
 	}
 	t[HRW_LOG_TAB] = 1U << HRW_LOG_Q;
+}
+
+void
+hrw_init(struct hrw *r)
+{
+	(void)pthread_once(&log2tab_once, log2tab_make);
+	r->log2tab = log2tab;
 }

@@ -32,10 +32,13 @@
 #define HRW_LOG_Q 25
 
 struct hrw {
-	uint32_t log2tab[HRW_LOG_TAB + 1]; /* log2(1 + i/256) in Q25 */
+	/* log2(1 + i/256) in Q25: one table for the process, made once
+	 * (every balance has a struct hrw, popd one per site) */
+	const uint32_t *log2tab;
 };
 
-/* Fills the table: once per struct hrw, before any score. */
+/* Points r at the table, made at the first call (thread-safe): before
+ * any score. */
 void hrw_init(struct hrw *);
 
 /*
