@@ -109,7 +109,9 @@ struct bal_profile {
 struct balance {
 	enum failback_mode failback;
 	unsigned           nlinks;
-	struct bal_link    links[BALANCE_MAX_LINKS];
+	/* nlinks of them (one at least), not BALANCE_MAX_LINKS: popd has a
+	 * balance per site, with a link or two */
+	struct bal_link *links;
 
 	struct bal_route  *routes;
 	size_t             nroutes;

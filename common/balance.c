@@ -84,6 +84,11 @@ balance_new(const struct balance_spec *spec)
 	b->failback = spec->failback;
 	b->nlinks =
 	    spec->nlinks < BALANCE_MAX_LINKS ? spec->nlinks : BALANCE_MAX_LINKS;
+	if ((b->links = calloc(
+		 b->nlinks > 0 ? b->nlinks : 1, sizeof(*b->links))) == NULL) {
+		free(b);
+		return NULL;
+	}
 	wp_hash_key_fixed(&b->flow_key, FLOW_KEY_LABEL);
 	wp_hash_key_fixed(&link_key, LINK_KEY_LABEL);
 	for (j = 0; j < b->nlinks; j++) {
@@ -128,6 +133,7 @@ balance_free(struct balance *b)
 		sticky_profile_free(&b->profiles[i]);
 	free(b->profiles);
 	rtable_free(b);
+	free(b->links);
 	free(b);
 }
 
