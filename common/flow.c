@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "flow.h"
-#include "hash.h"
+#include "flow-int.h"
 
 /*
  * Layout.  Entries are a preallocated array of exactly `max` struct flow.
@@ -39,105 +38,15 @@
  * addresses the same array.
  */
 
-#define NIL UINT32_MAX
-
-/*
- * The index is at most 3/4 full, so a probe always meets an empty slot.
- * Rounding up to a power of two leaves it between 3/8 and 3/4 full at
- * `max`; at 3/4 linear probing averages 2.5 slots for a hit and 8.5 for a
- * miss (Knuth, TAOCP vol. 3, 6.4), 8 slots to a cache line.
- */
-#define LOAD_NUM 3
-#define LOAD_DEN 4
-
-/*
- * No flow sits more than FLOW_PROBE_MAX - 1 slots past its home slot, so
- * no lookup or insert reads more than FLOW_PROBE_MAX slots (16 cache
- * lines), whatever keys arrive.  The keyed hash already makes long runs
- * improbable; the bound is what holds if that ever fails (a leaked key, a
- * bug), and what a reviewer can check without statistics.  An insert that
- * finds its window full evicts the flow idle longest in it and takes its
- * slot (counted in evictions and probe_evictions).  The index nears 3/4
- * full only when the table is full, where every new flow evicts anyway;
- * there, filling 2^18 slots with 196,608 random keys, the longest probe
- * is about 110 to 128 slots and the bound evicts 0 to 8 flows (mean 1.3,
- * 31 runs; check_flow), where a bound of 64 evicted about 50.
- */
-#define PROBE_MAX FLOW_PROBE_MAX
-
-/* The flags that tell an opening SYN from a SYN-ACK or a teardown. */
-#define TCP_SYN_MASK (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_FIN | PKT_TCP_RST)
-
-/* Slot masks and home slots are computed from 32 hash bits. */
-#define MAX_SLOTS ((uint64_t)1 << 32)
-
-struct slot {
-	uint32_t hash; /* low 32 bits of the key's hash */
-	uint32_t ent;  /* entry number + 1; 0 = empty */
-};
-
-struct idle_list {
-	uint32_t head; /* idle longest */
-	uint32_t tail; /* used last */
-};
-
-struct flow_pool {
-	struct flow *ent;
-	uint32_t     max;
-	uint32_t     used;
-	uint32_t     free;   /* head of the free list */
-	uint32_t     tables; /* over it, flow_table_new_shared()'s */
-};
-
-struct flow_table {
-	struct flow      *ent; /* pool->ent */
-	struct flow_pool *pool;
-	int               own_pool; /* flow_table_new()'s: freed with it */
-	struct slot      *slot;
-	uint32_t          mask; /* slots - 1 */
-	uint32_t          max;  /* the cap: flows this table may hold */
-	uint32_t          count;
-	uint32_t          probe_max; /* PROBE_MAX, or fewer slots if smaller */
-	uint32_t          probe_worst; /* longest probe an insert made, slots */
-	struct wp_hash_key key;
-	uint64_t (*hash_fn)(const struct flow_key *); /* tests only */
-	uint64_t evictions;
-	uint64_t probe_evictions;
-	uint64_t refused; /* inserts with the pool empty and no own flow */
-	/*
-	 * Latest time seen.  The idle lists are sorted only if times never
-	 * go back; a replayed capture can have timestamps that do, so a
-	 * flow is never stamped earlier than this.
-	 */
-	uint64_t         clock;
-	uint64_t         timeout_ms[FLOW_NCLASS];
-	struct idle_list list[FLOW_NCLASS];
-	uint32_t         link_head[FLOW_LINKS + 1]; /* by lslot() */
-	uint32_t         link_count[FLOW_LINKS + 1];
-	uint64_t         visits;
-	uint64_t         serial; /* flow_table_serial() */
-	flow_release_cb  release_cb;
-	void            *release_arg;
-};
-
-/*
- * The arrays are read at random, one or two cache lines per packet; at a
- * million flows they span about 100 MB, so with 4 KB pages nearly every
- * access also misses the TLB.  Aligned and marked for transparent huge
- * pages (Linux; THP "madvise" mode is common), the TLB covers them.  The
- * kernel may refuse the hint: that costs speed, nothing else.
- */
-#define HUGE_PAGE (2 * 1024 * 1024)
-
 /* A flow's link to its list: FLOW_LINK_NONE's is the last. */
-static unsigned
-lslot(uint8_t link)
+unsigned
+flow_lslot(uint8_t link)
 {
 	return link < FLOW_LINKS ? link : FLOW_LINKS;
 }
 
-static void *
-big_array(size_t n, size_t size)
+void *
+flow_big_array(size_t n, size_t size)
 {
 	void *p;
 
@@ -208,8 +117,8 @@ timeouts_set(struct flow_table *t, const struct flow_timeouts *to)
 
 /* Index slots for a cap: a power of two, at most 3/4 full at the cap.
  * 0 when that is more than 32 hash bits address. */
-static uint64_t
-slots_for(uint32_t cap)
+uint64_t
+flow_slots_for(uint32_t cap)
 {
 	uint64_t nslots;
 
@@ -219,70 +128,10 @@ slots_for(uint32_t cap)
 }
 
 /* The most flows an index of nslots holds at the load bound. */
-static uint64_t
-cap_of_slots(uint64_t nslots)
+uint64_t
+flow_cap_of_slots(uint64_t nslots)
 {
 	return nslots * LOAD_NUM / LOAD_DEN;
-}
-
-struct flow_pool *
-flow_pool_new(uint32_t max)
-{
-	struct flow_pool *p;
-	uint32_t          i;
-
-	if (max == 0 || max == NIL) {
-		errno = EINVAL;
-		return NULL;
-	}
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return NULL;
-	/*
-	 * Every byte is written now, not left to calloc's lazy zero pages:
-	 * the pages fault in here, once, instead of on the packet path.
-	 */
-	if ((p->ent = big_array(max, sizeof(struct flow))) == NULL) {
-		free(p);
-		return NULL;
-	}
-	memset(p->ent, 0, (size_t)max * sizeof(struct flow));
-	for (i = 0; i < max; i++) {
-		p->ent[i].prev = NIL;
-		p->ent[i].next = i + 1 < max ? i + 1 : NIL;
-	}
-	p->max = max;
-	return p;
-}
-
-void
-flow_pool_free(struct flow_pool *p)
-{
-	if (p == NULL)
-		return;
-	/* A table still over it would point into freed entries: leak
-	 * rather than that (a caller's bug, which check_flow rules out). */
-	if (p->tables != 0)
-		return;
-	free(p->ent);
-	free(p);
-}
-
-uint32_t
-flow_pool_max(const struct flow_pool *p)
-{
-	return p->max;
-}
-
-uint32_t
-flow_pool_used(const struct flow_pool *p)
-{
-	return p->used;
-}
-
-size_t
-flow_pool_memory(const struct flow_pool *p)
-{
-	return sizeof(*p) + (size_t)p->max * sizeof(struct flow);
 }
 
 static uint64_t table_serials;
@@ -298,7 +147,7 @@ table_new(struct flow_pool *pool, uint32_t cap, const struct flow_timeouts *to)
 		errno = EINVAL;
 		return NULL;
 	}
-	if ((nslots = slots_for(cap)) == 0) {
+	if ((nslots = flow_slots_for(cap)) == 0) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -309,7 +158,7 @@ table_new(struct flow_pool *pool, uint32_t cap, const struct flow_timeouts *to)
 		return NULL;
 	}
 	/* Written now, like the pool: no page faults on the packet path. */
-	if ((t->slot = big_array((size_t)nslots, sizeof(struct slot))) ==
+	if ((t->slot = flow_big_array((size_t)nslots, sizeof(struct slot))) ==
 	    NULL) {
 		free(t);
 		return NULL;
@@ -336,7 +185,7 @@ flow_table_new(uint32_t max, const struct flow_timeouts *to)
 	struct flow_pool  *pool;
 	struct flow_table *t;
 
-	if (max == 0 || slots_for(max) == 0) {
+	if (max == 0 || flow_slots_for(max) == 0) {
 		errno = max == 0 ? EINVAL : ENOMEM;
 		return NULL;
 	}
@@ -429,12 +278,12 @@ static void
 link_unlink(struct flow_table *t, struct flow *f)
 {
 	if (f->lprev == NIL)
-		t->link_head[lslot(f->link)] = f->lnext;
+		t->link_head[flow_lslot(f->link)] = f->lnext;
 	else
 		t->ent[f->lprev].lnext = f->lnext;
 	if (f->lnext != NIL)
 		t->ent[f->lnext].lprev = f->lprev;
-	t->link_count[lslot(f->link)]--;
+	t->link_count[flow_lslot(f->link)]--;
 }
 
 static void
@@ -443,11 +292,11 @@ link_push(struct flow_table *t, struct flow *f)
 	uint32_t n = ent_no(t, f);
 
 	f->lprev = NIL;
-	f->lnext = t->link_head[lslot(f->link)];
+	f->lnext = t->link_head[flow_lslot(f->link)];
 	if (f->lnext != NIL)
 		t->ent[f->lnext].lprev = n;
-	t->link_head[lslot(f->link)] = n;
-	t->link_count[lslot(f->link)]++;
+	t->link_head[flow_lslot(f->link)] = n;
+	t->link_count[flow_lslot(f->link)]++;
 }
 
 void
@@ -535,8 +384,8 @@ index_delete(struct flow_table *t, struct flow *f)
  * idle lists (a lookup from inside it misses); the entry is reused only
  * after it returns.
  */
-static void
-release(
+void
+flow_release(
     struct flow_table *t, struct flow *f, enum flow_release why, int indexed)
 {
 	if (indexed)
@@ -553,8 +402,8 @@ release(
 }
 
 /* The flow idle longest heads one of the class lists. */
-static struct flow *
-idle_longest(struct flow_table *t)
+struct flow *
+flow_idle_longest(struct flow_table *t)
 {
 	struct flow *f, *best = NULL;
 	int          c;
@@ -582,7 +431,7 @@ flow_table_insert(struct flow_table *t, const struct flow_key *k, uint64_t hash,
 	 * another's.  A table with none to give up is refused.
 	 */
 	if (t->count >= t->max || (t->pool->free == NIL && t->count > 0)) {
-		release(t, idle_longest(t), FLOW_RELEASE_EVICTED, 1);
+		flow_release(t, flow_idle_longest(t), FLOW_RELEASE_EVICTED, 1);
 		t->evictions++;
 	} else if (t->pool->free == NIL) {
 		t->refused++;
@@ -634,7 +483,7 @@ flow_table_insert(struct flow_table *t, const struct flow_key *k, uint64_t hash,
 	if (d + 1 > t->probe_worst)
 		t->probe_worst = d + 1;
 	if (victim != NULL) {
-		release(t, victim, FLOW_RELEASE_EVICTED, 0);
+		flow_release(t, victim, FLOW_RELEASE_EVICTED, 0);
 		t->evictions++;
 		t->probe_evictions++;
 	}
@@ -701,7 +550,7 @@ flow_table_expire(struct flow_table *t, uint64_t now_ms, size_t budget)
 		}
 		if (due == NULL)
 			break;
-		release(t, due, FLOW_RELEASE_EXPIRED, 1);
+		flow_release(t, due, FLOW_RELEASE_EXPIRED, 1);
 		n++;
 	}
 	return n;
@@ -710,110 +559,14 @@ flow_table_expire(struct flow_table *t, uint64_t now_ms, size_t budget)
 void
 flow_table_remove(struct flow_table *t, struct flow *f)
 {
-	release(t, f, FLOW_RELEASE_REMOVED, 1);
+	flow_release(t, f, FLOW_RELEASE_REMOVED, 1);
 }
 
 void
 flow_table_clear(struct flow_table *t)
 {
 	while (t->count > 0)
-		release(t, idle_longest(t), FLOW_RELEASE_REMOVED, 1);
-}
-
-int
-flow_table_foreach(
-    struct flow_table *t, int (*cb)(void *, struct flow *), void *arg)
-{
-	uint64_t i;
-	int      rv;
-
-	for (i = 0; i <= t->mask; i++) {
-		if (t->slot[i].ent == 0)
-			continue;
-		t->visits++;
-		if ((rv = cb(arg, &t->ent[t->slot[i].ent - 1])) != 0)
-			return rv;
-	}
-	return 0;
-}
-
-static uint32_t
-reverse32(uint32_t x)
-{
-	x = ((x >> 1) & 0x55555555u) | ((x & 0x55555555u) << 1);
-	x = ((x >> 2) & 0x33333333u) | ((x & 0x33333333u) << 2);
-	x = ((x >> 4) & 0x0f0f0f0fu) | ((x & 0x0f0f0f0fu) << 4);
-	return __builtin_bswap32(x);
-}
-
-/*
- * Position p covers the reversed hashes [p, p + step): with k index
- * bits, the flows whose hash has home reverse32(p) (p is a multiple of
- * step = 2^(32-k), so reverse32(p) < 2^k).  A flow lies in the run that
- * starts at its home and has no empty slot before it, at most probe_max
- * slots on (flow.c's insert and backward-shift delete keep both), so
- * reading that run finds every flow of the home, whichever moved.
- */
-size_t
-flow_table_walk(struct flow_table *t, uint64_t *pos,
-    void (*cb)(void *, struct flow *), void *arg, size_t max)
-{
-	uint64_t step = FLOW_WALK_END / ((uint64_t)t->mask + 1);
-	uint64_t p = *pos, homes = 0, most;
-	uint32_t home, j, d;
-	size_t   n = 0;
-
-	/* Made under a smaller index, p is a multiple of a larger step,
-	 * so of this one too; anything else was not made by a walk. */
-	p -= p % step;
-	most =
-	    max < (UINT64_MAX - 64) / 16 ? 16 * (uint64_t)max + 64 : UINT64_MAX;
-	while (p < FLOW_WALK_END && n < max && homes < most) {
-		home = reverse32((uint32_t)p);
-		homes++;
-		for (d = 0, j = home; d < t->probe_max && t->slot[j].ent != 0;
-		     d++, j = (j + 1) & t->mask) {
-			if ((t->slot[j].hash & t->mask) != home)
-				continue;
-			t->visits++;
-			n++;
-			cb(arg, &t->ent[t->slot[j].ent - 1]);
-		}
-		p += step;
-	}
-	*pos = p;
-	return n;
-}
-
-uint64_t
-flow_table_serial(const struct flow_table *t)
-{
-	return t->serial;
-}
-
-int
-flow_table_foreach_link(struct flow_table *t, uint8_t link,
-    int (*cb)(void *, struct flow *), void           *arg)
-{
-	uint32_t i, next;
-	int      rv;
-
-	if (link >= FLOW_LINKS && link != FLOW_LINK_NONE)
-		return 0;
-	/* The next flow is taken first: cb may move this one away. */
-	for (i = t->link_head[lslot(link)]; i != NIL; i = next) {
-		next = t->ent[i].lnext;
-		t->visits++;
-		if ((rv = cb(arg, &t->ent[i])) != 0)
-			return rv;
-	}
-	return 0;
-}
-
-uint64_t
-flow_table_visits(const struct flow_table *t)
-{
-	return t->visits;
+		flow_release(t, flow_idle_longest(t), FLOW_RELEASE_REMOVED, 1);
 }
 
 void
@@ -825,7 +578,7 @@ flow_table_free(struct flow_table *t)
 		return;
 	for (c = 0; c < FLOW_NCLASS; c++)
 		while (t->list[c].head != NIL)
-			release(t, &t->ent[t->list[c].head],
+			flow_release(t, &t->ent[t->list[c].head],
 			    FLOW_RELEASE_REMOVED, 1);
 	free(t->slot);
 	if (t->own_pool)
@@ -878,94 +631,6 @@ flow_table_memory(const struct flow_table *t)
 	    (t->own_pool ? flow_pool_memory(t->pool) : 0);
 }
 
-/* Puts an indexed entry into a fresh index; 0, or -1 if its window is
- * full (then it is not indexed). */
-static int
-index_put(struct slot *slot, uint32_t mask, uint32_t probe_max, uint32_t hash,
-    uint32_t ent)
-{
-	uint32_t i, d;
-
-	for (d = 0, i = hash & mask; d < probe_max; d++, i = (i + 1) & mask)
-		if (slot[i].ent == 0) {
-			slot[i].hash = hash;
-			slot[i].ent = ent;
-			return 0;
-		}
-	return -1;
-}
-
-int
-flow_table_reserve(struct flow_table *t, uint32_t cap)
-{
-	struct slot *ns, *old = t->slot;
-	uint64_t     nslots, i, oslots = (uint64_t)t->mask + 1;
-	uint32_t     mask, probe_max, stray = 0;
-
-	if (cap == 0 || cap > t->pool->max) {
-		errno = EINVAL;
-		return -1;
-	}
-	if (cap <= cap_of_slots(oslots))
-		return 0;
-	if ((nslots = slots_for(cap)) == 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	if ((ns = big_array((size_t)nslots, sizeof(struct slot))) == NULL)
-		return -1;
-	memset(ns, 0, (size_t)nslots * sizeof(struct slot));
-	mask = (uint32_t)(nslots - 1);
-	probe_max = nslots < PROBE_MAX ? (uint32_t)nslots : PROBE_MAX;
-	/*
-	 * Every flow moves to the larger index, at a lower load than it
-	 * had: a full window is all but impossible, but the bound is what
-	 * holds whatever the keys, so a flow that finds one leaves (one at
-	 * most is remembered; any further one is not indexed either and
-	 * is released below).
-	 */
-	for (i = 0; i < oslots; i++)
-		if (old[i].ent != 0 &&
-		    index_put(ns, mask, probe_max, old[i].hash, old[i].ent) ==
-			-1) {
-			old[i].hash = 0;
-			stray++;
-		} else
-			old[i].ent = 0;
-	t->slot = ns;
-	t->mask = mask;
-	t->probe_max = probe_max;
-	/* What did not fit is still in old, marked: release it unindexed. */
-	for (i = 0; stray > 0 && i < oslots; i++)
-		if (old[i].ent != 0) {
-			release(t, &t->ent[old[i].ent - 1],
-			    FLOW_RELEASE_EVICTED, 0);
-			t->evictions++;
-			t->probe_evictions++;
-			stray--;
-		}
-	free(old);
-	return 0;
-}
-
-void
-flow_table_set_cap(struct flow_table *t, uint32_t cap)
-{
-	uint64_t most = cap_of_slots((uint64_t)t->mask + 1);
-
-	if (cap == 0)
-		cap = 1;
-	if (cap > most)
-		cap = (uint32_t)most;
-	if (cap > t->pool->max)
-		cap = t->pool->max;
-	t->max = cap;
-	while (t->count > t->max) {
-		release(t, idle_longest(t), FLOW_RELEASE_EVICTED, 1);
-		t->evictions++;
-	}
-}
-
 void
 flow_table_count_links(const struct flow_table *t, uint64_t *n, size_t nlinks)
 {
@@ -979,6 +644,6 @@ uint32_t
 flow_table_link_count(const struct flow_table *t, uint8_t link)
 {
 	return link < FLOW_LINKS || link == FLOW_LINK_NONE
-	    ? t->link_count[lslot(link)]
+	    ? t->link_count[flow_lslot(link)]
 	    : 0;
 }
