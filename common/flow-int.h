@@ -1,7 +1,8 @@
 /*
  * The flow table's insides, shared by its files (nothing else includes
- * this): flow.c (tables, lookup, insert, expiry), flow-pool.c (pools of
- * entries, a table's cap and index size), flow-walk.c (walks).
+ * this): flow.c (tables, lookup, insert, expiry, cap and index size),
+ * flow-pool.c (pools of entries, the arrays' sizing and allocation),
+ * flow-walk.c (walks).
  */
 #ifndef WANPAIR_FLOW_INT_H
 #define WANPAIR_FLOW_INT_H
@@ -102,9 +103,14 @@ struct flow_table {
  */
 #define HUGE_PAGE (2 * 1024 * 1024)
 
-/* flow.c */
 /* A flow's link to its list: FLOW_LINK_NONE's is the last. */
-unsigned flow_lslot(uint8_t link);
+static inline unsigned
+flow_lslot(uint8_t link)
+{
+	return link < FLOW_LINKS ? link : FLOW_LINKS;
+}
+
+/* flow-pool.c */
 /* n * size bytes, huge-page aligned past HUGE_PAGE; NULL with errno. */
 void *flow_big_array(size_t n, size_t size);
 /* Index slots for a cap: a power of two, at most 3/4 full at the cap.
@@ -112,11 +118,5 @@ void *flow_big_array(size_t n, size_t size);
 uint64_t flow_slots_for(uint32_t cap);
 /* The most flows an index of nslots holds at the load bound. */
 uint64_t flow_cap_of_slots(uint64_t nslots);
-/* Takes a flow out of the table (out of the index too if `indexed`),
- * calls the release callback, gives the entry back to the pool. */
-void flow_release(
-    struct flow_table *, struct flow *, enum flow_release why, int indexed);
-/* The flow idle longest: the oldest head of the class lists. */
-struct flow *flow_idle_longest(struct flow_table *);
 
 #endif

@@ -38,34 +38,6 @@
  * addresses the same array.
  */
 
-/* A flow's link to its list: FLOW_LINK_NONE's is the last. */
-unsigned
-flow_lslot(uint8_t link)
-{
-	return link < FLOW_LINKS ? link : FLOW_LINKS;
-}
-
-void *
-flow_big_array(size_t n, size_t size)
-{
-	void *p;
-
-	if (size != 0 && n > SIZE_MAX / size) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	n *= size;
-	if (n < HUGE_PAGE)
-		return malloc(n);
-	n = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
-	if ((errno = posix_memalign(&p, HUGE_PAGE, n)) != 0)
-		return NULL;
-#ifdef MADV_HUGEPAGE
-	(void)madvise(p, n, MADV_HUGEPAGE);
-#endif
-	return p;
-}
-
 static uint32_t
 flow_class_of(uint8_t proto)
 {
@@ -113,25 +85,6 @@ timeouts_set(struct flow_table *t, const struct flow_timeouts *to)
 
 	for (i = 0; i < FLOW_NCLASS; i++)
 		t->timeout_ms[i] = (uint64_t)to->s[i] * 1000;
-}
-
-/* Index slots for a cap: a power of two, at most 3/4 full at the cap.
- * 0 when that is more than 32 hash bits address. */
-uint64_t
-flow_slots_for(uint32_t cap)
-{
-	uint64_t nslots;
-
-	for (nslots = 2; nslots * LOAD_NUM < (uint64_t)cap * LOAD_DEN;)
-		nslots <<= 1;
-	return nslots > MAX_SLOTS ? 0 : nslots;
-}
-
-/* The most flows an index of nslots holds at the load bound. */
-uint64_t
-flow_cap_of_slots(uint64_t nslots)
-{
-	return nslots * LOAD_NUM / LOAD_DEN;
 }
 
 static uint64_t table_serials;
@@ -384,7 +337,7 @@ index_delete(struct flow_table *t, struct flow *f)
  * idle lists (a lookup from inside it misses); the entry is reused only
  * after it returns.
  */
-void
+static void
 flow_release(
     struct flow_table *t, struct flow *f, enum flow_release why, int indexed)
 {
@@ -402,7 +355,7 @@ flow_release(
 }
 
 /* The flow idle longest heads one of the class lists. */
-struct flow *
+static struct flow *
 flow_idle_longest(struct flow_table *t)
 {
 	struct flow *f, *best = NULL;
@@ -629,6 +582,94 @@ flow_table_memory(const struct flow_table *t)
 {
 	return sizeof(*t) + ((size_t)t->mask + 1) * sizeof(struct slot) +
 	    (t->own_pool ? flow_pool_memory(t->pool) : 0);
+}
+
+/* Puts an indexed entry into a fresh index; 0, or -1 if its window is
+ * full (then it is not indexed). */
+static int
+index_put(struct slot *slot, uint32_t mask, uint32_t probe_max, uint32_t hash,
+    uint32_t ent)
+{
+	uint32_t i, d;
+
+	for (d = 0, i = hash & mask; d < probe_max; d++, i = (i + 1) & mask)
+		if (slot[i].ent == 0) {
+			slot[i].hash = hash;
+			slot[i].ent = ent;
+			return 0;
+		}
+	return -1;
+}
+
+int
+flow_table_reserve(struct flow_table *t, uint32_t cap)
+{
+	struct slot *ns, *old = t->slot;
+	uint64_t     nslots, i, oslots = (uint64_t)t->mask + 1;
+	uint32_t     mask, probe_max, stray = 0;
+
+	if (cap == 0 || cap > t->pool->max) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (cap <= flow_cap_of_slots(oslots))
+		return 0;
+	if ((nslots = flow_slots_for(cap)) == 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	if ((ns = flow_big_array((size_t)nslots, sizeof(struct slot))) == NULL)
+		return -1;
+	memset(ns, 0, (size_t)nslots * sizeof(struct slot));
+	mask = (uint32_t)(nslots - 1);
+	probe_max = nslots < PROBE_MAX ? (uint32_t)nslots : PROBE_MAX;
+	/*
+	 * Every flow moves to the larger index, at a lower load than it
+	 * had: a full window is all but impossible, but the bound is what
+	 * holds whatever the keys, so a flow that finds one leaves (one at
+	 * most is remembered; any further one is not indexed either and
+	 * is released below).
+	 */
+	for (i = 0; i < oslots; i++)
+		if (old[i].ent != 0 &&
+		    index_put(ns, mask, probe_max, old[i].hash, old[i].ent) ==
+			-1) {
+			old[i].hash = 0;
+			stray++;
+		} else
+			old[i].ent = 0;
+	t->slot = ns;
+	t->mask = mask;
+	t->probe_max = probe_max;
+	/* What did not fit is still in old, marked: release it unindexed. */
+	for (i = 0; stray > 0 && i < oslots; i++)
+		if (old[i].ent != 0) {
+			flow_release(t, &t->ent[old[i].ent - 1],
+			    FLOW_RELEASE_EVICTED, 0);
+			t->evictions++;
+			t->probe_evictions++;
+			stray--;
+		}
+	free(old);
+	return 0;
+}
+
+void
+flow_table_set_cap(struct flow_table *t, uint32_t cap)
+{
+	uint64_t most = flow_cap_of_slots((uint64_t)t->mask + 1);
+
+	if (cap == 0)
+		cap = 1;
+	if (cap > most)
+		cap = (uint32_t)most;
+	if (cap > t->pool->max)
+		cap = t->pool->max;
+	t->max = cap;
+	while (t->count > t->max) {
+		flow_release(t, flow_idle_longest(t), FLOW_RELEASE_EVICTED, 1);
+		t->evictions++;
+	}
 }
 
 void
