@@ -515,3 +515,90 @@ cfg_find_name(const struct nameref *refs, size_t n, const char *name)
 	r = bsearch(name, refs, n, sizeof(*refs), nameref_find_cmp);
 	return r != NULL ? (int)r->i : -1;
 }
+
+/*
+ * A JSON text, any root, so that a list or a number is told apart from a
+ * syntax error; duplicate keys are refused because the last one would
+ * silently win.
+ */
+int
+cfg_load_json(struct cparse *cp, const char *text, size_t len, json_t **root)
+{
+	struct jsonpos_error  perr;
+	struct jsonpos_syntax serr;
+
+	if ((*root = jsonpos_load(text, len,
+		 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &serr)) == NULL) {
+		cfg_report_at(
+		    cp, serr.line, serr.column, "(syntax)", "%s", serr.msg);
+		return -1;
+	}
+	if (jsonpos_build(text, len, &cp->pos, &perr) == -1) {
+		cfg_report_at(
+		    cp, perr.line, perr.column, "(syntax)", "%s", perr.msg);
+		json_decref(*root);
+		*root = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+cfg_read_file(struct cparse *cp, const char *path, size_t max, int regular,
+    char **text, size_t *len)
+{
+	struct stat st;
+	ssize_t     n;
+	int         fd, r = -1;
+
+	*text = NULL;
+	*len = 0;
+	/* O_NONBLOCK: a FIFO put in a file's place must not hang a reload. */
+	if ((fd = open(path,
+		 O_RDONLY | O_CLOEXEC | (regular ? O_NONBLOCK : 0))) == -1 ||
+	    fstat(fd, &st) == -1) {
+		cfg_report_at(
+		    cp, 0, 0, "(file)", "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		cfg_report_at(
+		    cp, 0, 0, "(file)", "cannot read: %s", strerror(EISDIR));
+		goto out;
+	}
+	if (regular && !S_ISREG(st.st_mode)) {
+		cfg_report_at(cp, 0, 0, "(file)", "not a regular file");
+		goto out;
+	}
+	/* One byte more than allowed tells "too large" from "just fits". */
+	if ((*text = malloc(max + 1)) == NULL) {
+		cp->nomem = 1;
+		goto out;
+	}
+	while (*len < max + 1) {
+		n = read(fd, *text + *len, max + 1 - *len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			cfg_report_at(cp, 0, 0, "(file)", "cannot read: %s",
+			    strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	if (*len > max) {
+		cfg_report_at(cp, 0, 0, "(file)", "larger than %zu bytes", max);
+		goto out;
+	}
+	r = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (r == -1) {
+		free(*text);
+		*text = NULL;
+	}
+	return r;
+}

@@ -254,12 +254,6 @@ duration(json_int_t s, char buf[24])
 	return buf;
 }
 
-const char *
-ctl_duration(long long s, char buf[24])
-{
-	return duration((json_int_t)s, buf);
-}
-
 static void
 print_status(const json_t *r)
 {
@@ -402,6 +396,57 @@ print_sites(const json_t *r)
 	    num(r, "shown") < num(r, "total"))
 		printf("%lld of %lld sites shown\n", (long long)num(r, "shown"),
 		    (long long)num(r, "total"));
+}
+
+/* `wanpairctl cluster` as a table: popd/cluster.c's cluster_json(), one
+ * line for the node, one row per member, the send queue and messages. */
+static void
+print_cluster(const json_t *r)
+{
+	const json_t *rows = json_object_get(r, "members"), *m;
+	const json_t *q = json_object_get(r, "queue");
+	const json_t *msg = json_object_get(r, "messages");
+	char          since[24], cs[16], pid[16];
+	size_t        i;
+
+	printf("group %s, this node %lld (%s, port %lld), %s", str(r, "group"),
+	    (long long)num(r, "node"), str(r, "address"),
+	    (long long)num(r, "port"),
+	    json_is_true(json_object_get(r, "connected"))
+		? "connected to corosync"
+		: "not connected to corosync");
+	if (json_is_true(json_object_get(r, "connected")))
+		printf(" (node %lld)", (long long)num(r, "corosync_nodeid"));
+	printf("\n%lld of %zu members joined\n",
+	    (long long)num(r, "members_joined"), json_array_size(rows));
+	printf("%-5s %-40s %-7s %8s %9s %8s\n", "NODE", "ADDRESS", "STATE",
+	    "SINCE", "COROSYNC", "PID");
+	json_array_foreach(rows, i, m)
+	{
+		if (json_object_get(m, "corosync_nodeid") != NULL) {
+			snprintf(cs, sizeof(cs), "%lld",
+			    (long long)num(m, "corosync_nodeid"));
+			snprintf(
+			    pid, sizeof(pid), "%lld", (long long)num(m, "pid"));
+		} else {
+			snprintf(cs, sizeof(cs), "-");
+			snprintf(pid, sizeof(pid), "-");
+		}
+		printf("%-5lld %-40s %-7s %8s %9s %8s%s\n",
+		    (long long)num(m, "node"), str(m, "address"),
+		    str(m, "state"), duration(num(m, "since_s"), since), cs,
+		    pid,
+		    json_is_true(json_object_get(m, "self")) ? "  (this node)"
+							     : "");
+	}
+	printf("queue %lld of %lld, %lld overflows, %lld sends deferred; "
+	       "messages %lld sent, %lld received, %lld bad, %lld from "
+	       "unknown nodes, %lld conflicting; %lld reconnects\n",
+	    (long long)num(q, "depth"), (long long)num(q, "max"),
+	    (long long)num(q, "overflows"), (long long)num(q, "try_again"),
+	    (long long)num(msg, "sent"), (long long)num(msg, "received"),
+	    (long long)num(msg, "bad"), (long long)num(msg, "unknown_node"),
+	    (long long)num(msg, "conflicts"), (long long)num(r, "reconnects"));
 }
 
 /* Counters are a tree; as a table, one "path value" line per leaf. */

@@ -13,10 +13,4 @@
  */
 int daemonctl(int argc, char *argv[], const char *sockopt, int json);
 
-/* clusterctl.c: `wanpairctl cluster`'s table, from popd's result. */
-#include <jansson.h>
-void print_cluster(const json_t *result);
-/* "42s", "3m07s", "2h05m", "1d03h"; "-" for a negative s.  Returns buf. */
-const char *ctl_duration(long long s, char buf[24]);
-
 #endif
