@@ -17,6 +17,7 @@
 #include "clustersync.h"
 #include "config.h"
 #include "reload.h"
+#include "check_run.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -410,10 +411,8 @@ END_TEST
 int
 main(void)
 {
-	Suite   *s = suite_create("config_cluster");
-	TCase   *tc = tcase_create("cluster");
-	SRunner *sr;
-	int      failed;
+	Suite *s = suite_create("config_cluster");
+	TCase *tc = tcase_create("cluster");
 
 	tcase_add_test(tc, exact);
 	tcase_add_test(tc, errors);
@@ -425,9 +424,5 @@ main(void)
 	tcase_add_test(tc, sync_truncated_oversized);
 	tcase_add_test(tc, sync_garbage);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

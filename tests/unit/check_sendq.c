@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "sendq.h"
+#include "check_run.h"
 
 START_TEST(fifo_and_bound)
 {
@@ -88,17 +89,11 @@ END_TEST
 int
 main(void)
 {
-	Suite   *s = suite_create("sendq");
-	TCase   *tc = tcase_create("sendq");
-	SRunner *sr;
-	int      failed;
+	Suite *s = suite_create("sendq");
+	TCase *tc = tcase_create("sendq");
 
 	tcase_add_test(tc, fifo_and_bound);
 	tcase_add_test(tc, overflow);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }
