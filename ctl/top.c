@@ -223,7 +223,7 @@ link_in(const json_t *links, const json_t *l, size_t at)
 }
 
 static void
-print_header(FILE *fp, const json_t *st, double interval)
+print_header(FILE *fp, const json_t *st, double interval, int live)
 {
 	const json_t *c = json_object_get(st, "control");
 
@@ -234,17 +234,17 @@ print_header(FILE *fp, const json_t *st, double interval)
 		if (json_is_string(json_object_get(c, "link")))
 			fprintf(fp, " over %s", str(c, "link"));
 		fprintf(fp,
-		    "; %" PRIu64 " of %" PRIu64 " links up; %" PRIu64
+		    "\n%" PRIu64 " of %" PRIu64 " links up, %" PRIu64
 		    " of %" PRIu64 " flows",
 		    cnt(st, "links_up"), cnt(st, "links"), cnt(st, "flows"),
 		    cnt(st, "flows_max"));
 	} else
 		fprintf(fp,
-		    "; %" PRIu64 " sites, %" PRIu64 " with a session, %" PRIu64
-		    " connected; %" PRIu64 " flows",
+		    "\n%" PRIu64 " sites, %" PRIu64 " with a session, %" PRIu64
+		    " connected, %" PRIu64 " flows",
 		    cnt(st, "sites"), cnt(st, "sessions"), cnt(st, "connected"),
 		    cnt(st, "flows"));
-	fprintf(fp, "; every %gs\n", interval);
+	fprintf(fp, "; every %gs%s\n", interval, live ? "; q quits" : "");
 }
 
 /*
@@ -425,7 +425,7 @@ print_flows(FILE *fp, const struct sample *prev, const struct sample *cur,
 /* One frame, as text: what a refresh shows and what a pipe gets. */
 static char *
 frame(const struct sample *prev, const struct sample *cur, double interval,
-    size_t nflows, size_t *lenp)
+    size_t nflows, int live, size_t *lenp)
 {
 	double dt = prev->links != NULL ? cur->t - prev->t : 0;
 	char  *buf = NULL;
@@ -433,7 +433,7 @@ frame(const struct sample *prev, const struct sample *cur, double interval,
 
 	if ((fp = open_memstream(&buf, lenp)) == NULL)
 		return NULL;
-	print_header(fp, cur->status, interval);
+	print_header(fp, cur->status, interval, live);
 	fprintf(fp, "\n");
 	print_links(fp, prev, cur, dt);
 	print_flows(fp, prev, cur, dt, nflows);
@@ -643,7 +643,7 @@ top_main(int argc, char *argv[], const char *sockopt)
 	for (;;) {
 		if (live) {
 			if ((buf = frame(&prev, &cur, interval, (size_t)nflows,
-				 &len)) == NULL) {
+				 live, &len)) == NULL) {
 				snprintf(err, sizeof(err), "out of memory");
 				goto fail;
 			}
@@ -664,7 +664,7 @@ top_main(int argc, char *argv[], const char *sockopt)
 		}
 		if (!live && prev.links != NULL) {
 			if ((buf = frame(&prev, &cur, interval, (size_t)nflows,
-				 &len)) == NULL) {
+				 live, &len)) == NULL) {
 				snprintf(err, sizeof(err), "out of memory");
 				goto fail;
 			}
