@@ -89,6 +89,10 @@ static const struct family families[] = {
 	"Control connections closed without HELLO by "
 	"limits.handshake_timeout_s.",
 	AT_ROOT_CONTROL, "handshake_timeouts", V_NUM},
+    {"wanpair_control_handshake_failures_total", "counter",
+	"Control connections that ended before their site was welcomed: TLS "
+	"or certificate refused, bad HELLO, timed out, evicted or closed.",
+	AT_ROOT_CONTROL, "handshake_failures", V_NUM},
     {"wanpair_control_handshakes_evicted_total", "counter",
 	"Oldest pending handshakes dropped to admit a new one.",
 	AT_ROOT_CONTROL, "handshakes_evicted", V_NUM},

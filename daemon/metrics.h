@@ -25,7 +25,9 @@
  *	            "refused_per_source" (limits.handshakes_per_source) and
  *	            "refused_total" (limits.connections),
  *	            "handshake_timeouts": closed without HELLO in
- *	            limits.handshake_timeout_s, "handshakes_evicted": oldest
+ *	            limits.handshake_timeout_s, "handshake_failures":
+ *	            connections that ended before WELCOME for any reason
+ *	            (these two included), "handshakes_evicted": oldest
  *	            pending dropped to admit a new one, "replaced": closed
  *	            for a newer connection of the same site,
  *	            "output_overflows": closed past limits.output_kib,

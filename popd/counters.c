@@ -109,7 +109,7 @@ popd_counters(void *arg)
 		}
 	}
 	if ((control = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-				 "s:I,s:I,s:I,s:I}",
+				 "s:I,s:I,s:I,s:I,s:I}",
 		 "sessions", (json_int_t)sessions, "pending",
 		 (json_int_t)pd->pending.n, "refused", (json_int_t)pd->refused,
 		 "connections", (json_int_t)pd->nconns, "handshake_timeouts",
@@ -122,7 +122,8 @@ popd_counters(void *arg)
 		 (json_int_t)pd->rate_limited, "bad_frames",
 		 (json_int_t)pd->bad_frames, "sessions_expired",
 		 (json_int_t)pd->sessions_expired, "input_throttled",
-		 (json_int_t)pd->input_throttled)) == NULL) {
+		 (json_int_t)pd->input_throttled, "handshake_failures",
+		 (json_int_t)pd->handshake_failures)) == NULL) {
 		json_decref(sites);
 		return NULL;
 	}
