@@ -31,16 +31,17 @@ links_json(const struct session *s, uint64_t now)
 	if ((links = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < s->nlinks; i++) {
-		link = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-		    "name", s->links[i].name, "state",
-		    s->link_down[i] ? "down" : "up", "tx_packets",
-		    (json_int_t)s->tx_packets[i], "tx_bytes",
+		link = json_pack(
+		    "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name",
+		    s->links[i].name, "state", s->link_down[i] ? "down" : "up",
+		    "tx_packets", (json_int_t)s->tx_packets[i], "tx_bytes",
 		    (json_int_t)s->tx_bytes[i], "rx_packets",
 		    (json_int_t)s->rx_packets[i], "rx_bytes",
 		    (json_int_t)s->rx_bytes[i], "flows", (json_int_t)flows[i],
 		    "new_flows", (json_int_t)s->new_flows[i], "idle_ms",
 		    (json_int_t)(now - s->rx_last_ms[i]), "endpoint_changes",
-		    (json_int_t)s->endpoint_moves[i]);
+		    (json_int_t)s->endpoint_moves[i], "weight",
+		    (json_int_t)s->spec.links[i].weight);
 		if (link == NULL || json_array_append_new(links, link) == -1) {
 			json_decref(links);
 			return NULL;
@@ -108,7 +109,7 @@ popd_counters(void *arg)
 		}
 	}
 	if ((control = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-				 "s:I,s:I,s:I,s:I}",
+				 "s:I,s:I,s:I,s:I,s:I}",
 		 "sessions", (json_int_t)sessions, "pending",
 		 (json_int_t)pd->pending.n, "refused", (json_int_t)pd->refused,
 		 "connections", (json_int_t)pd->nconns, "handshake_timeouts",
@@ -121,7 +122,8 @@ popd_counters(void *arg)
 		 (json_int_t)pd->rate_limited, "bad_frames",
 		 (json_int_t)pd->bad_frames, "sessions_expired",
 		 (json_int_t)pd->sessions_expired, "input_throttled",
-		 (json_int_t)pd->input_throttled)) == NULL) {
+		 (json_int_t)pd->input_throttled, "handshake_failures",
+		 (json_int_t)pd->handshake_failures)) == NULL) {
 		json_decref(sites);
 		return NULL;
 	}

@@ -28,7 +28,7 @@ ms_or_null(const struct link_health *h, uint32_t us)
 }
 
 static json_t *
-link_json(const struct slink *l, uint64_t flows)
+link_json(const struct slink *l, uint64_t flows, uint32_t weight)
 {
 	const struct link_health   *h = &l->health;
 	const struct link_counters *c = link_counters(h);
@@ -43,7 +43,7 @@ link_json(const struct slink *l, uint64_t flows)
 	dataplane_link_tx(l, &txp, &txb, &txe);
 
 	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:f,s:I,s:I,s:I,s:I,s:I,"
-			 "s:I,s:I,s:I,s:I,s:I}",
+			 "s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "name", l->conf->name, "state",
 	    link_state(h) == LINK_UP ? "up" : "down", "cause",
 	    causes[link_cause(h)], "admin", h->admin_up ? "up" : "down",
@@ -54,7 +54,8 @@ link_json(const struct slink *l, uint64_t flows)
 	    (json_int_t)l->rx_bytes, "tx_errors", (json_int_t)txe, "flows",
 	    (json_int_t)flows, "new_flows", (json_int_t)l->new_flows,
 	    "probes_sent", (json_int_t)c->sent, "probes_answered",
-	    (json_int_t)c->answered, "probes_lost", (json_int_t)c->lost);
+	    (json_int_t)c->answered, "probes_lost", (json_int_t)c->lost,
+	    "weight", (json_int_t)weight);
 }
 
 const char *
@@ -88,7 +89,8 @@ socketd_counters(void *arg)
 	if ((links = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < sd->nlinks; i++)
-		if ((link = link_json(&sd->links[i], flows[i])) == NULL ||
+		if ((link = link_json(&sd->links[i], flows[i],
+			 config_link_weight(sd->conf, i, 0))) == NULL ||
 		    json_array_append_new(links, link) == -1) {
 			json_decref(links);
 			return NULL;
