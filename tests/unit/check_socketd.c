@@ -39,7 +39,7 @@
 	" \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/site.pem\","         \
 	"  \"key\": \"%s/site.key\"},"                                         \
 	" \"lan\": [\"10.17.0.0/16\"], \"flows\": {\"max\": 4096},"            \
-	" \"links\": [%s]}"
+	" \"workers\": %u, \"links\": [%s]}"
 
 #define LINK(name, source, up)                                                 \
 	"{\"name\": \"" name "\", \"source\": \"" source "\","                 \
@@ -50,7 +50,8 @@ static const char three_links[] = LINK("WAN1", "127.0.0.1", 100) "," LINK(
 
 static struct event_base *base;
 static struct daemon     *d;
-static struct socketd    *sd; /* d's */
+static struct socketd    *sd;               /* d's */
+static unsigned           conf_workers = 1; /* the next write_conf()'s */
 
 static void
 write_conf(const char *links)
@@ -58,7 +59,8 @@ write_conf(const char *links)
 	FILE *f;
 
 	ck_assert_ptr_nonnull(f = fopen(path("socketd.json"), "w"));
-	ck_assert_int_gt(fprintf(f, SOCKETD_JSON, pki, pki, pki, links), 0);
+	ck_assert_int_gt(
+	    fprintf(f, SOCKETD_JSON, pki, pki, pki, conf_workers, links), 0);
 	ck_assert_int_eq(fclose(f), 0);
 }
 
@@ -118,13 +120,13 @@ START_TEST(links_from_config)
 	ck_assert_uint_eq(sd->nlinks, 3);
 	for (i = 0; i < 3; i++) {
 		ck_assert_uint_eq(sd->links[i].id, i);
-		ck_assert_int_ge(sd->links[i].fd, 0);
+		ck_assert_int_ge(sd->links[i].s.fd[0], 0);
 		ck_assert_ptr_nonnull(sd->links[i].ev);
 		ck_assert(event_pending(sd->links[i].ev, EV_READ, NULL));
 		ck_assert_ptr_eq(sd->links[i].conf, &sd->conf->links[i]);
 		ck_assert(dataplane_link_up(sd, (unsigned)i));
 	}
-	ck_assert_int_ne(sd->links[0].fd, sd->links[1].fd);
+	ck_assert_int_ne(sd->links[0].s.fd[0], sd->links[1].s.fd[0]);
 	ck_assert_str_eq(sd->links[2].conf->name, "WAN3");
 }
 END_TEST
@@ -178,9 +180,9 @@ START_TEST(reload_links)
 	flows_on(sd->engine, 1, 4, 0);
 	flows_on(sd->engine, 11, 6, 1);
 	flows_on(sd->engine, 21, 2, 2);
-	fd1 = sd->links[0].fd;
-	fd2 = sd->links[1].fd;
-	fd3 = sd->links[2].fd;
+	fd1 = sd->links[0].s.fd[0];
+	fd2 = sd->links[1].s.fd[0];
+	fd3 = sd->links[2].s.fd[0];
 	sd->links[0].tx_packets = 77;
 
 	write_conf(LINK("WAN3", "127.0.0.1", 20) "," LINK(
@@ -196,9 +198,9 @@ START_TEST(reload_links)
 	ck_assert_uint_eq(sd->links[w1].id, 0);
 	ck_assert_uint_eq(sd->links[w3].id, 2);
 	ck_assert_uint_eq(sd->links[w4].id, 1);
-	ck_assert_int_eq(sd->links[w1].fd, fd1);
-	ck_assert_int_eq(sd->links[w3].fd, fd3);
-	ck_assert_int_ne(sd->links[w4].fd, fd2);
+	ck_assert_int_eq(sd->links[w1].s.fd[0], fd1);
+	ck_assert_int_eq(sd->links[w3].s.fd[0], fd3);
+	ck_assert_int_ne(sd->links[w4].s.fd[0], fd2);
 	ck_assert(!fd_open(fd2));
 	ck_assert_uint_eq(sd->links[w1].tx_packets, 77); /* counters stay */
 	ck_assert_uint_eq(sd->links[w1].conf->up_mbps, 50);
@@ -222,7 +224,7 @@ START_TEST(reload_refused)
 	size_t               i;
 
 	for (i = 0; i < 3; i++)
-		fd[i] = sd->links[i].fd;
+		fd[i] = sd->links[i].s.fd[0];
 	write_conf(LINK("WAN1", "127.0.0.1", 100) "," LINK(
 	    "WAN2", "127.0.0.1", 20) "," LINK("WAN9", "192.0.2.99", 5));
 	ck_assert_int_eq(daemon_reload(d, &errs), -1);
@@ -234,7 +236,7 @@ START_TEST(reload_refused)
 	config_errors_clear(&errs);
 	ck_assert_uint_eq(sd->nlinks, 3);
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(sd->links[i].fd, fd[i]);
+		ck_assert_int_eq(sd->links[i].s.fd[0], fd[i]);
 		ck_assert(fd_open(fd[i]));
 		ck_assert_uint_eq(sd->links[i].id, i);
 	}
@@ -288,7 +290,7 @@ START_TEST(link_socket_family)
 {
 	struct config_link      c6, c4;
 	struct sockaddr_storage ss;
-	struct udpio           *io;
+	struct lsocks           s;
 	socklen_t               len = sizeof(ss);
 	char                    err[256];
 	int                     fd;
@@ -298,14 +300,16 @@ START_TEST(link_socket_family)
 	ck_assert_int_eq(addr_parse("::1", &c6.pop), 0);
 	c4 = c6;
 	ck_assert_int_eq(addr_parse("127.0.0.1", &c4.pop), 0);
-	if ((fd = dataplane_link_open(sd, &c6, &io, err, sizeof(err))) == -1)
+	fd = dataplane_link_open(sd, &c6, &s, err, sizeof(err)) == -1 ? -1
+								      : s.fd[0];
+	if (fd == -1)
 		ck_assert_msg(strstr(err, "socket:") != NULL, "%s", err);
 	if (fd == -1)
 		return; /* no IPv6 on this machine */
 	ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET6);
 	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 9);
-	dataplane_link_close(fd, io);
+	dataplane_link_close(&s);
 
 	dataplane_set_port(sd, &c6.pop, 7777);
 	ck_assert_uint_gt(dataplane_pop_sockaddr(sd, &c6, 0, &ss), 0);
