@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "socketd.h"
+#include "tundev.h"
 
 #define PROGNAME "wanpair-socketd"
 
@@ -80,7 +81,7 @@ socketd_counters(void *arg)
 	struct flow_table    *t = engine_flows(sd->engine);
 	uint64_t              flows[CONFIG_MAX_LINKS] = {0}, tun_write = 0;
 	uint64_t              fcount, fmax, fevict, fnew;
-	json_t               *links, *link, *drops, *io, *j;
+	json_t               *links, *link, *drops, *io, *wk, *j;
 	const char           *state;
 	const struct tun_dev *tds[PROTO_MAX_WORKERS];
 	struct udpio         *ios[CONFIG_MAX_LINKS * PROTO_MAX_WORKERS];
@@ -107,9 +108,11 @@ socketd_counters(void *arg)
 		}
 	/* The workers' counters, each still while it is between batches. */
 	memset(&d, 0, sizeof(d));
+	wk = json_array();
 	dataplane_world_lock(sd);
 	for (k = 0; k < sd->nworkers; k++) {
 		const struct sworker *w = &sd->w[k];
+		uint64_t              out = 0, in = 0;
 
 		d.bad_header += w->drops.bad_header;
 		d.no_session += w->drops.no_session;
@@ -123,21 +126,39 @@ socketd_counters(void *arg)
 		own[3].n += w->drop_foreign;
 		tun_write += w->td->write_errors;
 		tds[k] = w->td;
-		for (i = 0; i < sd->nlinks; i++)
-			ios[nio++] = sd->links[i].s.uio[k];
+		for (i = 0; i < sd->nlinks; i++) {
+			struct udpio *u = sd->links[i].s.uio[k];
+
+			ios[nio++] = u;
+			if (u != NULL) {
+				out += udpio_stats(u)->tx_dgrams;
+				in += udpio_stats(u)->rx_dgrams;
+			}
+		}
+		if (wk != NULL &&
+		    json_array_append_new(wk,
+			json_pack("{s:I,s:I,s:I}", "tun_packets_in",
+			    (json_int_t)tundev_stats(w->td)->pkts_in,
+			    "udp_dgrams_out", (json_int_t)out, "udp_dgrams_in",
+			    (json_int_t)in)) == -1) {
+			json_decref(wk);
+			wk = NULL;
+		}
 	}
 	drops =
 	    dataev_drops_json(&d, tun_write, own, sizeof(own) / sizeof(own[0]));
 	io = dataev_io_json(tds, sd->nworkers, ios, nio);
 	dataplane_world_unlock(sd);
-	if (drops == NULL) {
+	if (drops == NULL || wk == NULL) {
 		json_decref(links);
 		json_decref(io);
+		json_decref(drops);
+		json_decref(wk);
 		return NULL;
 	}
 	state = socketd_control_state(sd);
 	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
-		      "s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o*}",
+		      "s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o*,s:o}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)sd->started, "site", sd->conf->site, "control", "state",
 	    state, "connected", sd->ctl_welcomed, "link",
@@ -147,6 +168,6 @@ socketd_counters(void *arg)
 	    (json_int_t)sd->sessions_expired, "flows", "count",
 	    (json_int_t)fcount, "max", (json_int_t)fmax, "evictions",
 	    (json_int_t)fevict, "new", (json_int_t)fnew, "links", links,
-	    "drops", drops, "io", io);
+	    "drops", drops, "io", io, "workers", wk);
 	return j;
 }

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,11 +323,78 @@ START_TEST(link_socket_family)
 }
 END_TEST
 
+/* What arrives on fd within a second: its byte count, or -1. */
+static ssize_t
+recv_within(int fd, uint8_t *buf, size_t len)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+
+	if (poll(&p, 1, 1000) != 1)
+		return -1;
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+static void
+setup_two(void)
+{
+	conf_workers = 2;
+	setup();
+	conf_workers = 1;
+}
+
+/*
+ * Two workers: each link is a group of two unconnected sockets on one
+ * port, and the kernel hands each datagram to the socket of worker (its
+ * byte 2, the worker byte, modulo 2), whatever the sender's port.
+ */
+START_TEST(workers_steer_by_worker_byte)
+{
+	struct sockaddr_in a[2], peer;
+	socklen_t          len;
+	uint8_t            dg[32], got[64];
+	int                s, i, b;
+
+	ck_assert_uint_eq(sd->nworkers, 2);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_ge(sd->links[0].s.fd[i], 0);
+		ck_assert_ptr_nonnull(sd->links[0].s.uio[i]);
+		len = sizeof(a[i]);
+		ck_assert_int_eq(getsockname(sd->links[0].s.fd[i],
+				     (struct sockaddr *)&a[i], &len),
+		    0);
+		len = sizeof(peer);
+		ck_assert_int_eq(getpeername(sd->links[0].s.fd[i],
+				     (struct sockaddr *)&peer, &len),
+		    -1);
+	}
+	ck_assert_uint_eq(a[0].sin_port, a[1].sin_port);
+	ck_assert_int_eq(sd->links[1].s.fd[2], -1);
+	ck_assert_int_ge(s = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	memset(dg, 0, sizeof(dg));
+	for (b = 0; b < 4; b++) {
+		dg[2] = (uint8_t)b;
+		dg[20] = (uint8_t)(0xa0 + b);
+		ck_assert_int_eq(sendto(s, dg, sizeof(dg), 0,
+				     (struct sockaddr *)&a[0], sizeof(a[0])),
+		    (ssize_t)sizeof(dg));
+		ck_assert_int_eq(
+		    recv_within(sd->links[0].s.fd[b % 2], got, sizeof(got)),
+		    (ssize_t)sizeof(dg));
+		ck_assert_uint_eq(got[20], 0xa0 + b);
+		ck_assert_int_eq(recv(sd->links[0].s.fd[(b + 1) % 2], got,
+				     sizeof(got), MSG_DONTWAIT),
+		    -1);
+	}
+	close(s);
+}
+END_TEST
+
 static Suite *
 socketd_suite(void)
 {
 	Suite *s = suite_create("socketd");
 	TCase *tc = tcase_create("links");
+	TCase *two = tcase_create("workers");
 
 	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -337,6 +405,10 @@ socketd_suite(void)
 	tcase_add_test(tc, tun_mtu_per_family);
 	tcase_add_test(tc, link_socket_family);
 	suite_add_tcase(s, tc);
+	tcase_add_unchecked_fixture(two, make_pki, remove_pki);
+	tcase_add_checked_fixture(two, setup_two, teardown);
+	tcase_add_test(two, workers_steer_by_worker_byte);
+	suite_add_tcase(s, two);
 	return s;
 }
 
