@@ -62,6 +62,13 @@ tun_open(const char *name, char *ifname, size_t ifnamelen)
 int
 tun_open_vnet(const char *name, char *ifname, size_t ifnamelen, int vnet)
 {
+	return tun_open_queue(name, ifname, ifnamelen, vnet, 0);
+}
+
+int
+tun_open_queue(
+    const char *name, char *ifname, size_t ifnamelen, int vnet, int mq)
+{
 	struct ifreq ifr;
 	size_t       len;
 	int          fd = -1, saved;
@@ -85,7 +92,8 @@ tun_open_vnet(const char *name, char *ifname, size_t ifnamelen, int vnet)
 	 * which with TUNSETOFFLOAD (tun_offload()) lets the kernel hand us
 	 * and take 64 KiB super-segments.
 	 */
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0) |
+	    (mq ? IFF_MULTI_QUEUE : 0);
 	if ((fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) == -1)
 		goto fail;
 	/*

@@ -40,6 +40,12 @@ int tun_open(const char *name, char *ifname, size_t ifnamelen);
 /* tun_open(), with IFF_VNET_HDR if vnet: every read and write then
  * starts with a struct virtio_net_hdr (common/vnet.h). */
 int tun_open_vnet(const char *name, char *ifname, size_t ifnamelen, int vnet);
+/* tun_open_vnet(), and with mq one queue of a multi-queue device
+ * (IFF_MULTI_QUEUE): each open adds a queue, which the kernel fills with
+ * whole flows (by their hash); every queue takes writes.  A device made
+ * without mq refuses a queue with EINVAL, and the other way round. */
+int tun_open_queue(
+    const char *name, char *ifname, size_t ifnamelen, int vnet, int mq);
 /* TUNSETOFFLOAD on a device opened with vnet: the TUN_F_* bits of
  * `want` the kernel took (without the USO ones on a kernel before 6.2,
  * which refuses them), or -1 with errno. */

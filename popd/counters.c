@@ -91,10 +91,11 @@ popd_counters(void *arg)
 	    {"no_site", pd->drop_no_site},
 	    {"unparsable", pd->drop_parse},
 	};
-	uint64_t      now = now_ms();
-	json_t       *sites, *site, *control, *drops, *j;
-	struct udpio *ios[CONFIG_LISTEN_MAX];
-	size_t        i, sessions = 0;
+	uint64_t              now = now_ms();
+	json_t               *sites, *site, *control, *drops, *j;
+	struct udpio         *ios[CONFIG_LISTEN_MAX];
+	const struct tun_dev *tds[1] = {&pd->tundev};
+	size_t                i, sessions = 0;
 
 	for (i = 0; i < pd->nlsn; i++)
 		ios[i] = pd->lsn[i].uio;
@@ -127,7 +128,7 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
-	if ((drops = dataev_drops_json(&pd->drops, &pd->tundev, own,
+	if ((drops = dataev_drops_json(&pd->drops, pd->tundev.write_errors, own,
 		 sizeof(own) / sizeof(own[0]))) == NULL) {
 		json_decref(control);
 		json_decref(sites);
@@ -139,7 +140,7 @@ popd_counters(void *arg)
 	    (json_int_t)flow_pool_used(pd->flow_pool), "max",
 	    (json_int_t)flow_pool_max(pd->flow_pool), "bytes",
 	    (json_int_t)flow_pool_memory(pd->flow_pool), "sites", sites,
-	    "drops", drops, "io", dataev_io_json(&pd->tundev, ios, pd->nlsn),
+	    "drops", drops, "io", dataev_io_json(tds, 1, ios, pd->nlsn),
 	    "cluster", cluster_json(pd->cluster));
 	return j;
 }
