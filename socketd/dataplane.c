@@ -819,7 +819,7 @@ dataplane_start(struct socketd *sd)
 		dataplane_tun_mtu(sd->conf), sd->conf->offload,
 		sd->nworkers > 1, tun_read, sd) == -1)
 		return -1;
-	if (workers_start(sd) == -1)
+	if (workers_open(sd) == -1)
 		return -1;
 	log_info("%s up, MTU %d, %zu links, %u worker%s", sd->tundev.name,
 	    sd->tundev.mtu, sd->nlinks, sd->nworkers,

@@ -43,6 +43,13 @@ start(void *arg)
 	    : 0;
 }
 
+/* Detached, unprivileged: the workers' threads start. */
+static int
+running(void *arg)
+{
+	return workers_run(arg);
+}
+
 static void
 stop(void *arg)
 {
@@ -96,6 +103,7 @@ const struct daemon_ops socketd_ops = {
     .drop_cap = CAP_NET_ADMIN,
     .init = init,
     .start = start,
+    .running = running,
     .stop = stop,
     .describe = describe,
     .status = status_line,

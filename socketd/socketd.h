@@ -304,9 +304,12 @@ void dataplane_link_work(struct sworker *, struct slink *l);
 /* workers.c: the data-plane workers (struct sworker) */
 /* sd->w for config_workers(): 0, or -1 logged. */
 int workers_init(struct socketd *);
-/* The threads of workers 1.., each with its TUN queue (sd->tundev is
- * up): 0, or -1 logged. */
-int  workers_start(struct socketd *);
+/* What workers 1.. need root for (their TUN queues: sd->tundev is up)
+ * and their eventfds, at start: 0, or -1 logged. */
+int workers_open(struct socketd *);
+/* Their threads, once the process is what it runs as (daemon_ops
+ * running: after fork and the privilege drop): 0, or -1 logged. */
+int  workers_run(struct socketd *);
 void workers_stop(struct socketd *);
 void workers_free(struct socketd *);
 /* After a new link table (sd->links_gen): the threads poll it. */

@@ -199,11 +199,9 @@ worker_main(void *arg)
 }
 
 int
-workers_start(struct socketd *sd)
+workers_open(struct socketd *sd)
 {
-	sigset_t all, old;
 	unsigned i;
-	int      rc;
 
 	for (i = 1; i < sd->nworkers; i++) {
 		struct sworker *w = &sd->w[i];
@@ -223,6 +221,20 @@ workers_start(struct socketd *sd)
 			log_warnx("worker %u: cannot watch its events", i);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+int
+workers_run(struct socketd *sd)
+{
+	sigset_t all, old;
+	unsigned i;
+	int      rc;
+
+	for (i = 1; i < sd->nworkers; i++) {
+		struct sworker *w = &sd->w[i];
+
 		/* Signals are the main loop's. */
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
