@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "privdrop.h"
 #include "socketd.h"
 
 static void *
@@ -43,10 +44,20 @@ start(void *arg)
 	    : 0;
 }
 
-/* Detached, unprivileged: the workers' threads start. */
+/*
+ * Detached, unprivileged: CAP_BPF goes too (the TUN device's steering
+ * program is loaded: dataplane_start()), then the workers' threads
+ * start, with nothing to inherit.
+ */
 static int
 running(void *arg)
 {
+	char err[256];
+
+	if (privdrop_cap_drop(CAP_BPF, err, sizeof(err)) == -1) {
+		log_warnx("CAP_BPF: %s", err);
+		return -1;
+	}
 	return workers_run(arg);
 }
 
