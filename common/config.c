@@ -48,10 +48,10 @@ static const char *const failback_names[] = {
 /* The keys each object may have: anything else is an error. */
 static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "profiles", "routes", "flows", "probe", "failback", "pop", "tls", "tun",
-    "lan", "metrics", "session_grace_s", "offload", NULL};
+    "lan", "metrics", "session_grace_s", "offload", "workers", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     "flows", "probe", "failback", "listen", "tls", "tun", "metrics", "limits",
-    "session_grace_s", "offload", "sites_dir", "cluster", NULL};
+    "session_grace_s", "offload", "workers", "sites_dir", "cluster", NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
     "source_prefix", "source_prefix6", "destination_prefix",
     "destination_prefix6", "keepalive", "timeout_s", "max_groups", NULL};
@@ -344,6 +344,18 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	(void)cfg_get_uint(cp, root, 0, "session_grace_s", SESSION_GRACE_MIN,
 	    SESSION_GRACE_MAX, &conf->session_grace_s);
 	(void)cfg_get_bool(cp, root, 0, "offload", &conf->offload);
+	/* 0 (absent): one per CPU (config_workers()); popd runs one. */
+	if (cfg_get_uint(cp, root, 0, "workers", 1, PROTO_MAX_WORKERS,
+		&conf->workers) == 1 &&
+	    cp->kind == CONFIG_POPD && conf->workers > 1) {
+		int node;
+
+		(void)cfg_member(cp, root, 0, "workers", &node);
+		cfg_report(cp, node,
+		    "wanpair-popd runs one worker (more are not built yet), "
+		    "got %u",
+		    conf->workers);
+	}
 }
 
 /*
@@ -394,6 +406,19 @@ index_named(const char *first, size_t n, size_t stride, const char *name)
 		if (strcmp(first + i * stride, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+unsigned
+config_workers(const struct config *conf)
+{
+	long n;
+
+	if (conf->workers != 0)
+		return conf->workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		return 1;
+	return n > PROTO_MAX_WORKERS ? PROTO_MAX_WORKERS : (unsigned)n;
 }
 
 int

@@ -223,6 +223,14 @@ struct config {
 	 */
 	int offload;
 
+	/*
+	 * Data-plane workers (DESIGN.md section 3): socketd's each read a
+	 * queue of the TUN device and have their own UDP socket per link;
+	 * 0 when absent: one per CPU (config_workers()).  popd runs one
+	 * (the key takes 1 only).  Bound at start.
+	 */
+	uint32_t workers;
+
 	struct config_site *sites; /* popd: "sites", then sites_dir's */
 	size_t              nsites;
 	char               *sites_dir; /* as tls paths are; NULL: none */
@@ -276,7 +284,10 @@ uint32_t config_route_weight(
 uint32_t config_link_weight(const struct config *, size_t link, int downstream);
 /* The index of the link (socketd) or site (popd) of that name, or -1. */
 int config_link_index(const struct config *, const char *name);
-int config_site_index(const struct config *, const char *name);
+/* The workers to run: conf->workers, or when 0 one per online CPU, at
+ * most PROTO_MAX_WORKERS. */
+unsigned config_workers(const struct config *);
+int      config_site_index(const struct config *, const char *name);
 /*
  * The first key of two "cluster" sections that differs ("cluster" itself
  * when one has the section and the other not, "cluster.members" for any

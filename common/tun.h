@@ -40,10 +40,23 @@ int tun_open(const char *name, char *ifname, size_t ifnamelen);
 /* tun_open(), with IFF_VNET_HDR if vnet: every read and write then
  * starts with a struct virtio_net_hdr (common/vnet.h). */
 int tun_open_vnet(const char *name, char *ifname, size_t ifnamelen, int vnet);
+/* tun_open_vnet(), and with mq one queue of a multi-queue device
+ * (IFF_MULTI_QUEUE): each open adds a queue, which the kernel fills with
+ * whole flows (by their hash); every queue takes writes.  A device made
+ * without mq refuses a queue with EINVAL, and the other way round. */
+int tun_open_queue(
+    const char *name, char *ifname, size_t ifnamelen, int vnet, int mq);
 /* TUNSETOFFLOAD on a device opened with vnet: the TUN_F_* bits of
  * `want` the kernel took (without the USO ones on a kernel before 6.2,
  * which refuses them), or -1 with errno. */
 int tun_offload(int fd, unsigned want);
+/*
+ * On a multi-queue device: the queue of each packet is a hash of its
+ * flow (TUNSETSTEERINGEBPF), not the kernel's choice, which learns from
+ * writes and would put every flow on the queue its replies are written
+ * to.  Needs CAP_BPF or CAP_SYS_ADMIN.  0, or -1 with errno.
+ */
+int tun_steer_flows(int fd);
 /* Sets the MTU and brings the interface up. */
 int tun_up(const char *ifname, int mtu);
 /* The MTU of any interface (a WAN link's device), or -1. */

@@ -26,7 +26,9 @@ struct tunnel_rx {
 struct tunnel {
 	uint32_t          session;
 	int               tx_up;
-	uint8_t           worker; /* this end's: tx seals under its keys */
+	uint8_t           worker;  /* this end's: tx seals under its keys */
+	unsigned          workers; /* this end's: opens peer worker w only
+				      if w % workers == worker */
 	unsigned          peer_workers;
 	tunnel_derive_fn  derive;
 	void             *arg;
@@ -138,6 +140,7 @@ tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
 	t->session = session;
 	t->tx_up = tx_up;
 	t->worker = (uint8_t)worker;
+	t->workers = 1;
 	t->peer_workers = peer_workers;
 	t->derive = derive;
 	t->arg = arg;
@@ -216,6 +219,15 @@ tunnel_peer_workers(const struct tunnel *t)
 	return t->peer_workers;
 }
 
+int
+tunnel_set_workers(struct tunnel *t, unsigned workers)
+{
+	if (workers == 0 || workers > PROTO_MAX_WORKERS || t->worker >= workers)
+		return -1;
+	t->workers = workers;
+	return 0;
+}
+
 uint32_t
 tunnel_session(const struct tunnel *t)
 {
@@ -282,8 +294,14 @@ tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
 
 	if (hdr->link_id >= TUNNEL_LINKS || t->slot[hdr->link_id] == NO_SLOT)
 		return TUNNEL_ERR_LINK;
+	/* Each of the peer's workers has its replay windows in exactly one
+	 * of this end's tunnels: a datagram another worker's socket took
+	 * (steering gone wrong, a socket reopened) is refused here, never
+	 * checked against a second, fresh window. */
 	if (hdr->worker >= t->peer_workers)
 		return TUNNEL_ERR_WORKER;
+	if (hdr->worker % t->workers != t->worker)
+		return TUNNEL_ERR_STEER;
 	r = &t->rx[hdr->worker];
 	w = &r->window[t->slot[hdr->link_id]];
 	key = keyring_open(
@@ -340,6 +358,8 @@ tunnel_open_count(struct tunnel *t, struct tunnel_evq *q,
 		d->auth++;
 	else if (n == TUNNEL_ERR_LINK || n == TUNNEL_ERR_WORKER)
 		d->bad_header++;
+	else if (n == TUNNEL_ERR_STEER)
+		d->wrong_worker++;
 	else
 		d->replay++;
 	return n;

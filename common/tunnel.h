@@ -49,7 +49,8 @@ enum tunnel_err {
 	TUNNEL_ERR_AUTH = -4,      /* does not authenticate */
 	TUNNEL_ERR_LINK = -5,      /* link id >= TUNNEL_LINKS */
 	TUNNEL_ERR_FULL = -6,      /* no room in the send queue */
-	TUNNEL_ERR_WORKER = -7     /* from a worker the peer does not have */
+	TUNNEL_ERR_WORKER = -7,    /* from a worker the peer does not have */
+	TUNNEL_ERR_STEER = -8      /* another worker of ours opens it */
 };
 
 enum tunnel_ev_kind {
@@ -129,6 +130,16 @@ uint32_t tunnel_tx_epoch(const struct tunnel *);
 uint32_t tunnel_rx_epoch(const struct tunnel *, unsigned worker);
 /* The peer's workers, as tunnel_new() was told. */
 unsigned tunnel_peer_workers(const struct tunnel *);
+/*
+ * This end runs `workers` workers, each with a tunnel of its own for the
+ * session (1 until told): the tunnel of worker w opens only what the
+ * peer's workers p with p % workers == w sealed (TUNNEL_ERR_WORKER for
+ * the others), so that each of the peer's (worker, link) replay windows
+ * is in one tunnel only and no datagram is accepted twice, whichever
+ * socket took it.  0, or -1 if workers is 0, over PROTO_MAX_WORKERS or
+ * not above this tunnel's worker.
+ */
+int tunnel_set_workers(struct tunnel *, unsigned workers);
 /* The control side, on NEED_KEY: derives the next epoch's keys that are
  * not there.  0, or -1 if deriving failed (asked again later). */
 int tunnel_refill(struct tunnel *);
@@ -170,11 +181,13 @@ struct tunnel_drops {
 	uint64_t replay;        /* seen, too old, or its key not there */
 	uint64_t auth;          /* does not authenticate */
 	uint64_t key_exhausted; /* the tx key sealed all it may */
+	uint64_t wrong_worker;  /* a peer worker another worker opens */
 };
 
 /* tunnel_seal() and tunnel_open(), counting what they refuse in d (a
  * link id past TUNNEL_LINKS or a worker past the peer's as a bad
- * header).  A seal too large for the
+ * header, a worker of the peer's that another worker of ours opens as
+ * wrong_worker).  A seal too large for the
  * wire is the caller's to count. */
 int tunnel_seal_count(struct tunnel *, struct tunnel_evq *,
     struct tunnel_drops *d, uint8_t type, uint8_t link_id, const uint8_t *inner,

@@ -68,7 +68,8 @@ dataev_drain(struct dataev *de)
 		case TUNNEL_EV_NEED_KEY:
 			/* Fails while the control channel is down (no TLS
 			 * session to derive from): the tunnel asks again. */
-			if (tunnel_refill(t) == -1)
+			if ((ops->refill != NULL ? ops->refill(arg, owner)
+						 : tunnel_refill(t)) == -1)
 				log_debug("%s%s key epoch %u: cannot derive it "
 					  "yet",
 				    who, ev.link ? "upstream" : "downstream",
@@ -91,17 +92,18 @@ dataev_drain(struct dataev *de)
 }
 
 json_t *
-dataev_drops_json(const struct tunnel_drops *d, const struct tun_dev *tun,
+dataev_drops_json(const struct tunnel_drops *d, uint64_t tun_write,
     const struct dataev_drop *own, size_t nown)
 {
 	json_t *j;
 	size_t  i;
 
-	j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "bad_header",
+	j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "bad_header",
 	    (json_int_t)d->bad_header, "no_session", (json_int_t)d->no_session,
 	    "replayed", (json_int_t)d->replay, "unauthenticated",
 	    (json_int_t)d->auth, "key_exhausted", (json_int_t)d->key_exhausted,
-	    "tun_write", (json_int_t)tun->write_errors);
+	    "tun_write", (json_int_t)tun_write, "wrong_worker",
+	    (json_int_t)d->wrong_worker);
 	for (i = 0; j != NULL && i < nown; i++)
 		if (json_object_set_new(j, own[i].name,
 			json_integer((json_int_t)own[i].n)) == -1) {
@@ -112,24 +114,35 @@ dataev_drops_json(const struct tunnel_drops *d, const struct tun_dev *tun,
 }
 
 json_t *
-dataev_io_json(const struct tun_dev *t, struct udpio *const *io, size_t nio)
+dataev_io_json(const struct tun_dev *const *td, size_t ntd,
+    struct udpio *const *io, size_t nio)
 {
 	static const struct {
 		unsigned    bit;
 		const char *name;
 	} tso[] = {{TUN_F_TSO4, "tso4"}, {TUN_F_TSO6, "tso6"},
 	    {TUN_F_USO4, "uso4"}, {TUN_F_USO6, "uso6"}};
-	const struct tundev_stats *ts = tundev_stats(t);
-	struct udpio_stats         u;
-	const struct udpio_stats  *s;
-	unsigned                   off = tundev_offloads(t), gso = 1, gro = 1;
-	char                       names[32] = "";
-	size_t                     i, n = 0;
+	struct tundev_stats       sum, *ts = &sum;
+	struct udpio_stats        u;
+	const struct udpio_stats *s;
+	unsigned off = tundev_offloads(td[0]), gso = 1, gro = 1;
+	char     names[32] = "";
+	size_t   i, n = 0;
 
 	for (i = 0; i < sizeof(tso) / sizeof(tso[0]); i++)
 		if (off & tso[i].bit)
 			n += (size_t)snprintf(names + n, sizeof(names) - n,
 			    "%s%s", n > 0 ? " " : "", tso[i].name);
+	memset(&sum, 0, sizeof(sum));
+	for (i = 0; i < ntd; i++) {
+		const struct tundev_stats *t = tundev_stats(td[i]);
+
+		sum.reads += t->reads;
+		sum.writes += t->writes;
+		sum.superseg_in += t->superseg_in;
+		sum.merged_out += t->merged_out;
+		sum.split_errors += t->split_errors;
+	}
 	memset(&u, 0, sizeof(u));
 	for (i = 0; i < nio; i++) {
 		if (io[i] == NULL)

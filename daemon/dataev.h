@@ -28,6 +28,10 @@ struct dataev_ops {
 	/* REKEY (the tunnel sealed its first packet of an epoch: tell the
 	 * peer), PROBE, LINK_BACK. */
 	void (*event)(void *arg, void *owner, const struct tunnel_ev *);
+	/* NEED_KEY when set (a daemon with a tunnel per worker, each
+	 * under its lock): 0, or -1 when a key cannot be derived yet;
+	 * else tunnel_refill() on find()'s tunnel. */
+	int (*refill)(void *arg, void *owner);
 	/* 1 if this end seals the up direction (socketd), 0 (popd). */
 	int tx_up;
 };
@@ -58,9 +62,10 @@ struct dataev_drop {
 };
 
 /* The counters' "drops" object: what both daemons count (bad_header,
- * no_session, replayed, unauthenticated, key_exhausted, tun_write), then
- * the daemon's own reasons.  NULL if out of memory. */
-json_t *dataev_drops_json(const struct tunnel_drops *, const struct tun_dev *,
+ * no_session, replayed, unauthenticated, key_exhausted, tun_write: the
+ * TUN devices' write_errors, wrong_worker), then the daemon's own
+ * reasons.  NULL if out of memory. */
+json_t *dataev_drops_json(const struct tunnel_drops *, uint64_t tun_write,
     const struct dataev_drop *own, size_t nown);
 
 /*
@@ -72,9 +77,11 @@ json_t *dataev_drops_json(const struct tunnel_drops *, const struct tun_dev *,
  * super-segments read, packets written merged, reads that could not be
  * cut; recvmmsg/sendmmsg calls, datagrams, messages sent segmented and
  * received coalesced, datagrams the kernel refused or had no room for.
- * The sockets' figures are summed over io[0..nio).  NULL if out of memory.
+ * The TUN figures are summed over td[0..ntd) (a device's queues, one
+ * per worker; ntd >= 1), the sockets' over io[0..nio).  NULL if out of
+ * memory.
  */
-json_t *dataev_io_json(
-    const struct tun_dev *, struct udpio *const *io, size_t nio);
+json_t *dataev_io_json(const struct tun_dev *const *td, size_t ntd,
+    struct udpio *const *io, size_t nio);
 
 #endif

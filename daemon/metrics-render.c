@@ -21,6 +21,7 @@ enum scope {
 	AT_ROOT_IO,       /* its "io" */
 	AT_ROOT_POOL,     /* its "flow_pool" (popd) */
 	AT_IO_OFFLOAD,    /* its "io"'s "offload" */
+	AT_UNIT,          /* each unit itself */
 	AT_UNIT_CONTROL,  /* each unit's "control" */
 	AT_UNIT_FLOWS,    /* each unit's "flows" */
 	AT_LINK,          /* each unit's "links" */
@@ -58,6 +59,9 @@ static const struct family families[] = {
 	"start_time", V_NUM},
     {"wanpair_control_connected", "gauge", "1 while the control channel is up.",
 	AT_UNIT_CONTROL, "connected", V_NUM},
+    {"wanpair_site_session", "gauge",
+	"1 while the site has a data-plane session (popd).", AT_UNIT, "session",
+	V_NUM},
     {"wanpair_reassign_sent_total", "counter",
 	"Failover flow moves (REASSIGN batches) sent to the PoP.",
 	AT_UNIT_CONTROL, "reassign_sent", V_NUM},
@@ -85,6 +89,10 @@ static const struct family families[] = {
 	"Control connections closed without HELLO by "
 	"limits.handshake_timeout_s.",
 	AT_ROOT_CONTROL, "handshake_timeouts", V_NUM},
+    {"wanpair_control_handshake_failures_total", "counter",
+	"Control connections that ended before their site was welcomed: TLS "
+	"or certificate refused, bad HELLO, timed out, evicted or closed.",
+	AT_ROOT_CONTROL, "handshake_failures", V_NUM},
     {"wanpair_control_handshakes_evicted_total", "counter",
 	"Oldest pending handshakes dropped to admit a new one.",
 	AT_ROOT_CONTROL, "handshakes_evicted", V_NUM},
@@ -158,6 +166,10 @@ static const struct family families[] = {
 	AT_LINK, "state", V_UP},
     {"wanpair_link_admin_up", "gauge", "0 if an operator took the link down.",
 	AT_LINK, "admin", V_UP},
+    {"wanpair_link_weight", "gauge",
+	"The link's balancing weight: new flows go to the up links in "
+	"proportion (socketd: upstream, popd: downstream).",
+	AT_LINK, "weight", V_NUM},
     {"wanpair_link_rtt_seconds", "gauge",
 	"Smoothed round-trip time of the link's probes.", AT_LINK, "rtt_ms",
 	V_MS},
@@ -482,6 +494,12 @@ family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 			l.n = 1;
 		}
 		switch (f->at) {
+		case AT_UNIT:
+			/* socketd's root is no site: its fields are not */
+			if (json_is_array(sites))
+				rc |= sample(b, f->name, &l,
+				    json_object_get(unit, f->field), f->conv);
+			break;
 		case AT_UNIT_CONTROL:
 			rc |= sample(b, f->name, &l,
 			    json_object_get(

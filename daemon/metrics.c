@@ -329,6 +329,10 @@ on_request(struct evhttp_request *req, void *arg)
 	json_t                  *c = NULL;
 	char                     len[32];
 
+	/* evhttp parses a CONNECT target as an authority (host:port), so
+	 * "CONNECT /metrics" has no path: its raw target is the path. */
+	if (cmd == EVHTTP_REQ_CONNECT)
+		path = evhttp_request_get_uri(req);
 	if (path == NULL || strcmp(path, "/metrics") != 0) {
 		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
 		return;

@@ -25,7 +25,9 @@
  *	            "refused_per_source" (limits.handshakes_per_source) and
  *	            "refused_total" (limits.connections),
  *	            "handshake_timeouts": closed without HELLO in
- *	            limits.handshake_timeout_s, "handshakes_evicted": oldest
+ *	            limits.handshake_timeout_s, "handshake_failures":
+ *	            connections that ended before WELCOME for any reason
+ *	            (these two included), "handshakes_evicted": oldest
  *	            pending dropped to admit a new one, "replaced": closed
  *	            for a newer connection of the same site,
  *	            "output_overflows": closed past limits.output_kib,
@@ -45,7 +47,8 @@
  *	            answered probe), "loss" (0..1), "tx_packets", "tx_bytes",
  *	            "rx_packets", "rx_bytes", "tx_errors", "flows" (now on the
  *	            link), "new_flows" (ever placed on it), "probes_sent",
- *	            "probes_answered", "probes_lost"}]
+ *	            "probes_answered", "probes_lost", "weight": the
+ *	            balancing weight, by upstream}]
  *	sites       popd: [{"name", "session": bool, "control":
  *	            {"connected": bool, "reassign_applied": REASSIGN batches
  *	            applied, "reassign_moves": flows put on the Socket's
@@ -56,7 +59,8 @@
  *	            [{"name", "state", "tx_packets", "tx_bytes", "rx_packets",
  *	            "rx_bytes", "flows", "new_flows", "idle_ms",
  *	            "endpoint_changes": the site's address on the link moved
- *	            (NAT rebinding, roaming)}], "drops":
+ *	            (NAT rebinding, roaming), "weight": by downstream}],
+ *	            "drops":
  *	            {reason: count}}]  (popd does not probe: no rtt/loss)
  *	drops       {reason: packets dropped}, every drop counter the daemon
  *	            keeps, reason in snake_case; both daemons have

@@ -73,6 +73,17 @@ caps_set(uint64_t keep)
 }
 
 int
+privdrop_thread(void)
+{
+	/* Capabilities are the thread's own (capset(2) and the bounding
+	 * set act on the calling thread): a data-plane thread started
+	 * before the process dropped its own would keep them. */
+	if (caps_set3(0, 0, 0) == -1)
+		return -1;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+int
 privdrop_cap_drop(int cap, char *err, size_t errlen)
 {
 	uint64_t bit, eff, prm, inh;

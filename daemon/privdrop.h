@@ -33,5 +33,8 @@ int privdrop(
  * 0, or -1 with err set.
  */
 int privdrop_cap_drop(int cap, char *err, size_t errlen);
+/* The calling thread gives up every capability, for good (a data-plane
+ * worker needs none: its fds are open): 0, or -1 with errno. */
+int privdrop_thread(void);
 
 #endif

@@ -182,6 +182,8 @@ reload_fixed_keys(const struct config *o, const struct config *n,
 	    /* the TUN device's and the sockets' offloads are set when they
 	     * are opened */
 	    {o->offload != n->offload, "offload"},
+	    /* each worker's TUN queue and sockets, opened at start */
+	    {o->workers != n->workers, "workers"},
 	};
 	const char *cluster;
 	size_t      i, before = errs->n;

@@ -49,6 +49,8 @@ tundev_attach(struct tun_dev *t, struct event_base *base, int fd, int mtu,
 	t->mtu = mtu;
 	t->mss4 = mss_for_mtu(AF_INET, t->mtu);
 	t->mss6 = mss_for_mtu(AF_INET6, t->mtu);
+	if (base == NULL)
+		return 0;
 	t->ev = event_new(base, t->fd, EV_READ | EV_PERSIST, cb, arg);
 	if (t->ev == NULL || event_add(t->ev, NULL) == -1)
 		return -1;
@@ -57,12 +59,12 @@ tundev_attach(struct tun_dev *t, struct event_base *base, int fd, int mtu,
 
 int
 tundev_up(struct tun_dev *t, struct event_base *base, const char *name, int mtu,
-    int offload, event_callback_fn cb, void *arg)
+    int offload, int mq, event_callback_fn cb, void *arg)
 {
 	int fd, got = 0;
 
-	if ((fd = tun_open_vnet(name, t->name, sizeof(t->name), offload)) ==
-	    -1) {
+	if ((fd = tun_open_queue(
+		 name, t->name, sizeof(t->name), offload, mq)) == -1) {
 		log_warn("tun %s", name);
 		return -1;
 	}
@@ -81,6 +83,28 @@ tundev_up(struct tun_dev *t, struct event_base *base, const char *name, int mtu,
 		log_warn("tun %s: set MTU %d and up", t->name, t->mtu);
 		return -1;
 	}
+	return 0;
+}
+
+int
+tundev_queue(struct tun_dev *q, const struct tun_dev *dev)
+{
+	char name[IFNAMSIZ];
+	int  fd, vnet = dev->io->vnet;
+
+	if ((fd = tun_open_queue(dev->name, name, sizeof(name), vnet, 1)) ==
+	    -1) {
+		log_warn("tun %s: another queue", dev->name);
+		return -1;
+	}
+	memcpy(q->name, name, sizeof(q->name));
+	if (tundev_attach(q, NULL, fd, dev->mtu, vnet, NULL, NULL) == -1) {
+		log_warn("tun %s: another queue", dev->name);
+		close(fd);
+		q->fd = -1;
+		return -1;
+	}
+	q->io->offloads = dev->io->offloads;
 	return 0;
 }
 
@@ -144,6 +168,62 @@ tundev_read(struct tun_dev *t, unsigned reads, tundev_pkt_fn fn, void *arg)
 	}
 	io->st.pkts_in += pkts;
 	return pkts;
+}
+
+size_t
+tundev_read_batch(
+    struct tun_dev *t, unsigned reads, tundev_batch_fn fn, void *arg)
+{
+	struct tundev_io *io = t->io;
+	uint8_t          *pkts[SPLIT_SEGS];
+	size_t            lens[SPLIT_SEGS], all = 0, off = 0;
+	unsigned          i, n = 0;
+	ssize_t           r;
+	int               k, j;
+
+	for (i = 0; i < reads; i++) {
+		if (io->vnet) {
+			if ((r = read(t->fd, io->rbuf, sizeof(io->rbuf))) <= 0)
+				break;
+			io->st.reads++;
+			k = vnet_split(io->rbuf, (size_t)r, io->split,
+			    sizeof(io->split), io->segs, SPLIT_SEGS);
+			if (k < 0) {
+				io->st.split_errors++;
+				continue;
+			}
+			io->st.superseg_in += k > 1;
+			for (j = 0; j < k; j++) {
+				pkts[j] = (uint8_t *)(uintptr_t)io->segs[j].p;
+				lens[j] = io->segs[j].len;
+			}
+			fn(arg, pkts, lens, (unsigned)k);
+			all += (size_t)k;
+			continue;
+		}
+		/* Without vnet headers a read is one packet of at most the
+		 * MTU: as many as fit in rbuf make one batch. */
+		if ((r = read(t->fd, io->rbuf + off, sizeof(io->rbuf) - off)) <=
+		    0)
+			break;
+		io->st.reads++;
+		pkts[n] = io->rbuf + off;
+		lens[n++] = (size_t)r;
+		off += (size_t)r;
+		if (n == SPLIT_SEGS ||
+		    sizeof(io->rbuf) - off < (size_t)t->mtu + VNET_HDR_LEN) {
+			fn(arg, pkts, lens, n);
+			all += n;
+			n = 0;
+			off = 0;
+		}
+	}
+	if (n > 0) {
+		fn(arg, pkts, lens, n);
+		all += n;
+	}
+	io->st.pkts_in += all;
+	return all;
 }
 
 static void

@@ -38,12 +38,18 @@ struct tundev_stats {
 	uint64_t merged_out;    /* packets written in a super-segment */
 };
 
-int  tundev_up(struct tun_dev *, struct event_base *, const char *name, int mtu,
-     int offload, event_callback_fn, void *arg);
+/* mq: a multi-queue device (IFF_MULTI_QUEUE), this its first queue;
+ * tundev_queue() opens the others. */
+int tundev_up(struct tun_dev *, struct event_base *, const char *name, int mtu,
+    int offload, int mq, event_callback_fn, void *arg);
+/* Another queue of dev (opened with mq) in q: same offloads and MTU,
+ * buffers of its own, no event (its worker polls q->fd).  0, or -1
+ * logged. */
+int  tundev_queue(struct tun_dev *q, const struct tun_dev *dev);
 void tundev_close(struct tun_dev *);
 /* The data path over an fd that is already open (tundev_up()'s, or a
  * socketpair standing in for the device in check suites), with or
- * without vnet headers: 0, or -1. */
+ * without vnet headers: 0, or -1.  No event with a NULL base. */
 int tundev_attach(struct tun_dev *, struct event_base *, int fd, int mtu,
     int vnet, event_callback_fn, void *arg);
 /* The TUN_F_* offloads in use (0 without offload). */
@@ -56,6 +62,13 @@ typedef void (*tundev_pkt_fn)(void *arg, uint8_t *pkt, size_t len);
 /* Up to `reads` reads of the device, each packet to fn in order;
  * returns the packets.  Stops at EAGAIN. */
 size_t tundev_read(struct tun_dev *, unsigned reads, tundev_pkt_fn, void *);
+/* Packets by the batch: the segments of one super-segment, or as many
+ * plain reads as fit in the read buffer; valid until fn returns. */
+typedef void (*tundev_batch_fn)(
+    void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n);
+/* tundev_read(), handing fn a batch at a time. */
+size_t tundev_read_batch(
+    struct tun_dev *, unsigned reads, tundev_batch_fn, void *);
 
 /* Room for the next packet to the device, *cap bytes (at least
  * WIRE_MAX_INNER); write it there, then tundev_commit() its length, or

@@ -72,6 +72,11 @@ site_conn_drop(struct conn *c)
 void
 conn_free(struct conn *c)
 {
+	/* Every way a connection ends passes here: the one place to
+	 * count those that never got their site welcomed (TLS refused,
+	 * unknown certificate, bad HELLO, timeout, evicted, hung up). */
+	if (!c->welcomed)
+		c->pd->handshake_failures++;
 	site_conn_drop(c);
 	limit_pending_remove(&c->pd->pending, &c->pend);
 	c->pd->nconns--;

@@ -31,16 +31,17 @@ links_json(const struct session *s, uint64_t now)
 	if ((links = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < s->nlinks; i++) {
-		link = json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
-		    "name", s->links[i].name, "state",
-		    s->link_down[i] ? "down" : "up", "tx_packets",
-		    (json_int_t)s->tx_packets[i], "tx_bytes",
+		link = json_pack(
+		    "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name",
+		    s->links[i].name, "state", s->link_down[i] ? "down" : "up",
+		    "tx_packets", (json_int_t)s->tx_packets[i], "tx_bytes",
 		    (json_int_t)s->tx_bytes[i], "rx_packets",
 		    (json_int_t)s->rx_packets[i], "rx_bytes",
 		    (json_int_t)s->rx_bytes[i], "flows", (json_int_t)flows[i],
 		    "new_flows", (json_int_t)s->new_flows[i], "idle_ms",
 		    (json_int_t)(now - s->rx_last_ms[i]), "endpoint_changes",
-		    (json_int_t)s->endpoint_moves[i]);
+		    (json_int_t)s->endpoint_moves[i], "weight",
+		    (json_int_t)s->spec.links[i].weight);
 		if (link == NULL || json_array_append_new(links, link) == -1) {
 			json_decref(links);
 			return NULL;
@@ -90,10 +91,11 @@ popd_counters(void *arg)
 	    {"no_site", pd->drop_no_site},
 	    {"unparsable", pd->drop_parse},
 	};
-	uint64_t      now = now_ms();
-	json_t       *sites, *site, *control, *drops, *j;
-	struct udpio *ios[CONFIG_LISTEN_MAX];
-	size_t        i, sessions = 0;
+	uint64_t              now = now_ms();
+	json_t               *sites, *site, *control, *drops, *j;
+	struct udpio         *ios[CONFIG_LISTEN_MAX];
+	const struct tun_dev *tds[1] = {&pd->tundev};
+	size_t                i, sessions = 0;
 
 	for (i = 0; i < pd->nlsn; i++)
 		ios[i] = pd->lsn[i].uio;
@@ -108,7 +110,7 @@ popd_counters(void *arg)
 		}
 	}
 	if ((control = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-				 "s:I,s:I,s:I,s:I}",
+				 "s:I,s:I,s:I,s:I,s:I}",
 		 "sessions", (json_int_t)sessions, "pending",
 		 (json_int_t)pd->pending.n, "refused", (json_int_t)pd->refused,
 		 "connections", (json_int_t)pd->nconns, "handshake_timeouts",
@@ -121,11 +123,12 @@ popd_counters(void *arg)
 		 (json_int_t)pd->rate_limited, "bad_frames",
 		 (json_int_t)pd->bad_frames, "sessions_expired",
 		 (json_int_t)pd->sessions_expired, "input_throttled",
-		 (json_int_t)pd->input_throttled)) == NULL) {
+		 (json_int_t)pd->input_throttled, "handshake_failures",
+		 (json_int_t)pd->handshake_failures)) == NULL) {
 		json_decref(sites);
 		return NULL;
 	}
-	if ((drops = dataev_drops_json(&pd->drops, &pd->tundev, own,
+	if ((drops = dataev_drops_json(&pd->drops, pd->tundev.write_errors, own,
 		 sizeof(own) / sizeof(own[0]))) == NULL) {
 		json_decref(control);
 		json_decref(sites);
@@ -137,7 +140,7 @@ popd_counters(void *arg)
 	    (json_int_t)flow_pool_used(pd->flow_pool), "max",
 	    (json_int_t)flow_pool_max(pd->flow_pool), "bytes",
 	    (json_int_t)flow_pool_memory(pd->flow_pool), "sites", sites,
-	    "drops", drops, "io", dataev_io_json(&pd->tundev, ios, pd->nlsn),
+	    "drops", drops, "io", dataev_io_json(tds, 1, ios, pd->nlsn),
 	    "cluster", cluster_json(pd->cluster));
 	return j;
 }

@@ -465,7 +465,7 @@ dataplane_start(struct popd *pd)
 	if (tundev_up(&pd->tundev, pd->base, pd->conf->tun.name,
 		pd->conf->tun.mtu != 0 ? (int)pd->conf->tun.mtu
 				       : default_mtu(pd),
-		pd->conf->offload, tun_read, pd) == -1)
+		pd->conf->offload, 0, tun_read, pd) == -1)
 		return -1;
 	pd->health_ev = event_new(pd->base, -1, EV_PERSIST, health_tick, pd);
 	pd->health_more_ev = event_new(pd->base, -1, 0, health_more, pd);

@@ -175,6 +175,7 @@ struct popd {
 	uint64_t            refused; /* refused_per_source + refused_total */
 	uint64_t            refused_per_source, refused_total;
 	uint64_t            handshake_timeouts, handshakes_evicted, replaced;
+	uint64_t            handshake_failures; /* ended before WELCOME */
 	uint64_t            output_overflows, rate_limited, bad_frames;
 	uint64_t            input_throttled; /* frames held by an input limit */
 	struct limit_bucket input_total;     /* limits.input_total_kib_per_s */

@@ -128,8 +128,8 @@ send_hello(struct socketd *sd)
 
 	memset(&h, 0, sizeof(h));
 	h.version = PROTOCOL_VERSION;
-	/* One datagram loop: everything this end seals is worker 0's. */
-	h.workers = 1;
+	/* Each worker seals under keys of its own (worker byte, wire.h). */
+	h.workers = sd->nworkers;
 	memcpy(h.site, sd->conf->site, sizeof(h.site));
 	h.nlinks = sd->nlinks;
 	for (i = 0; i < sd->nlinks; i++) {
@@ -342,7 +342,9 @@ reconcile(struct socketd *sd)
 		return;
 	w.sd = sd;
 	w.b = b;
+	pthread_mutex_lock(&sd->engine_mu);
 	flow_table_foreach(engine_flows(sd->engine), add_moved, &w);
+	pthread_mutex_unlock(&sd->engine_mu);
 	if (b->n == 0 && !b->failed) {
 		reassign_free(b);
 		return;

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "socketd.h"
+#include "tundev.h"
 
 #define PROGNAME "wanpair-socketd"
 
@@ -28,7 +29,8 @@ ms_or_null(const struct link_health *h, uint32_t us)
 }
 
 static json_t *
-link_json(const struct slink *l, uint64_t flows)
+link_json(
+    struct socketd *sd, const struct slink *l, uint64_t flows, uint32_t weight)
 {
 	const struct link_health   *h = &l->health;
 	const struct link_counters *c = link_counters(h);
@@ -38,23 +40,24 @@ link_json(const struct slink *l, uint64_t flows)
 	       [LINK_CAUSE_CARRIER] = "carrier",
 	       [LINK_CAUSE_PROBES] = "probes",
         };
-	uint64_t txp, txb, txe;
+	struct slink_counters k;
 
-	dataplane_link_tx(l, &txp, &txb, &txe);
+	dataplane_link_counters(sd, l, &k);
 
 	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:f,s:I,s:I,s:I,s:I,s:I,"
-			 "s:I,s:I,s:I,s:I,s:I}",
+			 "s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "name", l->conf->name, "state",
 	    link_state(h) == LINK_UP ? "up" : "down", "cause",
 	    causes[link_cause(h)], "admin", h->admin_up ? "up" : "down",
 	    "rtt_ms", ms_or_null(h, link_rtt_us(h)), "jitter_ms",
 	    ms_or_null(h, link_jitter_us(h)), "loss", link_loss_ppm(h) / 1e6,
-	    "tx_packets", (json_int_t)txp, "tx_bytes", (json_int_t)txb,
-	    "rx_packets", (json_int_t)l->rx_packets, "rx_bytes",
-	    (json_int_t)l->rx_bytes, "tx_errors", (json_int_t)txe, "flows",
-	    (json_int_t)flows, "new_flows", (json_int_t)l->new_flows,
-	    "probes_sent", (json_int_t)c->sent, "probes_answered",
-	    (json_int_t)c->answered, "probes_lost", (json_int_t)c->lost);
+	    "tx_packets", (json_int_t)k.tx_packets, "tx_bytes",
+	    (json_int_t)k.tx_bytes, "rx_packets", (json_int_t)k.rx_packets,
+	    "rx_bytes", (json_int_t)k.rx_bytes, "tx_errors",
+	    (json_int_t)k.tx_errors, "flows", (json_int_t)flows, "new_flows",
+	    (json_int_t)k.new_flows, "probes_sent", (json_int_t)c->sent,
+	    "probes_answered", (json_int_t)c->answered, "probes_lost",
+	    (json_int_t)c->lost, "weight", (json_int_t)weight);
 }
 
 const char *
@@ -68,41 +71,97 @@ socketd_control_state(const struct socketd *sd)
 json_t *
 socketd_counters(void *arg)
 {
-	struct socketd          *sd = arg;
-	const struct dataev_drop own[] = {
-	    {"link_scoped", sd->drop_link_scoped},
-	    {"unparsable", sd->drop_parse},
-	    {"all_links_down", sd->drop_link_down},
+	struct socketd    *sd = arg;
+	struct dataev_drop own[] = {
+	    {"link_scoped", 0},
+	    {"unparsable", 0},
+	    {"all_links_down", 0},
+	    {"not_from_pop", 0},
 	};
-	struct flow_table *t = engine_flows(sd->engine);
-	uint64_t           flows[CONFIG_MAX_LINKS] = {0};
-	json_t            *links, *link, *drops, *j;
-	const char        *state;
-	struct udpio      *ios[CONFIG_MAX_LINKS];
-	size_t             i;
+	struct tunnel_drops   d;
+	struct flow_table    *t = engine_flows(sd->engine);
+	uint64_t              flows[CONFIG_MAX_LINKS] = {0}, tun_write = 0;
+	uint64_t              fcount, fmax, fevict, fnew;
+	json_t               *links, *link, *drops, *io, *wk, *j;
+	const char           *state;
+	const struct tun_dev *tds[PROTO_MAX_WORKERS];
+	struct udpio         *ios[CONFIG_MAX_LINKS * PROTO_MAX_WORKERS];
+	size_t                i, nio = 0;
+	unsigned              k;
 
 	/* One walk of the table rather than balance_link_active(): static
 	 * routes' flows are on a link too, and `wanpairctl links` counts
 	 * the same way. */
+	pthread_mutex_lock(&sd->engine_mu);
 	flow_table_count_links(t, flows, CONFIG_MAX_LINKS);
+	fcount = flow_table_count(t);
+	fmax = flow_table_max(t);
+	fevict = flow_table_evictions(t);
+	fnew = engine_stats(sd->engine)->new_flows;
+	pthread_mutex_unlock(&sd->engine_mu);
 	if ((links = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < sd->nlinks; i++)
-		if ((link = link_json(&sd->links[i], flows[i])) == NULL ||
+		if ((link = link_json(sd, &sd->links[i], flows[i],
+			 config_link_weight(sd->conf, i, 0))) == NULL ||
 		    json_array_append_new(links, link) == -1) {
 			json_decref(links);
 			return NULL;
 		}
-	if ((drops = dataev_drops_json(&sd->drops, &sd->tundev, own,
-		 sizeof(own) / sizeof(own[0]))) == NULL) {
+	/* The workers' counters, each still while it is between batches. */
+	memset(&d, 0, sizeof(d));
+	wk = json_array();
+	dataplane_world_lock(sd);
+	for (k = 0; k < sd->nworkers; k++) {
+		const struct sworker *w = &sd->w[k];
+		uint64_t              out = 0, in = 0;
+
+		d.bad_header += w->drops.bad_header;
+		d.no_session += w->drops.no_session;
+		d.replay += w->drops.replay;
+		d.auth += w->drops.auth;
+		d.key_exhausted += w->drops.key_exhausted;
+		d.wrong_worker += w->drops.wrong_worker;
+		own[0].n += w->drop_link_scoped;
+		own[1].n += w->drop_parse;
+		own[2].n += w->drop_link_down;
+		own[3].n += w->drop_foreign;
+		tun_write += w->td->write_errors;
+		tds[k] = w->td;
+		for (i = 0; i < sd->nlinks; i++) {
+			struct udpio *u = sd->links[i].s.uio[k];
+
+			ios[nio++] = u;
+			if (u != NULL) {
+				out += udpio_stats(u)->tx_dgrams;
+				in += udpio_stats(u)->rx_dgrams;
+			}
+		}
+		if (wk != NULL &&
+		    json_array_append_new(wk,
+			json_pack("{s:I,s:I,s:I,s:I}", "tun_packets_in",
+			    (json_int_t)tundev_stats(w->td)->pkts_in,
+			    "udp_dgrams_out", (json_int_t)out, "udp_dgrams_in",
+			    (json_int_t)in, "poll_errors",
+			    (json_int_t)w->poll_errors)) == -1) {
+			json_decref(wk);
+			wk = NULL;
+		}
+	}
+	drops =
+	    dataev_drops_json(&d, tun_write, own, sizeof(own) / sizeof(own[0]));
+	io = dataev_io_json(tds, sd->nworkers, ios, nio);
+	dataplane_world_unlock(sd);
+	if (drops == NULL || wk == NULL) {
 		json_decref(links);
+		json_decref(io);
+		json_decref(drops);
+		json_decref(wk);
 		return NULL;
 	}
 	state = socketd_control_state(sd);
-	for (i = 0; i < sd->nlinks; i++)
-		ios[i] = sd->links[i].uio;
 	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
-		      "s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o*}",
+		      "s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o*,s:o}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)sd->started, "site", sd->conf->site, "control", "state",
 	    state, "connected", sd->ctl_welcomed, "link",
@@ -110,10 +169,8 @@ socketd_counters(void *arg)
 	    "reassign_sent", (json_int_t)sd->reassign_sent, "reassign_applied",
 	    (json_int_t)sd->reassign_applied, "sessions_expired",
 	    (json_int_t)sd->sessions_expired, "flows", "count",
-	    (json_int_t)flow_table_count(t), "max",
-	    (json_int_t)flow_table_max(t), "evictions",
-	    (json_int_t)flow_table_evictions(t), "new",
-	    (json_int_t)engine_stats(sd->engine)->new_flows, "links", links,
-	    "drops", drops, "io", dataev_io_json(&sd->tundev, ios, sd->nlinks));
+	    (json_int_t)fcount, "max", (json_int_t)fmax, "evictions",
+	    (json_int_t)fevict, "new", (json_int_t)fnew, "links", links,
+	    "drops", drops, "io", io, "workers", wk);
 	return j;
 }

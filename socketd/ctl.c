@@ -46,22 +46,26 @@ answer_status(struct socketd *sd)
 	struct flow_table *t = engine_flows(sd->engine);
 	const char        *state;
 	char               sess[16];
-	size_t             i, up = 0;
+	size_t             i, up = 0, count, max;
 
+	pthread_mutex_lock(&sd->engine_mu);
+	count = flow_table_count(t);
+	max = flow_table_max(t);
+	pthread_mutex_unlock(&sd->engine_mu);
 	for (i = 0; i < sd->nlinks; i++)
 		up += dataplane_link_up(sd, (unsigned)i);
 	state = socketd_control_state(sd);
 	snprintf(sess, sizeof(sess), "%08x", sd->session);
 	return json_pack("{s:s,s:s,s:i,s:s,s:s,s:I,s:I,s:{s:s,s:s?,s:s?},"
-			 "s:i,s:i,s:I,s:I}",
+			 "s:i,s:i,s:I,s:I,s:i}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "pid",
 	    (int)getpid(), "config", sd->conf->file, "site", sd->conf->site,
 	    "started", (json_int_t)sd->started, "uptime_s",
 	    (json_int_t)(time(NULL) - sd->started), "control", "state", state,
 	    "link", sd->ctl != NULL ? sd->links[sd->ctl_link].conf->name : NULL,
 	    "session", sd->keyed ? sess : NULL, "links_up", (int)up, "links",
-	    (int)sd->nlinks, "flows", (json_int_t)flow_table_count(t),
-	    "flows_max", (json_int_t)flow_table_max(t));
+	    (int)sd->nlinks, "flows", (json_int_t)count, "flows_max",
+	    (json_int_t)max, "workers", (int)sd->nworkers);
 }
 
 static json_t *
@@ -72,17 +76,19 @@ answer_links(struct socketd *sd)
 	json_t  *rows, *row;
 	size_t   i;
 
+	pthread_mutex_lock(&sd->engine_mu);
 	flow_table_count_links(
 	    engine_flows(sd->engine), flows, CONFIG_MAX_LINKS);
+	pthread_mutex_unlock(&sd->engine_mu);
 	if ((rows = json_array()) == NULL)
 		return NULL;
 	for (i = 0; i < sd->nlinks; i++) {
 		const struct slink       *l = &sd->links[i];
 		const struct link_health *h = &l->health;
-		uint64_t                  txp, txb, txe;
+		struct slink_counters     k;
 		char                      pop[ADDR_STRLEN] = "";
 
-		dataplane_link_tx(l, &txp, &txb, &txe);
+		dataplane_link_counters(sd, l, &k);
 		if (l->conf->pop.family != 0)
 			addr_ntop(&l->conf->pop, pop, sizeof(pop));
 		row = json_pack(
@@ -98,10 +104,11 @@ answer_links(struct socketd *sd)
 		    "down_mbps", (int)l->conf->down_mbps, "weight",
 		    (int)config_link_weight(sd->conf, i, 0), "since_s",
 		    (json_int_t)((now - link_changed_ms(h)) / 1000), "flows",
-		    (json_int_t)flows[i], "new_flows", (json_int_t)l->new_flows,
-		    "tx_packets", (json_int_t)txp, "tx_bytes", (json_int_t)txb,
-		    "rx_packets", (json_int_t)l->rx_packets, "rx_bytes",
-		    (json_int_t)l->rx_bytes);
+		    (json_int_t)flows[i], "new_flows", (json_int_t)k.new_flows,
+		    "tx_packets", (json_int_t)k.tx_packets, "tx_bytes",
+		    (json_int_t)k.tx_bytes, "rx_packets",
+		    (json_int_t)k.rx_packets, "rx_bytes",
+		    (json_int_t)k.rx_bytes);
 		if (row == NULL || json_array_append_new(rows, row) == -1) {
 			json_decref(rows);
 			return NULL;
@@ -136,8 +143,10 @@ flows_next(void *cur, json_t *rows, size_t max)
 		names[i] = sd->links[i].conf->name;
 	src = (struct ctlsrv_flowsrc){engine_flows(sd->engine), names,
 	    sd->nlinks, sd->conf->lan, sd->conf->nlan, NULL};
+	pthread_mutex_lock(&sd->engine_mu);
 	rc = ctlsrv_flows_step(
 	    rows, max, w->limit - w->shown, &src, link, &w->fp, now_ms());
+	pthread_mutex_unlock(&sd->engine_mu);
 	w->shown += json_array_size(rows) - before;
 	return rc == 1 && w->shown >= w->limit ? 0 : rc;
 }
@@ -167,8 +176,10 @@ answer_flows(
 	memcpy(w->link, req->link, sizeof(w->link));
 	w->limit = req->limit;
 	/* What the table holds now: the walk is not a snapshot. */
+	pthread_mutex_lock(&sd->engine_mu);
 	total = link < 0 ? flow_table_count(t)
 			 : flow_table_link_count(t, (uint8_t)link);
+	pthread_mutex_unlock(&sd->engine_mu);
 	*rows = (struct ctlsrv_rows){"flows", flows_next, flows_tail, free, w};
 	return ctlsock_ok(json_pack("{s:I}", "total", (json_int_t)total));
 }

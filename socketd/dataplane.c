@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <linux/filter.h>
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,9 +44,17 @@ static const struct udpio_conf link_io = {
 int
 link_socket(const struct config_link *l, int type, char *err, size_t errlen)
 {
+	return link_socket_port(l, type, 0, 0, err, errlen);
+}
+
+int
+link_socket_port(const struct config_link *l, int type, int reuse,
+    uint16_t port, char *err, size_t errlen)
+{
 	struct sockaddr_storage ss;
+	struct wp_addr          any;
 	socklen_t               sslen;
-	int                     fd, family = AF_INET;
+	int                     fd, family = AF_INET, one = 1;
 
 	/* The loader made pop and source agree (cfg_resolve_pops()). */
 	if (l->pop.family != 0)
@@ -65,13 +75,40 @@ link_socket(const struct config_link *l, int type, char *err, size_t errlen)
 		    l->device, strerror(errno));
 		goto fail;
 	}
-	if (l->source.family != 0) {
-		sslen = addr_to_sockaddr(&l->source, 0, &ss);
+	/*
+	 * A group of sockets binds to one port: the first one's, which it
+	 * binds without SO_REUSEPORT, so that the kernel picks a port no
+	 * socket holds (with it, a port of another group of ours could do,
+	 * and the two groups would be one).  The others join it there.
+	 */
+	if (reuse && port != 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) {
+		snprintf(err, errlen, "link %s: SO_REUSEPORT: %s", l->name,
+		    strerror(errno));
+		goto fail;
+	}
+	if (l->source.family != 0 || reuse) {
+		memset(&any, 0, sizeof(any));
+		any.family = (uint8_t)family;
+		sslen = addr_to_sockaddr(
+		    l->source.family != 0 ? &l->source : &any, port, &ss);
 		if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
-			snprintf(err, errlen, "link %s: bind to source: %s",
-			    l->name, strerror(errno));
+			if (l->source.family != 0)
+				snprintf(err, errlen,
+				    "link %s: bind to source: %s", l->name,
+				    strerror(errno));
+			else
+				snprintf(err, errlen,
+				    "link %s: bind to port %u: %s", l->name,
+				    port, strerror(errno));
 			goto fail;
 		}
+	}
+	if (reuse && port == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) {
+		snprintf(err, errlen, "link %s: SO_REUSEPORT: %s", l->name,
+		    strerror(errno));
+		goto fail;
 	}
 	return fd;
 fail:
@@ -80,53 +117,96 @@ fail:
 }
 
 /*
- * Seals a packet for l straight into its socket's queue, sent at the end
- * of the batch (udpio_send()).  The counter, which is the nonce, is the
- * keyring's to choose (keyring.h): a link that got a removed link's id,
- * or a channel that reconnected, goes on from where that id's counter is
- * under the key in use.
+ * Seals a packet for l straight into worker w's socket's queue, sent at
+ * the end of the batch (udpio_send()).  The counter, which is the nonce,
+ * is the keyring's to choose (keyring.h): a link that got a removed
+ * link's id, or a channel that reconnected, goes on from where that id's
+ * counter is under the key in use; each worker seals under keys of its
+ * own (tunnel.h), so two workers never share a counter.
  */
 static void
-link_queue(struct socketd *sd, struct slink *l, uint8_t type,
-    const uint8_t *pkt, size_t len)
+link_queue(struct sworker *w, struct slink *l, uint8_t type, const uint8_t *pkt,
+    size_t len)
 {
 	int n;
 
-	n = tunnel_seal_udp(sd->tun, &sd->dataev.q, &sd->drops, l->uio, type,
-	    l->id, pkt, len, NULL, 0);
-	l->tx_errors += n < 0 && n != TUNNEL_ERR_EXHAUSTED;
+	n = tunnel_seal_udp(w->tun, w->q, &w->drops, l->s.uio[w->id], type,
+	    l->id, pkt, len, (const struct sockaddr *)&l->pop, l->poplen);
+	l->wc[w->id].tx_errors += n < 0 && n != TUNNEL_ERR_EXHAUSTED;
 }
 
 void
 dataplane_send(struct socketd *sd, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len)
 {
-	link_queue(sd, l, type, pkt, len);
-	(void)udpio_send(l->uio);
+	struct sworker *w = &sd->w[0];
+
+	pthread_mutex_lock(&w->mu);
+	if (w->tun != NULL) {
+		link_queue(w, l, type, pkt, len);
+		(void)udpio_send(l->s.uio[0]);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* What l's sockets sent, added to c. */
+static void
+socks_tx(const struct lsocks *s, unsigned n, struct slink_counters *c)
+{
+	const struct udpio_stats *st;
+	unsigned                  i;
+
+	for (i = 0; i < n; i++) {
+		if (s->uio[i] == NULL)
+			continue;
+		st = udpio_stats(s->uio[i]);
+		c->tx_packets += st->tx_dgrams;
+		c->tx_bytes += st->tx_bytes;
+		c->tx_errors += udpio_tx_failed(st);
+	}
 }
 
 void
-dataplane_link_tx(
-    const struct slink *l, uint64_t *packets, uint64_t *bytes, uint64_t *errors)
+dataplane_link_counters(
+    struct socketd *sd, const struct slink *l, struct slink_counters *c)
 {
-	const struct udpio_stats *st = udpio_stats(l->uio);
+	unsigned i;
 
-	*packets = l->tx_packets + st->tx_dgrams;
-	*bytes = l->tx_bytes + st->tx_bytes;
-	*errors = l->tx_errors + udpio_tx_failed(st);
+	memset(c, 0, sizeof(*c));
+	c->tx_packets = l->tx_packets;
+	c->tx_bytes = l->tx_bytes;
+	c->tx_errors = l->tx_errors;
+	for (i = 0; i < sd->nworkers; i++) {
+		const struct slink_wc *wc = &l->wc[i];
+
+		pthread_mutex_lock(&sd->w[i].mu);
+		c->new_flows += wc->new_flows;
+		c->rx_packets += wc->rx_packets;
+		c->rx_bytes += wc->rx_bytes;
+		c->tx_errors += wc->tx_errors;
+		if (l->s.uio[i] != NULL) {
+			const struct udpio_stats *st = udpio_stats(l->s.uio[i]);
+
+			c->tx_packets += st->tx_dgrams;
+			c->tx_bytes += st->tx_bytes;
+			c->tx_errors += udpio_tx_failed(st);
+		}
+		pthread_mutex_unlock(&sd->w[i].mu);
+	}
 }
 
-/* What a link's socket sent, kept in its counters when the socket goes
- * (a reload reopens it). */
+/* What a link's sockets sent, kept in its counters when they go (a
+ * reload reopens them); under every worker's lock. */
 static void
-link_tx_keep(struct slink *l)
+link_tx_keep(struct socketd *sd, struct slink *l)
 {
-	uint64_t p, b, e;
+	struct slink_counters c;
 
-	dataplane_link_tx(l, &p, &b, &e);
-	l->tx_packets = p;
-	l->tx_bytes = b;
-	l->tx_errors = e;
+	memset(&c, 0, sizeof(c));
+	socks_tx(&l->s, sd->nworkers, &c);
+	l->tx_packets += c.tx_packets;
+	l->tx_bytes += c.tx_bytes;
+	l->tx_errors += c.tx_errors;
 }
 
 /*
@@ -151,85 +231,148 @@ link_scoped(const uint8_t *p, size_t len)
 	    (p[24] == 0xff && (p[25] & 0x0f) == 0x02);
 }
 
-/* One packet from the LAN: a link by its flow, sealed into that link's
- * queue. */
+/*
+ * A batch of packets from the LAN (one read's segments, or several
+ * reads): each to a link by its flow, all classified under one hold of
+ * the engine's lock, then sealed into that link's queue of this worker.
+ */
 static void
-tun_packet(void *arg, uint8_t *pkt, size_t n)
+tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
 {
-	struct socketd      *sd = arg;
-	struct engine_result res;
+	struct sworker *w = arg;
+	struct socketd *sd = w->sd;
+	unsigned        i, k = 0;
 
 	if (!sd->keyed) {
-		sd->drops.no_session++;
+		w->drops.no_session += n;
 		return;
 	}
-	if (link_scoped(pkt, n)) {
-		sd->drop_link_scoped++;
-		return;
+	for (i = 0; i < n; i++) {
+		if (link_scoped(pkts[i], lens[i])) {
+			w->drop_link_scoped++;
+			continue;
+		}
+		(void)mss_clamp(pkts[i], lens[i],
+		    (pkts[i][0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
+		w->bpkt[k] = pkts[i];
+		w->blen[k++] = lens[i];
 	}
-	(void)mss_clamp(
-	    pkt, n, (pkt[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
-	if (engine_packet(sd->engine, pkt, n, 0, sd->batch_ms, &res) != 0) {
-		sd->drop_parse++;
+	if (k == 0)
 		return;
+	pthread_mutex_lock(&sd->engine_mu);
+	engine_packets(
+	    sd->engine, w->bpkt, w->blen, k, 0, w->batch_ms, w->brc, w->bres);
+	pthread_mutex_unlock(&sd->engine_mu);
+	for (i = 0; i < k; i++) {
+		struct slink *l;
+
+		if (w->brc[i] != 0) {
+			w->drop_parse++;
+			continue;
+		}
+		if (w->bres[i].link >= sd->nlinks) {
+			w->drop_parse++;
+			continue;
+		}
+		l = &sd->links[w->bres[i].link];
+		if (w->bres[i].is_new)
+			l->wc[w->id].new_flows++;
+		/* Every link down: the flow keeps its link and its packets
+		 * are dropped until one comes back. */
+		if (!atomic_load_explicit(&l->up, memory_order_relaxed)) {
+			w->drop_link_down++;
+			continue;
+		}
+		link_queue(w, l, WIRE_DATA, w->bpkt[i], w->blen[i]);
 	}
-	if (res.is_new)
-		sd->links[res.link].new_flows++;
-	/* Every link down: the flow keeps its link and its packets are
-	 * dropped until one comes back. */
-	if (!dataplane_link_up(sd, res.link)) {
-		sd->drop_link_down++;
-		return;
-	}
-	link_queue(sd, &sd->links[res.link], WIRE_DATA, pkt, n);
+}
+
+void
+dataplane_tun_work(struct sworker *w)
+{
+	struct socketd *sd = w->sd;
+	size_t          i;
+
+	w->batch_ms = now_ms();
+	(void)tundev_read_batch(w->td, TUN_READS, tun_batch, w);
+	for (i = 0; i < sd->nlinks; i++)
+		(void)udpio_send(sd->links[i].s.uio[w->id]);
 }
 
 static void
 tun_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct socketd *sd = arg;
-	size_t          i;
+	struct sworker *w = &sd->w[0];
 
 	(void)fd;
 	(void)what;
-	sd->batch_ms = now_ms();
-	(void)tundev_read(&sd->tundev, TUN_READS, tun_packet, sd);
-	for (i = 0; i < sd->nlinks; i++)
-		(void)udpio_send(sd->links[i].uio);
+	pthread_mutex_lock(&w->mu);
+	dataplane_tun_work(w);
+	pthread_mutex_unlock(&w->mu);
 	dataev_kick(&sd->dataev);
+}
+
+/* 1 if from is the PoP's address and port on l. */
+static int
+from_pop(const struct slink *l, const struct sockaddr *from, socklen_t len)
+{
+	if (from == NULL || l->poplen == 0 ||
+	    from->sa_family != l->pop.ss_family)
+		return 0;
+	if (from->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)from,
+					 *b = (const void *)&l->pop;
+
+		return len >= sizeof(*a) && a->sin_port == b->sin_port &&
+		    a->sin_addr.s_addr == b->sin_addr.s_addr;
+	}
+	if (from->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)from,
+					  *b = (const void *)&l->pop;
+
+		return len >= sizeof(*a) && a->sin6_port == b->sin6_port &&
+		    memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0;
+	}
+	return 0;
 }
 
 /* One datagram from the PoP on l: opened straight into the TUN
  * device's queue, or a probe answer for the main loop. */
 static void
-link_dgram(struct socketd *sd, struct slink *l, const uint8_t *dgram, size_t n)
+link_dgram(struct sworker *w, struct slink *l, const struct udpio_dgram *d)
 {
+	struct socketd *sd = w->sd;
 	struct wire_hdr hdr;
 	uint8_t        *inner;
 	size_t          cap;
 	int             len;
 
-	if (wire_hdr_decode(dgram, n, &hdr) != WIRE_OK ||
+	if (!from_pop(l, d->from, d->fromlen)) {
+		w->drop_foreign++;
+		return;
+	}
+	if (wire_hdr_decode(d->data, d->len, &hdr) != WIRE_OK ||
 	    hdr.link_id != l->id) {
-		sd->drops.bad_header++;
+		w->drops.bad_header++;
 		return;
 	}
 	if (!sd->keyed || hdr.session != sd->session) {
-		sd->drops.no_session++;
+		w->drops.no_session++;
 		return;
 	}
-	inner = tundev_slot(&sd->tundev, &cap);
-	if ((len = tunnel_open_count(sd->tun, &sd->dataev.q, &sd->drops, &hdr,
-		 dgram, n, inner, cap)) < 0)
+	inner = tundev_slot(w->td, &cap);
+	if ((len = tunnel_open_count(w->tun, w->q, &w->drops, &hdr, d->data,
+		 d->len, inner, cap)) < 0)
 		return;
-	l->rx_packets++;
-	l->rx_bytes += (uint64_t)n;
+	l->wc[w->id].rx_packets++;
+	l->wc[w->id].rx_bytes += (uint64_t)d->len;
 	if (hdr.type == WIRE_PROBE_REPLY) {
 		struct probe     pr;
 		struct tunnel_ev ev = {.kind = TUNNEL_EV_PROBE};
 
 		if (probe_decode(inner, (size_t)len, &pr) == -1) {
-			sd->drop_parse++;
+			w->drop_parse++;
 			return;
 		}
 		/* The health machine and what a link coming up moves run
@@ -238,32 +381,43 @@ link_dgram(struct socketd *sd, struct slink *l, const uint8_t *dgram, size_t n)
 		ev.session = sd->session;
 		ev.seq = pr.seq;
 		ev.at_ms = now_ms();
-		(void)tunnel_evq_push(&sd->dataev.q, &ev);
+		(void)tunnel_evq_push(w->q, &ev);
 		return;
 	}
 	if (hdr.type != WIRE_DATA || len == 0)
 		return;
 	(void)mss_clamp(inner, (size_t)len,
 	    (inner[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
-	tundev_commit(&sd->tundev, (size_t)len);
+	tundev_commit(w->td, (size_t)len);
+}
+
+void
+dataplane_link_work(struct sworker *w, struct slink *l)
+{
+	struct udpio      *io = l->s.uio[w->id];
+	struct udpio_dgram d;
+	int                i;
+
+	/* An ICMP error on a connected socket (ECONNREFUSED) ends the
+	 * batch; the probes tell what it means. */
+	for (i = 0; i < UDP_RECVS && udpio_recv(io) > 0; i++)
+		while (udpio_next(io, &d))
+			link_dgram(w, l, &d);
+	tundev_flush(w->td);
 }
 
 static void
 link_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct slink      *l = arg;
-	struct socketd    *sd = l->sd;
-	struct udpio_dgram d;
-	int                i;
+	struct slink   *l = arg;
+	struct socketd *sd = l->sd;
+	struct sworker *w = &sd->w[0];
 
 	(void)fd;
 	(void)what;
-	/* An ICMP error on the connected socket (ECONNREFUSED) ends the
-	 * batch; the probes tell what it means. */
-	for (i = 0; i < UDP_RECVS && udpio_recv(l->uio) > 0; i++)
-		while (udpio_next(l->uio, &d))
-			link_dgram(sd, l, d.data, d.len);
-	tundev_flush(&sd->tundev);
+	pthread_mutex_lock(&w->mu);
+	dataplane_link_work(w, l);
+	pthread_mutex_unlock(&w->mu);
 	dataev_kick(&sd->dataev);
 }
 
@@ -283,29 +437,50 @@ dataplane_pop_sockaddr(const struct socketd *sd, const struct config_link *c,
 	return addr_to_sockaddr(&c->pop, port, ss);
 }
 
+/* l's PoP address (l->pop) anew; with one worker its socket connects
+ * to it (an unconnected socket would take datagrams from anyone, and a
+ * connected one hears ICMP errors); a group of workers' sockets stays
+ * unconnected for the kernel's steering, and from_pop() filters. */
+static void
+link_pop_set(struct socketd *sd, struct slink *l)
+{
+	l->poplen = dataplane_pop_sockaddr(sd, l->conf, 0, &l->pop);
+	if (l->poplen != 0 && sd->nworkers == 1 && l->s.fd[0] >= 0 &&
+	    connect(l->s.fd[0], (struct sockaddr *)&l->pop, l->poplen) == -1)
+		log_debug("link %s: connect to the PoP: %s", l->conf->name,
+		    strerror(errno));
+}
+
 /*
- * The PoP's data port as WELCOME gives it, and (again) every link
- * socket's connect: a link that was down at start could not connect
- * then, and an unconnected socket would take datagrams from anyone.
+ * The PoP's data port as WELCOME gives it, and (again) every link's
+ * PoP address: a link that was down at start could not connect then.
  * WELCOME's port is that of the listen entry the control channel
  * reached, so it holds for the links to that address only.
  */
 void
 dataplane_set_port(struct socketd *sd, const struct wp_addr *via, uint16_t port)
 {
-	struct sockaddr_storage ss;
-	socklen_t               sslen;
-	size_t                  i;
+	size_t i;
 
+	dataplane_world_lock(sd);
 	sd->welcome_addr = *via;
 	sd->welcome_port = port;
 	for (i = 0; i < sd->nlinks; i++)
-		if ((sslen = dataplane_pop_sockaddr(
-			 sd, sd->links[i].conf, 0, &ss)) != 0 &&
-		    connect(sd->links[i].fd, (struct sockaddr *)&ss, sslen) ==
-			-1)
-			log_debug("link %s: connect to the PoP: %s",
-			    sd->links[i].conf->name, strerror(errno));
+		link_pop_set(sd, &sd->links[i]);
+	dataplane_world_unlock(sd);
+}
+
+/* Every worker's keys go (under the world lock). */
+static void
+keys_drop(struct socketd *sd)
+{
+	unsigned i;
+
+	for (i = 0; i < sd->nworkers; i++) {
+		tunnel_free(sd->w[i].tun);
+		sd->w[i].tun = NULL;
+	}
+	sd->keyed = 0;
 }
 
 /*
@@ -334,9 +509,9 @@ dataplane_session_expire(struct socketd *sd)
 		return;
 	log_info("session %u ended: no control channel for %u s", sd->session,
 	    sd->conf->session_grace_s);
-	tunnel_free(sd->tun);
-	sd->tun = NULL;
-	sd->keyed = 0;
+	dataplane_world_lock(sd);
+	keys_drop(sd);
+	dataplane_world_unlock(sd);
 	sd->detached_ms = 0;
 	sd->sessions_expired++;
 }
@@ -345,19 +520,34 @@ int
 dataplane_new_session(struct socketd *sd, uint32_t session,
     unsigned pop_workers, tunnel_derive_fn derive)
 {
+	struct tunnel *t[PROTO_MAX_WORKERS];
+	unsigned       i;
+
 	/* The old keys go with their counters; the new ones start at 0,
-	 * and so do the replay windows, with the PoP's counters. */
-	tunnel_free(sd->tun);
-	sd->tun = NULL;
-	sd->keyed = 0;
+	 * and so do the replay windows, with the PoP's counters.  The keys
+	 * are derived for sd->session (control_derive()), outside the
+	 * world lock: the workers drop what comes meanwhile. */
+	dataplane_world_lock(sd);
+	keys_drop(sd);
 	sd->session = session;
-	if ((sd->tun = tunnel_new(session, 1, 0, pop_workers, derive, sd,
-		 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL) {
-		log_warnx(
-		    "cannot set up the data-plane keys of session %u", session);
-		return -1;
-	}
+	dataplane_world_unlock(sd);
+	for (i = 0; i < sd->nworkers; i++)
+		if ((t[i] = tunnel_new(session, 1, i, pop_workers, derive, sd,
+			 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL ||
+		    tunnel_set_workers(t[i], sd->nworkers) == -1) {
+			tunnel_free(t[i]);
+			while (i-- > 0)
+				tunnel_free(t[i]);
+			log_warnx("cannot set up the data-plane keys of "
+				  "session %u",
+			    session);
+			return -1;
+		}
+	dataplane_world_lock(sd);
+	for (i = 0; i < sd->nworkers; i++)
+		sd->w[i].tun = t[i];
 	sd->keyed = 1;
+	dataplane_world_unlock(sd);
 	/* The first probe round now, not an interval later: the probe
 	 * timer's callback (links.c), run once more. */
 	if (sd->probe_ev != NULL)
@@ -394,58 +584,127 @@ dataplane_tun_mtu(const struct config *conf)
 	return mtu < WIRE_MIN_INNER_MTU ? WIRE_MIN_INNER_MTU : mtu;
 }
 
+void
+dataplane_lsocks_init(struct lsocks *s)
+{
+	unsigned i;
+
+	for (i = 0; i < PROTO_MAX_WORKERS; i++) {
+		s->fd[i] = -1;
+		s->uio[i] = NULL;
+	}
+}
+
+/*
+ * The kernel's choice in a link's group of sockets: the datagram's worker
+ * byte (wire.h: byte 2 of the UDP payload) modulo the workers, the place
+ * of that worker's socket in the group (the order they were bound in).
+ * What has no byte 2 goes to socket 0, and is refused there.
+ */
+static int
+steer(int fd, unsigned workers)
+{
+	struct sock_filter code[] = {
+	    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 2},
+	    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, workers},
+	    {BPF_RET | BPF_A, 0, 0, 0},
+	};
+	struct sock_fprog prog = {sizeof(code) / sizeof(code[0]), code};
+
+	return setsockopt(
+	    fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
+}
+
 int
 dataplane_link_open(struct socketd *sd, const struct config_link *c,
-    struct udpio **io, char *err, size_t errlen)
+    struct lsocks *s, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	struct udpio_conf       uc = link_io;
 	socklen_t               sslen;
-	int                     fd;
+	unsigned                i, n = sd->nworkers;
+	uint16_t                port = 0;
 
-	if ((fd = link_socket(c, SOCK_DGRAM, err, errlen)) == -1)
-		return -1;
+	dataplane_lsocks_init(s);
+	uc.flags = sd->conf->offload ? 0 : UDPIO_NO_OFFLOAD;
+	for (i = 0; i < n; i++) {
+		if ((s->fd[i] = link_socket_port(
+			 c, SOCK_DGRAM, n > 1, port, err, errlen)) == -1)
+			goto fail;
+		sslen = sizeof(ss);
+		if (i == 0 && n > 1) {
+			if (getsockname(s->fd[0], (struct sockaddr *)&ss,
+				&sslen) == -1) {
+				snprintf(err, errlen,
+				    "link %s: getsockname: %s", c->name,
+				    strerror(errno));
+				goto fail;
+			}
+			port = ss.ss_family == AF_INET6
+			    ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+			    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		}
+		/* Larger buffers where the kernel lets us; the defaults
+		 * where not. */
+		(void)udpio_bufsize(s->fd[i], LINK_SOCKBUF, NULL, NULL);
+		if ((s->uio[i] = udpio_new(s->fd[i], &uc)) == NULL) {
+			snprintf(err, errlen, "link %s: batched I/O: %s",
+			    c->name, strerror(errno));
+			goto fail;
+		}
+	}
+	if (n > 1 && steer(s->fd[0], n) == -1) {
+		snprintf(err, errlen,
+		    "link %s: steering its sockets by worker: %s", c->name,
+		    strerror(errno));
+		goto fail;
+	}
 	/* Unreachable now (a link without its route yet) is no error: the
 	 * link's probes will tell. */
-	if ((sslen = dataplane_pop_sockaddr(sd, c, 0, &ss)) != 0 &&
-	    connect(fd, (struct sockaddr *)&ss, sslen) == -1 &&
+	if (n == 1 && (sslen = dataplane_pop_sockaddr(sd, c, 0, &ss)) != 0 &&
+	    connect(s->fd[0], (struct sockaddr *)&ss, sslen) == -1 &&
 	    errno != ENETUNREACH) {
 		snprintf(err, errlen, "link %s: connect to the PoP: %s",
 		    c->name, strerror(errno));
-		close(fd);
-		return -1;
+		goto fail;
 	}
-	/* Larger buffers where the kernel lets us; the defaults where not. */
-	(void)udpio_bufsize(fd, LINK_SOCKBUF, NULL, NULL);
-	uc.flags = sd->conf->offload ? 0 : UDPIO_NO_OFFLOAD;
-	if ((*io = udpio_new(fd, &uc)) == NULL) {
-		snprintf(err, errlen, "link %s: batched I/O: %s", c->name,
-		    strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
+	return 0;
+fail:
+	dataplane_link_close(s);
+	return -1;
 }
 
 void
-dataplane_link_close(int fd, struct udpio *io)
+dataplane_link_close(struct lsocks *s)
 {
-	udpio_free(io);
-	if (fd >= 0)
-		close(fd);
+	unsigned i;
+
+	for (i = 0; i < PROTO_MAX_WORKERS; i++) {
+		udpio_free(s->uio[i]);
+		if (s->fd[i] >= 0)
+			close(s->fd[i]);
+	}
+	dataplane_lsocks_init(s);
 }
 
 void
 dataplane_links_set(struct socketd *sd, const struct config *n,
     struct links_plan *p, struct links_tally *t)
 {
-	struct slink              nl[CONFIG_MAX_LINKS];
+	struct slink             *nl;
 	struct link_health_params hp = {.interval_ms = n->probe_interval_ms,
 	    .down_after = n->probe_down_after,
 	    .up_after = n->probe_up_after};
 	size_t                    i, j;
+	unsigned                  k;
 
 	memset(t, 0, sizeof(*t));
+	if ((nl = calloc(CONFIG_MAX_LINKS, sizeof(*nl))) == NULL) {
+		/* 32 links of a few KB: refused by reload_begin's own
+		 * allocations first in practice. */
+		log_warn("links");
+		return;
+	}
 	/* Every reader's argument is the link's place in sd->links: the
 	 * places move, so every event is made anew. */
 	for (i = 0; i < sd->nlinks; i++) {
@@ -453,68 +712,71 @@ dataplane_links_set(struct socketd *sd, const struct config *n,
 			event_free(sd->links[i].ev);
 		sd->links[i].ev = NULL;
 		if (p->map[i] == -1)
-			dataplane_link_close(sd->links[i].fd, sd->links[i].uio);
+			dataplane_link_close(&sd->links[i].s);
 	}
-	memset(nl, 0, sizeof(nl));
 	for (j = 0; j < n->nlinks; j++) {
 		struct slink *l = &nl[j];
 
 		if (p->from[j] != -1) {
-			*l = sd->links[p->from[j]];
+			memcpy(l, &sd->links[p->from[j]], sizeof(*l));
 			link_health_set_params(&l->health, &hp);
 			if (l->conf->up_mbps != n->links[j].up_mbps ||
 			    l->conf->down_mbps != n->links[j].down_mbps ||
 			    l->conf->weight != n->links[j].weight)
 				t->changed++;
-			if (p->newfd[j] != -1) {
-				/* What the old socket queued is sent: a
+			if (p->news[j].fd[0] != -1) {
+				/* What the old sockets queued is sent: a
 				 * flush ends every batch. */
-				link_tx_keep(l);
-				dataplane_link_close(l->fd, l->uio);
-				l->fd = p->newfd[j];
-				l->uio = p->newio[j];
+				link_tx_keep(sd, l);
+				dataplane_link_close(&l->s);
+				l->s = p->news[j];
 				t->reopened++;
 			}
 		} else {
 			l->id = p->id[j];
-			l->fd = p->newfd[j];
-			l->uio = p->newio[j];
+			l->s = p->news[j];
 			link_health_init(&l->health, &hp, p->now);
 			/* A removed link's id, taken again: its replay
-			 * window starts over (its counters do not). */
-			if (sd->tun != NULL)
-				tunnel_link_reset(sd->tun, l->id);
+			 * windows start over (its counters do not). */
+			for (k = 0; k < sd->nworkers; k++)
+				if (sd->w[k].tun != NULL)
+					tunnel_link_reset(sd->w[k].tun, l->id);
 			t->added++;
 		}
-		p->newfd[j] = -1;
-		p->newio[j] = NULL;
+		dataplane_lsocks_init(&p->news[j]);
 		l->sd = sd;
 		l->conf = &n->links[j];
 		l->ifindex =
 		    l->conf->device[0] != '\0' ? if_index(l->conf->device) : 0;
 	}
-	memcpy(sd->links, nl, sizeof(nl));
+	memcpy(sd->links, nl, sizeof(*nl) * CONFIG_MAX_LINKS);
+	free(nl);
 	sd->nlinks = n->nlinks;
 	for (j = 0; j < sd->nlinks; j++) {
 		struct slink *l = &sd->links[j];
 
+		atomic_store(&l->up, link_state(&l->health) == LINK_UP);
+		link_pop_set(sd, l);
 		l->ev = event_new(
-		    sd->base, l->fd, EV_READ | EV_PERSIST, link_read, l);
+		    sd->base, l->s.fd[0], EV_READ | EV_PERSIST, link_read, l);
 		if (l->ev == NULL || event_add(l->ev, NULL) == -1)
 			log_warnx(
 			    "link %s: cannot watch its socket", l->conf->name);
 	}
+	sd->links_gen++;
 }
 
 int
 dataplane_links_start(struct socketd *sd)
 {
 	struct balance_spec spec;
-	struct links_plan   p;
+	struct links_plan  *p;
 	struct links_tally  t;
 	char                err[256];
 	size_t              j;
 
+	if (sd->w == NULL && workers_init(sd) == -1)
+		return -1;
 	if (balance_spec_from_config(&spec, sd->conf, SIDE_UP) == -1 ||
 	    (sd->engine = engine_new(&spec)) == NULL) {
 		balance_spec_clear(&spec);
@@ -522,24 +784,32 @@ dataplane_links_start(struct socketd *sd)
 		return -1;
 	}
 	balance_spec_clear(&spec);
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_warn("links");
+		return -1;
+	}
 	/* Every link new, with its place as its wire id. */
-	memset(&p, 0, sizeof(p));
-	p.now = now_ms();
+	p->now = now_ms();
 	for (j = 0; j < CONFIG_MAX_LINKS; j++)
-		p.newfd[j] = -1;
+		dataplane_lsocks_init(&p->news[j]);
 	for (j = 0; j < sd->conf->nlinks; j++) {
-		p.from[j] = -1;
-		p.id[j] = (uint8_t)j;
-		if ((p.newfd[j] = dataplane_link_open(sd, &sd->conf->links[j],
-			 &p.newio[j], err, sizeof(err))) == -1) {
+		p->from[j] = -1;
+		p->id[j] = (uint8_t)j;
+		if (dataplane_link_open(sd, &sd->conf->links[j], &p->news[j],
+			err, sizeof(err)) == -1) {
 			log_warnx("%s", err);
 			while (j-- > 0)
-				dataplane_link_close(p.newfd[j], p.newio[j]);
+				dataplane_link_close(&p->news[j]);
+			free(p);
 			return -1;
 		}
 	}
 	sd->nlinks = 0;
-	dataplane_links_set(sd, sd->conf, &p, &t);
+	dataplane_world_lock(sd);
+	dataplane_links_set(sd, sd->conf, p, &t);
+	dataplane_world_unlock(sd);
+	workers_wake(sd);
+	free(p);
 	return 0;
 }
 
@@ -557,11 +827,21 @@ dataplane_start(struct socketd *sd)
 	if (dataplane_links_start(sd) == -1)
 		return -1;
 	if (tundev_up(&sd->tundev, sd->base, sd->conf->tun.name,
-		dataplane_tun_mtu(sd->conf), sd->conf->offload, tun_read,
-		sd) == -1)
+		dataplane_tun_mtu(sd->conf), sd->conf->offload,
+		sd->nworkers > 1, tun_read, sd) == -1)
 		return -1;
-	log_info("%s up, MTU %d, %zu links", sd->tundev.name, sd->tundev.mtu,
-	    sd->nlinks);
+	/* The workers' replies all leave by the queue of the worker that
+	 * opens them; without a program of ours the kernel would send the
+	 * flows' next packets to that queue too. */
+	if (sd->nworkers > 1 && tun_steer_flows(sd->tundev.fd) == -1)
+		log_warn("tun %s: no flow steering program: flows go to the "
+			 "queue their replies were written to",
+		    sd->tundev.name);
+	if (workers_open(sd) == -1)
+		return -1;
+	log_info("%s up, MTU %d, %zu links, %u worker%s", sd->tundev.name,
+	    sd->tundev.mtu, sd->nlinks, sd->nworkers,
+	    sd->nworkers == 1 ? "" : "s");
 	return 0;
 }
 
@@ -570,15 +850,18 @@ dataplane_stop(struct socketd *sd)
 {
 	size_t i;
 
+	/* The threads end first: nothing below is theirs any more. */
+	workers_stop(sd);
 	for (i = 0; i < sd->nlinks; i++) {
 		if (sd->links[i].ev != NULL)
 			event_free(sd->links[i].ev);
-		dataplane_link_close(sd->links[i].fd, sd->links[i].uio);
-		sd->links[i].uio = NULL;
+		sd->links[i].ev = NULL;
+		dataplane_link_close(&sd->links[i].s);
 	}
 	tundev_close(&sd->tundev);
 	engine_free(sd->engine);
-	tunnel_free(sd->tun);
-	sd->tun = NULL;
-	sd->keyed = 0;
+	sd->engine = NULL;
+	if (sd->w != NULL)
+		keys_drop(sd);
+	workers_free(sd);
 }

@@ -51,7 +51,25 @@ ev_find(void *arg, uint32_t session, void **owner)
 	struct socketd *sd = arg;
 
 	*owner = sd;
-	return sd->tun != NULL && session == sd->session ? sd->tun : NULL;
+	return sd->keyed && session == sd->session ? sd->w[0].tun : NULL;
+}
+
+/* Each worker's keys that are due, under its lock. */
+static int
+ev_refill(void *arg, void *owner)
+{
+	struct socketd *sd = arg;
+	unsigned        i;
+	int             rc = 0;
+
+	(void)owner;
+	for (i = 0; i < sd->nworkers; i++) {
+		pthread_mutex_lock(&sd->w[i].mu);
+		if (sd->w[i].tun != NULL && tunnel_refill(sd->w[i].tun) == -1)
+			rc = -1;
+		pthread_mutex_unlock(&sd->w[i].mu);
+	}
+	return rc;
 }
 
 /* REKEY to send; a probe answer that may bring a link up (and its flows
@@ -74,6 +92,7 @@ ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 static const struct dataev_ops socketd_dataev = {
     .find = ev_find,
     .event = ev_other,
+    .refill = ev_refill,
     .tx_up = 1,
 };
 
@@ -132,23 +151,29 @@ link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
 
 	if (ev == LINK_NO_CHANGE)
 		return;
+	/* Workers read the link's state from here on (a packet in flight
+	 * may still go out on a link that just went down). */
+	atomic_store(&l->up, link_state(&l->health) == LINK_UP);
 	memset(&fo, 0, sizeof(fo));
 	fo.sd = sd;
+	pthread_mutex_lock(&sd->engine_mu);
 	if (ev == LINK_WENT_DOWN) {
 		fo.rq = control_reassign_begin(sd, l->id);
 		n = engine_link_down(sd->engine, idx, now, moved, &fo);
-		moves_str(&fo, n, buf, sizeof(buf));
-		log_info("link %s down: %s%s", l->conf->name,
-		    link_reason(&l->health), buf);
 	} else {
 		fo.rq = control_reassign_begin(sd, CTL_LINK_NONE);
 		n = engine_link_up(sd->engine, idx, now, moved, &fo);
 		n += engine_link_rehome(sd->engine, now, moved, &fo);
-		moves_str(&fo, n, buf, sizeof(buf));
+	}
+	pthread_mutex_unlock(&sd->engine_mu);
+	moves_str(&fo, n, buf, sizeof(buf));
+	if (ev == LINK_WENT_DOWN)
+		log_info("link %s down: %s%s", l->conf->name,
+		    link_reason(&l->health), buf);
+	else
 		log_info("link %s up: %s, rtt %.1f ms%s", l->conf->name,
 		    link_reason(&l->health), link_rtt_us(&l->health) / 1000.0,
 		    buf);
-	}
 	control_link_state(sd, idx);
 	if (ev == LINK_WENT_DOWN || n > 0)
 		control_reassign_send(sd, fo.rq);
@@ -224,7 +249,10 @@ probe_round(struct socketd *sd)
 	struct timeval tv;
 	size_t         i;
 
-	engine_tick(sd->engine, t); /* flows expire with no packet too */
+	/* flows expire with no packet too */
+	pthread_mutex_lock(&sd->engine_mu);
+	engine_tick(sd->engine, t);
+	pthread_mutex_unlock(&sd->engine_mu);
 	if (!sd->keyed)
 		return;
 	for (i = 0; i < sd->nlinks; i++) {

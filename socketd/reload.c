@@ -161,6 +161,7 @@ profile_names(const struct config *c, char *buf, size_t len)
 struct pending {
 	struct links_plan plan;
 	size_t            nremoved, moved;
+	int               world; /* begin took the world lock */
 };
 
 int
@@ -172,13 +173,14 @@ socketd_reload_begin(void *arg, struct daemon_reload *r)
 	uint32_t            used = 0;
 	char                err[TLS_ERRLEN], path[32];
 	size_t              i, j;
+	int                 rc;
 	struct balance_spec spec;
 
 	if ((r->priv = p = calloc(1, sizeof(*p))) == NULL)
 		return daemon_refuse(r, "links", "out of memory");
 	p->plan.now = now_ms();
 	for (i = 0; i < CONFIG_MAX_LINKS; i++)
-		p->plan.newfd[i] = -1;
+		dataplane_lsocks_init(&p->plan.news[i]);
 	/* Links by name: old index -> new index, and back. */
 	for (i = 0; i < sd->nlinks; i++) {
 		p->plan.map[i] = config_link_index(n, sd->links[i].conf->name);
@@ -209,19 +211,31 @@ socketd_reload_begin(void *arg, struct daemon_reload *r)
 		    same_socket(sd->links[p->plan.from[j]].conf, &n->links[j]))
 			continue;
 		snprintf(path, sizeof(path), "links[%zu]", j);
-		if ((p->plan.newfd[j] = dataplane_link_open(sd, &n->links[j],
-			 &p->plan.newio[j], err, sizeof(err))) == -1)
+		if (dataplane_link_open(sd, &n->links[j], &p->plan.news[j], err,
+			sizeof(err)) == -1)
 			return daemon_refuse(r, path, "%s", err);
 	}
 	if (daemon_reload_metrics(sd->daemon, r) == -1)
 		return -1;
 	/* The last step that can fail. */
-	if (balance_spec_from_config(&spec, n, SIDE_UP) == -1 ||
-	    engine_reconfigure(sd->engine, &spec, p->plan.map, p->plan.now,
-		NULL, NULL, &p->moved) == -1) {
+	if (balance_spec_from_config(&spec, n, SIDE_UP) == -1) {
 		balance_spec_clear(&spec);
 		return daemon_refuse(r, "links", "out of memory");
 	}
+	/* From here the engine numbers links as n does: the workers wait
+	 * (the world lock, held until commit's new link table) so that no
+	 * batch picks a link by the new numbers from the old table. */
+	dataplane_world_lock(sd);
+	pthread_mutex_lock(&sd->engine_mu);
+	rc = engine_reconfigure(
+	    sd->engine, &spec, p->plan.map, p->plan.now, NULL, NULL, &p->moved);
+	pthread_mutex_unlock(&sd->engine_mu);
+	if (rc == -1) {
+		dataplane_world_unlock(sd);
+		balance_spec_clear(&spec);
+		return daemon_refuse(r, "links", "out of memory");
+	}
+	p->world = 1;
 	balance_spec_clear(&spec);
 	return 0;
 }
@@ -232,11 +246,10 @@ socketd_reload_abort(void *arg, struct daemon_reload *r)
 	struct pending *p = r->priv;
 	size_t          j;
 
-	(void)arg;
+	if (p != NULL && p->world)
+		dataplane_world_unlock(arg);
 	for (j = 0; p != NULL && j < CONFIG_MAX_LINKS; j++)
-		if (p->plan.newfd[j] != -1)
-			dataplane_link_close(
-			    p->plan.newfd[j], p->plan.newio[j]);
+		dataplane_link_close(&p->plan.news[j]);
 	free(p);
 	r->priv = NULL;
 }
@@ -263,6 +276,9 @@ socketd_reload_commit(void *arg, struct daemon_reload *r)
 	if (!ctl_gone && sd->ctl_link < sd->nlinks)
 		sd->ctl_link = (unsigned)p->plan.map[sd->ctl_link];
 	dataplane_links_set(sd, n, &p->plan, &t);
+	dataplane_world_unlock(sd);
+	p->world = 0;
+	workers_wake(sd);
 	if (n->probe_interval_ms != o->probe_interval_ms) {
 		struct timeval pr = {n->probe_interval_ms / 1000,
 		    (n->probe_interval_ms % 1000) * 1000};

@@ -13,6 +13,9 @@
 
 #include <sys/socket.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <jansson.h>
@@ -34,30 +37,116 @@
 
 struct socketd;
 
+/*
+ * A link's UDP sockets, one per worker, bound to the link (its device or
+ * source) and to one local port.  With one worker the socket is connected
+ * to the PoP; with more they are one SO_REUSEPORT group, unconnected, in
+ * which the kernel hands a datagram to the socket of worker
+ * (its worker byte % workers): the worker whose tunnel has that sender's
+ * replay windows (tunnel_set_workers()).
+ */
+struct lsocks {
+	int           fd[PROTO_MAX_WORKERS]; /* -1: none */
+	struct udpio *uio[PROTO_MAX_WORKERS];
+};
+
+/* What one worker counted on one link, padded to a cache line of its
+ * own (no alignment attribute: calloc() promises 16 bytes only). */
+struct slink_wc {
+	uint64_t new_flows;
+	uint64_t rx_packets, rx_bytes;
+	uint64_t tx_errors;
+	uint64_t pad[4];
+};
+
 /* One WAN link at run time. */
 struct slink {
 	struct socketd           *sd;
 	const struct config_link *conf;
-	uint8_t                   id;  /* on the wire; kept by reloads */
-	int                       fd;  /* UDP socket, bound to the link */
-	struct udpio             *uio; /* its batches (common/udpio.h) */
-	struct event             *ev;
-	uint64_t                  new_flows;
-	/* tx: those of sockets gone, dataplane_link_tx() adds uio's */
-	uint64_t           tx_packets, tx_bytes;
-	uint64_t           rx_packets, rx_bytes;
-	uint64_t           tx_errors;
+	uint8_t                   id; /* on the wire; kept by reloads */
+	struct lsocks             s;  /* its sockets, by worker */
+	struct event             *ev; /* worker 0's socket, on the main loop */
+	/* the PoP's address and port: datagrams go there, and only what
+	 * comes from there is opened (dataplane_pop_sockaddr()) */
+	struct sockaddr_storage pop;
+	socklen_t               poplen;
+	/* the main loop's mirror of link_state() == LINK_UP, for workers */
+	atomic_int up;
+	/* counters of sockets gone; dataplane_link_counters() adds the
+	 * sockets' and the workers' */
+	uint64_t           tx_packets, tx_bytes, tx_errors;
+	struct slink_wc    wc[PROTO_MAX_WORKERS];
 	struct link_health health;
 	uint32_t           probe_seq;
 	unsigned           ifindex; /* of conf->device, 0 if none */
+};
+
+/* A link's counters, all workers' and sockets' summed. */
+struct slink_counters {
+	uint64_t tx_packets, tx_bytes, tx_errors;
+	uint64_t rx_packets, rx_bytes, new_flows;
+};
+
+/* Packets a worker classifies under one hold of the engine's lock: the
+ * segments of a super-segment, or plain reads (daemon/tundev.h). */
+#define SWORKER_BATCH 256
+
+/*
+ * A data-plane worker (DESIGN.md section 3).  Worker 0 runs on the main
+ * loop; each other one in a thread of its own, polling its queue of the
+ * TUN device and its socket of each link.  The rules:
+ * - a worker holds its mu for a whole batch, and touches its own state
+ *   (tunnel, TUN queue, sockets, counters, queue) only under it;
+ * - the main loop takes a worker's mu to touch that state (keys, probes,
+ *   counters), and every worker's (dataplane_world_lock(), in id order)
+ *   to change what workers read without a lock of theirs: the links,
+ *   the session, the keys;
+ * - the flow engine is shared: its own lock, sd->engine_mu, taken once
+ *   per batch by a worker and around every engine call of the main
+ *   loop, always after a worker's mu, never before.
+ */
+struct sworker {
+	struct socketd   *sd;
+	unsigned          id;
+	pthread_mutex_t   mu;
+	pthread_t         thread;
+	int               started; /* the thread runs */
+	int               stop;    /* under mu: the thread ends */
+	int               epfd;    /* threads: what they poll */
+	int               polled[CONFIG_MAX_LINKS]; /* its link sockets there */
+	size_t            npolled;
+	uint64_t          poll_errors; /* link sockets it could not poll */
+	int               wakefd;      /* eventfd: the main loop wakes it */
+	unsigned          gen;         /* the links' generation it polls */
+	int               kickfd;      /* eventfd: events for the main loop */
+	struct event     *kick_ev;
+	struct tun_dev   *td;    /* worker 0: &sd->tundev; others: own */
+	struct tun_dev    queue; /* workers 1..: their TUN queue */
+	struct tunnel    *tun;   /* its keys of the session, or NULL */
+	struct tunnel_evq own_q;
+	struct tunnel_evq  *q; /* worker 0: &sd->dataev.q; others: own_q */
+	struct tunnel_drops drops;
+	uint64_t            drop_link_scoped, drop_parse, drop_link_down;
+	uint64_t            drop_foreign; /* not from the PoP's address */
+	uint64_t            batch_ms;
+	/* one batch's classification */
+	const uint8_t       *bpkt[SWORKER_BATCH];
+	size_t               blen[SWORKER_BATCH];
+	int                  brc[SWORKER_BATCH];
+	struct engine_result bres[SWORKER_BATCH];
 };
 
 struct socketd {
 	struct config     *conf;
 	struct event_base *base;
 	struct engine     *engine;
-	time_t             started;
-	struct daemon     *daemon; /* the skeleton (daemon/daemon.h) */
+	pthread_mutex_t    engine_mu; /* see struct sworker */
+	/* the data-plane workers (config_workers()), worker 0 first */
+	struct sworker *w;
+	unsigned        nworkers;
+	unsigned        links_gen; /* bumped with every new link table */
+	time_t          started;
+	struct daemon  *daemon; /* the skeleton (daemon/daemon.h) */
 
 	struct tun_dev tundev;
 	int            nl_fd; /* carrier events, -1 if unavailable */
@@ -91,20 +180,17 @@ struct socketd {
 	/* data-plane keys of the current session; kept across a reconnect
 	 * until the next WELCOME replaces them (DESIGN.md section 6), for
 	 * session_grace_s at most (dataplane_session_expire()) */
-	uint32_t       session;
-	int            keyed;
-	uint64_t       detached_ms;      /* keyed, first seen without WELCOME */
-	uint64_t       sessions_expired; /* keys dropped by session_grace_s */
-	uint64_t       batch_ms;         /* now_ms() once per TUN batch */
-	struct tunnel *tun; /* seals up, opens down; NULL unless keyed */
+	uint32_t session;
+	int      keyed;
+	uint64_t detached_ms;      /* keyed, first seen without WELCOME */
+	uint64_t sessions_expired; /* keys dropped by session_grace_s */
+	/* each worker's tunnel (sworker.tun) seals up, opens down */
 
 	/* what the datagram loops raise for the main loop (tunnel.h),
 	 * drained once their batch is done (daemon/dataev.h) */
 	struct dataev dataev;
 
-	/* packets dropped, by reason: the tunnel's, then socketd's */
-	struct tunnel_drops drops;
-	uint64_t            drop_link_scoped, drop_parse, drop_link_down;
+	/* packets dropped, by reason: each worker's (struct sworker) */
 };
 
 /* control.c */
@@ -149,11 +235,11 @@ void dataplane_stop(struct socketd *);
 
 /* A new link table (a start, a reload), by place in the configuration. */
 struct links_plan {
-	int map[CONFIG_MAX_LINKS];   /* old place -> new, -1 removed */
-	int from[CONFIG_MAX_LINKS];  /* new place -> old, -1 added */
-	int newfd[CONFIG_MAX_LINKS]; /* a new socket, or -1: the old */
-	struct udpio *newio[CONFIG_MAX_LINKS]; /* and its udpio */
-	uint8_t       id[CONFIG_MAX_LINKS];    /* an added link's wire id */
+	int map[CONFIG_MAX_LINKS];  /* old place -> new, -1 removed */
+	int from[CONFIG_MAX_LINKS]; /* new place -> old, -1 added */
+	/* new sockets (fd[0] -1: the old ones) */
+	struct lsocks news[CONFIG_MAX_LINKS];
+	uint8_t       id[CONFIG_MAX_LINKS]; /* an added link's wire id */
 	uint64_t      now;
 };
 /* What dataplane_links_set() did. */
@@ -167,23 +253,23 @@ int dataplane_links_start(struct socketd *);
 /* The data path over fd as its TUN device (a socketpair: check suites),
  * with vnet headers or not: 0, or -1. */
 int dataplane_tun_attach(struct socketd *, int fd, int vnet);
-/* A link's UDP socket, bound to its device or source and connected to
- * the PoP if its address is known, with its batched I/O in *io: the fd,
- * or -1 with err. */
+/* A link's UDP sockets (struct lsocks), one per worker, each with its
+ * batched I/O: 0, or -1 with err and nothing open. */
 int dataplane_link_open(struct socketd *, const struct config_link *,
-    struct udpio **io, char *err, size_t errlen);
-/* What l sent (its counters and its socket's): packets, bytes, and what
- * could not be sealed or sent. */
-void dataplane_link_tx(const struct slink *l, uint64_t *packets,
-    uint64_t *bytes, uint64_t *errors);
-/* Frees io and closes fd (-1: none). */
-void dataplane_link_close(int fd, struct udpio *io);
+    struct lsocks *, char *err, size_t errlen);
+/* Every fd -1, every udpio NULL. */
+void dataplane_lsocks_init(struct lsocks *);
+/* Closes and frees what s holds (dataplane_lsocks_init() after). */
+void dataplane_link_close(struct lsocks *);
+/* What l counted, all workers' and sockets' (each worker's under its
+ * lock): the main loop's. */
+void dataplane_link_counters(
+    struct socketd *, const struct slink *l, struct slink_counters *);
 /* sd->links becomes n's: kept links keep their id, counters, health and
- * socket (or take p->newfd's), added ones get p->id and p->newfd (with
- * p->newio),
- * removed ones are closed, and every link's reader is watched anew.
- * Cannot fail (a reader that cannot be watched is logged).  Takes the
- * fds of p->newfd and p->newio (set to -1 and NULL). */
+ * sockets (or take p->news's), added ones get p->id and p->news, removed
+ * ones are closed, and every link's reader is watched anew; under the
+ * world lock, then workers_wake().  Cannot fail (a reader that cannot be
+ * watched is logged).  Takes p->news's sockets (their fds set to -1). */
 void dataplane_links_set(struct socketd *, const struct config *n,
     struct links_plan *p, struct links_tally *t);
 /* The TUN MTU for conf: tun.mtu, else the smallest over its links of the
@@ -210,6 +296,33 @@ void dataplane_set_port(
 socklen_t dataplane_pop_sockaddr(const struct socketd *,
     const struct config_link *c, uint16_t port, struct sockaddr_storage *);
 int link_socket(const struct config_link *, int type, char *err, size_t errlen);
+/* link_socket(), with SO_REUSEPORT if reuse, bound to `port` (0: any)
+ * on its source or its family's wildcard address: a worker's socket. */
+int link_socket_port(const struct config_link *, int type, int reuse,
+    uint16_t port, char *err, size_t errlen);
+/* A worker's batch of the TUN device, and of its socket of l; under
+ * its mu (workers.c calls them, tun_read() and link_read() for worker
+ * 0). */
+void dataplane_tun_work(struct sworker *);
+void dataplane_link_work(struct sworker *, struct slink *l);
+
+/* workers.c: the data-plane workers (struct sworker) */
+/* sd->w for config_workers(): 0, or -1 logged. */
+int workers_init(struct socketd *);
+/* What workers 1.. need root for (their TUN queues: sd->tundev is up)
+ * and their eventfds, at start: 0, or -1 logged. */
+int workers_open(struct socketd *);
+/* Their threads, once the process is what it runs as (daemon_ops
+ * running: after fork and the privilege drop): 0, or -1 logged. */
+int  workers_run(struct socketd *);
+void workers_stop(struct socketd *);
+void workers_free(struct socketd *);
+/* After a new link table (sd->links_gen): the threads poll it. */
+void workers_wake(struct socketd *);
+/* Every worker's mu, in id order: what workers read is the main
+ * loop's to change. */
+void dataplane_world_lock(struct socketd *);
+void dataplane_world_unlock(struct socketd *);
 
 /* links.c: probe rounds, link events and what they move, on the main
  * loop; dataev's hooks and probe_ev are its callbacks */

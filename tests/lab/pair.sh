@@ -17,6 +17,8 @@
 #				their own default (on) and daemons that predate
 #				the key still start.  Any other value: pair_configs
 #				fails.
+#	WANPAIR_WORKERS=N	socketd.json gets "workers": N; unset or empty:
+#				no key, socketd runs one worker per CPU.
 
 [ -n "${PAIR_SH_LOADED:-}" ] && return 0
 PAIR_SH_LOADED=1
@@ -49,16 +51,30 @@ pair_offload_key() {
 	esac
 }
 
+# pair_workers_key: '  "workers": N,' for WANPAIR_WORKERS=N, or nothing.
+pair_workers_key() {
+	case ${WANPAIR_WORKERS:-} in
+	'') ;;
+	*[!0-9]*)
+		lab_log "WANPAIR_WORKERS must be a number, not '$WANPAIR_WORKERS'"
+		return 1
+		;;
+	*) echo "  \"workers\": $WANPAIR_WORKERS," ;;
+	esac
+}
+
 # pair_configs [ALGORITHM]: socketd.json and popd.json in LAB_DIR, the lab's
 # two links (WAN1 100/100, WAN2 20/20 Mbit) balanced by ALGORITHM (ratio).
 pair_configs() {
-	local alg=${1:-ratio} offload
+	local alg=${1:-ratio} offload workers
 	offload=$(pair_offload_key) || return 1
 	[ -z "$offload" ] || offload+=$'\n'
+	workers=$(pair_workers_key) || return 1
+	[ -z "$workers" ] || workers+=$'\n'
 	"$top_srcdir/tests/lab/mkcerts" "$LAB_DIR/certs" || return 1
 	cat >"$LAB_DIR/socketd.json" <<JSON
 {
-${offload}  "site": "branch-17",
+${offload}${workers}  "site": "branch-17",
   "pop": {"address": "198.18.0.1", "identity": "pop.lab"},
   "tls": {"ca": "certs/ca.pem", "cert": "certs/site.pem",
           "key": "certs/site.key"},
@@ -125,7 +141,9 @@ pair_start_socketd() {
 pair_up() {
 	pair_configs "$@" && pair_start_popd && pair_start_socketd &&
 	    pair_wait_log "$PAIR_SOCKETD_LOG" "session [0-9]* with the PoP" &&
-	    lab_edge_tunnel_routes wanpair0
+	    lab_edge_tunnel_routes wanpair0 &&
+	    lab_log "socketd: $(grep -o '[0-9]* workers*' "$PAIR_SOCKETD_LOG" |
+		head -n 1), offload $(pair_offload)"
 }
 
 # pair_ctl socketd|popd COMMAND [ARG...]: wanpairctl against that daemon's

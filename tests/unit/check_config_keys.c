@@ -98,6 +98,43 @@ START_TEST(offload_values)
 }
 END_TEST
 
+/* workers: absent is 0 (one per CPU at start), 1..PROTO_MAX_WORKERS;
+ * popd runs one. */
+START_TEST(workers_values)
+{
+	char           json[256];
+	struct config *conf;
+
+	conf = parse_ok(
+	    minimal(CONFIG_SOCKETD, "", json, sizeof(json)), CONFIG_SOCKETD);
+	ck_assert_uint_eq(conf->workers, 0);
+	ck_assert_uint_ge(config_workers(conf), 1);
+	ck_assert_uint_le(config_workers(conf), PROTO_MAX_WORKERS);
+	config_free(conf);
+	conf = parse_ok(
+	    minimal(CONFIG_SOCKETD, ", \"workers\": 64", json, sizeof(json)),
+	    CONFIG_SOCKETD);
+	ck_assert_uint_eq(config_workers(conf), 64);
+	config_free(conf);
+	conf = parse_ok(
+	    minimal(CONFIG_POPD, ", \"workers\": 1", json, sizeof(json)),
+	    CONFIG_POPD);
+	ck_assert_uint_eq(config_workers(conf), 1);
+	config_free(conf);
+	expect_socketd(
+	    minimal(CONFIG_SOCKETD, ",\n\"workers\": 0", json, sizeof(json)),
+	    "t.json:2:12: workers: must be 1..64, got 0\n");
+	expect_socketd(
+	    minimal(CONFIG_SOCKETD, ",\n\"workers\": 65", json, sizeof(json)),
+	    "t.json:2:12: workers: must be 1..64, got 65\n");
+	expect_errors(
+	    minimal(CONFIG_POPD, ",\n\"workers\": 2", json, sizeof(json)),
+	    CONFIG_POPD,
+	    "t.json:2:12: workers: wanpair-popd runs one worker (more are "
+	    "not built yet), got 2\n");
+}
+END_TEST
+
 /* Only JSON's true and false: not the 1 or "no" of other formats. */
 START_TEST(offload_refused)
 {
@@ -128,6 +165,7 @@ config_keys_suite(void)
 	tcase_add_test(tc, session_grace);
 	tcase_add_test(tc, offload_values);
 	tcase_add_test(tc, offload_refused);
+	tcase_add_test(tc, workers_values);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -111,7 +111,7 @@ seal_arrives(int vnet)
 		ck_assert_uint_eq(harness_seal(&h, 44, 1), 44);
 	if (vnet)
 		ck_assert_uint_eq(tundev_stats(&h.sd->tundev)->superseg_in, 20);
-	ck_assert_uint_eq(h.sd->links[0].new_flows, 1);
+	ck_assert_uint_eq(h.sd->links[0].wc[0].new_flows, 1);
 	/* what `wanpairctl counters` says of it */
 	c = socketd_counters(h.sd);
 	io = json_object_get(c, "io");
@@ -165,7 +165,7 @@ open_arrives(int vnet)
 		ck_assert_uint_le(st->writes, 40);
 	} else
 		ck_assert_uint_eq(st->writes, 640);
-	ck_assert_uint_eq(h.sd->drops.auth + h.sd->drops.replay, 0);
+	ck_assert_uint_eq(h.sd->w[0].drops.auth + h.sd->w[0].drops.replay, 0);
 	harness_down(&h);
 }
 
@@ -202,8 +202,8 @@ END_TEST
 static uint64_t
 epochs(void)
 {
-	return (uint64_t)tunnel_tx_epoch(h.sd->tun) +
-	    tunnel_rx_epoch(h.sd->tun, 0) + tunnel_tx_epoch(h.peer) +
+	return (uint64_t)tunnel_tx_epoch(h.sd->w[0].tun) +
+	    tunnel_rx_epoch(h.sd->w[0].tun, 0) + tunnel_tx_epoch(h.peer) +
 	    tunnel_rx_epoch(h.peer, 0);
 }
 

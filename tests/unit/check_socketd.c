@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@
 	" \"tls\": {\"ca\": \"%s/ca.pem\", \"cert\": \"%s/site.pem\","         \
 	"  \"key\": \"%s/site.key\"},"                                         \
 	" \"lan\": [\"10.17.0.0/16\"], \"flows\": {\"max\": 4096},"            \
-	" \"links\": [%s]}"
+	" \"workers\": %u, \"links\": [%s]}"
 
 #define LINK(name, source, up)                                                 \
 	"{\"name\": \"" name "\", \"source\": \"" source "\","                 \
@@ -50,7 +51,8 @@ static const char three_links[] = LINK("WAN1", "127.0.0.1", 100) "," LINK(
 
 static struct event_base *base;
 static struct daemon     *d;
-static struct socketd    *sd; /* d's */
+static struct socketd    *sd;               /* d's */
+static unsigned           conf_workers = 1; /* the next write_conf()'s */
 
 static void
 write_conf(const char *links)
@@ -58,7 +60,8 @@ write_conf(const char *links)
 	FILE *f;
 
 	ck_assert_ptr_nonnull(f = fopen(path("socketd.json"), "w"));
-	ck_assert_int_gt(fprintf(f, SOCKETD_JSON, pki, pki, pki, links), 0);
+	ck_assert_int_gt(
+	    fprintf(f, SOCKETD_JSON, pki, pki, pki, conf_workers, links), 0);
 	ck_assert_int_eq(fclose(f), 0);
 }
 
@@ -118,13 +121,13 @@ START_TEST(links_from_config)
 	ck_assert_uint_eq(sd->nlinks, 3);
 	for (i = 0; i < 3; i++) {
 		ck_assert_uint_eq(sd->links[i].id, i);
-		ck_assert_int_ge(sd->links[i].fd, 0);
+		ck_assert_int_ge(sd->links[i].s.fd[0], 0);
 		ck_assert_ptr_nonnull(sd->links[i].ev);
 		ck_assert(event_pending(sd->links[i].ev, EV_READ, NULL));
 		ck_assert_ptr_eq(sd->links[i].conf, &sd->conf->links[i]);
 		ck_assert(dataplane_link_up(sd, (unsigned)i));
 	}
-	ck_assert_int_ne(sd->links[0].fd, sd->links[1].fd);
+	ck_assert_int_ne(sd->links[0].s.fd[0], sd->links[1].s.fd[0]);
 	ck_assert_str_eq(sd->links[2].conf->name, "WAN3");
 }
 END_TEST
@@ -178,9 +181,9 @@ START_TEST(reload_links)
 	flows_on(sd->engine, 1, 4, 0);
 	flows_on(sd->engine, 11, 6, 1);
 	flows_on(sd->engine, 21, 2, 2);
-	fd1 = sd->links[0].fd;
-	fd2 = sd->links[1].fd;
-	fd3 = sd->links[2].fd;
+	fd1 = sd->links[0].s.fd[0];
+	fd2 = sd->links[1].s.fd[0];
+	fd3 = sd->links[2].s.fd[0];
 	sd->links[0].tx_packets = 77;
 
 	write_conf(LINK("WAN3", "127.0.0.1", 20) "," LINK(
@@ -196,9 +199,9 @@ START_TEST(reload_links)
 	ck_assert_uint_eq(sd->links[w1].id, 0);
 	ck_assert_uint_eq(sd->links[w3].id, 2);
 	ck_assert_uint_eq(sd->links[w4].id, 1);
-	ck_assert_int_eq(sd->links[w1].fd, fd1);
-	ck_assert_int_eq(sd->links[w3].fd, fd3);
-	ck_assert_int_ne(sd->links[w4].fd, fd2);
+	ck_assert_int_eq(sd->links[w1].s.fd[0], fd1);
+	ck_assert_int_eq(sd->links[w3].s.fd[0], fd3);
+	ck_assert_int_ne(sd->links[w4].s.fd[0], fd2);
 	ck_assert(!fd_open(fd2));
 	ck_assert_uint_eq(sd->links[w1].tx_packets, 77); /* counters stay */
 	ck_assert_uint_eq(sd->links[w1].conf->up_mbps, 50);
@@ -222,7 +225,7 @@ START_TEST(reload_refused)
 	size_t               i;
 
 	for (i = 0; i < 3; i++)
-		fd[i] = sd->links[i].fd;
+		fd[i] = sd->links[i].s.fd[0];
 	write_conf(LINK("WAN1", "127.0.0.1", 100) "," LINK(
 	    "WAN2", "127.0.0.1", 20) "," LINK("WAN9", "192.0.2.99", 5));
 	ck_assert_int_eq(daemon_reload(d, &errs), -1);
@@ -234,7 +237,7 @@ START_TEST(reload_refused)
 	config_errors_clear(&errs);
 	ck_assert_uint_eq(sd->nlinks, 3);
 	for (i = 0; i < 3; i++) {
-		ck_assert_int_eq(sd->links[i].fd, fd[i]);
+		ck_assert_int_eq(sd->links[i].s.fd[0], fd[i]);
 		ck_assert(fd_open(fd[i]));
 		ck_assert_uint_eq(sd->links[i].id, i);
 	}
@@ -288,7 +291,7 @@ START_TEST(link_socket_family)
 {
 	struct config_link      c6, c4;
 	struct sockaddr_storage ss;
-	struct udpio           *io;
+	struct lsocks           s;
 	socklen_t               len = sizeof(ss);
 	char                    err[256];
 	int                     fd;
@@ -298,14 +301,16 @@ START_TEST(link_socket_family)
 	ck_assert_int_eq(addr_parse("::1", &c6.pop), 0);
 	c4 = c6;
 	ck_assert_int_eq(addr_parse("127.0.0.1", &c4.pop), 0);
-	if ((fd = dataplane_link_open(sd, &c6, &io, err, sizeof(err))) == -1)
+	fd = dataplane_link_open(sd, &c6, &s, err, sizeof(err)) == -1 ? -1
+								      : s.fd[0];
+	if (fd == -1)
 		ck_assert_msg(strstr(err, "socket:") != NULL, "%s", err);
 	if (fd == -1)
 		return; /* no IPv6 on this machine */
 	ck_assert_int_eq(getpeername(fd, (struct sockaddr *)&ss, &len), 0);
 	ck_assert_int_eq(ss.ss_family, AF_INET6);
 	ck_assert_uint_eq(ntohs(((struct sockaddr_in6 *)&ss)->sin6_port), 9);
-	dataplane_link_close(fd, io);
+	dataplane_link_close(&s);
 
 	dataplane_set_port(sd, &c6.pop, 7777);
 	ck_assert_uint_gt(dataplane_pop_sockaddr(sd, &c6, 0, &ss), 0);
@@ -318,11 +323,78 @@ START_TEST(link_socket_family)
 }
 END_TEST
 
+/* What arrives on fd within a second: its byte count, or -1. */
+static ssize_t
+recv_within(int fd, uint8_t *buf, size_t len)
+{
+	struct pollfd p = {fd, POLLIN, 0};
+
+	if (poll(&p, 1, 1000) != 1)
+		return -1;
+	return recv(fd, buf, len, MSG_DONTWAIT);
+}
+
+static void
+setup_two(void)
+{
+	conf_workers = 2;
+	setup();
+	conf_workers = 1;
+}
+
+/*
+ * Two workers: each link is a group of two unconnected sockets on one
+ * port, and the kernel hands each datagram to the socket of worker (its
+ * byte 2, the worker byte, modulo 2), whatever the sender's port.
+ */
+START_TEST(workers_steer_by_worker_byte)
+{
+	struct sockaddr_in a[2], peer;
+	socklen_t          len;
+	uint8_t            dg[32], got[64];
+	int                s, i, b;
+
+	ck_assert_uint_eq(sd->nworkers, 2);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_ge(sd->links[0].s.fd[i], 0);
+		ck_assert_ptr_nonnull(sd->links[0].s.uio[i]);
+		len = sizeof(a[i]);
+		ck_assert_int_eq(getsockname(sd->links[0].s.fd[i],
+				     (struct sockaddr *)&a[i], &len),
+		    0);
+		len = sizeof(peer);
+		ck_assert_int_eq(getpeername(sd->links[0].s.fd[i],
+				     (struct sockaddr *)&peer, &len),
+		    -1);
+	}
+	ck_assert_uint_eq(a[0].sin_port, a[1].sin_port);
+	ck_assert_int_eq(sd->links[1].s.fd[2], -1);
+	ck_assert_int_ge(s = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	memset(dg, 0, sizeof(dg));
+	for (b = 0; b < 4; b++) {
+		dg[2] = (uint8_t)b;
+		dg[20] = (uint8_t)(0xa0 + b);
+		ck_assert_int_eq(sendto(s, dg, sizeof(dg), 0,
+				     (struct sockaddr *)&a[0], sizeof(a[0])),
+		    (ssize_t)sizeof(dg));
+		ck_assert_int_eq(
+		    recv_within(sd->links[0].s.fd[b % 2], got, sizeof(got)),
+		    (ssize_t)sizeof(dg));
+		ck_assert_uint_eq(got[20], 0xa0 + b);
+		ck_assert_int_eq(recv(sd->links[0].s.fd[(b + 1) % 2], got,
+				     sizeof(got), MSG_DONTWAIT),
+		    -1);
+	}
+	close(s);
+}
+END_TEST
+
 static Suite *
 socketd_suite(void)
 {
 	Suite *s = suite_create("socketd");
 	TCase *tc = tcase_create("links");
+	TCase *two = tcase_create("workers");
 
 	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -333,6 +405,10 @@ socketd_suite(void)
 	tcase_add_test(tc, tun_mtu_per_family);
 	tcase_add_test(tc, link_socket_family);
 	suite_add_tcase(s, tc);
+	tcase_add_unchecked_fixture(two, make_pki, remove_pki);
+	tcase_add_checked_fixture(two, setup_two, teardown);
+	tcase_add_test(two, workers_steer_by_worker_byte);
+	suite_add_tcase(s, two);
 	return s;
 }
 

@@ -456,6 +456,71 @@ END_TEST
  */
 #define BATCH 64
 /*
+ * This end in two workers, the peer in four: each of the peer's workers
+ * opens in exactly one of ours (p % 2), and the other refuses it before
+ * any window sees it, so a datagram handed to both is accepted once.
+ */
+START_TEST(workers_split_rx)
+{
+	struct tunnel      *s[4], *p[2], *lone;
+	struct tunnel_evq   q;
+	struct tunnel_drops drops;
+	struct wire_hdr     h;
+	uint8_t             d[64], out[64];
+	int                 n, i;
+
+	derive_ok = 1;
+	tunnel_evq_init(&q);
+	memset(&drops, 0, sizeof(drops));
+	for (i = 0; i < 4; i++)
+		ck_assert_ptr_nonnull(s[i] = tunnel_new(0x5e55, 1, (unsigned)i,
+					  2, fake_derive, NULL, 100, 1000));
+	for (i = 0; i < 2; i++) {
+		ck_assert_ptr_nonnull(p[i] = tunnel_new(0x5e55, 0, (unsigned)i,
+					  4, fake_derive, NULL, 100, 1000));
+		ck_assert_int_eq(tunnel_set_workers(p[i], 2), 0);
+	}
+	/* Worker 1 of one: no such thing. */
+	ck_assert_int_eq(tunnel_set_workers(p[1], 1), -1);
+	ck_assert_int_eq(tunnel_set_workers(p[1], 0), -1);
+	ck_assert_int_eq(tunnel_set_workers(p[1], PROTO_MAX_WORKERS + 1), -1);
+	for (i = 0; i < 4; i++) {
+		n = tunnel_seal(s[i], &q, WIRE_DATA, 0, (const uint8_t *)"once",
+		    4, d, sizeof(d));
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(wire_hdr_decode(d, (size_t)n, &h), WIRE_OK);
+		ck_assert_int_eq(tunnel_open_count(p[(i + 1) % 2], &q, &drops,
+				     &h, d, (size_t)n, out, sizeof(out)),
+		    TUNNEL_ERR_STEER);
+		ck_assert_int_eq(tunnel_open_count(p[i % 2], &q, &drops, &h, d,
+				     (size_t)n, out, sizeof(out)),
+		    4);
+		ck_assert_int_eq(tunnel_open_count(p[(i + 1) % 2], &q, &drops,
+				     &h, d, (size_t)n, out, sizeof(out)),
+		    TUNNEL_ERR_STEER);
+		ck_assert_int_eq(tunnel_open_count(p[i % 2], &q, &drops, &h, d,
+				     (size_t)n, out, sizeof(out)),
+		    TUNNEL_ERR_REPLAY);
+	}
+	ck_assert_uint_eq(drops.wrong_worker, 8);
+	ck_assert_uint_eq(drops.replay, 4);
+	ck_assert_uint_eq(drops.auth + drops.bad_header, 0);
+	/* A worker's tunnel never told how many there are opens nothing
+	 * but worker 0's... of which it is not: everything is refused. */
+	ck_assert_ptr_nonnull(
+	    lone = tunnel_new(0x5e55, 0, 1, 4, fake_derive, NULL, 100, 1000));
+	ck_assert_int_eq(
+	    tunnel_open(lone, &q, &h, d, (size_t)n, out, sizeof(out)),
+	    TUNNEL_ERR_STEER);
+	tunnel_free(lone);
+	for (i = 0; i < 4; i++)
+		tunnel_free(s[i]);
+	tunnel_free(p[0]);
+	tunnel_free(p[1]);
+}
+END_TEST
+
+/*
  * Two workers of one Socket seal under keys of their own, each counting
  * from 0, and the PoP opens each with that worker's keys and windows: the
  * same (link, counter) from both is no replay, a replay from either is
@@ -657,6 +722,7 @@ tunnel_suite(void)
 	tcase_add_test(tc, event_queue_bounded);
 	tcase_add_test(tc, batches_never_seal_twice);
 	tcase_add_test(tc, workers_own_keys);
+	tcase_add_test(tc, workers_split_rx);
 	tcase_add_test(tc, workers_bounded);
 	suite_add_tcase(s, tc);
 	return s;

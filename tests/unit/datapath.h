@@ -106,6 +106,7 @@ harness_up(struct harness *h, int vnet)
 	    " \"cert\": \"site.pem\", \"key\": \"site.key\"},"
 	    " \"tun\": {\"mtu\": 1500}, \"lan\": [\"10.0.0.0/24\"],"
 	    " \"flows\": {\"max\": 4096}, \"probe\": {\"interval_ms\": 10000},"
+	    " \"workers\": 1,"
 	    " \"links\": [{\"name\": \"WAN1\","
 	    " \"source\": \"127.0.0.1\", \"up_mbps\": 100,"
 	    " \"down_mbps\": 100}]}",
@@ -122,8 +123,8 @@ harness_up(struct harness *h, int vnet)
 	if (dataplane_links_start(h->sd) == -1 || links_start(h->sd) == -1)
 		return h_fail(h, "links");
 	sl = sizeof(h->link);
-	if (getsockname(h->sd->links[0].fd, (struct sockaddr *)&h->link, &sl) ==
-	    -1)
+	if (getsockname(h->sd->links[0].s.fd[0], (struct sockaddr *)&h->link,
+		&sl) == -1)
 		return h_fail(h, "the link's address");
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0, h->tun) == -1 ||
 	    dataplane_tun_attach(h->sd, h->tun[0], vnet) == -1)
