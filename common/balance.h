@@ -30,6 +30,7 @@
 #include "pkt.h"
 
 struct balance;
+struct rule;
 
 /* NULL on allocation failure.  The spec may be cleared afterwards; its
  * flows_max and flow_timeouts are the engine's, not read here. */
@@ -49,6 +50,20 @@ void balance_seed(struct balance *, uint64_t);
  */
 int balance_assign(struct balance *, struct flow_table *,
     const struct pkt_info *pkt, struct flow *f, uint64_t now_ms);
+/*
+ * Application rules (rules.h): the index of the first of the spec's rules
+ * the packet matches, or -1.  balance_assign() is balance_assign_rule()
+ * with it: the rule's profile decides among the routes of that profile
+ * (most specific, lowest metric, as for the route table), and sets
+ * f->rule; if no live route of that profile holds the destination,
+ * or rule is -1, the route table's profile decides.  Costs the rules
+ * tried, each a few comparisons: no allocation.
+ */
+int balance_rule_match(const struct balance *, const struct pkt_info *pkt);
+int balance_assign_rule(struct balance *, struct flow_table *,
+    const struct pkt_info *pkt, struct flow *f, int rule, uint64_t now_ms);
+/* The spec's rules, as copied (NULL if none). */
+const struct rule *balance_rules(const struct balance *, size_t *n);
 
 /*
  * 1 if a route with an up link covers the packet's destination, i.e. if
