@@ -549,6 +549,55 @@ START_TEST(reload_new_flows_only)
 }
 END_TEST
 
+/*
+ * popd: the rules of popd.json pick the profile of a site's return flows,
+ * as popd sees them: the first packet popd balances is the reply, from
+ * the Internet to the site, so a rule for SIP replies names the server's
+ * port as the source.  The spec is built as popd's session_spec() builds
+ * it: popd's profiles and rules, the site's links, default routes in the
+ * default profile and in each rule's.
+ */
+START_TEST(popd_return_flows)
+{
+	struct config *c = parse_ok(
+	    "{\"sites\": [{\"name\": \"a\", \"identity\": \"a\", \"lan\": "
+	    "[\"10.1.0.0/16\"]}], \"default_profile\": \"bulk\", "
+	    "\"profiles\": [{\"name\": \"bulk\"}, {\"name\": \"voice\", "
+	    "\"algorithm\": \"usage\"}], \"rules\": [{\"protocol\": \"udp\", "
+	    "\"source_port\": 5060, \"profile\": \"voice\"}]}",
+	    CONFIG_POPD);
+	struct balance_spec spec;
+	struct engine      *e;
+	struct pk reply = {0, 17, "192.0.2.1", "10.1.0.5", 5060, 5060, 0};
+	struct pk web = {0, 6, "203.0.113.1", "10.1.0.5", 443, 40000, 0};
+	struct outcome o;
+
+	ck_assert_int_eq(c->default_profile, 0);
+	ck_assert_int_eq(balance_spec_from_config(&spec, c, SIDE_DOWN), 0);
+	ck_assert_uint_eq(spec.nrules, 1);
+	spec.nlinks = 2;
+	snprintf(spec.links[0].name, sizeof(spec.links[0].name), "WAN1");
+	snprintf(spec.links[1].name, sizeof(spec.links[1].name), "WAN2");
+	spec.links[0].weight = 100;
+	spec.links[1].weight = 20;
+	ck_assert_int_eq(
+	    balance_spec_default_routes(&spec, c->default_profile), 0);
+	ck_assert_uint_eq(spec.nroutes, 8);
+	ck_assert_int_eq(spec.routes[0].profile, 0);
+	ck_assert_int_eq(spec.routes[7].profile, 1);
+	ck_assert_ptr_nonnull(e = engine_new(&spec));
+	balance_spec_clear(&spec);
+	o = first_packet(e, &reply, 1000);
+	ck_assert_int_eq(o.rule, 0);
+	ck_assert_int_eq(o.profile, 1);
+	o = first_packet(e, &web, 1000);
+	ck_assert_int_eq(o.rule, -1);
+	ck_assert_int_eq(o.profile, 0);
+	engine_free(e);
+	config_free(c);
+}
+END_TEST
+
 START_TEST(pkt_dscp)
 {
 	struct pkt_info pi;
@@ -591,6 +640,7 @@ rules_suite(void)
 	tcase_add_test(tc, match_implicit_routes);
 	tcase_add_test(tc, match_fallback_and_failover);
 	tcase_add_test(tc, reload_new_flows_only);
+	tcase_add_test(tc, popd_return_flows);
 	tcase_add_test(tc, pkt_dscp);
 	suite_add_tcase(s, tc);
 	return s;
