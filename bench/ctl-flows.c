@@ -102,8 +102,8 @@ flows_next(void *cur, json_t *rows, size_t max)
 	struct cursor        *w = cur;
 	struct ctlsrv_flowsrc src = {
 	    table, names, 2, NULL, 0, NULL, NULL, 0, NULL, 0};
-	size_t                before = json_array_size(rows);
-	int                   rc;
+	size_t before = json_array_size(rows);
+	int    rc;
 
 	rc = ctlsrv_flows_step(
 	    rows, max, w->limit - w->shown, &src, -1, &w->fp, now_ms());

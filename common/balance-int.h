@@ -175,8 +175,8 @@ int rtable_select(const struct balance *, int family, const uint8_t *dst);
  */
 int rtable_select_profile(
     const struct balance *, int profile, int family, const uint8_t *dst);
-int rtable_select_flow(const struct balance *, const struct flow *f,
-    int family, const uint8_t *dst);
+int rtable_select_flow(const struct balance *, const struct flow *f, int family,
+    const uint8_t *dst);
 /* The live routes of a set, in spec order, into c[]; returns how many. */
 unsigned rtable_gather(
     const struct balance *, const struct bal_set *, struct cand *c);

@@ -168,8 +168,8 @@ bal_assign(struct balance *b, struct flow_table *t, struct flow *f,
 
 	f->group = 0;
 	f->rule = FLOW_RULE_NONE;
-	want = rule >= 0 && (size_t)rule < b->nrules ? b->rules[rule].profile
-						     : -1;
+	want =
+	    rule >= 0 && (size_t)rule < b->nrules ? b->rules[rule].profile : -1;
 	if ((si = rtable_select_profile(b, want, x->family, x->dst)) == -1) {
 		flow_table_set_link(t, f, FLOW_LINK_NONE);
 		f->profile = FLOW_PROFILE_NONE;

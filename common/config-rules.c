@@ -17,9 +17,8 @@
  * rule here, once, so that matching a packet is comparisons only.
  */
 
-static const char *const rule_keys[] = {"name", "profile", "protocol",
-    "source", "destination", "source_port", "destination_port", "dscp",
-    NULL};
+static const char *const rule_keys[] = {"name", "profile", "protocol", "source",
+    "destination", "source_port", "destination_port", "dscp", NULL};
 
 #define PROTO_NAMES "tcp, udp, icmp, icmpv6, sctp, udplite, dccp, gre, esp, ah"
 #define DSCP_NAMES  "DF, CS0..CS7, AF11..AF43, EF, VA, LE"
@@ -72,8 +71,8 @@ rule_protocol(struct cparse *cp, json_t *o, int node, struct rule *r)
 	r->any_proto = 0;
 	for (i = 0; i < n; i++) {
 		if (json_is_string(v[i])) {
-			if (rule_proto_parse(json_string_value(v[i]),
-				r->proto) == -1)
+			if (rule_proto_parse(
+				json_string_value(v[i]), r->proto) == -1)
 				cfg_report(cp, nodes[i],
 				    "unknown protocol %s: " PROTO_NAMES
 				    " or a number 0..255",
@@ -86,7 +85,8 @@ rule_protocol(struct cparse *cp, json_t *o, int node, struct rule *r)
 				    "%" JSON_INTEGER_FORMAT,
 				    num);
 			else
-				r->proto[num >> 3] |= (uint8_t)(1u << (num & 7));
+				r->proto[num >> 3] |=
+				    (uint8_t)(1u << (num & 7));
 		} else
 			cfg_report(cp, nodes[i],
 			    "must be a protocol name or number, got %s",
@@ -195,7 +195,8 @@ rule_prefixes(struct cparse *cp, json_t *o, int node, const char *key,
 			continue;
 		}
 		if (prefix_parse(s, &out[i], &why) == -1)
-			cfg_report(cp, nodes[i], "%s: %s", why, cfg_quote(&q, s));
+			cfg_report(
+			    cp, nodes[i], "%s: %s", why, cfg_quote(&q, s));
 	}
 	*nout = (uint8_t)n;
 }

@@ -185,9 +185,8 @@ parse_ipv6(struct rbuf *b, int flags, struct pkt_info *pi)
 	if (caplen < 40)
 		return PKT_ERR_TRUNCATED;
 	if (rbuf_get_u16(b, &vtc) == -1 || rbuf_skip(b, 2) == -1 ||
-	    rbuf_get_u16(b, &plen) == -1 ||
-	    rbuf_get_u8(b, &nh) == -1 || rbuf_skip(b, 1) == -1 ||
-	    rbuf_get_bytes(b, pi->src, 16) == -1 ||
+	    rbuf_get_u16(b, &plen) == -1 || rbuf_get_u8(b, &nh) == -1 ||
+	    rbuf_skip(b, 1) == -1 || rbuf_get_bytes(b, pi->src, 16) == -1 ||
 	    rbuf_get_bytes(b, pi->dst, 16) == -1)
 		return PKT_ERR_TRUNCATED;
 	pi->family = AF_INET6;

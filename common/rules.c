@@ -150,8 +150,8 @@ rule_proto_parse(const char *s, uint8_t *bitmap)
 		for (j = 0; j < 2; j++)
 			if (proto_names[i].proto[j] != 0)
 				bitmap[proto_names[i].proto[j] >> 3] |=
-				    (uint8_t)(1u << (proto_names[i].proto[j] &
-					7));
+				    (uint8_t)(1u
+					<< (proto_names[i].proto[j] & 7));
 		return 0;
 	}
 	return -1;

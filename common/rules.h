@@ -34,7 +34,7 @@ struct rule {
 	int               profile;             /* index into profiles[] */
 	uint8_t           any_proto;           /* no "protocol" key */
 	uint8_t           nsrc, ndst, nsport, ndport;
-	uint64_t          dscp; /* bit d: DSCP d matches; 0: any */
+	uint64_t          dscp;      /* bit d: DSCP d matches; 0: any */
 	uint8_t           proto[32]; /* bitmap of IP protocol numbers */
 	struct wp_prefix  src[RULE_LIST_MAX];
 	struct wp_prefix  dst[RULE_LIST_MAX];

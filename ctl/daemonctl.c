@@ -362,9 +362,9 @@ print_flows(const json_t *r)
 			printf("%-16s ", str(f, "site"));
 		printf("%-9s %-41s %-41s %-10s %-10s %7s %7s %7s %7s%s\n",
 		    str(f, "proto"), src, dst, str(f, "link"),
-		    str(f, "profile"),
-		    human(num(f, "packets"), a), human(num(f, "bytes"), b),
-		    duration(num(f, "age_s"), c), duration(num(f, "idle_s"), d),
+		    str(f, "profile"), human(num(f, "packets"), a),
+		    human(num(f, "bytes"), b), duration(num(f, "age_s"), c),
+		    duration(num(f, "idle_s"), d),
 		    json_is_true(json_object_get(f, "moved")) ? " moved" : "");
 	}
 	printf("%lld of %lld flows shown\n", (long long)num(r, "shown"),

@@ -265,8 +265,8 @@ replay_print_flows(const struct replay *r, FILE *fp)
 	char   src[ADDR_STRLEN], dst[ADDR_STRLEN];
 	size_t i;
 
-	char   rb[32];
-	int    rules = r->conf->nrules > 0;
+	char rb[32];
+	int  rules = r->conf->nrules > 0;
 
 	/* The profile and rule columns only when there are rules: the
 	 * output of a config without them stays as it was. */
@@ -408,8 +408,8 @@ json_flow_list(const struct replay *r)
 		const uint8_t            *s = rf->a_initiator ? k->a : k->b;
 		const uint8_t            *d = rf->a_initiator ? k->b : k->a;
 
-		const char               *rl;
-		char                      rb[32];
+		const char *rl;
+		char        rb[32];
 
 		addr_ntop_raw(k->family, s, src, sizeof(src));
 		addr_ntop_raw(k->family, d, dst, sizeof(dst));

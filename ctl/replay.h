@@ -54,7 +54,7 @@ struct replay {
 	uint64_t             bytes;
 	uint64_t             dropped; /* flow's link down, no live link */
 	uint64_t             rule_flows[RULES_MAX]; /* new flows by rule */
-	uint64_t             table_flows; /* ... by the route table */
+	uint64_t             table_flows;           /* ... by the route table */
 	uint64_t             skipped[PKT_NREASONS];
 	uint64_t             first_ms, now_ms;
 	int                  started;

@@ -633,21 +633,20 @@ START_TEST(replay_rules)
 				break;
 		ck_assert_msg(k < sizeof(want) / sizeof(want[0]),
 		    "unexpected flow to %s port %d", dst, (int)dport);
-		ck_assert_str_eq(
-		    json_string_value(json_object_get(f, "rule")),
+		ck_assert_str_eq(json_string_value(json_object_get(f, "rule")),
 		    want[k].rule);
 		ck_assert_str_eq(
 		    json_string_value(json_object_get(f, "profile")),
 		    want[k].profile);
-		ck_assert_str_eq(
-		    json_string_value(json_object_get(f, "link")),
+		ck_assert_str_eq(json_string_value(json_object_get(f, "link")),
 		    want[k].link);
 		seen |= (size_t)1 << k;
 	}
-	ck_assert_uint_eq(seen, ((size_t)1 << (sizeof(want) / sizeof(want[0]))) - 1);
-	ck_assert_int_eq(json_integer_value(json_object_get(
-			     json_array_get(json_object_get(j, "rules"), 1),
-			     "flows")),
+	ck_assert_uint_eq(
+	    seen, ((size_t)1 << (sizeof(want) / sizeof(want[0]))) - 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+		json_array_get(json_object_get(j, "rules"), 1), "flows")),
 	    3);
 	json_decref(j);
 

@@ -37,8 +37,8 @@ struct pk {
 static size_t
 build(uint8_t *p, const struct pk *k)
 {
-	size_t hl = k->v6 ? 40 : 20, l4 = k->proto == 6 ? 20 : 8;
-	size_t len = hl + l4 + 8;
+	size_t   hl = k->v6 ? 40 : 20, l4 = k->proto == 6 ? 20 : 8;
+	size_t   len = hl + l4 + 8;
 	uint8_t *q = p + hl;
 
 	memset(p, 0, len);
@@ -80,9 +80,8 @@ build(uint8_t *p, const struct pk *k)
 
 /* ------------------------------------------------------------- parser */
 
-#define LINKS "\"links\": [" LINK1 ", " LINK2 "]"
-#define PROFILES                                                               \
-	"\"profiles\": [{\"name\": \"bulk\"}, {\"name\": \"voice\"}]"
+#define LINKS    "\"links\": [" LINK1 ", " LINK2 "]"
+#define PROFILES "\"profiles\": [{\"name\": \"bulk\"}, {\"name\": \"voice\"}]"
 
 /* socketd.json with these rules (one line, so columns are easy). */
 static char *
@@ -101,20 +100,21 @@ START_TEST(parse_good)
 	struct config     *c;
 	const struct rule *r;
 
-	c = parse_ok(with_rules("["
-				"{\"name\": \"sip\", \"protocol\": \"udp\", "
-				"\"destination_port\": 5060, \"profile\": "
-				"\"voice\"},"
-				"{\"protocol\": [\"tcp\", 17], \"source\": "
-				"[\"10.1.0.0/24\", \"2001:db8::/32\", "
-				"\"10.2.0.1\"], \"destination_port\": "
-				"[\"10000-20000\", \"5061\"], \"source_port\": "
-				"\"1-2\", \"profile\": \"voice\"},"
-				"{\"dscp\": [\"EF\", \"af41\", \"CS6\", 0, "
-				"\"LE\"], \"destination\": \"::/0\", "
-				"\"profile\": \"voice\"},"
-				"{\"protocol\": \"icmp\", \"profile\": \"bulk\"},"
-				"{\"profile\": \"bulk\"}]"),
+	c = parse_ok(
+	    with_rules("["
+		       "{\"name\": \"sip\", \"protocol\": \"udp\", "
+		       "\"destination_port\": 5060, \"profile\": "
+		       "\"voice\"},"
+		       "{\"protocol\": [\"tcp\", 17], \"source\": "
+		       "[\"10.1.0.0/24\", \"2001:db8::/32\", "
+		       "\"10.2.0.1\"], \"destination_port\": "
+		       "[\"10000-20000\", \"5061\"], \"source_port\": "
+		       "\"1-2\", \"profile\": \"voice\"},"
+		       "{\"dscp\": [\"EF\", \"af41\", \"CS6\", 0, "
+		       "\"LE\"], \"destination\": \"::/0\", "
+		       "\"profile\": \"voice\"},"
+		       "{\"protocol\": \"icmp\", \"profile\": \"bulk\"},"
+		       "{\"profile\": \"bulk\"}]"),
 	    CONFIG_SOCKETD);
 	ck_assert_uint_eq(c->nrules, 5);
 	r = &c->rules[0];
@@ -141,8 +141,9 @@ START_TEST(parse_good)
 	ck_assert_uint_eq(r->sport[0].hi, 2);
 	r = &c->rules[2];
 	ck_assert(r->any_proto);
-	ck_assert(r->dscp == ((UINT64_C(1) << 46) | (UINT64_C(1) << 34) |
-				 (UINT64_C(1) << 48) | 1 | (UINT64_C(1) << 1)));
+	ck_assert(r->dscp ==
+	    ((UINT64_C(1) << 46) | (UINT64_C(1) << 34) | (UINT64_C(1) << 48) |
+		1 | (UINT64_C(1) << 1)));
 	ck_assert_uint_eq(r->ndst, 1);
 	/* icmp is ping of both families */
 	r = &c->rules[3];
@@ -175,12 +176,12 @@ START_TEST(parse_errors)
 				  "\"profile\": \"voice\"}]"),
 	    "t.json:2:32: rules[0].destination_port: range \"20-10\" "
 	    "starts above its end\n");
-	expect_socketd(
-	    with_rules("[{\"dscp\": 64, \"profile\": \"voice\"}]"),
+	expect_socketd(with_rules("[{\"dscp\": 64, \"profile\": \"voice\"}]"),
 	    "t.json:2:20: rules[0].dscp: must be a DSCP value 0..63, got "
 	    "64\n");
 	expect_socketd(
-	    with_rules("[{\"dscp\": [\"EF\", \"XX\"], \"profile\": \"voice\"}]"),
+	    with_rules(
+		"[{\"dscp\": [\"EF\", \"XX\"], \"profile\": \"voice\"}]"),
 	    "t.json:2:27: rules[0].dscp[1]: unknown DSCP name \"XX\": DF, "
 	    "CS0..CS7, AF11..AF43, EF, VA, LE or a number 0..63\n");
 	expect_socketd(with_rules("[{\"protocol\": \"tcpp\", \"profile\": "
@@ -207,7 +208,8 @@ START_TEST(parse_errors)
 	    "ports (tcp, udp, sctp, udplite, dccp)\n");
 	expect_socketd(with_rules("[{\"source\": \"10.0.0.1/8\", "
 				  "\"profile\": \"voice\"}]"),
-	    "t.json:2:22: rules[0].source: host bits set after the prefix length: "
+	    "t.json:2:22: rules[0].source: host bits set after the prefix "
+	    "length: "
 	    "\"10.0.0.1/8\"\n");
 	expect_socketd(with_rules("[{\"destination\": [], \"profile\": "
 				  "\"voice\"}]"),
@@ -247,16 +249,16 @@ START_TEST(parse_names)
 		const char *s;
 		unsigned    v;
 	} ok[] = {{"DF", 0}, {"be", 0}, {"CS0", 0}, {"CS1", 8}, {"cs6", 48},
-	    {"CS7", 56}, {"AF11", 10}, {"AF12", 12}, {"AF13", 14},
-	    {"AF21", 18}, {"AF31", 26}, {"AF41", 34}, {"AF43", 38},
-	    {"EF", 46}, {"VA", 44}, {"VOICE-ADMIT", 44}, {"LE", 1}};
-	static const char *const bad[] = {"", "CS8", "AF10", "AF44", "AF51",
-	    "EF1", "C", "AF4", "46", "CS"};
+	    {"CS7", 56}, {"AF11", 10}, {"AF12", 12}, {"AF13", 14}, {"AF21", 18},
+	    {"AF31", 26}, {"AF41", 34}, {"AF43", 38}, {"EF", 46}, {"VA", 44},
+	    {"VOICE-ADMIT", 44}, {"LE", 1}};
+	static const char *const bad[] = {
+	    "", "CS8", "AF10", "AF44", "AF51", "EF1", "C", "AF4", "46", "CS"};
 	static const char *const ports_bad[] = {"", "-", "1-", "-1", "1--2",
 	    "65536", "1-65536", " 1", "1 ", "0x10", "+1"};
-	struct rule_ports r;
-	unsigned          v;
-	size_t            i;
+	struct rule_ports        r;
+	unsigned                 v;
+	size_t                   i;
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		ck_assert_msg(rule_dscp_parse(ok[i].s, &v) == 0, "%s", ok[i].s);
@@ -331,55 +333,54 @@ first_packet(struct engine *e, const struct pk *k, uint64_t now)
 #define EXPECT(e, k, r, p, l)                                                  \
 	do {                                                                   \
 		struct outcome o_ = first_packet(e, k, 1000);                  \
-		ck_assert_msg(o_.rule == (r) && o_.profile == (p) &&           \
-			o_.link == (l),                                        \
+		ck_assert_msg(                                                 \
+		    o_.rule == (r) && o_.profile == (p) && o_.link == (l),     \
 		    "%s: rule %d profile %d link %d, want %d %d %d", #k,       \
 		    o_.rule, o_.profile, o_.link, r, p, l);                    \
 	} while (0)
 
-static const char sip_rtp_ef[] = ROUTED(
-    "[{\"name\": \"sip\", \"protocol\": \"udp\", \"destination_port\": "
-    "5060, \"profile\": \"voice\"},"
-    "{\"name\": \"rtp\", \"protocol\": \"udp\", \"destination_port\": "
-    "\"10000-20000\", \"profile\": \"voice\"},"
-    "{\"name\": \"ef\", \"dscp\": \"EF\", \"profile\": \"voice\"},"
-    "{\"name\": \"mgmt\", \"protocol\": \"tcp\", \"source\": "
-    "\"2001:db8:1::/48\", \"destination\": [\"2001:db8:ff::/48\"], "
-    "\"destination_port\": 22, \"profile\": \"voice\"},"
-    "{\"name\": \"web\", \"protocol\": \"tcp\", \"destination_port\": "
-    "[80, 443], \"profile\": \"bulk\"}]");
+static const char sip_rtp_ef[] =
+    ROUTED("[{\"name\": \"sip\", \"protocol\": \"udp\", \"destination_port\": "
+	   "5060, \"profile\": \"voice\"},"
+	   "{\"name\": \"rtp\", \"protocol\": \"udp\", \"destination_port\": "
+	   "\"10000-20000\", \"profile\": \"voice\"},"
+	   "{\"name\": \"ef\", \"dscp\": \"EF\", \"profile\": \"voice\"},"
+	   "{\"name\": \"mgmt\", \"protocol\": \"tcp\", \"source\": "
+	   "\"2001:db8:1::/48\", \"destination\": [\"2001:db8:ff::/48\"], "
+	   "\"destination_port\": 22, \"profile\": \"voice\"},"
+	   "{\"name\": \"web\", \"protocol\": \"tcp\", \"destination_port\": "
+	   "[80, 443], \"profile\": \"bulk\"}]");
 
 START_TEST(match_rules)
 {
-	struct config *c = parse_ok(sip_rtp_ef, CONFIG_REPLAY);
-	struct engine *e = engine_conf(c, SIDE_UP);
+	struct config  *c = parse_ok(sip_rtp_ef, CONFIG_REPLAY);
+	struct engine  *e = engine_conf(c, SIDE_UP);
 	const struct pk sip = {0, 17, "10.1.0.5", "192.0.2.1", 5060, 5060, 0};
-	const struct pk rtp_lo = {0, 17, "10.1.0.5", "192.0.2.2", 30000,
-	    10000, 0};
-	const struct pk rtp_hi = {0, 17, "10.1.0.5", "192.0.2.2", 30001,
-	    20000, 0};
-	const struct pk below = {0, 17, "10.1.0.5", "192.0.2.2", 30002, 9999,
-	    0};
-	const struct pk above = {0, 17, "10.1.0.5", "192.0.2.2", 30003,
-	    20001, 0};
+	const struct pk rtp_lo = {
+	    0, 17, "10.1.0.5", "192.0.2.2", 30000, 10000, 0};
+	const struct pk rtp_hi = {
+	    0, 17, "10.1.0.5", "192.0.2.2", 30001, 20000, 0};
+	const struct pk below = {
+	    0, 17, "10.1.0.5", "192.0.2.2", 30002, 9999, 0};
+	const struct pk above = {
+	    0, 17, "10.1.0.5", "192.0.2.2", 30003, 20001, 0};
 	/* tcp to 5060: the sip rule is udp only */
-	const struct pk tcp5060 = {0, 6, "10.1.0.5", "192.0.2.1", 30004, 5060,
-	    0};
-	const struct pk ef4 = {0, 6, "10.1.0.6", "198.51.100.1", 40000, 8443,
-	    46};
-	const struct pk ef6 = {1, 6, "2001:db8:1::6", "2001:db8:ff::1", 40001,
-	    8443, 46};
-	const struct pk af41 = {0, 6, "10.1.0.6", "198.51.100.1", 40002, 8443,
-	    34};
+	const struct pk tcp5060 = {
+	    0, 6, "10.1.0.5", "192.0.2.1", 30004, 5060, 0};
+	const struct pk ef4 = {
+	    0, 6, "10.1.0.6", "198.51.100.1", 40000, 8443, 46};
+	const struct pk ef6 = {
+	    1, 6, "2001:db8:1::6", "2001:db8:ff::1", 40001, 8443, 46};
+	const struct pk af41 = {
+	    0, 6, "10.1.0.6", "198.51.100.1", 40002, 8443, 34};
 	/* first match wins: EF web traffic is voice (rule ef), not bulk */
-	const struct pk ef_web = {0, 6, "10.1.0.7", "198.51.100.2", 40003, 443,
-	    46};
-	const struct pk web = {0, 6, "10.1.0.7", "198.51.100.2", 40004, 443,
-	    0};
-	const struct pk ssh6 = {1, 6, "2001:db8:1:2::9", "2001:db8:ff:3::1",
-	    40005, 22, 0};
-	const struct pk ssh6_out = {1, 6, "2001:db8:2::9", "2001:db8:ff:3::1",
-	    40006, 22, 0};
+	const struct pk ef_web = {
+	    0, 6, "10.1.0.7", "198.51.100.2", 40003, 443, 46};
+	const struct pk web = {0, 6, "10.1.0.7", "198.51.100.2", 40004, 443, 0};
+	const struct pk ssh6 = {
+	    1, 6, "2001:db8:1:2::9", "2001:db8:ff:3::1", 40005, 22, 0};
+	const struct pk ssh6_out = {
+	    1, 6, "2001:db8:2::9", "2001:db8:ff:3::1", 40006, 22, 0};
 	const struct pk ping = {0, 1, "10.1.0.8", "192.0.2.9", 5060, 5060, 0};
 
 	ck_assert_ptr_nonnull(e);
@@ -409,12 +410,11 @@ END_TEST
  * nothing). */
 START_TEST(match_first_packet_only)
 {
-	struct config       *c = parse_ok(sip_rtp_ef, CONFIG_REPLAY);
-	struct engine       *e = engine_conf(c, SIDE_UP);
-	const struct pk      out = {0, 6, "10.1.0.7", "198.51.100.2", 40004,
-		 443, 0};
-	const struct pk      back = {0, 6, "198.51.100.2", "10.1.0.7", 443,
-		 40004, 46};
+	struct config  *c = parse_ok(sip_rtp_ef, CONFIG_REPLAY);
+	struct engine  *e = engine_conf(c, SIDE_UP);
+	const struct pk out = {0, 6, "10.1.0.7", "198.51.100.2", 40004, 443, 0};
+	const struct pk back = {
+	    0, 6, "198.51.100.2", "10.1.0.7", 443, 40004, 46};
 	struct engine_result res;
 	uint8_t              p[128];
 	size_t               len;
@@ -443,10 +443,10 @@ START_TEST(match_implicit_routes)
 	    "\"voice\", \"algorithm\": \"usage\"}], \"rules\": [{\"dscp\": "
 	    "\"EF\", \"profile\": \"voice\"}]}",
 	    CONFIG_REPLAY);
-	struct engine  *e;
-	struct pk       k = {0, 17, "10.1.0.5", "192.0.2.1", 1000, 53, 46};
-	struct outcome  o;
-	int             on[2] = {0, 0}, i;
+	struct engine *e;
+	struct pk      k = {0, 17, "10.1.0.5", "192.0.2.1", 1000, 53, 46};
+	struct outcome o;
+	int            on[2] = {0, 0}, i;
 
 	/* the loader's "default" first, then voice: 2 links x 2 families */
 	ck_assert_uint_eq(c->nroutes, 8);
@@ -522,12 +522,12 @@ END_TEST
  * link. */
 START_TEST(reload_new_flows_only)
 {
-	struct config *c1 = parse_ok(ROUTED("[{\"protocol\": \"udp\", "
-					   "\"profile\": \"voice\"}]"),
-	    CONFIG_REPLAY);
-	struct config *c2 = parse_ok(ROUTED("[{\"protocol\": \"udp\", "
-					   "\"profile\": \"bulk\"}]"),
-	    CONFIG_REPLAY);
+	struct config       *c1 = parse_ok(ROUTED("[{\"protocol\": \"udp\", "
+							"\"profile\": \"voice\"}]"),
+		  CONFIG_REPLAY);
+	struct config       *c2 = parse_ok(ROUTED("[{\"protocol\": \"udp\", "
+							"\"profile\": \"bulk\"}]"),
+		  CONFIG_REPLAY);
 	struct engine       *e = engine_conf(c1, SIDE_UP);
 	struct pk            k = {0, 17, "10.1.0.5", "192.0.2.1", 1000, 53, 0};
 	struct engine_result res;
@@ -536,7 +536,8 @@ START_TEST(reload_new_flows_only)
 	size_t               len;
 
 	EXPECT(e, &k, 0, P_VOICE, WAN2);
-	ck_assert_int_eq(reconfigure_conf(e, c2, map, 2000, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(
+	    reconfigure_conf(e, c2, map, 2000, NULL, NULL, NULL), 0);
 	len = build(p, &k);
 	ck_assert_int_eq(engine_packet(e, p, len, 0, 2001, &res), 0);
 	ck_assert_int_eq(res.is_new, 0);
@@ -568,8 +569,8 @@ START_TEST(popd_return_flows)
 	    CONFIG_POPD);
 	struct balance_spec spec;
 	struct engine      *e;
-	struct pk reply = {0, 17, "192.0.2.1", "10.1.0.5", 5060, 5060, 0};
-	struct pk web = {0, 6, "203.0.113.1", "10.1.0.5", 443, 40000, 0};
+	struct pk      reply = {0, 17, "192.0.2.1", "10.1.0.5", 5060, 5060, 0};
+	struct pk      web = {0, 6, "203.0.113.1", "10.1.0.5", 443, 40000, 0};
 	struct outcome o;
 
 	ck_assert_int_eq(c->default_profile, 0);

@@ -57,7 +57,7 @@ static const struct app {
     {0, 1, "10.1.0.12", "203.0.113.8", 40004, 443, 34},  /* AF41 */
 };
 #define NAPPS (sizeof(apps) / sizeof(apps[0]))
-static int    opt_pcapng = 0;
+static int opt_pcapng = 0;
 
 static void
 usage(void)
