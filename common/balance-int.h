@@ -127,8 +127,7 @@ struct balance {
 	struct bal_profile *profiles;
 	size_t              nprofiles;
 
-	struct rule *rules; /* the spec's, copied: rules.h */
-	size_t       nrules;
+	struct rule_set *rules; /* the spec's, a reference: rules.h */
 
 	struct wp_hash_key flow_key; /* fixed: see FLOW_KEY_LABEL */
 

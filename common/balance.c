@@ -114,13 +114,7 @@ balance_new(const struct balance_spec *spec)
 		if (sticky_profile_init(p, &spec->profiles[i]) == -1)
 			goto fail;
 	}
-	if (spec->nrules > 0) {
-		if ((b->rules = calloc(spec->nrules, sizeof(*b->rules))) ==
-		    NULL)
-			goto fail;
-		memcpy(b->rules, spec->rules, spec->nrules * sizeof(*b->rules));
-		b->nrules = spec->nrules;
-	}
+	b->rules = rule_set_ref(spec->rules);
 	if (rtable_build(b, spec) == -1)
 		goto fail;
 	return b;
@@ -139,7 +133,7 @@ balance_free(struct balance *b)
 	for (i = 0; i < b->nprofiles; i++)
 		sticky_profile_free(&b->profiles[i]);
 	free(b->profiles);
-	free(b->rules);
+	rule_set_unref(b->rules);
 	rtable_free(b);
 	free(b->links);
 	free(b);
@@ -168,8 +162,7 @@ bal_assign(struct balance *b, struct flow_table *t, struct flow *f,
 
 	f->group = 0;
 	f->rule = FLOW_RULE_NONE;
-	want =
-	    rule >= 0 && (size_t)rule < b->nrules ? b->rules[rule].profile : -1;
+	want = rule >= 0 ? rule_set_profile(b->rules, (size_t)rule) : -1;
 	if ((si = rtable_select_profile(b, want, x->family, x->dst)) == -1) {
 		flow_table_set_link(t, f, FLOW_LINK_NONE);
 		f->profile = FLOW_PROFILE_NONE;
@@ -198,7 +191,7 @@ bal_assign(struct balance *b, struct flow_table *t, struct flow *f,
 int
 balance_rule_match(const struct balance *b, const struct pkt_info *pkt)
 {
-	return b->nrules == 0 ? -1 : rules_match(b->rules, b->nrules, pkt);
+	return rule_set_match(b->rules, pkt);
 }
 
 int
@@ -454,11 +447,4 @@ balance_reconfigure(const struct balance *old, const struct balance_spec *spec,
 	if (stranded != NULL)
 		*stranded = a.stranded;
 	return b;
-}
-
-const struct rule *
-balance_rules(const struct balance *b, size_t *n)
-{
-	*n = b->nrules;
-	return b->rules;
 }

@@ -62,8 +62,6 @@ int balance_assign(struct balance *, struct flow_table *,
 int balance_rule_match(const struct balance *, const struct pkt_info *pkt);
 int balance_assign_rule(struct balance *, struct flow_table *,
     const struct pkt_info *pkt, struct flow *f, int rule, uint64_t now_ms);
-/* The spec's rules, as copied (NULL if none). */
-const struct rule *balance_rules(const struct balance *, size_t *n);
 
 /*
  * 1 if a route with an up link covers the packet's destination, i.e. if

@@ -74,13 +74,7 @@ balance_spec_from_config(struct balance_spec *spec, const struct config *conf,
 		rs->weight = cr->weight;
 		rs->profile = cr->profile;
 	}
-	if (conf->nrules > 0 &&
-	    (spec->rules = calloc(conf->nrules, sizeof(*spec->rules))) == NULL)
-		goto fail;
-	if (conf->nrules > 0)
-		memcpy(spec->rules, conf->rules,
-		    conf->nrules * sizeof(*spec->rules));
-	spec->nrules = conf->nrules;
+	spec->rules = rule_set_ref(conf->ruleset);
 	spec->failback = conf->failback;
 	spec->flows_max = conf->flows_max;
 	spec->flow_timeouts = conf->flow_timeouts;
@@ -99,7 +93,7 @@ balance_spec_default_routes(struct balance_spec *spec, int profile)
 
 	if (spec->nroutes > 0 || spec->nlinks == 0)
 		return 0;
-	np = (size_t)rules_profiles(spec->rules, spec->nrules, profile, prof);
+	np = (size_t)rules_profiles(spec->rules, profile, prof);
 	per = (size_t)spec->nlinks * 2;
 	if (np == 0 ||
 	    (spec->routes = calloc(per * np, sizeof(*spec->routes))) == NULL)
@@ -121,6 +115,6 @@ balance_spec_clear(struct balance_spec *spec)
 {
 	free(spec->profiles);
 	free(spec->routes);
-	free(spec->rules);
+	rule_set_unref(spec->rules);
 	memset(spec, 0, sizeof(*spec));
 }

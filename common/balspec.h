@@ -104,10 +104,9 @@ struct balance_spec {
 	struct balance_route_spec *routes;
 	size_t                     nroutes;
 
-	/* Application rules in order, their profiles indexes into
-	 * profiles[] (rules.h); at most RULES_MAX. */
-	struct rule *rules;
-	size_t       nrules;
+	/* Application rules (rules.h), their profiles indexes into
+	 * profiles[]: a reference, NULL for none. */
+	struct rule_set *rules;
 
 	enum failback_mode   failback;
 	uint32_t             flows_max; /* the flow table's size, fixed */

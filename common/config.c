@@ -448,7 +448,7 @@ config_default_routes(struct config *conf, int profile)
 
 	if (conf->nroutes > 0 || conf->nlinks == 0)
 		return 0;
-	np = (size_t)rules_profiles(conf->rules, conf->nrules, profile, prof);
+	np = (size_t)rules_profiles(conf->ruleset, profile, prof);
 	per = conf->nlinks * 2;
 	if (np == 0)
 		return 0;
@@ -537,6 +537,11 @@ parse_text(const char *text, size_t len, const char *name,
 		parse_root(&cp, conf, root);
 	if (kind == CONFIG_POPD)
 		cfg_finish_sites(&cp, conf, readdir);
+	/* Compiled before the implicit routes: a rule's profile gets them. */
+	if (cp.nerrs == 0 && !cp.nomem && !cfg_sites_failed(&cp) &&
+	    conf->nrules > 0 &&
+	    (conf->ruleset = rule_set_new(conf->rules, conf->nrules)) == NULL)
+		cp.nomem = 1;
 	if (cp.nerrs == 0 && !cp.nomem && !cfg_sites_failed(&cp))
 		add_implicit(&cp, conf);
 out:
@@ -596,6 +601,7 @@ config_free(struct config *conf)
 	free(conf->tls.key);
 	free(conf->routes);
 	free(conf->rules);
+	rule_set_unref(conf->ruleset);
 	free(conf->profiles);
 	free(conf->file);
 	free(conf);

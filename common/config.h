@@ -204,10 +204,12 @@ struct config {
 	struct config_route *routes;
 	size_t               nroutes;
 
-	/* "rules", in file order, compiled (rules.h): their profile is an
-	 * index into profiles[]. */
-	struct rule *rules;
-	size_t       nrules;
+	/* "rules", in file order (rules.h): their profile is an index into
+	 * profiles[]; ruleset is them compiled, NULL without rules, what
+	 * balancing specs take a reference to. */
+	struct rule     *rules;
+	size_t           nrules;
+	struct rule_set *ruleset;
 
 	uint32_t             flows_max;
 	uint32_t             flows_site_max; /* popd: 0 = a fair share */

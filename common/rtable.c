@@ -157,8 +157,8 @@ int
 rtable_select_flow(const struct balance *b, const struct flow *f, int family,
     const uint8_t *dst)
 {
-	return rtable_select_profile(b,
-	    f->rule < b->nrules ? b->rules[f->rule].profile : -1, family, dst);
+	return rtable_select_profile(
+	    b, rule_set_profile(b->rules, f->rule), family, dst);
 }
 
 unsigned

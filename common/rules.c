@@ -28,18 +28,62 @@ rule_proto_has_ports(unsigned proto)
 	}
 }
 
-static int
-in_list(const struct wp_prefix *p, unsigned n, int family, const uint8_t *a)
+/* A prefix as two masked 64-bit words (in memory order, like the
+ * address bytes they are compared with). */
+struct rule_net {
+	uint64_t net[2];
+	uint64_t mask[2];
+	uint8_t  family;
+};
+
+/* A rule as matched: its lists are runs of the set's nets[] and ports[]. */
+struct crule {
+	uint64_t dscp;
+	uint8_t  proto[32];
+	int      profile;
+	uint8_t  any_proto, nsrc, ndst, nsport, ndport;
+	uint32_t src, dst, sport, dport; /* first entry of each run */
+};
+
+struct rule_set {
+	unsigned long      refs;
+	size_t             n;
+	struct crule      *r;
+	struct rule_net   *nets;
+	struct rule_ports *ports;
+};
+
+static void
+net_compile(struct rule_net *n, const struct wp_prefix *p)
 {
+	uint8_t  m[16] = {0}, a[16];
 	unsigned i;
 
-	for (i = 0; i < n; i++)
-		if (prefix_contains(&p[i], family, a))
+	for (i = 0; i < p->len && i < 128; i++)
+		m[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	for (i = 0; i < 16; i++)
+		a[i] = p->addr.a[i] & m[i];
+	memcpy(n->net, a, 16);
+	memcpy(n->mask, m, 16);
+	n->family = p->addr.family;
+}
+
+static inline int
+in_nets(const struct rule_net *n, unsigned cnt, int family, const uint8_t *a)
+{
+	uint64_t w[2];
+	unsigned i;
+
+	memcpy(w, a, 16);
+	for (i = 0; i < cnt; i++)
+		if (n[i].family == family &&
+		    (((w[0] ^ n[i].net[0]) & n[i].mask[0]) |
+			((w[1] ^ n[i].net[1]) & n[i].mask[1])) == 0)
 			return 1;
 	return 0;
 }
 
-static int
+static inline int
 in_ranges(const struct rule_ports *r, unsigned n, uint16_t port)
 {
 	unsigned i;
@@ -50,8 +94,9 @@ in_ranges(const struct rule_ports *r, unsigned n, uint16_t port)
 	return 0;
 }
 
-int
-rule_match(const struct rule *r, const struct pkt_info *pi)
+static int
+crule_match(
+    const struct rule_set *s, const struct crule *r, const struct pkt_info *pi)
 {
 	if (!r->any_proto && !BIT(r->proto, pi->proto))
 		return 0;
@@ -62,26 +107,120 @@ rule_match(const struct rule *r, const struct pkt_info *pi)
 	if ((r->nsport > 0 || r->ndport > 0) &&
 	    !rule_proto_has_ports(pi->proto))
 		return 0;
-	if (r->nsport > 0 && !in_ranges(r->sport, r->nsport, pi->sport))
+	if (r->nsport > 0 &&
+	    !in_ranges(s->ports + r->sport, r->nsport, pi->sport))
 		return 0;
-	if (r->ndport > 0 && !in_ranges(r->dport, r->ndport, pi->dport))
+	if (r->ndport > 0 &&
+	    !in_ranges(s->ports + r->dport, r->ndport, pi->dport))
 		return 0;
-	if (r->nsrc > 0 && !in_list(r->src, r->nsrc, pi->family, pi->src))
+	if (r->nsrc > 0 &&
+	    !in_nets(s->nets + r->src, r->nsrc, pi->family, pi->src))
 		return 0;
-	if (r->ndst > 0 && !in_list(r->dst, r->ndst, pi->family, pi->dst))
+	if (r->ndst > 0 &&
+	    !in_nets(s->nets + r->dst, r->ndst, pi->family, pi->dst))
 		return 0;
 	return 1;
 }
 
 int
-rules_match(const struct rule *r, size_t n, const struct pkt_info *pi)
+rule_set_match(const struct rule_set *s, const struct pkt_info *pi)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (rule_match(&r[i], pi))
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < s->n; i++)
+		if (crule_match(s, &s->r[i], pi))
 			return (int)i;
 	return -1;
+}
+
+struct rule_set *
+rule_set_new(const struct rule *rules, size_t n)
+{
+	struct rule_set *s;
+	size_t           i, nn = 0, np = 0;
+	uint32_t         k, j;
+
+	if (n == 0 || n > RULES_MAX)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		nn += (size_t)rules[i].nsrc + rules[i].ndst;
+		np += (size_t)rules[i].nsport + rules[i].ndport;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->r = calloc(n, sizeof(*s->r))) == NULL ||
+	    (s->nets = calloc(nn > 0 ? nn : 1, sizeof(*s->nets))) == NULL ||
+	    (s->ports = calloc(np > 0 ? np : 1, sizeof(*s->ports))) == NULL) {
+		if (s != NULL) {
+			free(s->r);
+			free(s->nets);
+		}
+		free(s);
+		return NULL;
+	}
+	s->refs = 1;
+	s->n = n;
+	for (i = 0, k = 0, j = 0; i < n; i++) {
+		const struct rule *in = &rules[i];
+		struct crule      *r = &s->r[i];
+		unsigned           m;
+
+		r->dscp = in->dscp;
+		memcpy(r->proto, in->proto, sizeof(r->proto));
+		r->profile = in->profile;
+		r->any_proto = in->any_proto;
+		r->nsrc = in->nsrc < RULE_LIST_MAX ? in->nsrc : RULE_LIST_MAX;
+		r->ndst = in->ndst < RULE_LIST_MAX ? in->ndst : RULE_LIST_MAX;
+		r->nsport =
+		    in->nsport < RULE_LIST_MAX ? in->nsport : RULE_LIST_MAX;
+		r->ndport =
+		    in->ndport < RULE_LIST_MAX ? in->ndport : RULE_LIST_MAX;
+		r->src = k;
+		for (m = 0; m < r->nsrc; m++)
+			net_compile(&s->nets[k++], &in->src[m]);
+		r->dst = k;
+		for (m = 0; m < r->ndst; m++)
+			net_compile(&s->nets[k++], &in->dst[m]);
+		r->sport = j;
+		for (m = 0; m < r->nsport; m++)
+			s->ports[j++] = in->sport[m];
+		r->dport = j;
+		for (m = 0; m < r->ndport; m++)
+			s->ports[j++] = in->dport[m];
+	}
+	return s;
+}
+
+struct rule_set *
+rule_set_ref(struct rule_set *s)
+{
+	if (s != NULL)
+		__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+	return s;
+}
+
+void
+rule_set_unref(struct rule_set *s)
+{
+	if (s == NULL || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	free(s->r);
+	free(s->nets);
+	free(s->ports);
+	free(s);
+}
+
+size_t
+rule_set_count(const struct rule_set *s)
+{
+	return s != NULL ? s->n : 0;
+}
+
+int
+rule_set_profile(const struct rule_set *s, size_t i)
+{
+	return s != NULL && i < s->n ? s->r[i].profile : -1;
 }
 
 static const struct {
@@ -193,19 +332,20 @@ rule_ports_parse(const char *s, struct rule_ports *r)
 }
 
 int
-rules_profiles(const struct rule *rules, size_t nrules, int first, int *out)
+rules_profiles(const struct rule_set *s, int first, int *out)
 {
-	size_t i, j;
-	int    n = 0;
+	size_t i, j, n = rule_set_count(s);
+	int    k = 0, p;
 
 	if (first >= 0)
-		out[n++] = first;
-	for (i = 0; i < nrules; i++) {
-		for (j = 0; j < (size_t)n; j++)
-			if (out[j] == rules[i].profile)
+		out[k++] = first;
+	for (i = 0; i < n; i++) {
+		p = rule_set_profile(s, i);
+		for (j = 0; j < (size_t)k; j++)
+			if (out[j] == p)
 				break;
-		if (j == (size_t)n)
-			out[n++] = rules[i].profile;
+		if (j == (size_t)k)
+			out[k++] = p;
 	}
-	return n;
+	return k;
 }

@@ -42,17 +42,36 @@ struct rule {
 	struct rule_ports dport[RULE_LIST_MAX];
 };
 
-/* 1 if the packet (a flow's first, as this daemon sees it) matches. */
-int rule_match(const struct rule *, const struct pkt_info *);
-/* The index of the first of n rules the packet matches, or -1. */
-int rules_match(const struct rule *, size_t n, const struct pkt_info *);
+/*
+ * A rule set: rules compiled for matching (each prefix a mask over two
+ * 64-bit words, the lists packed) and shared by reference, so that the
+ * config, every balancing spec made from it and every balance (popd has
+ * one a site) hold one copy.  Immutable once made.  rule_set_new()
+ * returns it with one reference, NULL if out of memory or n is 0 (no
+ * rules: every function below takes NULL as the empty set); each
+ * rule_set_ref() needs a rule_set_unref().
+ */
+struct rule_set;
+struct rule_set *rule_set_new(const struct rule *, size_t n);
+struct rule_set *rule_set_ref(struct rule_set *);
+void             rule_set_unref(struct rule_set *);
+size_t           rule_set_count(const struct rule_set *);
+/* Rule i's profile, or -1 if there is no rule i. */
+int rule_set_profile(const struct rule_set *, size_t i);
+/*
+ * The index of the first rule the packet (a flow's first, as this daemon
+ * sees it) matches, or -1.  Allocates nothing; costs at most every rule,
+ * each at most a protocol bit, a DSCP bit and RULE_LIST_MAX compares per
+ * list.
+ */
+int rule_set_match(const struct rule_set *, const struct pkt_info *);
 
 /*
  * The profiles that get default routes (a config without routes): first
  * (if >= 0), then each rule's profile not yet listed, in rule order, into
  * out[] (room for RULES_MAX + 1).  Returns how many.
  */
-int rules_profiles(const struct rule *, size_t n, int first, int *out);
+int rules_profiles(const struct rule_set *, int first, int *out);
 
 /* 1 if packets of IP protocol `proto` carry ports (TCP, UDP, UDP-Lite,
  * SCTP, DCCP: pkt_parse() reads them). */

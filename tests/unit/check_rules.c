@@ -575,7 +575,7 @@ START_TEST(popd_return_flows)
 
 	ck_assert_int_eq(c->default_profile, 0);
 	ck_assert_int_eq(balance_spec_from_config(&spec, c, SIDE_DOWN), 0);
-	ck_assert_uint_eq(spec.nrules, 1);
+	ck_assert_uint_eq(rule_set_count(spec.rules), 1);
 	spec.nlinks = 2;
 	snprintf(spec.links[0].name, sizeof(spec.links[0].name), "WAN1");
 	snprintf(spec.links[1].name, sizeof(spec.links[1].name), "WAN2");
