@@ -3,8 +3,8 @@
  * are a capture file.  libpcap reads it (pcap or pcapng, any link type it
  * claims), and every frame goes through capture_ip_offset and the engine
  * exactly as in replay, including a failover half way, with application
- * rules (their profile has a route on WAN1 only, so the failover leaves it no
- * route) and both outputs written to /dev/null.
+ * rules (their profile has a route on WAN1 only, so the failover leaves
+ * it none) and both outputs written to /dev/null.
  */
 #include "autoconf.h"
 
