@@ -13,7 +13,9 @@
  * whose network contains the destination and whose link is up, take the
  * most specific prefix, then the lowest metric; the first such route's
  * profile (or static route) decides, and the profile balances among the
- * routes of that prefix, metric and profile.
+ * routes of that prefix, metric and profile.  Application rules (rules.h)
+ * come first: the profile of the first rule the flow's first packet
+ * matches decides among its own routes, the same way.
  *
  * Ownership: the balance does not own flows; it records in each flow its
  * link, profile and sticky group, and must be told when a flow leaves the
