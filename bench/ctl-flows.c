@@ -100,9 +100,10 @@ static int
 flows_next(void *cur, json_t *rows, size_t max)
 {
 	struct cursor        *w = cur;
-	struct ctlsrv_flowsrc src = {table, names, 2, NULL, 0, NULL};
-	size_t                before = json_array_size(rows);
-	int                   rc;
+	struct ctlsrv_flowsrc src = {
+	    table, names, 2, NULL, 0, NULL, NULL, 0, NULL, 0};
+	size_t before = json_array_size(rows);
+	int    rc;
 
 	rc = ctlsrv_flows_step(
 	    rows, max, w->limit - w->shown, &src, -1, &w->fp, now_ms());
@@ -139,7 +140,8 @@ handler(void *arg, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
 static double
 whole(size_t limit, size_t *bytes)
 {
-	struct ctlsrv_flowsrc src = {table, names, 2, NULL, 0, NULL};
+	struct ctlsrv_flowsrc src = {
+	    table, names, 2, NULL, 0, NULL, NULL, 0, NULL, 0};
 	struct ctlsrv_flowpos fp = {0, 0};
 	json_t               *rows, *reply;
 	char                 *s;

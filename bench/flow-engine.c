@@ -11,6 +11,8 @@
  *   - the whole per-packet path (parse, lookup or create and assign,
  *     touch) on new and existing flows, one packet at a time and in
  *     batches of 32 as the daemons' recvmmsg loop hands them over
+ *   - the same with 16 and with 255 application rules (rules.h) that a
+ *     new flow must all try: what a rule set costs a new flow
  *   - memory per flow with the table sized for --flows (default 1,000,000)
  * Prints a table and, with --json FILE, writes the figures.  Absolute
  * times on a shared machine are noise; the ratio to the baseline is the
@@ -72,25 +74,45 @@ make_packet(uint32_t i, uint8_t *p)
 	p[33] = PKT_TCP_SYN;
 }
 
-/* The spec the daemons would build from this config (socketd's side). */
+/*
+ * The spec the daemons would build from this config (socketd's side),
+ * with `nrules` application rules none of the packets matches, each as
+ * dear as a rule gets: its source prefix matches, then eight destination
+ * prefixes are tried and fail, so a new flow pays for every rule.
+ */
 static void
-make_spec(const char *algorithm, struct balance_spec *spec)
+make_spec(const char *algorithm, unsigned nrules, struct balance_spec *spec)
 {
 	struct config_errors errs = {0};
 	struct config       *conf;
-	char                 text[1024];
-	size_t               i;
+	char                *text;
+	size_t               i, len, cap = 1024 + (size_t)nrules * 256;
 
-	snprintf(text, sizeof(text),
+	if ((text = malloc(cap)) == NULL) {
+		fprintf(stderr, "flow-engine: out of memory\n");
+		exit(1);
+	}
+	len = (size_t)snprintf(text, cap,
 	    "{\"links\": ["
 	    "{\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},"
 	    "{\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 20}],"
 	    "\"default_profile\": \"p\","
 	    "\"profiles\": [{\"name\": \"p\", \"algorithm\": \"%s\"}],"
-	    "\"flows\": {\"max\": %u}}",
+	    "\"flows\": {\"max\": %u}, \"rules\": [",
 	    algorithm, nflows);
+	for (i = 0; i < nrules; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+		    "%s{\"source\": \"10.0.0.0/8\", \"destination\": "
+		    "[\"198.18.%zu.0/24\", \"198.18.1.0/24\", "
+		    "\"198.18.2.0/24\", "
+		    "\"198.18.3.0/24\", \"198.18.4.0/24\", \"198.18.5.0/24\", "
+		    "\"198.18.6.0/24\", \"198.18.7.0/24\"], "
+		    "\"profile\": \"p\"}",
+		    i > 0 ? "," : "", i);
+	(void)snprintf(text + len, cap - len, "]}");
 	conf = config_parse(
 	    text, strlen(text), "bench.json", CONFIG_REPLAY, &errs);
+	free(text);
 	if (conf == NULL) {
 		for (i = 0; i < errs.n; i++)
 			fprintf(stderr, "%s\n", errs.lines[i]);
@@ -159,7 +181,7 @@ bench_new_flows(const char *algorithm, const char *label,
 	double              t;
 	uint32_t            i;
 
-	make_spec(algorithm, &spec);
+	make_spec(algorithm, 0, &spec);
 	ft = flow_table_new(nflows, &spec.flow_timeouts);
 	b = balance_new(&spec);
 
@@ -219,7 +241,7 @@ bench_new_flows(const char *algorithm, const char *label,
  * link assignment), touch; one packet at a time and in batches.
  */
 static void
-bench_engine(const char *algorithm, const char *single_new,
+bench_engine(const char *algorithm, unsigned nrules, const char *single_new,
     const char *batch_new, const char *batch_old, uint8_t *pkts)
 {
 	struct balance_spec  spec;
@@ -231,7 +253,7 @@ bench_engine(const char *algorithm, const char *single_new,
 	double               t;
 	uint32_t             i, j;
 
-	make_spec(algorithm, &spec);
+	make_spec(algorithm, nrules, &spec);
 	e = engine_new(&spec);
 	for (j = 0; j < BATCH; j++)
 		lens[j] = PKTLEN;
@@ -358,11 +380,20 @@ main(int argc, char *argv[])
 			bench_new_flows(algorithms[a].algorithm,
 			    algorithms[a].label, pis, keys,
 			    a == 0 ? &memory : NULL);
-		bench_engine("ratio", "packet path, new flow (ratio)",
+		bench_engine("ratio", 0, "packet path, new flow (ratio)",
 		    "batch of 32, new flow (ratio)",
 		    "batch of 32, existing flow", pkts);
-		bench_engine("flow", NULL, "batch of 32, new flow (flow)",
+		bench_engine("flow", 0, NULL, "batch of 32, new flow (flow)",
 		    "batch of 32, existing flow", pkts);
+		/* Rules cost a new flow only: every rule tried and none
+		 * matching, for a rule set of a size seen in the field and
+		 * for the most the loader takes. */
+		bench_engine("ratio", 16, NULL,
+		    "batch of 32, new flow (16 rules)",
+		    "batch of 32, existing (16 rules)", pkts);
+		bench_engine("ratio", RULES_MAX, NULL,
+		    "batch of 32, new flow (255 rules)",
+		    "batch of 32, existing (255 rules)", pkts);
 	}
 
 	base = results[0].ns;

@@ -15,6 +15,7 @@
 #include "hash.h"
 #include "hrw.h"
 #include "lpm.h"
+#include "rules.h"
 
 /*
  * Layout.  Routes are copied from the spec with their weight (on the
@@ -126,6 +127,8 @@ struct balance {
 	struct bal_profile *profiles;
 	size_t              nprofiles;
 
+	struct rule_set *rules; /* the spec's, a reference: rules.h */
+
 	struct wp_hash_key flow_key; /* fixed: see FLOW_KEY_LABEL */
 
 	uint64_t tput_base_ms;
@@ -162,6 +165,17 @@ void rtable_free(struct balance *);
  * it decides.  -1 if none.  Costs one trie walk (at most the address's
  * bits) plus the routes it skips because their link is down. */
 int rtable_select(const struct balance *, int family, const uint8_t *dst);
+/*
+ * The same among the routes of `profile` (a rule's choice), or if none
+ * of them is live and holds the destination, rtable_select()'s; -1 for
+ * profile is rtable_select().  rtable_select_flow() asks for the profile
+ * of the rule that placed a flow (flow.rule), so failover keeps it
+ * there, or brings it back.
+ */
+int rtable_select_profile(
+    const struct balance *, int profile, int family, const uint8_t *dst);
+int rtable_select_flow(const struct balance *, const struct flow *f, int family,
+    const uint8_t *dst);
 /* The live routes of a set, in spec order, into c[]; returns how many. */
 unsigned rtable_gather(
     const struct balance *, const struct bal_set *, struct cand *c);
@@ -214,9 +228,10 @@ void bal_place(struct balance *, struct flow_table *, struct flow *f,
     uint8_t profile, uint8_t link);
 void bal_uncount(struct balance *, unsigned link, uint8_t profile);
 void bal_unplace(struct balance *, const struct flow *f, uint64_t now);
-/* A link for a flow that has none, by its destination's route set. */
+/* A link for a flow that has none, by its destination's route set, in
+ * the profile of rule `rule` if it is one (-1: the route table's). */
 int bal_assign(struct balance *, struct flow_table *, struct flow *f,
-    const struct bal_ctx *, uint64_t now);
+    const struct bal_ctx *, int rule, uint64_t now);
 /* The hashing context of a flow in the table, from its key and flags. */
 void bal_ctx_from_flow(struct bal_ctx *, const struct flow *f);
 

@@ -114,6 +114,7 @@ balance_new(const struct balance_spec *spec)
 		if (sticky_profile_init(p, &spec->profiles[i]) == -1)
 			goto fail;
 	}
+	b->rules = rule_set_ref(spec->rules);
 	if (rtable_build(b, spec) == -1)
 		goto fail;
 	return b;
@@ -132,6 +133,7 @@ balance_free(struct balance *b)
 	for (i = 0; i < b->nprofiles; i++)
 		sticky_profile_free(&b->profiles[i]);
 	free(b->profiles);
+	rule_set_unref(b->rules);
 	rtable_free(b);
 	free(b->links);
 	free(b);
@@ -150,21 +152,27 @@ balance_seed(struct balance *b, uint64_t seed)
 /* New, or its link was removed by a reload; see balance_assign(). */
 int
 bal_assign(struct balance *b, struct flow_table *t, struct flow *f,
-    const struct bal_ctx *x, uint64_t now_ms)
+    const struct bal_ctx *x, int rule, uint64_t now_ms)
 {
 	struct cand         c[BALANCE_MAX_LINKS];
 	struct bal_profile *p;
 	struct bal_set     *s;
 	unsigned            n, k;
-	int                 si;
+	int                 si, want;
 
 	f->group = 0;
-	if ((si = rtable_select(b, x->family, x->dst)) == -1) {
+	f->rule = FLOW_RULE_NONE;
+	want = rule >= 0 ? rule_set_profile(b->rules, (size_t)rule) : -1;
+	if ((si = rtable_select_profile(b, want, x->family, x->dst)) == -1) {
 		flow_table_set_link(t, f, FLOW_LINK_NONE);
 		f->profile = FLOW_PROFILE_NONE;
 		return -1;
 	}
 	s = &b->sets[si];
+	/* A rule whose profile has no live route to the destination gives
+	 * way to the route table. */
+	if (want >= 0 && s->profile == (uint8_t)want)
+		f->rule = (uint8_t)rule;
 	if (s->profile == FLOW_PROFILE_NONE) {
 		bal_place(
 		    b, t, f, FLOW_PROFILE_NONE, b->routes[s->route[0]].link);
@@ -181,8 +189,14 @@ bal_assign(struct balance *b, struct flow_table *t, struct flow *f,
 }
 
 int
-balance_assign(struct balance *b, struct flow_table *t,
-    const struct pkt_info *pkt, struct flow *f, uint64_t now_ms)
+balance_rule_match(const struct balance *b, const struct pkt_info *pkt)
+{
+	return rule_set_match(b->rules, pkt);
+}
+
+int
+balance_assign_rule(struct balance *b, struct flow_table *t,
+    const struct pkt_info *pkt, struct flow *f, int rule, uint64_t now_ms)
 {
 	struct bal_ctx x;
 
@@ -196,7 +210,15 @@ balance_assign(struct balance *b, struct flow_table *t,
 	x.src = pkt->src;
 	x.dst = pkt->dst;
 	x.family = pkt->family;
-	return bal_assign(b, t, f, &x, now_ms);
+	return bal_assign(b, t, f, &x, rule, now_ms);
+}
+
+int
+balance_assign(struct balance *b, struct flow_table *t,
+    const struct pkt_info *pkt, struct flow *f, uint64_t now_ms)
+{
+	return balance_assign_rule(
+	    b, t, pkt, f, balance_rule_match(b, pkt), now_ms);
 }
 
 int
@@ -355,9 +377,12 @@ adopt_flow(void *arg, struct flow *f)
 	if (from == FLOW_LINK_NONE)
 		return 0;
 	to = from < a->nold ? a->map[from] : -1;
-	/* The old balance's profile and group mean nothing here. */
+	/* The old balance's profile, group and rules mean nothing here: a
+	 * kept flow is counted in the profile of its destination's route
+	 * (its first packet, that rules look at, is long gone). */
 	f->group = 0;
 	f->profile = FLOW_PROFILE_NONE;
+	f->rule = FLOW_RULE_NONE;
 	flow_table_set_link(a->t, f, FLOW_LINK_NONE);
 	bal_ctx_from_flow(&x, f);
 	if (to >= 0 && (unsigned)to < b->nlinks) {
@@ -371,7 +396,7 @@ adopt_flow(void *arg, struct flow *f)
 		return 0;
 	}
 	/* Its link is gone: it moves as failover would move it. */
-	if (bal_assign(b, a->t, f, &x, a->now) == -1) {
+	if (bal_assign(b, a->t, f, &x, -1, a->now) == -1) {
 		a->stranded++;
 		return 0;
 	}

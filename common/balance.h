@@ -13,7 +13,9 @@
  * whose network contains the destination and whose link is up, take the
  * most specific prefix, then the lowest metric; the first such route's
  * profile (or static route) decides, and the profile balances among the
- * routes of that prefix, metric and profile.
+ * routes of that prefix, metric and profile.  Application rules (rules.h)
+ * come first: the profile of the first rule the flow's first packet
+ * matches decides among its own routes, the same way.
  *
  * Ownership: the balance does not own flows; it records in each flow its
  * link, profile and sticky group, and must be told when a flow leaves the
@@ -30,6 +32,7 @@
 #include "pkt.h"
 
 struct balance;
+struct rule;
 
 /* NULL on allocation failure.  The spec may be cleared afterwards; its
  * flows_max and flow_timeouts are the engine's, not read here. */
@@ -49,6 +52,18 @@ void balance_seed(struct balance *, uint64_t);
  */
 int balance_assign(struct balance *, struct flow_table *,
     const struct pkt_info *pkt, struct flow *f, uint64_t now_ms);
+/*
+ * Application rules (rules.h): the index of the first of the spec's rules
+ * the packet matches, or -1.  balance_assign() is balance_assign_rule()
+ * with it: the rule's profile decides among the routes of that profile
+ * (most specific, lowest metric, as for the route table), and sets
+ * f->rule; if no live route of that profile holds the destination,
+ * or rule is -1, the route table's profile decides.  Costs the rules
+ * tried, each a few comparisons: no allocation.
+ */
+int balance_rule_match(const struct balance *, const struct pkt_info *pkt);
+int balance_assign_rule(struct balance *, struct flow_table *,
+    const struct pkt_info *pkt, struct flow *f, int rule, uint64_t now_ms);
 
 /*
  * 1 if a route with an up link covers the packet's destination, i.e. if

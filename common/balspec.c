@@ -74,6 +74,7 @@ balance_spec_from_config(struct balance_spec *spec, const struct config *conf,
 		rs->weight = cr->weight;
 		rs->profile = cr->profile;
 	}
+	spec->rules = rule_set_ref(conf->ruleset);
 	spec->failback = conf->failback;
 	spec->flows_max = conf->flows_max;
 	spec->flow_timeouts = conf->flow_timeouts;
@@ -87,22 +88,25 @@ int
 balance_spec_default_routes(struct balance_spec *spec, int profile)
 {
 	struct balance_route_spec *rs;
-	size_t                     i;
+	int                        prof[RULES_MAX + 1];
+	size_t                     i, per, np;
 
 	if (spec->nroutes > 0 || spec->nlinks == 0)
 		return 0;
-	if ((spec->routes = calloc(
-		 (size_t)spec->nlinks * 2, sizeof(*spec->routes))) == NULL)
-		return -1;
-	for (i = 0; i < (size_t)spec->nlinks * 2; i++) {
+	np = (size_t)rules_profiles(spec->rules, profile, prof);
+	per = (size_t)spec->nlinks * 2;
+	if (np == 0 ||
+	    (spec->routes = calloc(per * np, sizeof(*spec->routes))) == NULL)
+		return np == 0 ? 0 : -1;
+	for (i = 0; i < per * np; i++) {
 		rs = &spec->routes[i];
 		/* Zeroed: 0.0.0.0/0 and ::/0 need only the family. */
 		rs->network.addr.family = i % 2 == 0 ? AF_INET : AF_INET6;
-		rs->link = (unsigned)(i / 2);
+		rs->link = (unsigned)(i % per / 2);
 		rs->metric = BALANCE_METRIC_DEFAULT;
-		rs->profile = profile;
+		rs->profile = prof[i / per];
 	}
-	spec->nroutes = (size_t)spec->nlinks * 2;
+	spec->nroutes = per * np;
 	return 0;
 }
 
@@ -111,5 +115,6 @@ balance_spec_clear(struct balance_spec *spec)
 {
 	free(spec->profiles);
 	free(spec->routes);
+	rule_set_unref(spec->rules);
 	memset(spec, 0, sizeof(*spec));
 }

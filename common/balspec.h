@@ -22,6 +22,7 @@
 
 #include "addr.h"
 #include "flow.h"
+#include "rules.h"
 
 #define BALANCE_MAX_LINKS 32
 #define BALANCE_NAME_MAX  32 /* link names, with NUL */
@@ -103,6 +104,10 @@ struct balance_spec {
 	struct balance_route_spec *routes;
 	size_t                     nroutes;
 
+	/* Application rules (rules.h), their profiles indexes into
+	 * profiles[]: a reference, NULL for none. */
+	struct rule_set *rules;
+
 	enum failback_mode   failback;
 	uint32_t             flows_max; /* the flow table's size, fixed */
 	struct flow_timeouts flow_timeouts;
@@ -119,10 +124,12 @@ struct config;
 int balance_spec_from_config(
     struct balance_spec *spec, const struct config *, enum balance_side);
 /*
- * One 0.0.0.0/0 and one ::/0 route per link in `profile`, as the loader
- * adds them to a config without routes (DESIGN.md section 5); popd calls
- * it for the links a HELLO announces.  Does nothing if the spec has
- * routes or no links.  Returns 0, or -1 on allocation failure.
+ * One 0.0.0.0/0 and one ::/0 route per link in `profile`, then the same
+ * in each other profile a rule names (so that a rule's profile balances
+ * over every link), as the loader adds them to a config without routes
+ * (DESIGN.md section 5); popd calls it for the links a HELLO announces.
+ * Does nothing if the spec has routes or no links.  Returns 0, or -1 on
+ * allocation failure.
  */
 int balance_spec_default_routes(struct balance_spec *spec, int profile);
 /* Frees the arrays and zeroes *spec; safe on a zeroed spec. */

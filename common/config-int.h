@@ -197,6 +197,9 @@ void cfg_parse_tun(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_limits(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_parse_metrics(struct cparse *cp, struct config *conf, json_t *root);
 
+/* config-rules.c: "rules" (after profiles: they name one). */
+void cfg_parse_rules(struct cparse *cp, struct config *conf, json_t *root);
+
 /* config-cluster.c: popd's "cluster". */
 void cfg_parse_cluster(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_cluster_free(struct config_cluster *);

@@ -48,10 +48,11 @@ static const char *const failback_names[] = {
 /* The keys each object may have: anything else is an error. */
 static const char *const socketd_keys[] = {"site", "links", "default_profile",
     "profiles", "routes", "flows", "probe", "failback", "pop", "tls", "tun",
-    "lan", "metrics", "session_grace_s", "offload", "workers", NULL};
+    "lan", "metrics", "session_grace_s", "offload", "workers", "rules", NULL};
 static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     "flows", "probe", "failback", "listen", "tls", "tun", "metrics", "limits",
-    "session_grace_s", "offload", "workers", "sites_dir", "cluster", NULL};
+    "session_grace_s", "offload", "workers", "sites_dir", "cluster", "rules",
+    NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
     "source_prefix", "source_prefix6", "destination_prefix",
     "destination_prefix6", "keepalive", "timeout_s", "max_groups", NULL};
@@ -313,6 +314,7 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	/* Profiles first: links and routes refer to them by name. */
 	parse_profiles(cp, conf, root);
 	parse_default_profile(cp, conf, root);
+	cfg_parse_rules(cp, conf, root);
 	/* Flows before sites: a site's flows_max is checked against them. */
 	parse_flows(cp, conf, root);
 	if (cp->kind == CONFIG_POPD)
@@ -441,23 +443,27 @@ int
 config_default_routes(struct config *conf, int profile)
 {
 	struct config_route *rt;
-	size_t               i;
+	int                  prof[RULES_MAX + 1];
+	size_t               i, per, np;
 
 	if (conf->nroutes > 0 || conf->nlinks == 0)
 		return 0;
-	if ((conf->routes = calloc(conf->nlinks * 2, sizeof(*conf->routes))) ==
-	    NULL)
+	np = (size_t)rules_profiles(conf->ruleset, profile, prof);
+	per = conf->nlinks * 2;
+	if (np == 0)
+		return 0;
+	if ((conf->routes = calloc(per * np, sizeof(*conf->routes))) == NULL)
 		return -1;
-	for (i = 0; i < conf->nlinks * 2; i++) {
+	for (i = 0; i < per * np; i++) {
 		rt = &conf->routes[i];
 		/* Zeroed: 0.0.0.0/0 and ::/0 need only the family. */
 		rt->network.addr.family = i % 2 == 0 ? AF_INET : AF_INET6;
-		rt->link = (int)(i / 2);
+		rt->link = (int)(i % per / 2);
 		rt->metric = METRIC_DEFAULT;
-		rt->profile = profile;
+		rt->profile = prof[i / per];
 		rt->implicit = 1;
 	}
-	conf->nroutes = conf->nlinks * 2;
+	conf->nroutes = per * np;
 	return 0;
 }
 
@@ -531,6 +537,11 @@ parse_text(const char *text, size_t len, const char *name,
 		parse_root(&cp, conf, root);
 	if (kind == CONFIG_POPD)
 		cfg_finish_sites(&cp, conf, readdir);
+	/* Compiled before the implicit routes: a rule's profile gets them. */
+	if (cp.nerrs == 0 && !cp.nomem && !cfg_sites_failed(&cp) &&
+	    conf->nrules > 0 &&
+	    (conf->ruleset = rule_set_new(conf->rules, conf->nrules)) == NULL)
+		cp.nomem = 1;
 	if (cp.nerrs == 0 && !cp.nomem && !cfg_sites_failed(&cp))
 		add_implicit(&cp, conf);
 out:
@@ -589,6 +600,8 @@ config_free(struct config *conf)
 	free(conf->tls.cert);
 	free(conf->tls.key);
 	free(conf->routes);
+	free(conf->rules);
+	rule_set_unref(conf->ruleset);
 	free(conf->profiles);
 	free(conf->file);
 	free(conf);

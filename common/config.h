@@ -23,6 +23,7 @@
 #include "balspec.h"
 #include "flow.h"
 #include "proto.h"
+#include "rules.h"
 
 #define CONFIG_MAX_LINKS  PROTO_MAX_LINKS
 #define CONFIG_NAME_MAX   PROTO_NAME_MAX /* link and profile names, with NUL */
@@ -203,6 +204,13 @@ struct config {
 	struct config_route *routes;
 	size_t               nroutes;
 
+	/* "rules", in file order (rules.h): their profile is an index into
+	 * profiles[]; ruleset is them compiled, NULL without rules, what
+	 * balancing specs take a reference to. */
+	struct rule     *rules;
+	size_t           nrules;
+	struct rule_set *ruleset;
+
 	uint32_t             flows_max;
 	uint32_t             flows_site_max; /* popd: 0 = a fair share */
 	struct flow_timeouts flow_timeouts;
@@ -265,8 +273,8 @@ struct config *config_parse(const char *text, size_t len, const char *name,
     enum config_kind, struct config_errors *);
 /*
  * A config without routes gets one 0.0.0.0/0 and one ::/0 route per link
- * in `profile` (DESIGN.md section 5); the loader calls it, and so will
- * popd for a site whose links arrive in its HELLO.  Does nothing if routes
+ * in `profile`, then the same in each other profile a rule names
+ * (DESIGN.md section 5); the loader calls it.  Does nothing if routes
  * exist.  Returns 0, or -1 on allocation failure.
  */
 int  config_default_routes(struct config *, int profile);

@@ -153,7 +153,9 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
     struct engine_result *res)
 {
 	struct flow *f;
+	int          rule;
 
+	res->rule = -1;
 	f = flow_table_lookup(e->flows, &pd->key, pd->hash);
 	if (f == NULL) {
 		/* Before inserting: in a full table the insert evicts. */
@@ -164,8 +166,11 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
 			return engine_skip(e, PKT_ERR_TABLE_FULL);
 		if (pd->src_is_a)
 			f->flags |= FLOW_F_A_INITIATOR;
-		if (balance_assign(e->balance, e->flows, &pd->pi, f, now_ms) ==
-		    -1) {
+		/* Rules look at the first packet only: the flow remembers
+		 * the profile and link they led to. */
+		rule = balance_rule_match(e->balance, &pd->pi);
+		if (balance_assign_rule(
+			e->balance, e->flows, &pd->pi, f, rule, now_ms) == -1) {
 			/* Not reached: routable was just asked.  Nothing to
 			 * release in the balance: the flow is unassigned. */
 			flow_table_remove(e->flows, f);
@@ -173,6 +178,8 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
 		}
 		e->stats.new_flows++;
 		res->is_new = 1;
+		if (f->rule != FLOW_RULE_NONE)
+			res->rule = f->rule;
 	}
 	flow_table_touch(e->flows, f, now_ms, pd->pi.len, pd->pi.tcp_flags);
 	balance_account(e->balance, f->link, pd->pi.len, now_ms);
@@ -200,6 +207,7 @@ engine_packet(struct engine *e, const uint8_t *p, size_t len, int pkt_flags,
 	int            rc;
 
 	memset(res, 0, sizeof(*res));
+	res->rule = -1;
 	engine_tick(e, now_ms);
 	if ((rc = engine_classify(e, p, len, pkt_flags, now_ms, &pd)) != 0)
 		return rc;
@@ -219,6 +227,7 @@ engine_packets(struct engine *e, const uint8_t *const *pkts, const size_t *lens,
 		m = n - base < ENGINE_BATCH_MAX ? n - base : ENGINE_BATCH_MAX;
 		for (i = 0; i < m; i++) {
 			memset(&res[base + i], 0, sizeof(res[0]));
+			res[base + i].rule = -1;
 			rcs[base + i] = engine_classify(e, pkts[base + i],
 			    lens[base + i], pkt_flags, now_ms, &pd[i]);
 			if (rcs[base + i] == 0)

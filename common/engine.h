@@ -61,6 +61,8 @@ struct engine_result {
 	uint32_t     len;    /* IP total length of the packet */
 	uint8_t      link;   /* where the packet goes (the flow's link) */
 	int          is_new; /* this packet created the flow */
+	int          rule;   /* new flow: the rule that chose its profile
+				(rules.h), else -1 */
 };
 
 /*

@@ -49,7 +49,9 @@ move(struct walk *w, struct flow *f, uint8_t profile, uint8_t link)
 	if (link == from && profile == f->profile)
 		return;
 	if (profile != f->profile) {
-		/* A group belongs to its profile: leaving one leaves it. */
+		/* A group belongs to its profile: leaving one leaves it.  A
+		 * rule's flow leaves its rule's profile only when no route
+		 * of it is left (rtable_select_flow()). */
 		bal_unplace(b, f, w->now);
 		f->group = 0;
 	} else {
@@ -83,7 +85,7 @@ replace(struct walk *w, struct flow *f, uint8_t *profile, uint8_t *link)
 	int               si, i;
 
 	bal_ctx_from_flow(&x, f);
-	if ((si = rtable_select(b, x.family, x.dst)) == -1)
+	if ((si = rtable_select_flow(b, f, x.family, x.dst)) == -1)
 		return -1;
 	s = &b->sets[si];
 	*profile = s->profile;
@@ -166,7 +168,7 @@ up_flow(void *arg, struct flow *f)
 	if (f->link >= b->nlinks)
 		return 0;
 	bal_ctx_from_flow(&x, f);
-	if ((si = rtable_select(b, x.family, x.dst)) == -1)
+	if ((si = rtable_select_flow(b, f, x.family, x.dst)) == -1)
 		return 0;
 	s = &b->sets[si];
 	if (s->profile == FLOW_PROFILE_NONE || s->profile != f->profile ||

@@ -407,6 +407,7 @@ flow_table_insert(struct flow_table *t, const struct flow_key *k, uint64_t hash,
 	f->profile = FLOW_PROFILE_NONE;
 	f->cls = (uint8_t)flow_class_of(k->proto);
 	f->flags = 0;
+	f->rule = FLOW_RULE_NONE;
 	list_append(t, f);
 	link_push(t, f);
 

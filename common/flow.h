@@ -71,6 +71,7 @@ struct flow_timeouts {
 
 #define FLOW_F_A_INITIATOR 0x01 /* key.a sent the first packet */
 #define FLOW_F_MOVED       0x02 /* failover moved it at least once */
+#define FLOW_RULE_NONE     0xff /* flow.rule: no rule chose its profile */
 
 struct flow {
 	struct flow_key key;
@@ -84,9 +85,13 @@ struct flow {
 	uint8_t         link;    /* link index, FLOW_LINK_NONE unassigned;
 				    read-only: see flow_table_set_link() */
 	uint8_t         profile; /* profile index, FLOW_PROFILE_NONE static */
-	uint8_t         cls;     /* enum flow_class */
-	uint8_t         flags;
+	/* Bit-fields, so that the rule fits in the 96 bytes. */
+	uint8_t cls : 3;   /* enum flow_class */
+	uint8_t flags : 5; /* FLOW_F_* */
+	uint8_t rule;      /* index of the rule (rules.h) that chose its
+			      profile, FLOW_RULE_NONE: the route table */
 };
+_Static_assert(FLOW_NCLASS <= 8, "flow.cls holds every class");
 
 enum flow_release {
 	FLOW_RELEASE_EXPIRED, /* idle past its class timeout */

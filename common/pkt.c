@@ -119,13 +119,13 @@ parse_ipv4(struct rbuf *b, int flags, struct pkt_info *pi)
 {
 	struct rbuf l4;
 	uint16_t    tl, id, fo;
-	uint8_t     vihl, proto;
+	uint8_t     vihl, tos, proto;
 	size_t      caplen = rbuf_left(b), hlen, end;
 	uint32_t    off;
 
 	if (caplen < 20)
 		return PKT_ERR_TRUNCATED;
-	if (rbuf_get_u8(b, &vihl) == -1 || rbuf_skip(b, 1) == -1 ||
+	if (rbuf_get_u8(b, &vihl) == -1 || rbuf_get_u8(b, &tos) == -1 ||
 	    rbuf_get_u16(b, &tl) == -1 || rbuf_get_u16(b, &id) == -1 ||
 	    rbuf_get_u16(b, &fo) == -1 || rbuf_skip(b, 1) == -1 ||
 	    rbuf_get_u8(b, &proto) == -1 || rbuf_skip(b, 2) == -1 ||
@@ -134,6 +134,8 @@ parse_ipv4(struct rbuf *b, int flags, struct pkt_info *pi)
 		return PKT_ERR_TRUNCATED;
 	pi->family = AF_INET;
 	pi->proto = proto;
+	/* RFC 2474, 3: the ToS byte's upper six bits. */
+	pi->dscp = (uint8_t)(tos >> 2);
 
 	hlen = (size_t)(vihl & 0x0f) * 4;
 	if (hlen < 20 || hlen > caplen)
@@ -175,19 +177,21 @@ parse_ipv6(struct rbuf *b, int flags, struct pkt_info *pi)
 {
 	struct rbuf r;
 	uint32_t    fid;
-	uint16_t    plen, offlg;
+	uint16_t    plen, offlg, vtc;
 	uint8_t     nh, hlen;
 	size_t      caplen = rbuf_left(b), tl, end, pos, len, n, off;
 	int         seen_frag = 0;
 
 	if (caplen < 40)
 		return PKT_ERR_TRUNCATED;
-	if (rbuf_skip(b, 4) == -1 || rbuf_get_u16(b, &plen) == -1 ||
-	    rbuf_get_u8(b, &nh) == -1 || rbuf_skip(b, 1) == -1 ||
-	    rbuf_get_bytes(b, pi->src, 16) == -1 ||
+	if (rbuf_get_u16(b, &vtc) == -1 || rbuf_skip(b, 2) == -1 ||
+	    rbuf_get_u16(b, &plen) == -1 || rbuf_get_u8(b, &nh) == -1 ||
+	    rbuf_skip(b, 1) == -1 || rbuf_get_bytes(b, pi->src, 16) == -1 ||
 	    rbuf_get_bytes(b, pi->dst, 16) == -1)
 		return PKT_ERR_TRUNCATED;
 	pi->family = AF_INET6;
+	/* Traffic class: bits 4..11; DSCP its upper six (RFC 8200, 7). */
+	pi->dscp = (uint8_t)((vtc >> 6) & 0x3f);
 
 	/*
 	 * Payload length 0 means a jumbogram (RFC 2675) whose length hides

@@ -55,6 +55,7 @@ struct pkt_info {
 	uint8_t  proto;     /* upper-layer protocol after ext hdrs */
 	uint8_t  tcp_flags; /* TCP only */
 	uint8_t  frag;      /* enum pkt_frag */
+	uint8_t  dscp;      /* DSCP, 0..63: IPv4 ToS or IPv6 class >> 2 */
 	uint8_t  src[16];   /* IPv4 in the first 4 bytes, rest 0 */
 	uint8_t  dst[16];
 	uint16_t sport;   /* TCP/UDP port; ICMP echo id; else 0 */

@@ -128,6 +128,39 @@ rtable_select(const struct balance *b, int family, const uint8_t *dst)
 	return -1;
 }
 
+int
+rtable_select_profile(
+    const struct balance *b, int profile, int family, const uint8_t *dst)
+{
+	const struct bal_prefix *p;
+	const struct bal_route  *r;
+	uint32_t                 m[LPM_MATCHES_MAX];
+	uint32_t                 j, end;
+	unsigned                 i;
+
+	if (profile < 0 || (size_t)profile >= b->nprofiles || b->lpm == NULL)
+		return rtable_select(b, family, dst);
+	/* As rtable_select(), among the routes of that profile only. */
+	for (i = lpm_matches(b->lpm, family, dst, m, NULL); i-- > 0;) {
+		p = &b->prefixes[m[i]];
+		for (j = p->first, end = p->first + p->n; j < end; j++) {
+			r = &b->routes[b->order[j]];
+			if (b->links[r->link].up &&
+			    b->sets[r->set].profile == (uint8_t)profile)
+				return r->set;
+		}
+	}
+	return rtable_select(b, family, dst);
+}
+
+int
+rtable_select_flow(const struct balance *b, const struct flow *f, int family,
+    const uint8_t *dst)
+{
+	return rtable_select_profile(
+	    b, rule_set_profile(b->rules, f->rule), family, dst);
+}
+
 unsigned
 rtable_gather(const struct balance *b, const struct bal_set *s, struct cand *c)
 {

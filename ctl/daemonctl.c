@@ -376,8 +376,9 @@ print_flows(const json_t *r)
 		pop = json_object_get(json_array_get(rows, 0), "site") != NULL;
 	if (pop)
 		printf("%-16s ", "SITE");
-	printf("%-9s %-41s %-41s %-10s %7s %7s %7s %7s\n", "PROTO", "SOURCE",
-	    "DESTINATION", "LINK", "PACKETS", "BYTES", "AGE", "IDLE");
+	printf("%-9s %-41s %-41s %-10s %-10s %7s %7s %7s %7s\n", "PROTO",
+	    "SOURCE", "DESTINATION", "LINK", "PROFILE", "PACKETS", "BYTES",
+	    "AGE", "IDLE");
 	json_array_foreach(rows, i, f)
 	{
 		snprintf(src, sizeof(src),
@@ -388,10 +389,11 @@ print_flows(const json_t *r)
 		    str(f, "dst"), (long long)num(f, "dport"));
 		if (pop)
 			printf("%-16s ", str(f, "site"));
-		printf("%-9s %-41s %-41s %-10s %7s %7s %7s %7s%s\n",
+		printf("%-9s %-41s %-41s %-10s %-10s %7s %7s %7s %7s%s\n",
 		    str(f, "proto"), src, dst, str(f, "link"),
-		    human(num(f, "packets"), a), human(num(f, "bytes"), b),
-		    duration(num(f, "age_s"), c), duration(num(f, "idle_s"), d),
+		    str(f, "profile"), human(num(f, "packets"), a),
+		    human(num(f, "bytes"), b), duration(num(f, "age_s"), c),
+		    duration(num(f, "idle_s"), d),
 		    json_is_true(json_object_get(f, "moved")) ? " moved" : "");
 	}
 	printf("%lld of %lld flows shown\n", (long long)num(r, "shown"),

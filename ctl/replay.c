@@ -37,6 +37,26 @@ replay_record(void *arg, struct flow *f, enum flow_release why)
 	rf->bytes = f->bytes;
 	rf->link = f->link;
 	rf->a_initiator = (f->flags & FLOW_F_A_INITIATOR) != 0;
+	rf->profile = f->profile;
+	rf->rule = f->rule;
+}
+
+/* A rule as the output names it: its name, else its place in "rules". */
+static const char *
+rule_label(const struct config *conf, unsigned i, char *buf, size_t len)
+{
+	if (i >= conf->nrules)
+		return NULL;
+	if (conf->rules[i].name[0] != '\0')
+		return conf->rules[i].name;
+	snprintf(buf, len, "rules[%u]", i);
+	return buf;
+}
+
+static const char *
+profile_label(const struct config *conf, unsigned p)
+{
+	return p < conf->nprofiles ? conf->profiles[p].name : "static";
 }
 
 static void
@@ -138,8 +158,13 @@ replay_frame(
 	    r->engine, data + off, h->caplen - off, flags, r->now_ms, &res);
 	if (rc != 0)
 		return; /* counted in the engine's stats */
-	if (res.is_new)
+	if (res.is_new) {
 		r->links[res.link].flows++;
+		if (res.rule >= 0 && res.rule < RULES_MAX)
+			r->rule_flows[res.rule]++;
+		else
+			r->table_flows++;
+	}
 	if (!balance_link_is_up(engine_balance(r->engine), res.link)) {
 		r->dropped++;
 		return;
@@ -240,23 +265,55 @@ replay_print_flows(const struct replay *r, FILE *fp)
 	char   src[ADDR_STRLEN], dst[ADDR_STRLEN];
 	size_t i;
 
-	fprintf(fp, "\n%-39s %5s  %-39s %5s %5s %-8s %9s %12s\n", "source",
-	    "port", "destination", "port", "proto", "link", "packets", "bytes");
+	char rb[32];
+	int  rules = r->conf->nrules > 0;
+
+	/* The profile and rule columns only when there are rules: the
+	 * output of a config without them stays as it was. */
+	fprintf(fp, "\n%-39s %5s  %-39s %5s %5s %-8s", "source", "port",
+	    "destination", "port", "proto", "link");
+	if (rules)
+		fprintf(fp, " %-12s %-12s", "profile", "rule");
+	fprintf(fp, " %9s %12s\n", "packets", "bytes");
 	for (i = 0; i < r->nflow_list; i++) {
 		const struct replay_flow *rf = &r->flow_list[i];
 		const struct flow_key    *k = &rf->key;
+		const char               *rl;
 
 		addr_ntop_raw(
 		    k->family, rf->a_initiator ? k->a : k->b, src, sizeof(src));
 		addr_ntop_raw(
 		    k->family, rf->a_initiator ? k->b : k->a, dst, sizeof(dst));
-		fprintf(fp, "%-39s %5u  %-39s %5u %5u %-8s %9llu %12llu\n", src,
+		fprintf(fp, "%-39s %5u  %-39s %5u %5u %-8s", src,
 		    rf->a_initiator ? k->pa : k->pb, dst,
 		    rf->a_initiator ? k->pb : k->pa, k->proto,
-		    r->conf->links[rf->link].name,
-		    (unsigned long long)rf->packets,
+		    r->conf->links[rf->link].name);
+		if (rules) {
+			rl = rule_label(r->conf, rf->rule, rb, sizeof(rb));
+			fprintf(fp, " %-12s %-12s",
+			    profile_label(r->conf, rf->profile),
+			    rl != NULL ? rl : "-");
+		}
+		fprintf(fp, " %9llu %12llu\n", (unsigned long long)rf->packets,
 		    (unsigned long long)rf->bytes);
 	}
+}
+
+/* New flows by rule, in rule order, then those the route table placed. */
+static void
+replay_print_rules(const struct replay *r, FILE *fp)
+{
+	char   rb[32];
+	size_t i;
+
+	fprintf(fp, "\n%-16s %-16s %9s\n", "rule", "profile", "flows");
+	for (i = 0; i < r->conf->nrules; i++)
+		fprintf(fp, "%-16s %-16s %9llu\n",
+		    rule_label(r->conf, (unsigned)i, rb, sizeof(rb)),
+		    profile_label(r->conf, (unsigned)r->conf->rules[i].profile),
+		    (unsigned long long)r->rule_flows[i]);
+	fprintf(fp, "%-16s %-16s %9llu\n", "(route table)", "-",
+	    (unsigned long long)r->table_flows);
 }
 
 void
@@ -310,6 +367,8 @@ replay_print_table(const struct replay *r, FILE *fp, const char *name)
 	}
 	if (r->nfails > 0)
 		fputc('\n', fp);
+	if (r->conf->nrules > 0)
+		replay_print_rules(r, fp);
 	if (r->dropped > 0)
 		fprintf(fp, "\ndropped: %llu packets (no link up)\n",
 		    (unsigned long long)r->dropped);
@@ -349,17 +408,44 @@ json_flow_list(const struct replay *r)
 		const uint8_t            *s = rf->a_initiator ? k->a : k->b;
 		const uint8_t            *d = rf->a_initiator ? k->b : k->a;
 
+		const char *rl;
+		char        rb[32];
+
 		addr_ntop_raw(k->family, s, src, sizeof(src));
 		addr_ntop_raw(k->family, d, dst, sizeof(dst));
+		rl = rule_label(r->conf, rf->rule, rb, sizeof(rb));
 		json_array_append_new(list,
-		    json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:I, s:I}", "src",
-			src, "dst", dst, "sport",
+		    json_pack("{s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s?, s:I, "
+			      "s:I}",
+			"src", src, "dst", dst, "sport",
 			rf->a_initiator ? k->pa : k->pb, "dport",
 			rf->a_initiator ? k->pb : k->pa, "proto", k->proto,
-			"link", r->conf->links[rf->link].name, "packets",
-			(json_int_t)rf->packets, "bytes",
+			"link", r->conf->links[rf->link].name, "profile",
+			profile_label(r->conf, rf->profile), "rule", rl,
+			"packets", (json_int_t)rf->packets, "bytes",
 			(json_int_t)rf->bytes));
 	}
+	return list;
+}
+
+static json_t *
+json_rules(const struct replay *r)
+{
+	json_t *list = json_array();
+	char    rb[32];
+	size_t  i;
+
+	for (i = 0; list != NULL && i < r->conf->nrules; i++)
+		json_array_append_new(list,
+		    json_pack("{s:s, s:s, s:I}", "rule",
+			rule_label(r->conf, (unsigned)i, rb, sizeof(rb)),
+			"profile",
+			profile_label(
+			    r->conf, (unsigned)r->conf->rules[i].profile),
+			"flows", (json_int_t)r->rule_flows[i]));
+	json_array_append_new(list,
+	    json_pack("{s:n, s:n, s:I}", "rule", "profile", "flows",
+		(json_int_t)r->table_flows));
 	return list;
 }
 
@@ -419,6 +505,8 @@ replay_print_json(const struct replay *r, FILE *fp)
 	    root, "dropped", json_integer((json_int_t)r->dropped));
 	json_object_set(root, "skipped", skipped);
 	json_object_set(root, "failovers", fails);
+	if (r->conf->nrules > 0)
+		json_object_set_new(root, "rules", json_rules(r));
 	if (r->want_flows)
 		json_object_set_new(root, "flow_list", json_flow_list(r));
 	if (json_dumpf(root, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(6)) ==

@@ -38,6 +38,8 @@ struct replay_flow {
 	uint64_t        bytes;
 	uint8_t         link;
 	uint8_t         a_initiator;
+	uint8_t         profile; /* FLOW_PROFILE_NONE: a static route */
+	uint8_t         rule;    /* FLOW_RULE_NONE: the route table's */
 };
 
 struct replay {
@@ -51,6 +53,8 @@ struct replay {
 	uint64_t             packets; /* IP packets put on a link */
 	uint64_t             bytes;
 	uint64_t             dropped; /* flow's link down, no live link */
+	uint64_t             rule_flows[RULES_MAX]; /* new flows by rule */
+	uint64_t             table_flows;           /* ... by the route table */
 	uint64_t             skipped[PKT_NREASONS];
 	uint64_t             first_ms, now_ms;
 	int                  started;

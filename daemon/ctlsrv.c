@@ -629,6 +629,16 @@ site_side(const struct ctlsrv_flowsrc *src, const struct flow *f)
 	return (f->flags & FLOW_F_A_INITIATOR) ? 'a' : 'b';
 }
 
+/* A rule by its name, else its place in "rules". */
+static json_t *
+rule_label(const struct rule *rules, unsigned i, char *buf, size_t len)
+{
+	if (rules[i].name[0] != '\0')
+		return json_string(rules[i].name);
+	snprintf(buf, len, "rules[%u]", i);
+	return json_string(buf);
+}
+
 static void
 flow_row(void *arg, struct flow *f)
 {
@@ -636,7 +646,7 @@ flow_row(void *arg, struct flow *f)
 	const struct ctlsrv_flowsrc *src = w->src;
 	const uint8_t               *a = f->key.a, *b = f->key.b;
 	uint16_t                     pa = f->key.pa, pb = f->key.pb;
-	char                         s[64], d[64], pbuf[4];
+	char                         s[64], d[64], pbuf[4], rbuf[16];
 	const char                  *link;
 	json_t                      *row;
 
@@ -658,6 +668,18 @@ flow_row(void *arg, struct flow *f)
 	    (json_int_t)((w->now - f->first_ms) / 1000), "idle_s",
 	    (json_int_t)((w->now - f->last_ms) / 1000), "moved",
 	    (f->flags & FLOW_F_MOVED) != 0);
+	if (row != NULL && f->profile < src->nprofiles &&
+	    json_object_set_new(row, "profile",
+		json_string(src->profiles[f->profile].name)) == -1) {
+		json_decref(row);
+		row = NULL;
+	}
+	if (row != NULL && f->rule < src->nrules &&
+	    json_object_set_new(row, "rule",
+		rule_label(src->rules, f->rule, rbuf, sizeof(rbuf))) == -1) {
+		json_decref(row);
+		row = NULL;
+	}
 	if (row != NULL && src->site != NULL &&
 	    json_object_set_new(row, "site", json_string(src->site)) == -1) {
 		json_decref(row);

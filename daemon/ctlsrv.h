@@ -104,6 +104,8 @@ uint64_t ctlsrv_streams(const struct ctlsrv *);
  */
 struct flow_table;
 struct wp_prefix;
+struct config_profile;
+struct rule;
 struct ctlsrv_flowsrc {
 	struct flow_table      *t;
 	const char *const      *names;
@@ -111,6 +113,12 @@ struct ctlsrv_flowsrc {
 	const struct wp_prefix *lan;
 	size_t                  nlan;
 	const char             *site;
+	/* The profiles and rules of the config the engine balances by
+	 * (flow.profile and flow.rule index them); NULL/0: shown as null. */
+	const struct config_profile *profiles;
+	size_t                       nprofiles;
+	const struct rule           *rules;
+	size_t                       nrules;
 };
 /* Where a walk over one table stands; zeroed: at its start. */
 struct ctlsrv_flowpos {

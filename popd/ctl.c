@@ -365,8 +365,9 @@ flows_next(void *cur, json_t *rows, size_t max)
 			     l++)
 				names[l] = site->session->links[l].name;
 			src = (struct ctlsrv_flowsrc){t, names, l,
-			    site->conf->lan, site->conf->nlan,
-			    site->conf->name};
+			    site->conf->lan, site->conf->nlan, site->conf->name,
+			    w->sw.pd->conf->profiles, w->sw.pd->conf->nprofiles,
+			    w->sw.pd->conf->rules, w->sw.pd->conf->nrules};
 			had = json_array_size(rows);
 			rc = ctlsrv_flows_step(rows, max, w->limit - w->shown,
 			    &src, link, &w->fp, now_ms());

@@ -142,7 +142,8 @@ flows_next(void *cur, json_t *rows, size_t max)
 	for (i = 0; i < sd->nlinks; i++)
 		names[i] = sd->links[i].conf->name;
 	src = (struct ctlsrv_flowsrc){engine_flows(sd->engine), names,
-	    sd->nlinks, sd->conf->lan, sd->conf->nlan, NULL};
+	    sd->nlinks, sd->conf->lan, sd->conf->nlan, NULL, sd->conf->profiles,
+	    sd->conf->nprofiles, sd->conf->rules, sd->conf->nrules};
 	pthread_mutex_lock(&sd->engine_mu);
 	rc = ctlsrv_flows_step(
 	    rows, max, w->limit - w->shown, &src, link, &w->fp, now_ms());

@@ -58,6 +58,24 @@ check_config(const struct config *conf)
 		    config_route_weight(conf, r, 1) == 0)
 			abort();
 	}
+	/* Rules are matched on the packet path without checks. */
+	if (conf->nrules > RULES_MAX)
+		abort();
+	for (i = 0; i < conf->nrules; i++) {
+		const struct rule *ru = &conf->rules[i];
+		unsigned           j;
+
+		if (ru->profile < 0 || (size_t)ru->profile >= conf->nprofiles ||
+		    ru->nsrc > RULE_LIST_MAX || ru->ndst > RULE_LIST_MAX ||
+		    ru->nsport > RULE_LIST_MAX || ru->ndport > RULE_LIST_MAX)
+			abort();
+		for (j = 0; j < ru->nsport; j++)
+			if (ru->sport[j].lo > ru->sport[j].hi)
+				abort();
+		for (j = 0; j < ru->ndport; j++)
+			if (ru->dport[j].lo > ru->dport[j].hi)
+				abort();
+	}
 	for (i = 0; i < conf->nsites; i++)
 		if (conf->sites[i].nlan == 0 || conf->sites[i].name[0] == '\0')
 			abort();

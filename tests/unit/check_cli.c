@@ -559,6 +559,107 @@ START_TEST(replay_table)
 }
 END_TEST
 
+/*
+ * The issue's rule set on a capture (gen-pcap -A): SIP and RTP ports to
+ * voice, DSCP EF to voice, the rest bulk; voice routes over WAN2 only,
+ * bulk over WAN1, so each flow's link shows its profile too.  Every flow
+ * of the capture gets its rule, profile and link checked, and the table
+ * counts the flows per rule.
+ */
+static const char rules_conf[] =
+    "{\"links\": [\n"
+    "  {\"name\": \"WAN1\", \"up_mbps\": 100, \"down_mbps\": 100},\n"
+    "  {\"name\": \"WAN2\", \"up_mbps\": 20, \"down_mbps\": 20}],\n"
+    " \"profiles\": [{\"name\": \"bulk\"}, {\"name\": \"voice\"}],\n"
+    " \"routes\": [\n"
+    "  {\"network\": \"0.0.0.0/0\", \"link\": \"WAN1\", \"profile\": "
+    "\"bulk\"},\n"
+    "  {\"network\": \"::/0\", \"link\": \"WAN1\", \"profile\": \"bulk\"},\n"
+    "  {\"network\": \"0.0.0.0/0\", \"link\": \"WAN2\", \"profile\": "
+    "\"voice\"},\n"
+    "  {\"network\": \"::/0\", \"link\": \"WAN2\", \"profile\": "
+    "\"voice\"}],\n"
+    " \"rules\": [\n"
+    "  {\"name\": \"sip\", \"protocol\": \"udp\", \"destination_port\": "
+    "5060, \"profile\": \"voice\"},\n"
+    "  {\"name\": \"rtp\", \"protocol\": \"udp\", \"destination_port\": "
+    "\"10000-20000\", \"profile\": \"voice\"},\n"
+    "  {\"name\": \"ef\", \"dscp\": \"EF\", \"profile\": \"voice\"},\n"
+    "  {\"profile\": \"bulk\"}]}\n";
+
+START_TEST(replay_rules)
+{
+	static const struct {
+		const char *dst;
+		int         dport;
+		const char *rule, *profile, *link;
+	} want[] = {
+	    {"192.0.2.10", 5060, "sip", "voice", "WAN2"},
+	    {"192.0.2.20", 10000, "rtp", "voice", "WAN2"},
+	    {"192.0.2.20", 20000, "rtp", "voice", "WAN2"},
+	    {"2001:db8:ffff::20", 12000, "rtp", "voice", "WAN2"},
+	    /* EF on 443: the ef rule comes before the catch-all */
+	    {"203.0.113.5", 443, "ef", "voice", "WAN2"},
+	    {"2001:db8:ffff::5", 8443, "ef", "voice", "WAN2"},
+	    {"203.0.113.6", 443, "rules[3]", "bulk", "WAN1"},
+	    {"203.0.113.7", 20001, "rules[3]", "bulk", "WAN1"},
+	    {"203.0.113.8", 443, "rules[3]", "bulk", "WAN1"}, /* AF41 */
+	};
+	static const char *const counts[] = {
+	    "sip              voice                    1\n",
+	    "rtp              voice                    3\n",
+	    "ef               voice                    2\n",
+	    "rules[3]         bulk                     3\n",
+	    "(route table)    -                        0\n"};
+	json_t    *j, *f;
+	struct run r;
+	size_t     i, k, seen = 0;
+	int        st;
+
+	write_file("replay.json", rules_conf);
+	gen("-A -p 4 -t 1", "apps.pcap");
+	j = replay_json("--flows", "apps.pcap", &st);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "flow_list")),
+	    sizeof(want) / sizeof(want[0]));
+	json_array_foreach(json_object_get(j, "flow_list"), i, f)
+	{
+		const char *dst = json_string_value(json_object_get(f, "dst"));
+		json_int_t  dport =
+		    json_integer_value(json_object_get(f, "dport"));
+
+		for (k = 0; k < sizeof(want) / sizeof(want[0]); k++)
+			if (strcmp(want[k].dst, dst) == 0 &&
+			    want[k].dport == dport)
+				break;
+		ck_assert_msg(k < sizeof(want) / sizeof(want[0]),
+		    "unexpected flow to %s port %d", dst, (int)dport);
+		ck_assert_str_eq(json_string_value(json_object_get(f, "rule")),
+		    want[k].rule);
+		ck_assert_str_eq(
+		    json_string_value(json_object_get(f, "profile")),
+		    want[k].profile);
+		ck_assert_str_eq(json_string_value(json_object_get(f, "link")),
+		    want[k].link);
+		seen |= (size_t)1 << k;
+	}
+	ck_assert_uint_eq(
+	    seen, ((size_t)1 << (sizeof(want) / sizeof(want[0]))) - 1);
+	ck_assert_int_eq(
+	    json_integer_value(json_object_get(
+		json_array_get(json_object_get(j, "rules"), 1), "flows")),
+	    3);
+	json_decref(j);
+
+	run(&r, "%s/ctl/wanpairctl replay -f %s/replay.json %s/apps.pcap",
+	    builddir, tmpdir, tmpdir);
+	ck_assert_msg(r.status == 0, "%s", r.err);
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		ck_assert_msg(strstr(r.out, counts[i]) != NULL,
+		    "no line \"%s\" in:\n%s", counts[i], r.out);
+	run_free(&r);
+}
+END_TEST
+
 /* Options may follow the capture; --flows lists flows in the table. */
 START_TEST(replay_options_after_capture)
 {
@@ -675,6 +776,7 @@ cli_suite(void)
 	tcase_add_test(tc, replay_failover);
 	tcase_add_test(tc, replay_flow_list_direction);
 	tcase_add_test(tc, replay_table);
+	tcase_add_test(tc, replay_rules);
 	tcase_add_test(tc, replay_options_after_capture);
 	tcase_add_test(tc, replay_errors);
 	suite_add_tcase(s, tc);

@@ -60,7 +60,8 @@ START_TEST(unknown_key)
 	/* popd has no links, socketd no sites. */
 	expect_errors("{\"sites\": [{\"name\": \"a\", \"identity\": \"a\", "
 		      "\"lan\": [\"10.1.0.0/16\"]}], \"routes\": []}",
-	    CONFIG_POPD, "t.json:1:69: routes: unknown key\n");
+	    CONFIG_POPD,
+	    "t.json:1:69: routes: unknown key (did you mean \"rules\"?)\n");
 	expect_socketd("{\"site\": \"s\", \"links\": [" LINK1 "], "
 		       "\"sites\": []}",
 	    "t.json:1:96: sites: unknown key (did you mean \"site\"?)\n");

@@ -7,6 +7,10 @@
  * evenly over the span; their packets follow 10 ms apart.  Output is
  * pcap (through libpcap) or pcapng (written here: libpcap cannot write
  * it), with the chosen link layer.
+ *
+ * -A writes the application mix of the rules test instead (apps[]): a
+ * SIP call's signalling and media, DSCP-marked and plain TCP, in both
+ * families, one flow each.
  */
 #include "autoconf.h"
 
@@ -33,14 +37,34 @@ struct event {
 static int    opt_flows = 1000, opt_pkts = 4, opt_v6pct = 0, opt_nonip = 0;
 static double opt_span = 10.0;
 static int    opt_dlt = DLT_EN10MB;
-static int    opt_pcapng = 0;
+static int    opt_apps = 0;
+
+/* -A: flow i is apps[i], LAN side first; dscp marks the LAN's packets. */
+static const struct app {
+	int         v6, tcp;
+	const char *lan, *inet;
+	uint16_t    lport, rport;
+	uint8_t     dscp;
+} apps[] = {
+    {0, 0, "10.1.0.10", "192.0.2.10", 5060, 5060, 0},   /* SIP */
+    {0, 0, "10.1.0.10", "192.0.2.20", 16384, 10000, 0}, /* RTP, low end */
+    {0, 0, "10.1.0.10", "192.0.2.20", 16386, 20000, 0}, /* RTP, high end */
+    {1, 0, "2001:db8:1::10", "2001:db8:ffff::20", 16388, 12000, 0},
+    {0, 1, "10.1.0.11", "203.0.113.5", 40000, 443, 46}, /* EF */
+    {1, 1, "2001:db8:1::11", "2001:db8:ffff::5", 40001, 8443, 46},
+    {0, 1, "10.1.0.12", "203.0.113.6", 40002, 443, 0},   /* bulk */
+    {0, 0, "10.1.0.12", "203.0.113.7", 40003, 20001, 0}, /* past RTP */
+    {0, 1, "10.1.0.12", "203.0.113.8", 40004, 443, 34},  /* AF41 */
+};
+#define NAPPS (sizeof(apps) / sizeof(apps[0]))
+static int opt_pcapng = 0;
 
 static void
 usage(void)
 {
 	fprintf(stderr,
 	    "usage: gen-pcap [-n flows] [-p packets-per-flow] "
-	    "[-t span-seconds] [-6 ipv6-percent] [-a non-ip-frames]\n"
+	    "[-t span-seconds] [-6 ipv6-percent] [-a non-ip-frames] [-A]\n"
 	    "    [-l en10mb|sll|sll2|raw] [-F pcap|pcapng] -o file\n");
 	exit(2);
 }
@@ -62,10 +86,20 @@ build_ip(uint32_t flow, uint32_t idx, uint8_t *p)
 	uint8_t  lan[16] = {0}, inet[16] = {0};
 	uint16_t lport = 10000 + flow % 50000, rport = tcp ? 443 : 53;
 	size_t   payload = 40 + (flow * 7 + idx * 13) % 1000, l4, hl;
-	uint8_t *src, *dst, *q;
+	uint8_t *src, *dst, *q, dscp = 0;
 	uint16_t sport, dport;
 
-	if (v6) {
+	if (opt_apps) {
+		const struct app *a = &apps[flow % NAPPS];
+
+		v6 = a->v6;
+		tcp = a->tcp;
+		inet_pton(v6 ? AF_INET6 : AF_INET, a->lan, lan);
+		inet_pton(v6 ? AF_INET6 : AF_INET, a->inet, inet);
+		lport = a->lport;
+		rport = a->rport;
+		dscp = reply ? 0 : a->dscp;
+	} else if (v6) {
 		inet_pton(AF_INET6, "2001:db8:1::", lan);
 		inet_pton(AF_INET6, "2001:db8:ffff::", inet);
 		lan[12] = flow >> 24;
@@ -92,7 +126,8 @@ build_ip(uint32_t flow, uint32_t idx, uint8_t *p)
 	memset(p, 0, MAXPKT);
 	if (v6) {
 		hl = 40;
-		p[0] = 0x60;
+		p[0] = (uint8_t)(0x60 | dscp >> 2);
+		p[1] = (uint8_t)((dscp & 3) << 6);
 		put16(p + 4, (uint16_t)(l4 + payload));
 		p[6] = tcp ? 6 : 17;
 		p[7] = 64;
@@ -101,6 +136,7 @@ build_ip(uint32_t flow, uint32_t idx, uint8_t *p)
 	} else {
 		hl = 20;
 		p[0] = 0x45;
+		p[1] = (uint8_t)(dscp << 2);
 		put16(p + 2, (uint16_t)(hl + l4 + payload));
 		put16(p + 4, (uint16_t)(flow * 31 + idx));
 		p[8] = 64;
@@ -201,10 +237,13 @@ main(int argc, char *argv[])
 	FILE          *fp = NULL;
 	int            ch;
 
-	while ((ch = getopt(argc, argv, "6:a:F:l:n:o:p:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "6:Aa:F:l:n:o:p:t:")) != -1) {
 		switch (ch) {
 		case '6':
 			opt_v6pct = atoi(optarg);
+			break;
+		case 'A':
+			opt_apps = 1;
 			break;
 		case 'a':
 			opt_nonip = atoi(optarg);
@@ -240,6 +279,8 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+	if (opt_apps)
+		opt_flows = (int)NAPPS;
 	if (out == NULL || opt_flows < 1 || opt_pkts < 1 || opt_span <= 0)
 		usage();
 	if (opt_dlt == DLT_RAW)
