@@ -6,8 +6,8 @@
 #include "mos.h"
 #include "check_run.h"
 
-#define MS(x) ((uint32_t)((x) * 1000))      /* ms to the us mos_estimate takes */
-#define PCT(x) ((uint32_t)((x) * 10000))    /* percent to ppm */
+#define MS(x)  ((uint32_t)((x)*1000))  /* ms to the us mos_estimate takes */
+#define PCT(x) ((uint32_t)((x)*10000)) /* percent to ppm */
 
 /*
  * Known points, worked by hand from the formula in common/mos.c (R, then
@@ -30,8 +30,8 @@ END_TEST
 START_TEST(test_jitter_counts_twice)
 {
 	/* effective latency = latency + 2 * jitter + 10 ms */
-	ck_assert_double_eq_tol(mos_estimate(MS(20), MS(5), 0),
-	    mos_estimate(MS(30), 0, 0), 1e-9);
+	ck_assert_double_eq_tol(
+	    mos_estimate(MS(20), MS(5), 0), mos_estimate(MS(30), 0, 0), 1e-9);
 	ck_assert_double_eq_tol(mos_estimate(MS(100), MS(50), PCT(1)),
 	    mos_estimate(MS(200), 0, PCT(1)), 1e-9);
 }
@@ -95,7 +95,8 @@ START_TEST(test_sub_millisecond)
 {
 	/* A LAN's 0.213 ms is not 0: the input is in microseconds. */
 	ck_assert_double_lt(mos_estimate(213, 50, 0), mos_estimate(0, 0, 0));
-	ck_assert_double_gt(mos_estimate(213, 50, 0), mos_estimate(MS(1), 0, 0));
+	ck_assert_double_gt(
+	    mos_estimate(213, 50, 0), mos_estimate(MS(1), 0, 0));
 }
 END_TEST
 
