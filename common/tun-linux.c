@@ -2,6 +2,8 @@
 
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
 #include <net/if.h>
 #include <linux/if_tun.h>
 
@@ -129,6 +131,96 @@ tun_offload(int fd, unsigned want)
 	    ioctl(fd, TUNSETOFFLOAD, (unsigned long)(want & ~uso)) == 0)
 		return (int)(want & ~uso);
 	return -1;
+}
+
+/*
+ * The queue of a packet the kernel sends into the device: a hash of its
+ * addresses and, but for a fragment, its TCP, UDP, UDP-Lite or SCTP
+ * ports, the same both ways; anything shorter or other goes by address
+ * or to queue 0.  (eBPF, for the legacy packet loads a socket filter
+ * may use: LD_ABS and LD_IND read big-endian from the IP header, r6
+ * holding the context.)
+ */
+static const struct bpf_insn steer_prog[] = {
+    {BPF_ALU64 | BPF_MOV | BPF_X, 6, 1, 0, 0}, /* ctx for LD_ABS */
+    {BPF_ALU64 | BPF_MOV | BPF_K, 9, 0, 0, 0}, /* the hash */
+    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 0, 0},    /* version, IHL */
+    {BPF_ALU64 | BPF_MOV | BPF_X, 7, 0, 0, 0},
+    {BPF_ALU64 | BPF_RSH | BPF_K, 7, 0, 0, 4},
+    {BPF_JMP | BPF_JEQ | BPF_K, 7, 0, 22, 6},
+    {BPF_JMP | BPF_JNE | BPF_K, 7, 0, 47, 4},
+    {BPF_ALU64 | BPF_AND | BPF_K, 0, 0, 0, 0xf},
+    {BPF_ALU64 | BPF_LSH | BPF_K, 0, 0, 0, 2},
+    {BPF_ALU64 | BPF_MOV | BPF_X, 8, 0, 0, 0}, /* IPv4 header length */
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 12},   /* source */
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 16}, /* destination */
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_H | BPF_ABS, 0, 0, 0, 6}, /* flags, fragment offset */
+    {BPF_ALU64 | BPF_AND | BPF_K, 0, 0, 0, 0x3fff},
+    {BPF_JMP | BPF_JNE | BPF_K, 0, 0, 37, 0},
+    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 0, 9}, /* protocol */
+    {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4, 6},
+    {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3, 17},
+    {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2, 132},
+    {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 136},
+    {BPF_JMP | BPF_JA, 0, 0, 31, 0},
+    {BPF_LD | BPF_H | BPF_IND, 0, 8, 0, 0}, /* ports */
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_H | BPF_IND, 0, 8, 0, 2},
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_JMP | BPF_JA, 0, 0, 26, 0},
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 8}, /* addresses */
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 12},
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 16},
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 20},
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 24},
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 28},
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 32},
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 0, 36},
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 0, 6}, /* next header */
+    {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 4, 6},
+    {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3, 17},
+    {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2, 132},
+    {BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1, 136},
+    {BPF_JMP | BPF_JA, 0, 0, 4, 0},
+    {BPF_LD | BPF_H | BPF_ABS, 0, 0, 0, 40}, /* ports */
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_LD | BPF_H | BPF_ABS, 0, 0, 0, 42},
+    {BPF_ALU64 | BPF_XOR | BPF_X, 9, 0, 0, 0},
+    {BPF_ALU | BPF_MUL | BPF_K, 9, 0, 0, -1640531535}, /* 0x9e3779b1 */
+    {BPF_ALU64 | BPF_MOV | BPF_X, 0, 9, 0, 0},
+    {BPF_ALU | BPF_RSH | BPF_K, 0, 0, 0,
+	16}, /* the queue: tun takes 16 bits mod queues */
+    {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+};
+
+int
+tun_steer_flows(int fd)
+{
+	union bpf_attr a;
+	int            pfd, rc, saved;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	a.insns = (uint64_t)(uintptr_t)steer_prog;
+	a.insn_cnt = sizeof(steer_prog) / sizeof(steer_prog[0]);
+	a.license = (uint64_t)(uintptr_t) "ISC";
+	if ((pfd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a))) == -1)
+		return -1;
+	rc = ioctl(fd, TUNSETSTEERINGEBPF, &pfd);
+	saved = errno;
+	close(pfd); /* the device holds the program */
+	errno = saved;
+	return rc;
 }
 
 int

@@ -50,6 +50,13 @@ int tun_open_queue(
  * `want` the kernel took (without the USO ones on a kernel before 6.2,
  * which refuses them), or -1 with errno. */
 int tun_offload(int fd, unsigned want);
+/*
+ * On a multi-queue device: the queue of each packet is a hash of its
+ * flow (TUNSETSTEERINGEBPF), not the kernel's choice, which learns from
+ * writes and would put every flow on the queue its replies are written
+ * to.  Needs CAP_BPF or CAP_SYS_ADMIN.  0, or -1 with errno.
+ */
+int tun_steer_flows(int fd);
 /* Sets the MTU and brings the interface up. */
 int tun_up(const char *ifname, int mtu);
 /* The MTU of any interface (a WAN link's device), or -1. */

@@ -81,9 +81,10 @@ daemon_of(const char *path)
 }
 
 /* Sends one request, returns the whole reply (malloc'd, NUL-terminated)
- * or NULL with the reason printed. */
+ * or NULL with the reason in err. */
 static char *
-ask(const char *path, const struct ctlsock_req *req, size_t *lenp)
+ask(const char *path, const struct ctlsock_req *req, size_t *lenp, char *err,
+    size_t errlen)
 {
 	struct sockaddr_un sun;
 	struct timeval     tv = {TIMEOUT_S, 0};
@@ -95,44 +96,43 @@ ask(const char *path, const struct ctlsock_req *req, size_t *lenp)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "wanpairctl: %s: path too long\n", path);
+		snprintf(err, errlen, "%s: path too long", path);
 		return NULL;
 	}
 	memcpy(sun.sun_path, path, strlen(path));
 	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		fprintf(stderr, "wanpairctl: socket: %s\n", strerror(errno));
+		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return NULL;
 	}
 	(void)setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	(void)setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(s, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		if (errno == ENOENT)
-			fprintf(stderr,
-			    "wanpairctl: %s is not running (no control "
-			    "socket %s)\n",
+			snprintf(err, errlen,
+			    "%s is not running (no control "
+			    "socket %s)",
 			    daemon_of(path), path);
 		else if (errno == ECONNREFUSED)
-			fprintf(stderr,
-			    "wanpairctl: %s is not running (nobody "
-			    "answers on %s)\n",
+			snprintf(err, errlen,
+			    "%s is not running (nobody "
+			    "answers on %s)",
 			    daemon_of(path), path);
 		else if (errno == EAGAIN)
-			fprintf(stderr,
-			    "wanpairctl: %s is busy (too many control "
-			    "clients); try again\n",
+			snprintf(err, errlen,
+			    "%s is busy (too many control "
+			    "clients); try again",
 			    daemon_of(path));
 		else if (errno == EACCES || errno == EPERM)
-			fprintf(stderr,
-			    "wanpairctl: %s: permission denied (run as "
-			    "root or as a member of the socket's group)\n",
+			snprintf(err, errlen,
+			    "%s: permission denied (run as "
+			    "root or as a member of the socket's group)",
 			    path);
 		else
-			fprintf(stderr, "wanpairctl: %s: %s\n", path,
-			    strerror(errno));
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if ((line = ctlsock_req_encode(req)) == NULL) {
-		fprintf(stderr, "wanpairctl: out of memory\n");
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
 	for (off = 0; off < strlen(line); off += (size_t)n)
@@ -140,15 +140,14 @@ ask(const char *path, const struct ctlsock_req *req, size_t *lenp)
 		 * line, not a silent death by SIGPIPE. */
 		if ((n = send(s, line + off, strlen(line) - off,
 			 MSG_NOSIGNAL)) <= 0) {
-			fprintf(stderr, "wanpairctl: %s: %s\n", path,
+			snprintf(err, errlen, "%s: %s", path,
 			    n == 0 ? "closed" : strerror(errno));
 			goto fail;
 		}
 	for (;;) {
 		/* The reply, its newline, and one byte to see it is longer. */
 		if (len >= CTLSOCK_MAX_REPLY + 2) {
-			fprintf(stderr,
-			    "wanpairctl: %s: reply longer than %u bytes\n",
+			snprintf(err, errlen, "%s: reply longer than %u bytes",
 			    path, CTLSOCK_MAX_REPLY);
 			goto fail;
 		}
@@ -157,7 +156,7 @@ ask(const char *path, const struct ctlsock_req *req, size_t *lenp)
 			if (cap > CTLSOCK_MAX_REPLY + 2)
 				cap = CTLSOCK_MAX_REPLY + 2;
 			if ((nb = realloc(buf, cap + 1)) == NULL) {
-				fprintf(stderr, "wanpairctl: out of memory\n");
+				snprintf(err, errlen, "out of memory");
 				goto fail;
 			}
 			buf = nb;
@@ -172,15 +171,17 @@ ask(const char *path, const struct ctlsock_req *req, size_t *lenp)
 			if (errno == ECONNRESET && len > 0 &&
 			    buf[len - 1] == '\n')
 				break;
-			fprintf(stderr, "wanpairctl: %s: %s\n", path,
+			snprintf(err, errlen, "%s: %s", path,
 			    errno == EAGAIN ? "no answer within 15 seconds"
 					    : strerror(errno));
 			goto fail;
 		}
 		len += (size_t)n;
 	}
-	if (buf == NULL && (buf = malloc(1)) == NULL)
+	if (buf == NULL && (buf = malloc(1)) == NULL) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
+	}
 	buf[len] = '\0';
 	free(line);
 	close(s);
@@ -190,6 +191,34 @@ fail:
 	free(line);
 	free(buf);
 	close(s);
+	return NULL;
+}
+
+const char *
+daemonctl_socket(const char *sockopt, enum ctlsock_cmd cmd)
+{
+	return socket_path(sockopt, cmd);
+}
+
+json_t *
+daemonctl_ask(
+    const char *path, const struct ctlsock_req *req, char *err, size_t errlen)
+{
+	json_t *result = NULL;
+	char   *reply, sub[8192];
+	size_t  len;
+	int     rc;
+
+	if ((reply = ask(path, req, &len, err, errlen)) == NULL)
+		return NULL;
+	rc = ctlsock_reply_parse(reply, len, &result, sub, sizeof(sub));
+	free(reply);
+	if (rc == 0)
+		return result;
+	if (rc == 1)
+		snprintf(err, errlen, "%s", sub);
+	else
+		snprintf(err, errlen, "%s: %s", path, sub);
 	return NULL;
 }
 
@@ -551,11 +580,10 @@ daemonctl(int argc, char *argv[], const char *sockopt, int json)
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	struct ctlsock_req req;
 	const char        *cmd = argv[0], *path;
-	char               err[8192], *reply, *end;
+	char               err[8192], *end;
 	json_t            *result = NULL;
-	size_t             len;
 	unsigned long      n;
-	int                ch, c, rc;
+	int                ch, c;
 
 	memset(&req, 0, sizeof(req));
 	req.limit = CTLSOCK_FLOWS_DEF;
@@ -634,15 +662,8 @@ daemonctl(int argc, char *argv[], const char *sockopt, int json)
 
 	if ((path = socket_path(sockopt, req.cmd)) == NULL)
 		return 1;
-	if ((reply = ask(path, &req, &len)) == NULL)
-		return 1;
-	rc = ctlsock_reply_parse(reply, len, &result, err, sizeof(err));
-	free(reply);
-	if (rc != 0) {
-		if (rc == 1)
-			fprintf(stderr, "wanpairctl: %s\n", err);
-		else
-			fprintf(stderr, "wanpairctl: %s: %s\n", path, err);
+	if ((result = daemonctl_ask(path, &req, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "wanpairctl: %s\n", err);
 		return 1;
 	}
 	if (json) {

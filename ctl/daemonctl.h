@@ -4,6 +4,11 @@
 #ifndef WANPAIR_DAEMONCTL_H
 #define WANPAIR_DAEMONCTL_H
 
+#include <jansson.h>
+#include <stddef.h>
+
+#include "ctlsock.h"
+
 /*
  * argv[0] is the command (status, links, flows, sites, counters, reload,
  * link), the rest its arguments.  sockopt is -s's argument (socketd,
@@ -12,5 +17,22 @@
  * these commands.
  */
 int daemonctl(int argc, char *argv[], const char *sockopt, int json);
+
+/*
+ * The control socket to ask for cmd: -s's argument (sockopt, or NULL:
+ * the one daemon running here).  NULL, with a line on stderr, when both
+ * daemons run and sockopt does not choose.
+ */
+const char *daemonctl_socket(const char *sockopt, enum ctlsock_cmd cmd);
+
+/*
+ * One request to the daemon at path, its reply read whole (at most
+ * CTLSOCK_MAX_REPLY bytes, 15 s without a byte ends the wait).  The
+ * result object (the caller json_decref()s it), or NULL with the reason
+ * in err: a sentence for "wanpairctl: " to precede, on several lines
+ * when the daemon refused with several.
+ */
+json_t *daemonctl_ask(
+    const char *path, const struct ctlsock_req *req, char *err, size_t errlen);
 
 #endif

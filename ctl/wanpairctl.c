@@ -15,6 +15,7 @@
 #include "daemonctl.h"
 #include "log.h"
 #include "replay.h"
+#include "top.h"
 
 #define MAX_FAILS CONFIG_MAX_LINKS
 /* About 31 years: beyond any capture, and far from overflowing ms. */
@@ -26,7 +27,7 @@ usage(FILE *fp)
 	fprintf(fp,
 	    "usage: wanpairctl [-hjV] [-s socketd|popd|socket] command "
 	    "[argument ...]\n"
-	    "commands (each takes --json):\n"
+	    "commands (each but top takes --json):\n"
 	    "  status                     the daemon, its control channel, "
 	    "links and flows\n"
 	    "  links [--site S]           every link: state, rtt, jitter, "
@@ -39,6 +40,9 @@ usage(FILE *fp)
 	    "  counters                   every counter the daemon keeps\n"
 	    "  reload                     re-read the configuration file\n"
 	    "  link L down|up             (socketd) a link's admin state\n"
+	    "  top [-d seconds] [-n flows]\n"
+	    "                             live view: link rates, shares, "
+	    "busiest flows\n"
 	    "  replay -f config [--side up|down] [--json] [--flows]\n"
 	    "         [--fail LINK@SECONDS]... capture\n"
 	    "                             run a pcap/pcapng capture through "
@@ -256,6 +260,15 @@ main(int argc, char *argv[])
 	}
 	if (strcmp(argv[0], "replay") == 0)
 		return cmd_replay(argc, argv);
+	if (strcmp(argv[0], "top") == 0) {
+		if (json) {
+			fprintf(stderr,
+			    "wanpairctl: top has no JSON; links --json and "
+			    "flows --json have its figures\n");
+			return 2;
+		}
+		return top_main(argc, argv, sock);
+	}
 	if ((rc = daemonctl(argc, argv, sock, json)) != -1)
 		return rc;
 	fprintf(stderr, "wanpairctl: unknown command \"%s\"\n", argv[0]);

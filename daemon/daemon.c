@@ -506,6 +506,8 @@ daemon_main(int argc, char *argv[], const struct daemon_ops *ops)
 		if (event_reinit(base) == -1)
 			fatalx("cannot restart the event loop after detaching");
 	}
+	if (ops->running != NULL && ops->running(d->arg) == -1)
+		goto out;
 	ops->describe(d->arg, what, sizeof(what));
 	log_info("started %s (%s)", what, file);
 	if (notify_start(base, status_line, d) == -1)

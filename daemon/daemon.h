@@ -68,6 +68,13 @@ struct daemon_ops {
 	    struct daemon *d, struct config *conf, struct event_base *base);
 	/* Opens what needs root (TUN device, sockets): 0, or -1 logged. */
 	int (*start)(void *);
+	/*
+	 * Optional: the process is what it will run as (detached, its
+	 * privileges dropped), the loop about to run.  Threads start here,
+	 * not in start: fork() keeps none, and capabilities are per
+	 * thread.  0, or -1 logged (the daemon exits).
+	 */
+	int (*running)(void *);
 	/* Closes and frees what init and start made, even half-started. */
 	void (*stop)(void *);
 	/* "for site branch-17": the end of "started ..." */

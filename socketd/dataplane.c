@@ -75,13 +75,18 @@ link_socket_port(const struct config_link *l, int type, int reuse,
 		    l->device, strerror(errno));
 		goto fail;
 	}
-	if (reuse &&
+	/*
+	 * A group of sockets binds to one port: the first one's, which it
+	 * binds without SO_REUSEPORT, so that the kernel picks a port no
+	 * socket holds (with it, a port of another group of ours could do,
+	 * and the two groups would be one).  The others join it there.
+	 */
+	if (reuse && port != 0 &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) {
 		snprintf(err, errlen, "link %s: SO_REUSEPORT: %s", l->name,
 		    strerror(errno));
 		goto fail;
 	}
-	/* A group of sockets binds to one port: the first one's. */
 	if (l->source.family != 0 || reuse) {
 		memset(&any, 0, sizeof(any));
 		any.family = (uint8_t)family;
@@ -98,6 +103,12 @@ link_socket_port(const struct config_link *l, int type, int reuse,
 				    port, strerror(errno));
 			goto fail;
 		}
+	}
+	if (reuse && port == 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) {
+		snprintf(err, errlen, "link %s: SO_REUSEPORT: %s", l->name,
+		    strerror(errno));
+		goto fail;
 	}
 	return fd;
 fail:
@@ -819,7 +830,14 @@ dataplane_start(struct socketd *sd)
 		dataplane_tun_mtu(sd->conf), sd->conf->offload,
 		sd->nworkers > 1, tun_read, sd) == -1)
 		return -1;
-	if (workers_start(sd) == -1)
+	/* The workers' replies all leave by the queue of the worker that
+	 * opens them; without a program of ours the kernel would send the
+	 * flows' next packets to that queue too. */
+	if (sd->nworkers > 1 && tun_steer_flows(sd->tundev.fd) == -1)
+		log_warn("tun %s: no flow steering program: flows go to the "
+			 "queue their replies were written to",
+		    sd->tundev.name);
+	if (workers_open(sd) == -1)
 		return -1;
 	log_info("%s up, MTU %d, %zu links, %u worker%s", sd->tundev.name,
 	    sd->tundev.mtu, sd->nlinks, sd->nworkers,

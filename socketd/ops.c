@@ -12,6 +12,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "privdrop.h"
 #include "socketd.h"
 
 static void *
@@ -41,6 +42,23 @@ start(void *arg)
 		links_start(arg) == -1 || control_start(arg) == -1
 	    ? -1
 	    : 0;
+}
+
+/*
+ * Detached, unprivileged: CAP_BPF goes too (the TUN device's steering
+ * program is loaded: dataplane_start()), then the workers' threads
+ * start, with nothing to inherit.
+ */
+static int
+running(void *arg)
+{
+	char err[256];
+
+	if (privdrop_cap_drop(CAP_BPF, err, sizeof(err)) == -1) {
+		log_warnx("CAP_BPF: %s", err);
+		return -1;
+	}
+	return workers_run(arg);
 }
 
 static void
@@ -96,6 +114,7 @@ const struct daemon_ops socketd_ops = {
     .drop_cap = CAP_NET_ADMIN,
     .init = init,
     .start = start,
+    .running = running,
     .stop = stop,
     .describe = describe,
     .status = status_line,

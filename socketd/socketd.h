@@ -50,12 +50,14 @@ struct lsocks {
 	struct udpio *uio[PROTO_MAX_WORKERS];
 };
 
-/* What one worker counted on one link (its own cache line). */
+/* What one worker counted on one link, padded to a cache line of its
+ * own (no alignment attribute: calloc() promises 16 bytes only). */
 struct slink_wc {
 	uint64_t new_flows;
 	uint64_t rx_packets, rx_bytes;
 	uint64_t tx_errors;
-} __attribute__((aligned(64)));
+	uint64_t pad[4];
+};
 
 /* One WAN link at run time. */
 struct slink {
@@ -104,21 +106,24 @@ struct slink_counters {
  *   loop, always after a worker's mu, never before.
  */
 struct sworker {
-	struct socketd     *sd;
-	unsigned            id;
-	pthread_mutex_t     mu;
-	pthread_t           thread;
-	int                 started; /* the thread runs */
-	int                 stop;    /* under mu: the thread ends */
-	int                 epfd;    /* threads: what they poll */
-	int                 wakefd;  /* eventfd: the main loop wakes it */
-	unsigned            gen;     /* the links' generation it polls */
-	int                 kickfd;  /* eventfd: events for the main loop */
-	struct event       *kick_ev;
-	struct tun_dev     *td;    /* worker 0: &sd->tundev; others: own */
-	struct tun_dev      queue; /* workers 1..: their TUN queue */
-	struct tunnel      *tun;   /* its keys of the session, or NULL */
-	struct tunnel_evq   own_q;
+	struct socketd   *sd;
+	unsigned          id;
+	pthread_mutex_t   mu;
+	pthread_t         thread;
+	int               started; /* the thread runs */
+	int               stop;    /* under mu: the thread ends */
+	int               epfd;    /* threads: what they poll */
+	int               polled[CONFIG_MAX_LINKS]; /* its link sockets there */
+	size_t            npolled;
+	uint64_t          poll_errors; /* link sockets it could not poll */
+	int               wakefd;      /* eventfd: the main loop wakes it */
+	unsigned          gen;         /* the links' generation it polls */
+	int               kickfd;      /* eventfd: events for the main loop */
+	struct event     *kick_ev;
+	struct tun_dev   *td;    /* worker 0: &sd->tundev; others: own */
+	struct tun_dev    queue; /* workers 1..: their TUN queue */
+	struct tunnel    *tun;   /* its keys of the session, or NULL */
+	struct tunnel_evq own_q;
 	struct tunnel_evq  *q; /* worker 0: &sd->dataev.q; others: own_q */
 	struct tunnel_drops drops;
 	uint64_t            drop_link_scoped, drop_parse, drop_link_down;
@@ -304,9 +309,12 @@ void dataplane_link_work(struct sworker *, struct slink *l);
 /* workers.c: the data-plane workers (struct sworker) */
 /* sd->w for config_workers(): 0, or -1 logged. */
 int workers_init(struct socketd *);
-/* The threads of workers 1.., each with its TUN queue (sd->tundev is
- * up): 0, or -1 logged. */
-int  workers_start(struct socketd *);
+/* What workers 1.. need root for (their TUN queues: sd->tundev is up)
+ * and their eventfds, at start: 0, or -1 logged. */
+int workers_open(struct socketd *);
+/* Their threads, once the process is what it runs as (daemon_ops
+ * running: after fork and the privilege drop): 0, or -1 logged. */
+int  workers_run(struct socketd *);
 void workers_stop(struct socketd *);
 void workers_free(struct socketd *);
 /* After a new link table (sd->links_gen): the threads poll it. */

@@ -117,9 +117,10 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 	dataev_drain(&sd->dataev);
 }
 
-/* The fds a thread polls, anew for the links of sd->links_gen; under
- * its mu.  An fd that cannot be added is left out (its datagrams go
- * unread: the link's probes tell). */
+/* The link sockets a thread polls, anew for the links of
+ * sd->links_gen; under its mu.  A socket closed since left the set with
+ * its last fd; one that cannot be added is counted (poll_errors) and its
+ * datagrams go unread: the link's probes tell. */
 static void
 poll_set(struct sworker *w)
 {
@@ -127,23 +128,22 @@ poll_set(struct sworker *w)
 	struct epoll_event e;
 	size_t             j;
 
-	if (w->epfd >= 0)
-		close(w->epfd);
+	for (j = 0; j < w->npolled; j++)
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->polled[j], NULL);
+	w->npolled = 0;
 	w->gen = sd->links_gen;
-	if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		return;
 	memset(&e, 0, sizeof(e));
 	e.events = EPOLLIN;
-	e.data.u32 = POLL_WAKE;
-	(void)epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &e);
-	e.data.u32 = POLL_TUN;
-	(void)epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->td->fd, &e);
 	for (j = 0; j < sd->nlinks; j++) {
-		if (sd->links[j].s.fd[w->id] < 0)
+		int fd = sd->links[j].s.fd[w->id];
+
+		if (fd < 0)
 			continue;
 		e.data.u32 = POLL_LINK0 + (uint32_t)j;
-		(void)epoll_ctl(
-		    w->epfd, EPOLL_CTL_ADD, sd->links[j].s.fd[w->id], &e);
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) == -1)
+			w->poll_errors++;
+		else
+			w->polled[w->npolled++] = fd;
 	}
 }
 
@@ -162,21 +162,17 @@ worker_main(void *arg)
 	poll_set(w);
 	pthread_mutex_unlock(&w->mu);
 	for (;;) {
-		n = w->epfd >= 0 ? epoll_wait(w->epfd, evs,
-				       (int)(sizeof(evs) / sizeof(evs[0])), -1)
-				 : -1;
+		n = epoll_wait(
+		    w->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
 		pthread_mutex_lock(&w->mu);
 		if (w->stop) {
 			pthread_mutex_unlock(&w->mu);
 			break;
 		}
-		/* A new link table, or no epoll fd: what the events name
-		 * may be gone. */
-		if (w->gen != sd->links_gen || w->epfd < 0) {
+		/* A new link table: what the events name may be gone. */
+		if (w->gen != sd->links_gen) {
 			poll_set(w);
 			pthread_mutex_unlock(&w->mu);
-			if (w->epfd < 0)
-				usleep(100000);
 			continue;
 		}
 		for (i = 0; i < n; i++) {
@@ -199,11 +195,10 @@ worker_main(void *arg)
 }
 
 int
-workers_start(struct socketd *sd)
+workers_open(struct socketd *sd)
 {
-	sigset_t all, old;
-	unsigned i;
-	int      rc;
+	struct epoll_event e;
+	unsigned           i;
 
 	for (i = 1; i < sd->nworkers; i++) {
 		struct sworker *w = &sd->w[i];
@@ -223,6 +218,38 @@ workers_start(struct socketd *sd)
 			log_warnx("worker %u: cannot watch its events", i);
 			return -1;
 		}
+		/* What the thread polls besides its link sockets: its wake
+		 * eventfd and its TUN queue, for its whole life. */
+		memset(&e, 0, sizeof(e));
+		e.events = EPOLLIN;
+		if ((w->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1) {
+			log_warn("worker %u: epoll", i);
+			return -1;
+		}
+		e.data.u32 = POLL_WAKE;
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &e) == -1) {
+			log_warn("worker %u: epoll", i);
+			return -1;
+		}
+		e.data.u32 = POLL_TUN;
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->td->fd, &e) == -1) {
+			log_warn("worker %u: epoll", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+workers_run(struct socketd *sd)
+{
+	sigset_t all, old;
+	unsigned i;
+	int      rc;
+
+	for (i = 1; i < sd->nworkers; i++) {
+		struct sworker *w = &sd->w[i];
+
 		/* Signals are the main loop's. */
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);

@@ -456,12 +456,6 @@ END_TEST
  */
 #define BATCH 64
 /*
- * Two workers of one Socket seal under keys of their own, each counting
- * from 0, and the PoP opens each with that worker's keys and windows: the
- * same (link, counter) from both is no replay, a replay from either is
- * one, and a worker byte changed in flight opens nothing.
- */
-/*
  * This end in two workers, the peer in four: each of the peer's workers
  * opens in exactly one of ours (p % 2), and the other refuses it before
  * any window sees it, so a datagram handed to both is accepted once.
@@ -526,6 +520,12 @@ START_TEST(workers_split_rx)
 }
 END_TEST
 
+/*
+ * Two workers of one Socket seal under keys of their own, each counting
+ * from 0, and the PoP opens each with that worker's keys and windows: the
+ * same (link, counter) from both is no replay, a replay from either is
+ * one, and a worker byte changed in flight opens nothing.
+ */
 START_TEST(workers_own_keys)
 {
 	struct tunnel      *w[2], *pop;
