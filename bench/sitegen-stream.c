@@ -196,7 +196,7 @@ stream_probes(struct tunnel_evq *q, struct tunnel_drops *drops, uint64_t *next)
 		return;
 	*next = now + g.probe_ms;
 	for (k = 0; k < sm.n; k++) {
-		struct probe pr = {sm.site[k]->probe_seq++, now};
+		struct probe pr = {sm.site[k]->probe_seq++, now * 1000};
 
 		(void)probe_encode(&pr, p, sizeof(p));
 		(void)tunnel_seal_udp(sm.site[k]->tun, q, drops, sm.io[k],

@@ -189,7 +189,7 @@ send_frame(struct site *s, uint8_t *frame, size_t len)
 void
 send_probe(struct site *s, uint64_t now)
 {
-	struct probe pr = {s->probe_seq++, now};
+	struct probe pr = {s->probe_seq++, now * 1000};
 	uint8_t      p[PROBE_LEN];
 
 	(void)probe_encode(&pr, p, sizeof(p));

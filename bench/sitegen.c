@@ -61,15 +61,6 @@ die(const char *fmt, ...)
 	exit(1);
 }
 
-uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* The stream's clock: the kernel's receive timestamps (SO_TIMESTAMPNS)
  * are CLOCK_REALTIME, and one clock makes a one-way delay. */
 uint64_t

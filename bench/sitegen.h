@@ -147,7 +147,6 @@ extern struct sitegen g;
 /* sitegen.c */
 void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-uint64_t now_us(void);
 uint64_t now_rt_us(void);
 
 /* sitegen-tls.c */

@@ -98,12 +98,19 @@ ewma_toward(int64_t x, int64_t target, unsigned shift)
 }
 
 static void
-rtt_sample(struct link_health *lh, uint64_t sent_ms, uint64_t now_ms)
+rtt_sample(struct link_health *lh, uint64_t sent_us, uint64_t now_us)
 {
 	int64_t r, err;
 
-	/* A clock that stepped back (it should not: monotonic) gives 0. */
-	r = now_ms >= sent_ms ? (int64_t)(now_ms - sent_ms) * 1000 : 0;
+	/* A clock that stepped back (it should not: monotonic) gives 0; a
+	 * sample past what link_rtt_us() can show counts as that much, so
+	 * that the estimators' sums stay far from overflowing. */
+	if (now_us < sent_us)
+		r = 0;
+	else if (now_us - sent_us > UINT32_MAX)
+		r = UINT32_MAX;
+	else
+		r = (int64_t)(now_us - sent_us);
 	if (!lh->has_rtt) {
 		/* RFC 6298 section 2.2. */
 		lh->srtt_us = r;
@@ -158,25 +165,31 @@ link_grace_ms(const struct link_health *lh)
 }
 
 void
-link_probe_sent(struct link_health *lh, uint32_t seq, uint64_t now_ms)
+link_probe_sent_us(struct link_health *lh, uint32_t seq, uint64_t now_us)
 {
 	struct link_probe_slot *s = &lh->ring[lh->head];
 
 	if (lh->quiet < UINT32_MAX && ++lh->quiet == lh->p.down_after)
-		lh->quiet_ms = now_ms;
+		lh->quiet_ms = now_us / 1000;
 
 	/* Saturate: a daemon that never ticks must not wrap the count. */
 	if (s->state == SLOT_OUTSTANDING && lh->evicted < UINT32_MAX)
 		lh->evicted++;
 	s->seq = seq;
-	s->sent_ms = now_ms;
+	s->sent_us = now_us;
 	s->state = SLOT_OUTSTANDING;
 	lh->head = (lh->head + 1) % LINK_PROBE_RING;
 	lh->c.sent++;
 }
 
+void
+link_probe_sent(struct link_health *lh, uint32_t seq, uint64_t now_ms)
+{
+	link_probe_sent_us(lh, seq, now_ms * 1000);
+}
+
 enum link_event
-link_probe_answered(struct link_health *lh, uint32_t seq, uint64_t now_ms)
+link_probe_answered_us(struct link_health *lh, uint32_t seq, uint64_t now_us)
 {
 	struct link_probe_slot *s = NULL;
 	uint32_t                i, k;
@@ -193,7 +206,7 @@ link_probe_answered(struct link_health *lh, uint32_t seq, uint64_t now_ms)
 		lh->c.ignored++;
 		return LINK_NO_CHANGE;
 	}
-	rtt_sample(lh, s->sent_ms, now_ms);
+	rtt_sample(lh, s->sent_us, now_us);
 	/* Any reply, even a late one, proves the link carries packets both
 	 * ways: the silence starts over. */
 	lh->quiet = 0;
@@ -213,7 +226,13 @@ link_probe_answered(struct link_health *lh, uint32_t seq, uint64_t now_ms)
 		return LINK_NO_CHANGE;
 	snprintf(lh->reason, sizeof(lh->reason), "%u probe%s answered",
 	    lh->answers, lh->answers == 1 ? "" : "s");
-	return transition(lh, 1, now_ms);
+	return transition(lh, 1, now_us / 1000);
+}
+
+enum link_event
+link_probe_answered(struct link_health *lh, uint32_t seq, uint64_t now_ms)
+{
+	return link_probe_answered_us(lh, seq, now_ms * 1000);
 }
 
 /* One probe lost; LINK_WENT_DOWN when it completes down_after. */
@@ -237,6 +256,7 @@ link_tick(struct link_health *lh, uint64_t now_ms)
 {
 	enum link_event ev = LINK_NO_CHANGE;
 	uint32_t        timeout = link_timeout_ms(lh), i, k;
+	uint64_t        sent_ms;
 
 	/* Evicted probes were sent before anything still in the ring. */
 	for (; lh->evicted > 0; lh->evicted--)
@@ -244,9 +264,11 @@ link_tick(struct link_health *lh, uint64_t now_ms)
 			ev = LINK_WENT_DOWN;
 	for (i = 0; i < LINK_PROBE_RING; i++) {
 		k = (lh->head + i) % LINK_PROBE_RING;
-		if (lh->ring[k].state != SLOT_OUTSTANDING ||
-		    now_ms < lh->ring[k].sent_ms ||
-		    now_ms - lh->ring[k].sent_ms < timeout)
+		/* In whole ms, as the timeout: sent_us / 1000 is the
+		 * now_ms() of the instant the probe left (tunnel.h). */
+		sent_ms = lh->ring[k].sent_us / 1000;
+		if (lh->ring[k].state != SLOT_OUTSTANDING || now_ms < sent_ms ||
+		    now_ms - sent_ms < timeout)
 			continue;
 		lh->ring[k].state = SLOT_LOST;
 		if (lost(lh, now_ms) != LINK_NO_CHANGE)

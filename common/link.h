@@ -62,9 +62,10 @@
  *    (loss_shift 6): a time constant of 64 probes (6.4 s at 100 ms), so
  *    1-in-20 loss reads between about 4.3% and 5.8%, not 2.5%..8.6% as
  *    with 1/16.
- * Samples have the clock's 1 ms resolution; the estimates are kept in
- * microseconds, and since probes are sent at arbitrary clock phase the
- * quantisation averages out in the EWMA.
+ * Samples and estimates are in microseconds when the daemon uses the _us
+ * calls (socketd does): a LAN or metro link's RTT is a fraction of a
+ * millisecond, and whole milliseconds would read it, and its jitter, as
+ * 0.  The millisecond calls give samples of 1 ms resolution.
  *
  * Loss timeout: a probe is lost when unanswered after
  *	clamp(SRTT + max(G, 4 * RTTVAR), interval_ms, timeout_ms)
@@ -170,7 +171,7 @@ struct link_counters {
 
 /* Private: read it through the functions below. */
 struct link_probe_slot {
-	uint64_t sent_ms;
+	uint64_t sent_us;
 	uint32_t seq;
 	uint8_t  state; /* free, outstanding or lost */
 };
@@ -203,8 +204,9 @@ void link_health_init(
 void link_health_set_params(
     struct link_health *, const struct link_health_params *);
 
-/* A PROBE carrying seq left at now_ms. */
+/* A PROBE carrying seq left at now_ms (now_us). */
 void link_probe_sent(struct link_health *, uint32_t seq, uint64_t now_ms);
+void link_probe_sent_us(struct link_health *, uint32_t seq, uint64_t now_us);
 /*
  * A PROBE_REPLY carrying seq arrived at now_ms.  An outstanding probe:
  * RTT sample, counts towards up_after, may return LINK_WENT_UP.  A probe
@@ -213,6 +215,8 @@ void link_probe_sent(struct link_health *, uint32_t seq, uint64_t now_ms);
  */
 enum link_event link_probe_answered(
     struct link_health *, uint32_t seq, uint64_t now_ms);
+enum link_event link_probe_answered_us(
+    struct link_health *, uint32_t seq, uint64_t now_us);
 /* Declares lost the probes older than the loss timeout, oldest first.
  * May return LINK_WENT_DOWN, never LINK_WENT_UP. */
 enum link_event link_tick(struct link_health *, uint64_t now_ms);

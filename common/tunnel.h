@@ -57,7 +57,7 @@ enum tunnel_ev_kind {
 	TUNNEL_EV_REKEY = 1,  /* tx moved to `epoch`: send REKEY */
 	TUNNEL_EV_PEER_EPOCH, /* rx: the peer's packets moved to `epoch` */
 	TUNNEL_EV_EXHAUSTED,  /* tx refused its 1st (65537th, ...) packet */
-	TUNNEL_EV_PROBE,      /* a probe answered on `link`: seq, at_ms */
+	TUNNEL_EV_PROBE,      /* a probe answered on `link`: seq, at_us */
 	TUNNEL_EV_LINK_BACK,  /* a down `link` probes again (popd) */
 	TUNNEL_EV_NEED_KEY    /* `epoch`'s key is wanted: tunnel_refill();
 				 `link` is 1 for the up direction's */
@@ -72,7 +72,7 @@ struct tunnel_ev {
 	uint32_t session; /* of the tunnel that raised it */
 	uint32_t epoch;   /* REKEY, PEER_EPOCH */
 	uint32_t seq;     /* PROBE: the probe's sequence number */
-	uint64_t at_ms;   /* PROBE: when the answer arrived */
+	uint64_t at_us;   /* PROBE: when the answer arrived (now_us()) */
 	uint64_t count;   /* EXHAUSTED: packets refused by this tunnel */
 };
 
@@ -229,5 +229,8 @@ size_t tunnel_open_batch(
 /* CLOCK_MONOTONIC in milliseconds: the daemons' time for probes, health
  * and flows. */
 uint64_t now_ms(void);
+/* The same clock in microseconds, for probe round trips: now_us() / 1000
+ * is what now_ms() returns at that instant (both truncate). */
+uint64_t now_us(void);
 
 #endif

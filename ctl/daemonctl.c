@@ -244,6 +244,19 @@ real(const json_t *o, const char *key)
 	return json_number_value(json_object_get(o, key));
 }
 
+/* A link's "mos" with 2 decimals, "-" while it has none (null: no probe
+ * answered yet). */
+static const char *
+mos(const json_t *l, char buf[24])
+{
+	const json_t *v = json_object_get(l, "mos");
+
+	if (!json_is_number(v))
+		return "-";
+	snprintf(buf, 24, "%.2f", json_number_value(v));
+	return buf;
+}
+
 /* 1234567 -> "1.2M": tables stay narrow; --json has the exact figure. */
 static const char *
 human(json_int_t v, char buf[24])
@@ -317,7 +330,7 @@ static void
 print_links(const json_t *r)
 {
 	const json_t *rows = json_object_get(r, "links"), *l;
-	char          a[24], b[24], c[24], d[24], e[24];
+	char          a[24], b[24], c[24], d[24], e[24], f[24];
 	size_t        i;
 	int           pop;
 
@@ -331,10 +344,10 @@ print_links(const json_t *r)
 		    "LINK", "STATE", "WEIGHT", "FLOWS", "TX-PKTS", "TX-BYTES",
 		    "RX-PKTS", "RX-BYTES", "IDLE-MS");
 	else
-		printf("%-10s %-10s %-5s %8s %8s %6s %6s %7s %7s %7s %7s "
-		       "%7s %7s  %s\n",
+		printf("%-10s %-10s %-5s %8s %8s %6s %4s %6s %7s %7s %7s "
+		       "%7s %7s %7s  %s\n",
 		    "LINK", "DEVICE", "STATE", "RTT-MS", "JITTER", "LOSS",
-		    "WEIGHT", "FLOWS", "TX-PKTS", "TX-BYTES", "RX-PKTS",
+		    "MOS", "WEIGHT", "FLOWS", "TX-PKTS", "TX-BYTES", "RX-PKTS",
 		    "RX-BYTES", "SINCE", "STATUS");
 	json_array_foreach(rows, i, l)
 	{
@@ -350,11 +363,12 @@ print_links(const json_t *r)
 			    human(num(l, "rx_bytes"), d),
 			    (long long)num(l, "idle_ms"));
 		else
-			printf("%-10s %-10s %-5s %8.2f %8.2f %5.1f%% %6lld "
+			printf("%-10s %-10s %-5s %8.3f %8.3f %5.1f%% %4s %6lld "
 			       "%7lld %7s %7s %7s %7s %7s  %s\n",
 			    str(l, "name"), str(l, "device"), str(l, "state"),
 			    real(l, "rtt_ms"), real(l, "jitter_ms"),
-			    real(l, "loss") * 100, (long long)num(l, "weight"),
+			    real(l, "loss") * 100, mos(l, f),
+			    (long long)num(l, "weight"),
 			    (long long)num(l, "flows"),
 			    human(num(l, "tx_packets"), a),
 			    human(num(l, "tx_bytes"), b),

@@ -31,7 +31,7 @@ usage(FILE *fp)
 	    "  status                     the daemon, its control channel, "
 	    "links and flows\n"
 	    "  links [--site S]           every link: state, rtt, jitter, "
-	    "loss, flows, traffic\n"
+	    "loss, mos, flows, traffic\n"
 	    "  flows [--link L] [--limit N] [--site S]\n"
 	    "                             flows and the link each uses\n"
 	    "  sites [--limit N]          (popd) sites and their sessions\n"

@@ -178,6 +178,10 @@ static const struct family families[] = {
     {"wanpair_link_loss_ratio", "gauge",
 	"Probes lost, moving average over about 64 probes, 0..1.", AT_LINK,
 	"loss", V_NUM},
+    {"wanpair_link_mos", "gauge",
+	"Estimated voice quality (MOS, 1..4.5) from the probes' RTT, jitter "
+	"and loss: ITU-T G.107's E-model as monitoring tools simplify it.",
+	AT_LINK, "mos", V_NUM},
     {"wanpair_link_idle_seconds", "gauge",
 	"Time since the site last sent an authenticated packet on the link.",
 	AT_LINK, "idle_ms", V_MS},

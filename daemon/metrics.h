@@ -43,8 +43,10 @@
  *	            flows.max, "bytes": its memory}, allocated at start
  *	links       socketd: [{"name", "state": "up" | "down", "cause":
  *	            "none" | "admin" | "carrier" | "probes", "admin": "up" |
- *	            "down", "rtt_ms", "jitter_ms" (null before the first
- *	            answered probe), "loss" (0..1), "tx_packets", "tx_bytes",
+ *	            "down", "rtt_ms", "jitter_ms" (microsecond precision; null
+ *	            before the first answered probe), "loss" (0..1), "mos"
+ *	            (estimated voice quality, 1..4.5, common/mos.h; null
+ *	            before the first answered probe), "tx_packets", "tx_bytes",
  *	            "rx_packets", "rx_bytes", "tx_errors", "flows" (now on the
  *	            link), "new_flows" (ever placed on it), "probes_sent",
  *	            "probes_answered", "probes_lost", "weight": the
@@ -61,7 +63,8 @@
  *	            "endpoint_changes": the site's address on the link moved
  *	            (NAT rebinding, roaming), "weight": by downstream}],
  *	            "drops":
- *	            {reason: count}}]  (popd does not probe: no rtt/loss)
+ *	            {reason: count}}]  (popd does not probe: no rtt, jitter,
+ *	            loss or mos)
  *	drops       {reason: packets dropped}, every drop counter the daemon
  *	            keeps, reason in snake_case; both daemons have
  *	            "bad_header", "no_session", "replayed",

@@ -15,7 +15,7 @@ probe_encode(const struct probe *p, uint8_t *out, size_t outlen)
 		return -1;
 	wbuf_init(&b, out, outlen);
 	if (wbuf_put_u32(&b, p->seq) == -1 ||
-	    wbuf_put_u64(&b, p->sent_ms) == -1)
+	    wbuf_put_u64(&b, p->sent_us) == -1)
 		return -1;
 	return PROBE_LEN;
 }
@@ -32,7 +32,7 @@ probe_decode(const uint8_t *data, size_t len, struct probe *out)
 		return -1;
 	rbuf_init(&b, data, len);
 	if (rbuf_get_u32(&b, &p.seq) == -1 ||
-	    rbuf_get_u64(&b, &p.sent_ms) == -1 || rbuf_left(&b) != 0)
+	    rbuf_get_u64(&b, &p.sent_us) == -1 || rbuf_left(&b) != 0)
 		return -1;
 	*out = p;
 	return 0;

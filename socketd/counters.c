@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "mos.h"
 #include "socketd.h"
 #include "tundev.h"
 
@@ -26,6 +27,17 @@ ms_or_null(const struct link_health *h, uint32_t us)
 	const struct link_counters *c = link_counters(h);
 
 	return c->answered + c->late > 0 ? json_real(us / 1000.0) : json_null();
+}
+
+json_t *
+socketd_link_mos(const struct link_health *h)
+{
+	const struct link_counters *c = link_counters(h);
+
+	if (c->answered + c->late == 0)
+		return json_null();
+	return json_real(
+	    mos_estimate(link_rtt_us(h), link_jitter_us(h), link_loss_ppm(h)));
 }
 
 static json_t *
@@ -44,20 +56,20 @@ link_json(
 
 	dataplane_link_counters(sd, l, &k);
 
-	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:f,s:I,s:I,s:I,s:I,s:I,"
-			 "s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:f,s:o,s:I,s:I,s:I,s:I,"
+			 "s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "name", l->conf->name, "state",
 	    link_state(h) == LINK_UP ? "up" : "down", "cause",
 	    causes[link_cause(h)], "admin", h->admin_up ? "up" : "down",
 	    "rtt_ms", ms_or_null(h, link_rtt_us(h)), "jitter_ms",
 	    ms_or_null(h, link_jitter_us(h)), "loss", link_loss_ppm(h) / 1e6,
-	    "tx_packets", (json_int_t)k.tx_packets, "tx_bytes",
-	    (json_int_t)k.tx_bytes, "rx_packets", (json_int_t)k.rx_packets,
-	    "rx_bytes", (json_int_t)k.rx_bytes, "tx_errors",
-	    (json_int_t)k.tx_errors, "flows", (json_int_t)flows, "new_flows",
-	    (json_int_t)k.new_flows, "probes_sent", (json_int_t)c->sent,
-	    "probes_answered", (json_int_t)c->answered, "probes_lost",
-	    (json_int_t)c->lost, "weight", (json_int_t)weight);
+	    "mos", socketd_link_mos(h), "tx_packets", (json_int_t)k.tx_packets,
+	    "tx_bytes", (json_int_t)k.tx_bytes, "rx_packets",
+	    (json_int_t)k.rx_packets, "rx_bytes", (json_int_t)k.rx_bytes,
+	    "tx_errors", (json_int_t)k.tx_errors, "flows", (json_int_t)flows,
+	    "new_flows", (json_int_t)k.new_flows, "probes_sent",
+	    (json_int_t)c->sent, "probes_answered", (json_int_t)c->answered,
+	    "probes_lost", (json_int_t)c->lost, "weight", (json_int_t)weight);
 }
 
 const char *

@@ -92,16 +92,17 @@ answer_links(struct socketd *sd)
 		if (l->conf->pop.family != 0)
 			addr_ntop(&l->conf->pop, pop, sizeof(pop));
 		row = json_pack(
-		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:f,s:f,s:f,s:i,s:i,"
-		    "s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:f,s:f,s:f,s:o,s:i,"
+		    "s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 		    "name", l->conf->name, "device", l->conf->device, "pop",
 		    pop, "state", link_state(h) == LINK_UP ? "up" : "down",
 		    "status", link_status_str(h), "reason", link_reason(h),
 		    "admin", h->admin_up ? "up" : "down", "carrier",
 		    h->carrier_up, "rtt_ms", link_rtt_us(h) / 1000.0,
 		    "jitter_ms", link_jitter_us(h) / 1000.0, "loss",
-		    link_loss_ppm(h) / 1e6, "up_mbps", (int)l->conf->up_mbps,
-		    "down_mbps", (int)l->conf->down_mbps, "weight",
+		    link_loss_ppm(h) / 1e6, "mos", socketd_link_mos(h),
+		    "up_mbps", (int)l->conf->up_mbps, "down_mbps",
+		    (int)l->conf->down_mbps, "weight",
 		    (int)config_link_weight(sd->conf, i, 0), "since_s",
 		    (json_int_t)((now - link_changed_ms(h)) / 1000), "flows",
 		    (json_int_t)flows[i], "new_flows", (json_int_t)k.new_flows,

@@ -380,7 +380,7 @@ link_dgram(struct sworker *w, struct slink *l, const struct udpio_dgram *d)
 		ev.link = l->id;
 		ev.session = sd->session;
 		ev.seq = pr.seq;
-		ev.at_ms = now_ms();
+		ev.at_us = now_us();
 		(void)tunnel_evq_push(w->q, &ev);
 		return;
 	}

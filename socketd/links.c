@@ -85,8 +85,8 @@ ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 		control_send_rekey(sd, ev->epoch);
 	else if (ev->kind == TUNNEL_EV_PROBE &&
 	    (l = link_by_id(sd, ev->link)) != NULL)
-		link_changed(
-		    sd, l, link_probe_answered(&l->health, ev->seq, ev->at_ms));
+		link_changed(sd, l,
+		    link_probe_answered_us(&l->health, ev->seq, ev->at_us));
 }
 
 static const struct dataev_ops socketd_dataev = {
@@ -236,15 +236,15 @@ grace_tick(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Every probe interval: declare old probes lost, then probe every link.
- * A probe carries its sequence number and the time it left; the PoP
- * echoes it on the same link.
+ * A probe carries its sequence number and the time it left, in
+ * microseconds; the PoP echoes it on the same link.
  */
 static void
 probe_round(struct socketd *sd)
 {
 	uint8_t        p[PROBE_LEN];
 	struct probe   pr;
-	uint64_t       t = now_ms();
+	uint64_t       t = now_ms(), sent_us;
 	uint32_t       grace = UINT32_MAX;
 	struct timeval tv;
 	size_t         i;
@@ -259,11 +259,15 @@ probe_round(struct socketd *sd)
 		struct slink *l = &sd->links[i];
 
 		link_changed(sd, l, link_tick(&l->health, t));
+		/* Each link's own time: sealing and sending the others'
+		 * probes (and waiting for worker 0's lock) takes tens of
+		 * microseconds, which the later links' RTT would count. */
+		sent_us = now_us();
 		pr.seq = l->probe_seq;
-		pr.sent_ms = t;
+		pr.sent_us = sent_us;
 		(void)probe_encode(&pr, p, sizeof(p));
 		dataplane_send(sd, l, WIRE_PROBE, p, sizeof(p));
-		link_probe_sent(&l->health, l->probe_seq++, t);
+		link_probe_sent_us(&l->health, l->probe_seq++, sent_us);
 		if (link_grace_ms(&l->health) < grace)
 			grace = link_grace_ms(&l->health);
 	}

@@ -342,6 +342,10 @@ dataplane_link_up(const struct socketd *sd, unsigned link)
  * daemon/metrics.h) but the skeleton's own (daemon_counters()); a new
  * object the caller json_decref()s, or NULL. */
 json_t *socketd_counters(void *);
+/* A link's estimated MOS (common/mos.h) from its probes' RTT, jitter and
+ * loss: a JSON real, or null until a probe was answered (no estimate
+ * yet, as for rtt_ms).  For counters and `links` alike. */
+json_t *socketd_link_mos(const struct link_health *);
 /* The control channel as the counters and `status` name it: "down",
  * "connecting" or "up" (welcomed). */
 const char *socketd_control_state(const struct socketd *);

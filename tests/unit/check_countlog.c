@@ -61,13 +61,13 @@ START_TEST(socketd_lines)
 	    "control: state up, connected true, link WAN1",
 	    "flows: count 3, max 1000, evictions 2, new 40",
 	    "links WAN1: state up, admin up, rtt_ms 12.5, jitter_ms 0.25, "
-	    "loss 0.015625, tx_packets 100, tx_bytes 15000, rx_packets 90, "
-	    "rx_bytes 9000, tx_errors 0, flows 2, new_flows 30, probes_sent "
-	    "50, probes_answered 49, probes_lost 1",
+	    "loss 0.015625, mos 4.25, tx_packets 100, tx_bytes 15000, "
+	    "rx_packets 90, rx_bytes 9000, tx_errors 0, flows 2, new_flows "
+	    "30, probes_sent 50, probes_answered 49, probes_lost 1",
 	    "links WAN2: state down, admin down, rtt_ms -, jitter_ms -, loss "
-	    "0, tx_packets 0, tx_bytes 0, rx_packets 0, rx_bytes 0, tx_errors "
-	    "7, flows 1, new_flows 10, probes_sent 5, probes_answered 0, "
-	    "probes_lost 5",
+	    "0, mos -, tx_packets 0, tx_bytes 0, rx_packets 0, rx_bytes 0, "
+	    "tx_errors 7, flows 1, new_flows 10, probes_sent 5, "
+	    "probes_answered 0, probes_lost 5",
 	    "drops: no_session 4, unparsable 0, key_exhausted 3",
 	    "io: tun_reads 20, udp_gso_msgs 7",
 	    "io offload: tun tso4 tso6, udp_gso true, udp_gro false",

@@ -291,6 +291,54 @@ START_TEST(test_rtt_jitter_values)
 }
 END_TEST
 
+/* A LAN's round trips, timed in microseconds (what socketd does): 0.213
+ * ms reads 213 us, not 0, and so does its jitter; the loss timeout keeps
+ * whole milliseconds, on the ms clock the us one truncates to. */
+START_TEST(test_sub_millisecond)
+{
+	struct link_health lh;
+	uint64_t           us = 5000000;
+	uint32_t           seq = 0, i;
+
+	link_health_init(&lh, NULL, us / 1000);
+	link_probe_sent_us(&lh, seq, us);
+	link_probe_answered_us(&lh, seq++, us + 213);
+	ck_assert_uint_eq(link_rtt_us(&lh), 213);
+	ck_assert_uint_eq(link_jitter_us(&lh), 0);
+	us += 100000;
+	/* SRTT 213 + 37/8, J 37/16 */
+	link_probe_sent_us(&lh, seq, us);
+	link_probe_answered_us(&lh, seq++, us + 250);
+	ck_assert_uint_eq(link_rtt_us(&lh), 217);
+	ck_assert_uint_eq(link_jitter_us(&lh), 2);
+	/* 200 and 300 us in turn: SRTT near 250, J near the 100 between
+	 * (below it by up to 15 us: the gain's integer division stops
+	 * moving J once |100 - J| < 16) */
+	for (i = 0; i < 200; i++) {
+		us += 100000;
+		link_probe_sent_us(&lh, seq, us);
+		link_probe_answered_us(&lh, seq++, us + (i % 2 ? 300 : 200));
+	}
+	ck_assert_uint_ge(link_rtt_us(&lh), 230);
+	ck_assert_uint_le(link_rtt_us(&lh), 270);
+	ck_assert_uint_ge(link_jitter_us(&lh), 85);
+	ck_assert_uint_le(link_jitter_us(&lh), 100);
+	ck_assert_uint_eq(link_counters(&lh)->answered, 202);
+	/* SRTT + G = 100.25 ms: 101 in whole ms */
+	ck_assert_uint_eq(link_timeout_ms(&lh), 101);
+
+	/* A probe sent 0.9 ms into a millisecond left at ms 5_020_100 (the
+	 * truncated clock): lost 101 ms after that ms began, not after it
+	 * ended. */
+	us = 5020100900ULL;
+	link_probe_sent_us(&lh, seq++, us);
+	link_tick(&lh, 5020100 + 100);
+	ck_assert_uint_eq(link_counters(&lh)->lost, 0);
+	link_tick(&lh, 5020100 + 101);
+	ck_assert_uint_eq(link_counters(&lh)->lost, 1);
+}
+END_TEST
+
 /* 1 probe in 20 lost reads as 5% (within the EWMA's ripple), and the link
  * stays up: single losses are never 3 in a row. */
 START_TEST(test_loss_converges)
@@ -1088,6 +1136,7 @@ link_suite(void)
 
 	tc = tcase_create("estimates");
 	tcase_add_test(tc, test_rtt_jitter_values);
+	tcase_add_test(tc, test_sub_millisecond);
 	tcase_add_test(tc, test_loss_converges);
 	tcase_add_test(tc, test_slow_link_stays_up);
 	tcase_add_test(tc, test_dead_fibre_detected_fast);

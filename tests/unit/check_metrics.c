@@ -211,6 +211,10 @@ START_TEST(render_socketd)
 	/* a link never answered has no RTT: no sample rather than 0 */
 	no_text(t, "wanpair_link_rtt_seconds{link=\"WAN2\"}");
 	no_text(t, "wanpair_link_jitter_seconds{link=\"WAN2\"}");
+	/* the estimated MOS as it is, a score, with no MOS before an RTT */
+	has_line(t, "# TYPE wanpair_link_mos gauge");
+	has_line(t, "wanpair_link_mos{link=\"WAN1\"} 4.25");
+	no_text(t, "wanpair_link_mos{link=\"WAN2\"}");
 	has_line(t, "wanpair_link_tx_packets_total{link=\"WAN1\"} 100");
 	has_line(t, "wanpair_link_tx_bytes_total{link=\"WAN1\"} 15000");
 	has_line(t, "wanpair_link_rx_packets_total{link=\"WAN1\"} 90");
@@ -283,6 +287,7 @@ START_TEST(render_popd)
 	/* popd does not probe */
 	no_text(t, "wanpair_link_rtt_seconds");
 	no_text(t, "wanpair_link_loss_ratio");
+	no_text(t, "wanpair_link_mos");
 	free(t);
 	json_decref(j);
 }

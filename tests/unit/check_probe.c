@@ -31,19 +31,19 @@ decode_exact(const uint8_t *p, size_t len, struct probe *out)
 }
 
 static const struct probe known = {
-    .seq = 0x01020304, .sent_ms = 0x05060708090a0b0cULL};
+    .seq = 0x01020304, .sent_us = 0x05060708090a0b0cULL};
 static const uint8_t known_bytes[PROBE_LEN] = {
     0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c};
 /* Marks a struct probe the decoder must have left alone (compared field
  * by field: the struct has padding). */
 static const struct probe untouched = {
-    .seq = 0xdeadbeef, .sent_ms = 0xfeedfacecafef00dULL};
+    .seq = 0xdeadbeef, .sent_us = 0xfeedfacecafef00dULL};
 
 static void
 assert_untouched(const struct probe *p)
 {
 	ck_assert_uint_eq(p->seq, untouched.seq);
-	ck_assert_uint_eq(p->sent_ms, untouched.sent_ms);
+	ck_assert_uint_eq(p->sent_us, untouched.sent_us);
 }
 
 START_TEST(test_known_bytes)
@@ -51,7 +51,7 @@ START_TEST(test_known_bytes)
 	uint8_t      out[PROBE_LEN + 1];
 	struct probe p;
 
-	/* Big-endian seq then sent_ms: what every deployed socketd sends. */
+	/* Big-endian seq then sent_us: what every deployed socketd sends. */
 	ck_assert_int_eq(PROBE_LEN, 12);
 	memset(out, 0xee, sizeof(out));
 	ck_assert_int_eq(probe_encode(&known, out, sizeof(out)), PROBE_LEN);
@@ -59,7 +59,7 @@ START_TEST(test_known_bytes)
 	ck_assert_uint_eq(out[PROBE_LEN], 0xee);
 	ck_assert_int_eq(decode_exact(known_bytes, PROBE_LEN, &p), 0);
 	ck_assert_uint_eq(p.seq, known.seq);
-	ck_assert_uint_eq(p.sent_ms, known.sent_ms);
+	ck_assert_uint_eq(p.sent_us, known.sent_us);
 }
 END_TEST
 
@@ -99,10 +99,10 @@ START_TEST(test_exact)
 
 	ck_assert_int_eq(decode_exact(zero, PROBE_LEN, &p), 0);
 	ck_assert_uint_eq(p.seq, 0);
-	ck_assert_uint_eq(p.sent_ms, 0);
+	ck_assert_uint_eq(p.sent_us, 0);
 	ck_assert_int_eq(decode_exact(ones, PROBE_LEN, &p), 0);
 	ck_assert_uint_eq(p.seq, UINT32_MAX);
-	ck_assert_uint_eq(p.sent_ms, UINT64_MAX);
+	ck_assert_uint_eq(p.sent_us, UINT64_MAX);
 }
 END_TEST
 
@@ -161,12 +161,12 @@ START_TEST(test_round_trip)
 
 	for (round = 0; round < 1000; round++) {
 		in.seq = (uint32_t)rng_next(&seed);
-		in.sent_ms = rng_next(&seed);
+		in.sent_us = rng_next(&seed);
 		ck_assert_int_eq(
 		    probe_encode(&in, out, sizeof(out)), PROBE_LEN);
 		ck_assert_int_eq(decode_exact(out, sizeof(out), &p), 0);
 		ck_assert_uint_eq(p.seq, in.seq);
-		ck_assert_uint_eq(p.sent_ms, in.sent_ms);
+		ck_assert_uint_eq(p.sent_us, in.sent_us);
 	}
 }
 END_TEST
