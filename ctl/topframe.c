@@ -94,7 +94,8 @@ top_sample_set(struct top_sample *s, json_t *status, json_t *links,
 		s->seen[i].packets = cnt(f, "packets");
 	}
 	s->nseen = json_array_size(rows);
-	qsort(s->seen, s->nseen, sizeof(*s->seen), seen_cmp);
+	if (s->nseen > 0) /* seen is NULL then, which qsort() may not take */
+		qsort(s->seen, s->nseen, sizeof(*s->seen), seen_cmp);
 	return 0;
 }
 
