@@ -346,18 +346,9 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	(void)cfg_get_uint(cp, root, 0, "session_grace_s", SESSION_GRACE_MIN,
 	    SESSION_GRACE_MAX, &conf->session_grace_s);
 	(void)cfg_get_bool(cp, root, 0, "offload", &conf->offload);
-	/* 0 (absent): one per CPU (config_workers()); popd runs one. */
-	if (cfg_get_uint(cp, root, 0, "workers", 1, PROTO_MAX_WORKERS,
-		&conf->workers) == 1 &&
-	    cp->kind == CONFIG_POPD && conf->workers > 1) {
-		int node;
-
-		(void)cfg_member(cp, root, 0, "workers", &node);
-		cfg_report(cp, node,
-		    "wanpair-popd runs one worker (more are not built yet), "
-		    "got %u",
-		    conf->workers);
-	}
+	/* 0 (absent): one per CPU (config_workers()). */
+	(void)cfg_get_uint(
+	    cp, root, 0, "workers", 1, PROTO_MAX_WORKERS, &conf->workers);
 }
 
 /*

@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 
@@ -722,4 +723,18 @@ udpio_bufsize(int fd, int bytes, int *rcv, int *snd)
 	buf_get(fd, SO_RCVBUF, rcv);
 	buf_get(fd, SO_SNDBUF, snd);
 	return rc;
+}
+
+int
+udpio_steer_workers(int fd, unsigned workers)
+{
+	struct sock_filter code[] = {
+	    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 2},
+	    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, workers},
+	    {BPF_RET | BPF_A, 0, 0, 0},
+	};
+	struct sock_fprog prog = {sizeof(code) / sizeof(code[0]), code};
+
+	return setsockopt(
+	    fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
 }

@@ -201,6 +201,16 @@ uint64_t udpio_tx_failed(const struct udpio_stats *);
  * took, socket(7)) in *rcv and *snd if not NULL.  0, or -1 with errno.
  */
 int udpio_bufsize(int fd, int bytes, int *rcv, int *snd);
+/*
+ * The kernel's choice in fd's SO_REUSEPORT group of sockets, once all
+ * are bound: a datagram's worker byte (wire.h: byte 2 of the UDP
+ * payload) modulo `workers`, the place of that worker's socket in the
+ * group (the order they were bound in), so that each datagram reaches
+ * the worker whose tunnel holds its sender's replay windows.  What has
+ * no byte 2 goes to socket 0, and is refused there.  0, or -1 with
+ * errno.
+ */
+int udpio_steer_workers(int fd, unsigned workers);
 
 /*
  * The run planner, pure, over the queue: the queued datagrams q[0..nq)

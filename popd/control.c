@@ -273,8 +273,14 @@ on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
 		goto fail;
 	}
 	w.session = new_session_id(pd);
+	/* The workers wait: the old session's tunnels go, and the site's
+	 * engine turns to the new links. */
+	popd_world_lock(pd);
+	pthread_mutex_lock(&pd->engine_mu);
 	if ((s = session_new(pd, c->site, c, h, w.session, control_derive)) ==
 	    NULL) {
+		pthread_mutex_unlock(&pd->engine_mu);
+		popd_world_unlock(pd);
 		snprintf(why, len, "cannot set up the session");
 		goto fail;
 	}
@@ -282,12 +288,15 @@ on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
 	session_index_swap(pd, c->site->session, s);
 	session_free(c->site->session);
 	c->site->session = s;
+	pthread_mutex_unlock(&pd->engine_mu);
+	popd_world_unlock(pd);
 	install_routes(pd, c->site);
 
 	memset(&w, 0, sizeof(w));
 	w.version = PROTOCOL_VERSION;
-	/* One datagram loop: everything this end seals is worker 0's. */
-	w.workers = 1;
+	/* The Socket derives a key of each worker's, and steers what it
+	 * sends to them by its own worker byte (tunnel_set_workers()). */
+	w.workers = pd->nworkers;
 	w.session = s->id;
 	/* The data port of the listen entry the Socket reached: the one
 	 * beside the address it knows (wanpair-socketd(8)). */
@@ -390,11 +399,14 @@ on_msg(struct conn *c, const struct ctl_msg *m, char *why, size_t len,
 		struct session              *sess = c->site->session;
 
 		if (sess != NULL && ls->link < CONFIG_MAX_LINKS &&
-		    sess->index_of[ls->link] != LINK_NONE)
+		    sess->index_of[ls->link] != LINK_NONE) {
+			pthread_mutex_lock(&c->pd->engine_mu);
 			session_link_state(sess, sess->index_of[ls->link],
 			    ls->up,
 			    ls->up ? "the Socket sees it up"
 				   : "the Socket sees it down");
+			pthread_mutex_unlock(&c->pd->engine_mu);
+		}
 		return NULL;
 	}
 	case CTL_REASSIGN: {
@@ -406,8 +418,11 @@ on_msg(struct conn *c, const struct ctl_msg *m, char *why, size_t len,
 			return FLOODED;
 		}
 		/* The session this connection's HELLO made. */
-		if (c->site->session != NULL)
+		if (c->site->session != NULL) {
+			pthread_mutex_lock(&c->pd->engine_mu);
 			session_reassign(c->site->session, ra);
+			pthread_mutex_unlock(&c->pd->engine_mu);
+		}
 		ack.link = ra->dead_link;
 		ack.seq = ra->seq;
 		log_debug("site %s: REASSIGN chunk %u%s, %zu moves",

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "popd.h"
+#include "tundev.h"
 
 #define PROGNAME "wanpair-popd"
 
@@ -83,28 +84,87 @@ site_json(const struct site *site, uint64_t now)
 	    (json_int_t)site->drop_table_full);
 }
 
+/*
+ * The workers' drops, TUN and socket figures, each worker still while it
+ * is between batches (the world lock: a few structs' worth): "drops",
+ * "io" and "workers" in *drops, *io, *wk, or -1 out of memory.
+ */
+static int
+workers_json(struct popd *pd, json_t **drops, json_t **io, json_t **wk)
+{
+	struct dataev_drop    own[] = {{"no_site", 0}, {"unparsable", 0}};
+	struct tunnel_drops   d;
+	struct udpio         *ios[CONFIG_LISTEN_MAX * PROTO_MAX_WORKERS];
+	const struct tun_dev *tds[PROTO_MAX_WORKERS];
+	uint64_t              tun_write = 0;
+	size_t                i, nio = 0;
+	unsigned              k;
+
+	memset(&d, 0, sizeof(d));
+	*wk = json_array();
+	popd_world_lock(pd);
+	for (k = 0; k < pd->nworkers; k++) {
+		const struct pworker *w = &pd->w[k];
+		uint64_t              out = 0, in = 0;
+
+		d.bad_header += w->drops.bad_header;
+		d.no_session += w->drops.no_session;
+		d.replay += w->drops.replay;
+		d.auth += w->drops.auth;
+		d.key_exhausted += w->drops.key_exhausted;
+		d.wrong_worker += w->drops.wrong_worker;
+		own[0].n += w->drop_no_site;
+		own[1].n += w->drop_parse;
+		tun_write += w->td->write_errors;
+		tds[k] = w->td;
+		for (i = 0; i < pd->nlsn; i++) {
+			struct udpio *u = pd->lsn[i].uio[k];
+
+			ios[nio++] = u;
+			if (u != NULL) {
+				out += udpio_stats(u)->tx_dgrams;
+				in += udpio_stats(u)->rx_dgrams;
+			}
+		}
+		if (*wk != NULL &&
+		    json_array_append_new(*wk,
+			json_pack("{s:I,s:I,s:I}", "tun_packets_in",
+			    (json_int_t)tundev_stats(w->td)->pkts_in,
+			    "udp_dgrams_out", (json_int_t)out, "udp_dgrams_in",
+			    (json_int_t)in)) == -1) {
+			json_decref(*wk);
+			*wk = NULL;
+		}
+	}
+	*drops =
+	    dataev_drops_json(&d, tun_write, own, sizeof(own) / sizeof(own[0]));
+	*io = dataev_io_json(tds, pd->nworkers, ios, nio);
+	popd_world_unlock(pd);
+	if (*drops != NULL && *io != NULL && *wk != NULL)
+		return 0;
+	json_decref(*drops);
+	json_decref(*io);
+	json_decref(*wk);
+	return -1;
+}
+
 json_t *
 popd_counters(void *arg)
 {
-	struct popd             *pd = arg;
-	const struct dataev_drop own[] = {
-	    {"no_site", pd->drop_no_site},
-	    {"unparsable", pd->drop_parse},
-	};
-	uint64_t              now = now_ms();
-	json_t               *sites, *site, *control, *drops, *j;
-	struct udpio         *ios[CONFIG_LISTEN_MAX];
-	const struct tun_dev *tds[1] = {&pd->tundev};
-	size_t                i, sessions = 0;
+	struct popd *pd = arg;
+	uint64_t     now = now_ms();
+	json_t      *sites, *site, *control, *drops, *io, *wk, *j;
+	size_t       i, sessions = 0;
 
-	for (i = 0; i < pd->nlsn; i++)
-		ios[i] = pd->lsn[i].uio;
 	if ((sites = json_array()) == NULL)
 		return NULL;
+	/* What the workers write of each site, a site at a time. */
 	for (i = 0; i < pd->nsites; i++) {
 		sessions += pd->sites[i].session != NULL;
-		if ((site = site_json(&pd->sites[i], now)) == NULL ||
-		    json_array_append_new(sites, site) == -1) {
+		pthread_mutex_lock(&pd->engine_mu);
+		site = site_json(&pd->sites[i], now);
+		pthread_mutex_unlock(&pd->engine_mu);
+		if (site == NULL || json_array_append_new(sites, site) == -1) {
 			json_decref(sites);
 			return NULL;
 		}
@@ -128,19 +188,20 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
-	if ((drops = dataev_drops_json(&pd->drops, pd->tundev.write_errors, own,
-		 sizeof(own) / sizeof(own[0]))) == NULL) {
+	if (workers_json(pd, &drops, &io, &wk) == -1) {
 		json_decref(control);
 		json_decref(sites);
 		return NULL;
 	}
-	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o*,s:o*}",
+	pthread_mutex_lock(&pd->engine_mu);
+	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o,s:o,s:o*}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", control, "flow_pool", "used",
 	    (json_int_t)flow_pool_used(pd->flow_pool), "max",
 	    (json_int_t)flow_pool_max(pd->flow_pool), "bytes",
 	    (json_int_t)flow_pool_memory(pd->flow_pool), "sites", sites,
-	    "drops", drops, "io", dataev_io_json(tds, 1, ios, pd->nlsn),
-	    "cluster", cluster_json(pd->cluster));
+	    "drops", drops, "io", io, "workers", wk, "cluster",
+	    cluster_json(pd->cluster));
+	pthread_mutex_unlock(&pd->engine_mu);
 	return j;
 }

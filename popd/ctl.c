@@ -71,12 +71,13 @@ answer_status(struct popd *pd)
 		connected += s->conn != NULL;
 		flows += flow_table_count(site_flows(&pd->sites[i]));
 	}
-	return json_pack("{s:s,s:s,s:i,s:s,s:I,s:I,s:i,s:i,s:i,s:I}", "daemon",
-	    PROGNAME, "version", PACKAGE_VERSION, "pid", (int)getpid(),
-	    "config", pd->conf->file, "started", (json_int_t)pd->started,
-	    "uptime_s", (json_int_t)(time(NULL) - pd->started), "sites",
-	    (int)pd->nsites, "sessions", (int)sessions, "connected",
-	    (int)connected, "flows", (json_int_t)flows);
+	return json_pack("{s:s,s:s,s:i,s:s,s:I,s:I,s:i,s:i,s:i,s:I,s:i}",
+	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "pid",
+	    (int)getpid(), "config", pd->conf->file, "started",
+	    (json_int_t)pd->started, "uptime_s",
+	    (json_int_t)(time(NULL) - pd->started), "sites", (int)pd->nsites,
+	    "sessions", (int)sessions, "connected", (int)connected, "flows",
+	    (json_int_t)flows, "workers", (int)pd->nworkers);
 }
 
 /*
@@ -209,7 +210,7 @@ cursor_tail(void *cur)
 }
 
 static int
-sites_next(void *cur, json_t *rows, size_t max)
+sites_next_locked(void *cur, json_t *rows, size_t max)
 {
 	struct rows_cursor *w = cur;
 	struct site        *site;
@@ -230,6 +231,20 @@ sites_next(void *cur, json_t *rows, size_t max)
 	if (w->shown >= w->limit || site_walk_at(&w->sw, &site) == -1)
 		return 0;
 	return site != NULL;
+}
+
+/* A step of a streamed answer reads what the workers write (sessions'
+ * links, the flow tables): under the engine's lock. */
+static int
+sites_next(void *cur, json_t *rows, size_t max)
+{
+	struct rows_cursor *w = cur;
+	int                 rc;
+
+	pthread_mutex_lock(&w->sw.pd->engine_mu);
+	rc = sites_next_locked(cur, rows, max);
+	pthread_mutex_unlock(&w->sw.pd->engine_mu);
+	return rc;
 }
 
 static struct rows_cursor *
@@ -332,7 +347,7 @@ site_link(const struct site *site, const char *name)
  * of them passed over.
  */
 static int
-flows_next(void *cur, json_t *rows, size_t max)
+flows_next_locked(void *cur, json_t *rows, size_t max)
 {
 	struct rows_cursor   *w = cur;
 	const char           *names[CONFIG_MAX_LINKS];
@@ -395,6 +410,18 @@ flows_next(void *cur, json_t *rows, size_t max)
 	return w->shown < w->limit;
 }
 
+static int
+flows_next(void *cur, json_t *rows, size_t max)
+{
+	struct rows_cursor *w = cur;
+	int                 rc;
+
+	pthread_mutex_lock(&w->sw.pd->engine_mu);
+	rc = flows_next_locked(cur, rows, max);
+	pthread_mutex_unlock(&w->sw.pd->engine_mu);
+	return rc;
+}
+
 static json_t *
 answer_flows(
     struct popd *pd, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
@@ -435,11 +462,10 @@ answer_flows(
 	return ctlsock_ok(json_pack("{s:I}", "total", (json_int_t)total));
 }
 
-json_t *
-popd_answer(void *arg, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
+static json_t *
+answer_locked(
+    struct popd *pd, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
 {
-	struct popd *pd = arg;
-
 	switch (req->cmd) {
 	case CTLSOCK_STATUS:
 		return ctlsock_ok(answer_status(pd));
@@ -461,4 +487,18 @@ popd_answer(void *arg, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
 		break;
 	}
 	return ctlsock_error("unknown command");
+}
+
+/* What the workers write (sessions' links, the flow tables) is read
+ * under the engine's lock. */
+json_t *
+popd_answer(void *arg, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
+{
+	struct popd *pd = arg;
+	json_t      *j;
+
+	pthread_mutex_lock(&pd->engine_mu);
+	j = answer_locked(pd, req, rows);
+	pthread_mutex_unlock(&pd->engine_mu);
+	return j;
 }

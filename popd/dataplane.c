@@ -1,12 +1,16 @@
 /*
- * popd's data plane.  Up: a datagram on the data port names its session
- * and link in its header; it is checked against that link's replay
- * window, opened with the session's up key, teaches us the link's current
- * endpoint (NAT rebinding, roaming: only authenticated packets do), and
- * its inner packet goes to the TUN if its source lies in the site's LAN.
- * Down: a packet from the TUN finds its site by destination (longest
- * prefix over all sites' LANs), gets a link from the site's engine by
- * downstream weight, and is sealed and sent to that link's endpoint.
+ * popd's data plane, run by each worker (struct pworker, workers.c) on
+ * its own TUN queue and data sockets.  Up: a datagram on the data port
+ * names its session and link in its header; it is checked against that
+ * link's replay window, opened with the worker's tunnel of the session,
+ * teaches us the link's current endpoint (NAT rebinding, roaming: only
+ * authenticated packets do), and its inner packet goes to the TUN if its
+ * source lies in the site's LAN.  Down: a packet from the TUN finds its
+ * site by destination (longest prefix over all sites' LANs), gets a link
+ * from the site's engine by downstream weight, and is sealed and sent to
+ * that link's endpoint.  What the workers share (the engines, what a
+ * session knows of its links) is touched under pd->engine_mu once per
+ * batch: the cipher work and the system calls are each worker's alone.
  */
 #include "autoconf.h"
 
@@ -26,6 +30,7 @@
 #include "popd.h"
 #include "probe.h"
 #include "proto.h"
+#include "tun.h"
 #include "tundev.h"
 
 /* Reads of the TUN device (each up to 64 KiB with offload) and recvmmsg
@@ -52,25 +57,6 @@ inner_addr(const uint8_t *p, size_t len, int dst, uint8_t *a)
 		return AF_INET6;
 	}
 	return -1;
-}
-
-/* Seals a packet for a site's link straight into the socket's queue,
- * sent at the end of the batch (udpio_send(); what the kernel refuses is
- * counted there).  The counter, which is the nonce, is the keyring's to
- * choose (keyring.h), by the link's wire id. */
-static void
-send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
-    const uint8_t *pkt, size_t len)
-{
-	int n;
-
-	n = tunnel_seal_udp(s->tun, &pd->dataev.q, &pd->drops,
-	    pd->lsn[s->endpoint_lsn[idx]].uio, type, s->links[idx].id, pkt, len,
-	    (struct sockaddr *)&s->endpoint[idx], s->endpoint_len[idx]);
-	if (n < 0)
-		return;
-	s->tx_packets[idx]++;
-	s->tx_bytes[idx] += (uint64_t)n;
 }
 
 /*
@@ -106,7 +92,8 @@ health_period(const struct popd *pd, struct timeval *tv)
  * After session_grace_s without one it ends: keys wiped, flows dropped.
  * The routes into the TUN device stay (the site is still configured),
  * so its return traffic is dropped here rather than routed elsewhere.
- * Returns 1 if the session was freed.
+ * Returns 1 if the session was freed.  Under pd->engine_mu, which it
+ * lets go of to take the world lock first for the end.
  */
 static int
 session_expire(struct popd *pd, struct site *site, uint64_t now)
@@ -125,7 +112,12 @@ session_expire(struct popd *pd, struct site *site, uint64_t now)
 		return 0;
 	log_info("site %s: session %u ended: no control channel for %u s",
 	    site->conf->name, s->id, pd->conf->session_grace_s);
+	/* The workers' tunnels go with it: no batch may hold it. */
+	pthread_mutex_unlock(&pd->engine_mu);
+	popd_world_lock(pd);
+	pthread_mutex_lock(&pd->engine_mu);
 	session_end(pd, site);
+	popd_world_unlock(pd);
 	pd->sessions_expired++;
 	return 1;
 }
@@ -145,6 +137,7 @@ health_walk(struct popd *pd, uint64_t now)
 	end = pd->health_next + HEALTH_CHUNK < pd->nsites
 	    ? pd->health_next + HEALTH_CHUNK
 	    : pd->nsites;
+	pthread_mutex_lock(&pd->engine_mu);
 	for (i = pd->health_next; i < end; i++) {
 		struct session *s = pd->sites[i].session;
 
@@ -162,6 +155,7 @@ health_walk(struct popd *pd, uint64_t now)
 			session_link_state(s, (unsigned)l, 0, why);
 		}
 	}
+	pthread_mutex_unlock(&pd->engine_mu);
 	pd->health_next = end < pd->nsites ? end : 0;
 	return pd->health_next != 0;
 }
@@ -191,18 +185,72 @@ health_tick(evutil_socket_t fd, short what, void *arg)
 		event_active(pd->health_more_ev, EV_TIMEOUT, 0);
 }
 
-/* One datagram from a site on data socket `lsn`: opened straight into
- * the TUN device's queue if its source lies in the site's LAN, or a
- * probe answered. */
+/*
+ * What a batch's datagrams taught their sessions, under the engine's
+ * lock: the link is alive (and, probing while down, coming back), where
+ * it is now, what it carried, the probe answers sent on it.
+ */
 static void
-udp_dgram(struct popd *pd, uint8_t lsn, const struct udpio_dgram *d)
+learn_apply(struct pworker *w)
 {
-	struct wire_hdr hdr;
-	struct session *s;
-	uint8_t         src[16], *inner;
-	size_t          cap;
-	unsigned        idx;
-	int             len, family;
+	struct popd     *pd = w->pd;
+	struct tunnel_ev ev = {.kind = TUNNEL_EV_LINK_BACK};
+	size_t           i;
+
+	if (w->nlearn == 0)
+		return;
+	pthread_mutex_lock(&pd->engine_mu);
+	for (i = 0; i < w->nlearn; i++) {
+		struct pw_learn *lr = &w->learn[i];
+		struct session  *s = lr->s;
+		unsigned         idx = lr->idx;
+
+		s->rx_last_ms[idx] = w->batch_ms;
+		if (s->link_down[idx] && lr->probe &&
+		    ++s->probes_back[idx] >= pd->conf->probe_up_after) {
+			/* Up, and the flows that come back, on the main
+			 * loop after this batch. */
+			ev.link = s->links[idx].id;
+			ev.session = s->id;
+			(void)tunnel_evq_push(w->q, &ev);
+		}
+		s->rx_packets[idx]++;
+		s->rx_bytes[idx] += lr->len;
+		if (lr->probe) { /* its answer */
+			s->tx_packets[idx]++;
+			s->tx_bytes[idx] += PROBE_LEN + WIRE_OVERHEAD;
+		}
+		if (lr->spoofed)
+			s->site->drop_spoofed++;
+		/* The socket too: a link that moved to the PoP's other
+		 * address (or family) is answered from there. */
+		if (s->endpoint_len[idx] != lr->fromlen ||
+		    s->endpoint_lsn[idx] != lr->lsn ||
+		    memcmp(&s->endpoint[idx], &lr->from, lr->fromlen) != 0) {
+			memcpy(&s->endpoint[idx], &lr->from, lr->fromlen);
+			s->endpoint_len[idx] = lr->fromlen;
+			s->endpoint_lsn[idx] = lr->lsn;
+			s->endpoint_moves[idx]++;
+		}
+	}
+	pthread_mutex_unlock(&pd->engine_mu);
+	w->nlearn = 0;
+}
+
+/* One datagram from a site on data socket group `lsn`: opened straight
+ * into the worker's TUN queue if its source lies in the site's LAN, or a
+ * probe answered; what it teaches its session waits for learn_apply(). */
+static void
+udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d)
+{
+	struct popd     *pd = w->pd;
+	struct wire_hdr  hdr;
+	struct session  *s;
+	struct pw_learn *lr;
+	uint8_t          src[16], *inner;
+	size_t           cap;
+	unsigned         idx;
+	int              len, family;
 
 	/* A site's TUN MTU follows its links' MTU: allow jumbo frames,
 	 * refuse anything larger before any cipher work. */
@@ -211,53 +259,46 @@ udp_dgram(struct popd *pd, uint8_t lsn, const struct udpio_dgram *d)
 		    WIRE_OVERHEAD ||
 	    wire_hdr_decode(d->data, d->len, &hdr) != WIRE_OK ||
 	    hdr.link_id >= CONFIG_MAX_LINKS) {
-		pd->drops.bad_header++;
+		w->drops.bad_header++;
 		return;
 	}
 	if ((s = session_by_id(pd, hdr.session)) == NULL ||
 	    (idx = s->index_of[hdr.link_id]) == LINK_NONE) {
-		pd->drops.no_session++;
+		w->drops.no_session++;
 		return;
 	}
-	inner = tundev_slot(&pd->tundev, &cap);
-	if ((len = tunnel_open_count(s->tun, &pd->dataev.q, &pd->drops, &hdr,
+	inner = tundev_slot(w->td, &cap);
+	if ((len = tunnel_open_count(s->tun[w->id], w->q, &w->drops, &hdr,
 		 d->data, d->len, inner, cap)) < 0)
 		return;
-	s->rx_last_ms[idx] = pd->batch_ms;
-	if (s->link_down[idx] && hdr.type == WIRE_PROBE &&
-	    ++s->probes_back[idx] >= pd->conf->probe_up_after) {
-		/* Up, and the flows that come back, on the main loop after
-		 * this batch. */
-		struct tunnel_ev ev = {.kind = TUNNEL_EV_LINK_BACK};
-
-		ev.link = hdr.link_id;
-		ev.session = s->id;
-		(void)tunnel_evq_push(&pd->dataev.q, &ev);
-	}
-	s->rx_packets[idx]++;
-	s->rx_bytes[idx] += (uint64_t)d->len;
-	/* The socket too: a link that moved to the PoP's other address
-	 * (or family) is answered from there. */
-	if (s->endpoint_len[idx] != d->fromlen || s->endpoint_lsn[idx] != lsn ||
-	    memcmp(&s->endpoint[idx], d->from, d->fromlen) != 0) {
-		memcpy(&s->endpoint[idx], d->from, d->fromlen);
-		s->endpoint_len[idx] = d->fromlen;
-		s->endpoint_lsn[idx] = lsn;
-		s->endpoint_moves[idx]++;
-	}
+	if (w->nlearn == PWORKER_BATCH)
+		learn_apply(w);
+	lr = &w->learn[w->nlearn++];
+	lr->s = s;
+	lr->idx = (uint8_t)idx;
+	lr->lsn = lsn;
+	lr->probe = hdr.type == WIRE_PROBE;
+	lr->spoofed = 0;
+	lr->len = (uint32_t)d->len;
+	lr->fromlen = d->fromlen;
+	memcpy(&lr->from, d->from, d->fromlen);
 	if (hdr.type == WIRE_PROBE) {
 		struct probe pr;
 		uint8_t      reply[PROBE_LEN];
 
 		/* Echo only what decodes as a probe: the reply is
-		 * re-encoded, never the peer's bytes sent back. */
+		 * re-encoded, never the peer's bytes sent back.  It goes
+		 * where the probe came from, by this worker's socket of the
+		 * group it came in on. */
 		if (probe_decode(inner, (size_t)len, &pr) == -1) {
-			pd->drop_parse++;
+			lr->probe = 0;
+			w->drop_parse++;
 			return;
 		}
 		(void)probe_encode(&pr, reply, sizeof(reply));
-		send_to_link(
-		    pd, s, idx, WIRE_PROBE_REPLY, reply, sizeof(reply));
+		(void)tunnel_seal_udp(s->tun[w->id], w->q, &w->drops,
+		    pd->lsn[lsn].uio[w->id], WIRE_PROBE_REPLY, hdr.link_id,
+		    reply, sizeof(reply), d->from, d->fromlen);
 		return;
 	}
 	if (hdr.type != WIRE_DATA)
@@ -266,65 +307,76 @@ udp_dgram(struct popd *pd, uint8_t lsn, const struct udpio_dgram *d)
 	 * one site spoof another, or the Internet. */
 	if ((family = inner_addr(inner, (size_t)len, 0, src)) == -1 ||
 	    !site_holds(pd, s->site, family, src)) {
-		s->site->drop_spoofed++;
+		lr->spoofed = 1;
 		return;
 	}
-	tundev_commit(&pd->tundev, (size_t)len);
+	tundev_commit(w->td, (size_t)len);
 }
 
-/* Every data socket's queue, after a batch: at most CONFIG_LISTEN_MAX
- * calls, an empty queue costing no system call. */
-static void
-udp_send_all(struct popd *pd)
+void
+dataplane_send_all(struct pworker *w)
 {
 	size_t i;
 
-	for (i = 0; i < pd->nlsn; i++)
-		(void)udpio_send(pd->lsn[i].uio);
+	/* At most CONFIG_LISTEN_MAX calls, an empty queue costing no
+	 * system call. */
+	for (i = 0; i < w->pd->nlsn; i++)
+		(void)udpio_send(w->pd->lsn[i].uio[w->id]);
 }
 
+void
+dataplane_udp_work(struct pworker *w, struct popd_listen *l)
+{
+	struct udpio_dgram d;
+	int                i;
+
+	w->batch_ms = now_ms();
+	w->nlearn = 0;
+	for (i = 0; i < UDP_RECVS && udpio_recv(l->uio[w->id]) > 0; i++)
+		while (udpio_next(l->uio[w->id], &d))
+			udp_dgram(w, (uint8_t)l->idx, &d);
+	learn_apply(w);
+	tundev_flush(w->td);
+	/* Probe answers, from the socket each probe came in on, which
+	 * need not be this one's for a link that moved. */
+	dataplane_send_all(w);
+}
+
+/* Worker 0's data sockets, on the main loop. */
 static void
 udp_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct popd_listen *l = arg;
 	struct popd        *pd = l->pd;
-	struct udpio_dgram  d;
-	int                 i;
 
 	(void)fd;
 	(void)what;
-	pd->batch_ms = now_ms();
-	for (i = 0; i < UDP_RECVS && udpio_recv(l->uio) > 0; i++)
-		while (udpio_next(l->uio, &d))
-			udp_dgram(pd, (uint8_t)l->idx, &d);
-	tundev_flush(&pd->tundev);
-	/* Probe answers, from the socket each probe came in on, which
-	 * need not be this one's for a link that moved. */
-	udp_send_all(pd);
+	pthread_mutex_lock(&pd->w[0].mu);
+	dataplane_udp_work(&pd->w[0], l);
+	pthread_mutex_unlock(&pd->w[0].mu);
 	dataev_kick(&pd->dataev);
 }
 
-/* One packet for a site's LAN: its site by destination, a link by its
- * flow, sealed into the socket's queue. */
+/* One packet for a site's LAN, under the engine's lock: its site by
+ * destination, a link by its flow, where to send it in *o. */
 static void
-tun_packet(void *arg, uint8_t *pkt, size_t n)
+tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o)
 {
-	struct popd         *pd = arg;
+	struct popd         *pd = w->pd;
 	struct engine_result res;
 	struct session      *s;
 	struct site         *site;
 	uint8_t              dst[16];
 	int                  family, rc;
 
+	o->s = NULL;
 	if ((family = inner_addr(pkt, n, 1, dst)) == -1 ||
 	    (site = site_for(pd, family, dst)) == NULL ||
 	    (s = site->session) == NULL) {
-		pd->drop_no_site++;
+		w->drop_no_site++;
 		return;
 	}
-	(void)mss_clamp(
-	    pkt, n, family == AF_INET6 ? pd->tundev.mss6 : pd->tundev.mss4);
-	if ((rc = engine_packet(s->engine, pkt, n, 0, pd->batch_ms, &res)) !=
+	if ((rc = engine_packet(s->engine, pkt, n, 0, w->batch_ms, &res)) !=
 	    0) {
 		/* A site at its cap evicts its own idle flows; only with
 		 * the pool short and none of its own to give is a new flow
@@ -332,7 +384,7 @@ tun_packet(void *arg, uint8_t *pkt, size_t n)
 		if (rc == PKT_ERR_TABLE_FULL)
 			site->drop_table_full++;
 		else
-			pd->drop_parse++;
+			w->drop_parse++;
 		return;
 	}
 	if (res.is_new)
@@ -348,9 +400,61 @@ tun_packet(void *arg, uint8_t *pkt, size_t n)
 		site->drop_no_endpoint++;
 		return;
 	}
-	send_to_link(pd, s, res.link, WIRE_DATA, pkt, n);
+	/* Counted as handed to the link: a packet the seal refuses is a
+	 * drop of the tunnel's too (key_exhausted). */
+	s->tx_packets[res.link]++;
+	s->tx_bytes[res.link] += n + WIRE_OVERHEAD;
+	o->s = s;
+	o->idx = (uint8_t)res.link;
+	o->lsn = s->endpoint_lsn[res.link];
+	o->tolen = s->endpoint_len[res.link];
+	memcpy(&o->to, &s->endpoint[res.link], o->tolen);
 }
 
+/*
+ * A batch of packets for the sites' LANs (one read's segments, or
+ * several reads): clamped, then all classified under one hold of the
+ * engine's lock, then each sealed by the worker's tunnel of its session
+ * into the worker's socket of the link's group.
+ */
+static void
+tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
+{
+	struct pworker *w = arg;
+	struct popd    *pd = w->pd;
+	unsigned        i;
+
+	if (n > PWORKER_BATCH) { /* tundev.c's SPLIT_SEGS: never */
+		w->drop_parse += n - PWORKER_BATCH;
+		n = PWORKER_BATCH;
+	}
+	for (i = 0; i < n; i++)
+		(void)mss_clamp(pkts[i], lens[i],
+		    (pkts[i][0] >> 4) == 6 ? pd->tundev.mss6 : pd->tundev.mss4);
+	pthread_mutex_lock(&pd->engine_mu);
+	for (i = 0; i < n; i++)
+		tun_classify(w, pkts[i], lens[i], &w->send[i]);
+	pthread_mutex_unlock(&pd->engine_mu);
+	for (i = 0; i < n; i++) {
+		struct pw_send *o = &w->send[i];
+
+		if (o->s != NULL)
+			(void)tunnel_seal_udp(o->s->tun[w->id], w->q, &w->drops,
+			    pd->lsn[o->lsn].uio[w->id], WIRE_DATA,
+			    o->s->links[o->idx].id, pkts[i], lens[i],
+			    (struct sockaddr *)&o->to, o->tolen);
+	}
+}
+
+void
+dataplane_tun_work(struct pworker *w)
+{
+	w->batch_ms = now_ms();
+	(void)tundev_read_batch(w->td, TUN_READS, tun_batch, w);
+	dataplane_send_all(w);
+}
+
+/* Worker 0's TUN queue, on the main loop. */
 static void
 tun_read(evutil_socket_t fd, short what, void *arg)
 {
@@ -358,9 +462,9 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	pd->batch_ms = now_ms();
-	(void)tundev_read(&pd->tundev, TUN_READS, tun_packet, pd);
-	udp_send_all(pd);
+	pthread_mutex_lock(&pd->w[0].mu);
+	dataplane_tun_work(&pd->w[0]);
+	pthread_mutex_unlock(&pd->w[0].mu);
 	dataev_kick(&pd->dataev);
 }
 
@@ -397,31 +501,83 @@ dataplane_bind(const struct wp_addr *a, uint16_t port, int type)
 	return fd;
 }
 
-/* Listen entry i's data socket. */
+/*
+ * One data socket of a listen entry's group, IPV6_V6ONLY as
+ * dataplane_bind() makes them.  With more than one worker the group
+ * shares the port (SO_REUSEPORT): its first socket binds without it, so
+ * that the bind fails if anything holds the port already (with it, a
+ * socket of the same user could have, and joined the group), and sets
+ * it after; the others set it before binding, to join.  The fd, or -1
+ * with errno.
+ */
+static int
+udp_member(const struct wp_addr *a, uint16_t port, int group, int first)
+{
+	struct sockaddr_storage ss;
+	socklen_t               sslen;
+	int                     fd, on = 1, e;
+
+	if (!group || first) {
+		if ((fd = dataplane_bind(a, port, SOCK_DGRAM)) == -1 || !group)
+			return fd;
+		if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) ==
+		    -1)
+			goto fail;
+		return fd;
+	}
+	sslen = addr_to_sockaddr(a, port, &ss);
+	if ((fd = socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		 0)) == -1)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) == -1 ||
+	    (a->family == AF_INET6 &&
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) ==
+		    -1) ||
+	    bind(fd, (struct sockaddr *)&ss, sslen) == -1)
+		goto fail;
+	return fd;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* Listen entry i's data sockets, one per worker, worker 0's an event of
+ * the main loop. */
 static int
 udp_open(struct popd *pd, size_t i)
 {
 	const struct config_endpoint *e = &pd->conf->endpoints[i];
 	struct popd_listen           *l = &pd->lsn[i];
 	struct udpio_conf             uc = {0};
+	unsigned                      k, n = pd->nworkers;
 	char                          a[ADDR_STRLEN] = "?";
 
 	addr_ntop(&e->address, a, sizeof(a));
 	l->pd = pd;
 	l->idx = (unsigned)i;
-	if ((l->udp_fd = dataplane_bind(
-		 &e->address, e->data_port, SOCK_DGRAM)) == -1) {
-		log_warn("data port %s %u", a, e->data_port);
-		return -1;
-	}
-	(void)udpio_bufsize(l->udp_fd, UDP_SOCKBUF, NULL, NULL);
 	uc.flags = pd->conf->offload ? 0 : UDPIO_NO_OFFLOAD;
-	if ((l->uio = udpio_new(l->udp_fd, &uc)) == NULL) {
-		log_warn("data port %s %u: batched I/O", a, e->data_port);
+	for (k = 0; k < n; k++) {
+		if ((l->udp_fd[k] = udp_member(
+			 &e->address, e->data_port, n > 1, k == 0)) == -1) {
+			log_warn("data port %s %u", a, e->data_port);
+			return -1;
+		}
+		(void)udpio_bufsize(l->udp_fd[k], UDP_SOCKBUF, NULL, NULL);
+		if ((l->uio[k] = udpio_new(l->udp_fd[k], &uc)) == NULL) {
+			log_warn(
+			    "data port %s %u: batched I/O", a, e->data_port);
+			return -1;
+		}
+	}
+	if (n > 1 && udpio_steer_workers(l->udp_fd[0], n) == -1) {
+		log_warn("data port %s %u: steering its sockets by worker", a,
+		    e->data_port);
 		return -1;
 	}
-	l->udp_ev =
-	    event_new(pd->base, l->udp_fd, EV_READ | EV_PERSIST, udp_read, l);
+	l->udp_ev = event_new(
+	    pd->base, l->udp_fd[0], EV_READ | EV_PERSIST, udp_read, l);
 	if (l->udp_ev == NULL || event_add(l->udp_ev, NULL) == -1)
 		return -1;
 	return 0;
@@ -465,14 +621,25 @@ dataplane_start(struct popd *pd)
 	if (tundev_up(&pd->tundev, pd->base, pd->conf->tun.name,
 		pd->conf->tun.mtu != 0 ? (int)pd->conf->tun.mtu
 				       : default_mtu(pd),
-		pd->conf->offload, 0, tun_read, pd) == -1)
+		pd->conf->offload, pd->nworkers > 1, tun_read, pd) == -1)
+		return -1;
+	/* Return traffic spread over the workers' queues by its flow (a
+	 * hash of addresses and ports); without the program the kernel
+	 * sends a flow's packets to the queue its last packet from the site
+	 * was written to, which is the worker the Socket's steered it to. */
+	if (pd->nworkers > 1 && tun_steer_flows(pd->tundev.fd) == -1)
+		log_warn("tun %s: no flow steering program: flows go to the "
+			 "queue their site's packets were written to",
+		    pd->tundev.name);
+	if (popd_workers_open(pd) == -1)
 		return -1;
 	pd->health_ev = event_new(pd->base, -1, EV_PERSIST, health_tick, pd);
 	pd->health_more_ev = event_new(pd->base, -1, 0, health_more, pd);
 	if (pd->health_ev == NULL || pd->health_more_ev == NULL ||
 	    event_add(pd->health_ev, health_period(pd, &tv)) == -1)
 		return -1;
-	log_info("%s up, MTU %d", pd->tundev.name, pd->tundev.mtu);
+	log_info("%s up, MTU %d, %u worker%s", pd->tundev.name, pd->tundev.mtu,
+	    pd->nworkers, pd->nworkers == 1 ? "" : "s");
 	return 0;
 }
 
@@ -481,6 +648,8 @@ dataplane_stop(struct popd *pd)
 {
 	size_t i;
 
+	/* The threads first: their batches hold sessions. */
+	popd_workers_stop(pd);
 	for (i = 0; i < pd->nsites; i++) {
 		session_free(pd->sites[i].session);
 		pd->sites[i].session = NULL;
@@ -492,14 +661,18 @@ dataplane_stop(struct popd *pd)
 		event_free(pd->health_more_ev);
 	for (i = 0; i < pd->nlsn; i++) {
 		struct popd_listen *l = &pd->lsn[i];
+		unsigned            k;
 
 		if (l->udp_ev != NULL)
 			event_free(l->udp_ev);
-		udpio_free(l->uio);
-		l->uio = NULL;
-		if (l->udp_fd >= 0)
-			close(l->udp_fd);
-		l->udp_fd = -1;
+		l->udp_ev = NULL;
+		for (k = 0; k < PROTO_MAX_WORKERS; k++) {
+			udpio_free(l->uio[k]);
+			l->uio[k] = NULL;
+			if (l->udp_fd[k] >= 0)
+				close(l->udp_fd[k]);
+			l->udp_fd[k] = -1;
+		}
 	}
 	tundev_close(&pd->tundev);
 }

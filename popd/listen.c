@@ -231,7 +231,25 @@ ev_find(void *arg, uint32_t session, void **owner)
 	struct session *s = session_by_id(arg, session);
 
 	*owner = s;
-	return s != NULL ? s->tun : NULL;
+	return s != NULL ? s->tun[0] : NULL;
+}
+
+/* Each worker's keys of the session that are due, under its lock. */
+static int
+ev_refill(void *arg, void *owner)
+{
+	struct popd    *pd = arg;
+	struct session *s = owner;
+	unsigned        i;
+	int             rc = 0;
+
+	for (i = 0; i < s->ntun; i++) {
+		pthread_mutex_lock(&pd->w[i].mu);
+		if (tunnel_refill(s->tun[i]) == -1)
+			rc = -1;
+		pthread_mutex_unlock(&pd->w[i].mu);
+	}
+	return rc;
 }
 
 static void
@@ -252,21 +270,29 @@ ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 	unsigned        idx;
 
 	if (ev->kind == TUNNEL_EV_REKEY) {
-		control_send_rekey(s, ev->epoch);
+		/* Each worker's tunnel says so as it seals its first packet
+		 * of the epoch: the Socket hears it once. */
+		if (ev->epoch + 1 > s->rekey_said) {
+			s->rekey_said = ev->epoch + 1;
+			control_send_rekey(s, ev->epoch);
+		}
 		return;
 	}
 	if (ev->kind != TUNNEL_EV_LINK_BACK)
 		return;
 	idx = ev->link < CONFIG_MAX_LINKS ? s->index_of[ev->link] : LINK_NONE;
+	pthread_mutex_lock(&pd->engine_mu);
 	if (idx != LINK_NONE && s->link_down[idx] &&
 	    s->probes_back[idx] >= pd->conf->probe_up_after)
 		session_link_state(s, idx, 1, "probes arrive again");
+	pthread_mutex_unlock(&pd->engine_mu);
 }
 
 static const struct dataev_ops popd_dataev = {
     .find = ev_find,
     .who = ev_who,
     .event = ev_other,
+    .refill = ev_refill,
 };
 
 /*

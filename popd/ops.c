@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "popd.h"
+#include "privdrop.h"
 
 /*
  * What -u keeps: CAP_NET_ADMIN, for as long as popd runs: a site's
@@ -35,8 +36,14 @@ init(struct daemon *d, struct config *conf, struct event_base *base)
 	pd->base = base;
 	pd->started = daemon_started(d);
 	pd->tundev.fd = -1;
-	for (i = 0; i < CONFIG_LISTEN_MAX; i++)
-		pd->lsn[i].udp_fd = -1;
+	for (i = 0; i < CONFIG_LISTEN_MAX; i++) {
+		size_t k;
+
+		for (k = 0; k < PROTO_MAX_WORKERS; k++)
+			pd->lsn[i].udp_fd[k] = -1;
+	}
+	if (popd_workers_init(pd) == -1)
+		fatal("workers");
 	pd->nsites = conf->nsites;
 	/* Every flow the PoP will hold, allocated now: a site that connects
 	 * later costs its session, not a table (flow.h, flow_pool). */
@@ -87,6 +94,23 @@ start(void *arg)
 	return control_start(pd);
 }
 
+/*
+ * Detached, unprivileged: CAP_BPF goes (the TUN device's steering
+ * program is loaded: dataplane_start()), then the workers' threads
+ * start, with nothing to inherit.
+ */
+static int
+running(void *arg)
+{
+	char err[256];
+
+	if (privdrop_cap_drop(CAP_BPF, err, sizeof(err)) == -1) {
+		log_warnx("CAP_BPF: %s", err);
+		return -1;
+	}
+	return popd_workers_run(arg);
+}
+
 static void
 stop(void *arg)
 {
@@ -103,6 +127,7 @@ stop(void *arg)
 	frag_cache_free(pd->frags);
 	lpm_free(pd->site_lpm);
 	site_ids_free(pd->site_ids);
+	popd_workers_free(pd);
 	free(pd->sites);
 	free(pd);
 }
@@ -140,6 +165,7 @@ const struct daemon_ops popd_ops = {
     .drop_cap = -1,
     .init = init,
     .start = start,
+    .running = running,
     .stop = stop,
     .describe = describe,
     .status = status_line,

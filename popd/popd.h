@@ -16,6 +16,7 @@
 #include <event2/listener.h>
 #include <net/if.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -46,13 +47,20 @@ struct site;
  * most (dataplane.c, session_expire()).
  */
 struct session {
-	struct site   *site;
-	struct conn   *conn;        /* its control connection while it lasts */
-	uint64_t       detached_ms; /* first seen without conn, 0 with one */
-	uint32_t       id;
-	struct tunnel *tun; /* seals down, opens up (tunnel.h) */
+	struct site *site;
+	struct conn *conn;        /* its control connection while it lasts */
+	uint64_t     detached_ms; /* first seen without conn, 0 with one */
+	uint32_t     id;
+	/* By popd worker (pd->nworkers of them, in the session's own
+	 * allocation): each seals down under keys of its own and opens
+	 * what the Socket's workers steered to it sealed (tunnel.h,
+	 * tunnel_set_workers()); worker w's only under w's mu. */
+	struct tunnel **tun;
+	unsigned        ntun;
+	uint32_t        rekey_said; /* the last epoch announced, + 1 */
 	/* Its site's (site->engine), pointed at this session's links by
-	 * session_new(); a session never frees it. */
+	 * session_new(); a session never frees it.  What follows, but for
+	 * what session_new() sets, is pd->engine_mu's: workers write it. */
 	struct engine *engine;
 
 	/* What the engine balances by (session_spec()). */
@@ -70,8 +78,9 @@ struct session {
 	 */
 	struct sockaddr_storage *endpoint;
 	socklen_t               *endpoint_len;
-	/* the data socket (pd->lsn) its last authenticated datagram came
-	 * in on: replies leave by it, from the address the Socket sent to */
+	/* the data socket group (pd->lsn) its last authenticated datagram
+	 * came in on: replies leave by it, from the address the Socket sent
+	 * to */
 	uint8_t  *endpoint_lsn;
 	uint64_t *endpoint_moves; /* NAT rebinding, roaming */
 	uint64_t *new_flows;
@@ -102,11 +111,12 @@ struct site {
 	 * next, so that a HELLO allocates no table. */
 	struct engine *engine;
 	int            routes_installed;
-	uint64_t       drop_spoofed;
-	uint64_t       drop_no_endpoint;
-	uint64_t       drop_no_link;    /* every link down */
-	uint64_t       drop_table_full; /* a new flow, no entry to be had */
-	struct log_ratelimit link_log;  /* link changes, at info */
+	/* pd->engine_mu's, as its engine */
+	uint64_t drop_spoofed;
+	uint64_t drop_no_endpoint;
+	uint64_t drop_no_link;         /* every link down */
+	uint64_t drop_table_full;      /* a new flow, no entry to be had */
+	struct log_ratelimit link_log; /* link changes, at info */
 };
 
 /* One control connection, from accept to close. */
@@ -130,17 +140,88 @@ struct conn {
 };
 
 /*
- * One "listen" entry at run time: its UDP data socket and its TCP
- * control listener, bound to the entry's address and ports (IPv6 ones
- * IPV6_V6ONLY, so that an IPv4 and an IPv6 entry can share ports).
+ * One "listen" entry at run time: its UDP data sockets, one per worker,
+ * and its TCP control listener, bound to the entry's address and ports
+ * (IPv6 ones IPV6_V6ONLY, so that an IPv4 and an IPv6 entry can share
+ * ports).  With more than one worker the data sockets are one
+ * SO_REUSEPORT group, in which the kernel hands a datagram to the socket
+ * of worker (its worker byte % workers): the worker whose tunnels hold
+ * that sender's replay windows (dataplane.c, udp_group()).
  */
 struct popd_listen {
 	struct popd           *pd;
 	unsigned               idx; /* in pd->lsn and conf->endpoints */
-	int                    udp_fd;
-	struct event          *udp_ev;
-	struct udpio          *uio; /* udp_fd's batches (common/udpio.h) */
+	int                    udp_fd[PROTO_MAX_WORKERS];
+	struct udpio          *uio[PROTO_MAX_WORKERS]; /* their batches */
+	struct event          *udp_ev; /* worker 0's, on the main loop */
 	struct evconnlistener *listener;
+};
+
+/* Datagrams a worker opens before it applies what they taught, and
+ * packets it classifies under one hold of pd->engine_mu. */
+#define PWORKER_BATCH 256
+
+/* What one authenticated datagram teaches its session (the link is
+ * alive, where it is now, what it carried): applied under
+ * pd->engine_mu once per batch (dataplane.c, up_apply()). */
+struct pw_learn {
+	struct session         *s;
+	uint8_t                 idx, lsn, probe, spoofed;
+	uint32_t                len;
+	socklen_t               fromlen;
+	struct sockaddr_storage from;
+};
+
+/* Where a packet from the TUN device goes, decided under
+ * pd->engine_mu: sealed after it, by the worker's own tunnel. */
+struct pw_send {
+	struct session         *s; /* NULL: dropped */
+	uint8_t                 idx, lsn;
+	socklen_t               tolen;
+	struct sockaddr_storage to;
+};
+
+/*
+ * A data-plane worker (DESIGN.md section 3), as socketd's: worker 0 runs
+ * on the main loop, each other one in a thread of its own, polling its
+ * queue of the TUN device and its socket of each listen entry.  The
+ * rules:
+ * - a worker holds its mu for a whole batch, and touches its own state
+ *   (its tunnel of each session, TUN queue, sockets, counters, event
+ *   queue) only under it;
+ * - the main loop takes every worker's mu (popd_world_lock(), in id
+ *   order) to change what workers read without a lock of theirs: the
+ *   sites, their sessions and the session index, the LAN lookup, the
+ *   configuration;
+ * - what workers share is pd->engine_mu's: the sites' engines and
+ *   fragment cache, each session's per-link state (endpoints, silence,
+ *   counters) and the sites' drop counters; taken once per batch by a
+ *   worker, always after its mu, never before, and by the main loop
+ *   around whatever reads or changes them.
+ */
+struct pworker {
+	struct popd       *pd;
+	unsigned           id;
+	pthread_mutex_t    mu;
+	pthread_t          thread;
+	int                started; /* the thread runs */
+	int                stop;    /* under mu: the thread ends */
+	int                epfd;    /* threads: what they poll */
+	int                wakefd;  /* eventfd: the main loop wakes it */
+	int                kickfd;  /* eventfd: events for the main loop */
+	struct event      *kick_ev;
+	struct tun_dev    *td;    /* worker 0: &pd->tundev; others: own */
+	struct tun_dev     queue; /* workers 1..: their TUN queue */
+	struct tunnel_evq  own_q;
+	struct tunnel_evq *q; /* worker 0: &pd->dataev.q; others: own_q */
+	uint64_t           batch_ms;
+	/* packets dropped, by reason: the tunnel's, then popd's */
+	struct tunnel_drops drops;
+	uint64_t            drop_no_site, drop_parse;
+	/* one batch's datagrams' lessons, and packets' links */
+	size_t          nlearn;
+	struct pw_learn learn[PWORKER_BATCH];
+	struct pw_send  send[PWORKER_BATCH];
 };
 
 struct popd {
@@ -153,7 +234,11 @@ struct popd {
 
 	struct popd_listen lsn[CONFIG_LISTEN_MAX]; /* conf->endpoints' */
 	size_t             nlsn;
-	uint64_t           batch_ms; /* now_ms() once per batch */
+
+	/* the data-plane workers (config_workers()), worker 0 first */
+	struct pworker *w;
+	unsigned        nworkers;
+	pthread_mutex_t engine_mu; /* see struct pworker */
 
 	/* what the datagram loops raise for the main loop (tunnel.h),
 	 * drained once their batch is done (daemon/dataev.h, listen.c) */
@@ -201,10 +286,7 @@ struct popd {
 	struct session **sess_index; /* by id, see session_by_id() */
 	uint32_t         sess_mask;
 
-	/* packets dropped, by reason: the tunnel's, then popd's */
-	struct tunnel_drops drops;
-	uint64_t            drop_no_site, drop_parse;
-	uint64_t            sessions_expired; /* ended by session_grace_s */
+	uint64_t sessions_expired; /* ended by session_grace_s */
 
 	/* popd.json's "cluster": NULL without one (cluster.h) */
 	struct cluster *cluster;
@@ -248,15 +330,25 @@ void popd_reload_abort(void *, struct daemon_reload *);
 void control_close(struct conn *, const char *why);
 
 /* dataplane.c */
+/* A worker's batch of the TUN device, and of its socket of listen entry
+ * l; under its mu (workers.c calls them, and the main loop's events for
+ * worker 0). */
+void dataplane_tun_work(struct pworker *);
+void dataplane_udp_work(struct pworker *, struct popd_listen *l);
+/* Sends what a worker's batch queued on its sockets. */
+void dataplane_send_all(struct pworker *);
 /* A socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to a listen entry's
  * address and port, nonblocking, IPv6 ones IPV6_V6ONLY: the fd, or -1
  * with errno. */
 int  dataplane_bind(const struct wp_addr *, uint16_t port, int type);
 int  dataplane_start(struct popd *);
 void dataplane_stop(struct popd *);
+/* A site's link down or up as the PoP sees it, its flows following;
+ * under pd->engine_mu. */
 void session_link_state(
     struct session *, unsigned idx, int up, const char *why);
-/* Applies one REASSIGN chunk of the Socket's to the session's flows. */
+/* Applies one REASSIGN chunk of the Socket's to the session's flows;
+ * under pd->engine_mu. */
 void session_reassign(struct session *, const struct ctl_reassign *);
 void session_free(struct session *);
 
@@ -268,7 +360,8 @@ int session_spec(const struct popd *, const struct ctl_link *links,
     size_t nlinks, struct balance_spec *spec);
 
 /* Takes over old's endpoints and link states (the flows are the site's
- * already: session_new()). */
+ * already: session_new()); under the world lock and pd->engine_mu, as
+ * session_new(), session_end() and session_index_swap(). */
 void session_inherit(struct session *, struct session *old);
 /* The site's session ends with no successor (grace over, identity
  * changed, site removed): out of the index, freed, its flows dropped. */
@@ -319,7 +412,7 @@ int health_walk(struct popd *, uint64_t now);
  * 1 ms at least), in *tv, which it returns. */
 struct timeval *health_period(const struct popd *, struct timeval *tv);
 /* Every key from derive (over the new session, whose conn it is): epoch
- * 0's now, for this end's worker and each of the HELLO's workers.  The
+ * 0's now, for each worker of this end's and each of the HELLO's.  The
  * site's engine is pointed at the HELLO's links, its flows following
  * their links by name (a link no longer announced fails over); NULL, the
  * engine unchanged, if out of memory. */
@@ -327,6 +420,21 @@ struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, tunnel_derive_fn derive);
 /* The session of that id, or NULL: no walk over the sites. */
 struct session *session_by_id(struct popd *, uint32_t id);
+
+/* workers.c: the data-plane workers (struct pworker) */
+/* pd->w for config_workers(): 0, or -1 logged. */
+int popd_workers_init(struct popd *);
+/* What workers 1.. need root for (their TUN queues: pd->tundev is up)
+ * and their eventfds and epoll sets: 0, or -1 logged. */
+int popd_workers_open(struct popd *);
+/* The threads, once popd runs detached and unprivileged. */
+int  popd_workers_run(struct popd *);
+void popd_workers_stop(struct popd *);
+void popd_workers_free(struct popd *);
+/* Every worker's mu, in id order: what workers read is the main loop's
+ * to change. */
+void popd_world_lock(struct popd *);
+void popd_world_unlock(struct popd *);
 
 /* counters.c */
 /* Every counter, per site and link, as `wanpairctl counters --json` shows

@@ -118,6 +118,7 @@ struct pending {
 	struct session **idx;   /* the new session index */
 	struct lpm      *lpm;   /* the new sites' LAN prefixes */
 	struct site_ids *ids;   /* the new sites' identities */
+	int              world; /* the world lock and the engines' held */
 };
 
 int
@@ -142,7 +143,12 @@ popd_reload_begin(void *arg, struct daemon_reload *r)
 	/* Engines last: the last step that can fail (out of memory; the
 	 * engines it reached keep the new profiles, which are valid, and
 	 * indexes grown for caps that did not come are only larger).
-	 * pd->conf is the new one only while session_spec() reads it. */
+	 * pd->conf is the new one only while session_spec() reads it.
+	 * From here the workers wait (the world lock, held until commit or
+	 * abort), so that no batch sees half of the new sites. */
+	popd_world_lock(pd);
+	pthread_mutex_lock(&pd->engine_mu);
+	p->world = 1;
 	pd->conf = n;
 	for (i = 0; i < n->nsites; i++) {
 		int k = config_site_index(o, n->sites[i].name);
@@ -173,13 +179,19 @@ popd_reload_begin(void *arg, struct daemon_reload *r)
 void
 popd_reload_abort(void *arg, struct daemon_reload *r)
 {
+	struct popd    *pd = arg;
 	struct pending *p = r->priv;
 	size_t          i;
 
-	(void)arg;
 	if (p != NULL) {
+		/* Engines exist only past the world lock: the pool is the
+		 * workers' too. */
 		for (i = 0; p->eng != NULL && i < r->conf->nsites; i++)
 			engine_free(p->eng[i]);
+		if (p->world) {
+			pthread_mutex_unlock(&pd->engine_mu);
+			popd_world_unlock(pd);
+		}
 		free(p->eng);
 		lpm_free(p->lpm);
 		site_ids_free(p->ids);
@@ -312,6 +324,8 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 		event_del(pd->health_ev);
 		event_add(pd->health_ev, health_period(pd, &tv));
 	}
+	pthread_mutex_unlock(&pd->engine_mu);
+	popd_world_unlock(pd);
 	log_info("reloaded %s: %zu sites (%zu added, %zu removed, %zu with a "
 		 "new LAN), %zu profiles, failback %s",
 	    n->file, n->nsites, added, removed, lanchg, n->nprofiles,

@@ -444,6 +444,7 @@ engine_repoint(struct engine *e, const struct balance_spec *spec)
  * size and every array before it are multiples of it. */
 _Static_assert(
     sizeof(struct session) % _Alignof(struct sockaddr_storage) == 0 &&
+	sizeof(struct tunnel *) % _Alignof(struct sockaddr_storage) == 0 &&
 	sizeof(struct sockaddr_storage) % _Alignof(uint64_t) == 0 &&
 	_Alignof(struct ctl_link) <= _Alignof(uint32_t) &&
 	sizeof(struct ctl_link) % _Alignof(uint32_t) == 0 &&
@@ -458,11 +459,17 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	size_t          i, n = h->nlinks > 0 ? h->nlinks : 1;
 	uint32_t        ids = 0;
 	uint8_t        *p;
+	unsigned        w;
 
-	/* The struct, then its per-link arrays, most aligned first. */
-	if ((s = calloc(1, sizeof(*s) + n * PER_LINK_BYTES)) == NULL)
+	/* The struct, its tunnels by worker, then its per-link arrays,
+	 * most aligned first. */
+	if ((s = calloc(1,
+		 sizeof(*s) + pd->nworkers * sizeof(*s->tun) +
+		     n * PER_LINK_BYTES)) == NULL)
 		return NULL;
-	p = (uint8_t *)(s + 1);
+	s->tun = (struct tunnel **)(void *)(s + 1);
+	s->ntun = pd->nworkers;
+	p = (uint8_t *)(s->tun + pd->nworkers);
 	s->endpoint = (struct sockaddr_storage *)(void *)p;
 	p += n * sizeof(*s->endpoint);
 	s->endpoint_moves = (uint64_t *)(void *)p;
@@ -493,12 +500,16 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	 * counters start at 0 (keyring.h).  Nothing of an old session's
 	 * keys is ever carried over (session_inherit()). */
 	/* Windows for the announced links only (udp_dgram() drops the rest
-	 * before the tunnel): 8 KiB less a site of one link. */
-	if ((s->tun = tunnel_new_links(id, 0, 0, h->workers, ids, derive, s,
-		 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL) {
-		free(s);
-		return NULL;
-	}
+	 * before the tunnel): 8 KiB less a site of one link.  A tunnel per
+	 * worker, each opening what the Socket's workers steered to it. */
+	for (w = 0; w < pd->nworkers; w++)
+		if ((s->tun[w] = tunnel_new_links(id, 0, w, h->workers, ids,
+			 derive, s, KEYRING_LIMIT, KEYRING_HARD_LIMIT)) ==
+			NULL ||
+		    tunnel_set_workers(s->tun[w], pd->nworkers) == -1) {
+			session_free(s);
+			return NULL;
+		}
 	/* A link never heard from goes down like a silent one. */
 	for (i = 0; i < h->nlinks; i++)
 		s->rx_last_ms[i] = now_ms();
@@ -567,9 +578,12 @@ session_inherit(struct session *s, struct session *old)
 void
 session_free(struct session *s)
 {
+	unsigned w;
+
 	if (s == NULL)
 		return;
 	balance_spec_clear(&s->spec);
-	tunnel_free(s->tun);
+	for (w = 0; w < s->ntun; w++)
+		tunnel_free(s->tun[w]);
 	free(s);
 }

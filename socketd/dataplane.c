@@ -9,8 +9,6 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include <linux/filter.h>
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -595,26 +593,6 @@ dataplane_lsocks_init(struct lsocks *s)
 	}
 }
 
-/*
- * The kernel's choice in a link's group of sockets: the datagram's worker
- * byte (wire.h: byte 2 of the UDP payload) modulo the workers, the place
- * of that worker's socket in the group (the order they were bound in).
- * What has no byte 2 goes to socket 0, and is refused there.
- */
-static int
-steer(int fd, unsigned workers)
-{
-	struct sock_filter code[] = {
-	    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 2},
-	    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, workers},
-	    {BPF_RET | BPF_A, 0, 0, 0},
-	};
-	struct sock_fprog prog = {sizeof(code) / sizeof(code[0]), code};
-
-	return setsockopt(
-	    fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
-}
-
 int
 dataplane_link_open(struct socketd *sd, const struct config_link *c,
     struct lsocks *s, char *err, size_t errlen)
@@ -653,7 +631,7 @@ dataplane_link_open(struct socketd *sd, const struct config_link *c,
 			goto fail;
 		}
 	}
-	if (n > 1 && steer(s->fd[0], n) == -1) {
+	if (n > 1 && udpio_steer_workers(s->fd[0], n) == -1) {
 		snprintf(err, errlen,
 		    "link %s: steering its sockets by worker: %s", c->name,
 		    strerror(errno));

@@ -17,8 +17,9 @@
 #				their own default (on) and daemons that predate
 #				the key still start.  Any other value: pair_configs
 #				fails.
-#	WANPAIR_WORKERS=N	socketd.json gets "workers": N; unset or empty:
-#				no key, socketd runs one worker per CPU.
+#	WANPAIR_WORKERS=N	socketd.json and popd.json get "workers": N;
+#				unset or empty: no key, each daemon runs one
+#				worker per CPU.
 
 [ -n "${PAIR_SH_LOADED:-}" ] && return 0
 PAIR_SH_LOADED=1
@@ -90,7 +91,7 @@ ${offload}${workers}  "site": "branch-17",
 JSON
 	cat >"$LAB_DIR/popd.json" <<JSON
 {
-${offload}  "listen": {"address": "198.18.0.1"},
+${offload}${workers}  "listen": {"address": "198.18.0.1"},
   "tls": {"ca": "certs/ca.pem", "cert": "certs/pop.pem",
           "key": "certs/pop.key"},
   "sites": [
@@ -143,6 +144,7 @@ pair_up() {
 	    pair_wait_log "$PAIR_SOCKETD_LOG" "session [0-9]* with the PoP" &&
 	    lab_edge_tunnel_routes wanpair0 &&
 	    lab_log "socketd: $(grep -o '[0-9]* workers*' "$PAIR_SOCKETD_LOG" |
+		head -n 1), popd: $(grep -o '[0-9]* workers*' "$PAIR_POPD_LOG" |
 		head -n 1), offload $(pair_offload)"
 }
 

@@ -127,11 +127,14 @@ START_TEST(workers_values)
 	expect_socketd(
 	    minimal(CONFIG_SOCKETD, ",\n\"workers\": 65", json, sizeof(json)),
 	    "t.json:2:12: workers: must be 1..64, got 65\n");
+	conf = parse_ok(
+	    minimal(CONFIG_POPD, ", \"workers\": 2", json, sizeof(json)),
+	    CONFIG_POPD);
+	ck_assert_uint_eq(config_workers(conf), 2);
+	config_free(conf);
 	expect_errors(
-	    minimal(CONFIG_POPD, ",\n\"workers\": 2", json, sizeof(json)),
-	    CONFIG_POPD,
-	    "t.json:2:12: workers: wanpair-popd runs one worker (more are "
-	    "not built yet), got 2\n");
+	    minimal(CONFIG_POPD, ",\n\"workers\": 65", json, sizeof(json)),
+	    CONFIG_POPD, "t.json:2:12: workers: must be 1..64, got 65\n");
 }
 END_TEST
 
