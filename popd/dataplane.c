@@ -268,7 +268,7 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d)
 		return;
 	}
 	inner = tundev_slot(w->td, &cap);
-	if ((len = tunnel_open_count(s->tun[w->id], w->q, &w->drops, &hdr,
+	if ((len = tunnel_open_count(s->tun[w->t.id], w->q, &w->drops, &hdr,
 		 d->data, d->len, inner, cap)) < 0)
 		return;
 	if (w->nlearn == PWORKER_BATCH)
@@ -296,8 +296,8 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d)
 			return;
 		}
 		(void)probe_encode(&pr, reply, sizeof(reply));
-		(void)tunnel_seal_udp(s->tun[w->id], w->q, &w->drops,
-		    pd->lsn[lsn].uio[w->id], WIRE_PROBE_REPLY, hdr.link_id,
+		(void)tunnel_seal_udp(s->tun[w->t.id], w->q, &w->drops,
+		    pd->lsn[lsn].uio[w->t.id], WIRE_PROBE_REPLY, hdr.link_id,
 		    reply, sizeof(reply), d->from, d->fromlen);
 		return;
 	}
@@ -321,7 +321,7 @@ dataplane_send_all(struct pworker *w)
 	/* At most CONFIG_LISTEN_MAX calls, an empty queue costing no
 	 * system call. */
 	for (i = 0; i < w->pd->nlsn; i++)
-		(void)udpio_send(w->pd->lsn[i].uio[w->id]);
+		(void)udpio_send(w->pd->lsn[i].uio[w->t.id]);
 }
 
 void
@@ -332,8 +332,8 @@ dataplane_udp_work(struct pworker *w, struct popd_listen *l)
 
 	w->batch_ms = now_ms();
 	w->nlearn = 0;
-	for (i = 0; i < UDP_RECVS && udpio_recv(l->uio[w->id]) > 0; i++)
-		while (udpio_next(l->uio[w->id], &d))
+	for (i = 0; i < UDP_RECVS && udpio_recv(l->uio[w->t.id]) > 0; i++)
+		while (udpio_next(l->uio[w->t.id], &d))
 			udp_dgram(w, (uint8_t)l->idx, &d);
 	learn_apply(w);
 	tundev_flush(w->td);
@@ -351,9 +351,9 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	pthread_mutex_lock(&pd->w[0].mu);
+	pthread_mutex_lock(&pd->w[0].t.mu);
 	dataplane_udp_work(&pd->w[0], l);
-	pthread_mutex_unlock(&pd->w[0].mu);
+	pthread_mutex_unlock(&pd->w[0].t.mu);
 	dataev_kick(&pd->dataev);
 }
 
@@ -439,8 +439,8 @@ tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
 		struct pw_send *o = &w->send[i];
 
 		if (o->s != NULL)
-			(void)tunnel_seal_udp(o->s->tun[w->id], w->q, &w->drops,
-			    pd->lsn[o->lsn].uio[w->id], WIRE_DATA,
+			(void)tunnel_seal_udp(o->s->tun[w->t.id], w->q,
+			    &w->drops, pd->lsn[o->lsn].uio[w->t.id], WIRE_DATA,
 			    o->s->links[o->idx].id, pkts[i], lens[i],
 			    (struct sockaddr *)&o->to, o->tolen);
 	}
@@ -462,9 +462,9 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	pthread_mutex_lock(&pd->w[0].mu);
+	pthread_mutex_lock(&pd->w[0].t.mu);
 	dataplane_tun_work(&pd->w[0]);
-	pthread_mutex_unlock(&pd->w[0].mu);
+	pthread_mutex_unlock(&pd->w[0].t.mu);
 	dataev_kick(&pd->dataev);
 }
 

@@ -27,6 +27,7 @@
 #include "ctlsock.h"
 #include "daemon.h"
 #include "dataev.h"
+#include "dpworker.h"
 #include "engine.h"
 #include "limit.h"
 #include "lpm.h"
@@ -200,20 +201,11 @@ struct pw_send {
  *   around whatever reads or changes them.
  */
 struct pworker {
-	struct popd       *pd;
-	unsigned           id;
-	pthread_mutex_t    mu;
-	pthread_t          thread;
-	int                started; /* the thread runs */
-	int                stop;    /* under mu: the thread ends */
-	int                epfd;    /* threads: what they poll */
-	int                wakefd;  /* eventfd: the main loop wakes it */
-	int                kickfd;  /* eventfd: events for the main loop */
-	struct event      *kick_ev;
-	struct tun_dev    *td;    /* worker 0: &pd->tundev; others: own */
-	struct tun_dev     queue; /* workers 1..: their TUN queue */
-	struct tunnel_evq  own_q;
-	struct tunnel_evq *q; /* worker 0: &pd->dataev.q; others: own_q */
+	struct popd *pd;
+	/* its id, mu and, but for worker 0, thread (daemon/dpworker.h) */
+	struct dpw         t;
+	struct tun_dev    *td; /* worker 0: &pd->tundev; others: t.queue */
+	struct tunnel_evq *q;  /* worker 0: &pd->dataev.q; others: t.own_q */
 	uint64_t           batch_ms;
 	/* packets dropped, by reason: the tunnel's, then popd's */
 	struct tunnel_drops drops;

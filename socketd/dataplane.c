@@ -128,9 +128,9 @@ link_queue(struct sworker *w, struct slink *l, uint8_t type, const uint8_t *pkt,
 {
 	int n;
 
-	n = tunnel_seal_udp(w->tun, w->q, &w->drops, l->s.uio[w->id], type,
+	n = tunnel_seal_udp(w->tun, w->q, &w->drops, l->s.uio[w->t.id], type,
 	    l->id, pkt, len, (const struct sockaddr *)&l->pop, l->poplen);
-	l->wc[w->id].tx_errors += n < 0 && n != TUNNEL_ERR_EXHAUSTED;
+	l->wc[w->t.id].tx_errors += n < 0 && n != TUNNEL_ERR_EXHAUSTED;
 }
 
 void
@@ -139,12 +139,12 @@ dataplane_send(struct socketd *sd, struct slink *l, uint8_t type,
 {
 	struct sworker *w = &sd->w[0];
 
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&w->t.mu);
 	if (w->tun != NULL) {
 		link_queue(w, l, type, pkt, len);
 		(void)udpio_send(l->s.uio[0]);
 	}
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&w->t.mu);
 }
 
 /* What l's sockets sent, added to c. */
@@ -177,7 +177,7 @@ dataplane_link_counters(
 	for (i = 0; i < sd->nworkers; i++) {
 		const struct slink_wc *wc = &l->wc[i];
 
-		pthread_mutex_lock(&sd->w[i].mu);
+		pthread_mutex_lock(&sd->w[i].t.mu);
 		c->new_flows += wc->new_flows;
 		c->rx_packets += wc->rx_packets;
 		c->rx_bytes += wc->rx_bytes;
@@ -189,7 +189,7 @@ dataplane_link_counters(
 			c->tx_bytes += st->tx_bytes;
 			c->tx_errors += udpio_tx_failed(st);
 		}
-		pthread_mutex_unlock(&sd->w[i].mu);
+		pthread_mutex_unlock(&sd->w[i].t.mu);
 	}
 }
 
@@ -274,7 +274,7 @@ tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
 		}
 		l = &sd->links[w->bres[i].link];
 		if (w->bres[i].is_new)
-			l->wc[w->id].new_flows++;
+			l->wc[w->t.id].new_flows++;
 		/* Every link down: the flow keeps its link and its packets
 		 * are dropped until one comes back. */
 		if (!atomic_load_explicit(&l->up, memory_order_relaxed)) {
@@ -294,7 +294,7 @@ dataplane_tun_work(struct sworker *w)
 	w->batch_ms = now_ms();
 	(void)tundev_read_batch(w->td, TUN_READS, tun_batch, w);
 	for (i = 0; i < sd->nlinks; i++)
-		(void)udpio_send(sd->links[i].s.uio[w->id]);
+		(void)udpio_send(sd->links[i].s.uio[w->t.id]);
 }
 
 static void
@@ -305,9 +305,9 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&w->t.mu);
 	dataplane_tun_work(w);
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&w->t.mu);
 	dataev_kick(&sd->dataev);
 }
 
@@ -363,8 +363,8 @@ link_dgram(struct sworker *w, struct slink *l, const struct udpio_dgram *d)
 	if ((len = tunnel_open_count(w->tun, w->q, &w->drops, &hdr, d->data,
 		 d->len, inner, cap)) < 0)
 		return;
-	l->wc[w->id].rx_packets++;
-	l->wc[w->id].rx_bytes += (uint64_t)d->len;
+	l->wc[w->t.id].rx_packets++;
+	l->wc[w->t.id].rx_bytes += (uint64_t)d->len;
 	if (hdr.type == WIRE_PROBE_REPLY) {
 		struct probe     pr;
 		struct tunnel_ev ev = {.kind = TUNNEL_EV_PROBE};
@@ -392,7 +392,7 @@ link_dgram(struct sworker *w, struct slink *l, const struct udpio_dgram *d)
 void
 dataplane_link_work(struct sworker *w, struct slink *l)
 {
-	struct udpio      *io = l->s.uio[w->id];
+	struct udpio      *io = l->s.uio[w->t.id];
 	struct udpio_dgram d;
 	int                i;
 
@@ -413,9 +413,9 @@ link_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	pthread_mutex_lock(&w->mu);
+	pthread_mutex_lock(&w->t.mu);
 	dataplane_link_work(w, l);
-	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&w->t.mu);
 	dataev_kick(&sd->dataev);
 }
 

@@ -29,6 +29,7 @@
 #include "ctlsock.h"
 #include "daemon.h"
 #include "dataev.h"
+#include "dpworker.h"
 #include "engine.h"
 #include "link.h"
 #include "tun.h"
@@ -106,25 +107,17 @@ struct slink_counters {
  *   loop, always after a worker's mu, never before.
  */
 struct sworker {
-	struct socketd   *sd;
-	unsigned          id;
-	pthread_mutex_t   mu;
-	pthread_t         thread;
-	int               started; /* the thread runs */
-	int               stop;    /* under mu: the thread ends */
-	int               epfd;    /* threads: what they poll */
-	int               polled[CONFIG_MAX_LINKS]; /* its link sockets there */
-	size_t            npolled;
-	uint64_t          poll_errors; /* link sockets it could not poll */
-	int               wakefd;      /* eventfd: the main loop wakes it */
-	unsigned          gen;         /* the links' generation it polls */
-	int               kickfd;      /* eventfd: events for the main loop */
-	struct event     *kick_ev;
-	struct tun_dev   *td;    /* worker 0: &sd->tundev; others: own */
-	struct tun_dev    queue; /* workers 1..: their TUN queue */
-	struct tunnel    *tun;   /* its keys of the session, or NULL */
-	struct tunnel_evq own_q;
-	struct tunnel_evq  *q; /* worker 0: &sd->dataev.q; others: own_q */
+	struct socketd *sd;
+	/* its id, mu and, but for worker 0, thread (daemon/dpworker.h) */
+	struct dpw          t;
+	int                 polled[CONFIG_MAX_LINKS]; /* its link sockets */
+	size_t              npolled;
+	uint64_t            poll_errors; /* link sockets it could not poll */
+	unsigned            gen;         /* the links' generation it polls */
+	int                 polling;     /* gen is set */
+	struct tun_dev     *td;  /* worker 0: &sd->tundev; others: t.queue */
+	struct tunnel      *tun; /* its keys of the session, or NULL */
+	struct tunnel_evq  *q;   /* worker 0: &sd->dataev.q; others: t.own_q */
 	struct tunnel_drops drops;
 	uint64_t            drop_link_scoped, drop_parse, drop_link_down;
 	uint64_t            drop_foreign; /* not from the PoP's address */
