@@ -423,3 +423,14 @@ tunnel_open_batch(
 	}
 	return ok;
 }
+
+void
+tunnel_drops_add(struct tunnel_drops *dst, const struct tunnel_drops *src)
+{
+	dst->bad_header += src->bad_header;
+	dst->no_session += src->no_session;
+	dst->replay += src->replay;
+	dst->auth += src->auth;
+	dst->key_exhausted += src->key_exhausted;
+	dst->wrong_worker += src->wrong_worker;
+}

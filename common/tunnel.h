@@ -184,6 +184,9 @@ struct tunnel_drops {
 	uint64_t wrong_worker;  /* a peer worker another worker opens */
 };
 
+/* Adds each of src's counts to dst's (workers' drops summed). */
+void tunnel_drops_add(struct tunnel_drops *dst, const struct tunnel_drops *src);
+
 /* tunnel_seal() and tunnel_open(), counting what they refuse in d (a
  * link id past TUNNEL_LINKS or a worker past the peer's as a bad
  * header, a worker of the peer's that another worker of ours opens as

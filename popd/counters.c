@@ -107,12 +107,7 @@ workers_json(struct popd *pd, json_t **drops, json_t **io, json_t **wk)
 		const struct pworker *w = &pd->w[k];
 		uint64_t              out = 0, in = 0;
 
-		d.bad_header += w->drops.bad_header;
-		d.no_session += w->drops.no_session;
-		d.replay += w->drops.replay;
-		d.auth += w->drops.auth;
-		d.key_exhausted += w->drops.key_exhausted;
-		d.wrong_worker += w->drops.wrong_worker;
+		tunnel_drops_add(&d, &w->drops);
 		own[0].n += w->drop_no_site;
 		own[1].n += w->drop_parse;
 		tun_write += w->td->write_errors;

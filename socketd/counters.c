@@ -128,12 +128,7 @@ socketd_counters(void *arg)
 		const struct sworker *w = &sd->w[k];
 		uint64_t              out = 0, in = 0;
 
-		d.bad_header += w->drops.bad_header;
-		d.no_session += w->drops.no_session;
-		d.replay += w->drops.replay;
-		d.auth += w->drops.auth;
-		d.key_exhausted += w->drops.key_exhausted;
-		d.wrong_worker += w->drops.wrong_worker;
+		tunnel_drops_add(&d, &w->drops);
 		own[0].n += w->drop_link_scoped;
 		own[1].n += w->drop_parse;
 		own[2].n += w->drop_link_down;
