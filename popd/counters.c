@@ -123,10 +123,11 @@ workers_json(struct popd *pd, json_t **drops, json_t **io, json_t **wk)
 		}
 		if (*wk != NULL &&
 		    json_array_append_new(*wk,
-			json_pack("{s:I,s:I,s:I}", "tun_packets_in",
+			json_pack("{s:I,s:I,s:I,s:I}", "tun_packets_in",
 			    (json_int_t)tundev_stats(w->td)->pkts_in,
 			    "udp_dgrams_out", (json_int_t)out, "udp_dgrams_in",
-			    (json_int_t)in)) == -1) {
+			    (json_int_t)in, "events_lost",
+			    (json_int_t)w->q->lost)) == -1) {
 			json_decref(*wk);
 			*wk = NULL;
 		}
