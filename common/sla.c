@@ -60,8 +60,7 @@ violation_str(struct sla_state *s, const struct sla_limits *l, int lat)
 		    s->rtt_us / 1e3, l->latency_us / 1e3);
 		off += k < 0 ? 0 : (size_t)k;
 	}
-	if (lat && over(s->jitter_us, l->jitter_us) &&
-	    off < sizeof(s->reason))
+	if (lat && over(s->jitter_us, l->jitter_us) && off < sizeof(s->reason))
 		snprintf(s->reason + off, sizeof(s->reason) - off,
 		    "%sjitter %.1f ms > %g ms", off > 0 ? ", " : "",
 		    s->jitter_us / 1e3, l->jitter_us / 1e3);
@@ -94,9 +93,9 @@ judge(struct sla_state *s, const struct sla_limits *l,
 	/* Without an RTT, latency and jitter cannot be shown clear. */
 	good = clear(s->loss_ppm, l->loss_ppm) &&
 	    (lat ? clear(s->rtt_us, l->latency_us) &&
-		    clear(s->jitter_us, l->jitter_us)
+			clear(s->jitter_us, l->jitter_us)
 		 : l->latency_us == SLA_NO_LIMIT &&
-		    l->jitter_us == SLA_NO_LIMIT);
+			l->jitter_us == SLA_NO_LIMIT);
 	if (bad)
 		s->violations++;
 	if (!s->degraded) {

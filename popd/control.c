@@ -390,11 +390,14 @@ on_msg(struct conn *c, const struct ctl_msg *m, char *why, size_t len,
 		struct session              *sess = c->site->session;
 
 		if (sess != NULL && ls->link < CONFIG_MAX_LINKS &&
-		    sess->index_of[ls->link] != LINK_NONE)
+		    sess->index_of[ls->link] != LINK_NONE) {
 			session_link_state(sess, sess->index_of[ls->link],
 			    ls->up,
 			    ls->up ? "the Socket sees it up"
 				   : "the Socket sees it down");
+			session_link_sla(
+			    sess, c->pd->conf, sess->index_of[ls->link], ls);
+		}
 		return NULL;
 	}
 	case CTL_REASSIGN: {

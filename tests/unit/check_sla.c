@@ -147,8 +147,7 @@ START_TEST(test_hysteresis)
 	 * window in a row brings it back */
 	ck_assert_int_eq(rounds(&s, &l, &k, 40, 1, 20, &n), SLA_NO_CHANGE);
 	ck_assert_int_eq(sla_degraded(&s), 1);
-	ck_assert_int_eq(
-	    rounds(&s, &l, &k, 20, 0, 0, &n), SLA_WENT_COMPLIANT);
+	ck_assert_int_eq(rounds(&s, &l, &k, 20, 0, 0, &n), SLA_WENT_COMPLIANT);
 	ck_assert_int_eq(sla_degraded(&s), 0);
 	ck_assert_str_eq(sla_reason(&s), "3 windows within 3/4 of the limits");
 	ck_assert_int_eq(n, 2);
@@ -188,8 +187,7 @@ START_TEST(test_no_outcome_no_verdict)
 		    sla_sample(&s, &l, &k.f, k.now), SLA_NO_CHANGE);
 	}
 	ck_assert_int_eq(sla_measured(&s), 0);
-	ck_assert_int_eq(
-	    rounds(&s, &l, &k, 21, 1, 5, NULL), SLA_WENT_DEGRADED);
+	ck_assert_int_eq(rounds(&s, &l, &k, 21, 1, 5, NULL), SLA_WENT_DEGRADED);
 	for (i = 0; i < 100; i++) {
 		k.now += 100;
 		ck_assert_int_eq(
@@ -215,8 +213,7 @@ START_TEST(test_latency_jitter)
 	k.f.rtt_us = 180000;
 	ck_assert_int_eq(rounds(&s, &l, &k, 5, 0, 0, NULL), SLA_NO_CHANGE);
 	k.f.rtt_us = 140000;
-	ck_assert_int_eq(
-	    rounds(&s, &l, &k, 5, 0, 0, NULL), SLA_WENT_DEGRADED);
+	ck_assert_int_eq(rounds(&s, &l, &k, 5, 0, 0, NULL), SLA_WENT_DEGRADED);
 	ck_assert_uint_eq(sla_rtt_us(&s), 160000);
 	ck_assert_str_eq(sla_reason(&s), "latency 160.0 ms > 150 ms");
 	/* 140 ms is within the limit but above 3/4 of it: no recovery */
@@ -227,8 +224,7 @@ START_TEST(test_latency_jitter)
 	    rounds(&s, &l, &k, 30, 0, 0, NULL), SLA_WENT_COMPLIANT);
 	/* jitter alone */
 	k.f.jitter_us = 45000;
-	ck_assert_int_eq(
-	    rounds(&s, &l, &k, 20, 0, 0, NULL), SLA_WENT_DEGRADED);
+	ck_assert_int_eq(rounds(&s, &l, &k, 20, 0, 0, NULL), SLA_WENT_DEGRADED);
 	/* the window's first round still had 1 ms: (1 + 9 * 45) / 10 */
 	ck_assert_str_eq(sla_reason(&s), "jitter 40.6 ms > 30 ms");
 	/* no RTT at all (every probe lost): latency cannot be shown
@@ -264,7 +260,8 @@ conf_two(void)
 	struct config_errors errs = {NULL, 0};
 	struct config       *c;
 
-	c = config_parse(text, sizeof(text) - 1, "t.json", CONFIG_REPLAY, &errs);
+	c = config_parse(
+	    text, sizeof(text) - 1, "t.json", CONFIG_REPLAY, &errs);
 	ck_assert_msg(c != NULL, "%s", errs.n > 0 ? errs.lines[0] : "?");
 	return c;
 }
@@ -412,8 +409,7 @@ START_TEST(test_balance_move)
 	ck_assert_uint_eq(balance_link_active(b, 0), 100);
 	ck_assert_uint_eq(balance_sla_move(b, t, 0, 1, 0, count_move, &m), 0);
 	balance_set_degraded(b, 1, 0, 1);
-	ck_assert_uint_eq(
-	    balance_sla_move(b, t, 0, 1, 0, count_move, &m), 50);
+	ck_assert_uint_eq(balance_sla_move(b, t, 0, 1, 0, count_move, &m), 50);
 	ck_assert_uint_eq(m.n, 50);
 	ck_assert_uint_eq(m.to[1], 50);
 	ck_assert_uint_eq(balance_link_active(b, 0), 50); /* bulk's 50 */
