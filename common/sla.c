@@ -21,6 +21,7 @@ window_start(struct sla_state *s, const struct sla_figures *f, uint64_t now)
 	s->start_ms = now;
 	s->answered0 = f->answered;
 	s->lost0 = f->lost;
+	s->late0 = f->late;
 	s->rtt_sum = s->jitter_sum = 0;
 	s->rounds = 0;
 	s->started = 1;
@@ -71,15 +72,18 @@ static enum sla_event
 judge(struct sla_state *s, const struct sla_limits *l,
     const struct sla_figures *f, uint64_t now)
 {
-	uint64_t answered, lost, done;
+	uint64_t answered, lost, late, done;
 	int      bad, good, lat;
 
 	answered = f->answered - s->answered0;
 	lost = f->lost - s->lost0;
+	late = f->late - s->late0;
 	done = answered + lost;
 	if (done == 0)
 		return SLA_NO_CHANGE; /* nothing known: no verdict */
 	s->measured = 1;
+	/* A late reply may belong to a probe of the window before. */
+	lost = late < lost ? lost - late : 0;
 	s->loss_ppm = (uint32_t)(lost * PPM / done);
 	lat = s->rounds > 0;
 	s->has_rtt = (uint8_t)lat;
@@ -131,7 +135,7 @@ sla_sample(struct sla_state *s, const struct sla_limits *l,
 	/* Counters that went back (a link re-made by a reload) start a
 	 * window over rather than wrap. */
 	if (!s->started || f->answered < s->answered0 || f->lost < s->lost0 ||
-	    now_ms < s->start_ms)
+	    f->late < s->late0 || now_ms < s->start_ms)
 		window_start(s, f, now_ms);
 	else if (now_ms - s->start_ms >= l->window_ms) {
 		ev = judge(s, l, f, now_ms);

@@ -13,11 +13,14 @@
  * transition it returns; sla_reason() says why.
  *
  * A window is window_ms long.  Over it:
- *  - loss: probes declared lost / probes whose fate became known (lost
- *    or answered in time) during the window, from the link's cumulative
+ *  - loss: probes lost / probes whose fate became known (lost or
+ *    answered in time) during the window, from the link's cumulative
  *    counters (link_counters()): a count, not the smoothed loss, so one
- *    window is judged by its own probes.  A probe's round trip is lost
- *    if either direction drops it: 5% loss each way reads about 9.75%;
+ *    window is judged by its own probes.  A probe declared lost whose
+ *    reply came after all (late: a CPU or a queue held it past the loss
+ *    timeout) is not lost here: it was delayed, which the latency limit
+ *    judges.  A probe's round trip is lost if either direction drops
+ *    it: 5% loss each way reads about 9.75%;
  *  - latency: the mean over the window's probe rounds of the smoothed
  *    RTT (link_rtt_us(), RFC 6298);
  *  - jitter: the same of the RFC 3550 jitter (link_jitter_us()).
@@ -61,6 +64,7 @@ struct sla_limits {
 struct sla_figures {
 	uint64_t answered; /* cumulative probes answered in time */
 	uint64_t lost;     /* cumulative probes declared lost */
+	uint64_t late;     /* ... of which a reply came after all */
 	uint32_t rtt_us;   /* smoothed; valid if has_rtt */
 	uint32_t jitter_us;
 	int      has_rtt;
@@ -71,7 +75,7 @@ enum sla_event { SLA_NO_CHANGE = 0, SLA_WENT_DEGRADED, SLA_WENT_COMPLIANT };
 /* Private: read it through the functions below. */
 struct sla_state {
 	uint64_t start_ms; /* of the current window */
-	uint64_t answered0, lost0;
+	uint64_t answered0, lost0, late0;
 	uint64_t rtt_sum, jitter_sum;
 	uint32_t rounds; /* with an RTT, in this window */
 	uint32_t good;   /* consecutive good windows while degraded */

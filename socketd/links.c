@@ -265,6 +265,7 @@ sla_round(struct socketd *sd, unsigned idx, uint64_t now)
 	memset(&fig, 0, sizeof(fig));
 	fig.answered = c->answered;
 	fig.lost = c->lost;
+	fig.late = c->late;
 	fig.rtt_us = link_rtt_us(&l->health);
 	fig.jitter_us = link_jitter_us(&l->health);
 	fig.has_rtt = c->answered + c->late > 0;

@@ -171,6 +171,29 @@ START_TEST(test_good_windows_one)
 }
 END_TEST
 
+/* A reply after the loss timeout: the probe was late, not lost. */
+START_TEST(test_late_is_not_lost)
+{
+	struct sla_limits l = limits_loss(20000);
+	struct sla_state  s;
+	struct fake       k;
+
+	fake_init(&k, &s);
+	ck_assert_int_eq(rounds(&s, &l, &k, 1, 0, 0, NULL), SLA_NO_CHANGE);
+	/* 2 of 20 declared lost, both answered late: 0% */
+	ck_assert_int_eq(rounds(&s, &l, &k, 10, 2, 10, NULL), SLA_NO_CHANGE);
+	k.f.late += 2;
+	ck_assert_int_eq(rounds(&s, &l, &k, 10, 0, 0, NULL), SLA_NO_CHANGE);
+	ck_assert_int_eq(sla_measured(&s), 1);
+	ck_assert_uint_eq(sla_loss_ppm(&s), 0);
+	/* 2 of 20 lost, 1 of them late: 5% */
+	ck_assert_int_eq(rounds(&s, &l, &k, 10, 2, 10, NULL), SLA_NO_CHANGE);
+	k.f.late++;
+	ck_assert_int_eq(rounds(&s, &l, &k, 10, 0, 0, NULL), SLA_WENT_DEGRADED);
+	ck_assert_uint_eq(sla_loss_ppm(&s), 50000);
+}
+END_TEST
+
 /* A window with no probe outcome (link down, no session) says nothing:
  * neither degraded nor a good window towards recovery. */
 START_TEST(test_no_outcome_no_verdict)
@@ -455,6 +478,7 @@ sla_suite(void)
 	tcase_add_test(tc, test_loss_at_limit);
 	tcase_add_test(tc, test_hysteresis);
 	tcase_add_test(tc, test_good_windows_one);
+	tcase_add_test(tc, test_late_is_not_lost);
 	tcase_add_test(tc, test_no_outcome_no_verdict);
 	tcase_add_test(tc, test_latency_jitter);
 	suite_add_tcase(s, tc);
