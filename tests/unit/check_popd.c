@@ -924,6 +924,8 @@ START_TEST(reload_sites)
 	pd->sites[1].session = b17 = session(&h, 0x4001);
 	session_index_swap(pd, NULL, b17);
 	flows_on(b17->engine, 1, 3, 0);
+	/* the Socket said WAN2 is degraded for the default profile */
+	balance_set_degraded(engine_balance(b17->engine), 0, 1, 1);
 	snprintf(h.site, sizeof(h.site), "hq");
 	pd->sites[2].session = hq = session_of(2, &h, 0x4002);
 	session_index_swap(pd, NULL, hq);
@@ -941,6 +943,12 @@ START_TEST(reload_sites)
 	ck_assert_ptr_eq(b17->site, &pd->sites[0]);
 	count(b17->engine, n);
 	ck_assert_uint_eq(n[0], 3);
+	/* ... and the new balance still has it: the Socket will not say
+	 * it again until it changes */
+	ck_assert_int_eq(
+	    balance_degraded(engine_balance(b17->engine), 0, 1), 1);
+	ck_assert_int_eq(
+	    balance_degraded(engine_balance(b17->engine), 0, 0), 0);
 	ck_assert_str_eq(pd->sites[1].conf->name, "hq");
 	ck_assert_ptr_null(pd->sites[1].session);
 	ck_assert_str_eq(pd->sites[2].conf->name, "branch-20");
