@@ -300,8 +300,12 @@ sla_round(struct socketd *sd, unsigned idx, uint64_t now)
 						    : "compliant again",
 			    p->name, sla_reason(st), buf);
 		/* The verdict first, so that the PoP's new return flows
-		 * avoid the link before the moves land. */
-		control_link_state(sd, idx);
+		 * avoid the link before the moves land.  A link that is
+		 * down says nothing (the PoP has it down; coming up, its
+		 * LINK_STATE carries the verdicts), least of all the
+		 * control channel's: that would move the channel again. */
+		if (dataplane_link_up(sd, idx))
+			control_link_state(sd, idx);
 		if (n > 0)
 			control_reassign_send(sd, fo.rq);
 		else
