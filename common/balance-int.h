@@ -92,6 +92,8 @@ struct bal_profile {
 	uint64_t            timeout_ms;
 	uint64_t            rng;
 	uint64_t            active[BALANCE_MAX_LINKS];
+	/* links over the profile's service levels (sla.h): bit per link */
+	uint32_t degraded;
 
 	struct bal_group *groups;
 	uint32_t          max_groups;
@@ -176,7 +178,9 @@ int rtable_select_profile(
     const struct balance *, int profile, int family, const uint8_t *dst);
 int rtable_select_flow(const struct balance *, const struct flow *f, int family,
     const uint8_t *dst);
-/* The live routes of a set, in spec order, into c[]; returns how many. */
+/* The live routes of a set, in spec order, into c[]; returns how many.
+ * Links degraded for the set's profile (balance_set_degraded()) are left
+ * out while a compliant one remains: one mask test when none is. */
 unsigned rtable_gather(
     const struct balance *, const struct bal_set *, struct cand *c);
 /* The index in c[] of the candidate on `link`, or -1. */

@@ -340,6 +340,35 @@ balance_set_group_hash_fn(
 		b->profiles[i].hash_fn = fn;
 }
 
+void
+balance_set_degraded(
+    struct balance *b, unsigned profile, unsigned link, int degraded)
+{
+	uint32_t bit;
+
+	if (profile >= b->nprofiles || link >= b->nlinks)
+		return;
+	bit = (uint32_t)1 << link;
+	if (degraded)
+		b->profiles[profile].degraded |= bit;
+	else
+		b->profiles[profile].degraded &= ~bit;
+}
+
+int
+balance_degraded(const struct balance *b, unsigned profile, unsigned link)
+{
+	if (profile >= b->nprofiles || link >= b->nlinks)
+		return 0;
+	return (int)(b->profiles[profile].degraded >> link & 1);
+}
+
+size_t
+balance_nprofiles(const struct balance *b)
+{
+	return b->nprofiles;
+}
+
 int
 balance_link_index(const struct balance *b, const char *name)
 {

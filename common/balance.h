@@ -104,6 +104,30 @@ size_t balance_link_up(struct balance *, struct flow_table *, unsigned link,
     uint64_t now_ms, balance_move_cb, void *);
 
 /*
+ * Brownout (sla.h): a link over a profile's service levels is degraded
+ * for that profile.  New flows of the profile (and flows that failover
+ * or failback moves, and sticky groups re-pointed) take a compliant link
+ * of their route set if it has one, else the degraded ones as before: a
+ * degraded link still beats none.  Flows already on it stay unless
+ * balance_sla_move() moves them.  Costs a new flow one mask test while no
+ * link of its profile is degraded.  A reload starts every link compliant
+ * (the caller judges them again).  Unknown profile or link: nothing.
+ */
+void balance_set_degraded(
+    struct balance *, unsigned profile, unsigned link, int degraded);
+int balance_degraded(const struct balance *, unsigned profile, unsigned link);
+size_t balance_nprofiles(const struct balance *);
+/*
+ * on_violation "move": the flows of `profile` on `link` move to the
+ * compliant live links of their route set, as failover would move them
+ * (cb sees each move, FLOW_F_MOVED is set); a flow whose set has no
+ * compliant live link stays.  Returns how many moved.  Costs the link's
+ * flows (its list), not the table.
+ */
+size_t balance_sla_move(struct balance *, struct flow_table *, unsigned link,
+    unsigned profile, uint64_t now_ms, balance_move_cb, void *);
+
+/*
  * Reload: a new balance for `spec` (made for the same side as `old`'s)
  * that takes over the flows of table t.  link_map[i], for each of old's
  * links, is its index in spec's links, or -1 if it is gone.  A kept link keeps its

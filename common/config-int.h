@@ -29,6 +29,10 @@
 #define STICKY_TIMEOUT_MAX     86400
 #define MAX_GROUPS_DEFAULT     2048
 #define MAX_GROUPS_MAX         1048576
+#define SLA_WINDOW_DEFAULT     10
+#define SLA_WINDOW_MAX         3600
+#define SLA_MS_MAX             60000 /* latency_ms, jitter_ms */
+#define SLA_GOOD_WINDOWS_MAX   1000
 #define FLOWS_MAX_DEFAULT      1000000
 #define FLOWS_MAX_MAX          67108864
 #define FLOW_TIMEOUT_MAX       604800 /* a week */

@@ -55,7 +55,13 @@ static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
     "source_prefix", "source_prefix6", "destination_prefix",
-    "destination_prefix6", "keepalive", "timeout_s", "max_groups", NULL};
+    "destination_prefix6", "keepalive", "timeout_s", "max_groups", "sla", NULL};
+static const char *const sla_keys[] = {"loss_pct", "latency_ms", "jitter_ms",
+    "window_s", "good_windows", "on_violation", NULL};
+static const char *const sla_action_names[] = {
+    [SLA_AVOID] = "avoid",
+    [SLA_MOVE] = "move",
+};
 static const char *const flows_keys[] = {"max", "tcp_timeout_s",
     "tcp_closing_timeout_s", "udp_timeout_s", "icmp_timeout_s",
     "other_timeout_s", NULL};
@@ -133,6 +139,75 @@ profile_defaults(struct config_profile *p)
 	p->keepalive = KEEPALIVE_TIMEOUT;
 	p->timeout_s = STICKY_TIMEOUT_DEFAULT;
 	p->max_groups = MAX_GROUPS_DEFAULT;
+	p->sla.loss_ppm = SLA_NO_LIMIT;
+	p->sla.latency_us = SLA_NO_LIMIT;
+	p->sla.jitter_us = SLA_NO_LIMIT;
+	p->sla.window_ms = SLA_WINDOW_DEFAULT * 1000;
+	p->sla.good_windows = SLA_GOOD_WINDOWS_DEFAULT;
+	p->sla.on_violation = SLA_AVOID;
+}
+
+/* loss_pct: a percentage, fractions allowed (0.5), 0 up to below 100. */
+static void
+sla_loss(struct cparse *cp, json_t *o, int node, struct sla_limits *l)
+{
+	json_t *v;
+	double  pct;
+	int     vnode;
+
+	if ((v = cfg_member(cp, o, node, "loss_pct", &vnode)) == NULL)
+		return;
+	if (!json_is_number(v)) {
+		cfg_report(cp, vnode, "must be a number, got %s",
+		    jsonpos_type_name(v));
+		return;
+	}
+	pct = json_number_value(v);
+	if (!(pct >= 0 && pct < 100)) {
+		cfg_report(cp, vnode,
+		    "must be a percentage from 0 to below 100, got %g", pct);
+		return;
+	}
+	l->loss_ppm = (uint32_t)(pct * 10000 + 0.5);
+}
+
+/* A profile's "sla" (sla.h): the limits, at least one of them. */
+static void
+parse_sla(struct cparse *cp, json_t *o, int node, struct config_profile *p)
+{
+	struct sla_limits *l = &p->sla;
+	json_t            *s;
+	uint32_t           v;
+	int                snode, a;
+
+	if (cfg_get_container(cp, o, node, "sla", JSON_OBJECT, &s, &snode) != 1)
+		return;
+	if (cp->kind == CONFIG_POPD) {
+		/* One judge: the PoP applies the Socket's verdicts. */
+		cfg_report_key(cp, snode,
+		    "only in socketd.json: the PoP follows the Socket's "
+		    "verdicts (LINK_STATE)");
+		return;
+	}
+	p->has_sla = 1;
+	cfg_check_keys(cp, s, snode, sla_keys);
+	sla_loss(cp, s, snode, l);
+	if (cfg_get_uint(cp, s, snode, "latency_ms", 1, SLA_MS_MAX, &v) == 1)
+		l->latency_us = v * 1000;
+	if (cfg_get_uint(cp, s, snode, "jitter_ms", 1, SLA_MS_MAX, &v) == 1)
+		l->jitter_us = v * 1000;
+	if (cfg_get_uint(cp, s, snode, "window_s", 1, SLA_WINDOW_MAX, &v) == 1)
+		l->window_ms = v * 1000;
+	(void)cfg_get_uint(cp, s, snode, "good_windows", 1,
+	    SLA_GOOD_WINDOWS_MAX, &l->good_windows);
+	if (cfg_get_enum(cp, s, snode, "on_violation", sla_action_names,
+		NELEM(sla_action_names), &a) == 1)
+		l->on_violation = (enum sla_action)a;
+	if (json_object_get(s, "loss_pct") == NULL &&
+	    json_object_get(s, "latency_ms") == NULL &&
+	    json_object_get(s, "jitter_ms") == NULL)
+		cfg_report(cp, snode,
+		    "sets no limit: give loss_pct, latency_ms or jitter_ms");
 }
 
 /* source_prefix and friends: a value, and whether it applies at all. */
@@ -217,6 +292,7 @@ parse_profile(struct cparse *cp, json_t *o, int node, struct config_profile *p)
 		(void)cfg_member(cp, o, node, "max_groups", &vnode);
 		cfg_report(cp, vnode, "has no effect without stickiness");
 	}
+	parse_sla(cp, o, node, p);
 }
 
 static void

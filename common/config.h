@@ -24,6 +24,7 @@
 #include "flow.h"
 #include "proto.h"
 #include "rules.h"
+#include "sla.h"
 
 #define CONFIG_MAX_LINKS  PROTO_MAX_LINKS
 #define CONFIG_NAME_MAX   PROTO_NAME_MAX /* link and profile names, with NUL */
@@ -75,6 +76,9 @@ struct config_profile {
 	uint32_t            timeout_s;
 	uint32_t            max_groups;
 	int                 implicit; /* added by the loader, not configured */
+	/* "sla" (socketd, replay): has_sla, and its limits (sla.h) */
+	int               has_sla;
+	struct sla_limits sla;
 };
 
 #define CONFIG_ROUTE_STATIC (-1) /* profile: takes no part in balancing */

@@ -254,6 +254,15 @@ engine_link_down(struct engine *e, unsigned link, uint64_t now_ms,
 }
 
 size_t
+engine_sla_move(struct engine *e, unsigned link, unsigned profile,
+    uint64_t now_ms, balance_move_cb cb, void *arg)
+{
+	e->now_ms = now_ms;
+	return balance_sla_move(
+	    e->balance, e->flows, link, profile, now_ms, cb, arg);
+}
+
+size_t
 engine_link_up(struct engine *e, unsigned link, uint64_t now_ms,
     balance_move_cb cb, void *arg)
 {

@@ -98,6 +98,10 @@ size_t engine_link_down(struct engine *, unsigned link, uint64_t now_ms,
     balance_move_cb, void *arg);
 size_t engine_link_up(struct engine *, unsigned link, uint64_t now_ms,
     balance_move_cb, void *arg);
+/* Brownout, on_violation "move": balance_sla_move() on the engine's
+ * flows (balance_set_degraded() through engine_balance() first). */
+size_t engine_sla_move(struct engine *, unsigned link, unsigned profile,
+    uint64_t now_ms, balance_move_cb, void *arg);
 
 /*
  * Reload: balances by `spec` from now on and keeps the flows (see

@@ -20,6 +20,7 @@ struct walk {
 	balance_move_cb    cb;
 	void              *arg;
 	size_t             moved;
+	unsigned           profile; /* balance_sla_move() */
 	/* rebalance */
 	uint32_t *count;   /* [set][link]: flows in their set */
 	uint32_t *target;  /* [set][link] */
@@ -143,6 +144,38 @@ balance_link_down(struct balance *b, struct flow_table *t, unsigned link,
 	/* The dead link's flows only: its list, not the table. */
 	if (t != NULL)
 		flow_table_foreach_link(t, (uint8_t)link, down_flow, &w);
+	return w.moved;
+}
+
+/* The flows of w->profile on w->link. */
+static int
+sla_flow(void *arg, struct flow *f)
+{
+	struct walk *w = arg;
+	uint8_t      profile, link;
+
+	if (f->link != w->link || f->profile != w->profile)
+		return 0;
+	/* replace() leaves degraded links out while a compliant one lives:
+	 * a flow with none stays where it is. */
+	if (replace(w, f, &profile, &link) == 0 &&
+	    !balance_degraded(w->b, profile, link))
+		move(w, f, profile, link);
+	return 0;
+}
+
+size_t
+balance_sla_move(struct balance *b, struct flow_table *t, unsigned link,
+    unsigned profile, uint64_t now_ms, balance_move_cb cb, void *arg)
+{
+	struct walk w;
+
+	if (link >= b->nlinks || profile >= b->nprofiles || t == NULL ||
+	    !(b->profiles[profile].degraded >> link & 1))
+		return 0;
+	walk_init(&w, b, t, link, now_ms, cb, arg);
+	w.profile = profile;
+	flow_table_foreach_link(t, (uint8_t)link, sla_flow, &w);
 	return w.moved;
 }
 

@@ -161,6 +161,23 @@ rtable_select_flow(const struct balance *b, const struct flow *f, int family,
 	    b, rule_set_profile(b->rules, f->rule), family, dst);
 }
 
+/* Brownout (sla.h): the compliant candidates, unless there are none. */
+static unsigned
+drop_degraded(uint32_t degraded, struct cand *c, unsigned n)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < n; i++)
+		if (!(degraded >> c[i].link & 1))
+			k++;
+	if (k == 0 || k == n)
+		return n;
+	for (i = 0, k = 0; i < n; i++)
+		if (!(degraded >> c[i].link & 1))
+			c[k++] = c[i];
+	return k;
+}
+
 unsigned
 rtable_gather(const struct balance *b, const struct bal_set *s, struct cand *c)
 {
@@ -177,6 +194,9 @@ rtable_gather(const struct balance *b, const struct bal_set *s, struct cand *c)
 		c[n].pos = (uint8_t)i;
 		n++;
 	}
+	if (s->profile != FLOW_PROFILE_NONE &&
+	    b->profiles[s->profile].degraded != 0)
+		n = drop_degraded(b->profiles[s->profile].degraded, c, n);
 	return n;
 }
 

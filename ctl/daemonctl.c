@@ -326,11 +326,32 @@ print_status(const json_t *r)
 	}
 }
 
+/* lead + "degraded for voice, video" from a link's "degraded" (the
+ * profiles it is over the service levels of), or "". */
+static const char *
+degraded_str(const json_t *l, const char *lead, char *buf, size_t len)
+{
+	const json_t *v;
+	size_t        i, off = 0;
+	int           k;
+
+	buf[0] = '\0';
+	json_array_foreach(json_object_get(l, "degraded"), i, v)
+	{
+		if (!json_is_string(v) || off >= len)
+			continue;
+		k = snprintf(buf + off, len - off, "%s%s%s", i == 0 ? lead : "",
+		    i == 0 ? "degraded for " : ", ", json_string_value(v));
+		off += k < 0 ? 0 : (size_t)k;
+	}
+	return buf;
+}
+
 static void
 print_links(const json_t *r)
 {
 	const json_t *rows = json_object_get(r, "links"), *l;
-	char          a[24], b[24], c[24], d[24], e[24], f[24];
+	char          a[24], b[24], c[24], d[24], e[24], f[24], g[256];
 	size_t        i;
 	int           pop;
 
@@ -353,7 +374,7 @@ print_links(const json_t *r)
 	{
 		if (pop)
 			printf("%-16s %-10s %-5s %6lld %7lld %7s %7s %7s %7s "
-			       "%8lld\n",
+			       "%8lld%s\n",
 			    str(l, "site"), str(l, "name"), str(l, "state"),
 			    (long long)num(l, "weight"),
 			    (long long)num(l, "flows"),
@@ -361,10 +382,11 @@ print_links(const json_t *r)
 			    human(num(l, "tx_bytes"), b),
 			    human(num(l, "rx_packets"), c),
 			    human(num(l, "rx_bytes"), d),
-			    (long long)num(l, "idle_ms"));
+			    (long long)num(l, "idle_ms"),
+			    degraded_str(l, "  ", g, sizeof(g)));
 		else
 			printf("%-10s %-10s %-5s %8.3f %8.3f %5.1f%% %4s %6lld "
-			       "%7lld %7s %7s %7s %7s %7s  %s\n",
+			       "%7lld %7s %7s %7s %7s %7s  %s%s\n",
 			    str(l, "name"), str(l, "device"), str(l, "state"),
 			    real(l, "rtt_ms"), real(l, "jitter_ms"),
 			    real(l, "loss") * 100, mos(l, f),
@@ -374,7 +396,8 @@ print_links(const json_t *r)
 			    human(num(l, "tx_bytes"), b),
 			    human(num(l, "rx_packets"), c),
 			    human(num(l, "rx_bytes"), d),
-			    duration(num(l, "since_s"), e), str(l, "status"));
+			    duration(num(l, "since_s"), e), str(l, "status"),
+			    degraded_str(l, ", ", g, sizeof(g)));
 	}
 }
 

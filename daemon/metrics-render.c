@@ -25,6 +25,7 @@ enum scope {
 	AT_UNIT_CONTROL,  /* each unit's "control" */
 	AT_UNIT_FLOWS,    /* each unit's "flows" */
 	AT_LINK,          /* each unit's "links" */
+	AT_LINK_SLA,      /* each link's "sla", labelled profile="..." */
 	AT_SITE_DROPS,    /* popd: each site's "drops", a sample per key */
 	AT_CLUSTER,       /* popd: its "cluster" */
 	AT_CLUSTER_QUEUE, /* ... its "queue" */
@@ -208,6 +209,14 @@ static const struct family families[] = {
 	AT_LINK, "probes_sent", V_NUM},
     {"wanpair_link_probes_lost_total", "counter",
 	"Probes declared lost on the link.", AT_LINK, "probes_lost", V_NUM},
+    {"wanpair_link_sla_degraded", "gauge",
+	"1 while the link is over the profile's service levels (brownout): "
+	"it takes no new flows of the profile while a compliant link is up.",
+	AT_LINK_SLA, "degraded", V_NUM},
+    {"wanpair_link_sla_violations_total", "counter",
+	"Windows in which the link was over the profile's service levels "
+	"(socketd, which judges them).",
+	AT_LINK_SLA, "violations", V_NUM},
     {"wanpair_udp_gso_enabled", "gauge",
 	"1 while the data sockets send runs of datagrams with UDP_SEGMENT.",
 	AT_IO_OFFLOAD, "udp_gso", V_NUM},
@@ -525,6 +534,30 @@ family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 				l.value[l.n - 1] = name_of(link);
 				rc |= sample(b, f->name, &l,
 				    json_object_get(link, f->field), f->conv);
+			}
+			break;
+		case AT_LINK_SLA:
+			links = json_object_get(unit, "links");
+			l.name[l.n] = "link";
+			l.name[l.n + 1] = "profile";
+			l.n += 2;
+			json_array_foreach((json_t *)links, j, link)
+			{
+				const json_t *p;
+				size_t        k;
+
+				l.value[l.n - 2] = name_of(link);
+				json_array_foreach(
+				    json_object_get(link, "sla"), k, p)
+				{
+					l.value[l.n - 1] = json_string_value(
+					    json_object_get(p, "profile"));
+					if (l.value[l.n - 1] == NULL)
+						continue;
+					rc |= sample(b, f->name, &l,
+					    json_object_get(p, f->field),
+					    f->conv);
+				}
 			}
 			break;
 		case AT_SITE_DROPS:

@@ -50,7 +50,10 @@
  *	            "rx_packets", "rx_bytes", "tx_errors", "flows" (now on the
  *	            link), "new_flows" (ever placed on it), "probes_sent",
  *	            "probes_answered", "probes_lost", "weight": the
- *	            balancing weight, by upstream}]
+ *	            balancing weight, by upstream, "sla": [one per profile
+ *	            with service levels: {"profile", "degraded": bool,
+ *	            "reason", "since_s", "violations": windows over a limit,
+ *	            the last window's "loss", "rtt_ms", "jitter_ms"}]}]
  *	sites       popd: [{"name", "session": bool, "control":
  *	            {"connected": bool, "reassign_applied": REASSIGN batches
  *	            applied, "reassign_moves": flows put on the Socket's
@@ -61,7 +64,9 @@
  *	            [{"name", "state", "tx_packets", "tx_bytes", "rx_packets",
  *	            "rx_bytes", "flows", "new_flows", "idle_ms",
  *	            "endpoint_changes": the site's address on the link moved
- *	            (NAT rebinding, roaming), "weight": by downstream}],
+ *	            (NAT rebinding, roaming), "weight": by downstream,
+ *	            "sla": [{"profile", "degraded": bool: the Socket's
+ *	            verdict}, one per profile of popd.json]}],
  *	            "drops":
  *	            {reason: count}}]  (popd does not probe: no rtt, jitter,
  *	            loss or mos)

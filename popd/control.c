@@ -405,6 +405,8 @@ on_msg(struct conn *c, const struct ctl_msg *m, char *why, size_t len,
 			    ls->up,
 			    ls->up ? "the Socket sees it up"
 				   : "the Socket sees it down");
+			session_link_sla(
+			    sess, c->pd->conf, sess->index_of[ls->link], ls);
 			pthread_mutex_unlock(&c->pd->engine_mu);
 		}
 		return NULL;

@@ -21,7 +21,7 @@
 
 /* A session's links; popd does not probe, so no rtt, jitter or loss. */
 static json_t *
-links_json(const struct session *s, uint64_t now)
+links_json(const struct session *s, const struct config *conf, uint64_t now)
 {
 	uint64_t flows[CONFIG_MAX_LINKS] = {0};
 	json_t  *links, *link;
@@ -33,16 +33,18 @@ links_json(const struct session *s, uint64_t now)
 		return NULL;
 	for (i = 0; i < s->nlinks; i++) {
 		link = json_pack(
-		    "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name",
-		    s->links[i].name, "state", s->link_down[i] ? "down" : "up",
-		    "tx_packets", (json_int_t)s->tx_packets[i], "tx_bytes",
+		    "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o*}",
+		    "name", s->links[i].name, "state",
+		    s->link_down[i] ? "down" : "up", "tx_packets",
+		    (json_int_t)s->tx_packets[i], "tx_bytes",
 		    (json_int_t)s->tx_bytes[i], "rx_packets",
 		    (json_int_t)s->rx_packets[i], "rx_bytes",
 		    (json_int_t)s->rx_bytes[i], "flows", (json_int_t)flows[i],
 		    "new_flows", (json_int_t)s->new_flows[i], "idle_ms",
 		    (json_int_t)(now - s->rx_last_ms[i]), "endpoint_changes",
 		    (json_int_t)s->endpoint_moves[i], "weight",
-		    (json_int_t)s->spec.links[i].weight);
+		    (json_int_t)s->spec.links[i].weight, "sla",
+		    session_sla_json(s, conf, (unsigned)i, 1));
 		if (link == NULL || json_array_append_new(links, link) == -1) {
 			json_decref(links);
 			return NULL;
@@ -52,7 +54,7 @@ links_json(const struct session *s, uint64_t now)
 }
 
 static json_t *
-site_json(const struct site *site, uint64_t now)
+site_json(const struct site *site, const struct config *conf, uint64_t now)
 {
 	const struct session *s = site->session;
 	struct flow_table    *t = engine_flows(site->engine);
@@ -67,7 +69,7 @@ site_json(const struct site *site, uint64_t now)
 	    (json_int_t)engine_stats(site->engine)->new_flows);
 	if (flows == NULL)
 		return NULL;
-	links = s != NULL ? links_json(s, now) : json_array();
+	links = s != NULL ? links_json(s, conf, now) : json_array();
 	return json_pack(
 	    "{s:s,s:b,s:{s:b,s:I,s:I,s:I},s:o,s:o,s:{s:I,s:I,s:I,s:I}}", "name",
 	    site->conf->name, "session", s != NULL, "control", "connected",
@@ -158,7 +160,7 @@ popd_counters(void *arg)
 	for (i = 0; i < pd->nsites; i++) {
 		sessions += pd->sites[i].session != NULL;
 		pthread_mutex_lock(&pd->engine_mu);
-		site = site_json(&pd->sites[i], now);
+		site = site_json(&pd->sites[i], pd->conf, now);
 		pthread_mutex_unlock(&pd->engine_mu);
 		if (site == NULL || json_array_append_new(sites, site) == -1) {
 			json_decref(sites);

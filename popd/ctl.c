@@ -273,7 +273,8 @@ answer_sites(
 }
 
 static int
-site_links(json_t *rows, const struct site *site, uint64_t now)
+site_links(json_t *rows, const struct site *site, const struct config *conf,
+    uint64_t now)
 {
 	const struct session *s = site->session;
 	uint64_t              flows[CONFIG_MAX_LINKS] = {0};
@@ -284,7 +285,7 @@ site_links(json_t *rows, const struct site *site, uint64_t now)
 	for (l = 0; l < s->nlinks; l++) {
 		row = json_pack(
 		    "{s:s,s:s,s:s,s:i,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,"
-		    "s:I,s:b}",
+		    "s:I,s:b,s:o*}",
 		    "site", site->conf->name, "name", s->links[l].name, "state",
 		    s->link_down[l] ? "down" : "up", "up_mbps",
 		    (int)s->links[l].up_mbps, "down_mbps",
@@ -298,7 +299,8 @@ site_links(json_t *rows, const struct site *site, uint64_t now)
 		    (json_int_t)s->tx_bytes[l], "rx_packets",
 		    (json_int_t)s->rx_packets[l], "rx_bytes",
 		    (json_int_t)s->rx_bytes[l], "endpoint",
-		    s->endpoint_len[l] != 0);
+		    s->endpoint_len[l] != 0, "degraded",
+		    session_sla_json(s, conf, (unsigned)l, 0));
 		if (row == NULL || json_array_append_new(rows, row) == -1)
 			return -1;
 	}
@@ -320,7 +322,7 @@ answer_links(struct popd *pd, const struct ctlsock_req *req)
 		if ((only != NULL && only != &pd->sites[i]) ||
 		    pd->sites[i].session == NULL)
 			continue;
-		if (site_links(rows, &pd->sites[i], now_ms()) == -1) {
+		if (site_links(rows, &pd->sites[i], pd->conf, now_ms()) == -1) {
 			json_decref(rows);
 			return NULL;
 		}

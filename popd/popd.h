@@ -342,6 +342,20 @@ void session_link_state(
 /* Applies one REASSIGN chunk of the Socket's to the session's flows;
  * under pd->engine_mu. */
 void session_reassign(struct session *, const struct ctl_reassign *);
+/*
+ * The Socket's service-level verdicts on link idx (LINK_STATE's
+ * "degraded", wanpair.json(5) "Service levels"): each profile of conf
+ * named there is degraded on it, every other compliant, so that new
+ * return flows of those profiles avoid it as the Socket's new flows do.
+ * Flows move only by the Socket's REASSIGN.  Changes are logged.
+ */
+void session_link_sla(struct session *, const struct config *conf, unsigned idx,
+    const struct ctl_link_state *);
+/* Link idx's degraded profiles: with `all`, an object {"profile",
+ * "degraded": bool} for every profile of conf (the metrics' gauge),
+ * else the names of the degraded ones.  NULL if out of memory. */
+json_t *session_sla_json(
+    const struct session *, const struct config *conf, unsigned idx, int all);
 void session_free(struct session *);
 
 /* The balancing spec of a site's engine: pd->conf's profiles over the

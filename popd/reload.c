@@ -76,23 +76,64 @@ same_lan(const struct config_site *a, const struct config_site *b)
 		memcmp(a->lan, b->lan, a->nlan * sizeof(*a->lan)) == 0);
 }
 
-/* A session's engine under the new profiles; its links stay. */
+/* The index of old's profile called name, or -1. */
 static int
-session_rebalance(struct popd *pd, struct session *s, uint64_t now)
+profile_index(const struct config *old, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < old->nprofiles; i++)
+		if (strcmp(old->profiles[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * A session's engine under the new profiles; its links stay, and so do
+ * the Socket's service-level verdicts on them for the profiles whose
+ * name stays (the Socket tells them again only when they change).
+ */
+static int
+session_rebalance(
+    struct popd *pd, const struct config *old, struct session *s, uint64_t now)
 {
 	struct balance_spec spec;
-	int                 map[CONFIG_MAX_LINKS];
-	size_t              i;
+	struct balance     *b;
+	uint32_t           *was = NULL;
+	int                 map[CONFIG_MAX_LINKS], k;
+	size_t              i, l, nwas;
 
 	if (session_spec(pd, s->links, s->nlinks, &spec) == -1)
 		return -1;
 	for (i = 0; i < s->nlinks; i++)
 		map[i] = (int)i;
-	if (engine_reconfigure(s->engine, &spec, map, now, NULL, NULL, NULL) ==
-	    -1) {
+	b = engine_balance(s->engine);
+	nwas = balance_nprofiles(b);
+	if (nwas > 0 && (was = calloc(nwas, sizeof(*was))) == NULL) {
 		balance_spec_clear(&spec);
 		return -1;
 	}
+	for (i = 0; i < nwas; i++)
+		for (l = 0; l < s->nlinks; l++)
+			if (balance_degraded(b, (unsigned)i, (unsigned)l))
+				was[i] |= (uint32_t)1 << l;
+	if (engine_reconfigure(s->engine, &spec, map, now, NULL, NULL, NULL) ==
+	    -1) {
+		balance_spec_clear(&spec);
+		free(was);
+		return -1;
+	}
+	b = engine_balance(s->engine);
+	for (i = 0; i < pd->conf->nprofiles; i++) {
+		k = profile_index(old, pd->conf->profiles[i].name);
+		if (k < 0 || (size_t)k >= nwas)
+			continue;
+		for (l = 0; l < s->nlinks; l++)
+			if (was[k] >> l & 1)
+				balance_set_degraded(
+				    b, (unsigned)i, (unsigned)l, 1);
+	}
+	free(was);
 	balance_spec_clear(&s->spec);
 	s->spec = spec;
 	return 0;
@@ -166,7 +207,7 @@ popd_reload_begin(void *arg, struct daemon_reload *r)
 	}
 	for (i = 0; i < pd->nsites; i++)
 		if (pd->sites[i].session != NULL &&
-		    session_rebalance(pd, pd->sites[i].session, now) == -1) {
+		    session_rebalance(pd, o, pd->sites[i].session, now) == -1) {
 			pd->conf = o;
 			return daemon_refuse(r, "profiles",
 			    "out of memory for site %s",

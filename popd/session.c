@@ -311,6 +311,59 @@ session_link_state(struct session *s, unsigned idx, int up, const char *why)
 		    why, moved, buf);
 }
 
+void
+session_link_sla(struct session *s, const struct config *conf, unsigned idx,
+    const struct ctl_link_state *ls)
+{
+	struct balance *b = engine_balance(s->engine);
+	uint64_t        now = now_ms();
+	size_t          p, i;
+	int             want;
+
+	if (idx >= s->nlinks)
+		return;
+	for (p = 0; p < conf->nprofiles && p < balance_nprofiles(b); p++) {
+		for (i = 0, want = 0; i < ls->ndegraded && !want; i++)
+			want = strcmp(ls->degraded[i],
+				   conf->profiles[p].name) == 0;
+		if (want == balance_degraded(b, (unsigned)p, idx))
+			continue;
+		balance_set_degraded(b, (unsigned)p, idx, want);
+		if (site_log_ok(s->site, now))
+			log_info("site %s link %s %s for profile %s (the "
+				 "Socket's verdict)",
+			    s->site->conf->name, s->links[idx].name,
+			    want ? "degraded" : "compliant again",
+			    conf->profiles[p].name);
+	}
+}
+
+json_t *
+session_sla_json(
+    const struct session *s, const struct config *conf, unsigned idx, int all)
+{
+	const struct balance *b = engine_balance(s->engine);
+	json_t               *arr, *v;
+	size_t                p;
+	int                   d;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (p = 0; p < conf->nprofiles && p < balance_nprofiles(b); p++) {
+		d = balance_degraded(b, (unsigned)p, idx);
+		if (!all && !d)
+			continue;
+		v = all ? json_pack("{s:s,s:b}", "profile",
+			      conf->profiles[p].name, "degraded", d)
+			: json_string(conf->profiles[p].name);
+		if (v == NULL || json_array_append_new(arr, v) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 /*
  * The Socket's word on where flows go (REASSIGN chunk), applied to the
  * return direction.  A move to a link this PoP does not know, or sees

@@ -24,7 +24,7 @@ static const char *const welcome_keys[] = {
 static const char *const probe_keys[] = {
     "interval_ms", "down_after", "up_after", NULL};
 static const char *const link_state_keys[] = {
-    "link", "up", "rtt_us", "loss_ppm", NULL};
+    "link", "up", "rtt_us", "loss_ppm", "jitter_us", "degraded", NULL};
 static const char *const rekey_keys[] = {"epoch", NULL};
 static const char *const bye_keys[] = {"reason", NULL};
 static const char *const reassign_keys[] = {
@@ -168,12 +168,50 @@ out:
 	return rc;
 }
 
+/* LINK_STATE's "degraded": profile names, each once. */
+static int
+decode_degraded(struct dec *d, json_t *arr, struct ctl_link_state *ls)
+{
+	struct quoted q;
+	const char   *s;
+	json_t       *v;
+	char          path[PATH_MAX_LEN];
+	size_t        i, j, len;
+
+	for (i = 0; i < json_array_size(arr); i++) {
+		snprintf(path, sizeof(path), "degraded[%zu]", i);
+		v = json_array_get(arr, i);
+		if (!json_is_string(v))
+			return dec_fail(d, path, NULL,
+			    "must be a string, got %s", jsonpos_type_name(v));
+		s = json_string_value(v);
+		len = json_string_length(v);
+		if (len < 1 || len >= PROTO_NAME_MAX)
+			return dec_fail(d, path, NULL,
+			    "must be 1..%d characters long, got %zu",
+			    PROTO_NAME_MAX - 1, len);
+		if (!jsonpos_name_ok(s, len, JSONPOS_NAME_WORD))
+			return dec_fail(d, path, NULL,
+			    "must contain only letters, digits, \"_\", "
+			    "\".\" and \"-\"; got %s",
+			    dec_quote(&q, s, len));
+		for (j = 0; j < i; j++)
+			if (strcmp(ls->degraded[j], s) == 0)
+				return dec_fail(d, path, NULL,
+				    "duplicate profile %s (also degraded[%zu])",
+				    dec_quote(&q, s, len), j);
+		memcpy(ls->degraded[i], s, len);
+		ls->ndegraded = i + 1;
+	}
+	return 0;
+}
+
 int
 ctlmsg_decode_link_state(const uint8_t *body, size_t len,
     struct ctl_link_state *ls, char *err, size_t errlen)
 {
 	struct dec d = {err, errlen};
-	json_t    *root;
+	json_t    *root, *arr;
 	uint32_t   link;
 	int        rc = CTL_ERR_BODY;
 
@@ -187,6 +225,16 @@ ctlmsg_decode_link_state(const uint8_t *body, size_t len,
 		&d, root, NULL, "rtt_us", 0, UINT32_MAX, &ls->rtt_us) == -1 ||
 	    dec_get_uint(&d, root, NULL, "loss_ppm", 0, LOSS_PPM_MAX,
 		&ls->loss_ppm) == -1)
+		goto out;
+	/* Optional: see ctlmsg.h. */
+	if (json_object_get(root, "jitter_us") != NULL &&
+	    dec_get_uint(&d, root, NULL, "jitter_us", 0, UINT32_MAX,
+		&ls->jitter_us) == -1)
+		goto out;
+	if (json_object_get(root, "degraded") != NULL &&
+	    (dec_get_array(
+		 &d, root, NULL, "degraded", 0, CTL_MAX_DEGRADED, &arr) == -1 ||
+		decode_degraded(&d, arr, ls) == -1))
 		goto out;
 	ls->link = (uint8_t)link;
 	rc = CTL_OK;

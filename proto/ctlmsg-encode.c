@@ -179,18 +179,27 @@ ctlmsg_encode_link_state(
     const struct ctl_link_state *ls, uint8_t **out, size_t *outlen)
 {
 	struct ctl_link_state check;
-	json_t               *root;
+	json_t               *root, *arr;
 	uint8_t              *f;
-	size_t                n;
+	size_t                n, i;
 	int                   bad = 0;
 
 	/* JSON has only true and false; 2 would come back as 1. */
-	if (ls->up > 1 || (root = json_object()) == NULL)
+	if (ls->up > 1 || ls->ndegraded > CTL_MAX_DEGRADED)
+		return -1;
+	for (i = 0; i < ls->ndegraded; i++)
+		if (!terminated(ls->degraded[i], sizeof(ls->degraded[i])))
+			return -1;
+	if ((root = json_object()) == NULL)
 		return -1;
 	set(root, "link", json_integer(ls->link), &bad);
 	set(root, "up", json_boolean(ls->up), &bad);
 	set(root, "rtt_us", json_integer(ls->rtt_us), &bad);
 	set(root, "loss_ppm", json_integer(ls->loss_ppm), &bad);
+	set(root, "jitter_us", json_integer(ls->jitter_us), &bad);
+	set(root, "degraded", (arr = json_array()), &bad);
+	for (i = 0; !bad && i < ls->ndegraded; i++)
+		append(arr, json_string(ls->degraded[i]), &bad);
 	if (frame(root, bad, CTL_LINK_STATE, &f, &n) == -1)
 		return -1;
 	return deliver(f, n,

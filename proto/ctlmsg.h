@@ -135,11 +135,30 @@ struct ctl_welcome {
 	uint32_t probe_up_after;
 };
 
+/*
+ * LINK_STATE also carries the Socket's service-level verdicts (brownout,
+ * wanpair.json(5) "Service levels"): "degraded" names the profiles the
+ * link is over the limits of, so that the PoP keeps its new return flows
+ * of those profiles off it as the Socket does:
+ *
+ *   {"link":0,"up":true,"rtt_us":21000,"loss_ppm":97000,
+ *    "jitter_us":1200,"degraded":["voice"]}
+ *
+ * "jitter_us" and "degraded" may be absent (0, none): a peer that
+ * predates them still speaks PROTOCOL_VERSION 2.  Names are profile names
+ * (the two ends number their profiles each their own way), unique, at
+ * most CTL_MAX_DEGRADED.
+ */
+#define CTL_MAX_DEGRADED 64
+
 struct ctl_link_state {
-	uint8_t  link;     /* link id */
-	uint8_t  up;       /* 1 up, 0 down */
-	uint32_t rtt_us;   /* smoothed round-trip time */
-	uint32_t loss_ppm; /* smoothed loss, parts per million */
+	uint8_t  link;      /* link id */
+	uint8_t  up;        /* 1 up, 0 down */
+	uint32_t rtt_us;    /* smoothed round-trip time */
+	uint32_t loss_ppm;  /* smoothed loss, parts per million */
+	uint32_t jitter_us; /* smoothed jitter (RFC 3550) */
+	size_t   ndegraded;
+	char     degraded[CTL_MAX_DEGRADED][PROTO_NAME_MAX]; /* profiles */
 };
 
 /* One flow moved off the dead link. */

@@ -380,6 +380,19 @@ on_reassign_ack(struct socketd *sd, const struct ctl_reassign_ack *a)
 	return 0;
 }
 
+/* 1 if the link is degraded for any profile. */
+static int
+link_sla_degraded(const struct socketd *sd, unsigned link)
+{
+	const struct sla_state *st;
+	size_t                  i;
+
+	for (i = 0; i < sd->conf->nprofiles; i++)
+		if ((st = links_sla(sd, link, i)) != NULL && sla_degraded(st))
+			return 1;
+	return 0;
+}
+
 static int
 on_welcome(struct socketd *sd, const struct ctl_welcome *w)
 {
@@ -403,9 +416,11 @@ on_welcome(struct socketd *sd, const struct ctl_welcome *w)
 	    sd->links[sd->ctl_link].conf->name);
 	dataplane_set_port(
 	    sd, &sd->links[sd->ctl_link].conf->pop, w->data_port);
-	/* The PoP may hold a fresh session: tell it which links are down. */
+	/* The PoP may hold a fresh session: tell it which links are down,
+	 * or degraded for a profile. */
 	for (i = 0; i < sd->nlinks; i++)
-		if (!dataplane_link_up(sd, (unsigned)i))
+		if (!dataplane_link_up(sd, (unsigned)i) ||
+		    link_sla_degraded(sd, (unsigned)i))
 			control_link_state(sd, (unsigned)i);
 	reconcile(sd);
 	return 0;
@@ -446,9 +461,10 @@ void
 control_link_state(struct socketd *sd, unsigned link)
 {
 	const struct link_health *lh = &sd->links[link].health;
+	const struct sla_state   *st;
 	struct ctl_link_state     ls;
 	uint8_t                  *frame;
-	size_t                    len;
+	size_t                    len, i;
 
 	if (sd->ctl != NULL && link == sd->ctl_link &&
 	    link_state(lh) == LINK_DOWN) {
@@ -476,6 +492,15 @@ control_link_state(struct socketd *sd, unsigned link)
 	ls.up = link_state(lh) == LINK_UP;
 	ls.rtt_us = link_rtt_us(lh);
 	ls.loss_ppm = link_loss_ppm(lh);
+	ls.jitter_us = link_jitter_us(lh);
+	/* The profiles it is degraded for (the PoP knows them by name);
+	 * past CTL_MAX_DEGRADED, the PoP does not hear of the rest. */
+	for (i = 0; i < sd->conf->nprofiles && ls.ndegraded < CTL_MAX_DEGRADED;
+	     i++)
+		if ((st = links_sla(sd, link, i)) != NULL && sla_degraded(st))
+			snprintf(ls.degraded[ls.ndegraded++],
+			    sizeof(ls.degraded[0]), "%s",
+			    sd->conf->profiles[i].name);
 	if (sd->ctl_welcomed &&
 	    ctlmsg_encode_link_state(&ls, &frame, &len) == 0)
 		send_frame(sd, frame, len);

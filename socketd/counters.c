@@ -40,6 +40,43 @@ socketd_link_mos(const struct link_health *h)
 	    mos_estimate(link_rtt_us(h), link_jitter_us(h), link_loss_ppm(h)));
 }
 
+json_t *
+socketd_link_sla(const struct socketd *sd, unsigned link, int names_only)
+{
+	const struct sla_state *st;
+	uint64_t                now = now_ms();
+	json_t                 *arr, *v;
+	size_t                  i;
+	int                     m;
+
+	if ((arr = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < sd->conf->nprofiles; i++) {
+		if ((st = links_sla(sd, link, i)) == NULL)
+			continue;
+		if (names_only && !sla_degraded(st))
+			continue;
+		m = sla_measured(st);
+		v = names_only
+		    ? json_string(sd->conf->profiles[i].name)
+		    : json_pack("{s:s,s:b,s:s,s:I,s:I,s:o,s:o,s:o}", "profile",
+			  sd->conf->profiles[i].name, "degraded",
+			  sla_degraded(st), "reason", sla_reason(st), "since_s",
+			  (json_int_t)((now - sla_changed_ms(st)) / 1000),
+			  "violations", (json_int_t)sla_violations(st), "loss",
+			  m ? json_real(sla_loss_ppm(st) / 1e6) : json_null(),
+			  "rtt_ms",
+			  m ? json_real(sla_rtt_us(st) / 1e3) : json_null(),
+			  "jitter_ms",
+			  m ? json_real(sla_jitter_us(st) / 1e3) : json_null());
+		if (v == NULL || json_array_append_new(arr, v) == -1) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 static json_t *
 link_json(
     struct socketd *sd, const struct slink *l, uint64_t flows, uint32_t weight)
@@ -57,7 +94,7 @@ link_json(
 	dataplane_link_counters(sd, l, &k);
 
 	return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:f,s:o,s:I,s:I,s:I,s:I,"
-			 "s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o*}",
 	    "name", l->conf->name, "state",
 	    link_state(h) == LINK_UP ? "up" : "down", "cause",
 	    causes[link_cause(h)], "admin", h->admin_up ? "up" : "down",
@@ -69,7 +106,8 @@ link_json(
 	    "tx_errors", (json_int_t)k.tx_errors, "flows", (json_int_t)flows,
 	    "new_flows", (json_int_t)k.new_flows, "probes_sent",
 	    (json_int_t)c->sent, "probes_answered", (json_int_t)c->answered,
-	    "probes_lost", (json_int_t)c->lost, "weight", (json_int_t)weight);
+	    "probes_lost", (json_int_t)c->lost, "weight", (json_int_t)weight,
+	    "sla", socketd_link_sla(sd, (unsigned)(l - sd->links), 0));
 }
 
 const char *

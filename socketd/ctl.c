@@ -93,7 +93,7 @@ answer_links(struct socketd *sd)
 			addr_ntop(&l->conf->pop, pop, sizeof(pop));
 		row = json_pack(
 		    "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:f,s:f,s:f,s:o,s:i,"
-		    "s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+		    "s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o*,s:o*}",
 		    "name", l->conf->name, "device", l->conf->device, "pop",
 		    pop, "state", link_state(h) == LINK_UP ? "up" : "down",
 		    "status", link_status_str(h), "reason", link_reason(h),
@@ -109,7 +109,9 @@ answer_links(struct socketd *sd)
 		    "tx_packets", (json_int_t)k.tx_packets, "tx_bytes",
 		    (json_int_t)k.tx_bytes, "rx_packets",
 		    (json_int_t)k.rx_packets, "rx_bytes",
-		    (json_int_t)k.rx_bytes);
+		    (json_int_t)k.rx_bytes, "degraded",
+		    socketd_link_sla(sd, (unsigned)i, 1), "sla",
+		    socketd_link_sla(sd, (unsigned)i, 0));
 		if (row == NULL || json_array_append_new(rows, row) == -1) {
 			json_decref(rows);
 			return NULL;

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -181,6 +182,137 @@ link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
 		control_reassign_cancel(fo.rq);
 }
 
+/* ------------------------------------------------------ service levels */
+
+int
+links_sla_reset(struct socketd *sd)
+{
+	uint64_t now = now_ms();
+	size_t   i, n;
+
+	free(sd->sla);
+	sd->sla = NULL;
+	sd->sla_nprofiles = sd->sla_nlinks = 0;
+	n = sd->conf->nprofiles * sd->nlinks;
+	if (n == 0)
+		return 0;
+	if ((sd->sla = calloc(n, sizeof(*sd->sla))) == NULL) {
+		log_warnx("no memory for service levels: none judged");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		sla_init(&sd->sla[i], now);
+	sd->sla_nprofiles = sd->conf->nprofiles;
+	sd->sla_nlinks = sd->nlinks;
+	return 0;
+}
+
+const struct sla_state *
+links_sla(const struct socketd *sd, unsigned link, size_t profile)
+{
+	if (sd->sla == NULL || link >= sd->sla_nlinks ||
+	    profile >= sd->sla_nprofiles || profile >= sd->conf->nprofiles ||
+	    !sd->conf->profiles[profile].has_sla)
+		return NULL;
+	return &sd->sla[link * sd->sla_nprofiles + profile];
+}
+
+int
+links_sla_any(const struct socketd *sd)
+{
+	size_t i;
+
+	for (i = 0; sd->sla != NULL && i < sd->sla_nlinks * sd->sla_nprofiles;
+	     i++)
+		if (sla_degraded(&sd->sla[i]))
+			return 1;
+	return 0;
+}
+
+static int
+sla_log_ok(struct socketd *sd, uint64_t now)
+{
+	if (sd->sla_log.interval_ms == 0) {
+		sd->sla_log.interval_ms = 1000;
+		sd->sla_log.burst = 10;
+	}
+	return log_ratelimit_ok(&sd->sla_log, now);
+}
+
+/*
+ * One probe round of a link's service levels: each profile with an "sla"
+ * judges the window that ended, if one did.  A change goes to the
+ * balance (new flows of the profile avoid the link, or use it again),
+ * with on_violation "move" takes the profile's flows off it, and reaches
+ * the PoP: LINK_STATE with the profiles the link is degraded for, then
+ * the moves (REASSIGN, no link failed).
+ */
+static void
+sla_round(struct socketd *sd, unsigned idx, uint64_t now)
+{
+	struct slink                *l = &sd->links[idx];
+	const struct link_counters  *c = link_counters(&l->health);
+	const struct config_profile *p;
+	struct sla_figures           fig;
+	struct sla_state            *st;
+	struct failover              fo;
+	enum sla_event               ev;
+	size_t                       i, n;
+	char buf[64 + CONFIG_MAX_LINKS * (CONFIG_NAME_MAX + 24)];
+
+	if (sd->sla == NULL || idx >= sd->sla_nlinks)
+		return;
+	memset(&fig, 0, sizeof(fig));
+	fig.answered = c->answered;
+	fig.lost = c->lost;
+	fig.late = c->late;
+	fig.rtt_us = link_rtt_us(&l->health);
+	fig.jitter_us = link_jitter_us(&l->health);
+	fig.has_rtt = c->answered + c->late > 0;
+	for (i = 0; i < sd->sla_nprofiles; i++) {
+		p = &sd->conf->profiles[i];
+		if (!p->has_sla)
+			continue;
+		st = &sd->sla[idx * sd->sla_nprofiles + i];
+		if ((ev = sla_sample(st, &p->sla, &fig, now)) == SLA_NO_CHANGE)
+			continue;
+		sd->sla_changes++;
+		memset(&fo, 0, sizeof(fo));
+		fo.sd = sd;
+		n = 0;
+		pthread_mutex_lock(&sd->engine_mu);
+		balance_set_degraded(engine_balance(sd->engine), (unsigned)i,
+		    idx, ev == SLA_WENT_DEGRADED);
+		if (ev == SLA_WENT_DEGRADED &&
+		    p->sla.on_violation == SLA_MOVE) {
+			fo.rq = control_reassign_begin(sd, CTL_LINK_NONE);
+			n = engine_sla_move(
+			    sd->engine, idx, (unsigned)i, now, moved, &fo);
+		}
+		pthread_mutex_unlock(&sd->engine_mu);
+		buf[0] = '\0';
+		if (fo.rq != NULL || n > 0)
+			moves_str(&fo, n, buf, sizeof(buf));
+		if (sla_log_ok(sd, now))
+			log_info("link %s %s for profile %s: %s%s",
+			    l->conf->name,
+			    ev == SLA_WENT_DEGRADED ? "degraded"
+						    : "compliant again",
+			    p->name, sla_reason(st), buf);
+		/* The verdict first, so that the PoP's new return flows
+		 * avoid the link before the moves land.  A link that is
+		 * down says nothing (the PoP has it down; coming up, its
+		 * LINK_STATE carries the verdicts), least of all the
+		 * control channel's: that would move the channel again. */
+		if (dataplane_link_up(sd, idx))
+			control_link_state(sd, idx);
+		if (n > 0)
+			control_reassign_send(sd, fo.rq);
+		else
+			control_reassign_cancel(fo.rq);
+	}
+}
+
 /* A link's device lost or regained its carrier (netlink). */
 static void
 carrier_event(void *arg, unsigned ifindex, int carrier)
@@ -259,6 +391,7 @@ probe_round(struct socketd *sd)
 		struct slink *l = &sd->links[i];
 
 		link_changed(sd, l, link_tick(&l->health, t));
+		sla_round(sd, (unsigned)i, t);
 		/* Each link's own time: sealing and sending the others'
 		 * probes (and waiting for worker 0's lock) takes tens of
 		 * microseconds, which the later links' RTT would count. */
@@ -318,6 +451,7 @@ links_start(struct socketd *sd)
 
 	if (dataev_start(&sd->dataev, sd->base, &socketd_dataev, sd) == -1)
 		return -1;
+	(void)links_sla_reset(sd);
 	/* Carrier loss takes a link down at once, before its probes could
 	 * tell; without the netlink socket, the probes still will. */
 	if ((sd->nl_fd = link_events_open()) == -1)
@@ -345,4 +479,7 @@ links_stop(struct socketd *sd)
 		close(sd->nl_fd);
 	sd->nl_fd = -1;
 	dataev_stop(&sd->dataev);
+	free(sd->sla);
+	sd->sla = NULL;
+	sd->sla_nprofiles = sd->sla_nlinks = 0;
 }

@@ -263,7 +263,7 @@ socketd_reload_commit(void *arg, struct daemon_reload *r)
 	struct links_tally t;
 	char               summary[512], p1[256], p2[256];
 	size_t             i, off;
-	int                hello, ctl_gone = 0, mtu;
+	int                hello, ctl_gone = 0, mtu, degraded;
 
 	hello = inventory_changed(sd, n, p->plan.from, p->plan.id);
 	for (i = 0; i < sd->nlinks; i++) {
@@ -289,9 +289,18 @@ socketd_reload_commit(void *arg, struct daemon_reload *r)
 	SSL_CTX_free(sd->ssl_ctx); /* a live SSL holds its own reference */
 	sd->ssl_ctx = r->ssl_ctx;
 	r->ssl_ctx = NULL;
+	/* The engine's new balance has every link compliant: so do the
+	 * judges, and a PoP told otherwise hears it (a new session, after
+	 * a reconnect, starts that way anyway). */
+	degraded = links_sla_any(sd);
 	sd->conf = n;
+	(void)links_sla_reset(sd);
 	if (hello || ctl_gone)
 		reconnect(sd);
+	else if (degraded)
+		for (i = 0; i < sd->nlinks; i++)
+			if (dataplane_link_up(sd, (unsigned)i))
+				control_link_state(sd, (unsigned)i);
 
 	profile_names(o, p1, sizeof(p1));
 	profile_names(n, p2, sizeof(p2));

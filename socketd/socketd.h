@@ -32,6 +32,8 @@
 #include "dpworker.h"
 #include "engine.h"
 #include "link.h"
+#include "log.h"
+#include "sla.h"
 #include "tun.h"
 #include "tunnel.h"
 #include "udpio.h"
@@ -184,6 +186,14 @@ struct socketd {
 	struct dataev dataev;
 
 	/* packets dropped, by reason: each worker's (struct sworker) */
+
+	/* service levels (brownout, common/sla.h): one state per link and
+	 * profile of sd->conf, sla[link * sla_nprofiles + profile], by
+	 * place in sd->links; links.c's, made anew by every reload */
+	struct sla_state    *sla;
+	size_t               sla_nprofiles, sla_nlinks;
+	uint64_t             sla_changes; /* transitions, for the counters */
+	struct log_ratelimit sla_log;
 };
 
 /* control.c */
@@ -323,6 +333,16 @@ int  links_start(struct socketd *);
 void links_stop(struct socketd *);
 /* The operator's `wanpairctl link L down|up`. */
 void links_admin(struct socketd *, unsigned link, int up);
+/* Every link compliant for every profile of sd->conf, the windows
+ * starting over (start, reload): 0, or -1 out of memory (no service
+ * levels are judged then). */
+int links_sla_reset(struct socketd *);
+/* Link `link`'s state for `profile`, or NULL (no such state: the
+ * profile has no "sla", or a reload is under way). */
+const struct sla_state *links_sla(
+    const struct socketd *, unsigned link, size_t profile);
+/* 1 if any link is degraded for any profile. */
+int links_sla_any(const struct socketd *);
 
 static inline int
 dataplane_link_up(const struct socketd *sd, unsigned link)
@@ -339,6 +359,12 @@ json_t *socketd_counters(void *);
  * loss: a JSON real, or null until a probe was answered (no estimate
  * yet, as for rtt_ms).  For counters and `links` alike. */
 json_t *socketd_link_mos(const struct link_health *);
+/* A link's service levels, one object per profile with an "sla":
+ * {"profile", "degraded": bool, "reason", "since_s", "violations":
+ * windows over a limit, and the last window's "loss" (0..1), "rtt_ms",
+ * "jitter_ms" (null before a window was judged)}; with names_only, the
+ * names of the profiles it is degraded for.  NULL if out of memory. */
+json_t *socketd_link_sla(const struct socketd *, unsigned link, int names_only);
 /* The control channel as the counters and `status` name it: "down",
  * "connecting" or "up" (welcomed). */
 const char *socketd_control_state(const struct socketd *);

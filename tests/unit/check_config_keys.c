@@ -159,6 +159,103 @@ START_TEST(offload_refused)
 }
 END_TEST
 
+/* A profile's "sla" (wanpair.json(5) SERVICE LEVELS): its limits and
+ * defaults, in socketd.json and replay; popd follows the Socket. */
+START_TEST(sla_values)
+{
+	char                     json[512];
+	struct config           *conf;
+	const struct sla_limits *l;
+
+	conf =
+	    parse_ok(minimal(CONFIG_SOCKETD,
+			 ", \"profiles\": [{\"name\": \"bulk\"}, "
+			 "{\"name\": \"voice\", \"sla\": {\"loss_pct\": 0.5, "
+			 "\"latency_ms\": 150, \"jitter_ms\": 30, "
+			 "\"window_s\": 2, \"good_windows\": 4, "
+			 "\"on_violation\": \"move\"}}]",
+			 json, sizeof(json)),
+		CONFIG_SOCKETD);
+	ck_assert_int_eq(conf->profiles[0].has_sla, 0);
+	ck_assert_int_eq(conf->profiles[1].has_sla, 1);
+	l = &conf->profiles[1].sla;
+	ck_assert_uint_eq(l->loss_ppm, 5000);
+	ck_assert_uint_eq(l->latency_us, 150000);
+	ck_assert_uint_eq(l->jitter_us, 30000);
+	ck_assert_uint_eq(l->window_ms, 2000);
+	ck_assert_uint_eq(l->good_windows, 4);
+	ck_assert_int_eq(l->on_violation, SLA_MOVE);
+	config_free(conf);
+	/* defaults: one limit given, the others none; 10 s, 3, avoid */
+	conf = parse_ok(minimal(CONFIG_REPLAY,
+			    ", \"profiles\": [{\"name\": \"voice\", "
+			    "\"sla\": {\"loss_pct\": 2}}]",
+			    json, sizeof(json)),
+	    CONFIG_REPLAY);
+	l = &conf->profiles[0].sla;
+	ck_assert_uint_eq(l->loss_ppm, 20000);
+	ck_assert_uint_eq(l->latency_us, SLA_NO_LIMIT);
+	ck_assert_uint_eq(l->jitter_us, SLA_NO_LIMIT);
+	ck_assert_uint_eq(l->window_ms, 10000);
+	ck_assert_uint_eq(l->good_windows, 3);
+	ck_assert_int_eq(l->on_violation, SLA_AVOID);
+	config_free(conf);
+}
+END_TEST
+
+START_TEST(sla_refused)
+{
+	char json[512];
+
+	expect_socketd(minimal(CONFIG_SOCKETD,
+			   ",\n\"profiles\": [{\"name\": \"v\", \"sla\": "
+			   "{\"loss_pct\": 100}}]",
+			   json, sizeof(json)),
+	    "t.json:2:48: profiles[0].sla.loss_pct: must be a percentage "
+	    "from 0 to below 100, got 100\n");
+	expect_socketd(minimal(CONFIG_SOCKETD,
+			   ",\n\"profiles\": [{\"name\": \"v\", \"sla\": "
+			   "{\"loss_pct\": \"2%\"}}]",
+			   json, sizeof(json)),
+	    "t.json:2:48: profiles[0].sla.loss_pct: must be a number, got "
+	    "string\n");
+	expect_socketd(minimal(CONFIG_SOCKETD,
+			   ",\n\"profiles\": [{\"name\": \"v\", \"sla\": "
+			   "{\"latency_ms\": 0, \"window_s\": 3601}}]",
+			   json, sizeof(json)),
+	    "t.json:2:50: profiles[0].sla.latency_ms: must be 1..60000, got "
+	    "0\n"
+	    "t.json:2:65: profiles[0].sla.window_s: must be 1..3600, got "
+	    "3601\n");
+	expect_socketd(minimal(CONFIG_SOCKETD,
+			   ",\n\"profiles\": [{\"name\": \"v\", \"sla\": "
+			   "{\"window_s\": 5}}]",
+			   json, sizeof(json)),
+	    "t.json:2:35: profiles[0].sla: sets no limit: give loss_pct, "
+	    "latency_ms or jitter_ms\n");
+	expect_socketd(minimal(CONFIG_SOCKETD,
+			   ",\n\"profiles\": [{\"name\": \"v\", \"sla\": "
+			   "{\"loss_pct\": 1, \"on_violation\": \"drop\"}}]",
+			   json, sizeof(json)),
+	    "t.json:2:67: profiles[0].sla.on_violation: must be one of "
+	    "avoid, move; got \"drop\"\n");
+	expect_socketd(minimal(CONFIG_SOCKETD,
+			   ",\n\"profiles\": [{\"name\": \"v\", \"sla\": "
+			   "{\"loss\": 1}}]",
+			   json, sizeof(json)),
+	    "t.json:2:35: profiles[0].sla: sets no limit: give loss_pct, "
+	    "latency_ms or jitter_ms\n"
+	    "t.json:2:36: profiles[0].sla.loss: unknown key\n");
+	expect_errors(minimal(CONFIG_POPD,
+			  ",\n\"profiles\": [{\"name\": \"v\", \"sla\": "
+			  "{\"loss_pct\": 2}}]",
+			  json, sizeof(json)),
+	    CONFIG_POPD,
+	    "t.json:2:28: profiles[0].sla: only in socketd.json: the PoP "
+	    "follows the Socket's verdicts (LINK_STATE)\n");
+}
+END_TEST
+
 static Suite *
 config_keys_suite(void)
 {
@@ -169,6 +266,8 @@ config_keys_suite(void)
 	tcase_add_test(tc, offload_values);
 	tcase_add_test(tc, offload_refused);
 	tcase_add_test(tc, workers_values);
+	tcase_add_test(tc, sla_values);
+	tcase_add_test(tc, sla_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -64,6 +64,9 @@ START_TEST(socketd_lines)
 	    "loss 0.015625, mos 4.25, tx_packets 100, tx_bytes 15000, "
 	    "rx_packets 90, rx_bytes 9000, tx_errors 0, flows 2, new_flows "
 	    "30, probes_sent 50, probes_answered 49, probes_lost 1",
+	    "links WAN1 sla 0: profile voice, degraded true, reason loss "
+	    "9.8% > 2%, since_s 4, violations 3, loss 0.0975, rtt_ms 12.5, "
+	    "jitter_ms 0.25",
 	    "links WAN2: state down, admin down, rtt_ms -, jitter_ms -, loss "
 	    "0, mos -, tx_packets 0, tx_bytes 0, rx_packets 0, rx_bytes 0, "
 	    "tx_errors 7, flows 1, new_flows 10, probes_sent 5, "

@@ -318,9 +318,9 @@ END_TEST
 START_TEST(test_round_trip_small)
 {
 	static const struct ctl_link_state ls[] = {
-	    {0, 0, 0, 0},
-	    {7, 1, 23456, 1500},
-	    {PROTO_MAX_LINKS - 1, 1, UINT32_MAX, 1000000},
+	    {0, 0, 0, 0, 0, 0, {{0}}},
+	    {7, 1, 23456, 1500, 800, 0, {{0}}},
+	    {PROTO_MAX_LINKS - 1, 1, UINT32_MAX, 1000000, 0, 0, {{0}}},
 	};
 	static const uint32_t epochs[] = {0, 1, 0x80000000u, UINT32_MAX};
 	union ctl_body        m;
@@ -331,6 +331,17 @@ START_TEST(test_round_trip_small)
 		m.link_state = ls[i];
 		round_trip(CTL_LINK_STATE, &m, sizeof(m.link_state));
 	}
+	/* with jitter and every profile a link may be degraded for */
+	memset(&m, 0, sizeof(m));
+	m.link_state.link = 2;
+	m.link_state.up = 1;
+	m.link_state.jitter_us = UINT32_MAX;
+	m.link_state.ndegraded = CTL_MAX_DEGRADED;
+	for (i = 0; i < CTL_MAX_DEGRADED; i++)
+		snprintf(m.link_state.degraded[i],
+		    sizeof(m.link_state.degraded[i]), "%.24s-%zu",
+		    "profile-with-a-long-name", i);
+	round_trip(CTL_LINK_STATE, &m, sizeof(m.link_state));
 	for (i = 0; i < NELEM(epochs); i++) {
 		memset(&m, 0, sizeof(m));
 		m.rekey.epoch = epochs[i];
@@ -391,10 +402,11 @@ START_TEST(test_exact_bytes_welcome_link_state_bye)
 	    "4789,"
 	    "\"probe\":{\"interval_ms\":100,\"down_after\":3,\"up_after\":5}}";
 	static const char link_state[] =
-	    "{\"link\":3,\"up\":false,\"rtt_us\":12000,\"loss_ppm\":250}";
+	    "{\"link\":3,\"up\":false,\"rtt_us\":12000,\"loss_ppm\":250,"
+	    "\"jitter_us\":0,\"degraded\":[]}";
 	static const char     bye[] = "{\"reason\":\"bye \\\"now\\\"\"}";
 	struct ctl_welcome    w = {2, 1, 0x12345678, 4789, 100, 3, 5};
-	struct ctl_link_state ls = {3, 0, 12000, 250};
+	struct ctl_link_state ls = {3, 0, 12000, 250, 0, 0, {{0}}};
 	struct ctl_bye        b;
 	uint8_t              *out;
 	size_t                outlen;
@@ -419,7 +431,7 @@ END_TEST
 /* A decoder that accepts what the encoder refuses would be a bug too. */
 START_TEST(test_encode_refuses)
 {
-	struct ctl_link_state ls = {0, 2, 0, 0};
+	struct ctl_link_state ls = {0, 2, 0, 0, 0, 0, {{0}}};
 	struct ctl_welcome    w = {2, 1, 1, 1, 100, 3, 5};
 	struct ctl_hello      h;
 	struct ctl_bye        b;
@@ -472,6 +484,19 @@ START_TEST(test_encode_refuses)
 	ls.link = 0;
 	ls.loss_ppm = 1000001;
 	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
+	ls.loss_ppm = 0;
+	ls.ndegraded = CTL_MAX_DEGRADED + 1;
+	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
+	ls.ndegraded = 1;
+	memset(ls.degraded[0], 'v', sizeof(ls.degraded[0])); /* no NUL */
+	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
+	snprintf(ls.degraded[0], sizeof(ls.degraded[0]), "vo ice");
+	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
+	ls.ndegraded = 2;
+	snprintf(ls.degraded[0], sizeof(ls.degraded[0]), "voice");
+	snprintf(ls.degraded[1], sizeof(ls.degraded[1]), "voice");
+	ck_assert_int_eq(ctlmsg_encode_link_state(&ls, &out, &outlen), -1);
+	memset(&ls, 0, sizeof(ls));
 
 	w.session = 0;
 	ck_assert_int_eq(ctlmsg_encode_welcome(&w, &out, &outlen), -1);
@@ -884,6 +909,40 @@ static const struct bad_body {
 	"rtt_us: must be 0..4294967295, got -5"},
     {CTL_LINK_STATE, "{\"link\":0,\"up\":true,\"loss_ppm\":0}",
 	"missing key \"rtt_us\""},
+    /* a Socket's service-level verdicts: optional, profile names */
+    {CTL_LINK_STATE,
+	"{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0,"
+	"\"jitter_us\":900,\"degraded\":[\"voice\",\"video-1\"]}",
+	NULL},
+    {CTL_LINK_STATE,
+	"{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0,"
+	"\"jitter_us\":-1}",
+	"jitter_us: must be 0..4294967295, got -1"},
+    {CTL_LINK_STATE,
+	"{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0,"
+	"\"degraded\":\"voice\"}",
+	"degraded: must be an array, got string"},
+    {CTL_LINK_STATE,
+	"{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0,"
+	"\"degraded\":[\"voice\",3]}",
+	"degraded[1]: must be a string, got integer"},
+    {CTL_LINK_STATE,
+	"{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0,"
+	"\"degraded\":[\"\"]}",
+	"degraded[0]: must be 1..31 characters long, got 0"},
+    {CTL_LINK_STATE,
+	"{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0,"
+	"\"degraded\":[\"0123456789012345678901234567890x\"]}",
+	"degraded[0]: must be 1..31 characters long, got 32"},
+    {CTL_LINK_STATE,
+	"{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0,"
+	"\"degraded\":[\"vo ice\"]}",
+	"degraded[0]: must contain only letters, digits, \"_\", \".\" and "
+	"\"-\"; got \"vo ice\""},
+    {CTL_LINK_STATE,
+	"{\"link\":0,\"up\":true,\"rtt_us\":0,\"loss_ppm\":0,"
+	"\"degraded\":[\"voice\",\"bulk\",\"voice\"]}",
+	"degraded[2]: duplicate profile \"voice\" (also degraded[0])"},
 
     /* REKEY, BYE */
     {CTL_REKEY, "{}", "missing key \"epoch\""},
@@ -1767,9 +1826,10 @@ START_TEST(test_garbage)
 	    "\"id\"", "\"up_mbps\"", "\"down_mbps\"", "\"session\"",
 	    "\"data_port\"", "\"probe\"", "\"interval_ms\"", "\"epoch\"",
 	    "\"reason\"", "\"link\"", "\"up\"", "\"rtt_us\"", "\"loss_ppm\"",
-	    "0", "1", "31", "65535", "-1", "4294967295", "1e3", "true", "null",
-	    "\"WAN1\"", "\"10.0.0.0/8\"", "\"::/0\"", "\"\"", " ", "\"seq\"",
-	    "\"last\"", "\"total\"", "\"moves\"", "false", "\"10.1.0.10\"",
+	    "\"jitter_us\"", "\"degraded\"", "\"voice\"", "0", "1", "31",
+	    "65535", "-1", "4294967295", "1e3", "true", "null", "\"WAN1\"",
+	    "\"10.0.0.0/8\"", "\"::/0\"", "\"\"", " ", "\"seq\"", "\"last\"",
+	    "\"total\"", "\"moves\"", "false", "\"10.1.0.10\"",
 	    "\"203.0.113.10\"", "\"2001:db8::1\"", "\"2001:db8::2\"", "443",
 	    "6", "17"};
 	union ctl_body           m;
@@ -1790,7 +1850,7 @@ START_TEST(test_garbage)
 	    encode(CTL_WELCOME, &m, &frames[nframes], &flens[nframes]), 0);
 	nframes++;
 	memset(&m, 0, sizeof(m));
-	m.link_state = (struct ctl_link_state){4, 1, 100, 200};
+	m.link_state = (struct ctl_link_state){4, 1, 100, 200, 7, 1, {"voice"}};
 	ck_assert_int_eq(
 	    encode(CTL_LINK_STATE, &m, &frames[nframes], &flens[nframes]), 0);
 	nframes++;

@@ -223,6 +223,15 @@ START_TEST(render_socketd)
 	has_line(t, "wanpair_link_flows{link=\"WAN2\"} 1");
 	has_line(t, "wanpair_link_flows_created_total{link=\"WAN1\"} 30");
 	has_line(t, "wanpair_link_probes_lost_total{link=\"WAN2\"} 5");
+	/* service levels: labelled by profile, a link without any has none */
+	has_line(t, "# TYPE wanpair_link_sla_degraded gauge");
+	has_line(
+	    t, "wanpair_link_sla_degraded{link=\"WAN1\",profile=\"voice\"} 1");
+	has_line(t, "# TYPE wanpair_link_sla_violations_total counter");
+	has_line(t,
+	    "wanpair_link_sla_violations_total{link=\"WAN1\","
+	    "profile=\"voice\"} 3");
+	no_text(t, "wanpair_link_sla_degraded{link=\"WAN2\"");
 	has_line(t, "wanpair_drops_total{reason=\"no_session\"} 4");
 	has_line(t, "wanpair_drops_total{reason=\"unparsable\"} 0");
 	has_line(t, "wanpair_drops_total{reason=\"key_exhausted\"} 3");
@@ -284,6 +293,15 @@ START_TEST(render_popd)
 	    "reason=\"spoofed\"} 1");
 	has_line(t,
 	    "wanpair_site_drops_total{site=\"hq\",reason=\"no_endpoint\"} 2");
+	/* the Socket's verdicts, for every profile of popd.json */
+	has_line(t,
+	    "wanpair_link_sla_degraded{site=\"branch-17\",link=\"WAN1\","
+	    "profile=\"voice\"} 1");
+	has_line(t,
+	    "wanpair_link_sla_degraded{site=\"branch-17\",link=\"WAN1\","
+	    "profile=\"bulk\"} 0");
+	/* popd does not judge: no violations */
+	no_text(t, "wanpair_link_sla_violations_total");
 	/* popd does not probe */
 	no_text(t, "wanpair_link_rtt_seconds");
 	no_text(t, "wanpair_link_loss_ratio");

@@ -279,6 +279,51 @@ START_TEST(link_down_moves_flows)
 }
 END_TEST
 
+/* The Socket's service-level verdicts (LINK_STATE "degraded") land on
+ * popd's profiles of the same names, unknown names ignored; they move
+ * no flow (the Socket's REASSIGN does), and the next LINK_STATE without
+ * the name clears it. */
+START_TEST(link_state_sla_verdicts)
+{
+	struct ctl_hello      h;
+	struct ctl_link_state ls;
+	struct session       *s;
+	const struct balance *b;
+	uint64_t              n[CONFIG_MAX_LINKS];
+	json_t               *j;
+
+	hello(&h, 0);
+	s = session(&h, 0x1003);
+	b = engine_balance(s->engine);
+	ck_assert_str_eq(pd->conf->profiles[0].name, "default");
+	flows_on(s->engine, 1, 6, 0);
+	memset(&ls, 0, sizeof(ls));
+	ls.up = 1;
+	ls.ndegraded = 2;
+	snprintf(ls.degraded[0], sizeof(ls.degraded[0]), "voice");
+	snprintf(ls.degraded[1], sizeof(ls.degraded[1]), "default");
+	session_link_sla(s, pd->conf, 0, &ls);
+	ck_assert_int_eq(balance_degraded(b, 0, 0), 1);
+	ck_assert_int_eq(balance_degraded(b, 0, 1), 0);
+	count(s->engine, n);
+	ck_assert_uint_eq(n[0], 6);
+	ck_assert_ptr_nonnull(j = session_sla_json(s, pd->conf, 0, 0));
+	ck_assert_uint_eq(json_array_size(j), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(j, 0)), "default");
+	json_decref(j);
+	ck_assert_ptr_nonnull(j = session_sla_json(s, pd->conf, 1, 1));
+	ck_assert_uint_eq(json_array_size(j), 1);
+	ck_assert(
+	    json_is_false(json_object_get(json_array_get(j, 0), "degraded")));
+	json_decref(j);
+
+	ls.ndegraded = 1; /* "voice" only: popd has none */
+	session_link_sla(s, pd->conf, 0, &ls);
+	ck_assert_int_eq(balance_degraded(b, 0, 0), 0);
+	session_free(s);
+}
+END_TEST
+
 /* Every link down: the flows wait on their links, and the first link
  * back takes them all. */
 START_TEST(all_links_down_then_one_back)
@@ -879,6 +924,8 @@ START_TEST(reload_sites)
 	pd->sites[1].session = b17 = session(&h, 0x4001);
 	session_index_swap(pd, NULL, b17);
 	flows_on(b17->engine, 1, 3, 0);
+	/* the Socket said WAN2 is degraded for the default profile */
+	balance_set_degraded(engine_balance(b17->engine), 0, 1, 1);
 	snprintf(h.site, sizeof(h.site), "hq");
 	pd->sites[2].session = hq = session_of(2, &h, 0x4002);
 	session_index_swap(pd, NULL, hq);
@@ -896,6 +943,12 @@ START_TEST(reload_sites)
 	ck_assert_ptr_eq(b17->site, &pd->sites[0]);
 	count(b17->engine, n);
 	ck_assert_uint_eq(n[0], 3);
+	/* ... and the new balance still has it: the Socket will not say
+	 * it again until it changes */
+	ck_assert_int_eq(
+	    balance_degraded(engine_balance(b17->engine), 0, 1), 1);
+	ck_assert_int_eq(
+	    balance_degraded(engine_balance(b17->engine), 0, 0), 0);
 	ck_assert_str_eq(pd->sites[1].conf->name, "hq");
 	ck_assert_ptr_null(pd->sites[1].session);
 	ck_assert_str_eq(pd->sites[2].conf->name, "branch-20");
@@ -1255,6 +1308,7 @@ popd_suite(void)
 	tcase_add_test(tc, health_walk_in_chunks);
 	tcase_add_test(tc, newer_connection_replaces);
 	tcase_add_test(tc, link_down_moves_flows);
+	tcase_add_test(tc, link_state_sla_verdicts);
 	tcase_add_test(tc, flood_fills_its_own_cap);
 	tcase_add_test(tc, hello_reuses_the_sites_table);
 	tcase_add_test(tc, all_links_down_then_one_back);

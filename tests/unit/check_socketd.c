@@ -212,6 +212,12 @@ START_TEST(reload_links)
 	ck_assert_uint_eq(n[w1] + n[w3] + n[w4], 12); /* none lost */
 	ck_assert_uint_ge(n[w1], 4);
 	ck_assert_uint_ge(n[w3], 2);
+	/* service levels judged anew, for the new table of links (the
+	 * implicit profile has none: no state to show) */
+	ck_assert_uint_eq(sd->sla_nlinks, 3);
+	ck_assert_uint_eq(sd->sla_nprofiles, sd->conf->nprofiles);
+	ck_assert_int_eq(links_sla_any(sd), 0);
+	ck_assert_ptr_null(links_sla(sd, w4, 0));
 }
 END_TEST
 
