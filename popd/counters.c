@@ -31,6 +31,8 @@ links_json(const struct session *s, const struct config *conf, uint64_t now)
 	    engine_flows(s->engine), flows, CONFIG_MAX_LINKS);
 	if ((links = json_array()) == NULL)
 		return NULL;
+	/* idle_ms: a worker's batch clock may be ahead of now, which was
+	 * read before the engine's lock. */
 	for (i = 0; i < s->nlinks; i++) {
 		link = json_pack(
 		    "{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o*}",
@@ -41,9 +43,10 @@ links_json(const struct session *s, const struct config *conf, uint64_t now)
 		    (json_int_t)s->rx_packets[i], "rx_bytes",
 		    (json_int_t)s->rx_bytes[i], "flows", (json_int_t)flows[i],
 		    "new_flows", (json_int_t)s->new_flows[i], "idle_ms",
-		    (json_int_t)(now - s->rx_last_ms[i]), "endpoint_changes",
-		    (json_int_t)s->endpoint_moves[i], "weight",
-		    (json_int_t)s->spec.links[i].weight, "sla",
+		    (json_int_t)(now > s->rx_last_ms[i] ? now - s->rx_last_ms[i]
+							: 0),
+		    "endpoint_changes", (json_int_t)s->endpoint_moves[i],
+		    "weight", (json_int_t)s->spec.links[i].weight, "sla",
 		    session_sla_json(s, conf, (unsigned)i, 1));
 		if (link == NULL || json_array_append_new(links, link) == -1) {
 			json_decref(links);

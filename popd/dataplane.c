@@ -145,9 +145,12 @@ health_walk(struct popd *pd, uint64_t now)
 			continue;
 		if (s != NULL) /* flows expire with no packet too */
 			engine_tick(s->engine, now);
+		/* A worker may have heard the link after `now` was read
+		 * (its batch's clock, applied while this walk waited for
+		 * the lock): later than now is no silence, not 2^64 ms. */
 		for (l = 0; s != NULL && l < s->nlinks; l++) {
 			if (s->link_down[l] || s->rx_last_ms[l] == 0 ||
-			    now - s->rx_last_ms[l] < quiet)
+			    s->rx_last_ms[l] + quiet > now)
 				continue;
 			snprintf(why, sizeof(why),
 			    "nothing from the site in %llu ms",

@@ -759,6 +759,29 @@ START_TEST(health_walk_in_chunks)
 END_TEST
 
 /*
+ * A worker's batch may apply what it heard (its clock, read after the
+ * health walk read its own) while the walk waits for the engine's lock:
+ * a link heard a moment "after" the walk's now is alive, not silent for
+ * 2^64 ms, and the one really silent beside it still goes down.
+ */
+START_TEST(health_walk_heard_after_now)
+{
+	struct ctl_hello h;
+	struct session  *s;
+	uint64_t         now = 1000000;
+
+	hello(&h, 0);
+	s = session(&h, 0x1003);
+	pd->sites[1].session = s;
+	s->rx_last_ms[0] = now + 2;     /* a worker's batch, 2 ms on */
+	s->rx_last_ms[1] = now - 60000; /* a minute of silence */
+	ck_assert_int_eq(health_walk(pd, now), 0);
+	ck_assert_uint_eq(s->link_down[0], 0);
+	ck_assert_uint_eq(s->link_down[1], 1);
+}
+END_TEST
+
+/*
  * A session holds its links' state for its own links (not 32 of each):
  * with 1 and with all 32 links every link's endpoint, counters and state
  * are its own, and a session of one link is a small allocation.
@@ -1306,6 +1329,7 @@ popd_suite(void)
 	tcase_add_test(tc, site_by_identity_many);
 	tcase_add_test(tc, session_sized_by_its_links);
 	tcase_add_test(tc, health_walk_in_chunks);
+	tcase_add_test(tc, health_walk_heard_after_now);
 	tcase_add_test(tc, newer_connection_replaces);
 	tcase_add_test(tc, link_down_moves_flows);
 	tcase_add_test(tc, link_state_sla_verdicts);
