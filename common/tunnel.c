@@ -128,8 +128,34 @@ tunnel_new(uint32_t session, int tx_up, unsigned worker, unsigned peer_workers,
 	    TUNNEL_ALL_LINKS, derive, arg, limit, hard);
 }
 
+/* A tunnel with keys and windows for the peer workers p with p % steer
+ * == worker, all of them for steer 0 (tunnel_set_workers() to come). */
+static struct tunnel *tunnel_make(uint32_t session, int tx_up, unsigned worker,
+    unsigned steer, unsigned peer_workers, uint32_t links,
+    tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard);
+
 struct tunnel *
 tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
+    unsigned peer_workers, uint32_t links, tunnel_derive_fn derive, void *arg,
+    uint64_t limit, uint64_t hard)
+{
+	return tunnel_make(session, tx_up, worker, 0, peer_workers, links,
+	    derive, arg, limit, hard);
+}
+
+struct tunnel *
+tunnel_new_steered(uint32_t session, int tx_up, unsigned worker,
+    unsigned workers, unsigned peer_workers, uint32_t links,
+    tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard)
+{
+	if (workers == 0 || workers > PROTO_MAX_WORKERS || worker >= workers)
+		return NULL;
+	return tunnel_make(session, tx_up, worker, workers, peer_workers, links,
+	    derive, arg, limit, hard);
+}
+
+static struct tunnel *
+tunnel_make(uint32_t session, int tx_up, unsigned worker, unsigned steer,
     unsigned peer_workers, uint32_t links, tunnel_derive_fn derive, void *arg,
     uint64_t limit, uint64_t hard)
 {
@@ -149,7 +175,7 @@ tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
 	t->session = session;
 	t->tx_up = tx_up;
 	t->worker = (uint8_t)worker;
-	t->workers = 1;
+	t->workers = steer != 0 ? steer : 1;
 	t->peer_workers = peer_workers;
 	t->derive = derive;
 	t->arg = arg;
@@ -166,6 +192,10 @@ tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
 
 		r->t = t;
 		r->worker = (uint8_t)i;
+		/* Another worker of ours opens what that one seals: no
+		 * keys, no windows here. */
+		if (steer != 0 && i % steer != worker)
+			continue;
 		if ((r->window = calloc(t->nlinks, sizeof(*r->window))) == NULL)
 			goto fail;
 		for (j = 0; j < t->nlinks; j++)
@@ -218,7 +248,8 @@ tunnel_refill(struct tunnel *t)
 	size_t i;
 
 	for (i = 0; i < t->peer_workers; i++)
-		failed |= refill_failed(t->rx[i].keys);
+		if (t->rx[i].keys != NULL)
+			failed |= refill_failed(t->rx[i].keys);
 	return failed ? -1 : 0;
 }
 
@@ -231,8 +262,14 @@ tunnel_peer_workers(const struct tunnel *t)
 int
 tunnel_set_workers(struct tunnel *t, unsigned workers)
 {
+	size_t i;
+
 	if (workers == 0 || workers > PROTO_MAX_WORKERS || t->worker >= workers)
 		return -1;
+	/* Each peer worker this would open must have its keys here. */
+	for (i = t->worker; i < t->peer_workers; i += workers)
+		if (t->rx[i].keys == NULL)
+			return -1;
 	t->workers = workers;
 	return 0;
 }
@@ -252,7 +289,9 @@ tunnel_tx_epoch(const struct tunnel *t)
 uint32_t
 tunnel_rx_epoch(const struct tunnel *t, unsigned worker)
 {
-	return worker < t->peer_workers ? keyring_epoch(t->rx[worker].keys) : 0;
+	return worker < t->peer_workers && t->rx[worker].keys != NULL
+	    ? keyring_epoch(t->rx[worker].keys)
+	    : 0;
 }
 
 void
@@ -263,7 +302,8 @@ tunnel_link_reset(struct tunnel *t, uint8_t link_id)
 	if (link_id >= TUNNEL_LINKS || t->slot[link_id] == NO_SLOT)
 		return;
 	for (i = 0; i < t->peer_workers; i++)
-		replay_init(&t->rx[i].window[t->slot[link_id]]);
+		if (t->rx[i].window != NULL)
+			replay_init(&t->rx[i].window[t->slot[link_id]]);
 }
 
 int

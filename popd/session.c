@@ -556,10 +556,9 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	 * before the tunnel): 8 KiB less a site of one link.  A tunnel per
 	 * worker, each opening what the Socket's workers steered to it. */
 	for (w = 0; w < pd->nworkers; w++)
-		if ((s->tun[w] = tunnel_new_links(id, 0, w, h->workers, ids,
-			 derive, s, KEYRING_LIMIT, KEYRING_HARD_LIMIT)) ==
-			NULL ||
-		    tunnel_set_workers(s->tun[w], pd->nworkers) == -1) {
+		if ((s->tun[w] = tunnel_new_steered(id, 0, w, pd->nworkers,
+			 h->workers, ids, derive, s, KEYRING_LIMIT,
+			 KEYRING_HARD_LIMIT)) == NULL) {
 			session_free(s);
 			return NULL;
 		}

@@ -530,9 +530,9 @@ dataplane_new_session(struct socketd *sd, uint32_t session,
 	sd->session = session;
 	dataplane_world_unlock(sd);
 	for (i = 0; i < sd->nworkers; i++)
-		if ((t[i] = tunnel_new(session, 1, i, pop_workers, derive, sd,
-			 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL ||
-		    tunnel_set_workers(t[i], sd->nworkers) == -1) {
+		if ((t[i] = tunnel_new_steered(session, 1, i, sd->nworkers,
+			 pop_workers, TUNNEL_ALL_LINKS, derive, sd,
+			 KEYRING_LIMIT, KEYRING_HARD_LIMIT)) == NULL) {
 			tunnel_free(t[i]);
 			while (i-- > 0)
 				tunnel_free(t[i]);

@@ -521,6 +521,72 @@ START_TEST(workers_split_rx)
 END_TEST
 
 /*
+ * A worker's tunnel made for its end's workers derives and keeps the keys
+ * of the peer's workers steered to it only: at 32 workers a side, the
+ * others' keys and windows were 30 times what a session needs.  It opens
+ * those workers' datagrams, refuses the others' as steered elsewhere, and
+ * cannot be told it opens them all.
+ */
+START_TEST(workers_steered_keys_only)
+{
+	struct tunnel      *s[4], *p, *p0, *all;
+	struct tunnel_evq   q;
+	struct tunnel_drops drops;
+	struct wire_hdr     h;
+	uint8_t             d[256], out[64];
+	int                 n, i, before;
+
+	derive_ok = 1;
+	tunnel_evq_init(&q);
+	memset(&drops, 0, sizeof(drops));
+	for (i = 0; i < 4; i++)
+		ck_assert_ptr_nonnull(s[i] = tunnel_new(0x5e55, 1, (unsigned)i,
+					  2, fake_derive, NULL, 100, 1000));
+	before = derives;
+	ck_assert_ptr_nonnull(
+	    all = tunnel_new(0x5e55, 0, 1, 4, fake_derive, NULL, 100, 1000));
+	ck_assert_int_eq(tunnel_set_workers(all, 2), 0);
+	n = derives - before; /* tx and the 4 peer workers' */
+	before = derives;
+	ck_assert_ptr_nonnull(
+	    p = tunnel_new_steered(0x5e55, 0, 1, 2, 4, TUNNEL_ALL_LINKS,
+		fake_derive, NULL, 100, 1000));
+	/* tx and peer workers 1 and 3 only, each keyring deriving its
+	 * epoch and the next: two keyrings' fewer */
+	ck_assert_int_eq(derives - before, n - 4);
+	ck_assert_uint_eq(tunnel_rx_epoch(p, 0), 0);
+	for (i = 0; i < 4; i++) {
+		n = tunnel_seal(s[i], &q, WIRE_DATA, 0, (const uint8_t *)"once",
+		    4, d, sizeof(d));
+		ck_assert_int_gt(n, 0);
+		ck_assert_int_eq(wire_hdr_decode(d, (size_t)n, &h), WIRE_OK);
+		ck_assert_int_eq(tunnel_open_count(p, &q, &drops, &h, d,
+				     (size_t)n, out, sizeof(out)),
+		    i % 2 == 1 ? 4 : TUNNEL_ERR_STEER);
+	}
+	ck_assert_uint_eq(drops.wrong_worker, 2);
+	/* Worker 0 of one would open workers 1 and 3 too, whose keys are
+	 * not there. */
+	ck_assert_int_eq(tunnel_set_workers(p, 2), 0);
+	ck_assert_ptr_nonnull(
+	    p0 = tunnel_new_steered(0x5e55, 0, 0, 2, 4, TUNNEL_ALL_LINKS,
+		fake_derive, NULL, 100, 1000));
+	ck_assert_int_eq(tunnel_set_workers(p0, 1), -1);
+	ck_assert_int_eq(tunnel_set_workers(p0, 4), 0);
+	tunnel_free(p0);
+	ck_assert_ptr_null(tunnel_new_steered(0x5e55, 0, 2, 2, 4,
+	    TUNNEL_ALL_LINKS, fake_derive, NULL, 100, 1000));
+	/* Refill and link reset pass over what is not there. */
+	ck_assert_int_eq(tunnel_refill(p), 0);
+	tunnel_link_reset(p, 0);
+	tunnel_free(p);
+	tunnel_free(all);
+	for (i = 0; i < 4; i++)
+		tunnel_free(s[i]);
+}
+END_TEST
+
+/*
  * Two workers of one Socket seal under keys of their own, each counting
  * from 0, and the PoP opens each with that worker's keys and windows: the
  * same (link, counter) from both is no replay, a replay from either is
@@ -723,6 +789,7 @@ tunnel_suite(void)
 	tcase_add_test(tc, batches_never_seal_twice);
 	tcase_add_test(tc, workers_own_keys);
 	tcase_add_test(tc, workers_split_rx);
+	tcase_add_test(tc, workers_steered_keys_only);
 	tcase_add_test(tc, workers_bounded);
 	suite_add_tcase(s, tc);
 	return s;
