@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ void
 dpw_init(struct dpw *w, unsigned id, const struct dpw_ops *ops, void *arg)
 {
 	memset(w, 0, sizeof(*w));
+	atomic_init(&w->want, 0);
 	w->id = id;
 	pthread_mutex_init(&w->mu, NULL);
 	w->epfd = w->wakefd = w->kickfd = -1;
@@ -55,10 +57,10 @@ kick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	(void)!read(fd, &v, sizeof(v));
-	pthread_mutex_lock(&w->mu);
+	dpw_lock(w);
 	while (n < TUNNEL_EVQ_LEN && tunnel_evq_pop(&w->own_q, &ev[n]))
 		n++;
-	pthread_mutex_unlock(&w->mu);
+	dpw_unlock(w);
 	for (i = 0; i < n; i++)
 		(void)tunnel_evq_push(&w->de->q, &ev[i]);
 	dataev_drain(w->de);
@@ -129,6 +131,10 @@ dpw_main(void *arg)
 	for (;;) {
 		n = epoll_wait(
 		    w->epfd, evs, (int)(sizeof(evs) / sizeof(evs[0])), -1);
+		/* The main loop first, if it waits: for as long as it takes
+		 * to get mu, never for its hold. */
+		while (atomic_load_explicit(&w->want, memory_order_acquire))
+			sched_yield();
 		pthread_mutex_lock(&w->mu);
 		if (w->stop) {
 			pthread_mutex_unlock(&w->mu);
@@ -172,6 +178,20 @@ dpw_start(struct dpw *w)
 	}
 	w->started = 1;
 	return 0;
+}
+
+void
+dpw_lock(struct dpw *w)
+{
+	atomic_store_explicit(&w->want, 1, memory_order_release);
+	pthread_mutex_lock(&w->mu);
+	atomic_store_explicit(&w->want, 0, memory_order_release);
+}
+
+void
+dpw_unlock(struct dpw *w)
+{
+	pthread_mutex_unlock(&w->mu);
 }
 
 void

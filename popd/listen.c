@@ -244,10 +244,10 @@ ev_refill(void *arg, void *owner)
 	int             rc = 0;
 
 	for (i = 0; i < s->ntun; i++) {
-		pthread_mutex_lock(&pd->w[i].t.mu);
+		dpw_lock(&pd->w[i].t);
 		if (tunnel_refill(s->tun[i]) == -1)
 			rc = -1;
-		pthread_mutex_unlock(&pd->w[i].t.mu);
+		dpw_unlock(&pd->w[i].t);
 	}
 	return rc;
 }

@@ -65,7 +65,7 @@ popd_world_lock(struct popd *pd)
 	unsigned i;
 
 	for (i = 0; i < pd->nworkers; i++)
-		pthread_mutex_lock(&pd->w[i].t.mu);
+		dpw_lock(&pd->w[i].t);
 }
 
 void
@@ -74,7 +74,7 @@ popd_world_unlock(struct popd *pd)
 	unsigned i = pd->nworkers;
 
 	while (i-- > 0)
-		pthread_mutex_unlock(&pd->w[i].t.mu);
+		dpw_unlock(&pd->w[i].t);
 }
 
 int

@@ -177,7 +177,7 @@ dataplane_link_counters(
 	for (i = 0; i < sd->nworkers; i++) {
 		const struct slink_wc *wc = &l->wc[i];
 
-		pthread_mutex_lock(&sd->w[i].t.mu);
+		dpw_lock(&sd->w[i].t);
 		c->new_flows += wc->new_flows;
 		c->rx_packets += wc->rx_packets;
 		c->rx_bytes += wc->rx_bytes;
@@ -189,7 +189,7 @@ dataplane_link_counters(
 			c->tx_bytes += st->tx_bytes;
 			c->tx_errors += udpio_tx_failed(st);
 		}
-		pthread_mutex_unlock(&sd->w[i].t.mu);
+		dpw_unlock(&sd->w[i].t);
 	}
 }
 

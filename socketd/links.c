@@ -65,10 +65,10 @@ ev_refill(void *arg, void *owner)
 
 	(void)owner;
 	for (i = 0; i < sd->nworkers; i++) {
-		pthread_mutex_lock(&sd->w[i].t.mu);
+		dpw_lock(&sd->w[i].t);
 		if (sd->w[i].tun != NULL && tunnel_refill(sd->w[i].tun) == -1)
 			rc = -1;
-		pthread_mutex_unlock(&sd->w[i].t.mu);
+		dpw_unlock(&sd->w[i].t);
 	}
 	return rc;
 }

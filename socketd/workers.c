@@ -99,7 +99,7 @@ dataplane_world_lock(struct socketd *sd)
 	unsigned i;
 
 	for (i = 0; i < sd->nworkers; i++)
-		pthread_mutex_lock(&sd->w[i].t.mu);
+		dpw_lock(&sd->w[i].t);
 }
 
 void
@@ -108,7 +108,7 @@ dataplane_world_unlock(struct socketd *sd)
 	unsigned i = sd->nworkers;
 
 	while (i-- > 0)
-		pthread_mutex_unlock(&sd->w[i].t.mu);
+		dpw_unlock(&sd->w[i].t);
 }
 
 void
