@@ -154,7 +154,7 @@ popd_counters(void *arg)
 {
 	struct popd *pd = arg;
 	uint64_t     now = now_ms();
-	json_t      *sites, *site, *control, *drops, *io, *wk, *j;
+	json_t      *sites, *site, *control, *drops, *io, *wk, *cl, *j;
 	size_t       i, sessions = 0;
 
 	if ((sites = json_array()) == NULL)
@@ -194,6 +194,7 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
+	cl = cluster_json(pd->cluster);
 	pthread_mutex_lock(&pd->engine_mu);
 	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o,s:o,s:o*}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
@@ -201,8 +202,7 @@ popd_counters(void *arg)
 	    (json_int_t)flow_pool_used(pd->flow_pool), "max",
 	    (json_int_t)flow_pool_max(pd->flow_pool), "bytes",
 	    (json_int_t)flow_pool_memory(pd->flow_pool), "sites", sites,
-	    "drops", drops, "io", io, "workers", wk, "cluster",
-	    cluster_json(pd->cluster));
+	    "drops", drops, "io", io, "workers", wk, "cluster", cl);
 	pthread_mutex_unlock(&pd->engine_mu);
 	return j;
 }

@@ -137,18 +137,23 @@ health_walk(struct popd *pd, uint64_t now)
 	end = pd->health_next + HEALTH_CHUNK < pd->nsites
 	    ? pd->health_next + HEALTH_CHUNK
 	    : pd->nsites;
-	pthread_mutex_lock(&pd->engine_mu);
+	/* The engine's lock a site at a time: a site's expiring flows (up
+	 * to a few thousand) hold the workers, not a chunk's. */
 	for (i = pd->health_next; i < end; i++) {
 		struct session *s = pd->sites[i].session;
 
-		if (s != NULL && session_expire(pd, &pd->sites[i], now))
+		if (s == NULL)
 			continue;
-		if (s != NULL) /* flows expire with no packet too */
-			engine_tick(s->engine, now);
+		pthread_mutex_lock(&pd->engine_mu);
+		if (session_expire(pd, &pd->sites[i], now)) {
+			pthread_mutex_unlock(&pd->engine_mu);
+			continue;
+		}
+		engine_tick(s->engine, now); /* flows expire with no packet */
 		/* A worker may have heard the link after `now` was read
 		 * (its batch's clock, applied while this walk waited for
 		 * the lock): later than now is no silence, not 2^64 ms. */
-		for (l = 0; s != NULL && l < s->nlinks; l++) {
+		for (l = 0; l < s->nlinks; l++) {
 			if (s->link_down[l] || s->rx_last_ms[l] == 0 ||
 			    s->rx_last_ms[l] + quiet > now)
 				continue;
@@ -157,8 +162,8 @@ health_walk(struct popd *pd, uint64_t now)
 			    (unsigned long long)(now - s->rx_last_ms[l]));
 			session_link_state(s, (unsigned)l, 0, why);
 		}
+		pthread_mutex_unlock(&pd->engine_mu);
 	}
-	pthread_mutex_unlock(&pd->engine_mu);
 	pd->health_next = end < pd->nsites ? end : 0;
 	return pd->health_next != 0;
 }
