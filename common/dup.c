@@ -76,8 +76,7 @@ dup_rx_new(unsigned nstreams)
 
 	if (nstreams == 0 || nstreams > PROTO_MAX_WORKERS)
 		return NULL;
-	if ((r = calloc(1, sizeof(*r) + nstreams * sizeof(r->win[0]))) ==
-	    NULL)
+	if ((r = calloc(1, sizeof(*r) + nstreams * sizeof(r->win[0]))) == NULL)
 		return NULL;
 	r->nstreams = nstreams;
 	dup_rx_reset(r);
@@ -100,8 +99,8 @@ dup_rx_reset(struct dup_rx *r)
 }
 
 enum dup_verdict
-dup_rx_check(struct dup_rx *r, uint32_t stream, uint64_t seq,
-    struct dup_counters *c)
+dup_rx_check(
+    struct dup_rx *r, uint32_t stream, uint64_t seq, struct dup_counters *c)
 {
 	if (stream >= r->nstreams) {
 		c->bad++;

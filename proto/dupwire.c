@@ -15,8 +15,7 @@ dupwire_encode(const struct dupwire_hdr *h, uint8_t *out, size_t outlen)
 	if (outlen < DUPWIRE_HDR_LEN)
 		return -1;
 	wbuf_init(&b, out, outlen);
-	if (wbuf_put_u32(&b, h->stream) == -1 ||
-	    wbuf_put_u64(&b, h->seq) == -1)
+	if (wbuf_put_u32(&b, h->stream) == -1 || wbuf_put_u64(&b, h->seq) == -1)
 		return -1;
 	return DUPWIRE_HDR_LEN;
 }

@@ -33,8 +33,8 @@ decode_exact(const uint8_t *p, size_t len, struct dupwire_hdr *out)
 static const struct dupwire_hdr known = {
     .stream = 0x01020304, .seq = 0x05060708090a0b0cULL};
 /* A header and a one-byte inner packet. */
-static const uint8_t known_bytes[DUPWIRE_HDR_LEN + 1] = {0x01, 0x02, 0x03,
-    0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x45};
+static const uint8_t known_bytes[DUPWIRE_HDR_LEN + 1] = {0x01, 0x02, 0x03, 0x04,
+    0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x45};
 static const struct dupwire_hdr untouched = {
     .stream = 0xdeadbeef, .seq = 0xfeedfacecafef00dULL};
 
