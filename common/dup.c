@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "dup.h"
 #include "proto.h"
 
@@ -113,4 +114,26 @@ dup_rx_check(
 	replay_update(&r->win[stream], seq);
 	c->delivered++;
 	return DUP_FIRST;
+}
+
+void
+dup_profiles_from_config(struct dup_profile out[DUP_PROFILE_TABLE],
+    const struct config *conf, unsigned workers)
+{
+	const struct config_profile *p;
+	size_t                       i;
+
+	for (i = 0; i < DUP_PROFILE_TABLE; i++) {
+		out[i].pps = 0;
+		out[i].slot = -1;
+	}
+	for (i = 0; i < conf->nprofiles && i < DUP_PROFILE_TABLE; i++) {
+		p = &conf->profiles[i];
+		if (!p->duplicate || p->dup_slot < 0)
+			continue;
+		out[i].slot = p->dup_slot;
+		out[i].pps = p->duplicate_max_pps / (workers > 0 ? workers : 1);
+		if (out[i].pps == 0)
+			out[i].pps = 1;
+	}
 }

@@ -83,6 +83,22 @@ int dup_tx_admit(struct dup_tx *, unsigned slot, uint32_t pps, uint64_t now_ms,
 /* The sequence number for the next packet sent twice. */
 uint64_t dup_tx_next(struct dup_tx *);
 
+/* What a sender does with a profile's packets: duplicate them under a
+ * cap of pps a second (one worker's share), slot its bucket; slot -1
+ * for a profile that does not duplicate. */
+struct dup_profile {
+	uint32_t pps;
+	int      slot;
+};
+
+struct config;
+/* The table for every profile index a flow can have (below
+ * FLOW_PROFILE_NONE: 255 of them), from conf, each cap shared among
+ * `workers` (1 at least each). */
+#define DUP_PROFILE_TABLE 255
+void dup_profiles_from_config(struct dup_profile out[DUP_PROFILE_TABLE],
+    const struct config *conf, unsigned workers);
+
 /* A receiver's windows: one per stream (the peer's workers). */
 struct dup_rx {
 	unsigned             nstreams;
