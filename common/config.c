@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "config-int.h"
+#include "dup.h"
 
 static const char *const algorithm_names[] = {
     [BAL_RATIO] = "ratio",
@@ -55,7 +56,8 @@ static const char *const popd_keys[] = {"sites", "default_profile", "profiles",
     NULL};
 static const char *const profile_keys[] = {"name", "algorithm", "stickiness",
     "source_prefix", "source_prefix6", "destination_prefix",
-    "destination_prefix6", "keepalive", "timeout_s", "max_groups", "sla", NULL};
+    "destination_prefix6", "keepalive", "timeout_s", "max_groups", "sla",
+    "duplicate", "duplicate_max_pps", NULL};
 static const char *const sla_keys[] = {"loss_pct", "latency_ms", "jitter_ms",
     "window_s", "good_windows", "on_violation", NULL};
 static const char *const sla_action_names[] = {
@@ -145,6 +147,8 @@ profile_defaults(struct config_profile *p)
 	p->sla.window_ms = SLA_WINDOW_DEFAULT * 1000;
 	p->sla.good_windows = SLA_GOOD_WINDOWS_DEFAULT;
 	p->sla.on_violation = SLA_AVOID;
+	p->duplicate_max_pps = DUP_MAX_PPS_DEFAULT;
+	p->dup_slot = -1;
 }
 
 /* loss_pct: a percentage, fractions allowed (0.5), 0 up to below 100. */
@@ -293,6 +297,14 @@ parse_profile(struct cparse *cp, json_t *o, int node, struct config_profile *p)
 		cfg_report(cp, vnode, "has no effect without stickiness");
 	}
 	parse_sla(cp, o, node, p);
+
+	(void)cfg_get_bool(cp, o, node, "duplicate", &p->duplicate);
+	if (cfg_get_uint(cp, o, node, "duplicate_max_pps", 1, DUP_MAX_PPS_MAX,
+		&p->duplicate_max_pps) == 1 &&
+	    !p->duplicate) {
+		(void)cfg_member(cp, o, node, "duplicate_max_pps", &vnode);
+		cfg_report(cp, vnode, "has no effect without duplicate");
+	}
 }
 
 static void
@@ -300,7 +312,7 @@ parse_profiles(struct cparse *cp, struct config *conf, json_t *root)
 {
 	json_t *arr, *o;
 	size_t  i, n;
-	int     arrnode, node;
+	int     arrnode, node, vnode, ndup = 0;
 
 	if (cfg_get_container(
 		cp, root, 0, "profiles", JSON_ARRAY, &arr, &arrnode) != 1 ||
@@ -321,6 +333,15 @@ parse_profiles(struct cparse *cp, struct config *conf, json_t *root)
 			    jsonpos_type_name(o));
 		else
 			parse_profile(cp, o, node, &conf->profiles[i]);
+		/* Each sender keeps a rate bucket per duplicating profile:
+		 * their number bounds its state. */
+		if (conf->profiles[i].duplicate && ndup == DUP_MAX_PROFILES) {
+			(void)cfg_member(cp, o, node, "duplicate", &vnode);
+			cfg_report(cp, vnode,
+			    "at most %d profiles may duplicate",
+			    DUP_MAX_PROFILES);
+		} else if (conf->profiles[i].duplicate)
+			conf->profiles[i].dup_slot = ndup++;
 		if (conf->profiles[i].name[0] != '\0') {
 			cp->profidx[cp->nprofidx].name = conf->profiles[i].name;
 			cp->profidx[cp->nprofidx++].i = i;

@@ -79,6 +79,13 @@ struct config_profile {
 	/* "sla" (socketd, replay): has_sla, and its limits (sla.h) */
 	int               has_sla;
 	struct sla_limits sla;
+	/* "duplicate": each packet on two links (common/dup.h), at most
+	 * duplicate_max_pps of them a second; dup_slot is the profile's
+	 * place among the duplicating ones (< DUP_MAX_PROFILES), -1 for a
+	 * profile that does not duplicate. */
+	int      duplicate;
+	uint32_t duplicate_max_pps;
+	int      dup_slot;
 };
 
 #define CONFIG_ROUTE_STATIC (-1) /* profile: takes no part in balancing */

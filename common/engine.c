@@ -187,6 +187,7 @@ engine_apply(struct engine *e, const struct pending *pd, uint64_t now_ms,
 	e->stats.bytes += pd->pi.len;
 	res->flow = f;
 	res->link = f->link;
+	res->profile = f->profile;
 	res->len = pd->pi.len;
 	return 0;
 }

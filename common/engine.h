@@ -57,12 +57,14 @@ void               engine_free(struct engine *);
 void engine_set_release_cb(struct engine *, flow_release_cb, void *arg);
 
 struct engine_result {
-	struct flow *flow;   /* NULL from engine_packets(), see there */
-	uint32_t     len;    /* IP total length of the packet */
-	uint8_t      link;   /* where the packet goes (the flow's link) */
-	int          is_new; /* this packet created the flow */
-	int          rule;   /* new flow: the rule that chose its profile
+	struct flow *flow;    /* NULL from engine_packets(), see there */
+	uint32_t     len;     /* IP total length of the packet */
+	uint8_t      link;    /* where the packet goes (the flow's link) */
+	int          is_new;  /* this packet created the flow */
+	int          rule;    /* new flow: the rule that chose its profile
 				(rules.h), else -1 */
+	uint8_t      profile; /* the flow's profile (index into the config's
+				 profiles), FLOW_PROFILE_NONE: static */
 };
 
 /*

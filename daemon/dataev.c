@@ -172,3 +172,13 @@ dataev_io_json(const struct tun_dev *const *td, size_t ntd,
 	    (json_int_t)u.tx_dgrams, "udp_gso_msgs", (json_int_t)u.tx_gso_msgs,
 	    "udp_tx_failed", (json_int_t)u.tx_dropped);
 }
+
+json_t *
+dataev_dup_json(const struct dup_counters *c)
+{
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "sent",
+	    (json_int_t)c->sent, "delivered", (json_int_t)c->delivered,
+	    "discarded", (json_int_t)c->discarded, "over_cap",
+	    (json_int_t)c->over_cap, "single", (json_int_t)c->single, "bad",
+	    (json_int_t)c->bad);
+}

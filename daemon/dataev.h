@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dup.h"
 #include "tun.h"
 #include "tunnel.h"
 #include "udpio.h"
@@ -54,6 +55,10 @@ void dataev_stop(struct dataev *);
 void dataev_kick(struct dataev *);
 /* Handles every event on the queue, oldest first. */
 void dataev_drain(struct dataev *);
+
+/* The "duplicates" object of the counters (daemon/metrics.h): sent,
+ * delivered, discarded, over_cap, single, bad.  NULL if out of memory. */
+json_t *dataev_dup_json(const struct dup_counters *);
 
 /* A daemon's own drop reason, for dataev_drops_json(). */
 struct dataev_drop {

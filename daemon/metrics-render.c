@@ -20,6 +20,7 @@ enum scope {
 	AT_ROOT_DROPS,    /* its "drops", a sample per key */
 	AT_ROOT_IO,       /* its "io" */
 	AT_ROOT_POOL,     /* its "flow_pool" (popd) */
+	AT_ROOT_DUP,      /* its "duplicates" */
 	AT_IO_OFFLOAD,    /* its "io"'s "offload" */
 	AT_UNIT,          /* each unit itself */
 	AT_UNIT_CONTROL,  /* each unit's "control" */
@@ -132,6 +133,25 @@ static const struct family families[] = {
     {"wanpair_ctl_turn_max_seconds", "gauge",
 	"The longest the control socket held the event loop at once.", AT_ROOT,
 	"ctl_turn_max_us", V_US},
+    {"wanpair_duplicates_sent_total", "counter",
+	"Packets of duplicating profiles sent twice, on two links.",
+	AT_ROOT_DUP, "sent", V_NUM},
+    {"wanpair_duplicates_delivered_total", "counter",
+	"First copies of duplicated packets delivered.", AT_ROOT_DUP,
+	"delivered", V_NUM},
+    {"wanpair_duplicates_discarded_total", "counter",
+	"Second (or too late) copies of duplicated packets dropped.",
+	AT_ROOT_DUP, "discarded", V_NUM},
+    {"wanpair_duplicates_over_cap_total", "counter",
+	"Packets of duplicating profiles sent once: over duplicate_max_pps.",
+	AT_ROOT_DUP, "over_cap", V_NUM},
+    {"wanpair_duplicates_single_total", "counter",
+	"Packets of duplicating profiles sent once: no other link up, or too "
+	"large.",
+	AT_ROOT_DUP, "single", V_NUM},
+    {"wanpair_duplicates_bad_total", "counter",
+	"Duplicates dropped: header not decoded, or not the sender's stream.",
+	AT_ROOT_DUP, "bad", V_NUM},
     {"wanpair_metrics_evicted_total", "counter",
 	"Metrics connections closed to make room for a newer one.", AT_ROOT,
 	"metrics_evicted", V_NUM},
@@ -469,6 +489,11 @@ family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 		return sample(b, f->name, &l,
 		    json_object_get(
 			json_object_get(root, "flow_pool"), f->field),
+		    f->conv);
+	case AT_ROOT_DUP:
+		return sample(b, f->name, &l,
+		    json_object_get(
+			json_object_get(root, "duplicates"), f->field),
 		    f->conv);
 	case AT_IO_OFFLOAD:
 		return sample(b, f->name, &l,

@@ -102,6 +102,13 @@
  *	            HELLOs of an id not configured, "conflicts": HELLOs at
  *	            another address, or for a node another process is}}
  *	            (wanpair_cluster_*, members labelled node="N")
+ *	duplicates  {"sent": packets of duplicating profiles sent twice,
+ *	            "delivered": first copies delivered, "discarded":
+ *	            second or too late copies dropped, "over_cap": sent
+ *	            once over duplicate_max_pps, "single": sent once with
+ *	            no other link up or too large, "bad": a WIRE_DUP whose
+ *	            header does not decode} (common/dup.h; popd: every
+ *	            site's; as wanpair_duplicates_*)
  *	ctl_evicted, metrics_evicted  clients of the control socket and of
  *	            this endpoint closed to make room for a newer one;
  *	metrics_limited  scrapes refused (429) past their source's rate

@@ -401,6 +401,9 @@ on_msg(struct conn *c, const struct ctl_msg *m, char *why, size_t len,
 		if (sess != NULL && ls->link < CONFIG_MAX_LINKS &&
 		    sess->index_of[ls->link] != LINK_NONE) {
 			pthread_mutex_lock(&c->pd->engine_mu);
+			/* The rank of a duplicate's second copy (dup.h). */
+			sess->dup_rank[sess->index_of[ls->link]] =
+			    dup_rank(ls->loss_ppm, ls->rtt_us);
 			session_link_state(sess, sess->index_of[ls->link],
 			    ls->up,
 			    ls->up ? "the Socket sees it up"

@@ -95,8 +95,10 @@ site_json(const struct site *site, const struct config *conf, uint64_t now)
  * "io" and "workers" in *drops, *io, *wk, or -1 out of memory.
  */
 static int
-workers_json(struct popd *pd, json_t **drops, json_t **io, json_t **wk)
+workers_json(
+    struct popd *pd, json_t **drops, json_t **io, json_t **wk, json_t **dup)
 {
+	struct dup_counters   dc;
 	struct dataev_drop    own[] = {{"no_site", 0}, {"unparsable", 0}};
 	struct tunnel_drops   d;
 	struct udpio         *ios[CONFIG_LISTEN_MAX * PROTO_MAX_WORKERS];
@@ -106,6 +108,7 @@ workers_json(struct popd *pd, json_t **drops, json_t **io, json_t **wk)
 	unsigned              k;
 
 	memset(&d, 0, sizeof(d));
+	memset(&dc, 0, sizeof(dc));
 	*wk = json_array();
 	popd_world_lock(pd);
 	for (k = 0; k < pd->nworkers; k++) {
@@ -115,6 +118,7 @@ workers_json(struct popd *pd, json_t **drops, json_t **io, json_t **wk)
 		tunnel_drops_add(&d, &w->drops);
 		own[0].n += w->drop_no_site;
 		own[1].n += w->drop_parse;
+		dup_counters_add(&dc, &w->dupc);
 		tun_write += w->td->write_errors;
 		tds[k] = w->td;
 		for (i = 0; i < pd->nlsn; i++) {
@@ -141,8 +145,10 @@ workers_json(struct popd *pd, json_t **drops, json_t **io, json_t **wk)
 	    dataev_drops_json(&d, tun_write, own, sizeof(own) / sizeof(own[0]));
 	*io = dataev_io_json(tds, pd->nworkers, ios, nio);
 	popd_world_unlock(pd);
-	if (*drops != NULL && *io != NULL && *wk != NULL)
+	*dup = dataev_dup_json(&dc);
+	if (*drops != NULL && *io != NULL && *wk != NULL && *dup != NULL)
 		return 0;
+	json_decref(*dup);
 	json_decref(*drops);
 	json_decref(*io);
 	json_decref(*wk);
@@ -154,7 +160,7 @@ popd_counters(void *arg)
 {
 	struct popd *pd = arg;
 	uint64_t     now = now_ms();
-	json_t      *sites, *site, *control, *drops, *io, *wk, *cl, *j;
+	json_t      *sites, *site, *control, *drops, *io, *wk, *cl, *dup, *j;
 	size_t       i, sessions = 0;
 
 	if ((sites = json_array()) == NULL)
@@ -189,20 +195,22 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
-	if (workers_json(pd, &drops, &io, &wk) == -1) {
+	if (workers_json(pd, &drops, &io, &wk, &dup) == -1) {
 		json_decref(control);
 		json_decref(sites);
 		return NULL;
 	}
 	cl = cluster_json(pd->cluster);
 	pthread_mutex_lock(&pd->engine_mu);
-	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o,s:o,s:o*}",
+	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o,s:o,s:o*,"
+		      "s:o}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)pd->started, "control", control, "flow_pool", "used",
 	    (json_int_t)flow_pool_used(pd->flow_pool), "max",
 	    (json_int_t)flow_pool_max(pd->flow_pool), "bytes",
 	    (json_int_t)flow_pool_memory(pd->flow_pool), "sites", sites,
-	    "drops", drops, "io", io, "workers", wk, "cluster", cl);
+	    "drops", drops, "io", io, "workers", wk, "cluster", cl,
+	    "duplicates", dup);
 	pthread_mutex_unlock(&pd->engine_mu);
 	return j;
 }

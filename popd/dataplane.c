@@ -309,7 +309,23 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d)
 		    reply, sizeof(reply), d->from, d->fromlen);
 		return;
 	}
-	if (hdr.type != WIRE_DATA)
+	if (hdr.type == WIRE_DUP) {
+		struct dupwire_hdr dh;
+
+		/* The first copy goes on as data, without its header; a
+		 * stream is its sender worker's (dupwire.h), and this
+		 * worker is the one that opens that worker's datagrams. */
+		if (dupwire_decode(inner, (size_t)len, &dh) == -1 ||
+		    dh.stream != hdr.worker) {
+			w->dupc.bad++;
+			return;
+		}
+		if (dup_rx_check(s->drx, dh.stream, dh.seq, &w->dupc) !=
+		    DUP_FIRST)
+			return;
+		len -= DUPWIRE_HDR_LEN;
+		memmove(inner, inner + DUPWIRE_HDR_LEN, (size_t)len);
+	} else if (hdr.type != WIRE_DATA)
 		return;
 	/* A site may only send from its own LAN: anything else would let
 	 * one site spoof another, or the Internet. */
@@ -365,6 +381,46 @@ udp_read(evutil_socket_t fd, short what, void *arg)
 	dataev_kick(&pd->dataev);
 }
 
+/*
+ * A return packet of a duplicating profile's flow (common/dup.h), under
+ * the engine's lock: its second link, the best other link of the site
+ * that is up and has an endpoint, by what the Socket last reported of
+ * each (LINK_STATE), into o.  It goes once (o->dup_idx LINK_NONE) over
+ * the profile's cap (shared evenly among the workers), with no other
+ * link, or when the copy would not fit the TUN's MTU with its header.
+ */
+static void
+dup_classify(struct pworker *w, struct session *s,
+    const struct config_profile *p, size_t n, struct pw_send *o)
+{
+	struct popd *pd = w->pd;
+	uint64_t     rank[CONFIG_MAX_LINKS];
+	uint32_t     pps;
+	size_t       j;
+	int          other;
+
+	for (j = 0; j < s->nlinks; j++)
+		rank[j] = s->link_down[j] || s->endpoint_len[j] == 0
+		    ? DUP_RANK_DOWN
+		    : s->dup_rank[j];
+	if (n + DUPWIRE_HDR_LEN > (size_t)pd->tundev.mtu ||
+	    (other = dup_pick(rank, (unsigned)s->nlinks, o->idx)) == -1) {
+		w->dupc.single++;
+		return;
+	}
+	pps = p->duplicate_max_pps / pd->nworkers;
+	if (!dup_tx_admit(&s->dtx[w->t.id], (unsigned)p->dup_slot,
+		pps > 0 ? pps : 1, w->batch_ms, &w->dupc))
+		return;
+	s->tx_packets[other]++;
+	s->tx_bytes[other] += n + DUPWIRE_HDR_LEN + WIRE_OVERHEAD;
+	s->tx_bytes[o->idx] += DUPWIRE_HDR_LEN;
+	o->dup_idx = (uint8_t)other;
+	o->dup_lsn = s->endpoint_lsn[other];
+	o->dup_tolen = s->endpoint_len[other];
+	memcpy(&o->dup_to, &s->endpoint[other], o->dup_tolen);
+}
+
 /* One packet for a site's LAN, under the engine's lock: its site by
  * destination, a link by its flow, where to send it in *o. */
 static void
@@ -417,6 +473,38 @@ tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o)
 	o->lsn = s->endpoint_lsn[res.link];
 	o->tolen = s->endpoint_len[res.link];
 	memcpy(&o->to, &s->endpoint[res.link], o->tolen);
+	o->dup_idx = LINK_NONE;
+	if (res.profile < pd->conf->nprofiles &&
+	    pd->conf->profiles[res.profile].duplicate)
+		dup_classify(w, s, &pd->conf->profiles[res.profile], n, o);
+}
+
+/*
+ * The two copies of a packet dup_classify() chose to send twice: one
+ * number of this worker's stream, each copy sealed by the worker's
+ * tunnel on its own link, under that link's counter.
+ */
+static void
+dup_send(
+    struct pworker *w, const struct pw_send *o, const uint8_t *pkt, size_t len)
+{
+	struct popd       *pd = w->pd;
+	struct session    *s = o->s;
+	struct dupwire_hdr h;
+
+	h.stream = w->t.id;
+	h.seq = dup_tx_next(&s->dtx[w->t.id]);
+	(void)dupwire_encode(&h, w->dupbuf, sizeof(w->dupbuf));
+	memcpy(w->dupbuf + DUPWIRE_HDR_LEN, pkt, len);
+	(void)tunnel_seal_udp(s->tun[w->t.id], w->q, &w->drops,
+	    pd->lsn[o->lsn].uio[w->t.id], WIRE_DUP, s->links[o->idx].id,
+	    w->dupbuf, len + DUPWIRE_HDR_LEN, (const struct sockaddr *)&o->to,
+	    o->tolen);
+	(void)tunnel_seal_udp(s->tun[w->t.id], w->q, &w->drops,
+	    pd->lsn[o->dup_lsn].uio[w->t.id], WIRE_DUP, s->links[o->dup_idx].id,
+	    w->dupbuf, len + DUPWIRE_HDR_LEN,
+	    (const struct sockaddr *)&o->dup_to, o->dup_tolen);
+	w->dupc.sent++;
 }
 
 /*
@@ -446,7 +534,9 @@ tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
 	for (i = 0; i < n; i++) {
 		struct pw_send *o = &w->send[i];
 
-		if (o->s != NULL)
+		if (o->s != NULL && o->dup_idx != LINK_NONE)
+			dup_send(w, o, pkts[i], lens[i]);
+		else if (o->s != NULL)
 			(void)tunnel_seal_udp(o->s->tun[w->t.id], w->q,
 			    &w->drops, pd->lsn[o->lsn].uio[w->t.id], WIRE_DATA,
 			    o->s->links[o->idx].id, pkts[i], lens[i],

@@ -27,6 +27,7 @@
 #include "ctlsock.h"
 #include "daemon.h"
 #include "dataev.h"
+#include "dupwire.h"
 #include "dpworker.h"
 #include "engine.h"
 #include "limit.h"
@@ -99,6 +100,19 @@ struct session {
 	uint64_t reassign_moved, reassign_inserted, reassign_refused;
 	uint64_t reassign_batches; /* whole batches (last chunk) applied */
 	size_t   ra_moved, ra_inserted, ra_same, ra_refused;
+
+	/*
+	 * Duplication (common/dup.h).  dtx: by popd worker (ntun of them),
+	 * each sender worker's stream of numbers and rate buckets, worker
+	 * w's only.  drx: a window per Socket worker's stream; the worker
+	 * that opens a Socket worker's datagrams (tunnel_set_workers())
+	 * is the only one that touches its window.  dup_rank: each link's
+	 * rank as the Socket last reported it (LINK_STATE), by engine
+	 * index, pd->engine_mu's.
+	 */
+	struct dup_tx *dtx;
+	struct dup_rx *drx;
+	uint64_t       dup_rank[CONFIG_MAX_LINKS];
 };
 
 struct site {
@@ -180,6 +194,11 @@ struct pw_send {
 	uint8_t                 idx, lsn;
 	socklen_t               tolen;
 	struct sockaddr_storage to;
+	/* a duplicating profile's packet sent twice (dup.h): the second
+	 * copy's link (index; LINK_NONE: sent once) and where it goes */
+	uint8_t                 dup_idx, dup_lsn;
+	socklen_t               dup_tolen;
+	struct sockaddr_storage dup_to;
 };
 
 /*
@@ -210,6 +229,9 @@ struct pworker {
 	/* packets dropped, by reason: the tunnel's, then popd's */
 	struct tunnel_drops drops;
 	uint64_t            drop_no_site, drop_parse;
+	struct dup_counters dupc; /* duplicates, both directions */
+	/* a duplicate being built: its header and the inner packet */
+	uint8_t dupbuf[DUPWIRE_HDR_LEN + WIRE_MAX_INNER];
 	/* one batch's datagrams' lessons, and packets' links */
 	size_t          nlearn;
 	struct pw_learn learn[PWORKER_BATCH];

@@ -562,6 +562,13 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 			session_free(s);
 			return NULL;
 		}
+	/* Duplicates' numbers by popd worker, and a window per Socket
+	 * worker, whose streams they are (dupwire.h). */
+	if ((s->dtx = calloc(pd->nworkers, sizeof(*s->dtx))) == NULL ||
+	    (s->drx = dup_rx_new(h->workers)) == NULL) {
+		session_free(s);
+		return NULL;
+	}
 	/* A link never heard from goes down like a silent one. */
 	for (i = 0; i < h->nlinks; i++)
 		s->rx_last_ms[i] = now_ms();
@@ -637,5 +644,7 @@ session_free(struct session *s)
 	balance_spec_clear(&s->spec);
 	for (w = 0; w < s->ntun; w++)
 		tunnel_free(s->tun[w]);
+	free(s->dtx);
+	dup_rx_free(s->drx);
 	free(s);
 }

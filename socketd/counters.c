@@ -129,10 +129,11 @@ socketd_counters(void *arg)
 	    {"not_from_pop", 0},
 	};
 	struct tunnel_drops   d;
+	struct dup_counters   dc;
 	struct flow_table    *t = engine_flows(sd->engine);
 	uint64_t              flows[CONFIG_MAX_LINKS] = {0}, tun_write = 0;
 	uint64_t              fcount, fmax, fevict, fnew;
-	json_t               *links, *link, *drops, *io, *wk, *j;
+	json_t               *links, *link, *drops, *io, *wk, *j, *dup;
 	const char           *state;
 	const struct tun_dev *tds[PROTO_MAX_WORKERS];
 	struct udpio         *ios[CONFIG_MAX_LINKS * PROTO_MAX_WORKERS];
@@ -160,6 +161,7 @@ socketd_counters(void *arg)
 		}
 	/* The workers' counters, each still while it is between batches. */
 	memset(&d, 0, sizeof(d));
+	memset(&dc, 0, sizeof(dc));
 	wk = json_array();
 	dataplane_world_lock(sd);
 	for (k = 0; k < sd->nworkers; k++) {
@@ -171,6 +173,7 @@ socketd_counters(void *arg)
 		own[1].n += w->drop_parse;
 		own[2].n += w->drop_link_down;
 		own[3].n += w->drop_foreign;
+		dup_counters_add(&dc, &w->dupc);
 		tun_write += w->td->write_errors;
 		tds[k] = w->td;
 		for (i = 0; i < sd->nlinks; i++) {
@@ -198,7 +201,9 @@ socketd_counters(void *arg)
 	    dataev_drops_json(&d, tun_write, own, sizeof(own) / sizeof(own[0]));
 	io = dataev_io_json(tds, sd->nworkers, ios, nio);
 	dataplane_world_unlock(sd);
-	if (drops == NULL || wk == NULL) {
+	dup = dataev_dup_json(&dc);
+	if (drops == NULL || wk == NULL || dup == NULL) {
+		json_decref(dup);
 		json_decref(links);
 		json_decref(io);
 		json_decref(drops);
@@ -207,7 +212,7 @@ socketd_counters(void *arg)
 	}
 	state = socketd_control_state(sd);
 	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
-		      "s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o*,s:o}",
+		      "s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o*,s:o,s:o}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)sd->started, "site", sd->conf->site, "control", "state",
 	    state, "connected", sd->ctl_welcomed, "link",
@@ -217,6 +222,6 @@ socketd_counters(void *arg)
 	    (json_int_t)sd->sessions_expired, "flows", "count",
 	    (json_int_t)fcount, "max", (json_int_t)fmax, "evictions",
 	    (json_int_t)fevict, "new", (json_int_t)fnew, "links", links,
-	    "drops", drops, "io", io, "workers", wk);
+	    "drops", drops, "io", io, "workers", wk, "duplicates", dup);
 	return j;
 }

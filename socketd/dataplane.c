@@ -133,6 +133,51 @@ link_queue(struct sworker *w, struct slink *l, uint8_t type, const uint8_t *pkt,
 	l->wc[w->t.id].tx_errors += n < 0 && n != TUNNEL_ERR_EXHAUSTED;
 }
 
+/*
+ * A packet of a duplicating profile's flow on link l (sd->links[idx]):
+ * the same numbered copy on l and on the best other link that is up
+ * (common/dup.h), each sealed by link_queue() on its own link under
+ * that link's counter.  It goes once, as WIRE_DATA, over the profile's
+ * cap, with no other link up, or when a copy would not fit the TUN's
+ * MTU with its header (the underlay would have to fragment it).
+ */
+static void
+link_dup(struct sworker *w, struct slink *l, unsigned idx,
+    const struct dup_profile *dp, const uint8_t *pkt, size_t len)
+{
+	struct socketd    *sd = w->sd;
+	uint64_t           rank[CONFIG_MAX_LINKS];
+	struct dupwire_hdr h;
+	size_t             j;
+	int                other;
+
+	for (j = 0; j < sd->nlinks; j++)
+		rank[j] =
+		    atomic_load_explicit(&sd->links[j].up, memory_order_relaxed)
+		    ? atomic_load_explicit(
+			  &sd->links[j].dup_rank, memory_order_relaxed)
+		    : DUP_RANK_DOWN;
+	if (len + DUPWIRE_HDR_LEN > (size_t)sd->tundev.mtu ||
+	    (other = dup_pick(rank, (unsigned)sd->nlinks, idx)) == -1) {
+		w->dupc.single++;
+		link_queue(w, l, WIRE_DATA, pkt, len);
+		return;
+	}
+	if (!dup_tx_admit(
+		&w->dtx, (unsigned)dp->slot, dp->pps, w->batch_ms, &w->dupc)) {
+		link_queue(w, l, WIRE_DATA, pkt, len);
+		return;
+	}
+	h.stream = w->t.id;
+	h.seq = dup_tx_next(&w->dtx);
+	(void)dupwire_encode(&h, w->dupbuf, sizeof(w->dupbuf));
+	memcpy(w->dupbuf + DUPWIRE_HDR_LEN, pkt, len);
+	link_queue(w, l, WIRE_DUP, w->dupbuf, len + DUPWIRE_HDR_LEN);
+	link_queue(
+	    w, &sd->links[other], WIRE_DUP, w->dupbuf, len + DUPWIRE_HDR_LEN);
+	w->dupc.sent++;
+}
+
 void
 dataplane_send(struct socketd *sd, struct slink *l, uint8_t type,
     const uint8_t *pkt, size_t len)
@@ -281,7 +326,13 @@ tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
 			w->drop_link_down++;
 			continue;
 		}
-		link_queue(w, l, WIRE_DATA, w->bpkt[i], w->blen[i]);
+		if (w->bres[i].profile < DUP_PROFILE_TABLE &&
+		    sd->dup_prof[w->bres[i].profile].slot >= 0)
+			link_dup(w, l, w->bres[i].link,
+			    &sd->dup_prof[w->bres[i].profile], w->bpkt[i],
+			    w->blen[i]);
+		else
+			link_queue(w, l, WIRE_DATA, w->bpkt[i], w->blen[i]);
 	}
 }
 
@@ -382,7 +433,22 @@ link_dgram(struct sworker *w, struct slink *l, const struct udpio_dgram *d)
 		(void)tunnel_evq_push(w->q, &ev);
 		return;
 	}
-	if (hdr.type != WIRE_DATA || len == 0)
+	if (hdr.type == WIRE_DUP) {
+		struct dupwire_hdr dh;
+
+		/* A stream is its sender worker's (dupwire.h): the windows
+		 * of a PoP worker are this worker's only (steer()). */
+		if (dupwire_decode(inner, (size_t)len, &dh) == -1 ||
+		    dh.stream != hdr.worker || w->drx == NULL) {
+			w->dupc.bad++;
+			return;
+		}
+		if (dup_rx_check(w->drx, dh.stream, dh.seq, &w->dupc) !=
+		    DUP_FIRST)
+			return;
+		len -= DUPWIRE_HDR_LEN;
+		memmove(inner, inner + DUPWIRE_HDR_LEN, (size_t)len);
+	} else if (hdr.type != WIRE_DATA || len == 0)
 		return;
 	(void)mss_clamp(inner, (size_t)len,
 	    (inner[0] >> 4) == 6 ? sd->tundev.mss6 : sd->tundev.mss4);
@@ -542,8 +608,13 @@ dataplane_new_session(struct socketd *sd, uint32_t session,
 			return -1;
 		}
 	dataplane_world_lock(sd);
-	for (i = 0; i < sd->nworkers; i++)
+	for (i = 0; i < sd->nworkers; i++) {
 		sd->w[i].tun = t[i];
+		/* The PoP's numbers start over with its session, and ours. */
+		if (sd->w[i].drx != NULL)
+			dup_rx_reset(sd->w[i].drx);
+		dup_tx_init(&sd->w[i].dtx);
+	}
 	sd->keyed = 1;
 	dataplane_world_unlock(sd);
 	/* The first probe round now, not an interval later: the probe
@@ -730,6 +801,7 @@ dataplane_links_set(struct socketd *sd, const struct config *n,
 	memcpy(sd->links, nl, sizeof(*nl) * CONFIG_MAX_LINKS);
 	free(nl);
 	sd->nlinks = n->nlinks;
+	dup_profiles_from_config(sd->dup_prof, n, sd->nworkers);
 	for (j = 0; j < sd->nlinks; j++) {
 		struct slink *l = &sd->links[j];
 

@@ -34,6 +34,16 @@
 
 static void link_changed(struct socketd *, struct slink *, enum link_event);
 
+/* The link's rank for a duplicate's second copy, from its probes, for
+ * the workers (dup.h: loss, then RTT). */
+static void
+link_rank(struct slink *l)
+{
+	atomic_store_explicit(&l->dup_rank,
+	    dup_rank(link_loss_ppm(&l->health), link_rtt_us(&l->health)),
+	    memory_order_relaxed);
+}
+
 static struct slink *
 link_by_id(struct socketd *sd, uint8_t id)
 {
@@ -85,9 +95,11 @@ ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 	if (ev->kind == TUNNEL_EV_REKEY)
 		control_send_rekey(sd, ev->epoch);
 	else if (ev->kind == TUNNEL_EV_PROBE &&
-	    (l = link_by_id(sd, ev->link)) != NULL)
+	    (l = link_by_id(sd, ev->link)) != NULL) {
 		link_changed(sd, l,
 		    link_probe_answered_us(&l->health, ev->seq, ev->at_us));
+		link_rank(l);
+	}
 }
 
 static const struct dataev_ops socketd_dataev = {
@@ -392,6 +404,7 @@ probe_round(struct socketd *sd)
 
 		link_changed(sd, l, link_tick(&l->health, t));
 		sla_round(sd, (unsigned)i, t);
+		link_rank(l);
 		/* Each link's own time: sealing and sending the others'
 		 * probes (and waiting for worker 0's lock) takes tens of
 		 * microseconds, which the later links' RTT would count. */

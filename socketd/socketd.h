@@ -30,6 +30,8 @@
 #include "daemon.h"
 #include "dataev.h"
 #include "dpworker.h"
+#include "dup.h"
+#include "dupwire.h"
 #include "engine.h"
 #include "link.h"
 #include "log.h"
@@ -75,6 +77,9 @@ struct slink {
 	socklen_t               poplen;
 	/* the main loop's mirror of link_state() == LINK_UP, for workers */
 	atomic_int up;
+	/* its rank for the second copy of a duplicated packet (dup_rank():
+	 * loss, then RTT), kept by the main loop from the probes */
+	_Atomic uint64_t dup_rank;
 	/* counters of sockets gone; dataplane_link_counters() adds the
 	 * sockets' and the workers' */
 	uint64_t           tx_packets, tx_bytes, tx_errors;
@@ -129,6 +134,13 @@ struct sworker {
 	size_t               blen[SWORKER_BATCH];
 	int                  brc[SWORKER_BATCH];
 	struct engine_result bres[SWORKER_BATCH];
+	/* duplication (common/dup.h): its stream's numbers and rate
+	 * buckets, its windows for the PoP's workers' streams, and the
+	 * buffer a copy is built in (a header and an inner packet) */
+	struct dup_tx       dtx;
+	struct dup_rx      *drx;
+	struct dup_counters dupc;
+	uint8_t             dupbuf[DUPWIRE_HDR_LEN + WIRE_MAX_INNER];
 };
 
 struct socketd {
@@ -177,8 +189,11 @@ struct socketd {
 	 * session_grace_s at most (dataplane_session_expire()) */
 	uint32_t session;
 	int      keyed;
-	uint64_t detached_ms;      /* keyed, first seen without WELCOME */
-	uint64_t sessions_expired; /* keys dropped by session_grace_s */
+	/* each profile's duplication (dup_profiles_from_config()), set with
+	 * the links under the world lock: workers read it without theirs */
+	struct dup_profile dup_prof[DUP_PROFILE_TABLE];
+	uint64_t           detached_ms; /* keyed, first seen without WELCOME */
+	uint64_t sessions_expired;      /* keys dropped by session_grace_s */
 	/* each worker's tunnel (sworker.tun) seals up, opens down */
 
 	/* what the datagram loops raise for the main loop (tunnel.h),

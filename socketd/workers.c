@@ -89,6 +89,13 @@ workers_init(struct socketd *sd)
 		dpw_init(&w->t, i, &socketd_dpw, w);
 		w->q = i == 0 ? &sd->dataev.q : &w->t.own_q;
 		w->td = i == 0 ? &sd->tundev : &w->t.queue;
+		/* A window for every worker the PoP may have: which of them
+		 * steer here is the PoP's to say, at each WELCOME. */
+		dup_tx_init(&w->dtx);
+		if ((w->drx = dup_rx_new(PROTO_MAX_WORKERS)) == NULL) {
+			log_warn("worker %u: duplicate windows", i);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -159,8 +166,10 @@ workers_free(struct socketd *sd)
 
 	if (sd->w == NULL)
 		return;
-	for (i = 0; i < sd->nworkers; i++)
+	for (i = 0; i < sd->nworkers; i++) {
 		dpw_free(&sd->w[i].t);
+		dup_rx_free(sd->w[i].drx);
+	}
 	pthread_mutex_destroy(&sd->engine_mu);
 	free(sd->w);
 	sd->w = NULL;

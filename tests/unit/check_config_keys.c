@@ -256,6 +256,74 @@ START_TEST(sla_refused)
 }
 END_TEST
 
+/*
+ * A profile's duplicate: off by default, with a cap of 1000 packets a
+ * second when on; the cap alone is a mistake, and so is a ninth
+ * duplicating profile (each costs every sender a rate bucket).  popd
+ * reads the same keys for its return traffic.
+ */
+START_TEST(profile_duplicate)
+{
+	char           json[1024], more[900];
+	struct config *conf;
+	int            i, off;
+
+	conf = parse_ok(minimal(CONFIG_SOCKETD,
+			    ", \"profiles\": [{\"name\": \"bulk\"}, "
+			    "{\"name\": \"voice\", \"duplicate\": true}, "
+			    "{\"name\": \"video\", \"duplicate\": true, "
+			    "\"duplicate_max_pps\": 50}]",
+			    json, sizeof(json)),
+	    CONFIG_SOCKETD);
+	ck_assert_uint_ge(conf->nprofiles, 3); /* and the implicit default */
+	ck_assert_int_eq(conf->profiles[0].duplicate, 0);
+	ck_assert_int_eq(conf->profiles[0].dup_slot, -1);
+	ck_assert_int_eq(conf->profiles[1].duplicate, 1);
+	ck_assert_int_eq(conf->profiles[1].dup_slot, 0);
+	ck_assert_uint_eq(conf->profiles[1].duplicate_max_pps, 1000);
+	ck_assert_int_eq(conf->profiles[2].dup_slot, 1);
+	ck_assert_uint_eq(conf->profiles[2].duplicate_max_pps, 50);
+	config_free(conf);
+	conf = parse_ok(minimal(CONFIG_POPD,
+			    ", \"profiles\": [{\"name\": \"voice\", "
+			    "\"duplicate\": true, \"duplicate_max_pps\": "
+			    "1000000}]",
+			    json, sizeof(json)),
+	    CONFIG_POPD);
+	ck_assert_int_eq(conf->profiles[0].duplicate, 1);
+	ck_assert_uint_eq(conf->profiles[0].duplicate_max_pps, 1000000);
+	config_free(conf);
+
+	expect_socketd(minimal(CONFIG_SOCKETD,
+			   ",\n\"profiles\": [{\"name\": \"v\", "
+			   "\"duplicate\": 1}]",
+			   json, sizeof(json)),
+	    "t.json:2:41: profiles[0].duplicate: must be a boolean, got "
+	    "integer\n");
+	expect_socketd(minimal(CONFIG_SOCKETD,
+			   ",\n\"profiles\": [{\"name\": \"v\", "
+			   "\"duplicate\": true, \"duplicate_max_pps\": 0}]",
+			   json, sizeof(json)),
+	    "t.json:2:68: profiles[0].duplicate_max_pps: must be "
+	    "1..1000000, got 0\n");
+	expect_socketd(minimal(CONFIG_SOCKETD,
+			   ",\n\"profiles\": [{\"name\": \"v\", "
+			   "\"duplicate_max_pps\": 10}]",
+			   json, sizeof(json)),
+	    "t.json:2:49: profiles[0].duplicate_max_pps: has no effect "
+	    "without duplicate\n");
+	off = snprintf(more, sizeof(more), ",\n\"profiles\": [");
+	for (i = 0; i < 9; i++)
+		off += snprintf(more + off, sizeof(more) - (size_t)off,
+		    "%s{\"name\": \"p%d\", \"duplicate\": true}",
+		    i > 0 ? ", " : "", i);
+	(void)snprintf(more + off, sizeof(more) - (size_t)off, "]");
+	expect_socketd(minimal(CONFIG_SOCKETD, more, json, sizeof(json)),
+	    "t.json:2:322: profiles[8].duplicate: at most 8 profiles may "
+	    "duplicate\n");
+}
+END_TEST
+
 static Suite *
 config_keys_suite(void)
 {
@@ -268,6 +336,9 @@ config_keys_suite(void)
 	tcase_add_test(tc, workers_values);
 	tcase_add_test(tc, sla_values);
 	tcase_add_test(tc, sla_refused);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("profiles");
+	tcase_add_test(tc, profile_duplicate);
 	suite_add_tcase(s, tc);
 	return s;
 }
