@@ -313,6 +313,7 @@ answer_links(struct popd *pd, const struct ctlsock_req *req)
 	struct site *only = NULL;
 	json_t      *rows;
 	size_t       i;
+	int          rc;
 
 	if (req->site[0] != '\0' && (only = site_named(pd, req->site)) == NULL)
 		return unknown_site(req->site);
@@ -322,7 +323,12 @@ answer_links(struct popd *pd, const struct ctlsock_req *req)
 		if ((only != NULL && only != &pd->sites[i]) ||
 		    pd->sites[i].session == NULL)
 			continue;
-		if (site_links(rows, &pd->sites[i], pd->conf, now_ms()) == -1) {
+		/* The engine's lock a site at a time: every site's links
+		 * at once held the workers for the whole answer. */
+		pthread_mutex_lock(&pd->engine_mu);
+		rc = site_links(rows, &pd->sites[i], pd->conf, now_ms());
+		pthread_mutex_unlock(&pd->engine_mu);
+		if (rc == -1) {
 			json_decref(rows);
 			return NULL;
 		}
@@ -473,8 +479,6 @@ answer_locked(
 		return ctlsock_ok(answer_status(pd));
 	case CTLSOCK_SITES:
 		return answer_sites(pd, req, rows);
-	case CTLSOCK_LINKS:
-		return answer_links(pd, req);
 	case CTLSOCK_FLOWS:
 		return answer_flows(pd, req, rows);
 	case CTLSOCK_LINK:
@@ -483,6 +487,7 @@ answer_locked(
 				     "wanpair-socketd");
 	case CTLSOCK_CLUSTER:
 		return popd_cluster_answer(pd);
+	case CTLSOCK_LINKS: /* popd_answer()'s, outside this lock */
 	case CTLSOCK_COUNTERS:
 	case CTLSOCK_RELOAD: /* the skeleton's (daemon/daemon.c) */
 	case CTLSOCK_NCMD:
@@ -492,13 +497,16 @@ answer_locked(
 }
 
 /* What the workers write (sessions' links, the flow tables) is read
- * under the engine's lock. */
+ * under the engine's lock: `links` takes it a site at a time, the others
+ * read a count or two per site under one hold. */
 json_t *
 popd_answer(void *arg, const struct ctlsock_req *req, struct ctlsrv_rows *rows)
 {
 	struct popd *pd = arg;
 	json_t      *j;
 
+	if (req->cmd == CTLSOCK_LINKS)
+		return answer_links(pd, req);
 	pthread_mutex_lock(&pd->engine_mu);
 	j = answer_locked(pd, req, rows);
 	pthread_mutex_unlock(&pd->engine_mu);
