@@ -16,6 +16,8 @@
  *	            "connected": bool (WELCOME received), "link": name,
  *	            "reassign_sent": failover batches (REASSIGN) queued for
  *	            the PoP, "reassign_applied": ... acknowledged whole,
+ *	            "link_down_notices": link-down notices (copies) sent on
+ *	            the data plane (proto/linkdown.h),
  *	            "sessions_expired": keys dropped after session_grace_s
  *	            without a channel}
  *	            popd: {"sessions": sites with a session, "pending":
@@ -52,7 +54,10 @@
  *	            "probes_answered", "probes_lost", "weight": the
  *	            balancing weight, by upstream}]
  *	sites       popd: [{"name", "session": bool, "control":
- *	            {"connected": bool, "reassign_applied": REASSIGN batches
+ *	            {"connected": bool, "link_down_notices": the Socket's
+ *	            link-down notices received (every authentic copy),
+ *	            "link_down_applied": ... that took a link down,
+ *	            "reassign_applied": REASSIGN batches
  *	            applied, "reassign_moves": flows put on the Socket's
  *	            link, "reassign_refused": moves to an unknown or down
  *	            link}, "flows": {as above, "max" the site's flows_max,

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "linkdown.h"
 #include "log.h"
 #include "mss.h"
 #include "popd.h"
@@ -244,6 +245,23 @@ udp_dgram(struct popd *pd, uint8_t lsn, const struct udpio_dgram *d)
 		s->endpoint_len[idx] = d->fromlen;
 		s->endpoint_lsn[idx] = lsn;
 		s->endpoint_moves[idx]++;
+	}
+	if (hdr.type == WIRE_LINK_DOWN) {
+		struct linkdown  ld;
+		struct tunnel_ev ev = {.kind = TUNNEL_EV_LINK_DOWN};
+
+		/* The Socket lost a link (it arrived on another): its
+		 * return flows move on the main loop after this batch. */
+		if (linkdown_decode(inner, (size_t)len, &ld) == -1) {
+			pd->drop_parse++;
+			return;
+		}
+		ev.link = ld.link;
+		ev.cause = ld.cause;
+		ev.seq = ld.seq;
+		ev.session = s->id;
+		(void)tunnel_evq_push(&pd->dataev.q, &ev);
+		return;
 	}
 	if (hdr.type == WIRE_PROBE) {
 		struct probe pr;

@@ -243,7 +243,8 @@ ev_who(void *owner, char *buf, size_t len)
 }
 
 /* REKEY to send (which may close a connection that does not read); a
- * silent link that probes again: its flows come back (a table walk). */
+ * silent link that probes again: its flows come back (a table walk);
+ * the Socket's word that a link died: its flows leave it. */
 static void
 ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 {
@@ -253,6 +254,10 @@ ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 
 	if (ev->kind == TUNNEL_EV_REKEY) {
 		control_send_rekey(s, ev->epoch);
+		return;
+	}
+	if (ev->kind == TUNNEL_EV_LINK_DOWN) {
+		session_link_down_notice(s, ev->link, ev->cause, ev->seq);
 		return;
 	}
 	if (ev->kind != TUNNEL_EV_LINK_BACK)

@@ -83,11 +83,17 @@ struct session {
 	uint64_t *rx_last_ms; /* last authenticated packet */
 	uint8_t  *link_down;
 	uint32_t *probes_back; /* probes since it went down */
+	/* the number of the last link-down notice (proto/linkdown.h)
+	 * applied to it: copies and stale ones are not newer */
+	uint32_t *linkdown_seq;
 
 	/* the Socket's flow moves (REASSIGN): in all, and in the batch
 	 * being received (reset by its chunk 0) */
 	uint64_t reassign_moved, reassign_inserted, reassign_refused;
 	uint64_t reassign_batches; /* whole batches (last chunk) applied */
+	/* the Socket's link-down notices on the data plane: authentic
+	 * copies received, and those that took a link down */
+	uint64_t linkdown_rx, linkdown_applied;
 	size_t   ra_moved, ra_inserted, ra_same, ra_refused;
 };
 
@@ -256,6 +262,11 @@ int  dataplane_start(struct popd *);
 void dataplane_stop(struct popd *);
 void session_link_state(
     struct session *, unsigned idx, int up, const char *why);
+/* The Socket's link-down notice number seq for its wire link id `link`
+ * (proto/linkdown.h): takes the link down unless the notice is a copy or
+ * older than the last one applied to it; counted either way. */
+void session_link_down_notice(
+    struct session *, uint8_t link, uint8_t cause, uint32_t seq);
 /* Applies one REASSIGN chunk of the Socket's to the session's flows. */
 void session_reassign(struct session *, const struct ctl_reassign *);
 void session_free(struct session *);

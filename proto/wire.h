@@ -30,9 +30,10 @@
 
 /* Numbering starts at 1 so that a zeroed header is never a valid one. */
 enum wire_type {
-	WIRE_DATA = 1,       /* an encrypted inner IP packet */
-	WIRE_PROBE = 2,      /* RTT/loss probe, answered on the same link */
-	WIRE_PROBE_REPLY = 3 /* the answer to a WIRE_PROBE */
+	WIRE_DATA = 1,        /* an encrypted inner IP packet */
+	WIRE_PROBE = 2,       /* RTT/loss probe, answered on the same link */
+	WIRE_PROBE_REPLY = 3, /* the answer to a WIRE_PROBE */
+	WIRE_LINK_DOWN = 4    /* Socket to PoP: a link died (linkdown.h) */
 };
 
 enum wire_err {
