@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "link.h"
 #include "linkdown.h"
 #include "log.h"
 #include "mss.h"
@@ -80,21 +81,24 @@ send_to_link(struct popd *pd, struct session *s, unsigned idx, uint8_t type,
  * say so over a control channel that may be riding that very link.  The
  * site probes every interval, so that is down_after probes missing, the
  * last of them a grace overdue: the rule socketd applies to its replies
- * (common/link.h, "Silence"), 325 ms of silence with the defaults.  The
- * ticks come every tenth of an interval (health_period()), so they add
- * 10 ms at most; a whole interval (the old period) would have added up to
- * 100 ms and missed the 350 ms failover target.  Each
+ * (common/link.h, "Silence"), 102 ms of silence with the defaults (10
+ * probes 10 ms apart).  The ticks come every tenth of an interval, 5 ms
+ * at least (health_period()), so they add that much at most.  Each
  * tick looks at every session's links: a few tens of thousands of
  * comparisons for a large PoP, microseconds.
  */
-/* The health ticks' period: a tenth of the probe interval, 1 ms at least. */
+/* The health ticks' period: a tenth of the probe interval, 5 ms at
+ * least: every tick walks every site, and at 10 ms probes a tenth would
+ * be a thousand walks a second for the ~5 ms they could gain (the
+ * Socket's link-down notice, on the data plane, is what tells popd of a
+ * dead link first; the silence is for when it cannot). */
 struct timeval *
 health_period(const struct popd *pd, struct timeval *tv)
 {
 	uint32_t us = pd->conf->probe_interval_ms * 100;
 
-	if (us < 1000)
-		us = 1000;
+	if (us < 5000)
+		us = 5000;
 	tv->tv_sec = us / 1000000;
 	tv->tv_usec = (suseconds_t)(us % 1000000);
 	return tv;
@@ -131,6 +135,24 @@ session_expire(struct popd *pd, struct site *site, uint64_t now)
 	return 1;
 }
 
+/* Has another of s's links that is up heard from the site within
+ * quiet?  If none has, the silence of link l is that of every link at
+ * once: the Socket's stall or ours, more likely than every link dying
+ * together, and with no live link to move the flows to, waiting
+ * LINK_SILENT_HOLD_MS longer costs nothing (common/link.h). */
+static int
+other_link_heard(
+    const struct session *s, size_t l, uint64_t now, uint64_t quiet)
+{
+	size_t j;
+
+	for (j = 0; j < s->nlinks; j++)
+		if (j != l && !s->link_down[j] && s->rx_last_ms[j] != 0 &&
+		    now - s->rx_last_ms[j] < quiet)
+			return 1;
+	return 0;
+}
+
 int
 health_walk(struct popd *pd, uint64_t now)
 {
@@ -156,6 +178,10 @@ health_walk(struct popd *pd, uint64_t now)
 		for (l = 0; s != NULL && l < s->nlinks; l++) {
 			if (s->link_down[l] || s->rx_last_ms[l] == 0 ||
 			    now - s->rx_last_ms[l] < quiet)
+				continue;
+			if (!other_link_heard(s, l, now, quiet) &&
+			    now - s->rx_last_ms[l] <
+				quiet + LINK_SILENT_HOLD_MS)
 				continue;
 			snprintf(why, sizeof(why),
 			    "nothing from the site in %llu ms",

@@ -272,12 +272,32 @@ netlink_read(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A grace after a probe round (link_grace_ms(), a quarter interval once
- * the links are measured): the link whose down_after-th probe since its
- * last reply just left is declared down now, not at the next round.
- * That is what keeps a blackhole's detection within down_after intervals
- * and a grace (325 ms with the defaults) instead of a whole interval
- * more.
+ * The hold for link i's tick (link_tick_hold()): none while another link
+ * that is up still answers, LINK_SILENT_HOLD_MS when no other does.  A
+ * dead link among live ones goes down as fast as its probes say; every
+ * link silent at once is more likely this process starved of CPU, or
+ * the PoP, than every link dying in the same instant, and with no live
+ * link to move the flows to, taking the last one down gains nothing.
+ */
+static uint32_t
+silent_hold(const struct socketd *sd, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < sd->nlinks; j++)
+		if (j != i && dataplane_link_up(sd, (unsigned)j) &&
+		    link_answering(&sd->links[j].health))
+			return 0;
+	return LINK_SILENT_HOLD_MS;
+}
+
+/*
+ * A grace after a probe round (link_grace_ms(): a quarter interval, more
+ * on a link whose 4 * RTTVAR exceeds its down_after - 1 intervals; modulo
+ * the interval): the link whose down_after-th probe since its last reply
+ * has waited its grace is declared down now, not at the next round.  That
+ * is what keeps a blackhole's detection within down_after intervals and a
+ * quarter (102 ms with the defaults) instead of an interval more.
  */
 static void
 grace_tick(evutil_socket_t fd, short what, void *arg)
@@ -291,8 +311,9 @@ grace_tick(evutil_socket_t fd, short what, void *arg)
 	if (!sd->keyed)
 		return;
 	for (i = 0; i < sd->nlinks; i++)
-		link_changed(
-		    sd, &sd->links[i], link_tick(&sd->links[i].health, t));
+		link_changed(sd, &sd->links[i],
+		    link_tick_hold(
+			&sd->links[i].health, t, silent_hold(sd, i)));
 }
 
 /*
@@ -306,9 +327,9 @@ probe_round(struct socketd *sd)
 	uint8_t        p[PROBE_LEN];
 	struct probe   pr;
 	uint64_t       t = now_ms(), sent_us;
-	uint32_t       grace = UINT32_MAX;
+	uint32_t       off[CONFIG_MAX_LINKS], g;
 	struct timeval tv;
-	size_t         i;
+	size_t         i, j, noff = 0;
 
 	/* flows expire with no packet too */
 	pthread_mutex_lock(&sd->engine_mu);
@@ -319,7 +340,8 @@ probe_round(struct socketd *sd)
 	for (i = 0; i < sd->nlinks; i++) {
 		struct slink *l = &sd->links[i];
 
-		link_changed(sd, l, link_tick(&l->health, t));
+		link_changed(
+		    sd, l, link_tick_hold(&l->health, t, silent_hold(sd, i)));
 		/* Each link's own time: sealing and sending the others'
 		 * probes (and waiting for worker 0's lock) takes tens of
 		 * microseconds, which the later links' RTT would count. */
@@ -329,21 +351,26 @@ probe_round(struct socketd *sd)
 		(void)probe_encode(&pr, p, sizeof(p));
 		dataplane_send(sd, l, WIRE_PROBE, p, sizeof(p));
 		link_probe_sent_us(&l->health, l->probe_seq++, sent_us);
-		if (link_grace_ms(&l->health) < grace)
-			grace = link_grace_ms(&l->health);
+		/* A grace of whole intervals ends at a round's own tick. */
+		g = link_grace_ms(&l->health) % sd->conf->probe_interval_ms;
+		for (j = 0; j < noff && off[j] != g; j++)
+			;
+		if (g != 0 && j == noff && noff < CONFIG_MAX_LINKS)
+			off[noff++] = g;
 	}
 	dataev_kick(&sd->dataev);
-	if (grace >= sd->conf->probe_interval_ms)
-		return;
-	/* One more millisecond: now_ms() truncates, and the tick must not
-	 * come a hair before the grace is over.  A one-shot event frees
-	 * itself; event_base_free() frees one still pending at exit. */
-	grace++;
-	tv.tv_sec = grace / 1000;
-	tv.tv_usec = (suseconds_t)(grace % 1000) * 1000;
-	if (event_base_once(sd->base, -1, EV_TIMEOUT, grace_tick, sd, &tv) ==
-	    -1)
-		log_debug("cannot schedule the probes' grace tick");
+	/* One tick per distinct grace, one millisecond late: now_ms()
+	 * truncates, and the tick must not come a hair before the grace is
+	 * over.  A one-shot event frees itself; event_base_free() frees one
+	 * still pending at exit. */
+	for (j = 0; j < noff; j++) {
+		g = off[j] + 1;
+		tv.tv_sec = g / 1000;
+		tv.tv_usec = (suseconds_t)(g % 1000) * 1000;
+		if (event_base_once(
+			sd->base, -1, EV_TIMEOUT, grace_tick, sd, &tv) == -1)
+			log_debug("cannot schedule the probes' grace tick");
+	}
 }
 
 /*

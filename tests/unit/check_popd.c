@@ -28,6 +28,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "flow.h"
+#include "link.h"
 #include "linkdown.h"
 #include "log.h"
 #include "popd.h"
@@ -736,6 +737,53 @@ END_TEST
  * every site: a silent link of the first, a middle and the last site goes
  * down in the chunk that holds it, and the walk then starts over.
  */
+/*
+ * The silence of one link among live ones takes it down at once (down_after
+ * intervals and a quarter: 102 ms with the defaults); the silence of every
+ * link at once (the Socket stalled, or this popd) waits LINK_SILENT_HOLD_MS
+ * longer, and then takes them down.
+ */
+START_TEST(health_walk_all_silent_waits)
+{
+	struct ctl_hello h;
+	struct session  *s;
+	uint64_t         now = 1000000, quiet;
+
+	quiet =
+	    (uint64_t)pd->conf->probe_down_after * pd->conf->probe_interval_ms +
+	    pd->conf->probe_interval_ms / 4;
+	hello(&h, 0);
+	s = session(&h, 0x1004);
+	pd->sites[1].session = s;
+	pd->health_next = 0;
+	/* WAN1 silent, WAN2 heard 1 ms ago: WAN1 goes down. */
+	s->rx_last_ms[0] = now - quiet;
+	s->rx_last_ms[1] = now - 1;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 1);
+	ck_assert_uint_eq(s->link_down[1], 0);
+	session_link_state(s, 0, 1, "back");
+	/* Both silent as long: neither goes down yet. */
+	s->rx_last_ms[0] = s->rx_last_ms[1] = now - quiet;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 0);
+	ck_assert_uint_eq(s->link_down[1], 0);
+	now += LINK_SILENT_HOLD_MS - 1;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 0);
+	now++;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 1);
+	ck_assert_uint_eq(s->link_down[1], 1);
+	pd->sites[1].session = NULL;
+	session_free(s);
+}
+END_TEST
+
 START_TEST(health_walk_in_chunks)
 {
 	static const long at[] = {0, 700, 1999};
@@ -1316,6 +1364,7 @@ popd_suite(void)
 	tcase_add_test(tc, site_by_identity_many);
 	tcase_add_test(tc, session_sized_by_its_links);
 	tcase_add_test(tc, health_walk_in_chunks);
+	tcase_add_test(tc, health_walk_all_silent_waits);
 	tcase_add_test(tc, newer_connection_replaces);
 	tcase_add_test(tc, link_down_moves_flows);
 	tcase_add_test(tc, link_down_notice);
