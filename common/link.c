@@ -141,7 +141,10 @@ link_timeout_ms(const struct link_health *lh)
 
 	if (!lh->has_rtt)
 		return lh->p.timeout_ms;
-	g = (int64_t)lh->p.interval_ms * 1000;
+	g = (int64_t)(lh->p.interval_ms > LINK_TIMEOUT_FLOOR_MS
+		    ? lh->p.interval_ms
+		    : LINK_TIMEOUT_FLOOR_MS) *
+	    1000;
 	v = 4 * lh->rttvar_us;
 	rto_us = lh->srtt_us + (g > v ? g : v);
 	ms = ((uint64_t)rto_us + 999) / 1000;
