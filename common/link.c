@@ -382,10 +382,10 @@ link_cause(const struct link_health *lh)
 	return LINK_CAUSE_PROBES;
 }
 
-int
-link_answering(const struct link_health *lh)
+uint32_t
+link_quiet(const struct link_health *lh)
 {
-	return lh->quiet < lh->p.down_after;
+	return lh->quiet;
 }
 
 int

@@ -266,9 +266,9 @@ enum link_event link_tick(struct link_health *, uint64_t now_ms);
  */
 enum link_event link_tick_hold(
     struct link_health *, uint64_t now_ms, uint32_t hold_ms);
-/* 1 while fewer than down_after probes left since the last reply: the
- * link is not silent (in the sense of "Silence" above). */
-int link_answering(const struct link_health *);
+/* Probes sent since the last reply (in time or late): the count the
+ * silence rule compares with down_after. */
+uint32_t link_quiet(const struct link_health *);
 /* Carrier (IFF_LOWER_UP) of the link's device.  Loss: LINK_WENT_DOWN if
  * the link was up.  Return: LINK_NO_CHANGE, probing starts over. */
 enum link_event link_carrier(struct link_health *, int up, uint64_t now_ms);

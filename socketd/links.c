@@ -272,21 +272,28 @@ netlink_read(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * The hold for link i's tick (link_tick_hold()): none while another link
- * that is up still answers, LINK_SILENT_HOLD_MS when no other does.  A
- * dead link among live ones goes down as fast as its probes say; every
- * link silent at once is more likely this process starved of CPU, or
- * the PoP, than every link dying in the same instant, and with no live
- * link to move the flows to, taking the last one down gains nothing.
+ * The hold for link i's tick (link_tick_hold()): none when another link
+ * that is up has answered well after link i last did (half of
+ * down_after probes later at least), LINK_SILENT_HOLD_MS when none has.
+ * A dead link among live ones goes down as fast as its probes say; every
+ * link falling silent together is more likely this process, or the PoP,
+ * starved of CPU than every link dying in the same instant (and with no
+ * live link to move the flows to, taking the last one down gains
+ * nothing).  "Well after": in a stall of the PoP, the link whose last
+ * reply before it happened to be lost (5% loss) falls silent a probe or
+ * two before the others, and must not count as singled out.
  */
 static uint32_t
 silent_hold(const struct socketd *sd, size_t i)
 {
-	size_t j;
+	uint32_t q = link_quiet(&sd->links[i].health), m;
+	size_t   j;
 
+	m = sd->conf->probe_down_after / 2 > 0 ? sd->conf->probe_down_after / 2
+					       : 1;
 	for (j = 0; j < sd->nlinks; j++)
 		if (j != i && dataplane_link_up(sd, (unsigned)j) &&
-		    link_answering(&sd->links[j].health))
+		    link_quiet(&sd->links[j].health) + m <= q)
 			return 0;
 	return LINK_SILENT_HOLD_MS;
 }

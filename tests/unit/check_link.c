@@ -1394,7 +1394,7 @@ START_TEST(test_tick_hold)
 	ck_assert_ptr_nonnull(w);
 	fwire_init(w, 10, 10, 30, 0, 2, 9);
 	fwire_run(w, 3000);
-	ck_assert_int_eq(link_answering(&w->lh), 1);
+	ck_assert_uint_le(link_quiet(&w->lh), 1);
 	cut = 3000;
 	w->cut = (int64_t)cut;
 	/* A probe every 10 ms, none answered, a held tick every ms. */
@@ -1404,7 +1404,7 @@ START_TEST(test_tick_hold)
 		if (t % 10 == 0)
 			link_probe_sent(&w->lh, w->seq++, t);
 	}
-	ck_assert_int_eq(link_answering(&w->lh), 0);
+	ck_assert_uint_ge(link_quiet(&w->lh), 10);
 	ck_assert_uint_eq(w->downs, 1);
 	/* The plain rule's 100 ms or so, and the hold. */
 	ck_assert_uint_ge(w->last_down - cut, 400 + 90);

@@ -764,6 +764,14 @@ START_TEST(health_walk_all_silent_waits)
 	ck_assert_uint_eq(s->link_down[0], 1);
 	ck_assert_uint_eq(s->link_down[1], 0);
 	session_link_state(s, 0, 1, "back");
+	/* WAN2 heard only a probe or so after WAN1 (both silent since, as
+	 * in a stall): neither goes down yet. */
+	s->rx_last_ms[0] = now - quiet - 10;
+	s->rx_last_ms[1] = now - quiet;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 0);
+	ck_assert_uint_eq(s->link_down[1], 0);
 	/* Both silent as long: neither goes down yet. */
 	s->rx_last_ms[0] = s->rx_last_ms[1] = now - quiet;
 	while (health_walk(pd, now))
