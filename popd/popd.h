@@ -91,9 +91,6 @@ struct session {
 	 * being received (reset by its chunk 0) */
 	uint64_t reassign_moved, reassign_inserted, reassign_refused;
 	uint64_t reassign_batches; /* whole batches (last chunk) applied */
-	/* the Socket's link-down notices on the data plane: authentic
-	 * copies received, and those that took a link down */
-	uint64_t linkdown_rx, linkdown_applied;
 	size_t   ra_moved, ra_inserted, ra_same, ra_refused;
 };
 
@@ -112,7 +109,12 @@ struct site {
 	uint64_t       drop_no_endpoint;
 	uint64_t       drop_no_link;    /* every link down */
 	uint64_t       drop_table_full; /* a new flow, no entry to be had */
-	struct log_ratelimit link_log;  /* link changes, at info */
+	/* the Socket's link-down notices on the data plane, of every
+	 * session (a failover that moves the control channel makes a new
+	 * one): authentic copies received, and those that took a link
+	 * down */
+	uint64_t             linkdown_rx, linkdown_applied;
+	struct log_ratelimit link_log; /* link changes, at info */
 };
 
 /* One control connection, from accept to close. */

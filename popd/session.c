@@ -327,7 +327,7 @@ session_link_down_notice(
 	unsigned idx;
 	char     why[64];
 
-	s->linkdown_rx++;
+	s->site->linkdown_rx++;
 	idx = link < CONFIG_MAX_LINKS ? s->index_of[link] : LINK_NONE;
 	if (idx == LINK_NONE || (int32_t)(seq - s->linkdown_seq[idx]) <= 0)
 		return;
@@ -337,7 +337,7 @@ session_link_down_notice(
 	snprintf(why, sizeof(why), "the Socket's notice (%s)",
 	    linkdown_cause_str(cause));
 	session_link_state(s, idx, 0, why);
-	s->linkdown_applied++;
+	s->site->linkdown_applied++;
 }
 
 /*

@@ -296,6 +296,7 @@ START_TEST(link_down_notice)
 
 	hello(&h, 0);
 	s = session(&h, 0x1003);
+	s->site->linkdown_rx = s->site->linkdown_applied = 0;
 	flows_on(s->engine, 1, 6, 0);
 	flows_on(s->engine, 11, 3, 1);
 	/* WAN1 is wire id 0, WAN2 wire id 1 */
@@ -304,11 +305,11 @@ START_TEST(link_down_notice)
 	count(s->engine, n);
 	ck_assert_uint_eq(n[0], 0);
 	ck_assert_uint_eq(n[1], 9);
-	ck_assert_uint_eq(s->linkdown_applied, 1);
+	ck_assert_uint_eq(s->site->linkdown_applied, 1);
 	session_link_down_notice(s, 0, LINKDOWN_CARRIER, 7);
 	session_link_down_notice(s, 0, LINKDOWN_CARRIER, 7);
-	ck_assert_uint_eq(s->linkdown_rx, 3);
-	ck_assert_uint_eq(s->linkdown_applied, 1);
+	ck_assert_uint_eq(s->site->linkdown_rx, 3);
+	ck_assert_uint_eq(s->site->linkdown_applied, 1);
 
 	/* Back up (probes); a late copy of notice 7, or an older one, does
 	 * not take it down again. */
@@ -335,8 +336,8 @@ START_TEST(link_down_notice)
 	/* A link id the HELLO did not announce, or past any link. */
 	session_link_down_notice(s, 5, LINKDOWN_CARRIER, 100);
 	session_link_down_notice(s, 255, LINKDOWN_CARRIER, 101);
-	ck_assert_uint_eq(s->linkdown_applied, 4);
-	ck_assert_uint_eq(s->linkdown_rx, 10);
+	ck_assert_uint_eq(s->site->linkdown_applied, 4);
+	ck_assert_uint_eq(s->site->linkdown_rx, 10);
 	session_free(s);
 }
 END_TEST
