@@ -165,9 +165,9 @@ link_grace_ms(const struct link_health *lh)
 		return link_timeout_ms(lh);
 	if (floor == 0)
 		floor = 1;
-	/* 4 * RTTVAR (RFC 6298's K), in whole ms rounded up, less what the
+	/* 4 * the jitter (link.h), in whole ms rounded up, less what the
 	 * down_after - 1 intervals before the last probe already wait. */
-	g = ((uint64_t)(lh->rttvar_us > 0 ? lh->rttvar_us : 0) * 4 + 999) /
+	g = ((uint64_t)(lh->jitter_us > 0 ? lh->jitter_us : 0) * 4 + 999) /
 	    1000;
 	wait = (uint64_t)(lh->p.down_after - 1) * lh->p.interval_ms;
 	g = g > wait ? g - wait : 0;

@@ -98,24 +98,28 @@
  * none.  So the link also goes down (same reason, "N probes unanswered")
  * when down_after probes have left since the last reply of any kind (in
  * time or late) and the down_after-th of them has waited the grace
- *	clamp(4 * RTTVAR - (down_after - 1) * interval_ms,
+ *	clamp(4 * J - (down_after - 1) * interval_ms,
  *	    max(1, interval_ms / 4), timeout_ms)
  * (link_grace_ms(); before the first sample, timeout_ms as above, so that
  * a slow link is not declared dead before its first reply could arrive).
  * That is "no reply for T" after the first unanswered probe, with
- *	T = max((down_after - 1) * interval_ms + interval_ms / 4,
- *	    4 * RTTVAR)
- * (plus the phase of the RTT against the probe clock): the down_after
- * probes make random loss an unlikely cause (at a round-trip loss q,
- * q^down_after a probe: 5% each way, q = 9.75%, and the daemons' 10
- * probes make it 7.8e-11, one false alarm in some 1,600 days of 10 ms
- * probes), and RFC 6298's margin K * RTTVAR over the RTT's variation
- * makes a late reply a cause only when the link's own variation says it
- * could not be that late: a link whose RTTVAR is below a quarter of
- * those intervals (22 ms with the daemons' defaults) waits the
- * intervals and a quarter, a jittery one 4 * RTTVAR.  RTTVAR, not the SRTT: a queue delays every
- * reply alike, and what the silence must allow for is a reply later
- * than the one before it.  A link that stops
+ *	T = max((down_after - 1) * interval_ms + interval_ms / 4, 4 * J)
+ * (plus the phase of the RTT against the probe clock), J the jitter
+ * above: the down_after probes make random loss an unlikely cause (at a
+ * round-trip loss q, q^down_after a probe: 5% each way, q = 9.75%, and
+ * the daemons' 10 probes make it 7.8e-11, one false alarm in some 1,600
+ * days of 10 ms probes), and four times the mean difference between
+ * consecutive round trips makes a late reply a cause only when the
+ * link's own variation says it could not be that late: a link whose J is
+ * below a quarter of those intervals (22 ms with the daemons' defaults)
+ * waits the intervals and a quarter, a jittery one (an LTE link's
+ * scheduling) 4 * J.  The jitter, not RTTVAR (RFC 6298's deviation from
+ * the SRTT, which the loss timeout uses): what the silence must allow
+ * for is a reply later than the one before it, and a queue that fills
+ * and drains under load moves the RTT far from its mean (under iperf3
+ * here, a blackhole took 146-174 ms to find with 4 * RTTVAR: an RTTVAR
+ * of 35-40 ms) while consecutive round trips 10 ms apart differ little.  A
+ * link that stops
  * answering at time c is then down by c + down_after * interval_ms +
  * grace at the latest (325 ms with this module's defaults, 102 ms with
  * the daemons', config-int.h), whatever its RTT, if the daemon calls

@@ -300,7 +300,7 @@ silent_hold(const struct socketd *sd, size_t i)
 
 /*
  * A grace after a probe round (link_grace_ms(): a quarter interval, more
- * on a link whose 4 * RTTVAR exceeds its down_after - 1 intervals; modulo
+ * on a link whose 4 * jitter exceeds its down_after - 1 intervals; modulo
  * the interval): the link whose down_after-th probe since its last reply
  * has waited its grace is declared down now, not at the next round.  That
  * is what keeps a blackhole's detection within down_after intervals and a

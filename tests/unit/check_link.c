@@ -1053,11 +1053,10 @@ START_TEST(test_silence_needs_down_after_probes)
 	ck_assert_uint_eq(link_grace_ms(&lh), 2000); /* no sample yet */
 	link_probe_sent(&lh, 0, 0);
 	ck_assert_int_eq(link_probe_answered(&lh, 0, 300), LINK_NO_CHANGE);
-	/* SRTT 300, RTTVAR 150: the loss timeout is 900 ms, and the grace
-	 * what 4 * RTTVAR adds to 2 intervals: one sample says little of
-	 * the variation. */
+	/* SRTT 300, RTTVAR 150: the loss timeout is 900 ms; no jitter
+	 * yet, so the grace is a quarter interval. */
 	ck_assert_uint_eq(link_timeout_ms(&lh), 900);
-	ck_assert_uint_eq(link_grace_ms(&lh), 400);
+	ck_assert_uint_eq(link_grace_ms(&lh), 25);
 	/* Steady at 300 ms: RTTVAR gone, a loss timeout of 400 ms, the
 	 * grace a quarter interval. */
 	steady(&lh, 40, 1000, 300);
@@ -1239,11 +1238,13 @@ fwire_run(struct fwire *w, uint64_t until)
 }
 
 /*
- * The grace of the silence rule follows RFC 6298's RTTVAR: T, the time
- * with no reply, is the larger of (down_after - 1) intervals and a
- * quarter, and 4 * RTTVAR (in whole milliseconds), so the grace is what
- * 4 * RTTVAR adds to the intervals, a quarter interval at least,
- * timeout_ms at most, and timeout_ms before the first sample.
+ * The grace of the silence rule follows the jitter (RFC 3550's mean
+ * difference between consecutive round trips): T, the time with no
+ * reply, is the larger of (down_after - 1) intervals and a quarter, and
+ * 4 * J (in whole milliseconds), so the grace is what 4 * J adds to the
+ * intervals, a quarter interval at least, timeout_ms at most, and
+ * timeout_ms before the first sample.  A slow but steady RTT, or one
+ * that moves slowly (a queue), adds nothing.
  */
 START_TEST(test_grace_from_rtt_samples)
 {
@@ -1254,41 +1255,35 @@ START_TEST(test_grace_from_rtt_samples)
 
 	link_health_init(&lh, &p, 0);
 	ck_assert_uint_eq(link_grace_ms(&lh), 1000);
-	/* First sample 100 ms: SRTT 100, RTTVAR 50 (RFC 6298 2.2): T is
-	 * 200 ms, 90 of them the 9 intervals. */
+	/* First sample 100 ms: no jitter yet, the floor; the loss timeout
+	 * is RFC 6298's (SRTT 100, RTTVAR 50). */
 	link_probe_sent(&lh, 0, 0);
 	link_probe_answered(&lh, 0, 100);
-	ck_assert_uint_eq(link_grace_ms(&lh), 110);
-	ck_assert_uint_eq(link_timeout_ms(&lh), 300);
-	/* The same again: RTTVAR 37.5, then 28.125 ms. */
-	link_probe_sent(&lh, 1, 1000);
-	link_probe_answered(&lh, 1, 1100);
-	ck_assert_uint_eq(link_grace_ms(&lh), 60);
-	link_probe_sent(&lh, 2, 2000);
-	link_probe_answered(&lh, 2, 2100);
-	ck_assert_uint_eq(link_grace_ms(&lh), 23);
-	/* A steady link: RTTVAR decays, the floor of a quarter interval. */
-	for (i = 3; i < 100; i++) {
-		link_probe_sent(&lh, i, i * 1000);
-		link_probe_answered(&lh, i, i * 1000 + 100);
-	}
 	ck_assert_uint_eq(link_grace_ms(&lh), 2);
-	/* RTTVAR near 20 ms (5 and 45 ms in turn): 4 * RTTVAR is within
-	 * the intervals, the grace stays the floor. */
-	for (; i < 200; i++) {
+	ck_assert_uint_eq(link_timeout_ms(&lh), 300);
+	/* A queue: the RTT climbs 1 ms a probe from 100 to 300 ms (J 1
+	 * ms), then stays: the floor all along. */
+	for (i = 1; i <= 200; i++) {
+		link_probe_sent(&lh, i, i * 10);
+		link_probe_answered(&lh, i, i * 10 + 100 + i);
+		REQUIRE(link_grace_ms(&lh) == 2);
+	}
+	/* A jittery link: 5 and 45 ms in turn (J near 40 ms): T = 4 J,
+	 * about 160 ms, the grace about 70. */
+	for (; i < 400; i++) {
 		link_probe_sent(&lh, i, i * 1000);
 		link_probe_answered(&lh, i, i * 1000 + (i % 2 ? 5 : 45));
 	}
-	ck_assert_uint_eq(link_grace_ms(&lh), 2);
-	/* RTTVAR near 50 ms (5 and 105 ms): T about 200 ms. */
-	for (; i < 300; i++) {
+	ck_assert_uint_ge(link_grace_ms(&lh), 60);
+	ck_assert_uint_le(link_grace_ms(&lh), 71);
+	/* Steady again: J decays, the floor. */
+	for (; i < 600; i++) {
 		link_probe_sent(&lh, i, i * 1000);
-		link_probe_answered(&lh, i, i * 1000 + (i % 2 ? 5 : 105));
+		link_probe_answered(&lh, i, i * 1000 + 20);
 	}
-	ck_assert_uint_ge(link_grace_ms(&lh), 90);
-	ck_assert_uint_le(link_grace_ms(&lh), 130);
+	ck_assert_uint_eq(link_grace_ms(&lh), 2);
 	/* No more than timeout_ms, whatever the variation. */
-	for (; i < 400; i++) {
+	for (; i < 700; i++) {
 		link_probe_sent(&lh, i, i * 10000);
 		link_probe_answered(&lh, i, i * 10000 + (i % 2 ? 5 : 5000));
 	}
