@@ -141,7 +141,10 @@ link_timeout_ms(const struct link_health *lh)
 
 	if (!lh->has_rtt)
 		return lh->p.timeout_ms;
-	g = (int64_t)lh->p.interval_ms * 1000;
+	g = (int64_t)(lh->p.interval_ms > LINK_TIMEOUT_FLOOR_MS
+		    ? lh->p.interval_ms
+		    : LINK_TIMEOUT_FLOOR_MS) *
+	    1000;
 	v = 4 * lh->rttvar_us;
 	rto_us = lh->srtt_us + (g > v ? g : v);
 	ms = ((uint64_t)rto_us + 999) / 1000;
@@ -155,13 +158,24 @@ link_timeout_ms(const struct link_health *lh)
 uint32_t
 link_grace_ms(const struct link_health *lh)
 {
-	uint32_t t = link_timeout_ms(lh), cap = lh->p.interval_ms / 4;
+	uint32_t floor = lh->p.interval_ms / 4;
+	uint64_t g, wait;
 
 	if (!lh->has_rtt)
-		return t;
-	if (cap == 0)
-		cap = 1;
-	return t < cap ? t : cap;
+		return link_timeout_ms(lh);
+	if (floor == 0)
+		floor = 1;
+	/* 4 * the jitter (link.h), in whole ms rounded up, less what the
+	 * down_after - 1 intervals before the last probe already wait. */
+	g = ((uint64_t)(lh->jitter_us > 0 ? lh->jitter_us : 0) * 4 + 999) /
+	    1000;
+	wait = (uint64_t)(lh->p.down_after - 1) * lh->p.interval_ms;
+	g = g > wait ? g - wait : 0;
+	if (g < floor)
+		g = floor;
+	if (g > lh->p.timeout_ms)
+		g = lh->p.timeout_ms;
+	return (uint32_t)g;
 }
 
 void
@@ -235,16 +249,17 @@ link_probe_answered(struct link_health *lh, uint32_t seq, uint64_t now_ms)
 	return link_probe_answered_us(lh, seq, now_ms * 1000);
 }
 
-/* One probe lost; LINK_WENT_DOWN when it completes down_after. */
+/* One probe lost; LINK_WENT_DOWN when it completes down_after, unless
+ * held (link_tick_hold(): the silence decides then). */
 static enum link_event
-lost(struct link_health *lh, uint64_t now_ms)
+lost(struct link_health *lh, uint64_t now_ms, int held)
 {
 	lh->c.lost++;
 	lh->loss_ppm = ewma_toward(lh->loss_ppm, PPM, lh->p.loss_shift);
 	lh->answers = 0;
 	if (lh->misses < UINT32_MAX)
 		lh->misses++;
-	if (!lh->up || lh->misses < lh->p.down_after)
+	if (!lh->up || held || lh->misses < lh->p.down_after)
 		return LINK_NO_CHANGE;
 	snprintf(lh->reason, sizeof(lh->reason), "%u probe%s unanswered",
 	    lh->misses, lh->misses == 1 ? "" : "s");
@@ -254,13 +269,20 @@ lost(struct link_health *lh, uint64_t now_ms)
 enum link_event
 link_tick(struct link_health *lh, uint64_t now_ms)
 {
+	return link_tick_hold(lh, now_ms, 0);
+}
+
+enum link_event
+link_tick_hold(struct link_health *lh, uint64_t now_ms, uint32_t hold_ms)
+{
 	enum link_event ev = LINK_NO_CHANGE;
 	uint32_t        timeout = link_timeout_ms(lh), i, k;
 	uint64_t        sent_ms;
+	int             held = hold_ms > 0;
 
 	/* Evicted probes were sent before anything still in the ring. */
 	for (; lh->evicted > 0; lh->evicted--)
-		if (lost(lh, now_ms) != LINK_NO_CHANGE)
+		if (lost(lh, now_ms, held) != LINK_NO_CHANGE)
 			ev = LINK_WENT_DOWN;
 	for (i = 0; i < LINK_PROBE_RING; i++) {
 		k = (lh->head + i) % LINK_PROBE_RING;
@@ -271,13 +293,13 @@ link_tick(struct link_health *lh, uint64_t now_ms)
 		    now_ms - sent_ms < timeout)
 			continue;
 		lh->ring[k].state = SLOT_LOST;
-		if (lost(lh, now_ms) != LINK_NO_CHANGE)
+		if (lost(lh, now_ms, held) != LINK_NO_CHANGE)
 			ev = LINK_WENT_DOWN;
 	}
 	/* Silence (link.h): down_after probes since the last reply, the
-	 * down_after-th past its grace. */
+	 * down_after-th past its grace (and the hold). */
 	if (lh->up && lh->quiet >= lh->p.down_after && now_ms >= lh->quiet_ms &&
-	    now_ms - lh->quiet_ms >= link_grace_ms(lh)) {
+	    now_ms - lh->quiet_ms >= (uint64_t)link_grace_ms(lh) + hold_ms) {
 		snprintf(lh->reason, sizeof(lh->reason),
 		    "%u probe%s unanswered", lh->quiet,
 		    lh->quiet == 1 ? "" : "s");
@@ -358,6 +380,12 @@ link_cause(const struct link_health *lh)
 	if (!lh->carrier_up)
 		return LINK_CAUSE_CARRIER;
 	return LINK_CAUSE_PROBES;
+}
+
+uint32_t
+link_quiet(const struct link_health *lh)
+{
+	return lh->quiet;
 }
 
 int

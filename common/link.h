@@ -69,10 +69,15 @@
  *
  * Loss timeout: a probe is lost when unanswered after
  *	clamp(SRTT + max(G, 4 * RTTVAR), interval_ms, timeout_ms)
- * (RFC 6298 section 2.3 with K = 4), where G = interval_ms, the granularity
- * of link_tick(): a finer deadline could not be honoured, and the floor
- * keeps a steady link (RTTVAR near 0) from counting a one-interval delay
- * spike as loss.  Before the first sample the timeout is timeout_ms (RFC
+ * (RFC 6298 section 2.3 with K = 4), where G = max(interval_ms,
+ * LINK_TIMEOUT_FLOOR_MS): the granularity of link_tick() (a finer
+ * deadline could not be honoured), and at least 100 ms, which keeps a
+ * steady link (RTTVAR near 0) from counting a delay spike as loss: at 10
+ * ms probes a floor of one interval counted every reply a busy machine
+ * read 11 ms late as lost (1% "loss" on a clean link, measured here), and
+ * down_after such misses in a row took the link down.  Detection does not
+ * wait for it: the silence below finds a dead link first.  Before the
+ * first sample the timeout is timeout_ms (RFC
  * 6298 section 2.1 starts at 1 s for the same reason: the path is
  * unknown).  A fixed "lost when the next probe is due" would declare
  * every probe of an LTE link with a 150 ms RTT lost at a 100 ms interval;
@@ -93,22 +98,41 @@
  * none.  So the link also goes down (same reason, "N probes unanswered")
  * when down_after probes have left since the last reply of any kind (in
  * time or late) and the down_after-th of them has waited the grace
- *	min(loss timeout, max(1, interval_ms / 4))
+ *	clamp(4 * J - (down_after - 1) * interval_ms,
+ *	    max(1, interval_ms / 4), timeout_ms)
  * (link_grace_ms(); before the first sample, timeout_ms as above, so that
  * a slow link is not declared dead before its first reply could arrive).
- * The loss timeout is never below interval_ms, so the grace is a quarter
- * interval once the link was measured.  A link that stops answering at
- * time c is then down by c + down_after * interval_ms + grace at the
- * latest (325 ms with the defaults), whatever its RTT, if the daemon
- * calls link_tick() at the grace's end (it schedules that tick: the
- * probes' own ticks are an interval apart).  The cost: a link whose
- * delay jumps, between two replies, by more than about
- * (down_after - 2) * interval_ms + grace (125 ms with the defaults; up
- * to an interval more depending on the RTT's phase against the probe
- * clock) is taken for dead, then back after up_after answers: for that
- * long it looks exactly like a dead one.  A queue filling under load
- * raises the delay by at most an interval per interval at twice the line
- * rate, and by its own depth (tbf's latency) at most.
+ * That is "no reply for T" after the first unanswered probe, with
+ *	T = max((down_after - 1) * interval_ms + interval_ms / 4, 4 * J)
+ * (plus the phase of the RTT against the probe clock), J the jitter
+ * above: the down_after probes make random loss an unlikely cause (at a
+ * round-trip loss q, q^down_after a probe: 5% each way, q = 9.75%, and
+ * the daemons' 10 probes make it 7.8e-11, one false alarm in some 1,600
+ * days of 10 ms probes), and four times the mean difference between
+ * consecutive round trips makes a late reply a cause only when the
+ * link's own variation says it could not be that late: a link whose J is
+ * below a quarter of those intervals (22 ms with the daemons' defaults)
+ * waits the intervals and a quarter, a jittery one (an LTE link's
+ * scheduling) 4 * J.  The jitter, not RTTVAR (RFC 6298's deviation from
+ * the SRTT, which the loss timeout uses): what the silence must allow
+ * for is a reply later than the one before it, and a queue that fills
+ * and drains under load moves the RTT far from its mean (under iperf3
+ * here, a blackhole took 146-174 ms to find with 4 * RTTVAR: an RTTVAR
+ * of 35-40 ms) while consecutive round trips 10 ms apart differ little.  A
+ * link that stops
+ * answering at time c is then down by c + down_after * interval_ms +
+ * grace at the latest (325 ms with this module's defaults, 102 ms with
+ * the daemons', config-int.h), whatever its RTT, if the daemon calls
+ * link_tick() at the grace's end (it schedules that tick: the probes'
+ * own ticks are an interval apart).  The cost: a link whose delay jumps,
+ * between two replies, by more than about (down_after - 2) *
+ * interval_ms + grace (125 ms with this module's defaults, 82 ms with
+ * the daemons'; up to an interval more depending on
+ * the RTT's phase against the probe clock) is taken for dead, then back
+ * after up_after answers: for that long it looks exactly like a dead
+ * one.  A queue filling under load raises the delay by at most an
+ * interval per interval at twice the line rate, and by its own depth
+ * (tbf's latency) at most.
  * Only replies prove the link alive, not data the far end sent on it:
  * data proves the far end's direction, and a link dead upstream but
  * alive downstream (asymmetric failure, a common ISP fault) would
@@ -127,8 +151,14 @@
 
 #include <stdint.h>
 
-#define LINK_PROBE_RING 64
+/* Outstanding probes remembered: 2.56 s at 10 ms probes, beyond the
+ * largest loss timeout (timeout_ms, 1 s by default), so that a slow
+ * link's probes are answered, not pushed out and counted lost. */
+#define LINK_PROBE_RING 256
 
+/* This module's defaults, for a caller that passes none (the unit
+ * tests); the daemons pass their configuration's, whose defaults
+ * (config-int.h, wanpair.json(5)) probe faster. */
 #define LINK_DEFAULT_INTERVAL_MS  100
 #define LINK_DEFAULT_DOWN_AFTER   3
 #define LINK_DEFAULT_UP_AFTER     5
@@ -136,6 +166,14 @@
 #define LINK_DEFAULT_RTT_SHIFT    3 /* 1/8, RFC 6298 alpha */
 #define LINK_DEFAULT_JITTER_SHIFT 4 /* 1/16, RFC 3550 section 6.4.1 */
 #define LINK_DEFAULT_LOSS_SHIFT   6 /* 1/64 */
+/* How much longer both daemons wait when every link is silent at once
+ * (link_tick_hold()): a process starved of CPU on a busy box stalls for
+ * 100-150 ms now and then (measured here with 10 ms probes: 144 ms of
+ * silence on both links at once), which 10 probes 10 ms apart would take
+ * for the death of every link. */
+#define LINK_SILENT_HOLD_MS 400
+/* The loss timeout's floor (G in "Loss timeout" above). */
+#define LINK_TIMEOUT_FLOOR_MS 100
 
 /* Zero in any field means its default.  Shifts above 16 are clamped;
  * timeout_ms below interval_ms is raised to interval_ms. */
@@ -220,6 +258,21 @@ enum link_event link_probe_answered_us(
 /* Declares lost the probes older than the loss timeout, oldest first.
  * May return LINK_WENT_DOWN, never LINK_WENT_UP. */
 enum link_event link_tick(struct link_health *, uint64_t now_ms);
+/*
+ * link_tick(), but probes hold_ms longer: neither the silence nor
+ * down_after losses take the link down before the down_after-th probe
+ * since the last reply has waited its grace and hold_ms (the losses are
+ * counted all the same).  For a daemon that finds every link silent at
+ * once: that is its own stall, or its peer's, more likely than every
+ * link dying in the same instant, and with no link left to move the
+ * flows to, taking them down gains nothing (and costs up_after answers
+ * when the stall ends).
+ */
+enum link_event link_tick_hold(
+    struct link_health *, uint64_t now_ms, uint32_t hold_ms);
+/* Probes sent since the last reply (in time or late): the count the
+ * silence rule compares with down_after. */
+uint32_t link_quiet(const struct link_health *);
 /* Carrier (IFF_LOWER_UP) of the link's device.  Loss: LINK_WENT_DOWN if
  * the link was up.  Return: LINK_NO_CHANGE, probing starts over. */
 enum link_event link_carrier(struct link_health *, int up, uint64_t now_ms);
@@ -248,7 +301,7 @@ uint32_t link_timeout_ms(const struct link_health *);
 /* How long the down_after-th probe sent since the last reply may wait
  * before the link is declared down (see "Silence" above).  A daemon that
  * ticks only when it probes should also tick this long after each probe
- * when it is shorter than interval_ms. */
+ * (modulo interval_ms: an interval's own tick comes anyway). */
 uint32_t link_grace_ms(const struct link_health *);
 /* now_ms of the last transition (or of init). */
 uint64_t                    link_changed_ms(const struct link_health *);

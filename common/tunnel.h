@@ -59,8 +59,10 @@ enum tunnel_ev_kind {
 	TUNNEL_EV_EXHAUSTED,  /* tx refused its 1st (65537th, ...) packet */
 	TUNNEL_EV_PROBE,      /* a probe answered on `link`: seq, at_us */
 	TUNNEL_EV_LINK_BACK,  /* a down `link` probes again (popd) */
-	TUNNEL_EV_NEED_KEY    /* `epoch`'s key is wanted: tunnel_refill();
+	TUNNEL_EV_NEED_KEY,   /* `epoch`'s key is wanted: tunnel_refill();
 				 `link` is 1 for the up direction's */
+	TUNNEL_EV_LINK_DOWN   /* the Socket's notice that `link` died
+				 (popd, proto/linkdown.h): seq, cause */
 };
 
 struct tunnel_ev {
@@ -69,9 +71,11 @@ struct tunnel_ev {
 	uint8_t  worker;  /* whose keys: REKEY, EXHAUSTED and tx NEED_KEY
 			     this end's, PEER_EPOCH and rx NEED_KEY the
 			     peer's worker */
+	uint8_t  cause;   /* LINK_DOWN: enum linkdown_cause */
 	uint32_t session; /* of the tunnel that raised it */
 	uint32_t epoch;   /* REKEY, PEER_EPOCH */
-	uint32_t seq;     /* PROBE: the probe's sequence number */
+	uint32_t seq;     /* PROBE: the probe's sequence number; LINK_DOWN:
+			     the notice's */
 	uint64_t at_us;   /* PROBE: when the answer arrived (now_us()) */
 	uint64_t count;   /* EXHAUSTED: packets refused by this tunnel */
 };

@@ -76,6 +76,13 @@ static const struct family families[] = {
     {"wanpair_reassign_refused_total", "counter",
 	"REASSIGN moves refused: unknown or down link.", AT_UNIT_CONTROL,
 	"reassign_refused", V_NUM},
+    {"wanpair_link_down_notices_total", "counter",
+	"Link-down notices on the data plane: copies sent (socketd), "
+	"authentic copies received (popd).",
+	AT_UNIT_CONTROL, "link_down_notices", V_NUM},
+    {"wanpair_link_down_applied_total", "counter",
+	"Links taken down by the Socket's link-down notice (popd).",
+	AT_UNIT_CONTROL, "link_down_applied", V_NUM},
     {"wanpair_control_sessions", "gauge", "Sites with a data-plane session.",
 	AT_ROOT_CONTROL, "sessions", V_NUM},
     {"wanpair_control_pending", "gauge",

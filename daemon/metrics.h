@@ -16,6 +16,8 @@
  *	            "connected": bool (WELCOME received), "link": name,
  *	            "reassign_sent": failover batches (REASSIGN) queued for
  *	            the PoP, "reassign_applied": ... acknowledged whole,
+ *	            "link_down_notices": link-down notices (copies) sent on
+ *	            the data plane (proto/linkdown.h),
  *	            "sessions_expired": keys dropped after session_grace_s
  *	            without a channel}
  *	            popd: {"sessions": sites with a session, "pending":
@@ -55,7 +57,10 @@
  *	            "reason", "since_s", "violations": windows over a limit,
  *	            the last window's "loss", "rtt_ms", "jitter_ms"}]}]
  *	sites       popd: [{"name", "session": bool, "control":
- *	            {"connected": bool, "reassign_applied": REASSIGN batches
+ *	            {"connected": bool, "link_down_notices": the Socket's
+ *	            link-down notices received (every authentic copy),
+ *	            "link_down_applied": ... that took a link down,
+ *	            "reassign_applied": REASSIGN batches
  *	            applied, "reassign_moves": flows put on the Socket's
  *	            link, "reassign_refused": moves to an unknown or down
  *	            link}, "flows": {as above, "max" the site's flows_max,

@@ -74,9 +74,11 @@ site_json(const struct site *site, const struct config *conf, uint64_t now)
 		return NULL;
 	links = s != NULL ? links_json(s, conf, now) : json_array();
 	return json_pack(
-	    "{s:s,s:b,s:{s:b,s:I,s:I,s:I},s:o,s:o,s:{s:I,s:I,s:I,s:I}}", "name",
-	    site->conf->name, "session", s != NULL, "control", "connected",
-	    s != NULL && s->conn != NULL && s->conn->welcomed,
+	    "{s:s,s:b,s:{s:b,s:I,s:I,s:I,s:I,s:I},s:o,s:o,s:{s:I,s:I,s:I,s:I}}",
+	    "name", site->conf->name, "session", s != NULL, "control",
+	    "connected", s != NULL && s->conn != NULL && s->conn->welcomed,
+	    "link_down_notices", (json_int_t)site->linkdown_rx,
+	    "link_down_applied", (json_int_t)site->linkdown_applied,
 	    "reassign_applied",
 	    (json_int_t)(s != NULL ? s->reassign_batches : 0), "reassign_moves",
 	    (json_int_t)(s != NULL ? s->reassign_moved + s->reassign_inserted

@@ -261,7 +261,8 @@ ev_who(void *owner, char *buf, size_t len)
 }
 
 /* REKEY to send (which may close a connection that does not read); a
- * silent link that probes again: its flows come back (a table walk). */
+ * silent link that probes again: its flows come back (a table walk);
+ * the Socket's word that a link died: its flows leave it. */
 static void
 ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 {
@@ -276,6 +277,12 @@ ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 			s->rekey_said = ev->epoch + 1;
 			control_send_rekey(s, ev->epoch);
 		}
+		return;
+	}
+	if (ev->kind == TUNNEL_EV_LINK_DOWN) {
+		pthread_mutex_lock(&pd->engine_mu);
+		session_link_down_notice(s, ev->link, ev->cause, ev->seq);
+		pthread_mutex_unlock(&pd->engine_mu);
 		return;
 	}
 	if (ev->kind != TUNNEL_EV_LINK_BACK)

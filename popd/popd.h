@@ -94,6 +94,9 @@ struct session {
 	uint64_t *rx_last_ms; /* last authenticated packet */
 	uint8_t  *link_down;
 	uint32_t *probes_back; /* probes since it went down */
+	/* the number of the last link-down notice (proto/linkdown.h)
+	 * applied to it: copies and stale ones are not newer */
+	uint32_t *linkdown_seq;
 
 	/* the Socket's flow moves (REASSIGN): in all, and in the batch
 	 * being received (reset by its chunk 0) */
@@ -129,8 +132,13 @@ struct site {
 	/* pd->engine_mu's, as its engine */
 	uint64_t drop_spoofed;
 	uint64_t drop_no_endpoint;
-	uint64_t drop_no_link;         /* every link down */
-	uint64_t drop_table_full;      /* a new flow, no entry to be had */
+	uint64_t drop_no_link;    /* every link down */
+	uint64_t drop_table_full; /* a new flow, no entry to be had */
+	/* the Socket's link-down notices on the data plane, of every
+	 * session (a failover that moves the control channel makes a new
+	 * one): authentic copies received, and those that took a link
+	 * down */
+	uint64_t             linkdown_rx, linkdown_applied;
 	struct log_ratelimit link_log; /* link changes, at info */
 };
 
@@ -361,6 +369,12 @@ void dataplane_stop(struct popd *);
  * under pd->engine_mu. */
 void session_link_state(
     struct session *, unsigned idx, int up, const char *why);
+/* The Socket's link-down notice number seq for its wire link id `link`
+ * (proto/linkdown.h): takes the link down unless the notice is a copy or
+ * older than the last one applied to it; counted either way.  Under
+ * pd->engine_mu. */
+void session_link_down_notice(
+    struct session *, uint8_t link, uint8_t cause, uint32_t seq);
 /* Applies one REASSIGN chunk of the Socket's to the session's flows;
  * under pd->engine_mu. */
 void session_reassign(struct session *, const struct ctl_reassign *);

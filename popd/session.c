@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "linkdown.h"
 #include "log.h"
 #include "popd.h"
 #include "tls.h"
@@ -365,6 +366,34 @@ session_sla_json(
 }
 
 /*
+ * The Socket's link-down notice (proto/linkdown.h), authenticated and
+ * opened by the data plane: the link's return flows move now, not when
+ * LINK_STATE arrives over a control channel that may have to be made
+ * again first.  The first copy of a notice acts; the others, and any
+ * older than the last one applied to that link (serial-number order,
+ * RFC 1982), are only counted.
+ */
+void
+session_link_down_notice(
+    struct session *s, uint8_t link, uint8_t cause, uint32_t seq)
+{
+	unsigned idx;
+	char     why[64];
+
+	s->site->linkdown_rx++;
+	idx = link < CONFIG_MAX_LINKS ? s->index_of[link] : LINK_NONE;
+	if (idx == LINK_NONE || (int32_t)(seq - s->linkdown_seq[idx]) <= 0)
+		return;
+	s->linkdown_seq[idx] = seq;
+	if (s->link_down[idx])
+		return;
+	snprintf(why, sizeof(why), "the Socket's notice (%s)",
+	    linkdown_cause_str(cause));
+	session_link_state(s, idx, 0, why);
+	s->site->linkdown_applied++;
+}
+
+/*
  * The Socket's word on where flows go (REASSIGN chunk), applied to the
  * return direction.  A move to a link this PoP does not know, or sees
  * down, is refused and counted: the flow stays where this side put it,
@@ -491,8 +520,8 @@ engine_repoint(struct engine *e, const struct balance_spec *spec)
 /* A session's per-link arrays, one link's worth (session_new()). */
 #define PER_LINK_BYTES                                                         \
 	(sizeof(struct sockaddr_storage) + 7 * sizeof(uint64_t) +              \
-	    sizeof(struct ctl_link) + sizeof(socklen_t) + sizeof(uint32_t) +   \
-	    2 * sizeof(uint8_t))
+	    sizeof(struct ctl_link) + sizeof(socklen_t) +                      \
+	    2 * sizeof(uint32_t) + 2 * sizeof(uint8_t))
 /* Each array's start keeps the alignment its type needs: the struct's
  * size and every array before it are multiples of it. */
 _Static_assert(
@@ -537,7 +566,8 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	p += n * sizeof(*s->links);
 	s->endpoint_len = (socklen_t *)(void *)p;
 	s->probes_back = (uint32_t *)(s->endpoint_len + n);
-	s->link_down = (uint8_t *)(s->probes_back + n);
+	s->linkdown_seq = s->probes_back + n;
+	s->link_down = (uint8_t *)(s->linkdown_seq + n);
 	s->endpoint_lsn = s->link_down + n;
 	s->site = site;
 	s->conn = conn;

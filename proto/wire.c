@@ -54,6 +54,7 @@ wire_hdr_decode(const uint8_t *p, size_t len, struct wire_hdr *hdr)
 	case WIRE_DATA:
 	case WIRE_PROBE:
 	case WIRE_PROBE_REPLY:
+	case WIRE_LINK_DOWN:
 	case WIRE_DUP:
 		break;
 	default:

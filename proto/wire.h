@@ -33,7 +33,7 @@ enum wire_type {
 	WIRE_DATA = 1,        /* an encrypted inner IP packet */
 	WIRE_PROBE = 2,       /* RTT/loss probe, answered on the same link */
 	WIRE_PROBE_REPLY = 3, /* the answer to a WIRE_PROBE */
-	/* 4 is taken by another change under way */
+	WIRE_LINK_DOWN = 4,   /* Socket to PoP: a link died (linkdown.h) */
 	WIRE_DUP = 5 /* one of two copies of an inner packet (dupwire.h) */
 };
 

@@ -211,14 +211,15 @@ socketd_counters(void *arg)
 		return NULL;
 	}
 	state = socketd_control_state(sd);
-	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I},"
+	j = json_pack("{s:s,s:s,s:I,s:s,s:{s:s,s:b,s:s?,s:I,s:I,s:I,s:I},"
 		      "s:{s:I,s:I,s:I,s:I},s:o,s:o,s:o*,s:o,s:o}",
 	    "daemon", PROGNAME, "version", PACKAGE_VERSION, "start_time",
 	    (json_int_t)sd->started, "site", sd->conf->site, "control", "state",
 	    state, "connected", sd->ctl_welcomed, "link",
 	    sd->ctl != NULL ? sd->links[sd->ctl_link].conf->name : NULL,
 	    "reassign_sent", (json_int_t)sd->reassign_sent, "reassign_applied",
-	    (json_int_t)sd->reassign_applied, "sessions_expired",
+	    (json_int_t)sd->reassign_applied, "link_down_notices",
+	    (json_int_t)sd->linkdown_sent, "sessions_expired",
 	    (json_int_t)sd->sessions_expired, "flows", "count",
 	    (json_int_t)fcount, "max", (json_int_t)fmax, "evictions",
 	    (json_int_t)fevict, "new", (json_int_t)fnew, "links", links,

@@ -21,6 +21,7 @@
 
 #include "ctlmsg.h"
 #include "dataev.h"
+#include "linkdown.h"
 #include "log.h"
 #include "probe.h"
 #include "proto.h"
@@ -147,11 +148,67 @@ moves_str(const struct failover *fo, size_t n, char *buf, size_t len)
 }
 
 /*
+ * Copies of a link-down notice sent on each live link.  The notice is
+ * what lets the PoP move the dead link's return flows at once (its own
+ * judgement is silence: down_after intervals; the control channel's
+ * LINK_STATE may have to wait for a new handshake when the channel rode
+ * the dead link), so one lost datagram must not cost that: with loss p
+ * on every live link, all copies are lost with p^(3 * live links).
+ * Copies sent back to back share a burst of loss; a second link does
+ * not.  8 bytes of payload each, 60 on the wire over IPv4: nothing.
+ */
+#define LINKDOWN_COPIES 3
+
+/* Tells the PoP, over every link still up, that l went down. */
+static void
+link_down_notice(struct socketd *sd, const struct slink *l)
+{
+	struct linkdown ld;
+	uint8_t         p[LINKDOWN_LEN];
+	size_t          i;
+	int             k;
+
+	if (!sd->keyed)
+		return;
+	memset(&ld, 0, sizeof(ld));
+	ld.link = l->id;
+	switch (link_cause(&l->health)) {
+	case LINK_CAUSE_ADMIN:
+		ld.cause = LINKDOWN_ADMIN;
+		break;
+	case LINK_CAUSE_CARRIER:
+		ld.cause = LINKDOWN_CARRIER;
+		break;
+	default:
+		ld.cause = LINKDOWN_PROBES;
+		break;
+	}
+	/* 0 is no notice's number (linkdown.h). */
+	if (++sd->linkdown_seq == 0)
+		sd->linkdown_seq = 1;
+	ld.seq = sd->linkdown_seq;
+	if (linkdown_encode(&ld, p, sizeof(p)) != LINKDOWN_LEN)
+		return;
+	for (i = 0; i < sd->nlinks; i++) {
+		if (&sd->links[i] == l || !dataplane_link_up(sd, (unsigned)i))
+			continue;
+		for (k = 0; k < LINKDOWN_COPIES; k++) {
+			dataplane_send(
+			    sd, &sd->links[i], WIRE_LINK_DOWN, p, sizeof(p));
+			sd->linkdown_sent++;
+		}
+	}
+}
+
+/*
  * A link changed state.  Down: its flows move to the live links by their
  * profiles (or stay, dropped, if none is up); up: new flows use it again,
  * with failback "rebalance" flows return to it, and flows stranded while
  * no link was up move to it.  The PoP hears the link state, then the
- * moves (REASSIGN; a failover says so even when nothing moved).
+ * moves (REASSIGN; a failover says so even when nothing moved); a link
+ * that went down is announced on the data plane first (a link-down
+ * notice on every live link), and the control channel's messages stay
+ * the record.
  */
 static void
 link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
@@ -167,6 +224,10 @@ link_changed(struct socketd *sd, struct slink *l, enum link_event ev)
 	/* Workers read the link's state from here on (a packet in flight
 	 * may still go out on a link that just went down). */
 	atomic_store(&l->up, link_state(&l->health) == LINK_UP);
+	/* The PoP first: the table walk below takes time with many
+	 * flows, and the notice lets the PoP do its own walk meanwhile. */
+	if (ev == LINK_WENT_DOWN)
+		link_down_notice(sd, l);
 	memset(&fo, 0, sizeof(fo));
 	fo.sd = sd;
 	pthread_mutex_lock(&sd->engine_mu);
@@ -355,12 +416,39 @@ netlink_read(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * A grace after a probe round (link_grace_ms(), a quarter interval once
- * the links are measured): the link whose down_after-th probe since its
- * last reply just left is declared down now, not at the next round.
- * That is what keeps a blackhole's detection within down_after intervals
- * and a grace (325 ms with the defaults) instead of a whole interval
- * more.
+ * The hold for link i's tick (link_tick_hold()): none when another link
+ * that is up has answered well after link i last did (half of
+ * down_after probes later at least), LINK_SILENT_HOLD_MS when none has.
+ * A dead link among live ones goes down as fast as its probes say; every
+ * link falling silent together is more likely this process, or the PoP,
+ * starved of CPU than every link dying in the same instant (and with no
+ * live link to move the flows to, taking the last one down gains
+ * nothing).  "Well after": in a stall of the PoP, the link whose last
+ * reply before it happened to be lost (5% loss) falls silent a probe or
+ * two before the others, and must not count as singled out.
+ */
+static uint32_t
+silent_hold(const struct socketd *sd, size_t i)
+{
+	uint32_t q = link_quiet(&sd->links[i].health), m;
+	size_t   j;
+
+	m = sd->conf->probe_down_after / 2 > 0 ? sd->conf->probe_down_after / 2
+					       : 1;
+	for (j = 0; j < sd->nlinks; j++)
+		if (j != i && dataplane_link_up(sd, (unsigned)j) &&
+		    link_quiet(&sd->links[j].health) + m <= q)
+			return 0;
+	return LINK_SILENT_HOLD_MS;
+}
+
+/*
+ * A grace after a probe round (link_grace_ms(): a quarter interval, more
+ * on a link whose 4 * jitter exceeds its down_after - 1 intervals; modulo
+ * the interval): the link whose down_after-th probe since its last reply
+ * has waited its grace is declared down now, not at the next round.  That
+ * is what keeps a blackhole's detection within down_after intervals and a
+ * quarter (102 ms with the defaults) instead of an interval more.
  */
 static void
 grace_tick(evutil_socket_t fd, short what, void *arg)
@@ -374,8 +462,9 @@ grace_tick(evutil_socket_t fd, short what, void *arg)
 	if (!sd->keyed)
 		return;
 	for (i = 0; i < sd->nlinks; i++)
-		link_changed(
-		    sd, &sd->links[i], link_tick(&sd->links[i].health, t));
+		link_changed(sd, &sd->links[i],
+		    link_tick_hold(
+			&sd->links[i].health, t, silent_hold(sd, i)));
 }
 
 /*
@@ -389,9 +478,9 @@ probe_round(struct socketd *sd)
 	uint8_t        p[PROBE_LEN];
 	struct probe   pr;
 	uint64_t       t = now_ms(), sent_us;
-	uint32_t       grace = UINT32_MAX;
+	uint32_t       off[CONFIG_MAX_LINKS], g;
 	struct timeval tv;
-	size_t         i;
+	size_t         i, j, noff = 0;
 
 	/* flows expire with no packet too */
 	pthread_mutex_lock(&sd->engine_mu);
@@ -402,7 +491,8 @@ probe_round(struct socketd *sd)
 	for (i = 0; i < sd->nlinks; i++) {
 		struct slink *l = &sd->links[i];
 
-		link_changed(sd, l, link_tick(&l->health, t));
+		link_changed(
+		    sd, l, link_tick_hold(&l->health, t, silent_hold(sd, i)));
 		sla_round(sd, (unsigned)i, t);
 		link_rank(l);
 		/* Each link's own time: sealing and sending the others'
@@ -414,21 +504,26 @@ probe_round(struct socketd *sd)
 		(void)probe_encode(&pr, p, sizeof(p));
 		dataplane_send(sd, l, WIRE_PROBE, p, sizeof(p));
 		link_probe_sent_us(&l->health, l->probe_seq++, sent_us);
-		if (link_grace_ms(&l->health) < grace)
-			grace = link_grace_ms(&l->health);
+		/* A grace of whole intervals ends at a round's own tick. */
+		g = link_grace_ms(&l->health) % sd->conf->probe_interval_ms;
+		for (j = 0; j < noff && off[j] != g; j++)
+			;
+		if (g != 0 && j == noff && noff < CONFIG_MAX_LINKS)
+			off[noff++] = g;
 	}
 	dataev_kick(&sd->dataev);
-	if (grace >= sd->conf->probe_interval_ms)
-		return;
-	/* One more millisecond: now_ms() truncates, and the tick must not
-	 * come a hair before the grace is over.  A one-shot event frees
-	 * itself; event_base_free() frees one still pending at exit. */
-	grace++;
-	tv.tv_sec = grace / 1000;
-	tv.tv_usec = (suseconds_t)(grace % 1000) * 1000;
-	if (event_base_once(sd->base, -1, EV_TIMEOUT, grace_tick, sd, &tv) ==
-	    -1)
-		log_debug("cannot schedule the probes' grace tick");
+	/* One tick per distinct grace, one millisecond late: now_ms()
+	 * truncates, and the tick must not come a hair before the grace is
+	 * over.  A one-shot event frees itself; event_base_free() frees one
+	 * still pending at exit. */
+	for (j = 0; j < noff; j++) {
+		g = off[j] + 1;
+		tv.tv_sec = g / 1000;
+		tv.tv_usec = (suseconds_t)(g % 1000) * 1000;
+		if (event_base_once(
+			sd->base, -1, EV_TIMEOUT, grace_tick, sd, &tv) == -1)
+			log_debug("cannot schedule the probes' grace tick");
+	}
 }
 
 /*

@@ -183,6 +183,10 @@ struct socketd {
 	struct reassign *rq_head;
 	uint64_t         reassign_sent;    /* batches queued for the PoP */
 	uint64_t         reassign_applied; /* ... acknowledged whole */
+	/* link-down notices on the data plane (proto/linkdown.h): the
+	 * last notice's number, and the copies handed to the sockets */
+	uint32_t linkdown_seq;
+	uint64_t linkdown_sent;
 
 	/* data-plane keys of the current session; kept across a reconnect
 	 * until the next WELCOME replaces them (DESIGN.md section 6), for

@@ -567,9 +567,9 @@ START_TEST(defaults)
 	ck_assert_uint_eq(conf->flow_timeouts.s[FLOW_UDP], 60);
 	ck_assert_uint_eq(conf->flow_timeouts.s[FLOW_ICMP], 30);
 	ck_assert_uint_eq(conf->flow_timeouts.s[FLOW_OTHER], 60);
-	ck_assert_uint_eq(conf->probe_interval_ms, 100);
-	ck_assert_uint_eq(conf->probe_down_after, 3);
-	ck_assert_uint_eq(conf->probe_up_after, 5);
+	ck_assert_uint_eq(conf->probe_interval_ms, 10);
+	ck_assert_uint_eq(conf->probe_down_after, 10);
+	ck_assert_uint_eq(conf->probe_up_after, 30);
 	ck_assert_int_eq(conf->failback, FAILBACK_NEW_FLOWS);
 	ck_assert_int_eq(conf->default_profile, -1);
 

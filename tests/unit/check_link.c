@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "link.h"
+#include "check_rng.h"
 #include "check_run.h"
 
 #define NITEMS(a) (sizeof(a) / sizeof((a)[0]))
@@ -607,11 +608,11 @@ START_TEST(test_ring_bounded)
 }
 END_TEST
 
-/* A timeout longer than the ring's span (10 ms probes, 1 s timeout, no
+/* A timeout longer than the ring's span (2 ms probes, 1 s timeout, no
  * RTT yet): probes pushed out of the ring count as lost, once each. */
 START_TEST(test_ring_shorter_than_timeout)
 {
-	struct link_health_params p = {.interval_ms = 10};
+	struct link_health_params p = {.interval_ms = 2};
 	struct link_health        lh;
 	uint64_t                  now = 0;
 	unsigned                  downs = 0;
@@ -622,15 +623,17 @@ START_TEST(test_ring_shorter_than_timeout)
 		if (link_tick(&lh, now) == LINK_WENT_DOWN)
 			downs++;
 		link_probe_sent(&lh, i, now);
-		now += 10;
+		now += 2;
 	}
 	ck_assert_uint_eq(downs, 1);
 	/* Every probe pushed out, less the last, pushed out after the last
 	 * tick. */
 	ck_assert_uint_eq(link_counters(&lh)->lost, 1000 - LINK_PROBE_RING - 1);
-	/* The first pushed out at t = 640 ms is counted at the next tick,
-	 * the third at 670 ms, well before the 1 s timeout. */
-	ck_assert_uint_eq(link_changed_ms(&lh), 670);
+	/* The first pushed out at t = 2 * LINK_PROBE_RING ms is counted at
+	 * the next tick, the third two ticks later, well before the 1 s
+	 * timeout. */
+	ck_assert_uint_lt(2 * LINK_PROBE_RING + 6, 1000);
+	ck_assert_uint_eq(link_changed_ms(&lh), 2 * LINK_PROBE_RING + 6);
 }
 END_TEST
 
@@ -1025,6 +1028,20 @@ START_TEST(test_delay_spike_is_a_blackhole_for_a_while)
 }
 END_TEST
 
+/* n probes 100 ms apart from start, each answered rtt ms later: a
+ * steady link, whose RTTVAR decays to (next to) nothing. */
+static void
+steady(struct link_health *lh, uint32_t n, uint64_t start, uint64_t rtt)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		link_probe_sent(lh, 1000 + i, start + i * 100);
+		REQUIRE(link_probe_answered(lh, 1000 + i,
+			    start + i * 100 + rtt) == LINK_NO_CHANGE);
+	}
+}
+
 /* Any reply, even late, even to a probe already declared lost, restarts
  * the silence; probes that merely left do not. */
 START_TEST(test_silence_needs_down_after_probes)
@@ -1036,24 +1053,30 @@ START_TEST(test_silence_needs_down_after_probes)
 	ck_assert_uint_eq(link_grace_ms(&lh), 2000); /* no sample yet */
 	link_probe_sent(&lh, 0, 0);
 	ck_assert_int_eq(link_probe_answered(&lh, 0, 300), LINK_NO_CHANGE);
-	/* SRTT 300, RTTVAR 150: the loss timeout is 900 ms, the grace a
-	 * quarter interval. */
+	/* SRTT 300, RTTVAR 150: the loss timeout is 900 ms; no jitter
+	 * yet, so the grace is a quarter interval. */
 	ck_assert_uint_eq(link_timeout_ms(&lh), 900);
 	ck_assert_uint_eq(link_grace_ms(&lh), 25);
-	link_probe_sent(&lh, 1, 1000);
-	link_probe_sent(&lh, 2, 1100);
-	ck_assert_int_eq(link_tick(&lh, 1200), LINK_NO_CHANGE);
-	/* The reply to 1 (slow, but a reply) restarts the count. */
-	ck_assert_int_eq(link_probe_answered(&lh, 1, 1201), LINK_NO_CHANGE);
-	link_probe_sent(&lh, 3, 1300);
-	link_probe_sent(&lh, 4, 1400);
-	ck_assert_int_eq(link_tick(&lh, 1499), LINK_NO_CHANGE);
-	link_probe_sent(&lh, 5, 1500);
-	ck_assert_int_eq(link_tick(&lh, 1524), LINK_NO_CHANGE);
-	ck_assert_int_eq(link_tick(&lh, 1525), LINK_WENT_DOWN);
+	/* Steady at 300 ms: RTTVAR gone, a loss timeout of 400 ms, the
+	 * grace a quarter interval. */
+	steady(&lh, 40, 1000, 300);
+	ck_assert_uint_eq(link_timeout_ms(&lh), 400);
+	ck_assert_uint_eq(link_grace_ms(&lh), 25);
+	link_probe_sent(&lh, 1, 6000);
+	link_probe_sent(&lh, 2, 6100);
+	ck_assert_int_eq(link_tick(&lh, 6200), LINK_NO_CHANGE);
+	/* The reply to 1 restarts the count. */
+	ck_assert_int_eq(link_probe_answered(&lh, 1, 6300), LINK_NO_CHANGE);
+	link_probe_sent(&lh, 3, 6300);
+	link_probe_sent(&lh, 4, 6400);
+	ck_assert_int_eq(link_tick(&lh, 6499), LINK_NO_CHANGE);
+	link_probe_sent(&lh, 5, 6500);
+	ck_assert_int_eq(link_tick(&lh, 6524), LINK_NO_CHANGE);
+	ck_assert_int_eq(link_tick(&lh, 6525), LINK_WENT_DOWN);
 	ck_assert_str_eq(link_reason(&lh), "3 probes unanswered");
-	/* Not counted as losses: none reached the loss timeout. */
-	ck_assert_uint_eq(link_counters(&lh)->lost, 0);
+	/* One loss by the timeout (2, sent at 6100), not three: the
+	 * silence took it down. */
+	ck_assert_uint_eq(link_counters(&lh)->lost, 1);
 
 	/* Interval 2 ms: the grace is at least 1 ms. */
 	p.interval_ms = 2;
@@ -1069,19 +1092,20 @@ START_TEST(test_set_params_restarts_silence)
 	    .interval_ms = 100, .down_after = 3, .timeout_ms = 2000};
 	struct link_health lh;
 
-	/* An RTT of 300 ms: a loss timeout of 900 ms stays out of the way. */
+	/* A steady RTT of 300 ms: a loss timeout of 400 ms, a grace of
+	 * 25. */
 	link_health_init(&lh, &p, 0);
-	link_probe_sent(&lh, 0, 0);
-	link_probe_answered(&lh, 0, 300);
-	link_probe_sent(&lh, 1, 400);
-	link_probe_sent(&lh, 2, 500);
+	steady(&lh, 40, 0, 300);
+	ck_assert_uint_eq(link_grace_ms(&lh), 25);
+	link_probe_sent(&lh, 1, 4400);
+	link_probe_sent(&lh, 2, 4500);
 	p.down_after = 2;
 	link_health_set_params(&lh, &p);
-	ck_assert_int_eq(link_tick(&lh, 599), LINK_NO_CHANGE);
-	link_probe_sent(&lh, 3, 600);
-	link_probe_sent(&lh, 4, 700);
-	ck_assert_int_eq(link_tick(&lh, 724), LINK_NO_CHANGE);
-	ck_assert_int_eq(link_tick(&lh, 725), LINK_WENT_DOWN);
+	ck_assert_int_eq(link_tick(&lh, 4599), LINK_NO_CHANGE);
+	link_probe_sent(&lh, 3, 4600);
+	link_probe_sent(&lh, 4, 4700);
+	ck_assert_int_eq(link_tick(&lh, 4724), LINK_NO_CHANGE);
+	ck_assert_int_eq(link_tick(&lh, 4725), LINK_WENT_DOWN);
 	ck_assert_str_eq(link_reason(&lh), "2 probes unanswered");
 }
 END_TEST
@@ -1104,6 +1128,284 @@ START_TEST(test_set_params)
 	ck_assert_str_eq(link_reason(&s.lh), "1 probe unanswered");
 	ck_assert_int_eq(cycle(&s, 1), LINK_NO_CHANGE);
 	ck_assert_int_eq(cycle(&s, 1), LINK_WENT_UP);
+}
+END_TEST
+
+/*
+ * The daemons' probe schedule (config-int.h: a probe every 10 ms, down
+ * after 10 unanswered, up after 30), millisecond by millisecond, as
+ * socketd runs it: a round every interval (link_tick(), then the
+ * probe), and one more tick (link_grace_ms() modulo the interval) + 1 ms
+ * after each round.  Each probe and each reply is lost with loss_pct%,
+ * independently (nftables' numgen random both ways); a reply comes rtt0
+ * ms (plus up to jitter ms) after its probe, and none from probes sent
+ * at or after the cut, nor arriving after it.
+ */
+struct fwire {
+	struct link_health lh;
+	uint32_t           interval;
+	uint64_t           now, next_grace, rng;
+	uint32_t           seq;
+	uint64_t           arrive[512]; /* reply due, 0 none */
+	uint32_t           aseq[512];
+	unsigned           ups, downs, loss_pct, jitter;
+	uint64_t           last_down, missed, run, longest_run;
+	int64_t            rtt0, cut;
+};
+
+static void
+fwire_init(struct fwire *w, uint32_t interval, uint32_t down_after,
+    uint32_t up_after, unsigned loss_pct, int64_t rtt0, uint64_t seed)
+{
+	struct link_health_params p = {.interval_ms = interval,
+	    .down_after = down_after,
+	    .up_after = up_after};
+
+	memset(w, 0, sizeof(*w));
+	link_health_init(&w->lh, &p, 0);
+	w->interval = interval;
+	w->loss_pct = loss_pct;
+	w->rtt0 = rtt0;
+	w->rng = seed;
+	w->cut = INT64_MAX;
+}
+
+static void
+fwire_event(struct fwire *w, enum link_event ev)
+{
+	if (ev == LINK_WENT_UP)
+		w->ups++;
+	else if (ev == LINK_WENT_DOWN) {
+		w->downs++;
+		w->last_down = w->now;
+	}
+}
+
+static int
+fwire_lost(struct fwire *w)
+{
+	return w->loss_pct > 0 && rng_next(&w->rng) % 100 < w->loss_pct;
+}
+
+static void
+fwire_run(struct fwire *w, uint64_t until)
+{
+	size_t   i, k, inflight;
+	uint64_t rtt;
+	uint32_t g;
+
+	/* Only the last few probes can be in flight: look at those. */
+	inflight = (size_t)(w->rtt0 + w->jitter) / w->interval + 2;
+	REQUIRE(inflight < NITEMS(w->arrive));
+	for (; w->now < until; w->now++) {
+		for (k = 1; k <= inflight && k <= w->seq; k++) {
+			i = (w->seq - k) % NITEMS(w->arrive);
+			if (w->arrive[i] != w->now || w->arrive[i] == 0)
+				continue;
+			w->arrive[i] = 0;
+			if ((int64_t)w->now > w->cut)
+				continue;
+			fwire_event(
+			    w, link_probe_answered(&w->lh, w->aseq[i], w->now));
+		}
+		if (w->now == w->next_grace)
+			fwire_event(w, link_tick(&w->lh, w->now));
+		if (w->now % w->interval != 0)
+			continue;
+		fwire_event(w, link_tick(&w->lh, w->now));
+		link_probe_sent(&w->lh, w->seq, w->now);
+		g = link_grace_ms(&w->lh) % w->interval;
+		if (g != 0)
+			w->next_grace = w->now + g + 1;
+		/* Both ways: the probe, then its reply. */
+		if ((int64_t)w->now >= w->cut || fwire_lost(w) ||
+		    fwire_lost(w)) {
+			w->missed++;
+			if (++w->run > w->longest_run)
+				w->longest_run = w->run;
+		} else {
+			w->run = 0;
+			rtt = (uint64_t)w->rtt0;
+			if (w->jitter > 0)
+				rtt += rng_next(&w->rng) % w->jitter;
+			i = w->seq % NITEMS(w->arrive);
+			REQUIRE(w->arrive[i] == 0);
+			w->arrive[i] = w->now + rtt;
+			w->aseq[i] = w->seq;
+		}
+		w->seq++;
+	}
+}
+
+/*
+ * The grace of the silence rule follows the jitter (RFC 3550's mean
+ * difference between consecutive round trips): T, the time with no
+ * reply, is the larger of (down_after - 1) intervals and a quarter, and
+ * 4 * J (in whole milliseconds), so the grace is what 4 * J adds to the
+ * intervals, a quarter interval at least, timeout_ms at most, and
+ * timeout_ms before the first sample.  A slow but steady RTT, or one
+ * that moves slowly (a queue), adds nothing.
+ */
+START_TEST(test_grace_from_rtt_samples)
+{
+	struct link_health_params p = {
+	    .interval_ms = 10, .down_after = 10, .timeout_ms = 1000};
+	struct link_health lh;
+	uint32_t           i;
+
+	link_health_init(&lh, &p, 0);
+	ck_assert_uint_eq(link_grace_ms(&lh), 1000);
+	/* First sample 100 ms: no jitter yet, the floor; the loss timeout
+	 * is RFC 6298's (SRTT 100, RTTVAR 50). */
+	link_probe_sent(&lh, 0, 0);
+	link_probe_answered(&lh, 0, 100);
+	ck_assert_uint_eq(link_grace_ms(&lh), 2);
+	ck_assert_uint_eq(link_timeout_ms(&lh), 300);
+	/* A queue: the RTT climbs 1 ms a probe from 100 to 300 ms (J 1
+	 * ms), then stays: the floor all along. */
+	for (i = 1; i <= 200; i++) {
+		link_probe_sent(&lh, i, i * 10);
+		link_probe_answered(&lh, i, i * 10 + 100 + i);
+		REQUIRE(link_grace_ms(&lh) == 2);
+	}
+	/* A jittery link: 5 and 45 ms in turn (J near 40 ms): T = 4 J,
+	 * about 160 ms, the grace about 70. */
+	for (; i < 400; i++) {
+		link_probe_sent(&lh, i, i * 1000);
+		link_probe_answered(&lh, i, i * 1000 + (i % 2 ? 5 : 45));
+	}
+	ck_assert_uint_ge(link_grace_ms(&lh), 60);
+	ck_assert_uint_le(link_grace_ms(&lh), 71);
+	/* Steady again: J decays, the floor. */
+	for (; i < 600; i++) {
+		link_probe_sent(&lh, i, i * 1000);
+		link_probe_answered(&lh, i, i * 1000 + 20);
+	}
+	ck_assert_uint_eq(link_grace_ms(&lh), 2);
+	/* No more than timeout_ms, whatever the variation. */
+	for (; i < 700; i++) {
+		link_probe_sent(&lh, i, i * 10000);
+		link_probe_answered(&lh, i, i * 10000 + (i % 2 ? 5 : 5000));
+	}
+	ck_assert_uint_eq(link_grace_ms(&lh), 1000);
+}
+END_TEST
+
+/*
+ * Ten minutes of 5% loss each way (a round trip loses 9.75%) at the
+ * daemons' defaults: the link never goes down, though the probes lost
+ * come in runs of several in a row, and the loss figure shows the
+ * loss.  The old defaults (100 ms, 3 probes) on the same kind of loss go
+ * down within the ten minutes: that is what the defaults changed for.
+ */
+START_TEST(test_loss_5pct_both_ways_stays_up)
+{
+	struct fwire *w = calloc(1, sizeof(*w));
+	uint64_t      seed;
+
+	ck_assert_ptr_nonnull(w);
+	for (seed = 1; seed <= 3; seed++) {
+		fwire_init(w, 10, 10, 30, 5, 5, seed);
+		w->jitter = 3;
+		fwire_run(w, 600000);
+		ck_assert_msg(w->downs == 0, "seed %llu: %u false failovers",
+		    (unsigned long long)seed, w->downs);
+		ck_assert_uint_ge(w->longest_run, 4);
+		ck_assert_uint_ge(w->missed, 60000 * 8 / 100);
+		ck_assert_uint_le(w->missed, 60000 * 12 / 100);
+		ck_assert_uint_ge(link_loss_ppm(&w->lh), 20000);
+		ck_assert_uint_le(link_loss_ppm(&w->lh), 300000);
+		ck_assert_int_eq(link_state(&w->lh), LINK_UP);
+	}
+	fwire_init(w, 100, 3, 5, 5, 5, 1);
+	fwire_run(w, 600000);
+	ck_assert_uint_ge(w->downs, 1);
+	free(w);
+}
+END_TEST
+
+/*
+ * No reply for T takes the link down, at every phase of the cut against
+ * the probe clock and for a steady and a jittery link alike: down after
+ * (down_after - 1) intervals and the grace at the least (the silence
+ * must be that long), down_after intervals and the grace (+ the 1 ms
+ * the tick waits) at the most: 102 ms with the defaults on a steady
+ * link, the 150 ms target less the time to move the flows.
+ */
+START_TEST(test_silence_for_t_takes_it_down)
+{
+	struct fwire *w = calloc(1, sizeof(*w));
+	uint64_t      d, worst = 0, grace;
+	int64_t       phase;
+	unsigned      jitter;
+
+	ck_assert_ptr_nonnull(w);
+	for (jitter = 0; jitter <= 60; jitter += 60) {
+		for (phase = 0; phase < 10; phase++) {
+			fwire_init(w, 10, 10, 30, 0, 2, 7);
+			w->jitter = jitter;
+			fwire_run(w, 5000);
+			REQUIRE(w->downs == 0);
+			grace = link_grace_ms(&w->lh);
+			/* A 2 ms RTT probed every 10 ms: a loss timeout of
+			 * the RTT and the 100 ms floor, not 12 ms. */
+			if (jitter == 0) {
+				ck_assert_uint_eq(grace, 2);
+				ck_assert_uint_eq(link_timeout_ms(&w->lh), 102);
+			}
+			w->cut = 5000 + phase;
+			fwire_run(w, 7000);
+			ck_assert_uint_eq(w->downs, 1);
+			d = w->last_down - (uint64_t)w->cut;
+			ck_assert_msg(d + 10 + 2 + jitter >= 9 * 10 + grace &&
+				d <= 10 * 10 + grace + 1,
+			    "jitter %u phase %lld: down %llu ms after the cut "
+			    "(grace %llu)",
+			    jitter, (long long)phase, (unsigned long long)d,
+			    (unsigned long long)grace);
+			ck_assert_str_eq(
+			    link_reason(&w->lh), "10 probes unanswered");
+			if (jitter == 0 && d > worst)
+				worst = d;
+		}
+	}
+	ck_assert_uint_le(worst, 103);
+	ck_assert_uint_ge(worst, 95);
+	free(w);
+}
+END_TEST
+
+/*
+ * link_tick_hold(): with a hold, neither the silence nor down_after
+ * losses take the link down until the silence has lasted the hold
+ * longer; the losses are counted all the same, and without the hold the
+ * next tick applies the plain rule.
+ */
+START_TEST(test_tick_hold)
+{
+	struct fwire *w = calloc(1, sizeof(*w));
+	uint64_t      cut, t;
+
+	ck_assert_ptr_nonnull(w);
+	fwire_init(w, 10, 10, 30, 0, 2, 9);
+	fwire_run(w, 3000);
+	ck_assert_uint_le(link_quiet(&w->lh), 1);
+	cut = 3000;
+	w->cut = (int64_t)cut;
+	/* A probe every 10 ms, none answered, a held tick every ms. */
+	for (t = cut; t < cut + 600 && w->downs == 0; t++) {
+		w->now = t;
+		fwire_event(w, link_tick_hold(&w->lh, t, 400));
+		if (t % 10 == 0)
+			link_probe_sent(&w->lh, w->seq++, t);
+	}
+	ck_assert_uint_ge(link_quiet(&w->lh), 10);
+	ck_assert_uint_eq(w->downs, 1);
+	/* The plain rule's 100 ms or so, and the hold. */
+	ck_assert_uint_ge(w->last_down - cut, 400 + 90);
+	ck_assert_uint_le(w->last_down - cut, 400 + 103);
+	ck_assert_uint_ge(link_counters(&w->lh)->lost, 40);
+	free(w);
 }
 END_TEST
 
@@ -1149,6 +1451,14 @@ link_suite(void)
 	tcase_add_test(tc, test_delay_spike_is_a_blackhole_for_a_while);
 	tcase_add_test(tc, test_silence_needs_down_after_probes);
 	tcase_add_test(tc, test_set_params_restarts_silence);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("daemon defaults");
+	tcase_add_test(tc, test_grace_from_rtt_samples);
+	tcase_add_test(tc, test_loss_5pct_both_ways_stays_up);
+	tcase_add_test(tc, test_silence_for_t_takes_it_down);
+	tcase_add_test(tc, test_tick_hold);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }

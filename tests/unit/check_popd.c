@@ -28,6 +28,8 @@
 #include "config.h"
 #include "daemon.h"
 #include "flow.h"
+#include "link.h"
+#include "linkdown.h"
 #include "log.h"
 #include "popd.h"
 
@@ -320,6 +322,67 @@ START_TEST(link_state_sla_verdicts)
 	ls.ndegraded = 1; /* "voice" only: popd has none */
 	session_link_sla(s, pd->conf, 0, &ls);
 	ck_assert_int_eq(balance_degraded(b, 0, 0), 0);
+	session_free(s);
+}
+END_TEST
+
+/*
+ * The Socket's link-down notice (proto/linkdown.h) takes the link down
+ * and moves its flows at once; its copies, an older notice and one for
+ * a link the session does not have change nothing and are counted; a
+ * newer notice after the link came back takes it down again, and each
+ * link's numbers are its own (notices for two links may cross).
+ */
+START_TEST(link_down_notice)
+{
+	struct ctl_hello h;
+	struct session  *s;
+	uint64_t         n[CONFIG_MAX_LINKS];
+
+	hello(&h, 0);
+	s = session(&h, 0x1003);
+	s->site->linkdown_rx = s->site->linkdown_applied = 0;
+	flows_on(s->engine, 1, 6, 0);
+	flows_on(s->engine, 11, 3, 1);
+	/* WAN1 is wire id 0, WAN2 wire id 1 */
+	session_link_down_notice(s, 0, LINKDOWN_CARRIER, 7);
+	ck_assert_int_eq(s->link_down[0], 1);
+	count(s->engine, n);
+	ck_assert_uint_eq(n[0], 0);
+	ck_assert_uint_eq(n[1], 9);
+	ck_assert_uint_eq(s->site->linkdown_applied, 1);
+	session_link_down_notice(s, 0, LINKDOWN_CARRIER, 7);
+	session_link_down_notice(s, 0, LINKDOWN_CARRIER, 7);
+	ck_assert_uint_eq(s->site->linkdown_rx, 3);
+	ck_assert_uint_eq(s->site->linkdown_applied, 1);
+
+	/* Back up (probes); a late copy of notice 7, or an older one, does
+	 * not take it down again. */
+	session_link_state(s, 0, 1, "probes arrive again");
+	session_link_down_notice(s, 0, LINKDOWN_CARRIER, 7);
+	session_link_down_notice(s, 0, LINKDOWN_PROBES, 6);
+	ck_assert_int_eq(s->link_down[0], 0);
+	/* Notice 9 for WAN2 came before notice 8 for WAN1: both act. */
+	flows_on(s->engine, 21, 2, 0);
+	session_link_down_notice(s, 1, LINKDOWN_PROBES, 9);
+	ck_assert_int_eq(s->link_down[1], 1);
+	session_link_state(s, 1, 1, "probes arrive again");
+	session_link_down_notice(s, 0, LINKDOWN_PROBES, 8);
+	ck_assert_int_eq(s->link_down[0], 1);
+	ck_assert_int_eq(s->link_down[1], 0);
+	count(s->engine, n);
+	ck_assert_uint_eq(n[0], 0);
+	ck_assert_uint_eq(n[1], 11);
+	/* Numbers wrap (serial-number order): 1 is newer than 0xfffffff0. */
+	session_link_state(s, 0, 1, "probes arrive again");
+	s->linkdown_seq[0] = 0xfffffff0u;
+	session_link_down_notice(s, 0, LINKDOWN_ADMIN, 1);
+	ck_assert_int_eq(s->link_down[0], 1);
+	/* A link id the HELLO did not announce, or past any link. */
+	session_link_down_notice(s, 5, LINKDOWN_CARRIER, 100);
+	session_link_down_notice(s, 255, LINKDOWN_CARRIER, 101);
+	ck_assert_uint_eq(s->site->linkdown_applied, 4);
+	ck_assert_uint_eq(s->site->linkdown_rx, 10);
 	session_free(s);
 }
 END_TEST
@@ -720,6 +783,61 @@ END_TEST
  * every site: a silent link of the first, a middle and the last site goes
  * down in the chunk that holds it, and the walk then starts over.
  */
+/*
+ * The silence of one link among live ones takes it down at once (down_after
+ * intervals and a quarter: 102 ms with the defaults); the silence of every
+ * link at once (the Socket stalled, or this popd) waits LINK_SILENT_HOLD_MS
+ * longer, and then takes them down.
+ */
+START_TEST(health_walk_all_silent_waits)
+{
+	struct ctl_hello h;
+	struct session  *s;
+	uint64_t         now = 1000000, quiet;
+
+	quiet =
+	    (uint64_t)pd->conf->probe_down_after * pd->conf->probe_interval_ms +
+	    pd->conf->probe_interval_ms / 4;
+	hello(&h, 0);
+	s = session(&h, 0x1004);
+	pd->sites[1].session = s;
+	pd->health_next = 0;
+	/* WAN1 silent, WAN2 heard 1 ms ago: WAN1 goes down. */
+	s->rx_last_ms[0] = now - quiet;
+	s->rx_last_ms[1] = now - 1;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 1);
+	ck_assert_uint_eq(s->link_down[1], 0);
+	session_link_state(s, 0, 1, "back");
+	/* WAN2 heard only a probe or so after WAN1 (both silent since, as
+	 * in a stall): neither goes down yet. */
+	s->rx_last_ms[0] = now - quiet - 10;
+	s->rx_last_ms[1] = now - quiet;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 0);
+	ck_assert_uint_eq(s->link_down[1], 0);
+	/* Both silent as long: neither goes down yet. */
+	s->rx_last_ms[0] = s->rx_last_ms[1] = now - quiet;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 0);
+	ck_assert_uint_eq(s->link_down[1], 0);
+	now += LINK_SILENT_HOLD_MS - 1;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 0);
+	now++;
+	while (health_walk(pd, now))
+		;
+	ck_assert_uint_eq(s->link_down[0], 1);
+	ck_assert_uint_eq(s->link_down[1], 1);
+	pd->sites[1].session = NULL;
+	session_free(s);
+}
+END_TEST
+
 START_TEST(health_walk_in_chunks)
 {
 	static const long at[] = {0, 700, 1999};
@@ -814,6 +932,7 @@ START_TEST(session_sized_by_its_links)
 			s->tx_packets[i] = s->tx_bytes[i] = i + 2;
 			s->rx_packets[i] = s->rx_bytes[i] = i + 3;
 			s->probes_back[i] = (uint32_t)i + 4;
+			s->linkdown_seq[i] = (uint32_t)i + 5;
 			s->link_down[i] = (uint8_t)(i & 1);
 		}
 		for (i = 0; i < n; i++) {
@@ -831,6 +950,7 @@ START_TEST(session_sized_by_its_links)
 			ck_assert_uint_eq(s->tx_bytes[i], i + 2);
 			ck_assert_uint_eq(s->rx_bytes[i], i + 3);
 			ck_assert_uint_eq(s->probes_back[i], i + 4);
+			ck_assert_uint_eq(s->linkdown_seq[i], i + 5);
 			ck_assert_uint_eq(s->link_down[i], i & 1);
 			ck_assert_uint_gt(s->rx_last_ms[i], 0);
 		}
@@ -1330,9 +1450,11 @@ popd_suite(void)
 	tcase_add_test(tc, session_sized_by_its_links);
 	tcase_add_test(tc, health_walk_in_chunks);
 	tcase_add_test(tc, health_walk_heard_after_now);
+	tcase_add_test(tc, health_walk_all_silent_waits);
 	tcase_add_test(tc, newer_connection_replaces);
 	tcase_add_test(tc, link_down_moves_flows);
 	tcase_add_test(tc, link_state_sla_verdicts);
+	tcase_add_test(tc, link_down_notice);
 	tcase_add_test(tc, flood_fills_its_own_cap);
 	tcase_add_test(tc, hello_reuses_the_sites_table);
 	tcase_add_test(tc, all_links_down_then_one_back);
