@@ -273,14 +273,20 @@ on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
 		goto fail;
 	}
 	w.session = new_session_id(pd);
-	/* The workers wait: the old session's tunnels go, and the site's
-	 * engine turns to the new links. */
+	/* Its keys (a tunnel per worker) first: the workers do not see it
+	 * yet.  Then they wait: the old session's tunnels go, and the
+	 * site's engine turns to the new links. */
+	if ((s = session_make(pd, c->site, c, h, w.session, control_derive)) ==
+	    NULL) {
+		snprintf(why, len, "cannot set up the session");
+		goto fail;
+	}
 	popd_world_lock(pd);
 	pthread_mutex_lock(&pd->engine_mu);
-	if ((s = session_new(pd, c->site, c, h, w.session, control_derive)) ==
-	    NULL) {
+	if (session_attach(s) == -1) {
 		pthread_mutex_unlock(&pd->engine_mu);
 		popd_world_unlock(pd);
+		session_free(s);
 		snprintf(why, len, "cannot set up the session");
 		goto fail;
 	}

@@ -460,6 +460,14 @@ struct timeval *health_period(const struct popd *, struct timeval *tv);
  * engine unchanged, if out of memory. */
 struct session *session_new(struct popd *, struct site *, struct conn *,
     const struct ctl_hello *, uint32_t id, tunnel_derive_fn derive);
+/* session_new() in two steps: session_make() all but the engine (keys,
+ * the balancing spec: nothing the workers see, so outside the world
+ * lock), then session_attach() the site's engine turned to its links
+ * (under the world lock and pd->engine_mu): 0, or -1 if out of memory,
+ * the engine unchanged and the session to be freed. */
+struct session *session_make(struct popd *, struct site *, struct conn *,
+    const struct ctl_hello *, uint32_t id, tunnel_derive_fn derive);
+int             session_attach(struct session *);
 /* The session of that id, or NULL: no walk over the sites. */
 struct session *session_by_id(struct popd *, uint32_t id);
 

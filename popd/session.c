@@ -534,7 +534,7 @@ _Static_assert(
     "session_new()'s layout of the per-link arrays");
 
 struct session *
-session_new(struct popd *pd, struct site *site, struct conn *conn,
+session_make(struct popd *pd, struct site *site, struct conn *conn,
     const struct ctl_hello *h, uint32_t id, tunnel_derive_fn derive)
 {
 	struct session *s;
@@ -602,12 +602,34 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 	/* A link never heard from goes down like a silent one. */
 	for (i = 0; i < h->nlinks; i++)
 		s->rx_last_ms[i] = now_ms();
-	if (session_spec(pd, h->links, h->nlinks, &s->spec) == -1 ||
-	    engine_repoint(site->engine, &s->spec) == -1) {
+	if (session_spec(pd, h->links, h->nlinks, &s->spec) == -1) {
 		session_free(s);
 		return NULL;
 	}
-	s->engine = site->engine;
+	return s;
+}
+
+int
+session_attach(struct session *s)
+{
+	if (engine_repoint(s->site->engine, &s->spec) == -1)
+		return -1;
+	s->engine = s->site->engine;
+	return 0;
+}
+
+struct session *
+session_new(struct popd *pd, struct site *site, struct conn *conn,
+    const struct ctl_hello *h, uint32_t id, tunnel_derive_fn derive)
+{
+	struct session *s;
+
+	if ((s = session_make(pd, site, conn, h, id, derive)) == NULL)
+		return NULL;
+	if (session_attach(s) == -1) {
+		session_free(s);
+		return NULL;
+	}
 	return s;
 }
 
