@@ -95,8 +95,8 @@ struct session {
 	uint8_t  *link_down;
 	/* the Socket said it is down (LINK_STATE, a link-down notice) and
 	 * has not said up since: its probes arriving again do not bring
-	 * it back, for the Socket may hear nothing on it (a link dead one
-	 * way only).  Not inherited by a new session: after WELCOME the
+	 * it back while another link is up, for the Socket may hear
+	 * nothing on it (a link dead one way only).  Not inherited by a new session: after WELCOME the
 	 * Socket restates every link it sees down. */
 	uint8_t  *socket_down;
 	uint32_t *probes_back; /* probes since it went down */
@@ -383,7 +383,8 @@ void session_link_down_notice(
     struct session *, uint8_t link, uint8_t cause, uint32_t seq);
 /*
  * A probe arrived on link idx: if the link is down as the PoP sees it and
- * the Socket has not said so (socket_down), it counts toward up_after;
+ * the Socket has not said so (socket_down; or every other link is down
+ * too), it counts toward up_after;
  * returns 1 when the link has had up_after of them (session_link_back()
  * then holds).  Under pd->engine_mu.
  */

@@ -365,10 +365,27 @@ session_sla_json(
 	return arr;
 }
 
+/* Does the Socket's word keep link idx down?  Only while another link is
+ * up: with every link down, a link the Socket may not hear beats none,
+ * and its word that the link is up again rides a control channel that
+ * may have no link to reconnect over yet. */
+static int
+socket_holds_down(const struct session *s, unsigned idx)
+{
+	size_t j;
+
+	if (!s->socket_down[idx])
+		return 0;
+	for (j = 0; j < s->nlinks; j++)
+		if (j != idx && !s->link_down[j])
+			return 1;
+	return 0;
+}
+
 int
 session_probe_back(struct session *s, unsigned idx, uint32_t up_after)
 {
-	if (!s->link_down[idx] || s->socket_down[idx])
+	if (!s->link_down[idx] || socket_holds_down(s, idx))
 		return 0;
 	if (s->probes_back[idx] < UINT32_MAX)
 		s->probes_back[idx]++;
@@ -378,7 +395,7 @@ session_probe_back(struct session *s, unsigned idx, uint32_t up_after)
 int
 session_link_back(const struct session *s, unsigned idx, uint32_t up_after)
 {
-	return s->link_down[idx] && !s->socket_down[idx] &&
+	return s->link_down[idx] && !socket_holds_down(s, idx) &&
 	    s->probes_back[idx] >= up_after;
 }
 

@@ -390,9 +390,9 @@ END_TEST
 /*
  * Probes arriving again bring a link the PoP took down back after
  * up_after of them, but not one the Socket said is down (by notice or
- * LINK_STATE): the Socket may hear nothing on it, a link dead one way
- * only, and return flows on it would be lost.  The Socket's word that
- * it is up again lets the probes count.
+ * LINK_STATE) while another link is up: the Socket may hear nothing on
+ * it, a link dead one way only, and return flows on it would be lost.
+ * With every link down the probes count again.
  */
 START_TEST(probes_do_not_overrule_the_socket)
 {
@@ -420,6 +420,14 @@ START_TEST(probes_do_not_overrule_the_socket)
 	ck_assert_int_eq(back, 0);
 	ck_assert_int_eq(session_link_back(s, 0, 30), 0);
 	ck_assert_int_eq(s->link_down[0], 1);
+	/* Every link down: the probes count again (a link the Socket may
+	 * not hear beats none; its word may be stuck with its channel). */
+	session_link_state(s, 1, 0, "nothing from the site");
+	for (i = 0; i < 29; i++)
+		back |= session_probe_back(s, 0, 30);
+	ck_assert_int_eq(back, 0);
+	ck_assert_int_eq(session_probe_back(s, 0, 30), 1);
+	ck_assert_int_eq(session_link_back(s, 0, 30), 1);
 	session_free(s);
 }
 END_TEST
