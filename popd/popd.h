@@ -30,6 +30,7 @@
 #include "dupwire.h"
 #include "dpworker.h"
 #include "engine.h"
+#include "forward.h"
 #include "limit.h"
 #include "lpm.h"
 #include "log.h"
@@ -207,6 +208,9 @@ struct pw_send {
 	uint8_t                 dup_idx, dup_lsn;
 	socklen_t               dup_tolen;
 	struct sockaddr_storage dup_to;
+	/* a cluster's decision (forward.h): fv.act not CFLOW_HANDLE (0)
+	 * with s NULL: the packet goes to another member */
+	struct fwd_verdict fv;
 };
 
 /*
@@ -310,8 +314,10 @@ struct popd {
 
 	uint64_t sessions_expired; /* ended by session_grace_s */
 
-	/* popd.json's "cluster": NULL without one (cluster.h) */
+	/* popd.json's "cluster": NULL without one (cluster.h), and its
+	 * packet forwarding (forward.h) */
 	struct cluster *cluster;
+	struct fwd     *fwd;
 };
 
 /* ctl.c: the control socket's requests (the skeleton answers counters
@@ -322,6 +328,8 @@ json_t *popd_answer(void *, const struct ctlsock_req *, struct ctlsrv_rows *);
  * (cluster.h) as popd's start and stop call them */
 json_t *popd_cluster_answer(struct popd *);
 int     popd_cluster_start(struct popd *);
+/* The "cluster" object: the membership's and the forwarding's. */
+json_t *popd_cluster_json(struct popd *);
 
 /* control.c: one connection, its frames, HELLO to a session */
 /* A tunnel_derive_fn over a struct session: keys of its TLS session, -1
@@ -357,6 +365,13 @@ void control_close(struct conn *, const char *why);
  * worker 0). */
 void dataplane_tun_work(struct pworker *);
 void dataplane_udp_work(struct pworker *, struct popd_listen *l);
+/* A packet another member forwarded (forward.h), on the main loop
+ * under w's mu: a site's datagram, as if it came in on listen entry
+ * lsn from d->from; a packet for a site, as if read from the TUN. */
+void dataplane_cluster_site(struct pworker *, uint8_t lsn,
+    const struct udpio_dgram *d, const struct fwd_ctx *ctx);
+void dataplane_cluster_tun(
+    struct pworker *, uint8_t *pkt, size_t len, const struct fwd_ctx *ctx);
 /* Sends what a worker's batch queued on its sockets. */
 void dataplane_send_all(struct pworker *);
 /* A socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to a listen entry's
