@@ -227,6 +227,7 @@ cflow_sync_take(struct cflow *cf, struct flowsync_entry *out, size_t max)
 		cf->qlen--;
 		if ((e = cflow_find(cf, k)) != NULL && e->owner == cf->self) {
 			e->pending = 0;
+			e->synced_ms = e->seen_ms;
 			to_sync(e, &out[n]);
 		} else {
 			if (e != NULL)
@@ -250,8 +251,10 @@ cflow_walk_owned(struct cflow *cf, uint32_t *cursor, size_t budget,
 	size_t   n = 0;
 
 	while (budget-- > 0 && n < max) {
-		if (cf->slot[i].used && cf->slot[i].owner == cf->self)
+		if (cf->slot[i].used && cf->slot[i].owner == cf->self) {
+			cf->slot[i].synced_ms = cf->slot[i].seen_ms;
 			to_sync(&cf->slot[i], &out[n++]);
+		}
 		i = (i + 1) & cf->mask;
 		if (i == 0)
 			break;
@@ -281,6 +284,10 @@ cflow_expire(struct cflow *cf, uint32_t *cursor, size_t budget, uint64_t now,
 			n++;
 			continue;
 		}
+		/* Alive: its backups hear of it once an idle_ms. */
+		if (e->used && e->owner == cf->self &&
+		    e->seen_ms > e->synced_ms + idle_ms)
+			mark(cf, e);
 		i = (i + 1) & cf->mask;
 		if (i == 0)
 			break;
@@ -298,26 +305,26 @@ cflow_takeover(struct cflow *cf, uint32_t                  gone,
 	uint32_t            i = 0, to;
 	size_t              took = 0;
 
-	do {
+	for (;;) {
 		e = &cf->slot[i];
-		if (!e->used || e->owner != gone) {
-			i = (i + 1) & cf->mask;
-			continue;
+		if (e->used && e->owner == gone) {
+			if ((to = fn(arg, &e->key)) == 0 || to == gone) {
+				/* Slot i again: the run closed up into it. */
+				remove_at(cf, i);
+				continue;
+			}
+			e->owner = to;
+			if (to == cf->self) {
+				cf->owned++;
+				took++;
+				mark(cf, e);
+				if (cb != NULL)
+					cb(cbarg, e);
+			}
 		}
-		if ((to = fn(arg, &e->key)) == 0 || to == gone) {
-			remove_at(cf, i);
-			continue; /* slot i again: it may hold another */
-		}
-		e->owner = to;
-		if (to == cf->self) {
-			cf->owned++;
-			took++;
-			mark(cf, e);
-			if (cb != NULL)
-				cb(cbarg, e);
-		}
-		i = (i + 1) & cf->mask;
-	} while (i != 0);
+		if ((i = (i + 1) & cf->mask) == 0)
+			break;
+	}
 	return took;
 }
 

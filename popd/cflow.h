@@ -36,10 +36,11 @@
 
 struct cflow_entry {
 	struct flow_key key;
-	uint64_t        seen_ms; /* owned: last packet; backup: last update */
-	uint32_t        owner;   /* node id, never 0 in a used slot */
-	uint32_t        session; /* the site's session, 0 unknown */
-	uint8_t         link;    /* wire link id, FLOWSYNC_LINK_NONE */
+	uint64_t        seen_ms;   /* owned: last packet; backup: last update */
+	uint64_t        synced_ms; /* owned: seen_ms when last taken for sync */
+	uint32_t        owner;     /* node id, never 0 in a used slot */
+	uint32_t        session;   /* the site's session, 0 unknown */
+	uint8_t         link;      /* wire link id, FLOWSYNC_LINK_NONE */
 	uint8_t         used;
 	uint8_t         pending; /* its key is in the sync queue */
 };
@@ -103,8 +104,10 @@ size_t cflow_walk_owned(struct cflow *, uint32_t *cursor, size_t budget,
 
 /*
  * Expiry in steps from *cursor, up to `budget` slots: an owned entry
- * without a packet for idle_ms is removed (and queued GONE); a backup
- * without an update for backup_ms is removed.  Returns how many went;
+ * without a packet for idle_ms is removed (and queued GONE); one with
+ * packets for idle_ms since it was last taken for sync is queued again,
+ * so that its backups, which expire after backup_ms without an update
+ * (more than idle_ms), live as long as it does.  Returns how many went;
  * *cursor as for cflow_walk_owned().
  */
 size_t cflow_expire(struct cflow *, uint32_t *cursor, size_t budget,

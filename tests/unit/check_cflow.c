@@ -362,8 +362,10 @@ START_TEST(expire_steps)
 	(void)cflow_sync_take(
 	    cf, (struct flowsync_entry[FLOWSYNC_MAX_ENTRIES]){0}, 0);
 	cf->qlen = 0;
-	for (i = 0; i < cf->mask + 1; i++)
+	for (i = 0; i < cf->mask + 1; i++) {
 		cf->slot[i].pending = 0;
+		cf->slot[i].synced_ms = cf->slot[i].seen_ms;
+	}
 	/* Idle 5000 ms for owned, 20000 for backups: the 200 idle owned
 	 * go, in steps of 100 slots. */
 	do
@@ -377,6 +379,34 @@ START_TEST(expire_steps)
 	while (cursor != 0);
 	ck_assert_uint_eq(gone, 500);
 	ck_assert_uint_eq(cf->n, 100);
+	cflow_free(cf);
+}
+END_TEST
+
+/* A flow busy for longer than idle_ms since its last sync is queued
+ * again, so that its backups (which expire) hear of it. */
+START_TEST(expire_refresh)
+{
+	struct cflow         *cf = cflow_new(1, 100, 100);
+	struct flowsync_entry e[FLOWSYNC_MAX_ENTRIES];
+	struct cflow_entry   *ce;
+	struct flow_key       k = key4(1);
+	uint32_t              cursor = 0;
+
+	ck_assert_ptr_nonnull(ce = cflow_set(cf, &k, 1, 1, 0, 1000));
+	ck_assert_uint_eq(cflow_sync_take(cf, e, NITEMS(e)), 1);
+	ce->seen_ms = 4000; /* packets, within idle */
+	do
+		(void)cflow_expire(cf, &cursor, 1000, 4000, 5000, 20000);
+	while (cursor != 0);
+	ck_assert_uint_eq(cf->qlen, 0);
+	ce->seen_ms = 7000; /* busy for more than idle since the sync */
+	do
+		(void)cflow_expire(cf, &cursor, 1000, 7000, 5000, 20000);
+	while (cursor != 0);
+	ck_assert_uint_eq(cf->qlen, 1);
+	ck_assert_uint_eq(cflow_sync_take(cf, e, NITEMS(e)), 1);
+	ck_assert_uint_eq(e[0].state, FLOWSYNC_ALIVE);
 	cflow_free(cf);
 }
 END_TEST
@@ -658,6 +688,7 @@ cflow_suite(void)
 	tcase_add_test(tc, sync_bound);
 	tcase_add_test(tc, apply_backups);
 	tcase_add_test(tc, expire_steps);
+	tcase_add_test(tc, expire_refresh);
 	tcase_add_test(tc, takeover_keeps_link);
 	tcase_add_test(tc, takeover_nobody);
 	tcase_add_test(tc, codec_exact);
