@@ -671,6 +671,13 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 int
 dataplane_bind(const struct wp_addr *a, uint16_t port, int type)
 {
+	return dataplane_bind_free(a, port, type, 0);
+}
+
+int
+dataplane_bind_free(
+    const struct wp_addr *a, uint16_t port, int type, int freebind)
+{
 	struct sockaddr_storage ss;
 	socklen_t               sslen;
 	int                     fd, on = 1, e;
@@ -679,7 +686,12 @@ dataplane_bind(const struct wp_addr *a, uint16_t port, int type)
 	if ((fd = socket(a->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) ==
 	    -1)
 		return -1;
-	if ((type == SOCK_STREAM &&
+	if ((freebind &&
+		setsockopt(fd,
+		    a->family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		    a->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &on,
+		    sizeof(on)) == -1) ||
+	    (type == SOCK_STREAM &&
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ==
 		    -1) ||
 	    (a->family == AF_INET6 &&

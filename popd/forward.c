@@ -628,39 +628,6 @@ fwd_member(void *arg, uint32_t node, int joined)
 
 /* ------------------------------------------------------------ start */
 
-/*
- * The cluster link's socket, bound to this node's cluster address and
- * port.  IP_FREEBIND: the address need not be up yet (a bond or VLAN of
- * the cluster network coming up after popd, as systemd's FreeBind=);
- * until it is, nothing arrives, and the membership, which corosync
- * carries, says nothing of it.  The fd, or -1 with errno.
- */
-static int
-link_socket(const struct wp_addr *a, uint16_t port)
-{
-	struct sockaddr_storage ss;
-	socklen_t               sslen;
-	int                     fd, on = 1, e;
-
-	sslen = addr_to_sockaddr(a, port, &ss);
-	if ((fd = socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		 0)) == -1)
-		return -1;
-	if (setsockopt(fd, a->family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
-		a->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &on,
-		sizeof(on)) == -1 ||
-	    (a->family == AF_INET6 &&
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) ==
-		    -1) ||
-	    bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 struct fwd *
 fwd_start(struct popd *pd, char *err, size_t errlen)
 {
@@ -713,7 +680,11 @@ fwd_start(struct popd *pd, char *err, size_t errlen)
 	}
 	clusterkey_wipe(&key);
 	explicit_bzero(&hk, sizeof(hk));
-	if ((f->fd = link_socket(&cc->address, cc->port)) == -1) {
+	/* IP_FREEBIND: the address need not be up yet (a bond or VLAN of
+	 * the cluster network coming up after popd, as systemd's
+	 * FreeBind=); until it is, nothing arrives. */
+	if ((f->fd = dataplane_bind_free(
+		 &cc->address, cc->port, SOCK_DGRAM, 1)) == -1) {
 		snprintf(err, errlen, "cluster link %s port %u: %s",
 		    addr_ntop(&cc->address, a, sizeof(a)), cc->port,
 		    strerror(errno));

@@ -377,7 +377,10 @@ void dataplane_send_all(struct pworker *);
 /* A socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to a listen entry's
  * address and port, nonblocking, IPv6 ones IPV6_V6ONLY: the fd, or -1
  * with errno. */
-int  dataplane_bind(const struct wp_addr *, uint16_t port, int type);
+int dataplane_bind(const struct wp_addr *, uint16_t port, int type);
+/* The same, with IP_FREEBIND if freebind: the address need not be up. */
+int dataplane_bind_free(
+    const struct wp_addr *, uint16_t port, int type, int freebind);
 int  dataplane_start(struct popd *);
 void dataplane_stop(struct popd *);
 /* A site's link down or up as the PoP sees it, its flows following;
