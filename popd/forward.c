@@ -390,6 +390,14 @@ on_packet(struct fwd *f, const struct cw_hdr *h, uint8_t *inner, size_t len)
 		return;
 	}
 	dataplane_cluster_site(w, lsn_for(pd, h->endpoint.family), &d, &ctx);
+	/* What it raised (a link back, a link-down notice) is the main
+	 * loop's: a thread's queue would wait for its next batch. */
+	if (w != &pd->w[0]) {
+		struct tunnel_ev ev;
+
+		while (tunnel_evq_pop(&w->t.own_q, &ev))
+			(void)tunnel_evq_push(&pd->dataev.q, &ev);
+	}
 	pthread_mutex_unlock(&w->t.mu);
 }
 
