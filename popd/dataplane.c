@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clusterwire.h"
 #include "link.h"
 #include "linkdown.h"
 #include "log.h"
@@ -305,8 +306,16 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d,
 		return;
 	}
 	inner = tundev_slot(w->td, &cap);
-	if ((len = tunnel_open_count(s->tun[w->t.id], w->q, &w->drops, &hdr,
-		 d->data, d->len, inner, cap)) < 0)
+	/* A FIRST is a datagram this node opened and forwarded to the
+	 * flow's director: its window has it already. */
+	if (ctx != NULL && ctx->type == CW_FIRST) {
+		if ((len = tunnel_reopen(s->tun[w->t.id], &hdr, d->data, d->len,
+			 inner, cap)) < 0) {
+			w->drops.replay++;
+			return;
+		}
+	} else if ((len = tunnel_open_count(s->tun[w->t.id], w->q, &w->drops,
+			&hdr, d->data, d->len, inner, cap)) < 0)
 		return;
 	if (w->nlearn == PWORKER_BATCH)
 		learn_apply(w);
