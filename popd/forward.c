@@ -47,6 +47,7 @@
 #define TICK_MS       10
 #define EXPIRE_BUDGET 4096
 #define RESYNC_BUDGET 4096
+#define SYNC_STEPS    64
 /* Received cluster-link datagrams per readable event. */
 #define RECV_MAX 64
 /* What an OWNER_HINT carries of the packet: enough to key its flow. */
@@ -455,14 +456,16 @@ send_entries(struct fwd *f, const struct flowsync_entry *e, size_t n)
 }
 
 /* The sync queue into FLOW messages while the membership can take
- * them; then a full resync's next part, if one is under way. */
+ * them; then a full resync's next part, if one is under way.  At most
+ * SYNC_STEPS messages or walk steps a tick: the loop has other work. */
 static void
 sync_flush(struct fwd *f)
 {
 	struct flowsync_entry e[FLOWSYNC_MAX_ENTRIES];
 	size_t                n;
+	int                   steps = SYNC_STEPS;
 
-	while (cluster_room(f->pd->cluster) > 1) {
+	while (steps-- > 0 && cluster_room(f->pd->cluster) > 1) {
 		pthread_mutex_lock(&f->mu);
 		n = cflow_sync_take(f->cf, e, FLOWSYNC_MAX_ENTRIES);
 		if (n == 0 && f->cf->resync && !f->resyncing) {
