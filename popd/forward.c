@@ -267,8 +267,13 @@ fwd_down(struct pworker *w, const uint8_t *pkt, size_t len,
 
 	v->act = CFLOW_HANDLE;
 	v->keyed = 0;
-	if (key_of(pkt, len, 0, &pi, &v->key) == -1)
+	if (key_of(pkt, len, 0, &pi, &v->key) == -1) {
+		/* No flow to own: handled here, as in fwd_up(). */
+		pthread_mutex_lock(&f->mu);
+		f->handled++;
+		pthread_mutex_unlock(&f->mu);
 		return;
+	}
 	v->keyed = 1;
 	pthread_mutex_lock(&f->mu);
 	if (ctx != NULL && ctx->type == CW_FIRST)
