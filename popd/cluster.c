@@ -433,7 +433,7 @@ confchg_cb(cpg_handle_t h, const struct cpg_name *group,
 			set_left(cl, m, "not in the group");
 	}
 	/* A newcomer has heard nothing said before it came: each member
-	 * says who it is again (later: a full resync of its state). */
+	 * says who it is again, and the forwarding resyncs its flows. */
 	if (njoined > 0) {
 		send_hello(cl);
 		if (cl->hooks.resync != NULL)
