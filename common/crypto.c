@@ -262,6 +262,15 @@ replay_check(const struct replay_window *w, uint64_t counter)
 	return 0;
 }
 
+int
+replay_seen(const struct replay_window *w, uint64_t counter)
+{
+	if (counter == UINT64_MAX || counter >= w->top ||
+	    w->top - 1 - counter > REPLAY_WINDOW)
+		return 0;
+	return (w->bits[replay_word(counter)] & replay_bit(counter)) != 0;
+}
+
 void
 replay_update(struct replay_window *w, uint64_t counter)
 {

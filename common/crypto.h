@@ -83,5 +83,7 @@ void replay_init(struct replay_window *);
 int replay_check(const struct replay_window *, uint64_t counter);
 /* Records an authenticated counter (after replay_check said 0). */
 void replay_update(struct replay_window *, uint64_t counter);
+/* 1 if `counter` was recorded and is still inside the window, else 0. */
+int replay_seen(const struct replay_window *, uint64_t counter);
 
 #endif

@@ -387,6 +387,33 @@ tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
 }
 
 int
+tunnel_reopen(struct tunnel *t, const struct wire_hdr *hdr,
+    const uint8_t *dgram, size_t len, uint8_t *out, size_t outlen)
+{
+	struct tunnel_rx *r;
+	struct aead      *key;
+	int               n, is_next;
+
+	if (hdr->link_id >= TUNNEL_LINKS || t->slot[hdr->link_id] == NO_SLOT)
+		return TUNNEL_ERR_LINK;
+	if (hdr->worker >= t->peer_workers)
+		return TUNNEL_ERR_WORKER;
+	if (hdr->worker % t->workers != t->worker)
+		return TUNNEL_ERR_STEER;
+	r = &t->rx[hdr->worker];
+	key = keyring_open(
+	    r->keys, (hdr->flags & WIRE_F_KEY_PHASE) != 0, &is_next);
+	/* A datagram opened before was under the current key: the next
+	 * one would have become current then. */
+	if (key == NULL || is_next ||
+	    !replay_seen(&r->window[t->slot[hdr->link_id]], hdr->counter))
+		return TUNNEL_ERR_REPLAY;
+	if ((n = dgram_open(key, hdr, dgram, len, out, outlen)) == -1)
+		return TUNNEL_ERR_AUTH;
+	return n;
+}
+
+int
 tunnel_seal_count(struct tunnel *t, struct tunnel_evq *q,
     struct tunnel_drops *d, uint8_t type, uint8_t link_id, const uint8_t *inner,
     size_t len, uint8_t *out, size_t outlen)

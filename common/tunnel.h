@@ -187,6 +187,18 @@ int tunnel_open(struct tunnel *, struct tunnel_evq *q,
     const struct wire_hdr *hdr, const uint8_t *dgram, size_t len, uint8_t *out,
     size_t outlen);
 
+/*
+ * Opens again a datagram this tunnel opened already: its counter must be
+ * one the window recorded (and still holds), under the current key; the
+ * window and the keys are left as they are, no event is pushed.  For a
+ * PoP whose cluster member returned a site's datagram it had forwarded
+ * (popd/forward.c: FIRST), over the authenticated, replay-checked
+ * cluster link.  Returns as tunnel_open(); TUNNEL_ERR_REPLAY for a
+ * counter never accepted or out of the window.
+ */
+int tunnel_reopen(struct tunnel *, const struct wire_hdr *hdr,
+    const uint8_t *dgram, size_t len, uint8_t *out, size_t outlen);
+
 /* What a data path drops, by reason (the counters' "drops"). */
 struct tunnel_drops {
 	uint64_t bad_header;    /* not a datagram of ours: the caller's */

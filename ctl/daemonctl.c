@@ -466,6 +466,69 @@ print_sites(const json_t *r)
 		    (long long)num(r, "total"));
 }
 
+/* The cluster's forwarding (popd/forward.c's fwd_json()): flows, the
+ * packets handled and forwarded, one row per peer, the drops that
+ * happened (every reason is in --json). */
+static void
+print_forwarding(const json_t *f)
+{
+	const json_t *peers = json_object_get(f, "peers"), *p, *v;
+	const char   *key;
+	size_t        i;
+	int           any = 0;
+
+	if (!json_is_object(f))
+		return;
+	printf("flows %lld owned, %lld backups held (of %lld), %lld taken "
+	       "over; sync queue %lld of %lld, %lld overflows; FLOW messages "
+	       "%lld sent, %lld received, %lld bad\n",
+	    (long long)num(f, "flows_owned"), (long long)num(f, "backups_held"),
+	    (long long)num(f, "flows_max"), (long long)num(f, "taken_over"),
+	    (long long)num(f, "sync_queue_depth"),
+	    (long long)num(f, "sync_queue_max"),
+	    (long long)num(f, "sync_queue_overflows"),
+	    (long long)num(f, "flow_messages_sent"),
+	    (long long)num(f, "flow_messages_received"),
+	    (long long)num(f, "flow_messages_bad"));
+	printf("packets %lld handled here, %lld forwarded; FIRST %lld sent, "
+	       "%lld received; hints %lld sent, %lld received\n",
+	    (long long)num(f, "handled"), (long long)num(f, "forwarded"),
+	    (long long)num(f, "firsts_sent"),
+	    (long long)num(f, "firsts_received"),
+	    (long long)num(f, "hints_sent"),
+	    (long long)num(f, "hints_received"));
+	printf("%-5s %-5s %12s %14s %12s %14s\n", "PEER", "LIVE", "TX PACKETS",
+	    "TX BYTES", "RX PACKETS", "RX BYTES");
+	json_array_foreach(peers, i, p)
+	{
+		printf("%-5lld %-5s %12lld %14lld %12lld %14lld\n",
+		    (long long)num(p, "node"),
+		    json_is_true(json_object_get(p, "live")) ? "yes" : "no",
+		    (long long)num(p, "tx_packets"),
+		    (long long)num(p, "tx_bytes"),
+		    (long long)num(p, "rx_packets"),
+		    (long long)num(p, "rx_bytes"));
+	}
+	printf("drops:");
+	json_object_foreach((json_t *)json_object_get(f, "drops"), key, v)
+	{
+		if (json_integer_value(v) != 0) {
+			printf(
+			    " %s %lld", key, (long long)json_integer_value(v));
+			any = 1;
+		}
+	}
+	json_object_foreach((json_t *)json_object_get(f, "link_drops"), key, v)
+	{
+		if (json_integer_value(v) != 0) {
+			printf(
+			    " %s %lld", key, (long long)json_integer_value(v));
+			any = 1;
+		}
+	}
+	printf("%s\n", any ? "" : " none");
+}
+
 /* `wanpairctl cluster` as a table: popd/cluster.c's cluster_json(), one
  * line for the node, one row per member, the send queue and messages. */
 static void
@@ -515,6 +578,7 @@ print_cluster(const json_t *r)
 	    (long long)num(msg, "sent"), (long long)num(msg, "received"),
 	    (long long)num(msg, "bad"), (long long)num(msg, "unknown_node"),
 	    (long long)num(msg, "conflicts"), (long long)num(r, "reconnects"));
+	print_forwarding(json_object_get(r, "forwarding"));
 }
 
 /* Counters are a tree; as a table, one "path value" line per leaf. */

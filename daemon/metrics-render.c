@@ -31,7 +31,11 @@ enum scope {
 	AT_CLUSTER,       /* popd: its "cluster" */
 	AT_CLUSTER_QUEUE, /* ... its "queue" */
 	AT_CLUSTER_MSGS,  /* ... its "messages" */
-	AT_MEMBER         /* ... each of its "members", labelled node="N" */
+	AT_MEMBER,        /* ... each of its "members", labelled node="N" */
+	AT_FWD,           /* ... its "forwarding" */
+	AT_FWD_PEER,      /* ... each of its "peers", labelled node="N" */
+	AT_FWD_DROPS,     /* ... its "drops", a sample per key */
+	AT_FWD_LINK_DROPS /* ... its "link_drops", a sample per key */
 };
 
 enum conv {
@@ -325,6 +329,62 @@ static const struct family families[] = {
 	"HELLOs at another address than configured, or for a node another "
 	"process is already, ignored.",
 	AT_CLUSTER_MSGS, "conflicts", V_NUM},
+    {"wanpair_cluster_packets_handled_total", "counter",
+	"Packets of flows this node owns, handled here.", AT_FWD, "handled",
+	V_NUM},
+    {"wanpair_cluster_packets_forwarded_total", "counter",
+	"Packets forwarded to another member (FORWARD).", AT_FWD, "forwarded",
+	V_NUM},
+    {"wanpair_cluster_firsts_sent_total", "counter",
+	"Packets returned as FIRST by this node as a flow's director.", AT_FWD,
+	"firsts_sent", V_NUM},
+    {"wanpair_cluster_firsts_received_total", "counter",
+	"FIRSTs received: flows this node came to own.", AT_FWD,
+	"firsts_received", V_NUM},
+    {"wanpair_cluster_hints_sent_total", "counter",
+	"OWNER_HINTs sent to a receiving node.", AT_FWD, "hints_sent", V_NUM},
+    {"wanpair_cluster_hints_received_total", "counter", "OWNER_HINTs received.",
+	AT_FWD, "hints_received", V_NUM},
+    {"wanpair_cluster_flows_owned", "gauge", "Flow entries this node owns.",
+	AT_FWD, "flows_owned", V_NUM},
+    {"wanpair_cluster_flow_backups", "gauge",
+	"Flow entries other members own, held as backups.", AT_FWD,
+	"backups_held", V_NUM},
+    {"wanpair_cluster_flows_taken_over_total", "counter",
+	"Flows this node took over from members that left.", AT_FWD,
+	"taken_over", V_NUM},
+    {"wanpair_cluster_sync_queue_depth", "gauge",
+	"Flows whose backup waits to be multicast.", AT_FWD, "sync_queue_depth",
+	V_NUM},
+    {"wanpair_cluster_sync_queue_overflows_total", "counter",
+	"Flow backups not queued (full): a full resync follows.", AT_FWD,
+	"sync_queue_overflows", V_NUM},
+    {"wanpair_cluster_flow_messages_sent_total", "counter",
+	"FLOW messages multicast.", AT_FWD, "flow_messages_sent", V_NUM},
+    {"wanpair_cluster_flow_messages_received_total", "counter",
+	"FLOW messages delivered, own ones included.", AT_FWD,
+	"flow_messages_received", V_NUM},
+    {"wanpair_cluster_flow_messages_bad_total", "counter",
+	"FLOW messages dropped as malformed or not the sender's.", AT_FWD,
+	"flow_messages_bad", V_NUM},
+    {"wanpair_cluster_peer_tx_packets_total", "counter",
+	"Cluster-link datagrams sent to the member.", AT_FWD_PEER, "tx_packets",
+	V_NUM},
+    {"wanpair_cluster_peer_tx_bytes_total", "counter",
+	"Cluster-link bytes sent to the member.", AT_FWD_PEER, "tx_bytes",
+	V_NUM},
+    {"wanpair_cluster_peer_rx_packets_total", "counter",
+	"Cluster-link datagrams from the member that authenticated.",
+	AT_FWD_PEER, "rx_packets", V_NUM},
+    {"wanpair_cluster_peer_rx_bytes_total", "counter",
+	"Cluster-link bytes from the member that authenticated.", AT_FWD_PEER,
+	"rx_bytes", V_NUM},
+    {"wanpair_cluster_forward_drops_total", "counter",
+	"Packets the forwarding dropped, by reason.", AT_FWD_DROPS, NULL,
+	V_NUM},
+    {"wanpair_cluster_link_drops_total", "counter",
+	"Cluster-link datagrams refused on receipt, by reason.",
+	AT_FWD_LINK_DROPS, NULL, V_NUM},
     {"wanpair_drops_total", "counter", "Packets dropped, by reason.",
 	AT_ROOT_DROPS, NULL, V_NUM},
     {"wanpair_site_drops_total", "counter",
@@ -445,18 +505,20 @@ drop_samples(
 	return rc;
 }
 
-/* One sample per cluster member, node="N". */
+/* One sample per cluster member (or forwarding peer), node="N". */
 static int
 member_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 {
-	const json_t *m;
+	const json_t *m, *cl = json_object_get(root, "cluster");
 	struct labels l = {{"node"}, {NULL}, 1};
 	char          node[16];
 	size_t        i;
 	int           rc = 0;
 
-	json_array_foreach(
-	    json_object_get(json_object_get(root, "cluster"), "members"), i, m)
+	json_array_foreach(f->at == AT_FWD_PEER
+		? json_object_get(json_object_get(cl, "forwarding"), "peers")
+		: json_object_get(cl, "members"),
+	    i, m)
 	{
 		snprintf(node, sizeof(node), "%lld",
 		    (long long)json_integer_value(json_object_get(m, "node")));
@@ -521,7 +583,22 @@ family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 			f->field),
 		    f->conv);
 	case AT_MEMBER:
+	case AT_FWD_PEER:
 		return member_samples(b, f, root);
+	case AT_FWD:
+		return sample(b, f->name, &l,
+		    json_object_get(
+			json_object_get(
+			    json_object_get(root, "cluster"), "forwarding"),
+			f->field),
+		    f->conv);
+	case AT_FWD_DROPS:
+	case AT_FWD_LINK_DROPS:
+		return drop_samples(b, f->name, &l,
+		    json_object_get(
+			json_object_get(
+			    json_object_get(root, "cluster"), "forwarding"),
+			f->at == AT_FWD_DROPS ? "drops" : "link_drops"));
 	default:
 		break;
 	}

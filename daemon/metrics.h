@@ -105,8 +105,19 @@
  *	            "try_again": sends corosync deferred}, "messages":
  *	            {"sent", "received", "bad": malformed, "unknown_node":
  *	            HELLOs of an id not configured, "conflicts": HELLOs at
- *	            another address, or for a node another process is}}
- *	            (wanpair_cluster_*, members labelled node="N")
+ *	            another address, or for a node another process is},
+ *	            "forwarding" (popd/forward.c): {"handled", "forwarded",
+ *	            "firsts_sent", "firsts_received", "hints_sent",
+ *	            "hints_received", "flows_owned", "backups_held",
+ *	            "flows_max", "taken_over", "sync_queue_depth",
+ *	            "sync_queue_max", "sync_queue_overflows",
+ *	            "flow_messages_sent", "flow_messages_received",
+ *	            "flow_messages_bad", "flow_entries_sent", "sealed",
+ *	            "opened", "peers": [{"node", "live": bool, "tx_packets",
+ *	            "tx_bytes", "rx_packets", "rx_bytes"}], "drops":
+ *	            {reason: packets}, "link_drops": {cw_err_str(): datagrams}}}
+ *	            (wanpair_cluster_*, members and peers labelled node="N",
+ *	            drops reason="...")
  *	duplicates  {"sent": packets of duplicating profiles sent twice,
  *	            "delivered": first copies delivered, "discarded":
  *	            second or too late copies dropped, "over_cap": sent

@@ -12,16 +12,35 @@
 int
 popd_cluster_start(struct popd *pd)
 {
-	char err[512];
+	char                              err[512];
+	static const struct cluster_hooks hooks = {
+	    .member = fwd_member,
+	    .message = fwd_message,
+	    .resync = fwd_resync,
+	};
 
 	if (!pd->conf->cluster.enabled)
 		return 0;
 	if ((pd->cluster = cluster_start(pd->base, &pd->conf->cluster,
-		 pd->conf->file, err, sizeof(err))) == NULL) {
+		 pd->conf->file, err, sizeof(err))) == NULL ||
+	    (pd->fwd = fwd_start(pd, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
 		return -1;
 	}
+	cluster_set_hooks(pd->cluster, &hooks, pd->fwd);
 	return 0;
+}
+
+json_t *
+popd_cluster_json(struct popd *pd)
+{
+	json_t *j, *f;
+
+	if ((j = cluster_json(pd->cluster)) == NULL)
+		return NULL;
+	if ((f = fwd_json(pd->fwd)) != NULL)
+		json_object_set_new(j, "forwarding", f);
+	return j;
 }
 
 json_t *
@@ -33,7 +52,7 @@ popd_cluster_answer(struct popd *pd)
 		return ctlsock_error("no cluster: %s has no \"cluster\" "
 				     "section",
 		    pd->conf->file);
-	if ((j = cluster_json(pd->cluster)) == NULL)
+	if ((j = popd_cluster_json(pd)) == NULL)
 		return NULL;
 	return ctlsock_ok(j);
 }

@@ -36,3 +36,27 @@ cluster_json(const struct cluster *cl)
 	(void)cl;
 	return NULL;
 }
+
+void
+cluster_set_hooks(struct cluster *cl, const struct cluster_hooks *h, void *arg)
+{
+	(void)cl;
+	(void)h;
+	(void)arg;
+}
+
+int
+cluster_send(struct cluster *cl, const uint8_t *msg, size_t len)
+{
+	(void)cl;
+	(void)msg;
+	(void)len;
+	return -1;
+}
+
+size_t
+cluster_room(const struct cluster *cl)
+{
+	(void)cl;
+	return 0;
+}

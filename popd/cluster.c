@@ -40,6 +40,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "clusterkey.h"
 #include "clustersync.h"
 #include "cluster.h"
 #include "log.h"
@@ -51,9 +52,6 @@
 #define RECONNECT_MAX_MS 5000
 /* A send corosync refused for now (CS_ERR_TRY_AGAIN) is tried again. */
 #define RETRY_MS 10
-/* The cluster link's key: at least 256 bits of secret. */
-#define KEY_MIN_BYTES 32
-#define KEY_MAX_BYTES 4096
 
 enum mstate {
 	M_NEVER,  /* not seen since popd started */
@@ -100,6 +98,10 @@ struct cluster {
 	struct sendq *q;
 	int           hello_queued; /* coalesced: one HELLO waits at most */
 	int           resync;       /* an overflow: say everything again */
+
+	/* the forwarding's (popd/forward.h) */
+	struct cluster_hooks hooks;
+	void                *hooks_arg;
 
 	uint64_t             sent, received, try_again, reconnects;
 	uint64_t             bad, unknown_node, conflicts;
@@ -182,6 +184,8 @@ set_left(struct cluster *cl, struct member *m, const char *why)
 	m->state = M_LEFT;
 	m->since = time(NULL);
 	m->leaves++;
+	if (cl->hooks.member != NULL)
+		cl->hooks.member(cl->hooks_arg, m->node, 0);
 	if (m == cl->self)
 		log_info("cluster: this node (%u) is out of group %.*s: %s",
 		    m->node, (int)cl->group.length, cl->group.value, why);
@@ -276,6 +280,28 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+void
+cluster_set_hooks(struct cluster *cl, const struct cluster_hooks *h, void *arg)
+{
+	cl->hooks = *h;
+	cl->hooks_arg = arg;
+}
+
+int
+cluster_send(struct cluster *cl, const uint8_t *msg, size_t len)
+{
+	if (!cl->connected || enqueue(cl, msg, len) == -1)
+		return -1;
+	flush(cl);
+	return 0;
+}
+
+size_t
+cluster_room(const struct cluster *cl)
+{
+	return cl->connected ? sendq_max(cl->q) - sendq_depth(cl->q) : 0;
+}
+
 /* ------------------------------------------------------------ callbacks */
 
 static void
@@ -332,6 +358,8 @@ on_hello(struct cluster *cl, uint32_t nodeid, uint32_t pid,
 	m->pid = pid;
 	m->incarnation = h->incarnation;
 	m->joins++;
+	if (cl->hooks.member != NULL)
+		cl->hooks.member(cl->hooks_arg, m->node, 1);
 	if (m == cl->self)
 		log_info("cluster: this node (%u, %s) is in group %.*s",
 		    m->node, addr_ntop(&m->address, a, sizeof(a)),
@@ -358,6 +386,16 @@ deliver_cb(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid,
 		CLUSTERSYNC_OK) {
 		on_hello(cl, nodeid, pid, &hello);
 		return;
+	}
+	if (t == CLUSTERSYNC_FLOW) {
+		struct member *m = member_at(cl, nodeid, pid);
+
+		/* Only from a process that said which member it is. */
+		if (m != NULL && cl->hooks.message != NULL) {
+			cl->hooks.message(cl->hooks_arg, m->node, msg, len);
+			return;
+		}
+		t = CLUSTERSYNC_EVALUE;
 	}
 	cl->bad++;
 	if (log_ratelimit_ok(&cl->peer_log, now_ms()))
@@ -395,9 +433,12 @@ confchg_cb(cpg_handle_t h, const struct cpg_name *group,
 			set_left(cl, m, "not in the group");
 	}
 	/* A newcomer has heard nothing said before it came: each member
-	 * says who it is again (later: a full resync of its state). */
-	if (njoined > 0)
+	 * says who it is again, and the forwarding resyncs its flows. */
+	if (njoined > 0) {
 		send_hello(cl);
+		if (cl->hooks.resync != NULL)
+			cl->hooks.resync(cl->hooks_arg);
+	}
 }
 
 /* ------------------------------------------------------------ corosync */
@@ -521,34 +562,20 @@ connect_corosync(struct cluster *cl)
 	/* Our own join comes as a confchg, which sends the HELLO. */
 }
 
-/* The key is for the cluster link (a later step); read now so that a
- * node without a usable one refuses to start rather than fail later. */
+/* The key is the cluster link's (popd/forward.c loads it again): read
+ * first, so that a node without a usable one refuses to start before it
+ * joins the group. */
 static int
 check_key(const char *path, char *err, size_t errlen)
 {
-	uint8_t buf[KEY_MAX_BYTES + 1];
-	ssize_t n;
-	size_t  len = 0;
-	int     fd;
+	struct clusterkey k;
+	char              e[512];
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "cluster.key_file %s: %s", path,
-		    strerror(errno));
+	if (clusterkey_load(path, &k, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "cluster.key_file %s", e);
 		return -1;
 	}
-	while (len < sizeof(buf) &&
-	    (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	explicit_bzero(buf, sizeof(buf));
-	if (len < KEY_MIN_BYTES || len > KEY_MAX_BYTES) {
-		snprintf(err, errlen,
-		    "cluster.key_file %s: must hold %d to %d bytes of secret "
-		    "(e.g. head -c 32 /dev/urandom), has %s%zu",
-		    path, KEY_MIN_BYTES, KEY_MAX_BYTES,
-		    len > KEY_MAX_BYTES ? "more than " : "", len);
-		return -1;
-	}
+	clusterkey_wipe(&k);
 	return 0;
 }
 

@@ -36,6 +36,25 @@ struct cluster;
 struct cluster *cluster_start(struct event_base *,
     const struct config_cluster *, const char *conf_file, char *err,
     size_t errlen);
+/*
+ * What the forwarding (popd/forward.h) hears of the membership, on the
+ * main loop: a configured member joined or left (this node too); a
+ * message of a type the membership does not read (CLUSTERSYNC_FLOW),
+ * from the member `node` whose process sent it; a newcomer joined, and
+ * hears nothing said before it came.
+ */
+struct cluster_hooks {
+	void (*member)(void *, uint32_t node, int joined);
+	void (*message)(void *, uint32_t node, const uint8_t *, size_t);
+	void (*resync)(void *);
+};
+void cluster_set_hooks(struct cluster *, const struct cluster_hooks *, void *);
+/* Queues a message (at most CLUSTERSYNC_MAX_LEN bytes) for the group:
+ * 0, or -1 if not connected or the queue is full (counted). */
+int cluster_send(struct cluster *, const uint8_t *, size_t);
+/* Messages the send queue takes now; 0 while not connected. */
+size_t cluster_room(const struct cluster *);
+
 /* Leaves the group and frees everything; NULL is fine. */
 void cluster_stop(struct cluster *);
 /*

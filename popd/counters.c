@@ -202,7 +202,7 @@ popd_counters(void *arg)
 		json_decref(sites);
 		return NULL;
 	}
-	cl = cluster_json(pd->cluster);
+	cl = pd->cluster != NULL ? popd_cluster_json(pd) : NULL;
 	pthread_mutex_lock(&pd->engine_mu);
 	j = json_pack("{s:s,s:s,s:I,s:o,s:{s:I,s:I,s:I},s:o,s:o,s:o,s:o,s:o*,"
 		      "s:o}",

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clusterwire.h"
 #include "link.h"
 #include "linkdown.h"
 #include "log.h"
@@ -277,7 +278,8 @@ learn_apply(struct pworker *w)
  * into the worker's TUN queue if its source lies in the site's LAN, or a
  * probe answered; what it teaches its session waits for learn_apply(). */
 static void
-udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d)
+udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d,
+    const struct fwd_ctx *ctx)
 {
 	struct popd     *pd = w->pd;
 	struct wire_hdr  hdr;
@@ -304,8 +306,16 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d)
 		return;
 	}
 	inner = tundev_slot(w->td, &cap);
-	if ((len = tunnel_open_count(s->tun[w->t.id], w->q, &w->drops, &hdr,
-		 d->data, d->len, inner, cap)) < 0)
+	/* A FIRST is a datagram this node opened and forwarded to the
+	 * flow's director: its window has it already. */
+	if (ctx != NULL && ctx->type == CW_FIRST) {
+		if ((len = tunnel_reopen(s->tun[w->t.id], &hdr, d->data, d->len,
+			 inner, cap)) < 0) {
+			w->drops.replay++;
+			return;
+		}
+	} else if ((len = tunnel_open_count(s->tun[w->t.id], w->q, &w->drops,
+			&hdr, d->data, d->len, inner, cap)) < 0)
 		return;
 	if (w->nlearn == PWORKER_BATCH)
 		learn_apply(w);
@@ -379,6 +389,9 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d)
 		lr->spoofed = 1;
 		return;
 	}
+	/* In a cluster, a flow another member owns goes there. */
+	if (pd->fwd != NULL && fwd_up(w, s, d, inner, (size_t)len, ctx))
+		return;
 	tundev_commit(w->td, (size_t)len);
 }
 
@@ -403,11 +416,23 @@ dataplane_udp_work(struct pworker *w, struct popd_listen *l)
 	w->nlearn = 0;
 	for (i = 0; i < UDP_RECVS && udpio_recv(l->uio[w->t.id]) > 0; i++)
 		while (udpio_next(l->uio[w->t.id], &d))
-			udp_dgram(w, (uint8_t)l->idx, &d);
+			udp_dgram(w, (uint8_t)l->idx, &d, NULL);
 	learn_apply(w);
 	tundev_flush(w->td);
 	/* Probe answers, from the socket each probe came in on, which
 	 * need not be this one's for a link that moved. */
+	dataplane_send_all(w);
+}
+
+void
+dataplane_cluster_site(struct pworker *w, uint8_t lsn,
+    const struct udpio_dgram *d, const struct fwd_ctx *ctx)
+{
+	w->batch_ms = now_ms();
+	w->nlearn = 0;
+	udp_dgram(w, lsn, d, ctx);
+	learn_apply(w);
+	tundev_flush(w->td);
 	dataplane_send_all(w);
 }
 
@@ -469,7 +494,8 @@ dup_classify(struct pworker *w, struct session *s,
 /* One packet for a site's LAN, under the engine's lock: its site by
  * destination, a link by its flow, where to send it in *o. */
 static void
-tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o)
+tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o,
+    const struct fwd_ctx *ctx)
 {
 	struct popd         *pd = w->pd;
 	struct engine_result res;
@@ -479,6 +505,13 @@ tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o)
 	int                  family, rc;
 
 	o->s = NULL;
+	o->fv.act = CFLOW_HANDLE;
+	/* In a cluster, a flow another member owns goes there. */
+	if (pd->fwd != NULL) {
+		fwd_down(w, pkt, n, ctx, &o->fv);
+		if (o->fv.act != CFLOW_HANDLE)
+			return;
+	}
 	if ((family = inner_addr(pkt, n, 1, dst)) == -1 ||
 	    (site = site_for(pd, family, dst)) == NULL ||
 	    (s = site->session) == NULL) {
@@ -498,6 +531,8 @@ tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o)
 	}
 	if (res.is_new)
 		s->new_flows[res.link]++;
+	if (pd->fwd != NULL)
+		fwd_owned_link(w, &o->fv, s->id, s->links[res.link].id);
 	if (s->link_down[res.link]) {
 		/* Every link of the site is down (else the flow would have
 		 * moved): the flow stays for when one returns. */
@@ -552,6 +587,25 @@ dup_send(
 	w->dupc.sent++;
 }
 
+/* One packet as tun_classify() decided: sealed to its link, twice for a
+ * duplicating profile, or to another member of the cluster. */
+static void
+tun_send(
+    struct pworker *w, const struct pw_send *o, const uint8_t *pkt, size_t len)
+{
+	struct popd *pd = w->pd;
+
+	if (o->s != NULL && o->dup_idx != LINK_NONE)
+		dup_send(w, o, pkt, len);
+	else if (o->s != NULL)
+		(void)tunnel_seal_udp(o->s->tun[w->t.id], w->q, &w->drops,
+		    pd->lsn[o->lsn].uio[w->t.id], WIRE_DATA,
+		    o->s->links[o->idx].id, pkt, len,
+		    (const struct sockaddr *)&o->to, o->tolen);
+	else if (o->fv.act != CFLOW_HANDLE)
+		fwd_send_tun(w, &o->fv, pkt, len);
+}
+
 /*
  * A batch of packets for the sites' LANs (one read's segments, or
  * several reads): clamped, then all classified under one hold of the
@@ -574,19 +628,24 @@ tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
 		    (pkts[i][0] >> 4) == 6 ? pd->tundev.mss6 : pd->tundev.mss4);
 	pthread_mutex_lock(&pd->engine_mu);
 	for (i = 0; i < n; i++)
-		tun_classify(w, pkts[i], lens[i], &w->send[i]);
+		tun_classify(w, pkts[i], lens[i], &w->send[i], NULL);
 	pthread_mutex_unlock(&pd->engine_mu);
-	for (i = 0; i < n; i++) {
-		struct pw_send *o = &w->send[i];
+	for (i = 0; i < n; i++)
+		tun_send(w, &w->send[i], pkts[i], lens[i]);
+}
 
-		if (o->s != NULL && o->dup_idx != LINK_NONE)
-			dup_send(w, o, pkts[i], lens[i]);
-		else if (o->s != NULL)
-			(void)tunnel_seal_udp(o->s->tun[w->t.id], w->q,
-			    &w->drops, pd->lsn[o->lsn].uio[w->t.id], WIRE_DATA,
-			    o->s->links[o->idx].id, pkts[i], lens[i],
-			    (struct sockaddr *)&o->to, o->tolen);
-	}
+void
+dataplane_cluster_tun(
+    struct pworker *w, uint8_t *pkt, size_t len, const struct fwd_ctx *ctx)
+{
+	struct popd *pd = w->pd;
+
+	w->batch_ms = now_ms();
+	pthread_mutex_lock(&pd->engine_mu);
+	tun_classify(w, pkt, len, &w->send[0], ctx);
+	pthread_mutex_unlock(&pd->engine_mu);
+	tun_send(w, &w->send[0], pkt, len);
+	dataplane_send_all(w);
 }
 
 void
@@ -621,6 +680,13 @@ tun_read(evutil_socket_t fd, short what, void *arg)
 int
 dataplane_bind(const struct wp_addr *a, uint16_t port, int type)
 {
+	return dataplane_bind_free(a, port, type, 0);
+}
+
+int
+dataplane_bind_free(
+    const struct wp_addr *a, uint16_t port, int type, int freebind)
+{
 	struct sockaddr_storage ss;
 	socklen_t               sslen;
 	int                     fd, on = 1, e;
@@ -629,7 +695,12 @@ dataplane_bind(const struct wp_addr *a, uint16_t port, int type)
 	if ((fd = socket(a->family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) ==
 	    -1)
 		return -1;
-	if ((type == SOCK_STREAM &&
+	if ((freebind &&
+		setsockopt(fd,
+		    a->family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		    a->family == AF_INET6 ? IPV6_FREEBIND : IP_FREEBIND, &on,
+		    sizeof(on)) == -1) ||
+	    (type == SOCK_STREAM &&
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) ==
 		    -1) ||
 	    (a->family == AF_INET6 &&

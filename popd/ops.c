@@ -120,6 +120,9 @@ stop(void *arg)
 	cluster_stop(pd->cluster);
 	control_stop(pd);
 	dataplane_stop(pd);
+	/* After the workers, which forward through it. */
+	fwd_stop(pd->fwd);
+	pd->fwd = NULL;
 	/* The tables before their pool. */
 	for (i = 0; i < pd->nsites; i++)
 		engine_free(pd->sites[i].engine);

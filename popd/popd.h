@@ -30,6 +30,7 @@
 #include "dupwire.h"
 #include "dpworker.h"
 #include "engine.h"
+#include "forward.h"
 #include "limit.h"
 #include "lpm.h"
 #include "log.h"
@@ -213,6 +214,9 @@ struct pw_send {
 	uint8_t                 dup_idx, dup_lsn;
 	socklen_t               dup_tolen;
 	struct sockaddr_storage dup_to;
+	/* a cluster's decision (forward.h): fv.act not CFLOW_HANDLE (0)
+	 * with s NULL: the packet goes to another member */
+	struct fwd_verdict fv;
 };
 
 /*
@@ -316,8 +320,10 @@ struct popd {
 
 	uint64_t sessions_expired; /* ended by session_grace_s */
 
-	/* popd.json's "cluster": NULL without one (cluster.h) */
+	/* popd.json's "cluster": NULL without one (cluster.h), and its
+	 * packet forwarding (forward.h) */
 	struct cluster *cluster;
+	struct fwd     *fwd;
 };
 
 /* ctl.c: the control socket's requests (the skeleton answers counters
@@ -328,6 +334,8 @@ json_t *popd_answer(void *, const struct ctlsock_req *, struct ctlsrv_rows *);
  * (cluster.h) as popd's start and stop call them */
 json_t *popd_cluster_answer(struct popd *);
 int     popd_cluster_start(struct popd *);
+/* The "cluster" object: the membership's and the forwarding's. */
+json_t *popd_cluster_json(struct popd *);
 
 /* control.c: one connection, its frames, HELLO to a session */
 /* A tunnel_derive_fn over a struct session: keys of its TLS session, -1
@@ -363,12 +371,22 @@ void control_close(struct conn *, const char *why);
  * worker 0). */
 void dataplane_tun_work(struct pworker *);
 void dataplane_udp_work(struct pworker *, struct popd_listen *l);
+/* A packet another member forwarded (forward.h), on the main loop
+ * under w's mu: a site's datagram, as if it came in on listen entry
+ * lsn from d->from; a packet for a site, as if read from the TUN. */
+void dataplane_cluster_site(struct pworker *, uint8_t lsn,
+    const struct udpio_dgram *d, const struct fwd_ctx *ctx);
+void dataplane_cluster_tun(
+    struct pworker *, uint8_t *pkt, size_t len, const struct fwd_ctx *ctx);
 /* Sends what a worker's batch queued on its sockets. */
 void dataplane_send_all(struct pworker *);
 /* A socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to a listen entry's
  * address and port, nonblocking, IPv6 ones IPV6_V6ONLY: the fd, or -1
  * with errno. */
-int  dataplane_bind(const struct wp_addr *, uint16_t port, int type);
+int dataplane_bind(const struct wp_addr *, uint16_t port, int type);
+/* The same, with IP_FREEBIND if freebind: the address need not be up. */
+int dataplane_bind_free(
+    const struct wp_addr *, uint16_t port, int type, int freebind);
 int  dataplane_start(struct popd *);
 void dataplane_stop(struct popd *);
 /* A site's link down or up as the PoP sees it, its flows following;

@@ -65,7 +65,7 @@ clustersync_type(const uint8_t *data, size_t len)
 		return CLUSTERSYNC_ESHORT;
 	if (ver != CLUSTERSYNC_VERSION)
 		return CLUSTERSYNC_EVERSION;
-	if (type != CLUSTERSYNC_HELLO)
+	if (type != CLUSTERSYNC_HELLO && type != CLUSTERSYNC_FLOW)
 		return CLUSTERSYNC_ETYPE;
 	if (flags != 0)
 		return CLUSTERSYNC_EVALUE;

@@ -37,9 +37,9 @@
 
 enum clustersync_type {
 	CLUSTERSYNC_HELLO = 1, /* a member's node id and cluster link */
-	/* Planned (doc/CLUSTER.md): SESSION (a site's session backed up),
-	 * FLOW (flow entries, coalesced per flow), RESYNC (a member asks
-	 * for everything again).  Refused until they exist. */
+	/* 2: SESSION (a site's session backed up), reserved */
+	CLUSTERSYNC_FLOW = 3, /* flow entries a member owns (flowsync.h) */
+	/* 4: RESYNC (a member asks for everything again), reserved */
 };
 
 enum clustersync_err {
@@ -64,7 +64,8 @@ int clustersync_hello_encode(
     const struct clustersync_hello *, uint8_t *out, size_t outlen);
 
 /* The type of a whole message of len bytes, with its header checked:
- * CLUSTERSYNC_HELLO, or a negative enum clustersync_err. */
+ * CLUSTERSYNC_HELLO or CLUSTERSYNC_FLOW, or a negative enum
+ * clustersync_err. */
 int clustersync_type(const uint8_t *, size_t len);
 
 /* Decodes a whole HELLO.  Returns CLUSTERSYNC_OK with *h filled, or a

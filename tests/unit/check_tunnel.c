@@ -195,6 +195,62 @@ START_TEST(replay_and_forgery_refused)
 }
 END_TEST
 
+/* tunnel_reopen(): only a datagram the window recorded, as often as the
+ * cluster returns it, and never one it has not seen or that fails. */
+START_TEST(reopen_only_what_was_opened)
+{
+	struct pair     p;
+	struct wire_hdr h, h2;
+	uint8_t         d[256], d2[256], bad[256], out[256];
+	int             n, n2, i;
+
+	derive_ok = 1;
+	pair_new(&p, 1000, 2000);
+	ck_assert_int_ge(
+	    send_one(p.socket, &p.sq, p.pop, &p.pq, 1, "first", d, &n, &h), 0);
+	ck_assert_int_eq(
+	    tunnel_reopen(p.pop, &h, d, (size_t)n, out, sizeof(out)), 5);
+	ck_assert_mem_eq(out, "first", 5);
+	ck_assert_int_eq(
+	    tunnel_reopen(p.pop, &h, d, (size_t)n, out, sizeof(out)), 5);
+	/* the window is untouched: a replay is still one */
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h, d, (size_t)n, out, sizeof(out)),
+	    TUNNEL_ERR_REPLAY);
+	/* sealed, never opened: refused, and still opens once after */
+	n2 = tunnel_seal(p.socket, &p.sq, WIRE_DATA, 1,
+	    (const uint8_t *)"second", 6, d2, sizeof(d2));
+	ck_assert_int_eq(wire_hdr_decode(d2, (size_t)n2, &h2), WIRE_OK);
+	ck_assert_int_eq(
+	    tunnel_reopen(p.pop, &h2, d2, (size_t)n2, out, sizeof(out)),
+	    TUNNEL_ERR_REPLAY);
+	ck_assert_int_eq(
+	    tunnel_open(p.pop, &p.pq, &h2, d2, (size_t)n2, out, sizeof(out)),
+	    6);
+	/* a flipped bit in one that was opened */
+	memcpy(bad, d, (size_t)n);
+	bad[n - 1] ^= 1;
+	ck_assert_int_eq(
+	    tunnel_reopen(p.pop, &h, bad, (size_t)n, out, sizeof(out)),
+	    TUNNEL_ERR_AUTH);
+	/* out of the window once far newer ones came */
+	for (i = 0; i < REPLAY_WINDOW + 2; i++) {
+		n2 = tunnel_seal(p.socket, &p.sq, WIRE_DATA, 1,
+		    (const uint8_t *)"x", 1, d2, sizeof(d2));
+		(void)serve_keys(p.socket, &p.sq);
+		ck_assert_int_eq(wire_hdr_decode(d2, (size_t)n2, &h2), WIRE_OK);
+		ck_assert_int_eq(tunnel_open(p.pop, &p.pq, &h2, d2, (size_t)n2,
+				     out, sizeof(out)),
+		    1);
+		(void)serve_keys(p.pop, &p.pq);
+	}
+	ck_assert_int_eq(
+	    tunnel_reopen(p.pop, &h, d, (size_t)n, out, sizeof(out)),
+	    TUNNEL_ERR_REPLAY);
+	pair_free(&p);
+}
+END_TEST
+
 /* Each link has its own window: counter 0 on link 1 and on link 2 both
  * open, and a reset link takes its counters again. */
 START_TEST(windows_per_link)
@@ -784,6 +840,7 @@ tunnel_suite(void)
 
 	tcase_add_test(tc, round_trip_both_ways);
 	tcase_add_test(tc, replay_and_forgery_refused);
+	tcase_add_test(tc, reopen_only_what_was_opened);
 	tcase_add_test(tc, windows_per_link);
 	tcase_add_test(tc, windows_only_for_its_links);
 	tcase_add_test(tc, epoch_advance_raises_events);
