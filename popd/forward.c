@@ -385,8 +385,9 @@ on_packet(struct fwd *f, const struct cw_hdr *h, uint8_t *inner, size_t len)
 	d.len = len;
 	d.fromlen = addr_to_sockaddr(&h->endpoint, h->port, &ss);
 	d.from = (struct sockaddr *)&ss;
-	/* The worker whose tunnels open that sender worker's datagrams. */
-	w = &pd->w[wh.worker % pd->nworkers];
+	/* The worker whose tunnels open that sender worker's datagrams
+	 * (the kernel's steering of the data sockets, wire.h). */
+	w = &pd->w[wire_steer(wh.worker, wh.session, pd->nworkers)];
 	pthread_mutex_lock(&w->t.mu);
 	if (session_by_id(pd, wh.session) == NULL) {
 		pthread_mutex_unlock(&w->t.mu);
