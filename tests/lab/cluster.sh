@@ -453,3 +453,64 @@ cluster_counters_all() {
 		printf '}\n'
 	} >"$1"
 }
+
+# cluster_flows_all FILE: every live node's `flows --json` rows, as one
+# JSON object {"K": [rows]} ([] for a node that does not answer), into
+# FILE.
+cluster_flows_all() {
+	local k
+	{
+		printf '{'
+		for k in $(seq "$CLUSTER_NODES"); do
+			[ "$k" -eq 1 ] || printf ','
+			printf '"%d": ' "$k"
+			if [ -n "${CLUSTER_PPID[$k]:-}" ]; then
+				cluster_ctl "$k" flows --json --limit 100000 \
+				    2>/dev/null | python3 -c '
+import json, sys
+print(json.dumps(json.load(sys.stdin)["flows"]))' 2>/dev/null || printf '[]'
+			else
+				printf '[]'
+			fi
+		done
+		printf '}\n'
+	} >"$1"
+}
+
+# cluster_datapath_missing: the fields of issue #14's data path that some
+# live node's `wanpairctl cluster --json` lacks (doc/CLUSTER.md, "What the
+# lab reads"), space-separated; nothing if every node has them all.
+cluster_datapath_missing() {
+	local k
+	for k in $(seq "$CLUSTER_NODES"); do
+		[ -n "${CLUSTER_PPID[$k]:-}" ] || continue
+		cluster_ctl "$k" cluster --json 2>/dev/null | python3 -c '
+import json, sys
+c = json.load(sys.stdin)
+for p in ["flows.owned", "flows.backups", "flows.created",
+          "flows.taken_over", "packets.handled", "packets.forwarded",
+          "packets.received"]:
+    o = c
+    for k in p.split("."):
+        o = o.get(k) if isinstance(o, dict) else None
+    if not isinstance(o, int) or isinstance(o, bool):
+        print(p)
+for f in ["forwarded_to", "received_from"]:
+    if not all(isinstance(m.get(f), int) for m in c["members"]):
+        print("members[]." + f)
+' 2>/dev/null || echo "a-cluster-answer"
+	done | sort -u | tr '\n' ' ' | sed 's/ $//'
+}
+
+# cluster_down: every popd stopped, then the whole lab (lab_down); a
+# cluster_up may follow, with a new LAB_DIR.
+cluster_down() {
+	cluster_stop_popds
+	lab_down
+	CLUSTER_CPID=()
+	CLUSTER_PPID=()
+	# shellcheck disable=SC2034 # for the scripts that source this
+	CLUSTER_PLOG=()
+	CLUSTER_LIVE=()
+	CLUSTER_NODES=0
+}
