@@ -16,7 +16,7 @@
 #   isp  coreK 198.18.4K.1/24 --- popK core 198.18.4K.2/24  K = 1..N
 #   popK lo 198.18.0.1/32: the PoP's one service address, on every node
 #   popK eth1 203.0.113.K/24  --- inet nK, ports of inet's bridge br0
-#   inet br0 203.0.113.10/24
+#   inet br0 203.0.113.10/24 (and 2001:db8:ffff::10/64, not routed)
 #   popK eth0 198.18.50.K/24  --- sw pK, ports of sw's bridge br0: the
 #                                 cluster link and corosync (udpu)
 #
@@ -61,8 +61,6 @@ CLUSTER_GROUP=wanpair-lab
 # Per node K: its corosync's and its popd's PIDs (lab_bg's), popd's log,
 # and whether it is in the ECMP routes.
 declare -gA CLUSTER_CPID CLUSTER_PPID CLUSTER_PLOG CLUSTER_LIVE
-# The last answer cluster_wait_for gave up on, for a failure message.
-CLUSTER_LAST=
 
 # cluster_corosync_conf FILE STATE_DIR N: a corosync.conf for a ring of
 # nodes 1..N at 198.18.50.1..N (one key a line: corosync's parser refuses
@@ -212,7 +210,8 @@ print(eval(sys.argv[1]))' "$2" 2>/dev/null
 
 # cluster_wait_for SECONDS K EXPR: until EXPR (as cluster_json) is True on
 # node K; prints the seconds it took.  After SECONDS, fails with node K's
-# `wanpairctl cluster` in CLUSTER_LAST.
+# `wanpairctl cluster` in the file LAB_DIR/cluster-last (a file, not a
+# variable: callers take the time with $(...)).
 cluster_wait_for() {
 	local limit=$1 k=$2 expr=$3 t0 now
 	t0=$(date +%s.%N)
@@ -221,8 +220,8 @@ cluster_wait_for() {
 		now=$(date +%s.%N)
 		if awk -v a="$t0" -v b="$now" -v l="$limit" \
 		    'BEGIN { exit !(b - a > l) }'; then
-			CLUSTER_LAST=$("$top_builddir/ctl/wanpairctl" \
-			    -s "$LAB_DIR/pop$k.sock" cluster 2>&1)
+			"$top_builddir/ctl/wanpairctl" -s "$LAB_DIR/pop$k.sock" \
+			    cluster >"$LAB_DIR/cluster-last" 2>&1
 			return 1
 		fi
 		sleep 0.05
@@ -285,7 +284,9 @@ cluster_net() {
 	inet=$(lab_nsname inet)
 	ip -n "$inet" link add br0 type bridge || return 1
 	ip -n "$inet" link set br0 up
-	lab_addr inet br0 203.0.113.10/24 || return 1
+	# The IPv6 address is lab_http_start's (it binds both); IPv6 is not
+	# routed through the PoP here.
+	lab_addr inet br0 203.0.113.10/24 2001:db8:ffff::10/64 || return 1
 	for k in $(seq "$n"); do
 		lab_ns "pop$k" || return 1
 		lab_router "pop$k"
@@ -389,7 +390,7 @@ cluster_wait_members() {
 	for k in $(seq "$CLUSTER_NODES"); do
 		cluster_wait_for "$1" "$k" "$(cluster_all_expr)" >/dev/null || {
 			lab_log "pop$k does not see the $CLUSTER_NODES members:"
-			echo "$CLUSTER_LAST" >&2
+			cat "$LAB_DIR/cluster-last" >&2
 			return 1
 		}
 	done
