@@ -440,42 +440,43 @@ cluster_ctl() {
 	"$top_builddir/ctl/wanpairctl" -s "$LAB_DIR/pop$k.sock" "$@"
 }
 
-# cluster_counters_all FILE: every node's `counters --json` as one JSON
-# object {"K": counters or null}, into FILE.
-cluster_counters_all() {
+# _cluster_each FILE DEFAULT FUNC: FUNC K's output for every node K, as one
+# JSON object {"K": output}, into FILE; DEFAULT where FUNC fails.
+_cluster_each() {
 	local k
 	{
 		printf '{'
 		for k in $(seq "$CLUSTER_NODES"); do
 			[ "$k" -eq 1 ] || printf ','
 			printf '"%d": ' "$k"
-			cluster_ctl "$k" counters --json 2>/dev/null || printf null
+			"$3" "$k" || printf '%s' "$2"
 		done
 		printf '}\n'
 	} >"$1"
 }
 
-# cluster_flows_all FILE: every live node's `flows --json` rows, as one
-# JSON object {"K": [rows]} ([] for a node that does not answer), into
-# FILE.
-cluster_flows_all() {
-	local k
-	{
-		printf '{'
-		for k in $(seq "$CLUSTER_NODES"); do
-			[ "$k" -eq 1 ] || printf ','
-			printf '"%d": ' "$k"
-			if [ -n "${CLUSTER_PPID[$k]:-}" ]; then
-				cluster_ctl "$k" flows --json --limit 100000 \
-				    2>/dev/null | python3 -c '
+_cluster_counters() {
+	cluster_ctl "$1" counters --json 2>/dev/null
+}
+
+_cluster_rows() {
+	[ -n "${CLUSTER_PPID[$1]:-}" ] || return 1
+	cluster_ctl "$1" flows --json --limit 100000 2>/dev/null | python3 -c '
 import json, sys
-print(json.dumps(json.load(sys.stdin)["flows"]))' 2>/dev/null || printf '[]'
-			else
-				printf '[]'
-			fi
-		done
-		printf '}\n'
-	} >"$1"
+print(json.dumps(json.load(sys.stdin)["flows"]))' 2>/dev/null
+}
+
+# cluster_counters_all FILE: every node's `counters --json` as one JSON
+# object {"K": counters, or null if it does not answer}, into FILE.
+cluster_counters_all() {
+	_cluster_each "$1" null _cluster_counters
+}
+
+# cluster_flows_all FILE: every live node's `flows --json` rows, as one
+# JSON object {"K": [rows]} ([] for a node that is down or does not
+# answer), into FILE.
+cluster_flows_all() {
+	_cluster_each "$1" '[]' _cluster_rows
 }
 
 # cluster_datapath_missing: the fields of issue #14's data path that some
