@@ -293,32 +293,61 @@ lab_trap() {
 # --shaped (the default) puts the WAN rates on the links: WAN1 100/100 Mbit,
 # WAN2 20/20 Mbit.
 lab_up() {
-	local shaped=1
-	case ${1:---shaped} in
-	--shaped) shaped=1 ;;
-	--unshaped) shaped=0 ;;
+	local shaped
+	shaped=$(_lab_shaped_opt "${1:---shaped}") || return 2
+	lab_site_up || return 1
+	lab_ns pop && lab_ns inet || return 1
+	lab_veth isp core pop core &&
+	    lab_veth pop eth1 inet eth0 || return 1
+	# The PoP's side of the WAN, as the edge's in lab_site_up.
+	lab_exec pop ethtool -K core tx-udp-segmentation off || return 1
+
+	lab_addr isp core 198.18.0.2/24 || return 1
+
+	lab_router pop
+	lab_addr pop core 198.18.0.1/24 &&
+	    lab_addr pop eth1 203.0.113.1/24 2001:db8:ffff::1/64 || return 1
+	lab_exec pop ip route add 198.18.0.0/15 via 198.18.0.2
+
+	lab_addr inet eth0 203.0.113.10/24 2001:db8:ffff::10/64 || return 1
+	lab_exec inet ip route add default via 203.0.113.1
+	lab_exec inet ip -6 route add default via 2001:db8:ffff::1
+
+	lab_isp_nft_init || return 1
+	[ "$shaped" -eq 0 ] || lab_shape || return 1
+}
+
+# _lab_shaped_opt --shaped|--unshaped: prints 1 or 0.
+_lab_shaped_opt() {
+	case $1 in
+	--shaped) echo 1 ;;
+	--unshaped) echo 0 ;;
 	*)
-		lab_log "lab_up: unknown option $1"
+		lab_log "unknown option $1"
 		return 2
 		;;
 	esac
+}
+
+# lab_site_up: the site's half of the lab, shared by lab_up and the
+# cluster lab (tests/lab/cluster.sh): lan, edge and the isp with the two
+# WAN links and their addresses, the edge's routes; no PoP side, no
+# shaping, no nftables.
+lab_site_up() {
 	lab_init || return 1
-	lab_ns lan && lab_ns edge && lab_ns isp && lab_ns pop &&
-	    lab_ns inet || return 1
+	lab_ns lan && lab_ns edge && lab_ns isp || return 1
 
 	lab_veth lan eth0 edge eth0 &&
 	    lab_veth edge wan1 isp wan1 &&
-	    lab_veth edge wan2 isp wan2 &&
-	    lab_veth isp core pop core &&
-	    lab_veth pop eth1 inet eth0 || return 1
+	    lab_veth edge wan2 isp wan2 || return 1
 	# The daemons' sides of the WAN as physical NICs without UDP
 	# segmentation offload: a run of datagrams sent as one (UDP_SEGMENT)
 	# is cut into datagrams at the sender's device, so single datagrams
 	# cross the links, as on a wire, and a sniffer there sees each one.
 	# (A veth would carry the run whole to the other daemon's socket.)
+	# The PoP's side is its caller's.
 	lab_exec edge ethtool -K wan1 tx-udp-segmentation off &&
-	    lab_exec edge ethtool -K wan2 tx-udp-segmentation off &&
-	    lab_exec pop ethtool -K core tx-udp-segmentation off || return 1
+	    lab_exec edge ethtool -K wan2 tx-udp-segmentation off || return 1
 
 	lab_addr lan eth0 10.1.0.10/24 10.1.0.11/24 10.1.0.12/24 \
 	    10.1.0.13/24 10.1.0.14/24 2001:db8:1::10/64 2001:db8:1::11/64 \
@@ -337,20 +366,7 @@ lab_up() {
 	lab_exec edge ip route add default via 198.18.2.1 dev wan2 metric 200
 
 	lab_router isp
-	lab_addr isp wan1 198.18.1.1/24 && lab_addr isp wan2 198.18.2.1/24 &&
-	    lab_addr isp core 198.18.0.2/24 || return 1
-
-	lab_router pop
-	lab_addr pop core 198.18.0.1/24 &&
-	    lab_addr pop eth1 203.0.113.1/24 2001:db8:ffff::1/64 || return 1
-	lab_exec pop ip route add 198.18.0.0/15 via 198.18.0.2
-
-	lab_addr inet eth0 203.0.113.10/24 2001:db8:ffff::10/64 || return 1
-	lab_exec inet ip route add default via 203.0.113.1
-	lab_exec inet ip -6 route add default via 2001:db8:ffff::1
-
-	lab_isp_nft_init || return 1
-	[ "$shaped" -eq 0 ] || lab_shape || return 1
+	lab_addr isp wan1 198.18.1.1/24 && lab_addr isp wan2 198.18.2.1/24
 }
 
 # lab_shape: the WAN rates.  tbf on both ends of each WAN veth: the edge's
