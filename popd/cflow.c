@@ -125,6 +125,8 @@ cflow_set(struct cflow *cf, const struct flow_key *k, uint32_t owner,
 	changed = !found || e->owner != owner ||
 	    (session != 0 && e->session != session) ||
 	    (link != FLOWSYNC_LINK_NONE && e->link != link);
+	if (!found && owner == cf->self)
+		cf->created++;
 	if (found && e->owner == cf->self && owner != cf->self)
 		cf->owned--;
 	else if ((!found || e->owner != cf->self) && owner == cf->self)

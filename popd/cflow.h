@@ -51,6 +51,7 @@ struct cflow {
 	struct cflow_entry *slot;
 	uint32_t            mask;
 	size_t              n, max, owned;
+	uint64_t            created; /* entries made here with this owner */
 	/* the sync queue: a ring of keys */
 	struct flow_key *q;
 	size_t           qhead, qlen, qmax;

@@ -781,7 +781,7 @@ fwd_json(struct fwd *f)
 		json_object_set_new(ldrops, cw_err_str(-(int)i),
 		    json_integer((json_int_t)lc->drops[i]));
 	j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		      "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}",
+		      "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}",
 	    "handled", (json_int_t)f->handled, "forwarded",
 	    (json_int_t)f->forwarded, "firsts_sent", (json_int_t)f->firsts_sent,
 	    "firsts_received", (json_int_t)f->firsts_received, "hints_sent",
@@ -789,16 +789,16 @@ fwd_json(struct fwd *f)
 	    (json_int_t)f->hints_received, "flows_owned",
 	    (json_int_t)f->cf->owned, "backups_held",
 	    (json_int_t)(f->cf->n - f->cf->owned), "flows_max",
-	    (json_int_t)f->cf->max, "taken_over", (json_int_t)f->taken_over,
-	    "sync_queue_depth", (json_int_t)f->cf->qlen, "sync_queue_max",
-	    (json_int_t)f->cf->qmax, "sync_queue_overflows",
-	    (json_int_t)f->cf->q_overflows, "flow_messages_sent",
-	    (json_int_t)f->flow_msgs_sent, "flow_messages_received",
-	    (json_int_t)f->flow_msgs_received, "flow_messages_bad",
-	    (json_int_t)f->flow_msgs_bad, "flow_entries_sent",
-	    (json_int_t)f->flow_entries_sent, "sealed", (json_int_t)lc->sealed,
-	    "opened", (json_int_t)lc->opened, "peers", peers, "drops", drops,
-	    "link_drops", ldrops);
+	    (json_int_t)f->cf->max, "flows_created", (json_int_t)f->cf->created,
+	    "taken_over", (json_int_t)f->taken_over, "sync_queue_depth",
+	    (json_int_t)f->cf->qlen, "sync_queue_max", (json_int_t)f->cf->qmax,
+	    "sync_queue_overflows", (json_int_t)f->cf->q_overflows,
+	    "flow_messages_sent", (json_int_t)f->flow_msgs_sent,
+	    "flow_messages_received", (json_int_t)f->flow_msgs_received,
+	    "flow_messages_bad", (json_int_t)f->flow_msgs_bad,
+	    "flow_entries_sent", (json_int_t)f->flow_entries_sent, "sealed",
+	    (json_int_t)lc->sealed, "opened", (json_int_t)lc->opened, "peers",
+	    peers, "drops", drops, "link_drops", ldrops);
 	pthread_mutex_unlock(&f->mu);
 	return j;
 }

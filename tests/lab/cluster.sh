@@ -489,17 +489,19 @@ cluster_datapath_missing() {
 		cluster_ctl "$k" cluster --json 2>/dev/null | python3 -c '
 import json, sys
 c = json.load(sys.stdin)
-for p in ["flows.owned", "flows.backups", "flows.created",
-          "flows.taken_over", "packets.handled", "packets.forwarded",
-          "packets.received"]:
+for p in ["forwarding.flows_owned", "forwarding.backups_held",
+          "forwarding.flows_created", "forwarding.taken_over",
+          "forwarding.handled", "forwarding.forwarded",
+          "sessions.held", "sessions.own"]:
     o = c
     for k in p.split("."):
         o = o.get(k) if isinstance(o, dict) else None
     if not isinstance(o, int) or isinstance(o, bool):
         print(p)
-for f in ["forwarded_to", "received_from"]:
-    if not all(isinstance(m.get(f), int) for m in c["members"]):
-        print("members[]." + f)
+if not all(isinstance(p.get(f), int) for p in
+           c.get("forwarding", {}).get("peers", [{}])
+           for f in ("tx_packets", "rx_packets")):
+    print("forwarding.peers[].tx_packets,rx_packets")
 ' 2>/dev/null || echo "a-cluster-answer"
 	done | sort -u | tr '\n' ' ' | sed 's/ $//'
 }

@@ -217,6 +217,11 @@ START_TEST(table_set_find_del)
 	}
 	ck_assert_uint_eq(cf->n, 1000);
 	ck_assert_uint_eq(cf->owned, 334);
+	/* Made here with this node as owner: created, once each. */
+	ck_assert_uint_eq(cf->created, 334);
+	k = key4(0);
+	ck_assert_ptr_nonnull(cflow_set(cf, &k, 1, 7, 1, 100));
+	ck_assert_uint_eq(cf->created, 334);
 	/* Full: one more refused and counted, the others still there. */
 	k = key4(5000);
 	ck_assert_ptr_null(cflow_set(cf, &k, 1, 7, 0, 100));
