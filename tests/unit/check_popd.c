@@ -245,6 +245,94 @@ session(const struct ctl_hello *h, uint32_t id)
 	return session_of(1, h, id);
 }
 
+/*
+ * A cluster's members seal a site's return packets under worker bytes of
+ * their own (doc/CLUSTER.md, "Sessions across members"): member k's
+ * tunnel of worker w writes k * W + w in the header and seals under that
+ * byte's key, so that two members' ranges never meet and a (link,
+ * counter) is never sealed twice under one key, however many members
+ * seal for the session.  The WELCOME says members * W, and the Socket's
+ * tunnel for that count opens every member's packets, each only under
+ * its own byte's key.
+ */
+START_TEST(cluster_worker_bytes)
+{
+	static const uint8_t inner[40] = {0x45};
+	struct ctl_hello     h;
+	struct session      *s;
+	struct tunnel       *sock;
+	struct tunnel_evq    q;
+	struct wire_hdr      hdr;
+	uint8_t              pkt[3][256], out[256];
+	uint64_t             used = 0, bit;
+	unsigned             W = pd->nworkers, k, w, members = 3;
+	int                  n[3], r;
+
+	ck_assert_uint_le(members * W, PROTO_MAX_WORKERS);
+	tunnel_evq_init(&q);
+	hello(&h, 0);
+	/* No cluster: bytes 0 .. W - 1, as always. */
+	ck_assert_uint_eq(popd_wire_workers(pd), W);
+	s = session(&h, 0x2000);
+	for (w = 0; w < W; w++) {
+		r = tunnel_seal(s->tun[w], &q, WIRE_DATA, 0, inner,
+		    sizeof(inner), out, 256);
+		ck_assert_int_gt(r, 0);
+		ck_assert_int_eq(wire_hdr_decode(out, (size_t)r, &hdr), 0);
+		ck_assert_uint_eq(hdr.worker, w);
+	}
+	session_free(s);
+
+	pd->cl_members = members;
+	ck_assert_uint_eq(popd_wire_workers(pd), members * W);
+	h.workers = 1;
+	/* The Socket, told members * W workers by the WELCOME. */
+	ck_assert_ptr_nonnull(sock = tunnel_new(0x2001, 1, 0, members * W,
+				  epoch0_derive, NULL, 1000, 2000));
+	for (k = 0; k < members; k++) {
+		pd->cl_pos = k;
+		s = session(&h, 0x2001);
+		for (w = 0; w < W; w++) {
+			r = tunnel_seal(s->tun[w], &q, WIRE_DATA, 0, inner,
+			    sizeof(inner), pkt[k], sizeof(pkt[k]));
+			ck_assert_int_gt(r, 0);
+			ck_assert_int_eq(
+			    wire_hdr_decode(pkt[k], (size_t)r, &hdr), 0);
+			/* Member k's range, and no other member's. */
+			ck_assert_uint_eq(hdr.worker, k * W + w);
+			ck_assert_uint_eq(hdr.counter, 0);
+			bit = UINT64_C(1) << hdr.worker;
+			ck_assert_uint_eq(used & bit, 0);
+			used |= bit;
+			if (w == 0)
+				n[k] = r;
+		}
+		session_free(s);
+	}
+	ck_assert_uint_eq(used,
+	    members * W == 64 ? UINT64_MAX
+			      : (UINT64_C(1) << (members * W)) - 1);
+	/* Each opens at the Socket, under its member's byte's key only:
+	 * the same (link 0, counter 0) under three keys. */
+	for (k = 0; k < members; k++) {
+		ck_assert_int_eq(
+		    wire_hdr_decode(pkt[k], (size_t)n[k], &hdr), 0);
+		ck_assert_int_eq(tunnel_open(sock, &q, &hdr, pkt[k],
+				     (size_t)n[k], out, sizeof(out)),
+		    (int)sizeof(inner));
+	}
+	ck_assert_int_eq(wire_hdr_decode(pkt[1], (size_t)n[1], &hdr), 0);
+	pkt[1][2] = (uint8_t)(2 * W); /* claims member 2's byte */
+	hdr.worker = (uint8_t)(2 * W);
+	ck_assert_int_lt(
+	    tunnel_open(sock, &q, &hdr, pkt[1], (size_t)n[1], out, sizeof(out)),
+	    0);
+	tunnel_free(sock);
+	pd->cl_members = 0;
+	pd->cl_pos = 0;
+}
+END_TEST
+
 /* A link that goes down takes no flow with it: its flows move to the
  * live link, and a link that comes back takes new flows again while the
  * moved ones stay (failback "new-flows"). */
@@ -1453,6 +1541,7 @@ popd_suite(void)
 	tcase_add_test(tc, health_walk_all_silent_waits);
 	tcase_add_test(tc, newer_connection_replaces);
 	tcase_add_test(tc, link_down_moves_flows);
+	tcase_add_test(tc, cluster_worker_bytes);
 	tcase_add_test(tc, link_state_sla_verdicts);
 	tcase_add_test(tc, link_down_notice);
 	tcase_add_test(tc, flood_fills_its_own_cap);

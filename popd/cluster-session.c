@@ -1,0 +1,739 @@
+/*
+ * Sites' sessions across a cluster's members (doc/CLUSTER.md, "Sessions
+ * across members"; issue #14 item 3).  A site's control channel lands on
+ * one member, the session's holder; it multicasts the session's state
+ * (SESSION, proto/clustersync.h) on CPG, sealed under a key of the
+ * cluster key's, and every other member installs a backup: the same
+ * session id, its keys from the holder's message instead of a TLS
+ * session, so that its data plane opens the site's datagrams and seals
+ * the return packets with worker bytes of its own.
+ *
+ * The rule that keeps a nonce from repeating: under one key a (link,
+ * counter) is sealed at most once.  The keys are the Socket's, per
+ * (session, epoch, direction, sender worker byte), so:
+ *  - member k seals only with worker bytes k * W .. k * W + W - 1 (W:
+ *    popd's workers, the same on every member, said in the HELLO); the
+ *    WELCOME says N * W (popd_wire_workers());
+ *  - a member's tunnels of a session are made once per process: a
+ *    member that restarts would start its counters at 0 again under the
+ *    same keys.  So the holder grants each member position to the one
+ *    incarnation it first saw joined (grant[], never changed for the
+ *    session), and a member whose incarnation is not the granted one
+ *    seals under a random key (nothing the Socket opens: its return
+ *    packets are lost, none repeats a nonce) until the site's next
+ *    session;
+ *  - a session id a member dropped or saw replaced is never installed
+ *    again (site->cs_dead).
+ *
+ * State, not events: a SESSION says what the session is now, and the
+ * send queue holds session ids, each at most once (s->cs->pending), the
+ * message built when corosync takes it.  A ring of CSYNC_RING ids; one
+ * more sets `resync`, and every session is announced again once there
+ * is room (as the HELLO queue's overflow).
+ *
+ * Everything here runs on popd's main loop, none of it per packet.
+ */
+#include "autoconf.h"
+
+#include <sys/types.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "clusterkey.h"
+#include "clustersync.h"
+#include "log.h"
+#include "popd.h"
+
+/* Session ids waiting to be announced: more than a PoP has sites
+ * (popd.json's bound), so that only a flood of rekeys overflows. */
+#define CSYNC_RING 16384
+/* A session id's top bits: the holder's position (32 members). */
+#define ID_POS_SHIFT 27
+#define ID_LOW_MASK  ((UINT32_C(1) << ID_POS_SHIFT) - 1)
+
+struct cs_state {
+	int      own;      /* this node holds its TLS session */
+	int      pending;  /* in the ring (own) */
+	int      may_seal; /* a backup granted to this incarnation */
+	uint32_t holder;   /* the holder's node id */
+	size_t   holder_pos;
+	int      holder_gone; /* the holder left (backup) */
+	uint8_t  sw, tw, nm;  /* Socket workers, popd worker bytes, members */
+	uint32_t grant[CLUSTERSYNC_MEMBERS_MAX];
+	/* [sw + tw]: up (the Socket's bytes), then down */
+	struct clustersync_keys keys[];
+};
+
+struct csync {
+	struct popd    *pd;
+	struct cluster *cl;
+	struct aead    *aead; /* the "session" key */
+	uint32_t        node;
+	unsigned        pos, nmembers, workers;
+
+	uint32_t ring[CSYNC_RING];
+	size_t   head, n;
+	int      resync;
+
+	/* scratch: one message, built or opened */
+	struct clustersync_session msg;
+	uint8_t                    buf[CLUSTERSYNC_SESSION_MAX];
+
+	uint64_t sent, received, installed, updated, replaced, stepped_down;
+	uint64_t bad, unknown_site, mismatch, stale, keys_missing, overflows;
+	uint64_t not_granted;
+	struct log_ratelimit log;
+};
+
+static void
+cs_wipe_free(struct cs_state *cs)
+{
+	size_t n;
+
+	if (cs == NULL)
+		return;
+	n = sizeof(*cs) + ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]);
+	OPENSSL_cleanse(cs, n);
+	free(cs);
+}
+
+void
+cs_state_free(struct cs_state *cs)
+{
+	cs_wipe_free(cs);
+}
+
+static struct cs_state *
+cs_alloc(unsigned sw, unsigned tw)
+{
+	struct cs_state *cs;
+
+	if ((cs = calloc(1, sizeof(*cs) + (sw + tw) * sizeof(cs->keys[0]))) ==
+	    NULL)
+		return NULL;
+	cs->sw = (uint8_t)sw;
+	cs->tw = (uint8_t)tw;
+	return cs;
+}
+
+unsigned
+popd_wire_workers(const struct popd *pd)
+{
+	return (pd->cl_members > 0 ? pd->cl_members : 1) * pd->nworkers;
+}
+
+int
+csync_start(struct popd *pd, char *err, size_t errlen)
+{
+	const struct config_cluster *c = &pd->conf->cluster;
+	struct clusterkey            key;
+	struct csync                *cx;
+	uint8_t                      k[32];
+	size_t                       i;
+
+	for (i = 0; i < c->nmembers && c->members[i].node != c->node; i++)
+		;
+	if (i == c->nmembers) {
+		snprintf(err, errlen, "cluster: node %u is no member", c->node);
+		return -1;
+	}
+	if (clusterkey_load(c->key_file, &key, err, errlen) == -1)
+		return -1;
+	if ((cx = calloc(1, sizeof(*cx))) == NULL ||
+	    clusterkey_session_key(&key, k) == -1 ||
+	    (cx->aead = aead_new(k)) == NULL) {
+		clusterkey_wipe(&key);
+		OPENSSL_cleanse(k, sizeof(k));
+		free(cx);
+		snprintf(err, errlen, "cluster: cannot set up the session key");
+		return -1;
+	}
+	clusterkey_wipe(&key);
+	OPENSSL_cleanse(k, sizeof(k));
+	cx->pd = pd;
+	cx->cl = pd->cluster;
+	cx->node = c->node;
+	cx->pos = (unsigned)i;
+	cx->nmembers = (unsigned)c->nmembers;
+	cx->workers = pd->nworkers;
+	cx->log.interval_ms = 1000;
+	cx->log.burst = 10;
+	pd->cl_pos = cx->pos;
+	pd->cl_members = cx->nmembers;
+	pd->csync = cx;
+	cluster_set_sessions(pd->cluster, cx, pd->nworkers);
+	return 0;
+}
+
+void
+csync_stop(struct popd *pd)
+{
+	if (pd->csync == NULL)
+		return;
+	aead_free(pd->csync->aead);
+	OPENSSL_cleanse(pd->csync, sizeof(*pd->csync));
+	free(pd->csync);
+	pd->csync = NULL;
+}
+
+uint32_t
+csync_session_id(struct popd *pd)
+{
+	uint32_t id;
+
+	do
+		id = ((uint32_t)wp_random_seed() & ID_LOW_MASK) |
+		    (uint32_t)pd->cl_pos << ID_POS_SHIFT;
+	while ((id & ID_LOW_MASK) == 0 || session_by_id(pd, id) != NULL);
+	return id;
+}
+
+struct cs_state *
+csync_own_state(struct popd *pd, unsigned socket_workers)
+{
+	struct cs_state *cs;
+
+	if (pd->csync == NULL ||
+	    (cs = cs_alloc(socket_workers, popd_wire_workers(pd))) == NULL)
+		return NULL;
+	cs->own = 1;
+	cs->may_seal = 1;
+	cs->holder = pd->csync->node;
+	cs->holder_pos = pd->cl_pos;
+	cs->nm = (uint8_t)pd->cl_members;
+	cs->grant[pd->cl_pos] = cluster_incarnation(pd->cluster);
+	return cs;
+}
+
+/* The backup's key of (epoch, direction, byte), or -1. */
+static int
+backup_key(const struct cs_state *cs, uint32_t epoch, int up, unsigned byte,
+    uint8_t key[AEAD_KEY_LEN])
+{
+	const struct clustersync_keys *k;
+
+	if (up ? byte >= cs->sw : byte >= cs->tw)
+		return -1;
+	k = &cs->keys[up ? byte : cs->sw + byte];
+	if (epoch == k->epoch)
+		memcpy(key, k->key[0], AEAD_KEY_LEN);
+	else if (epoch == k->epoch + 1)
+		memcpy(key, k->key[1], AEAD_KEY_LEN);
+	else
+		return -1;
+	return 0;
+}
+
+int
+csync_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
+    uint8_t key[AEAD_KEY_LEN])
+{
+	struct session  *s = arg;
+	struct cs_state *cs = s->cs;
+
+	if (cs == NULL || cs->own)
+		return control_derive(arg, epoch, up, worker, key);
+	if (!up && !cs->may_seal) {
+		/* Not granted to this incarnation: a key nobody has, so
+		 * that nothing sealed here repeats a nonce (see above). */
+		if (getrandom(key, AEAD_KEY_LEN, 0) != AEAD_KEY_LEN)
+			return -1;
+		return 0;
+	}
+	/* An epoch the holder has not announced: asked again later
+	 * (the tunnel's NEED_KEY), answered once a SESSION brings it. */
+	return backup_key(cs, epoch, up, worker, key);
+}
+
+void
+csync_tunnel_start(const struct popd *pd, const struct session *s, unsigned w,
+    struct tunnel_start *st, uint32_t rx_epoch[PROTO_MAX_WORKERS])
+{
+	const struct cs_state *cs = s->cs;
+	unsigned               p;
+
+	memset(st, 0, sizeof(*st));
+	st->tx_worker = pd->cl_pos * pd->nworkers + w;
+	if (cs == NULL || cs->own)
+		return;
+	/* A backup starts where the holder's message says each worker
+	 * byte is: the Socket's bytes at their epochs; its own at theirs
+	 * (0 for a session new to it: nobody sealed with them). */
+	for (p = 0; p < cs->sw && p < PROTO_MAX_WORKERS; p++)
+		rx_epoch[p] = cs->keys[p].epoch;
+	st->rx_epoch = rx_epoch;
+	if (st->tx_worker < cs->tw)
+		st->tx_epoch =
+		    cs->may_seal ? cs->keys[cs->sw + st->tx_worker].epoch : 0;
+}
+
+int
+csync_vouched(const struct session *s)
+{
+	return s->cs != NULL && !s->cs->own && !s->cs->holder_gone;
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void
+ring_push(struct csync *cx, struct session *s)
+{
+	if (s->cs->pending)
+		return;
+	if (cx->n == CSYNC_RING) {
+		cx->overflows++;
+		cx->resync = 1;
+		return;
+	}
+	cx->ring[(cx->head + cx->n) % CSYNC_RING] = s->id;
+	cx->n++;
+	s->cs->pending = 1;
+}
+
+void
+csync_announce(struct popd *pd, struct session *s)
+{
+	if (pd->csync == NULL || s->cs == NULL || !s->cs->own)
+		return;
+	ring_push(pd->csync, s);
+	cluster_flush(pd->cluster);
+}
+
+void
+csync_resync(struct csync *cx)
+{
+	struct popd *pd = cx->pd;
+	size_t       i;
+
+	cx->resync = 0;
+	for (i = 0; i < pd->nsites; i++)
+		if (pd->sites[i].session != NULL &&
+		    pd->sites[i].session->cs != NULL &&
+		    pd->sites[i].session->cs->own)
+			ring_push(cx, pd->sites[i].session);
+}
+
+/* The key of one worker byte, fresh from the TLS session if there is one
+ * (this node holds s), else what was announced last. */
+static void
+fill_keys(
+    struct session *s, unsigned idx, int up, unsigned byte, uint32_t epoch)
+{
+	struct clustersync_keys k;
+
+	if (s->conn == NULL && s->cs->keys[idx].epoch == epoch)
+		return;
+	k.epoch = epoch;
+	if (control_derive(s, epoch, up, (uint8_t)byte, k.key[0]) == 0 &&
+	    control_derive(s, epoch + 1, up, (uint8_t)byte, k.key[1]) == 0)
+		s->cs->keys[idx] = k;
+	OPENSSL_cleanse(&k, sizeof(k));
+}
+
+static void
+to_addr(const struct sockaddr_storage *ss, socklen_t len, struct wp_addr *a,
+    uint16_t *port)
+{
+	memset(a, 0, sizeof(*a));
+	*port = 0;
+	if (len == 0)
+		return;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)ss;
+
+		a->family = AF_INET;
+		memcpy(a->a, &in->sin_addr, 4);
+		*port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)ss;
+
+		a->family = AF_INET6;
+		memcpy(a->a, &in6->sin6_addr, 16);
+		*port = ntohs(in6->sin6_port);
+	}
+	if (*port == 0)
+		memset(a, 0, sizeof(*a));
+}
+
+/* The message of one session this node holds, in cx->msg. */
+static void
+build(struct csync *cx, struct session *s)
+{
+	struct popd                *pd = cx->pd;
+	struct cs_state            *cs = s->cs;
+	struct clustersync_session *m = &cx->msg;
+	uint32_t                    node, inc, e;
+	uint32_t                    epoch[2 * PROTO_MAX_WORKERS];
+	unsigned                    i, w;
+
+	memset(m, 0, sizeof(*m));
+	m->site = (uint16_t)(s->site - pd->sites);
+	snprintf(m->site_name, sizeof(m->site_name), "%s", s->site->conf->name);
+	m->id = s->id;
+	m->socket_workers = cs->sw;
+	m->pop_workers = cs->tw;
+	m->nmembers = cs->nm;
+	/* A position is granted once, to the first incarnation seen
+	 * joined: never again to another (see above). */
+	for (i = 0; i < cs->nm; i++)
+		if (cs->grant[i] == 0 &&
+		    cluster_member(pd->cluster, i, &node, &inc))
+			cs->grant[i] = inc;
+	memcpy(m->grant, cs->grant, sizeof(m->grant));
+	m->nlinks = (uint8_t)s->nlinks;
+	pthread_mutex_lock(&pd->engine_mu);
+	for (i = 0; i < s->nlinks; i++) {
+		struct clustersync_link *l = &m->links[i];
+
+		l->id = s->links[i].id;
+		l->down = s->link_down[i] ? 1 : 0;
+		memcpy(l->name, s->links[i].name, sizeof(l->name));
+		l->up_mbps = s->links[i].up_mbps;
+		l->down_mbps = s->links[i].down_mbps;
+		to_addr(&s->endpoint[i], s->endpoint_len[i], &l->endpoint,
+		    &l->port);
+	}
+	pthread_mutex_unlock(&pd->engine_mu);
+	/* Each worker byte at its epoch now, read under its worker's
+	 * lock, derived after; the other members' bytes at what was said
+	 * last (their tunnels' moves are theirs: see doc/CLUSTER.md). */
+	for (i = 0; i < (unsigned)cs->sw + cs->tw; i++)
+		epoch[i] = cs->keys[i].epoch;
+	for (w = 0; w < pd->nworkers; w++) {
+		dpw_lock(&pd->w[w].t);
+		for (i = w; i < cs->sw; i += pd->nworkers)
+			if ((e = tunnel_rx_epoch(s->tun[w], i)) > epoch[i])
+				epoch[i] = e;
+		i = cs->sw + pd->cl_pos * pd->nworkers + w;
+		if (i < (unsigned)cs->sw + cs->tw)
+			epoch[i] = tunnel_tx_epoch(s->tun[w]);
+		dpw_unlock(&pd->w[w].t);
+	}
+	for (i = 0; i < (unsigned)cs->sw + cs->tw; i++)
+		fill_keys(
+		    s, i, i < cs->sw, i < cs->sw ? i : i - cs->sw, epoch[i]);
+	memcpy(
+	    m->keys, cs->keys, ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]));
+}
+
+/* Seals cx->msg into cx->buf: its length, or -1. */
+static int
+seal(struct csync *cx)
+{
+	uint8_t  body[CLUSTERSYNC_SESSION_BODY_MAX];
+	uint8_t *nonce = cx->buf + CLUSTERSYNC_HDR_LEN;
+	int      n, r = -1;
+
+	if ((n = clustersync_session_encode(&cx->msg, body, sizeof(body))) <
+		0 ||
+	    clustersync_session_header(cx->node, cx->buf, sizeof(cx->buf)) <
+		0 ||
+	    getrandom(nonce, CLUSTERSYNC_NONCE_LEN, 0) != CLUSTERSYNC_NONCE_LEN)
+		goto out;
+	/* A random 96-bit nonce: a cluster sends far fewer than the 2^32
+	 * messages under one key that random nonces allow. */
+	if (aead_seal(cx->aead, nonce, cx->buf, CLUSTERSYNC_HDR_LEN, body,
+		(size_t)n,
+		cx->buf + CLUSTERSYNC_HDR_LEN + CLUSTERSYNC_NONCE_LEN) < 0)
+		goto out;
+	r = CLUSTERSYNC_HDR_LEN + CLUSTERSYNC_NONCE_LEN + n +
+	    CLUSTERSYNC_TAG_LEN;
+out:
+	OPENSSL_cleanse(body, sizeof(body));
+	OPENSSL_cleanse(&cx->msg, sizeof(cx->msg));
+	return r;
+}
+
+int
+csync_flush(struct csync *cx)
+{
+	struct session *s;
+	int             len, r;
+
+	if (cx->resync && cx->n < CSYNC_RING)
+		csync_resync(cx);
+	while (cx->n > 0) {
+		s = session_by_id(cx->pd, cx->ring[cx->head]);
+		if (s != NULL && s->cs != NULL && s->cs->own) {
+			build(cx, s);
+			if ((len = seal(cx)) < 0)
+				r = 0; /* cannot be: dropped */
+			else if ((r = cluster_mcast(
+				      cx->cl, cx->buf, (size_t)len)) != 0) {
+				OPENSSL_cleanse(cx->buf, sizeof(cx->buf));
+				return r;
+			}
+			if (len >= 0)
+				cx->sent++;
+			s->cs->pending = 0;
+		}
+		cx->head = (cx->head + 1) % CSYNC_RING;
+		cx->n--;
+	}
+	OPENSSL_cleanse(cx->buf, sizeof(cx->buf));
+	return 0;
+}
+
+/* ------------------------------------------------------------ receiving */
+
+static int
+dead(const struct site *site, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < (sizeof(site->cs_dead) / sizeof(site->cs_dead[0])); i++)
+		if (site->cs_dead[i] == id)
+			return 1;
+	return 0;
+}
+
+static void
+bury(struct site *site, uint32_t id)
+{
+	site->cs_dead[site->cs_dead_next++ %
+	    (sizeof(site->cs_dead) / sizeof(site->cs_dead[0]))] = id;
+}
+
+/* The message's keys and grants into a backup's state. */
+static void
+take(struct csync *cx, struct cs_state *cs, const struct clustersync_session *m,
+    size_t pos, uint32_t node)
+{
+	cs->holder = node;
+	cs->holder_pos = pos;
+	cs->holder_gone = 0;
+	cs->nm = m->nmembers;
+	memcpy(cs->grant, m->grant, sizeof(cs->grant));
+	cs->may_seal = m->grant[cx->pos] != 0 &&
+	    m->grant[cx->pos] == cluster_incarnation(cx->cl);
+	memcpy(
+	    cs->keys, m->keys, ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]));
+}
+
+/* A new backup of m for site, in place of its session (of another id). */
+static int
+install(struct csync *cx, struct site *site,
+    const struct clustersync_session *m, size_t pos, uint32_t node)
+{
+	struct popd     *pd = cx->pd;
+	struct ctl_hello h;
+	struct cs_state *cs;
+	struct session  *s, *old = site->session;
+	uint32_t         oldid;
+	size_t           i;
+
+	memset(&h, 0, sizeof(h));
+	h.version = PROTOCOL_VERSION;
+	h.workers = m->socket_workers;
+	snprintf(h.site, sizeof(h.site), "%s", site->conf->name);
+	h.nlinks = m->nlinks;
+	for (i = 0; i < m->nlinks; i++) {
+		memcpy(
+		    h.links[i].name, m->links[i].name, sizeof(h.links[i].name));
+		h.links[i].id = m->links[i].id;
+		h.links[i].up_mbps = m->links[i].up_mbps;
+		h.links[i].down_mbps = m->links[i].down_mbps;
+	}
+	if ((cs = cs_alloc(m->socket_workers, m->pop_workers)) == NULL)
+		return -1;
+	take(cx, cs, m, pos, node);
+	if ((s = session_make(pd, site, NULL, &h, m->id, csync_derive, cs)) ==
+	    NULL)
+		return -1;
+	oldid = old != NULL ? old->id : 0;
+	if (session_install(pd, s) == -1)
+		return -1;
+	if (oldid != 0 && oldid != m->id)
+		bury(site, oldid);
+	pthread_mutex_lock(&pd->engine_mu);
+	/* Where the holder heard each link from, for the links this node
+	 * has not heard yet: its replies can go before the site's first
+	 * datagram here.  From the first listen entry of the family. */
+	for (i = 0; i < s->nlinks; i++) {
+		const struct clustersync_link *l = &m->links[i];
+		struct sockaddr_storage       *ss = &s->endpoint[i];
+
+		if (s->endpoint_len[i] != 0 || l->endpoint.family == 0 ||
+		    pd->conf->nendpoints == 0 ||
+		    pd->conf->endpoints[0].address.family != l->endpoint.family)
+			continue;
+		memset(ss, 0, sizeof(*ss));
+		if (l->endpoint.family == AF_INET) {
+			struct sockaddr_in *in = (void *)ss;
+
+			in->sin_family = AF_INET;
+			in->sin_port = htons(l->port);
+			memcpy(&in->sin_addr, l->endpoint.a, 4);
+			s->endpoint_len[i] = sizeof(*in);
+		} else {
+			struct sockaddr_in6 *in6 = (void *)ss;
+
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons(l->port);
+			memcpy(&in6->sin6_addr, l->endpoint.a, 16);
+			s->endpoint_len[i] = sizeof(*in6);
+		}
+		s->endpoint_lsn[i] = 0;
+	}
+	pthread_mutex_unlock(&pd->engine_mu);
+	return 0;
+}
+
+void
+csync_deliver(
+    struct csync *cx, size_t pos, uint32_t node, const uint8_t *msg, size_t len)
+{
+	struct popd                *pd = cx->pd;
+	struct clustersync_session *m = &cx->msg;
+	const uint8_t              *nonce, *sealed;
+	struct site                *site;
+	struct session             *s;
+	uint8_t                     body[CLUSTERSYNC_SESSION_BODY_MAX];
+	size_t                      sealedlen;
+	int                         n, r, could;
+	unsigned                    w;
+
+	cx->received++;
+	if (pos == cx->pos)
+		return; /* this node's own, back in the group's order */
+	if ((r = clustersync_envelope(msg, len, &nonce, &sealed, &sealedlen)) !=
+		CLUSTERSYNC_OK ||
+	    (n = aead_open(cx->aead, nonce, msg, CLUSTERSYNC_HDR_LEN, sealed,
+		 sealedlen, body)) < 0 ||
+	    clustersync_session_decode(body, (size_t)n, m) != CLUSTERSYNC_OK) {
+		cx->bad++;
+		if (log_ratelimit_ok(&cx->log, now_ms()))
+			log_debug("cluster: a %zu-byte SESSION from node %u "
+				  "does not open or decode: dropped",
+			    len, node);
+		goto out;
+	}
+	if (m->site >= pd->nsites ||
+	    strcmp(pd->sites[m->site].conf->name, m->site_name) != 0) {
+		cx->unknown_site++;
+		if (log_ratelimit_ok(&cx->log, now_ms()))
+			log_warnx("cluster: node %u has a session of site %s "
+				  "(its site %u), which is not this node's "
+				  "site %u: every member has the same sites in "
+				  "the same order",
+			    node, m->site_name, m->site, m->site);
+		goto out;
+	}
+	site = &pd->sites[m->site];
+	if (m->nmembers != cx->nmembers ||
+	    m->pop_workers != cx->nmembers * cx->workers ||
+	    m->id >> ID_POS_SHIFT != pos) {
+		cx->mismatch++;
+		goto out;
+	}
+	if (dead(site, m->id)) {
+		cx->stale++; /* replaced here already: never back */
+		goto out;
+	}
+	s = site->session;
+	if (s != NULL && s->id == m->id && s->cs != NULL && !s->cs->own &&
+	    s->cs->sw == m->socket_workers && s->cs->tw == m->pop_workers) {
+		/* The same session, newer keys or grants. */
+		could = s->cs->may_seal;
+		take(cx, s->cs, m, pos, node);
+		if (!could && s->cs->may_seal) {
+			/* Granted now: tunnels with the real keys, never
+			 * sealed with here (the old ones had random keys). */
+			if (install(cx, site, m, pos, node) == 0)
+				cx->updated++;
+			goto out;
+		}
+		for (w = 0; w < s->ntun; w++) {
+			dpw_lock(&pd->w[w].t);
+			if (tunnel_refill(s->tun[w]) == -1)
+				cx->keys_missing++;
+			dpw_unlock(&pd->w[w].t);
+		}
+		cx->updated++;
+		goto out;
+	}
+	if (s != NULL && s->id == m->id) {
+		cx->mismatch++;
+		goto out;
+	}
+	if (s != NULL && s->cs != NULL && s->cs->own) {
+		/* The site's control channel is at another member now
+		 * (the group's order says which came last): this node's
+		 * session steps down to a backup of that one. */
+		cx->stepped_down++;
+		if (site->conn != NULL)
+			control_close(site->conn,
+			    "the site's control channel "
+			    "is at another cluster member");
+		log_info("site %s: session %u is now node %u's session %u",
+		    site->conf->name, s->id, node, m->id);
+	}
+	if (install(cx, site, m, pos, node) == -1) {
+		if (log_ratelimit_ok(&cx->log, now_ms()))
+			log_warnx("site %s: cannot back up node %u's session "
+				  "%u",
+			    site->conf->name, node, m->id);
+		goto out;
+	}
+	if (s != NULL)
+		cx->replaced++;
+	cx->installed++;
+out:
+	OPENSSL_cleanse(body, sizeof(body));
+	OPENSSL_cleanse(m, sizeof(*m));
+}
+
+void
+csync_member_left(struct csync *cx, size_t pos)
+{
+	struct popd *pd = cx->pd;
+	size_t       i;
+
+	for (i = 0; i < pd->nsites; i++) {
+		struct session *s = pd->sites[i].session;
+
+		if (s != NULL && s->cs != NULL && !s->cs->own &&
+		    s->cs->holder_pos == pos)
+			s->cs->holder_gone = 1;
+	}
+}
+
+json_t *
+csync_json(const struct csync *cx)
+{
+	const struct popd *pd = cx->pd;
+	size_t             i, own = 0, held = 0, sealing = 0;
+
+	for (i = 0; i < pd->nsites; i++) {
+		const struct session *s = pd->sites[i].session;
+
+		if (s == NULL || s->cs == NULL)
+			continue;
+		if (s->cs->own)
+			own++;
+		else {
+			held++;
+			sealing += s->cs->may_seal != 0;
+		}
+	}
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+			 "s:I,s:I,s:I,s:I}",
+	    "own", (json_int_t)own, "held", (json_int_t)held, "sealing",
+	    (json_int_t)sealing, "pending", (json_int_t)cx->n, "sent",
+	    (json_int_t)cx->sent, "received", (json_int_t)cx->received,
+	    "installed", (json_int_t)cx->installed, "updated",
+	    (json_int_t)cx->updated, "replaced", (json_int_t)cx->replaced,
+	    "stepped_down", (json_int_t)cx->stepped_down, "bad",
+	    (json_int_t)cx->bad, "unknown_site", (json_int_t)cx->unknown_site,
+	    "mismatch", (json_int_t)cx->mismatch, "stale",
+	    (json_int_t)cx->stale, "keys_missing", (json_int_t)cx->keys_missing,
+	    "overflows", (json_int_t)cx->overflows, "worker_bytes",
+	    (json_int_t)(cx->nmembers * cx->workers));
+}
