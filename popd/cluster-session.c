@@ -61,6 +61,7 @@
 struct cs_state {
 	int      own;      /* this node holds its TLS session */
 	int      pending;  /* in the ring (own) */
+	int      ordered;  /* own: its SESSION came back in the group's order */
 	int      may_seal; /* a backup granted to this incarnation */
 	uint32_t holder;   /* the holder's node id */
 	size_t   holder_pos;
@@ -72,11 +73,11 @@ struct cs_state {
 };
 
 struct csync {
-	struct popd    *pd;
-	struct cluster *cl;
-	struct aead    *aead; /* the "session" key */
-	uint32_t        node;
-	unsigned        pos, nmembers, workers;
+	struct popd            *pd;
+	struct csync_membership ms;
+	struct aead            *aead; /* the "session" key */
+	uint32_t                node;
+	unsigned                pos, nmembers, workers;
 
 	uint32_t ring[CSYNC_RING];
 	size_t   head, n;
@@ -130,7 +131,8 @@ popd_wire_workers(const struct popd *pd)
 }
 
 int
-csync_start(struct popd *pd, char *err, size_t errlen)
+csync_start_with(struct popd *pd, const struct csync_membership *ms, char *err,
+    size_t errlen)
 {
 	const struct config_cluster *c = &pd->conf->cluster;
 	struct clusterkey            key;
@@ -158,7 +160,7 @@ csync_start(struct popd *pd, char *err, size_t errlen)
 	clusterkey_wipe(&key);
 	OPENSSL_cleanse(k, sizeof(k));
 	cx->pd = pd;
-	cx->cl = pd->cluster;
+	cx->ms = *ms;
 	cx->node = c->node;
 	cx->pos = (unsigned)i;
 	cx->nmembers = (unsigned)c->nmembers;
@@ -168,7 +170,42 @@ csync_start(struct popd *pd, char *err, size_t errlen)
 	pd->cl_pos = cx->pos;
 	pd->cl_members = cx->nmembers;
 	pd->csync = cx;
-	cluster_set_sessions(pd->cluster, cx, pd->nworkers);
+	return 0;
+}
+
+static int
+ms_member(void *arg, size_t pos, uint32_t *node, uint32_t *inc)
+{
+	return cluster_member(arg, pos, node, inc);
+}
+
+static uint32_t
+ms_incarnation(void *arg)
+{
+	return cluster_incarnation(arg);
+}
+
+static int
+ms_mcast(void *arg, const uint8_t *msg, size_t len)
+{
+	return cluster_mcast(arg, msg, len);
+}
+
+static void
+ms_flush(void *arg)
+{
+	cluster_flush(arg);
+}
+
+int
+csync_start(struct popd *pd, char *err, size_t errlen)
+{
+	const struct csync_membership ms = {
+	    ms_member, ms_incarnation, ms_mcast, ms_flush, pd->cluster};
+
+	if (csync_start_with(pd, &ms, err, errlen) == -1)
+		return -1;
+	cluster_set_sessions(pd->cluster, pd->csync, pd->nworkers);
 	return 0;
 }
 
@@ -208,7 +245,7 @@ csync_own_state(struct popd *pd, unsigned socket_workers)
 	cs->holder = pd->csync->node;
 	cs->holder_pos = pd->cl_pos;
 	cs->nm = (uint8_t)pd->cl_members;
-	cs->grant[pd->cl_pos] = cluster_incarnation(pd->cluster);
+	cs->grant[pd->cl_pos] = pd->csync->ms.incarnation(pd->csync->ms.arg);
 	return cs;
 }
 
@@ -238,8 +275,13 @@ csync_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
 	struct session  *s = arg;
 	struct cs_state *cs = s->cs;
 
-	if (cs == NULL || cs->own)
+	if (cs == NULL)
 		return control_derive(arg, epoch, up, worker, key);
+	/* The holder without its channel: what it announced last. */
+	if (cs->own)
+		return control_derive(arg, epoch, up, worker, key) == 0
+		    ? 0
+		    : backup_key(cs, epoch, up, worker, key);
 	if (!up && !cs->may_seal) {
 		/* Not granted to this incarnation: a key nobody has, so
 		 * that nothing sealed here repeats a nonce (see above). */
@@ -303,7 +345,7 @@ csync_announce(struct popd *pd, struct session *s)
 	if (pd->csync == NULL || s->cs == NULL || !s->cs->own)
 		return;
 	ring_push(pd->csync, s);
-	cluster_flush(pd->cluster);
+	pd->csync->ms.flush(pd->csync->ms.arg);
 }
 
 void
@@ -384,7 +426,7 @@ build(struct csync *cx, struct session *s)
 	 * joined: never again to another (see above). */
 	for (i = 0; i < cs->nm; i++)
 		if (cs->grant[i] == 0 &&
-		    cluster_member(pd->cluster, i, &node, &inc))
+		    cx->ms.member(cx->ms.arg, i, &node, &inc))
 			cs->grant[i] = inc;
 	memcpy(m->grant, cs->grant, sizeof(m->grant));
 	m->nlinks = (uint8_t)s->nlinks;
@@ -465,8 +507,8 @@ csync_flush(struct csync *cx)
 			build(cx, s);
 			if ((len = seal(cx)) < 0)
 				r = 0; /* cannot be: dropped */
-			else if ((r = cluster_mcast(
-				      cx->cl, cx->buf, (size_t)len)) != 0) {
+			else if ((r = cx->ms.mcast(
+				      cx->ms.arg, cx->buf, (size_t)len)) != 0) {
 				OPENSSL_cleanse(cx->buf, sizeof(cx->buf));
 				return r;
 			}
@@ -501,6 +543,13 @@ bury(struct site *site, uint32_t id)
 	    (sizeof(site->cs_dead) / sizeof(site->cs_dead[0]))] = id;
 }
 
+void
+csync_ended(struct session *s)
+{
+	if (s->cs != NULL && !dead(s->site, s->id))
+		bury(s->site, s->id);
+}
+
 /* The message's keys and grants into a backup's state. */
 static void
 take(struct csync *cx, struct cs_state *cs, const struct clustersync_session *m,
@@ -512,7 +561,7 @@ take(struct csync *cx, struct cs_state *cs, const struct clustersync_session *m,
 	cs->nm = m->nmembers;
 	memcpy(cs->grant, m->grant, sizeof(cs->grant));
 	cs->may_seal = m->grant[cx->pos] != 0 &&
-	    m->grant[cx->pos] == cluster_incarnation(cx->cl);
+	    m->grant[cx->pos] == cx->ms.incarnation(cx->ms.arg);
 	memcpy(
 	    cs->keys, m->keys, ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]));
 }
@@ -525,8 +574,7 @@ install(struct csync *cx, struct site *site,
 	struct popd     *pd = cx->pd;
 	struct ctl_hello h;
 	struct cs_state *cs;
-	struct session  *s, *old = site->session;
-	uint32_t         oldid;
+	struct session  *s;
 	size_t           i;
 
 	memset(&h, 0, sizeof(h));
@@ -547,11 +595,8 @@ install(struct csync *cx, struct site *site,
 	if ((s = session_make(pd, site, NULL, &h, m->id, csync_derive, cs)) ==
 	    NULL)
 		return -1;
-	oldid = old != NULL ? old->id : 0;
 	if (session_install(pd, s) == -1)
 		return -1;
-	if (oldid != 0 && oldid != m->id)
-		bury(site, oldid);
 	pthread_mutex_lock(&pd->engine_mu);
 	/* Where the holder heard each link from, for the links this node
 	 * has not heard yet: its replies can go before the site's first
@@ -601,8 +646,6 @@ csync_deliver(
 	unsigned                    w;
 
 	cx->received++;
-	if (pos == cx->pos)
-		return; /* this node's own, back in the group's order */
 	if ((r = clustersync_envelope(msg, len, &nonce, &sealed, &sealedlen)) !=
 		CLUSTERSYNC_OK ||
 	    (n = aead_open(cx->aead, nonce, msg, CLUSTERSYNC_HDR_LEN, sealed,
@@ -627,6 +670,15 @@ csync_deliver(
 		goto out;
 	}
 	site = &pd->sites[m->site];
+	s = site->session;
+	if (pos == cx->pos) {
+		/* This node's own, back: from here on it is in the group's
+		 * order, and a session of the site another member
+		 * announces later replaces it. */
+		if (s != NULL && s->id == m->id && s->cs != NULL && s->cs->own)
+			s->cs->ordered = 1;
+		goto out;
+	}
 	if (m->nmembers != cx->nmembers ||
 	    m->pop_workers != cx->nmembers * cx->workers ||
 	    m->id >> ID_POS_SHIFT != pos) {
@@ -637,7 +689,6 @@ csync_deliver(
 		cx->stale++; /* replaced here already: never back */
 		goto out;
 	}
-	s = site->session;
 	if (s != NULL && s->id == m->id && s->cs != NULL && !s->cs->own &&
 	    s->cs->sw == m->socket_workers && s->cs->tw == m->pop_workers) {
 		/* The same session, newer keys or grants. */
@@ -661,6 +712,14 @@ csync_deliver(
 	}
 	if (s != NULL && s->id == m->id) {
 		cx->mismatch++;
+		goto out;
+	}
+	if (s != NULL && s->cs != NULL && s->cs->own && !s->cs->ordered) {
+		/* Announced before this node's own in the group's order,
+		 * which every member sees alike: ours is the newer, and
+		 * the other member steps down when ours reaches it. */
+		bury(site, m->id);
+		cx->stale++;
 		goto out;
 	}
 	if (s != NULL && s->cs != NULL && s->cs->own) {

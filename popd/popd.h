@@ -498,7 +498,20 @@ struct session *session_by_id(struct popd *, uint32_t id);
  * "Sessions across members"); every one a no-op without a cluster
  * (pd->csync NULL). */
 /* Starts the sync, after cluster_start(): 0, or -1 with err. */
-int  csync_start(struct popd *, char *err, size_t errlen);
+int csync_start(struct popd *, char *err, size_t errlen);
+/* What the sync asks of the membership: cluster.h's cluster_member(),
+ * cluster_incarnation(), cluster_mcast(), cluster_flush() over arg, or a
+ * unit test's own. */
+struct csync_membership {
+	int (*member)(void *, size_t pos, uint32_t *node, uint32_t *inc);
+	uint32_t (*incarnation)(void *);
+	int (*mcast)(void *, const uint8_t *, size_t);
+	void (*flush)(void *);
+	void *arg;
+};
+/* csync_start() over ms (the cluster's own is not told). */
+int csync_start_with(
+    struct popd *, const struct csync_membership *ms, char *err, size_t errlen);
 void csync_stop(struct popd *);
 /* The worker bytes the WELCOME announces. */
 unsigned popd_wire_workers(const struct popd *);
@@ -523,6 +536,8 @@ void csync_announce(struct popd *, struct session *);
 /* 1 if s is a backup whose holder is in the group: not detached. */
 int  csync_vouched(const struct session *);
 void cs_state_free(struct cs_state *);
+/* s (with a cs) ends here: its id is one its site never takes again. */
+void csync_ended(struct session *);
 
 /* workers.c: the data-plane workers (struct pworker) */
 /* pd->w for config_workers(): 0, or -1 logged. */

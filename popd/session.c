@@ -657,6 +657,9 @@ session_install(struct popd *pd, struct session *s)
 		return -1;
 	}
 	session_inherit(s, site->session);
+	/* In a cluster the id it replaces is never installed again. */
+	if (site->session != NULL && site->session->id != s->id)
+		csync_ended(site->session);
 	session_index_swap(pd, site->session, s);
 	session_free(site->session);
 	site->session = s;
@@ -683,6 +686,8 @@ session_end(struct popd *pd, struct site *site)
 {
 	if (site->session == NULL)
 		return;
+	/* In a cluster its id is never installed again here. */
+	csync_ended(site->session);
 	session_index_swap(pd, site->session, NULL);
 	session_free(site->session);
 	site->session = NULL;
