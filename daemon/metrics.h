@@ -105,7 +105,18 @@
  *	            "try_again": sends corosync deferred}, "messages":
  *	            {"sent", "received", "bad": malformed, "unknown_node":
  *	            HELLOs of an id not configured, "conflicts": HELLOs at
- *	            another address, or for a node another process is}}
+ *	            another address, or for a node another process is},
+ *	            "sessions": {"own": sites' sessions this node holds,
+ *	            "held": backups of other members', "sealing": backups
+ *	            granted to this process, "pending": SESSIONs waiting,
+ *	            "sent", "received", "installed", "updated",
+ *	            "replaced", "stepped_down", "bad": did not open or
+ *	            decode, "unknown_site": a site this node has not at
+ *	            that index, "mismatch": other members or workers, or
+ *	            an id not of its sender's position, "stale": an id
+ *	            replaced or ended here, "keys_missing", "overflows",
+ *	            "worker_bytes": members * workers}}
+ *	            (popd/cluster-session.c; doc/CLUSTER.md)
  *	            (wanpair_cluster_*, members labelled node="N")
  *	duplicates  {"sent": packets of duplicating profiles sent twice,
  *	            "delivered": first copies delivered, "discarded":
