@@ -68,6 +68,11 @@ struct cs_state {
 	int      holder_gone; /* the holder left (backup) */
 	uint8_t  sw, tw, nm;  /* Socket workers, popd worker bytes, members */
 	uint32_t grant[CLUSTERSYNC_MEMBERS_MAX];
+	/* backup: keys its tunnels asked for and no SESSION had, by
+	 * worker byte as keys[] (the epoch wanted, 0: none), to ask the
+	 * holder for (WANT) */
+	uint32_t *want;
+	int       wants;
 	/* [sw + tw]: up (the Socket's bytes), then down */
 	struct clustersync_keys keys[];
 };
@@ -89,7 +94,7 @@ struct csync {
 
 	uint64_t sent, received, installed, updated, replaced, stepped_down;
 	uint64_t bad, unknown_site, mismatch, stale, keys_missing, overflows;
-	uint64_t not_granted;
+	uint64_t wants_sent, wants_received, wants_answered;
 	struct log_ratelimit log;
 };
 
@@ -100,7 +105,9 @@ cs_wipe_free(struct cs_state *cs)
 
 	if (cs == NULL)
 		return;
-	n = sizeof(*cs) + ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]);
+	n = sizeof(*cs) +
+	    ((size_t)cs->sw + cs->tw) *
+		(sizeof(cs->keys[0]) + sizeof(cs->want[0]));
 	OPENSSL_cleanse(cs, n);
 	free(cs);
 }
@@ -115,10 +122,13 @@ static struct cs_state *
 cs_alloc(unsigned sw, unsigned tw)
 {
 	struct cs_state *cs;
+	size_t           n = (size_t)sw + tw;
 
-	if ((cs = calloc(1, sizeof(*cs) + (sw + tw) * sizeof(cs->keys[0]))) ==
-	    NULL)
+	if ((cs = calloc(1,
+		 sizeof(*cs) +
+		     n * (sizeof(cs->keys[0]) + sizeof(cs->want[0])))) == NULL)
 		return NULL;
+	cs->want = (uint32_t *)(void *)(cs->keys + n);
 	cs->sw = (uint8_t)sw;
 	cs->tw = (uint8_t)tw;
 	return cs;
@@ -289,9 +299,19 @@ csync_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
 			return -1;
 		return 0;
 	}
-	/* An epoch the holder has not announced: asked again later
-	 * (the tunnel's NEED_KEY), answered once a SESSION brings it. */
-	return backup_key(cs, epoch, up, worker, key);
+	if (backup_key(cs, epoch, up, worker, key) == 0)
+		return 0;
+	/* An epoch the holder has not announced: asked for (WANT, sent
+	 * by csync_announce() after the refill), and asked again by the
+	 * tunnel's next NEED_KEY until a SESSION brings it. */
+	if ((up ? worker < cs->sw : worker < cs->tw) && epoch > 0) {
+		uint32_t *w = &cs->want[up ? worker : cs->sw + worker];
+
+		if (epoch > *w)
+			*w = epoch;
+		cs->wants = 1;
+	}
+	return -1;
 }
 
 void
@@ -342,7 +362,9 @@ ring_push(struct csync *cx, struct session *s)
 void
 csync_announce(struct popd *pd, struct session *s)
 {
-	if (pd->csync == NULL || s->cs == NULL || !s->cs->own)
+	/* A backup asks for what its tunnels lacked (csync_derive()). */
+	if (pd->csync == NULL || s->cs == NULL ||
+	    (!s->cs->own && !s->cs->wants))
 		return;
 	ring_push(pd->csync, s);
 	pd->csync->ms.flush(pd->csync->ms.arg);
@@ -465,56 +487,101 @@ build(struct csync *cx, struct session *s)
 	    m->keys, cs->keys, ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]));
 }
 
-/* Seals cx->msg into cx->buf: its length, or -1. */
+/* Seals the n-byte body of a `type` message into cx->buf: its length,
+ * or -1. */
 static int
-seal(struct csync *cx)
+seal_body(struct csync *cx, uint8_t type, const uint8_t *body, int n)
 {
-	uint8_t  body[CLUSTERSYNC_SESSION_BODY_MAX];
 	uint8_t *nonce = cx->buf + CLUSTERSYNC_HDR_LEN;
-	int      n, r = -1;
 
-	if ((n = clustersync_session_encode(&cx->msg, body, sizeof(body))) <
-		0 ||
-	    clustersync_session_header(cx->node, cx->buf, sizeof(cx->buf)) <
-		0 ||
+	if (n < 0 ||
+	    clustersync_sealed_header(
+		type, cx->node, cx->buf, sizeof(cx->buf)) < 0 ||
 	    getrandom(nonce, CLUSTERSYNC_NONCE_LEN, 0) != CLUSTERSYNC_NONCE_LEN)
-		goto out;
+		return -1;
 	/* A random 96-bit nonce: a cluster sends far fewer than the 2^32
 	 * messages under one key that random nonces allow. */
 	if (aead_seal(cx->aead, nonce, cx->buf, CLUSTERSYNC_HDR_LEN, body,
 		(size_t)n,
 		cx->buf + CLUSTERSYNC_HDR_LEN + CLUSTERSYNC_NONCE_LEN) < 0)
-		goto out;
-	r = CLUSTERSYNC_HDR_LEN + CLUSTERSYNC_NONCE_LEN + n +
+		return -1;
+	return CLUSTERSYNC_HDR_LEN + CLUSTERSYNC_NONCE_LEN + n +
 	    CLUSTERSYNC_TAG_LEN;
-out:
+}
+
+/* Seals cx->msg (a SESSION) into cx->buf: its length, or -1. */
+static int
+seal(struct csync *cx)
+{
+	uint8_t body[CLUSTERSYNC_SESSION_BODY_MAX];
+	int     r;
+
+	r = seal_body(cx, CLUSTERSYNC_SESSION, body,
+	    clustersync_session_encode(&cx->msg, body, sizeof(body)));
 	OPENSSL_cleanse(body, sizeof(body));
 	OPENSSL_cleanse(&cx->msg, sizeof(cx->msg));
 	return r;
 }
 
+/* A backup's WANT of the keys its tunnels lacked, into cx->buf. */
+static int
+seal_want(struct csync *cx, struct session *s)
+{
+	struct clustersync_want w;
+	uint8_t                 body[CLUSTERSYNC_WANT_BODY_MAX];
+	unsigned                i;
+
+	memset(&w, 0, sizeof(w));
+	w.site = (uint16_t)(s->site - cx->pd->sites);
+	w.id = s->id;
+	for (i = 0; i < (unsigned)s->cs->sw + s->cs->tw &&
+	     w.n < CLUSTERSYNC_WANT_MAX_ENTRIES;
+	     i++) {
+		if (s->cs->want[i] == 0)
+			continue;
+		w.e[w.n].up = i < s->cs->sw;
+		w.e[w.n].byte = (uint8_t)(i < s->cs->sw ? i : i - s->cs->sw);
+		w.e[w.n].epoch = s->cs->want[i] - 1;
+		w.n++;
+	}
+	return seal_body(cx, CLUSTERSYNC_WANT, body,
+	    w.n > 0 ? clustersync_want_encode(&w, body, sizeof(body)) : -1);
+}
+
 int
 csync_flush(struct csync *cx)
 {
-	struct session *s;
-	int             len, r;
+	struct session  *s;
+	struct cs_state *cs;
+	int              len, r;
 
 	if (cx->resync && cx->n < CSYNC_RING)
 		csync_resync(cx);
 	while (cx->n > 0) {
 		s = session_by_id(cx->pd, cx->ring[cx->head]);
-		if (s != NULL && s->cs != NULL && s->cs->own) {
-			build(cx, s);
-			if ((len = seal(cx)) < 0)
-				r = 0; /* cannot be: dropped */
-			else if ((r = cx->ms.mcast(
-				      cx->ms.arg, cx->buf, (size_t)len)) != 0) {
+		cs = s != NULL ? s->cs : NULL;
+		if (cs != NULL && (cs->own || cs->wants)) {
+			if (cs->own)
+				build(cx, s);
+			len = cs->own ? seal(cx) : seal_want(cx, s);
+			if (len >= 0 &&
+			    (r = cx->ms.mcast(
+				 cx->ms.arg, cx->buf, (size_t)len)) != 0) {
 				OPENSSL_cleanse(cx->buf, sizeof(cx->buf));
 				return r;
 			}
-			if (len >= 0)
+			/* (len < 0 cannot be: dropped) */
+			if (len >= 0 && cs->own)
 				cx->sent++;
-			s->cs->pending = 0;
+			else if (len >= 0)
+				cx->wants_sent++;
+			if (!cs->own) {
+				memset(cs->want, 0,
+				    ((size_t)cs->sw + cs->tw) *
+					sizeof(cs->want[0]));
+				cs->wants = 0;
+			}
+			cs->pending = 0;
 		}
 		cx->head = (cx->head + 1) % CSYNC_RING;
 		cx->n--;
@@ -631,6 +698,42 @@ install(struct csync *cx, struct site *site,
 	return 0;
 }
 
+/* A member's WANT: the keys it lacks of a session this node holds,
+ * derived and announced (another's, or a session gone: nothing). */
+static void
+on_want(struct csync *cx, size_t pos, const uint8_t *body, size_t len)
+{
+	struct clustersync_want w;
+	struct session         *s;
+	size_t                  i, idx;
+	int                     more = 0;
+
+	if (clustersync_want_decode(body, len, &w) != CLUSTERSYNC_OK) {
+		cx->bad++;
+		return;
+	}
+	if (pos == cx->pos || w.site >= cx->pd->nsites ||
+	    (s = cx->pd->sites[w.site].session) == NULL || s->id != w.id ||
+	    s->cs == NULL || !s->cs->own)
+		return;
+	cx->wants_received++;
+	for (i = 0; i < w.n; i++) {
+		if (w.e[i].up ? w.e[i].byte >= s->cs->sw
+			      : w.e[i].byte >= s->cs->tw)
+			continue;
+		idx = w.e[i].up ? w.e[i].byte : s->cs->sw + w.e[i].byte;
+		if (w.e[i].epoch <= s->cs->keys[idx].epoch)
+			continue; /* said already; the SESSION is on its way */
+		fill_keys(
+		    s, (unsigned)idx, w.e[i].up, w.e[i].byte, w.e[i].epoch);
+		more |= s->cs->keys[idx].epoch == w.e[i].epoch;
+	}
+	if (more) {
+		cx->wants_answered++;
+		csync_announce(cx->pd, s);
+	}
+}
+
 void
 csync_deliver(
     struct csync *cx, size_t pos, uint32_t node, const uint8_t *msg, size_t len)
@@ -646,16 +749,22 @@ csync_deliver(
 	unsigned                    w;
 
 	cx->received++;
-	if ((r = clustersync_envelope(msg, len, &nonce, &sealed, &sealedlen)) !=
-		CLUSTERSYNC_OK ||
+	if ((r = clustersync_envelope(msg, len, &nonce, &sealed, &sealedlen)) <
+		0 ||
 	    (n = aead_open(cx->aead, nonce, msg, CLUSTERSYNC_HDR_LEN, sealed,
 		 sealedlen, body)) < 0 ||
-	    clustersync_session_decode(body, (size_t)n, m) != CLUSTERSYNC_OK) {
+	    (r == CLUSTERSYNC_SESSION &&
+		clustersync_session_decode(body, (size_t)n, m) !=
+		    CLUSTERSYNC_OK)) {
 		cx->bad++;
 		if (log_ratelimit_ok(&cx->log, now_ms()))
 			log_debug("cluster: a %zu-byte SESSION from node %u "
 				  "does not open or decode: dropped",
 			    len, node);
+		goto out;
+	}
+	if (r == CLUSTERSYNC_WANT) {
+		on_want(cx, pos, body, (size_t)n);
 		goto out;
 	}
 	if (m->site >= pd->nsites ||
@@ -708,6 +817,8 @@ csync_deliver(
 			dpw_unlock(&pd->w[w].t);
 		}
 		cx->updated++;
+		/* Still short of a key: the holder is asked. */
+		csync_announce(pd, s);
 		goto out;
 	}
 	if (s != NULL && s->id == m->id) {
@@ -783,7 +894,7 @@ csync_json(const struct csync *cx)
 		}
 	}
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-			 "s:I,s:I,s:I,s:I}",
+			 "s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "own", (json_int_t)own, "held", (json_int_t)held, "sealing",
 	    (json_int_t)sealing, "pending", (json_int_t)cx->n, "sent",
 	    (json_int_t)cx->sent, "received", (json_int_t)cx->received,
@@ -793,6 +904,9 @@ csync_json(const struct csync *cx)
 	    (json_int_t)cx->bad, "unknown_site", (json_int_t)cx->unknown_site,
 	    "mismatch", (json_int_t)cx->mismatch, "stale",
 	    (json_int_t)cx->stale, "keys_missing", (json_int_t)cx->keys_missing,
-	    "overflows", (json_int_t)cx->overflows, "worker_bytes",
+	    "wants_sent", (json_int_t)cx->wants_sent, "wants_received",
+	    (json_int_t)cx->wants_received, "wants_answered",
+	    (json_int_t)cx->wants_answered, "overflows",
+	    (json_int_t)cx->overflows, "worker_bytes",
 	    (json_int_t)(cx->nmembers * cx->workers));
 }

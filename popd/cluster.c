@@ -393,7 +393,8 @@ deliver_cb(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid,
 	if (cpg_context_get(h, (void **)&cl) != CS_OK || cl == NULL)
 		return;
 	cl->received++;
-	if ((t = clustersync_type(msg, len)) == CLUSTERSYNC_SESSION) {
+	if ((t = clustersync_type(msg, len)) == CLUSTERSYNC_SESSION ||
+	    t == CLUSTERSYNC_WANT) {
 		struct member *m = member_at(cl, nodeid, pid);
 
 		/* Only a joined member's (its HELLO came first); what it

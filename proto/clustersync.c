@@ -66,7 +66,8 @@ clustersync_type(const uint8_t *data, size_t len)
 		return CLUSTERSYNC_ESHORT;
 	if (ver != CLUSTERSYNC_VERSION)
 		return CLUSTERSYNC_EVERSION;
-	if (type != CLUSTERSYNC_HELLO && type != CLUSTERSYNC_SESSION)
+	if (type != CLUSTERSYNC_HELLO && type != CLUSTERSYNC_SESSION &&
+	    type != CLUSTERSYNC_WANT)
 		return CLUSTERSYNC_ETYPE;
 	if (flags != 0)
 		return CLUSTERSYNC_EVALUE;
@@ -117,35 +118,99 @@ clustersync_hello_decode(
 }
 
 int
-clustersync_session_header(uint32_t node, uint8_t *out, size_t outlen)
+clustersync_sealed_header(
+    uint8_t type, uint32_t node, uint8_t *out, size_t outlen)
 {
 	struct wbuf b;
 
 	wbuf_init(&b, out, outlen);
-	return put_hdr(&b, CLUSTERSYNC_SESSION, node) == -1
-	    ? -1
-	    : CLUSTERSYNC_HDR_LEN;
+	return put_hdr(&b, type, node) == -1 ? -1 : CLUSTERSYNC_HDR_LEN;
+}
+
+int
+clustersync_session_header(uint32_t node, uint8_t *out, size_t outlen)
+{
+	return clustersync_sealed_header(
+	    CLUSTERSYNC_SESSION, node, out, outlen);
 }
 
 int
 clustersync_envelope(const uint8_t *data, size_t len, const uint8_t **nonce,
     const uint8_t **sealed, size_t *sealedlen)
 {
-	int t;
+	size_t min, max;
+	int    t;
 
 	if ((t = clustersync_type(data, len)) < 0)
 		return t;
-	if (t != CLUSTERSYNC_SESSION)
+	if (t == CLUSTERSYNC_SESSION) {
+		/* The smallest body: a site of one letter, one worker each
+		 * way, one member, no link. */
+		min = CLUSTERSYNC_SESSION_FIXED + 1 + 4 +
+		    2 * CLUSTERSYNC_SESSION_KEYS;
+		max = CLUSTERSYNC_SESSION_BODY_MAX;
+	} else if (t == CLUSTERSYNC_WANT) {
+		min = 7 + CLUSTERSYNC_WANT_ENTRY;
+		max = CLUSTERSYNC_WANT_BODY_MAX;
+	} else
 		return CLUSTERSYNC_ETYPE;
-	/* The smallest body: a site of one letter, one worker each way,
-	 * one member, no link. */
-	if (len < CLUSTERSYNC_SEAL_OVERHEAD + CLUSTERSYNC_SESSION_FIXED + 1 +
-		    4 + 2 * CLUSTERSYNC_SESSION_KEYS ||
-	    len > CLUSTERSYNC_SESSION_MAX)
+	if (len < CLUSTERSYNC_SEAL_OVERHEAD + min ||
+	    len > CLUSTERSYNC_SEAL_OVERHEAD + max)
 		return CLUSTERSYNC_ELENGTH;
 	*nonce = data + CLUSTERSYNC_HDR_LEN;
 	*sealed = data + CLUSTERSYNC_HDR_LEN + CLUSTERSYNC_NONCE_LEN;
 	*sealedlen = len - CLUSTERSYNC_HDR_LEN - CLUSTERSYNC_NONCE_LEN;
+	return t;
+}
+
+int
+clustersync_want_encode(
+    const struct clustersync_want *w, uint8_t *out, size_t outlen)
+{
+	struct wbuf b;
+	size_t      i, len = 7 + (size_t)w->n * CLUSTERSYNC_WANT_ENTRY;
+
+	if (w->id == 0 || w->n == 0 || w->n > CLUSTERSYNC_WANT_MAX_ENTRIES ||
+	    len > outlen)
+		return -1;
+	wbuf_init(&b, out, outlen);
+	if (wbuf_put_u16(&b, w->site) == -1 || wbuf_put_u32(&b, w->id) == -1 ||
+	    wbuf_put_u8(&b, w->n) == -1)
+		return -1;
+	for (i = 0; i < w->n; i++)
+		if (w->e[i].up > 1 || w->e[i].byte >= PROTO_MAX_WORKERS ||
+		    w->e[i].epoch == UINT32_MAX ||
+		    wbuf_put_u8(&b, w->e[i].up) == -1 ||
+		    wbuf_put_u8(&b, w->e[i].byte) == -1 ||
+		    wbuf_put_u32(&b, w->e[i].epoch) == -1)
+			return -1;
+	return (int)len;
+}
+
+int
+clustersync_want_decode(
+    const uint8_t *data, size_t len, struct clustersync_want *w)
+{
+	struct rbuf b;
+	size_t      i;
+
+	memset(w, 0, sizeof(*w));
+	rbuf_init(&b, data, len);
+	if (rbuf_get_u16(&b, &w->site) == -1 ||
+	    rbuf_get_u32(&b, &w->id) == -1 || rbuf_get_u8(&b, &w->n) == -1)
+		return CLUSTERSYNC_ELENGTH;
+	if (w->id == 0 || w->n == 0 || w->n > CLUSTERSYNC_WANT_MAX_ENTRIES)
+		return CLUSTERSYNC_EVALUE;
+	if (len != 7 + (size_t)w->n * CLUSTERSYNC_WANT_ENTRY)
+		return CLUSTERSYNC_ELENGTH;
+	for (i = 0; i < w->n; i++) {
+		(void)rbuf_get_u8(&b, &w->e[i].up);
+		(void)rbuf_get_u8(&b, &w->e[i].byte);
+		(void)rbuf_get_u32(&b, &w->e[i].epoch);
+		if (w->e[i].up > 1 || w->e[i].byte >= PROTO_MAX_WORKERS ||
+		    w->e[i].epoch == UINT32_MAX)
+			return CLUSTERSYNC_EVALUE;
+	}
 	return CLUSTERSYNC_OK;
 }
 

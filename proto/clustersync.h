@@ -43,6 +43,15 @@
  *
  * Its length is exact for its counts.
  *
+ * WANT (a member asks the session's holder for keys it lacks: its own
+ * worker bytes or the Socket's moved past what the holder announced) is
+ * sealed the same way; its body:
+ *
+ *	site index (2) | session id (4, not 0) | entries n (1, 1..128)
+ *	n x: direction (1: 1 up, the Socket's bytes; 0 down, popd's) |
+ *	    worker byte (1, < 64) | epoch (4, below 2^32 - 1): the member
+ *	    is at that epoch and wants the next one's key
+ *
  * Decoding is pure: no allocation, no I/O, a bad message is an error
  * code for the caller to count, never a partial result.
  */
@@ -77,6 +86,10 @@
 	    2 * PROTO_MAX_WORKERS * CLUSTERSYNC_SESSION_KEYS)
 #define CLUSTERSYNC_SEAL_OVERHEAD                                              \
 	(CLUSTERSYNC_HDR_LEN + CLUSTERSYNC_NONCE_LEN + CLUSTERSYNC_TAG_LEN)
+#define CLUSTERSYNC_WANT_MAX_ENTRIES (2 * PROTO_MAX_WORKERS)
+#define CLUSTERSYNC_WANT_ENTRY       6
+#define CLUSTERSYNC_WANT_BODY_MAX                                              \
+	(7 + CLUSTERSYNC_WANT_MAX_ENTRIES * CLUSTERSYNC_WANT_ENTRY)
 /* The largest SESSION: 10,894 bytes (64 + 64 worker bytes, 32 links, 32
  * members, a 63-byte site name); anything longer is refused. */
 #define CLUSTERSYNC_SESSION_MAX                                                \
@@ -85,6 +98,7 @@
 enum clustersync_type {
 	CLUSTERSYNC_HELLO = 1,   /* a member's node id and cluster link */
 	CLUSTERSYNC_SESSION = 2, /* a site's session, sealed */
+	CLUSTERSYNC_WANT = 3,    /* a member asks for keys, sealed */
 	/* Planned (doc/CLUSTER.md): FLOW (flow entries, coalesced per
 	 * flow), RESYNC (a member asks for everything again).  Refused
 	 * until they exist. */
@@ -120,6 +134,19 @@ struct clustersync_link {
 struct clustersync_keys {
 	uint32_t epoch;
 	uint8_t  key[2][32];
+};
+
+struct clustersync_want_entry {
+	uint8_t  up; /* 1: the Socket's byte; 0: popd's */
+	uint8_t  byte;
+	uint32_t epoch; /* the member's now: it wants epoch + 1's key */
+};
+
+struct clustersync_want {
+	uint16_t                      site;
+	uint32_t                      id;
+	uint8_t                       n;
+	struct clustersync_want_entry e[CLUSTERSYNC_WANT_MAX_ENTRIES];
 };
 
 /* A SESSION's body (about 11 KiB: allocate it, do not put it on a
@@ -162,14 +189,23 @@ int clustersync_session_encode(
  * negative enum clustersync_err (*s then unspecified). */
 int clustersync_session_decode(
     const uint8_t *, size_t len, struct clustersync_session *s);
-/* A whole SESSION message's envelope: CLUSTERSYNC_OK with *nonce at its
- * nonce and *sealed, *sealedlen the ciphertext and tag, or a negative
- * enum clustersync_err (not a SESSION, shorter than an empty body's
- * envelope, longer than CLUSTERSYNC_SESSION_MAX). */
+/* A WANT's body: its length (7 + 6 n), or -1 (a field out of range, or
+ * outlen too small); the decoder as clustersync_session_decode(). */
+int clustersync_want_encode(
+    const struct clustersync_want *, uint8_t *out, size_t outlen);
+int clustersync_want_decode(
+    const uint8_t *, size_t len, struct clustersync_want *w);
+/* A whole sealed message's envelope (SESSION or WANT): its type, with
+ * *nonce at its nonce and *sealed, *sealedlen the ciphertext and tag, or
+ * a negative enum clustersync_err (another type, shorter than its
+ * smallest body's envelope, longer than its largest's). */
 int clustersync_envelope(const uint8_t *, size_t len, const uint8_t **nonce,
     const uint8_t **sealed, size_t *sealedlen);
 /* Writes a SESSION's header (8 bytes) for sender node into out. */
 int clustersync_session_header(uint32_t node, uint8_t *out, size_t outlen);
+/* The same for a sealed message of `type`. */
+int clustersync_sealed_header(
+    uint8_t type, uint32_t node, uint8_t *out, size_t outlen);
 
 /* "short", "version", ... for an enum clustersync_err; "?" otherwise. */
 const char *clustersync_strerror(int err);

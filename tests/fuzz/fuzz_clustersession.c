@@ -10,10 +10,10 @@
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
- * A SESSION from another cluster member (popd/cluster-session.c): its
- * envelope, as the whole message, and its body as it is once opened (the
- * input itself: the fuzzer cannot forge the AEAD's tag, so the body's
- * decoder is fed directly).  A body that decodes must have exactly the
+ * A SESSION or WANT from another cluster member (popd/cluster-session.c):
+ * the envelope, as the whole message, and the bodies as they are once
+ * opened (the input itself: the fuzzer cannot forge the AEAD's tag, so
+ * the bodies' decoders are fed directly).  A body that decodes must have exactly the
  * length its counts say and encode back to the very bytes it came from;
  * an envelope that passes lies within the bounds.
  */
@@ -21,20 +21,30 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct clustersync_session s;
+	static struct clustersync_want    w;
 	static uint8_t                    out[CLUSTERSYNC_SESSION_BODY_MAX];
 	const uint8_t                    *nonce, *sealed;
 	size_t                            sealedlen;
 	int                               r;
 
 	r = clustersync_envelope(data, size, &nonce, &sealed, &sealedlen);
-	if (r == CLUSTERSYNC_OK) {
+	if (r > 0) {
 		if (size > CLUSTERSYNC_SESSION_MAX ||
-		    clustersync_type(data, size) != CLUSTERSYNC_SESSION ||
+		    (r != CLUSTERSYNC_SESSION && r != CLUSTERSYNC_WANT) ||
+		    clustersync_type(data, size) != r ||
 		    nonce != data + CLUSTERSYNC_HDR_LEN ||
 		    sealed + sealedlen != data + size ||
 		    sealedlen < CLUSTERSYNC_TAG_LEN)
 			abort();
-	} else if (r > 0)
+	}
+	/* A WANT's body, the same way. */
+	r = clustersync_want_decode(data, size, &w);
+	if (r > 0)
+		abort();
+	if (r == CLUSTERSYNC_OK &&
+	    (size != 7 + (size_t)w.n * CLUSTERSYNC_WANT_ENTRY ||
+		clustersync_want_encode(&w, out, sizeof(out)) != (int)size ||
+		memcmp(out, data, size) != 0))
 		abort();
 	r = clustersync_session_decode(data, size, &s);
 	if (r != CLUSTERSYNC_OK) {

@@ -500,8 +500,8 @@ START_TEST(session_exact)
 	memcpy(msg, hdr, sizeof(hdr));
 	n = CLUSTERSYNC_SESSION_MAX;
 	ck_assert_int_eq(clustersync_type(msg, n), CLUSTERSYNC_SESSION);
-	ck_assert_int_eq(
-	    clustersync_envelope(msg, n, &nonce, &sealed, &i), CLUSTERSYNC_OK);
+	ck_assert_int_eq(clustersync_envelope(msg, n, &nonce, &sealed, &i),
+	    CLUSTERSYNC_SESSION);
 	ck_assert_ptr_eq(nonce, msg + 8);
 	ck_assert_ptr_eq(sealed, msg + 20);
 	ck_assert_uint_eq(i, n - 20);
@@ -638,6 +638,115 @@ START_TEST(session_garbage)
 }
 END_TEST
 
+/* WANT: a member asks the holder for the keys after the epochs it is at. */
+START_TEST(want_codec)
+{
+	static const uint8_t want[] = {
+	    0, 3, 0x08, 0, 0, 7, 2, 1, 0, 0, 0, 0, 4, 0, 5, 0, 0, 0, 1};
+	static const struct {
+		size_t  at;
+		uint8_t v;
+		int     want;
+	} cases[] = {
+	    {5, 0, CLUSTERSYNC_EVALUE},   /* with bytes 2-4 0: id 0 */
+	    {6, 0, CLUSTERSYNC_EVALUE},   /* no entry */
+	    {6, 129, CLUSTERSYNC_EVALUE}, /* too many */
+	    {6, 3, CLUSTERSYNC_ELENGTH},  /* more than there are */
+	    {7, 2, CLUSTERSYNC_EVALUE},   /* a direction not 0 or 1 */
+	    {8, 64, CLUSTERSYNC_EVALUE},  /* a worker byte past 63 */
+	};
+	struct clustersync_want w, d;
+	uint8_t                 buf[CLUSTERSYNC_WANT_BODY_MAX + 1], g[64];
+	uint32_t                x = 11;
+	size_t                  i, j, n;
+	static uint8_t          env[36 + CLUSTERSYNC_WANT_BODY_MAX + 1];
+	const uint8_t          *nonce, *sealed;
+
+	memset(&w, 0, sizeof(w));
+	w.site = 3;
+	w.id = 0x08000007;
+	w.n = 2;
+	w.e[0].up = 1;
+	w.e[0].epoch = 4;
+	w.e[1].byte = 5;
+	w.e[1].epoch = 1;
+	ck_assert_int_eq(
+	    clustersync_want_encode(&w, buf, sizeof(buf)), (int)sizeof(want));
+	ck_assert_mem_eq(buf, want, sizeof(want));
+	ck_assert_int_eq(
+	    clustersync_want_decode(buf, sizeof(want), &d), CLUSTERSYNC_OK);
+	ck_assert_mem_eq(&d, &w, sizeof(d));
+	ck_assert_int_eq(
+	    clustersync_want_encode(&w, buf, sizeof(want) - 1), -1);
+	/* Truncated, one byte more. */
+	for (n = 0; n < sizeof(want); n++)
+		ck_assert_int_lt(clustersync_want_decode(want, n, &d), 0);
+	memcpy(buf, want, sizeof(want));
+	buf[sizeof(want)] = 0;
+	ck_assert_int_eq(clustersync_want_decode(buf, sizeof(want) + 1, &d),
+	    CLUSTERSYNC_ELENGTH);
+	/* The largest. */
+	w.n = CLUSTERSYNC_WANT_MAX_ENTRIES;
+	ck_assert_int_eq(clustersync_want_encode(&w, buf, sizeof(buf)),
+	    CLUSTERSYNC_WANT_BODY_MAX);
+	w.n = CLUSTERSYNC_WANT_MAX_ENTRIES + 1;
+	ck_assert_int_eq(clustersync_want_encode(&w, buf, sizeof(buf)), -1);
+	/* Each field out of range; an epoch with no next one. */
+	for (i = 0; i < NITEMS(cases); i++) {
+		memcpy(buf, want, sizeof(want));
+		if (cases[i].at == 5)
+			buf[2] = 0;
+		buf[cases[i].at] = cases[i].v;
+		ck_assert_msg(clustersync_want_decode(buf, sizeof(want), &d) ==
+			cases[i].want,
+		    "case %zu", i);
+	}
+	memcpy(buf, want, sizeof(want));
+	memset(buf + 9, 0xff, 4);
+	ck_assert_int_eq(
+	    clustersync_want_decode(buf, sizeof(want), &d), CLUSTERSYNC_EVALUE);
+	/* Its envelope: 36 bytes around a body of 13 to 775. */
+	memset(env, 0, sizeof(env));
+	ck_assert_int_eq(
+	    clustersync_sealed_header(CLUSTERSYNC_WANT, 2, env, 8), 8);
+	ck_assert_int_eq(
+	    clustersync_envelope(env, 36 + 13, &nonce, &sealed, &n),
+	    CLUSTERSYNC_WANT);
+	ck_assert_uint_eq(n, 13 + 16);
+	ck_assert_int_eq(
+	    clustersync_envelope(env, 36 + 12, &nonce, &sealed, &n),
+	    CLUSTERSYNC_ELENGTH);
+	ck_assert_int_eq(
+	    clustersync_envelope(
+		env, 36 + CLUSTERSYNC_WANT_BODY_MAX, &nonce, &sealed, &n),
+	    CLUSTERSYNC_WANT);
+	ck_assert_int_eq(
+	    clustersync_envelope(
+		env, 36 + CLUSTERSYNC_WANT_BODY_MAX + 1, &nonce, &sealed, &n),
+	    CLUSTERSYNC_ELENGTH);
+	/* Random bodies: an error, or one that encodes back to itself. */
+	for (i = 0; i < 50000; i++) {
+		n = i % sizeof(g);
+		for (j = 0; j < n; j++) {
+			x = x * 1103515245 + 12345;
+			g[j] = (uint8_t)(x >> 16);
+		}
+		if (n > 8 && i % 2 == 0) {
+			g[6] = (uint8_t)((n - 7) / 6);
+			for (j = 7; j + 1 < n; j += 6) {
+				g[j] &= 1;
+				g[j + 1] &= 63;
+			}
+		}
+		if (clustersync_want_decode(g, n, &d) != CLUSTERSYNC_OK)
+			continue;
+		ck_assert_int_eq(
+		    clustersync_want_encode(&d, buf, sizeof(buf)), (int)n);
+		ck_assert_mem_eq(buf, g, n);
+	}
+}
+END_TEST
+
 /* members * workers past the header's 64 worker bytes: refused where
  * "workers" is. */
 START_TEST(workers_bound)
@@ -675,6 +784,7 @@ main(void)
 	tcase_add_test(tc, session_truncated_oversized);
 	tcase_add_test(tc, session_garbage);
 	tcase_add_test(tc, workers_bound);
+	tcase_add_test(tc, want_codec);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, truncated);
 	tcase_add_test(tc, oversized);

@@ -514,17 +514,21 @@ counter(const char *name)
  * bytes' keys only once its position is granted to its incarnation. */
 START_TEST(cluster_backup_session)
 {
-	static const uint8_t inner[40] = {0x45};
-	static uint8_t       msg[CLUSTERSYNC_SESSION_MAX];
-	struct site         *site = &pd->sites[1];
-	struct tunnel       *sock;
-	struct tunnel_evq    q;
-	struct wire_hdr      hdr;
-	struct session      *s;
-	uint8_t              pkt[256], out[256];
-	uint32_t             id = UINT32_C(1) << 27 | 5;
-	size_t               len;
-	int                  r;
+	static const uint8_t    inner[40] = {0x45};
+	static uint8_t          msg[CLUSTERSYNC_SESSION_MAX];
+	struct site            *site = &pd->sites[1];
+	struct tunnel          *sock;
+	struct tunnel_evq       q;
+	struct wire_hdr         hdr;
+	struct session         *s;
+	uint8_t                 pkt[256], out[256];
+	uint32_t                id = UINT32_C(1) << 27 | 5;
+	size_t                  len, sl;
+	struct clustersync_want want;
+	struct aead            *a;
+	const uint8_t          *nonce, *sealed;
+	uint8_t                 k[32], wbody[CLUSTERSYNC_WANT_BODY_MAX];
+	int                     r, i, n;
 
 	tunnel_evq_init(&q);
 	/* Not granted to this incarnation (0x100): opens, seals nothing
@@ -572,6 +576,49 @@ START_TEST(cluster_backup_session)
 	/* The same again: keys refreshed, the tunnels stay. */
 	csync_deliver(pd->csync, 1, 2, msg, len);
 	ck_assert_ptr_eq(site->session, s);
+	tunnel_free(sock);
+
+	/* The Socket's worker moves to epoch 1 (one packet an epoch
+	 * here): the backup opens it with the holder's next key, then
+	 * wants epoch 2's, which it asks the holder for (WANT). */
+	ck_assert_ptr_nonnull(
+	    sock = tunnel_new(id, 1, 0, 6, table_derive, NULL, 1, 2000));
+	for (i = 0; i < 2; i++) {
+		r = tunnel_seal(sock, &q, WIRE_DATA, 0, inner, sizeof(inner),
+		    pkt, sizeof(pkt));
+		ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+		ck_assert_int_eq(tunnel_open(s->tun[0], &q, &hdr, pkt,
+				     (size_t)r, out, sizeof(out)),
+		    (int)sizeof(inner));
+	}
+	ck_assert_uint_eq(tunnel_rx_epoch(s->tun[0], 0), 1);
+	ck_assert_int_eq(tunnel_refill(s->tun[0]), -1);
+	nsent = 0;
+	csync_announce(pd, s);
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_int_eq(counter("wants_sent"), 1);
+	ck_assert_int_eq(
+	    clustersync_envelope(sent_msg, sent_len, &nonce, &sealed, &sl),
+	    CLUSTERSYNC_WANT);
+	ck_assert_int_eq(clusterkey_session_key(&ckey, k), 0);
+	ck_assert_ptr_nonnull(a = aead_new(k));
+	ck_assert_int_gt(
+	    n = aead_open(a, nonce, sent_msg, 8, sealed, sl, wbody), 0);
+	aead_free(a);
+	ck_assert_int_eq(
+	    clustersync_want_decode(wbody, (size_t)n, &want), CLUSTERSYNC_OK);
+	ck_assert_uint_eq(want.site, 1);
+	ck_assert_uint_eq(want.id, id);
+	ck_assert_uint_eq(want.n, 1);
+	ck_assert_uint_eq(want.e[0].up, 1);
+	ck_assert_uint_eq(want.e[0].byte, 0);
+	ck_assert_uint_eq(want.e[0].epoch, 1);
+	/* Asked once: nothing more until a tunnel wants again. */
+	csync_announce(pd, s);
+	ck_assert_uint_eq(nsent, 1);
+	/* A WANT of a session this node does not hold: nothing. */
+	csync_deliver(pd->csync, 1, 2, sent_msg, sent_len);
+	ck_assert_int_eq(counter("wants_received"), 0);
 	tunnel_free(sock);
 
 	/* The site's next session replaces it; the old id never comes
@@ -643,7 +690,7 @@ START_TEST(cluster_own_session)
 	 * others to theirs (all joined). */
 	ck_assert_int_eq(
 	    clustersync_envelope(sent_msg, sent_len, &nonce, &sealed, &sl),
-	    CLUSTERSYNC_OK);
+	    CLUSTERSYNC_SESSION);
 	ck_assert_int_eq(clusterkey_session_key(&ckey, k), 0);
 	ck_assert_ptr_nonnull(a = aead_new(k));
 	ck_assert_int_gt(
