@@ -114,7 +114,10 @@
  *	            decode, "unknown_site": a site this node has not at
  *	            that index, "mismatch": other members or workers, or
  *	            an id not of its sender's position, "stale": an id
- *	            replaced or ended here, "keys_missing", "overflows",
+ *	            replaced or ended here, "keys_missing", "wants_sent",
+ *	            "wants_received", "wants_answered": WANTs of keys a
+ *	            backup lacked (sent), of this node's sessions
+ *	            (received, and those that brought keys), "overflows",
  *	            "worker_bytes": members * workers}}
  *	            (popd/cluster-session.c; doc/CLUSTER.md)
  *	            (wanpair_cluster_*, members labelled node="N")

@@ -498,6 +498,27 @@ session_msg(
 	return (size_t)n + 36;
 }
 
+/* The last message sent, of `type`, opened into body: its length. */
+static int
+open_sent(int type, uint8_t *body)
+{
+	const uint8_t *nonce, *sealed;
+	struct aead   *a;
+	uint8_t        k[32];
+	size_t         sl;
+	int            n;
+
+	ck_assert_int_eq(
+	    clustersync_envelope(sent_msg, sent_len, &nonce, &sealed, &sl),
+	    type);
+	ck_assert_int_eq(clusterkey_session_key(&ckey, k), 0);
+	ck_assert_ptr_nonnull(a = aead_new(k));
+	n = aead_open(a, nonce, sent_msg, 8, sealed, sl, body);
+	ck_assert_int_gt(n, 0);
+	aead_free(a);
+	return n;
+}
+
 static json_int_t
 counter(const char *name)
 {
@@ -523,11 +544,9 @@ START_TEST(cluster_backup_session)
 	struct session         *s;
 	uint8_t                 pkt[256], out[256];
 	uint32_t                id = UINT32_C(1) << 27 | 5;
-	size_t                  len, sl;
+	size_t                  len;
 	struct clustersync_want want;
-	struct aead            *a;
-	const uint8_t          *nonce, *sealed;
-	uint8_t                 k[32], wbody[CLUSTERSYNC_WANT_BODY_MAX];
+	uint8_t                 wbody[CLUSTERSYNC_WANT_BODY_MAX];
 	int                     r, i, n;
 
 	tunnel_evq_init(&q);
@@ -597,14 +616,7 @@ START_TEST(cluster_backup_session)
 	csync_announce(pd, s);
 	ck_assert_uint_eq(nsent, 1);
 	ck_assert_int_eq(counter("wants_sent"), 1);
-	ck_assert_int_eq(
-	    clustersync_envelope(sent_msg, sent_len, &nonce, &sealed, &sl),
-	    CLUSTERSYNC_WANT);
-	ck_assert_int_eq(clusterkey_session_key(&ckey, k), 0);
-	ck_assert_ptr_nonnull(a = aead_new(k));
-	ck_assert_int_gt(
-	    n = aead_open(a, nonce, sent_msg, 8, sealed, sl, wbody), 0);
-	aead_free(a);
+	n = open_sent(CLUSTERSYNC_WANT, wbody);
 	ck_assert_int_eq(
 	    clustersync_want_decode(wbody, (size_t)n, &want), CLUSTERSYNC_OK);
 	ck_assert_uint_eq(want.site, 1);
@@ -667,12 +679,12 @@ START_TEST(cluster_own_session)
 	static uint8_t                    msg[CLUSTERSYNC_SESSION_MAX];
 	static uint8_t                    body[CLUSTERSYNC_SESSION_BODY_MAX];
 	struct ctl_hello                  h;
+	struct clustersync_want           want;
 	struct session                   *s;
 	struct site                      *site = &pd->sites[1];
 	struct aead                      *a;
-	const uint8_t                    *nonce, *sealed;
 	uint8_t                           k[32];
-	size_t                            sl, len;
+	size_t                            len;
 	uint32_t                          id, other = UINT32_C(2) << 27 | 9;
 	int                               n;
 
@@ -688,14 +700,8 @@ START_TEST(cluster_own_session)
 	ck_assert_int_eq(counter("sent"), 1);
 	/* What went out opens, and grants position 0 to this node and the
 	 * others to theirs (all joined). */
-	ck_assert_int_eq(
-	    clustersync_envelope(sent_msg, sent_len, &nonce, &sealed, &sl),
-	    CLUSTERSYNC_SESSION);
+	n = open_sent(CLUSTERSYNC_SESSION, body);
 	ck_assert_int_eq(clusterkey_session_key(&ckey, k), 0);
-	ck_assert_ptr_nonnull(a = aead_new(k));
-	ck_assert_int_gt(
-	    n = aead_open(a, nonce, sent_msg, 8, sealed, sl, body), 0);
-	aead_free(a);
 	ck_assert_int_eq(
 	    clustersync_session_decode(body, (size_t)n, &m), CLUSTERSYNC_OK);
 	ck_assert_uint_eq(m.id, id);
@@ -704,6 +710,32 @@ START_TEST(cluster_own_session)
 	ck_assert_uint_eq(m.grant[0], 0x100);
 	ck_assert_uint_eq(m.grant[1], 0x101);
 	ck_assert_uint_eq(m.grant[2], 0x102);
+
+	/* Member 3 wants the keys after epoch 0 of its byte 4: counted;
+	 * with no TLS session here there is nothing to derive them from,
+	 * so no SESSION follows. */
+	memset(&want, 0, sizeof(want));
+	want.site = 1;
+	want.id = id;
+	want.n = 1;
+	want.e[0].byte = 4;
+	ck_assert_int_gt(
+	    n = clustersync_want_encode(&want, body, sizeof(body)), 0);
+	ck_assert_int_eq(
+	    clustersync_sealed_header(CLUSTERSYNC_WANT, 3, msg, 8), 8);
+	memset(msg + 8, 9, 12);
+	ck_assert_ptr_nonnull(a = aead_new(k));
+	ck_assert_int_eq(
+	    aead_seal(a, msg + 8, msg, 8, body, (size_t)n, msg + 20), n + 16);
+	aead_free(a);
+	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
+	ck_assert_int_eq(counter("wants_received"), 1);
+	ck_assert_int_eq(counter("wants_answered"), 0);
+	ck_assert_uint_eq(nsent, 1);
+	/* A WANT that does not open: bad. */
+	msg[30] ^= 1;
+	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
+	ck_assert_int_eq(counter("bad"), 1);
 
 	/* Another member's, before ours came back: older, ignored. */
 	len = session_msg(msg, 2, 1, other, 0x100);
