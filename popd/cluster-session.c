@@ -59,14 +59,20 @@
 #define ID_LOW_MASK  ((UINT32_C(1) << ID_POS_SHIFT) - 1)
 
 struct cs_state {
-	int      own;      /* this node holds its TLS session */
-	int      pending;  /* in the ring (own) */
+	int own; /* this node holds its TLS session */
+	/* own: its keys from the TLS session (control_derive(), or a
+	 * unit test's: struct csync_membership) */
+	tunnel_derive_fn tls;
+	int              pending; /* in the ring (own) */
 	int      ordered;  /* own: its SESSION came back in the group's order */
 	int      may_seal; /* a backup granted to this incarnation */
 	uint32_t holder;   /* the holder's node id */
 	size_t   holder_pos;
 	int      holder_gone; /* the holder left (backup) */
-	uint8_t  sw, tw, nm;  /* Socket workers, popd worker bytes, members */
+	int      detached;    /* the holder lost the site's channel */
+	/* keys[i] holds keys (bit i): derived, or from a SESSION */
+	uint64_t filled[2];
+	uint8_t  sw, tw, nm; /* Socket workers, popd worker bytes, members */
 	uint32_t grant[CLUSTERSYNC_MEMBERS_MAX];
 	/* backup: keys its tunnels asked for and no SESSION had, by
 	 * worker byte as keys[] (the epoch wanted, 0: none), to ask the
@@ -210,8 +216,8 @@ ms_flush(void *arg)
 int
 csync_start(struct popd *pd, char *err, size_t errlen)
 {
-	const struct csync_membership ms = {
-	    ms_member, ms_incarnation, ms_mcast, ms_flush, pd->cluster};
+	const struct csync_membership ms = {ms_member, ms_incarnation, ms_mcast,
+	    ms_flush, control_derive, pd->cluster};
 
 	if (csync_start_with(pd, &ms, err, errlen) == -1)
 		return -1;
@@ -251,6 +257,7 @@ csync_own_state(struct popd *pd, unsigned socket_workers)
 	    (cs = cs_alloc(socket_workers, popd_wire_workers(pd))) == NULL)
 		return NULL;
 	cs->own = 1;
+	cs->tls = pd->csync->ms.derive;
 	cs->may_seal = 1;
 	cs->holder = pd->csync->node;
 	cs->holder_pos = pd->cl_pos;
@@ -266,9 +273,12 @@ backup_key(const struct cs_state *cs, uint32_t epoch, int up, unsigned byte,
 {
 	const struct clustersync_keys *k;
 
-	if (up ? byte >= cs->sw : byte >= cs->tw)
+	unsigned i = up ? byte : cs->sw + byte;
+
+	if ((up ? byte >= cs->sw : byte >= cs->tw) ||
+	    !(cs->filled[i / 64] & UINT64_C(1) << i % 64))
 		return -1;
-	k = &cs->keys[up ? byte : cs->sw + byte];
+	k = &cs->keys[i];
 	if (epoch == k->epoch)
 		memcpy(key, k->key[0], AEAD_KEY_LEN);
 	else if (epoch == k->epoch + 1)
@@ -289,7 +299,7 @@ csync_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
 		return control_derive(arg, epoch, up, worker, key);
 	/* The holder without its channel: what it announced last. */
 	if (cs->own)
-		return control_derive(arg, epoch, up, worker, key) == 0
+		return cs->tls(arg, epoch, up, worker, key) == 0
 		    ? 0
 		    : backup_key(cs, epoch, up, worker, key);
 	if (!up && !cs->may_seal) {
@@ -339,7 +349,8 @@ csync_tunnel_start(const struct popd *pd, const struct session *s, unsigned w,
 int
 csync_vouched(const struct session *s)
 {
-	return s->cs != NULL && !s->cs->own && !s->cs->holder_gone;
+	return s->cs != NULL && !s->cs->own && !s->cs->holder_gone &&
+	    !s->cs->detached;
 }
 
 /* ------------------------------------------------------------ sending */
@@ -392,12 +403,16 @@ fill_keys(
 {
 	struct clustersync_keys k;
 
-	if (s->conn == NULL && s->cs->keys[idx].epoch == epoch)
+	/* The same epoch's keys are the same: derived once. */
+	if ((s->cs->filled[idx / 64] & UINT64_C(1) << idx % 64) &&
+	    s->cs->keys[idx].epoch == epoch)
 		return;
 	k.epoch = epoch;
-	if (control_derive(s, epoch, up, (uint8_t)byte, k.key[0]) == 0 &&
-	    control_derive(s, epoch + 1, up, (uint8_t)byte, k.key[1]) == 0)
+	if (s->cs->tls(s, epoch, up, (uint8_t)byte, k.key[0]) == 0 &&
+	    s->cs->tls(s, epoch + 1, up, (uint8_t)byte, k.key[1]) == 0) {
 		s->cs->keys[idx] = k;
+		s->cs->filled[idx / 64] |= UINT64_C(1) << idx % 64;
+	}
 	OPENSSL_cleanse(&k, sizeof(k));
 }
 
@@ -426,8 +441,9 @@ to_addr(const struct sockaddr_storage *ss, socklen_t len, struct wp_addr *a,
 		memset(a, 0, sizeof(*a));
 }
 
-/* The message of one session this node holds, in cx->msg. */
-static void
+/* The message of one session this node holds, in cx->msg: 0, or -1 if
+ * a key is missing. */
+static int
 build(struct csync *cx, struct session *s)
 {
 	struct popd                *pd = cx->pd;
@@ -452,6 +468,9 @@ build(struct csync *cx, struct session *s)
 			cs->grant[i] = inc;
 	memcpy(m->grant, cs->grant, sizeof(m->grant));
 	m->nlinks = (uint8_t)s->nlinks;
+	/* Without its channel the holder vouches for the session no more:
+	 * the members' grace starts (session_grace_s), as its own. */
+	m->flags = s->conn == NULL ? CLUSTERSYNC_DETACHED : 0;
 	pthread_mutex_lock(&pd->engine_mu);
 	for (i = 0; i < s->nlinks; i++) {
 		struct clustersync_link *l = &m->links[i];
@@ -480,11 +499,17 @@ build(struct csync *cx, struct session *s)
 			epoch[i] = tunnel_tx_epoch(s->tun[w]);
 		dpw_unlock(&pd->w[w].t);
 	}
-	for (i = 0; i < (unsigned)cs->sw + cs->tw; i++)
+	for (i = 0; i < (unsigned)cs->sw + cs->tw; i++) {
 		fill_keys(
 		    s, i, i < cs->sw, i < cs->sw ? i : i - cs->sw, epoch[i]);
+		/* Never a key not derived: nothing goes (cannot be, but
+		 * for a TLS export that failed from the start). */
+		if (!(cs->filled[i / 64] & UINT64_C(1) << i % 64))
+			return -1;
+	}
 	memcpy(
 	    m->keys, cs->keys, ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]));
+	return 0;
 }
 
 /* Seals the n-byte body of a `type` message into cx->buf: its length,
@@ -561,16 +586,22 @@ csync_flush(struct csync *cx)
 		s = session_by_id(cx->pd, cx->ring[cx->head]);
 		cs = s != NULL ? s->cs : NULL;
 		if (cs != NULL && (cs->own || cs->wants)) {
-			if (cs->own)
-				build(cx, s);
-			len = cs->own ? seal(cx) : seal_want(cx, s);
+			if (!cs->own)
+				len = seal_want(cx, s);
+			else if (build(cx, s) == 0)
+				len = seal(cx);
+			else {
+				len = -1;
+				OPENSSL_cleanse(&cx->msg, sizeof(cx->msg));
+			}
 			if (len >= 0 &&
 			    (r = cx->ms.mcast(
 				 cx->ms.arg, cx->buf, (size_t)len)) != 0) {
 				OPENSSL_cleanse(cx->buf, sizeof(cx->buf));
 				return r;
 			}
-			/* (len < 0 cannot be: dropped) */
+			/* len < 0: a key missing, or no WANT to make:
+			 * nothing sent, and the id leaves the queue */
 			if (len >= 0 && cs->own)
 				cx->sent++;
 			else if (len >= 0)
@@ -625,6 +656,8 @@ take(struct csync *cx, struct cs_state *cs, const struct clustersync_session *m,
 	cs->holder = node;
 	cs->holder_pos = pos;
 	cs->holder_gone = 0;
+	cs->detached = (m->flags & CLUSTERSYNC_DETACHED) != 0;
+	memset(cs->filled, 0xff, sizeof(cs->filled));
 	cs->nm = m->nmembers;
 	memcpy(cs->grant, m->grant, sizeof(cs->grant));
 	cs->may_seal = m->grant[cx->pos] != 0 &&

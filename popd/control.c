@@ -89,8 +89,11 @@ conn_free(struct conn *c)
 	/* The session outlives its connection, but cannot derive keys
 	 * without it. */
 	if (c->site != NULL && c->site->session != NULL &&
-	    c->site->session->conn == c)
+	    c->site->session->conn == c) {
 		c->site->session->conn = NULL;
+		/* In a cluster the members' grace starts too. */
+		csync_announce(c->pd, c->site->session);
+	}
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	free(c);

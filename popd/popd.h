@@ -499,15 +499,17 @@ struct session *session_by_id(struct popd *, uint32_t id);
  * (pd->csync NULL). */
 /* Starts the sync, after cluster_start(): 0, or -1 with err. */
 int csync_start(struct popd *, char *err, size_t errlen);
-/* What the sync asks of the membership: cluster.h's cluster_member(),
- * cluster_incarnation(), cluster_mcast(), cluster_flush() over arg, or a
- * unit test's own. */
+/* What the sync asks of the membership (cluster.h's cluster_member(),
+ * cluster_incarnation(), cluster_mcast(), cluster_flush() over arg) and
+ * of the TLS session (control_derive()), or a unit test's own. */
 struct csync_membership {
 	int (*member)(void *, size_t pos, uint32_t *node, uint32_t *inc);
 	uint32_t (*incarnation)(void *);
 	int (*mcast)(void *, const uint8_t *, size_t);
 	void (*flush)(void *);
-	void *arg;
+	/* the keys of a session this node holds: control_derive() */
+	tunnel_derive_fn derive;
+	void            *arg;
 };
 /* csync_start() over ms (the cluster's own is not told). */
 int csync_start_with(

@@ -291,7 +291,9 @@ clustersync_session_encode(
 	    wbuf_put_u8(&b, s->socket_workers) == -1 ||
 	    wbuf_put_u8(&b, s->pop_workers) == -1 ||
 	    wbuf_put_u8(&b, s->nmembers) == -1 ||
-	    wbuf_put_u8(&b, s->nlinks) == -1)
+	    wbuf_put_u8(&b, s->nlinks) == -1 ||
+	    (s->flags & ~CLUSTERSYNC_DETACHED) != 0 ||
+	    wbuf_put_u8(&b, s->flags) == -1)
 		return -1;
 	for (i = 0; i < s->nmembers; i++)
 		if (wbuf_put_u32(&b, s->grant[i]) == -1)
@@ -371,9 +373,11 @@ clustersync_session_decode(
 	    rbuf_get_u8(&b, &s->socket_workers) == -1 ||
 	    rbuf_get_u8(&b, &s->pop_workers) == -1 ||
 	    rbuf_get_u8(&b, &s->nmembers) == -1 ||
-	    rbuf_get_u8(&b, &s->nlinks) == -1)
+	    rbuf_get_u8(&b, &s->nlinks) == -1 ||
+	    rbuf_get_u8(&b, &s->flags) == -1)
 		return CLUSTERSYNC_ELENGTH;
 	if (strnlen(s->site_name, nl) != nl || s->id == 0 ||
+	    (s->flags & ~CLUSTERSYNC_DETACHED) != 0 ||
 	    !counts_ok(
 		nl, s->socket_workers, s->pop_workers, s->nmembers, s->nlinks))
 		return CLUSTERSYNC_EVALUE;

@@ -31,7 +31,8 @@
  *	site index (2) | site name length n (1) | name (n, 1..63)
  *	session id (4, not 0)
  *	Socket workers S (1) | popd worker bytes T (1) | members N (1) |
- *	links L (1)
+ *	links L (1) | flags (1: bit 0 CLUSTERSYNC_DETACHED, the holder lost
+ *	    the site's control channel; no other bit)
  *	N x granted incarnation (4): the incarnation of member k that may
  *	    seal with worker bytes k*T/N .. (k+1)*T/N - 1; 0: none yet
  *	L x link: id (1, < 32, unique) | down (1, 0 or 1) | name (32,
@@ -76,9 +77,11 @@
 #define CLUSTERSYNC_NONCE_LEN     12
 #define CLUSTERSYNC_TAG_LEN       16
 #define CLUSTERSYNC_MEMBERS_MAX   32 /* popd.json's cluster.members */
-#define CLUSTERSYNC_SESSION_FIXED (2 + 1 + 4 + 4)
-#define CLUSTERSYNC_SESSION_LINK  (1 + 1 + PROTO_NAME_MAX + 4 + 4 + 1 + 2 + 16)
-#define CLUSTERSYNC_SESSION_KEYS  (4 + 2 * 32)
+#define CLUSTERSYNC_SESSION_FIXED (2 + 1 + 4 + 4 + 1)
+/* A SESSION's flags. */
+#define CLUSTERSYNC_DETACHED     0x01
+#define CLUSTERSYNC_SESSION_LINK (1 + 1 + PROTO_NAME_MAX + 4 + 4 + 1 + 2 + 16)
+#define CLUSTERSYNC_SESSION_KEYS (4 + 2 * 32)
 #define CLUSTERSYNC_SESSION_BODY_MAX                                           \
 	(CLUSTERSYNC_SESSION_FIXED + (PROTO_SITE_MAX - 1) +                    \
 	    CLUSTERSYNC_MEMBERS_MAX * 4 +                                      \
@@ -90,7 +93,7 @@
 #define CLUSTERSYNC_WANT_ENTRY       6
 #define CLUSTERSYNC_WANT_BODY_MAX                                              \
 	(7 + CLUSTERSYNC_WANT_MAX_ENTRIES * CLUSTERSYNC_WANT_ENTRY)
-/* The largest SESSION: 10,894 bytes (64 + 64 worker bytes, 32 links, 32
+/* The largest SESSION: 10,895 bytes (64 + 64 worker bytes, 32 links, 32
  * members, a 63-byte site name); anything longer is refused. */
 #define CLUSTERSYNC_SESSION_MAX                                                \
 	(CLUSTERSYNC_SEAL_OVERHEAD + CLUSTERSYNC_SESSION_BODY_MAX)
@@ -159,6 +162,7 @@ struct clustersync_session {
 	uint8_t                 pop_workers;    /* T */
 	uint8_t                 nmembers;       /* N */
 	uint8_t                 nlinks;         /* L */
+	uint8_t                 flags;          /* CLUSTERSYNC_DETACHED */
 	uint32_t                grant[CLUSTERSYNC_MEMBERS_MAX];
 	struct clustersync_link links[PROTO_MAX_LINKS];
 	/* up: [0, S) the Socket's worker bytes; down: [S, S + T) popd's */

@@ -458,8 +458,8 @@ START_TEST(session_exact)
 	static struct clustersync_session m, d;
 	static uint8_t                    buf[CLUSTERSYNC_SESSION_BODY_MAX];
 	static const uint8_t head[] = {0, 3, 8, 'b', 'r', 'a', 'n', 'c', 'h',
-	    '-', '1', 0x08, 0, 0, 7, 2, 6, 3, 2, 0x11, 0x11, 0x11, 0x11, 0x22,
-	    0x22, 0x22, 0x22, 0, 0, 0, 0, 0, 0, 'f'};
+	    '-', '1', 0x08, 0, 0, 7, 2, 6, 3, 2, 0, 0x11, 0x11, 0x11, 0x11,
+	    0x22, 0x22, 0x22, 0x22, 0, 0, 0, 0, 0, 0, 'f'};
 	uint8_t              hdr[CLUSTERSYNC_HDR_LEN];
 	const uint8_t       *nonce, *sealed;
 	size_t               n, i;
@@ -492,7 +492,7 @@ START_TEST(session_exact)
 	ck_assert_int_eq(
 	    clustersync_session_decode(buf, CLUSTERSYNC_SESSION_BODY_MAX, &d),
 	    CLUSTERSYNC_OK);
-	ck_assert_int_eq(CLUSTERSYNC_SESSION_MAX, 10894);
+	ck_assert_int_eq(CLUSTERSYNC_SESSION_MAX, 10895);
 	/* The envelope: a SESSION header, a nonce, then what is sealed. */
 	ck_assert_int_eq(clustersync_session_header(9, hdr, sizeof(hdr)),
 	    CLUSTERSYNC_HDR_LEN);
@@ -546,7 +546,8 @@ START_TEST(session_garbage)
 		TW = 16,
 		NM = 17,
 		NL = 18,
-		L0 = 31, /* first link */
+		FLAGS = 19,
+		L0 = 32, /* first link */
 		L1 = L0 + CLUSTERSYNC_SESSION_LINK,
 		K0 = L0 + 2 * CLUSTERSYNC_SESSION_LINK
 	};
@@ -564,6 +565,8 @@ START_TEST(session_garbage)
 	    {TW, 7, CLUSTERSYNC_EVALUE}, /* not members * workers */
 	    {NM, 0, CLUSTERSYNC_EVALUE}, {NM, 33, CLUSTERSYNC_EVALUE},
 	    {NL, 33, CLUSTERSYNC_EVALUE}, {NL, 3, CLUSTERSYNC_ELENGTH},
+	    {FLAGS, 2, CLUSTERSYNC_EVALUE}, /* a flag not defined */
+	    {FLAGS, CLUSTERSYNC_DETACHED, CLUSTERSYNC_OK},
 	    {L1, 0, CLUSTERSYNC_EVALUE},        /* a link id twice */
 	    {L0, 32, CLUSTERSYNC_EVALUE},       /* a link id past 31 */
 	    {L0 + 1, 2, CLUSTERSYNC_EVALUE},    /* down not 0 or 1 */

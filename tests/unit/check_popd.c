@@ -347,6 +347,7 @@ static struct clusterkey ckey;
 static char              keypath[64];
 static uint8_t           sent_msg[CLUSTERSYNC_SESSION_MAX];
 static size_t            sent_len, nsent;
+static uint8_t           msg_flags; /* session_msg()'s */
 
 static int
 fake_member(void *arg, size_t pos, uint32_t *node, uint32_t *inc)
@@ -382,12 +383,14 @@ fake_flush(void *arg)
 	ck_assert_int_eq(csync_flush(pd->csync), 0);
 }
 
+static int table_derive(void *, uint32_t, int, uint8_t, uint8_t[AEAD_KEY_LEN]);
+
 static void
 setup_cluster(void)
 {
-	static const struct csync_membership ms = {
-	    fake_member, fake_incarnation, fake_mcast, fake_flush, NULL};
-	static const char hex[] =
+	static const struct csync_membership ms = {fake_member,
+	    fake_incarnation, fake_mcast, fake_flush, table_derive, NULL};
+	static const char                    hex[] =
 	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 	struct config_errors errs = {0};
 	struct config       *conf;
@@ -428,14 +431,15 @@ teardown_cluster(void)
 	clusterkey_wipe(&ckey);
 }
 
-/* The Socket's keys of these tests, epoch e of worker byte b: up
- * 0x10 + 16 e + b, down 0x40 + 16 e + b (e 0 or 1). */
+/* The Socket's keys of these tests (and the holder's TLS session's),
+ * epoch e of worker byte b: up 0x10 + 16 e + b, down 0x40 + 16 e + b
+ * (e 0 to 2). */
 static int
 table_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
     uint8_t key[AEAD_KEY_LEN])
 {
 	(void)arg;
-	if (epoch > 1)
+	if (epoch > 2)
 		return -1;
 	memset(
 	    key, (up ? 0x10 : 0x40) + 16 * (int)epoch + worker, AEAD_KEY_LEN);
@@ -464,6 +468,7 @@ session_msg(
 	m.pop_workers = 6;
 	m.nmembers = 3;
 	m.nlinks = 2;
+	m.flags = msg_flags;
 	m.grant[0] = grant0;
 	m.grant[1] = 0x101;
 	m.links[0].id = 0;
@@ -660,6 +665,15 @@ START_TEST(cluster_backup_session)
 	ck_assert_int_eq(counter("bad"), 2);
 	ck_assert_uint_eq(site->session->id, id + 1);
 
+	/* Its holder lost the site's channel: its grace starts here too. */
+	msg_flags = CLUSTERSYNC_DETACHED;
+	csync_deliver(
+	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 1, 0x100));
+	ck_assert_int_eq(csync_vouched(site->session), 0);
+	msg_flags = 0;
+	csync_deliver(
+	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 1, 0x100));
+	ck_assert_int_eq(csync_vouched(site->session), 1);
 	/* Its holder leaves: no longer vouched for (session_grace_s). */
 	csync_member_left(pd->csync, 1);
 	ck_assert_int_eq(csync_vouched(site->session), 0);
@@ -683,7 +697,7 @@ START_TEST(cluster_own_session)
 	struct session                   *s;
 	struct site                      *site = &pd->sites[1];
 	struct aead                      *a;
-	uint8_t                           k[32];
+	uint8_t                           k[32], dk[32];
 	size_t                            len;
 	uint32_t                          id, other = UINT32_C(2) << 27 | 9;
 	int                               n;
@@ -710,15 +724,25 @@ START_TEST(cluster_own_session)
 	ck_assert_uint_eq(m.grant[0], 0x100);
 	ck_assert_uint_eq(m.grant[1], 0x101);
 	ck_assert_uint_eq(m.grant[2], 0x102);
+	/* No TLS connection behind it here: detached, said so. */
+	ck_assert_uint_eq(m.flags, CLUSTERSYNC_DETACHED);
+	/* The keys of every worker byte, as the Socket derives them. */
+	for (n = 0; n < 7; n++) {
+		ck_assert_int_eq(table_derive(NULL, 0, n == 0,
+				     (uint8_t)(n == 0 ? 0 : n - 1), dk),
+		    0);
+		ck_assert_mem_eq(m.keys[n].key[0], dk, 32);
+		ck_assert_uint_eq(m.keys[n].epoch, 0);
+	}
 
-	/* Member 3 wants the keys after epoch 0 of its byte 4: counted;
-	 * with no TLS session here there is nothing to derive them from,
-	 * so no SESSION follows. */
+	/* Member 3 is at epoch 1 of its byte 4 and wants epoch 2's key:
+	 * the holder derives it and announces the session again. */
 	memset(&want, 0, sizeof(want));
 	want.site = 1;
 	want.id = id;
 	want.n = 1;
 	want.e[0].byte = 4;
+	want.e[0].epoch = 1;
 	ck_assert_int_gt(
 	    n = clustersync_want_encode(&want, body, sizeof(body)), 0);
 	ck_assert_int_eq(
@@ -730,8 +754,19 @@ START_TEST(cluster_own_session)
 	aead_free(a);
 	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
 	ck_assert_int_eq(counter("wants_received"), 1);
-	ck_assert_int_eq(counter("wants_answered"), 0);
-	ck_assert_uint_eq(nsent, 1);
+	ck_assert_int_eq(counter("wants_answered"), 1);
+	ck_assert_uint_eq(nsent, 2);
+	ck_assert_int_eq(clustersync_session_decode(body,
+			     (size_t)open_sent(CLUSTERSYNC_SESSION, body), &m),
+	    CLUSTERSYNC_OK);
+	ck_assert_uint_eq(m.keys[1 + 4].epoch, 1);
+	ck_assert_int_eq(table_derive(NULL, 2, 0, 4, dk), 0);
+	ck_assert_mem_eq(m.keys[1 + 4].key[1], dk, 32);
+	ck_assert_uint_eq(m.keys[1 + 3].epoch, 0);
+	/* Asked again for what it said already: nothing more. */
+	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
+	ck_assert_int_eq(counter("wants_received"), 2);
+	ck_assert_uint_eq(nsent, 2);
 	/* A WANT that does not open: bad. */
 	msg[30] ^= 1;
 	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
@@ -753,11 +788,11 @@ START_TEST(cluster_own_session)
 	ck_assert_int_eq(counter("held"), 1);
 	/* Nothing of ours waits to be sent any more. */
 	ck_assert_int_eq(csync_flush(pd->csync), 0);
-	ck_assert_uint_eq(nsent, 1);
+	ck_assert_uint_eq(nsent, 2);
 	/* A member joins: only sessions this node holds are said again. */
 	csync_resync(pd->csync);
 	ck_assert_int_eq(csync_flush(pd->csync), 0);
-	ck_assert_uint_eq(nsent, 1);
+	ck_assert_uint_eq(nsent, 2);
 }
 END_TEST
 
