@@ -858,10 +858,22 @@ csync_deliver(
 		cx->mismatch++;
 		goto out;
 	}
-	if (s != NULL && s->cs != NULL && s->cs->own && !s->cs->ordered) {
+	if (s != NULL && s->cs != NULL && !s->cs->own && !s->cs->detached &&
+	    (m->flags & CLUSTERSYNC_DETACHED)) {
+		/* Another session whose holder lost the channel cannot be
+		 * newer than one whose holder has it. */
+		bury(site, m->id);
+		cx->stale++;
+		goto out;
+	}
+	if (s != NULL && s->cs != NULL && s->cs->own &&
+	    (!s->cs->ordered ||
+		((m->flags & CLUSTERSYNC_DETACHED) && s->conn != NULL))) {
 		/* Announced before this node's own in the group's order,
 		 * which every member sees alike: ours is the newer, and
-		 * the other member steps down when ours reaches it. */
+		 * the other member steps down when ours reaches it.  Or
+		 * one whose holder lost the site's channel, against ours
+		 * that has it (two parts of the group meeting again). */
 		bury(site, m->id);
 		cx->stale++;
 		goto out;

@@ -674,6 +674,14 @@ START_TEST(cluster_backup_session)
 	csync_deliver(
 	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 1, 0x100));
 	ck_assert_int_eq(csync_vouched(site->session), 1);
+	/* Another session of the site whose holder has no channel is not
+	 * newer than this one, whose holder has. */
+	msg_flags = CLUSTERSYNC_DETACHED;
+	csync_deliver(
+	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 7, 0x100));
+	msg_flags = 0;
+	ck_assert_uint_eq(site->session->id, id + 1);
+	ck_assert_int_eq(counter("stale"), 2);
 	/* Its holder leaves: no longer vouched for (session_grace_s). */
 	csync_member_left(pd->csync, 1);
 	ck_assert_int_eq(csync_vouched(site->session), 0);
