@@ -254,22 +254,28 @@ link_events_open(void)
 }
 
 /*
- * Walks the messages with the kernel's own bounds macros (NLMSG_OK checks
- * each header against what is left), and reads an ifinfomsg only when the
- * message is long enough for one.
+ * Walks the messages as NLMSG_OK and NLMSG_NEXT would, with sizes that
+ * cannot go negative: a header must fit in what is left and its length
+ * too, the next one starts at the aligned end or the walk ends; an
+ * ifinfomsg is read only from a message long enough for one.
  */
 int
 link_events_parse(const uint8_t *buf, size_t len, link_event_cb cb, void *arg)
 {
 	const struct nlmsghdr *nh;
 	struct ifinfomsg       ifi;
-	int                    n = 0, left;
+	size_t                 off, step;
+	int                    n = 0;
 
 	if (len > INT32_MAX)
 		return -1;
-	left = (int)len;
-	for (nh = (const struct nlmsghdr *)(const void *)buf;
-	     NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+	for (off = 0; len - off >= sizeof(*nh); off += step) {
+		nh = (const struct nlmsghdr *)(const void *)(buf + off);
+		if (nh->nlmsg_len < sizeof(*nh) || nh->nlmsg_len > len - off)
+			break;
+		step = NLMSG_ALIGN(nh->nlmsg_len);
+		if (step > len - off)
+			step = len - off;
 		if (nh->nlmsg_type != RTM_NEWLINK &&
 		    nh->nlmsg_type != RTM_DELLINK)
 			continue;

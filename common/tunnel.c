@@ -130,8 +130,9 @@ tunnel_new(uint32_t session, int tx_up, unsigned worker, unsigned peer_workers,
 	    TUNNEL_ALL_LINKS, derive, arg, limit, hard);
 }
 
-/* A tunnel with keys and windows for the peer workers p with p % steer
- * == worker, all of them for steer 0 (tunnel_set_workers() to come). */
+/* A tunnel with keys and windows for the peer workers p steered to this
+ * one, wire_steer(p, session, steer) == worker, all of them for steer 0
+ * (tunnel_set_workers() to come). */
 static struct tunnel *tunnel_make(uint32_t session, int tx_up, unsigned worker,
     unsigned steer, unsigned peer_workers, uint32_t links,
     const struct tunnel_start *st, tunnel_derive_fn derive, void *arg,
@@ -216,7 +217,8 @@ tunnel_make(uint32_t session, int tx_up, unsigned worker, unsigned steer,
 		r->worker = (uint8_t)i;
 		/* Another worker of ours opens what that one seals: no
 		 * keys, no windows here. */
-		if (steer != 0 && i % steer != worker)
+		if (steer != 0 &&
+		    wire_steer((unsigned)i, session, steer) != worker)
 			continue;
 		if ((r->window = calloc(t->nlinks, sizeof(*r->window))) == NULL)
 			goto fail;
@@ -290,8 +292,9 @@ tunnel_set_workers(struct tunnel *t, unsigned workers)
 	if (workers == 0 || workers > PROTO_MAX_WORKERS || t->worker >= workers)
 		return -1;
 	/* Each peer worker this would open must have its keys here. */
-	for (i = t->worker; i < t->peer_workers; i += workers)
-		if (t->rx[i].keys == NULL)
+	for (i = 0; i < t->peer_workers; i++)
+		if (wire_steer((unsigned)i, t->session, workers) == t->worker &&
+		    t->rx[i].keys == NULL)
 			return -1;
 	t->workers = workers;
 	return 0;
@@ -372,7 +375,7 @@ tunnel_open(struct tunnel *t, struct tunnel_evq *q, const struct wire_hdr *hdr,
 	 * checked against a second, fresh window. */
 	if (hdr->worker >= t->peer_workers)
 		return TUNNEL_ERR_WORKER;
-	if (hdr->worker % t->workers != t->worker)
+	if (wire_steer(hdr->worker, t->session, t->workers) != t->worker)
 		return TUNNEL_ERR_STEER;
 	r = &t->rx[hdr->worker];
 	w = &r->window[t->slot[hdr->link_id]];

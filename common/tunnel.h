@@ -126,8 +126,9 @@ struct tunnel *tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
     unsigned peer_workers, uint32_t links, tunnel_derive_fn derive, void *arg,
     uint64_t limit, uint64_t hard);
 /* The same for an end of `workers` workers (tunnel_set_workers()): keys
- * and windows only for the peer's workers p with p % workers == worker,
- * the others' never derived nor allocated.  NULL too if worker is not
+ * and windows only for the peer's workers p steered to this one
+ * (wire_steer(p, session, workers) == worker, wire.h), the others' never
+ * derived nor allocated.  NULL too if worker is not
  * below workers. */
 struct tunnel *tunnel_new_steered(uint32_t session, int tx_up, unsigned worker,
     unsigned workers, unsigned peer_workers, uint32_t links,
@@ -163,10 +164,10 @@ unsigned tunnel_peer_workers(const struct tunnel *);
 /*
  * This end runs `workers` workers, each with a tunnel of its own for the
  * session (1 until told): the tunnel of worker w opens only what the
- * peer's workers p with p % workers == w sealed (TUNNEL_ERR_STEER for
- * the others), so that each of the peer's (worker, link) replay windows
- * is in one tunnel only and no datagram is accepted twice, whichever
- * socket took it.  0, or -1 if workers is 0, over PROTO_MAX_WORKERS,
+ * peer's workers p with wire_steer(p, session, workers) == w sealed
+ * (wire.h; TUNNEL_ERR_STEER for the others), so that each of the peer's
+ * (worker, link) replay windows is in one tunnel only and no datagram is
+ * accepted twice, whichever socket took it.  0, or -1 if workers is 0, over PROTO_MAX_WORKERS,
  * not above this tunnel's worker, or would open a peer worker whose keys
  * tunnel_new_steered() left out.
  */

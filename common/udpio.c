@@ -728,8 +728,15 @@ udpio_bufsize(int fd, int bytes, int *rcv, int *snd)
 int
 udpio_steer_workers(int fd, unsigned workers)
 {
+	/* wire_steer(): (worker byte + session % workers) % workers, the
+	 * session the big-endian word at byte 4, the worker byte 2. */
 	struct sock_filter code[] = {
+	    {BPF_LD | BPF_W | BPF_ABS, 0, 0, 4},
+	    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, workers},
+	    {BPF_ST, 0, 0, 0},
 	    {BPF_LD | BPF_B | BPF_ABS, 0, 0, 2},
+	    {BPF_LDX | BPF_MEM, 0, 0, 0},
+	    {BPF_ALU | BPF_ADD | BPF_X, 0, 0, 0},
 	    {BPF_ALU | BPF_MOD | BPF_K, 0, 0, workers},
 	    {BPF_RET | BPF_A, 0, 0, 0},
 	};

@@ -203,12 +203,12 @@ uint64_t udpio_tx_failed(const struct udpio_stats *);
 int udpio_bufsize(int fd, int bytes, int *rcv, int *snd);
 /*
  * The kernel's choice in fd's SO_REUSEPORT group of sockets, once all
- * are bound: a datagram's worker byte (wire.h: byte 2 of the UDP
- * payload) modulo `workers`, the place of that worker's socket in the
- * group (the order they were bound in), so that each datagram reaches
- * the worker whose tunnel holds its sender's replay windows.  What has
- * no byte 2 goes to socket 0, and is refused there.  0, or -1 with
- * errno.
+ * are bound: wire_steer() (wire.h) of a datagram's worker byte and
+ * session (bytes 2 and 4-7 of the UDP payload) over `workers`, the place
+ * of that worker's socket in the group (the order they were bound in),
+ * so that each datagram reaches the worker whose tunnel holds its
+ * sender's replay windows.  What is too short for them goes to socket 0,
+ * and is refused there.  0, or -1 with errno.
  */
 int udpio_steer_workers(int fd, unsigned workers);
 

@@ -407,6 +407,7 @@ on_msg(struct conn *c, const struct ctl_msg *m, char *why, size_t len,
 			/* The rank of a duplicate's second copy (dup.h). */
 			sess->dup_rank[sess->index_of[ls->link]] =
 			    dup_rank(ls->loss_ppm, ls->rtt_us);
+			sess->socket_down[sess->index_of[ls->link]] = !ls->up;
 			session_link_state(sess, sess->index_of[ls->link],
 			    ls->up,
 			    ls->up ? "the Socket sees it up"

@@ -243,8 +243,8 @@ learn_apply(struct pworker *w)
 		unsigned         idx = lr->idx;
 
 		s->rx_last_ms[idx] = w->batch_ms;
-		if (s->link_down[idx] && lr->probe &&
-		    ++s->probes_back[idx] >= pd->conf->probe_up_after) {
+		if (lr->probe &&
+		    session_probe_back(s, idx, pd->conf->probe_up_after)) {
 			/* Up, and the flows that come back, on the main
 			 * loop after this batch. */
 			ev.link = s->links[idx].id;

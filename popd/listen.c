@@ -295,8 +295,8 @@ ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 		return;
 	idx = ev->link < CONFIG_MAX_LINKS ? s->index_of[ev->link] : LINK_NONE;
 	pthread_mutex_lock(&pd->engine_mu);
-	if (idx != LINK_NONE && s->link_down[idx] &&
-	    s->probes_back[idx] >= pd->conf->probe_up_after)
+	if (idx != LINK_NONE &&
+	    session_link_back(s, idx, pd->conf->probe_up_after))
 		session_link_state(s, idx, 1, "probes arrive again");
 	pthread_mutex_unlock(&pd->engine_mu);
 }

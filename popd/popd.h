@@ -93,6 +93,12 @@ struct session {
 	/* link health as the PoP sees it: silence takes a link down */
 	uint64_t *rx_last_ms; /* last authenticated packet */
 	uint8_t  *link_down;
+	/* the Socket said it is down (LINK_STATE, a link-down notice) and
+	 * has not said up since: its probes arriving again do not bring
+	 * it back while another link is up, for the Socket may hear
+	 * nothing on it (a link dead one way only).  Not inherited by a new session: after WELCOME the
+	 * Socket restates every link it sees down. */
+	uint8_t  *socket_down;
 	uint32_t *probes_back; /* probes since it went down */
 	/* the number of the last link-down notice (proto/linkdown.h)
 	 * applied to it: copies and stale ones are not newer */
@@ -390,6 +396,17 @@ void session_link_state(
  * pd->engine_mu. */
 void session_link_down_notice(
     struct session *, uint8_t link, uint8_t cause, uint32_t seq);
+/*
+ * A probe arrived on link idx: if the link is down as the PoP sees it and
+ * the Socket has not said so (socket_down; or every other link is down
+ * too), it counts toward up_after;
+ * returns 1 when the link has had up_after of them (session_link_back()
+ * then holds).  Under pd->engine_mu.
+ */
+int session_probe_back(struct session *, unsigned idx, uint32_t up_after);
+/* Is down link idx to come up now (up_after probes since it went down,
+ * and the Socket not saying it is down)?  Under pd->engine_mu. */
+int session_link_back(const struct session *, unsigned idx, uint32_t up_after);
 /* Applies one REASSIGN chunk of the Socket's to the session's flows;
  * under pd->engine_mu. */
 void session_reassign(struct session *, const struct ctl_reassign *);

@@ -365,6 +365,40 @@ session_sla_json(
 	return arr;
 }
 
+/* Does the Socket's word keep link idx down?  Only while another link is
+ * up: with every link down, a link the Socket may not hear beats none,
+ * and its word that the link is up again rides a control channel that
+ * may have no link to reconnect over yet. */
+static int
+socket_holds_down(const struct session *s, unsigned idx)
+{
+	size_t j;
+
+	if (!s->socket_down[idx])
+		return 0;
+	for (j = 0; j < s->nlinks; j++)
+		if (j != idx && !s->link_down[j])
+			return 1;
+	return 0;
+}
+
+int
+session_probe_back(struct session *s, unsigned idx, uint32_t up_after)
+{
+	if (!s->link_down[idx] || socket_holds_down(s, idx))
+		return 0;
+	if (s->probes_back[idx] < UINT32_MAX)
+		s->probes_back[idx]++;
+	return s->probes_back[idx] >= up_after;
+}
+
+int
+session_link_back(const struct session *s, unsigned idx, uint32_t up_after)
+{
+	return s->link_down[idx] && !socket_holds_down(s, idx) &&
+	    s->probes_back[idx] >= up_after;
+}
+
 /*
  * The Socket's link-down notice (proto/linkdown.h), authenticated and
  * opened by the data plane: the link's return flows move now, not when
@@ -385,6 +419,7 @@ session_link_down_notice(
 	if (idx == LINK_NONE || (int32_t)(seq - s->linkdown_seq[idx]) <= 0)
 		return;
 	s->linkdown_seq[idx] = seq;
+	s->socket_down[idx] = 1;
 	if (s->link_down[idx])
 		return;
 	snprintf(why, sizeof(why), "the Socket's notice (%s)",
@@ -521,7 +556,7 @@ engine_repoint(struct engine *e, const struct balance_spec *spec)
 #define PER_LINK_BYTES                                                         \
 	(sizeof(struct sockaddr_storage) + 7 * sizeof(uint64_t) +              \
 	    sizeof(struct ctl_link) + sizeof(socklen_t) +                      \
-	    2 * sizeof(uint32_t) + 2 * sizeof(uint8_t))
+	    2 * sizeof(uint32_t) + 3 * sizeof(uint8_t))
 /* Each array's start keeps the alignment its type needs: the struct's
  * size and every array before it are multiples of it. */
 _Static_assert(
@@ -575,6 +610,7 @@ session_make(struct popd *pd, struct site *site, struct conn *conn,
 	s->linkdown_seq = s->probes_back + n;
 	s->link_down = (uint8_t *)(s->linkdown_seq + n);
 	s->endpoint_lsn = s->link_down + n;
+	s->socket_down = s->endpoint_lsn + n;
 	s->site = site;
 	s->conn = conn;
 	s->id = id;

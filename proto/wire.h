@@ -75,6 +75,21 @@ int wire_hdr_encode(const struct wire_hdr *, uint8_t *out, size_t outlen);
  */
 int wire_hdr_decode(const uint8_t *, size_t len, struct wire_hdr *);
 
+/*
+ * Which of an end's `workers` workers receives and opens the datagrams the
+ * peer's worker `worker` seals in session `session`, and keeps their
+ * replay windows: the peer's workers in turn, from an offset the session
+ * gives.  The offset spreads the sessions of peers with fewer workers
+ * than this end (a PoP's many one-worker Sockets) over all of its
+ * workers; without it every such session landed on worker 0.
+ * udpio_steer_workers()'s program computes the same in the kernel.
+ */
+static inline unsigned
+wire_steer(unsigned worker, uint32_t session, unsigned workers)
+{
+	return (worker + session % workers) % workers;
+}
+
 /* The WIRE_NONCE_LEN-byte AEAD nonce for a packet of link_id. */
 void wire_nonce(
     uint8_t link_id, uint64_t counter, uint8_t nonce[WIRE_NONCE_LEN]);

@@ -20,6 +20,9 @@
 #	WANPAIR_WORKERS=N	socketd.json and popd.json get "workers": N;
 #				unset or empty: no key, each daemon runs one
 #				worker per CPU.
+#	WANPAIR_SOCKETD_WORKERS=N, WANPAIR_POPD_WORKERS=N
+#				that daemon's "workers" instead (the two
+#				ends with different counts).
 
 [ -n "${PAIR_SH_LOADED:-}" ] && return 0
 PAIR_SH_LOADED=1
@@ -52,26 +55,38 @@ pair_offload_key() {
 	esac
 }
 
-# pair_workers_key: '  "workers": N,' for WANPAIR_WORKERS=N, or nothing.
+# pair_workers_key socketd|popd: '  "workers": N,' for that daemon's
+# WANPAIR_SOCKETD_WORKERS or WANPAIR_POPD_WORKERS, else WANPAIR_WORKERS, or
+# nothing.
 pair_workers_key() {
-	case ${WANPAIR_WORKERS:-} in
+	local var=WANPAIR_WORKERS n
+	case $1 in
+	socketd) [ -z "${WANPAIR_SOCKETD_WORKERS:-}" ] ||
+	    var=WANPAIR_SOCKETD_WORKERS ;;
+	popd) [ -z "${WANPAIR_POPD_WORKERS:-}" ] || var=WANPAIR_POPD_WORKERS ;;
+	*) return 2 ;;
+	esac
+	n=${!var:-}
+	case $n in
 	'') ;;
 	*[!0-9]*)
-		lab_log "WANPAIR_WORKERS must be a number, not '$WANPAIR_WORKERS'"
+		lab_log "$var must be a number, not '$n'"
 		return 1
 		;;
-	*) echo "  \"workers\": $WANPAIR_WORKERS," ;;
+	*) echo "  \"workers\": $n," ;;
 	esac
 }
 
 # pair_configs [ALGORITHM]: socketd.json and popd.json in LAB_DIR, the lab's
 # two links (WAN1 100/100, WAN2 20/20 Mbit) balanced by ALGORITHM (ratio).
 pair_configs() {
-	local alg=${1:-ratio} offload workers
+	local alg=${1:-ratio} offload workers pworkers
 	offload=$(pair_offload_key) || return 1
 	[ -z "$offload" ] || offload+=$'\n'
-	workers=$(pair_workers_key) || return 1
+	workers=$(pair_workers_key socketd) || return 1
 	[ -z "$workers" ] || workers+=$'\n'
+	pworkers=$(pair_workers_key popd) || return 1
+	[ -z "$pworkers" ] || pworkers+=$'\n'
 	"$top_srcdir/tests/lab/mkcerts" "$LAB_DIR/certs" || return 1
 	cat >"$LAB_DIR/socketd.json" <<JSON
 {
@@ -91,7 +106,7 @@ ${offload}${workers}  "site": "branch-17",
 JSON
 	cat >"$LAB_DIR/popd.json" <<JSON
 {
-${offload}${workers}  "listen": {"address": "198.18.0.1"},
+${offload}${pworkers}  "listen": {"address": "198.18.0.1"},
   "tls": {"ca": "certs/ca.pem", "cert": "certs/pop.pem",
           "key": "certs/pop.key"},
   "sites": [

@@ -946,6 +946,51 @@ START_TEST(link_down_notice)
 }
 END_TEST
 
+/*
+ * Probes arriving again bring a link the PoP took down back after
+ * up_after of them, but not one the Socket said is down (by notice or
+ * LINK_STATE) while another link is up: the Socket may hear nothing on
+ * it, a link dead one way only, and return flows on it would be lost.
+ * With every link down the probes count again.
+ */
+START_TEST(probes_do_not_overrule_the_socket)
+{
+	struct ctl_hello h;
+	struct session  *s;
+	int              i, back = 0;
+
+	hello(&h, 0);
+	s = session(&h, 0x1004);
+	/* The PoP's own judgement (silence): probes bring it back. */
+	session_link_state(s, 0, 0, "nothing from the site");
+	for (i = 0; i < 29; i++)
+		back |= session_probe_back(s, 0, 30);
+	ck_assert_int_eq(back, 0);
+	ck_assert_int_eq(session_link_back(s, 0, 30), 0);
+	ck_assert_int_eq(session_probe_back(s, 0, 30), 1);
+	ck_assert_int_eq(session_link_back(s, 0, 30), 1);
+	session_link_state(s, 0, 1, "probes arrive again");
+
+	/* The Socket's notice: no number of probes brings it back. */
+	session_link_down_notice(s, 0, LINKDOWN_PROBES, 1);
+	ck_assert_int_eq(s->link_down[0], 1);
+	for (i = 0; i < 1000; i++)
+		back |= session_probe_back(s, 0, 30);
+	ck_assert_int_eq(back, 0);
+	ck_assert_int_eq(session_link_back(s, 0, 30), 0);
+	ck_assert_int_eq(s->link_down[0], 1);
+	/* Every link down: the probes count again (a link the Socket may
+	 * not hear beats none; its word may be stuck with its channel). */
+	session_link_state(s, 1, 0, "nothing from the site");
+	for (i = 0; i < 29; i++)
+		back |= session_probe_back(s, 0, 30);
+	ck_assert_int_eq(back, 0);
+	ck_assert_int_eq(session_probe_back(s, 0, 30), 1);
+	ck_assert_int_eq(session_link_back(s, 0, 30), 1);
+	session_free(s);
+}
+END_TEST
+
 /* Every link down: the flows wait on their links, and the first link
  * back takes them all. */
 START_TEST(all_links_down_then_one_back)
@@ -2015,6 +2060,7 @@ popd_suite(void)
 	tcase_add_test(tc, cluster_worker_bytes);
 	tcase_add_test(tc, link_state_sla_verdicts);
 	tcase_add_test(tc, link_down_notice);
+	tcase_add_test(tc, probes_do_not_overrule_the_socket);
 	tcase_add_test(tc, flood_fills_its_own_cap);
 	tcase_add_test(tc, hello_reuses_the_sites_table);
 	tcase_add_test(tc, all_links_down_then_one_back);

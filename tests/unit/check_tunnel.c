@@ -457,8 +457,9 @@ END_TEST
 #define BATCH 64
 /*
  * This end in two workers, the peer in four: each of the peer's workers
- * opens in exactly one of ours (p % 2), and the other refuses it before
- * any window sees it, so a datagram handed to both is accepted once.
+ * opens in exactly one of ours (wire_steer()), and the other refuses it
+ * before any window sees it, so a datagram handed to both is accepted
+ * once.
  */
 START_TEST(workers_split_rx)
 {
@@ -467,7 +468,7 @@ START_TEST(workers_split_rx)
 	struct tunnel_drops drops;
 	struct wire_hdr     h;
 	uint8_t             d[64], out[64];
-	int                 n, i;
+	int                 n, i, mine;
 
 	derive_ok = 1;
 	tunnel_evq_init(&q);
@@ -489,16 +490,17 @@ START_TEST(workers_split_rx)
 		    4, d, sizeof(d));
 		ck_assert_int_gt(n, 0);
 		ck_assert_int_eq(wire_hdr_decode(d, (size_t)n, &h), WIRE_OK);
-		ck_assert_int_eq(tunnel_open_count(p[(i + 1) % 2], &q, &drops,
-				     &h, d, (size_t)n, out, sizeof(out)),
+		mine = (int)wire_steer((unsigned)i, 0x5e55, 2);
+		ck_assert_int_eq(tunnel_open_count(p[1 - mine], &q, &drops, &h,
+				     d, (size_t)n, out, sizeof(out)),
 		    TUNNEL_ERR_STEER);
-		ck_assert_int_eq(tunnel_open_count(p[i % 2], &q, &drops, &h, d,
+		ck_assert_int_eq(tunnel_open_count(p[mine], &q, &drops, &h, d,
 				     (size_t)n, out, sizeof(out)),
 		    4);
-		ck_assert_int_eq(tunnel_open_count(p[(i + 1) % 2], &q, &drops,
-				     &h, d, (size_t)n, out, sizeof(out)),
+		ck_assert_int_eq(tunnel_open_count(p[1 - mine], &q, &drops, &h,
+				     d, (size_t)n, out, sizeof(out)),
 		    TUNNEL_ERR_STEER);
-		ck_assert_int_eq(tunnel_open_count(p[i % 2], &q, &drops, &h, d,
+		ck_assert_int_eq(tunnel_open_count(p[mine], &q, &drops, &h, d,
 				     (size_t)n, out, sizeof(out)),
 		    TUNNEL_ERR_REPLAY);
 	}
@@ -551,7 +553,8 @@ START_TEST(workers_steered_keys_only)
 	ck_assert_ptr_nonnull(
 	    p = tunnel_new_steered(0x5e55, 0, 1, 2, 4, TUNNEL_ALL_LINKS,
 		fake_derive, NULL, 100, 1000));
-	/* tx and peer workers 1 and 3 only, each keyring deriving its
+	/* tx and the two peer workers steered to it only (0 and 2 in
+	 * session 0x5e55: wire_steer()), each keyring deriving its
 	 * epoch and the next: two keyrings' fewer */
 	ck_assert_int_eq(derives - before, n - 4);
 	ck_assert_uint_eq(tunnel_rx_epoch(p, 0), 0);
@@ -562,7 +565,8 @@ START_TEST(workers_steered_keys_only)
 		ck_assert_int_eq(wire_hdr_decode(d, (size_t)n, &h), WIRE_OK);
 		ck_assert_int_eq(tunnel_open_count(p, &q, &drops, &h, d,
 				     (size_t)n, out, sizeof(out)),
-		    i % 2 == 1 ? 4 : TUNNEL_ERR_STEER);
+		    wire_steer((unsigned)i, 0x5e55, 2) == 1 ? 4
+							    : TUNNEL_ERR_STEER);
 	}
 	ck_assert_uint_eq(drops.wrong_worker, 2);
 	/* Worker 0 of one would open workers 1 and 3 too, whose keys are

@@ -31,6 +31,7 @@
 #include "check_run.h"
 #include "check_udpio.h"
 #include "udpio.h"
+#include "wire.h"
 
 /* ----------------------------------------------------------- loopback */
 
@@ -632,6 +633,81 @@ START_TEST(socket_buffers)
 }
 END_TEST
 
+/*
+ * The kernel's steering in a SO_REUSEPORT group of 4 (udpio_steer_workers())
+ * is wire_steer() of each datagram's worker byte and session: 256
+ * datagrams, 8 sessions of a one-worker peer (worker byte 0) and 32
+ * sessions of a three-worker one, each read by the socket wire_steer()
+ * names; and the one-worker peers' sessions reach every socket, not the
+ * first only.  A datagram too short for a session goes to socket 0.
+ */
+START_TEST(steer_by_worker_and_session)
+{
+	enum { NSOCK = 4 };
+	struct sockaddr_in sin;
+	socklen_t          len = sizeof(sin);
+	int fd[NSOCK], tx, one = 1, i, k, got[NSOCK] = {0}, hit[NSOCK] = {0};
+	uint8_t d[16];
+
+	for (i = 0; i < NSOCK; i++) {
+		ck_assert_int_ge(
+		    fd[i] = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0), 0);
+		ck_assert_int_eq(setsockopt(fd[i], SOL_SOCKET, SO_REUSEPORT,
+				     &one, sizeof(one)),
+		    0);
+		if (i == 0) {
+			memset(&sin, 0, sizeof(sin));
+			sin.sin_family = AF_INET;
+			sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			ck_assert_int_eq(
+			    bind(fd[0], (struct sockaddr *)&sin, sizeof(sin)),
+			    0);
+			ck_assert_int_eq(
+			    getsockname(fd[0], (struct sockaddr *)&sin, &len),
+			    0);
+		} else
+			ck_assert_int_eq(
+			    bind(fd[i], (struct sockaddr *)&sin, sizeof(sin)),
+			    0);
+	}
+	ck_assert_int_eq(udpio_steer_workers(fd[0], NSOCK), 0);
+	ck_assert_int_ge(tx = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	for (k = 0; k < 40; k++) {
+		uint32_t session = 0x9e3779b9u * (uint32_t)(k + 1);
+		unsigned worker = k < 8 ? 0 : (unsigned)k % 3;
+		unsigned want = wire_steer(worker, session, NSOCK);
+		uint8_t  r[16];
+
+		memset(d, 0, sizeof(d));
+		d[2] = (uint8_t)worker;
+		d[4] = (uint8_t)(session >> 24);
+		d[5] = (uint8_t)(session >> 16);
+		d[6] = (uint8_t)(session >> 8);
+		d[7] = (uint8_t)session;
+		ck_assert_int_eq(sendto(tx, d, sizeof(d), 0,
+				     (struct sockaddr *)&sin, sizeof(sin)),
+		    (ssize_t)sizeof(d));
+		ck_assert_int_eq(
+		    poll(&(struct pollfd){fd[want], POLLIN, 0}, 1, 1000), 1);
+		ck_assert_int_eq(
+		    recv(fd[want], r, sizeof(r), 0), (ssize_t)sizeof(r));
+		got[want]++;
+		if (k < 8)
+			hit[want] = 1;
+	}
+	for (i = 0; i < NSOCK; i++)
+		ck_assert_int_gt(got[i], 0);
+	ck_assert_int_ge(hit[0] + hit[1] + hit[2] + hit[3], 3);
+	/* 3 bytes: no session word: socket 0 */
+	ck_assert_int_eq(
+	    sendto(tx, d, 3, 0, (struct sockaddr *)&sin, sizeof(sin)), 3);
+	ck_assert_int_eq(poll(&(struct pollfd){fd[0], POLLIN, 0}, 1, 1000), 1);
+	close(tx);
+	for (i = 0; i < NSOCK; i++)
+		close(fd[i]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -653,6 +729,7 @@ main(void)
 	tcase_add_test(io, pktinfo_ipv4);
 	tcase_add_test(io, pktinfo_ipv6);
 	tcase_add_test(io, socket_buffers);
+	tcase_add_test(io, steer_by_worker_and_session);
 	suite_add_tcase(s, io);
 	return check_run(s);
 }
