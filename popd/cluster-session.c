@@ -491,8 +491,9 @@ build(struct csync *cx, struct session *s)
 		epoch[i] = cs->keys[i].epoch;
 	for (w = 0; w < pd->nworkers; w++) {
 		dpw_lock(&pd->w[w].t);
-		for (i = w; i < cs->sw; i += pd->nworkers)
-			if ((e = tunnel_rx_epoch(s->tun[w], i)) > epoch[i])
+		for (i = 0; i < cs->sw; i++)
+			if (wire_steer(i, s->id, pd->nworkers) == w &&
+			    (e = tunnel_rx_epoch(s->tun[w], i)) > epoch[i])
 				epoch[i] = e;
 		i = cs->sw + pd->cl_pos * pd->nworkers + w;
 		if (i < (unsigned)cs->sw + cs->tw)

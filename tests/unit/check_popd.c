@@ -574,8 +574,8 @@ START_TEST(cluster_backup_session)
 	    sock, &q, WIRE_DATA, 0, inner, sizeof(inner), pkt, sizeof(pkt));
 	ck_assert_int_gt(r, 0);
 	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
-	ck_assert_int_eq(
-	    tunnel_open(s->tun[0], &q, &hdr, pkt, (size_t)r, out, sizeof(out)),
+	ck_assert_int_eq(tunnel_open(s->tun[wire_steer(0, id, 2)], &q, &hdr,
+			     pkt, (size_t)r, out, sizeof(out)),
 	    (int)sizeof(inner));
 	r = tunnel_seal(s->tun[1], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
 	    sizeof(pkt));
@@ -611,12 +611,12 @@ START_TEST(cluster_backup_session)
 		r = tunnel_seal(sock, &q, WIRE_DATA, 0, inner, sizeof(inner),
 		    pkt, sizeof(pkt));
 		ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
-		ck_assert_int_eq(tunnel_open(s->tun[0], &q, &hdr, pkt,
-				     (size_t)r, out, sizeof(out)),
+		ck_assert_int_eq(tunnel_open(s->tun[wire_steer(0, id, 2)], &q,
+				     &hdr, pkt, (size_t)r, out, sizeof(out)),
 		    (int)sizeof(inner));
 	}
-	ck_assert_uint_eq(tunnel_rx_epoch(s->tun[0], 0), 1);
-	ck_assert_int_eq(tunnel_refill(s->tun[0]), -1);
+	ck_assert_uint_eq(tunnel_rx_epoch(s->tun[wire_steer(0, id, 2)], 0), 1);
+	ck_assert_int_eq(tunnel_refill(s->tun[wire_steer(0, id, 2)]), -1);
 	nsent = 0;
 	csync_announce(pd, s);
 	ck_assert_uint_eq(nsent, 1);
