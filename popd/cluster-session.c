@@ -698,6 +698,8 @@ install(struct csync *cx, struct site *site,
 		return -1;
 	if (session_install(pd, s) == -1)
 		return -1;
+	/* Its return traffic may arrive here: into the TUN device. */
+	install_routes(pd, site);
 	pthread_mutex_lock(&pd->engine_mu);
 	/* Where the holder heard each link from, for the links this node
 	 * has not heard yet: its replies can go before the site's first

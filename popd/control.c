@@ -229,7 +229,7 @@ new_session_id(struct popd *pd)
 	return id;
 }
 
-static void
+void
 install_routes(struct popd *pd, struct site *site)
 {
 	char   buf[PREFIX_STRLEN];

@@ -350,6 +350,9 @@ int     popd_cluster_start(struct popd *);
 int control_derive(
     void *, uint32_t epoch, int up, uint8_t worker, uint8_t key[AEAD_KEY_LEN]);
 void control_send_rekey(struct session *, uint32_t epoch);
+/* The site's LAN routes into the TUN device, once (its first session:
+ * from a HELLO, or a cluster member's backup). */
+void install_routes(struct popd *, struct site *);
 /* A new connection's callbacks, which listen.c installs, and its end
  * without a BYE (it unlinks and frees the connection). */
 void conn_read(struct bufferevent *, void *);
