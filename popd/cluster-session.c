@@ -86,7 +86,8 @@ struct cs_state {
 struct csync {
 	struct popd            *pd;
 	struct csync_membership ms;
-	struct aead            *aead; /* the "session" key */
+	struct aead            *aead;  /* the "session" key */
+	struct event           *later; /* csync_announce_later()'s flush */
 	uint32_t                node;
 	unsigned                pos, nmembers, workers;
 
@@ -146,6 +147,16 @@ popd_wire_workers(const struct popd *pd)
 	return (pd->cl_members > 0 ? pd->cl_members : 1) * pd->nworkers;
 }
 
+static void
+later_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct csync *cx = arg;
+
+	(void)fd;
+	(void)what;
+	cx->ms.flush(cx->ms.arg);
+}
+
 int
 csync_start_with(struct popd *pd, const struct csync_membership *ms, char *err,
     size_t errlen)
@@ -175,6 +186,12 @@ csync_start_with(struct popd *pd, const struct csync_membership *ms, char *err,
 	}
 	clusterkey_wipe(&key);
 	OPENSSL_cleanse(k, sizeof(k));
+	if ((cx->later = event_new(pd->base, -1, 0, later_cb, cx)) == NULL) {
+		aead_free(cx->aead);
+		free(cx);
+		snprintf(err, errlen, "cluster: out of memory");
+		return -1;
+	}
 	cx->pd = pd;
 	cx->ms = *ms;
 	cx->node = c->node;
@@ -231,6 +248,8 @@ csync_stop(struct popd *pd)
 	if (pd->csync == NULL)
 		return;
 	aead_free(pd->csync->aead);
+	if (pd->csync->later != NULL)
+		event_free(pd->csync->later);
 	OPENSSL_cleanse(pd->csync, sizeof(*pd->csync));
 	free(pd->csync);
 	pd->csync = NULL;
@@ -379,6 +398,15 @@ csync_announce(struct popd *pd, struct session *s)
 		return;
 	ring_push(pd->csync, s);
 	pd->csync->ms.flush(pd->csync->ms.arg);
+}
+
+void
+csync_announce_later(struct popd *pd, struct session *s)
+{
+	if (pd->csync == NULL || s->cs == NULL || !s->cs->own)
+		return;
+	ring_push(pd->csync, s);
+	event_active(pd->csync->later, EV_TIMEOUT, 0);
 }
 
 void

@@ -91,8 +91,9 @@ conn_free(struct conn *c)
 	if (c->site != NULL && c->site->session != NULL &&
 	    c->site->session->conn == c) {
 		c->site->session->conn = NULL;
-		/* In a cluster the members' grace starts too. */
-		csync_announce(c->pd, c->site->session);
+		/* In a cluster the members' grace starts too (sent from
+		 * the loop: whoever frees a connection may hold locks). */
+		csync_announce_later(c->pd, c->site->session);
 	}
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);

@@ -555,6 +555,9 @@ void csync_tunnel_start(const struct popd *, const struct session *, unsigned w,
  * REKEY), or the Socket's epoch moved.  Sent at once if corosync takes
  * it. */
 void csync_announce(struct popd *, struct session *);
+/* The same, sent from the loop's next turn: for a caller that may hold
+ * the world lock or pd->engine_mu (which building a SESSION takes). */
+void csync_announce_later(struct popd *, struct session *);
 /* 1 if s is a backup whose holder is in the group: not detached. */
 int  csync_vouched(const struct session *);
 void cs_state_free(struct cs_state *);

@@ -778,6 +778,11 @@ START_TEST(cluster_own_session)
 	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
 	ck_assert_int_eq(counter("wants_received"), 2);
 	ck_assert_uint_eq(nsent, 2);
+	/* Announced from the loop (a connection freed under a lock). */
+	csync_announce_later(pd, s);
+	ck_assert_uint_eq(nsent, 2);
+	(void)event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(nsent, 3);
 	/* A WANT that does not open: bad. */
 	msg[30] ^= 1;
 	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
@@ -799,11 +804,11 @@ START_TEST(cluster_own_session)
 	ck_assert_int_eq(counter("held"), 1);
 	/* Nothing of ours waits to be sent any more. */
 	ck_assert_int_eq(csync_flush(pd->csync), 0);
-	ck_assert_uint_eq(nsent, 2);
+	ck_assert_uint_eq(nsent, 3);
 	/* A member joins: only sessions this node holds are said again. */
 	csync_resync(pd->csync);
 	ck_assert_int_eq(csync_flush(pd->csync), 0);
-	ck_assert_uint_eq(nsent, 2);
+	ck_assert_uint_eq(nsent, 3);
 }
 END_TEST
 
