@@ -28,8 +28,8 @@
  * State, not events: a SESSION says what the session is now, and the
  * send queue holds session ids, each at most once (s->cs->pending), the
  * message built when corosync takes it.  A ring of CSYNC_RING ids; one
- * more sets `resync`, and every session is announced again once there
- * is room (as the HELLO queue's overflow).
+ * more starts a walk over the sites that announces every session again
+ * as the ring drains (as the HELLO queue's overflow), as a join does.
  *
  * Everything here runs on popd's main loop, none of it per packet.
  */
@@ -93,7 +93,10 @@ struct csync {
 
 	uint32_t ring[CSYNC_RING];
 	size_t   head, n;
-	int      resync;
+	/* a walk over the sites announcing every session this node holds
+	 * (a join, an overflow), resumed as the ring has room: the next
+	 * site's index, or -1 */
+	long walk;
 
 	/* scratch: one message, built or opened */
 	struct clustersync_session msg;
@@ -200,6 +203,7 @@ csync_start_with(struct popd *pd, const struct csync_membership *ms, char *err,
 	cx->workers = pd->nworkers;
 	cx->log.interval_ms = 1000;
 	cx->log.burst = 10;
+	cx->walk = -1;
 	pd->cl_pos = cx->pos;
 	pd->cl_members = cx->nmembers;
 	pd->csync = cx;
@@ -380,8 +384,10 @@ ring_push(struct csync *cx, struct session *s)
 	if (s->cs->pending)
 		return;
 	if (cx->n == CSYNC_RING) {
+		/* Full: everything again, from the first site, as the
+		 * ring drains. */
 		cx->overflows++;
-		cx->resync = 1;
+		cx->walk = 0;
 		return;
 	}
 	cx->ring[(cx->head + cx->n) % CSYNC_RING] = s->id;
@@ -409,18 +415,29 @@ csync_announce_later(struct popd *pd, struct session *s)
 	event_active(pd->csync->later, EV_TIMEOUT, 0);
 }
 
+/* The walk, as far as the ring has room. */
+static void
+walk_more(struct csync *cx)
+{
+	struct popd    *pd = cx->pd;
+	struct session *s;
+
+	while (cx->walk >= 0 && (size_t)cx->walk < pd->nsites &&
+	    cx->n < CSYNC_RING) {
+		s = pd->sites[cx->walk].session;
+		cx->walk++;
+		if (s != NULL && s->cs != NULL && s->cs->own)
+			ring_push(cx, s);
+	}
+	if (cx->walk >= 0 && (size_t)cx->walk >= pd->nsites)
+		cx->walk = -1;
+}
+
 void
 csync_resync(struct csync *cx)
 {
-	struct popd *pd = cx->pd;
-	size_t       i;
-
-	cx->resync = 0;
-	for (i = 0; i < pd->nsites; i++)
-		if (pd->sites[i].session != NULL &&
-		    pd->sites[i].session->cs != NULL &&
-		    pd->sites[i].session->cs->own)
-			ring_push(cx, pd->sites[i].session);
+	cx->walk = 0;
+	walk_more(cx);
 }
 
 /* The key of one worker byte, fresh from the TLS session if there is one
@@ -481,6 +498,9 @@ build(struct csync *cx, struct session *s)
 	uint32_t                    epoch[2 * PROTO_MAX_WORKERS];
 	unsigned                    i, w;
 
+	/* The wire's site index has 16 bits. */
+	if (s->site - pd->sites > UINT16_MAX)
+		return -1;
 	memset(m, 0, sizeof(*m));
 	m->site = (uint16_t)(s->site - pd->sites);
 	snprintf(m->site_name, sizeof(m->site_name), "%s", s->site->conf->name);
@@ -585,6 +605,8 @@ seal_want(struct csync *cx, struct session *s)
 	uint8_t                 body[CLUSTERSYNC_WANT_BODY_MAX];
 	unsigned                i;
 
+	if (s->site - cx->pd->sites > UINT16_MAX)
+		return -1;
 	memset(&w, 0, sizeof(w));
 	w.site = (uint16_t)(s->site - cx->pd->sites);
 	w.id = s->id;
@@ -609,9 +631,7 @@ csync_flush(struct csync *cx)
 	struct cs_state *cs;
 	int              len, r;
 
-	if (cx->resync && cx->n < CSYNC_RING)
-		csync_resync(cx);
-	while (cx->n > 0) {
+	for (walk_more(cx); cx->n > 0; walk_more(cx)) {
 		s = session_by_id(cx->pd, cx->ring[cx->head]);
 		cs = s != NULL ? s->cs : NULL;
 		if (cs != NULL && (cs->own || cs->wants)) {

@@ -723,6 +723,14 @@ START_TEST(cluster_own_session)
 	ck_assert_uint_eq(nsent, 1);
 	ck_assert_int_eq(counter("own"), 1);
 	ck_assert_int_eq(counter("sent"), 1);
+	/* A member joins: the walk over the sites says it again, once. */
+	csync_resync(pd->csync);
+	csync_resync(pd->csync);
+	ck_assert_int_eq(counter("pending"), 1);
+	ck_assert_int_eq(csync_flush(pd->csync), 0);
+	ck_assert_uint_eq(nsent, 2);
+	ck_assert_int_eq(counter("sent"), 2);
+	nsent = 1;
 	/* What went out opens, and grants position 0 to this node and the
 	 * others to theirs (all joined). */
 	n = open_sent(CLUSTERSYNC_SESSION, body);
