@@ -620,7 +620,7 @@ check_key(const char *path, char *err, size_t errlen)
 	if (len < KEY_MIN_BYTES || len > KEY_MAX_BYTES) {
 		snprintf(err, errlen,
 		    "cluster.key_file %s: must hold %d to %d bytes of secret "
-		    "(e.g. head -c 32 /dev/urandom), has %s%zu",
+		    "(openssl rand -hex 32), has %s%zu",
 		    path, KEY_MIN_BYTES, KEY_MAX_BYTES,
 		    len > KEY_MAX_BYTES ? "more than " : "", len);
 		return -1;
