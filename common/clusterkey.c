@@ -155,6 +155,12 @@ clusterkey_hash_key(const struct clusterkey *key, struct wp_hash_key *hk)
 	    key, "director", NULL, 0, hk->k, sizeof(hk->k));
 }
 
+int
+clusterkey_session_key(const struct clusterkey *key, uint8_t out[32])
+{
+	return clusterkey_derive(key, "session", NULL, 0, out, 32);
+}
+
 void
 clusterkey_wipe(struct clusterkey *key)
 {

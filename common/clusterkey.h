@@ -57,6 +57,10 @@ int clusterkey_derive(const struct clusterkey *, const char *label,
 /* The director's SipHash key (director.h): 0, or -1. */
 int clusterkey_hash_key(const struct clusterkey *, struct wp_hash_key *);
 
+/* The AES-256-GCM key that seals the SESSION messages on CPG (label
+ * "session", no context; popd/cluster-session.c): 0, or -1. */
+int clusterkey_session_key(const struct clusterkey *, uint8_t out[32]);
+
 /* Clears the key. */
 void clusterkey_wipe(struct clusterkey *);
 

@@ -214,5 +214,7 @@ void cfg_parse_rules(struct cparse *cp, struct config *conf, json_t *root);
 /* config-cluster.c: popd's "cluster". */
 void cfg_parse_cluster(struct cparse *cp, struct config *conf, json_t *root);
 void cfg_cluster_free(struct config_cluster *);
+void cfg_check_cluster_workers(
+    struct cparse *cp, struct config *conf, json_t *root);
 
 #endif

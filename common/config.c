@@ -446,6 +446,8 @@ parse_root(struct cparse *cp, struct config *conf, json_t *root)
 	/* 0 (absent): one per CPU (config_workers()). */
 	(void)cfg_get_uint(
 	    cp, root, 0, "workers", 1, PROTO_MAX_WORKERS, &conf->workers);
+	if (cp->kind == CONFIG_POPD)
+		cfg_check_cluster_workers(cp, conf, root);
 }
 
 /*

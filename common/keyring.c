@@ -54,6 +54,13 @@ struct keyring *
 keyring_new_for(const uint8_t key0[AEAD_KEY_LEN], uint8_t worker,
     keyring_derive_fn fn, void *arg, uint64_t limit, uint64_t hard, int dirs)
 {
+	return keyring_new_at(key0, 0, worker, fn, arg, limit, hard, dirs);
+}
+
+struct keyring *
+keyring_new_at(const uint8_t key[AEAD_KEY_LEN], uint32_t epoch, uint8_t worker,
+    keyring_derive_fn fn, void *arg, uint64_t limit, uint64_t hard, int dirs)
+{
 	struct keyring *k;
 
 	if (limit == 0 || hard < limit || hard > KEYRING_HARD_LIMIT ||
@@ -67,11 +74,13 @@ keyring_new_for(const uint8_t key0[AEAD_KEY_LEN], uint8_t worker,
 	k->worker = worker;
 	k->limit = limit;
 	k->hard = hard;
-	if ((k->cur = aead_new_for(key0, dirs)) == NULL) {
+	if ((k->cur = aead_new_for(key, dirs)) == NULL) {
 		free(k);
 		return NULL;
 	}
-	k->next = derive(k, 1);
+	k->epoch = epoch;
+	if (epoch != UINT32_MAX)
+		k->next = derive(k, epoch + 1);
 	return k;
 }
 

@@ -99,6 +99,13 @@ struct keyring *keyring_new_for(const uint8_t key0[AEAD_KEY_LEN],
     uint64_t hard, int dirs);
 struct keyring *keyring_new(const uint8_t key0[AEAD_KEY_LEN], uint8_t worker,
     keyring_derive_fn, void *arg, uint64_t limit, uint64_t hard);
+/* keyring_new_for() whose current key is `epoch`'s (the next derived is
+ * epoch + 1's): a PoP cluster member that backs a session up starts at
+ * the epoch the holder announced (popd/cluster-session.c).  Only with a
+ * key never sealed under before: counters start at 0. */
+struct keyring *keyring_new_at(const uint8_t key[AEAD_KEY_LEN], uint32_t epoch,
+    uint8_t worker, keyring_derive_fn fn, void *arg, uint64_t limit,
+    uint64_t hard, int dirs);
 /* Wipes and frees; NULL is fine. */
 void keyring_free(struct keyring *);
 /* The current epoch: for logs and REKEY. */

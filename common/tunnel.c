@@ -26,8 +26,10 @@ struct tunnel_rx {
 struct tunnel {
 	uint32_t          session;
 	int               tx_up;
-	uint8_t           worker;  /* this end's: tx seals under its keys */
-	unsigned          workers; /* this end's: opens peer worker w only
+	uint8_t           worker; /* this end's: which peer workers it opens */
+	uint8_t           tx_worker; /* the byte tx seals under (worker but
+				      in a PoP cluster: tunnel_start) */
+	unsigned          workers;   /* this end's: opens peer worker w only
 				      if w % workers == worker */
 	unsigned          peer_workers;
 	tunnel_derive_fn  derive;
@@ -109,7 +111,7 @@ derive_tx(void *arg, uint32_t epoch, uint8_t key[AEAD_KEY_LEN])
 {
 	struct tunnel *t = arg;
 
-	return t->derive(t->arg, epoch, t->tx_up, t->worker, key);
+	return t->derive(t->arg, epoch, t->tx_up, t->tx_worker, key);
 }
 
 static int
@@ -133,14 +135,15 @@ tunnel_new(uint32_t session, int tx_up, unsigned worker, unsigned peer_workers,
  * (tunnel_set_workers() to come). */
 static struct tunnel *tunnel_make(uint32_t session, int tx_up, unsigned worker,
     unsigned steer, unsigned peer_workers, uint32_t links,
-    tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard);
+    const struct tunnel_start *st, tunnel_derive_fn derive, void *arg,
+    uint64_t limit, uint64_t hard);
 
 struct tunnel *
 tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
     unsigned peer_workers, uint32_t links, tunnel_derive_fn derive, void *arg,
     uint64_t limit, uint64_t hard)
 {
-	return tunnel_make(session, tx_up, worker, 0, peer_workers, links,
+	return tunnel_make(session, tx_up, worker, 0, peer_workers, links, NULL,
 	    derive, arg, limit, hard);
 }
 
@@ -149,23 +152,41 @@ tunnel_new_steered(uint32_t session, int tx_up, unsigned worker,
     unsigned workers, unsigned peer_workers, uint32_t links,
     tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard)
 {
+	return tunnel_new_at(session, tx_up, worker, workers, peer_workers,
+	    links, NULL, derive, arg, limit, hard);
+}
+
+struct tunnel *
+tunnel_new_at(uint32_t session, int tx_up, unsigned worker, unsigned workers,
+    unsigned peer_workers, uint32_t links, const struct tunnel_start *st,
+    tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard)
+{
 	if (workers == 0 || workers > PROTO_MAX_WORKERS || worker >= workers)
 		return NULL;
 	return tunnel_make(session, tx_up, worker, workers, peer_workers, links,
-	    derive, arg, limit, hard);
+	    st, derive, arg, limit, hard);
 }
 
 static struct tunnel *
 tunnel_make(uint32_t session, int tx_up, unsigned worker, unsigned steer,
-    unsigned peer_workers, uint32_t links, tunnel_derive_fn derive, void *arg,
-    uint64_t limit, uint64_t hard)
+    unsigned peer_workers, uint32_t links, const struct tunnel_start *st,
+    tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard)
 {
+	static const struct tunnel_start none;
+	uint32_t                         e;
+	unsigned                         tx_worker;
+
 	struct tunnel *t;
 	uint8_t        key[AEAD_KEY_LEN];
 	size_t         i, j;
 
-	if (worker >= PROTO_MAX_WORKERS || peer_workers == 0 ||
-	    peer_workers > PROTO_MAX_WORKERS || links == 0)
+	if (st == NULL) {
+		tx_worker = worker;
+		st = &none;
+	} else
+		tx_worker = st->tx_worker;
+	if (worker >= PROTO_MAX_WORKERS || tx_worker >= PROTO_MAX_WORKERS ||
+	    peer_workers == 0 || peer_workers > PROTO_MAX_WORKERS || links == 0)
 		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return NULL;
@@ -176,6 +197,7 @@ tunnel_make(uint32_t session, int tx_up, unsigned worker, unsigned steer,
 	t->session = session;
 	t->tx_up = tx_up;
 	t->worker = (uint8_t)worker;
+	t->tx_worker = (uint8_t)tx_worker;
 	t->workers = steer != 0 ? steer : 1;
 	t->peer_workers = peer_workers;
 	t->derive = derive;
@@ -184,9 +206,9 @@ tunnel_make(uint32_t session, int tx_up, unsigned worker, unsigned steer,
 		goto fail;
 	/* New keys, so counters from 0: the only way they start over
 	 * besides a new epoch (keyring.h). */
-	if (derive_tx(t, 0, key) == -1 ||
-	    (t->tx = keyring_new_for(
-		 key, t->worker, derive_tx, t, limit, hard, AEAD_SEAL)) == NULL)
+	if (derive_tx(t, st->tx_epoch, key) == -1 ||
+	    (t->tx = keyring_new_at(key, st->tx_epoch, t->tx_worker, derive_tx,
+		 t, limit, hard, AEAD_SEAL)) == NULL)
 		goto fail;
 	for (i = 0; i < peer_workers; i++) {
 		struct tunnel_rx *r = &t->rx[i];
@@ -202,8 +224,9 @@ tunnel_make(uint32_t session, int tx_up, unsigned worker, unsigned steer,
 			goto fail;
 		for (j = 0; j < t->nlinks; j++)
 			replay_init(&r->window[j]);
-		if (derive_rx(r, 0, key) == -1 ||
-		    (r->keys = keyring_new_for(key, r->worker, derive_rx, r,
+		e = st->rx_epoch != NULL ? st->rx_epoch[i] : 0;
+		if (derive_rx(r, e, key) == -1 ||
+		    (r->keys = keyring_new_at(key, e, r->worker, derive_rx, r,
 			 limit, hard, AEAD_OPEN)) == NULL)
 			goto fail;
 	}

@@ -133,6 +133,25 @@ struct tunnel *tunnel_new_links(uint32_t session, int tx_up, unsigned worker,
 struct tunnel *tunnel_new_steered(uint32_t session, int tx_up, unsigned worker,
     unsigned workers, unsigned peer_workers, uint32_t links,
     tunnel_derive_fn derive, void *arg, uint64_t limit, uint64_t hard);
+/*
+ * Where a tunnel's keys start, for a popd of a cluster (doc/CLUSTER.md,
+ * "Sessions across members"): tx seals under worker byte tx_worker (the
+ * member's range, k * workers + worker) from epoch tx_epoch, and what
+ * the peer's worker p sends opens from epoch rx_epoch[p] (NULL: 0), the
+ * epochs the session's holder announced.
+ */
+struct tunnel_start {
+	unsigned        tx_worker;
+	uint32_t        tx_epoch;
+	const uint32_t *rx_epoch; /* [peer_workers], or NULL */
+};
+
+/* tunnel_new_steered() with keys from *st (NULL: tx_worker = worker, every
+ * epoch 0, as tunnel_new_steered()). */
+struct tunnel *tunnel_new_at(uint32_t session, int tx_up, unsigned worker,
+    unsigned workers, unsigned peer_workers, uint32_t links,
+    const struct tunnel_start *st, tunnel_derive_fn derive, void *arg,
+    uint64_t limit, uint64_t hard);
 /* Wipes the keys and frees; NULL is fine. */
 void     tunnel_free(struct tunnel *);
 uint32_t tunnel_session(const struct tunnel *);

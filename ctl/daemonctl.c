@@ -530,13 +530,14 @@ print_forwarding(const json_t *f)
 }
 
 /* `wanpairctl cluster` as a table: popd/cluster.c's cluster_json(), one
- * line for the node, one row per member, the send queue and messages. */
+ * line for the node, one row per member, the send queue and messages,
+ * the sessions (popd/cluster-session.c). */
 static void
 print_cluster(const json_t *r)
 {
 	const json_t *rows = json_object_get(r, "members"), *m;
 	const json_t *q = json_object_get(r, "queue");
-	const json_t *msg = json_object_get(r, "messages");
+	const json_t *msg = json_object_get(r, "messages"), *ss;
 	char          since[24], cs[16], pid[16];
 	size_t        i;
 
@@ -579,6 +580,19 @@ print_cluster(const json_t *r)
 	    (long long)num(msg, "bad"), (long long)num(msg, "unknown_node"),
 	    (long long)num(msg, "conflicts"), (long long)num(r, "reconnects"));
 	print_forwarding(json_object_get(r, "forwarding"));
+	if ((ss = json_object_get(r, "sessions")) != NULL)
+		printf("sessions %lld held here, %lld backed up from other "
+		       "members (%lld may seal), %lld worker bytes; SESSIONs "
+		       "%lld sent, %lld installed, %lld stepped down, %lld "
+		       "bad, %lld stale; WANTs %lld sent, %lld received\n",
+		    (long long)num(ss, "own"), (long long)num(ss, "held"),
+		    (long long)num(ss, "sealing"),
+		    (long long)num(ss, "worker_bytes"),
+		    (long long)num(ss, "sent"), (long long)num(ss, "installed"),
+		    (long long)num(ss, "stepped_down"),
+		    (long long)num(ss, "bad"), (long long)num(ss, "stale"),
+		    (long long)num(ss, "wants_sent"),
+		    (long long)num(ss, "wants_received"));
 }
 
 /* Counters are a tree; as a table, one "path value" line per leaf. */

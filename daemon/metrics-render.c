@@ -31,6 +31,7 @@ enum scope {
 	AT_CLUSTER,       /* popd: its "cluster" */
 	AT_CLUSTER_QUEUE, /* ... its "queue" */
 	AT_CLUSTER_MSGS,  /* ... its "messages" */
+	AT_CLUSTER_SESS,  /* ... its "sessions" (cluster-session.c) */
 	AT_MEMBER,        /* ... each of its "members", labelled node="N" */
 	AT_FWD,           /* ... its "forwarding" */
 	AT_FWD_PEER,      /* ... each of its "peers", labelled node="N" */
@@ -329,6 +330,30 @@ static const struct family families[] = {
 	"HELLOs at another address than configured, or for a node another "
 	"process is already, ignored.",
 	AT_CLUSTER_MSGS, "conflicts", V_NUM},
+    {"wanpair_cluster_sessions_own", "gauge",
+	"Sites' sessions this node holds the control channel of, backed up "
+	"to the members.",
+	AT_CLUSTER_SESS, "own", V_NUM},
+    {"wanpair_cluster_sessions_held", "gauge",
+	"Backups of other members' sites' sessions held here.", AT_CLUSTER_SESS,
+	"held", V_NUM},
+    {"wanpair_cluster_sessions_sealing", "gauge",
+	"Backups held here that may seal return packets (granted to this "
+	"process).",
+	AT_CLUSTER_SESS, "sealing", V_NUM},
+    {"wanpair_cluster_sessions_sent_total", "counter",
+	"SESSION messages multicast to the group.", AT_CLUSTER_SESS, "sent",
+	V_NUM},
+    {"wanpair_cluster_sessions_installed_total", "counter",
+	"Backups installed from other members' SESSIONs.", AT_CLUSTER_SESS,
+	"installed", V_NUM},
+    {"wanpair_cluster_sessions_stepped_down_total", "counter",
+	"Sessions this node held that a newer one at another member "
+	"replaced.",
+	AT_CLUSTER_SESS, "stepped_down", V_NUM},
+    {"wanpair_cluster_sessions_bad_total", "counter",
+	"SESSION messages that did not open or decode, dropped.",
+	AT_CLUSTER_SESS, "bad", V_NUM},
     {"wanpair_cluster_packets_handled_total", "counter",
 	"Packets of flows this node owns, handled here.", AT_FWD, "handled",
 	V_NUM},
@@ -579,10 +604,13 @@ family_samples(struct evbuffer *b, const struct family *f, const json_t *root)
 		    f->conv);
 	case AT_CLUSTER_QUEUE:
 	case AT_CLUSTER_MSGS:
+	case AT_CLUSTER_SESS:
 		return sample(b, f->name, &l,
 		    json_object_get(
 			json_object_get(json_object_get(root, "cluster"),
-			    f->at == AT_CLUSTER_QUEUE ? "queue" : "messages"),
+			    f->at == AT_CLUSTER_QUEUE      ? "queue"
+				: f->at == AT_CLUSTER_MSGS ? "messages"
+							   : "sessions"),
 			f->field),
 		    f->conv);
 	case AT_MEMBER:

@@ -106,6 +106,20 @@
  *	            {"sent", "received", "bad": malformed, "unknown_node":
  *	            HELLOs of an id not configured, "conflicts": HELLOs at
  *	            another address, or for a node another process is},
+ *	            "sessions": {"own": sites' sessions this node holds,
+ *	            "held": backups of other members', "sealing": backups
+ *	            granted to this process, "pending": SESSIONs waiting,
+ *	            "sent", "received", "installed", "updated",
+ *	            "replaced", "stepped_down", "bad": did not open or
+ *	            decode, "unknown_site": a site this node has not at
+ *	            that index, "mismatch": other members or workers, or
+ *	            an id not of its sender's position, "stale": an id
+ *	            replaced or ended here, "keys_missing", "wants_sent",
+ *	            "wants_received", "wants_answered": WANTs of keys a
+ *	            backup lacked (sent), of this node's sessions
+ *	            (received, and those that brought keys), "overflows",
+ *	            "worker_bytes": members * workers}}
+ *	            (popd/cluster-session.c; doc/CLUSTER.md),
  *	            "forwarding" (popd/forward.c): {"handled", "forwarded",
  *	            "firsts_sent", "firsts_received", "hints_sent",
  *	            "hints_received", "flows_owned", "backups_held",

@@ -21,9 +21,26 @@ popd_cluster_start(struct popd *pd)
 
 	if (!pd->conf->cluster.enabled)
 		return 0;
+	if (pd->conf->cluster.nmembers * pd->nworkers > PROTO_MAX_WORKERS) {
+		/* "workers" given is refused by the loader; this is the
+		 * default, one per CPU. */
+		log_warnx(
+		    "%s: \"cluster\": %zu members of %u workers (one "
+		    "per CPU) are more than the %d worker bytes of the "
+		    "data plane: set \"workers\" to %zu at most, the same "
+		    "on every member",
+		    pd->conf->file, pd->conf->cluster.nmembers, pd->nworkers,
+		    PROTO_MAX_WORKERS,
+		    PROTO_MAX_WORKERS / pd->conf->cluster.nmembers);
+		return -1;
+	}
 	if ((pd->cluster = cluster_start(pd->base, &pd->conf->cluster,
 		 pd->conf->file, err, sizeof(err))) == NULL ||
 	    (pd->fwd = fwd_start(pd, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	if (csync_start(pd, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return -1;
 	}

@@ -102,6 +102,10 @@ struct cluster {
 	/* the forwarding's (popd/forward.h) */
 	struct cluster_hooks hooks;
 	void                *hooks_arg;
+	/* the sessions' sync (cluster-session.c), and this node's
+	 * workers, which every member's HELLO must say alike */
+	struct csync *cs;
+	unsigned      workers;
 
 	uint64_t             sent, received, try_again, reconnects;
 	uint64_t             bad, unknown_node, conflicts;
@@ -186,6 +190,8 @@ set_left(struct cluster *cl, struct member *m, const char *why)
 	m->leaves++;
 	if (cl->hooks.member != NULL)
 		cl->hooks.member(cl->hooks_arg, m->node, 0);
+	if (cl->cs != NULL && m != cl->self)
+		csync_member_left(cl->cs, (size_t)(m - cl->members));
 	if (m == cl->self)
 		log_info("cluster: this node (%u) is out of group %.*s: %s",
 		    m->node, (int)cl->group.length, cl->group.value, why);
@@ -196,40 +202,58 @@ set_left(struct cluster *cl, struct member *m, const char *why)
 
 /* ------------------------------------------------------------ sending */
 
+int
+cluster_mcast(struct cluster *cl, const uint8_t *msg, size_t len)
+{
+	struct iovec iov = {(void *)(uintptr_t)msg, len};
+	cs_error_t   cs;
+
+	if (!cl->connected || cl->broken)
+		return -1;
+	cs = cpg_mcast_joined(cl->h, CPG_TYPE_AGREED, &iov, 1);
+	if (cs == CS_ERR_TRY_AGAIN) {
+		struct timeval tv = {0, RETRY_MS * 1000};
+
+		cl->try_again++;
+		event_add(cl->retry_ev, &tv);
+		return 1;
+	}
+	if (cs != CS_OK) {
+		log_warnx("cluster: cannot send to group %.*s: %s",
+		    (int)cl->group.length, cl->group.value, cs_strerror(cs));
+		/* The connection is gone or broken: start over, but not
+		 * from inside cpg_dispatch(), which may be what called us. */
+		cl->broken = 1;
+		event_active(cl->reconnect_ev, EV_TIMEOUT, 0);
+		return -1;
+	}
+	cl->sent++;
+	return 0;
+}
+
 static void
 flush(struct cluster *cl)
 {
-	struct iovec   iov;
 	const uint8_t *msg;
-	cs_error_t     cs;
+	size_t         len;
 
-	while (cl->connected && !cl->broken &&
-	    (msg = sendq_peek(cl->q, &iov.iov_len)) != NULL) {
-		iov.iov_base = (void *)(uintptr_t)msg;
-		cs = cpg_mcast_joined(cl->h, CPG_TYPE_AGREED, &iov, 1);
-		if (cs == CS_ERR_TRY_AGAIN) {
-			struct timeval tv = {0, RETRY_MS * 1000};
+	while ((msg = sendq_peek(cl->q, &len)) != NULL)
+		if (cluster_mcast(cl, msg, len) != 0)
+			return;
+		else {
+			if (msg[1] == CLUSTERSYNC_HELLO)
+				cl->hello_queued = 0;
+			sendq_pop(cl->q);
+		}
+	/* The HELLOs first: a SESSION's receiver knows its sender. */
+	if (cl->cs != NULL)
+		(void)csync_flush(cl->cs);
+}
 
-			cl->try_again++;
-			event_add(cl->retry_ev, &tv);
-			return;
-		}
-		if (cs != CS_OK) {
-			log_warnx("cluster: cannot send to group %.*s: %s",
-			    (int)cl->group.length, cl->group.value,
-			    cs_strerror(cs));
-			/* The connection is gone or broken: start over, but
-			 * not from inside cpg_dispatch(), which may be what
-			 * called us. */
-			cl->broken = 1;
-			event_active(cl->reconnect_ev, EV_TIMEOUT, 0);
-			return;
-		}
-		if (msg[1] == CLUSTERSYNC_HELLO)
-			cl->hello_queued = 0;
-		cl->sent++;
-		sendq_pop(cl->q);
-	}
+void
+cluster_flush(struct cluster *cl)
+{
+	flush(cl);
 }
 
 static int
@@ -251,6 +275,7 @@ send_hello(struct cluster *cl)
 	    .node = cl->node,
 	    .incarnation = cl->incarnation,
 	    .port = cl->port,
+	    .workers = (uint8_t)cl->workers,
 	    .address = cl->address,
 	};
 	uint8_t buf[CLUSTERSYNC_HELLO_LEN];
@@ -323,6 +348,17 @@ on_hello(struct cluster *cl, uint32_t nodeid, uint32_t pid,
 			    h->node, cl->conf_file);
 		return;
 	}
+	if (h->workers != cl->workers) {
+		/* Its worker bytes would not be those its position gives
+		 * (doc/CLUSTER.md, "Sessions across members"). */
+		cl->conflicts++;
+		if (log_ratelimit_ok(&cl->peer_log, now))
+			log_warnx("cluster: node %u (corosync node %u, pid %u) "
+				  "runs %u workers, this node %u: every member "
+				  "must run as many; ignored",
+			    h->node, nodeid, pid, h->workers, cl->workers);
+		return;
+	}
 	if (memcmp(&h->address, &m->address, sizeof(m->address)) != 0 ||
 	    h->port != cl->port) {
 		cl->conflicts++;
@@ -367,6 +403,9 @@ on_hello(struct cluster *cl, uint32_t nodeid, uint32_t pid,
 	else
 		log_info("cluster: node %u (%s) joined", m->node,
 		    addr_ntop(&m->address, a, sizeof(a)));
+	/* It heard none of this node's sessions: all of them again. */
+	if (m != cl->self && cl->cs != NULL)
+		csync_resync(cl->cs);
 }
 
 static void
@@ -381,7 +420,19 @@ deliver_cb(cpg_handle_t h, const struct cpg_name *group, uint32_t nodeid,
 	if (cpg_context_get(h, (void **)&cl) != CS_OK || cl == NULL)
 		return;
 	cl->received++;
-	if ((t = clustersync_type(msg, len)) == CLUSTERSYNC_HELLO &&
+	if ((t = clustersync_type(msg, len)) == CLUSTERSYNC_SESSION ||
+	    t == CLUSTERSYNC_WANT) {
+		struct member *m = member_at(cl, nodeid, pid);
+
+		/* Only a joined member's (its HELLO came first); what it
+		 * holds is checked by the sessions' sync. */
+		if (m != NULL && cl->cs != NULL) {
+			csync_deliver(cl->cs, (size_t)(m - cl->members),
+			    m->node, msg, len);
+			return;
+		}
+		t = CLUSTERSYNC_EVALUE;
+	} else if (t == CLUSTERSYNC_HELLO &&
 	    (t = clustersync_hello_decode(msg, len, &hello)) ==
 		CLUSTERSYNC_OK) {
 		on_hello(cl, nodeid, pid, &hello);
@@ -471,6 +522,30 @@ disconnect(struct cluster *cl, const char *why)
 	cl->hello_queued = 0;
 	cl->resync = 0;
 	event_del(cl->retry_ev);
+}
+
+void
+cluster_set_sessions(struct cluster *cl, struct csync *cs, unsigned workers)
+{
+	cl->cs = cs;
+	cl->workers = workers;
+}
+
+int
+cluster_member(
+    const struct cluster *cl, size_t pos, uint32_t *node, uint32_t *incarnation)
+{
+	if (pos >= cl->nmembers)
+		return 0;
+	*node = cl->members[pos].node;
+	*incarnation = cl->members[pos].incarnation;
+	return cl->members[pos].state == M_JOINED;
+}
+
+uint32_t
+cluster_incarnation(const struct cluster *cl)
+{
+	return cl->incarnation;
 }
 
 static void
@@ -642,7 +717,7 @@ cluster_json(const struct cluster *cl)
 {
 	const struct member *m;
 	char                 a[ADDR_STRLEN], group[CPG_MAX_NAME_LENGTH + 1];
-	json_t              *rows, *row;
+	json_t              *rows, *row, *j;
 	size_t               i, joined = 0;
 	time_t               now = time(NULL);
 
@@ -671,8 +746,8 @@ cluster_json(const struct cluster *cl)
 	}
 	memcpy(group, cl->group.value, cl->group.length);
 	group[cl->group.length] = '\0';
-	return json_pack("{s:I,s:s,s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:o,"
-			 "s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
+	j = json_pack("{s:I,s:s,s:s,s:I,s:b,s:I,s:I,s:I,s:I,s:o,"
+		      "s:{s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I}}",
 	    "node", (json_int_t)cl->node, "group", group, "address",
 	    addr_ntop(&cl->address, a, sizeof(a)), "port", (json_int_t)cl->port,
 	    "connected", cl->connected, "corosync_nodeid",
@@ -686,4 +761,7 @@ cluster_json(const struct cluster *cl)
 	    "received", (json_int_t)cl->received, "bad", (json_int_t)cl->bad,
 	    "unknown_node", (json_int_t)cl->unknown_node, "conflicts",
 	    (json_int_t)cl->conflicts);
+	if (j != NULL && cl->cs != NULL)
+		json_object_set_new(j, "sessions", csync_json(cl->cs));
+	return j;
 }

@@ -63,4 +63,41 @@ void cluster_stop(struct cluster *);
  */
 json_t *cluster_json(const struct cluster *);
 
+/*
+ * What the sessions' sync (cluster-session.c, struct csync) asks of the
+ * membership, and tells it.  In a build without corosync these are
+ * cluster-none.c's, never called (no cluster starts).
+ */
+struct csync;
+/* Hands the sessions' sync to the membership, with this node's workers
+ * (said in its HELLO; a member with other workers is a conflict). */
+void cluster_set_sessions(struct cluster *, struct csync *, unsigned workers);
+/* Member at position pos (popd.json's order): 1 with its node id and
+ * incarnation if it is joined now, else 0. */
+int cluster_member(
+    const struct cluster *, size_t pos, uint32_t *node, uint32_t *incarnation);
+uint32_t cluster_incarnation(const struct cluster *);
+/* One AGREED multicast now: 0 sent, 1 corosync said try again (the
+ * membership retries: csync_flush() again), -1 not connected or broken
+ * (reconnecting; a rejoin resyncs). */
+int cluster_mcast(struct cluster *, const uint8_t *, size_t);
+/* Sends what waits, HELLOs first, then csync_flush(). */
+void cluster_flush(struct cluster *);
+
+/* cluster-session.c, called by cluster.c. */
+/* A SESSION from the member at position pos (node id node). */
+void csync_deliver(
+    struct csync *, size_t pos, uint32_t node, const uint8_t *, size_t);
+/* Sends the pending SESSIONs: 0 all sent, 1 corosync wants a retry,
+ * -1 cannot send now. */
+int csync_flush(struct csync *);
+/* A member (not this node) joined: every session this node holds is
+ * announced again, its grants completed. */
+void csync_resync(struct csync *);
+/* The member at pos left: the sessions it held are backups without a
+ * holder from now (session_grace_s). */
+void csync_member_left(struct csync *, size_t pos);
+/* wanpairctl cluster's "sessions" object; NULL if out of memory. */
+json_t *csync_json(const struct csync *);
+
 #endif

@@ -89,8 +89,12 @@ conn_free(struct conn *c)
 	/* The session outlives its connection, but cannot derive keys
 	 * without it. */
 	if (c->site != NULL && c->site->session != NULL &&
-	    c->site->session->conn == c)
+	    c->site->session->conn == c) {
 		c->site->session->conn = NULL;
+		/* In a cluster the members' grace starts too (sent from
+		 * the loop: whoever frees a connection may hold locks). */
+		csync_announce_later(c->pd, c->site->session);
+	}
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	free(c);
@@ -218,13 +222,15 @@ new_session_id(struct popd *pd)
 {
 	uint32_t id;
 
+	if (pd->csync != NULL)
+		return csync_session_id(pd);
 	do
 		id = (uint32_t)wp_random_seed();
 	while (id == 0 || session_by_id(pd, id) != NULL);
 	return id;
 }
 
-static void
+void
 install_routes(struct popd *pd, struct site *site)
 {
 	char   buf[PREFIX_STRLEN];
@@ -276,33 +282,25 @@ on_hello(struct conn *c, const struct ctl_hello *h, char *why, size_t len,
 	/* Its keys (a tunnel per worker) first: the workers do not see it
 	 * yet.  Then they wait: the old session's tunnels go, and the
 	 * site's engine turns to the new links. */
-	if ((s = session_make(pd, c->site, c, h, w.session, control_derive)) ==
-	    NULL) {
+	if ((s = session_make(pd, c->site, c, h, w.session,
+		 pd->csync != NULL ? csync_derive : control_derive,
+		 csync_own_state(pd, h->workers))) == NULL) {
 		snprintf(why, len, "cannot set up the session");
 		goto fail;
 	}
-	popd_world_lock(pd);
-	pthread_mutex_lock(&pd->engine_mu);
-	if (session_attach(s) == -1) {
-		pthread_mutex_unlock(&pd->engine_mu);
-		popd_world_unlock(pd);
-		session_free(s);
+	if (session_install(pd, s) == -1) {
 		snprintf(why, len, "cannot set up the session");
 		goto fail;
 	}
-	session_inherit(s, c->site->session);
-	session_index_swap(pd, c->site->session, s);
-	session_free(c->site->session);
-	c->site->session = s;
-	pthread_mutex_unlock(&pd->engine_mu);
-	popd_world_unlock(pd);
 	install_routes(pd, c->site);
+	/* The members get its keys before the Socket can use them. */
+	csync_announce(pd, s);
 
 	memset(&w, 0, sizeof(w));
 	w.version = PROTOCOL_VERSION;
 	/* The Socket derives a key of each worker's, and steers what it
 	 * sends to them by its own worker byte (tunnel_set_workers()). */
-	w.workers = pd->nworkers;
+	w.workers = popd_wire_workers(pd);
 	w.session = s->id;
 	/* The data port of the listen entry the Socket reached: the one
 	 * beside the address it knows (wanpair-socketd(8)). */

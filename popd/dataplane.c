@@ -106,7 +106,8 @@ session_expire(struct popd *pd, struct site *site, uint64_t now)
 {
 	struct session *s = site->session;
 
-	if (s->conn != NULL) {
+	/* A backup is vouched for by its holder while that is in. */
+	if (s->conn != NULL || csync_vouched(s)) {
 		s->detached_ms = 0;
 		return 0;
 	}

@@ -249,6 +249,9 @@ ev_refill(void *arg, void *owner)
 			rc = -1;
 		dpw_unlock(&pd->w[i].t);
 	}
+	/* A worker byte moved to its next epoch (the Socket's, or this
+	 * node's after REKEY): the members get the epoch after. */
+	csync_announce(pd, s);
 	return rc;
 }
 
@@ -275,10 +278,13 @@ ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 		 * of the epoch: the Socket hears it once. */
 		if (ev->epoch + 1 > s->rekey_said) {
 			s->rekey_said = ev->epoch + 1;
+			/* The members first (doc/CLUSTER.md). */
+			csync_announce(pd, s);
 			control_send_rekey(s, ev->epoch);
 		}
 		return;
 	}
+
 	if (ev->kind == TUNNEL_EV_LINK_DOWN) {
 		pthread_mutex_lock(&pd->engine_mu);
 		session_link_down_notice(s, ev->link, ev->cause, ev->seq);

@@ -118,6 +118,7 @@ stop(void *arg)
 	size_t       i;
 
 	cluster_stop(pd->cluster);
+	csync_stop(pd);
 	control_stop(pd);
 	dataplane_stop(pd);
 	/* After the workers, which forward through it. */

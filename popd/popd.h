@@ -123,6 +123,10 @@ struct session {
 	struct dup_tx *dtx;
 	struct dup_rx *drx;
 	uint64_t       dup_rank[CONFIG_MAX_LINKS];
+
+	/* In a cluster (cluster-session.c): the session as the members
+	 * share it, its keys by worker byte; NULL without a cluster. */
+	struct cs_state *cs;
 };
 
 struct site {
@@ -147,6 +151,10 @@ struct site {
 	 * down */
 	uint64_t             linkdown_rx, linkdown_applied;
 	struct log_ratelimit link_log; /* link changes, at info */
+	/* In a cluster: the site's last session ids that ended or were
+	 * replaced here, never installed again (cluster-session.c) */
+	uint32_t cs_dead[4];
+	unsigned cs_dead_next;
 };
 
 /* One control connection, from accept to close. */
@@ -324,6 +332,13 @@ struct popd {
 	 * packet forwarding (forward.h) */
 	struct cluster *cluster;
 	struct fwd     *fwd;
+	/* its sessions' sync (cluster-session.c), NULL without one */
+	struct csync *csync;
+	/* this node's position in cluster.members and their number (0
+	 * without a cluster): it seals with worker bytes cl_pos *
+	 * nworkers .. + nworkers - 1, and says (cl_members or 1) *
+	 * nworkers in WELCOME */
+	unsigned cl_pos, cl_members;
 };
 
 /* ctl.c: the control socket's requests (the skeleton answers counters
@@ -343,6 +358,9 @@ json_t *popd_cluster_json(struct popd *);
 int control_derive(
     void *, uint32_t epoch, int up, uint8_t worker, uint8_t key[AEAD_KEY_LEN]);
 void control_send_rekey(struct session *, uint32_t epoch);
+/* The site's LAN routes into the TUN device, once (its first session:
+ * from a HELLO, or a cluster member's backup). */
+void install_routes(struct popd *, struct site *);
 /* A new connection's callbacks, which listen.c installs, and its end
  * without a BYE (it unlinks and frees the connection). */
 void conn_read(struct bufferevent *, void *);
@@ -500,11 +518,69 @@ struct session *session_new(struct popd *, struct site *, struct conn *,
  * lock), then session_attach() the site's engine turned to its links
  * (under the world lock and pd->engine_mu): 0, or -1 if out of memory,
  * the engine unchanged and the session to be freed. */
+/* cs (NULL without a cluster) becomes the session's, freed with it, also
+ * on failure; its tunnels start at its epochs (csync_tunnel_start()). */
 struct session *session_make(struct popd *, struct site *, struct conn *,
-    const struct ctl_hello *, uint32_t id, tunnel_derive_fn derive);
+    const struct ctl_hello *, uint32_t id, tunnel_derive_fn derive,
+    struct cs_state *cs);
 int             session_attach(struct session *);
+/* s (session_make()'s) becomes its site's session: session_attach(),
+ * the site's session before it inherited (session_inherit()), swapped in
+ * the index and freed.  Takes the world lock and pd->engine_mu.  0, or
+ * -1 (s freed, nothing changed). */
+int session_install(struct popd *, struct session *s);
 /* The session of that id, or NULL: no walk over the sites. */
 struct session *session_by_id(struct popd *, uint32_t id);
+
+/* cluster-session.c: sessions across a cluster's members (doc/CLUSTER.md,
+ * "Sessions across members"); every one a no-op without a cluster
+ * (pd->csync NULL). */
+/* Starts the sync, after cluster_start(): 0, or -1 with err. */
+int csync_start(struct popd *, char *err, size_t errlen);
+/* What the sync asks of the membership (cluster.h's cluster_member(),
+ * cluster_incarnation(), cluster_mcast(), cluster_flush() over arg) and
+ * of the TLS session (control_derive()), or a unit test's own. */
+struct csync_membership {
+	int (*member)(void *, size_t pos, uint32_t *node, uint32_t *inc);
+	uint32_t (*incarnation)(void *);
+	int (*mcast)(void *, const uint8_t *, size_t);
+	void (*flush)(void *);
+	/* the keys of a session this node holds: control_derive() */
+	tunnel_derive_fn derive;
+	void            *arg;
+};
+/* csync_start() over ms (the cluster's own is not told). */
+int csync_start_with(
+    struct popd *, const struct csync_membership *ms, char *err, size_t errlen);
+void csync_stop(struct popd *);
+/* The worker bytes the WELCOME announces. */
+unsigned popd_wire_workers(const struct popd *);
+/* A new session id: unique in the cluster (its top 5 bits are this
+ * node's position), none of this node's sessions'. */
+uint32_t csync_session_id(struct popd *);
+/* The state of a session made here from a HELLO (this node holds it),
+ * or NULL without a cluster (or out of memory: then NULL too, and the
+ * session is made as without one, not backed up). */
+struct cs_state *csync_own_state(struct popd *, unsigned socket_workers);
+/* The derive function for a session with a cs: its TLS keys for one this
+ * node holds, the holder's announced keys for a backup. */
+int csync_derive(
+    void *, uint32_t epoch, int up, uint8_t worker, uint8_t key[AEAD_KEY_LEN]);
+/* Worker w's tunnel of s: its worker byte and epochs. */
+void csync_tunnel_start(const struct popd *, const struct session *, unsigned w,
+    struct tunnel_start *, uint32_t rx_epoch[PROTO_MAX_WORKERS]);
+/* s (this node's) is announced to the members: made, rekeyed (before
+ * REKEY), or the Socket's epoch moved.  Sent at once if corosync takes
+ * it. */
+void csync_announce(struct popd *, struct session *);
+/* The same, sent from the loop's next turn: for a caller that may hold
+ * the world lock or pd->engine_mu (which building a SESSION takes). */
+void csync_announce_later(struct popd *, struct session *);
+/* 1 if s is a backup whose holder is in the group: not detached. */
+int  csync_vouched(const struct session *);
+void cs_state_free(struct cs_state *);
+/* s (with a cs) ends here: its id is one its site never takes again. */
+void csync_ended(struct session *);
 
 /* workers.c: the data-plane workers (struct pworker) */
 /* pd->w for config_workers(): 0, or -1 logged. */

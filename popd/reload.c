@@ -268,6 +268,9 @@ popd_reload_commit(void *arg, struct daemon_reload *r)
 		    engine_flows(ns[j].engine), n->sites[j].flows_max);
 		ns[j].drop_table_full = pd->sites[k].drop_table_full;
 		ns[j].session = pd->sites[k].session;
+		memcpy(
+		    ns[j].cs_dead, pd->sites[k].cs_dead, sizeof(ns[j].cs_dead));
+		ns[j].cs_dead_next = pd->sites[k].cs_dead_next;
 		idchg[j] = !tls_name_eq(
 		    n->sites[j].identity, pd->sites[k].conf->identity);
 		ns[j].routes_installed = pd->sites[k].routes_installed;

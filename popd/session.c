@@ -570,20 +570,26 @@ _Static_assert(
 
 struct session *
 session_make(struct popd *pd, struct site *site, struct conn *conn,
-    const struct ctl_hello *h, uint32_t id, tunnel_derive_fn derive)
+    const struct ctl_hello *h, uint32_t id, tunnel_derive_fn derive,
+    struct cs_state *cs)
 {
-	struct session *s;
-	size_t          i, n = h->nlinks > 0 ? h->nlinks : 1;
-	uint32_t        ids = 0;
-	uint8_t        *p;
-	unsigned        w;
+	struct session     *s;
+	struct tunnel_start st;
+	uint32_t            rx_epoch[PROTO_MAX_WORKERS];
+	size_t              i, n = h->nlinks > 0 ? h->nlinks : 1;
+	uint32_t            ids = 0;
+	uint8_t            *p;
+	unsigned            w;
 
 	/* The struct, its tunnels by worker, then its per-link arrays,
 	 * most aligned first. */
 	if ((s = calloc(1,
 		 sizeof(*s) + pd->nworkers * sizeof(*s->tun) +
-		     n * PER_LINK_BYTES)) == NULL)
+		     n * PER_LINK_BYTES)) == NULL) {
+		cs_state_free(cs);
 		return NULL;
+	}
+	s->cs = cs;
 	s->tun = (struct tunnel **)(void *)(s + 1);
 	s->ntun = pd->nworkers;
 	p = (uint8_t *)(s->tun + pd->nworkers);
@@ -621,13 +627,17 @@ session_make(struct popd *pd, struct site *site, struct conn *conn,
 	/* Windows for the announced links only (udp_dgram() drops the rest
 	 * before the tunnel): 8 KiB less a site of one link.  A tunnel per
 	 * worker, each opening what the Socket's workers steered to it. */
-	for (w = 0; w < pd->nworkers; w++)
-		if ((s->tun[w] = tunnel_new_steered(id, 0, w, pd->nworkers,
-			 h->workers, ids, derive, s, KEYRING_LIMIT,
+	/* In a cluster each member seals with worker bytes of its own
+	 * (csync_tunnel_start()). */
+	for (w = 0; w < pd->nworkers; w++) {
+		csync_tunnel_start(pd, s, w, &st, rx_epoch);
+		if ((s->tun[w] = tunnel_new_at(id, 0, w, pd->nworkers,
+			 h->workers, ids, &st, derive, s, KEYRING_LIMIT,
 			 KEYRING_HARD_LIMIT)) == NULL) {
 			session_free(s);
 			return NULL;
 		}
+	}
 	/* Duplicates' numbers by popd worker, and a window per Socket
 	 * worker, whose streams they are (dupwire.h). */
 	if ((s->dtx = calloc(pd->nworkers, sizeof(*s->dtx))) == NULL ||
@@ -660,13 +670,38 @@ session_new(struct popd *pd, struct site *site, struct conn *conn,
 {
 	struct session *s;
 
-	if ((s = session_make(pd, site, conn, h, id, derive)) == NULL)
+	if ((s = session_make(pd, site, conn, h, id, derive, NULL)) == NULL)
 		return NULL;
 	if (session_attach(s) == -1) {
 		session_free(s);
 		return NULL;
 	}
 	return s;
+}
+
+int
+session_install(struct popd *pd, struct session *s)
+{
+	struct site *site = s->site;
+
+	popd_world_lock(pd);
+	pthread_mutex_lock(&pd->engine_mu);
+	if (session_attach(s) == -1) {
+		pthread_mutex_unlock(&pd->engine_mu);
+		popd_world_unlock(pd);
+		session_free(s);
+		return -1;
+	}
+	session_inherit(s, site->session);
+	/* In a cluster the id it replaces is never installed again. */
+	if (site->session != NULL && site->session->id != s->id)
+		csync_ended(site->session);
+	session_index_swap(pd, site->session, s);
+	session_free(site->session);
+	site->session = s;
+	pthread_mutex_unlock(&pd->engine_mu);
+	popd_world_unlock(pd);
+	return 0;
 }
 
 struct engine *
@@ -687,6 +722,8 @@ session_end(struct popd *pd, struct site *site)
 {
 	if (site->session == NULL)
 		return;
+	/* In a cluster its id is never installed again here. */
+	csync_ended(site->session);
 	session_index_swap(pd, site->session, NULL);
 	session_free(site->session);
 	site->session = NULL;
@@ -734,5 +771,6 @@ session_free(struct session *s)
 		tunnel_free(s->tun[w]);
 	free(s->dtx);
 	dup_rx_free(s->drx);
+	cs_state_free(s->cs);
 	free(s);
 }

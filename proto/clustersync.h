@@ -13,10 +13,45 @@
  *
  * HELLO's body (24 bytes): the sender's incarnation (random at each
  * start: a restarted popd is a new member), its cluster-link port, the
- * address family (4 or 6), a zero byte, and 16 bytes of address (IPv4 in
- * the first 4, the rest zero).  A member sends one when it joins and
- * again whenever another process joins the group, since CPG gives a
- * joiner none of the messages sent before it came.
+ * address family (4 or 6), its data-plane workers (1..PROTO_MAX_WORKERS:
+ * every member must run as many, doc/CLUSTER.md "Sessions across
+ * members"), and 16 bytes of address (IPv4 in the first 4, the rest
+ * zero).  A member sends one when it joins and again whenever another
+ * process joins the group, since CPG gives a joiner none of the messages
+ * sent before it came.
+ *
+ * SESSION (a site's session backed up, "Sessions across members") is
+ * sealed: after the header, a 12-byte nonce, then the body encrypted
+ * and authenticated (AES-256-GCM, 16-byte tag) under a key derived from
+ * the cluster key, the header as additional data.  Here only the
+ * envelope's lengths (clustersync_envelope()) and the body once opened
+ * (clustersync_session_decode()); the sealing is popd's
+ * (popd/cluster-session.c).  The body:
+ *
+ *	site index (2) | site name length n (1) | name (n, 1..63)
+ *	session id (4, not 0)
+ *	Socket workers S (1) | popd worker bytes T (1) | members N (1) |
+ *	links L (1) | flags (1: bit 0 CLUSTERSYNC_DETACHED, the holder lost
+ *	    the site's control channel; no other bit)
+ *	N x granted incarnation (4): the incarnation of member k that may
+ *	    seal with worker bytes k*T/N .. (k+1)*T/N - 1; 0: none yet
+ *	L x link: id (1, < 32, unique) | down (1, 0 or 1) | name (32,
+ *	    NUL-padded, not empty) | up Mbit/s (4) | down Mbit/s (4) |
+ *	    endpoint family (1: 0 none, 4, 6) | port (2) | address (16)
+ *	S + T x keys, the Socket's worker bytes (up) then popd's (down):
+ *	    epoch (4, below 2^32 - 1) | that epoch's key (32) | the next
+ *	    epoch's key (32)
+ *
+ * Its length is exact for its counts.
+ *
+ * WANT (a member asks the session's holder for keys it lacks: its own
+ * worker bytes or the Socket's moved past what the holder announced) is
+ * sealed the same way; its body:
+ *
+ *	site index (2) | session id (4, not 0) | entries n (1, 1..128)
+ *	n x: direction (1: 1 up, the Socket's bytes; 0 down, popd's) |
+ *	    worker byte (1, < 64) | epoch (4, below 2^32 - 1): the member
+ *	    is at that epoch and wants the next one's key
  *
  * Decoding is pure: no allocation, no I/O, a bad message is an error
  * code for the caller to count, never a partial result.
@@ -29,17 +64,46 @@
 
 #include "addr.h"
 
+#include "proto.h"
+
 #define CLUSTERSYNC_VERSION   1
 #define CLUSTERSYNC_HDR_LEN   8
 #define CLUSTERSYNC_HELLO_LEN (CLUSTERSYNC_HDR_LEN + 24)
-/* The largest message now: what a member's send queue slot holds. */
+/* The largest message a member's send queue slot holds (HELLO; a SESSION
+ * is not queued as bytes but built when it is sent, popd/cluster-session.c). */
 #define CLUSTERSYNC_MAX_LEN 1024
 
+/* A SESSION's envelope and body. */
+#define CLUSTERSYNC_NONCE_LEN     12
+#define CLUSTERSYNC_TAG_LEN       16
+#define CLUSTERSYNC_MEMBERS_MAX   32 /* popd.json's cluster.members */
+#define CLUSTERSYNC_SESSION_FIXED (2 + 1 + 4 + 4 + 1)
+/* A SESSION's flags. */
+#define CLUSTERSYNC_DETACHED     0x01
+#define CLUSTERSYNC_SESSION_LINK (1 + 1 + PROTO_NAME_MAX + 4 + 4 + 1 + 2 + 16)
+#define CLUSTERSYNC_SESSION_KEYS (4 + 2 * 32)
+#define CLUSTERSYNC_SESSION_BODY_MAX                                           \
+	(CLUSTERSYNC_SESSION_FIXED + (PROTO_SITE_MAX - 1) +                    \
+	    CLUSTERSYNC_MEMBERS_MAX * 4 +                                      \
+	    PROTO_MAX_LINKS * CLUSTERSYNC_SESSION_LINK +                       \
+	    2 * PROTO_MAX_WORKERS * CLUSTERSYNC_SESSION_KEYS)
+#define CLUSTERSYNC_SEAL_OVERHEAD                                              \
+	(CLUSTERSYNC_HDR_LEN + CLUSTERSYNC_NONCE_LEN + CLUSTERSYNC_TAG_LEN)
+#define CLUSTERSYNC_WANT_MAX_ENTRIES (2 * PROTO_MAX_WORKERS)
+#define CLUSTERSYNC_WANT_ENTRY       6
+#define CLUSTERSYNC_WANT_BODY_MAX                                              \
+	(7 + CLUSTERSYNC_WANT_MAX_ENTRIES * CLUSTERSYNC_WANT_ENTRY)
+/* The largest SESSION: 10,895 bytes (64 + 64 worker bytes, 32 links, 32
+ * members, a 63-byte site name); anything longer is refused. */
+#define CLUSTERSYNC_SESSION_MAX                                                \
+	(CLUSTERSYNC_SEAL_OVERHEAD + CLUSTERSYNC_SESSION_BODY_MAX)
+
 enum clustersync_type {
-	CLUSTERSYNC_HELLO = 1, /* a member's node id and cluster link */
-	/* 2: SESSION (a site's session backed up), reserved */
-	CLUSTERSYNC_FLOW = 3, /* flow entries a member owns (flowsync.h) */
-	/* 4: RESYNC (a member asks for everything again), reserved */
+	CLUSTERSYNC_HELLO = 1,   /* a member's node id and cluster link */
+	CLUSTERSYNC_SESSION = 2, /* a site's session, sealed */
+	CLUSTERSYNC_WANT = 3,    /* a member asks for keys, sealed */
+	CLUSTERSYNC_FLOW = 4,    /* flow entries a member owns (flowsync.h) */
+	/* 5: RESYNC (a member asks for everything again), reserved */
 };
 
 enum clustersync_err {
@@ -55,7 +119,53 @@ struct clustersync_hello {
 	uint32_t       node;
 	uint32_t       incarnation;
 	uint16_t       port;
+	uint8_t        workers; /* 1..PROTO_MAX_WORKERS */
 	struct wp_addr address;
+};
+
+struct clustersync_link {
+	uint8_t        id;
+	uint8_t        down; /* as the holder sees it */
+	char           name[PROTO_NAME_MAX];
+	uint32_t       up_mbps, down_mbps;
+	struct wp_addr endpoint; /* family 0: not known to the holder */
+	uint16_t       port;
+};
+
+/* One sender worker byte's keys: epoch's and epoch + 1's. */
+struct clustersync_keys {
+	uint32_t epoch;
+	uint8_t  key[2][32];
+};
+
+struct clustersync_want_entry {
+	uint8_t  up; /* 1: the Socket's byte; 0: popd's */
+	uint8_t  byte;
+	uint32_t epoch; /* the member's now: it wants epoch + 1's key */
+};
+
+struct clustersync_want {
+	uint16_t                      site;
+	uint32_t                      id;
+	uint8_t                       n;
+	struct clustersync_want_entry e[CLUSTERSYNC_WANT_MAX_ENTRIES];
+};
+
+/* A SESSION's body (about 11 KiB: allocate it, do not put it on a
+ * worker's stack). */
+struct clustersync_session {
+	uint16_t                site;
+	char                    site_name[PROTO_SITE_MAX];
+	uint32_t                id;
+	uint8_t                 socket_workers; /* S */
+	uint8_t                 pop_workers;    /* T */
+	uint8_t                 nmembers;       /* N */
+	uint8_t                 nlinks;         /* L */
+	uint8_t                 flags;          /* CLUSTERSYNC_DETACHED */
+	uint32_t                grant[CLUSTERSYNC_MEMBERS_MAX];
+	struct clustersync_link links[PROTO_MAX_LINKS];
+	/* up: [0, S) the Socket's worker bytes; down: [S, S + T) popd's */
+	struct clustersync_keys keys[2 * PROTO_MAX_WORKERS];
 };
 
 /* Writes a HELLO into out.  Returns its length, or -1 (nothing written
@@ -72,6 +182,34 @@ int clustersync_type(const uint8_t *, size_t len);
  * negative enum clustersync_err with *h untouched. */
 int clustersync_hello_decode(
     const uint8_t *, size_t len, struct clustersync_hello *h);
+
+/* The body's length for s's counts (0 if a count is out of range). */
+size_t clustersync_session_len(const struct clustersync_session *);
+/* Writes s's body into out: its length, or -1 (a count or field out of
+ * range, or outlen too small). */
+int clustersync_session_encode(
+    const struct clustersync_session *, uint8_t *out, size_t outlen);
+/* Decodes a whole body (opened): CLUSTERSYNC_OK with *s filled, or a
+ * negative enum clustersync_err (*s then unspecified). */
+int clustersync_session_decode(
+    const uint8_t *, size_t len, struct clustersync_session *s);
+/* A WANT's body: its length (7 + 6 n), or -1 (a field out of range, or
+ * outlen too small); the decoder as clustersync_session_decode(). */
+int clustersync_want_encode(
+    const struct clustersync_want *, uint8_t *out, size_t outlen);
+int clustersync_want_decode(
+    const uint8_t *, size_t len, struct clustersync_want *w);
+/* A whole sealed message's envelope (SESSION or WANT): its type, with
+ * *nonce at its nonce and *sealed, *sealedlen the ciphertext and tag, or
+ * a negative enum clustersync_err (another type, shorter than its
+ * smallest body's envelope, longer than its largest's). */
+int clustersync_envelope(const uint8_t *, size_t len, const uint8_t **nonce,
+    const uint8_t **sealed, size_t *sealedlen);
+/* Writes a SESSION's header (8 bytes) for sender node into out. */
+int clustersync_session_header(uint32_t node, uint8_t *out, size_t outlen);
+/* The same for a sealed message of `type`. */
+int clustersync_sealed_header(
+    uint8_t type, uint32_t node, uint8_t *out, size_t outlen);
 
 /* "short", "version", ... for an enum clustersync_err; "?" otherwise. */
 const char *clustersync_strerror(int err);

@@ -293,6 +293,7 @@ static const struct clustersync_hello hello4 = {
     .node = 2,
     .incarnation = 0xdeadbeef,
     .port = 18462,
+    .workers = 2,
     .address = {AF_INET, {198, 18, 50, 2}},
 };
 
@@ -301,7 +302,7 @@ START_TEST(sync_exact)
 	struct clustersync_hello h, v6 = hello4;
 	uint8_t                  buf[CLUSTERSYNC_MAX_LEN];
 	static const uint8_t want[CLUSTERSYNC_HELLO_LEN] = {1, 1, 0, 0, 0, 0, 0,
-	    2, 0xde, 0xad, 0xbe, 0xef, 0x48, 0x1e, 4, 0, 198, 18, 50, 2};
+	    2, 0xde, 0xad, 0xbe, 0xef, 0x48, 0x1e, 4, 2, 198, 18, 50, 2};
 
 	ck_assert_int_eq(clustersync_hello_encode(&hello4, buf, sizeof(buf)),
 	    CLUSTERSYNC_HELLO_LEN);
@@ -359,13 +360,15 @@ START_TEST(sync_garbage)
 		int     want;
 	} cases[] = {
 	    {0, 2, CLUSTERSYNC_EVERSION}, /* another version */
-	    {1, 2, CLUSTERSYNC_ETYPE},    /* a type not yet defined */
+	    {1, 2, CLUSTERSYNC_ETYPE},    /* a SESSION, not a HELLO */
 	    {1, 0, CLUSTERSYNC_ETYPE}, {3, 1, CLUSTERSYNC_EVALUE}, /* flags */
 	    {7, 0, CLUSTERSYNC_EVALUE},                            /* node 0 */
-	    {13, 0, CLUSTERSYNC_EVALUE}, /* port 0 (with byte 12 0) */
-	    {14, 5, CLUSTERSYNC_EVALUE}, /* family */
-	    {15, 1, CLUSTERSYNC_EVALUE}, /* the zero byte */
-	    {20, 1, CLUSTERSYNC_EVALUE}, /* IPv4 with bytes after it */
+	    {13, 0, CLUSTERSYNC_EVALUE},  /* port 0 (with byte 12 0) */
+	    {14, 5, CLUSTERSYNC_EVALUE},  /* family */
+	    {1, 3, CLUSTERSYNC_ETYPE},    /* a type not yet defined */
+	    {15, 0, CLUSTERSYNC_EVALUE},  /* no workers */
+	    {15, 65, CLUSTERSYNC_EVALUE}, /* more than PROTO_MAX_WORKERS */
+	    {20, 1, CLUSTERSYNC_EVALUE},  /* IPv4 with bytes after it */
 	};
 	struct clustersync_hello h;
 	uint8_t                  buf[CLUSTERSYNC_HELLO_LEN], g[64];
@@ -408,6 +411,371 @@ START_TEST(sync_garbage)
 }
 END_TEST
 
+/* ------------------------------------------------------------ SESSION */
+
+/* Site 3 "branch-1", session 0x08000007 (position 1), 2 Socket workers,
+ * 3 members of 2 workers, 2 links, keys filled with their index. */
+static void
+session_sample(struct clustersync_session *m)
+{
+	size_t i;
+
+	memset(m, 0, sizeof(*m));
+	m->site = 3;
+	snprintf(m->site_name, sizeof(m->site_name), "branch-1");
+	m->id = 0x08000007;
+	m->socket_workers = 2;
+	m->pop_workers = 6;
+	m->nmembers = 3;
+	m->nlinks = 2;
+	m->grant[0] = 0x11111111;
+	m->grant[1] = 0x22222222;
+	m->links[0].id = 0;
+	snprintf(m->links[0].name, sizeof(m->links[0].name), "fiber");
+	m->links[0].up_mbps = 100;
+	m->links[0].down_mbps = 500;
+	m->links[0].endpoint.family = AF_INET;
+	memcpy(m->links[0].endpoint.a, (uint8_t[]){203, 0, 113, 7}, 4);
+	m->links[0].port = 40000;
+	m->links[1].id = 5;
+	m->links[1].down = 1;
+	snprintf(m->links[1].name, sizeof(m->links[1].name), "lte");
+	m->links[1].up_mbps = 20;
+	m->links[1].down_mbps = 50;
+	for (i = 0; i < 8; i++) {
+		m->keys[i].epoch = (uint32_t)i;
+		memset(m->keys[i].key[0], (int)i, 32);
+		memset(m->keys[i].key[1], (int)(0x80 + i), 32);
+	}
+}
+
+#define SAMPLE_LEN                                                             \
+	(CLUSTERSYNC_SESSION_FIXED + 8 + 3 * 4 +                               \
+	    2 * CLUSTERSYNC_SESSION_LINK + 8 * CLUSTERSYNC_SESSION_KEYS)
+
+START_TEST(session_exact)
+{
+	static struct clustersync_session m, d;
+	static uint8_t                    buf[CLUSTERSYNC_SESSION_BODY_MAX];
+	static const uint8_t head[] = {0, 3, 8, 'b', 'r', 'a', 'n', 'c', 'h',
+	    '-', '1', 0x08, 0, 0, 7, 2, 6, 3, 2, 0, 0x11, 0x11, 0x11, 0x11,
+	    0x22, 0x22, 0x22, 0x22, 0, 0, 0, 0, 0, 0, 'f'};
+	uint8_t              hdr[CLUSTERSYNC_HDR_LEN];
+	const uint8_t       *nonce, *sealed;
+	size_t               n, i;
+	static uint8_t       msg[CLUSTERSYNC_SESSION_MAX + 1];
+
+	session_sample(&m);
+	ck_assert_uint_eq(clustersync_session_len(&m), SAMPLE_LEN);
+	ck_assert_int_eq(
+	    clustersync_session_encode(&m, buf, sizeof(buf)), SAMPLE_LEN);
+	ck_assert_mem_eq(buf, head, sizeof(head));
+	ck_assert_int_eq(
+	    clustersync_session_decode(buf, SAMPLE_LEN, &d), CLUSTERSYNC_OK);
+	ck_assert_mem_eq(&d, &m, sizeof(d));
+	/* Too small a buffer: nothing. */
+	ck_assert_int_eq(
+	    clustersync_session_encode(&m, buf, SAMPLE_LEN - 1), -1);
+	/* The largest body is what CLUSTERSYNC_SESSION_BODY_MAX says. */
+	memset(&m, 0, sizeof(m));
+	memset(m.site_name, 'a', PROTO_SITE_MAX - 1);
+	m.id = 1;
+	m.socket_workers = m.pop_workers = PROTO_MAX_WORKERS;
+	m.nmembers = CLUSTERSYNC_MEMBERS_MAX;
+	m.nlinks = PROTO_MAX_LINKS;
+	for (i = 0; i < PROTO_MAX_LINKS; i++) {
+		m.links[i].id = (uint8_t)i;
+		snprintf(m.links[i].name, sizeof(m.links[i].name), "l%zu", i);
+	}
+	ck_assert_int_eq(clustersync_session_encode(&m, buf, sizeof(buf)),
+	    CLUSTERSYNC_SESSION_BODY_MAX);
+	ck_assert_int_eq(
+	    clustersync_session_decode(buf, CLUSTERSYNC_SESSION_BODY_MAX, &d),
+	    CLUSTERSYNC_OK);
+	ck_assert_int_eq(CLUSTERSYNC_SESSION_MAX, 10895);
+	/* The envelope: a SESSION header, a nonce, then what is sealed. */
+	ck_assert_int_eq(clustersync_session_header(9, hdr, sizeof(hdr)),
+	    CLUSTERSYNC_HDR_LEN);
+	memset(msg, 0, sizeof(msg));
+	memcpy(msg, hdr, sizeof(hdr));
+	n = CLUSTERSYNC_SESSION_MAX;
+	ck_assert_int_eq(clustersync_type(msg, n), CLUSTERSYNC_SESSION);
+	ck_assert_int_eq(clustersync_envelope(msg, n, &nonce, &sealed, &i),
+	    CLUSTERSYNC_SESSION);
+	ck_assert_ptr_eq(nonce, msg + 8);
+	ck_assert_ptr_eq(sealed, msg + 20);
+	ck_assert_uint_eq(i, n - 20);
+	ck_assert_int_eq(clustersync_envelope(msg, n + 1, &nonce, &sealed, &i),
+	    CLUSTERSYNC_ELENGTH);
+	ck_assert_int_eq(clustersync_envelope(msg, 40, &nonce, &sealed, &i),
+	    CLUSTERSYNC_ELENGTH);
+	/* A HELLO is no SESSION. */
+	ck_assert_int_eq(clustersync_hello_encode(&hello4, msg, sizeof(msg)),
+	    CLUSTERSYNC_HELLO_LEN);
+	ck_assert_int_eq(clustersync_envelope(
+			     msg, CLUSTERSYNC_HELLO_LEN, &nonce, &sealed, &i),
+	    CLUSTERSYNC_ETYPE);
+}
+END_TEST
+
+START_TEST(session_truncated_oversized)
+{
+	static struct clustersync_session m, d;
+	static uint8_t                    buf[SAMPLE_LEN + 1];
+	size_t                            len;
+
+	session_sample(&m);
+	ck_assert_int_eq(
+	    clustersync_session_encode(&m, buf, sizeof(buf)), SAMPLE_LEN);
+	/* Every shorter length is refused, never a partial result. */
+	for (len = 0; len < SAMPLE_LEN; len++)
+		ck_assert_int_lt(clustersync_session_decode(buf, len, &d), 0);
+	buf[SAMPLE_LEN] = 0;
+	ck_assert_int_eq(clustersync_session_decode(buf, SAMPLE_LEN + 1, &d),
+	    CLUSTERSYNC_ELENGTH);
+}
+END_TEST
+
+START_TEST(session_garbage)
+{
+	/* Byte offsets in the sample's body. */
+	enum {
+		NAMELEN = 2,
+		ID = 11,
+		SW = 15,
+		TW = 16,
+		NM = 17,
+		NL = 18,
+		FLAGS = 19,
+		L0 = 32, /* first link */
+		L1 = L0 + CLUSTERSYNC_SESSION_LINK,
+		K0 = L0 + 2 * CLUSTERSYNC_SESSION_LINK
+	};
+	static const struct {
+		size_t  at;
+		uint8_t v;
+		int     want;
+	} cases[] = {
+	    {NAMELEN, 0, CLUSTERSYNC_EVALUE},  /* no site name */
+	    {NAMELEN, 64, CLUSTERSYNC_EVALUE}, /* too long a name */
+	    {3, 0, CLUSTERSYNC_EVALUE},        /* a NUL in the name */
+	    {ID + 3, 0, CLUSTERSYNC_EVALUE},   /* with bytes 11-13 0: id 0 */
+	    {SW, 0, CLUSTERSYNC_EVALUE}, {SW, 65, CLUSTERSYNC_EVALUE},
+	    {TW, 0, CLUSTERSYNC_EVALUE}, {TW, 65, CLUSTERSYNC_EVALUE},
+	    {TW, 7, CLUSTERSYNC_EVALUE}, /* not members * workers */
+	    {NM, 0, CLUSTERSYNC_EVALUE}, {NM, 33, CLUSTERSYNC_EVALUE},
+	    {NL, 33, CLUSTERSYNC_EVALUE}, {NL, 3, CLUSTERSYNC_ELENGTH},
+	    {FLAGS, 2, CLUSTERSYNC_EVALUE}, /* a flag not defined */
+	    {FLAGS, CLUSTERSYNC_DETACHED, CLUSTERSYNC_OK},
+	    {L1, 0, CLUSTERSYNC_EVALUE},        /* a link id twice */
+	    {L0, 32, CLUSTERSYNC_EVALUE},       /* a link id past 31 */
+	    {L0 + 1, 2, CLUSTERSYNC_EVALUE},    /* down not 0 or 1 */
+	    {L0 + 2, 0, CLUSTERSYNC_EVALUE},    /* an empty link name */
+	    {L0 + 33, 'x', CLUSTERSYNC_EVALUE}, /* not NUL-terminated */
+	    {L0 + 10, 'x', CLUSTERSYNC_EVALUE}, /* bytes after its NUL */
+	    {L0 + 42, 5, CLUSTERSYNC_EVALUE},   /* endpoint family */
+	    {L0 + 50, 1, CLUSTERSYNC_EVALUE},   /* IPv4 with more bytes */
+	    {L1 + 42, 0, CLUSTERSYNC_OK},       /* (none already) */
+	    {L1 + 44, 1, CLUSTERSYNC_EVALUE},   /* no endpoint, a port */
+	    {L1 + 50, 1, CLUSTERSYNC_EVALUE},   /* no endpoint, an address */
+	};
+	static struct clustersync_session m, d;
+	static uint8_t                    buf[SAMPLE_LEN], g[SAMPLE_LEN];
+	uint32_t                          x = 7;
+	size_t                            i, j, n;
+
+	session_sample(&m);
+	for (i = 0; i < NITEMS(cases); i++) {
+		ck_assert_int_eq(
+		    clustersync_session_encode(&m, buf, sizeof(buf)),
+		    SAMPLE_LEN);
+		if (cases[i].at == ID + 3)
+			buf[ID] = buf[ID + 1] = buf[ID + 2] = 0;
+		buf[cases[i].at] = cases[i].v;
+		ck_assert_msg(clustersync_session_decode(buf, SAMPLE_LEN, &d) ==
+			cases[i].want,
+		    "case %zu", i);
+	}
+	/* An epoch with no next one. */
+	ck_assert_int_eq(
+	    clustersync_session_encode(&m, buf, sizeof(buf)), SAMPLE_LEN);
+	memset(buf + K0, 0xff, 4);
+	ck_assert_int_eq(clustersync_session_decode(buf, SAMPLE_LEN, &d),
+	    CLUSTERSYNC_EVALUE);
+	/* The encoder refuses what the decoder would. */
+	m.links[1].id = 0;
+	ck_assert_int_eq(clustersync_session_encode(&m, buf, sizeof(buf)), -1);
+	session_sample(&m);
+	m.keys[3].epoch = UINT32_MAX;
+	ck_assert_int_eq(clustersync_session_encode(&m, buf, sizeof(buf)), -1);
+	session_sample(&m);
+	m.pop_workers = 5;
+	ck_assert_int_eq(clustersync_session_encode(&m, buf, sizeof(buf)), -1);
+	/* Random bodies, and the sample with random bytes changed: an error
+	 * or a body that encodes back to the same bytes. */
+	session_sample(&m);
+	ck_assert_int_eq(
+	    clustersync_session_encode(&m, buf, sizeof(buf)), SAMPLE_LEN);
+	for (i = 0; i < 20000; i++) {
+		if (i % 2 == 0) {
+			n = i % sizeof(g);
+			for (j = 0; j < n; j++) {
+				x = x * 1103515245 + 12345;
+				g[j] = (uint8_t)(x >> 16);
+			}
+		} else {
+			n = SAMPLE_LEN;
+			memcpy(g, buf, n);
+			x = x * 1103515245 + 12345;
+			g[(x >> 8) % n] = (uint8_t)(x >> 20);
+		}
+		if (clustersync_session_decode(g, n, &d) != CLUSTERSYNC_OK)
+			continue;
+		ck_assert_int_eq(
+		    clustersync_session_encode(&d, buf, sizeof(buf)), (int)n);
+		ck_assert_mem_eq(buf, g, n);
+		ck_assert_int_eq(
+		    clustersync_session_encode(&m, buf, sizeof(buf)),
+		    SAMPLE_LEN);
+	}
+}
+END_TEST
+
+/* WANT: a member asks the holder for the keys after the epochs it is at. */
+START_TEST(want_codec)
+{
+	static const uint8_t want[] = {
+	    0, 3, 0x08, 0, 0, 7, 2, 1, 0, 0, 0, 0, 4, 0, 5, 0, 0, 0, 1};
+	static const struct {
+		size_t  at;
+		uint8_t v;
+		int     want;
+	} cases[] = {
+	    {5, 0, CLUSTERSYNC_EVALUE},   /* with bytes 2-4 0: id 0 */
+	    {6, 0, CLUSTERSYNC_EVALUE},   /* no entry */
+	    {6, 129, CLUSTERSYNC_EVALUE}, /* too many */
+	    {6, 3, CLUSTERSYNC_ELENGTH},  /* more than there are */
+	    {7, 2, CLUSTERSYNC_EVALUE},   /* a direction not 0 or 1 */
+	    {8, 64, CLUSTERSYNC_EVALUE},  /* a worker byte past 63 */
+	};
+	struct clustersync_want w, d;
+	uint8_t                 buf[CLUSTERSYNC_WANT_BODY_MAX + 1], g[64];
+	uint32_t                x = 11;
+	size_t                  i, j, n;
+	static uint8_t          env[36 + CLUSTERSYNC_WANT_BODY_MAX + 1];
+	const uint8_t          *nonce, *sealed;
+
+	memset(&w, 0, sizeof(w));
+	w.site = 3;
+	w.id = 0x08000007;
+	w.n = 2;
+	w.e[0].up = 1;
+	w.e[0].epoch = 4;
+	w.e[1].byte = 5;
+	w.e[1].epoch = 1;
+	ck_assert_int_eq(
+	    clustersync_want_encode(&w, buf, sizeof(buf)), (int)sizeof(want));
+	ck_assert_mem_eq(buf, want, sizeof(want));
+	ck_assert_int_eq(
+	    clustersync_want_decode(buf, sizeof(want), &d), CLUSTERSYNC_OK);
+	ck_assert_mem_eq(&d, &w, sizeof(d));
+	ck_assert_int_eq(
+	    clustersync_want_encode(&w, buf, sizeof(want) - 1), -1);
+	/* Truncated, one byte more. */
+	for (n = 0; n < sizeof(want); n++)
+		ck_assert_int_lt(clustersync_want_decode(want, n, &d), 0);
+	memcpy(buf, want, sizeof(want));
+	buf[sizeof(want)] = 0;
+	ck_assert_int_eq(clustersync_want_decode(buf, sizeof(want) + 1, &d),
+	    CLUSTERSYNC_ELENGTH);
+	/* The largest. */
+	w.n = CLUSTERSYNC_WANT_MAX_ENTRIES;
+	ck_assert_int_eq(clustersync_want_encode(&w, buf, sizeof(buf)),
+	    CLUSTERSYNC_WANT_BODY_MAX);
+	w.n = CLUSTERSYNC_WANT_MAX_ENTRIES + 1;
+	ck_assert_int_eq(clustersync_want_encode(&w, buf, sizeof(buf)), -1);
+	/* Each field out of range; an epoch with no next one. */
+	for (i = 0; i < NITEMS(cases); i++) {
+		memcpy(buf, want, sizeof(want));
+		if (cases[i].at == 5)
+			buf[2] = 0;
+		buf[cases[i].at] = cases[i].v;
+		ck_assert_msg(clustersync_want_decode(buf, sizeof(want), &d) ==
+			cases[i].want,
+		    "case %zu", i);
+	}
+	memcpy(buf, want, sizeof(want));
+	memset(buf + 9, 0xff, 4);
+	ck_assert_int_eq(
+	    clustersync_want_decode(buf, sizeof(want), &d), CLUSTERSYNC_EVALUE);
+	/* Its envelope: 36 bytes around a body of 13 to 775. */
+	memset(env, 0, sizeof(env));
+	ck_assert_int_eq(
+	    clustersync_sealed_header(CLUSTERSYNC_WANT, 2, env, 8), 8);
+	ck_assert_int_eq(
+	    clustersync_envelope(env, 36 + 13, &nonce, &sealed, &n),
+	    CLUSTERSYNC_WANT);
+	ck_assert_uint_eq(n, 13 + 16);
+	ck_assert_int_eq(
+	    clustersync_envelope(env, 36 + 12, &nonce, &sealed, &n),
+	    CLUSTERSYNC_ELENGTH);
+	ck_assert_int_eq(
+	    clustersync_envelope(
+		env, 36 + CLUSTERSYNC_WANT_BODY_MAX, &nonce, &sealed, &n),
+	    CLUSTERSYNC_WANT);
+	ck_assert_int_eq(
+	    clustersync_envelope(
+		env, 36 + CLUSTERSYNC_WANT_BODY_MAX + 1, &nonce, &sealed, &n),
+	    CLUSTERSYNC_ELENGTH);
+	/* Random bodies: an error, or one that encodes back to itself. */
+	for (i = 0; i < 50000; i++) {
+		n = i % sizeof(g);
+		for (j = 0; j < n; j++) {
+			x = x * 1103515245 + 12345;
+			g[j] = (uint8_t)(x >> 16);
+		}
+		if (n > 8 && i % 2 == 0) {
+			g[6] = (uint8_t)((n - 7) / 6);
+			for (j = 7; j + 1 < n; j += 6) {
+				g[j] &= 1;
+				g[j + 1] &= 63;
+			}
+		}
+		if (clustersync_want_decode(g, n, &d) != CLUSTERSYNC_OK)
+			continue;
+		ck_assert_int_eq(
+		    clustersync_want_encode(&d, buf, sizeof(buf)), (int)n);
+		ck_assert_mem_eq(buf, g, n);
+	}
+}
+END_TEST
+
+/* members * workers past the header's 64 worker bytes: refused where
+ * "workers" is. */
+START_TEST(workers_bound)
+{
+	struct config *c;
+
+	/* 3 members of 21 workers are 63 bytes: fine. */
+	c = parse_ok(
+	    "{" SITE_A ", \"workers\": 21, " CLUSTER_OK "}", CONFIG_POPD);
+	ck_assert_uint_eq(c->workers * c->cluster.nmembers, 63);
+	config_free(c);
+	/* Without "workers": checked at start, against the CPUs. */
+	c = parse_ok("{" SITE_A ", " CLUSTER_OK "}", CONFIG_POPD);
+	ck_assert_uint_eq(c->workers, 0);
+	config_free(c);
+	/* 22 are 66. */
+	expect_popd("{" SITE_A ", \"workers\": 22, " CLUSTER_OK "}",
+	    "t.json:1:79: workers: 22 workers on each of the cluster's 3 "
+	    "members are 66 worker bytes, more than the 64 the data plane's "
+	    "header allows: at most 21 workers\n");
+	/* Without a cluster, 64 workers are fine, as before. */
+	c = parse_ok("{" SITE_A ", \"workers\": 64}", CONFIG_POPD);
+	config_free(c);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -415,6 +783,11 @@ main(void)
 	TCase *tc = tcase_create("cluster");
 
 	tcase_add_test(tc, exact);
+	tcase_add_test(tc, session_exact);
+	tcase_add_test(tc, session_truncated_oversized);
+	tcase_add_test(tc, session_garbage);
+	tcase_add_test(tc, workers_bound);
+	tcase_add_test(tc, want_codec);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, truncated);
 	tcase_add_test(tc, oversized);

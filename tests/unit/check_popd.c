@@ -25,6 +25,8 @@
 #include "check_flows.h"
 #include "check_pki.h"
 #include "check_run.h"
+#include "clusterkey.h"
+#include "clustersync.h"
 #include "config.h"
 #include "daemon.h"
 #include "flow.h"
@@ -244,6 +246,579 @@ session(const struct ctl_hello *h, uint32_t id)
 {
 	return session_of(1, h, id);
 }
+
+/*
+ * A cluster's members seal a site's return packets under worker bytes of
+ * their own (doc/CLUSTER.md, "Sessions across members"): member k's
+ * tunnel of worker w writes k * W + w in the header and seals under that
+ * byte's key, so that two members' ranges never meet and a (link,
+ * counter) is never sealed twice under one key, however many members
+ * seal for the session.  The WELCOME says members * W, and the Socket's
+ * tunnel for that count opens every member's packets, each only under
+ * its own byte's key.
+ */
+START_TEST(cluster_worker_bytes)
+{
+	static const uint8_t inner[40] = {0x45};
+	struct ctl_hello     h;
+	struct session      *s;
+	struct tunnel       *sock;
+	struct tunnel_evq    q;
+	struct wire_hdr      hdr;
+	uint8_t              pkt[3][256], out[256];
+	uint64_t             used = 0, bit;
+	unsigned             W = pd->nworkers, k, w, members = 3;
+	int                  n[3], r;
+
+	ck_assert_uint_le(members * W, PROTO_MAX_WORKERS);
+	tunnel_evq_init(&q);
+	hello(&h, 0);
+	/* No cluster: bytes 0 .. W - 1, as always. */
+	ck_assert_uint_eq(popd_wire_workers(pd), W);
+	s = session(&h, 0x2000);
+	for (w = 0; w < W; w++) {
+		r = tunnel_seal(s->tun[w], &q, WIRE_DATA, 0, inner,
+		    sizeof(inner), out, 256);
+		ck_assert_int_gt(r, 0);
+		ck_assert_int_eq(wire_hdr_decode(out, (size_t)r, &hdr), 0);
+		ck_assert_uint_eq(hdr.worker, w);
+	}
+	session_free(s);
+
+	pd->cl_members = members;
+	ck_assert_uint_eq(popd_wire_workers(pd), members * W);
+	h.workers = 1;
+	/* The Socket, told members * W workers by the WELCOME. */
+	ck_assert_ptr_nonnull(sock = tunnel_new(0x2001, 1, 0, members * W,
+				  epoch0_derive, NULL, 1000, 2000));
+	for (k = 0; k < members; k++) {
+		pd->cl_pos = k;
+		s = session(&h, 0x2001);
+		for (w = 0; w < W; w++) {
+			r = tunnel_seal(s->tun[w], &q, WIRE_DATA, 0, inner,
+			    sizeof(inner), pkt[k], sizeof(pkt[k]));
+			ck_assert_int_gt(r, 0);
+			ck_assert_int_eq(
+			    wire_hdr_decode(pkt[k], (size_t)r, &hdr), 0);
+			/* Member k's range, and no other member's. */
+			ck_assert_uint_eq(hdr.worker, k * W + w);
+			ck_assert_uint_eq(hdr.counter, 0);
+			bit = UINT64_C(1) << hdr.worker;
+			ck_assert_uint_eq(used & bit, 0);
+			used |= bit;
+			if (w == 0)
+				n[k] = r;
+		}
+		session_free(s);
+	}
+	ck_assert_uint_eq(used,
+	    members * W == 64 ? UINT64_MAX
+			      : (UINT64_C(1) << (members * W)) - 1);
+	/* Each opens at the Socket, under its member's byte's key only:
+	 * the same (link 0, counter 0) under three keys. */
+	for (k = 0; k < members; k++) {
+		ck_assert_int_eq(
+		    wire_hdr_decode(pkt[k], (size_t)n[k], &hdr), 0);
+		ck_assert_int_eq(tunnel_open(sock, &q, &hdr, pkt[k],
+				     (size_t)n[k], out, sizeof(out)),
+		    (int)sizeof(inner));
+	}
+	ck_assert_int_eq(wire_hdr_decode(pkt[1], (size_t)n[1], &hdr), 0);
+	pkt[1][2] = (uint8_t)(2 * W); /* claims member 2's byte */
+	hdr.worker = (uint8_t)(2 * W);
+	ck_assert_int_lt(
+	    tunnel_open(sock, &q, &hdr, pkt[1], (size_t)n[1], out, sizeof(out)),
+	    0);
+	tunnel_free(sock);
+	pd->cl_members = 0;
+	pd->cl_pos = 0;
+}
+END_TEST
+
+/* ------------------------------------------------------------ cluster */
+
+/*
+ * Sessions across members (popd/cluster-session.c) without corosync:
+ * this popd is node 1 (position 0) of three, 2 workers each; the
+ * membership is the test's (every member joined, node k + 1 of
+ * incarnation 0x100 + k), and SESSIONs from the others are made here.
+ */
+static struct clusterkey ckey;
+static char              keypath[64];
+static uint8_t           sent_msg[CLUSTERSYNC_SESSION_MAX];
+static size_t            sent_len, nsent;
+static uint8_t           msg_flags; /* session_msg()'s */
+
+static int
+fake_member(void *arg, size_t pos, uint32_t *node, uint32_t *inc)
+{
+	(void)arg;
+	*node = (uint32_t)pos + 1;
+	*inc = 0x100 + (uint32_t)pos;
+	return pos < 3;
+}
+
+static uint32_t
+fake_incarnation(void *arg)
+{
+	(void)arg;
+	return 0x100;
+}
+
+static int
+fake_mcast(void *arg, const uint8_t *msg, size_t len)
+{
+	(void)arg;
+	ck_assert_uint_le(len, sizeof(sent_msg));
+	memcpy(sent_msg, msg, len);
+	sent_len = len;
+	nsent++;
+	return 0;
+}
+
+static void
+fake_flush(void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(csync_flush(pd->csync), 0);
+}
+
+static int table_derive(void *, uint32_t, int, uint8_t, uint8_t[AEAD_KEY_LEN]);
+
+static void
+setup_cluster(void)
+{
+	static const struct csync_membership ms = {fake_member,
+	    fake_incarnation, fake_mcast, fake_flush, table_derive, NULL};
+	static const char                    hex[] =
+	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+	struct config_errors errs = {0};
+	struct config       *conf;
+	char                 text[4096], more[1024], err[256];
+	int                  n, fd;
+
+	snprintf(keypath, sizeof(keypath), "/tmp/check_popd_key.XXXXXX");
+	ck_assert_int_ge(fd = mkstemp(keypath), 0);
+	ck_assert_int_eq(write(fd, hex, 64), 64);
+	close(fd);
+	ck_assert_int_eq(clusterkey_parse(hex, 64, &ckey, NULL), 0);
+	snprintf(more, sizeof(more),
+	    ", \"workers\": 2, \"cluster\": {\"node\": 1, \"key_file\": "
+	    "\"%s\", \"members\": [{\"node\": 1, \"address\": \"198.18.50.1\"},"
+	    " {\"node\": 2, \"address\": \"198.18.50.2\"},"
+	    " {\"node\": 3, \"address\": \"198.18.50.3\"}]}",
+	    keypath);
+	n = snprintf(text, sizeof(text), POPD_JSON, "198.18.0.1", ".", ".", ".",
+	    three_sites, more);
+	ck_assert_int_lt(n, (int)sizeof(text));
+	conf = config_parse(text, (size_t)n, "popd.json", CONFIG_POPD, &errs);
+	ck_assert_msg(conf != NULL, "%s", errs.n ? errs.lines[0] : "?");
+	popd_from(conf);
+	ck_assert_uint_eq(pd->nworkers, 2);
+	ck_assert_msg(
+	    csync_start_with(pd, &ms, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(pd->cl_pos, 0);
+	ck_assert_uint_eq(pd->cl_members, 3);
+	ck_assert_uint_eq(popd_wire_workers(pd), 6);
+	/* No TUN device here: a backup's routes are taken as there. */
+	for (n = 0; n < (int)pd->nsites; n++)
+		pd->sites[n].routes_installed = 1;
+	nsent = 0;
+}
+
+static void
+teardown_cluster(void)
+{
+	teardown();
+	unlink(keypath);
+	clusterkey_wipe(&ckey);
+}
+
+/* The Socket's keys of these tests (and the holder's TLS session's),
+ * epoch e of worker byte b: up 0x10 + 16 e + b, down 0x40 + 16 e + b
+ * (e 0 to 2). */
+static int
+table_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
+    uint8_t key[AEAD_KEY_LEN])
+{
+	(void)arg;
+	if (epoch > 2)
+		return -1;
+	memset(
+	    key, (up ? 0x10 : 0x40) + 16 * (int)epoch + worker, AEAD_KEY_LEN);
+	return 0;
+}
+
+/* Node pos + 1's SESSION of site `site` (branch-17's links), id, grant
+ * of position 0, sealed; its length. */
+static size_t
+session_msg(
+    uint8_t *out, size_t pos, unsigned site, uint32_t id, uint32_t grant0)
+{
+	static struct clustersync_session m;
+	static uint8_t                    body[CLUSTERSYNC_SESSION_BODY_MAX];
+	struct aead                      *a;
+	uint8_t                           k[32], nonce[12] = {7};
+	unsigned                          i;
+	int                               n;
+
+	memset(&m, 0, sizeof(m));
+	m.site = (uint16_t)site;
+	snprintf(
+	    m.site_name, sizeof(m.site_name), "%s", pd->conf->sites[site].name);
+	m.id = id;
+	m.socket_workers = 1;
+	m.pop_workers = 6;
+	m.nmembers = 3;
+	m.nlinks = 2;
+	m.flags = msg_flags;
+	m.grant[0] = grant0;
+	m.grant[1] = 0x101;
+	m.links[0].id = 0;
+	snprintf(m.links[0].name, sizeof(m.links[0].name), "WAN1");
+	m.links[0].down_mbps = 100;
+	m.links[0].endpoint.family = AF_INET;
+	memcpy(m.links[0].endpoint.a, (uint8_t[]){203, 0, 113, 7}, 4);
+	m.links[0].port = 40000;
+	m.links[1].id = 1;
+	snprintf(m.links[1].name, sizeof(m.links[1].name), "WAN2");
+	m.links[1].down_mbps = 20;
+	for (i = 0; i < 7; i++) {
+		ck_assert_int_eq(
+		    table_derive(NULL, 0, i == 0, (uint8_t)(i == 0 ? 0 : i - 1),
+			m.keys[i].key[0]),
+		    0);
+		ck_assert_int_eq(
+		    table_derive(NULL, 1, i == 0, (uint8_t)(i == 0 ? 0 : i - 1),
+			m.keys[i].key[1]),
+		    0);
+	}
+	ck_assert_int_gt(
+	    n = clustersync_session_encode(&m, body, sizeof(body)), 0);
+	ck_assert_int_eq(
+	    clustersync_session_header((uint32_t)pos + 1, out, 8), 8);
+	memcpy(out + 8, nonce, 12);
+	ck_assert_int_eq(clusterkey_session_key(&ckey, k), 0);
+	ck_assert_ptr_nonnull(a = aead_new(k));
+	ck_assert_int_eq(
+	    aead_seal(a, nonce, out, 8, body, (size_t)n, out + 20), n + 16);
+	aead_free(a);
+	return (size_t)n + 36;
+}
+
+/* The last message sent, of `type`, opened into body: its length. */
+static int
+open_sent(int type, uint8_t *body)
+{
+	const uint8_t *nonce, *sealed;
+	struct aead   *a;
+	uint8_t        k[32];
+	size_t         sl;
+	int            n;
+
+	ck_assert_int_eq(
+	    clustersync_envelope(sent_msg, sent_len, &nonce, &sealed, &sl),
+	    type);
+	ck_assert_int_eq(clusterkey_session_key(&ckey, k), 0);
+	ck_assert_ptr_nonnull(a = aead_new(k));
+	n = aead_open(a, nonce, sent_msg, 8, sealed, sl, body);
+	ck_assert_int_gt(n, 0);
+	aead_free(a);
+	return n;
+}
+
+static json_int_t
+counter(const char *name)
+{
+	json_t    *j = csync_json(pd->csync);
+	json_int_t v;
+
+	ck_assert_ptr_nonnull(j);
+	v = json_integer_value(json_object_get(j, name));
+	json_decref(j);
+	return v;
+}
+
+/* The backup opens what the Socket seals; it seals under its own worker
+ * bytes' keys only once its position is granted to its incarnation. */
+START_TEST(cluster_backup_session)
+{
+	static const uint8_t    inner[40] = {0x45};
+	static uint8_t          msg[CLUSTERSYNC_SESSION_MAX];
+	struct site            *site = &pd->sites[1];
+	struct tunnel          *sock;
+	struct tunnel_evq       q;
+	struct wire_hdr         hdr;
+	struct session         *s;
+	uint8_t                 pkt[256], out[256];
+	uint32_t                id = UINT32_C(1) << 27 | 5;
+	size_t                  len;
+	struct clustersync_want want;
+	uint8_t                 wbody[CLUSTERSYNC_WANT_BODY_MAX];
+	int                     r, i, n;
+
+	tunnel_evq_init(&q);
+	/* Not granted to this incarnation (0x100): opens, seals nothing
+	 * the Socket takes. */
+	len = session_msg(msg, 1, 1, id, 0x99);
+	csync_deliver(pd->csync, 1, 2, msg, len);
+	ck_assert_ptr_nonnull(s = site->session);
+	ck_assert_uint_eq(s->id, id);
+	ck_assert_ptr_eq(session_by_id(pd, id), s);
+	ck_assert_ptr_null(s->conn);
+	ck_assert_int_eq(csync_vouched(s), 1);
+	ck_assert_uint_ne(s->endpoint_len[0], 0); /* the holder's */
+	ck_assert_uint_eq(s->endpoint_len[1], 0);
+	ck_assert_int_eq(counter("held"), 1);
+	ck_assert_int_eq(counter("sealing"), 0);
+	ck_assert_ptr_nonnull(
+	    sock = tunnel_new(id, 1, 0, 6, table_derive, NULL, 1000, 2000));
+	r = tunnel_seal(
+	    sock, &q, WIRE_DATA, 0, inner, sizeof(inner), pkt, sizeof(pkt));
+	ck_assert_int_gt(r, 0);
+	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+	ck_assert_int_eq(tunnel_open(s->tun[wire_steer(0, id, 2)], &q, &hdr,
+			     pkt, (size_t)r, out, sizeof(out)),
+	    (int)sizeof(inner));
+	r = tunnel_seal(s->tun[1], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
+	    sizeof(pkt));
+	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+	ck_assert_uint_eq(hdr.worker, 1);
+	ck_assert_int_lt(
+	    tunnel_open(sock, &q, &hdr, pkt, (size_t)r, out, sizeof(out)), 0);
+
+	/* Granted: new tunnels with the real keys. */
+	len = session_msg(msg, 1, 1, id, 0x100);
+	csync_deliver(pd->csync, 1, 2, msg, len);
+	ck_assert_ptr_nonnull(s = site->session);
+	ck_assert_uint_eq(s->id, id);
+	ck_assert_int_eq(counter("sealing"), 1);
+	r = tunnel_seal(s->tun[1], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
+	    sizeof(pkt));
+	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+	ck_assert_uint_eq(hdr.worker, 1);
+	ck_assert_int_eq(
+	    tunnel_open(sock, &q, &hdr, pkt, (size_t)r, out, sizeof(out)),
+	    (int)sizeof(inner));
+	/* The same again: keys refreshed, the tunnels stay. */
+	csync_deliver(pd->csync, 1, 2, msg, len);
+	ck_assert_ptr_eq(site->session, s);
+	tunnel_free(sock);
+
+	/* The Socket's worker moves to epoch 1 (one packet an epoch
+	 * here): the backup opens it with the holder's next key, then
+	 * wants epoch 2's, which it asks the holder for (WANT). */
+	ck_assert_ptr_nonnull(
+	    sock = tunnel_new(id, 1, 0, 6, table_derive, NULL, 1, 2000));
+	for (i = 0; i < 2; i++) {
+		r = tunnel_seal(sock, &q, WIRE_DATA, 0, inner, sizeof(inner),
+		    pkt, sizeof(pkt));
+		ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+		ck_assert_int_eq(tunnel_open(s->tun[wire_steer(0, id, 2)], &q,
+				     &hdr, pkt, (size_t)r, out, sizeof(out)),
+		    (int)sizeof(inner));
+	}
+	ck_assert_uint_eq(tunnel_rx_epoch(s->tun[wire_steer(0, id, 2)], 0), 1);
+	ck_assert_int_eq(tunnel_refill(s->tun[wire_steer(0, id, 2)]), -1);
+	nsent = 0;
+	csync_announce(pd, s);
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_int_eq(counter("wants_sent"), 1);
+	n = open_sent(CLUSTERSYNC_WANT, wbody);
+	ck_assert_int_eq(
+	    clustersync_want_decode(wbody, (size_t)n, &want), CLUSTERSYNC_OK);
+	ck_assert_uint_eq(want.site, 1);
+	ck_assert_uint_eq(want.id, id);
+	ck_assert_uint_eq(want.n, 1);
+	ck_assert_uint_eq(want.e[0].up, 1);
+	ck_assert_uint_eq(want.e[0].byte, 0);
+	ck_assert_uint_eq(want.e[0].epoch, 1);
+	/* Asked once: nothing more until a tunnel wants again. */
+	csync_announce(pd, s);
+	ck_assert_uint_eq(nsent, 1);
+	/* A WANT of a session this node does not hold: nothing. */
+	csync_deliver(pd->csync, 1, 2, sent_msg, sent_len);
+	ck_assert_int_eq(counter("wants_received"), 0);
+	tunnel_free(sock);
+
+	/* The site's next session replaces it; the old id never comes
+	 * back, whoever says it. */
+	len = session_msg(msg, 1, 1, id + 1, 0x100);
+	csync_deliver(pd->csync, 1, 2, msg, len);
+	ck_assert_uint_eq(site->session->id, id + 1);
+	ck_assert_ptr_null(session_by_id(pd, id));
+	len = session_msg(msg, 1, 1, id, 0x100);
+	csync_deliver(pd->csync, 1, 2, msg, len);
+	ck_assert_uint_eq(site->session->id, id + 1);
+	ck_assert_int_eq(counter("stale"), 1);
+	ck_assert_int_eq(counter("replaced"), 1);
+
+	/* Refused: an id whose top bits are not its sender's position, a
+	 * site this node has under another name, a message that does not
+	 * open. */
+	len = session_msg(msg, 2, 1, id + 2, 0x100);
+	csync_deliver(pd->csync, 2, 3, msg, len);
+	ck_assert_int_eq(counter("mismatch"), 1);
+	len = session_msg(msg, 1, 1, id + 3, 0x100);
+	memcpy(msg + 20 + 3, "zz", 2); /* the site's name, sealed */
+	csync_deliver(pd->csync, 1, 2, msg, len);
+	ck_assert_int_eq(counter("bad"), 1);
+	msg[len - 1] ^= 1;
+	csync_deliver(pd->csync, 1, 2, msg, len - 1);
+	ck_assert_int_eq(counter("bad"), 2);
+	ck_assert_uint_eq(site->session->id, id + 1);
+
+	/* Its holder lost the site's channel: its grace starts here too. */
+	msg_flags = CLUSTERSYNC_DETACHED;
+	csync_deliver(
+	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 1, 0x100));
+	ck_assert_int_eq(csync_vouched(site->session), 0);
+	msg_flags = 0;
+	csync_deliver(
+	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 1, 0x100));
+	ck_assert_int_eq(csync_vouched(site->session), 1);
+	/* Another session of the site whose holder has no channel is not
+	 * newer than this one, whose holder has. */
+	msg_flags = CLUSTERSYNC_DETACHED;
+	csync_deliver(
+	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 7, 0x100));
+	msg_flags = 0;
+	ck_assert_uint_eq(site->session->id, id + 1);
+	ck_assert_int_eq(counter("stale"), 2);
+	/* Its holder leaves: no longer vouched for (session_grace_s). */
+	csync_member_left(pd->csync, 1);
+	ck_assert_int_eq(csync_vouched(site->session), 0);
+	csync_deliver(
+	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 1, 0x100));
+	ck_assert_int_eq(csync_vouched(site->session), 1);
+}
+END_TEST
+
+/* A session this node holds: announced with every member's keys; one
+ * another member announced earlier in the group's order is older and
+ * ignored; one announced after ours replaces it (the site's channel is
+ * there now). */
+START_TEST(cluster_own_session)
+{
+	static struct clustersync_session m;
+	static uint8_t                    msg[CLUSTERSYNC_SESSION_MAX];
+	static uint8_t                    body[CLUSTERSYNC_SESSION_BODY_MAX];
+	struct ctl_hello                  h;
+	struct clustersync_want           want;
+	struct session                   *s;
+	struct site                      *site = &pd->sites[1];
+	struct aead                      *a;
+	uint8_t                           k[32], dk[32];
+	size_t                            len;
+	uint32_t                          id, other = UINT32_C(2) << 27 | 9;
+	int                               n;
+
+	hello(&h, 0);
+	id = csync_session_id(pd);
+	ck_assert_uint_eq(id >> 27, 0); /* position 0's */
+	ck_assert_ptr_nonnull(s = session_make(pd, site, NULL, &h, id,
+				  csync_derive, csync_own_state(pd, 1)));
+	ck_assert_int_eq(session_install(pd, s), 0);
+	csync_announce(pd, s);
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_int_eq(counter("own"), 1);
+	ck_assert_int_eq(counter("sent"), 1);
+	/* A member joins: the walk over the sites says it again, once. */
+	csync_resync(pd->csync);
+	csync_resync(pd->csync);
+	ck_assert_int_eq(counter("pending"), 1);
+	ck_assert_int_eq(csync_flush(pd->csync), 0);
+	ck_assert_uint_eq(nsent, 2);
+	ck_assert_int_eq(counter("sent"), 2);
+	nsent = 1;
+	/* What went out opens, and grants position 0 to this node and the
+	 * others to theirs (all joined). */
+	n = open_sent(CLUSTERSYNC_SESSION, body);
+	ck_assert_int_eq(clusterkey_session_key(&ckey, k), 0);
+	ck_assert_int_eq(
+	    clustersync_session_decode(body, (size_t)n, &m), CLUSTERSYNC_OK);
+	ck_assert_uint_eq(m.id, id);
+	ck_assert_uint_eq(m.site, 1);
+	ck_assert_uint_eq(m.pop_workers, 6);
+	ck_assert_uint_eq(m.grant[0], 0x100);
+	ck_assert_uint_eq(m.grant[1], 0x101);
+	ck_assert_uint_eq(m.grant[2], 0x102);
+	/* No TLS connection behind it here: detached, said so. */
+	ck_assert_uint_eq(m.flags, CLUSTERSYNC_DETACHED);
+	/* The keys of every worker byte, as the Socket derives them. */
+	for (n = 0; n < 7; n++) {
+		ck_assert_int_eq(table_derive(NULL, 0, n == 0,
+				     (uint8_t)(n == 0 ? 0 : n - 1), dk),
+		    0);
+		ck_assert_mem_eq(m.keys[n].key[0], dk, 32);
+		ck_assert_uint_eq(m.keys[n].epoch, 0);
+	}
+
+	/* Member 3 is at epoch 1 of its byte 4 and wants epoch 2's key:
+	 * the holder derives it and announces the session again. */
+	memset(&want, 0, sizeof(want));
+	want.site = 1;
+	want.id = id;
+	want.n = 1;
+	want.e[0].byte = 4;
+	want.e[0].epoch = 1;
+	ck_assert_int_gt(
+	    n = clustersync_want_encode(&want, body, sizeof(body)), 0);
+	ck_assert_int_eq(
+	    clustersync_sealed_header(CLUSTERSYNC_WANT, 3, msg, 8), 8);
+	memset(msg + 8, 9, 12);
+	ck_assert_ptr_nonnull(a = aead_new(k));
+	ck_assert_int_eq(
+	    aead_seal(a, msg + 8, msg, 8, body, (size_t)n, msg + 20), n + 16);
+	aead_free(a);
+	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
+	ck_assert_int_eq(counter("wants_received"), 1);
+	ck_assert_int_eq(counter("wants_answered"), 1);
+	ck_assert_uint_eq(nsent, 2);
+	ck_assert_int_eq(clustersync_session_decode(body,
+			     (size_t)open_sent(CLUSTERSYNC_SESSION, body), &m),
+	    CLUSTERSYNC_OK);
+	ck_assert_uint_eq(m.keys[1 + 4].epoch, 1);
+	ck_assert_int_eq(table_derive(NULL, 2, 0, 4, dk), 0);
+	ck_assert_mem_eq(m.keys[1 + 4].key[1], dk, 32);
+	ck_assert_uint_eq(m.keys[1 + 3].epoch, 0);
+	/* Asked again for what it said already: nothing more. */
+	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
+	ck_assert_int_eq(counter("wants_received"), 2);
+	ck_assert_uint_eq(nsent, 2);
+	/* Announced from the loop (a connection freed under a lock). */
+	csync_announce_later(pd, s);
+	ck_assert_uint_eq(nsent, 2);
+	(void)event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(nsent, 3);
+	/* A WANT that does not open: bad. */
+	msg[30] ^= 1;
+	csync_deliver(pd->csync, 2, 3, msg, (size_t)n + 36);
+	ck_assert_int_eq(counter("bad"), 1);
+
+	/* Another member's, before ours came back: older, ignored. */
+	len = session_msg(msg, 2, 1, other, 0x100);
+	csync_deliver(pd->csync, 2, 3, msg, len);
+	ck_assert_ptr_eq(site->session, s);
+	ck_assert_int_eq(counter("stepped_down"), 0);
+	/* Ours back in the group's order; then another's: it is newer. */
+	memcpy(msg, sent_msg, sent_len);
+	csync_deliver(pd->csync, 0, 1, msg, sent_len);
+	len = session_msg(msg, 2, 1, other + 1, 0x100);
+	csync_deliver(pd->csync, 2, 3, msg, len);
+	ck_assert_uint_eq(site->session->id, other + 1);
+	ck_assert_int_eq(counter("stepped_down"), 1);
+	ck_assert_int_eq(counter("own"), 0);
+	ck_assert_int_eq(counter("held"), 1);
+	/* Nothing of ours waits to be sent any more. */
+	ck_assert_int_eq(csync_flush(pd->csync), 0);
+	ck_assert_uint_eq(nsent, 3);
+	/* A member joins: only sessions this node holds are said again. */
+	csync_resync(pd->csync);
+	ck_assert_int_eq(csync_flush(pd->csync), 0);
+	ck_assert_uint_eq(nsent, 3);
+}
+END_TEST
 
 /* A link that goes down takes no flow with it: its flows move to the
  * live link, and a link that comes back takes new flows again while the
@@ -1498,6 +2073,7 @@ popd_suite(void)
 	tcase_add_test(tc, health_walk_all_silent_waits);
 	tcase_add_test(tc, newer_connection_replaces);
 	tcase_add_test(tc, link_down_moves_flows);
+	tcase_add_test(tc, cluster_worker_bytes);
 	tcase_add_test(tc, link_state_sla_verdicts);
 	tcase_add_test(tc, link_down_notice);
 	tcase_add_test(tc, probes_do_not_overrule_the_socket);
@@ -1509,6 +2085,11 @@ popd_suite(void)
 	tcase_add_test(tc, ctl_flows_streamed);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("cluster");
+	tcase_add_checked_fixture(tc, setup_cluster, teardown_cluster);
+	tcase_add_test(tc, cluster_backup_session);
+	tcase_add_test(tc, cluster_own_session);
+	suite_add_tcase(s, tc);
 	tc = tcase_create("reload");
 	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
 	tcase_add_checked_fixture(tc, setup_file, teardown);
