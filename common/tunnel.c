@@ -421,7 +421,7 @@ tunnel_reopen(struct tunnel *t, const struct wire_hdr *hdr,
 		return TUNNEL_ERR_LINK;
 	if (hdr->worker >= t->peer_workers)
 		return TUNNEL_ERR_WORKER;
-	if (hdr->worker % t->workers != t->worker)
+	if (wire_steer(hdr->worker, t->session, t->workers) != t->worker)
 		return TUNNEL_ERR_STEER;
 	r = &t->rx[hdr->worker];
 	key = keyring_open(

@@ -319,8 +319,8 @@ cluster_configs() {
 	local k
 	pair_configs "$@" || return 1
 	[ "$CLUSTER_NODES" -gt 1 ] || return 0
-	head -c 32 /dev/urandom >"$LAB_DIR/cluster.key" || return 1
-	chmod 600 "$LAB_DIR/cluster.key"
+	(umask 077 && openssl rand -hex 32 >"$LAB_DIR/cluster.key") ||
+	    return 1
 	for k in $(seq "$CLUSTER_NODES"); do
 		mkdir -p "$LAB_DIR/n$k/state" || return 1
 		cluster_corosync_conf "$LAB_DIR/n$k/corosync.conf" \
