@@ -220,8 +220,26 @@ counts_ok(size_t namelen, unsigned sw, unsigned pw, unsigned n, unsigned l)
 {
 	return namelen >= 1 && namelen < PROTO_SITE_MAX && sw >= 1 &&
 	    sw <= PROTO_MAX_WORKERS && pw >= 1 && pw <= PROTO_MAX_WORKERS &&
-	    n >= 1 && n <= CLUSTERSYNC_MEMBERS_MAX && pw % n == 0 &&
-	    l <= PROTO_MAX_LINKS;
+	    n >= 1 && n <= CLUSTERSYNC_MEMBERS_MAX && l <= PROTO_MAX_LINKS;
+}
+
+/* The grants: a slot with each incarnation and none without, below T,
+ * no two alike. */
+static int
+grants_ok(const struct clustersync_session *s)
+{
+	uint64_t used = 0;
+	size_t   i;
+
+	for (i = 0; i < s->nmembers; i++) {
+		if (s->grant[i] == 0 && s->slot[i] == CLUSTERSYNC_NO_SLOT)
+			continue;
+		if (s->grant[i] == 0 || s->slot[i] >= s->pop_workers ||
+		    (used & UINT64_C(1) << s->slot[i]))
+			return 0;
+		used |= UINT64_C(1) << s->slot[i];
+	}
+	return 1;
 }
 
 size_t
@@ -232,7 +250,8 @@ clustersync_session_len(const struct clustersync_session *s)
 	if (!counts_ok(
 		nl, s->socket_workers, s->pop_workers, s->nmembers, s->nlinks))
 		return 0;
-	return CLUSTERSYNC_SESSION_FIXED + nl + (size_t)s->nmembers * 4 +
+	return CLUSTERSYNC_SESSION_FIXED + nl +
+	    (size_t)s->nmembers * CLUSTERSYNC_GRANT_LEN +
 	    (size_t)s->nlinks * CLUSTERSYNC_SESSION_LINK +
 	    ((size_t)s->socket_workers + s->pop_workers) *
 	    CLUSTERSYNC_SESSION_KEYS;
@@ -295,8 +314,11 @@ clustersync_session_encode(
 	    (s->flags & ~CLUSTERSYNC_DETACHED) != 0 ||
 	    wbuf_put_u8(&b, s->flags) == -1)
 		return -1;
+	if (!grants_ok(s))
+		return -1;
 	for (i = 0; i < s->nmembers; i++)
-		if (wbuf_put_u32(&b, s->grant[i]) == -1)
+		if (wbuf_put_u32(&b, s->grant[i]) == -1 ||
+		    wbuf_put_u8(&b, s->slot[i]) == -1)
 			return -1;
 	for (i = 0; i < s->nlinks; i++) {
 		l = &s->links[i];
@@ -383,8 +405,12 @@ clustersync_session_decode(
 		return CLUSTERSYNC_EVALUE;
 	if (len != clustersync_session_len(s))
 		return CLUSTERSYNC_ELENGTH;
-	for (i = 0; i < s->nmembers; i++)
+	for (i = 0; i < s->nmembers; i++) {
 		(void)rbuf_get_u32(&b, &s->grant[i]);
+		(void)rbuf_get_u8(&b, &s->slot[i]);
+	}
+	if (!grants_ok(s))
+		return CLUSTERSYNC_EVALUE;
 	for (i = 0; i < s->nlinks; i++) {
 		l = &s->links[i];
 		(void)rbuf_get_u8(&b, &l->id);
