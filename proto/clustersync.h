@@ -157,14 +157,14 @@ struct clustersync_want {
 /* A SESSION's body (about 11 KiB: allocate it, do not put it on a
  * worker's stack). */
 struct clustersync_session {
-	uint16_t                site;
-	char                    site_name[PROTO_SITE_MAX];
-	uint32_t                id;
-	uint8_t                 socket_workers; /* S */
-	uint8_t                 pop_workers;    /* T */
-	uint8_t                 nmembers;       /* N */
-	uint8_t                 nlinks;         /* L */
-	uint8_t                 flags;          /* CLUSTERSYNC_DETACHED */
+	uint16_t site;
+	char     site_name[PROTO_SITE_MAX];
+	uint32_t id;
+	uint8_t  socket_workers; /* S */
+	uint8_t  pop_workers;    /* T */
+	uint8_t  nmembers;       /* N */
+	uint8_t  nlinks;         /* L */
+	uint8_t  flags;          /* CLUSTERSYNC_DETACHED */
 	/* position k's granted incarnation (0: none) and the slot it
 	 * seals with: worker bytes slot * W .. slot * W + W - 1, W the
 	 * members' workers; CLUSTERSYNC_NO_SLOT with incarnation 0, else

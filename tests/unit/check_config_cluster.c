@@ -455,7 +455,7 @@ session_sample(struct clustersync_session *m)
 }
 
 #define SAMPLE_LEN                                                             \
-	(CLUSTERSYNC_SESSION_FIXED + 8 + 3 * CLUSTERSYNC_GRANT_LEN +                               \
+	(CLUSTERSYNC_SESSION_FIXED + 8 + 3 * CLUSTERSYNC_GRANT_LEN +           \
 	    2 * CLUSTERSYNC_SESSION_LINK + 8 * CLUSTERSYNC_SESSION_KEYS)
 
 START_TEST(session_exact)
@@ -556,7 +556,7 @@ START_TEST(session_garbage)
 		NM = 17,
 		NL = 18,
 		FLAGS = 19,
-		G0 = 20, /* first grant */
+		G0 = 20,                             /* first grant */
 		L0 = G0 + 3 * CLUSTERSYNC_GRANT_LEN, /* first link */
 		L1 = L0 + CLUSTERSYNC_SESSION_LINK,
 		K0 = L0 + 2 * CLUSTERSYNC_SESSION_LINK
@@ -572,7 +572,7 @@ START_TEST(session_garbage)
 	    {ID + 3, 0, CLUSTERSYNC_EVALUE},   /* with bytes 11-13 0: id 0 */
 	    {SW, 0, CLUSTERSYNC_EVALUE}, {SW, 65, CLUSTERSYNC_EVALUE},
 	    {TW, 0, CLUSTERSYNC_EVALUE}, {TW, 65, CLUSTERSYNC_EVALUE},
-	    {TW, 7, CLUSTERSYNC_ELENGTH}, /* any T: the keys' count */
+	    {TW, 7, CLUSTERSYNC_ELENGTH},       /* any T: the keys' count */
 	    {G0 + 9, 6, CLUSTERSYNC_EVALUE},    /* a slot not below T */
 	    {G0 + 4, 2, CLUSTERSYNC_EVALUE},    /* a slot granted twice */
 	    {G0 + 4, 0xff, CLUSTERSYNC_EVALUE}, /* an incarnation, no slot */
