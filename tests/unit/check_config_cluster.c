@@ -786,9 +786,9 @@ START_TEST(workers_bound)
 	config_free(c);
 	/* 22 are 66. */
 	expect_popd("{" SITE_A ", \"workers\": 22, " CLUSTER_OK "}",
-	    "t.json:1:79: workers: 22 workers on each of the cluster's 3 "
-	    "members are 66 worker bytes, more than the 64 the data plane's "
-	    "header allows: at most 21 workers\n");
+	    "t.json:1:79: workers: 22 workers make 2 slots of the data plane "
+	    "header's 64 worker bytes, fewer than the cluster's 3 members: at "
+	    "most 21 workers\n");
 	/* Without a cluster, 64 workers are fine, as before. */
 	c = parse_ok("{" SITE_A ", \"workers\": 64}", CONFIG_POPD);
 	config_free(c);
