@@ -359,6 +359,14 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d,
 			w->drop_parse++;
 			return;
 		}
+		/* A cluster member without a slot of the session's seals
+		 * nothing: an answer the Socket cannot open would only
+		 * look like a link that loses its replies. */
+		if (!csync_can_seal(pd, s)) {
+			lr->probe = 0;
+			w->drop_no_grant++;
+			return;
+		}
 		(void)probe_encode(&pr, reply, sizeof(reply));
 		(void)tunnel_seal_udp(s->tun[w->t.id], w->q, &w->drops,
 		    pd->lsn[lsn].uio[w->t.id], WIRE_PROBE_REPLY, hdr.link_id,
@@ -517,6 +525,12 @@ tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o,
 	    (site = site_for(pd, family, dst)) == NULL ||
 	    (s = site->session) == NULL) {
 		w->drop_no_site++;
+		return;
+	}
+	if (!csync_can_seal(pd, s)) {
+		/* A cluster member not granted a slot of the session yet
+		 * (cluster-session.c): nothing it sealed would open. */
+		w->drop_no_grant++;
 		return;
 	}
 	if ((rc = engine_packet(s->engine, pkt, n, 0, w->batch_ms, &res)) !=

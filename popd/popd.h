@@ -255,7 +255,8 @@ struct pworker {
 	/* packets dropped, by reason: the tunnel's, then popd's */
 	struct tunnel_drops drops;
 	uint64_t            drop_no_site, drop_parse;
-	struct dup_counters dupc; /* duplicates, both directions */
+	uint64_t            drop_no_grant; /* csync_can_seal() said no */
+	struct dup_counters dupc;          /* duplicates, both directions */
 	/* a duplicate being built: its header and the inner packet */
 	uint8_t dupbuf[DUPWIRE_HDR_LEN + WIRE_MAX_INNER];
 	/* one batch's datagrams' lessons, and packets' links */
