@@ -793,14 +793,21 @@ static void
 take(struct csync *cx, struct cs_state *cs, const struct clustersync_session *m,
     size_t pos, uint32_t node)
 {
+	unsigned i;
+
 	cs->holder = node;
 	cs->holder_pos = pos;
 	cs->holder_gone = 0;
 	cs->detached = (m->flags & CLUSTERSYNC_DETACHED) != 0;
-	memset(cs->filled, 0xff, sizeof(cs->filled));
 	cs->nm = m->nmembers;
 	memcpy(cs->grant, m->grant, sizeof(cs->grant));
 	memcpy(cs->slot, m->slot, sizeof(cs->slot));
+	/* The keys it brings: the Socket's bytes and the granted slots'
+	 * (the others are zeros, nobody's to use). */
+	memset(cs->filled, 0, sizeof(cs->filled));
+	for (i = 0; i < (unsigned)cs->sw + cs->tw; i++)
+		if (i < cs->sw || granted(cs, i - cs->sw))
+			cs->filled[i / 64] |= UINT64_C(1) << i % 64;
 	/* Granted to this process, at a slot whose bytes are all in the
 	 * message (csync_deliver() checked T against this node's). */
 	__atomic_store_n(&cs->may_seal,
