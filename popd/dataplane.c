@@ -500,6 +500,21 @@ dup_classify(struct pworker *w, struct session *s,
 	memcpy(&o->dup_to, &s->endpoint[other], o->dup_tolen);
 }
 
+/* Whether this node may seal the return packet pkt for its site: a
+ * session, and a slot of it (csync_can_seal()); under the engine's
+ * lock. */
+static int
+ready_for(struct popd *pd, const uint8_t *pkt, size_t n)
+{
+	struct site *site;
+	uint8_t      dst[16];
+	int          family;
+
+	return (family = inner_addr(pkt, n, 1, dst)) != -1 &&
+	    (site = site_for(pd, family, dst)) != NULL &&
+	    site->session != NULL && csync_can_seal(pd, site->session);
+}
+
 /* One packet for a site's LAN, under the engine's lock: its site by
  * destination, a link by its flow, where to send it in *o. */
 static void
@@ -515,6 +530,17 @@ tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o,
 
 	o->s = NULL;
 	o->fv.act = CFLOW_HANDLE;
+	if (ctx != NULL && ctx->type == CW_FORWARD && !ready_for(pd, pkt, n)) {
+		/* Forwarded here as the flow's director, but this member
+		 * cannot seal for the site yet (it just joined: its SESSION
+		 * or its slot not here): the sender owns the flow (FIRST). */
+		memset(&o->fv, 0, sizeof(o->fv));
+		o->fv.act = CFLOW_FIRST;
+		o->fv.to = ctx->from;
+		o->fv.hops = ctx->hops;
+		o->fv.from = ctx->from;
+		return;
+	}
 	/* In a cluster, a flow another member owns goes there. */
 	if (pd->fwd != NULL) {
 		fwd_down(w, pkt, n, ctx, &o->fv);
