@@ -249,13 +249,14 @@ session(const struct ctl_hello *h, uint32_t id)
 
 /*
  * A cluster's members seal a site's return packets under worker bytes of
- * their own (doc/CLUSTER.md, "Sessions across members"): member k's
- * tunnel of worker w writes k * W + w in the header and seals under that
- * byte's key, so that two members' ranges never meet and a (link,
+ * their own (doc/CLUSTER.md, "Sessions across members"): the member with
+ * slot k (here its position: a session with no cluster state) has its
+ * tunnel of worker w write k * W + w in the header and seal under that
+ * byte's key, so that two members' slots never meet and a (link,
  * counter) is never sealed twice under one key, however many members
- * seal for the session.  The WELCOME says members * W, and the Socket's
- * tunnel for that count opens every member's packets, each only under
- * its own byte's key.
+ * seal for the session.  The WELCOME says every slot's bytes, and the
+ * Socket's tunnel for that count opens every member's packets, each only
+ * under its own byte's key.
  */
 START_TEST(cluster_worker_bytes)
 {
