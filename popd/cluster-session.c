@@ -587,7 +587,7 @@ build(struct csync *cx, struct session *s)
 	snprintf(m->site_name, sizeof(m->site_name), "%s", s->site->conf->name);
 	m->id = s->id;
 	m->socket_workers = cs->sw;
-	m->pop_workers = cs->tw;
+	m->slot_bytes = cs->ww;
 	m->nmembers = cs->nm;
 	grant_slots(cx, s);
 	memcpy(m->grant, cs->grant, sizeof(m->grant));
@@ -627,7 +627,7 @@ build(struct csync *cx, struct session *s)
 	}
 	for (i = 0; i < (unsigned)cs->sw + cs->tw; i++) {
 		/* The bytes of slots granted now; the others' keys are
-		 * nobody's to use, sent as zeros. */
+		 * nobody's to use, neither derived nor sent. */
 		if (i >= cs->sw && !granted(cs, i - cs->sw))
 			continue;
 		fill_keys(
@@ -637,9 +637,13 @@ build(struct csync *cx, struct session *s)
 		if (!(cs->filled[i / 64] & UINT64_C(1) << i % 64))
 			return -1;
 	}
-	for (i = 0; i < (unsigned)cs->sw + cs->tw; i++)
-		if (i < cs->sw || granted(cs, i - cs->sw))
-			m->keys[i] = cs->keys[i];
+	/* The Socket's bytes, then each granted position's slot's. */
+	memcpy(m->keys, cs->keys, (size_t)cs->sw * sizeof(cs->keys[0]));
+	for (i = 0, e = cs->sw; i < cs->nm; i++)
+		if (cs->grant[i] != 0)
+			for (w = 0; w < cs->ww; w++)
+				m->keys[e++] =
+				    cs->keys[cs->sw + cs->slot[i] * cs->ww + w];
 	return 0;
 }
 
@@ -793,7 +797,7 @@ static void
 take(struct csync *cx, struct cs_state *cs, const struct clustersync_session *m,
     size_t pos, uint32_t node)
 {
-	unsigned i;
+	unsigned i, w, k;
 
 	cs->holder = node;
 	cs->holder_pos = pos;
@@ -802,21 +806,31 @@ take(struct csync *cx, struct cs_state *cs, const struct clustersync_session *m,
 	cs->nm = m->nmembers;
 	memcpy(cs->grant, m->grant, sizeof(cs->grant));
 	memcpy(cs->slot, m->slot, sizeof(cs->slot));
-	/* The keys it brings: the Socket's bytes and the granted slots'
-	 * (the others are zeros, nobody's to use). */
+	/* The keys it brings, by worker byte: the Socket's, then each
+	 * granted position's slot's (csync_deliver() checked that the
+	 * message's slots are this node's: W the same). */
 	memset(cs->filled, 0, sizeof(cs->filled));
-	for (i = 0; i < (unsigned)cs->sw + cs->tw; i++)
-		if (i < cs->sw || granted(cs, i - cs->sw))
-			cs->filled[i / 64] |= UINT64_C(1) << i % 64;
-	/* Granted to this process, at a slot whose bytes are all in the
-	 * message (csync_deliver() checked T against this node's). */
+	memcpy(cs->keys, m->keys, (size_t)cs->sw * sizeof(cs->keys[0]));
+	for (i = 0; i < cs->sw; i++)
+		cs->filled[i / 64] |= UINT64_C(1) << i % 64;
+	for (i = 0, k = cs->sw; i < cs->nm; i++) {
+		if (m->grant[i] == 0)
+			continue;
+		for (w = 0; w < cs->ww; w++, k++) {
+			unsigned b = cs->sw + m->slot[i] * cs->ww + w;
+
+			if (b >= (unsigned)cs->sw + cs->tw)
+				continue;
+			cs->keys[b] = m->keys[k];
+			cs->filled[b / 64] |= UINT64_C(1) << b % 64;
+		}
+	}
+	/* Granted to this process, at a slot whose bytes it has. */
 	__atomic_store_n(&cs->may_seal,
 	    m->grant[cx->pos] != 0 &&
 		m->grant[cx->pos] == cx->ms.incarnation(cx->ms.arg) &&
 		((unsigned)m->slot[cx->pos] + 1) * cx->workers <= cs->tw,
 	    __ATOMIC_RELAXED);
-	memcpy(
-	    cs->keys, m->keys, ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]));
 }
 
 /* A new backup of m for site, in place of its session (of another id). */
@@ -842,8 +856,8 @@ install(struct csync *cx, struct site *site,
 		h.links[i].up_mbps = m->links[i].up_mbps;
 		h.links[i].down_mbps = m->links[i].down_mbps;
 	}
-	if ((cs = cs_alloc(m->socket_workers, m->pop_workers, cx->workers)) ==
-	    NULL)
+	if ((cs = cs_alloc(m->socket_workers, popd_wire_workers(pd),
+		 cx->workers)) == NULL)
 		return -1;
 	take(cx, cs, m, pos, node);
 	if ((s = session_make(pd, site, NULL, &h, m->id, csync_derive, cs)) ==
@@ -977,8 +991,7 @@ csync_deliver(
 			s->cs->ordered = 1;
 		goto out;
 	}
-	if (m->nmembers != cx->nmembers ||
-	    m->pop_workers != popd_wire_workers(pd) ||
+	if (m->nmembers != cx->nmembers || m->slot_bytes != cx->workers ||
 	    m->id >> ID_POS_SHIFT != pos) {
 		cx->mismatch++;
 		goto out;
@@ -988,7 +1001,7 @@ csync_deliver(
 		goto out;
 	}
 	if (s != NULL && s->id == m->id && s->cs != NULL && !s->cs->own &&
-	    s->cs->sw == m->socket_workers && s->cs->tw == m->pop_workers) {
+	    s->cs->sw == m->socket_workers) {
 		/* The same session, newer keys or grants. */
 		could = s->cs->may_seal;
 		take(cx, s->cs, m, pos, node);

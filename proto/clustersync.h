@@ -161,18 +161,19 @@ struct clustersync_session {
 	char     site_name[PROTO_SITE_MAX];
 	uint32_t id;
 	uint8_t  socket_workers; /* S */
-	uint8_t  pop_workers;    /* T */
+	uint8_t  slot_bytes;     /* W: a slot's worker bytes */
 	uint8_t  nmembers;       /* N */
 	uint8_t  nlinks;         /* L */
 	uint8_t  flags;          /* CLUSTERSYNC_DETACHED */
 	/* position k's granted incarnation (0: none) and the slot it
-	 * seals with: worker bytes slot * W .. slot * W + W - 1, W the
-	 * members' workers; CLUSTERSYNC_NO_SLOT with incarnation 0, else
-	 * below T and no two positions' alike */
+	 * seals with: worker bytes slot * W .. slot * W + W - 1;
+	 * CLUSTERSYNC_NO_SLOT with incarnation 0, else below 64 / W and
+	 * no two positions' alike */
 	uint32_t                grant[CLUSTERSYNC_MEMBERS_MAX];
 	uint8_t                 slot[CLUSTERSYNC_MEMBERS_MAX];
 	struct clustersync_link links[PROTO_MAX_LINKS];
-	/* up: [0, S) the Socket's worker bytes; down: [S, S + T) popd's */
+	/* up: [0, S) the Socket's worker bytes; then, for each granted
+	 * position in order, its slot's W bytes (clustersync_session_nkeys()) */
 	struct clustersync_keys keys[2 * PROTO_MAX_WORKERS];
 };
 
@@ -193,6 +194,8 @@ int clustersync_hello_decode(
 
 /* The body's length for s's counts (0 if a count is out of range). */
 size_t clustersync_session_len(const struct clustersync_session *);
+/* Its keys: S, and W for each granted position. */
+size_t clustersync_session_nkeys(const struct clustersync_session *);
 /* Writes s's body into out: its length, or -1 (a count or field out of
  * range, or outlen too small). */
 int clustersync_session_encode(

@@ -60,7 +60,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int q;
 
 		if ((s.grant[r] == 0) != (s.slot[r] == CLUSTERSYNC_NO_SLOT) ||
-		    (s.grant[r] != 0 && s.slot[r] >= s.pop_workers))
+		    (s.grant[r] != 0 &&
+			s.slot[r] >= PROTO_MAX_WORKERS / s.slot_bytes))
 			abort();
 		for (q = 0; q < r; q++)
 			if (s.grant[q] != 0 && s.slot[q] == s.slot[r] &&

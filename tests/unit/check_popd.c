@@ -468,7 +468,7 @@ session_msg(
 	static uint8_t                    body[CLUSTERSYNC_SESSION_BODY_MAX];
 	struct aead                      *a;
 	uint8_t                           k[32], nonce[12] = {7};
-	unsigned                          i;
+	unsigned                          i, j;
 	int                               n;
 
 	memset(&m, 0, sizeof(m));
@@ -477,7 +477,7 @@ session_msg(
 	    m.site_name, sizeof(m.site_name), "%s", pd->conf->sites[site].name);
 	m.id = id;
 	m.socket_workers = 1;
-	m.pop_workers = 64;
+	m.slot_bytes = 2;
 	m.nmembers = 3;
 	m.nlinks = 2;
 	m.flags = msg_flags;
@@ -495,16 +495,24 @@ session_msg(
 	m.links[1].id = 1;
 	snprintf(m.links[1].name, sizeof(m.links[1].name), "WAN2");
 	m.links[1].down_mbps = 20;
-	for (i = 0; i < 65; i++) {
-		ck_assert_int_eq(
-		    table_derive(NULL, 0, i == 0, (uint8_t)(i == 0 ? 0 : i - 1),
-			m.keys[i].key[0]),
-		    0);
-		ck_assert_int_eq(
-		    table_derive(NULL, 1, i == 0, (uint8_t)(i == 0 ? 0 : i - 1),
-			m.keys[i].key[1]),
-		    0);
+	/* The Socket's byte, then the granted slots' bytes in the order
+	 * of their positions. */
+	for (i = 0, j = 1; i < 2; i++) {
+		unsigned slot = i == 0 ? msg_slot0 : 1, b;
+
+		if (m.grant[i] == 0)
+			continue;
+		for (b = 2 * slot; b < 2 * slot + 2; b++, j++) {
+			ck_assert_int_eq(table_derive(NULL, 0, 0, (uint8_t)b,
+					     m.keys[j].key[0]),
+			    0);
+			ck_assert_int_eq(table_derive(NULL, 1, 0, (uint8_t)b,
+					     m.keys[j].key[1]),
+			    0);
+		}
 	}
+	ck_assert_int_eq(table_derive(NULL, 0, 1, 0, m.keys[0].key[0]), 0);
+	ck_assert_int_eq(table_derive(NULL, 1, 1, 0, m.keys[0].key[1]), 0);
 	ck_assert_int_gt(
 	    n = clustersync_session_encode(&m, body, sizeof(body)), 0);
 	ck_assert_int_eq(
@@ -797,7 +805,7 @@ START_TEST(cluster_own_session)
 	    clustersync_session_decode(body, (size_t)n, &m), CLUSTERSYNC_OK);
 	ck_assert_uint_eq(m.id, id);
 	ck_assert_uint_eq(m.site, 1);
-	ck_assert_uint_eq(m.pop_workers, 64);
+	ck_assert_uint_eq(m.slot_bytes, 2);
 	ck_assert_uint_eq(m.grant[0], 0x100);
 	ck_assert_uint_eq(m.grant[1], 0x101);
 	ck_assert_uint_eq(m.grant[2], 0x102);
@@ -807,8 +815,10 @@ START_TEST(cluster_own_session)
 	ck_assert_uint_eq(m.slot[2], 2);
 	/* No TLS connection behind it here: detached, said so. */
 	ck_assert_uint_eq(m.flags, CLUSTERSYNC_DETACHED);
-	/* The keys of every granted slot's bytes, as the Socket derives
-	 * them; the other slots' are nobody's: zeros. */
+	/* The keys of the Socket's byte and of every granted slot's bytes
+	 * (slots 0, 1, 2: bytes 0 to 5), as the Socket derives them, and no
+	 * more (the other slots' are nobody's). */
+	ck_assert_uint_eq(clustersync_session_nkeys(&m), 7);
 	for (n = 0; n < 7; n++) {
 		ck_assert_int_eq(table_derive(NULL, 0, n == 0,
 				     (uint8_t)(n == 0 ? 0 : n - 1), dk),
@@ -816,9 +826,6 @@ START_TEST(cluster_own_session)
 		ck_assert_mem_eq(m.keys[n].key[0], dk, 32);
 		ck_assert_uint_eq(m.keys[n].epoch, 0);
 	}
-	memset(dk, 0, sizeof(dk));
-	for (; n < 65; n++)
-		ck_assert_mem_eq(m.keys[n].key[0], dk, 32);
 
 	/* Member 3 is at epoch 1 of its byte 4 and wants epoch 2's key:
 	 * the holder derives it and announces the session again. */
