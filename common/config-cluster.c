@@ -279,11 +279,12 @@ config_cluster_diff(
 
 /*
  * A cluster's members seal a site's return packets each with worker
- * bytes of its own (doc/CLUSTER.md, "Sessions across members"): member
- * k with k * workers .. k * workers + workers - 1, so the Socket derives
- * a key of each of members * workers bytes, which the wire's worker
- * count bounds.  Run after "workers" and "cluster" are read; "workers"
- * absent is checked at start, against the CPUs (popd/cluster-ctl.c).
+ * bytes of its own (doc/CLUSTER.md, "Sessions across members"): the
+ * wire's PROTO_MAX_WORKERS bytes are cut into slots of `workers` bytes,
+ * one slot a member process, so there must be a slot for each member
+ * (and the ones left over are for members that restart).  Run after
+ * "workers" and "cluster" are read; "workers" absent is checked at
+ * start, against the CPUs (popd/cluster-ctl.c).
  */
 void
 cfg_check_cluster_workers(struct cparse *cp, struct config *conf, json_t *root)
@@ -296,10 +297,9 @@ cfg_check_cluster_workers(struct cparse *cp, struct config *conf, json_t *root)
 		return;
 	(void)cfg_member(cp, root, 0, "workers", &node);
 	cfg_report(cp, node,
-	    "%u workers on each of the cluster's %zu members are %zu worker "
-	    "bytes, more than the %d the data plane's header allows: at most "
-	    "%zu workers",
-	    conf->workers, conf->cluster.nmembers,
-	    conf->cluster.nmembers * conf->workers, PROTO_MAX_WORKERS,
-	    PROTO_MAX_WORKERS / conf->cluster.nmembers);
+	    "%u workers make %u slots of the data plane header's %d worker "
+	    "bytes, fewer than the cluster's %zu members: at most %zu "
+	    "workers",
+	    conf->workers, PROTO_MAX_WORKERS / conf->workers, PROTO_MAX_WORKERS,
+	    conf->cluster.nmembers, PROTO_MAX_WORKERS / conf->cluster.nmembers);
 }

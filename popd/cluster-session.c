@@ -11,17 +11,19 @@
  * The rule that keeps a nonce from repeating: under one key a (link,
  * counter) is sealed at most once.  The keys are the Socket's, per
  * (session, epoch, direction, sender worker byte), so:
- *  - member k seals only with worker bytes k * W .. k * W + W - 1 (W:
- *    popd's workers, the same on every member, said in the HELLO); the
- *    WELCOME says N * W (popd_wire_workers());
- *  - a member's tunnels of a session are made once per process: a
- *    member that restarts would start its counters at 0 again under the
- *    same keys.  So the holder grants each member position to the one
- *    incarnation it first saw joined (grant[], never changed for the
- *    session), and a member whose incarnation is not the granted one
- *    seals under a random key (nothing the Socket opens: its return
- *    packets are lost, none repeats a nonce) until the site's next
- *    session;
+ *  - the wire's 64 worker bytes are cut into slots of W (popd's
+ *    workers, the same on every member, said in the HELLO): 64 / W
+ *    slots, and the WELCOME says all their bytes (popd_wire_workers());
+ *  - a member's tunnels of a session start their counters at 0, and a
+ *    member that restarts would do so again under the same keys.  So
+ *    the holder grants each (position, incarnation) it sees joined a
+ *    slot never granted before in the session (grant[], slot[]; the
+ *    first incarnations slots 0 .. N - 1): a restarted process seals
+ *    under bytes nobody sealed with.  Out of slots, the holder closes
+ *    the site's channel so that the Socket makes a new session (its
+ *    flows stay in the site's engine).  A member not granted seals
+ *    nothing: csync_can_seal() says so to the data plane, and its
+ *    tunnels have a random key besides;
  *  - a session id a member dropped or saw replaced is never installed
  *    again (site->cs_dead).
  *
@@ -73,7 +75,12 @@ struct cs_state {
 	/* keys[i] holds keys (bit i): derived, or from a SESSION */
 	uint64_t filled[2];
 	uint8_t  sw, tw, nm; /* Socket workers, popd worker bytes, members */
+	uint8_t  ww;         /* worker bytes a slot (popd's workers) */
+	int      renew;      /* own: out of slots, a new session wanted (1), the
+			 * channel closed for it (2) */
 	uint32_t grant[CLUSTERSYNC_MEMBERS_MAX];
+	uint8_t  slot[CLUSTERSYNC_MEMBERS_MAX];
+	uint64_t slots_used; /* own: every slot granted in the session */
 	/* backup: keys its tunnels asked for and no SESSION had, by
 	 * worker byte as keys[] (the epoch wanted, 0: none), to ask the
 	 * holder for (WANT) */
@@ -104,7 +111,7 @@ struct csync {
 
 	uint64_t sent, received, installed, updated, replaced, stepped_down;
 	uint64_t bad, unknown_site, mismatch, stale, keys_missing, overflows;
-	uint64_t wants_sent, wants_received, wants_answered;
+	uint64_t wants_sent, wants_received, wants_answered, renewals;
 	struct log_ratelimit log;
 };
 
@@ -129,7 +136,7 @@ cs_state_free(struct cs_state *cs)
 }
 
 static struct cs_state *
-cs_alloc(unsigned sw, unsigned tw)
+cs_alloc(unsigned sw, unsigned tw, unsigned ww)
 {
 	struct cs_state *cs;
 	size_t           n = (size_t)sw + tw;
@@ -141,13 +148,38 @@ cs_alloc(unsigned sw, unsigned tw)
 	cs->want = (uint32_t *)(void *)(cs->keys + n);
 	cs->sw = (uint8_t)sw;
 	cs->tw = (uint8_t)tw;
+	cs->ww = (uint8_t)ww;
+	memset(cs->slot, CLUSTERSYNC_NO_SLOT, sizeof(cs->slot));
 	return cs;
 }
 
 unsigned
 popd_wire_workers(const struct popd *pd)
 {
-	return (pd->cl_members > 0 ? pd->cl_members : 1) * pd->nworkers;
+	/* A cluster: every slot's bytes (see above); the loader made sure
+	 * there are at least as many slots as members. */
+	if (pd->cl_members > 0)
+		return PROTO_MAX_WORKERS / pd->nworkers * pd->nworkers;
+	return pd->nworkers;
+}
+
+/* The slot this process seals a session with: its grant's, else its
+ * position's (a backup not granted seals nothing: csync_can_seal()). */
+static unsigned
+my_slot(const struct popd *pd, const struct cs_state *cs)
+{
+	if (cs == NULL || pd->cl_pos >= CLUSTERSYNC_MEMBERS_MAX ||
+	    cs->slot[pd->cl_pos] == CLUSTERSYNC_NO_SLOT)
+		return pd->cl_pos;
+	return cs->slot[pd->cl_pos];
+}
+
+int
+csync_can_seal(const struct popd *pd, const struct session *s)
+{
+	(void)pd;
+	return s->cs == NULL || s->cs->own ||
+	    __atomic_load_n(&s->cs->may_seal, __ATOMIC_RELAXED);
 }
 
 static void
@@ -277,7 +309,8 @@ csync_own_state(struct popd *pd, unsigned socket_workers)
 	struct cs_state *cs;
 
 	if (pd->csync == NULL ||
-	    (cs = cs_alloc(socket_workers, popd_wire_workers(pd))) == NULL)
+	    (cs = cs_alloc(
+		 socket_workers, popd_wire_workers(pd), pd->nworkers)) == NULL)
 		return NULL;
 	cs->own = 1;
 	cs->tls = pd->csync->ms.derive;
@@ -286,6 +319,8 @@ csync_own_state(struct popd *pd, unsigned socket_workers)
 	cs->holder_pos = pd->cl_pos;
 	cs->nm = (uint8_t)pd->cl_members;
 	cs->grant[pd->cl_pos] = pd->csync->ms.incarnation(pd->csync->ms.arg);
+	cs->slot[pd->cl_pos] = (uint8_t)pd->cl_pos;
+	cs->slots_used = UINT64_C(1) << pd->cl_pos;
 	return cs;
 }
 
@@ -355,7 +390,7 @@ csync_tunnel_start(const struct popd *pd, const struct session *s, unsigned w,
 	unsigned               p;
 
 	memset(st, 0, sizeof(*st));
-	st->tx_worker = pd->cl_pos * pd->nworkers + w;
+	st->tx_worker = my_slot(pd, cs) * pd->nworkers + w;
 	if (cs == NULL || cs->own)
 		return;
 	/* A backup starts where the holder's message says each worker
@@ -486,6 +521,52 @@ to_addr(const struct sockaddr_storage *ss, socklen_t len, struct wp_addr *a,
 		memset(a, 0, sizeof(*a));
 }
 
+/* Whether popd worker byte b is in a slot granted now. */
+static int
+granted(const struct cs_state *cs, unsigned b)
+{
+	unsigned i;
+
+	for (i = 0; i < cs->nm; i++)
+		if (cs->grant[i] != 0 && cs->slot[i] == b / cs->ww)
+			return 1;
+	return 0;
+}
+
+/* Each position's live incarnation gets a slot of its own, never granted
+ * before in the session: its position's if that is free, else the
+ * lowest free one.  Out of slots: no grant, and the session is renewed
+ * (csync_flush() closes the site's channel). */
+static void
+grant_slots(struct csync *cx, struct session *s)
+{
+	struct cs_state *cs = s->cs;
+	unsigned         i, k, nslots = cs->tw / cs->ww;
+	uint32_t         node, inc;
+
+	for (i = 0; i < cs->nm; i++) {
+		if (!cx->ms.member(cx->ms.arg, i, &node, &inc) || inc == 0 ||
+		    cs->grant[i] == inc)
+			continue;
+		k = i;
+		if (k >= nslots || (cs->slots_used & UINT64_C(1) << k))
+			for (k = 0;
+			     k < nslots && (cs->slots_used & UINT64_C(1) << k);
+			     k++)
+				;
+		if (k == nslots) {
+			if (cs->renew == 0) {
+				cs->renew = 1;
+				cx->renewals++;
+			}
+			continue;
+		}
+		cs->grant[i] = inc;
+		cs->slot[i] = (uint8_t)k;
+		cs->slots_used |= UINT64_C(1) << k;
+	}
+}
+
 /* The message of one session this node holds, in cx->msg: 0, or -1 if
  * a key is missing. */
 static int
@@ -494,7 +575,7 @@ build(struct csync *cx, struct session *s)
 	struct popd                *pd = cx->pd;
 	struct cs_state            *cs = s->cs;
 	struct clustersync_session *m = &cx->msg;
-	uint32_t                    node, inc, e;
+	uint32_t                    e;
 	uint32_t                    epoch[2 * PROTO_MAX_WORKERS];
 	unsigned                    i, w;
 
@@ -506,15 +587,11 @@ build(struct csync *cx, struct session *s)
 	snprintf(m->site_name, sizeof(m->site_name), "%s", s->site->conf->name);
 	m->id = s->id;
 	m->socket_workers = cs->sw;
-	m->pop_workers = cs->tw;
+	m->slot_bytes = cs->ww;
 	m->nmembers = cs->nm;
-	/* A position is granted once, to the first incarnation seen
-	 * joined: never again to another (see above). */
-	for (i = 0; i < cs->nm; i++)
-		if (cs->grant[i] == 0 &&
-		    cx->ms.member(cx->ms.arg, i, &node, &inc))
-			cs->grant[i] = inc;
+	grant_slots(cx, s);
 	memcpy(m->grant, cs->grant, sizeof(m->grant));
+	memcpy(m->slot, cs->slot, sizeof(m->slot));
 	m->nlinks = (uint8_t)s->nlinks;
 	/* Without its channel the holder vouches for the session no more:
 	 * the members' grace starts (session_grace_s), as its own. */
@@ -543,12 +620,16 @@ build(struct csync *cx, struct session *s)
 			if (wire_steer(i, s->id, pd->nworkers) == w &&
 			    (e = tunnel_rx_epoch(s->tun[w], i)) > epoch[i])
 				epoch[i] = e;
-		i = cs->sw + pd->cl_pos * pd->nworkers + w;
+		i = cs->sw + my_slot(pd, cs) * pd->nworkers + w;
 		if (i < (unsigned)cs->sw + cs->tw)
 			epoch[i] = tunnel_tx_epoch(s->tun[w]);
 		dpw_unlock(&pd->w[w].t);
 	}
 	for (i = 0; i < (unsigned)cs->sw + cs->tw; i++) {
+		/* The bytes of slots granted now; the others' keys are
+		 * nobody's to use, neither derived nor sent. */
+		if (i >= cs->sw && !granted(cs, i - cs->sw))
+			continue;
 		fill_keys(
 		    s, i, i < cs->sw, i < cs->sw ? i : i - cs->sw, epoch[i]);
 		/* Never a key not derived: nothing goes (cannot be, but
@@ -556,8 +637,13 @@ build(struct csync *cx, struct session *s)
 		if (!(cs->filled[i / 64] & UINT64_C(1) << i % 64))
 			return -1;
 	}
-	memcpy(
-	    m->keys, cs->keys, ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]));
+	/* The Socket's bytes, then each granted position's slot's. */
+	memcpy(m->keys, cs->keys, (size_t)cs->sw * sizeof(cs->keys[0]));
+	for (i = 0, e = cs->sw; i < cs->nm; i++)
+		if (cs->grant[i] != 0)
+			for (w = 0; w < cs->ww; w++)
+				m->keys[e++] =
+				    cs->keys[cs->sw + cs->slot[i] * cs->ww + w];
 	return 0;
 }
 
@@ -653,6 +739,7 @@ csync_flush(struct csync *cx)
 			 * nothing sent, and the id leaves the queue */
 			if (len >= 0 && cs->own)
 				cx->sent++;
+
 			else if (len >= 0)
 				cx->wants_sent++;
 			if (!cs->own) {
@@ -662,6 +749,14 @@ csync_flush(struct csync *cx)
 				cs->wants = 0;
 			}
 			cs->pending = 0;
+			if (cs->own && cs->renew == 1 && s->conn != NULL) {
+				/* Out of slots: the Socket reconnects, to a
+				 * new session with every slot free. */
+				cs->renew = 2;
+				control_close(s->conn,
+				    "a new session: out of worker byte slots "
+				    "for the cluster's members");
+			}
 		}
 		cx->head = (cx->head + 1) % CSYNC_RING;
 		cx->n--;
@@ -702,17 +797,40 @@ static void
 take(struct csync *cx, struct cs_state *cs, const struct clustersync_session *m,
     size_t pos, uint32_t node)
 {
+	unsigned i, w, k;
+
 	cs->holder = node;
 	cs->holder_pos = pos;
 	cs->holder_gone = 0;
 	cs->detached = (m->flags & CLUSTERSYNC_DETACHED) != 0;
-	memset(cs->filled, 0xff, sizeof(cs->filled));
 	cs->nm = m->nmembers;
 	memcpy(cs->grant, m->grant, sizeof(cs->grant));
-	cs->may_seal = m->grant[cx->pos] != 0 &&
-	    m->grant[cx->pos] == cx->ms.incarnation(cx->ms.arg);
-	memcpy(
-	    cs->keys, m->keys, ((size_t)cs->sw + cs->tw) * sizeof(cs->keys[0]));
+	memcpy(cs->slot, m->slot, sizeof(cs->slot));
+	/* The keys it brings, by worker byte: the Socket's, then each
+	 * granted position's slot's (csync_deliver() checked that the
+	 * message's slots are this node's: W the same). */
+	memset(cs->filled, 0, sizeof(cs->filled));
+	memcpy(cs->keys, m->keys, (size_t)cs->sw * sizeof(cs->keys[0]));
+	for (i = 0; i < cs->sw; i++)
+		cs->filled[i / 64] |= UINT64_C(1) << i % 64;
+	for (i = 0, k = cs->sw; i < cs->nm; i++) {
+		if (m->grant[i] == 0)
+			continue;
+		for (w = 0; w < cs->ww; w++, k++) {
+			unsigned b = cs->sw + m->slot[i] * cs->ww + w;
+
+			if (b >= (unsigned)cs->sw + cs->tw)
+				continue;
+			cs->keys[b] = m->keys[k];
+			cs->filled[b / 64] |= UINT64_C(1) << b % 64;
+		}
+	}
+	/* Granted to this process, at a slot whose bytes it has. */
+	__atomic_store_n(&cs->may_seal,
+	    m->grant[cx->pos] != 0 &&
+		m->grant[cx->pos] == cx->ms.incarnation(cx->ms.arg) &&
+		((unsigned)m->slot[cx->pos] + 1) * cx->workers <= cs->tw,
+	    __ATOMIC_RELAXED);
 }
 
 /* A new backup of m for site, in place of its session (of another id). */
@@ -738,7 +856,8 @@ install(struct csync *cx, struct site *site,
 		h.links[i].up_mbps = m->links[i].up_mbps;
 		h.links[i].down_mbps = m->links[i].down_mbps;
 	}
-	if ((cs = cs_alloc(m->socket_workers, m->pop_workers)) == NULL)
+	if ((cs = cs_alloc(m->socket_workers, popd_wire_workers(pd),
+		 cx->workers)) == NULL)
 		return -1;
 	take(cx, cs, m, pos, node);
 	if ((s = session_make(pd, site, NULL, &h, m->id, csync_derive, cs)) ==
@@ -872,8 +991,7 @@ csync_deliver(
 			s->cs->ordered = 1;
 		goto out;
 	}
-	if (m->nmembers != cx->nmembers ||
-	    m->pop_workers != cx->nmembers * cx->workers ||
+	if (m->nmembers != cx->nmembers || m->slot_bytes != cx->workers ||
 	    m->id >> ID_POS_SHIFT != pos) {
 		cx->mismatch++;
 		goto out;
@@ -883,7 +1001,7 @@ csync_deliver(
 		goto out;
 	}
 	if (s != NULL && s->id == m->id && s->cs != NULL && !s->cs->own &&
-	    s->cs->sw == m->socket_workers && s->cs->tw == m->pop_workers) {
+	    s->cs->sw == m->socket_workers) {
 		/* The same session, newer keys or grants. */
 		could = s->cs->may_seal;
 		take(cx, s->cs, m, pos, node);
@@ -990,7 +1108,7 @@ csync_json(const struct csync *cx)
 		}
 	}
 	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-			 "s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+			 "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 	    "own", (json_int_t)own, "held", (json_int_t)held, "sealing",
 	    (json_int_t)sealing, "pending", (json_int_t)cx->n, "sent",
 	    (json_int_t)cx->sent, "received", (json_int_t)cx->received,
@@ -1003,6 +1121,6 @@ csync_json(const struct csync *cx)
 	    "wants_sent", (json_int_t)cx->wants_sent, "wants_received",
 	    (json_int_t)cx->wants_received, "wants_answered",
 	    (json_int_t)cx->wants_answered, "overflows",
-	    (json_int_t)cx->overflows, "worker_bytes",
-	    (json_int_t)(cx->nmembers * cx->workers));
+	    (json_int_t)cx->overflows, "renewals", (json_int_t)cx->renewals,
+	    "worker_bytes", (json_int_t)popd_wire_workers(pd));
 }

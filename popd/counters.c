@@ -100,8 +100,9 @@ static int
 workers_json(
     struct popd *pd, json_t **drops, json_t **io, json_t **wk, json_t **dup)
 {
-	struct dup_counters   dc;
-	struct dataev_drop    own[] = {{"no_site", 0}, {"unparsable", 0}};
+	struct dup_counters dc;
+	struct dataev_drop  own[] = {
+	     {"no_site", 0}, {"unparsable", 0}, {"no_grant", 0}};
 	struct tunnel_drops   d;
 	struct udpio         *ios[CONFIG_LISTEN_MAX * PROTO_MAX_WORKERS];
 	const struct tun_dev *tds[PROTO_MAX_WORKERS];
@@ -120,6 +121,7 @@ workers_json(
 		tunnel_drops_add(&d, &w->drops);
 		own[0].n += w->drop_no_site;
 		own[1].n += w->drop_parse;
+		own[2].n += w->drop_no_grant;
 		dup_counters_add(&dc, &w->dupc);
 		tun_write += w->td->write_errors;
 		tds[k] = w->td;

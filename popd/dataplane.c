@@ -359,6 +359,14 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d,
 			w->drop_parse++;
 			return;
 		}
+		/* A cluster member without a slot of the session's seals
+		 * nothing: an answer the Socket cannot open would only
+		 * look like a link that loses its replies. */
+		if (!csync_can_seal(pd, s)) {
+			lr->probe = 0;
+			w->drop_no_grant++;
+			return;
+		}
 		(void)probe_encode(&pr, reply, sizeof(reply));
 		(void)tunnel_seal_udp(s->tun[w->t.id], w->q, &w->drops,
 		    pd->lsn[lsn].uio[w->t.id], WIRE_PROBE_REPLY, hdr.link_id,
@@ -492,6 +500,21 @@ dup_classify(struct pworker *w, struct session *s,
 	memcpy(&o->dup_to, &s->endpoint[other], o->dup_tolen);
 }
 
+/* Whether this node may seal the return packet pkt for its site: a
+ * session, and a slot of it (csync_can_seal()); under the engine's
+ * lock. */
+static int
+ready_for(struct popd *pd, const uint8_t *pkt, size_t n)
+{
+	struct site *site;
+	uint8_t      dst[16];
+	int          family;
+
+	return (family = inner_addr(pkt, n, 1, dst)) != -1 &&
+	    (site = site_for(pd, family, dst)) != NULL &&
+	    site->session != NULL && csync_can_seal(pd, site->session);
+}
+
 /* One packet for a site's LAN, under the engine's lock: its site by
  * destination, a link by its flow, where to send it in *o. */
 static void
@@ -507,6 +530,17 @@ tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o,
 
 	o->s = NULL;
 	o->fv.act = CFLOW_HANDLE;
+	if (ctx != NULL && ctx->type == CW_FORWARD && !ready_for(pd, pkt, n)) {
+		/* Forwarded here as the flow's director, but this member
+		 * cannot seal for the site yet (it just joined: its SESSION
+		 * or its slot not here): the sender owns the flow (FIRST). */
+		memset(&o->fv, 0, sizeof(o->fv));
+		o->fv.act = CFLOW_FIRST;
+		o->fv.to = ctx->from;
+		o->fv.hops = ctx->hops;
+		o->fv.from = ctx->from;
+		return;
+	}
 	/* In a cluster, a flow another member owns goes there. */
 	if (pd->fwd != NULL) {
 		fwd_down(w, pkt, n, ctx, &o->fv);
@@ -517,6 +551,12 @@ tun_classify(struct pworker *w, uint8_t *pkt, size_t n, struct pw_send *o,
 	    (site = site_for(pd, family, dst)) == NULL ||
 	    (s = site->session) == NULL) {
 		w->drop_no_site++;
+		return;
+	}
+	if (!csync_can_seal(pd, s)) {
+		/* A cluster member not granted a slot of the session yet
+		 * (cluster-session.c): nothing it sealed would open. */
+		w->drop_no_grant++;
 		return;
 	}
 	if ((rc = engine_packet(s->engine, pkt, n, 0, w->batch_ms, &res)) !=

@@ -368,6 +368,7 @@ on_packet(struct fwd *f, const struct cw_hdr *h, uint8_t *inner, size_t len)
 	struct wire_hdr         wh;
 	struct udpio_dgram      d;
 	struct sockaddr_storage ss;
+	struct session         *s;
 
 	if (h->origin == CW_ORIGIN_TUN) {
 		w = &pd->w[0];
@@ -389,10 +390,18 @@ on_packet(struct fwd *f, const struct cw_hdr *h, uint8_t *inner, size_t len)
 	 * (the kernel's steering of the data sockets, wire.h). */
 	w = &pd->w[wire_steer(wh.worker, wh.session, pd->nworkers)];
 	pthread_mutex_lock(&w->t.mu);
-	if (session_by_id(pd, wh.session) == NULL) {
+	if ((s = session_by_id(pd, wh.session)) == NULL ||
+	    !csync_can_seal(pd, s)) {
 		pthread_mutex_unlock(&w->t.mu);
 		pthread_mutex_lock(&f->mu);
-		f->drops[FD_NO_SESSION]++;
+		/* Not ready for the site's session (a member that just
+		 * joined: its SESSION or its slot not here yet,
+		 * doc/CLUSTER.md): a FORWARD goes back to its sender as a
+		 * FIRST, and the sender, which opened it, owns the flow. */
+		if (h->type != CW_FORWARD ||
+		    send_locked(f, CW_FIRST, h->hops, CW_ORIGIN_SITE, h->from,
+			h->from, wh.session, d.from, inner, len) == -1)
+			f->drops[FD_NO_SESSION]++;
 		pthread_mutex_unlock(&f->mu);
 		return;
 	}

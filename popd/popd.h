@@ -255,7 +255,8 @@ struct pworker {
 	/* packets dropped, by reason: the tunnel's, then popd's */
 	struct tunnel_drops drops;
 	uint64_t            drop_no_site, drop_parse;
-	struct dup_counters dupc; /* duplicates, both directions */
+	uint64_t            drop_no_grant; /* csync_can_seal() said no */
+	struct dup_counters dupc;          /* duplicates, both directions */
 	/* a duplicate being built: its header and the inner packet */
 	uint8_t dupbuf[DUPWIRE_HDR_LEN + WIRE_MAX_INNER];
 	/* one batch's datagrams' lessons, and packets' links */
@@ -335,9 +336,9 @@ struct popd {
 	/* its sessions' sync (cluster-session.c), NULL without one */
 	struct csync *csync;
 	/* this node's position in cluster.members and their number (0
-	 * without a cluster): it seals with worker bytes cl_pos *
-	 * nworkers .. + nworkers - 1, and says (cl_members or 1) *
-	 * nworkers in WELCOME */
+	 * without a cluster): it seals with the worker bytes of the slot
+	 * its session's holder granted it (cluster-session.c), and says
+	 * every slot's bytes in WELCOME (popd_wire_workers()) */
 	unsigned cl_pos, cl_members;
 };
 
@@ -577,7 +578,11 @@ void csync_announce(struct popd *, struct session *);
  * the world lock or pd->engine_mu (which building a SESSION takes). */
 void csync_announce_later(struct popd *, struct session *);
 /* 1 if s is a backup whose holder is in the group: not detached. */
-int  csync_vouched(const struct session *);
+int csync_vouched(const struct session *);
+/* Whether this process may seal s's return packets and probe answers:
+ * no cluster, its own session, or a backup granted a slot for this
+ * incarnation.  Safe from the data plane's workers. */
+int  csync_can_seal(const struct popd *, const struct session *);
 void cs_state_free(struct cs_state *);
 /* s (with a cs) ends here: its id is one its site never takes again. */
 void csync_ended(struct session *);

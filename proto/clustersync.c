@@ -216,12 +216,31 @@ clustersync_want_decode(
 
 /* The counts' ranges, shared by the encoder and the decoder. */
 static int
-counts_ok(size_t namelen, unsigned sw, unsigned pw, unsigned n, unsigned l)
+counts_ok(size_t namelen, unsigned sw, unsigned wb, unsigned n, unsigned l)
 {
 	return namelen >= 1 && namelen < PROTO_SITE_MAX && sw >= 1 &&
-	    sw <= PROTO_MAX_WORKERS && pw >= 1 && pw <= PROTO_MAX_WORKERS &&
-	    n >= 1 && n <= CLUSTERSYNC_MEMBERS_MAX && pw % n == 0 &&
-	    l <= PROTO_MAX_LINKS;
+	    sw <= PROTO_MAX_WORKERS && wb >= 1 && wb <= PROTO_MAX_WORKERS &&
+	    n >= 1 && n <= CLUSTERSYNC_MEMBERS_MAX && l <= PROTO_MAX_LINKS;
+}
+
+/* The grants: a slot with each incarnation and none without, below
+ * 64 / W, no two alike. */
+static int
+grants_ok(const struct clustersync_session *s)
+{
+	uint64_t used = 0;
+	size_t   i;
+
+	for (i = 0; i < s->nmembers; i++) {
+		if (s->grant[i] == 0 && s->slot[i] == CLUSTERSYNC_NO_SLOT)
+			continue;
+		if (s->grant[i] == 0 ||
+		    s->slot[i] >= PROTO_MAX_WORKERS / s->slot_bytes ||
+		    (used & UINT64_C(1) << s->slot[i]))
+			return 0;
+		used |= UINT64_C(1) << s->slot[i];
+	}
+	return 1;
 }
 
 size_t
@@ -230,12 +249,22 @@ clustersync_session_len(const struct clustersync_session *s)
 	size_t nl = strnlen(s->site_name, PROTO_SITE_MAX);
 
 	if (!counts_ok(
-		nl, s->socket_workers, s->pop_workers, s->nmembers, s->nlinks))
+		nl, s->socket_workers, s->slot_bytes, s->nmembers, s->nlinks))
 		return 0;
-	return CLUSTERSYNC_SESSION_FIXED + nl + (size_t)s->nmembers * 4 +
+	return CLUSTERSYNC_SESSION_FIXED + nl +
+	    (size_t)s->nmembers * CLUSTERSYNC_GRANT_LEN +
 	    (size_t)s->nlinks * CLUSTERSYNC_SESSION_LINK +
-	    ((size_t)s->socket_workers + s->pop_workers) *
-	    CLUSTERSYNC_SESSION_KEYS;
+	    clustersync_session_nkeys(s) * CLUSTERSYNC_SESSION_KEYS;
+}
+
+size_t
+clustersync_session_nkeys(const struct clustersync_session *s)
+{
+	size_t i, g = 0;
+
+	for (i = 0; i < s->nmembers && i < CLUSTERSYNC_MEMBERS_MAX; i++)
+		g += s->grant[i] != 0;
+	return s->socket_workers + g * s->slot_bytes;
 }
 
 /* A link name: NUL-terminated, not empty, zero after the NUL. */
@@ -289,14 +318,17 @@ clustersync_session_encode(
 	    wbuf_put_bytes(&b, s->site_name, nl) == -1 ||
 	    wbuf_put_u32(&b, s->id) == -1 ||
 	    wbuf_put_u8(&b, s->socket_workers) == -1 ||
-	    wbuf_put_u8(&b, s->pop_workers) == -1 ||
+	    wbuf_put_u8(&b, s->slot_bytes) == -1 ||
 	    wbuf_put_u8(&b, s->nmembers) == -1 ||
 	    wbuf_put_u8(&b, s->nlinks) == -1 ||
 	    (s->flags & ~CLUSTERSYNC_DETACHED) != 0 ||
 	    wbuf_put_u8(&b, s->flags) == -1)
 		return -1;
+	if (!grants_ok(s))
+		return -1;
 	for (i = 0; i < s->nmembers; i++)
-		if (wbuf_put_u32(&b, s->grant[i]) == -1)
+		if (wbuf_put_u32(&b, s->grant[i]) == -1 ||
+		    wbuf_put_u8(&b, s->slot[i]) == -1)
 			return -1;
 	for (i = 0; i < s->nlinks; i++) {
 		l = &s->links[i];
@@ -312,7 +344,7 @@ clustersync_session_encode(
 		    put_addr(&b, &l->endpoint, l->port) == -1)
 			return -1;
 	}
-	for (i = 0; i < (size_t)s->socket_workers + s->pop_workers; i++)
+	for (i = 0; i < clustersync_session_nkeys(s); i++)
 		if (s->keys[i].epoch == UINT32_MAX ||
 		    wbuf_put_u32(&b, s->keys[i].epoch) == -1 ||
 		    wbuf_put_bytes(
@@ -371,7 +403,7 @@ clustersync_session_decode(
 	if (rbuf_get_bytes(&b, s->site_name, nl) == -1 ||
 	    rbuf_get_u32(&b, &s->id) == -1 ||
 	    rbuf_get_u8(&b, &s->socket_workers) == -1 ||
-	    rbuf_get_u8(&b, &s->pop_workers) == -1 ||
+	    rbuf_get_u8(&b, &s->slot_bytes) == -1 ||
 	    rbuf_get_u8(&b, &s->nmembers) == -1 ||
 	    rbuf_get_u8(&b, &s->nlinks) == -1 ||
 	    rbuf_get_u8(&b, &s->flags) == -1)
@@ -379,12 +411,17 @@ clustersync_session_decode(
 	if (strnlen(s->site_name, nl) != nl || s->id == 0 ||
 	    (s->flags & ~CLUSTERSYNC_DETACHED) != 0 ||
 	    !counts_ok(
-		nl, s->socket_workers, s->pop_workers, s->nmembers, s->nlinks))
+		nl, s->socket_workers, s->slot_bytes, s->nmembers, s->nlinks))
+		return CLUSTERSYNC_EVALUE;
+	/* The grants say how many keys follow. */
+	for (i = 0; i < s->nmembers; i++)
+		if (rbuf_get_u32(&b, &s->grant[i]) == -1 ||
+		    rbuf_get_u8(&b, &s->slot[i]) == -1)
+			return CLUSTERSYNC_ELENGTH;
+	if (!grants_ok(s))
 		return CLUSTERSYNC_EVALUE;
 	if (len != clustersync_session_len(s))
 		return CLUSTERSYNC_ELENGTH;
-	for (i = 0; i < s->nmembers; i++)
-		(void)rbuf_get_u32(&b, &s->grant[i]);
 	for (i = 0; i < s->nlinks; i++) {
 		l = &s->links[i];
 		(void)rbuf_get_u8(&b, &l->id);
@@ -400,7 +437,7 @@ clustersync_session_decode(
 			return CLUSTERSYNC_EVALUE;
 		seen |= UINT32_C(1) << l->id;
 	}
-	for (i = 0; i < (size_t)s->socket_workers + s->pop_workers; i++) {
+	for (i = 0; i < clustersync_session_nkeys(s); i++) {
 		(void)rbuf_get_u32(&b, &s->keys[i].epoch);
 		(void)rbuf_get_bytes(
 		    &b, s->keys[i].key, sizeof(s->keys[i].key));

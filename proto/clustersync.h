@@ -78,13 +78,16 @@
 #define CLUSTERSYNC_TAG_LEN       16
 #define CLUSTERSYNC_MEMBERS_MAX   32 /* popd.json's cluster.members */
 #define CLUSTERSYNC_SESSION_FIXED (2 + 1 + 4 + 4 + 1)
+/* A grant: a position's incarnation (4) and its worker byte slot (1). */
+#define CLUSTERSYNC_GRANT_LEN 5
+#define CLUSTERSYNC_NO_SLOT   0xff
 /* A SESSION's flags. */
 #define CLUSTERSYNC_DETACHED     0x01
 #define CLUSTERSYNC_SESSION_LINK (1 + 1 + PROTO_NAME_MAX + 4 + 4 + 1 + 2 + 16)
 #define CLUSTERSYNC_SESSION_KEYS (4 + 2 * 32)
 #define CLUSTERSYNC_SESSION_BODY_MAX                                           \
 	(CLUSTERSYNC_SESSION_FIXED + (PROTO_SITE_MAX - 1) +                    \
-	    CLUSTERSYNC_MEMBERS_MAX * 4 +                                      \
+	    CLUSTERSYNC_MEMBERS_MAX * CLUSTERSYNC_GRANT_LEN +                  \
 	    PROTO_MAX_LINKS * CLUSTERSYNC_SESSION_LINK +                       \
 	    2 * PROTO_MAX_WORKERS * CLUSTERSYNC_SESSION_KEYS)
 #define CLUSTERSYNC_SEAL_OVERHEAD                                              \
@@ -93,7 +96,7 @@
 #define CLUSTERSYNC_WANT_ENTRY       6
 #define CLUSTERSYNC_WANT_BODY_MAX                                              \
 	(7 + CLUSTERSYNC_WANT_MAX_ENTRIES * CLUSTERSYNC_WANT_ENTRY)
-/* The largest SESSION: 10,895 bytes (64 + 64 worker bytes, 32 links, 32
+/* The largest SESSION: 10,927 bytes (64 + 64 worker bytes, 32 links, 32
  * members, a 63-byte site name); anything longer is refused. */
 #define CLUSTERSYNC_SESSION_MAX                                                \
 	(CLUSTERSYNC_SEAL_OVERHEAD + CLUSTERSYNC_SESSION_BODY_MAX)
@@ -154,17 +157,23 @@ struct clustersync_want {
 /* A SESSION's body (about 11 KiB: allocate it, do not put it on a
  * worker's stack). */
 struct clustersync_session {
-	uint16_t                site;
-	char                    site_name[PROTO_SITE_MAX];
-	uint32_t                id;
-	uint8_t                 socket_workers; /* S */
-	uint8_t                 pop_workers;    /* T */
-	uint8_t                 nmembers;       /* N */
-	uint8_t                 nlinks;         /* L */
-	uint8_t                 flags;          /* CLUSTERSYNC_DETACHED */
+	uint16_t site;
+	char     site_name[PROTO_SITE_MAX];
+	uint32_t id;
+	uint8_t  socket_workers; /* S */
+	uint8_t  slot_bytes;     /* W: a slot's worker bytes */
+	uint8_t  nmembers;       /* N */
+	uint8_t  nlinks;         /* L */
+	uint8_t  flags;          /* CLUSTERSYNC_DETACHED */
+	/* position k's granted incarnation (0: none) and the slot it
+	 * seals with: worker bytes slot * W .. slot * W + W - 1;
+	 * CLUSTERSYNC_NO_SLOT with incarnation 0, else below 64 / W and
+	 * no two positions' alike */
 	uint32_t                grant[CLUSTERSYNC_MEMBERS_MAX];
+	uint8_t                 slot[CLUSTERSYNC_MEMBERS_MAX];
 	struct clustersync_link links[PROTO_MAX_LINKS];
-	/* up: [0, S) the Socket's worker bytes; down: [S, S + T) popd's */
+	/* up: [0, S) the Socket's worker bytes; then, for each granted
+	 * position in order, its slot's W bytes (clustersync_session_nkeys()) */
 	struct clustersync_keys keys[2 * PROTO_MAX_WORKERS];
 };
 
@@ -185,6 +194,8 @@ int clustersync_hello_decode(
 
 /* The body's length for s's counts (0 if a count is out of range). */
 size_t clustersync_session_len(const struct clustersync_session *);
+/* Its keys: S, and W for each granted position. */
+size_t clustersync_session_nkeys(const struct clustersync_session *);
 /* Writes s's body into out: its length, or -1 (a count or field out of
  * range, or outlen too small). */
 int clustersync_session_encode(

@@ -55,6 +55,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > CLUSTERSYNC_SESSION_BODY_MAX ||
 	    clustersync_session_len(&s) != size)
 		abort();
+	/* Each granted position its own slot below T, none without. */
+	for (r = 0; r < s.nmembers; r++) {
+		int q;
+
+		if ((s.grant[r] == 0) != (s.slot[r] == CLUSTERSYNC_NO_SLOT) ||
+		    (s.grant[r] != 0 &&
+			s.slot[r] >= PROTO_MAX_WORKERS / s.slot_bytes))
+			abort();
+		for (q = 0; q < r; q++)
+			if (s.grant[q] != 0 && s.slot[q] == s.slot[r] &&
+			    s.grant[r] != 0)
+				abort();
+	}
 	if (clustersync_session_encode(&s, out, sizeof(out)) != (int)size)
 		abort();
 	if (memcmp(out, data, size) != 0)

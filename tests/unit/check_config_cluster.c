@@ -414,7 +414,9 @@ END_TEST
 /* ------------------------------------------------------------ SESSION */
 
 /* Site 3 "branch-1", session 0x08000007 (position 1), 2 Socket workers,
- * 3 members of 2 workers, 2 links, keys filled with their index. */
+ * slots of 2 worker bytes, 3 members: position 0 at slot 0,
+ * position 1 at slot 2 (a restarted process's), position 2 not granted;
+ * 2 links, keys filled with their index. */
 static void
 session_sample(struct clustersync_session *m)
 {
@@ -425,11 +427,14 @@ session_sample(struct clustersync_session *m)
 	snprintf(m->site_name, sizeof(m->site_name), "branch-1");
 	m->id = 0x08000007;
 	m->socket_workers = 2;
-	m->pop_workers = 6;
+	m->slot_bytes = 2;
 	m->nmembers = 3;
 	m->nlinks = 2;
 	m->grant[0] = 0x11111111;
 	m->grant[1] = 0x22222222;
+	m->slot[0] = 0;
+	m->slot[1] = 2;
+	m->slot[2] = CLUSTERSYNC_NO_SLOT;
 	m->links[0].id = 0;
 	snprintf(m->links[0].name, sizeof(m->links[0].name), "fiber");
 	m->links[0].up_mbps = 100;
@@ -442,7 +447,7 @@ session_sample(struct clustersync_session *m)
 	snprintf(m->links[1].name, sizeof(m->links[1].name), "lte");
 	m->links[1].up_mbps = 20;
 	m->links[1].down_mbps = 50;
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 6; i++) { /* 2 Socket bytes, 2 slots of 2 */
 		m->keys[i].epoch = (uint32_t)i;
 		memset(m->keys[i].key[0], (int)i, 32);
 		memset(m->keys[i].key[1], (int)(0x80 + i), 32);
@@ -450,16 +455,16 @@ session_sample(struct clustersync_session *m)
 }
 
 #define SAMPLE_LEN                                                             \
-	(CLUSTERSYNC_SESSION_FIXED + 8 + 3 * 4 +                               \
-	    2 * CLUSTERSYNC_SESSION_LINK + 8 * CLUSTERSYNC_SESSION_KEYS)
+	(CLUSTERSYNC_SESSION_FIXED + 8 + 3 * CLUSTERSYNC_GRANT_LEN +           \
+	    2 * CLUSTERSYNC_SESSION_LINK + 6 * CLUSTERSYNC_SESSION_KEYS)
 
 START_TEST(session_exact)
 {
 	static struct clustersync_session m, d;
 	static uint8_t                    buf[CLUSTERSYNC_SESSION_BODY_MAX];
 	static const uint8_t head[] = {0, 3, 8, 'b', 'r', 'a', 'n', 'c', 'h',
-	    '-', '1', 0x08, 0, 0, 7, 2, 6, 3, 2, 0, 0x11, 0x11, 0x11, 0x11,
-	    0x22, 0x22, 0x22, 0x22, 0, 0, 0, 0, 0, 0, 'f'};
+	    '-', '1', 0x08, 0, 0, 7, 2, 2, 3, 2, 0, 0x11, 0x11, 0x11, 0x11, 0,
+	    0x22, 0x22, 0x22, 0x22, 2, 0, 0, 0, 0, 0xff, 0, 0, 'f'};
 	uint8_t              hdr[CLUSTERSYNC_HDR_LEN];
 	const uint8_t       *nonce, *sealed;
 	size_t               n, i;
@@ -480,8 +485,13 @@ START_TEST(session_exact)
 	memset(&m, 0, sizeof(m));
 	memset(m.site_name, 'a', PROTO_SITE_MAX - 1);
 	m.id = 1;
-	m.socket_workers = m.pop_workers = PROTO_MAX_WORKERS;
+	m.socket_workers = PROTO_MAX_WORKERS;
+	m.slot_bytes = 2; /* 32 slots, one a member: 64 keys */
 	m.nmembers = CLUSTERSYNC_MEMBERS_MAX;
+	for (i = 0; i < CLUSTERSYNC_MEMBERS_MAX; i++) {
+		m.grant[i] = (uint32_t)i + 1;
+		m.slot[i] = (uint8_t)(31 - i);
+	}
 	m.nlinks = PROTO_MAX_LINKS;
 	for (i = 0; i < PROTO_MAX_LINKS; i++) {
 		m.links[i].id = (uint8_t)i;
@@ -492,7 +502,7 @@ START_TEST(session_exact)
 	ck_assert_int_eq(
 	    clustersync_session_decode(buf, CLUSTERSYNC_SESSION_BODY_MAX, &d),
 	    CLUSTERSYNC_OK);
-	ck_assert_int_eq(CLUSTERSYNC_SESSION_MAX, 10895);
+	ck_assert_int_eq(CLUSTERSYNC_SESSION_MAX, 10927);
 	/* The envelope: a SESSION header, a nonce, then what is sealed. */
 	ck_assert_int_eq(clustersync_session_header(9, hdr, sizeof(hdr)),
 	    CLUSTERSYNC_HDR_LEN);
@@ -543,11 +553,12 @@ START_TEST(session_garbage)
 		NAMELEN = 2,
 		ID = 11,
 		SW = 15,
-		TW = 16,
+		WB = 16,
 		NM = 17,
 		NL = 18,
 		FLAGS = 19,
-		L0 = 32, /* first link */
+		G0 = 20,                             /* first grant */
+		L0 = G0 + 3 * CLUSTERSYNC_GRANT_LEN, /* first link */
 		L1 = L0 + CLUSTERSYNC_SESSION_LINK,
 		K0 = L0 + 2 * CLUSTERSYNC_SESSION_LINK
 	};
@@ -561,8 +572,15 @@ START_TEST(session_garbage)
 	    {3, 0, CLUSTERSYNC_EVALUE},        /* a NUL in the name */
 	    {ID + 3, 0, CLUSTERSYNC_EVALUE},   /* with bytes 11-13 0: id 0 */
 	    {SW, 0, CLUSTERSYNC_EVALUE}, {SW, 65, CLUSTERSYNC_EVALUE},
-	    {TW, 0, CLUSTERSYNC_EVALUE}, {TW, 65, CLUSTERSYNC_EVALUE},
-	    {TW, 7, CLUSTERSYNC_EVALUE}, /* not members * workers */
+	    {WB, 0, CLUSTERSYNC_EVALUE}, {WB, 65, CLUSTERSYNC_EVALUE},
+	    {WB, 40, CLUSTERSYNC_EVALUE},       /* one slot: slot 2 past it */
+	    {WB, 7, CLUSTERSYNC_ELENGTH},       /* 9 slots: 2 + 2 x 7 keys */
+	    {G0 + 9, 32, CLUSTERSYNC_EVALUE},   /* a slot past 64 / W */
+	    {G0 + 4, 2, CLUSTERSYNC_EVALUE},    /* a slot granted twice */
+	    {G0 + 4, 0xff, CLUSTERSYNC_EVALUE}, /* an incarnation, no slot */
+	    {G0 + 14, 1, CLUSTERSYNC_EVALUE},   /* a slot, no incarnation */
+	    {G0 + 13, 1, CLUSTERSYNC_EVALUE},   /* likewise, the other way */
+	    {G0 + 4, 5, CLUSTERSYNC_OK},        /* another free slot */
 	    {NM, 0, CLUSTERSYNC_EVALUE}, {NM, 33, CLUSTERSYNC_EVALUE},
 	    {NL, 33, CLUSTERSYNC_EVALUE}, {NL, 3, CLUSTERSYNC_ELENGTH},
 	    {FLAGS, 2, CLUSTERSYNC_EVALUE}, /* a flag not defined */
@@ -609,7 +627,10 @@ START_TEST(session_garbage)
 	m.keys[3].epoch = UINT32_MAX;
 	ck_assert_int_eq(clustersync_session_encode(&m, buf, sizeof(buf)), -1);
 	session_sample(&m);
-	m.pop_workers = 5;
+	m.slot[0] = 2;
+	ck_assert_int_eq(clustersync_session_encode(&m, buf, sizeof(buf)), -1);
+	session_sample(&m);
+	m.slot[2] = 0; /* not granted: NO_SLOT */
 	ck_assert_int_eq(clustersync_session_encode(&m, buf, sizeof(buf)), -1);
 	/* Random bodies, and the sample with random bytes changed: an error
 	 * or a body that encodes back to the same bytes. */
@@ -767,9 +788,9 @@ START_TEST(workers_bound)
 	config_free(c);
 	/* 22 are 66. */
 	expect_popd("{" SITE_A ", \"workers\": 22, " CLUSTER_OK "}",
-	    "t.json:1:79: workers: 22 workers on each of the cluster's 3 "
-	    "members are 66 worker bytes, more than the 64 the data plane's "
-	    "header allows: at most 21 workers\n");
+	    "t.json:1:79: workers: 22 workers make 2 slots of the data plane "
+	    "header's 64 worker bytes, fewer than the cluster's 3 members: at "
+	    "most 21 workers\n");
 	/* Without a cluster, 64 workers are fine, as before. */
 	c = parse_ok("{" SITE_A ", \"workers\": 64}", CONFIG_POPD);
 	config_free(c);

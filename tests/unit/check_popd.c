@@ -249,13 +249,14 @@ session(const struct ctl_hello *h, uint32_t id)
 
 /*
  * A cluster's members seal a site's return packets under worker bytes of
- * their own (doc/CLUSTER.md, "Sessions across members"): member k's
- * tunnel of worker w writes k * W + w in the header and seals under that
- * byte's key, so that two members' ranges never meet and a (link,
+ * their own (doc/CLUSTER.md, "Sessions across members"): the member with
+ * slot k (here its position: a session with no cluster state) has its
+ * tunnel of worker w write k * W + w in the header and seal under that
+ * byte's key, so that two members' slots never meet and a (link,
  * counter) is never sealed twice under one key, however many members
- * seal for the session.  The WELCOME says members * W, and the Socket's
- * tunnel for that count opens every member's packets, each only under
- * its own byte's key.
+ * seal for the session.  The WELCOME says every slot's bytes, and the
+ * Socket's tunnel for that count opens every member's packets, each only
+ * under its own byte's key.
  */
 START_TEST(cluster_worker_bytes)
 {
@@ -286,11 +287,13 @@ START_TEST(cluster_worker_bytes)
 	session_free(s);
 
 	pd->cl_members = members;
-	ck_assert_uint_eq(popd_wire_workers(pd), members * W);
+	/* A cluster: every slot of W bytes (64 / W slots). */
+	ck_assert_uint_eq(popd_wire_workers(pd), PROTO_MAX_WORKERS / W * W);
 	h.workers = 1;
-	/* The Socket, told members * W workers by the WELCOME. */
-	ck_assert_ptr_nonnull(sock = tunnel_new(0x2001, 1, 0, members * W,
-				  epoch0_derive, NULL, 1000, 2000));
+	/* The Socket, told every slot's bytes by the WELCOME. */
+	ck_assert_ptr_nonnull(
+	    sock = tunnel_new(0x2001, 1, 0, popd_wire_workers(pd),
+		epoch0_derive, NULL, 1000, 2000));
 	for (k = 0; k < members; k++) {
 		pd->cl_pos = k;
 		s = session(&h, 0x2001);
@@ -348,13 +351,15 @@ static char              keypath[64];
 static uint8_t           sent_msg[CLUSTERSYNC_SESSION_MAX];
 static size_t            sent_len, nsent;
 static uint8_t           msg_flags; /* session_msg()'s */
+static uint8_t           msg_slot0; /* session_msg()'s slot of position 0 */
+static uint32_t          inc2;      /* position 2's incarnation: restarts */
 
 static int
 fake_member(void *arg, size_t pos, uint32_t *node, uint32_t *inc)
 {
 	(void)arg;
 	*node = (uint32_t)pos + 1;
-	*inc = 0x100 + (uint32_t)pos;
+	*inc = pos == 2 ? inc2 : 0x100 + (uint32_t)pos;
 	return pos < 3;
 }
 
@@ -419,7 +424,10 @@ setup_cluster(void)
 	    csync_start_with(pd, &ms, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(pd->cl_pos, 0);
 	ck_assert_uint_eq(pd->cl_members, 3);
-	ck_assert_uint_eq(popd_wire_workers(pd), 6);
+	/* 32 slots of 2 bytes: all 64 */
+	ck_assert_uint_eq(popd_wire_workers(pd), 64);
+	msg_slot0 = 0;
+	inc2 = 0x102;
 	/* No TUN device here: a backup's routes are taken as there. */
 	for (n = 0; n < (int)pd->nsites; n++)
 		pd->sites[n].routes_installed = 1;
@@ -450,7 +458,8 @@ table_derive(void *arg, uint32_t epoch, int up, uint8_t worker,
 }
 
 /* Node pos + 1's SESSION of site `site` (branch-17's links), id, grant
- * of position 0, sealed; its length. */
+ * of position 0 (at slot msg_slot0) and of position 1 (0x101, slot 1),
+ * sealed; its length. */
 static size_t
 session_msg(
     uint8_t *out, size_t pos, unsigned site, uint32_t id, uint32_t grant0)
@@ -459,7 +468,7 @@ session_msg(
 	static uint8_t                    body[CLUSTERSYNC_SESSION_BODY_MAX];
 	struct aead                      *a;
 	uint8_t                           k[32], nonce[12] = {7};
-	unsigned                          i;
+	unsigned                          i, j;
 	int                               n;
 
 	memset(&m, 0, sizeof(m));
@@ -468,12 +477,15 @@ session_msg(
 	    m.site_name, sizeof(m.site_name), "%s", pd->conf->sites[site].name);
 	m.id = id;
 	m.socket_workers = 1;
-	m.pop_workers = 6;
+	m.slot_bytes = 2;
 	m.nmembers = 3;
 	m.nlinks = 2;
 	m.flags = msg_flags;
 	m.grant[0] = grant0;
+	m.slot[0] = grant0 != 0 ? msg_slot0 : CLUSTERSYNC_NO_SLOT;
 	m.grant[1] = 0x101;
+	m.slot[1] = 1;
+	m.slot[2] = CLUSTERSYNC_NO_SLOT;
 	m.links[0].id = 0;
 	snprintf(m.links[0].name, sizeof(m.links[0].name), "WAN1");
 	m.links[0].down_mbps = 100;
@@ -483,16 +495,24 @@ session_msg(
 	m.links[1].id = 1;
 	snprintf(m.links[1].name, sizeof(m.links[1].name), "WAN2");
 	m.links[1].down_mbps = 20;
-	for (i = 0; i < 7; i++) {
-		ck_assert_int_eq(
-		    table_derive(NULL, 0, i == 0, (uint8_t)(i == 0 ? 0 : i - 1),
-			m.keys[i].key[0]),
-		    0);
-		ck_assert_int_eq(
-		    table_derive(NULL, 1, i == 0, (uint8_t)(i == 0 ? 0 : i - 1),
-			m.keys[i].key[1]),
-		    0);
+	/* The Socket's byte, then the granted slots' bytes in the order
+	 * of their positions. */
+	for (i = 0, j = 1; i < 2; i++) {
+		unsigned slot = i == 0 ? msg_slot0 : 1, b;
+
+		if (m.grant[i] == 0)
+			continue;
+		for (b = 2 * slot; b < 2 * slot + 2; b++, j++) {
+			ck_assert_int_eq(table_derive(NULL, 0, 0, (uint8_t)b,
+					     m.keys[j].key[0]),
+			    0);
+			ck_assert_int_eq(table_derive(NULL, 1, 0, (uint8_t)b,
+					     m.keys[j].key[1]),
+			    0);
+		}
 	}
+	ck_assert_int_eq(table_derive(NULL, 0, 1, 0, m.keys[0].key[0]), 0);
+	ck_assert_int_eq(table_derive(NULL, 1, 1, 0, m.keys[0].key[1]), 0);
 	ck_assert_int_gt(
 	    n = clustersync_session_encode(&m, body, sizeof(body)), 0);
 	ck_assert_int_eq(
@@ -571,8 +591,9 @@ START_TEST(cluster_backup_session)
 	ck_assert_uint_eq(s->endpoint_len[1], 0);
 	ck_assert_int_eq(counter("held"), 1);
 	ck_assert_int_eq(counter("sealing"), 0);
+	ck_assert_int_eq(csync_can_seal(pd, s), 0);
 	ck_assert_ptr_nonnull(
-	    sock = tunnel_new(id, 1, 0, 6, table_derive, NULL, 1000, 2000));
+	    sock = tunnel_new(id, 1, 0, 64, table_derive, NULL, 1000, 2000));
 	r = tunnel_seal(
 	    sock, &q, WIRE_DATA, 0, inner, sizeof(inner), pkt, sizeof(pkt));
 	ck_assert_int_gt(r, 0);
@@ -593,6 +614,7 @@ START_TEST(cluster_backup_session)
 	ck_assert_ptr_nonnull(s = site->session);
 	ck_assert_uint_eq(s->id, id);
 	ck_assert_int_eq(counter("sealing"), 1);
+	ck_assert_int_eq(csync_can_seal(pd, s), 1);
 	r = tunnel_seal(s->tun[1], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
 	    sizeof(pkt));
 	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
@@ -609,7 +631,7 @@ START_TEST(cluster_backup_session)
 	 * here): the backup opens it with the holder's next key, then
 	 * wants epoch 2's, which it asks the holder for (WANT). */
 	ck_assert_ptr_nonnull(
-	    sock = tunnel_new(id, 1, 0, 6, table_derive, NULL, 1, 2000));
+	    sock = tunnel_new(id, 1, 0, 64, table_derive, NULL, 1, 2000));
 	for (i = 0; i < 2; i++) {
 		r = tunnel_seal(sock, &q, WIRE_DATA, 0, inner, sizeof(inner),
 		    pkt, sizeof(pkt));
@@ -694,6 +716,50 @@ START_TEST(cluster_backup_session)
 }
 END_TEST
 
+/* This process restarted: the holder granted its position a slot its
+ * earlier process never had (3): it seals with that slot's bytes, which
+ * the Socket opens, and never with slot 0's. */
+START_TEST(cluster_restarted_member)
+{
+	static const uint8_t inner[40] = {0x45};
+	static uint8_t       msg[CLUSTERSYNC_SESSION_MAX];
+	struct site         *site = &pd->sites[1];
+	struct tunnel       *sock;
+	struct tunnel_evq    q;
+	struct wire_hdr      hdr;
+	struct session      *s;
+	uint8_t              pkt[256], out[256];
+	uint32_t             id = UINT32_C(1) << 27 | 5;
+	unsigned             w;
+	int                  r;
+
+	tunnel_evq_init(&q);
+	msg_slot0 = 3;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_ptr_nonnull(s = site->session);
+	ck_assert_int_eq(csync_can_seal(pd, s), 1);
+	ck_assert_ptr_nonnull(
+	    sock = tunnel_new(id, 1, 0, 64, table_derive, NULL, 1000, 2000));
+	for (w = 0; w < pd->nworkers; w++) {
+		r = tunnel_seal(s->tun[w], &q, WIRE_DATA, 0, inner,
+		    sizeof(inner), pkt, sizeof(pkt));
+		ck_assert_int_gt(r, 0);
+		ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+		ck_assert_uint_eq(hdr.worker, 3 * 2 + w);
+		ck_assert_uint_eq(hdr.counter, 0);
+		ck_assert_int_eq(tunnel_open(sock, &q, &hdr, pkt, (size_t)r,
+				     out, sizeof(out)),
+		    (int)sizeof(inner));
+	}
+	tunnel_free(sock);
+	/* A slot past what the message's keys cover is refused by the
+	 * decoder; a slot of another process's: not this one's grant. */
+	csync_deliver(
+	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 1, 0x99));
+	ck_assert_int_eq(csync_can_seal(pd, site->session), 0);
+}
+END_TEST
+
 /* A session this node holds: announced with every member's keys; one
  * another member announced earlier in the group's order is older and
  * ignored; one announced after ours replaces it (the site's channel is
@@ -739,13 +805,20 @@ START_TEST(cluster_own_session)
 	    clustersync_session_decode(body, (size_t)n, &m), CLUSTERSYNC_OK);
 	ck_assert_uint_eq(m.id, id);
 	ck_assert_uint_eq(m.site, 1);
-	ck_assert_uint_eq(m.pop_workers, 6);
+	ck_assert_uint_eq(m.slot_bytes, 2);
 	ck_assert_uint_eq(m.grant[0], 0x100);
 	ck_assert_uint_eq(m.grant[1], 0x101);
 	ck_assert_uint_eq(m.grant[2], 0x102);
+	/* The first incarnations: slots 0 .. N - 1. */
+	ck_assert_uint_eq(m.slot[0], 0);
+	ck_assert_uint_eq(m.slot[1], 1);
+	ck_assert_uint_eq(m.slot[2], 2);
 	/* No TLS connection behind it here: detached, said so. */
 	ck_assert_uint_eq(m.flags, CLUSTERSYNC_DETACHED);
-	/* The keys of every worker byte, as the Socket derives them. */
+	/* The keys of the Socket's byte and of every granted slot's bytes
+	 * (slots 0, 1, 2: bytes 0 to 5), as the Socket derives them, and no
+	 * more (the other slots' are nobody's). */
+	ck_assert_uint_eq(clustersync_session_nkeys(&m), 7);
 	for (n = 0; n < 7; n++) {
 		ck_assert_int_eq(table_derive(NULL, 0, n == 0,
 				     (uint8_t)(n == 0 ? 0 : n - 1), dk),
@@ -817,6 +890,55 @@ START_TEST(cluster_own_session)
 	csync_resync(pd->csync);
 	ck_assert_int_eq(csync_flush(pd->csync), 0);
 	ck_assert_uint_eq(nsent, 3);
+}
+END_TEST
+
+/* Member 3 restarts again and again: each process gets a slot never
+ * granted before in the session, the first ones 0 .. 2; out of the 32
+ * slots, the position is not granted and the session is to be renewed
+ * (counted; the site's channel would be closed). */
+START_TEST(cluster_slots_run_out)
+{
+	static struct clustersync_session m;
+	static uint8_t                    body[CLUSTERSYNC_SESSION_BODY_MAX];
+	struct ctl_hello                  h;
+	struct session                   *s;
+	struct site                      *site = &pd->sites[1];
+	uint64_t                          used = 0;
+	unsigned                          k;
+
+	hello(&h, 0);
+	ck_assert_ptr_nonnull(
+	    s = session_make(pd, site, NULL, &h, csync_session_id(pd),
+		csync_derive, csync_own_state(pd, 1)));
+	ck_assert_int_eq(session_install(pd, s), 0);
+	for (k = 0; k < 32; k++) {
+		nsent = 0;
+		csync_announce(pd, s);
+		ck_assert_uint_eq(nsent, 1);
+		ck_assert_int_eq(
+		    clustersync_session_decode(
+			body, (size_t)open_sent(CLUSTERSYNC_SESSION, body), &m),
+		    CLUSTERSYNC_OK);
+		ck_assert_uint_eq(m.slot[0], 0);
+		ck_assert_uint_eq(m.slot[1], 1);
+		if (k < 30) {
+			ck_assert_uint_eq(m.grant[2], inc2);
+			/* 2 first, then 3, 4, ... */
+			ck_assert_uint_eq(m.slot[2], k + 2);
+			ck_assert_uint_eq(used & UINT64_C(1) << m.slot[2], 0);
+			used |= UINT64_C(1) << m.slot[2];
+			ck_assert_int_eq(counter("renewals"), 0);
+		} else {
+			/* Out of slots: still the last one's grant, whose
+			 * process is gone; nothing for the new one. */
+			ck_assert_uint_eq(m.grant[2], 0x102 + 29);
+			ck_assert_uint_eq(m.slot[2], 31);
+			ck_assert_int_eq(counter("renewals"), 1);
+		}
+		inc2++; /* member 3 restarts */
+	}
+	inc2 = 0x102;
 }
 END_TEST
 
@@ -2089,6 +2211,8 @@ popd_suite(void)
 	tcase_add_checked_fixture(tc, setup_cluster, teardown_cluster);
 	tcase_add_test(tc, cluster_backup_session);
 	tcase_add_test(tc, cluster_own_session);
+	tcase_add_test(tc, cluster_restarted_member);
+	tcase_add_test(tc, cluster_slots_run_out);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reload");
 	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
