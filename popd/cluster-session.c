@@ -64,6 +64,7 @@ struct cs_state {
 	 * unit test's: struct csync_membership) */
 	tunnel_derive_fn tls;
 	int              pending; /* in the ring (own) */
+	struct csync    *cx;      /* own: to announce a link's change */
 	int      ordered;  /* own: its SESSION came back in the group's order */
 	int      may_seal; /* a backup granted to this incarnation */
 	uint32_t holder;   /* the holder's node id */
@@ -280,6 +281,7 @@ csync_own_state(struct popd *pd, unsigned socket_workers)
 	    (cs = cs_alloc(socket_workers, popd_wire_workers(pd))) == NULL)
 		return NULL;
 	cs->own = 1;
+	cs->cx = pd->csync;
 	cs->tls = pd->csync->ms.derive;
 	cs->may_seal = 1;
 	cs->holder = pd->csync->node;
@@ -413,6 +415,44 @@ csync_announce_later(struct popd *pd, struct session *s)
 		return;
 	ring_push(pd->csync, s);
 	event_active(pd->csync->later, EV_TIMEOUT, 0);
+}
+
+/* The holder's view of the site's links is the members' (doc/CLUSTER.md,
+ * "Link health across members"): a change goes to them in the next
+ * SESSION.  Under pd->engine_mu (session_link_state()): sent from the
+ * loop's next turn, as csync_announce_later(). */
+void
+csync_link_changed(struct session *s)
+{
+	if (s->cs == NULL || !s->cs->own || s->cs->cx == NULL)
+		return;
+	ring_push(s->cs->cx, s);
+	event_active(s->cs->cx->later, EV_TIMEOUT, 0);
+}
+
+/* The holder's link states, in m, applied to its backup s: the holder's
+ * down holds a link down here as the Socket's own word would
+ * (socket_down: its probes arriving here bring it back only with no
+ * other link up), its up brings it back. */
+static void
+apply_links(
+    struct popd *pd, struct session *s, const struct clustersync_session *m)
+{
+	unsigned i, idx;
+
+	pthread_mutex_lock(&pd->engine_mu);
+	for (i = 0; i < m->nlinks; i++) {
+		idx = m->links[i].id < CONFIG_MAX_LINKS
+		    ? s->index_of[m->links[i].id]
+		    : LINK_NONE;
+		if (idx == LINK_NONE)
+			continue;
+		s->socket_down[idx] = m->links[i].down;
+		session_link_state(s, idx, !m->links[i].down,
+		    m->links[i].down ? "the holder sees it down"
+				     : "the holder sees it up");
+	}
+	pthread_mutex_unlock(&pd->engine_mu);
 }
 
 /* The walk, as far as the ring has room. */
@@ -890,8 +930,10 @@ csync_deliver(
 		if (!could && s->cs->may_seal) {
 			/* Granted now: tunnels with the real keys, never
 			 * sealed with here (the old ones had random keys). */
-			if (install(cx, site, m, pos, node) == 0)
+			if (install(cx, site, m, pos, node) == 0) {
+				apply_links(pd, site->session, m);
 				cx->updated++;
+			}
 			goto out;
 		}
 		for (w = 0; w < s->ntun; w++) {
@@ -900,6 +942,7 @@ csync_deliver(
 				cx->keys_missing++;
 			dpw_unlock(&pd->w[w].t);
 		}
+		apply_links(pd, s, m);
 		cx->updated++;
 		/* Still short of a key: the holder is asked. */
 		csync_announce(pd, s);
@@ -948,6 +991,7 @@ csync_deliver(
 			    site->conf->name, node, m->id);
 		goto out;
 	}
+	apply_links(pd, site->session, m);
 	if (s != NULL)
 		cx->replaced++;
 	cx->installed++;

@@ -176,6 +176,14 @@ health_walk(struct popd *pd, uint64_t now)
 			continue;
 		}
 		engine_tick(s->engine, now); /* flows expire with no packet */
+		/* In a cluster a member's silence says nothing: a link's
+		 * datagrams land on one member, and on another after the
+		 * provider rehashes.  The Socket's word decides there
+		 * (doc/CLUSTER.md, "Link health across members"). */
+		if (pd->csync != NULL) {
+			pthread_mutex_unlock(&pd->engine_mu);
+			continue;
+		}
 		/* A worker may have heard the link after `now` was read
 		 * (its batch's clock, applied while this walk waited for
 		 * the lock): later than now is no silence, not 2^64 ms. */
@@ -344,6 +352,10 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d,
 		ev.seq = ld.seq;
 		ev.session = s->id;
 		(void)tunnel_evq_push(w->q, &ev);
+		/* It landed on this member only: every other one opens
+		 * it too (a notice is rare: a few copies per link down). */
+		if (pd->fwd != NULL && ctx == NULL)
+			fwd_relay(w, s, d);
 		return;
 	}
 	if (hdr.type == WIRE_PROBE) {
