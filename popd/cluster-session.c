@@ -430,8 +430,46 @@ csync_link_changed(struct session *s)
 	event_active(s->cs->cx->later, EV_TIMEOUT, 0);
 }
 
-/* The holder's link states, in m, applied to its backup s: the holder's
- * down holds a link down here as the Socket's own word would
+/* Where the holder heard each link from, for the links this node has
+ * not heard yet: its replies can go before the site's first datagram
+ * here, and it may own flows on a link that lands on another member.
+ * From the first listen entry of the family.  Under pd->engine_mu. */
+static void
+fill_endpoints(
+    struct popd *pd, struct session *s, const struct clustersync_session *m)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlinks; i++) {
+		const struct clustersync_link *l = &m->links[i];
+		struct sockaddr_storage       *ss = &s->endpoint[i];
+
+		if (s->endpoint_len[i] != 0 || l->endpoint.family == 0 ||
+		    pd->conf->nendpoints == 0 ||
+		    pd->conf->endpoints[0].address.family != l->endpoint.family)
+			continue;
+		memset(ss, 0, sizeof(*ss));
+		if (l->endpoint.family == AF_INET) {
+			struct sockaddr_in *in = (void *)ss;
+
+			in->sin_family = AF_INET;
+			in->sin_port = htons(l->port);
+			memcpy(&in->sin_addr, l->endpoint.a, 4);
+			s->endpoint_len[i] = sizeof(*in);
+		} else {
+			struct sockaddr_in6 *in6 = (void *)ss;
+
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons(l->port);
+			memcpy(&in6->sin6_addr, l->endpoint.a, 16);
+			s->endpoint_len[i] = sizeof(*in6);
+		}
+		s->endpoint_lsn[i] = 0;
+	}
+}
+
+/* The holder's link states, in m, applied to its backup s: the
+ * endpoints it lacks; the holder's down holds a link down here as the Socket's own word would
  * (socket_down: its probes arriving here bring it back only with no
  * other link up), its up brings it back. */
 static void
@@ -441,6 +479,7 @@ apply_links(
 	unsigned i, idx;
 
 	pthread_mutex_lock(&pd->engine_mu);
+	fill_endpoints(pd, s, m);
 	for (i = 0; i < m->nlinks; i++) {
 		idx = m->links[i].id < CONFIG_MAX_LINKS
 		    ? s->index_of[m->links[i].id]
@@ -788,37 +827,6 @@ install(struct csync *cx, struct site *site,
 		return -1;
 	/* Its return traffic may arrive here: into the TUN device. */
 	install_routes(pd, site);
-	pthread_mutex_lock(&pd->engine_mu);
-	/* Where the holder heard each link from, for the links this node
-	 * has not heard yet: its replies can go before the site's first
-	 * datagram here.  From the first listen entry of the family. */
-	for (i = 0; i < s->nlinks; i++) {
-		const struct clustersync_link *l = &m->links[i];
-		struct sockaddr_storage       *ss = &s->endpoint[i];
-
-		if (s->endpoint_len[i] != 0 || l->endpoint.family == 0 ||
-		    pd->conf->nendpoints == 0 ||
-		    pd->conf->endpoints[0].address.family != l->endpoint.family)
-			continue;
-		memset(ss, 0, sizeof(*ss));
-		if (l->endpoint.family == AF_INET) {
-			struct sockaddr_in *in = (void *)ss;
-
-			in->sin_family = AF_INET;
-			in->sin_port = htons(l->port);
-			memcpy(&in->sin_addr, l->endpoint.a, 4);
-			s->endpoint_len[i] = sizeof(*in);
-		} else {
-			struct sockaddr_in6 *in6 = (void *)ss;
-
-			in6->sin6_family = AF_INET6;
-			in6->sin6_port = htons(l->port);
-			memcpy(&in6->sin6_addr, l->endpoint.a, 16);
-			s->endpoint_len[i] = sizeof(*in6);
-		}
-		s->endpoint_lsn[i] = 0;
-	}
-	pthread_mutex_unlock(&pd->engine_mu);
 	return 0;
 }
 

@@ -277,6 +277,18 @@ learn_apply(struct pworker *w)
 			s->endpoint_len[idx] = lr->fromlen;
 			s->endpoint_lsn[idx] = lr->lsn;
 			s->endpoint_moves[idx]++;
+			/* In a cluster the holder tells the members, which
+			 * may owe the site return packets on a link that
+			 * lands elsewhere (rare: a link's first datagram, a
+			 * NAT's rebinding). */
+			if (s->cs != NULL) {
+				struct tunnel_ev ep = {
+				    .kind = TUNNEL_EV_ENDPOINT};
+
+				ep.link = s->links[idx].id;
+				ep.session = s->id;
+				(void)tunnel_evq_push(w->q, &ep);
+			}
 		}
 	}
 	pthread_mutex_unlock(&pd->engine_mu);

@@ -862,6 +862,11 @@ START_TEST(cluster_link_states)
 	ck_assert_int_eq(s->link_down[s->index_of[0]], 1);
 	ck_assert_int_eq(s->link_down[s->index_of[1]], 0);
 	ck_assert_int_eq(s->socket_down[s->index_of[1]], 0);
+	/* An endpoint this node lacks comes with any SESSION, not only the
+	 * first: it may own flows on a link that lands elsewhere. */
+	s->endpoint_len[0] = 0;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_uint_eq(s->endpoint_len[0], sizeof(struct sockaddr_in));
 	/* Silence here says nothing: a link lands on one member. */
 	now = now_ms() + 60000;
 	pd->health_next = 0;
