@@ -383,6 +383,21 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d,
 			w->drop_parse++;
 			return;
 		}
+		if (pd->fwd != NULL) {
+			/* In a cluster: a probe another member relayed
+			 * teaches the link's endpoint only (its member
+			 * answered it).  One from a new endpoint that lands
+			 * here is relayed, so that every member can send on
+			 * that link (a racy read: at worst a few copies
+			 * more, before learn_apply() records it). */
+			if (ctx != NULL) {
+				lr->probe = 0;
+				return;
+			}
+			if (s->endpoint_len[idx] != d->fromlen ||
+			    memcmp(&s->endpoint[idx], d->from, d->fromlen) != 0)
+				fwd_relay(w, s, d);
+		}
 		(void)probe_encode(&pr, reply, sizeof(reply));
 		(void)tunnel_seal_udp(s->tun[w->t.id], w->q, &w->drops,
 		    pd->lsn[lsn].uio[w->t.id], WIRE_PROBE_REPLY, hdr.link_id,
