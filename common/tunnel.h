@@ -61,8 +61,10 @@ enum tunnel_ev_kind {
 	TUNNEL_EV_LINK_BACK,  /* a down `link` probes again (popd) */
 	TUNNEL_EV_NEED_KEY,   /* `epoch`'s key is wanted: tunnel_refill();
 				 `link` is 1 for the up direction's */
-	TUNNEL_EV_LINK_DOWN   /* the Socket's notice that `link` died
+	TUNNEL_EV_LINK_DOWN,  /* the Socket's notice that `link` died
 				 (popd, proto/linkdown.h): seq, cause */
+	TUNNEL_EV_ENDPOINT    /* popd in a cluster: `link` came from a new
+				 endpoint (the members are told) */
 };
 
 struct tunnel_ev {

@@ -84,7 +84,7 @@ dataev_drain(struct dataev *de)
 			    who, ops->tx_up ? "upstream" : "downstream",
 			    ev.epoch, (unsigned long long)ev.count);
 			break;
-		default: /* REKEY, PROBE, LINK_BACK, LINK_DOWN */
+		default: /* REKEY, PROBE, LINK_BACK, LINK_DOWN, ENDPOINT */
 			ops->event(arg, owner, &ev);
 			break;
 		}

@@ -66,6 +66,7 @@ struct cs_state {
 	 * unit test's: struct csync_membership) */
 	tunnel_derive_fn tls;
 	int              pending; /* in the ring (own) */
+	struct csync    *cx;      /* own: to announce a link's change */
 	int      ordered;  /* own: its SESSION came back in the group's order */
 	int      may_seal; /* a backup granted to this incarnation */
 	uint32_t holder;   /* the holder's node id */
@@ -313,6 +314,7 @@ csync_own_state(struct popd *pd, unsigned socket_workers)
 		 socket_workers, popd_wire_workers(pd), pd->nworkers)) == NULL)
 		return NULL;
 	cs->own = 1;
+	cs->cx = pd->csync;
 	cs->tls = pd->csync->ms.derive;
 	cs->may_seal = 1;
 	cs->holder = pd->csync->node;
@@ -448,6 +450,83 @@ csync_announce_later(struct popd *pd, struct session *s)
 		return;
 	ring_push(pd->csync, s);
 	event_active(pd->csync->later, EV_TIMEOUT, 0);
+}
+
+/* The holder's view of the site's links is the members' (doc/CLUSTER.md,
+ * "Link health across members"): a change goes to them in the next
+ * SESSION.  Under pd->engine_mu (session_link_state()): sent from the
+ * loop's next turn, as csync_announce_later(). */
+void
+csync_link_changed(struct session *s)
+{
+	if (s->cs == NULL || !s->cs->own || s->cs->cx == NULL)
+		return;
+	ring_push(s->cs->cx, s);
+	event_active(s->cs->cx->later, EV_TIMEOUT, 0);
+}
+
+/* Where the holder heard each link from, for the links this node has
+ * not heard yet: its replies can go before the site's first datagram
+ * here, and it may own flows on a link that lands on another member.
+ * From the first listen entry of the family.  Under pd->engine_mu. */
+static void
+fill_endpoints(
+    struct popd *pd, struct session *s, const struct clustersync_session *m)
+{
+	size_t i;
+
+	for (i = 0; i < s->nlinks; i++) {
+		const struct clustersync_link *l = &m->links[i];
+		struct sockaddr_storage       *ss = &s->endpoint[i];
+
+		if (s->endpoint_len[i] != 0 || l->endpoint.family == 0 ||
+		    pd->conf->nendpoints == 0 ||
+		    pd->conf->endpoints[0].address.family != l->endpoint.family)
+			continue;
+		memset(ss, 0, sizeof(*ss));
+		if (l->endpoint.family == AF_INET) {
+			struct sockaddr_in *in = (void *)ss;
+
+			in->sin_family = AF_INET;
+			in->sin_port = htons(l->port);
+			memcpy(&in->sin_addr, l->endpoint.a, 4);
+			s->endpoint_len[i] = sizeof(*in);
+		} else {
+			struct sockaddr_in6 *in6 = (void *)ss;
+
+			in6->sin6_family = AF_INET6;
+			in6->sin6_port = htons(l->port);
+			memcpy(&in6->sin6_addr, l->endpoint.a, 16);
+			s->endpoint_len[i] = sizeof(*in6);
+		}
+		s->endpoint_lsn[i] = 0;
+	}
+}
+
+/* The holder's link states, in m, applied to its backup s: the
+ * endpoints it lacks; the holder's down holds a link down here as the Socket's own word would
+ * (socket_down: its probes arriving here bring it back only with no
+ * other link up), its up brings it back. */
+static void
+apply_links(
+    struct popd *pd, struct session *s, const struct clustersync_session *m)
+{
+	unsigned i, idx;
+
+	pthread_mutex_lock(&pd->engine_mu);
+	fill_endpoints(pd, s, m);
+	for (i = 0; i < m->nlinks; i++) {
+		idx = m->links[i].id < CONFIG_MAX_LINKS
+		    ? s->index_of[m->links[i].id]
+		    : LINK_NONE;
+		if (idx == LINK_NONE)
+			continue;
+		s->socket_down[idx] = m->links[i].down;
+		session_link_state(s, idx, !m->links[i].down,
+		    m->links[i].down ? "the holder sees it down"
+				     : "the holder sees it up");
+	}
+	pthread_mutex_unlock(&pd->engine_mu);
 }
 
 /* The walk, as far as the ring has room. */
@@ -867,37 +946,6 @@ install(struct csync *cx, struct site *site,
 		return -1;
 	/* Its return traffic may arrive here: into the TUN device. */
 	install_routes(pd, site);
-	pthread_mutex_lock(&pd->engine_mu);
-	/* Where the holder heard each link from, for the links this node
-	 * has not heard yet: its replies can go before the site's first
-	 * datagram here.  From the first listen entry of the family. */
-	for (i = 0; i < s->nlinks; i++) {
-		const struct clustersync_link *l = &m->links[i];
-		struct sockaddr_storage       *ss = &s->endpoint[i];
-
-		if (s->endpoint_len[i] != 0 || l->endpoint.family == 0 ||
-		    pd->conf->nendpoints == 0 ||
-		    pd->conf->endpoints[0].address.family != l->endpoint.family)
-			continue;
-		memset(ss, 0, sizeof(*ss));
-		if (l->endpoint.family == AF_INET) {
-			struct sockaddr_in *in = (void *)ss;
-
-			in->sin_family = AF_INET;
-			in->sin_port = htons(l->port);
-			memcpy(&in->sin_addr, l->endpoint.a, 4);
-			s->endpoint_len[i] = sizeof(*in);
-		} else {
-			struct sockaddr_in6 *in6 = (void *)ss;
-
-			in6->sin6_family = AF_INET6;
-			in6->sin6_port = htons(l->port);
-			memcpy(&in6->sin6_addr, l->endpoint.a, 16);
-			s->endpoint_len[i] = sizeof(*in6);
-		}
-		s->endpoint_lsn[i] = 0;
-	}
-	pthread_mutex_unlock(&pd->engine_mu);
 	return 0;
 }
 
@@ -1008,8 +1056,10 @@ csync_deliver(
 		if (!could && s->cs->may_seal) {
 			/* Granted now: tunnels with the real keys, never
 			 * sealed with here (the old ones had random keys). */
-			if (install(cx, site, m, pos, node) == 0)
+			if (install(cx, site, m, pos, node) == 0) {
+				apply_links(pd, site->session, m);
 				cx->updated++;
+			}
 			goto out;
 		}
 		for (w = 0; w < s->ntun; w++) {
@@ -1018,6 +1068,7 @@ csync_deliver(
 				cx->keys_missing++;
 			dpw_unlock(&pd->w[w].t);
 		}
+		apply_links(pd, s, m);
 		cx->updated++;
 		/* Still short of a key: the holder is asked. */
 		csync_announce(pd, s);
@@ -1066,6 +1117,7 @@ csync_deliver(
 			    site->conf->name, node, m->id);
 		goto out;
 	}
+	apply_links(pd, site->session, m);
 	if (s != NULL)
 		cx->replaced++;
 	cx->installed++;

@@ -176,6 +176,14 @@ health_walk(struct popd *pd, uint64_t now)
 			continue;
 		}
 		engine_tick(s->engine, now); /* flows expire with no packet */
+		/* In a cluster a member's silence says nothing: a link's
+		 * datagrams land on one member, and on another after the
+		 * provider rehashes.  The Socket's word decides there
+		 * (doc/CLUSTER.md, "Link health across members"). */
+		if (pd->csync != NULL) {
+			pthread_mutex_unlock(&pd->engine_mu);
+			continue;
+		}
 		/* A worker may have heard the link after `now` was read
 		 * (its batch's clock, applied while this walk waited for
 		 * the lock): later than now is no silence, not 2^64 ms. */
@@ -269,6 +277,18 @@ learn_apply(struct pworker *w)
 			s->endpoint_len[idx] = lr->fromlen;
 			s->endpoint_lsn[idx] = lr->lsn;
 			s->endpoint_moves[idx]++;
+			/* In a cluster the holder tells the members, which
+			 * may owe the site return packets on a link that
+			 * lands elsewhere (rare: a link's first datagram, a
+			 * NAT's rebinding). */
+			if (s->cs != NULL) {
+				struct tunnel_ev ep = {
+				    .kind = TUNNEL_EV_ENDPOINT};
+
+				ep.link = s->links[idx].id;
+				ep.session = s->id;
+				(void)tunnel_evq_push(w->q, &ep);
+			}
 		}
 	}
 	pthread_mutex_unlock(&pd->engine_mu);
@@ -344,6 +364,10 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d,
 		ev.seq = ld.seq;
 		ev.session = s->id;
 		(void)tunnel_evq_push(w->q, &ev);
+		/* It landed on this member only: every other one opens
+		 * it too (a notice is rare: a few copies per link down). */
+		if (pd->fwd != NULL && ctx == NULL)
+			fwd_relay(w, s, d);
 		return;
 	}
 	if (hdr.type == WIRE_PROBE) {
@@ -358,6 +382,21 @@ udp_dgram(struct pworker *w, uint8_t lsn, const struct udpio_dgram *d,
 			lr->probe = 0;
 			w->drop_parse++;
 			return;
+		}
+		if (pd->fwd != NULL) {
+			/* In a cluster: a probe another member relayed
+			 * teaches the link's endpoint only (its member
+			 * answered it).  One from a new endpoint that lands
+			 * here is relayed, so that every member can send on
+			 * that link (a racy read: at worst a few copies
+			 * more, before learn_apply() records it). */
+			if (ctx != NULL) {
+				lr->probe = 0;
+				return;
+			}
+			if (s->endpoint_len[idx] != d->fromlen ||
+			    memcmp(&s->endpoint[idx], d->from, d->fromlen) != 0)
+				fwd_relay(w, s, d);
 		}
 		/* A cluster member without a slot of the session's seals
 		 * nothing: an answer the Socket cannot open would only

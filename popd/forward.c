@@ -258,6 +258,21 @@ fwd_up(struct pworker *w, struct session *s, const struct udpio_dgram *d,
 }
 
 void
+fwd_relay(
+    struct pworker *w, const struct session *s, const struct udpio_dgram *d)
+{
+	struct fwd *f = w->pd->fwd;
+	uint32_t    to;
+
+	pthread_mutex_lock(&f->mu);
+	for (to = 1; to < NODES; to++)
+		if (to != f->self && f->live[to] && f->addrlen[to] != 0)
+			(void)send_locked(f, CW_FORWARD, 1, CW_ORIGIN_SITE, to,
+			    0, s->id, d->from, d->data, d->len);
+	pthread_mutex_unlock(&f->mu);
+}
+
+void
 fwd_down(struct pworker *w, const uint8_t *pkt, size_t len,
     const struct fwd_ctx *ctx, struct fwd_verdict *v)
 {

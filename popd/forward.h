@@ -81,6 +81,10 @@ void fwd_down(struct pworker *, const uint8_t *pkt, size_t len,
     const struct fwd_ctx *ctx, struct fwd_verdict *v);
 void fwd_send_tun(struct pworker *, const struct fwd_verdict *v,
     const uint8_t *pkt, size_t len);
+/* A site's datagram d of session s that every member must open (the
+ * Socket's link-down notice), to each other live member, FORWARD. */
+void fwd_relay(
+    struct pworker *, const struct session *s, const struct udpio_dgram *d);
 void fwd_owned_link(struct pworker *, const struct fwd_verdict *v,
     uint32_t session, uint8_t link);
 

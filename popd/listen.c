@@ -285,6 +285,12 @@ ev_other(void *arg, void *owner, const struct tunnel_ev *ev)
 		return;
 	}
 
+	if (ev->kind == TUNNEL_EV_ENDPOINT) {
+		/* The holder's next SESSION carries it (a backup: nothing). */
+		if (s->cs != NULL)
+			csync_link_changed(s);
+		return;
+	}
 	if (ev->kind == TUNNEL_EV_LINK_DOWN) {
 		pthread_mutex_lock(&pd->engine_mu);
 		session_link_down_notice(s, ev->link, ev->cause, ev->seq);

@@ -577,6 +577,9 @@ void csync_announce(struct popd *, struct session *);
 /* The same, sent from the loop's next turn: for a caller that may hold
  * the world lock or pd->engine_mu (which building a SESSION takes). */
 void csync_announce_later(struct popd *, struct session *);
+/* s's link states changed (session_link_state()): if this node holds
+ * it, the members are told, from the loop's next turn. */
+void csync_link_changed(struct session *);
 /* 1 if s is a backup whose holder is in the group: not detached. */
 int csync_vouched(const struct session *);
 /* Whether this process may seal s's return packets and probe answers:

@@ -309,7 +309,10 @@ session_link_state(struct session *s, unsigned idx, int up, const char *why)
 	if (site_log_ok(s->site, now))
 		log_info("site %s link %s %s: %s; %zu flows moved%s",
 		    s->site->conf->name, s->links[idx].name, up ? "up" : "down",
-		    why, moved, buf);
+		    why, moved,
+		    buf); /* In a cluster the holder's view is the members' too. */
+	if (s->cs != NULL)
+		csync_link_changed(s);
 }
 
 void
@@ -432,7 +435,9 @@ session_link_down_notice(
  * The Socket's word on where flows go (REASSIGN chunk), applied to the
  * return direction.  A move to a link this PoP does not know, or sees
  * down, is refused and counted: the flow stays where this side put it,
- * on a link that carries.  A flow this PoP has not seen yet is inserted,
+ * on a link that carries.  In a cluster "sees down" is the Socket's word
+ * (socket_down: its LINK_STATE or notice, or the holder's relaying it),
+ * the only view the members share.  A flow this PoP has not seen yet is inserted,
  * so its first return packet already takes the Socket's link; the LAN
  * side of its key is taken as the initiator (sites open connections).
  */
@@ -455,7 +460,8 @@ session_reassign(struct session *s, const struct ctl_reassign *r)
 		mv = &r->moves[i];
 		idx = mv->link < CONFIG_MAX_LINKS ? s->index_of[mv->link]
 						  : LINK_NONE;
-		if (!known || idx == LINK_NONE || s->link_down[idx]) {
+		if (!known || idx == LINK_NONE ||
+		    (s->cs != NULL ? s->socket_down[idx] : s->link_down[idx])) {
 			s->ra_refused++;
 			continue;
 		}
@@ -753,7 +759,11 @@ session_inherit(struct session *s, struct session *old)
 		s->endpoint_len[i] = old->endpoint_len[o];
 		s->endpoint_lsn[i] = old->endpoint_lsn[o];
 		s->rx_last_ms[i] = old->rx_last_ms[o];
-		if (old->link_down[o])
+		/* In a cluster the old session's states were another
+		 * member's word, or the Socket's: it restates every link
+		 * it sees down after WELCOME, and a backup takes its
+		 * holder's from the SESSION (cluster-session.c). */
+		if (old->link_down[o] && s->cs == NULL)
 			session_link_state(
 			    s, (unsigned)i, 0, "down in the session before");
 	}

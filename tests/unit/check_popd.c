@@ -353,6 +353,7 @@ static size_t            sent_len, nsent;
 static uint8_t           msg_flags; /* session_msg()'s */
 static uint8_t           msg_slot0; /* session_msg()'s slot of position 0 */
 static uint32_t          inc2;      /* position 2's incarnation: restarts */
+static uint8_t           msg_down;  /* session_msg()'s: bit i, link i down */
 
 static int
 fake_member(void *arg, size_t pos, uint32_t *node, uint32_t *inc)
@@ -495,6 +496,8 @@ session_msg(
 	m.links[1].id = 1;
 	snprintf(m.links[1].name, sizeof(m.links[1].name), "WAN2");
 	m.links[1].down_mbps = 20;
+	m.links[0].down = msg_down & 1;
+	m.links[1].down = (msg_down >> 1) & 1;
 	/* The Socket's byte, then the granted slots' bytes in the order
 	 * of their positions. */
 	for (i = 0, j = 1; i < 2; i++) {
@@ -939,6 +942,121 @@ START_TEST(cluster_slots_run_out)
 		inc2++; /* member 3 restarts */
 	}
 	inc2 = 0x102;
+}
+END_TEST
+
+/*
+ * Link health across members (doc/CLUSTER.md): the holder's view is the
+ * site's.  A backup takes the holder's link states from its SESSION (a
+ * down one held as the Socket's word: probes arriving here do not bring
+ * it back); the holder tells the members of a change; nobody judges a
+ * link by the silence it hears; a new session keeps no other member's
+ * down; REASSIGN refuses only a link the Socket says is down.
+ */
+START_TEST(cluster_link_states)
+{
+	static uint8_t                    msg[CLUSTERSYNC_SESSION_MAX];
+	static uint8_t                    body[CLUSTERSYNC_SESSION_BODY_MAX];
+	static struct clustersync_session m;
+	struct site                      *site = &pd->sites[1];
+	struct ctl_hello                  h;
+	struct ctl_move                   mv[2];
+	struct ctl_reassign               r;
+	struct session                   *s;
+	uint32_t                          id = UINT32_C(1) << 27 | 11;
+	uint64_t                          now;
+	int                               i;
+
+	/* A backup: WAN2 down at the holder. */
+	msg_down = 2;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_ptr_nonnull(s = site->session);
+	ck_assert_int_eq(s->link_down[s->index_of[0]], 0);
+	ck_assert_int_eq(s->link_down[s->index_of[1]], 1);
+	ck_assert_int_eq(s->socket_down[s->index_of[1]], 1);
+	/* Its probes here do not overrule the holder while WAN1 is up. */
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(session_probe_back(s, s->index_of[1], 3), 0);
+	/* The holder says WAN2 up, WAN1 down: so it is here. */
+	msg_down = 1;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_ptr_eq(site->session, s);
+	ck_assert_int_eq(s->link_down[s->index_of[0]], 1);
+	ck_assert_int_eq(s->link_down[s->index_of[1]], 0);
+	ck_assert_int_eq(s->socket_down[s->index_of[1]], 0);
+	/* An endpoint this node lacks comes with any SESSION, not only the
+	 * first: it may own flows on a link that lands elsewhere. */
+	s->endpoint_len[0] = 0;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_uint_eq(s->endpoint_len[0], sizeof(struct sockaddr_in));
+	/* Silence here says nothing: a link lands on one member. */
+	now = now_ms() + 60000;
+	pd->health_next = 0;
+	while (health_walk(pd, now))
+		;
+	ck_assert_int_eq(s->link_down[s->index_of[1]], 0);
+	msg_down = 0;
+
+	/* The site's channel lands here: a session of this node's, which
+	 * keeps no down of the backup's (the Socket restates its downs
+	 * after WELCOME). */
+	hello(&h, 0);
+	ck_assert_ptr_nonnull(
+	    s = session_make(pd, site, NULL, &h, csync_session_id(pd),
+		csync_derive, csync_own_state(pd, 1)));
+	ck_assert_int_eq(session_install(pd, s), 0);
+	ck_assert_ptr_eq(site->session, s);
+	ck_assert_int_eq(s->link_down[0], 0);
+	ck_assert_int_eq(s->link_down[1], 0);
+	(void)event_base_loop(base, EVLOOP_NONBLOCK);
+	nsent = 0;
+	/* A change at the holder goes to the members, with its state. */
+	pthread_mutex_lock(&pd->engine_mu);
+	s->socket_down[1] = 1;
+	session_link_state(s, 1, 0, "the Socket sees it down");
+	pthread_mutex_unlock(&pd->engine_mu);
+	ck_assert_uint_eq(nsent, 0);
+	(void)event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(nsent, 1);
+	ck_assert_int_eq(clustersync_session_decode(body,
+			     (size_t)open_sent(CLUSTERSYNC_SESSION, body), &m),
+	    CLUSTERSYNC_OK);
+	ck_assert_uint_eq(m.links[0].down, 0);
+	ck_assert_uint_eq(m.links[1].down, 1);
+	/* No change: nothing sent. */
+	pthread_mutex_lock(&pd->engine_mu);
+	session_link_state(s, 1, 0, "the Socket sees it down");
+	pthread_mutex_unlock(&pd->engine_mu);
+	(void)event_base_loop(base, EVLOOP_NONBLOCK);
+	ck_assert_uint_eq(nsent, 1);
+
+	/* REASSIGN: a move to a link the Socket says is down is refused;
+	 * to one down here but not by its word, taken. */
+	memset(&r, 0, sizeof(r));
+	memset(mv, 0, sizeof(mv));
+	for (i = 0; i < 2; i++) {
+		mv[i].key.family = 4;
+		mv[i].key.proto = 17;
+		mv[i].key.pa = (uint16_t)(1000 + i);
+		mv[i].key.pb = 53;
+		mv[i].key.a[0] = 10;
+		mv[i].key.a[1] = 1;
+		mv[i].key.a[3] = 10;
+		mv[i].key.b[0] = 192;
+		mv[i].key.b[3] = 1;
+	}
+	mv[0].link = 1;
+	mv[1].link = 0;
+	r.dead_link = CTL_LINK_NONE;
+	r.last = 1;
+	r.total = r.nmoves = 2;
+	r.moves = mv;
+	pthread_mutex_lock(&pd->engine_mu);
+	s->link_down[0] = 1; /* not the Socket's word */
+	session_reassign(s, &r);
+	pthread_mutex_unlock(&pd->engine_mu);
+	ck_assert_uint_eq(s->reassign_refused, 1);
+	ck_assert_uint_eq(s->reassign_inserted, 1);
 }
 END_TEST
 
@@ -2213,6 +2331,7 @@ popd_suite(void)
 	tcase_add_test(tc, cluster_own_session);
 	tcase_add_test(tc, cluster_restarted_member);
 	tcase_add_test(tc, cluster_slots_run_out);
+	tcase_add_test(tc, cluster_link_states);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reload");
 	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
