@@ -20,8 +20,9 @@
 #   popK eth0 198.18.50.K/24  --- sw pK, ports of sw's bridge br0: the
 #                                 cluster link and corosync (udpu)
 #
-# The isp reaches 198.18.0.1 by one route with a next hop per live node,
-# and inet reaches the LAN (10.1.0.0/24) the same way; both namespaces hash
+# The isp reaches 198.18.0.1 by one route with a next hop per live node
+# (a resilient nexthop group, cluster_routes), and inet reaches the LAN
+# (10.1.0.0/24) the same way; both namespaces hash
 # on L4 (net.ipv4.fib_multipath_hash_policy=1), so each UDP or TCP flow
 # picks a node by its ports: a flow's packets from the site and its return
 # packets from the Internet land on nodes chosen independently.  A site's
@@ -60,7 +61,7 @@ CLUSTER_NODES=0
 CLUSTER_GROUP=wanpair-lab
 # Per node K: its corosync's and its popd's PIDs (lab_bg's), popd's log,
 # and whether it is in the ECMP routes.
-declare -gA CLUSTER_CPID CLUSTER_PPID CLUSTER_PLOG CLUSTER_LIVE
+declare -gA CLUSTER_CPID CLUSTER_PPID CLUSTER_PLOG CLUSTER_LIVE CLUSTER_NH
 
 # cluster_corosync_conf FILE STATE_DIR N: a corosync.conf for a ring of
 # nodes 1..N at 198.18.50.1..N (one key a line: corosync's parser refuses
@@ -237,20 +238,44 @@ cluster_all_expr() {
 # cluster_routes: the ECMP routes of the isp (to the service address) and
 # of inet (to the LAN) over the nodes K with CLUSTER_LIVE[K] = 1.  With
 # none live, both routes go.
+#
+# Each route's next hops are a resilient nexthop group (`ip nexthop ...
+# type resilient`, CLUSTER_NH_BUCKETS buckets), as a router in front of
+# anycast servers hashes: a node withdrawn moves only its own buckets to
+# the others, and a node announced again takes only the buckets idle for
+# CLUSTER_NH_IDLE seconds, so the flows that run (the site's control
+# channel, with a keepalive every 10 s; a link's tunnel datagrams) stay
+# where they are and new ones spread over all.  With plain multipath
+# routes a node's return rehashed a third of the running flows onto it,
+# and it reset the site's control channel if that was one of them.
+CLUSTER_NH_BUCKETS=64
+CLUSTER_NH_IDLE=20
 cluster_routes() {
-	local k isp=() inet=()
+	local k ns ids=() group
 	for k in $(seq "$CLUSTER_NODES"); do
 		[ "${CLUSTER_LIVE[$k]:-0}" = 1 ] || continue
-		isp+=(nexthop via "198.18.4$k.2" dev "core$k")
-		inet+=(nexthop via "203.0.113.$k" dev br0)
+		ids+=("$k")
+		[ "${CLUSTER_NH[$k]:-0}" = 1 ] && continue
+		lab_exec isp ip nexthop add id "$k" via "198.18.4$k.2" \
+		    dev "core$k" &&
+		    lab_exec inet ip nexthop add id "$k" via "203.0.113.$k" \
+		    dev br0 || return 1
+		CLUSTER_NH[$k]=1
 	done
-	if [ ${#isp[@]} -eq 0 ]; then
-		lab_exec isp ip route del "$CLUSTER_SERVICE/32" 2>/dev/null
-		lab_exec inet ip route del 10.1.0.0/24 2>/dev/null
+	if [ ${#ids[@]} -eq 0 ]; then
+		# The group's routes go with it.
+		lab_exec isp ip nexthop del id 100 2>/dev/null
+		lab_exec inet ip nexthop del id 100 2>/dev/null
 		return 0
 	fi
-	lab_exec isp ip route replace "$CLUSTER_SERVICE/32" "${isp[@]}" &&
-	    lab_exec inet ip route replace 10.1.0.0/24 "${inet[@]}"
+	group=$(IFS=/ && echo "${ids[*]}")
+	for ns in isp inet; do
+		lab_exec "$ns" ip nexthop replace id 100 group "$group" \
+		    type resilient buckets "$CLUSTER_NH_BUCKETS" \
+		    idle_timer "$CLUSTER_NH_IDLE" || return 1
+	done
+	lab_exec isp ip route replace "$CLUSTER_SERVICE/32" nhid 100 &&
+	    lab_exec inet ip route replace 10.1.0.0/24 nhid 100
 }
 
 # cluster_withdraw K / cluster_announce K: node K out of the ECMP routes
@@ -362,15 +387,20 @@ cluster_start_node() {
 # at once; then its next hops are withdrawn (as the provider's routing
 # would).  Sets CLUSTER_KILLED_AT (date +%s.%N, the moment of the kill).
 cluster_kill_node() {
-	local k=$1
+	local k=$1 p=${CLUSTER_PPID[$1]} c=${CLUSTER_CPID[$1]:-}
+	_lab_ours "$p" "pop$k" || return 1
+	[ -z "$c" ] || _lab_ours "$c" "pop$k" || return 1
 	# shellcheck disable=SC2034 # for the scripts that source this
 	CLUSTER_KILLED_AT=$(date +%s.%N)
-	cluster_kill_hard "${CLUSTER_PPID[$k]}" "pop$k"
-	[ -z "${CLUSTER_CPID[$k]:-}" ] ||
-	    cluster_kill_hard "${CLUSTER_CPID[$k]}" "pop$k"
+	kill -KILL "$p" ${c:+"$c"} 2>/dev/null
+	# Withdrawn at once, as a router's BFD would within tens of ms;
+	# then the two reaped.
+	cluster_withdraw "$k"
+	wait "$p" ${c:+"$c"} 2>/dev/null
+	awk -v p="$p" -v c="$c" '$1 != p && $1 != c' "$LAB_DIR/pids" \
+	    >"$LAB_DIR/pids.new" && mv "$LAB_DIR/pids.new" "$LAB_DIR/pids"
 	CLUSTER_PPID[$k]=
 	CLUSTER_CPID[$k]=
-	cluster_withdraw "$k"
 }
 
 # cluster_stop_popds: SIGTERM every node's popd (before lab_down stops
@@ -516,5 +546,6 @@ cluster_down() {
 	# shellcheck disable=SC2034 # for the scripts that source this
 	CLUSTER_PLOG=()
 	CLUSTER_LIVE=()
+	CLUSTER_NH=()
 	CLUSTER_NODES=0
 }
