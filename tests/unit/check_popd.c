@@ -771,6 +771,62 @@ START_TEST(cluster_restarted_member)
 }
 END_TEST
 
+/*
+ * A grant is never withdrawn for a live incarnation: a SESSION without
+ * this process's grant (or with it at another slot) after one with it is
+ * an older message replayed into the group.  It is refused as stale: the
+ * backup goes on sealing, and the grant's next message does not make its
+ * tunnels again, which would start their counters at 0 under keys they
+ * sealed with already.
+ */
+START_TEST(cluster_grant_not_withdrawn)
+{
+	static const uint8_t inner[40] = {0x45};
+	static uint8_t       msg[CLUSTERSYNC_SESSION_MAX];
+	struct site         *site = &pd->sites[1];
+	struct tunnel_evq    q;
+	struct wire_hdr      hdr;
+	struct session      *s;
+	uint8_t              pkt[256];
+	uint32_t             id = UINT32_C(1) << 27 | 5;
+	json_int_t           stale;
+	int                  r;
+
+	tunnel_evq_init(&q);
+	msg_slot0 = 3;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_ptr_nonnull(s = site->session);
+	ck_assert_int_eq(csync_can_seal(pd, s), 1);
+	r = tunnel_seal(s->tun[0], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
+	    sizeof(pkt));
+	ck_assert_int_gt(r, 0);
+	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+	ck_assert_uint_eq(hdr.worker, 6);
+	ck_assert_uint_eq(hdr.counter, 0);
+
+	/* The message from before the grant, and one with the grant at
+	 * another slot: stale, nothing changes. */
+	stale = counter("stale");
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0));
+	msg_slot0 = 4;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_int_eq(counter("stale"), stale + 2);
+	ck_assert_ptr_eq(site->session, s);
+	ck_assert_int_eq(csync_can_seal(pd, s), 1);
+
+	/* The grant again: the same tunnels, the next counter. */
+	msg_slot0 = 3;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_ptr_eq(site->session, s);
+	r = tunnel_seal(s->tun[0], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
+	    sizeof(pkt));
+	ck_assert_int_gt(r, 0);
+	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+	ck_assert_uint_eq(hdr.worker, 6);
+	ck_assert_uint_eq(hdr.counter, 1);
+}
+END_TEST
+
 /* A session this node holds: announced with every member's keys; one
  * another member announced earlier in the group's order is older and
  * ignored; one announced after ours replaces it (the site's channel is
@@ -2505,6 +2561,7 @@ popd_suite(void)
 	tcase_add_test(tc, cluster_backup_session);
 	tcase_add_test(tc, cluster_own_session);
 	tcase_add_test(tc, cluster_restarted_member);
+	tcase_add_test(tc, cluster_grant_not_withdrawn);
 	tcase_add_test(tc, cluster_slots_run_out);
 	tcase_add_test(tc, cluster_link_states);
 	suite_add_tcase(s, tc);
