@@ -771,6 +771,22 @@ START_TEST(cluster_restarted_member)
 }
 END_TEST
 
+/* One packet sealed by worker 0's tunnel of s: its header in *hdr. */
+static void
+seal_w0(struct session *s, struct wire_hdr *hdr)
+{
+	static const uint8_t inner[40] = {0x45};
+	struct tunnel_evq    q;
+	uint8_t              pkt[256];
+	int                  r;
+
+	tunnel_evq_init(&q);
+	r = tunnel_seal(s->tun[0], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
+	    sizeof(pkt));
+	ck_assert_int_gt(r, 0);
+	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, hdr), 0);
+}
+
 /*
  * A grant is never withdrawn for a live incarnation: a SESSION without
  * this process's grant (or with it at another slot) after one with it is
@@ -781,26 +797,18 @@ END_TEST
  */
 START_TEST(cluster_grant_not_withdrawn)
 {
-	static const uint8_t inner[40] = {0x45};
-	static uint8_t       msg[CLUSTERSYNC_SESSION_MAX];
-	struct site         *site = &pd->sites[1];
-	struct tunnel_evq    q;
-	struct wire_hdr      hdr;
-	struct session      *s;
-	uint8_t              pkt[256];
-	uint32_t             id = UINT32_C(1) << 27 | 5;
-	json_int_t           stale;
-	int                  r;
+	static uint8_t  msg[CLUSTERSYNC_SESSION_MAX];
+	struct site    *site = &pd->sites[1];
+	struct wire_hdr hdr;
+	struct session *s;
+	uint32_t        id = UINT32_C(1) << 27 | 5;
+	json_int_t      stale;
 
-	tunnel_evq_init(&q);
 	msg_slot0 = 3;
 	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
 	ck_assert_ptr_nonnull(s = site->session);
 	ck_assert_int_eq(csync_can_seal(pd, s), 1);
-	r = tunnel_seal(s->tun[0], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
-	    sizeof(pkt));
-	ck_assert_int_gt(r, 0);
-	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+	seal_w0(s, &hdr);
 	ck_assert_uint_eq(hdr.worker, 6);
 	ck_assert_uint_eq(hdr.counter, 0);
 
@@ -818,10 +826,7 @@ START_TEST(cluster_grant_not_withdrawn)
 	msg_slot0 = 3;
 	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
 	ck_assert_ptr_eq(site->session, s);
-	r = tunnel_seal(s->tun[0], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
-	    sizeof(pkt));
-	ck_assert_int_gt(r, 0);
-	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, &hdr), 0);
+	seal_w0(s, &hdr);
 	ck_assert_uint_eq(hdr.worker, 6);
 	ck_assert_uint_eq(hdr.counter, 1);
 }
