@@ -1050,6 +1050,18 @@ csync_deliver(
 	}
 	if (s != NULL && s->id == m->id && s->cs != NULL && !s->cs->own &&
 	    s->cs->sw == m->socket_workers) {
+		/* A grant is never withdrawn or moved while its
+		 * incarnation lives (grant_slots()): a message without
+		 * this process's grant, once it had one, is older than
+		 * one taken (replayed into the group).  Taken, it would
+		 * stop the sealing, and the next message would make the
+		 * tunnels again from counter 0 under keys they used. */
+		if (s->cs->may_seal &&
+		    (m->grant[cx->pos] != s->cs->grant[cx->pos] ||
+			m->slot[cx->pos] != s->cs->slot[cx->pos])) {
+			cx->stale++;
+			goto out;
+		}
 		/* The same session, newer keys or grants. */
 		could = s->cs->may_seal;
 		take(cx, s->cs, m, pos, node);

@@ -125,7 +125,8 @@ owner_of(struct fwd *f, const struct flow_key *k)
 {
 	struct cflow_entry *e = cflow_find(f->cf, k);
 
-	return e != NULL && f->live[e->owner] ? e->owner : 0;
+	return e != NULL && e->owner < NODES && f->live[e->owner] ? e->owner
+								  : 0;
 }
 
 /* Seals inner to `to` and sends it; under mu.  0, or -1 counted. */
@@ -365,6 +366,14 @@ on_hint(struct fwd *f, const struct cw_hdr *h, const uint8_t *ip, size_t len)
 		return;
 	}
 	pthread_mutex_lock(&f->mu);
+	/* The owner is a peer's word, 32 bits off the wire: only a live
+	 * member's id goes into the table, whose owners index live[] and
+	 * addr[] when the flow's next packet is decided. */
+	if (h->owner >= NODES || !f->live[h->owner]) {
+		f->drops[FD_NO_MEMBER]++;
+		pthread_mutex_unlock(&f->mu);
+		return;
+	}
 	f->hints_received++;
 	/* A flow we own stays ours; else its packets go to the owner. */
 	if ((e = cflow_find(f->cf, &k)) == NULL || e->owner != f->self)

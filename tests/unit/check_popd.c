@@ -26,10 +26,12 @@
 #include "check_pki.h"
 #include "check_run.h"
 #include "clusterkey.h"
+#include "clusterlink.h"
 #include "clustersync.h"
 #include "config.h"
 #include "daemon.h"
 #include "flow.h"
+#include "forward.h"
 #include "link.h"
 #include "linkdown.h"
 #include "log.h"
@@ -391,6 +393,11 @@ fake_flush(void *arg)
 
 static int table_derive(void *, uint32_t, int, uint8_t, uint8_t[AEAD_KEY_LEN]);
 
+/* The members' cluster-link addresses, net + "1" to "3", and the port
+ * (0: popd.json's default) of the next setup_cluster(). */
+static const char *cl_net = "198.18.50.";
+static unsigned    cl_port;
+
 static void
 setup_cluster(void)
 {
@@ -400,9 +407,10 @@ setup_cluster(void)
 	    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 	struct config_errors errs = {0};
 	struct config       *conf;
-	char                 text[4096], more[1024], err[256];
+	char                 text[4096], more[1024], port[32], err[256];
 	int                  n, fd;
 
+	snprintf(port, sizeof(port), ", \"port\": %u", cl_port);
 	snprintf(keypath, sizeof(keypath), "/tmp/check_popd_key.XXXXXX");
 	ck_assert_int_ge(fd = mkstemp(keypath), 0);
 	ck_assert_int_eq(write(fd, hex, 64), 64);
@@ -410,10 +418,10 @@ setup_cluster(void)
 	ck_assert_int_eq(clusterkey_parse(hex, 64, &ckey, NULL), 0);
 	snprintf(more, sizeof(more),
 	    ", \"workers\": 2, \"cluster\": {\"node\": 1, \"key_file\": "
-	    "\"%s\", \"members\": [{\"node\": 1, \"address\": \"198.18.50.1\"},"
-	    " {\"node\": 2, \"address\": \"198.18.50.2\"},"
-	    " {\"node\": 3, \"address\": \"198.18.50.3\"}]}",
-	    keypath);
+	    "\"%s\"%s, \"members\": [{\"node\": 1, \"address\": \"%s1\"},"
+	    " {\"node\": 2, \"address\": \"%s2\"},"
+	    " {\"node\": 3, \"address\": \"%s3\"}]}",
+	    keypath, cl_port != 0 ? port : "", cl_net, cl_net, cl_net);
 	n = snprintf(text, sizeof(text), POPD_JSON, "198.18.0.1", ".", ".", ".",
 	    three_sites, more);
 	ck_assert_int_lt(n, (int)sizeof(text));
@@ -760,6 +768,67 @@ START_TEST(cluster_restarted_member)
 	csync_deliver(
 	    pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id + 1, 0x99));
 	ck_assert_int_eq(csync_can_seal(pd, site->session), 0);
+}
+END_TEST
+
+/* One packet sealed by worker 0's tunnel of s: its header in *hdr. */
+static void
+seal_w0(struct session *s, struct wire_hdr *hdr)
+{
+	static const uint8_t inner[40] = {0x45};
+	struct tunnel_evq    q;
+	uint8_t              pkt[256];
+	int                  r;
+
+	tunnel_evq_init(&q);
+	r = tunnel_seal(s->tun[0], &q, WIRE_DATA, 0, inner, sizeof(inner), pkt,
+	    sizeof(pkt));
+	ck_assert_int_gt(r, 0);
+	ck_assert_int_eq(wire_hdr_decode(pkt, (size_t)r, hdr), 0);
+}
+
+/*
+ * A grant is never withdrawn for a live incarnation: a SESSION without
+ * this process's grant (or with it at another slot) after one with it is
+ * an older message replayed into the group.  It is refused as stale: the
+ * backup goes on sealing, and the grant's next message does not make its
+ * tunnels again, which would start their counters at 0 under keys they
+ * sealed with already.
+ */
+START_TEST(cluster_grant_not_withdrawn)
+{
+	static uint8_t  msg[CLUSTERSYNC_SESSION_MAX];
+	struct site    *site = &pd->sites[1];
+	struct wire_hdr hdr;
+	struct session *s;
+	uint32_t        id = UINT32_C(1) << 27 | 5;
+	json_int_t      stale;
+
+	msg_slot0 = 3;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_ptr_nonnull(s = site->session);
+	ck_assert_int_eq(csync_can_seal(pd, s), 1);
+	seal_w0(s, &hdr);
+	ck_assert_uint_eq(hdr.worker, 6);
+	ck_assert_uint_eq(hdr.counter, 0);
+
+	/* The message from before the grant, and one with the grant at
+	 * another slot: stale, nothing changes. */
+	stale = counter("stale");
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0));
+	msg_slot0 = 4;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_int_eq(counter("stale"), stale + 2);
+	ck_assert_ptr_eq(site->session, s);
+	ck_assert_int_eq(csync_can_seal(pd, s), 1);
+
+	/* The grant again: the same tunnels, the next counter. */
+	msg_slot0 = 3;
+	csync_deliver(pd->csync, 1, 2, msg, session_msg(msg, 1, 1, id, 0x100));
+	ck_assert_ptr_eq(site->session, s);
+	seal_w0(s, &hdr);
+	ck_assert_uint_eq(hdr.worker, 6);
+	ck_assert_uint_eq(hdr.counter, 1);
 }
 END_TEST
 
@@ -2297,6 +2366,173 @@ START_TEST(reload_probe_interval)
 }
 END_TEST
 
+/* ------------------------------------------------------------ cluster link */
+
+/*
+ * The cluster link's receiving side (popd/forward.c) on loopback: this
+ * popd is node 1 at 127.0.0.1, the test seals as node 2 with the
+ * cluster key and hands the datagrams to the socket's read callback.
+ * No event loop runs (the sync tick would need corosync).
+ */
+static int                 link_fd;
+static event_callback_fn   link_cb;
+static void               *link_arg;
+static struct clusterlink *peer2;
+
+static int
+find_link_ev(const struct event_base *b, const struct event *ev, void *arg)
+{
+	struct sockaddr_in sin;
+	socklen_t          len = sizeof(sin);
+	evutil_socket_t    fd = event_get_fd(ev);
+
+	(void)b;
+	(void)arg;
+	if ((event_get_events(ev) & (EV_READ | EV_SIGNAL)) != EV_READ ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == -1 ||
+	    sin.sin_family != AF_INET || ntohs(sin.sin_port) != cl_port)
+		return 0;
+	link_fd = fd;
+	link_cb = event_get_callback(ev);
+	link_arg = event_get_callback_arg(ev);
+	return 1;
+}
+
+static void
+setup_cluster_link(void)
+{
+	struct sockaddr_in sin;
+	socklen_t          len = sizeof(sin);
+	char               err[256];
+	int                fd;
+
+	/* A port free now: the kernel's pick, released. */
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	close(fd);
+	cl_net = "127.0.0.";
+	cl_port = ntohs(sin.sin_port);
+	setup_cluster();
+	cl_net = "198.18.50.";
+	ck_assert_msg(
+	    (pd->fwd = fwd_start(pd, err, sizeof(err))) != NULL, "%s", err);
+	link_cb = NULL;
+	ck_assert_int_eq(event_base_foreach_event(base, find_link_ev, NULL), 1);
+	ck_assert_ptr_nonnull(link_cb);
+	fwd_member(pd->fwd, 1, 1);
+	fwd_member(pd->fwd, 2, 1);
+	ck_assert_ptr_nonnull(
+	    peer2 = clusterlink_new(&ckey, 2, 1, CLUSTERLINK_LIMIT));
+	ck_assert_int_eq(clusterlink_peer_add(peer2, 1), 0);
+}
+
+static void
+teardown_cluster_link(void)
+{
+	clusterlink_free(peer2);
+	teardown_cluster(); /* popd_ops.stop: fwd_stop() */
+	cl_port = 0;
+}
+
+/* Node 2 seals inner as h says to node 1, and node 1 reads it. */
+static void
+link_deliver(struct cw_hdr *h, const uint8_t *inner, size_t len)
+{
+	struct sockaddr_in to;
+	uint8_t            dg[CW_MAX_PKT];
+	int                n, fd;
+
+	ck_assert_int_gt(
+	    n = clusterlink_seal(peer2, h, inner, len, dg, sizeof(dg)), 0);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	to.sin_port = htons((uint16_t)cl_port);
+	ck_assert_int_eq(
+	    sendto(fd, dg, (size_t)n, 0, (struct sockaddr *)&to, sizeof(to)),
+	    n);
+	close(fd);
+	link_cb(link_fd, EV_READ, link_arg);
+}
+
+/* A 28-byte UDP packet from a site's LAN to the Internet. */
+static void
+udp4(uint8_t p[28])
+{
+	static const uint8_t hdr[28] = {0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0,
+	    0, 10, 17, 0, 5, 203, 0, 113, 7, 0x03, 0xe8, 0, 53, 0, 8, 0, 0};
+
+	memcpy(p, hdr, sizeof(hdr));
+}
+
+static uint64_t
+fwd_counter(const char *obj, const char *name)
+{
+	json_t  *j = fwd_json(pd->fwd), *o;
+	uint64_t v;
+
+	ck_assert_ptr_nonnull(j);
+	o = obj != NULL ? json_object_get(j, obj) : j;
+	ck_assert_ptr_nonnull(o = json_object_get(o, name));
+	v = (uint64_t)json_integer_value(o);
+	json_decref(j);
+	return v;
+}
+
+/*
+ * An OWNER_HINT's owner is 32 bits a peer chose.  Only a live member's
+ * id goes into the ownership table: one past the node ids (or a
+ * configured member not live) is dropped and counted, and the flow's
+ * next packet is decided as if no hint came (an id past the table once
+ * indexed live[] out of bounds there).  A live member's hint is taken.
+ */
+START_TEST(cluster_hint_owner_bounds)
+{
+	static const uint32_t bad[] = {
+	    3, CONFIG_CLUSTER_NODE_MAX + 1, UINT32_C(0x7fffffff), UINT32_MAX};
+	struct fwd_verdict v;
+	struct cw_hdr      h;
+	uint8_t            ip[28];
+	size_t             i;
+
+	udp4(ip);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&h, 0, sizeof(h));
+		h.type = CW_OWNER_HINT;
+		h.hops = 1;
+		h.origin = CW_ORIGIN_TUN;
+		h.to = 1;
+		h.owner = bad[i];
+		link_deliver(&h, ip, sizeof(ip));
+	}
+	ck_assert_uint_eq(fwd_counter(NULL, "opened"), 4);
+	ck_assert_uint_eq(fwd_counter(NULL, "hints_received"), 0);
+	ck_assert_uint_eq(fwd_counter("drops", "no_member"), 4);
+	ck_assert_uint_eq(fwd_counter(NULL, "backups_held"), 0);
+	fwd_down(&pd->w[0], ip, sizeof(ip), NULL, &v);
+	ck_assert_int_eq(v.keyed, 1);
+
+	/* Node 2 names itself for another flow: its packets go there. */
+	ip[21] = 0xe9;
+	memset(&h, 0, sizeof(h));
+	h.type = CW_OWNER_HINT;
+	h.hops = 1;
+	h.origin = CW_ORIGIN_TUN;
+	h.to = 1;
+	h.owner = 2;
+	link_deliver(&h, ip, sizeof(ip));
+	ck_assert_uint_eq(fwd_counter(NULL, "hints_received"), 1);
+	fwd_down(&pd->w[0], ip, sizeof(ip), NULL, &v);
+	ck_assert_int_eq(v.act, CFLOW_FORWARD);
+	ck_assert_uint_eq(v.to, 2);
+}
+END_TEST
+
 static Suite *
 popd_suite(void)
 {
@@ -2330,8 +2566,15 @@ popd_suite(void)
 	tcase_add_test(tc, cluster_backup_session);
 	tcase_add_test(tc, cluster_own_session);
 	tcase_add_test(tc, cluster_restarted_member);
+	tcase_add_test(tc, cluster_grant_not_withdrawn);
 	tcase_add_test(tc, cluster_slots_run_out);
 	tcase_add_test(tc, cluster_link_states);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cluster_link");
+	tcase_add_checked_fixture(
+	    tc, setup_cluster_link, teardown_cluster_link);
+	tcase_add_test(tc, cluster_hint_owner_bounds);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("reload");
 	tcase_add_unchecked_fixture(tc, make_pki, remove_pki);
