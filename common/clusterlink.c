@@ -11,12 +11,17 @@
 #include "crypto.h"
 
 /* HKDF label of the link keys (clusterkey_derive()); the context is
- * from ‖ to ‖ generation, big-endian. */
+ * from ‖ the sender's incarnation ‖ to ‖ generation, big-endian. */
 #define LINK_LABEL   "link"
-#define LINK_CTX_LEN (4 + 4 + 8)
+#define LINK_CTX_LEN (4 + 4 + 4 + 8)
 
 struct peer {
 	uint32_t id;
+	uint32_t inc; /* its incarnation: in the keys of what it sends */
+	/* The highest generation of this incarnation authenticated before
+	 * it last left: nothing at or below it opens again. */
+	uint64_t floor_gen;
+	int      floor_have;
 	/* Sending to the peer: the key of tx_gen, the next counter. */
 	struct aead *tx;
 	uint64_t     tx_gen;
@@ -34,9 +39,19 @@ struct peer {
 	int                  cand_have;
 };
 
+/* What is kept of a member that left: its incarnation and the floor
+ * of its generations, for its return (clusterlink_peer_add()). */
+struct gone {
+	uint32_t id, inc;
+	uint64_t floor;
+};
+
 struct clusterlink {
 	struct clusterkey           key;
 	uint32_t                    self;
+	uint32_t                    inc; /* this process's incarnation */
+	struct gone                 gone[CLUSTERLINK_MAX_PEERS];
+	size_t                      ngone;
 	uint64_t                    gen;   /* the next generation a key takes */
 	uint64_t                    limit; /* packets per send key */
 	struct peer                 peers[CLUSTERLINK_MAX_PEERS];
@@ -45,14 +60,15 @@ struct clusterlink {
 };
 
 static int
-link_key(const struct clusterlink *cl, uint32_t from, uint32_t to, uint64_t gen,
-    uint8_t key[AEAD_KEY_LEN])
+link_key(const struct clusterlink *cl, uint32_t from, uint32_t inc, uint32_t to,
+    uint64_t gen, uint8_t key[AEAD_KEY_LEN])
 {
 	uint8_t ctx[LINK_CTX_LEN];
 
 	POKE_U32(ctx, from);
-	POKE_U32(ctx + 4, to);
-	POKE_U64(ctx + 8, gen);
+	POKE_U32(ctx + 4, inc);
+	POKE_U32(ctx + 8, to);
+	POKE_U64(ctx + 12, gen);
 	return clusterkey_derive(
 	    &cl->key, LINK_LABEL, ctx, sizeof(ctx), key, AEAD_KEY_LEN);
 }
@@ -84,7 +100,7 @@ peer_clear(struct peer *p)
 
 struct clusterlink *
 clusterlink_new(const struct clusterkey *key, uint32_t self,
-    uint64_t generation, uint64_t limit)
+    uint32_t incarnation, uint64_t generation, uint64_t limit)
 {
 	struct clusterlink *cl;
 
@@ -94,6 +110,7 @@ clusterlink_new(const struct clusterkey *key, uint32_t self,
 		return NULL;
 	cl->key = *key;
 	cl->self = self;
+	cl->inc = incarnation;
 	cl->gen = generation;
 	cl->limit = limit;
 	return cl;
@@ -122,7 +139,7 @@ tx_rekey(struct clusterlink *cl, struct peer *p)
 
 	if (cl->gen == UINT64_MAX)
 		return -1;
-	if (link_key(cl, cl->self, p->id, cl->gen, k) == -1)
+	if (link_key(cl, cl->self, cl->inc, p->id, cl->gen, k) == -1)
 		goto out;
 	if (p->tx == NULL)
 		p->tx = aead_new(k);
@@ -140,10 +157,33 @@ out:
 	return r;
 }
 
+/* The record of member id that left, or NULL. */
+static struct gone *
+gone_find(struct clusterlink *cl, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < cl->ngone; i++)
+		if (cl->gone[i].id == id)
+			return &cl->gone[i];
+	return NULL;
+}
+
+static void
+gone_drop(struct clusterlink *cl, struct gone *g)
+{
+	size_t i = (size_t)(g - cl->gone);
+
+	memmove(&cl->gone[i], &cl->gone[i + 1],
+	    (cl->ngone - i - 1) * sizeof(cl->gone[0]));
+	cl->ngone--;
+}
+
 int
-clusterlink_peer_add(struct clusterlink *cl, uint32_t id)
+clusterlink_peer_add(struct clusterlink *cl, uint32_t id, uint32_t incarnation)
 {
 	struct peer *p;
+	struct gone *g;
 
 	if (id == 0 || id == cl->self || peer_find(cl, id) != NULL ||
 	    cl->npeers == CLUSTERLINK_MAX_PEERS)
@@ -151,6 +191,17 @@ clusterlink_peer_add(struct clusterlink *cl, uint32_t id)
 	p = &cl->peers[cl->npeers];
 	memset(p, 0, sizeof(*p));
 	p->id = id;
+	p->inc = incarnation;
+	/* Back in the same life (a partition, corosync lost and found):
+	 * what it sent before it left stays refused.  Another life's
+	 * packets do not authenticate: its keys had another incarnation. */
+	if ((g = gone_find(cl, id)) != NULL) {
+		if (g->inc == incarnation) {
+			p->floor_gen = g->floor;
+			p->floor_have = 1;
+		}
+		gone_drop(cl, g);
+	}
 	if ((p->rx = aead_new(nokey)) == NULL ||
 	    (p->cand = aead_new(nokey)) == NULL || tx_rekey(cl, p) == -1) {
 		peer_clear(p);
@@ -165,10 +216,24 @@ int
 clusterlink_peer_remove(struct clusterlink *cl, uint32_t id)
 {
 	struct peer *p;
+	struct gone *g;
 	size_t       i;
 
 	if ((p = peer_find(cl, id)) == NULL)
 		return -1;
+	if (p->rx_have || p->floor_have) {
+		if ((g = gone_find(cl, id)) != NULL)
+			gone_drop(cl, g);
+		if (cl->ngone == CLUSTERLINK_MAX_PEERS) /* the oldest goes */
+			gone_drop(cl, &cl->gone[0]);
+		g = &cl->gone[cl->ngone++];
+		g->id = id;
+		g->inc = p->inc;
+		g->floor =
+		    p->rx_have && (!p->floor_have || p->rx_gen > p->floor_gen)
+		    ? p->rx_gen
+		    : p->floor_gen;
+	}
 	i = (size_t)(p - cl->peers);
 	peer_clear(p);
 	if (i != cl->npeers - 1)
@@ -256,7 +321,8 @@ clusterlink_open(struct clusterlink *cl, const uint8_t *pkt, size_t len,
 	 * one of CW_MAX_INNER bytes always fits. */
 	if (outlen < len - CW_OVERHEAD)
 		return drop(cl, CW_ERR_OVERSIZED);
-	if (p->rx_have && h.generation < p->rx_gen)
+	if ((p->rx_have && h.generation < p->rx_gen) ||
+	    (p->floor_have && h.generation <= p->floor_gen))
 		return drop(cl, CW_ERR_STALE);
 	if (p->rx_have && h.generation == p->rx_gen) {
 		if (replay_check(&p->win, h.counter) == -1)
@@ -270,7 +336,8 @@ clusterlink_open(struct clusterlink *cl, const uint8_t *pkt, size_t len,
 			return drop(cl, CW_ERR_REPLAY);
 		if (!p->cand_have || p->cand_gen != h.generation) {
 			p->cand_have = 0;
-			rc = link_key(cl, h.from, cl->self, h.generation, k);
+			rc = link_key(
+			    cl, h.from, p->inc, cl->self, h.generation, k);
 			if (rc == 0)
 				rc = aead_rekey(p->cand, k);
 			OPENSSL_cleanse(k, sizeof(k));

@@ -3,9 +3,12 @@
  * opening the datagrams whose bytes proto/clusterwire.h defines.
  *
  * Keys.  Every key is derived from the cluster key (clusterkey.h) for one
- * (sender, receiver, generation): the two directions between two members
- * have different keys, and a node's keys toward one member say nothing of
- * its keys toward another.  The sender counts from 0 under each key, and
+ * (sender, the sender's incarnation, receiver, generation): the two
+ * directions between two members have different keys, a node's keys
+ * toward one member say nothing of its keys toward another, and what a
+ * process sent does not authenticate under the keys of the node's next
+ * process (the incarnation, random at each start, is in the member's
+ * HELLO, so every member knows it before the first packet).  The sender counts from 0 under each key, and
  * the nonce is its node id and that counter (cw_nonce()), so a nonce is
  * never used twice under a key as long as the generation is never used
  * twice: a node starts with a generation the caller gives, which must
@@ -19,10 +22,15 @@
  * generation is opened with a key derived for it; if it authenticates,
  * that generation becomes the peer's (a new window), so a peer that
  * restarted or rekeyed is followed at its first packet.  A lower one is
- * refused (CW_ERR_STALE): packets recorded before a restart or a rekey
- * cannot be replayed.  A peer whose clock went back at its restart is
- * refused until clusterlink_peer_remove() and _add() (its leave and join
- * in the membership) forget it.
+ * refused (CW_ERR_STALE): packets recorded before a rekey cannot be
+ * replayed, nor, since their incarnation is another, those of the peer's
+ * earlier processes.  A member that leaves and comes back as the same
+ * process (a partition, its corosync lost and found) keeps its floor:
+ * nothing at or below the highest generation that authenticated before
+ * it left opens again (the last CLUSTERLINK_MAX_PEERS members that left
+ * are remembered), and it moves to a new generation toward us when it
+ * sees us again.  A peer whose clock went back at its restart is a new
+ * incarnation and starts afresh at its join.
  *
  * Deriving for a new generation costs an HKDF and a key schedule (a few
  * microseconds) but allocates nothing; a forged packet with a higher
@@ -69,24 +77,29 @@ struct clusterlink_counters {
 };
 
 /*
- * Node `self` (not 0) with the cluster key, starting at `generation`,
+ * Node `self` (not 0) with the cluster key, this process being
+ * `incarnation` (its HELLO's, in every key it sends under), starting at
+ * `generation`,
  * moving to the next after `limit` packets toward a peer (1 to
  * CLUSTERLINK_LIMIT; tests use small ones).  NULL if out of memory or
  * the arguments are not so.  The key is copied.
  */
 struct clusterlink *clusterlink_new(const struct clusterkey *, uint32_t self,
-    uint64_t generation, uint64_t limit);
+    uint32_t incarnation, uint64_t generation, uint64_t limit);
 /* Wipes and frees; NULL is fine. */
 void clusterlink_free(struct clusterlink *);
 
 /*
- * A member joins: its send key is derived, its receive state is empty
- * (its first packet that authenticates sets its generation).  0, or -1:
- * id 0 or self, already there, CLUSTERLINK_MAX_PEERS reached, or
- * OpenSSL failed.
+ * A member joins, its process being `incarnation` (its HELLO's): its
+ * send key is derived, its receive state is empty (its first packet that
+ * authenticates sets its generation) but for the floor of the same
+ * incarnation's earlier stay.  0, or -1: id 0 or self, already there,
+ * CLUSTERLINK_MAX_PEERS reached, or OpenSSL failed.
  */
-int clusterlink_peer_add(struct clusterlink *, uint32_t id);
-/* A member leaves: its keys and window are wiped.  0, or -1 if unknown. */
+int clusterlink_peer_add(
+    struct clusterlink *, uint32_t id, uint32_t incarnation);
+/* A member leaves: its keys and window are wiped, its incarnation and
+ * floor kept for its return.  0, or -1 if unknown. */
 int clusterlink_peer_remove(struct clusterlink *, uint32_t id);
 
 /*

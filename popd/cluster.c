@@ -189,7 +189,7 @@ set_left(struct cluster *cl, struct member *m, const char *why)
 	m->since = time(NULL);
 	m->leaves++;
 	if (cl->hooks.member != NULL)
-		cl->hooks.member(cl->hooks_arg, m->node, 0);
+		cl->hooks.member(cl->hooks_arg, m->node, 0, 0);
 	if (cl->cs != NULL && m != cl->self)
 		csync_member_left(cl->cs, (size_t)(m - cl->members));
 	if (m == cl->self)
@@ -395,7 +395,7 @@ on_hello(struct cluster *cl, uint32_t nodeid, uint32_t pid,
 	m->incarnation = h->incarnation;
 	m->joins++;
 	if (cl->hooks.member != NULL)
-		cl->hooks.member(cl->hooks_arg, m->node, 1);
+		cl->hooks.member(cl->hooks_arg, m->node, 1, m->incarnation);
 	if (m == cl->self)
 		log_info("cluster: this node (%u, %s) is in group %.*s",
 		    m->node, addr_ntop(&m->address, a, sizeof(a)),

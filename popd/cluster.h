@@ -44,7 +44,9 @@ struct cluster *cluster_start(struct event_base *,
  * hears nothing said before it came.
  */
 struct cluster_hooks {
-	void (*member)(void *, uint32_t node, int joined);
+	/* A member joined (its process's incarnation, from its HELLO) or
+	 * left (incarnation 0). */
+	void (*member)(void *, uint32_t node, int joined, uint32_t incarnation);
 	void (*message)(void *, uint32_t node, const uint8_t *, size_t);
 	void (*resync)(void *);
 };

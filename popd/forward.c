@@ -654,7 +654,7 @@ takeover(struct fwd *f, uint32_t gone)
 }
 
 void
-fwd_member(void *arg, uint32_t node, int joined)
+fwd_member(void *arg, uint32_t node, int joined, uint32_t incarnation)
 {
 	struct fwd *f = arg;
 
@@ -667,7 +667,7 @@ fwd_member(void *arg, uint32_t node, int joined)
 	if (node != f->self) {
 		(void)clusterlink_peer_remove(f->link, node);
 		if (joined)
-			(void)clusterlink_peer_add(f->link, node);
+			(void)clusterlink_peer_add(f->link, node, incarnation);
 	}
 	pthread_mutex_unlock(&f->mu);
 	/* This node out of the group keeps its own flows. */
@@ -722,8 +722,9 @@ fwd_start(struct popd *pd, char *err, size_t errlen)
 	if (clusterkey_hash_key(&key, &hk) == -1 ||
 	    (f->dir = director_new(&hk)) == NULL ||
 	    director_set_members(f->dir, dm, cc->nmembers) == -1 ||
-	    (f->link = clusterlink_new(
-		 &key, f->self, realtime_ns(), CLUSTERLINK_LIMIT)) == NULL ||
+	    (f->link = clusterlink_new(&key, f->self,
+		 pd->cluster != NULL ? cluster_incarnation(pd->cluster) : 0,
+		 realtime_ns(), CLUSTERLINK_LIMIT)) == NULL ||
 	    (f->cf = cflow_new(f->self, max, SYNC_QUEUE_MAX)) == NULL) {
 		snprintf(err, errlen, "cluster: out of memory");
 		goto fail;

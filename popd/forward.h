@@ -61,7 +61,7 @@ void        fwd_stop(struct fwd *);
 
 /* The membership's hooks (cluster.h): a member joined or left; a FLOW
  * message from member `node`; a newcomer wants everything. */
-void fwd_member(void *fwd, uint32_t node, int joined);
+void fwd_member(void *fwd, uint32_t node, int joined, uint32_t incarnation);
 void fwd_message(void *fwd, uint32_t node, const uint8_t *, size_t);
 void fwd_resync(void *fwd);
 

@@ -15,7 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 /*
  * The seeds in corpus/fuzz_clusterwire that are valid datagrams were
- * sealed by node 1 for node 2, generation 1000, under this cluster key
+ * sealed by node 1 (incarnation 1) for node 2, generation 1000, under
+ * this cluster key
  * (the bytes 00 01 .. 1f, as check_clusterwire's), so the fuzzer starts
  * from packets that open and mutates them into ones that must not.
  */
@@ -35,11 +36,11 @@ setup(void)
 
 	if (clusterkey_parse(fuzz_key, sizeof(fuzz_key) - 1, &ck, NULL) == -1)
 		abort();
-	rx = clusterlink_new(&ck, 2, 1, CLUSTERLINK_LIMIT);
-	tx = clusterlink_new(&ck, 3, 1, CLUSTERLINK_LIMIT);
-	if (rx == NULL || tx == NULL || clusterlink_peer_add(rx, 1) == -1 ||
-	    clusterlink_peer_add(rx, 3) == -1 ||
-	    clusterlink_peer_add(tx, 2) == -1)
+	rx = clusterlink_new(&ck, 2, 2, 1, CLUSTERLINK_LIMIT);
+	tx = clusterlink_new(&ck, 3, 3, 1, CLUSTERLINK_LIMIT);
+	if (rx == NULL || tx == NULL || clusterlink_peer_add(rx, 1, 1) == -1 ||
+	    clusterlink_peer_add(rx, 3, 3) == -1 ||
+	    clusterlink_peer_add(tx, 2, 2) == -1)
 		abort();
 	clusterkey_wipe(&ck);
 }

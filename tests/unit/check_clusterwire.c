@@ -489,6 +489,10 @@ key_setup(void)
 	ck_assert_int_eq(clusterkey_parse(hexkey, 64, &ck, NULL), 0);
 }
 
+/* Each node's process: its incarnation, as its HELLO says (inc[id]);
+ * a test that restarts a node gives it a new one. */
+static uint32_t inc[4] = {0, 0x1001, 0x1002, 0x1003};
+
 /* Nodes 1, 2 and 3, each knowing the other two. */
 static struct clusterlink *
 node(uint32_t self, uint64_t gen, uint64_t limit)
@@ -496,11 +500,12 @@ node(uint32_t self, uint64_t gen, uint64_t limit)
 	struct clusterlink *cl;
 	uint32_t            id;
 
-	cl = clusterlink_new(&ck, self, gen, limit);
+	cl = clusterlink_new(&ck, self, inc[self], gen, limit);
 	ck_assert_ptr_nonnull(cl);
 	for (id = 1; id <= 3; id++)
 		if (id != self)
-			ck_assert_int_eq(clusterlink_peer_add(cl, id), 0);
+			ck_assert_int_eq(
+			    clusterlink_peer_add(cl, id, inc[id]), 0);
 	return cl;
 }
 
@@ -606,16 +611,17 @@ START_TEST(test_link_seal_refuses)
 	    64 + CW_OVERHEAD);
 	ck_assert_uint_eq(h.counter, 0);
 	/* Peers: not 0, not self, not twice, and the bound. */
-	ck_assert_int_eq(clusterlink_peer_add(a, 0), -1);
-	ck_assert_int_eq(clusterlink_peer_add(a, 1), -1);
-	ck_assert_int_eq(clusterlink_peer_add(a, 2), -1);
+	ck_assert_int_eq(clusterlink_peer_add(a, 0, 1), -1);
+	ck_assert_int_eq(clusterlink_peer_add(a, 1, 1), -1);
+	ck_assert_int_eq(clusterlink_peer_add(a, 2, 1), -1);
 	ck_assert_int_eq(clusterlink_peer_remove(a, 7), -1);
 	for (uint32_t id = 4; id < 4 + CLUSTERLINK_MAX_PEERS - 2; id++)
-		ck_assert_int_eq(clusterlink_peer_add(a, id), 0);
-	ck_assert_int_eq(clusterlink_peer_add(a, 1000), -1);
-	ck_assert_ptr_null(clusterlink_new(&ck, 0, 1, 1));
-	ck_assert_ptr_null(clusterlink_new(&ck, 1, 1, 0));
-	ck_assert_ptr_null(clusterlink_new(&ck, 1, 1, CLUSTERLINK_LIMIT + 1));
+		ck_assert_int_eq(clusterlink_peer_add(a, id, id), 0);
+	ck_assert_int_eq(clusterlink_peer_add(a, 1000, 1), -1);
+	ck_assert_ptr_null(clusterlink_new(&ck, 0, 1, 1, 1));
+	ck_assert_ptr_null(clusterlink_new(&ck, 1, 1, 1, 0));
+	ck_assert_ptr_null(
+	    clusterlink_new(&ck, 1, 1, 1, CLUSTERLINK_LIMIT + 1));
 	clusterlink_free(a);
 }
 END_TEST
@@ -754,7 +760,8 @@ START_TEST(test_link_generations)
 	struct clusterlink *b = node(2, 20, 4);
 	struct cw_hdr       h, d;
 	uint8_t             inner[40], old[128], pkt[128], out[128];
-	int                 n, nold = 0, i;
+	uint8_t             prev[128], mid[128];
+	int                 n, nold = 0, nprev, nmid, i;
 
 	ip4(inner, sizeof(inner), 2);
 	for (i = 0; i < 9; i++) {
@@ -774,25 +781,55 @@ START_TEST(test_link_generations)
 	ck_assert_uint_eq(clusterlink_counters(b)->followed, 3);
 	ck_assert_int_eq(opened(b, old, (size_t)nold, &d, out), CW_ERR_STALE);
 
-	/* Node 1 restarts with a later start: followed. */
+	/* Node 1 leaves and comes back as the same process (a partition):
+	 * what it sent before stays refused, though its window is gone;
+	 * what it sends after, under its next generation, opens. */
+	ck_assert_int_eq(clusterlink_peer_remove(b, 1), 0);
+	ck_assert_int_eq(clusterlink_peer_add(b, 1, inc[1]), 0);
+	ck_assert_int_eq(opened(b, pkt, (size_t)n, &d, out), CW_ERR_STALE);
+	ck_assert_int_eq(opened(b, old, (size_t)nold, &d, out), CW_ERR_STALE);
+	ck_assert_int_eq(clusterlink_peer_remove(a, 2), 0);
+	ck_assert_int_eq(clusterlink_peer_add(a, 2, inc[2]), 0);
+	h = tun_fwd(2);
+	n = clusterlink_seal(a, &h, inner, sizeof(inner), pkt, sizeof(pkt));
+	ck_assert_uint_eq(h.generation, 14);
+	memcpy(prev, pkt, (size_t)n);
+	nprev = n;
+	ck_assert_int_eq(opened(b, pkt, (size_t)n, &d, out), 40);
+
+	/* Node 1 restarts (a new process) with a later start: its packets
+	 * do not authenticate until its HELLO's incarnation is known (its
+	 * join); then followed. */
 	clusterlink_free(a);
+	inc[1] = 0x2001;
 	a = node(1, 1000, 4);
 	h = tun_fwd(2);
 	n = clusterlink_seal(a, &h, inner, sizeof(inner), pkt, sizeof(pkt));
+	ck_assert_int_eq(opened(b, pkt, (size_t)n, &d, out), CW_ERR_TAG);
+	ck_assert_int_eq(clusterlink_peer_remove(b, 1), 0);
+	ck_assert_int_eq(clusterlink_peer_add(b, 1, inc[1]), 0);
+	memcpy(mid, pkt, (size_t)n);
+	nmid = n;
 	ck_assert_int_eq(opened(b, pkt, (size_t)n, &d, out), 40);
 	ck_assert_uint_eq(d.generation, 1000);
 	ck_assert_uint_eq(d.counter, 0);
 
-	/* Node 1 restarts with its clock gone back: refused as stale, until
-	 * the membership says it left and joined. */
+	/* Node 1 restarts with its clock gone back: a new process, so a new
+	 * incarnation; followed from its join on. */
 	clusterlink_free(a);
+	inc[1] = 0x3001;
 	a = node(1, 50, 4);
 	h = tun_fwd(2);
 	n = clusterlink_seal(a, &h, inner, sizeof(inner), pkt, sizeof(pkt));
 	ck_assert_int_eq(opened(b, pkt, (size_t)n, &d, out), CW_ERR_STALE);
 	ck_assert_int_eq(clusterlink_peer_remove(b, 1), 0);
 	ck_assert_int_eq(opened(b, pkt, (size_t)n, &d, out), CW_ERR_PEER);
-	ck_assert_int_eq(clusterlink_peer_add(b, 1), 0);
+	ck_assert_int_eq(clusterlink_peer_add(b, 1, inc[1]), 0);
+	/* Its receive state is empty, but the earlier processes' packets,
+	 * of any generation, do not authenticate under its incarnation:
+	 * nothing recorded before a restart replays after the join. */
+	ck_assert_int_eq(opened(b, prev, (size_t)nprev, &d, out), CW_ERR_TAG);
+	ck_assert_int_eq(opened(b, mid, (size_t)nmid, &d, out), CW_ERR_TAG);
 	ck_assert_int_eq(opened(b, pkt, (size_t)n, &d, out), 40);
 
 	/* A member that leaves and joins again gets a new generation, so
@@ -801,13 +838,14 @@ START_TEST(test_link_generations)
 	clusterlink_seal(a, &h, inner, sizeof(inner), pkt, sizeof(pkt));
 	ck_assert_uint_eq(h.generation, 51);
 	ck_assert_int_eq(clusterlink_peer_remove(a, 3), 0);
-	ck_assert_int_eq(clusterlink_peer_add(a, 3), 0);
+	ck_assert_int_eq(clusterlink_peer_add(a, 3, inc[3]), 0);
 	h = tun_fwd(3);
 	clusterlink_seal(a, &h, inner, sizeof(inner), pkt, sizeof(pkt));
 	ck_assert_uint_eq(h.counter, 0);
 	ck_assert_uint_eq(h.generation, 52);
 	clusterlink_free(a);
 	clusterlink_free(b);
+	inc[1] = 0x1001;
 }
 END_TEST
 

@@ -2423,11 +2423,13 @@ setup_cluster_link(void)
 	link_cb = NULL;
 	ck_assert_int_eq(event_base_foreach_event(base, find_link_ev, NULL), 1);
 	ck_assert_ptr_nonnull(link_cb);
-	fwd_member(pd->fwd, 1, 1);
-	fwd_member(pd->fwd, 2, 1);
+	fwd_member(pd->fwd, 1, 1, 0);
+	fwd_member(pd->fwd, 2, 1, 0x2222);
+	/* Node 2's process, incarnation 0x2222; node 1 here has no
+	 * membership (pd->cluster NULL), so its incarnation is 0. */
 	ck_assert_ptr_nonnull(
-	    peer2 = clusterlink_new(&ckey, 2, 1, CLUSTERLINK_LIMIT));
-	ck_assert_int_eq(clusterlink_peer_add(peer2, 1), 0);
+	    peer2 = clusterlink_new(&ckey, 2, 0x2222, 1, CLUSTERLINK_LIMIT));
+	ck_assert_int_eq(clusterlink_peer_add(peer2, 1, 0), 0);
 }
 
 static void
