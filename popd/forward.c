@@ -943,19 +943,56 @@ fwd_stop(struct fwd *f)
 
 /* ------------------------------------------------------------ counters */
 
+/* The cluster link's batched I/O: the main loop's reading and every
+ * worker's sending, summed; under the world lock (each worker's udpio
+ * is its mu's). */
+static json_t *
+link_io_json(struct fwd *f)
+{
+	const struct udpio_stats *s;
+	struct udpio_stats        u;
+	unsigned                  k, off;
+
+	memset(&u, 0, sizeof(u));
+	s = udpio_stats(f->rx);
+	off = udpio_offloads(f->rx) & UDPIO_GRO;
+	u.rx_syscalls = s->rx_syscalls;
+	u.rx_dgrams = s->rx_dgrams;
+	u.rx_gro_split = s->rx_gro_split;
+	for (k = 0; k < f->pd->nworkers; k++) {
+		s = udpio_stats(f->tx[k].io);
+		off |= udpio_offloads(f->tx[k].io) & UDPIO_GSO;
+		u.tx_syscalls += s->tx_syscalls;
+		u.tx_dgrams += s->tx_dgrams;
+		u.tx_gso_msgs += s->tx_gso_msgs;
+		u.tx_dropped += udpio_tx_failed(s);
+	}
+	return json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "udp_gro",
+	    (off & UDPIO_GRO) != 0, "udp_gso", (off & UDPIO_GSO) != 0,
+	    "recv_calls", (json_int_t)u.rx_syscalls, "dgrams_in",
+	    (json_int_t)u.rx_dgrams, "gro_msgs", (json_int_t)u.rx_gro_split,
+	    "send_calls", (json_int_t)u.tx_syscalls, "dgrams_out",
+	    (json_int_t)u.tx_dgrams, "gso_msgs", (json_int_t)u.tx_gso_msgs,
+	    "tx_failed", (json_int_t)u.tx_dropped);
+}
+
 json_t *
 fwd_json(struct fwd *f)
 {
 	const struct clusterlink_counters *lc;
-	json_t                            *peers, *drops, *ldrops, *j;
+	json_t                            *peers, *drops, *ldrops, *io, *j;
 	size_t                             i;
 
 	if (f == NULL || (peers = json_array()) == NULL)
 		return NULL;
+	popd_world_lock(f->pd);
+	io = link_io_json(f);
+	popd_world_unlock(f->pd);
 	if ((drops = json_object()) == NULL ||
 	    (ldrops = json_object()) == NULL) {
 		json_decref(peers);
 		json_decref(drops);
+		json_decref(io);
 		return NULL;
 	}
 	pthread_mutex_lock(&f->mu);
@@ -978,7 +1015,7 @@ fwd_json(struct fwd *f)
 		json_object_set_new(ldrops, cw_err_str(-(int)i),
 		    json_integer((json_int_t)lc->drops[i]));
 	j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		      "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}",
+		      "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o*}",
 	    "handled", (json_int_t)f->handled, "forwarded",
 	    (json_int_t)f->forwarded, "firsts_sent", (json_int_t)f->firsts_sent,
 	    "firsts_received", (json_int_t)f->firsts_received, "hints_sent",
@@ -995,7 +1032,7 @@ fwd_json(struct fwd *f)
 	    "flow_messages_bad", (json_int_t)f->flow_msgs_bad,
 	    "flow_entries_sent", (json_int_t)f->flow_entries_sent, "sealed",
 	    (json_int_t)lc->sealed, "opened", (json_int_t)lc->opened, "peers",
-	    peers, "drops", drops, "link_drops", ldrops);
+	    peers, "drops", drops, "link_drops", ldrops, "link_io", io);
 	pthread_mutex_unlock(&f->mu);
 	return j;
 }
