@@ -452,6 +452,9 @@ dataplane_send_all(struct pworker *w)
 	 * system call. */
 	for (i = 0; i < w->pd->nlsn; i++)
 		(void)udpio_send(w->pd->lsn[i].uio[w->t.id]);
+	/* And what it forwarded to other members. */
+	if (w->pd->fwd != NULL)
+		fwd_flush(w);
 }
 
 void
@@ -473,12 +476,22 @@ dataplane_udp_work(struct pworker *w, struct popd_listen *l)
 }
 
 void
-dataplane_cluster_site(struct pworker *w, uint8_t lsn,
-    const struct udpio_dgram *d, const struct fwd_ctx *ctx)
+dataplane_cluster_begin(struct pworker *w)
 {
 	w->batch_ms = now_ms();
 	w->nlearn = 0;
+}
+
+void
+dataplane_cluster_site(struct pworker *w, uint8_t lsn,
+    const struct udpio_dgram *d, const struct fwd_ctx *ctx)
+{
 	udp_dgram(w, lsn, d, ctx);
+}
+
+void
+dataplane_cluster_end(struct pworker *w)
+{
 	learn_apply(w);
 	tundev_flush(w->td);
 	dataplane_send_all(w);
@@ -715,16 +728,23 @@ tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
 }
 
 void
-dataplane_cluster_tun(
-    struct pworker *w, uint8_t *pkt, size_t len, const struct fwd_ctx *ctx)
+dataplane_cluster_tun(struct pworker *w, uint8_t *const *pkts,
+    const size_t *lens, const struct fwd_ctx *ctx, unsigned n)
 {
 	struct popd *pd = w->pd;
+	unsigned     i;
 
+	if (n > PWORKER_BATCH) { /* forward.c's run: never */
+		w->drop_parse += n - PWORKER_BATCH;
+		n = PWORKER_BATCH;
+	}
 	w->batch_ms = now_ms();
 	pthread_mutex_lock(&pd->engine_mu);
-	tun_classify(w, pkt, len, &w->send[0], ctx);
+	for (i = 0; i < n; i++)
+		tun_classify(w, pkts[i], lens[i], &w->send[i], &ctx[i]);
 	pthread_mutex_unlock(&pd->engine_mu);
-	tun_send(w, &w->send[0], pkt, len);
+	for (i = 0; i < n; i++)
+		tun_send(w, &w->send[i], pkts[i], lens[i]);
 	dataplane_send_all(w);
 }
 

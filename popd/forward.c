@@ -3,9 +3,12 @@
  * forward.h and doc/CLUSTER.md, "Forwarding and ownership".
  *
  * Locks.  fwd->mu guards the ownership table (cflow), the counters and
- * the cluster link's sealing state and buffer; it is a leaf: taken by a
- * worker under its mu (and maybe pd->engine_mu), by the main loop
- * alone, and nothing is taken while it is held.  The director and the
+ * the cluster link's sealing state; it is a leaf: taken by a worker
+ * under its mu (and maybe pd->engine_mu), by the main loop alone or
+ * under the mu of the worker a run of received packets holds, and
+ * nothing is taken while it is held.  A worker's queue on the link
+ * (fwd->tx[id]) is under that worker's mu: sealed into under fwd->mu
+ * too, sent without it (fwd_flush()).  The director and the
  * live set change only on the main loop under the world lock (every
  * worker's mu), so a worker reads them under its own mu.  Opening (the
  * receiving side of the cluster link) is the main loop's alone.
@@ -48,8 +51,16 @@
 #define EXPIRE_BUDGET 4096
 #define RESYNC_BUDGET 4096
 #define SYNC_STEPS    64
-/* Received cluster-link datagrams per readable event. */
-#define RECV_MAX 64
+/* recvmmsg calls on the cluster link per readable event (each up to
+ * UDPIO_BATCH messages, more datagrams with GRO), as the data sockets'. */
+#define RECV_CALLS 4
+/* The cluster link's socket buffers, as the data sockets'. */
+#define LINK_SOCKBUF (16 * 1024 * 1024)
+/* A worker's queue of sealed datagrams: flushed by its batch's end
+ * (dataplane_send_all()), or when full. */
+#define TX_BATCH  64
+#define TX_BYTES  (512 * 1024)
+#define TX_DGRAMS 512
 /* What an OWNER_HINT carries of the packet: enough to key its flow. */
 #define HINT_SNAP 128
 
@@ -71,6 +82,13 @@ struct peer_ctr {
 	uint64_t tx_packets, tx_bytes, rx_packets, rx_bytes;
 };
 
+/* A worker's sending on the cluster link, under its mu: an udpio on
+ * the one socket, and its failures counted so far in send_failed. */
+struct fwd_tx {
+	struct udpio *io;
+	uint64_t      failed;
+};
+
 struct fwd {
 	struct popd            *pd;
 	uint32_t                self;
@@ -84,19 +102,28 @@ struct fwd {
 
 	pthread_mutex_t mu; /* below */
 	struct cflow   *cf;
-	uint8_t         buf[CW_MAX_PKT]; /* sealing */
 	struct peer_ctr peer[NODES];
 	uint64_t        handled, forwarded, firsts_sent, firsts_received;
 	uint64_t        hints_sent, hints_received, taken_over;
 	uint64_t        drops[FD_NREASONS];
 
+	struct fwd_tx tx[PROTO_MAX_WORKERS]; /* each under its worker's mu */
+
 	/* main loop's */
-	uint8_t  rbuf[CW_MAX_PKT];
-	uint32_t expire_cursor, resync_cursor;
-	int      resyncing;
-	uint64_t flow_msgs_sent, flow_msgs_received, flow_msgs_bad;
-	uint64_t flow_entries_sent, flow_entries_received;
-	uint64_t idle_ms;
+	struct udpio   *rx;
+	uint8_t         lsn4, lsn6; /* lsn_for() */
+	struct pworker *site_w;     /* a run of site datagrams holds its mu */
+	/* A run of packets for sites (views into rx's buffers, valid
+	 * until its next udpio_recv()), for worker 0. */
+	uint8_t       *run_pkt[PWORKER_BATCH];
+	size_t         run_len[PWORKER_BATCH];
+	struct fwd_ctx run_ctx[PWORKER_BATCH];
+	unsigned       nrun;
+	uint32_t       expire_cursor, resync_cursor;
+	int            resyncing;
+	uint64_t       flow_msgs_sent, flow_msgs_received, flow_msgs_bad;
+	uint64_t       flow_entries_sent, flow_entries_received;
+	uint64_t       idle_ms;
 };
 
 static uint64_t
@@ -129,13 +156,29 @@ owner_of(struct fwd *f, const struct flow_key *k)
 								  : 0;
 }
 
-/* Seals inner to `to` and sends it; under mu.  0, or -1 counted. */
+/* tx's queue sent; what the kernel refused or a full socket buffer
+ * dropped since the last time counted in send_failed.  Under mu. */
+static void
+flush_locked(struct fwd *f, struct fwd_tx *tx)
+{
+	uint64_t failed;
+
+	(void)udpio_send(tx->io);
+	failed = udpio_tx_failed(udpio_stats(tx->io));
+	f->drops[FD_SEND] += failed - tx->failed;
+	tx->failed = failed;
+}
+
+/* Seals inner to `to` straight into tx's queue (sent at the batch's
+ * end, fwd_flush()); under mu.  0, or -1 counted. */
 static int
-send_locked(struct fwd *f, uint8_t type, uint8_t hops, uint8_t origin,
-    uint32_t to, uint32_t owner, uint32_t session, const struct sockaddr *ep,
-    const uint8_t *inner, size_t len)
+send_locked(struct fwd *f, struct fwd_tx *tx, uint8_t type, uint8_t hops,
+    uint8_t origin, uint32_t to, uint32_t owner, uint32_t session,
+    const struct sockaddr *ep, const uint8_t *inner, size_t len)
 {
 	struct cw_hdr h;
+	uint8_t      *slot;
+	size_t        cap = 0;
 	int           n;
 
 	if (to == 0 || to >= NODES || !f->live[to] || f->addrlen[to] == 0) {
@@ -154,13 +197,23 @@ send_locked(struct fwd *f, uint8_t type, uint8_t hops, uint8_t origin,
 		h.port = ntohs(ep->sa_family == AF_INET
 			? ((const struct sockaddr_in *)ep)->sin_port
 			: ((const struct sockaddr_in6 *)ep)->sin6_port);
-	if ((n = clusterlink_seal(
-		 f->link, &h, inner, len, f->buf, sizeof(f->buf))) < 0) {
+	/* A full queue is sent first (under mu: rare, a batch larger
+	 * than the queue); what still does not fit is dropped. */
+	if ((slot = udpio_slot(tx->io, &cap)) == NULL ||
+	    cap < len + CW_OVERHEAD) {
+		flush_locked(f, tx);
+		if ((slot = udpio_slot(tx->io, &cap)) == NULL ||
+		    cap < len + CW_OVERHEAD) {
+			f->drops[FD_SEND]++;
+			return -1;
+		}
+	}
+	if ((n = clusterlink_seal(f->link, &h, inner, len, slot, cap)) < 0) {
 		f->drops[FD_SEAL]++;
 		return -1;
 	}
-	if (sendto(f->fd, f->buf, (size_t)n, MSG_DONTWAIT,
-		(struct sockaddr *)&f->addr[to], f->addrlen[to]) != n) {
+	if (udpio_commit(tx->io, (size_t)n, (struct sockaddr *)&f->addr[to],
+		f->addrlen[to]) == -1) {
 		f->drops[FD_SEND]++;
 		return -1;
 	}
@@ -178,11 +231,11 @@ send_locked(struct fwd *f, uint8_t type, uint8_t hops, uint8_t origin,
 /* `from` learns that `owner` holds the flow of ip (an IP packet, or its
  * first bytes). */
 static void
-hint_locked(
-    struct fwd *f, uint32_t from, uint32_t owner, const uint8_t *ip, size_t len)
+hint_locked(struct fwd *f, struct fwd_tx *tx, uint32_t from, uint32_t owner,
+    const uint8_t *ip, size_t len)
 {
-	(void)send_locked(f, CW_OWNER_HINT, 1, CW_ORIGIN_TUN, from, owner, 0,
-	    NULL, ip, len < HINT_SNAP ? len : HINT_SNAP);
+	(void)send_locked(f, tx, CW_OWNER_HINT, 1, CW_ORIGIN_TUN, from, owner,
+	    0, NULL, ip, len < HINT_SNAP ? len : HINT_SNAP);
 }
 
 /* The decision for key k of a packet from src to dst; under mu, with
@@ -248,12 +301,13 @@ fwd_up(struct pworker *w, struct session *s, const struct udpio_dgram *d,
 	decide_locked(f, &pi, &k, ctx, s->id, w->batch_ms, &o);
 	act = o.act;
 	if (act == CFLOW_FORWARD || act == CFLOW_FIRST)
-		(void)send_locked(f, act == CFLOW_FIRST ? CW_FIRST : CW_FORWARD,
-		    o.hops, CW_ORIGIN_SITE, o.to,
+		(void)send_locked(f, &f->tx[w->t.id],
+		    act == CFLOW_FIRST ? CW_FIRST : CW_FORWARD, o.hops,
+		    CW_ORIGIN_SITE, o.to,
 		    act == CFLOW_FIRST ? o.to : owner_of(f, &k), s->id, d->from,
 		    d->data, d->len);
 	if (act == CFLOW_FORWARD && o.hint)
-		hint_locked(f, ctx->from, o.to, inner, len);
+		hint_locked(f, &f->tx[w->t.id], ctx->from, o.to, inner, len);
 	pthread_mutex_unlock(&f->mu);
 	return act != CFLOW_HANDLE;
 }
@@ -268,8 +322,9 @@ fwd_relay(
 	pthread_mutex_lock(&f->mu);
 	for (to = 1; to < NODES; to++)
 		if (to != f->self && f->live[to] && f->addrlen[to] != 0)
-			(void)send_locked(f, CW_FORWARD, 1, CW_ORIGIN_SITE, to,
-			    0, s->id, d->from, d->data, d->len);
+			(void)send_locked(f, &f->tx[w->t.id], CW_FORWARD, 1,
+			    CW_ORIGIN_SITE, to, 0, s->id, d->from, d->data,
+			    d->len);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -312,12 +367,13 @@ fwd_send_tun(struct pworker *w, const struct fwd_verdict *v, const uint8_t *pkt,
 	if (v->act != CFLOW_FORWARD && v->act != CFLOW_FIRST)
 		return;
 	pthread_mutex_lock(&f->mu);
-	(void)send_locked(f, v->act == CFLOW_FIRST ? CW_FIRST : CW_FORWARD,
-	    v->hops, CW_ORIGIN_TUN, v->to,
+	(void)send_locked(f, &f->tx[w->t.id],
+	    v->act == CFLOW_FIRST ? CW_FIRST : CW_FORWARD, v->hops,
+	    CW_ORIGIN_TUN, v->to,
 	    v->act == CFLOW_FIRST ? v->to : owner_of(f, &v->key), 0, NULL, pkt,
 	    len);
 	if (v->act == CFLOW_FORWARD && v->hint)
-		hint_locked(f, v->from, v->to, pkt, len);
+		hint_locked(f, &f->tx[w->t.id], v->from, v->to, pkt, len);
 	pthread_mutex_unlock(&f->mu);
 }
 
@@ -339,16 +395,34 @@ fwd_owned_link(struct pworker *w, const struct fwd_verdict *v, uint32_t session,
 	pthread_mutex_unlock(&f->mu);
 }
 
+void
+fwd_flush(struct pworker *w)
+{
+	struct fwd    *f = w->pd->fwd;
+	struct fwd_tx *tx = &f->tx[w->t.id];
+	uint64_t       failed;
+
+	if (udpio_pending(tx->io) == 0)
+		return;
+	(void)udpio_send(tx->io);
+	if ((failed = udpio_tx_failed(udpio_stats(tx->io))) != tx->failed) {
+		pthread_mutex_lock(&f->mu);
+		f->drops[FD_SEND] += failed - tx->failed;
+		pthread_mutex_unlock(&f->mu);
+		tx->failed = failed;
+	}
+}
+
 /* ------------------------------------------------------------ receiving */
 
 /* The listen entry a site's datagram forwarded with endpoint family fam
- * is answered from: the first of that family. */
+ * is answered from: the first of that family (lsn4, lsn6). */
 static uint8_t
 lsn_for(const struct popd *pd, int fam)
 {
 	size_t i;
 
-	for (i = 0; i < pd->nlsn; i++)
+	for (i = 0; i < pd->conf->nendpoints; i++)
 		if (pd->conf->endpoints[i].address.family == fam)
 			return (uint8_t)i;
 	return 0;
@@ -362,7 +436,9 @@ on_hint(struct fwd *f, const struct cw_hdr *h, const uint8_t *ip, size_t len)
 	struct cflow_entry *e;
 
 	if (key_of(ip, len, 1, &pi, &k) == -1) {
+		pthread_mutex_lock(&f->mu);
 		f->drops[FD_PARSE]++;
+		pthread_mutex_unlock(&f->mu);
 		return;
 	}
 	pthread_mutex_lock(&f->mu);
@@ -382,8 +458,69 @@ on_hint(struct fwd *f, const struct cw_hdr *h, const uint8_t *ip, size_t len)
 	pthread_mutex_unlock(&f->mu);
 }
 
+/*
+ * The run of packets for sites gathered from one read: all of them
+ * under one hold of worker 0's mu (and, in dataplane_cluster_tun(), of
+ * the engine's lock), sent at its end.  Before the next udpio_recv():
+ * the packets are views into rx's buffers.
+ */
 static void
-on_packet(struct fwd *f, const struct cw_hdr *h, uint8_t *inner, size_t len)
+tun_run_end(struct fwd *f)
+{
+	struct pworker *w = &f->pd->w[0];
+
+	if (f->nrun == 0)
+		return;
+	pthread_mutex_lock(&w->t.mu);
+	dataplane_cluster_tun(w, f->run_pkt, f->run_len, f->run_ctx, f->nrun);
+	pthread_mutex_unlock(&w->t.mu);
+	f->nrun = 0;
+}
+
+/* The run of site datagrams for one worker ends: what they queued on
+ * its TUN queue and sockets written and sent (tundev copies what it
+ * queues, but the run ends before the next read all the same), what
+ * they raised moved to the main loop, the worker's mu let go. */
+static void
+site_run_end(struct fwd *f)
+{
+	struct popd     *pd = f->pd;
+	struct pworker  *w = f->site_w;
+	struct tunnel_ev ev;
+
+	if (w == NULL)
+		return;
+	dataplane_cluster_end(w);
+	/* What it raised (a link back, a link-down notice) is the main
+	 * loop's: a thread's queue would wait for its next batch. */
+	if (w != &pd->w[0])
+		while (tunnel_evq_pop(&w->t.own_q, &ev))
+			(void)tunnel_evq_push(&pd->dataev.q, &ev);
+	pthread_mutex_unlock(&w->t.mu);
+	f->site_w = NULL;
+}
+
+/* A packet for a site: into the run, which goes before anything else
+ * of the read is looked at. */
+static void
+on_tun(struct fwd *f, const struct cw_hdr *h, uint8_t *inner, size_t len)
+{
+	site_run_end(f);
+	if (f->nrun == PWORKER_BATCH)
+		tun_run_end(f);
+	f->run_pkt[f->nrun] = inner;
+	f->run_len[f->nrun] = len;
+	f->run_ctx[f->nrun].type = h->type;
+	f->run_ctx[f->nrun].hops = h->hops;
+	f->run_ctx[f->nrun].from = h->from;
+	f->nrun++;
+}
+
+/* A site's datagram, handled now by the worker it belongs to, whose mu
+ * the run holds until a datagram for another worker, or a packet for a
+ * site, or the read's end. */
+static void
+on_site(struct fwd *f, const struct cw_hdr *h, uint8_t *inner, size_t len)
 {
 	struct popd   *pd = f->pd;
 	struct fwd_ctx ctx = {
@@ -394,15 +531,11 @@ on_packet(struct fwd *f, const struct cw_hdr *h, uint8_t *inner, size_t len)
 	struct sockaddr_storage ss;
 	struct session         *s;
 
-	if (h->origin == CW_ORIGIN_TUN) {
-		w = &pd->w[0];
-		pthread_mutex_lock(&w->t.mu);
-		dataplane_cluster_tun(w, inner, len, &ctx);
-		pthread_mutex_unlock(&w->t.mu);
-		return;
-	}
+	tun_run_end(f);
 	if (wire_hdr_decode(inner, len, &wh) != WIRE_OK) {
+		pthread_mutex_lock(&f->mu);
 		f->drops[FD_PARSE]++;
+		pthread_mutex_unlock(&f->mu);
 		return;
 	}
 	memset(&d, 0, sizeof(d));
@@ -413,61 +546,67 @@ on_packet(struct fwd *f, const struct cw_hdr *h, uint8_t *inner, size_t len)
 	/* The worker whose tunnels open that sender worker's datagrams
 	 * (the kernel's steering of the data sockets, wire.h). */
 	w = &pd->w[wire_steer(wh.worker, wh.session, pd->nworkers)];
-	pthread_mutex_lock(&w->t.mu);
+	if (f->site_w != w) {
+		site_run_end(f);
+		pthread_mutex_lock(&w->t.mu);
+		f->site_w = w;
+		dataplane_cluster_begin(w);
+	}
 	if ((s = session_by_id(pd, wh.session)) == NULL ||
 	    !csync_can_seal(pd, s)) {
-		pthread_mutex_unlock(&w->t.mu);
 		pthread_mutex_lock(&f->mu);
 		/* Not ready for the site's session (a member that just
 		 * joined: its SESSION or its slot not here yet,
 		 * doc/CLUSTER.md): a FORWARD goes back to its sender as a
 		 * FIRST, and the sender, which opened it, owns the flow. */
 		if (h->type != CW_FORWARD ||
-		    send_locked(f, CW_FIRST, h->hops, CW_ORIGIN_SITE, h->from,
-			h->from, wh.session, d.from, inner, len) == -1)
+		    send_locked(f, &f->tx[w->t.id], CW_FIRST, h->hops,
+			CW_ORIGIN_SITE, h->from, h->from, wh.session, d.from,
+			inner, len) == -1)
 			f->drops[FD_NO_SESSION]++;
 		pthread_mutex_unlock(&f->mu);
 		return;
 	}
-	dataplane_cluster_site(w, lsn_for(pd, h->endpoint.family), &d, &ctx);
-	/* What it raised (a link back, a link-down notice) is the main
-	 * loop's: a thread's queue would wait for its next batch. */
-	if (w != &pd->w[0]) {
-		struct tunnel_ev ev;
-
-		while (tunnel_evq_pop(&w->t.own_q, &ev))
-			(void)tunnel_evq_push(&pd->dataev.q, &ev);
-	}
-	pthread_mutex_unlock(&w->t.mu);
+	dataplane_cluster_site(
+	    w, h->endpoint.family == AF_INET6 ? f->lsn6 : f->lsn4, &d, &ctx);
 }
 
+/* Batches of datagrams (recvmmsg, GRO), each opened in place; the runs
+ * end with each read, while its buffers hold. */
 static void
 rx_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct fwd   *f = arg;
-	struct cw_hdr h;
-	ssize_t       n;
-	int           len, i;
+	struct fwd        *f = arg;
+	struct cw_hdr      h;
+	struct udpio_dgram d;
+	uint8_t           *inner;
+	int                len, i;
 
+	(void)fd;
 	(void)what;
-	for (i = 0; i < RECV_MAX; i++) {
-		if ((n = recv(fd, f->rbuf, sizeof(f->rbuf), MSG_DONTWAIT)) < 0)
-			break;
-		/* Opened in place: the inner packet at rbuf + header. */
-		pthread_mutex_lock(&f->mu);
-		len = clusterlink_open(f->link, f->rbuf, (size_t)n, &h,
-		    f->rbuf + CW_HDR_LEN, sizeof(f->rbuf) - CW_HDR_LEN);
-		if (len >= 0 && h.from < NODES) {
-			f->peer[h.from].rx_packets++;
-			f->peer[h.from].rx_bytes += (uint64_t)n;
+	for (i = 0; i < RECV_CALLS && udpio_recv(f->rx) > 0; i++) {
+		while (udpio_next(f->rx, &d)) {
+			/* The inner packet at data + header. */
+			inner = d.data + CW_HDR_LEN;
+			pthread_mutex_lock(&f->mu);
+			len = clusterlink_open(f->link, d.data, d.len, &h,
+			    inner, d.len > CW_HDR_LEN ? d.len - CW_HDR_LEN : 0);
+			if (len >= 0 && h.from < NODES) {
+				f->peer[h.from].rx_packets++;
+				f->peer[h.from].rx_bytes += d.len;
+			}
+			pthread_mutex_unlock(&f->mu);
+			if (len < 0)
+				continue; /* counted by reason */
+			if (h.type == CW_OWNER_HINT)
+				on_hint(f, &h, inner, (size_t)len);
+			else if (h.origin == CW_ORIGIN_TUN)
+				on_tun(f, &h, inner, (size_t)len);
+			else
+				on_site(f, &h, inner, (size_t)len);
 		}
-		pthread_mutex_unlock(&f->mu);
-		if (len < 0)
-			continue; /* counted by reason */
-		if (h.type == CW_OWNER_HINT)
-			on_hint(f, &h, f->rbuf + CW_HDR_LEN, (size_t)len);
-		else
-			on_packet(f, &h, f->rbuf + CW_HDR_LEN, (size_t)len);
+		tun_run_end(f);
+		site_run_end(f);
 	}
 	dataev_kick(&f->pd->dataev);
 }
@@ -687,6 +826,7 @@ fwd_start(struct popd *pd, char *err, size_t errlen)
 	struct wp_hash_key           hk;
 	struct fwd                  *f;
 	struct timeval               tv = {0, TICK_MS * 1000};
+	struct udpio_conf            uc;
 	size_t                       i, max;
 	char                         a[ADDR_STRLEN];
 	uint32_t                     t;
@@ -741,6 +881,34 @@ fwd_start(struct popd *pd, char *err, size_t errlen)
 		    strerror(errno));
 		goto fail;
 	}
+	(void)udpio_bufsize(f->fd, LINK_SOCKBUF, NULL, NULL);
+	/* Each worker's queue to send on, then the main loop's reading:
+	 * an udpio without GRO turns it off on the fd, so the reader's
+	 * comes last.  The senders need no large receive buffers. */
+	memset(&uc, 0, sizeof(uc));
+	uc.batch = TX_BATCH;
+	uc.rx_size = CW_MAX_PKT;
+	uc.tx_size = TX_BYTES;
+	uc.tx_max = TX_DGRAMS;
+	uc.flags = UDPIO_NO_GRO | (pd->conf->offload ? 0 : UDPIO_NO_OFFLOAD);
+	for (i = 0; i < pd->nworkers; i++)
+		if ((f->tx[i].io = udpio_new(f->fd, &uc)) == NULL) {
+			snprintf(err, errlen, "cluster link: batched I/O: %s",
+			    strerror(errno));
+			goto fail;
+		}
+	memset(&uc, 0, sizeof(uc));
+	uc.rx_size = CW_MAX_PKT; /* raised to a GRO message's with GRO */
+	uc.tx_size = CW_MAX_PKT; /* sends nothing */
+	uc.tx_max = 1;
+	uc.flags = pd->conf->offload ? 0 : UDPIO_NO_OFFLOAD;
+	if ((f->rx = udpio_new(f->fd, &uc)) == NULL) {
+		snprintf(err, errlen, "cluster link: batched I/O: %s",
+		    strerror(errno));
+		goto fail;
+	}
+	f->lsn4 = lsn_for(pd, AF_INET);
+	f->lsn6 = lsn_for(pd, AF_INET6);
 	if ((f->rx_ev = event_new(
 		 pd->base, f->fd, EV_READ | EV_PERSIST, rx_cb, f)) == NULL ||
 	    event_add(f->rx_ev, NULL) == -1 ||
@@ -763,12 +931,17 @@ fail:
 void
 fwd_stop(struct fwd *f)
 {
+	size_t i;
+
 	if (f == NULL)
 		return;
 	if (f->rx_ev != NULL)
 		event_free(f->rx_ev);
 	if (f->tick_ev != NULL)
 		event_free(f->tick_ev);
+	for (i = 0; i < PROTO_MAX_WORKERS; i++)
+		udpio_free(f->tx[i].io);
+	udpio_free(f->rx);
 	if (f->fd >= 0)
 		close(f->fd);
 	director_free(f->dir);
@@ -780,19 +953,56 @@ fwd_stop(struct fwd *f)
 
 /* ------------------------------------------------------------ counters */
 
+/* The cluster link's batched I/O: the main loop's reading and every
+ * worker's sending, summed; under the world lock (each worker's udpio
+ * is its mu's). */
+static json_t *
+link_io_json(struct fwd *f)
+{
+	const struct udpio_stats *s;
+	struct udpio_stats        u;
+	unsigned                  k, off;
+
+	memset(&u, 0, sizeof(u));
+	s = udpio_stats(f->rx);
+	off = udpio_offloads(f->rx) & UDPIO_GRO;
+	u.rx_syscalls = s->rx_syscalls;
+	u.rx_dgrams = s->rx_dgrams;
+	u.rx_gro_split = s->rx_gro_split;
+	for (k = 0; k < f->pd->nworkers; k++) {
+		s = udpio_stats(f->tx[k].io);
+		off |= udpio_offloads(f->tx[k].io) & UDPIO_GSO;
+		u.tx_syscalls += s->tx_syscalls;
+		u.tx_dgrams += s->tx_dgrams;
+		u.tx_gso_msgs += s->tx_gso_msgs;
+		u.tx_dropped += udpio_tx_failed(s);
+	}
+	return json_pack("{s:b,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "udp_gro",
+	    (off & UDPIO_GRO) != 0, "udp_gso", (off & UDPIO_GSO) != 0,
+	    "recv_calls", (json_int_t)u.rx_syscalls, "dgrams_in",
+	    (json_int_t)u.rx_dgrams, "gro_msgs", (json_int_t)u.rx_gro_split,
+	    "send_calls", (json_int_t)u.tx_syscalls, "dgrams_out",
+	    (json_int_t)u.tx_dgrams, "gso_msgs", (json_int_t)u.tx_gso_msgs,
+	    "tx_failed", (json_int_t)u.tx_dropped);
+}
+
 json_t *
 fwd_json(struct fwd *f)
 {
 	const struct clusterlink_counters *lc;
-	json_t                            *peers, *drops, *ldrops, *j;
+	json_t                            *peers, *drops, *ldrops, *io, *j;
 	size_t                             i;
 
 	if (f == NULL || (peers = json_array()) == NULL)
 		return NULL;
+	popd_world_lock(f->pd);
+	io = link_io_json(f);
+	popd_world_unlock(f->pd);
 	if ((drops = json_object()) == NULL ||
 	    (ldrops = json_object()) == NULL) {
 		json_decref(peers);
 		json_decref(drops);
+		json_decref(io);
 		return NULL;
 	}
 	pthread_mutex_lock(&f->mu);
@@ -815,7 +1025,7 @@ fwd_json(struct fwd *f)
 		json_object_set_new(ldrops, cw_err_str(-(int)i),
 		    json_integer((json_int_t)lc->drops[i]));
 	j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-		      "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o}",
+		      "s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:o,s:o,s:o,s:o*}",
 	    "handled", (json_int_t)f->handled, "forwarded",
 	    (json_int_t)f->forwarded, "firsts_sent", (json_int_t)f->firsts_sent,
 	    "firsts_received", (json_int_t)f->firsts_received, "hints_sent",
@@ -832,7 +1042,7 @@ fwd_json(struct fwd *f)
 	    "flow_messages_bad", (json_int_t)f->flow_msgs_bad,
 	    "flow_entries_sent", (json_int_t)f->flow_entries_sent, "sealed",
 	    (json_int_t)lc->sealed, "opened", (json_int_t)lc->opened, "peers",
-	    peers, "drops", drops, "link_drops", ldrops);
+	    peers, "drops", drops, "link_drops", ldrops, "link_io", io);
 	pthread_mutex_unlock(&f->mu);
 	return j;
 }

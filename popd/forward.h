@@ -6,13 +6,15 @@
  * ownership table and its backups on CPG (popd/cflow.h, proto/flowsync
  * .h); takeover when a member leaves.
  *
- * One UDP socket, bound to this node's cluster address and port, on
- * popd's main loop: the forwarded packets it receives are handled there
- * under the worker's mu they belong to (a site's datagram: the worker
- * that opens its sender worker's datagrams; a packet for a site: worker
- * 0).  Workers that forward a packet seal it and send it on that one
- * socket themselves, under the fwd lock (a leaf, as cf_mu): one sealer
- * per node, as clusterlink wants, and no queue between the threads.
+ * One UDP socket, bound to this node's cluster address and port, read
+ * in batches (udpio: recvmmsg, GRO) on popd's main loop: the forwarded
+ * packets it receives are handled there in runs, under the mu of the
+ * worker they belong to (a site's datagram: the worker that opens its
+ * sender worker's datagrams; a packet for a site: worker 0).  Workers
+ * that forward a packet seal it, under the fwd lock (a leaf, as cf_mu:
+ * one sealer per node, as clusterlink wants), straight into their own
+ * udpio's queue on that one socket, sent with their batch's other
+ * datagrams (sendmmsg, GSO); no queue between the threads.
  *
  * A popd without a "cluster" section has pd->fwd NULL, and the data
  * plane tests that pointer and nothing else.
@@ -87,6 +89,9 @@ void fwd_relay(
     struct pworker *, const struct session *s, const struct udpio_dgram *d);
 void fwd_owned_link(struct pworker *, const struct fwd_verdict *v,
     uint32_t session, uint8_t link);
+/* Sends what the worker's batch sealed for other members (its queue on
+ * the cluster link); under its mu, from dataplane_send_all(). */
+void fwd_flush(struct pworker *);
 
 /* `wanpairctl cluster`'s "forwarding" object; a new one, or NULL. */
 json_t *fwd_json(struct fwd *);

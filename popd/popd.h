@@ -390,14 +390,23 @@ void control_close(struct conn *, const char *why);
  * worker 0). */
 void dataplane_tun_work(struct pworker *);
 void dataplane_udp_work(struct pworker *, struct popd_listen *l);
-/* A packet another member forwarded (forward.h), on the main loop
- * under w's mu: a site's datagram, as if it came in on listen entry
- * lsn from d->from; a packet for a site, as if read from the TUN. */
+/*
+ * Packets another member forwarded (forward.h), on the main loop under
+ * w's mu.  A run of sites' datagrams: dataplane_cluster_begin(), then
+ * each with dataplane_cluster_site(), as if it came in on listen entry
+ * lsn from d->from, then dataplane_cluster_end() writes and sends what
+ * they queued.  Packets for sites, n <= PWORKER_BATCH: as one batch
+ * read from the TUN (ctx[i] the i-th's), classified under one hold of
+ * the engine's lock, and sent.
+ */
+void dataplane_cluster_begin(struct pworker *);
 void dataplane_cluster_site(struct pworker *, uint8_t lsn,
     const struct udpio_dgram *d, const struct fwd_ctx *ctx);
-void dataplane_cluster_tun(
-    struct pworker *, uint8_t *pkt, size_t len, const struct fwd_ctx *ctx);
-/* Sends what a worker's batch queued on its sockets. */
+void dataplane_cluster_end(struct pworker *);
+void dataplane_cluster_tun(struct pworker *, uint8_t *const *pkts,
+    const size_t *lens, const struct fwd_ctx *ctx, unsigned n);
+/* Sends what a worker's batch queued on its sockets, the cluster
+ * link's too. */
 void dataplane_send_all(struct pworker *);
 /* A socket of `type` (SOCK_DGRAM, SOCK_STREAM) bound to a listen entry's
  * address and port, nonblocking, IPv6 ones IPV6_V6ONLY: the fd, or -1

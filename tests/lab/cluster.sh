@@ -18,7 +18,7 @@
 #   popK eth1 203.0.113.K/24  --- inet nK, ports of inet's bridge br0
 #   inet br0 203.0.113.10/24 (and 2001:db8:ffff::10/64, not routed)
 #   popK eth0 198.18.50.K/24  --- sw pK, ports of sw's bridge br0: the
-#                                 cluster link and corosync (udpu)
+#                                 cluster link and corosync (udpu), MTU 9000
 #
 # The isp reaches 198.18.0.1 by one route with a next hop per live node
 # (a resilient nexthop group, cluster_routes), and inet reaches the LAN
@@ -120,7 +120,9 @@ cluster_members() {
 }
 
 # cluster_switch N: namespace sw with bridge br0, and a veth from each of
-# pop1..popN (eth0, 198.18.50.K/24) to it.  The namespaces popK must exist.
+# pop1..popN (eth0, 198.18.50.K/24) to it, jumbo frames (MTU 9000): the
+# cluster link carries a site's full-size datagram plus 74 bytes, which
+# 1500 would fragment (doc/CLUSTER.md).  The namespaces popK must exist.
 cluster_switch() {
 	local k sw
 	lab_ns sw || return 1
@@ -130,6 +132,8 @@ cluster_switch() {
 	for k in $(seq "$1"); do
 		lab_veth "pop$k" eth0 sw "p$k" &&
 		    ip -n "$sw" link set "p$k" master br0 &&
+		    ip -n "$sw" link set "p$k" mtu 9000 &&
+		    ip -n "$(lab_nsname "pop$k")" link set eth0 mtu 9000 &&
 		    lab_addr "pop$k" eth0 "198.18.50.$k/24" || return 1
 	done
 }
