@@ -817,6 +817,56 @@ fwd_member(void *arg, uint32_t node, int joined, uint32_t incarnation)
 
 /* ------------------------------------------------------------ start */
 
+/*
+ * Says once, at start, of each member whose route leaves by a device of
+ * a smaller MTU than a site's full-size datagram needs on the cluster
+ * link (a site's link MTU of 1500, plus CW_OVERHEAD), that forwarded
+ * datagrams will be fragmented (doc/CLUSTER.md, "The wire format"):
+ * nothing else would tell, but the fragments' cost and udpio's refused
+ * segmented sends.  A member not routable yet is not judged.
+ */
+static void
+mtu_check(const struct fwd *f, const struct config_cluster *cc)
+{
+	size_t i;
+	int    fd, mtu, need;
+	char   a[ADDR_STRLEN];
+
+	for (i = 0; i < cc->nmembers; i++) {
+		uint32_t               id = cc->members[i].node;
+		const struct sockaddr *sa =
+		    (const struct sockaddr *)&f->addr[id];
+		socklen_t len = sizeof(mtu);
+
+		if (id == f->self || f->addrlen[id] == 0)
+			continue;
+		if ((fd = socket(
+			 sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+			continue;
+		mtu = 0;
+		if (connect(fd, sa, f->addrlen[id]) == 0 &&
+		    (sa->sa_family == AF_INET
+			    ? getsockopt(fd, IPPROTO_IP, IP_MTU, &mtu, &len)
+			    : getsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu,
+				  &len)) == 0) {
+			need = 1500 + CW_OVERHEAD +
+			    (sa->sa_family == AF_INET ? 0 : 20);
+			if (mtu > 0 && mtu < need)
+				log_warnx("cluster: node %u (%s) is reached "
+					  "with an MTU of %d: a site's "
+					  "1500-byte datagram forwarded there "
+					  "is %d bytes and will be "
+					  "fragmented; give the cluster "
+					  "network an MTU of %d or more",
+				    id,
+				    addr_ntop(
+					&cc->members[i].address, a, sizeof(a)),
+				    mtu, need, need);
+		}
+		close(fd);
+	}
+}
+
 struct fwd *
 fwd_start(struct popd *pd, char *err, size_t errlen)
 {
@@ -920,6 +970,7 @@ fwd_start(struct popd *pd, char *err, size_t errlen)
 	}
 	log_info("cluster: link on %s port %u, %zu flow entries at most",
 	    addr_ntop(&cc->address, a, sizeof(a)), cc->port, max);
+	mtu_check(f, cc);
 	return f;
 fail:
 	clusterkey_wipe(&key);

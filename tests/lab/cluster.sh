@@ -120,9 +120,10 @@ cluster_members() {
 }
 
 # cluster_switch N: namespace sw with bridge br0, and a veth from each of
-# pop1..popN (eth0, 198.18.50.K/24) to it, jumbo frames (MTU 9000): the
-# cluster link carries a site's full-size datagram plus 74 bytes, which
-# 1500 would fragment (doc/CLUSTER.md).  The namespaces popK must exist.
+# pop1..popN (eth0, 198.18.50.K/24) to it, jumbo frames (MTU 9000, or
+# CLUSTER_LINK_MTU): the cluster link carries a site's full-size datagram
+# plus 74 bytes, which 1500 would fragment (doc/CLUSTER.md; popd warns
+# of it at start).  The namespaces popK must exist.
 cluster_switch() {
 	local k sw
 	lab_ns sw || return 1
@@ -132,8 +133,9 @@ cluster_switch() {
 	for k in $(seq "$1"); do
 		lab_veth "pop$k" eth0 sw "p$k" &&
 		    ip -n "$sw" link set "p$k" master br0 &&
-		    ip -n "$sw" link set "p$k" mtu 9000 &&
-		    ip -n "$(lab_nsname "pop$k")" link set eth0 mtu 9000 &&
+		    ip -n "$sw" link set "p$k" mtu "${CLUSTER_LINK_MTU:-9000}" &&
+		    ip -n "$(lab_nsname "pop$k")" link set eth0 \
+		    mtu "${CLUSTER_LINK_MTU:-9000}" &&
 		    lab_addr "pop$k" eth0 "198.18.50.$k/24" || return 1
 	done
 }
