@@ -43,8 +43,10 @@
  * does I/O; every drop has a counter by reason.  Not thread-safe, and one
  * sender per node: the receiver keeps one generation per peer, so two
  * threads of a node sealing under generations of their own would refuse
- * each other's as stale.  Data-plane workers on the cluster link will
- * need a worker byte and a state per (peer, worker), as wire.h has.
+ * each other's as stale.  popd's workers all seal through one
+ * clusterlink under one lock (popd/forward.c, fwd->mu); sealing per
+ * worker without it would need a worker byte and a state per (peer,
+ * worker), as wire.h has.
  *
  * Every key a node makes (a member added, a rekey) takes the next
  * generation of the node's one counter, so a member that leaves and
