@@ -229,10 +229,9 @@ clusterlink_peer_remove(struct clusterlink *cl, uint32_t id)
 		g = &cl->gone[cl->ngone++];
 		g->id = id;
 		g->inc = p->inc;
-		g->floor =
-		    p->rx_have && (!p->floor_have || p->rx_gen > p->floor_gen)
-		    ? p->rx_gen
-		    : p->floor_gen;
+		/* rx_gen, once set, is above any floor (the floor and
+		 * below never open). */
+		g->floor = p->rx_have ? p->rx_gen : p->floor_gen;
 	}
 	i = (size_t)(p - cl->peers);
 	peer_clear(p);

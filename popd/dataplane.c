@@ -699,11 +699,29 @@ tun_send(
 		fwd_send_tun(w, &o->fv, pkt, len);
 }
 
+/* n <= PWORKER_BATCH packets for the sites' LANs, all classified under
+ * one hold of the engine's lock (ctx NULL, or ctx[i] the i-th's), then
+ * each sealed by the worker's tunnel of its session into the worker's
+ * socket of the link's group, or forwarded. */
+static void
+tun_run(struct pworker *w, uint8_t *const *pkts, const size_t *lens,
+    const struct fwd_ctx *ctx, unsigned n)
+{
+	struct popd *pd = w->pd;
+	unsigned     i;
+
+	pthread_mutex_lock(&pd->engine_mu);
+	for (i = 0; i < n; i++)
+		tun_classify(w, pkts[i], lens[i], &w->send[i],
+		    ctx != NULL ? &ctx[i] : NULL);
+	pthread_mutex_unlock(&pd->engine_mu);
+	for (i = 0; i < n; i++)
+		tun_send(w, &w->send[i], pkts[i], lens[i]);
+}
+
 /*
  * A batch of packets for the sites' LANs (one read's segments, or
- * several reads): clamped, then all classified under one hold of the
- * engine's lock, then each sealed by the worker's tunnel of its session
- * into the worker's socket of the link's group.
+ * several reads): clamped, then run as tun_run() says.
  */
 static void
 tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
@@ -719,32 +737,19 @@ tun_batch(void *arg, uint8_t *const *pkts, const size_t *lens, unsigned n)
 	for (i = 0; i < n; i++)
 		(void)mss_clamp(pkts[i], lens[i],
 		    (pkts[i][0] >> 4) == 6 ? pd->tundev.mss6 : pd->tundev.mss4);
-	pthread_mutex_lock(&pd->engine_mu);
-	for (i = 0; i < n; i++)
-		tun_classify(w, pkts[i], lens[i], &w->send[i], NULL);
-	pthread_mutex_unlock(&pd->engine_mu);
-	for (i = 0; i < n; i++)
-		tun_send(w, &w->send[i], pkts[i], lens[i]);
+	tun_run(w, pkts, lens, NULL, n);
 }
 
 void
 dataplane_cluster_tun(struct pworker *w, uint8_t *const *pkts,
     const size_t *lens, const struct fwd_ctx *ctx, unsigned n)
 {
-	struct popd *pd = w->pd;
-	unsigned     i;
-
 	if (n > PWORKER_BATCH) { /* forward.c's run: never */
 		w->drop_parse += n - PWORKER_BATCH;
 		n = PWORKER_BATCH;
 	}
 	w->batch_ms = now_ms();
-	pthread_mutex_lock(&pd->engine_mu);
-	for (i = 0; i < n; i++)
-		tun_classify(w, pkts[i], lens[i], &w->send[i], &ctx[i]);
-	pthread_mutex_unlock(&pd->engine_mu);
-	for (i = 0; i < n; i++)
-		tun_send(w, &w->send[i], pkts[i], lens[i]);
+	tun_run(w, pkts, lens, ctx, n);
 	dataplane_send_all(w);
 }
 

@@ -156,17 +156,24 @@ owner_of(struct fwd *f, const struct flow_key *k)
 								  : 0;
 }
 
-/* tx's queue sent; what the kernel refused or a full socket buffer
- * dropped since the last time counted in send_failed.  Under mu. */
-static void
-flush_locked(struct fwd *f, struct fwd_tx *tx)
+/* tx's queue sent (under its worker's mu); what the kernel refused or a
+ * full socket buffer dropped since the last call, for send_failed. */
+static uint64_t
+tx_send(struct fwd_tx *tx)
 {
-	uint64_t failed;
+	uint64_t failed, was = tx->failed;
 
 	(void)udpio_send(tx->io);
 	failed = udpio_tx_failed(udpio_stats(tx->io));
-	f->drops[FD_SEND] += failed - tx->failed;
 	tx->failed = failed;
+	return failed - was;
+}
+
+/* tx_send(), its failures counted in send_failed.  Under mu. */
+static void
+flush_locked(struct fwd *f, struct fwd_tx *tx)
+{
+	f->drops[FD_SEND] += tx_send(tx);
 }
 
 /* Seals inner to `to` straight into tx's queue (sent at the batch's
@@ -404,12 +411,10 @@ fwd_flush(struct pworker *w)
 
 	if (udpio_pending(tx->io) == 0)
 		return;
-	(void)udpio_send(tx->io);
-	if ((failed = udpio_tx_failed(udpio_stats(tx->io))) != tx->failed) {
+	if ((failed = tx_send(tx)) != 0) {
 		pthread_mutex_lock(&f->mu);
-		f->drops[FD_SEND] += failed - tx->failed;
+		f->drops[FD_SEND] += failed;
 		pthread_mutex_unlock(&f->mu);
-		tx->failed = failed;
 	}
 }
 
